@@ -1,0 +1,227 @@
+//! Typed identifiers: task ids, PHIDs, usernames, shell users, key fingerprints.
+//!
+//! Parse, don't validate: a value of these types is well formed by construction.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A Maniphest task id, shown as `T123`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct TaskId(pub u64);
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "T{}", self.0)
+    }
+}
+
+/// Why a string is not a task id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a task id: {0:?} (expected T123 or 123)")]
+pub struct BadTaskId(pub String);
+
+impl FromStr for TaskId {
+    type Err = BadTaskId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let digits = t
+            .strip_prefix('T')
+            .or_else(|| t.strip_prefix('t'))
+            .unwrap_or(t);
+        match digits.parse::<u64>() {
+            Ok(n) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(TaskId(n)),
+            _ => Err(BadTaskId(s.to_string())),
+        }
+    }
+}
+
+impl From<TaskId> for String {
+    fn from(t: TaskId) -> String {
+        t.to_string()
+    }
+}
+
+impl TryFrom<String> for TaskId {
+    type Error = BadTaskId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// A Phabricator object identifier such as `PHID-USER-ku7wtpznfc6baencbpzy`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Phid(pub String);
+
+impl Phid {
+    /// The PHID as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The object type of the PHID (`USER`, `TASK`, `XACT`, …), if it is well formed.
+    pub fn kind(&self) -> Option<&str> {
+        let mut parts = self.0.split('-');
+        match (parts.next(), parts.next()) {
+            (Some("PHID"), Some(kind)) => Some(kind),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Phid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Phid {
+    fn from(s: &str) -> Self {
+        Phid(s.to_string())
+    }
+}
+
+/// A Phabricator username (`jdoe`), compared case-insensitively as Phabricator does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Username(pub String);
+
+impl Username {
+    /// Builds a username, dropping a leading `@`.
+    pub fn new(s: &str) -> Self {
+        Username(s.trim().trim_start_matches('@').to_string())
+    }
+    /// The username as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The lowercase form used for comparisons.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl PartialEq for Username {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+impl Eq for Username {}
+impl std::hash::Hash for Username {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state)
+    }
+}
+impl PartialOrd for Username {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Username {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Unix shell username as it would go into `data.yaml`: lowercase letter first, then
+/// lowercase letters, digits, `-` or `_`, at most 32 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct ShellUser(String);
+
+/// Why a string is not a valid shell username.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a valid shell username (a lowercase letter, then lowercase letters, digits, '-' or '_'; at most 32 characters)")]
+pub struct BadShellUser(pub String);
+
+impl ShellUser {
+    /// The shell username as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ShellUser {
+    type Err = BadShellUser;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let b = s.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 32
+            && b[0].is_ascii_lowercase()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_');
+        if ok {
+            Ok(ShellUser(s.to_string()))
+        } else {
+            Err(BadShellUser(s.to_string()))
+        }
+    }
+}
+
+impl From<ShellUser> for String {
+    fn from(u: ShellUser) -> String {
+        u.0
+    }
+}
+
+impl TryFrom<String> for ShellUser {
+    type Error = BadShellUser;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl fmt::Display for ShellUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An SSH key fingerprint in OpenSSH form, `SHA256:<base64 without padding>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fingerprint(pub String);
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_parse_with_or_without_prefix() {
+        assert_eq!("T123".parse::<TaskId>().unwrap(), TaskId(123));
+        assert_eq!("123".parse::<TaskId>().unwrap(), TaskId(123));
+        assert!("T".parse::<TaskId>().is_err());
+        assert!("T0".parse::<TaskId>().is_err());
+        assert!("T+1".parse::<TaskId>().is_err());
+        assert_eq!(TaskId(7).to_string(), "T7");
+    }
+
+    #[test]
+    fn shell_users_are_checked() {
+        assert!("jdoe".parse::<ShellUser>().is_ok());
+        assert!("j-doe_2".parse::<ShellUser>().is_ok());
+        assert!("Jdoe".parse::<ShellUser>().is_err());
+        assert!("1jdoe".parse::<ShellUser>().is_err());
+        assert!("".parse::<ShellUser>().is_err());
+        assert!("a".repeat(33).parse::<ShellUser>().is_err());
+    }
+
+    #[test]
+    fn usernames_compare_case_insensitively() {
+        assert_eq!(Username::new("@JDoe"), Username::new("jdoe"));
+        assert_eq!(Phid::from("PHID-USER-abc").kind(), Some("USER"));
+    }
+}

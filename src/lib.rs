@@ -1,0 +1,12 @@
+//! accessbot: checks production access requests on Phabricator and says what is missing.
+//!
+//! The pipeline is the layout: `conduit` (the only HTTP) → `timeline` (transactions into
+//! facts) → `request` + `keys` + `approvals` → `policy` with `calendar` (pure) → `report`
+//! (texts) → `poller` (the loop and its effects) → `store` (SQLite). `sim` is the Conduit
+//! simulator; `cli` wires the commands.
+
+pub mod conduit;
+pub mod ids;
+pub mod keys;
+pub mod request;
+pub mod rules;

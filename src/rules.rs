@@ -1,0 +1,931 @@
+//! The policy as data: loads and validates `rules/` (policy.toml, groups.toml, phrases.toml).
+//!
+//! Every threshold, name and phrase the bot uses comes from here. A broken file is refused
+//! as a whole with an error that names the file, the line and the key.
+
+use crate::ids::Username;
+use chrono::{NaiveDate, Weekday};
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The phrases bundled with the binary; used when a rules directory has no `phrases.toml`.
+pub const BUNDLED_PHRASES: &str = include_str!("../rules/phrases.toml");
+
+/// A rules error fit to show an operator: file, line (when known), key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RulesError {
+    /// The file the error is in.
+    pub file: PathBuf,
+    /// 1-based line, when it can be located.
+    pub line: Option<usize>,
+    /// The dotted key, e.g. `timing.waiting_period_days`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": key `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// `[phabricator]` in policy.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhabricatorRules {
+    /// The project (name or slug) whose tasks are requests.
+    pub project: String,
+    /// Username pinged on stale requests.
+    pub clinic_duty: String,
+    /// Optional workboard column PHID to move ready tasks to ("" = none).
+    #[serde(default)]
+    pub ready_column: String,
+    /// Optional project (name) to tag ready tasks with ("" = none).
+    #[serde(default)]
+    pub ready_tag: String,
+}
+
+/// `[people]` in policy.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeopleRules {
+    /// Members of these projects are staff: NDA covered, no expiry needed.
+    #[serde(default)]
+    pub staff_projects: Vec<String>,
+    /// Members of these projects have an NDA on file.
+    #[serde(default)]
+    pub nda_projects: Vec<String>,
+    /// Users who may confirm an NDA on the task.
+    #[serde(default)]
+    pub legal_users: Vec<Username>,
+    /// Users whose SRE-meeting decision comments count.
+    #[serde(default)]
+    pub sre_deciders: Vec<Username>,
+}
+
+/// How the bot learns the channel (web/email/conduit) of a comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelSource {
+    /// Read `Via Web` / `Via Email` markers from the task's web page.
+    TaskPage,
+    /// The operator asserts that the install accepts no email replies.
+    NoInboundMail,
+}
+
+/// `[evidence]` in policy.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceRules {
+    /// The channel source.
+    #[serde(default = "default_channel")]
+    pub channel: ChannelSource,
+    /// Optional file holding a `phsid` session cookie for reading non-public task pages.
+    #[serde(default)]
+    pub session_cookie_file: String,
+}
+
+fn default_channel() -> ChannelSource {
+    ChannelSource::TaskPage
+}
+
+impl Default for EvidenceRules {
+    fn default() -> Self {
+        EvidenceRules {
+            channel: ChannelSource::TaskPage,
+            session_cookie_file: String::new(),
+        }
+    }
+}
+
+/// Where the L3 signature can be learnt from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum L3Source {
+    /// `legalpad.signature.search`.
+    Legalpad,
+    /// A file of signer usernames exported from Legalpad.
+    SignersFile,
+    /// An "L3 verified" comment by one of `[l3] verifiers`.
+    VerifierComment,
+}
+
+/// `[l3]` in policy.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L3Rules {
+    /// The sources, any of which may show the signature.
+    #[serde(default = "default_l3_sources")]
+    pub sources: Vec<L3Source>,
+    /// The Legalpad document monogram.
+    #[serde(default = "default_l3_document")]
+    pub document: String,
+    /// Whose "L3 verified" comment counts.
+    #[serde(default)]
+    pub verifiers: Vec<Username>,
+    /// One username per line, exported from Legalpad L3.
+    #[serde(default)]
+    pub signers_file: String,
+}
+
+fn default_l3_sources() -> Vec<L3Source> {
+    vec![L3Source::Legalpad]
+}
+fn default_l3_document() -> String {
+    "L3".into()
+}
+
+/// `[keys]` in policy.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRules {
+    /// Allowed key algorithms, by their OpenSSH names. DSA is refused even if listed.
+    #[serde(default = "default_allowed")]
+    pub allowed: Vec<String>,
+    /// Minimum RSA modulus size in bits.
+    #[serde(default = "default_min_rsa")]
+    pub min_rsa_bits: u32,
+    /// Optional file of public keys used elsewhere (Cloud VPS), one a line.
+    #[serde(default)]
+    pub known_keys_file: String,
+    /// Optional path of the admin module's data.yaml.
+    #[serde(default)]
+    pub data_yaml: String,
+}
+
+fn default_allowed() -> Vec<String> {
+    vec!["ssh-ed25519".into(), "ssh-rsa".into()]
+}
+fn default_min_rsa() -> u32 {
+    4096
+}
+
+impl Default for KeyRules {
+    fn default() -> Self {
+        KeyRules {
+            allowed: default_allowed(),
+            min_rsa_bits: default_min_rsa(),
+            known_keys_file: String::new(),
+            data_yaml: String::new(),
+        }
+    }
+}
+
+/// `[timing]` in policy.toml (raw form; see [`Timing`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimingRaw {
+    #[serde(default = "default_tz")]
+    timezone: String,
+    #[serde(default = "default_wait")]
+    waiting_period_days: u32,
+    #[serde(default)]
+    waiting_period_business_days: bool,
+    #[serde(default = "default_stale")]
+    stale_after_business_days: u32,
+    #[serde(default = "default_reconcile")]
+    reconcile_minutes: u32,
+    #[serde(default = "default_weekend")]
+    weekend: Vec<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+    #[serde(default = "default_poll")]
+    poll_seconds: u64,
+    #[serde(default = "default_concurrency")]
+    concurrency: usize,
+    #[serde(default = "default_cache_ttl")]
+    cache_ttl_minutes: u32,
+}
+
+fn default_tz() -> String {
+    "UTC".into()
+}
+fn default_wait() -> u32 {
+    3
+}
+fn default_stale() -> u32 {
+    5
+}
+fn default_reconcile() -> u32 {
+    30
+}
+fn default_weekend() -> Vec<String> {
+    vec!["Sat".into(), "Sun".into()]
+}
+fn default_poll() -> u64 {
+    60
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_cache_ttl() -> u32 {
+    60
+}
+
+/// `[timing]`, validated.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// Time zone in which days, business days and meetings are counted.
+    pub timezone: chrono_tz::Tz,
+    /// Waiting period after tagging for non-sudo requests.
+    pub waiting_period_days: u32,
+    /// Whether the waiting period counts business days.
+    pub waiting_period_business_days: bool,
+    /// Business days without progress before clinic duty is pinged.
+    pub stale_after_business_days: u32,
+    /// How often open requests' timelines are re-read.
+    pub reconcile_minutes: u32,
+    /// Weekend days.
+    pub weekend: Vec<Weekday>,
+    /// Holidays (no business day).
+    pub holidays: Vec<NaiveDate>,
+    /// Default poll interval for `run`.
+    pub poll_seconds: u64,
+    /// How many tasks are read at once.
+    pub concurrency: usize,
+    /// How long cached users, memberships and Legalpad answers live.
+    pub cache_ttl_minutes: u32,
+}
+
+/// `[meeting]` in policy.toml (raw form).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeetingRaw {
+    #[serde(default = "default_meeting_day")]
+    weekday: String,
+    #[serde(default = "default_every")]
+    every_weeks: u32,
+    anchor: String,
+    #[serde(default = "default_cutoff")]
+    cutoff_hours: u32,
+    #[serde(default = "default_meeting_time")]
+    time: String,
+}
+
+fn default_meeting_day() -> String {
+    "Mon".into()
+}
+fn default_every() -> u32 {
+    2
+}
+fn default_cutoff() -> u32 {
+    24
+}
+fn default_meeting_time() -> String {
+    "15:00".into()
+}
+
+/// `[meeting]`, validated.
+#[derive(Debug, Clone)]
+pub struct Meeting {
+    /// The weekday of the SRE meeting.
+    pub weekday: Weekday,
+    /// Every how many weeks it takes place.
+    pub every_weeks: u32,
+    /// A day on which the meeting took place.
+    pub anchor: NaiveDate,
+    /// A request ready for review later than this many hours before a meeting goes to the next.
+    pub cutoff_hours: u32,
+    /// Local start time of the meeting.
+    pub time: chrono::NaiveTime,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyRaw {
+    phabricator: PhabricatorRules,
+    #[serde(default = "default_people")]
+    people: PeopleRules,
+    #[serde(default)]
+    evidence: EvidenceRules,
+    #[serde(default = "default_l3")]
+    l3: L3Rules,
+    #[serde(default)]
+    keys: KeyRules,
+    timing: Option<TimingRaw>,
+    meeting: MeetingRaw,
+}
+
+fn default_people() -> PeopleRules {
+    PeopleRules {
+        staff_projects: vec![],
+        nda_projects: vec![],
+        legal_users: vec![],
+        sre_deciders: vec![],
+    }
+}
+fn default_l3() -> L3Rules {
+    L3Rules {
+        sources: default_l3_sources(),
+        document: default_l3_document(),
+        verifiers: vec![],
+        signers_file: String::new(),
+    }
+}
+
+/// One group of `groups.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// Whether membership grants sudo (needs a security review at the SRE meeting).
+    #[serde(default)]
+    pub sudo: bool,
+    /// Project leads; one of them must approve.
+    pub approvers: Vec<Username>,
+    /// What the group gives access to.
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupsRaw {
+    groups: BTreeMap<String, Group>,
+}
+
+/// `[labels]` of phrases.toml: the label aliases of each request field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Labels {
+    /// Full name.
+    pub full_name: Vec<String>,
+    /// Wikitech (LDAP) username.
+    pub wikitech_user: Vec<String>,
+    /// Shell username.
+    pub shell_user: Vec<String>,
+    /// Email address.
+    pub email: Vec<String>,
+    /// SSH public key.
+    pub ssh_key: Vec<String>,
+    /// Requested groups.
+    pub groups: Vec<String>,
+    /// Reason for access.
+    pub reason: Vec<String>,
+    /// Manager or sponsor.
+    pub manager: Vec<String>,
+    /// Expiry date.
+    pub expiry_date: Vec<String>,
+    /// Expiry contact.
+    pub expiry_contact: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhrasesRaw {
+    labels: Labels,
+    phrases: BTreeMap<String, Vec<String>>,
+}
+
+/// The phrase regexes, compiled case-insensitively.
+#[derive(Debug, Clone)]
+pub struct Phrases {
+    /// An approval ("approved", "+1", "LGTM").
+    pub approve: Regex,
+    /// A withdrawal or negation ("not approved", "revoke", "on hold").
+    pub withdraw: Regex,
+    /// "L3 verified" by a verifier.
+    pub l3_verified: Regex,
+    /// NDA confirmed by a legal user.
+    pub nda_confirmed: Regex,
+    /// SRE meeting approved the sudo request.
+    pub sre_approved: Regex,
+    /// SRE meeting declined the sudo request.
+    pub sre_declined: Regex,
+}
+
+/// The whole, validated rule set.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// `[phabricator]`.
+    pub phabricator: PhabricatorRules,
+    /// `[people]`.
+    pub people: PeopleRules,
+    /// `[evidence]`.
+    pub evidence: EvidenceRules,
+    /// `[l3]`.
+    pub l3: L3Rules,
+    /// `[keys]`.
+    pub keys: KeyRules,
+    /// `[timing]`.
+    pub timing: Timing,
+    /// `[meeting]`.
+    pub meeting: Meeting,
+    /// Groups by lowercase name.
+    pub groups: BTreeMap<String, Group>,
+    /// Field label aliases.
+    pub labels: Labels,
+    /// Phrase regexes.
+    pub phrases: Phrases,
+    /// The directory the rules were read from (relative paths in the rules resolve against it).
+    pub dir: PathBuf,
+}
+
+impl Rules {
+    /// Reads and validates a rules directory.
+    pub fn load(dir: &Path) -> Result<Rules, RulesError> {
+        let policy_path = dir.join("policy.toml");
+        let groups_path = dir.join("groups.toml");
+        let phrases_path = dir.join("phrases.toml");
+        let policy_text = read(&policy_path)?;
+        let groups_text = read(&groups_path)?;
+        let (phrases_text, phrases_path) = if phrases_path.exists() {
+            (read(&phrases_path)?, phrases_path)
+        } else {
+            (
+                BUNDLED_PHRASES.to_string(),
+                PathBuf::from("<bundled>/phrases.toml"),
+            )
+        };
+        Self::from_texts(
+            dir,
+            (&policy_path, &policy_text),
+            (&groups_path, &groups_text),
+            (&phrases_path, &phrases_text),
+        )
+    }
+
+    /// Validates rules given as texts (paths are used in messages and to resolve relative files).
+    pub fn from_texts(
+        dir: &Path,
+        policy: (&Path, &str),
+        groups: (&Path, &str),
+        phrases: (&Path, &str),
+    ) -> Result<Rules, RulesError> {
+        let raw: PolicyRaw = de(policy.0, policy.1)?;
+        let groups_raw: GroupsRaw = de(groups.0, groups.1)?;
+        let phrases_raw: PhrasesRaw = de(phrases.0, phrases.1)?;
+        let perr = |key: &str, message: String| RulesError {
+            file: policy.0.to_path_buf(),
+            line: locate(policy.1, key),
+            key: key.to_string(),
+            message,
+        };
+
+        if raw.phabricator.project.trim().is_empty() {
+            return Err(perr(
+                "phabricator.project",
+                "must name the project whose tasks are requests".into(),
+            ));
+        }
+        if raw.phabricator.clinic_duty.trim().is_empty() {
+            return Err(perr(
+                "phabricator.clinic_duty",
+                "must name the clinic duty user".into(),
+            ));
+        }
+        if !raw.phabricator.ready_column.is_empty()
+            && !raw.phabricator.ready_column.starts_with("PHID-PCOL-")
+        {
+            return Err(perr(
+                "phabricator.ready_column",
+                "must be a column PHID (PHID-PCOL-…) or empty".into(),
+            ));
+        }
+        if raw.l3.sources.is_empty() {
+            return Err(perr(
+                "l3.sources",
+                "at least one source is needed (legalpad, signers-file, verifier-comment)".into(),
+            ));
+        }
+        if raw.l3.sources.contains(&L3Source::SignersFile) && raw.l3.signers_file.trim().is_empty()
+        {
+            return Err(perr(
+                "l3.signers_file",
+                "the signers-file source needs a signers_file path".into(),
+            ));
+        }
+        if raw.l3.sources.contains(&L3Source::VerifierComment) && raw.l3.verifiers.is_empty() {
+            return Err(perr(
+                "l3.verifiers",
+                "the verifier-comment source needs at least one verifier".into(),
+            ));
+        }
+        if raw.keys.allowed.is_empty() {
+            return Err(perr(
+                "keys.allowed",
+                "at least one key algorithm must be allowed".into(),
+            ));
+        }
+        for alg in &raw.keys.allowed {
+            if alg == "ssh-dss" {
+                return Err(perr(
+                    "keys.allowed",
+                    "ssh-dss (DSA) keys are never acceptable".into(),
+                ));
+            }
+            if !KNOWN_ALGORITHMS.contains(&alg.as_str()) {
+                return Err(perr(
+                    "keys.allowed",
+                    format!(
+                        "unknown key algorithm {alg:?} (known: {})",
+                        KNOWN_ALGORITHMS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if raw.keys.min_rsa_bits < 2048 || raw.keys.min_rsa_bits > 16384 {
+            return Err(perr(
+                "keys.min_rsa_bits",
+                format!("{} is out of range (2048 to 16384)", raw.keys.min_rsa_bits),
+            ));
+        }
+
+        let t = raw
+            .timing
+            .unwrap_or_else(|| toml::from_str("").expect("timing defaults"));
+        let timezone: chrono_tz::Tz = t.timezone.parse().map_err(|_| {
+            perr(
+                "timing.timezone",
+                format!(
+                    "unknown time zone {:?} (use an IANA name such as Europe/Berlin)",
+                    t.timezone
+                ),
+            )
+        })?;
+        let mut weekend = Vec::new();
+        for d in &t.weekend {
+            weekend.push(parse_weekday(d).ok_or_else(|| {
+                perr(
+                    "timing.weekend",
+                    format!("{d:?} is not a weekday (Mon … Sun)"),
+                )
+            })?);
+        }
+        if weekend.len() >= 7 {
+            return Err(perr(
+                "timing.weekend",
+                "a week needs at least one business day".into(),
+            ));
+        }
+        let mut holidays = Vec::new();
+        for h in &t.holidays {
+            holidays.push(NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| {
+                perr(
+                    "timing.holidays",
+                    format!("{h:?} is not a date (YYYY-MM-DD)"),
+                )
+            })?);
+        }
+        if t.reconcile_minutes == 0 {
+            return Err(perr(
+                "timing.reconcile_minutes",
+                "must be at least 1".into(),
+            ));
+        }
+        if t.concurrency == 0 || t.concurrency > 64 {
+            return Err(perr(
+                "timing.concurrency",
+                format!("{} is out of range (1 to 64)", t.concurrency),
+            ));
+        }
+        if t.waiting_period_days > 365 {
+            return Err(perr(
+                "timing.waiting_period_days",
+                "more than a year is surely a mistake".into(),
+            ));
+        }
+        let timing = Timing {
+            timezone,
+            waiting_period_days: t.waiting_period_days,
+            waiting_period_business_days: t.waiting_period_business_days,
+            stale_after_business_days: t.stale_after_business_days,
+            reconcile_minutes: t.reconcile_minutes,
+            weekend,
+            holidays,
+            poll_seconds: t.poll_seconds.max(1),
+            concurrency: t.concurrency,
+            cache_ttl_minutes: t.cache_ttl_minutes,
+        };
+
+        let m = raw.meeting;
+        let meeting = Meeting {
+            weekday: parse_weekday(&m.weekday).ok_or_else(|| {
+                perr(
+                    "meeting.weekday",
+                    format!("{:?} is not a weekday (Mon … Sun)", m.weekday),
+                )
+            })?,
+            every_weeks: if m.every_weeks == 0 {
+                return Err(perr("meeting.every_weeks", "must be at least 1".into()));
+            } else {
+                m.every_weeks
+            },
+            anchor: NaiveDate::parse_from_str(&m.anchor, "%Y-%m-%d").map_err(|_| {
+                perr(
+                    "meeting.anchor",
+                    format!("{:?} is not a date (YYYY-MM-DD)", m.anchor),
+                )
+            })?,
+            cutoff_hours: m.cutoff_hours,
+            time: chrono::NaiveTime::parse_from_str(&m.time, "%H:%M").map_err(|_| {
+                perr(
+                    "meeting.time",
+                    format!("{:?} is not a time (HH:MM)", m.time),
+                )
+            })?,
+        };
+        if parse_weekday(&m.weekday) != Some(chrono::Datelike::weekday(&meeting.anchor)) {
+            return Err(perr(
+                "meeting.anchor",
+                format!(
+                    "{} is a {:?}, not the meeting weekday {}",
+                    meeting.anchor,
+                    chrono::Datelike::weekday(&meeting.anchor),
+                    m.weekday
+                ),
+            ));
+        }
+
+        let gerr = |key: &str, message: String| RulesError {
+            file: groups.0.to_path_buf(),
+            line: locate(groups.1, key),
+            key: key.to_string(),
+            message,
+        };
+        if groups_raw.groups.is_empty() {
+            return Err(gerr("groups", "no groups are defined".into()));
+        }
+        let mut groups_map = BTreeMap::new();
+        for (name, g) in groups_raw.groups {
+            let key = format!("groups.{name}.approvers");
+            if g.approvers.is_empty() {
+                return Err(gerr(
+                    &key,
+                    "each group needs at least one approver (project lead)".into(),
+                ));
+            }
+            if g.approvers.iter().any(|a| a.as_str().is_empty()) {
+                return Err(gerr(&key, "an approver is empty".into()));
+            }
+            let lower = name.to_lowercase();
+            if groups_map.insert(lower.clone(), g).is_some() {
+                return Err(gerr(
+                    &format!("groups.{name}"),
+                    format!("group {lower:?} is defined twice (names are case-insensitive)"),
+                ));
+            }
+        }
+
+        let labels = phrases_raw.labels;
+        let xerr = |key: &str, message: String| RulesError {
+            file: phrases.0.to_path_buf(),
+            line: locate(phrases.1, key),
+            key: key.to_string(),
+            message,
+        };
+        for (field, aliases) in labels.fields() {
+            if aliases.is_empty() || aliases.iter().any(|a| a.trim().is_empty()) {
+                return Err(xerr(
+                    &format!("labels.{field}"),
+                    "needs at least one non-empty label".into(),
+                ));
+            }
+        }
+        let mut pr = phrases_raw.phrases;
+        let mut take = |name: &str| -> Result<Regex, RulesError> {
+            let key = format!("phrases.{name}");
+            let list = pr
+                .remove(name)
+                .ok_or_else(|| xerr(&key, "missing".into()))?;
+            if list.is_empty() {
+                return Err(xerr(&key, "needs at least one pattern".into()));
+            }
+            let joined = list
+                .iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|");
+            RegexBuilder::new(&joined)
+                .case_insensitive(true)
+                .size_limit(1 << 22)
+                .build()
+                .map_err(|e| {
+                    xerr(
+                        &key,
+                        format!(
+                            "invalid regex: {}",
+                            e.to_string().lines().last().unwrap_or("")
+                        ),
+                    )
+                })
+        };
+        let phrases_c = Phrases {
+            approve: take("approve")?,
+            withdraw: take("withdraw")?,
+            l3_verified: take("l3_verified")?,
+            nda_confirmed: take("nda_confirmed")?,
+            sre_approved: take("sre_approved")?,
+            sre_declined: take("sre_declined")?,
+        };
+        if let Some(extra) = pr.keys().next() {
+            return Err(xerr(&format!("phrases.{extra}"), "unknown phrase (known: approve, withdraw, l3_verified, nda_confirmed, sre_approved, sre_declined)".into()));
+        }
+
+        Ok(Rules {
+            phabricator: raw.phabricator,
+            people: raw.people,
+            evidence: raw.evidence,
+            l3: raw.l3,
+            keys: raw.keys,
+            timing,
+            meeting,
+            groups: groups_map,
+            labels,
+            phrases: phrases_c,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// A group by name, case-insensitively.
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.get(&name.to_lowercase())
+    }
+
+    /// Resolves a path from the rules (relative to the rules directory); `None` for "".
+    pub fn path(&self, p: &str) -> Option<PathBuf> {
+        if p.trim().is_empty() {
+            None
+        } else if Path::new(p).is_absolute() {
+            Some(PathBuf::from(p))
+        } else {
+            Some(self.dir.join(p))
+        }
+    }
+}
+
+impl Labels {
+    /// Each field name with its aliases.
+    pub fn fields(&self) -> [(&'static str, &Vec<String>); 10] {
+        [
+            ("full_name", &self.full_name),
+            ("wikitech_user", &self.wikitech_user),
+            ("shell_user", &self.shell_user),
+            ("email", &self.email),
+            ("ssh_key", &self.ssh_key),
+            ("groups", &self.groups),
+            ("reason", &self.reason),
+            ("manager", &self.manager),
+            ("expiry_date", &self.expiry_date),
+            ("expiry_contact", &self.expiry_contact),
+        ]
+    }
+}
+
+/// Key algorithm names the key checker knows.
+pub const KNOWN_ALGORITHMS: &[&str] = &[
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+fn parse_weekday(s: &str) -> Option<Weekday> {
+    s.trim().parse::<Weekday>().ok()
+}
+
+fn read(path: &Path) -> Result<String, RulesError> {
+    std::fs::read_to_string(path).map_err(|e| RulesError {
+        file: path.to_path_buf(),
+        line: None,
+        key: String::new(),
+        message: format!("cannot read: {e}"),
+    })
+}
+
+fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RulesError> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        let msg = e.message().trim().to_string();
+        let key = if msg.contains("field") {
+            key_from_message(&msg).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        RulesError {
+            file: path.to_path_buf(),
+            line,
+            key,
+            message: msg,
+        }
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// Pulls a key name out of serde's "unknown field `x`" / "missing field `x`" messages.
+fn key_from_message(msg: &str) -> Option<String> {
+    let start = msg.find('`')?;
+    let rest = &msg[start + 1..];
+    let end = rest.find('`')?;
+    Some(rest[..end].to_string())
+}
+
+/// Finds the line of a dotted key (`table.key`, `groups.name.key`) in a TOML text.
+fn locate(text: &str, dotted: &str) -> Option<usize> {
+    let (table, key) = match dotted.rsplit_once('.') {
+        Some((t, k)) => (t, k),
+        None => ("", dotted),
+    };
+    let mut current = String::new();
+    let mut table_line = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(h) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            current = h.trim().trim_matches('[').to_string();
+            if current == dotted || current == table {
+                table_line.get_or_insert(i + 1);
+            }
+            continue;
+        }
+        if current == table {
+            if let Some((k, _)) = line.split_once('=') {
+                if k.trim().trim_matches('"') == key {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    table_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled() -> Rules {
+        Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
+            .expect("bundled rules load")
+    }
+
+    #[test]
+    fn bundled_rules_are_valid() {
+        let r = bundled();
+        assert!(r.group("Analytics-Privatedata-Users").is_some());
+        assert!(r.phrases.approve.is_match("Approved."));
+        assert!(r.phrases.withdraw.is_match("not approved"));
+        assert_eq!(r.meeting.weekday, Weekday::Mon);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let policy =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/policy.toml"))
+                .unwrap();
+        let groups =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/groups.toml"))
+                .unwrap();
+        let bad = policy.replace("weekday = \"Mon\"", "weekday = \"Funday\"");
+        let e = Rules::from_texts(
+            Path::new("r"),
+            (Path::new("r/policy.toml"), &bad),
+            (Path::new("r/groups.toml"), &groups),
+            (Path::new("r/phrases.toml"), BUNDLED_PHRASES),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "meeting.weekday");
+        let line = e.line.unwrap();
+        assert!(bad.lines().nth(line - 1).unwrap().contains("Funday"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("r/policy.toml:{line}: key `meeting.weekday`")),
+            "{e}"
+        );
+
+        let bad = policy.replace("[timing]", "[timing]\nwaiting_period = 3");
+        let e = Rules::from_texts(
+            Path::new("r"),
+            (Path::new("r/policy.toml"), &bad),
+            (Path::new("r/groups.toml"), &groups),
+            (Path::new("r/phrases.toml"), BUNDLED_PHRASES),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "waiting_period");
+        assert!(
+            bad.lines()
+                .nth(e.line.unwrap() - 1)
+                .unwrap()
+                .contains("waiting_period = 3"),
+            "{e}"
+        );
+    }
+}
