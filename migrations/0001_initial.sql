@@ -36,7 +36,8 @@ CREATE TABLE tasks (
     decided_by      TEXT,
     decided_at      INTEGER,
     nudged_for      INTEGER,                        -- last_activity value a stale nudge was posted for
-    ready_marked    INTEGER NOT NULL DEFAULT 0      -- moved to the ready column / tagged
+    ready_marked    INTEGER NOT NULL DEFAULT 0,     -- moved to the ready column / tagged
+    last_xact_id    INTEGER NOT NULL DEFAULT 0      -- newest transaction id read
 );
 CREATE INDEX tasks_open_verdict ON tasks (open, verdict);
 

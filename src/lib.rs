@@ -5,9 +5,11 @@
 //! (texts) → `poller` (the loop and its effects) → `store` (SQLite). `sim` is the Conduit
 //! simulator; `cli` wires the commands.
 
+pub mod cli;
 pub mod conduit;
 pub mod ids;
 pub mod keys;
+pub mod logging;
 pub mod request;
 pub mod rules;
 pub mod store;

@@ -146,6 +146,8 @@ pub struct TaskRow {
     pub nudged_for: Option<i64>,
     /// Whether the task was moved to the ready column / tagged.
     pub ready_marked: bool,
+    /// The newest transaction id read from the task.
+    pub last_xact_id: i64,
 }
 
 impl TaskRow {
@@ -298,8 +300,8 @@ impl Store {
             "INSERT INTO tasks (id, phid, title, requester, shell_user, groups, sudo, open, verdict, until_at, who,
                 tagged_at, created_at, date_modified, last_activity, facts_json, report_json, checklist_hash,
                 posted_hash, posted_xact, posted_at, evaluated_at, first_ready_at, meeting, decision, decided_by,
-                decided_at, nudged_for, ready_marked)
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                decided_at, nudged_for, ready_marked, last_xact_id)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
              ON CONFLICT(id) DO UPDATE SET phid=excluded.phid, title=excluded.title, requester=excluded.requester,
                 shell_user=excluded.shell_user, groups=excluded.groups, sudo=excluded.sudo, open=excluded.open,
                 verdict=excluded.verdict, until_at=excluded.until_at, who=excluded.who, tagged_at=excluded.tagged_at,
@@ -309,7 +311,8 @@ impl Store {
                 posted_hash=excluded.posted_hash, posted_xact=excluded.posted_xact, posted_at=excluded.posted_at,
                 evaluated_at=excluded.evaluated_at, first_ready_at=excluded.first_ready_at,
                 meeting=excluded.meeting, decision=excluded.decision, decided_by=excluded.decided_by,
-                decided_at=excluded.decided_at, nudged_for=excluded.nudged_for, ready_marked=excluded.ready_marked",
+                decided_at=excluded.decided_at, nudged_for=excluded.nudged_for, ready_marked=excluded.ready_marked,
+                last_xact_id=excluded.last_xact_id",
         )
         .bind(t.id)
         .bind(&t.phid)
@@ -340,6 +343,7 @@ impl Store {
         .bind(t.decided_at)
         .bind(t.nudged_for)
         .bind(t.ready_marked)
+        .bind(t.last_xact_id)
         .execute(&self.pool)
         .await?;
         Ok(())
