@@ -5,8 +5,12 @@
 //! (texts) → `poller` (the loop and its effects) → `store` (SQLite). `sim` is the Conduit
 //! simulator; `cli` wires the commands.
 
+pub mod approvals;
+pub mod calendar;
 pub mod conduit;
 pub mod ids;
 pub mod keys;
+pub mod policy;
 pub mod request;
 pub mod rules;
+pub mod timeline;
