@@ -96,9 +96,9 @@ pub fn visible_text(text: &str) -> String {
             prev_blank = blank;
             continue;
         }
-        if trimmed.starts_with("```") {
+        if let Some(rest) = trimmed.strip_prefix("```") {
             // A fence that closes on the same line (```x```) is inline code.
-            if !trimmed[3..].contains("```") {
+            if !rest.contains("```") {
                 in_fence = true;
             }
             prev_blank = false;
