@@ -5,11 +5,15 @@
 //! (texts) → `poller` (the loop and its effects) → `store` (SQLite). `sim` is the Conduit
 //! simulator; `cli` wires the commands.
 
+pub mod approvals;
+pub mod calendar;
 pub mod cli;
 pub mod conduit;
 pub mod ids;
 pub mod keys;
 pub mod logging;
+pub mod policy;
 pub mod request;
 pub mod rules;
 pub mod store;
+pub mod timeline;

@@ -1,0 +1,1314 @@
+//! The policy engine (pure): the facts gathered about one task, the rules and `now` in; the
+//! checklist of design §7 and its verdict out.
+//!
+//! Nothing here does I/O or reads the clock. The glue (the poller) resolves usernames,
+//! memberships, channels, L3 signatures and store bookkeeping into [`Facts`]; [`evaluate`]
+//! turns them into a [`Checklist`] that the report renderer prints. Whatever is unknown is
+//! `pending` or `fail`, never `pass`.
+
+use crate::approvals::{Analysed, Cutoff, RoleOutcome};
+use crate::calendar;
+use crate::ids::{Fingerprint, Phid, TaskId, Username};
+use crate::keys::KeyReport;
+use crate::request::Parsed;
+use crate::rules::{L3Source, Rules, Timing};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+pub use crate::approvals::{Channel, CommentFact};
+
+/// Where the request's SSH key came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// The task description.
+    Description,
+    /// A comment on the task.
+    Comment {
+        /// The comment's transaction.
+        xact: Phid,
+        /// Its anchor on the task page (transaction id).
+        anchor: u64,
+    },
+    /// A paste `P<id>`.
+    Paste {
+        /// Paste id.
+        id: u64,
+    },
+    /// A pointer (wiki user page, Gerrit change): to be verified by clinic duty.
+    Pointer,
+    /// No key was found.
+    None,
+}
+
+impl KeySource {
+    /// The short name used in the design §7 `request.key.source` field.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KeySource::Description => "description",
+            KeySource::Comment { .. } => "comment",
+            KeySource::Paste { .. } => "paste",
+            KeySource::Pointer => "pointer",
+            KeySource::None => "none",
+        }
+    }
+}
+
+/// Whether the key reached the task through a trusted channel (design §1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Written by the requester in the description, a web/Conduit comment or their own paste.
+    Trusted,
+    /// Known not to count (posted by someone else, came by email, paste by another author).
+    /// The reason is fit to post.
+    NotTrusted {
+        /// Why, e.g. "the key came in an email reply".
+        reason: String,
+    },
+    /// Could not be verified (channel unknown, paste unreadable). The reason is fit to post.
+    Unverified {
+        /// Why, e.g. "the comment's channel could not be verified".
+        reason: String,
+    },
+}
+
+/// Where else the key's fingerprint was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyReuse {
+    /// An earlier request by another user.
+    EarlierRequest {
+        /// That request.
+        task: TaskId,
+    },
+    /// Another user's entry of the admin `data.yaml`.
+    DataYaml {
+        /// That entry's shell user name.
+        user: String,
+    },
+    /// The configured list of known (Cloud VPS) keys.
+    KnownKeys,
+}
+
+/// Everything known about the request's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFacts {
+    /// Where the key came from.
+    pub source: KeySource,
+    /// The judgement of the key text (`None` when there is no key text: none or a pointer).
+    pub report: Option<KeyReport>,
+    /// Whether the channel is trusted.
+    pub trust: Trust,
+    /// Other places the fingerprint was seen (empty: fresh).
+    pub reuse: Vec<KeyReuse>,
+}
+
+impl Default for KeyFacts {
+    fn default() -> Self {
+        KeyFacts {
+            source: KeySource::None,
+            report: None,
+            trust: Trust::Unverified {
+                reason: "no key was found".into(),
+            },
+            reuse: Vec::new(),
+        }
+    }
+}
+
+/// The requester's L3 signature, as far as the bot can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum L3 {
+    /// Signed (Legalpad or signers file).
+    Signed {
+        /// When it was signed.
+        at: DateTime<Utc>,
+    },
+    /// Not signed (the bot can see the signatures, and there is none).
+    NotSigned,
+    /// The bot cannot see the document's signatures: an empty answer means nothing.
+    NotVisible,
+    /// Could not be determined; the reason is fit to post.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Sudo-review bookkeeping kept in the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SudoFacts {
+    /// The SRE meeting the review is on the agenda of (set once the rest of the checklist
+    /// passed, from [`Checklist::sudo_meeting`]).
+    pub scheduled_for: Option<NaiveDate>,
+    /// When the rest of the checklist first passed.
+    pub first_ready_at: Option<DateTime<Utc>>,
+}
+
+/// Everything the engine needs about one task, gathered by the glue.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// The task.
+    pub task: TaskId,
+    /// Whether the task is open.
+    pub open: bool,
+    /// The task title (untrusted: used only for the not-a-request heuristic).
+    pub title: String,
+    /// The task author.
+    pub requester: Username,
+    /// The task author's PHID.
+    pub requester_phid: Phid,
+    /// The bot's own username (its comments never count).
+    pub bot_user: Username,
+    /// The parsed description.
+    pub parsed: Parsed,
+    /// The key.
+    pub key: KeyFacts,
+    /// The requester's shell user already exists in `data.yaml` (no new key needed).
+    pub existing_user: bool,
+    /// The comments of the task, oldest first, without the bot's own.
+    pub comments: Vec<CommentFact>,
+    /// When the key last changed (description edit or a newer key comment), if it did.
+    pub key_changed_at: Option<DateTime<Utc>>,
+    /// When the requested groups last changed (description edit), if they did.
+    pub groups_changed_at: Option<DateTime<Utc>>,
+    /// When the task was tagged with the watched project (`None`: unknown).
+    pub tagged_at: Option<DateTime<Utc>>,
+    /// The requester is a member of a staff project.
+    pub requester_staff: bool,
+    /// The requester is a member of an NDA project.
+    pub requester_nda: bool,
+    /// The expiry contact named in the request is staff (`None`: unknown or none named).
+    pub expiry_contact_staff: Option<bool>,
+    /// The L3 signature.
+    pub l3: L3,
+    /// Sudo-review bookkeeping.
+    pub sudo: SudoFacts,
+}
+
+/// Who must act on a failing or pending check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Who {
+    /// The person who filed the request.
+    Requester,
+    /// The requester's manager or sponsor.
+    Manager,
+    /// A project lead of a requested group.
+    ProjectLead,
+    /// The SRE meeting / an SRE decider.
+    Sre,
+    /// A legal user.
+    Legal,
+    /// The SRE on clinic duty.
+    ClinicDuty,
+}
+
+impl Who {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Who::Requester => "requester",
+            Who::Manager => "manager",
+            Who::ProjectLead => "project-lead",
+            Who::Sre => "sre",
+            Who::Legal => "legal",
+            Who::ClinicDuty => "clinic-duty",
+        }
+    }
+}
+
+/// The state of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Satisfied.
+    Pass,
+    /// Not satisfied.
+    Fail,
+    /// Not decided yet (waiting for time, a person or a verification).
+    Pending,
+}
+
+/// The overall verdict on a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every check passes: clinic duty may grant.
+    Ready,
+    /// Only time must pass (waiting period, scheduled meeting).
+    Waiting,
+    /// Someone must act.
+    Blocked,
+    /// The SRE meeting declined the sudo request.
+    Declined,
+    /// The task is closed.
+    Closed,
+    /// Tagged, but not a user access request.
+    NotARequest,
+}
+
+impl Verdict {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::Waiting => "waiting",
+            Verdict::Blocked => "blocked",
+            Verdict::Declined => "declined",
+            Verdict::Closed => "closed",
+            Verdict::NotARequest => "not-a-request",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stable check ids of design §7, in checklist order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CheckId {
+    /// `request-complete`.
+    RequestComplete,
+    /// `one-user`.
+    OneUser,
+    /// `known-groups`.
+    KnownGroups,
+    /// `ssh-key`.
+    SshKey,
+    /// `key-fresh`.
+    KeyFresh,
+    /// `key-channel`.
+    KeyChannel,
+    /// `l3`.
+    L3,
+    /// `nda`.
+    Nda,
+    /// `manager-approval`.
+    ManagerApproval,
+    /// `lead-approval:<group>` (lowercase group name).
+    LeadApproval(String),
+    /// `sudo-review`.
+    SudoReview,
+    /// `waiting-period`.
+    WaitingPeriod,
+    /// `expiry`.
+    Expiry,
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            CheckId::RequestComplete => "request-complete",
+            CheckId::OneUser => "one-user",
+            CheckId::KnownGroups => "known-groups",
+            CheckId::SshKey => "ssh-key",
+            CheckId::KeyFresh => "key-fresh",
+            CheckId::KeyChannel => "key-channel",
+            CheckId::L3 => "l3",
+            CheckId::Nda => "nda",
+            CheckId::ManagerApproval => "manager-approval",
+            CheckId::LeadApproval(g) => return write!(f, "lead-approval:{g}"),
+            CheckId::SudoReview => "sudo-review",
+            CheckId::WaitingPeriod => "waiting-period",
+            CheckId::Expiry => "expiry",
+        };
+        f.write_str(s)
+    }
+}
+
+impl Serialize for CheckId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A transaction that supports a check; serialized as the transaction PHID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Evidence {
+    /// The transaction PHID.
+    pub xact: Phid,
+    /// The transaction id: the anchor on the task page (`T123#<anchor>`).
+    pub anchor: u64,
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.xact.as_str())
+    }
+}
+
+/// One check of the checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable id.
+    pub id: CheckId,
+    /// Pass, fail or pending.
+    pub status: Status,
+    /// Who must act (failing or pending checks that need a person).
+    pub who: Option<Who>,
+    /// Fit to post: may name usernames, never quotes free text the requester wrote.
+    pub message: String,
+    /// Supporting transactions.
+    pub evidence: Vec<Evidence>,
+    /// For time-bound pending checks: when time alone will settle it.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The key part of the design §7 `request` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeySummary {
+    /// Algorithm, e.g. `ssh-ed25519`.
+    pub algorithm: Option<String>,
+    /// Size in bits.
+    pub bits: Option<u32>,
+    /// `SHA256:…`.
+    pub fingerprint: Option<Fingerprint>,
+    /// `description`, `comment`, `paste`, `pointer`.
+    pub source: &'static str,
+}
+
+/// The design §7 `request` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestSummary {
+    /// Full name.
+    pub full_name: Option<String>,
+    /// Wikitech username.
+    pub wikitech_user: Option<String>,
+    /// Shell username.
+    pub shell_user: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Requested groups (lowercase).
+    pub groups: Vec<String>,
+    /// Whether any requested known group grants sudo.
+    pub sudo: bool,
+    /// The key, if one was found.
+    pub key: Option<KeySummary>,
+    /// Expiry date.
+    pub expiry_date: Option<NaiveDate>,
+    /// Expiry contact.
+    pub expiry_contact: Option<String>,
+}
+
+/// The engine's answer for one task: serializes as the design §7 `check --json` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checklist {
+    /// The task.
+    pub task: TaskId,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// For `waiting`: when the last time-bound item settles.
+    pub until: Option<DateTime<Utc>>,
+    /// The request as parsed.
+    pub request: RequestSummary,
+    /// The checks, in design §7 order; checks that do not apply are omitted.
+    pub checks: Vec<Check>,
+    /// For sudo requests whose other checks all pass: the SRE meeting the review is (or is now
+    /// to be) on the agenda of. The glue stores it as `SudoFacts::scheduled_for`.
+    #[serde(skip)]
+    pub sudo_meeting: Option<NaiveDate>,
+}
+
+/// Whether a tagged task is a user access request at all.
+///
+/// Conservative (a doubtful task gets a checklist, which then says what is missing): the
+/// task is a request when the description names anything personal — full name, wikitech
+/// user, shell user, email or a key — or when the title reads like an access request
+/// ("requesting access", "access to", "access for", "access request", "shell access", "ssh
+/// access", "production access", "new user"). A task with none of these, such as "Change
+/// privileges of group analytics-admins", is `not-a-request`.
+pub fn is_user_request(title: &str, parsed: &Parsed) -> bool {
+    let r = &parsed.request;
+    if r.full_name.is_some()
+        || r.wikitech_user.is_some()
+        || r.shell_user.is_some()
+        || r.email.is_some()
+        || r.key.is_some()
+    {
+        return true;
+    }
+    let t = title.to_lowercase();
+    [
+        "requesting access",
+        "access to",
+        "access for",
+        "access request",
+        "shell access",
+        "ssh access",
+        "production access",
+        "new user",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
+}
+
+/// Whether a request without visible progress since `last_activity` is stale:
+/// `stale_after_business_days` business days have passed (same local time of day).
+pub fn is_stale(last_activity: DateTime<Utc>, now: DateTime<Utc>, timing: &Timing) -> bool {
+    let local = last_activity.with_timezone(&timing.timezone);
+    let day =
+        calendar::add_business_days(local.date_naive(), timing.stale_after_business_days, timing);
+    now >= calendar::local_to_utc(day, local.time(), timing)
+}
+
+/// Evaluates one task: the checklist of design §7 and its verdict. Pure: `now` is the
+/// evaluation time; nothing is read or written.
+pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
+    let request = summary(facts, rules);
+    let done = |verdict| Checklist {
+        task: facts.task,
+        verdict,
+        until: None,
+        request: request.clone(),
+        checks: Vec::new(),
+        sudo_meeting: None,
+    };
+    if !facts.open {
+        return done(Verdict::Closed);
+    }
+    if !is_user_request(&facts.title, &facts.parsed) {
+        return done(Verdict::NotARequest);
+    }
+    let ctx = Ctx {
+        facts,
+        rules,
+        now,
+        comments: Analysed::new(&facts.comments, &rules.phrases),
+        cutoff: cutoff(facts, &rules.timing),
+    };
+    let mut checks = Vec::with_capacity(16);
+    checks.push(ctx.request_complete());
+    checks.push(ctx.one_user());
+    checks.extend(ctx.known_groups());
+    checks.extend(ctx.key_checks());
+    checks.push(ctx.l3());
+    checks.push(ctx.nda());
+    checks.push(ctx.manager_approval());
+    checks.extend(ctx.lead_approvals());
+    let expiry = ctx.expiry();
+    let mut sudo_meeting = None;
+    let mut declined = false;
+    if request.sudo {
+        let others_pass = checks
+            .iter()
+            .chain(expiry.iter())
+            .all(|c| c.status == Status::Pass);
+        let (check, meeting, is_declined) = ctx.sudo_review(others_pass);
+        sudo_meeting = meeting;
+        declined = is_declined;
+        checks.push(check);
+    } else {
+        checks.push(ctx.waiting_period());
+    }
+    checks.extend(expiry);
+
+    let (verdict, until) = if declined {
+        (Verdict::Declined, None)
+    } else {
+        verdict_of(&checks)
+    };
+    Checklist {
+        task: facts.task,
+        verdict,
+        until,
+        request,
+        checks,
+        sudo_meeting,
+    }
+}
+
+/// The verdict of a list of checks (not closed, not declined): any fail, or a pending check
+/// that needs a person or has no end in sight → blocked; only time-bound pendings → waiting
+/// until the latest of them; otherwise ready.
+fn verdict_of(checks: &[Check]) -> (Verdict, Option<DateTime<Utc>>) {
+    let mut until: Option<DateTime<Utc>> = None;
+    for c in checks {
+        match (c.status, c.who, c.until) {
+            (Status::Pass, _, _) => {}
+            (Status::Pending, None, Some(t)) => until = Some(until.map_or(t, |u| u.max(t))),
+            _ => return (Verdict::Blocked, None),
+        }
+    }
+    match until {
+        Some(t) => (Verdict::Waiting, Some(t)),
+        None => (Verdict::Ready, None),
+    }
+}
+
+fn summary(facts: &Facts, rules: &Rules) -> RequestSummary {
+    let r = &facts.parsed.request;
+    let key = match facts.key.source {
+        KeySource::None => None,
+        ref source => Some(KeySummary {
+            algorithm: facts.key.report.as_ref().and_then(|k| k.algorithm.clone()),
+            bits: facts.key.report.as_ref().and_then(|k| k.bits),
+            fingerprint: facts
+                .key
+                .report
+                .as_ref()
+                .and_then(|k| k.fingerprint.clone()),
+            source: source.as_str(),
+        }),
+    };
+    RequestSummary {
+        full_name: r.full_name.clone(),
+        wikitech_user: r.wikitech_user.clone(),
+        shell_user: r.shell_user.as_ref().map(|s| s.as_str().to_string()),
+        email: r.email.clone(),
+        groups: r.groups.clone(),
+        sudo: r
+            .groups
+            .iter()
+            .any(|g| rules.group(g).is_some_and(|g| g.sudo)),
+        key,
+        expiry_date: r.expiry_date,
+        expiry_contact: r.expiry_contact.as_ref().map(|u| u.as_str().to_string()),
+    }
+}
+
+/// The latest change of the key or the groups: approvals before it do not count.
+fn cutoff(facts: &Facts, timing: &Timing) -> Option<Cutoff> {
+    let key = facts.key_changed_at.map(|at| (at, "key change"));
+    let groups = facts.groups_changed_at.map(|at| (at, "group change"));
+    let (at, what) = match (key, groups) {
+        (Some(k), Some(g)) => {
+            if g.0 > k.0 {
+                g
+            } else {
+                k
+            }
+        }
+        (k, g) => k.or(g)?,
+    };
+    Some(Cutoff {
+        at,
+        what,
+        date: calendar::local_date(at, timing),
+    })
+}
+
+fn evidence(c: &CommentFact) -> Evidence {
+    Evidence {
+        xact: c.xact.clone(),
+        anchor: c.anchor,
+    }
+}
+
+fn check(id: CheckId, status: Status, who: Option<Who>, message: String) -> Check {
+    Check {
+        id,
+        status,
+        who,
+        message,
+        evidence: Vec::new(),
+        until: None,
+    }
+}
+
+fn pass(id: CheckId, message: String) -> Check {
+    check(id, Status::Pass, None, message)
+}
+
+fn mentions(people: &[&CommentFact]) -> String {
+    let mut out = String::new();
+    for (i, c) in people.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('@');
+        out.push_str(c.author.as_str());
+    }
+    out
+}
+
+fn with_notes(mut message: String, notes: &[String]) -> String {
+    if !notes.is_empty() {
+        message.push_str(" (");
+        message.push_str(&notes.join("; "));
+        message.push(')');
+    }
+    message
+}
+
+/// Problem fields that `request-complete` reports (the others have their own checks).
+const PERSONAL_FIELDS: [&str; 5] = [
+    "full_name",
+    "wikitech_user",
+    "shell_user",
+    "email",
+    "reason",
+];
+
+/// The problem field the parser uses for "more than one user on this task".
+pub const ONE_USER_FIELD: &str = "one_user";
+
+struct Ctx<'a> {
+    facts: &'a Facts,
+    rules: &'a Rules,
+    now: DateTime<Utc>,
+    comments: Analysed<'a>,
+    cutoff: Option<Cutoff>,
+}
+
+impl<'a> Ctx<'a> {
+    fn fmt_time(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.rules.timing.timezone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
+    /// Whether a comment's author is an ordinary person other than the requester.
+    fn independent(&self, c: &CommentFact) -> bool {
+        c.author != self.facts.requester
+            && c.author != self.facts.bot_user
+            && !c.author_is_bot
+            && !c.author_disabled
+    }
+
+    fn request_complete(&self) -> Check {
+        let r = &self.facts.parsed.request;
+        let mut missing: Vec<&str> = Vec::new();
+        if r.full_name.is_none() {
+            missing.push("full name");
+        }
+        if r.wikitech_user.is_none() {
+            missing.push("wikitech username");
+        }
+        if r.shell_user.is_none() {
+            missing.push("shell username");
+        }
+        if r.email.is_none() {
+            missing.push("email address");
+        }
+        if r.key.is_none() && self.facts.key.source == KeySource::None && !self.facts.existing_user
+        {
+            missing.push("SSH public key");
+        }
+        if r.groups.is_empty() {
+            missing.push("requested groups");
+        }
+        if r.reason.is_none() {
+            missing.push("reason for access");
+        }
+        let problems: Vec<&str> = self
+            .facts
+            .parsed
+            .problems
+            .iter()
+            .filter(|p| PERSONAL_FIELDS.contains(&p.field.as_str()))
+            .map(|p| p.message.as_str())
+            .collect();
+        if missing.is_empty() && problems.is_empty() {
+            return pass(CheckId::RequestComplete, "all fields are present".into());
+        }
+        let mut parts = Vec::new();
+        if !missing.is_empty() {
+            parts.push(format!("missing: {}", missing.join(", ")));
+        }
+        parts.extend(problems.iter().map(|p| p.to_string()));
+        check(
+            CheckId::RequestComplete,
+            Status::Fail,
+            Some(Who::Requester),
+            parts.join("; "),
+        )
+    }
+
+    fn one_user(&self) -> Check {
+        let problems: Vec<&str> = self
+            .facts
+            .parsed
+            .problems
+            .iter()
+            .filter(|p| p.field == ONE_USER_FIELD)
+            .map(|p| p.message.as_str())
+            .collect();
+        if problems.is_empty() {
+            pass(CheckId::OneUser, "one user per task".into())
+        } else {
+            check(
+                CheckId::OneUser,
+                Status::Fail,
+                Some(Who::Requester),
+                format!(
+                    "one task per user, please: {} (file a separate task for each user)",
+                    problems.join("; ")
+                ),
+            )
+        }
+    }
+
+    fn known_groups(&self) -> Option<Check> {
+        let groups = &self.facts.parsed.request.groups;
+        if groups.is_empty() {
+            return None; // reported by request-complete
+        }
+        let unknown: Vec<&str> = groups
+            .iter()
+            .filter(|g| self.rules.group(g).is_none())
+            .map(String::as_str)
+            .collect();
+        Some(if unknown.is_empty() {
+            pass(
+                CheckId::KnownGroups,
+                format!("groups: {}", groups.join(", ")),
+            )
+        } else {
+            check(
+                CheckId::KnownGroups,
+                Status::Fail,
+                Some(Who::Requester),
+                format!(
+                    "unknown group{}: {} (known groups are listed in rules/groups.toml)",
+                    if unknown.len() == 1 { "" } else { "s" },
+                    unknown.join(", ")
+                ),
+            )
+        })
+    }
+
+    fn key_evidence(&self) -> Vec<Evidence> {
+        match &self.facts.key.source {
+            KeySource::Comment { xact, anchor } => vec![Evidence {
+                xact: xact.clone(),
+                anchor: *anchor,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// `ssh-key`, `key-fresh`, `key-channel`. An existing user who gives no key needs none.
+    fn key_checks(&self) -> Vec<Check> {
+        let k = &self.facts.key;
+        let mut out = Vec::with_capacity(3);
+        let mut ssh = match (&k.source, &k.report) {
+            (KeySource::None, _) => {
+                if self.facts.existing_user {
+                    return out;
+                }
+                check(
+                    CheckId::SshKey,
+                    Status::Fail,
+                    Some(Who::Requester),
+                    "no SSH public key was found: add a dedicated public key for production"
+                        .into(),
+                )
+            }
+            (KeySource::Pointer, _) => check(
+                CheckId::SshKey,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                "the key is given by reference (wiki page or Gerrit change): to be verified by clinic duty".into(),
+            ),
+            (_, None) => check(
+                CheckId::SshKey,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                "the key could not be read: to be verified by clinic duty".into(),
+            ),
+            (_, Some(report)) if report.private_key => check(
+                CheckId::SshKey,
+                Status::Fail,
+                Some(Who::Requester),
+                "a private key was posted: it must be considered compromised; generate a new key pair and post only the public key".into(),
+            ),
+            (_, Some(report)) if report.ok && report.fingerprint.is_some() => {
+                let mut m = report.algorithm.clone().unwrap_or_else(|| "key".into());
+                if let Some(bits) = report.bits {
+                    m.push_str(&format!(", {bits} bits"));
+                }
+                if let Some(fp) = &report.fingerprint {
+                    m.push_str(&format!(", {fp}"));
+                }
+                pass(CheckId::SshKey, m)
+            }
+            (_, Some(report)) => {
+                let why = if report.problems.is_empty() {
+                    "the key is not acceptable".to_string()
+                } else {
+                    report.problems.join("; ")
+                };
+                check(CheckId::SshKey, Status::Fail, Some(Who::Requester), why)
+            }
+        };
+        ssh.evidence = self.key_evidence();
+        out.push(ssh);
+
+        let Some(report) = &k.report else {
+            return out;
+        };
+        if report.private_key {
+            return out;
+        }
+        if report.fingerprint.is_some() {
+            out.push(if k.reuse.is_empty() {
+                pass(
+                    CheckId::KeyFresh,
+                    "the key is not used by anyone else".into(),
+                )
+            } else {
+                let places: Vec<String> = k
+                    .reuse
+                    .iter()
+                    .map(|r| match r {
+                        KeyReuse::EarlierRequest { task } => {
+                            format!("an earlier request by another user ({task})")
+                        }
+                        KeyReuse::DataYaml { user } => {
+                            format!("the admin data of shell user {user}")
+                        }
+                        KeyReuse::KnownKeys => "the known Cloud VPS keys".into(),
+                    })
+                    .collect();
+                check(
+                    CheckId::KeyFresh,
+                    Status::Fail,
+                    Some(Who::Requester),
+                    format!(
+                        "the key is already used elsewhere ({}): production needs a dedicated new key",
+                        places.join(", ")
+                    ),
+                )
+            });
+        }
+        let mut channel = match &k.trust {
+            Trust::Trusted => pass(
+                CheckId::KeyChannel,
+                match &k.source {
+                    KeySource::Description => "posted by the requester in the task description".into(),
+                    KeySource::Comment { .. } => "posted by the requester in a comment".into(),
+                    KeySource::Paste { id } => format!("in paste P{id}, written by the requester"),
+                    KeySource::Pointer | KeySource::None => "from the requester".into(),
+                },
+            ),
+            Trust::NotTrusted { reason } => check(
+                CheckId::KeyChannel,
+                Status::Fail,
+                Some(Who::Requester),
+                format!("{reason}: the key must come from the requester in the task description, a web comment or their own paste"),
+            ),
+            Trust::Unverified { reason } => check(
+                CheckId::KeyChannel,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                format!("{reason}: to be verified by clinic duty"),
+            ),
+        };
+        channel.evidence = self.key_evidence();
+        out.push(channel);
+        out
+    }
+
+    fn l3(&self) -> Check {
+        let id = CheckId::L3;
+        if let L3::Signed { .. } = self.facts.l3 {
+            return pass(id, "the requester signed L3".into());
+        }
+        if self.rules.l3.sources.contains(&L3Source::VerifierComment) {
+            let verifier = |c: &CommentFact| {
+                self.independent(c) && self.rules.l3.verifiers.contains(&c.author)
+            };
+            if let Some(c) = self
+                .comments
+                .latest_matching(&self.rules.phrases.l3_verified, verifier)
+            {
+                let mut ok = pass(id, format!("L3 verified by @{}", c.author));
+                ok.evidence.push(evidence(c));
+                return ok;
+            }
+            if self
+                .comments
+                .unverified_matching(&self.rules.phrases.l3_verified, verifier)
+            {
+                return check(
+                    id,
+                    Status::Pending,
+                    Some(Who::ClinicDuty),
+                    "an L3 verification comment's channel could not be verified".into(),
+                );
+            }
+        }
+        match &self.facts.l3 {
+            L3::Signed { .. } | L3::NotSigned => check(
+                id,
+                Status::Fail,
+                Some(Who::Requester),
+                "the requester has not signed L3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet".into(),
+            ),
+            L3::NotVisible => check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                "cannot see L3 signatures: clinic duty must verify the signature".into(),
+            ),
+            L3::Unknown { reason } => check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                format!("the L3 signature could not be checked ({reason}): clinic duty must verify it"),
+            ),
+        }
+    }
+
+    fn nda(&self) -> Check {
+        let id = CheckId::Nda;
+        if self.facts.requester_staff {
+            return pass(id, "the requester is staff".into());
+        }
+        if self.facts.requester_nda {
+            return pass(id, "the requester is a member of an NDA project".into());
+        }
+        let legal = |c: &CommentFact| {
+            self.independent(c) && self.rules.people.legal_users.contains(&c.author)
+        };
+        if let Some(c) = self
+            .comments
+            .latest_matching(&self.rules.phrases.nda_confirmed, legal)
+        {
+            let mut ok = pass(id, format!("NDA confirmed by @{}", c.author));
+            ok.evidence.push(evidence(c));
+            return ok;
+        }
+        if self
+            .comments
+            .unverified_matching(&self.rules.phrases.nda_confirmed, legal)
+        {
+            return check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                "an NDA confirmation by a legal user could not be verified (channel unknown)"
+                    .into(),
+            );
+        }
+        check(
+            id,
+            Status::Fail,
+            Some(Who::Legal),
+            "no NDA on file: the requester is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task".into(),
+        )
+    }
+
+    fn is_lead_of_requested(&self, who: &Username) -> bool {
+        self.facts
+            .parsed
+            .request
+            .groups
+            .iter()
+            .filter_map(|g| self.rules.group(g))
+            .any(|g| g.approvers.contains(who))
+    }
+
+    fn role_check(
+        &self,
+        id: CheckId,
+        who: Who,
+        outcome: RoleOutcome<'_>,
+        missing: String,
+    ) -> Check {
+        if !outcome.approved.is_empty() {
+            let mut ok = pass(id, format!("approved by {}", mentions(&outcome.approved)));
+            ok.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
+            return ok;
+        }
+        if !outcome.unverified.is_empty() {
+            let mut p = check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                with_notes(
+                    format!(
+                        "approval by {}: channel could not be verified",
+                        mentions(&outcome.unverified)
+                    ),
+                    &outcome.notes,
+                ),
+            );
+            p.evidence = outcome.unverified.iter().map(|c| evidence(c)).collect();
+            return p;
+        }
+        check(
+            id,
+            Status::Fail,
+            Some(who),
+            with_notes(missing, &outcome.notes),
+        )
+    }
+
+    fn manager_approval(&self) -> Check {
+        let named = self.facts.parsed.request.manager.as_ref();
+        let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
+            if c.author == self.facts.requester {
+                return Err(Some(
+                    "the requester cannot approve their own request".into(),
+                ));
+            }
+            if c.author == self.facts.bot_user || c.author_is_bot {
+                return Err(Some(format!("@{} is a bot account", c.author)));
+            }
+            if c.author_disabled {
+                return Err(Some(format!("@{}'s account is disabled", c.author)));
+            }
+            if let Some(m) = named {
+                if &c.author != m {
+                    if self.is_lead_of_requested(&c.author) {
+                        return Err(None);
+                    }
+                    return Err(Some(format!(
+                        "approval by @{} does not count: the request names @{m} as manager",
+                        c.author
+                    )));
+                }
+            }
+            if !c.author_is_staff {
+                if self.is_lead_of_requested(&c.author) {
+                    return Err(None);
+                }
+                return Err(Some(format!(
+                    "approval by @{} does not count: not a staff member",
+                    c.author
+                )));
+            }
+            Ok(())
+        };
+        let outcome = self.comments.role(eligible, self.cutoff.as_ref());
+        let missing = match named {
+            Some(m) if m == &self.facts.requester => {
+                "the request names the requester as manager: name the manager or sponsor".into()
+            }
+            Some(m) => format!("no approval from @{m} (the named manager or sponsor) yet"),
+            None => "no approval from the manager or sponsor yet".into(),
+        };
+        self.role_check(CheckId::ManagerApproval, Who::Manager, outcome, missing)
+    }
+
+    fn lead_approvals(&self) -> Vec<Check> {
+        let mut out = Vec::new();
+        for name in &self.facts.parsed.request.groups {
+            let Some(group) = self.rules.group(name) else {
+                continue; // reported by known-groups
+            };
+            let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
+                if !group.approvers.contains(&c.author) {
+                    return Err(None);
+                }
+                if c.author == self.facts.requester {
+                    return Err(Some(
+                        "the requester cannot approve their own request".into(),
+                    ));
+                }
+                if c.author == self.facts.bot_user || c.author_is_bot {
+                    return Err(Some(format!("@{} is a bot account", c.author)));
+                }
+                if c.author_disabled {
+                    return Err(Some(format!("@{}'s account is disabled", c.author)));
+                }
+                Ok(())
+            };
+            let outcome = self.comments.role(eligible, self.cutoff.as_ref());
+            let approvers: Vec<String> = group.approvers.iter().map(|a| format!("@{a}")).collect();
+            let missing = format!(
+                "no approval from a project lead of {name} yet (approvers: {})",
+                approvers.join(", ")
+            );
+            out.push(self.role_check(
+                CheckId::LeadApproval(name.to_lowercase()),
+                Who::ProjectLead,
+                outcome,
+                missing,
+            ));
+        }
+        out
+    }
+
+    /// The sudo-review check, the meeting it is on the agenda of, and whether it was declined.
+    fn sudo_review(&self, others_pass: bool) -> (Check, Option<NaiveDate>, bool) {
+        let id = CheckId::SudoReview;
+        let (m, t) = (&self.rules.meeting, &self.rules.timing);
+        let decider = |c: &CommentFact| {
+            self.independent(c) && self.rules.people.sre_deciders.contains(&c.author)
+        };
+        let declined = self
+            .comments
+            .latest_matching(&self.rules.phrases.sre_declined, decider);
+        let approved = self
+            .comments
+            .latest_matching(&self.rules.phrases.sre_approved, decider)
+            .filter(|c| self.cutoff.as_ref().map_or(true, |k| c.at >= k.at));
+        let newer = |a: &CommentFact, b: &CommentFact| (a.at, a.anchor) > (b.at, b.anchor);
+        match (declined, approved) {
+            (Some(d), a) if a.map_or(true, |a| newer(d, a)) => {
+                let mut c = check(
+                    id,
+                    Status::Fail,
+                    None,
+                    format!("declined at the SRE meeting (@{})", d.author),
+                );
+                c.evidence.push(evidence(d));
+                return (c, self.facts.sudo.scheduled_for, true);
+            }
+            (_, Some(a)) => {
+                let mut c = pass(id, format!("approved at the SRE meeting (@{})", a.author));
+                c.evidence.push(evidence(a));
+                return (c, self.facts.sudo.scheduled_for, false);
+            }
+            _ => {}
+        }
+        let unverified = self
+            .comments
+            .unverified_matching(&self.rules.phrases.sre_approved, decider)
+            || self
+                .comments
+                .unverified_matching(&self.rules.phrases.sre_declined, decider);
+        if unverified {
+            let c = check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                "an SRE meeting decision comment's channel could not be verified".into(),
+            );
+            return (c, self.facts.sudo.scheduled_for, false);
+        }
+        let scheduled = self.facts.sudo.scheduled_for.or_else(|| {
+            others_pass.then(|| {
+                let ready = self.facts.sudo.first_ready_at.unwrap_or(self.now);
+                calendar::next_meeting(ready, m, t)
+            })
+        });
+        let Some(date) = scheduled else {
+            let c = check(
+                id,
+                Status::Pending,
+                None,
+                "sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes".into(),
+            );
+            return (c, None, false);
+        };
+        if let Some(r) = calendar::rolled_over(date, self.now, m, t) {
+            let mut c = check(
+                id,
+                Status::Pending,
+                Some(Who::Sre),
+                format!(
+                    "not decided at the SRE meeting of {}: rolled over to {}",
+                    r.missed, r.next
+                ),
+            );
+            c.until = Some(calendar::meeting_start(r.next, m, t));
+            return (c, Some(r.next), false);
+        }
+        let start = calendar::meeting_start(date, m, t);
+        let mut c = check(
+            id,
+            Status::Pending,
+            None,
+            format!("on the agenda of the SRE meeting of {date}"),
+        );
+        if self.now < start {
+            c.until = Some(start);
+        } else {
+            c.message =
+                format!("on the agenda of the SRE meeting of {date}: waiting for the decision");
+            c.until = Some(calendar::meeting_day_end(date, t));
+        }
+        (c, Some(date), false)
+    }
+
+    fn waiting_period(&self) -> Check {
+        let id = CheckId::WaitingPeriod;
+        let t = &self.rules.timing;
+        let Some(tagged) = self.facts.tagged_at else {
+            return check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                "the time the task was tagged is unknown: clinic duty must check the waiting period".into(),
+            );
+        };
+        let end = calendar::waiting_period_end(tagged, t);
+        let unit = if t.waiting_period_business_days {
+            "business days"
+        } else {
+            "days"
+        };
+        if self.now >= end {
+            pass(
+                id,
+                format!(
+                    "the waiting period of {} {unit} ended on {}",
+                    t.waiting_period_days,
+                    self.fmt_time(end)
+                ),
+            )
+        } else {
+            let mut c = check(
+                id,
+                Status::Pending,
+                None,
+                format!(
+                    "waiting period of {} {unit}: ends {}",
+                    t.waiting_period_days,
+                    self.fmt_time(end)
+                ),
+            );
+            c.until = Some(end);
+            c
+        }
+    }
+
+    fn expiry(&self) -> Option<Check> {
+        if self.facts.requester_staff {
+            return None;
+        }
+        let id = CheckId::Expiry;
+        let r = &self.facts.parsed.request;
+        let today = calendar::local_date(self.now, &self.rules.timing);
+        let mut problems: Vec<String> = Vec::new();
+        match r.expiry_date {
+            None => problems.push("no valid expiry date (YYYY-MM-DD)".into()),
+            Some(d) if d <= today => {
+                problems.push(format!("the expiry date {d} is not in the future"))
+            }
+            Some(_) => {}
+        }
+        let mut unknown_contact = None;
+        match &r.expiry_contact {
+            None => problems.push("no expiry contact".into()),
+            Some(c) if c == &self.facts.requester => {
+                problems.push("the expiry contact must be someone other than the requester".into())
+            }
+            Some(c) => match self.facts.expiry_contact_staff {
+                Some(true) => {}
+                Some(false) => {
+                    problems.push(format!("the expiry contact @{c} is not a staff member"))
+                }
+                None => unknown_contact = Some(c),
+            },
+        }
+        Some(if !problems.is_empty() {
+            check(
+                id,
+                Status::Fail,
+                Some(Who::Requester),
+                format!(
+                    "a requester who is not staff needs an expiry date in the future and a staff expiry contact: {}",
+                    problems.join("; ")
+                ),
+            )
+        } else if let Some(c) = unknown_contact {
+            check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                format!("could not verify that the expiry contact @{c} is staff"),
+            )
+        } else {
+            let d = r.expiry_date.map(|d| d.to_string()).unwrap_or_default();
+            let c = r.expiry_contact.as_ref().map(|c| c.as_str()).unwrap_or("");
+            pass(id, format!("expires on {d}; expiry contact @{c}"))
+        })
+    }
+}

@@ -1,0 +1,244 @@
+//! A task's timeline as facts (pure): `transaction.search` results (all pages, any order)
+//! into creation, tag time, description versions, comments (newest version, edits,
+//! removals), status changes, the bot's own comments and the last activity by anyone else.
+
+use crate::conduit::types::Transaction;
+use crate::ids::Phid;
+use chrono::{DateTime, Utc};
+
+/// One version of the task description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescriptionVersion {
+    /// The transaction that set it.
+    pub xact: Phid,
+    /// Its id (anchor).
+    pub anchor: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub author: Phid,
+    /// The full new text.
+    pub text: String,
+}
+
+/// One comment, as of its newest version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineComment {
+    /// The comment transaction's PHID.
+    pub xact: Phid,
+    /// The transaction id: the anchor on the task page.
+    pub anchor: u64,
+    /// The transaction's author.
+    pub author: Phid,
+    /// The date of the newest version (`comments[0].dateCreated`).
+    pub at: DateTime<Utc>,
+    /// The newest version's text (empty when removed).
+    pub text: String,
+    /// More than one version exists.
+    pub edited: bool,
+    /// The comment was removed.
+    pub removed: bool,
+}
+
+/// A status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The transaction.
+    pub xact: Phid,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub author: Phid,
+    /// The new status value (`open`, `resolved`, …).
+    pub new: String,
+}
+
+/// The facts of a task's timeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// When the task was created (the `create` transaction), if seen.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Who created it.
+    pub author: Option<Phid>,
+    /// When the watched project was last added and not removed since (`None`: not tagged
+    /// according to the timeline). Created with the tag: the creation time.
+    pub tagged_at: Option<DateTime<Utc>>,
+    /// The transaction that added the tag.
+    pub tag_xact: Option<Phid>,
+    /// Description versions, oldest first.
+    pub descriptions: Vec<DescriptionVersion>,
+    /// Comments by anyone but the bot, oldest first (by transaction id).
+    pub comments: Vec<TimelineComment>,
+    /// Status changes, oldest first.
+    pub status_changes: Vec<StatusChange>,
+    /// The bot's own comments, oldest first: never evidence.
+    pub bot_comments: Vec<TimelineComment>,
+    /// The newest activity (transaction or comment edit) by anyone but the bot.
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+fn time(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+}
+
+impl Timeline {
+    /// Builds the timeline of one task from its transactions (Conduit sends them newest
+    /// first; any order is accepted). `project` is the watched project, `bot` the bot's PHID.
+    pub fn build(txs: &[Transaction], project: &Phid, bot: &Phid) -> Timeline {
+        let mut sorted: Vec<&Transaction> = txs.iter().collect();
+        sorted.sort_by_key(|t| t.id);
+        let mut tl = Timeline::default();
+        let mut create_group: Option<&str> = None;
+        for t in sorted {
+            let Some(at) = time(t.date_created) else {
+                continue;
+            };
+            let by_bot = &t.author_phid == bot;
+            if !by_bot {
+                let touched = time(t.date_modified).map_or(at, |m| m.max(at));
+                tl.last_activity = Some(tl.last_activity.map_or(touched, |l| l.max(touched)));
+            }
+            match t.kind.as_deref() {
+                Some("create") => {
+                    tl.created_at = Some(at);
+                    tl.author = Some(t.author_phid.clone());
+                    create_group = t.group_id.as_deref();
+                }
+                Some("projects") => {
+                    for op in t.operations() {
+                        if &op.phid != project {
+                            continue;
+                        }
+                        match op.operation.as_str() {
+                            "add" => {
+                                let same_edit =
+                                    create_group.is_some() && t.group_id.as_deref() == create_group;
+                                tl.tagged_at = Some(match (same_edit, tl.created_at) {
+                                    (true, Some(created)) => created,
+                                    _ => at,
+                                });
+                                tl.tag_xact = Some(t.phid.clone());
+                            }
+                            "remove" => {
+                                tl.tagged_at = None;
+                                tl.tag_xact = None;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Some("description") => {
+                    if let Some(text) = t.fields.get("new").and_then(|v| v.as_str()) {
+                        tl.descriptions.push(DescriptionVersion {
+                            xact: t.phid.clone(),
+                            anchor: t.id,
+                            at,
+                            author: t.author_phid.clone(),
+                            text: text.to_string(),
+                        });
+                    }
+                }
+                Some("status") => {
+                    if let Some(new) = t.fields.get("new").and_then(|v| v.as_str()) {
+                        tl.status_changes.push(StatusChange {
+                            xact: t.phid.clone(),
+                            at,
+                            author: t.author_phid.clone(),
+                            new: new.to_string(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+            if let Some(newest) = t.newest_comment() {
+                let comment = TimelineComment {
+                    xact: t.phid.clone(),
+                    anchor: t.id,
+                    author: t.author_phid.clone(),
+                    at: time(newest.date_created).unwrap_or(at),
+                    text: if newest.removed {
+                        String::new()
+                    } else {
+                        newest.content.raw.clone()
+                    },
+                    edited: t.comments.len() > 1 || newest.version > 1,
+                    removed: newest.removed,
+                };
+                if by_bot {
+                    tl.bot_comments.push(comment);
+                } else {
+                    tl.comments.push(comment);
+                }
+            }
+        }
+        tl
+    }
+
+    /// The bot's newest comment (what idempotent posting compares with).
+    pub fn last_bot_comment(&self) -> Option<&TimelineComment> {
+        self.bot_comments
+            .iter()
+            .filter(|c| !c.removed)
+            .max_by_key(|c| (c.at, c.anchor))
+    }
+
+    /// The current description (the newest version), if any version was seen.
+    pub fn description(&self) -> Option<&DescriptionVersion> {
+        self.descriptions.last()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tx(id: u64, kind: &str, author: &str, at: i64, fields: serde_json::Value) -> Transaction {
+        serde_json::from_value(json!({
+            "id": id, "phid": format!("PHID-XACT-TASK-{id}"), "type": kind,
+            "authorPHID": author, "objectPHID": "PHID-TASK-1",
+            "dateCreated": at, "dateModified": at, "groupID": format!("g{id}"),
+            "comments": [], "fields": fields,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn tag_removed_and_added_again_takes_the_last_add() {
+        let p = Phid::from("PHID-PROJ-sre");
+        let bot = Phid::from("PHID-USER-bot");
+        let add = json!({"operations": [{"operation": "add", "phid": "PHID-PROJ-sre"}]});
+        let rm = json!({"operations": [{"operation": "remove", "phid": "PHID-PROJ-sre"}]});
+        let txs = vec![
+            tx(4, "projects", "PHID-USER-a", 400, add.clone()),
+            tx(3, "projects", "PHID-USER-a", 300, rm.clone()),
+            tx(2, "projects", "PHID-USER-a", 200, add),
+            tx(1, "create", "PHID-USER-a", 100, json!({})),
+        ];
+        let tl = Timeline::build(&txs, &p, &bot);
+        assert_eq!(tl.tagged_at, DateTime::from_timestamp(400, 0));
+        let tl = Timeline::build(&txs[1..], &p, &bot);
+        assert_eq!(tl.tagged_at, None);
+        assert_eq!(tl.created_at, DateTime::from_timestamp(100, 0));
+    }
+
+    #[test]
+    fn bot_activity_is_kept_apart() {
+        let p = Phid::from("PHID-PROJ-sre");
+        let bot = Phid::from("PHID-USER-bot");
+        let mut c = tx(2, "comment", "PHID-USER-bot", 500, json!({}));
+        c.comments = serde_json::from_value(json!([{
+            "id": 1, "phid": "PHID-XCMT-1", "version": 1, "authorPHID": "PHID-USER-bot",
+            "dateCreated": 500, "dateModified": 500, "removed": false,
+            "content": {"raw": "checklist"}}]))
+        .unwrap();
+        let txs = vec![c, tx(1, "create", "PHID-USER-a", 100, json!({}))];
+        let tl = Timeline::build(&txs, &p, &bot);
+        assert!(tl.comments.is_empty());
+        assert_eq!(
+            tl.last_bot_comment().map(|c| c.text.as_str()),
+            Some("checklist")
+        );
+        assert_eq!(tl.last_activity, DateTime::from_timestamp(100, 0));
+    }
+}
