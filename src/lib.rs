@@ -13,6 +13,7 @@ pub mod ids;
 pub mod keys;
 pub mod logging;
 pub mod policy;
+pub mod report;
 pub mod request;
 pub mod rules;
 pub mod store;

@@ -1,0 +1,656 @@
+//! Texts the bot posts or prints (pure): the checklist comment, the stale nudge, the terminal
+//! views of `check`/`explain`, the clinic-duty status and the SRE meeting agenda.
+//!
+//! Everything that may carry requester input goes through [`inert`], so nothing a requester
+//! wrote reaches a comment live: no mention, embed, object link, URL or markup.
+
+use crate::ids::TaskId;
+use crate::policy::{Check, Checklist, Status, Verdict};
+use crate::store::TaskRow;
+use chrono::{DateTime, NaiveDate, Utc};
+use regex::Regex;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+/// The first words of every checklist comment the bot posts.
+pub const CHECKLIST_HEADER: &str = "**accessbot checklist**";
+/// The first words of the footer line, which is left out of the comparison hash.
+const FOOTER_PREFIX: &str = "//Evaluated ";
+/// Zero-width space: breaks mentions, embeds and links without changing what a reader sees.
+const ZWSP: char = '\u{200B}';
+/// Longest text of one message in a comment.
+const MAX_MESSAGE: usize = 400;
+
+/// Makes text inert in remarkup: one line, no `@mention`, `{F1}` embed, `T1`/`P1` object
+/// link, `#project` link, URL, or markup (bold, italics, monospace, links, tables, literals,
+/// checkboxes, headers, quotes). What a reader sees stays the same words.
+pub fn inert(text: &str) -> String {
+    static MONOGRAM: OnceLock<Regex> = OnceLock::new();
+    let monogram =
+        MONOGRAM.get_or_init(|| Regex::new(r"\b([A-Za-z]{1,2})(\d)").expect("static regex"));
+    let mut one_line = String::with_capacity(text.len().min(MAX_MESSAGE * 2));
+    let mut last_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c.is_control() || c == ZWSP {
+            if !last_space {
+                one_line.push(' ');
+            }
+            last_space = true;
+        } else {
+            one_line.push(c);
+            last_space = false;
+        }
+        if one_line.len() > MAX_MESSAGE {
+            one_line.push('…');
+            break;
+        }
+    }
+    let broken = monogram.replace_all(one_line.trim(), format!("${{1}}{ZWSP}${{2}}").as_str());
+    let mut out = String::with_capacity(broken.len() + 16);
+    let mut prev = ' ';
+    for c in broken.chars() {
+        match c {
+            // Single characters that start a mention, embed, hashtag, link or markup.
+            '@' | '{' | '#' | '[' | ']' | '<' | '>' | '|' | '`' | '%' | '!' | '*' | '/' | '_'
+            | '~' | '=' | '\\' | '$' | '^' => {
+                out.push(c);
+                out.push(ZWSP);
+            }
+            ':' if prev != ' ' => {
+                out.push(c);
+                out.push(ZWSP);
+            }
+            _ => out.push(c),
+        }
+        prev = c;
+    }
+    out
+}
+
+fn status_box(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "[x]",
+        Status::Fail | Status::Pending => "[ ]",
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "ok",
+        Status::Fail => "FAIL",
+        Status::Pending => "pending",
+    }
+}
+
+/// Who must act on a checklist, de-duplicated, in checklist order.
+pub fn who_must_act(checklist: &Checklist) -> Vec<&'static str> {
+    let mut who = Vec::new();
+    for c in &checklist.checks {
+        if c.status != Status::Pass {
+            if let Some(w) = c.who {
+                if !who.contains(&w.as_str()) {
+                    who.push(w.as_str());
+                }
+            }
+        }
+    }
+    who
+}
+
+fn verdict_line(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
+    match checklist.verdict {
+        Verdict::Ready => "READY: every check passes; clinic duty may grant the access.".into(),
+        Verdict::Waiting => match checklist.until {
+            Some(u) => format!("WAITING: nothing to do but wait until {}.", when(u, tz)),
+            None => "WAITING: nothing to do but wait.".into(),
+        },
+        Verdict::Blocked => {
+            let who = who_must_act(checklist);
+            if who.is_empty() {
+                "BLOCKED: see the open items below.".into()
+            } else {
+                format!("BLOCKED: waiting for {}.", who.join(", "))
+            }
+        }
+        Verdict::Declined => "DECLINED: the SRE meeting declined this sudo request.".into(),
+        Verdict::Closed => "CLOSED: the task is closed; accessbot no longer tracks it.".into(),
+        Verdict::NotARequest => "NOT A REQUEST: this task is not a user access request.".into(),
+    }
+}
+
+/// An instant in the configured time zone, e.g. `2026-11-05 09:00 UTC`.
+pub fn when(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+fn check_line(c: &Check, tz: chrono_tz::Tz) -> String {
+    let mut line = format!("- {} `{}`", status_box(c.status), c.id);
+    if c.status != Status::Pass {
+        if let Some(w) = c.who {
+            let _ = write!(line, " (//{}//)", w.as_str());
+        }
+    }
+    let _ = write!(line, ": {}", inert(&c.message));
+    if let (Some(u), Status::Pending) = (c.until, c.status) {
+        let _ = write!(line, " (until {})", when(u, tz));
+    }
+    line
+}
+
+/// The checklist comment posted on the task.
+pub fn comment(checklist: &Checklist, tz: chrono_tz::Tz, now: DateTime<Utc>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{CHECKLIST_HEADER} for this access request: **{}**",
+        verdict_line(checklist, tz)
+    );
+    s.push('\n');
+    for c in &checklist.checks {
+        s.push_str(&check_line(c, tz));
+        s.push('\n');
+    }
+    s.push('\n');
+    let _ = write!(
+        s,
+        "{FOOTER_PREFIX}{}. accessbot posts a new checklist whenever this one changes.//",
+        when(now, tz)
+    );
+    s
+}
+
+/// The hash of a checklist comment without its footer (the evaluation time): two comments
+/// with the same hash say the same thing.
+pub fn comment_hash(text: &str) -> String {
+    let body: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(FOOTER_PREFIX))
+        .collect();
+    let digest = Sha256::digest(body.join("\n").trim().as_bytes());
+    digest.iter().take(16).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Whether a comment text is one of the bot's checklists.
+pub fn is_checklist(text: &str) -> bool {
+    text.starts_with(CHECKLIST_HEADER)
+}
+
+/// The one comment that pings clinic duty about a stale request.
+pub fn stale_nudge(
+    clinic_duty: &str,
+    since: DateTime<Utc>,
+    business_days: u32,
+    tz: chrono_tz::Tz,
+) -> String {
+    format!(
+        "**accessbot**: @{} this request has shown no progress since {} ({} business days). Could clinic duty take a look?",
+        clinic_duty.trim_start_matches('@'),
+        when(since, tz),
+        business_days
+    )
+}
+
+/// `check` without `--json`: the checklist for a terminal.
+pub fn terminal(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
+    let mut s = format!("{}: {}\n", checklist.task, verdict_line(checklist, tz));
+    for c in &checklist.checks {
+        let who = match (c.status, c.who) {
+            (Status::Pass, _) | (_, None) => String::new(),
+            (_, Some(w)) => format!(" [{}]", w.as_str()),
+        };
+        let _ = writeln!(
+            s,
+            "  {:<7} {:<34}{} {}",
+            status_word(c.status),
+            c.id.to_string(),
+            who,
+            c.message
+        );
+    }
+    s
+}
+
+/// `explain`: each check with its evidence as links to the transactions.
+pub fn explain(checklist: &Checklist, phab_url: &str, tz: chrono_tz::Tz) -> String {
+    let base = phab_url.trim_end_matches('/');
+    let mut s = format!("{}: {}\n", checklist.task, verdict_line(checklist, tz));
+    for c in &checklist.checks {
+        let _ = writeln!(s, "\n{} — {}", c.id, status_word(c.status));
+        if let (Some(w), false) = (c.who, c.status == Status::Pass) {
+            let _ = writeln!(s, "  who must act: {}", w.as_str());
+        }
+        let _ = writeln!(s, "  {}", c.message);
+        if let Some(u) = c.until {
+            let _ = writeln!(s, "  until: {}", when(u, tz));
+        }
+        for e in &c.evidence {
+            let _ = writeln!(
+                s,
+                "  evidence: {base}/{}#{} ({})",
+                checklist.task, e.anchor, e.xact
+            );
+        }
+        if c.evidence.is_empty() {
+            let _ = writeln!(s, "  evidence: none");
+        }
+    }
+    s
+}
+
+fn verdict_rank(v: &str) -> u8 {
+    match v {
+        "ready" => 0,
+        "waiting" => 1,
+        "blocked" => 2,
+        "declined" => 3,
+        "not-a-request" => 4,
+        _ => 5,
+    }
+}
+
+/// Orders rows for clinic duty: ready, waiting (soonest first), blocked (oldest first),
+/// declined, then the rest.
+pub fn sort_for_status(rows: &mut [TaskRow]) {
+    rows.sort_by(|a, b| {
+        verdict_rank(&a.verdict)
+            .cmp(&verdict_rank(&b.verdict))
+            .then_with(|| match a.verdict.as_str() {
+                "waiting" => a.until_at.cmp(&b.until_at),
+                _ => a
+                    .tagged_at
+                    .unwrap_or(a.created_at)
+                    .cmp(&b.tagged_at.unwrap_or(b.created_at)),
+            })
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+fn age_days(row: &TaskRow, now: DateTime<Utc>) -> i64 {
+    ((now.timestamp() - row.tagged_at.unwrap_or(row.created_at)) / 86_400).max(0)
+}
+
+fn date_of(epoch: Option<i64>) -> String {
+    epoch
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut c: String = s.chars().take(n.saturating_sub(1)).collect();
+        c.push('…');
+        c
+    }
+}
+
+/// The clinic-duty table, readable in 80 columns.
+pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>) -> String {
+    if rows.is_empty() {
+        return "No tracked requests.\n".into();
+    }
+    let mut s = format!(
+        "{:<8} {:<8} {:>4} {:<16} {:<4} {}\n",
+        "TASK", "VERDICT", "AGE", "USER", "SUDO", "NEXT"
+    );
+    for r in rows {
+        let next = match r.verdict.as_str() {
+            "ready" => "grant it".to_string(),
+            "waiting" => format!("until {}", date_of(r.until_at)),
+            "blocked" => format!("waits for {}", if r.who.is_empty() { "-" } else { &r.who }),
+            "declined" => "declined at the SRE meeting".into(),
+            other => other.to_string(),
+        };
+        let next = match (&r.meeting, r.sudo) {
+            (Some(m), true) if r.verdict != "declined" => format!("{next}; meeting {m}"),
+            _ => next,
+        };
+        let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());
+        let _ = writeln!(
+            s,
+            "{:<8} {:<8} {:>3}d {:<16} {:<4} {}",
+            TaskId(r.id as u64).to_string(),
+            clip(&r.verdict, 8),
+            age_days(r, now),
+            clip(&user, 16),
+            if r.sudo { "yes" } else { "" },
+            clip(&next, 34)
+        );
+    }
+    s
+}
+
+/// `status --json`: the stored design §7 objects plus `tagged_at` and `age_days`.
+pub fn status_json(rows: &[TaskRow], now: DateTime<Utc>) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&r.report_json).unwrap_or_else(|_| serde_json::json!({}));
+            if !v.is_object() {
+                v = serde_json::json!({});
+            }
+            let o = v.as_object_mut().expect("object");
+            o.insert("task".into(), TaskId(r.id as u64).to_string().into());
+            o.entry("verdict")
+                .or_insert_with(|| r.verdict.clone().into());
+            o.insert(
+                "tagged_at".into(),
+                r.tagged_at
+                    .and_then(|t| DateTime::from_timestamp(t, 0))
+                    .map(|d| d.to_rfc3339())
+                    .into(),
+            );
+            o.insert("age_days".into(), age_days(r, now).into());
+            v
+        })
+        .collect();
+    serde_json::Value::Array(items)
+}
+
+/// One line of the agenda.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgendaItem {
+    /// The task, `T123`.
+    pub task: String,
+    /// Link to the task.
+    pub url: String,
+    /// The requester's username.
+    pub requester: String,
+    /// The shell user.
+    pub shell_user: Option<String>,
+    /// Requested groups.
+    pub groups: Vec<String>,
+    /// The sudo groups among them.
+    pub sudo_groups: Vec<String>,
+    /// Approvals present (check ids that pass, e.g. `manager-approval`).
+    pub approvals: Vec<String>,
+    /// The meeting it was first scheduled for, when it rolled over.
+    pub rolled_over_from: Option<String>,
+}
+
+/// A stale or long-waiting request, listed at the end of the agenda.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgendaStale {
+    /// The task.
+    pub task: String,
+    /// Link.
+    pub url: String,
+    /// Verdict.
+    pub verdict: String,
+    /// Days since tagging.
+    pub age_days: i64,
+    /// Who must act.
+    pub waiting_for: String,
+}
+
+/// The agenda of one SRE meeting.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Agenda {
+    /// The meeting date.
+    pub meeting: NaiveDate,
+    /// Sudo requests scheduled for it.
+    pub reviews: Vec<AgendaItem>,
+    /// Requests not decided at an earlier meeting.
+    pub rolled_over: Vec<AgendaItem>,
+    /// Stale or long-waiting requests.
+    pub stale: Vec<AgendaStale>,
+}
+
+/// Builds the agenda of `meeting` from the stored tasks.
+pub fn agenda(
+    rows: &[TaskRow],
+    meeting: NaiveDate,
+    rules: &crate::rules::Rules,
+    phab_url: &str,
+    now: DateTime<Utc>,
+) -> Agenda {
+    let base = phab_url.trim_end_matches('/');
+    let day = meeting.format("%Y-%m-%d").to_string();
+    let mut reviews = Vec::new();
+    let mut rolled_over = Vec::new();
+    let mut stale = Vec::new();
+    for r in rows.iter().filter(|r| r.open) {
+        let task = TaskId(r.id as u64).to_string();
+        let url = format!("{base}/{task}");
+        if r.sudo && r.decision.is_none() && r.meeting.as_deref() == Some(day.as_str()) {
+            let groups: Vec<String> = r
+                .groups
+                .split(',')
+                .filter(|g| !g.is_empty())
+                .map(str::to_string)
+                .collect();
+            let sudo_groups = groups
+                .iter()
+                .filter(|g| rules.group(g).is_some_and(|x| x.sudo))
+                .cloned()
+                .collect();
+            let approvals = approvals_of(&r.report_json);
+            let first = first_meeting(&r.report_json);
+            let item = AgendaItem {
+                task: task.clone(),
+                url: url.clone(),
+                requester: r.requester.clone(),
+                shell_user: r.shell_user.clone(),
+                groups,
+                sudo_groups,
+                approvals,
+                rolled_over_from: first.clone().filter(|f| *f != day),
+            };
+            if item.rolled_over_from.is_some() {
+                rolled_over.push(item);
+            } else {
+                reviews.push(item);
+            }
+            continue;
+        }
+        let age = age_days(r, now);
+        let is_stale = r
+            .last_activity
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .is_some_and(|t| crate::policy::is_stale(t, now, &rules.timing));
+        if matches!(r.verdict.as_str(), "blocked" | "waiting") && (is_stale || age >= 14) {
+            stale.push(AgendaStale {
+                task,
+                url,
+                verdict: r.verdict.clone(),
+                age_days: age,
+                waiting_for: if r.who.is_empty() {
+                    "-".into()
+                } else {
+                    r.who.clone()
+                },
+            });
+        }
+    }
+    stale.sort_by(|a, b| b.age_days.cmp(&a.age_days));
+    Agenda {
+        meeting,
+        reviews,
+        rolled_over,
+        stale,
+    }
+}
+
+fn approvals_of(report_json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(report_json).unwrap_or_default();
+    v.get("checks")
+        .and_then(|c| c.as_array())
+        .map(|checks| {
+            checks
+                .iter()
+                .filter(|c| c.get("status").and_then(|s| s.as_str()) == Some("pass"))
+                .filter_map(|c| c.get("id").and_then(|s| s.as_str()))
+                .filter(|id| id.ends_with("approval") || id.starts_with("lead-approval:"))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn first_meeting(report_json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(report_json).ok()?;
+    v.get("first_meeting")
+        .and_then(|m| m.as_str())
+        .map(str::to_string)
+}
+
+/// Renders the agenda in one of the formats.
+pub fn render_agenda(a: &Agenda, format: crate::cli::AgendaFormat) -> String {
+    use crate::cli::AgendaFormat;
+    match format {
+        AgendaFormat::Json => serde_json::to_string_pretty(a).unwrap_or_default(),
+        AgendaFormat::Markdown => render_tables(a, &Dialect::MARKDOWN),
+        AgendaFormat::Wikitext => render_tables(a, &Dialect::WIKITEXT),
+    }
+}
+
+/// How a table dialect writes headings, tables and links.
+struct Dialect {
+    heading: fn(&str) -> String,
+    table_start: &'static str,
+    header: fn(&[&str]) -> String,
+    row: fn(&[String]) -> String,
+    table_end: &'static str,
+    link: fn(&str, &str) -> String,
+    empty: &'static str,
+}
+
+impl Dialect {
+    const MARKDOWN: Dialect = Dialect {
+        heading: |t| format!("## {t}\n\n"),
+        table_start: "",
+        header: |h| format!("| {} |\n|{}\n", h.join(" | "), "---|".repeat(h.len())),
+        row: |r| {
+            format!(
+                "| {} |\n",
+                r.iter()
+                    .map(|c| c.replace('|', "\\|"))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            )
+        },
+        table_end: "\n",
+        link: |text, url| format!("[{text}]({url})"),
+        empty: "_None._\n\n",
+    };
+    const WIKITEXT: Dialect = Dialect {
+        heading: |t| format!("=== {t} ===\n"),
+        table_start: "{| class=\"wikitable\"\n",
+        header: |h| format!("! {}\n", h.join(" !! ")),
+        row: |r| {
+            format!(
+                "|-\n| {}\n",
+                r.iter()
+                    .map(|c| c.replace('|', "&#124;"))
+                    .collect::<Vec<_>>()
+                    .join(" || ")
+            )
+        },
+        table_end: "|}\n\n",
+        link: |text, url| format!("[{url} {text}]"),
+        empty: "''None.''\n\n",
+    };
+}
+
+fn render_tables(a: &Agenda, d: &Dialect) -> String {
+    let mut s = (d.heading)(&format!("SRE meeting {}: access requests", a.meeting));
+    let header = [
+        "Task",
+        "Requester",
+        "Shell user",
+        "Groups",
+        "Sudo groups",
+        "Approvals present",
+    ];
+    let item_row = |i: &AgendaItem| {
+        vec![
+            (d.link)(&i.task, &i.url),
+            i.requester.clone(),
+            i.shell_user.clone().unwrap_or_else(|| "-".into()),
+            i.groups.join(", "),
+            i.sudo_groups.join(", "),
+            if i.approvals.is_empty() {
+                "-".into()
+            } else {
+                i.approvals.join(", ")
+            },
+        ]
+    };
+    for (title, items) in [
+        ("Sudo requests for review", &a.reviews),
+        ("Rolled over from an earlier meeting", &a.rolled_over),
+    ] {
+        s.push_str(&(d.heading)(title));
+        if items.is_empty() {
+            s.push_str(d.empty);
+            continue;
+        }
+        s.push_str(d.table_start);
+        s.push_str(&(d.header)(&header));
+        for i in items.iter() {
+            let mut row = item_row(i);
+            if let Some(from) = &i.rolled_over_from {
+                row[0] = format!("{} (from {from})", row[0]);
+            }
+            s.push_str(&(d.row)(&row));
+        }
+        s.push_str(d.table_end);
+    }
+    s.push_str(&(d.heading)("Stale or long-waiting requests"));
+    if a.stale.is_empty() {
+        s.push_str(d.empty);
+    } else {
+        s.push_str(d.table_start);
+        s.push_str(&(d.header)(&[
+            "Task",
+            "Verdict",
+            "Age (days)",
+            "Waiting for",
+        ]));
+        for st in &a.stale {
+            s.push_str(&(d.row)(&[
+                (d.link)(&st.task, &st.url),
+                st.verdict.clone(),
+                st.age_days.to_string(),
+                st.waiting_for.clone(),
+            ]));
+        }
+        s.push_str(d.table_end);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inert_text_cannot_ping_embed_link_or_format() {
+        let hostile = "@admin {F1} {P12} T123 P1 see https://evil.example/x **bold** //it// [[link]] `x` %%%lit%%% = H\n- [x] ready #sre <b> |a|";
+        let s = inert(hostile);
+        for bad in [
+            "@admin", "{F1}", "{P12}", "T123", "P1 ", "https://", "**", "//", "[[", "`x`", "%%%",
+            "[x]", "#sre", "<b>", "|a|", "\n",
+        ] {
+            assert!(!s.contains(bad), "{bad:?} survived in {s:?}");
+        }
+        // The words are still there for a human reader.
+        assert_eq!(s.replace(ZWSP, ""), hostile.replace('\n', " "));
+    }
+
+    #[test]
+    fn comment_hash_ignores_the_footer_only() {
+        let a = "**accessbot checklist** x\n- [ ] a\n\n//Evaluated 2026-11-02 09:00 UTC. …//";
+        let b = "**accessbot checklist** x\n- [ ] a\n\n//Evaluated 2026-11-03 10:00 UTC. …//";
+        let c = "**accessbot checklist** x\n- [x] a\n\n//Evaluated 2026-11-03 10:00 UTC. …//";
+        assert_eq!(comment_hash(a), comment_hash(b));
+        assert_ne!(comment_hash(a), comment_hash(c));
+    }
+}
