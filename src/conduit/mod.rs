@@ -1,1 +1,21 @@
+//! The Conduit client: the only code that speaks HTTP to Phabricator / Phorge.
+//!
+//! - [`Client`]: typed Conduit calls (`POST /api/<method>`, `params` JSON with the token inside
+//!   `__conduit__`), paging, retries with backoff and jitter for reads, call counting, and the
+//!   task web page;
+//! - [`Token`]: the API token as a secret, and [`redact`];
+//! - [`ConduitError`]: one line per failure, never holding the token;
+//! - [`channels_from_task_page`]: the web/email/Conduit channel of each transaction, read from
+//!   the task page;
+//! - [`types`]: the wire types, as recorded from a real server.
+
+mod client;
+mod error;
+mod page;
+mod token;
 pub mod types;
+
+pub use client::{decode_answer, Client, ClientOptions, TASK_PAGE};
+pub use error::ConduitError;
+pub use page::{channels_from_task_page, markers_from_task_page, Channel, Marker};
+pub use token::{redact, Token, TokenError, REDACTED, TOKEN_ENV};

@@ -437,6 +437,86 @@ pub struct Document {
     pub attachments: serde_json::Value,
 }
 
+impl Document {
+    /// The document title (`fields.title`), empty when absent.
+    pub fn title(&self) -> &str {
+        self.fields
+            .get("title")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// The current version (`fields.versions`, which the server sends as a string).
+    pub fn current_version(&self) -> Option<i64> {
+        match self.fields.get("versions")? {
+            serde_json::Value::Number(n) => n.as_i64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The `signatures` attachment, when it was asked for and is readable. Entries that do not
+    /// have the recorded shape are skipped.
+    pub fn signatures(&self) -> Option<Vec<DocumentSignature>> {
+        let list = self
+            .attachments
+            .get("signatures")?
+            .get("signatures")?
+            .as_array()?;
+        Some(
+            list.iter()
+                .filter_map(|v| serde_json::from_value(v.clone()).ok())
+                .collect(),
+        )
+    }
+}
+
+/// One entry of a document's `signatures` attachment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentSignature {
+    /// Signature PHID (`PHID-LEGS-…`).
+    pub phid: Phid,
+    /// The signer, if a user signed.
+    #[serde(rename = "signerPHID", default)]
+    pub signer_phid: Option<Phid>,
+    /// An exemption rather than a signature.
+    #[serde(default)]
+    pub is_exemption: bool,
+    /// The document version that was signed.
+    #[serde(default, deserialize_with = "int_or_string_opt_i64")]
+    pub document_version: Option<i64>,
+    /// When signed.
+    #[serde(default, deserialize_with = "int_or_string_opt_i64")]
+    pub date_created: Option<i64>,
+}
+
+/// `project.column.search` result item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectColumn {
+    /// Column id.
+    pub id: u64,
+    /// Column PHID (`PHID-PCOL-…`).
+    pub phid: Phid,
+    /// Fields.
+    pub fields: ProjectColumnFields,
+}
+
+/// Fields of a workboard column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectColumnFields {
+    /// Display name (`""` can stand for the default "Backlog" column).
+    #[serde(default)]
+    pub name: String,
+    /// Whether the column is hidden.
+    #[serde(default)]
+    pub is_hidden: bool,
+    /// Whether this is the board's default column.
+    #[serde(default)]
+    pub is_default_column: bool,
+}
+
 /// `phid.lookup` value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,0 +1,927 @@
+//! `Client`: typed Conduit calls over HTTP, exactly as the recordings of a real Phorge show.
+//!
+//! Transport: `POST {base}/api/<method>`, form body `params=<json>&output=json&__conduit__=1`,
+//! the token inside the JSON as `"__conduit__":{"token":"…"}` (a separate `api.token` field is
+//! ignored by the server when `params` is present). Every answer is HTTP 200 with
+//! `{result, error_code, error_info}`; a non-null `error_code` is a failure.
+//!
+//! Reads are retried on transient failures (network, timeout, HTTP 5xx/429, malformed answer)
+//! with exponential backoff and full jitter. `maniphest.edit` is never retried: a retry after a
+//! lost answer could post a second comment, so the caller re-reads the timeline instead.
+
+use super::error::ConduitError;
+use super::token::{redact, Token};
+use super::types::{
+    Document, EditResult, Paste, PhidInfo, Project, ProjectColumn, SearchPage, Signature, Task,
+    Transaction, User, WhoAmI,
+};
+use crate::ids::{Phid, TaskId};
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The call-count key of task page fetches (`GET /T123`).
+pub const TASK_PAGE: &str = "task-page";
+
+/// At most this many ids or PHIDs go into one constraint list (API reference §10).
+const CHUNK: usize = 100;
+
+/// Answers larger than this are refused (a misconfigured URL serving a download, say).
+const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// How the client talks to the server.
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Timeout of one HTTP request, from sending to the end of the answer.
+    pub timeout: Duration,
+    /// How many times a read is tried again after a transient failure.
+    pub retries: u32,
+    /// The first backoff ceiling; it doubles with each retry.
+    pub backoff_base: Duration,
+    /// The largest backoff ceiling.
+    pub backoff_max: Duration,
+    /// The Phorge web session cookie (`phsid` value, or `phsid=…`) sent with task page
+    /// fetches; `None` fetches them anonymously. It is a secret: `Debug` hides it.
+    pub session_cookie: Option<String>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            retries: 4,
+            backoff_base: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(5),
+            session_cookie: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_max", &self.backoff_max)
+            .field(
+                "session_cookie",
+                &self.session_cookie.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
+}
+
+/// A Conduit client. Cheap to clone (shared state behind an `Arc`) and usable from many tasks
+/// at once.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// The base URL without a trailing `/`.
+    base: String,
+    token: Token,
+    opts: ClientOptions,
+    cookie: Option<reqwest::header::HeaderValue>,
+    calls: Mutex<BTreeMap<String, u64>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base)
+            .field("token", &self.inner.token)
+            .field("opts", &self.inner.opts)
+            .finish()
+    }
+}
+
+/// Whether a failed attempt may be repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Reads: repeat transient failures up to `retries` times.
+    Transient,
+    /// Writes: one attempt only.
+    Never,
+}
+
+impl Client {
+    /// A client for the Phorge at `base_url` (e.g. `https://phabricator.example.org`).
+    pub fn new(base_url: &str, token: Token, opts: ClientOptions) -> Result<Client, ConduitError> {
+        let config = |detail: String| ConduitError::Config { detail };
+        let trimmed = base_url.trim().trim_end_matches('/');
+        let url = reqwest::Url::parse(trimmed)
+            .map_err(|e| config(format!("the Phabricator URL {trimmed:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(config(format!(
+                "the Phabricator URL {trimmed:?} must be http:// or https:// with a host"
+            )));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(config(format!(
+                "the Phabricator URL {trimmed:?} must not have a query or fragment"
+            )));
+        }
+        let cookie = match opts.session_cookie.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => {
+                let full = if c.contains('=') {
+                    c.to_string()
+                } else {
+                    format!("phsid={c}")
+                };
+                let mut v = reqwest::header::HeaderValue::from_str(&full).map_err(|_| {
+                    config("the session cookie holds characters not allowed in a header".into())
+                })?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(opts.timeout)
+            .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("accessbot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base: trimmed.to_string(),
+                token,
+                opts,
+                cookie,
+                calls: Mutex::new(BTreeMap::new()),
+            }),
+        })
+    }
+
+    /// The base URL (no trailing `/`).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// The web address of a task (`{base}/T123`), for links in texts.
+    pub fn task_url(&self, task: TaskId) -> String {
+        format!("{}/{task}", self.inner.base)
+    }
+
+    /// How many HTTP requests were made per Conduit method (every attempt counts; task page
+    /// fetches count under [`TASK_PAGE`]).
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.lock_calls().clone()
+    }
+
+    /// The total number of HTTP requests made.
+    pub fn total_calls(&self) -> u64 {
+        self.lock_calls().values().sum()
+    }
+
+    fn lock_calls(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
+        // A panic elsewhere while holding the lock leaves a usable map: counts are plain data.
+        self.inner
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn count(&self, key: &str) {
+        *self.lock_calls().entry(key.to_string()).or_insert(0) += 1;
+    }
+
+    // ---- generic calls -------------------------------------------------------------------
+
+    /// Calls a read method and decodes its `result` as `T`; transient failures are retried.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, ConduitError> {
+        self.conduit(method, params, Retry::Transient).await
+    }
+
+    /// Calls a method exactly once (for writes): no automatic retry.
+    pub async fn call_once<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, ConduitError> {
+        self.conduit(method, params, Retry::Never).await
+    }
+
+    /// One page of a `*.search` method: `params` with `after` set (or removed).
+    pub async fn search_page<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+        after: Option<&str>,
+    ) -> Result<SearchPage<T>, ConduitError> {
+        let mut map = params_object(method, params)?;
+        match after {
+            Some(a) => map.insert("after".into(), Value::String(a.to_string())),
+            None => map.remove("after"),
+        };
+        self.call(method, Value::Object(map)).await
+    }
+
+    /// Every result of a `*.search` method, following `cursor.after` until it is null. A cursor
+    /// that comes back a second time is an error (`Malformed`), not an endless loop.
+    pub async fn search_all<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<Vec<T>, ConduitError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        let mut seen = HashSet::new();
+        loop {
+            let page: SearchPage<T> = self
+                .search_page(method, params.clone(), after.as_deref())
+                .await?;
+            out.extend(page.data);
+            match page.cursor.after {
+                None => return Ok(out),
+                Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(ConduitError::Malformed {
+                            method: method.to_string(),
+                            detail: format!(
+                                "the paging cursor did not move (after = {:?})",
+                                redact(&next, &self.inner.token)
+                            ),
+                        });
+                    }
+                    after = Some(next);
+                }
+            }
+        }
+    }
+
+    /// `search_all` over `values` in chunks of 100, with `constraints.<key>` set to each chunk.
+    async fn search_chunked<T: DeserializeOwned, V: serde::Serialize>(
+        &self,
+        method: &str,
+        key: &str,
+        values: &[V],
+        mut params: Map<String, Value>,
+    ) -> Result<Vec<T>, ConduitError> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(CHUNK) {
+            let mut constraints = match params.remove("constraints") {
+                Some(Value::Object(c)) => c,
+                _ => Map::new(),
+            };
+            constraints.insert(key.to_string(), json!(chunk));
+            params.insert("constraints".into(), Value::Object(constraints));
+            out.extend(
+                self.search_all::<T>(method, Value::Object(params.clone()))
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    // ---- typed methods -------------------------------------------------------------------
+
+    /// `conduit.ping`: the server answers and Conduit works.
+    pub async fn ping(&self) -> Result<(), ConduitError> {
+        self.call::<Value>("conduit.ping", json!({}))
+            .await
+            .map(|_| ())
+    }
+
+    /// `conduit.query`: the names of the methods the server offers.
+    pub async fn methods(&self) -> Result<BTreeSet<String>, ConduitError> {
+        let map: BTreeMap<String, Value> = self
+            .call::<PhpMap<Value>>("conduit.query", json!({}))
+            .await?
+            .0;
+        Ok(map.into_keys().collect())
+    }
+
+    /// `user.whoami`: the bot's own account.
+    pub async fn whoami(&self) -> Result<WhoAmI, ConduitError> {
+        self.call("user.whoami", json!({})).await
+    }
+
+    /// `user.search` by usernames (a leading `@` is dropped), all pages.
+    pub async fn users_by_usernames(&self, names: &[String]) -> Result<Vec<User>, ConduitError> {
+        let names: Vec<&str> = names
+            .iter()
+            .map(|n| n.trim().trim_start_matches('@'))
+            .filter(|n| !n.is_empty())
+            .collect();
+        self.search_chunked("user.search", "usernames", &names, Map::new())
+            .await
+    }
+
+    /// `user.search` by PHIDs, all pages.
+    pub async fn users_by_phids(&self, phids: &[Phid]) -> Result<Vec<User>, ConduitError> {
+        self.search_chunked("user.search", "phids", phids, Map::new())
+            .await
+    }
+
+    /// The project whose name or slug is `name` (case-insensitive, a leading `#` is dropped):
+    /// `project.search` by name, then by slug if the name did not match exactly.
+    pub async fn project_by_name(&self, name: &str) -> Result<Option<Project>, ConduitError> {
+        let wanted = name.trim().trim_start_matches('#').trim();
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let slug = slug_of(wanted);
+        let matches = |p: &Project| {
+            p.fields.name.trim().eq_ignore_ascii_case(wanted)
+                || p.fields
+                    .slug
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(wanted) || s == slug)
+        };
+        let by_name: Vec<Project> = self
+            .search_all("project.search", json!({"constraints": {"name": wanted}}))
+            .await?;
+        if let Some(p) = by_name.into_iter().find(matches) {
+            return Ok(Some(p));
+        }
+        let by_slug: Vec<Project> = self
+            .search_all("project.search", json!({"constraints": {"slugs": [slug]}}))
+            .await?;
+        Ok(by_slug.into_iter().find(matches))
+    }
+
+    /// `project.search` by PHIDs with the `members` attachment, all pages.
+    pub async fn projects_with_members(
+        &self,
+        phids: &[Phid],
+    ) -> Result<Vec<Project>, ConduitError> {
+        let mut params = Map::new();
+        params.insert("attachments".into(), json!({"members": true}));
+        self.search_chunked("project.search", "phids", phids, params)
+            .await
+    }
+
+    /// `project.column.search`: the workboard columns of a project, all pages.
+    pub async fn project_columns(
+        &self,
+        project: &Phid,
+    ) -> Result<Vec<ProjectColumn>, ConduitError> {
+        self.search_all(
+            "project.column.search",
+            json!({"constraints": {"projects": [project]}}),
+        )
+        .await
+    }
+
+    /// One page of the tasks tagged `project`, most recently modified first, with the
+    /// `projects` and `columns` attachments; `modified_start` (epoch seconds, ignored unless
+    /// positive) limits it to tasks modified since then.
+    pub async fn tasks_page(
+        &self,
+        project: &Phid,
+        modified_start: Option<i64>,
+        after: Option<&str>,
+    ) -> Result<SearchPage<Task>, ConduitError> {
+        let mut constraints = Map::new();
+        constraints.insert("projects".into(), json!([project]));
+        if let Some(ms) = modified_start.filter(|ms| *ms > 0) {
+            constraints.insert("modifiedStart".into(), json!(ms));
+        }
+        let params = json!({
+            "constraints": constraints,
+            "attachments": {"projects": true, "columns": true},
+            "order": "updated",
+            "limit": 100,
+        });
+        self.search_page("maniphest.search", params, after).await
+    }
+
+    /// `maniphest.search` by task ids with the `projects` and `columns` attachments, all
+    /// pages. Tasks the bot may not see are missing.
+    pub async fn tasks_by_ids(&self, ids: &[u64]) -> Result<Vec<Task>, ConduitError> {
+        let mut params = Map::new();
+        params.insert(
+            "attachments".into(),
+            json!({"projects": true, "columns": true}),
+        );
+        self.search_chunked("maniphest.search", "ids", ids, params)
+            .await
+    }
+
+    /// One page of a task's timeline (`transaction.search`), newest transaction first.
+    pub async fn transactions_page(
+        &self,
+        task: TaskId,
+        after: Option<&str>,
+    ) -> Result<SearchPage<Transaction>, ConduitError> {
+        self.search_page(
+            "transaction.search",
+            json!({"objectIdentifier": task.to_string()}),
+            after,
+        )
+        .await
+    }
+
+    /// A task's whole timeline, newest transaction first.
+    pub async fn transactions(&self, task: TaskId) -> Result<Vec<Transaction>, ConduitError> {
+        self.search_all(
+            "transaction.search",
+            json!({"objectIdentifier": task.to_string()}),
+        )
+        .await
+    }
+
+    /// `paste.search` by paste ids with the `content` attachment. Pastes the bot may not see
+    /// are missing.
+    pub async fn pastes(&self, ids: &[u64]) -> Result<Vec<Paste>, ConduitError> {
+        let mut params = Map::new();
+        params.insert("attachments".into(), json!({"content": true}));
+        self.search_chunked("paste.search", "ids", ids, params)
+            .await
+    }
+
+    /// `phid.lookup`: names such as `T1`, `P1`, `L3`, `@jdoe`, `#project` to their handles.
+    /// Names the server cannot resolve are missing from the map.
+    pub async fn phid_lookup(
+        &self,
+        names: &[String],
+    ) -> Result<BTreeMap<String, PhidInfo>, ConduitError> {
+        let mut out = BTreeMap::new();
+        for chunk in names.chunks(CHUNK) {
+            let map: PhpMap<PhidInfo> = self.call("phid.lookup", json!({"names": chunk})).await?;
+            out.extend(map.0);
+        }
+        Ok(out)
+    }
+
+    /// `legalpad.document.search` with the `signatures` attachment, for documents given as
+    /// monograms (`L3`), ids (`3`) or PHIDs (`PHID-LEGD-…`).
+    pub async fn documents<S: AsRef<str>>(
+        &self,
+        refs: &[S],
+    ) -> Result<Vec<Document>, ConduitError> {
+        const METHOD: &str = "legalpad.document.search";
+        let mut ids = Vec::new();
+        let mut phids = Vec::new();
+        for r in refs {
+            let r = r.as_ref().trim();
+            if r.starts_with("PHID-") {
+                phids.push(r.to_string());
+                continue;
+            }
+            let digits = r.strip_prefix(['L', 'l']).unwrap_or(r);
+            match digits.parse::<u64>() {
+                Ok(id) if id > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => ids.push(id),
+                _ => {
+                    return Err(ConduitError::Config {
+                        detail: format!(
+                            "{r:?} is not a Legalpad document (expected L3, 3 or a PHID)"
+                        ),
+                    })
+                }
+            }
+        }
+        let mut params = Map::new();
+        params.insert("attachments".into(), json!({"signatures": true}));
+        let mut out: Vec<Document> = self
+            .search_chunked(METHOD, "ids", &ids, params.clone())
+            .await?;
+        out.extend(
+            self.search_chunked::<Document, _>(METHOD, "phids", &phids, params)
+                .await?,
+        );
+        Ok(out)
+    }
+
+    /// `legalpad.signature.search` for one document, limited to `signers` unless it is
+    /// empty. Signatures the bot may not see are missing (see the API reference §8).
+    pub async fn signatures(
+        &self,
+        document: &Phid,
+        signers: &[Phid],
+    ) -> Result<Vec<Signature>, ConduitError> {
+        const METHOD: &str = "legalpad.signature.search";
+        let mut params = Map::new();
+        params.insert("constraints".into(), json!({"documentPHIDs": [document]}));
+        if signers.is_empty() {
+            return self.search_all(METHOD, Value::Object(params)).await;
+        }
+        self.search_chunked(METHOD, "signerPHIDs", signers, params)
+            .await
+    }
+
+    /// `maniphest.edit` with the given transactions (a JSON list of `{type, value}`), applied
+    /// as one edit. Never retried: on a transient error the caller re-reads the timeline to
+    /// learn whether the edit happened.
+    pub async fn edit(
+        &self,
+        task: TaskId,
+        transactions: Value,
+    ) -> Result<EditResult, ConduitError> {
+        if !transactions.is_array() {
+            return Err(ConduitError::Config {
+                detail: "maniphest.edit: transactions must be a JSON list".into(),
+            });
+        }
+        self.call_once(
+            "maniphest.edit",
+            json!({"objectIdentifier": task.to_string(), "transactions": transactions}),
+        )
+        .await
+    }
+
+    /// Posts a comment on a task (not retried).
+    pub async fn comment(&self, task: TaskId, text: &str) -> Result<EditResult, ConduitError> {
+        self.edit(task, json!([{"type": "comment", "value": text}]))
+            .await
+    }
+
+    /// Moves a task to a workboard column (not retried).
+    pub async fn move_to_column(
+        &self,
+        task: TaskId,
+        column: &Phid,
+    ) -> Result<EditResult, ConduitError> {
+        self.edit(task, json!([{"type": "column", "value": [column]}]))
+            .await
+    }
+
+    /// Tags a task with a project (not retried).
+    pub async fn add_project(
+        &self,
+        task: TaskId,
+        project: &Phid,
+    ) -> Result<EditResult, ConduitError> {
+        self.edit(task, json!([{"type": "projects.add", "value": [project]}]))
+            .await
+    }
+
+    /// The task's web page (`GET {base}/T123`), anonymously or with the session cookie; retried
+    /// like reads. Read channels from it with [`super::channels_from_task_page`].
+    pub async fn task_page(&self, task: TaskId) -> Result<String, ConduitError> {
+        let url = self.task_url(task);
+        self.with_retries(TASK_PAGE, Retry::Transient, || {
+            let mut req = self.inner.http.get(&url);
+            if let Some(c) = &self.inner.cookie {
+                req = req.header(reqwest::header::COOKIE, c.clone());
+            }
+            async move {
+                let body = self.fetch(TASK_PAGE, req).await?;
+                Ok(String::from_utf8_lossy(&body).into_owned())
+            }
+        })
+        .await
+    }
+
+    // ---- transport -----------------------------------------------------------------------
+
+    async fn conduit<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+        retry: Retry,
+    ) -> Result<T, ConduitError> {
+        if method.is_empty()
+            || !method
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        {
+            return Err(ConduitError::Config {
+                detail: format!("{method:?} is not a Conduit method name"),
+            });
+        }
+        let mut map = params_object(method, params)?;
+        map.insert(
+            "__conduit__".into(),
+            json!({"token": self.inner.token.expose()}),
+        );
+        let params_json = Value::Object(map).to_string();
+        // The body holds the token: it is never logged.
+        let body = serde_urlencoded::to_string([
+            ("params", params_json.as_str()),
+            ("output", "json"),
+            ("__conduit__", "1"),
+        ])
+        .map_err(|e| ConduitError::Config {
+            detail: format!("{method}: cannot encode the request: {e}"),
+        })?;
+        let url = format!("{}/api/{method}", self.inner.base);
+        self.with_retries(method, retry, || {
+            let req = self
+                .inner
+                .http
+                .post(&url)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body.clone());
+            async move {
+                let bytes = self.fetch(method, req).await?;
+                decode_answer(method, &bytes, &self.inner.token)
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` once, and again after transient failures while `retry` allows, with
+    /// full-jitter exponential backoff. Every attempt is counted under `key`.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        key: &str,
+        retry: Retry,
+        mut attempt: F,
+    ) -> Result<T, ConduitError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ConduitError>>,
+    {
+        let max_attempts = match retry {
+            Retry::Transient => self.inner.opts.retries.saturating_add(1),
+            Retry::Never => 1,
+        };
+        let mut n = 0u32;
+        loop {
+            n += 1;
+            self.count(key);
+            let started = Instant::now();
+            let result = attempt().await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match result {
+                Ok(v) => {
+                    tracing::debug!(method = key, attempt = n, elapsed_ms, "conduit call ok");
+                    return Ok(v);
+                }
+                Err(e) if e.is_transient() && n < max_attempts => {
+                    let wait = self.backoff(n - 1);
+                    tracing::warn!(
+                        method = key,
+                        attempt = n,
+                        elapsed_ms,
+                        retry_in_ms = wait.as_millis() as u64,
+                        error = %e,
+                        "conduit call failed; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        method = key,
+                        attempt = n,
+                        elapsed_ms,
+                        code = e.code().unwrap_or(""),
+                        transient = e.is_transient(),
+                        "conduit call failed"
+                    );
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// A random wait in `[0, min(backoff_max, backoff_base * 2^retry)]` (full jitter).
+    fn backoff(&self, retry: u32) -> Duration {
+        let base = self.inner.opts.backoff_base.as_nanos();
+        let max = self.inner.opts.backoff_max.as_nanos();
+        let ceiling = base.saturating_mul(1u128 << retry.min(64)).min(max);
+        let ceiling = u64::try_from(ceiling).unwrap_or(u64::MAX);
+        Duration::from_nanos(rand::thread_rng().gen_range(0..=ceiling))
+    }
+
+    /// Sends a request and returns the body of a 2xx answer.
+    async fn fetch(
+        &self,
+        key: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Vec<u8>, ConduitError> {
+        let mut resp = req.send().await.map_err(|e| self.transport_error(key, e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(ConduitError::Http {
+                method: key.to_string(),
+                status: status.as_u16(),
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(key, e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ConduitError::Malformed {
+                    method: key.to_string(),
+                    detail: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    fn transport_error(&self, key: &str, e: reqwest::Error) -> ConduitError {
+        if e.is_timeout() {
+            return ConduitError::Timeout {
+                method: key.to_string(),
+            };
+        }
+        let e = e.without_url();
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !detail.contains(&text) {
+                detail.push_str(": ");
+                detail.push_str(&text);
+            }
+            source = s.source();
+        }
+        ConduitError::Network {
+            method: key.to_string(),
+            detail: redact(&detail, &self.inner.token),
+        }
+    }
+}
+
+/// Decodes a Conduit answer body: the envelope, its `error_code`, then `result` as `T`. Errors
+/// never hold the token (`error_info` is redacted) nor the body.
+pub fn decode_answer<T: DeserializeOwned>(
+    method: &str,
+    body: &[u8],
+    token: &Token,
+) -> Result<T, ConduitError> {
+    let malformed = |detail: String| ConduitError::Malformed {
+        method: method.to_string(),
+        detail: redact(&detail, token),
+    };
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| malformed(format!("the answer is not JSON ({e})")))?;
+    let Value::Object(mut envelope) = value else {
+        return Err(malformed("the answer is not a Conduit envelope".into()));
+    };
+    if !envelope.contains_key("result") && !envelope.contains_key("error_code") {
+        return Err(malformed("the answer is not a Conduit envelope".into()));
+    }
+    match envelope.get("error_code") {
+        None | Some(Value::Null) => {}
+        Some(code) => {
+            let code = match code {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let info = match envelope.get("error_info") {
+                Some(Value::String(s)) => s.clone(),
+                None | Some(Value::Null) => String::new(),
+                Some(other) => other.to_string(),
+            };
+            return Err(ConduitError::Conduit {
+                method: method.to_string(),
+                code: redact(&code, token),
+                info: redact(&info, token),
+            });
+        }
+    }
+    let result = envelope.remove("result").unwrap_or(Value::Null);
+    serde_json::from_value(result)
+        .map_err(|e| malformed(format!("the result does not have the expected shape ({e})")))
+}
+
+/// `params` as a JSON object (`null` is an empty one).
+fn params_object(method: &str, params: Value) -> Result<Map<String, Value>, ConduitError> {
+    match params {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err(ConduitError::Config {
+            detail: format!("{method}: params must be a JSON object"),
+        }),
+    }
+}
+
+/// A Phorge project slug: lowercase, whitespace as `_`.
+fn slug_of(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join("_")
+        .to_lowercase()
+}
+
+/// A map that PHP sends as `[]` when it is empty.
+struct PhpMap<V>(BTreeMap<String, V>);
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for PhpMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum M<V> {
+            Map(BTreeMap<String, V>),
+            Empty([(); 0]),
+        }
+        match M::deserialize(d)? {
+            M::Map(m) => Ok(PhpMap(m)),
+            M::Empty(_) => Ok(PhpMap(BTreeMap::new())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token() -> Token {
+        Token::new("api-abcdefghijklmnopqrstuvwxyz12".into())
+    }
+
+    #[test]
+    fn decode_checks_error_code_and_redacts() {
+        let body = br#"{"result":null,"error_code":"ERR-INVALID-AUTH","error_info":"API token \"api-abcdefghijklmnopqrstuvwxyz12\" is not valid."}"#;
+        let e = decode_answer::<Value>("user.whoami", body, &token()).unwrap_err();
+        assert_eq!(e.code(), Some("ERR-INVALID-AUTH"));
+        assert!(!e.to_string().contains("abcdefgh"), "{e}");
+        assert!(e.to_string().contains("api-***"), "{e}");
+        let e = decode_answer::<Value>("m", b"<html>502</html>", &token()).unwrap_err();
+        assert!(matches!(e, ConduitError::Malformed { .. }), "{e}");
+        let e = decode_answer::<Value>("m", b"[1,2]", &token()).unwrap_err();
+        assert!(matches!(e, ConduitError::Malformed { .. }), "{e}");
+        let e = decode_answer::<WhoAmI>("m", br#"{"result":{"x":1},"error_code":null}"#, &token())
+            .unwrap_err();
+        assert!(matches!(e, ConduitError::Malformed { .. }), "{e}");
+        let ok: String = decode_answer(
+            "conduit.ping",
+            br#"{"result":"vm","error_code":null,"error_info":null}"#,
+            &token(),
+        )
+        .unwrap();
+        assert_eq!(ok, "vm");
+    }
+
+    #[test]
+    fn php_empty_list_is_an_empty_map() {
+        let m: PhpMap<PhidInfo> = serde_json::from_str("[]").unwrap();
+        assert!(m.0.is_empty());
+        assert!(serde_json::from_str::<PhpMap<PhidInfo>>("[1]").is_err());
+    }
+
+    #[test]
+    fn options_and_client_debug_hide_secrets() {
+        let opts = ClientOptions {
+            session_cookie: Some("secretcookie".into()),
+            ..ClientOptions::default()
+        };
+        assert!(!format!("{opts:?}").contains("secretcookie"));
+        let c = Client::new("https://phab.example.org/", token(), opts).unwrap();
+        let d = format!("{c:?}");
+        assert!(
+            !d.contains("secretcookie") && !d.contains("abcdefgh"),
+            "{d}"
+        );
+        assert_eq!(c.base_url(), "https://phab.example.org");
+        assert_eq!(c.task_url(TaskId(7)), "https://phab.example.org/T7");
+    }
+
+    #[test]
+    fn bad_urls_and_cookies_are_config_errors() {
+        for url in [
+            "",
+            "phab.example.org",
+            "ftp://x",
+            "https://x/?a=b",
+            "http://",
+        ] {
+            let e = Client::new(url, token(), ClientOptions::default()).unwrap_err();
+            assert!(matches!(e, ConduitError::Config { .. }), "{url}: {e}");
+        }
+        let opts = ClientOptions {
+            session_cookie: Some("bad\ncookie".into()),
+            ..ClientOptions::default()
+        };
+        assert!(Client::new("https://x", token(), opts).is_err());
+    }
+
+    #[test]
+    fn backoff_stays_within_the_ceiling() {
+        let opts = ClientOptions {
+            backoff_base: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(25),
+            ..ClientOptions::default()
+        };
+        let c = Client::new("http://127.0.0.1:1", token(), opts).unwrap();
+        for retry in 0..80 {
+            let w = c.backoff(retry);
+            let ceiling =
+                Duration::from_millis(10 * (1u64 << retry.min(20))).min(Duration::from_millis(25));
+            assert!(w <= ceiling, "{retry}: {w:?} > {ceiling:?}");
+        }
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug_of("SRE Access  Requests"), "sre_access_requests");
+        assert_eq!(slug_of("SRE-Access-Requests"), "sre-access-requests");
+    }
+}
