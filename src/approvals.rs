@@ -12,28 +12,8 @@ use crate::ids::{Phid, Username};
 use crate::rules::Phrases;
 use chrono::{DateTime, NaiveDate, Utc};
 use regex::Regex;
-use serde::Serialize;
 
-/// How a comment reached Phabricator (design §3). Only `web` and `conduit` are authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Channel {
-    /// Written in the web interface.
-    Web,
-    /// An email reply: never counts.
-    Email,
-    /// Posted through Conduit (API token).
-    Conduit,
-    /// Could not be determined (task page unreadable, transaction missing from it).
-    Unknown,
-}
-
-impl Channel {
-    /// Whether a comment from this channel may count as evidence.
-    pub fn counts(self) -> bool {
-        matches!(self, Channel::Web | Channel::Conduit)
-    }
-}
+pub use crate::conduit::Channel;
 
 /// One comment of the task, resolved by the glue (author looked up, channel read).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,6 +31,12 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Whether a comment from this channel may count as evidence: web and Conduit are
+    /// authenticated; email never counts; unknown is not verified.
+    pub fn counts(self) -> bool {
+        matches!(self, Channel::Web | Channel::Conduit)
+    }
+
     /// The channel named by a tooltip such as `Via Email`, if the text is a "via" tooltip.
     fn from_tip(tip: &str) -> Option<Channel> {
         let name = tip.trim().strip_prefix("Via ")?;
