@@ -1,12 +1,25 @@
 //! Parsing an access request from a task's title and description (pure, no I/O).
 //!
-//! Untrusted input: any size and encoding must neither panic nor hang the parser.
+//! Untrusted input: any size and encoding must neither panic nor hang the parser. Every step
+//! is linear in the input: lines are classified once (quote, code block, prose), labels are
+//! looked up in a table built once per label set ([`Parser`]), and a key's base64 is read at
+//! most [`MAX_KEY_BASE64`] bytes far.
+//!
+//! Quoted lines (`> …`) never give a field. Code blocks (```` ``` ```` fences and remarkup
+//! `lang=…` blocks) only hold keys.
 
 use crate::ids::{ShellUser, Username};
+use crate::keys::{self, KeyReport};
 use crate::rules::Labels;
 use chrono::NaiveDate;
+use regex::Regex;
 use serde::Serialize;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
+use std::rc::Rc;
+use std::sync::OnceLock;
 
 /// Where the request's SSH key is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -14,7 +27,8 @@ use std::ops::Range;
 pub enum KeyRef {
     /// Key text found in the description (already unwrapped: one line).
     Inline {
-        /// The key text, e.g. `ssh-ed25519 AAAA… comment`; may be a private key block.
+        /// The key text, e.g. `ssh-ed25519 AAAA… comment`. When a private key was posted this
+        /// is [`REDACTED_PRIVATE_KEY`], never the key itself.
         text: String,
     },
     /// A paste `P123` the poller must read with `paste.search`.
@@ -29,6 +43,11 @@ pub enum KeyRef {
     },
 }
 
+/// What [`KeyRef::Inline`] holds when a private key was posted: no material, but
+/// [`keys::judge`] and [`keys::is_private_key`] recognise it as a private key.
+pub const REDACTED_PRIVATE_KEY: &str =
+    "-----BEGIN PRIVATE KEY----- (redacted by accessbot: a private key was posted)";
+
 /// One problem with a request, fit to post, with the byte range of the description it refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -36,7 +55,7 @@ pub struct Problem {
     pub field: String,
     /// What is wrong, in words fit to post (never quoting key material).
     pub message: String,
-    /// Byte range in the description.
+    /// Byte range in the description (`0..0` when it concerns the title or the whole request).
     #[serde(skip)]
     pub span: Range<usize>,
 }
@@ -75,9 +94,1032 @@ pub struct Parsed {
     pub problems: Vec<Problem>,
 }
 
+/// The longest base64 text read for one key (a public key, certificates included, is far shorter).
+pub const MAX_KEY_BASE64: usize = 16 * 1024;
+
+/// How far into a line a label may end (its colon).
+const MAX_LABEL_BYTES: usize = 120;
+
+/// The request fields, in the order of `rules/phrases.toml` `[labels]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Field {
+    FullName,
+    WikitechUser,
+    ShellUser,
+    Email,
+    SshKey,
+    Groups,
+    Reason,
+    Manager,
+    ExpiryDate,
+    ExpiryContact,
+}
+
+impl Field {
+    fn from_name(name: &str) -> Option<Field> {
+        Some(match name {
+            "full_name" => Field::FullName,
+            "wikitech_user" => Field::WikitechUser,
+            "shell_user" => Field::ShellUser,
+            "email" => Field::Email,
+            "ssh_key" => Field::SshKey,
+            "groups" => Field::Groups,
+            "reason" => Field::Reason,
+            "manager" => Field::Manager,
+            "expiry_date" => Field::ExpiryDate,
+            "expiry_contact" => Field::ExpiryContact,
+            _ => return None,
+        })
+    }
+}
+
+/// A request parser for one set of labels; build it once and reuse it.
+#[derive(Debug, Clone)]
+pub struct Parser {
+    labels: HashMap<String, Field>,
+}
+
 /// Parses a request from the task title and description.
 ///
-/// PLACEHOLDER until the parser branch lands: finds nothing.
-pub fn parse(_title: &str, _description: &str, _labels: &Labels) -> Parsed {
-    Parsed::default()
+/// A thin wrapper over [`Parser::parse`] that reuses the parser built for the same labels.
+pub fn parse(title: &str, description: &str, labels: &Labels) -> Parsed {
+    thread_local! {
+        static CACHE: RefCell<Option<(Labels, Rc<Parser>)>> = const { RefCell::new(None) };
+    }
+    let parser = CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        match &*c {
+            Some((l, p)) if same_labels(l, labels) => Rc::clone(p),
+            _ => {
+                let p = Rc::new(Parser::new(labels));
+                *c = Some((labels.clone(), Rc::clone(&p)));
+                p
+            }
+        }
+    });
+    parser.parse(title, description)
+}
+
+fn same_labels(a: &Labels, b: &Labels) -> bool {
+    a.fields()
+        .iter()
+        .zip(b.fields().iter())
+        .all(|((_, x), (_, y))| x == y)
+}
+
+/// The design §7 `request` object: `parse --json` prints it with `"problems"` added, `check
+/// --json` nests it. `key` is the judged key (`null` when absent, unreadable or private),
+/// `source` where it came from (`description`, `comment`, `paste`), `sudo` whether any
+/// requested group grants sudo (the parser does not know the groups; the caller does).
+pub fn to_json(
+    parsed: &Parsed,
+    key: Option<&KeyReport>,
+    source: Option<&str>,
+    sudo: bool,
+) -> Value {
+    let r = &parsed.request;
+    let key = match key {
+        Some(k) if !k.private_key && k.fingerprint.is_some() => json!({
+            "algorithm": k.algorithm,
+            "bits": k.bits,
+            "fingerprint": k.fingerprint,
+            "source": source,
+        }),
+        _ => Value::Null,
+    };
+    json!({
+        "full_name": r.full_name,
+        "wikitech_user": r.wikitech_user,
+        "shell_user": r.shell_user.as_ref().map(|s| s.as_str()),
+        "email": r.email,
+        "groups": r.groups,
+        "sudo": sudo,
+        "key": key,
+        "expiry_date": r.expiry_date.map(|d| d.format("%Y-%m-%d").to_string()),
+        "expiry_contact": r.expiry_contact.as_ref().map(|u| u.as_str()),
+    })
+}
+
+/// The problems' messages, as `parse --json` prints them under `"problems"`.
+pub fn problem_messages(parsed: &Parsed) -> Vec<String> {
+    parsed.problems.iter().map(|p| p.message.clone()).collect()
+}
+
+/// How a line of the description is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Ordinary text: labels, values, prose.
+    Text,
+    /// A quoted line (`> …`): never read.
+    Quote,
+    /// Inside a code block: read only for keys.
+    Code,
+    /// A code fence or `lang=` line: nothing to read.
+    Fence,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Line<'a> {
+    /// The line without its line ending (and, for a one-line code block, without the fences).
+    text: &'a str,
+    /// Byte offset of `text` in the description.
+    start: usize,
+    kind: Kind,
+}
+
+/// Splits the description into classified lines.
+fn classify(description: &str) -> Vec<Line<'_>> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut in_fence = false;
+    let mut in_lang_block = false;
+    for raw in description.split('\n') {
+        let here = start;
+        start += raw.len() + 1;
+        let text = raw.strip_suffix('\r').unwrap_or(raw);
+        let trimmed = text.trim_start();
+        let lead = text.len() - trimmed.len();
+        let kind = if in_fence {
+            if trimmed.starts_with("```") {
+                in_fence = false;
+                Kind::Fence
+            } else {
+                Kind::Code
+            }
+        } else if in_lang_block {
+            if trimmed.is_empty() {
+                in_lang_block = false;
+                Kind::Text
+            } else {
+                Kind::Code
+            }
+        } else if let Some(rest) = trimmed.strip_prefix("```") {
+            let body = rest.trim();
+            if let Some(inner) = body.strip_suffix("```") {
+                // A one-line code block: ```ssh-ed25519 AAAA…```
+                let off = here + lead + 3 + (rest.len() - rest.trim_start().len());
+                lines.push(Line {
+                    text: inner,
+                    start: off,
+                    kind: Kind::Code,
+                });
+                continue;
+            }
+            in_fence = true;
+            if body.is_empty() || body.starts_with("lang=") || !body.contains(char::is_whitespace) {
+                Kind::Fence
+            } else {
+                // Content on the opening line: ```ssh-ed25519 AAAA…
+                let off = here + lead + 3 + (rest.len() - rest.trim_start().len());
+                lines.push(Line {
+                    text: body,
+                    start: off,
+                    kind: Kind::Code,
+                });
+                continue;
+            }
+        } else if trimmed.starts_with("lang=") {
+            in_lang_block = true;
+            Kind::Fence
+        } else if trimmed.starts_with('>') {
+            Kind::Quote
+        } else {
+            Kind::Text
+        };
+        lines.push(Line {
+            text,
+            start: here,
+            kind,
+        });
+    }
+    lines
+}
+
+/// Normalises a label for lookup: lowercase, parenthesised words dropped, punctuation and
+/// markup as spaces, a leading "your" dropped.
+fn normalize_label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut depth = 0usize;
+    let mut space = true;
+    for c in s.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            c if c.is_alphanumeric() => {
+                out.extend(c.to_lowercase());
+                space = false;
+            }
+            _ => {
+                if !space {
+                    out.push(' ');
+                    space = true;
+                }
+            }
+        }
+    }
+    let t = out.trim_end();
+    t.strip_prefix("your ").unwrap_or(t).to_string()
+}
+
+/// Strips a list marker (`- `, `* `, `+ `, `# `, `1. `, `1) `, `• `) from the start of a line.
+fn strip_list_marker(s: &str) -> &str {
+    let t = s.trim_start();
+    for m in ["- ", "* ", "+ ", "# ", "• ", "-\t", "*\t"] {
+        if let Some(r) = t.strip_prefix(m) {
+            return r.trim_start();
+        }
+    }
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    if (1..=3).contains(&digits) {
+        let r = &t[digits..];
+        if let Some(r) = r.strip_prefix(". ").or_else(|| r.strip_prefix(") ")) {
+            return r.trim_start();
+        }
+    }
+    t
+}
+
+/// Byte offset of `inner` (a subslice) in `outer`.
+fn offset_in(outer: &str, inner: &str) -> usize {
+    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
+}
+
+/// Removes markup around a single value: emphasis, monospace, quotes.
+fn clean_value(s: &str) -> &str {
+    let mut t = s.trim();
+    loop {
+        let before = t;
+        for m in ["**", "__", "`", "##", "\"", "'", "//"] {
+            if let Some(inner) = t.strip_prefix(m).and_then(|r| r.strip_suffix(m)) {
+                t = inner.trim();
+            }
+        }
+        t = t.trim_start_matches("**").trim_start_matches("__").trim();
+        t = t.trim_end_matches("**").trim_end_matches("__").trim();
+        if t == before {
+            return t;
+        }
+    }
+}
+
+/// Drops parenthesised asides: "@mboss (my manager)" → "@mboss".
+fn drop_parens(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut depth = 0usize;
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Shortens requester text for a message (the report escapes it before posting).
+fn shown(s: &str) -> String {
+    let mut t: String = s.chars().take(40).collect();
+    if t.len() < s.len() {
+        t.push('…');
+    }
+    format!("\"{t}\"")
+}
+
+/// Values "not applicable" that mean the field was left empty on purpose.
+fn is_none_value(s: &str) -> bool {
+    matches!(
+        drop_parens(s)
+            .trim()
+            .trim_end_matches('.')
+            .to_lowercase()
+            .as_str(),
+        "" | "-"
+            | "n/a"
+            | "na"
+            | "none"
+            | "not applicable"
+            | "no"
+            | "never"
+            | "permanent"
+            | "tbd"
+            | "—"
+    )
+}
+
+fn title_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)requesting\s+access\s+to\s+(.+?)\s+for\s+(?:user\s+)?@?(\S+?)[.!]?\s*$")
+            .expect("static regex")
+    })
+}
+
+fn paste_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?:^|[^\w/])P([1-9][0-9]{0,9})\b|/P([1-9][0-9]{0,9})\b").expect("static regex")
+    })
+}
+
+fn pointer_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(concat!(
+            r"(?i)https?://(?:wikitech\.wikimedia\.org|meta\.wikimedia\.org|www\.mediawiki\.org)/wiki/(?:User|Special)[^\s|\]]*",
+            r"|https?://gerrit\.wikimedia\.org/r/[^\s|\]]+",
+            r"|\bgerrit\s+change\s+#?\d+",
+            r"|\b(?:wikitech|meta)\s+user\s+page\b",
+        ))
+        .expect("static regex")
+    })
+}
+
+fn email_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$").expect("static regex")
+    })
+}
+
+/// One labelled field as written: the label line's value and the lines that follow it.
+#[derive(Debug)]
+struct Occurrence<'a> {
+    field: Field,
+    /// Span of the label line.
+    line_span: Range<usize>,
+    /// The value on the label line and the text lines up to the next label, with offsets.
+    parts: Vec<(&'a str, usize)>,
+}
+
+/// A key found in the text.
+#[derive(Debug)]
+struct KeyFound {
+    text: String,
+    base64: String,
+    span: Range<usize>,
+}
+
+impl Parser {
+    /// Builds a parser for the label aliases of `rules/phrases.toml`.
+    pub fn new(labels: &Labels) -> Parser {
+        let mut map = HashMap::new();
+        for (name, aliases) in labels.fields() {
+            let Some(field) = Field::from_name(name) else {
+                continue;
+            };
+            for alias in aliases {
+                map.entry(normalize_label(alias)).or_insert(field);
+            }
+        }
+        Parser { labels: map }
+    }
+
+    /// Finds a label at the start of a text line: the field and where its value starts.
+    fn label_of<'a>(&self, text: &'a str) -> Option<(Field, &'a str)> {
+        let s = strip_list_marker(text);
+        if let Some(row) = s.strip_prefix('|') {
+            let (label, rest) = row.split_once('|')?;
+            let field = self.lookup(label)?;
+            let value = rest.split('|').next().unwrap_or("");
+            return Some((field, value));
+        }
+        let head = &s.as_bytes()[..s.len().min(MAX_LABEL_BYTES)];
+        let mut depth = 0usize;
+        for (i, b) in head.iter().enumerate() {
+            match b {
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                b':' if depth == 0 => {
+                    let field = self.lookup(&s[..i])?;
+                    let value = s[i + 1..].trim_start_matches(['*', '_']);
+                    return Some((field, value));
+                }
+                _ => {}
+            }
+        }
+        // A label alone on its line: "**SSH key**", "== Groups ==".
+        if s.len() <= 60 {
+            let field = self.lookup(s.trim_end_matches(':'))?;
+            return Some((field, &s[s.len()..]));
+        }
+        None
+    }
+
+    fn lookup(&self, label: &str) -> Option<Field> {
+        if label.len() > MAX_LABEL_BYTES {
+            return None;
+        }
+        self.labels.get(&normalize_label(label)).copied()
+    }
+
+    /// Parses a request from the task title and description.
+    pub fn parse(&self, title: &str, description: &str) -> Parsed {
+        let lines = classify(description);
+        let mut out = Parsed::default();
+        let mut occurrences: Vec<Occurrence<'_>> = Vec::new();
+        let mut subject: Option<&str> = None;
+        let mut quoted_key = false;
+        let mut private_span: Option<Range<usize>> = None;
+
+        for line in &lines {
+            match line.kind {
+                Kind::Text => {
+                    if private_span.is_none() && keys::is_private_key(line.text) {
+                        private_span = Some(line.start..line.start + line.text.len());
+                    }
+                    if let Some((field, value)) = self.label_of(line.text) {
+                        occurrences.push(Occurrence {
+                            field,
+                            line_span: line.start..line.start + line.text.len(),
+                            parts: vec![(value, line.start + offset_in(line.text, value))],
+                        });
+                    } else if let Some(cur) = occurrences.last_mut() {
+                        cur.parts.push((line.text, line.start));
+                    } else if subject.is_none() {
+                        let t = strip_list_marker(line.text);
+                        if let Some(rest) = t.strip_prefix("Subject:") {
+                            subject = Some(rest);
+                        }
+                    }
+                }
+                Kind::Code => {
+                    if private_span.is_none() && keys::is_private_key(line.text) {
+                        private_span = Some(line.start..line.start + line.text.len());
+                    }
+                }
+                Kind::Quote => {
+                    if line.text.split_whitespace().any(keys::looks_like_key_type) {
+                        quoted_key = true;
+                    }
+                }
+                Kind::Fence => {
+                    // A fence ends the running field: what follows the block is not its value.
+                    if let Some(cur) = occurrences.last_mut() {
+                        cur.parts.push(("", line.start));
+                    }
+                }
+            }
+        }
+
+        let found = find_keys(&lines);
+        self.fill_fields(&occurrences, &mut out);
+        self.fill_key(&occurrences, found, private_span, quoted_key, &mut out);
+        fill_from_title(title, subject, &mut out);
+        require_fields(&mut out);
+        out
+    }
+
+    fn fill_fields(&self, occurrences: &[Occurrence<'_>], out: &mut Parsed) {
+        let mut shells: Vec<(String, Range<usize>)> = Vec::new();
+        for occ in occurrences {
+            let span = occ.line_span.clone();
+            let problem = |message: String| Problem {
+                field: field_name(occ.field).into(),
+                message,
+                span: span.clone(),
+            };
+            match occ.field {
+                Field::Groups => {
+                    for (g, bad) in groups_of(&group_parts(&occ.parts)) {
+                        if bad {
+                            out.problems.push(problem(format!(
+                                "{} is not a group name (requested groups are written like analytics-privatedata-users)",
+                                shown(&g)
+                            )));
+                        } else if !out.request.groups.contains(&g) {
+                            out.request.groups.push(g);
+                        }
+                    }
+                }
+                Field::Reason => {
+                    let text = occ
+                        .parts
+                        .iter()
+                        .map(|(t, _)| t.trim())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    let text = text.trim();
+                    if !text.is_empty() && out.request.reason.is_none() {
+                        out.request.reason = Some(text.to_string());
+                    }
+                }
+                Field::SshKey => {}
+                _ => {
+                    let Some(raw) = single_value(&occ.parts) else {
+                        continue;
+                    };
+                    let value = clean_value(raw);
+                    match occ.field {
+                        Field::FullName => {
+                            if out.request.full_name.is_none() && !value.is_empty() {
+                                out.request.full_name = Some(value.to_string());
+                            }
+                        }
+                        Field::WikitechUser => {
+                            let v = wiki_user(value);
+                            if out.request.wikitech_user.is_none() && !v.is_empty() {
+                                out.request.wikitech_user = Some(v.to_string());
+                            }
+                        }
+                        Field::ShellUser => {
+                            let v = drop_parens(value);
+                            let v = clean_value(v.trim().trim_start_matches('@'));
+                            match v.parse::<ShellUser>() {
+                                Ok(u) => {
+                                    if !shells.iter().any(|(s, _)| s == u.as_str()) {
+                                        shells.push((u.as_str().to_string(), span.clone()));
+                                    }
+                                    if out.request.shell_user.is_none() {
+                                        out.request.shell_user = Some(u);
+                                    }
+                                }
+                                Err(_) => out.problems.push(problem(format!(
+                                    "the shell username {} is not valid: a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 32 characters)",
+                                    shown(&v)
+                                ))),
+                            }
+                        }
+                        Field::Email => match email_of(value) {
+                            Some(e) => {
+                                if out.request.email.is_none() {
+                                    out.request.email = Some(e);
+                                }
+                            }
+                            None => out
+                                .problems
+                                .push(problem(format!("{} is not an email address", shown(value)))),
+                        },
+                        Field::Manager | Field::ExpiryContact => {
+                            if is_none_value(value) {
+                                continue;
+                            }
+                            let slot = if occ.field == Field::Manager {
+                                &mut out.request.manager
+                            } else {
+                                &mut out.request.expiry_contact
+                            };
+                            match username_of(value) {
+                                Some(u) => {
+                                    if slot.is_none() {
+                                        *slot = Some(u);
+                                    }
+                                }
+                                None => out.problems.push(problem(format!(
+                                    "{} is not a Phabricator username: write it as @username",
+                                    shown(value)
+                                ))),
+                            }
+                        }
+                        Field::ExpiryDate => {
+                            if is_none_value(value) {
+                                continue;
+                            }
+                            match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                                Ok(d) if value.len() == 10 => {
+                                    if out.request.expiry_date.is_none() {
+                                        out.request.expiry_date = Some(d);
+                                    }
+                                }
+                                _ => out.problems.push(problem(format!(
+                                    "the expiry date {} is not a date written YYYY-MM-DD",
+                                    shown(value)
+                                ))),
+                            }
+                        }
+                        Field::Groups | Field::Reason | Field::SshKey => {}
+                    }
+                }
+            }
+        }
+        if shells.len() > 1 {
+            let names: Vec<&str> = shells.iter().map(|(s, _)| s.as_str()).collect();
+            out.problems.push(Problem {
+                field: "request".into(),
+                message: format!(
+                    "one task is for one user, but this one names {} shell usernames ({}): file one task per user",
+                    shells.len(),
+                    names.join(", ")
+                ),
+                span: shells[1].1.clone(),
+            });
+        }
+    }
+
+    fn fill_key(
+        &self,
+        occurrences: &[Occurrence<'_>],
+        found: Vec<KeyFound>,
+        private_span: Option<Range<usize>>,
+        quoted_key: bool,
+        out: &mut Parsed,
+    ) {
+        if let Some(span) = private_span {
+            out.request.key = Some(KeyRef::Inline {
+                text: REDACTED_PRIVATE_KEY.into(),
+            });
+            out.problems.push(Problem {
+                field: "ssh_key".into(),
+                message: keys::PRIVATE_KEY_MESSAGE.into(),
+                span,
+            });
+            return;
+        }
+        let mut distinct: Vec<&KeyFound> = Vec::new();
+        for k in &found {
+            if !distinct.iter().any(|d| d.base64 == k.base64) {
+                distinct.push(k);
+            }
+        }
+        // Pastes and pointers are read only where the key was asked for.
+        let mut paste = None;
+        let mut pointer = None;
+        for occ in occurrences.iter().filter(|o| o.field == Field::SshKey) {
+            for (text, off) in &occ.parts {
+                if paste.is_none() {
+                    if let Some(c) = paste_regex().captures(text) {
+                        let m = c.get(1).or_else(|| c.get(2));
+                        if let Some(id) = m.and_then(|m| m.as_str().parse::<u64>().ok()) {
+                            paste = Some((id, off + m.map_or(0, |m| m.start())));
+                        }
+                    }
+                }
+                if pointer.is_none() {
+                    if let Some(m) = pointer_regex().find(text) {
+                        pointer = Some(m.as_str().to_string());
+                    }
+                }
+            }
+        }
+        if distinct.len() > 1 {
+            out.problems.push(Problem {
+                field: "ssh_key".into(),
+                message: format!(
+                    "{} different SSH keys were posted: one task is for one user and one key; post exactly one public key",
+                    distinct.len()
+                ),
+                span: distinct[1].span.clone(),
+            });
+        }
+        if let Some(first) = distinct.first() {
+            if let Some((id, at)) = paste {
+                out.problems.push(Problem {
+                    field: "ssh_key".into(),
+                    message: format!(
+                        "both a key and a paste (P{id}) were given as the key: post exactly one public key"
+                    ),
+                    span: at..at,
+                });
+            }
+            out.request.key = Some(KeyRef::Inline {
+                text: first.text.clone(),
+            });
+        } else if let Some((id, _)) = paste {
+            out.request.key = Some(KeyRef::Paste { id });
+        } else if let Some(target) = pointer {
+            out.request.key = Some(KeyRef::Pointer { target });
+        } else if let Some(text) = typeless_key(occurrences) {
+            // Key data without its type: the key check says precisely what is missing.
+            out.request.key = Some(KeyRef::Inline { text });
+        } else {
+            let message = if quoted_key {
+                "the only SSH key is inside a quote (> …), which does not count: post the public key itself"
+            } else {
+                "no SSH public key was found (needed unless the shell user already exists)"
+            };
+            out.problems.push(Problem {
+                field: "ssh_key".into(),
+                message: message.into(),
+                span: 0..0,
+            });
+        }
+    }
+}
+
+/// Key data posted without its type (`AAAA…` under the key label), with the rest of its line.
+fn typeless_key(occurrences: &[Occurrence<'_>]) -> Option<String> {
+    occurrences
+        .iter()
+        .filter(|o| o.field == Field::SshKey)
+        .flat_map(|o| o.parts.iter())
+        .find_map(|(text, _)| {
+            let tokens = key_tokens(text);
+            let at = tokens
+                .iter()
+                .position(|t| t.starts_with("AAAA") && t.len() >= 40 && keys::is_base64_token(t))?;
+            Some(tokens[at..].join(" "))
+        })
+}
+
+fn field_name(f: Field) -> &'static str {
+    match f {
+        Field::FullName => "full_name",
+        Field::WikitechUser => "wikitech_user",
+        Field::ShellUser => "shell_user",
+        Field::Email => "email",
+        Field::SshKey => "ssh_key",
+        Field::Groups => "groups",
+        Field::Reason => "reason",
+        Field::Manager => "manager",
+        Field::ExpiryDate => "expiry_date",
+        Field::ExpiryContact => "expiry_contact",
+    }
+}
+
+/// The value of a one-value field: on the label line, or else on the next non-empty line
+/// directly after it (one blank line allowed).
+fn single_value<'a>(parts: &[(&'a str, usize)]) -> Option<&'a str> {
+    let first = parts.first()?.0.trim();
+    if !first.is_empty() {
+        return Some(first);
+    }
+    parts
+        .iter()
+        .skip(1)
+        .take(2)
+        .map(|(t, _)| strip_list_marker(t).trim())
+        .find(|t| !t.is_empty())
+}
+
+/// The text of a groups field: the label line's value, then list items below it (or the
+/// next line when the label line is empty).
+fn group_parts(parts: &[(&str, usize)]) -> String {
+    let mut text = String::new();
+    let first = parts.first().map_or("", |p| p.0);
+    text.push_str(first);
+    let mut took_line = !first.trim().is_empty();
+    for (t, _) in parts.iter().skip(1) {
+        let trimmed = t.trim_start();
+        let is_item = ["- ", "* ", "+ ", "# ", "• "]
+            .iter()
+            .any(|m| trimmed.starts_with(m));
+        if is_item || (!took_line && !trimmed.is_empty()) {
+            text.push(' ');
+            text.push_str(strip_list_marker(t));
+            took_line = true;
+        } else if !trimmed.is_empty() || took_line {
+            break;
+        }
+    }
+    text
+}
+
+/// Splits group text into lowercase names; `true` marks a token that is no group name.
+fn groups_of(text: &str) -> Vec<(String, bool)> {
+    let text = drop_parens(text);
+    let mut out = Vec::new();
+    for raw in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|' | '&' | '+')) {
+        let t = raw
+            .trim_matches(|c: char| {
+                matches!(c, '`' | '*' | '"' | '\'' | '.' | ':' | '#' | '[' | ']')
+            })
+            .to_lowercase();
+        if t.is_empty() || t == "and" || t == "or" || t == "-" {
+            continue;
+        }
+        let ok = t.len() <= 64
+            && t.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+            });
+        out.push((t, !ok));
+    }
+    out
+}
+
+/// A wiki username from a value: `Name`, `User:Name`, a wikitech user page URL or a remarkup
+/// link to one (`[[https://wikitech…/wiki/User:Name|Name]]`).
+fn wiki_user(value: &str) -> &str {
+    let mut v = value.trim();
+    if let Some(inner) = v.strip_prefix("[[").and_then(|r| r.strip_suffix("]]")) {
+        v = match inner.split_once('|') {
+            Some((_, text)) => text.trim(),
+            None => inner.trim(),
+        };
+    }
+    if let Some(i) = v.find("/wiki/") {
+        v = &v[i + "/wiki/".len()..];
+    }
+    v.strip_prefix("User:").unwrap_or(v).trim()
+}
+
+/// The email address in a value (`jdoe@example.org`, `<jdoe@…>`, `mailto:…`, remarkup links).
+fn email_of(value: &str) -> Option<String> {
+    value
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, '<' | '>' | '[' | ']' | '|' | '(' | ')' | ',')
+        })
+        .map(|t| t.trim_start_matches("mailto:").trim_end_matches('.'))
+        .find(|t| t.contains('@'))
+        .filter(|t| email_regex().is_match(t))
+        .map(str::to_string)
+}
+
+/// A username from `@user`, `user` or a value holding exactly one `@mention`.
+fn username_of(value: &str) -> Option<Username> {
+    let ok = |u: &str| {
+        !u.is_empty()
+            && u.len() <= 64
+            && u.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    let v = drop_parens(value);
+    let v = clean_value(&v);
+    let words: Vec<&str> = v.split_whitespace().collect();
+    if words.len() == 1 {
+        let u = words[0]
+            .trim_start_matches('@')
+            .trim_end_matches(['.', ',']);
+        return ok(u).then(|| Username::new(u));
+    }
+    let mentions: Vec<&str> = value
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix('@').or_else(|| w.strip_prefix("(@")))
+        .map(|w| w.trim_end_matches([')', '.', ',']))
+        .collect();
+    match mentions.as_slice() {
+        [one] if ok(one) => Some(Username::new(one)),
+        _ => None,
+    }
+}
+
+/// Fills groups and the shell user from "Requesting access to GROUPS for USER" (the title,
+/// or a `Subject:` line) when the description lacks them.
+fn fill_from_title(title: &str, subject: Option<&str>, out: &mut Parsed) {
+    let caps = title_regex()
+        .captures(title.trim())
+        .or_else(|| subject.and_then(|s| title_regex().captures(s.trim())));
+    let Some(caps) = caps else { return };
+    if out.request.groups.is_empty() {
+        if let Some(g) = caps.get(1) {
+            out.request.groups = groups_of(g.as_str())
+                .into_iter()
+                .filter(|(_, bad)| !bad)
+                .map(|(g, _)| g)
+                .fold(Vec::new(), |mut acc, g| {
+                    if !acc.contains(&g) {
+                        acc.push(g);
+                    }
+                    acc
+                });
+        }
+    }
+    if out.request.shell_user.is_none() && !out.problems.iter().any(|p| p.field == "shell_user") {
+        if let Some(u) = caps
+            .get(2)
+            .and_then(|u| u.as_str().parse::<ShellUser>().ok())
+        {
+            out.request.shell_user = Some(u);
+        }
+    }
+}
+
+/// Adds a problem for each required field that is missing and has no problem yet.
+fn require_fields(out: &mut Parsed) {
+    let r = &out.request;
+    let missing: Vec<(&str, &str)> = [
+        (
+            r.full_name.is_none(),
+            "full_name",
+            "no full name was given (Full name: …)",
+        ),
+        (
+            r.wikitech_user.is_none(),
+            "wikitech_user",
+            "no Wikitech username was given (Wikitech username: …)",
+        ),
+        (
+            r.shell_user.is_none(),
+            "shell_user",
+            "no shell username was given (Preferred shell username: …)",
+        ),
+        (
+            r.email.is_none(),
+            "email",
+            "no email address was given (Email address: …)",
+        ),
+        (
+            r.groups.is_empty(),
+            "groups",
+            "no group was requested (Requested group membership: …)",
+        ),
+        (
+            r.reason.is_none(),
+            "reason",
+            "no reason for access was given (Reason for access: …)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(m, field, _)| *m && !out.problems.iter().any(|p| p.field == *field))
+    .map(|(_, f, msg)| (f, msg))
+    .collect();
+    for (field, message) in missing {
+        out.problems.push(Problem {
+            field: field.into(),
+            message: message.into(),
+            span: 0..0,
+        });
+    }
+}
+
+/// The whitespace-separated tokens of a line, without markup around them (`` ` ``, `*`, quotes,
+/// table pipes).
+fn key_tokens(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .map(|t| t.trim_matches(|c: char| matches!(c, '`' | '*' | '"' | '\'' | '|')))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Finds the public keys written in text lines and code blocks (never in quotes), each
+/// unwrapped to one line even when wrapped over several.
+fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if !matches!(line.kind, Kind::Text | Kind::Code) {
+            i += 1;
+            continue;
+        }
+        let tokens = key_tokens(line.text);
+        let mut next_line = i + 1;
+        let mut t = 0;
+        while t < tokens.len() {
+            if !keys::looks_like_key_type(tokens[t]) {
+                t += 1;
+                continue;
+            }
+            // The data follows on the same line, or starts the next line.
+            let data_here = tokens.get(t + 1).is_some_and(|d| d.starts_with("AAAA"));
+            let data_next = t + 1 == tokens.len()
+                && lines.get(i + 1).is_some_and(|l| {
+                    key_tokens(l.text)
+                        .first()
+                        .is_some_and(|d| d.starts_with("AAAA"))
+                });
+            if !data_here && !data_next {
+                t += 1;
+                continue;
+            }
+            let start = line.start + offset_in(line.text, tokens[t]);
+            let mut base64 = String::new();
+            let mut rest: Vec<&str> = tokens[t + 1..].to_vec();
+            let mut end_line = i;
+            let mut complete = false;
+            let mut comment: Vec<&str> = Vec::new();
+            let mut end = line.start + line.text.len();
+            'gather: loop {
+                for (k, tok) in rest.iter().enumerate() {
+                    if complete || !keys::is_base64_token(tok) || base64.len() > MAX_KEY_BASE64 {
+                        comment.extend_from_slice(&rest[k..]);
+                        break 'gather;
+                    }
+                    base64.push_str(tok);
+                    if keys::complete_blob(&base64).is_some() {
+                        complete = true;
+                    }
+                }
+                if complete {
+                    break;
+                }
+                // Wrapped: continue on the next line if it is more base64.
+                let Some(next) = lines.get(end_line + 1) else {
+                    break;
+                };
+                let first = key_tokens(next.text).first().copied().unwrap_or("");
+                if !matches!(next.kind, Kind::Text | Kind::Code)
+                    || !keys::is_base64_token(first)
+                    || keys::looks_like_key_type(first)
+                {
+                    break;
+                }
+                end_line += 1;
+                end = next.start + next.text.len();
+                rest = key_tokens(next.text);
+            }
+            let mut text = format!("{} {}", tokens[t], base64);
+            let own = comment
+                .iter()
+                .position(|c| keys::looks_like_key_type(c))
+                .unwrap_or(comment.len());
+            for c in &comment[..own] {
+                text.push(' ');
+                text.push_str(c);
+            }
+            found.push(KeyFound {
+                text,
+                base64,
+                span: start..end,
+            });
+            if end_line > i {
+                next_line = end_line + 1;
+                break;
+            }
+            // Further keys on the same line come after this one's data (always past `t`).
+            t = tokens.len() - comment.len();
+        }
+        i = next_line;
+    }
+    found
 }
