@@ -23,7 +23,6 @@ CREATE TABLE tasks (
     created_at      INTEGER NOT NULL DEFAULT 0,
     date_modified   INTEGER NOT NULL DEFAULT 0,     -- the task's dateModified when last read
     last_activity   INTEGER,                        -- last transaction by anyone but the bot
-    facts_json      TEXT NOT NULL DEFAULT '{}',     -- time-independent facts, re-evaluated by time
     report_json     TEXT NOT NULL DEFAULT '{}',     -- the last check --json object
     checklist_hash  TEXT,                           -- hash of the last evaluated checklist text
     posted_hash     TEXT,                           -- hash of the last checklist comment posted
@@ -37,7 +36,9 @@ CREATE TABLE tasks (
     decided_at      INTEGER,
     nudged_for      INTEGER,                        -- last_activity value a stale nudge was posted for
     ready_marked    INTEGER NOT NULL DEFAULT 0,     -- moved to the ready column / tagged
-    last_xact_id    INTEGER NOT NULL DEFAULT 0      -- newest transaction id read
+    last_xact_id    INTEGER NOT NULL DEFAULT 0,     -- newest transaction id read
+    wake_at         INTEGER,                        -- re-read when time alone may change the checklist
+    first_meeting   TEXT                            -- sudo: the meeting it was first scheduled for
 );
 CREATE INDEX tasks_open_verdict ON tasks (open, verdict);
 

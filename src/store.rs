@@ -118,8 +118,6 @@ pub struct TaskRow {
     pub date_modified: i64,
     /// Last activity by anyone but the bot.
     pub last_activity: Option<i64>,
-    /// Time-independent facts (JSON), for re-evaluation without Conduit traffic.
-    pub facts_json: String,
     /// The last `check --json` object.
     pub report_json: String,
     /// Hash of the last evaluated checklist text.
@@ -148,6 +146,10 @@ pub struct TaskRow {
     pub ready_marked: bool,
     /// The newest transaction id read from the task.
     pub last_xact_id: i64,
+    /// When time alone may change the checklist (the task is re-read then).
+    pub wake_at: Option<i64>,
+    /// Sudo: the meeting the review was first scheduled for.
+    pub first_meeting: Option<String>,
 }
 
 impl TaskRow {
@@ -298,21 +300,21 @@ impl Store {
     pub async fn put_task(&self, t: &TaskRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO tasks (id, phid, title, requester, shell_user, groups, sudo, open, verdict, until_at, who,
-                tagged_at, created_at, date_modified, last_activity, facts_json, report_json, checklist_hash,
+                tagged_at, created_at, date_modified, last_activity, report_json, checklist_hash,
                 posted_hash, posted_xact, posted_at, evaluated_at, first_ready_at, meeting, decision, decided_by,
-                decided_at, nudged_for, ready_marked, last_xact_id)
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                decided_at, nudged_for, ready_marked, last_xact_id, wake_at, first_meeting)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
              ON CONFLICT(id) DO UPDATE SET phid=excluded.phid, title=excluded.title, requester=excluded.requester,
                 shell_user=excluded.shell_user, groups=excluded.groups, sudo=excluded.sudo, open=excluded.open,
                 verdict=excluded.verdict, until_at=excluded.until_at, who=excluded.who, tagged_at=excluded.tagged_at,
                 created_at=excluded.created_at, date_modified=excluded.date_modified,
-                last_activity=excluded.last_activity, facts_json=excluded.facts_json,
+                last_activity=excluded.last_activity,
                 report_json=excluded.report_json, checklist_hash=excluded.checklist_hash,
                 posted_hash=excluded.posted_hash, posted_xact=excluded.posted_xact, posted_at=excluded.posted_at,
                 evaluated_at=excluded.evaluated_at, first_ready_at=excluded.first_ready_at,
                 meeting=excluded.meeting, decision=excluded.decision, decided_by=excluded.decided_by,
                 decided_at=excluded.decided_at, nudged_for=excluded.nudged_for, ready_marked=excluded.ready_marked,
-                last_xact_id=excluded.last_xact_id",
+                last_xact_id=excluded.last_xact_id, wake_at=excluded.wake_at, first_meeting=excluded.first_meeting",
         )
         .bind(t.id)
         .bind(&t.phid)
@@ -329,7 +331,6 @@ impl Store {
         .bind(t.created_at)
         .bind(t.date_modified)
         .bind(t.last_activity)
-        .bind(&t.facts_json)
         .bind(&t.report_json)
         .bind(&t.checklist_hash)
         .bind(&t.posted_hash)
@@ -344,6 +345,8 @@ impl Store {
         .bind(t.nudged_for)
         .bind(t.ready_marked)
         .bind(t.last_xact_id)
+        .bind(t.wake_at)
+        .bind(&t.first_meeting)
         .execute(&self.pool)
         .await?;
         Ok(())
