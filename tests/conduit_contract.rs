@@ -18,6 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Router;
+use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -610,6 +611,19 @@ async fn paging_follows_cursors_and_stops_at_null() {
         1,
         "page 4 (after=null) must not be asked for"
     );
+
+    // As a stream, pages are fetched only when asked for.
+    let server = Replay::start(vec![ok("25-"), ok("26-")]).await;
+    let c = server.client(TOKEN, fast());
+    let mut pages = std::pin::pin!(
+        c.search_pages::<Task>("maniphest.search", recording("25-")["params"].clone())
+    );
+    let first = pages.next().await.unwrap().unwrap();
+    assert_eq!(first.data[0].id, 3);
+    assert_eq!(c.total_calls(), 1);
+    let second = pages.next().await.unwrap().unwrap();
+    assert_eq!(second.data[0].id, 2);
+    assert_eq!(c.total_calls(), 2);
 
     // transaction.search pages the same way (files 31, 32 then an empty last page).
     let last = r#"{"result":{"data":[],"cursor":{"limit":3,"after":null,"before":null}},"error_code":null,"error_info":null}"#;

@@ -16,6 +16,7 @@ use super::types::{
     Transaction, User, WhoAmI,
 };
 use crate::ids::{Phid, TaskId};
+use futures::{Stream, TryStreamExt};
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
@@ -232,37 +233,61 @@ impl Client {
         self.call(method, Value::Object(map)).await
     }
 
-    /// Every result of a `*.search` method, following `cursor.after` until it is null. A cursor
-    /// that comes back a second time is an error (`Malformed`), not an endless loop.
+    /// The pages of a `*.search` method as a stream, following `cursor.after` until it is
+    /// null. A cursor that comes back a second time ends the stream with a `Malformed` error
+    /// instead of looping forever.
+    pub fn search_pages<'a, T: DeserializeOwned + 'a>(
+        &'a self,
+        method: &'a str,
+        params: Value,
+    ) -> impl Stream<Item = Result<SearchPage<T>, ConduitError>> + 'a {
+        struct Paging {
+            after: Option<String>,
+            seen: HashSet<String>,
+            done: bool,
+        }
+        let start = Paging {
+            after: None,
+            seen: HashSet::new(),
+            done: false,
+        };
+        futures::stream::try_unfold(start, move |mut st| {
+            let params = params.clone();
+            async move {
+                if st.done {
+                    return Ok(None);
+                }
+                let page: SearchPage<T> = self
+                    .search_page(method, params, st.after.as_deref())
+                    .await?;
+                match &page.cursor.after {
+                    None => st.done = true,
+                    Some(next) => {
+                        if !st.seen.insert(next.clone()) {
+                            return Err(ConduitError::Malformed {
+                                method: method.to_string(),
+                                detail: format!(
+                                    "the paging cursor did not move (after = {:?})",
+                                    redact(next, &self.inner.token)
+                                ),
+                            });
+                        }
+                        st.after = Some(next.clone());
+                    }
+                }
+                Ok(Some((page, st)))
+            }
+        })
+    }
+
+    /// Every result of a `*.search` method: all of [`Client::search_pages`].
     pub async fn search_all<T: DeserializeOwned>(
         &self,
         method: &str,
         params: Value,
     ) -> Result<Vec<T>, ConduitError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        let mut seen = HashSet::new();
-        loop {
-            let page: SearchPage<T> = self
-                .search_page(method, params.clone(), after.as_deref())
-                .await?;
-            out.extend(page.data);
-            match page.cursor.after {
-                None => return Ok(out),
-                Some(next) => {
-                    if !seen.insert(next.clone()) {
-                        return Err(ConduitError::Malformed {
-                            method: method.to_string(),
-                            detail: format!(
-                                "the paging cursor did not move (after = {:?})",
-                                redact(&next, &self.inner.token)
-                            ),
-                        });
-                    }
-                    after = Some(next);
-                }
-            }
-        }
+        let pages: Vec<SearchPage<T>> = self.search_pages(method, params).try_collect().await?;
+        Ok(pages.into_iter().flat_map(|p| p.data).collect())
     }
 
     /// `search_all` over `values` in chunks of 100, with `constraints.<key>` set to each chunk.
