@@ -439,6 +439,7 @@ async fn typed_methods_send_the_recorded_params() {
                 "order": "updated", "limit": 100})),
         ),
         ("01-", Some(json!({}))),
+        ("65-", Some(json!({}))),
     ];
     for (prefix, expected) in cases {
         let rec = recording(prefix);
@@ -501,6 +502,10 @@ async fn typed_methods_send_the_recorded_params() {
                 .await
                 .map(|p| p.data.len()),
             "01-" => c.ping().await.map(|_| 1),
+            "65-" => c.methods().await.map(|m| {
+                assert!(m.contains("legalpad.signature.search"));
+                m.len()
+            }),
             _ => unreachable!(),
         };
         let n = n.unwrap_or_else(|e| panic!("{prefix}: {e}"));
@@ -806,6 +811,12 @@ async fn an_unreachable_server_is_a_network_error() {
             .starts_with("conduit.ping: cannot reach the server"),
         "{err}"
     );
+    // It names the address it tried, in one line.
+    assert!(
+        err.to_string().contains(&format!("http://{addr}: ")),
+        "{err}"
+    );
+    assert!(!err.to_string().contains('\n'));
     assert!(!err.to_string().contains(TOKEN));
     assert_eq!(c.total_calls(), 2);
 }

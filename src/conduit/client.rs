@@ -89,6 +89,8 @@ struct Inner {
     http: reqwest::Client,
     /// The base URL without a trailing `/`.
     base: String,
+    /// The base URL without any user or password, for error texts.
+    shown_base: String,
     token: Token,
     opts: ClientOptions,
     cookie: Option<reqwest::header::HeaderValue>,
@@ -157,6 +159,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base: trimmed.to_string(),
+                shown_base: shown_base(&url),
                 token,
                 opts,
                 cookie,
@@ -756,17 +759,13 @@ impl Client {
                 method: key.to_string(),
             };
         }
-        let e = e.without_url();
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            let text = s.to_string();
-            if !detail.contains(&text) {
-                detail.push_str(": ");
-                detail.push_str(&text);
-            }
-            source = s.source();
+        // The root cause says what happened ("Connection refused", "failed to lookup
+        // address", a TLS complaint); the layers above it only say where in reqwest it failed.
+        let mut root: &dyn std::error::Error = &e;
+        while let Some(s) = root.source() {
+            root = s;
         }
+        let detail = format!("{}: {root}", self.inner.shown_base);
         ConduitError::Network {
             method: key.to_string(),
             detail: redact(&detail, &self.inner.token),
@@ -826,6 +825,15 @@ fn params_object(method: &str, params: Value) -> Result<Map<String, Value>, Cond
             detail: format!("{method}: params must be a JSON object"),
         }),
     }
+}
+
+/// `url` without user, password or trailing `/`.
+fn shown_base(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    // Both only fail for URLs that cannot have credentials, which then have none to hide.
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.as_str().trim_end_matches('/').to_string()
 }
 
 /// A Phorge project slug: lowercase, whitespace as `_`.
@@ -942,6 +950,14 @@ mod tests {
                 Duration::from_millis(10 * (1u64 << retry.min(20))).min(Duration::from_millis(25));
             assert!(w <= ceiling, "{retry}: {w:?} > {ceiling:?}");
         }
+    }
+
+    #[test]
+    fn shown_base_hides_credentials() {
+        let u = reqwest::Url::parse("https://bot:hunter2@phab.example.org/").unwrap();
+        assert_eq!(shown_base(&u), "https://phab.example.org");
+        let u = reqwest::Url::parse("http://127.0.0.1:8080/phab").unwrap();
+        assert_eq!(shown_base(&u), "http://127.0.0.1:8080/phab");
     }
 
     #[test]
