@@ -872,3 +872,30 @@ async fn one_client_serves_many_tasks_at_once() {
     assert_eq!(c.total_calls(), 8);
     assert_eq!(c.calls()["user.whoami"], 8);
 }
+
+#[tokio::test]
+async fn long_lists_go_in_chunks_of_100_and_empty_lists_cost_nothing() {
+    let empty = raw("66-");
+    let server = Replay::start(vec![Reply::Ok(empty.clone()), Reply::Ok(empty)]).await;
+    let c = server.client(TOKEN, fast());
+    let names: Vec<String> = (0..150).map(|i| format!("user{i}")).collect();
+    assert!(c.users_by_usernames(&names).await.unwrap().is_empty());
+    let sizes: Vec<usize> = server
+        .captured()
+        .iter()
+        .map(|r| {
+            r.params()["constraints"]["usernames"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, vec![100, 50]);
+
+    let c = server.client(TOKEN, fast());
+    assert!(c.users_by_usernames(&[]).await.unwrap().is_empty());
+    assert!(c.tasks_by_ids(&[]).await.unwrap().is_empty());
+    assert!(c.phid_lookup(&[]).await.unwrap().is_empty());
+    assert!(c.pastes(&[]).await.unwrap().is_empty());
+    assert_eq!(c.total_calls(), 0);
+}
