@@ -18,6 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Router;
+use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -438,6 +439,7 @@ async fn typed_methods_send_the_recorded_params() {
                 "order": "updated", "limit": 100})),
         ),
         ("01-", Some(json!({}))),
+        ("65-", Some(json!({}))),
     ];
     for (prefix, expected) in cases {
         let rec = recording(prefix);
@@ -500,6 +502,10 @@ async fn typed_methods_send_the_recorded_params() {
                 .await
                 .map(|p| p.data.len()),
             "01-" => c.ping().await.map(|_| 1),
+            "65-" => c.methods().await.map(|m| {
+                assert!(m.contains("legalpad.signature.search"));
+                m.len()
+            }),
             _ => unreachable!(),
         };
         let n = n.unwrap_or_else(|e| panic!("{prefix}: {e}"));
@@ -610,6 +616,19 @@ async fn paging_follows_cursors_and_stops_at_null() {
         1,
         "page 4 (after=null) must not be asked for"
     );
+
+    // As a stream, pages are fetched only when asked for.
+    let server = Replay::start(vec![ok("25-"), ok("26-")]).await;
+    let c = server.client(TOKEN, fast());
+    let mut pages = std::pin::pin!(
+        c.search_pages::<Task>("maniphest.search", recording("25-")["params"].clone())
+    );
+    let first = pages.next().await.unwrap().unwrap();
+    assert_eq!(first.data[0].id, 3);
+    assert_eq!(c.total_calls(), 1);
+    let second = pages.next().await.unwrap().unwrap();
+    assert_eq!(second.data[0].id, 2);
+    assert_eq!(c.total_calls(), 2);
 
     // transaction.search pages the same way (files 31, 32 then an empty last page).
     let last = r#"{"result":{"data":[],"cursor":{"limit":3,"after":null,"before":null}},"error_code":null,"error_info":null}"#;
@@ -792,6 +811,12 @@ async fn an_unreachable_server_is_a_network_error() {
             .starts_with("conduit.ping: cannot reach the server"),
         "{err}"
     );
+    // It names the address it tried, in one line.
+    assert!(
+        err.to_string().contains(&format!("http://{addr}: ")),
+        "{err}"
+    );
+    assert!(!err.to_string().contains('\n'));
     assert!(!err.to_string().contains(TOKEN));
     assert_eq!(c.total_calls(), 2);
 }
@@ -846,4 +871,31 @@ async fn one_client_serves_many_tasks_at_once() {
     }
     assert_eq!(c.total_calls(), 8);
     assert_eq!(c.calls()["user.whoami"], 8);
+}
+
+#[tokio::test]
+async fn long_lists_go_in_chunks_of_100_and_empty_lists_cost_nothing() {
+    let empty = raw("66-");
+    let server = Replay::start(vec![Reply::Ok(empty.clone()), Reply::Ok(empty)]).await;
+    let c = server.client(TOKEN, fast());
+    let names: Vec<String> = (0..150).map(|i| format!("user{i}")).collect();
+    assert!(c.users_by_usernames(&names).await.unwrap().is_empty());
+    let sizes: Vec<usize> = server
+        .captured()
+        .iter()
+        .map(|r| {
+            r.params()["constraints"]["usernames"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, vec![100, 50]);
+
+    let c = server.client(TOKEN, fast());
+    assert!(c.users_by_usernames(&[]).await.unwrap().is_empty());
+    assert!(c.tasks_by_ids(&[]).await.unwrap().is_empty());
+    assert!(c.phid_lookup(&[]).await.unwrap().is_empty());
+    assert!(c.pastes(&[]).await.unwrap().is_empty());
+    assert_eq!(c.total_calls(), 0);
 }

@@ -16,6 +16,7 @@ use super::types::{
     Transaction, User, WhoAmI,
 };
 use crate::ids::{Phid, TaskId};
+use futures::{Stream, TryStreamExt};
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
@@ -88,6 +89,8 @@ struct Inner {
     http: reqwest::Client,
     /// The base URL without a trailing `/`.
     base: String,
+    /// The base URL without any user or password, for error texts.
+    shown_base: String,
     token: Token,
     opts: ClientOptions,
     cookie: Option<reqwest::header::HeaderValue>,
@@ -156,6 +159,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base: trimmed.to_string(),
+                shown_base: shown_base(&url),
                 token,
                 opts,
                 cookie,
@@ -232,37 +236,61 @@ impl Client {
         self.call(method, Value::Object(map)).await
     }
 
-    /// Every result of a `*.search` method, following `cursor.after` until it is null. A cursor
-    /// that comes back a second time is an error (`Malformed`), not an endless loop.
+    /// The pages of a `*.search` method as a stream, following `cursor.after` until it is
+    /// null. A cursor that comes back a second time ends the stream with a `Malformed` error
+    /// instead of looping forever.
+    pub fn search_pages<'a, T: DeserializeOwned + 'a>(
+        &'a self,
+        method: &'a str,
+        params: Value,
+    ) -> impl Stream<Item = Result<SearchPage<T>, ConduitError>> + 'a {
+        struct Paging {
+            after: Option<String>,
+            seen: HashSet<String>,
+            done: bool,
+        }
+        let start = Paging {
+            after: None,
+            seen: HashSet::new(),
+            done: false,
+        };
+        futures::stream::try_unfold(start, move |mut st| {
+            let params = params.clone();
+            async move {
+                if st.done {
+                    return Ok(None);
+                }
+                let page: SearchPage<T> = self
+                    .search_page(method, params, st.after.as_deref())
+                    .await?;
+                match &page.cursor.after {
+                    None => st.done = true,
+                    Some(next) => {
+                        if !st.seen.insert(next.clone()) {
+                            return Err(ConduitError::Malformed {
+                                method: method.to_string(),
+                                detail: format!(
+                                    "the paging cursor did not move (after = {:?})",
+                                    redact(next, &self.inner.token)
+                                ),
+                            });
+                        }
+                        st.after = Some(next.clone());
+                    }
+                }
+                Ok(Some((page, st)))
+            }
+        })
+    }
+
+    /// Every result of a `*.search` method: all of [`Client::search_pages`].
     pub async fn search_all<T: DeserializeOwned>(
         &self,
         method: &str,
         params: Value,
     ) -> Result<Vec<T>, ConduitError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        let mut seen = HashSet::new();
-        loop {
-            let page: SearchPage<T> = self
-                .search_page(method, params.clone(), after.as_deref())
-                .await?;
-            out.extend(page.data);
-            match page.cursor.after {
-                None => return Ok(out),
-                Some(next) => {
-                    if !seen.insert(next.clone()) {
-                        return Err(ConduitError::Malformed {
-                            method: method.to_string(),
-                            detail: format!(
-                                "the paging cursor did not move (after = {:?})",
-                                redact(&next, &self.inner.token)
-                            ),
-                        });
-                    }
-                    after = Some(next);
-                }
-            }
-        }
+        let pages: Vec<SearchPage<T>> = self.search_pages(method, params).try_collect().await?;
+        Ok(pages.into_iter().flat_map(|p| p.data).collect())
     }
 
     /// `search_all` over `values` in chunks of 100, with `constraints.<key>` set to each chunk.
@@ -731,17 +759,13 @@ impl Client {
                 method: key.to_string(),
             };
         }
-        let e = e.without_url();
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            let text = s.to_string();
-            if !detail.contains(&text) {
-                detail.push_str(": ");
-                detail.push_str(&text);
-            }
-            source = s.source();
+        // The root cause says what happened ("Connection refused", "failed to lookup
+        // address", a TLS complaint); the layers above it only say where in reqwest it failed.
+        let mut root: &dyn std::error::Error = &e;
+        while let Some(s) = root.source() {
+            root = s;
         }
+        let detail = format!("{}: {root}", self.inner.shown_base);
         ConduitError::Network {
             method: key.to_string(),
             detail: redact(&detail, &self.inner.token),
@@ -801,6 +825,15 @@ fn params_object(method: &str, params: Value) -> Result<Map<String, Value>, Cond
             detail: format!("{method}: params must be a JSON object"),
         }),
     }
+}
+
+/// `url` without user, password or trailing `/`.
+fn shown_base(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    // Both only fail for URLs that cannot have credentials, which then have none to hide.
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.as_str().trim_end_matches('/').to_string()
 }
 
 /// A Phorge project slug: lowercase, whitespace as `_`.
@@ -917,6 +950,14 @@ mod tests {
                 Duration::from_millis(10 * (1u64 << retry.min(20))).min(Duration::from_millis(25));
             assert!(w <= ceiling, "{retry}: {w:?} > {ceiling:?}");
         }
+    }
+
+    #[test]
+    fn shown_base_hides_credentials() {
+        let u = reqwest::Url::parse("https://bot:hunter2@phab.example.org/").unwrap();
+        assert_eq!(shown_base(&u), "https://phab.example.org");
+        let u = reqwest::Url::parse("http://127.0.0.1:8080/phab").unwrap();
+        assert_eq!(shown_base(&u), "http://127.0.0.1:8080/phab");
     }
 
     #[test]
