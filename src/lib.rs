@@ -14,6 +14,7 @@ pub mod ids;
 pub mod keys;
 pub mod logging;
 pub mod policy;
+pub mod poller;
 pub mod report;
 pub mod request;
 pub mod rules;
