@@ -239,6 +239,321 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             Ok(0)
         }
+        Command::Parse { file, json } => cmd_parse(&cli, file.as_deref(), *json),
+        Command::Key { file, json } => cmd_key(&cli, file.as_deref(), *json),
+        Command::Run {
+            once,
+            interval,
+            dry_run,
+        } => cmd_run(&cli, *once, *interval, *dry_run).await,
+        Command::Check { task, json } => {
+            cmd_check(&cli, *task, if *json { View::Json } else { View::Terminal }).await
+        }
+        Command::Explain { task } => cmd_check(&cli, *task, View::Explain).await,
+        Command::Status { json, all } => cmd_status(&cli, *json, *all).await,
+        Command::Agenda { meeting, format } => cmd_agenda(&cli, *meeting, *format).await,
         _ => anyhow::bail!("this command is not built yet"),
     }
+}
+
+fn load_rules(cli: &Cli) -> anyhow::Result<std::sync::Arc<crate::rules::Rules>> {
+    Ok(std::sync::Arc::new(crate::rules::Rules::load(&cli.rules)?))
+}
+
+fn read_input(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    match file {
+        None => std::io::stdin().read_to_end(&mut bytes).map(|_| ()),
+        Some(p) if p == std::path::Path::new("-") => {
+            std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+        }
+        Some(p) => std::fs::File::open(p)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map(|_| ()),
+    }
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e}",
+            file.map(|p| p.display().to_string())
+                .unwrap_or_else(|| "standard input".into())
+        )
+    })?;
+    // Untrusted input of any encoding: invalid UTF-8 is replaced, never a crash.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Result<u8> {
+    let rules = load_rules(cli)?;
+    let text = read_input(file)?;
+    let parsed = crate::request::parse("", &text, &rules.labels);
+    let key = match &parsed.request.key {
+        Some(crate::request::KeyRef::Inline { text }) => {
+            Some(crate::keys::judge(text, &rules.keys))
+        }
+        _ => None,
+    };
+    let source = parsed.request.key.as_ref().map(|k| match k {
+        crate::request::KeyRef::Inline { .. } => "description",
+        crate::request::KeyRef::Paste { .. } => "paste",
+        crate::request::KeyRef::Pointer { .. } => "pointer",
+    });
+    let sudo = parsed
+        .request
+        .groups
+        .iter()
+        .any(|g| rules.group(g).is_some_and(|g| g.sudo));
+    let mut value = crate::request::to_json(&parsed, key.as_ref(), source, sudo);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        let problems = value
+            .as_object_mut()
+            .and_then(|o| o.remove("problems"))
+            .unwrap_or_default();
+        for (k, v) in value.as_object().into_iter().flatten() {
+            let shown = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "-".into(),
+                other => other.to_string(),
+            };
+            println!("{k:<15} {shown}");
+        }
+        for p in problems.as_array().into_iter().flatten() {
+            println!("problem         {}", p.as_str().unwrap_or_default());
+        }
+    }
+    Ok(0)
+}
+
+fn cmd_key(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Result<u8> {
+    let rules = load_rules(cli)?;
+    let text = read_input(file)?;
+    if text.trim().is_empty() {
+        anyhow::bail!("no key given (pass a file, or - and the key on standard input)");
+    }
+    let report = crate::keys::judge(&text, &rules.keys);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if report.ok {
+        println!(
+            "acceptable: {} {} bits {}",
+            report.algorithm.as_deref().unwrap_or("?"),
+            report
+                .bits
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "?".into()),
+            report
+                .fingerprint
+                .as_ref()
+                .map(|f| f.0.as_str())
+                .unwrap_or("")
+        );
+    } else {
+        println!("refused:");
+        for p in &report.problems {
+            println!("  - {p}");
+        }
+    }
+    Ok(if report.ok { 0 } else { 2 })
+}
+
+/// The Conduit client from the global flags; the token from the environment or a file.
+fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
+    use crate::conduit::{Client, ClientOptions, Token};
+    let url = cli.phab_url.as_deref().ok_or_else(|| {
+        anyhow::anyhow!("no Phabricator URL: pass --phab-url or set ACCESSBOT_PHAB_URL")
+    })?;
+    let token = match &cli.token_file {
+        Some(path) => {
+            let (token, warnings) = Token::from_file(path)?;
+            for w in warnings {
+                tracing::warn!("{w}");
+            }
+            token
+        }
+        None => {
+            Token::from_env().map_err(|e| anyhow::anyhow!("{e} (or pass --token-file PATH)"))?
+        }
+    };
+    let mut opts = ClientOptions::default();
+    let rules_cookie = crate::rules::Rules::load(&cli.rules)
+        .ok()
+        .and_then(|r| r.path(&r.evidence.session_cookie_file));
+    if let Some(p) = rules_cookie {
+        let cookie = std::fs::read_to_string(&p).map_err(|e| {
+            anyhow::anyhow!("cannot read the session cookie file {}: {e}", p.display())
+        })?;
+        opts.session_cookie = Some(cookie.trim().to_string());
+    }
+    Ok(Client::new(url, token, opts)?)
+}
+
+fn clock(cli: &Cli) -> crate::poller::Clock {
+    match cli.now {
+        Some(t) => crate::poller::Clock::fixed(t),
+        None => crate::poller::Clock::System,
+    }
+}
+
+async fn evidence_source(
+    cli: &Cli,
+    rules: std::sync::Arc<crate::rules::Rules>,
+) -> anyhow::Result<crate::evidence::EvidenceSource> {
+    let client = client(cli)?;
+    let keys = std::sync::Arc::new(crate::keys::KeyIndex::load(&rules)?);
+    let ctx = crate::evidence::Context::resolve(&client, &rules).await?;
+    crate::evidence::EvidenceSource::new(client, rules, keys, ctx)
+}
+
+async fn cmd_run(
+    cli: &Cli,
+    once: bool,
+    interval: Option<u64>,
+    dry_run: bool,
+) -> anyhow::Result<u8> {
+    let rules = load_rules(cli)?;
+    let _lock = crate::store::WriterLock::acquire(&cli.db)?;
+    let store = crate::store::Store::open(&cli.db).await?;
+    let src = evidence_source(cli, rules.clone()).await?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping after the current task");
+        let _ = tx.send(true);
+    });
+    let opts = crate::poller::PollerOptions {
+        dry_run,
+        concurrency: rules.timing.concurrency,
+        clock: clock(cli),
+    };
+    let poller = crate::poller::Poller::new(src, store.clone(), rules.clone(), opts, rx);
+    let interval =
+        std::time::Duration::from_secs(interval.unwrap_or(rules.timing.poll_seconds).max(1));
+    let result = poller.run(interval, once).await;
+    store.close().await;
+    result.map(|_| 0)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+enum View {
+    Terminal,
+    Json,
+    Explain,
+}
+
+async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
+    let rules = load_rules(cli)?;
+    let (store, _tmp) = if cli.db.exists() {
+        (crate::store::Store::open_existing(&cli.db).await?, None)
+    } else {
+        tracing::warn!(
+            "no database at {}: key reuse on earlier requests is not checked",
+            cli.db.display()
+        );
+        let dir = tempfile_dir()?;
+        (
+            crate::store::Store::open(&dir.join("check.db")).await?,
+            Some(TempDir(dir)),
+        )
+    };
+    let src = evidence_source(cli, rules.clone()).await?;
+    let now = clock(cli).now();
+    let tasks = src.client().tasks_by_ids(&[task.0]).await?;
+    let t = tasks
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{task} does not exist or is not visible to the bot"))?;
+    let txs = src.client().transactions(task).await?;
+    let row = store.task(task).await?;
+    let mut g = src.gather(&t, &txs, row.as_ref()).await?;
+    src.add_reuse(&mut g, &store).await?;
+    let checklist = crate::policy::evaluate(&g.facts, &rules, now);
+    let tz = rules.timing.timezone;
+    match view {
+        View::Json => println!("{}", serde_json::to_string_pretty(&checklist)?),
+        View::Terminal => print!("{}", crate::report::terminal(&checklist, tz)),
+        View::Explain => print!(
+            "{}",
+            crate::report::explain(&checklist, src.client().base_url(), tz)
+        ),
+    }
+    Ok(0)
+}
+
+struct TempDir(std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("accessbot-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
+    let store = crate::store::Store::open_existing(&cli.db).await?;
+    let now = clock(cli).now();
+    let mut rows: Vec<_> = store
+        .tasks(!all)
+        .await?
+        .into_iter()
+        .filter(|r| all || !matches!(r.verdict.as_str(), "closed" | "not-a-request"))
+        .collect();
+    crate::report::sort_for_status(&mut rows);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::report::status_json(&rows, now))?
+        );
+    } else {
+        print!("{}", crate::report::status_table(&rows, now));
+    }
+    Ok(0)
+}
+
+async fn cmd_agenda(
+    cli: &Cli,
+    meeting: Option<NaiveDate>,
+    format: AgendaFormat,
+) -> anyhow::Result<u8> {
+    let rules = load_rules(cli)?;
+    let store = crate::store::Store::open_existing(&cli.db).await?;
+    let now = clock(cli).now();
+    let meeting = meeting.unwrap_or_else(|| {
+        crate::calendar::meeting_on_or_after(
+            crate::calendar::local_date(now, &rules.timing),
+            &rules.meeting,
+            &rules.timing,
+        )
+    });
+    let rows = store.tasks(true).await?;
+    let url = cli
+        .phab_url
+        .clone()
+        .unwrap_or_else(|| "https://phabricator.example.org".into());
+    let agenda = crate::report::agenda(&rows, meeting, &rules, &url, now);
+    print!("{}", crate::report::render_agenda(&agenda, format));
+    Ok(0)
 }

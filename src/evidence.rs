@@ -63,7 +63,8 @@ impl Context {
                 rules.phabricator.project
             )
         })?;
-        let ready_column = (!rules.phabricator.ready_column.is_empty()).then(|| Phid(rules.phabricator.ready_column.clone()));
+        let ready_column = (!rules.phabricator.ready_column.is_empty())
+            .then(|| Phid(rules.phabricator.ready_column.clone()));
         let ready_tag = if rules.phabricator.ready_tag.is_empty() {
             None
         } else {
@@ -71,7 +72,12 @@ impl Context {
                 client
                     .project_by_name(&rules.phabricator.ready_tag)
                     .await?
-                    .ok_or_else(|| anyhow::anyhow!("the ready tag project {:?} does not exist", rules.phabricator.ready_tag))?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "the ready tag project {:?} does not exist",
+                            rules.phabricator.ready_tag
+                        )
+                    })?
                     .phid,
             )
         };
@@ -86,10 +92,19 @@ impl Context {
                 "THE BOT CANNOT SEE {} SIGNATURES: add it to the document's edit policy. Until then every L3 check is pending.",
                 rules.l3.document
             ),
-            L3Access::Unavailable(why) => tracing::error!(document = %rules.l3.document, "L3 signatures cannot be read: {why}"),
+            L3Access::Unavailable(why) => {
+                tracing::error!(document = %rules.l3.document, "L3 signatures cannot be read: {why}")
+            }
             _ => {}
         }
-        Ok(Context { project: project.phid, bot_phid: me.phid, bot_user: Username::new(&me.user_name), l3, ready_column, ready_tag })
+        Ok(Context {
+            project: project.phid,
+            bot_phid: me.phid,
+            bot_user: Username::new(&me.user_name),
+            l3,
+            ready_column,
+            ready_tag,
+        })
     }
 }
 
@@ -109,8 +124,17 @@ async fn l3_access(client: &Client, rules: &Rules, bot: &Phid) -> L3Access {
         .get("signatures")
         .and_then(|s| s.get("signatures"))
         .and_then(|s| s.as_array())
-        .is_some_and(|sigs| sigs.iter().any(|s| s.get("signerPHID").and_then(|p| p.as_str()).is_some_and(|p| p != bot.as_str())));
-    L3Access::Legalpad { document: doc.phid, visible }
+        .is_some_and(|sigs| {
+            sigs.iter().any(|s| {
+                s.get("signerPHID")
+                    .and_then(|p| p.as_str())
+                    .is_some_and(|p| p != bot.as_str())
+            })
+        });
+    L3Access::Legalpad {
+        document: doc.phid,
+        visible,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -205,11 +229,19 @@ fn key_in_comment(text: &str) -> Option<CommentKey> {
 
 impl EvidenceSource {
     /// A new source for this context.
-    pub fn new(client: Client, rules: Arc<Rules>, keys: Arc<KeyIndex>, ctx: Context) -> anyhow::Result<EvidenceSource> {
+    pub fn new(
+        client: Client,
+        rules: Arc<Rules>,
+        keys: Arc<KeyIndex>,
+        ctx: Context,
+    ) -> anyhow::Result<EvidenceSource> {
         let signers = if rules.l3.sources.contains(&L3Source::SignersFile) {
-            let path = rules.path(&rules.l3.signers_file).ok_or_else(|| anyhow::anyhow!("[l3] signers_file is empty"))?;
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("cannot read the L3 signers file {}: {e}", path.display()))?;
+            let path = rules
+                .path(&rules.l3.signers_file)
+                .ok_or_else(|| anyhow::anyhow!("[l3] signers_file is empty"))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                anyhow::anyhow!("cannot read the L3 signers file {}: {e}", path.display())
+            })?;
             Some(
                 text.lines()
                     .map(|l| l.trim().trim_start_matches('@').to_lowercase())
@@ -221,7 +253,16 @@ impl EvidenceSource {
         };
         let ttl = Duration::from_secs(u64::from(rules.timing.cache_ttl_minutes) * 60);
         let parser = Parser::new(&rules.labels);
-        Ok(EvidenceSource { client, rules, keys, parser, ctx, signers, ttl, caches: Mutex::new(Caches::default()) })
+        Ok(EvidenceSource {
+            client,
+            rules,
+            keys,
+            parser,
+            ctx,
+            signers,
+            ttl,
+            caches: Mutex::new(Caches::default()),
+        })
     }
 
     /// The resolved context.
@@ -241,7 +282,11 @@ impl EvidenceSource {
     async fn users(&self, phids: &[Phid]) -> Result<HashMap<Phid, UserInfo>, ConduitError> {
         let missing: Vec<Phid> = {
             let c = self.lock();
-            let mut m: Vec<Phid> = phids.iter().filter(|p| !c.users.contains_key(*p)).cloned().collect();
+            let mut m: Vec<Phid> = phids
+                .iter()
+                .filter(|p| !c.users.contains_key(*p))
+                .cloned()
+                .collect();
             m.sort();
             m.dedup();
             m
@@ -250,21 +295,30 @@ impl EvidenceSource {
             let found = self.client.users_by_phids(&missing).await?;
             let mut c = self.lock();
             for u in found {
-                c.by_name.insert(u.fields.username.to_lowercase(), Some(u.phid.clone()));
+                c.by_name
+                    .insert(u.fields.username.to_lowercase(), Some(u.phid.clone()));
                 c.users.insert(u.phid.clone(), info(&u));
             }
         }
         let c = self.lock();
-        Ok(phids.iter().filter_map(|p| c.users.get(p).map(|u| (p.clone(), u.clone()))).collect())
+        Ok(phids
+            .iter()
+            .filter_map(|p| c.users.get(p).map(|u| (p.clone(), u.clone())))
+            .collect())
     }
 
     async fn phid_of(&self, username: &Username) -> Result<Option<Phid>, ConduitError> {
         if let Some(p) = self.lock().by_name.get(&username.key()) {
             return Ok(p.clone());
         }
-        let found = self.client.users_by_usernames(&[username.as_str().to_string()]).await?;
+        let found = self
+            .client
+            .users_by_usernames(&[username.as_str().to_string()])
+            .await?;
         let mut c = self.lock();
-        let hit = found.iter().find(|u| Username::new(&u.fields.username) == *username);
+        let hit = found
+            .iter()
+            .find(|u| Username::new(&u.fields.username) == *username);
         if let Some(u) = hit {
             c.users.insert(u.phid.clone(), info(u));
         }
@@ -281,7 +335,11 @@ impl EvidenceSource {
                 return Ok(s.value.clone());
             }
         }
-        let names = if staff { &self.rules.people.staff_projects } else { &self.rules.people.nda_projects };
+        let names = if staff {
+            &self.rules.people.staff_projects
+        } else {
+            &self.rules.people.nda_projects
+        };
         let mut phids = Vec::new();
         for name in names {
             let cached = self.lock().project_phids.get(name).cloned();
@@ -308,31 +366,67 @@ impl EvidenceSource {
         }
         let mut c = self.lock();
         let slot = if staff { &mut c.staff } else { &mut c.nda };
-        *slot = Some(Cached { value: set.clone(), at: Instant::now() });
+        *slot = Some(Cached {
+            value: set.clone(),
+            at: Instant::now(),
+        });
         Ok(set)
     }
 
     async fn paste(&self, id: u64) -> Result<Option<(Phid, String)>, ConduitError> {
-        if let Some(p) = self.lock().pastes.get(&id).filter(|p| p.at.elapsed() < self.ttl) {
+        if let Some(p) = self
+            .lock()
+            .pastes
+            .get(&id)
+            .filter(|p| p.at.elapsed() < self.ttl)
+        {
             return Ok(p.value.clone());
         }
-        let got = self.client.pastes(&[id]).await?.into_iter().find(|p| p.id == id);
-        let value = got.map(|p| (p.fields.author_phid, p.attachments.content.map(|c| c.content).unwrap_or_default()));
-        self.lock().pastes.insert(id, Cached { value: value.clone(), at: Instant::now() });
+        let got = self
+            .client
+            .pastes(&[id])
+            .await?
+            .into_iter()
+            .find(|p| p.id == id);
+        let value = got.map(|p| {
+            (
+                p.fields.author_phid,
+                p.attachments.content.map(|c| c.content).unwrap_or_default(),
+            )
+        });
+        self.lock().pastes.insert(
+            id,
+            Cached {
+                value: value.clone(),
+                at: Instant::now(),
+            },
+        );
         Ok(value)
     }
 
     async fn l3(&self, requester: &Phid, username: &Username) -> Result<L3, ConduitError> {
         if let Some(signers) = &self.signers {
             if signers.contains(&username.key()) {
-                return Ok(L3::Signed { at: DateTime::<Utc>::UNIX_EPOCH });
+                return Ok(L3::Signed {
+                    at: DateTime::<Utc>::UNIX_EPOCH,
+                });
             }
         }
         let (document, visible) = match &self.ctx.l3 {
             L3Access::Legalpad { document, visible } => (document, *visible),
-            L3Access::Unavailable(why) => return Ok(L3::Unknown { reason: why.clone() }),
+            L3Access::Unavailable(why) => {
+                return Ok(L3::Unknown {
+                    reason: why.clone(),
+                })
+            }
             L3Access::NotConfigured => {
-                return Ok(if self.signers.is_some() { L3::NotSigned } else { L3::Unknown { reason: "no L3 source can show a signature".into() } })
+                return Ok(if self.signers.is_some() {
+                    L3::NotSigned
+                } else {
+                    L3::Unknown {
+                        reason: "no L3 source can show a signature".into(),
+                    }
+                })
             }
         };
         if let Some(at) = self.lock().l3_signed.get(requester) {
@@ -340,21 +434,39 @@ impl EvidenceSource {
         }
         if let Some(t) = self.lock().l3_unsigned.get(requester) {
             if t.elapsed() < self.ttl {
-                return Ok(if visible { L3::NotSigned } else { L3::NotVisible });
+                return Ok(if visible {
+                    L3::NotSigned
+                } else {
+                    L3::NotVisible
+                });
             }
         }
-        let sigs = self.client.signatures(document, std::slice::from_ref(requester)).await?;
-        let mine: Vec<_> = sigs.iter().filter(|s| s.fields.signer_phid.as_ref() == Some(requester)).collect();
+        let sigs = self
+            .client
+            .signatures(document, std::slice::from_ref(requester))
+            .await?;
+        let mine: Vec<_> = sigs
+            .iter()
+            .filter(|s| s.fields.signer_phid.as_ref() == Some(requester))
+            .collect();
         if let Some(s) = mine.iter().find(|s| !s.fields.is_exemption) {
             let at = ts(s.fields.date_created);
             self.lock().l3_signed.insert(requester.clone(), at);
             return Ok(L3::Signed { at });
         }
         if !mine.is_empty() {
-            return Ok(L3::Unknown { reason: "L3 shows an exemption, not a signature: clinic duty must verify".into() });
+            return Ok(L3::Unknown {
+                reason: "L3 shows an exemption, not a signature: clinic duty must verify".into(),
+            });
         }
-        self.lock().l3_unsigned.insert(requester.clone(), Instant::now());
-        Ok(if visible { L3::NotSigned } else { L3::NotVisible })
+        self.lock()
+            .l3_unsigned
+            .insert(requester.clone(), Instant::now());
+        Ok(if visible {
+            L3::NotSigned
+        } else {
+            L3::NotVisible
+        })
     }
 
     /// Channels of these comment transactions: from the cache, else from the task page.
@@ -377,11 +489,21 @@ impl EvidenceSource {
                         }
                     }
                 }
-                Err(e) => tracing::warn!(task = %task, error = %e, "cannot read the task page: comment channels unknown"),
+                Err(e) => {
+                    tracing::warn!(task = %task, error = %e, "cannot read the task page: comment channels unknown")
+                }
             }
         }
         let c = self.lock();
-        xacts.iter().map(|x| (x.clone(), c.channels.get(x).copied().unwrap_or(Channel::Unknown))).collect()
+        xacts
+            .iter()
+            .map(|x| {
+                (
+                    x.clone(),
+                    c.channels.get(x).copied().unwrap_or(Channel::Unknown),
+                )
+            })
+            .collect()
     }
 
     /// Whether a comment could count as evidence (worth learning its channel).
@@ -391,28 +513,58 @@ impl EvidenceSource {
         }
         let p = &self.rules.phrases;
         let visible = crate::approvals::visible_text(&c.text);
-        [&p.approve, &p.withdraw, &p.l3_verified, &p.nda_confirmed, &p.sre_approved, &p.sre_declined]
-            .iter()
-            .any(|r| r.is_match(&visible))
+        [
+            &p.approve,
+            &p.withdraw,
+            &p.l3_verified,
+            &p.nda_confirmed,
+            &p.sre_approved,
+            &p.sre_declined,
+        ]
+        .iter()
+        .any(|r| r.is_match(&visible))
             || (&c.author == requester && key_in_comment(&c.text).is_some())
     }
 
     /// Gathers the facts of one task from its search result and its transactions.
-    pub async fn gather(&self, task: &Task, txs: &[Transaction], row: Option<&TaskRow>) -> Result<Gathered, ConduitError> {
+    pub async fn gather(
+        &self,
+        task: &Task,
+        txs: &[Transaction],
+        row: Option<&TaskRow>,
+    ) -> Result<Gathered, ConduitError> {
         let id = TaskId(task.id);
         let timeline = Timeline::build(txs, &self.ctx.project, &self.ctx.bot_phid);
         let requester_phid = task.fields.author_phid.clone();
-        let parsed = self.parser.parse(&task.fields.name, &task.fields.description.raw);
+        let parsed = self
+            .parser
+            .parse(&task.fields.name, &task.fields.description.raw);
 
         let mut phids: Vec<Phid> = timeline.comments.iter().map(|c| c.author.clone()).collect();
         phids.push(requester_phid.clone());
         let users = self.users(&phids).await?;
-        let requester = users.get(&requester_phid).map(|u| u.username.clone()).unwrap_or_else(|| Username::new(requester_phid.as_str()));
+        let requester = users
+            .get(&requester_phid)
+            .map(|u| u.username.clone())
+            .unwrap_or_else(|| Username::new(requester_phid.as_str()));
         let staff = self.members(true).await?;
-        let nda = if self.rules.people.nda_projects.is_empty() { HashSet::new() } else { self.members(false).await? };
+        let nda = if self.rules.people.nda_projects.is_empty() {
+            HashSet::new()
+        } else {
+            self.members(false).await?
+        };
 
-        let counting: Vec<Phid> = timeline.comments.iter().filter(|c| self.may_count(c, &requester_phid)).map(|c| c.xact.clone()).collect();
-        let channels = if counting.is_empty() { HashMap::new() } else { self.channels(id, &counting).await };
+        let counting: Vec<Phid> = timeline
+            .comments
+            .iter()
+            .filter(|c| self.may_count(c, &requester_phid))
+            .map(|c| c.xact.clone())
+            .collect();
+        let channels = if counting.is_empty() {
+            HashMap::new()
+        } else {
+            self.channels(id, &counting).await
+        };
 
         let comments: Vec<CommentFact> = timeline
             .comments
@@ -422,7 +574,9 @@ impl EvidenceSource {
                 CommentFact {
                     xact: c.xact.clone(),
                     anchor: c.anchor,
-                    author: u.map(|u| u.username.clone()).unwrap_or_else(|| Username::new(c.author.as_str())),
+                    author: u
+                        .map(|u| u.username.clone())
+                        .unwrap_or_else(|| Username::new(c.author.as_str())),
                     // An author that is not a known user (Herald, an application) never counts.
                     author_is_bot: u.is_none_or(|u| u.bot) || c.author == self.ctx.bot_phid,
                     author_disabled: u.is_none_or(|u| u.disabled),
@@ -435,7 +589,16 @@ impl EvidenceSource {
             })
             .collect();
 
-        let (key, key_since, fingerprint) = self.key_facts(id, &parsed.request.key, &timeline, &comments, &requester_phid, task).await?;
+        let (key, key_since, fingerprint) = self
+            .key_facts(
+                id,
+                &parsed.request.key,
+                &timeline,
+                &comments,
+                &requester_phid,
+                task,
+            )
+            .await?;
         let (key_changed_at, groups_changed_at) = self.changes(&timeline, key_since, task);
 
         let expiry_contact_staff = match &parsed.request.expiry_contact {
@@ -446,9 +609,15 @@ impl EvidenceSource {
             None => None,
         };
         let l3 = self.l3(&requester_phid, &requester).await?;
-        let existing_user = parsed.request.shell_user.as_ref().is_some_and(|s: &ShellUser| self.keys.has_shell_user(s));
+        let existing_user = parsed
+            .request
+            .shell_user
+            .as_ref()
+            .is_some_and(|s: &ShellUser| self.keys.has_shell_user(s));
         let sudo = SudoFacts {
-            scheduled_for: row.and_then(|r| r.meeting.as_deref()).and_then(|m| m.parse().ok()),
+            scheduled_for: row
+                .and_then(|r| r.meeting.as_deref())
+                .and_then(|m| m.parse().ok()),
             first_ready_at: row.and_then(|r| r.first_ready_at).map(ts),
         };
         let facts = Facts {
@@ -471,22 +640,46 @@ impl EvidenceSource {
             l3,
             sudo,
         };
-        Ok(Gathered { facts, timeline, fingerprint, key_since })
+        Ok(Gathered {
+            facts,
+            timeline,
+            fingerprint,
+            key_since,
+        })
     }
 
     /// Adds key reuse found in the store and in data.yaml / known keys.
-    pub async fn add_reuse(&self, g: &mut Gathered, store: &Store) -> Result<(), crate::store::StoreError> {
-        let Some(fp) = &g.fingerprint else { return Ok(()) };
+    pub async fn add_reuse(
+        &self,
+        g: &mut Gathered,
+        store: &Store,
+    ) -> Result<(), crate::store::StoreError> {
+        let Some(fp) = &g.fingerprint else {
+            return Ok(());
+        };
         let mut reuse = Vec::new();
-        for s in store.key_sightings(fp, &g.facts.requester, g.key_since.timestamp()).await? {
+        for s in store
+            .key_sightings(fp, &g.facts.requester, g.key_since.timestamp())
+            .await?
+        {
             if s.task_id as u64 != g.facts.task.0 {
-                reuse.push(KeyReuse::EarlierRequest { task: TaskId(s.task_id as u64) });
+                reuse.push(KeyReuse::EarlierRequest {
+                    task: TaskId(s.task_id as u64),
+                });
             }
         }
-        let own = g.facts.parsed.request.shell_user.as_ref().map(|s| s.as_str().to_string());
+        let own = g
+            .facts
+            .parsed
+            .request
+            .shell_user
+            .as_ref()
+            .map(|s| s.as_str().to_string());
         for owner in self.keys.owners(fp) {
             match owner {
-                KeyOwner::Admin(user) if Some(&user) != own.as_ref() => reuse.push(KeyReuse::DataYaml { user }),
+                KeyOwner::Admin(user) if Some(&user) != own.as_ref() => {
+                    reuse.push(KeyReuse::DataYaml { user })
+                }
                 KeyOwner::Admin(_) => {}
                 KeyOwner::KnownKeys => reuse.push(KeyReuse::KnownKeys),
             }
@@ -505,7 +698,9 @@ impl EvidenceSource {
         requester: &Phid,
         task: &Task,
     ) -> Result<(KeyFacts, DateTime<Utc>, Option<Fingerprint>), ConduitError> {
-        let created = timeline.created_at.unwrap_or_else(|| ts(task.fields.date_created));
+        let created = timeline
+            .created_at
+            .unwrap_or_else(|| ts(task.fields.date_created));
         // The newest key the requester posted in a comment overrides the description's; keys
         // posted by anyone else never count, and are reported only when there is no other key.
         let mut own: Option<(&CommentFact, CommentKey)> = None;
@@ -524,23 +719,39 @@ impl EvidenceSource {
             }
         }
         let (source, text, trust, since) = if let Some((c, k)) = own {
-            let source = KeySource::Comment { xact: c.xact.clone(), anchor: c.anchor };
+            let source = KeySource::Comment {
+                xact: c.xact.clone(),
+                anchor: c.anchor,
+            };
             let trust = match c.channel {
                 Channel::Web | Channel::Conduit => Trust::Trusted,
-                Channel::Email => Trust::NotTrusted { reason: "the key came in an email reply, which does not count".into() },
-                Channel::Unknown => Trust::Unverified { reason: "the channel of the comment with the key could not be verified".into() },
+                Channel::Email => Trust::NotTrusted {
+                    reason: "the key came in an email reply, which does not count".into(),
+                },
+                Channel::Unknown => Trust::Unverified {
+                    reason: "the channel of the comment with the key could not be verified".into(),
+                },
             };
             match k {
                 CommentKey::Text(t) => (source, Some(t), trust, c.at),
                 CommentKey::Paste(pid) => {
                     let (text, ptrust) = self.paste_key(pid, requester).await?;
-                    let trust = if trust == Trust::Trusted { ptrust } else { trust };
+                    let trust = if trust == Trust::Trusted {
+                        ptrust
+                    } else {
+                        trust
+                    };
                     (source, text, trust, c.at)
                 }
             }
         } else {
             match described {
-                Some(KeyRef::Inline { text }) => (KeySource::Description, Some(text.clone()), Trust::Trusted, created),
+                Some(KeyRef::Inline { text }) => (
+                    KeySource::Description,
+                    Some(text.clone()),
+                    Trust::Trusted,
+                    created,
+                ),
                 Some(KeyRef::Paste { id: pid }) => {
                     let (text, trust) = self.paste_key(*pid, requester).await?;
                     (KeySource::Paste { id: *pid }, text, trust, created)
@@ -548,37 +759,96 @@ impl EvidenceSource {
                 Some(KeyRef::Pointer { .. }) => (
                     KeySource::Pointer,
                     None,
-                    Trust::Unverified { reason: "the key is referenced by a link: clinic duty must verify it".into() },
+                    Trust::Unverified {
+                        reason: "the key is referenced by a link: clinic duty must verify it"
+                            .into(),
+                    },
                     created,
                 ),
                 None => match other {
                     Some(c) => (
-                        KeySource::Comment { xact: c.xact.clone(), anchor: c.anchor },
-                        Some(public_key_line().find(&c.text).map(|m| m.as_str().to_string()).unwrap_or_else(|| c.text.clone())),
-                        Trust::NotTrusted { reason: format!("the key was posted by @{}, not by the requester", c.author) },
+                        KeySource::Comment {
+                            xact: c.xact.clone(),
+                            anchor: c.anchor,
+                        },
+                        Some(
+                            public_key_line()
+                                .find(&c.text)
+                                .map(|m| m.as_str().to_string())
+                                .unwrap_or_else(|| c.text.clone()),
+                        ),
+                        Trust::NotTrusted {
+                            reason: format!(
+                                "the key was posted by @{}, not by the requester",
+                                c.author
+                            ),
+                        },
                         c.at,
                     ),
-                    None => (KeySource::None, None, Trust::Unverified { reason: "no key was found".into() }, created),
+                    None => (
+                        KeySource::None,
+                        None,
+                        Trust::Unverified {
+                            reason: "no key was found".into(),
+                        },
+                        created,
+                    ),
                 },
             }
         };
         let report = text.as_deref().map(|t| keys::judge(t, &self.rules.keys));
-        let fingerprint = report.as_ref().and_then(|r| if r.private_key { None } else { r.fingerprint.clone() });
+        let fingerprint = report.as_ref().and_then(|r| {
+            if r.private_key {
+                None
+            } else {
+                r.fingerprint.clone()
+            }
+        });
         tracing::debug!(task = %id, source = source.as_str(), "key found");
-        Ok((KeyFacts { source, report, trust, reuse: Vec::new() }, since, fingerprint))
+        Ok((
+            KeyFacts {
+                source,
+                report,
+                trust,
+                reuse: Vec::new(),
+            },
+            since,
+            fingerprint,
+        ))
     }
 
-    async fn paste_key(&self, pid: u64, requester: &Phid) -> Result<(Option<String>, Trust), ConduitError> {
+    async fn paste_key(
+        &self,
+        pid: u64,
+        requester: &Phid,
+    ) -> Result<(Option<String>, Trust), ConduitError> {
         Ok(match self.paste(pid).await? {
-            None => (None, Trust::Unverified { reason: format!("paste P{pid} cannot be read by the bot") }),
+            None => (
+                None,
+                Trust::Unverified {
+                    reason: format!("paste P{pid} cannot be read by the bot"),
+                },
+            ),
             Some((author, content)) if &author == requester => (Some(content), Trust::Trusted),
-            Some((_, content)) => (Some(content), Trust::NotTrusted { reason: format!("paste P{pid} was written by someone else, not the requester") }),
+            Some((_, content)) => (
+                Some(content),
+                Trust::NotTrusted {
+                    reason: format!("paste P{pid} was written by someone else, not the requester"),
+                },
+            ),
         })
     }
 
     /// When the key (if it came from the description) and the groups last changed.
-    fn changes(&self, timeline: &Timeline, key_since: DateTime<Utc>, task: &Task) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-        let created = timeline.created_at.unwrap_or_else(|| ts(task.fields.date_created));
+    fn changes(
+        &self,
+        timeline: &Timeline,
+        key_since: DateTime<Utc>,
+        task: &Task,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let created = timeline
+            .created_at
+            .unwrap_or_else(|| ts(task.fields.date_created));
         let versions: Vec<(DateTime<Utc>, (Option<String>, Vec<String>))> = timeline
             .descriptions
             .iter()
@@ -590,32 +860,55 @@ impl EvidenceSource {
                 (d.at, (key, groups))
             })
             .collect();
-        let last_change = |pick: &dyn Fn(&(Option<String>, Vec<String>), &(Option<String>, Vec<String>)) -> bool| {
-            versions.windows(2).rev().find(|w| pick(&w[0].1, &w[1].1)).map(|w| w[1].0)
+        let last_change = |pick: &dyn Fn(
+            &(Option<String>, Vec<String>),
+            &(Option<String>, Vec<String>),
+        ) -> bool| {
+            versions
+                .windows(2)
+                .rev()
+                .find(|w| pick(&w[0].1, &w[1].1))
+                .map(|w| w[1].0)
         };
         let desc_key_change = last_change(&|a, b| a.0 != b.0);
         let groups_change = last_change(&|a, b| a.1 != b.1);
         // A key from a comment changed when that comment was written; a key from the
         // description when the description last changed it.
-        let key_change = if key_since > created { Some(key_since) } else { desc_key_change };
+        let key_change = if key_since > created {
+            Some(key_since)
+        } else {
+            desc_key_change
+        };
         (key_change, groups_change)
     }
 }
 
 fn key_identity(k: &KeyRef) -> String {
     match k {
-        KeyRef::Inline { text } => keys::fingerprint(text).map(|f| f.0).unwrap_or_else(|| text.split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+        KeyRef::Inline { text } => keys::fingerprint(text).map(|f| f.0).unwrap_or_else(|| {
+            text.split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
         KeyRef::Paste { id } => format!("P{id}"),
         KeyRef::Pointer { target } => target.clone(),
     }
 }
 
 fn info(u: &User) -> UserInfo {
-    UserInfo { username: Username::new(&u.fields.username), bot: u.is_bot(), disabled: u.is_disabled() }
+    UserInfo {
+        username: Username::new(&u.fields.username),
+        bot: u.is_bot(),
+        disabled: u.is_disabled(),
+    }
 }
 
 /// Whether a Maniphest status value is open: everything but the closed statuses, so that an
 /// unknown custom status keeps the task tracked.
 pub fn is_open(status: &str) -> bool {
-    !matches!(status, "resolved" | "declined" | "invalid" | "duplicate" | "wontfix" | "spite")
+    !matches!(
+        status,
+        "resolved" | "declined" | "invalid" | "duplicate" | "wontfix" | "spite"
+    )
 }

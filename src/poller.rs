@@ -105,8 +105,20 @@ pub struct Poller {
 
 impl Poller {
     /// A poller; `shutdown` turning true stops it between two tasks.
-    pub fn new(src: EvidenceSource, store: Store, rules: Arc<Rules>, opts: PollerOptions, shutdown: watch::Receiver<bool>) -> Poller {
-        Poller { src, store, rules, opts, shutdown }
+    pub fn new(
+        src: EvidenceSource,
+        store: Store,
+        rules: Arc<Rules>,
+        opts: PollerOptions,
+        shutdown: watch::Receiver<bool>,
+    ) -> Poller {
+        Poller {
+            src,
+            store,
+            rules,
+            opts,
+            shutdown,
+        }
     }
 
     fn client(&self) -> &Client {
@@ -133,9 +145,16 @@ impl Poller {
                     ms = started.elapsed().as_millis() as u64,
                     "cycle done"
                 ),
-                Err(e) if e.downcast_ref::<ConduitError>().is_some_and(|c| c.is_auth()) => return Err(e),
+                Err(e)
+                    if e.downcast_ref::<ConduitError>()
+                        .is_some_and(|c| c.is_auth()) =>
+                {
+                    return Err(e)
+                }
                 Err(e) if once => return Err(e),
-                Err(e) => warn!(phase = "cycle", error = %format!("{e:#}"), "cycle failed; retrying next cycle"),
+                Err(e) => {
+                    warn!(phase = "cycle", error = %format!("{e:#}"), "cycle failed; retrying next cycle")
+                }
             }
             if once || self.stopping() {
                 return Ok(());
@@ -155,7 +174,13 @@ impl Poller {
     pub async fn cycle(&self) -> anyhow::Result<CycleReport> {
         let now = self.opts.clock.now();
         let mut report = CycleReport::default();
-        let rows: HashMap<i64, TaskRow> = self.store.tasks(false).await?.into_iter().map(|r| (r.id, r)).collect();
+        let rows: HashMap<i64, TaskRow> = self
+            .store
+            .tasks(false)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
 
         // 1. Poll: one call (a page) when nothing changed.
         let cursor: Option<i64> = self.store.meta(CURSOR).await?.and_then(|c| c.parse().ok());
@@ -164,7 +189,10 @@ impl Poller {
         let mut newest = cursor.unwrap_or(0);
         let mut after: Option<String> = None;
         loop {
-            let page = self.client().tasks_page(&project, cursor, after.as_deref()).await?;
+            let page = self
+                .client()
+                .tasks_page(&project, cursor, after.as_deref())
+                .await?;
             for t in page.data {
                 newest = newest.max(t.fields.date_modified);
                 let known = rows.get(&(t.id as i64));
@@ -180,14 +208,23 @@ impl Poller {
         report.changed = changed.len();
 
         // 2. Due: time may have changed the checklist, a nudge may be due, or reconcile.
-        let reconcile_due = match self.store.meta(RECONCILED).await?.and_then(|c| c.parse::<i64>().ok()) {
+        let reconcile_due = match self
+            .store
+            .meta(RECONCILED)
+            .await?
+            .and_then(|c| c.parse::<i64>().ok())
+        {
             Some(t) => now.timestamp() - t >= i64::from(self.rules.timing.reconcile_minutes) * 60,
             None => cursor.is_some(),
         };
         let due: Vec<u64> = rows
             .values()
             .filter(|r| r.open && !changed.contains_key(&(r.id as u64)))
-            .filter(|r| reconcile_due || r.wake_at.is_some_and(|w| w <= now.timestamp()) || self.nudge_due(r, now))
+            .filter(|r| {
+                reconcile_due
+                    || r.wake_at.is_some_and(|w| w <= now.timestamp())
+                    || self.nudge_due(r, now)
+            })
             .map(|r| r.id as u64)
             .collect();
         report.due = due.len();
@@ -215,31 +252,50 @@ impl Poller {
             if self.stopping() {
                 break;
             }
-            let gathered: Vec<(Task, Result<(Vec<Transaction>, Gathered), String>)> = futures::stream::iter(chunk.iter().cloned())
-                .map(|t| {
-                    let row = rows.get(&(t.id as i64));
-                    async move {
-                        let span = tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
-                        let r = self.gather(&t, row).instrument(span).await;
-                        (t, r)
-                    }
-                })
-                .buffer_unordered(self.opts.concurrency.max(1))
-                .collect()
-                .await;
+            let gathered: Vec<(Task, Result<(Vec<Transaction>, Gathered), String>)> =
+                futures::stream::iter(chunk.iter().cloned())
+                    .map(|t| {
+                        let row = rows.get(&(t.id as i64));
+                        async move {
+                            let span =
+                                tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
+                            let r = self.gather(&t, row).instrument(span).await;
+                            (t, r)
+                        }
+                    })
+                    .buffer_unordered(self.opts.concurrency.max(1))
+                    .collect()
+                    .await;
             let mut ok = Vec::new();
             for (t, r) in gathered {
                 match r {
                     Ok((txs, g)) => {
                         if let Some(fp) = &g.fingerprint {
-                            let shell = g.facts.parsed.request.shell_user.as_ref().map(|s| s.as_str());
-                            self.store.record_key(fp, g.facts.task, &g.facts.requester, shell, g.key_since.timestamp()).await?;
+                            let shell = g
+                                .facts
+                                .parsed
+                                .request
+                                .shell_user
+                                .as_ref()
+                                .map(|s| s.as_str());
+                            self.store
+                                .record_key(
+                                    fp,
+                                    g.facts.task,
+                                    &g.facts.requester,
+                                    shell,
+                                    g.key_since.timestamp(),
+                                )
+                                .await?;
                         }
                         ok.push((t, txs, g));
                     }
                     Err(e) => {
                         warn!(task = %TaskId(t.id), phase = "gather", error = %e, "cannot read the task; retrying next cycle");
-                        oldest_failed = Some(oldest_failed.map_or(t.fields.date_modified, |o| o.min(t.fields.date_modified)));
+                        oldest_failed = Some(
+                            oldest_failed
+                                .map_or(t.fields.date_modified, |o| o.min(t.fields.date_modified)),
+                        );
                         report.failed.push((TaskId(t.id), e));
                     }
                 }
@@ -252,11 +308,18 @@ impl Poller {
                 let id = TaskId(t.id);
                 let span = tracing::info_span!("task", task = %id, phase = "settle");
                 let row = rows.get(&(t.id as i64)).cloned();
-                match self.settle(&t, &txs, &mut g, row, now, &mut report).instrument(span).await {
+                match self
+                    .settle(&t, &txs, &mut g, row, now, &mut report)
+                    .instrument(span)
+                    .await
+                {
                     Ok(()) => report.evaluated += 1,
                     Err(e) => {
                         warn!(task = %id, phase = "settle", error = %format!("{e:#}"), "cannot settle the task; retrying next cycle");
-                        oldest_failed = Some(oldest_failed.map_or(t.fields.date_modified, |o| o.min(t.fields.date_modified)));
+                        oldest_failed = Some(
+                            oldest_failed
+                                .map_or(t.fields.date_modified, |o| o.min(t.fields.date_modified)),
+                        );
                         report.failed.push((id, format!("{e:#}")));
                     }
                 }
@@ -274,7 +337,9 @@ impl Poller {
                 self.store.set_meta(CURSOR, &next.to_string()).await?;
             }
             if reconcile_due || cursor.is_none() {
-                self.store.set_meta(RECONCILED, &now.timestamp().to_string()).await?;
+                self.store
+                    .set_meta(RECONCILED, &now.timestamp().to_string())
+                    .await?;
             }
         }
         Ok(report)
@@ -283,13 +348,27 @@ impl Poller {
     fn nudge_due(&self, r: &TaskRow, now: DateTime<Utc>) -> bool {
         matches!(r.verdict.as_str(), "blocked" | "waiting")
             && r.last_activity.is_some_and(|la| {
-                r.nudged_for != Some(la) && DateTime::from_timestamp(la, 0).is_some_and(|t| policy::is_stale(t, now, &self.rules.timing))
+                r.nudged_for != Some(la)
+                    && DateTime::from_timestamp(la, 0)
+                        .is_some_and(|t| policy::is_stale(t, now, &self.rules.timing))
             })
     }
 
-    async fn gather(&self, t: &Task, row: Option<&TaskRow>) -> Result<(Vec<Transaction>, Gathered), String> {
-        let txs = self.client().transactions(TaskId(t.id)).await.map_err(|e| e.to_string())?;
-        let g = self.src.gather(t, &txs, row).await.map_err(|e| e.to_string())?;
+    async fn gather(
+        &self,
+        t: &Task,
+        row: Option<&TaskRow>,
+    ) -> Result<(Vec<Transaction>, Gathered), String> {
+        let txs = self
+            .client()
+            .transactions(TaskId(t.id))
+            .await
+            .map_err(|e| e.to_string())?;
+        let g = self
+            .src
+            .gather(t, &txs, row)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok((txs, g))
     }
 
@@ -314,8 +393,12 @@ impl Poller {
             g.facts.open = false;
         }
         let checklist = policy::evaluate(&g.facts, &self.rules, now);
-        let mut row = row.unwrap_or_else(|| TaskRow { id: t.id as i64, ..TaskRow::default() });
-        let old_verdict = (!row.verdict.is_empty() && row.evaluated_at.is_some()).then(|| row.verdict.clone());
+        let mut row = row.unwrap_or_else(|| TaskRow {
+            id: t.id as i64,
+            ..TaskRow::default()
+        });
+        let old_verdict =
+            (!row.verdict.is_empty() && row.evaluated_at.is_some()).then(|| row.verdict.clone());
         let tz = self.rules.timing.timezone;
 
         // Sudo bookkeeping: the meeting, who decided.
@@ -335,10 +418,22 @@ impl Poller {
             }
             None => {}
         }
-        let review = checklist.checks.iter().find(|c| c.id == policy::CheckId::SudoReview);
+        let review = checklist
+            .checks
+            .iter()
+            .find(|c| c.id == policy::CheckId::SudoReview);
         match (checklist.verdict, review) {
-            (Verdict::Declined, Some(c)) | (_, Some(c)) if checklist.verdict == Verdict::Declined || c.status == Status::Pass => {
-                row.decision = Some(if checklist.verdict == Verdict::Declined { "declined" } else { "approved" }.into());
+            (Verdict::Declined, Some(c)) | (_, Some(c))
+                if checklist.verdict == Verdict::Declined || c.status == Status::Pass =>
+            {
+                row.decision = Some(
+                    if checklist.verdict == Verdict::Declined {
+                        "declined"
+                    } else {
+                        "approved"
+                    }
+                    .into(),
+                );
                 if let Some(e) = c.evidence.last() {
                     if let Some(cf) = g.facts.comments.iter().find(|cf| cf.xact == e.xact) {
                         row.decided_by = Some(cf.author.to_string());
@@ -354,7 +449,10 @@ impl Poller {
         }
 
         // The checklist comment: only when it differs from the bot's last one on the task.
-        let active = matches!(checklist.verdict, Verdict::Ready | Verdict::Waiting | Verdict::Blocked | Verdict::Declined);
+        let active = matches!(
+            checklist.verdict,
+            Verdict::Ready | Verdict::Waiting | Verdict::Blocked | Verdict::Declined
+        );
         let mut text = report::comment(&checklist, tz, now);
         if row.ready_marked && checklist.verdict != Verdict::Ready && active {
             text = text.replacen(
@@ -364,10 +462,17 @@ impl Poller {
             );
         }
         let hash = report::comment_hash(&text);
-        let last_posted = g.timeline.bot_comments.iter().rev().find(|c| !c.removed && report::is_checklist(&c.text));
+        let last_posted = g
+            .timeline
+            .bot_comments
+            .iter()
+            .rev()
+            .find(|c| !c.removed && report::is_checklist(&c.text));
         let last_hash = last_posted.map(|c| report::comment_hash(&c.text));
         if active && last_hash.as_deref() != Some(hash.as_str()) {
-            let xact = self.post(id, "checklist", &text, checklist.verdict, report).await?;
+            let xact = self
+                .post(id, "checklist", &text, checklist.verdict, report)
+                .await?;
             if !self.opts.dry_run {
                 row.posted_hash = Some(hash.clone());
                 row.posted_xact = xact;
@@ -382,19 +487,26 @@ impl Poller {
         if checklist.verdict == Verdict::Ready && !row.ready_marked {
             let mut marked = false;
             if let Some(col) = self.src.context().ready_column.clone() {
-                self.effect_edit(id, "ready-column", &col, checklist.verdict, report).await?;
+                self.effect_edit(id, "ready-column", &col, checklist.verdict, report)
+                    .await?;
                 marked = true;
             }
             if let Some(tag) = self.src.context().ready_tag.clone() {
-                self.effect_edit(id, "ready-tag", &tag, checklist.verdict, report).await?;
+                self.effect_edit(id, "ready-tag", &tag, checklist.verdict, report)
+                    .await?;
                 marked = true;
             }
             row.ready_marked = marked && !self.opts.dry_run;
         } else if checklist.verdict != Verdict::Ready && row.ready_marked {
             if let Some(tag) = self.src.context().ready_tag.clone() {
-                let has_tag = t.attachments.projects.as_ref().is_some_and(|p| p.project_phids.contains(&tag));
+                let has_tag = t
+                    .attachments
+                    .projects
+                    .as_ref()
+                    .is_some_and(|p| p.project_phids.contains(&tag));
                 if has_tag {
-                    self.effect_edit(id, "unready-tag", &tag, checklist.verdict, report).await?;
+                    self.effect_edit(id, "unready-tag", &tag, checklist.verdict, report)
+                        .await?;
                 }
             }
         }
@@ -403,13 +515,22 @@ impl Poller {
         let last_activity = g.timeline.last_activity;
         if let Some(la) = last_activity {
             let stretch_nudged = row.nudged_for == Some(la.timestamp())
-                || g.timeline.bot_comments.iter().any(|c| c.at >= la && !report::is_checklist(&c.text));
+                || g.timeline
+                    .bot_comments
+                    .iter()
+                    .any(|c| c.at >= la && !report::is_checklist(&c.text));
             if matches!(checklist.verdict, Verdict::Blocked | Verdict::Waiting)
                 && policy::is_stale(la, now, &self.rules.timing)
                 && !stretch_nudged
             {
-                let text = report::stale_nudge(&self.rules.phabricator.clinic_duty, la, self.rules.timing.stale_after_business_days, tz);
-                self.post(id, "nudge", &text, checklist.verdict, report).await?;
+                let text = report::stale_nudge(
+                    &self.rules.phabricator.clinic_duty,
+                    la,
+                    self.rules.timing.stale_after_business_days,
+                    tz,
+                );
+                self.post(id, "nudge", &text, checklist.verdict, report)
+                    .await?;
                 if !self.opts.dry_run {
                     row.nudged_for = Some(la.timestamp());
                 }
@@ -421,7 +542,15 @@ impl Poller {
         // Store the outcome (and the audit entry when the verdict changed).
         if old_verdict.as_deref() != Some(checklist.verdict.as_str()) {
             let evidence = serde_json::to_string(&checklist.checks)?;
-            self.store.audit(id, now.timestamp(), old_verdict.as_deref(), checklist.verdict.as_str(), &evidence).await?;
+            self.store
+                .audit(
+                    id,
+                    now.timestamp(),
+                    old_verdict.as_deref(),
+                    checklist.verdict.as_str(),
+                    &evidence,
+                )
+                .await?;
             info!(task = %id, phase = "verdict", old = old_verdict.as_deref().unwrap_or("-"), new = checklist.verdict.as_str(), "verdict changed");
         }
         fill_row(&mut row, t, txs, g, &checklist, now, tracked);
@@ -430,7 +559,14 @@ impl Poller {
     }
 
     /// Posts a comment (or prints it in dry-run); returns its transaction PHID.
-    async fn post(&self, id: TaskId, kind: &'static str, text: &str, verdict: Verdict, report: &mut CycleReport) -> anyhow::Result<Option<String>> {
+    async fn post(
+        &self,
+        id: TaskId,
+        kind: &'static str,
+        text: &str,
+        verdict: Verdict,
+        report: &mut CycleReport,
+    ) -> anyhow::Result<Option<String>> {
         let mut posted = None;
         if self.opts.dry_run {
             println!("--- {id}: would post a {kind} ---\n{text}\n");
@@ -439,32 +575,68 @@ impl Poller {
             let xact = res.transactions.first().map(|x| x.phid.to_string());
             info!(task = %id, phase = "post", kind, xact = xact.as_deref().unwrap_or("-"), "posted");
             if kind == "checklist" {
-                self.store.record_posted(id, &report::comment_hash(text), xact.as_deref(), Utc::now().timestamp()).await?;
+                self.store
+                    .record_posted(
+                        id,
+                        &report::comment_hash(text),
+                        xact.as_deref(),
+                        Utc::now().timestamp(),
+                    )
+                    .await?;
             }
             posted = xact;
         }
-        report.effects.push(Effect { task: id, kind, text: text.to_string(), verdict });
+        report.effects.push(Effect {
+            task: id,
+            kind,
+            text: text.to_string(),
+            verdict,
+        });
         Ok(posted)
     }
 
-    async fn effect_edit(&self, id: TaskId, kind: &'static str, target: &Phid, verdict: Verdict, report: &mut CycleReport) -> anyhow::Result<()> {
+    async fn effect_edit(
+        &self,
+        id: TaskId,
+        kind: &'static str,
+        target: &Phid,
+        verdict: Verdict,
+        report: &mut CycleReport,
+    ) -> anyhow::Result<()> {
         if self.opts.dry_run {
             println!("--- {id}: would apply {kind} {target} ---\n");
         } else {
             let tx = match kind {
-                "ready-column" => serde_json::json!([{"type": "column", "value": [target.as_str()]}]),
-                "ready-tag" => serde_json::json!([{"type": "projects.add", "value": [target.as_str()]}]),
+                "ready-column" => {
+                    serde_json::json!([{"type": "column", "value": [target.as_str()]}])
+                }
+                "ready-tag" => {
+                    serde_json::json!([{"type": "projects.add", "value": [target.as_str()]}])
+                }
                 _ => serde_json::json!([{"type": "projects.remove", "value": [target.as_str()]}]),
             };
             self.client().edit(id, tx).await?;
         }
-        report.effects.push(Effect { task: id, kind, text: target.to_string(), verdict });
+        report.effects.push(Effect {
+            task: id,
+            kind,
+            text: target.to_string(),
+            verdict,
+        });
         Ok(())
     }
 }
 
 /// Copies the evaluation into the stored row.
-fn fill_row(row: &mut TaskRow, t: &Task, txs: &[Transaction], g: &Gathered, checklist: &Checklist, now: DateTime<Utc>, tracked: bool) {
+fn fill_row(
+    row: &mut TaskRow,
+    t: &Task,
+    txs: &[Transaction],
+    g: &Gathered,
+    checklist: &Checklist,
+    now: DateTime<Utc>,
+    tracked: bool,
+) {
     row.phid = t.phid.to_string();
     row.title = t.fields.name.clone();
     row.requester = g.facts.requester.to_string();
@@ -476,7 +648,11 @@ fn fill_row(row: &mut TaskRow, t: &Task, txs: &[Transaction], g: &Gathered, chec
     row.until_at = checklist.until.map(|u| u.timestamp());
     row.who = report::who_must_act(checklist).join(",");
     row.tagged_at = g.timeline.tagged_at.map(|t| t.timestamp());
-    row.created_at = g.timeline.created_at.map(|t| t.timestamp()).unwrap_or(t.fields.date_created);
+    row.created_at = g
+        .timeline
+        .created_at
+        .map(|t| t.timestamp())
+        .unwrap_or(t.fields.date_created);
     row.date_modified = t.fields.date_modified;
     row.last_activity = g.timeline.last_activity.map(|t| t.timestamp());
     let mut json = serde_json::to_value(checklist).unwrap_or_default();
@@ -485,7 +661,11 @@ fn fill_row(row: &mut TaskRow, t: &Task, txs: &[Transaction], g: &Gathered, chec
     }
     row.report_json = json.to_string();
     row.evaluated_at = Some(now.timestamp());
-    row.last_xact_id = txs.iter().map(|x| x.id as i64).max().unwrap_or(row.last_xact_id);
+    row.last_xact_id = txs
+        .iter()
+        .map(|x| x.id as i64)
+        .max()
+        .unwrap_or(row.last_xact_id);
     // Re-read when the earliest time-bound item settles.
     row.wake_at = checklist
         .checks
@@ -495,5 +675,9 @@ fn fill_row(row: &mut TaskRow, t: &Task, txs: &[Transaction], g: &Gathered, chec
         .filter(|u| *u > now)
         .min()
         .map(|u| u.timestamp());
-    row.checklist_hash = Some(report::comment_hash(&report::comment(checklist, chrono_tz::UTC, now)));
+    row.checklist_hash = Some(report::comment_hash(&report::comment(
+        checklist,
+        chrono_tz::UTC,
+        now,
+    )));
 }
