@@ -10,3 +10,4 @@ pub mod ids;
 pub mod keys;
 pub mod request;
 pub mod rules;
+pub mod sim;
