@@ -2,6 +2,7 @@
 //! flat PHP-style form encoding), authentication, and one function per method answering in
 //! the wire format of the recordings in `shared/conduit/recorded/`.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{json, Map, Value};
@@ -88,20 +89,18 @@ pub fn known_method(method: &str) -> bool {
 }
 
 fn is_metadata(key: &str) -> bool {
-    key.starts_with("api.")
-        || matches!(key, "output" | "__conduit__" | "access_token" | "scope")
+    key.starts_with("api.") || matches!(key, "output" | "__conduit__" | "access_token" | "scope")
 }
 
 /// Decodes the body of `POST /api/<method>` the way Phorge does: a JSON content type is
 /// refused; a `params` field is JSON holding the token under `__conduit__`; otherwise the
 /// form fields are PHP-style nested arguments with the token in `api.token`.
-pub fn decode(
-    method: &str,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<Call, ConduitError> {
-    if content_type.is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("application/json"))
-    {
+pub fn decode(method: &str, content_type: Option<&str>, body: &[u8]) -> Result<Call, ConduitError> {
+    if content_type.is_some_and(|c| {
+        c.trim()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    }) {
         return Err(core(
             "Use form-encoded data to submit parameters to Conduit endpoints. Sending a \
              JSON-encoded body and setting 'Content-Type': 'application/json' is not currently \
@@ -172,9 +171,7 @@ fn insert_php(root: &mut Value, key: &str, value: String) {
             map.insert(part, Value::String(value));
             return;
         }
-        let entry = map
-            .entry(part)
-            .or_insert_with(|| Value::Object(Map::new()));
+        let entry = map.entry(part).or_insert_with(|| Value::Object(Map::new()));
         if !entry.is_object() {
             *entry = Value::Object(Map::new());
         }
@@ -539,7 +536,14 @@ fn user_search(world: &World, p: &Map<String, Value>) -> Result<Value, ConduitEr
     let s = search_args(
         p,
         "User",
-        &["ids", "phids", "usernames", "nameLike", "isBot", "isDisabled"],
+        &[
+            "ids",
+            "phids",
+            "usernames",
+            "nameLike",
+            "isBot",
+            "isDisabled",
+        ],
         &[],
     )?;
     let mut set: Option<BTreeSet<usize>> = None;
@@ -649,11 +653,7 @@ fn project_search(world: &World, p: &Map<String, Value>) -> Result<Value, Condui
                 let mut found = HashSet::new();
                 for slug in slugs {
                     let key = slug.trim_start_matches('#').to_lowercase();
-                    if let Some(i) = world
-                        .projects
-                        .iter()
-                        .position(|pr| pr.slug == key)
-                    {
+                    if let Some(i) = world.projects.iter().position(|pr| pr.slug == key) {
                         found.insert(i);
                         slug_map.insert(
                             slug.clone(),
@@ -726,9 +726,7 @@ fn status_json(key: &str) -> Value {
 }
 
 fn status_matches(status: &str, wanted: &[String]) -> bool {
-    let closed = STATUSES
-        .iter()
-        .any(|(k, _, c)| *k == status && *c);
+    let closed = STATUSES.iter().any(|(k, _, c)| *k == status && *c);
     wanted.iter().any(|w| match w.as_str() {
         "open()" => !closed,
         "closed()" => closed,
@@ -769,7 +767,11 @@ fn maniphest_search(
         .map(|names| {
             names
                 .iter()
-                .map(|n| world.project_index(n).map(|i| world.projects[i].phid.clone()))
+                .map(|n| {
+                    world
+                        .project_index(n)
+                        .map(|i| world.projects[i].phid.clone())
+                })
                 .collect()
         });
     let statuses = c
@@ -862,12 +864,10 @@ fn maniphest_search(
         }
     };
     match order.as_str() {
-        "priority" | "newest" => rows.sort_by(|a, b| b.0.cmp(&a.0)),
-        "oldest" => rows.sort_by(|a, b| a.0.cmp(&b.0)),
-        "updated" => rows.sort_by(|a, b| (b.1.date_modified, b.0).cmp(&(a.1.date_modified, a.0))),
-        "outdated" => {
-            rows.sort_by(|a, b| (a.1.date_modified, a.0).cmp(&(b.1.date_modified, b.0)))
-        }
+        "priority" | "newest" => rows.sort_by_key(|r| Reverse(r.0)),
+        "oldest" => rows.sort_by_key(|r| r.0),
+        "updated" => rows.sort_by_key(|r| Reverse((r.1.date_modified, r.0))),
+        "outdated" => rows.sort_by_key(|r| (r.1.date_modified, r.0)),
         "title" => rows.sort_by(|a, b| (&a.1.title, a.0).cmp(&(&b.1.title, b.0))),
         other => {
             return Err(core(format!(
@@ -1014,8 +1014,13 @@ fn transaction_search(world: &World, p: &Map<String, Value>) -> Result<Value, Co
         } else {
             ident[1..].parse().ok()
         };
-        return match id.and_then(|i| world.pastes.get(&i)).filter(|p| p.at <= now) {
-            Some(_) => Ok(json!({"data": [], "cursor": {"limit": limit, "after": null, "before": null}})),
+        return match id
+            .and_then(|i| world.pastes.get(&i))
+            .filter(|p| p.at <= now)
+        {
+            Some(_) => {
+                Ok(json!({"data": [], "cursor": {"limit": limit, "after": null, "before": null}}))
+            }
             None => Err(missing()),
         };
     }
@@ -1101,14 +1106,14 @@ fn xact_json(task: &super::state::Task, x: &super::state::Xact, now: i64) -> Val
 
 // ---- pastes ----
 
-fn paste_search(
-    world: &World,
-    ctx: &Ctx,
-    p: &Map<String, Value>,
-) -> Result<Value, ConduitError> {
+fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Value, ConduitError> {
     let s = search_args(p, "Paste", &["ids", "phids", "authorPHIDs"], &["content"])?;
     let now = world.now_epoch();
-    let ids_f = s.constraints.get("ids").map(|v| int_list("ids", v)).transpose()?;
+    let ids_f = s
+        .constraints
+        .get("ids")
+        .map(|v| int_list("ids", v))
+        .transpose()?;
     let phids = s
         .constraints
         .get("phids")
@@ -1344,10 +1349,11 @@ fn signature_search(
 
 fn handle(world: &World, ctx: &Ctx, name: &str) -> Option<Value> {
     let now = world.now_epoch();
-    let h = |phid: &str, uri: String, type_name: &str, ty: &str, n: String, full: String, st: &str| {
-        json!({"phid": phid, "uri": uri, "typeName": type_name, "type": ty,
+    let h =
+        |phid: &str, uri: String, type_name: &str, ty: &str, n: String, full: String, st: &str| {
+            json!({"phid": phid, "uri": uri, "typeName": type_name, "type": ty,
                "name": n, "fullName": full, "status": st})
-    };
+        };
     if let Some(u) = name.strip_prefix('@') {
         let i = world.user_index(u)?;
         let user = &world.users[i];
@@ -1385,7 +1391,11 @@ fn handle(world: &World, ctx: &Ctx, name: &str) -> Option<Value> {
             "TASK",
             format!("T{id}"),
             format!("T{id}: {}", view.title),
-            if view.closed.is_some() { "closed" } else { "open" },
+            if view.closed.is_some() {
+                "closed"
+            } else {
+                "open"
+            },
         ));
     }
     if let Some(id) = number('P') {
@@ -1448,7 +1458,10 @@ fn phid_query(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Value,
     for phid in phids {
         let name = if let Some(u) = world.user_by_phid(&phid) {
             format!("@{}", world.users[u].username)
-        } else if let Some(pi) = world.project_index(&phid).filter(|_| phid.starts_with("PHID-PROJ-")) {
+        } else if let Some(pi) = world
+            .project_index(&phid)
+            .filter(|_| phid.starts_with("PHID-PROJ-"))
+        {
             format!("#{}", world.projects[pi].slug)
         } else if let Some(t) = world.task_by_phid(&phid) {
             format!("T{t}")
@@ -1539,7 +1552,9 @@ fn maniphest_edit(
                         .or_else(|| world.user_index(n))
                         .map(|i| world.users[i].phid.clone())
                         .ok_or_else(|| {
-                            core(format!("Transaction with key \"{k}\": no user \"{n}\" exists."))
+                            core(format!(
+                                "Transaction with key \"{k}\": no user \"{n}\" exists."
+                            ))
                         })
                 })
                 .collect()
@@ -1648,7 +1663,10 @@ mod tests {
             page(&ids, Some(3), None, 1),
             (vec![2], Some("2".into()), Some("2".into()))
         );
-        assert_eq!(page(&ids, Some(2), None, 1), (vec![1], None, Some("1".into())));
+        assert_eq!(
+            page(&ids, Some(2), None, 1),
+            (vec![1], None, Some("1".into()))
+        );
         assert_eq!(page(&ids, Some(1), None, 1), (vec![], None, None));
     }
 }

@@ -47,9 +47,10 @@ impl FaultSpec {
             let (name, value) = part.split_once('=').ok_or_else(|| {
                 SimError::Faults(format!("{part:?}: expected NAME=SHARE, e.g. 5xx=0.1"))
             })?;
-            let share: f64 = value.trim().parse().map_err(|_| {
-                SimError::Faults(format!("{part:?}: {value:?} is not a number"))
-            })?;
+            let share: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| SimError::Faults(format!("{part:?}: {value:?} is not a number")))?;
             if !(0.0..=1.0).contains(&share) {
                 return Err(SimError::Faults(format!(
                     "{part:?}: a share must be between 0 and 1"
@@ -100,7 +101,7 @@ impl Faults {
 
     /// The fault for the next call (one draw per call, also when no fault is configured,
     /// so changing the spec at run time does not shift later decisions).
-    pub fn next(&mut self) -> Fault {
+    pub fn draw(&mut self) -> Fault {
         let x: f64 = self.rng.gen();
         let s = self.spec;
         let mut edge = s.server_error;
@@ -144,7 +145,7 @@ mod tests {
         let spec = FaultSpec::parse("5xx=0.3,malformed=0.3").expect("ok");
         let draw = |seed| {
             let mut f = Faults::new(spec, seed);
-            (0..50).map(|_| f.next()).collect::<Vec<_>>()
+            (0..50).map(|_| f.draw()).collect::<Vec<_>>()
         };
         assert_eq!(draw(7), draw(7));
         assert_ne!(draw(7), draw(8));

@@ -294,7 +294,7 @@ async fn conduit(
 ) -> Response {
     shared.count(&method);
     shared.delay().await;
-    let fault = lock(&shared.faults).next();
+    let fault = lock(&shared.faults).draw();
     match fault {
         Fault::ServerError => {
             return (
@@ -400,7 +400,10 @@ async fn set_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     match serde_json::from_slice::<ClockBody>(&body) {
         Ok(b) => {
             lock(&shared.world).set_now(b.now);
-            json_response(StatusCode::OK, json!({"now": b.now.to_rfc3339()}).to_string())
+            json_response(
+                StatusCode::OK,
+                json!({"now": b.now.to_rfc3339()}).to_string(),
+            )
         }
         Err(e) => bad_request(format!("expected {{\"now\": \"RFC3339\"}}: {e}")),
     }
@@ -411,10 +414,7 @@ struct CommentsQuery {
     task: String,
 }
 
-async fn comments(
-    State(shared): State<Arc<Shared>>,
-    Query(q): Query<CommentsQuery>,
-) -> Response {
+async fn comments(State(shared): State<Arc<Shared>>, Query(q): Query<CommentsQuery>) -> Response {
     let id = q.task.trim_start_matches('T').parse::<u64>();
     match id {
         Ok(id) => {

@@ -2,7 +2,7 @@
 //! every visible transaction, the channel tooltip next to the transaction PHID and anchor,
 //! HTML-escaped exactly as in `recorded/task-page-T1.html`.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::state::{World, XactKind};
 
@@ -28,7 +28,7 @@ pub fn task_page(world: &World, id: u64) -> Option<String> {
     let view = world.view_at(id, now)?;
     let task = world.tasks.get(&id)?;
     let mut timeline = String::new();
-    let mut meta: Vec<Value> = Vec::new();
+    let mut meta: Vec<String> = Vec::new();
     for x in task.xacts.iter().filter(|x| x.at <= now) {
         let author = world
             .user_by_phid(&x.author)
@@ -53,11 +53,15 @@ pub fn task_page(world: &World, id: u64) -> Option<String> {
             user = escape_html(&author),
             text = escape_html(&text),
         ));
-        meta.push(json!({"tip": x.via.tip()}));
-        meta.push(json!([]));
-        meta.push(json!({"phid": x.phid, "anchor": x.id.to_string()}));
+        // Written by hand: the key order (tip; phid before anchor) is what clients match.
+        meta.push(format!(
+            "{{\"tip\":{}}},[],{{\"phid\":{},\"anchor\":\"{}\"}}",
+            Value::from(x.via.tip()),
+            Value::from(x.phid.as_str()),
+            x.id
+        ));
     }
-    let init = json!({"block": 0, "data": meta}).to_string();
+    let init = format!("{{\"block\":0,\"data\":[{}]}}", meta.join(","));
     Some(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"UTF-8\" />\
          <title>\u{2693} T{id} {title}</title></head><body>\

@@ -200,7 +200,10 @@ pub enum EventKind {
     /// A description edit.
     Description(String),
     /// Tags added and removed.
-    Projects { add: Vec<String>, remove: Vec<String> },
+    Projects {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
     /// A new version of the N-th (1-based) scenario comment of the task.
     EditComment { index: usize, text: String },
     /// Removal of the N-th (1-based) scenario comment of the task.
@@ -353,7 +356,10 @@ impl Scenario {
             }
             let slug = project_slug(p);
             if !slugs.insert(slug.clone()) {
-                return bad(format!("projects[{i}] ({}): duplicate slug {slug:?}", p.name));
+                return bad(format!(
+                    "projects[{i}] ({}): duplicate slug {slug:?}",
+                    p.name
+                ));
             }
             for m in &p.members {
                 user(&format!("projects[{i}] ({}) members", p.name), m)?;
@@ -425,7 +431,10 @@ impl Scenario {
                     ));
                 }
                 last = e.at;
-                match e.kind().map_err(|m| SimError::Scenario(format!("{here}: {m}")))? {
+                match e
+                    .kind()
+                    .map_err(|m| SimError::Scenario(format!("{here}: {m}")))?
+                {
                     EventKind::Comment { .. } => comments += 1,
                     EventKind::EditComment { index, .. } | EventKind::RemoveComment(index) => {
                         if index == 0 || index > comments {
@@ -464,9 +473,12 @@ impl Scenario {
 
 /// The primary hashtag of a project.
 pub fn project_slug(p: &ScenarioProject) -> String {
-    p.slug
-        .clone()
-        .unwrap_or_else(|| p.name.trim().to_lowercase().replace(char::is_whitespace, "_"))
+    p.slug.clone().unwrap_or_else(|| {
+        p.name
+            .trim()
+            .to_lowercase()
+            .replace(char::is_whitespace, "_")
+    })
 }
 
 /// `L3` → 3 (for the given letter).
@@ -531,7 +543,12 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
             real_name: "Access Bot".into(),
             bot: true,
             disabled: false,
-            token: Some("api-simaccessbottoken0000000000000".chars().take(32).collect()),
+            token: Some(
+                "api-simaccessbottoken0000000000000"
+                    .chars()
+                    .take(32)
+                    .collect(),
+            ),
         },
         ScenarioUser {
             username: "clinicduty".into(),
@@ -611,7 +628,10 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
         let expiry = if is_staff {
             String::new()
         } else {
-            format!("**Expiry date:** 2027-0{}-15\n**Expiry contact:** @{manager}\n", 1 + i % 9)
+            format!(
+                "**Expiry date:** 2027-0{}-15\n**Expiry contact:** @{manager}\n",
+                1 + i % 9
+            )
         };
         let description = format!(
             "**Full name:** User Number{i}\n**Wikitech username:** User{i}\n\

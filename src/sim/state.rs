@@ -48,7 +48,10 @@ pub fn project_phid(name: &str) -> String {
 
 /// The PHID of a workboard column.
 pub fn column_phid(project: &str, column: &str) -> String {
-    format!("PHID-PCOL-{}", hash32(&format!("column/{project}/{column}"), 20))
+    format!(
+        "PHID-PCOL-{}",
+        hash32(&format!("column/{project}/{column}"), 20)
+    )
 }
 
 /// The PHID of a Legalpad document, from its number.
@@ -638,7 +641,14 @@ impl World {
         let group = hash32(&format!("group/T{id}/create"), 32);
         let seed = |n: &str| format!("xact/T{id}/create/{n}");
         let mut xacts = vec![
-            self.new_xact(&seed("create"), at, &author, &group, Via::Web, XactKind::Create),
+            self.new_xact(
+                &seed("create"),
+                at,
+                &author,
+                &group,
+                Via::Web,
+                XactKind::Create,
+            ),
             self.new_xact(
                 &seed("title"),
                 at,
@@ -726,7 +736,10 @@ impl World {
         let mut comment_pos = None;
         match kind {
             EventKind::Comment { text, via } => {
-                if !view.as_ref().is_some_and(|v| v.subscribers.contains(&author)) {
+                if !view
+                    .as_ref()
+                    .is_some_and(|v| v.subscribers.contains(&author))
+                {
                     xacts.push(self.new_xact(
                         &seed("subscribers"),
                         at,
@@ -736,8 +749,14 @@ impl World {
                         XactKind::Subscribers(vec![(true, author.clone())]),
                     ));
                 }
-                let mut x =
-                    self.new_xact(&seed("comment"), at, &author, &group, via, XactKind::Comment);
+                let mut x = self.new_xact(
+                    &seed("comment"),
+                    at,
+                    &author,
+                    &group,
+                    via,
+                    XactKind::Comment,
+                );
                 let v = self.new_version(&x.phid, 1, &author, at, false, text);
                 x.versions.push(v);
                 comment_pos = Some(xacts.len());
@@ -937,8 +956,7 @@ impl World {
                             XactKind::Subscribers(vec![(true, author.clone())]),
                         ));
                     }
-                    let mut x =
-                        self.new_xact(&seed, now, &author, &group, via, XactKind::Comment);
+                    let mut x = self.new_xact(&seed, now, &author, &group, via, XactKind::Comment);
                     let v = self.new_version(&x.phid, 1, &author, now, false, text.clone());
                     x.versions.push(v);
                     posted.push(PostedComment {
@@ -1038,7 +1056,10 @@ impl World {
                             &author,
                             &group,
                             via,
-                            XactKind::Status { old: Some(old), new },
+                            XactKind::Status {
+                                old: Some(old),
+                                new,
+                            },
                         ));
                     }
                 }
