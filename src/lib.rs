@@ -18,5 +18,6 @@ pub mod poller;
 pub mod report;
 pub mod request;
 pub mod rules;
+pub mod sim;
 pub mod store;
 pub mod timeline;
