@@ -1138,9 +1138,9 @@ impl<'a> Ctx<'a> {
             .comments
             .latest_matching(&self.rules.phrases.sre_approved, decider)
             .filter(|c| self.cutoff.as_ref().map_or(true, |k| c.at >= k.at));
-        let newer = |a: &CommentFact, b: &CommentFact| (a.at, a.anchor) > (b.at, b.anchor);
+        // Declined is final for the request (design §1.6), whatever came after.
         match (declined, approved) {
-            (Some(d), a) if a.map_or(true, |a| newer(d, a)) => {
+            (Some(d), _) => {
                 let mut c = check(
                     id,
                     Status::Fail,

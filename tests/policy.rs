@@ -808,6 +808,30 @@ fn cases() -> Vec<Case> {
             says: "declined at the SRE meeting (@sre-kim)",
         },
         Case {
+            name: "a decline is final even if approved later",
+            edit: |f, _, _| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: declined",
+                ));
+                f.comments.push(comment(
+                    14,
+                    "sre-kim",
+                    "2026-11-17T16:00:00Z",
+                    "SRE meeting: approved",
+                ));
+            },
+            verdict: Verdict::Declined,
+            check: "sudo-review",
+            status: "fail",
+            who: None,
+            says: "declined at the SRE meeting",
+        },
+        Case {
             name: "sudo request not decided rolls over",
             edit: |f, _, now| {
                 sudo(f);
