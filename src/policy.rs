@@ -654,10 +654,20 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// `2026-11-09 10:00 CET`: local date and time with the zone's abbreviation (or its
+    /// name when it has none).
     fn fmt_time(&self, t: DateTime<Utc>) -> String {
-        t.with_timezone(&self.rules.timing.timezone)
-            .format("%Y-%m-%d %H:%M %Z")
-            .to_string()
+        use chrono::Timelike;
+        use chrono_tz::OffsetName;
+        let local = t.with_timezone(&self.rules.timing.timezone);
+        let offset = local.offset();
+        format!(
+            "{} {:02}:{:02} {}",
+            local.date_naive(),
+            local.hour(),
+            local.minute(),
+            offset.abbreviation().unwrap_or(offset.tz_id())
+        )
     }
 
     /// Whether a comment's author is an ordinary person other than the requester.
