@@ -633,17 +633,32 @@ fn with_notes(mut message: String, notes: &[String]) -> String {
     message
 }
 
-/// Problem fields that `request-complete` reports (the others have their own checks).
-const PERSONAL_FIELDS: [&str; 5] = [
-    "full_name",
-    "wikitech_user",
-    "shell_user",
-    "email",
-    "reason",
-];
-
-/// The problem field the parser uses for "more than one user on this task".
+/// Problem fields that `one-user` reports: the parser reports "more than one user on this
+/// task" on the whole request (`request`); `one_user` is accepted as well.
 pub const ONE_USER_FIELD: &str = "one_user";
+/// See [`ONE_USER_FIELD`].
+pub const REQUEST_FIELD: &str = "request";
+
+/// A parser message without the requester's words: every double-quoted span (the parser
+/// quotes what it could not read) becomes `…`.
+fn unquoted(message: &str) -> String {
+    if !message.contains('"') {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !inside {
+                out.push('…');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
 
 struct Ctx<'a> {
     facts: &'a Facts,
@@ -678,39 +693,47 @@ impl<'a> Ctx<'a> {
             && !c.author_disabled
     }
 
-    fn request_complete(&self) -> Check {
-        let r = &self.facts.parsed.request;
-        let mut missing: Vec<&str> = Vec::new();
-        if r.full_name.is_none() {
-            missing.push("full name");
-        }
-        if r.wikitech_user.is_none() {
-            missing.push("wikitech username");
-        }
-        if r.shell_user.is_none() {
-            missing.push("shell username");
-        }
-        if r.email.is_none() {
-            missing.push("email address");
-        }
-        if r.key.is_none() && self.facts.key.source == KeySource::None && !self.facts.existing_user
-        {
-            missing.push("SSH public key");
-        }
-        if r.groups.is_empty() {
-            missing.push("requested groups");
-        }
-        if r.reason.is_none() {
-            missing.push("reason for access");
-        }
-        let problems: Vec<&str> = self
-            .facts
+    /// The parser's problems about `field`, made safe to post.
+    fn problems(&self, field: &str) -> Vec<String> {
+        self.facts
             .parsed
             .problems
             .iter()
-            .filter(|p| PERSONAL_FIELDS.contains(&p.field.as_str()))
-            .map(|p| p.message.as_str())
-            .collect();
+            .filter(|p| p.field == field)
+            .map(|p| unquoted(&p.message))
+            .collect()
+    }
+
+    fn request_complete(&self) -> Check {
+        let r = &self.facts.parsed.request;
+        let fields = [
+            ("full_name", "full name", r.full_name.is_none()),
+            (
+                "wikitech_user",
+                "wikitech username",
+                r.wikitech_user.is_none(),
+            ),
+            ("shell_user", "shell username", r.shell_user.is_none()),
+            ("email", "email address", r.email.is_none()),
+            ("groups", "requested groups", r.groups.is_empty()),
+            ("reason", "reason for access", r.reason.is_none()),
+        ];
+        let mut missing: Vec<&str> = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
+        for (field, label, absent) in fields {
+            let found = self.problems(field);
+            if found.is_empty() {
+                if absent {
+                    missing.push(label);
+                }
+            } else {
+                problems.extend(found);
+            }
+        }
+        let no_key = r.key.is_none() && self.facts.key.source == KeySource::None;
+        if no_key && !self.facts.existing_user {
+            missing.push("SSH public key");
+        }
         if missing.is_empty() && problems.is_empty() {
             return pass(CheckId::RequestComplete, "all fields are present".into());
         }
@@ -718,7 +741,7 @@ impl<'a> Ctx<'a> {
         if !missing.is_empty() {
             parts.push(format!("missing: {}", missing.join(", ")));
         }
-        parts.extend(problems.iter().map(|p| p.to_string()));
+        parts.extend(problems);
         check(
             CheckId::RequestComplete,
             Status::Fail,
@@ -728,14 +751,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn one_user(&self) -> Check {
-        let problems: Vec<&str> = self
-            .facts
-            .parsed
-            .problems
-            .iter()
-            .filter(|p| p.field == ONE_USER_FIELD)
-            .map(|p| p.message.as_str())
-            .collect();
+        let mut problems = self.problems(ONE_USER_FIELD);
+        problems.extend(self.problems(REQUEST_FIELD));
         if problems.is_empty() {
             pass(CheckId::OneUser, "one user per task".into())
         } else {
@@ -799,13 +816,14 @@ impl<'a> Ctx<'a> {
                 if self.facts.existing_user {
                     return out;
                 }
-                check(
-                    CheckId::SshKey,
-                    Status::Fail,
-                    Some(Who::Requester),
+                let found = self.problems("ssh_key");
+                let message = if found.is_empty() {
                     "no SSH public key was found: add a dedicated public key for production"
-                        .into(),
-                )
+                        .to_string()
+                } else {
+                    found.join("; ")
+                };
+                check(CheckId::SshKey, Status::Fail, Some(Who::Requester), message)
             }
             (KeySource::Pointer, _) => check(
                 CheckId::SshKey,
@@ -825,6 +843,17 @@ impl<'a> Ctx<'a> {
                 Some(Who::Requester),
                 "a private key was posted: it must be considered compromised; generate a new key pair and post only the public key".into(),
             ),
+            // The description's key field has problems of its own (e.g. two different keys).
+            (KeySource::Description, Some(report))
+                if report.ok && !self.problems("ssh_key").is_empty() =>
+            {
+                check(
+                    CheckId::SshKey,
+                    Status::Fail,
+                    Some(Who::Requester),
+                    self.problems("ssh_key").join("; "),
+                )
+            }
             (_, Some(report)) if report.ok && report.fingerprint.is_some() => {
                 let mut m = report.algorithm.clone().unwrap_or_else(|| "key".into());
                 if let Some(bits) = report.bits {
@@ -1084,6 +1113,19 @@ impl<'a> Ctx<'a> {
             }
             Ok(())
         };
+        let unreadable = self.problems("manager");
+        if named.is_none() && !unreadable.is_empty() {
+            // Someone is named but could not be read: nobody else may stand in (fail closed).
+            return check(
+                CheckId::ManagerApproval,
+                Status::Fail,
+                Some(Who::Requester),
+                format!(
+                    "the manager or sponsor could not be read: {}",
+                    unreadable.join("; ")
+                ),
+            );
+        }
         let outcome = self.comments.role(eligible, self.cutoff.as_ref());
         let missing = match named {
             Some(m) if m == &self.facts.requester => {
@@ -1278,7 +1320,14 @@ impl<'a> Ctx<'a> {
         let today = calendar::local_date(self.now, &self.rules.timing);
         let mut problems: Vec<String> = Vec::new();
         match r.expiry_date {
-            None => problems.push("no valid expiry date (YYYY-MM-DD)".into()),
+            None => {
+                let found = self.problems("expiry_date");
+                if found.is_empty() {
+                    problems.push("no valid expiry date (YYYY-MM-DD)".into());
+                } else {
+                    problems.extend(found);
+                }
+            }
             Some(d) if d <= today => {
                 problems.push(format!("the expiry date {d} is not in the future"))
             }
@@ -1286,7 +1335,14 @@ impl<'a> Ctx<'a> {
         }
         let mut unknown_contact = None;
         match &r.expiry_contact {
-            None => problems.push("no expiry contact".into()),
+            None => {
+                let found = self.problems("expiry_contact");
+                if found.is_empty() {
+                    problems.push("no expiry contact".into());
+                } else {
+                    problems.extend(found);
+                }
+            }
             Some(c) if c == &self.facts.requester => {
                 problems.push("the expiry contact must be someone other than the requester".into())
             }

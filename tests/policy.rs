@@ -597,7 +597,7 @@ fn cases() -> Vec<Case> {
             name: "two users on one task",
             edit: |f, _, _| {
                 f.parsed.problems.push(Problem {
-                    field: "one_user".into(),
+                    field: "request".into(),
                     message: "two different shell usernames are given".into(),
                     span: 0..0,
                 })
@@ -607,6 +607,70 @@ fn cases() -> Vec<Case> {
             status: "fail",
             who: Some(Who::Requester),
             says: "two different shell usernames are given",
+        },
+        Case {
+            name: "the parser's words about a field replace 'missing', without quoting",
+            edit: |f, _, _| {
+                f.parsed.request.email = None;
+                f.parsed.problems.push(Problem {
+                    field: "email".into(),
+                    message: "the email address \"@everyone {F1}\" is not an address".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "request-complete",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the email address … is not an address",
+        },
+        Case {
+            name: "an unreadable manager lets nobody else stand in",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.parsed.problems.push(Problem {
+                    field: "manager".into(),
+                    message: "the manager is not a username".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the manager or sponsor could not be read: the manager is not a username",
+        },
+        Case {
+            name: "two different keys in the description",
+            edit: |f, _, _| {
+                f.parsed.problems.push(Problem {
+                    field: "ssh_key".into(),
+                    message: "2 different SSH keys were posted".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "ssh-key",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "2 different SSH keys were posted",
+        },
+        Case {
+            name: "an unreadable expiry date is reported without quoting it",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.parsed.request.expiry_date = None;
+                f.parsed.problems.push(Problem {
+                    field: "expiry_date".into(),
+                    message: "the expiry date \"soon\" is not a date written YYYY-MM-DD".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the expiry date … is not a date written YYYY-MM-DD",
         },
         Case {
             name: "no key for a new user",
