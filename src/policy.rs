@@ -412,6 +412,47 @@ pub struct Checklist {
     pub sudo_meeting: Option<NaiveDate>,
 }
 
+/// The trust of a key posted in a comment (design §1.2): only the requester, through the web
+/// or Conduit, counts; email never; an unknown channel is unverified; a removed comment is
+/// no source at all (the glue should not pick it).
+pub fn comment_key_trust(c: &CommentFact, requester: &Username) -> Trust {
+    if c.removed {
+        return Trust::NotTrusted {
+            reason: "the comment with the key was removed".into(),
+        };
+    }
+    if &c.author != requester {
+        return Trust::NotTrusted {
+            reason: format!("the key was posted by @{}, not by the requester", c.author),
+        };
+    }
+    match c.channel {
+        Channel::Web | Channel::Conduit => Trust::Trusted,
+        Channel::Email => Trust::NotTrusted {
+            reason: "the key came in an email reply".into(),
+        },
+        Channel::Unknown => Trust::Unverified {
+            reason: "the channel of the comment with the key could not be verified".into(),
+        },
+    }
+}
+
+/// The trust of a key in the description or in a paste: it counts when the requester wrote
+/// it (`written_by_requester`: the description version that set the key, or the paste, was
+/// authored by the requester).
+pub fn authored_key_trust(source: &KeySource, written_by_requester: bool) -> Trust {
+    if written_by_requester {
+        return Trust::Trusted;
+    }
+    let reason = match source {
+        KeySource::Paste { id } => format!("paste P{id} was not written by the requester"),
+        _ => {
+            "the key in the description was written by someone other than the requester".to_string()
+        }
+    };
+    Trust::NotTrusted { reason }
+}
+
 /// Whether a tagged task is a user access request at all.
 ///
 /// Conservative (a doubtful task gets a checklist, which then says what is missing): the

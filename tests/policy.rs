@@ -6,8 +6,9 @@ use accessbot::conduit::types::{SearchPage, Transaction};
 use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
 use accessbot::keys::KeyReport;
 use accessbot::policy::{
-    evaluate, is_stale, is_user_request, Channel, Check, CheckId, Checklist, CommentFact, Facts,
-    KeyFacts, KeyReuse, KeySource, SudoFacts, Trust, Verdict, Who, L3,
+    authored_key_trust, comment_key_trust, evaluate, is_stale, is_user_request, Channel, Check,
+    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust,
+    Verdict, Who, L3,
 };
 use accessbot::request::{KeyRef, Parsed, Problem, Request};
 use accessbot::rules::Rules;
@@ -1296,4 +1297,46 @@ fn timeline_of_the_recorded_t2_created_with_the_tag() {
     assert!(own.text.contains("[x] approval from manager"));
     // The bot's own edit is no activity.
     assert_eq!(tl.last_activity, tl.created_at);
+}
+
+#[test]
+fn key_trust_from_comments_descriptions_and_pastes() {
+    let jdoe = Username::new("jdoe");
+    let mut c = comment(20, "JDoe", "2026-11-04T10:00:00Z", "ssh-ed25519 AAAA");
+    assert_eq!(comment_key_trust(&c, &jdoe), Trust::Trusted);
+    c.channel = Channel::Conduit;
+    assert_eq!(comment_key_trust(&c, &jdoe), Trust::Trusted);
+    c.channel = Channel::Email;
+    assert!(
+        matches!(comment_key_trust(&c, &jdoe), Trust::NotTrusted { reason } if reason.contains("email"))
+    );
+    c.channel = Channel::Unknown;
+    assert!(matches!(
+        comment_key_trust(&c, &jdoe),
+        Trust::Unverified { .. }
+    ));
+    c.channel = Channel::Web;
+    c.author = Username::new("jdoe2");
+    assert!(
+        matches!(comment_key_trust(&c, &jdoe), Trust::NotTrusted { reason } if reason.contains("@jdoe2"))
+    );
+    c.author = Username::new("jdoe");
+    c.removed = true;
+    assert!(matches!(
+        comment_key_trust(&c, &jdoe),
+        Trust::NotTrusted { .. }
+    ));
+
+    assert_eq!(
+        authored_key_trust(&KeySource::Description, true),
+        Trust::Trusted
+    );
+    assert!(matches!(
+        authored_key_trust(&KeySource::Paste { id: 12 }, false),
+        Trust::NotTrusted { reason } if reason.contains("P12")
+    ));
+    assert!(matches!(
+        authored_key_trust(&KeySource::Description, false),
+        Trust::NotTrusted { .. }
+    ));
 }
