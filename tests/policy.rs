@@ -836,6 +836,27 @@ fn cases() -> Vec<Case> {
             says: "approved at the SRE meeting (@sre-kim)",
         },
         Case {
+            name: "an SRE meeting decision is no manager approval",
+            edit: |f, _, _| {
+                sudo(f);
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+                f.comments[0].author_is_staff = false;
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: approved",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from the manager or sponsor yet",
+        },
+        Case {
             name: "sudo decision by someone who is not a decider does not count",
             edit: |f, _, now| {
                 sudo(f);
