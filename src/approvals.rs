@@ -181,7 +181,9 @@ pub struct Analysed<'a> {
 }
 
 impl<'a> Analysed<'a> {
-    /// Analyses the comments once. Removed comments get an empty text and no stance.
+    /// Analyses the comments once. Removed comments get an empty text and no stance; an SRE
+    /// meeting decision ("SRE meeting: approved") is a decision, not a role approval, and
+    /// gets no stance either.
     pub fn new(comments: &'a [CommentFact], phrases: &Phrases) -> Self {
         let visible: Vec<String> = comments
             .iter()
@@ -197,7 +199,8 @@ impl<'a> Analysed<'a> {
             .iter()
             .zip(comments)
             .map(|(v, c)| {
-                if c.removed {
+                if c.removed || phrases.sre_approved.is_match(v) || phrases.sre_declined.is_match(v)
+                {
                     Stance::Neutral
                 } else {
                     stance(v, phrases)

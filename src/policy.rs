@@ -412,6 +412,47 @@ pub struct Checklist {
     pub sudo_meeting: Option<NaiveDate>,
 }
 
+/// The trust of a key posted in a comment (design §1.2): only the requester, through the web
+/// or Conduit, counts; email never; an unknown channel is unverified; a removed comment is
+/// no source at all (the glue should not pick it).
+pub fn comment_key_trust(c: &CommentFact, requester: &Username) -> Trust {
+    if c.removed {
+        return Trust::NotTrusted {
+            reason: "the comment with the key was removed".into(),
+        };
+    }
+    if &c.author != requester {
+        return Trust::NotTrusted {
+            reason: format!("the key was posted by @{}, not by the requester", c.author),
+        };
+    }
+    match c.channel {
+        Channel::Web | Channel::Conduit => Trust::Trusted,
+        Channel::Email => Trust::NotTrusted {
+            reason: "the key came in an email reply".into(),
+        },
+        Channel::Unknown => Trust::Unverified {
+            reason: "the channel of the comment with the key could not be verified".into(),
+        },
+    }
+}
+
+/// The trust of a key in the description or in a paste: it counts when the requester wrote
+/// it (`written_by_requester`: the description version that set the key, or the paste, was
+/// authored by the requester).
+pub fn authored_key_trust(source: &KeySource, written_by_requester: bool) -> Trust {
+    if written_by_requester {
+        return Trust::Trusted;
+    }
+    let reason = match source {
+        KeySource::Paste { id } => format!("paste P{id} was not written by the requester"),
+        _ => {
+            "the key in the description was written by someone other than the requester".to_string()
+        }
+    };
+    Trust::NotTrusted { reason }
+}
+
 /// Whether a tagged task is a user access request at all.
 ///
 /// Conservative (a doubtful task gets a checklist, which then says what is missing): the
@@ -633,17 +674,32 @@ fn with_notes(mut message: String, notes: &[String]) -> String {
     message
 }
 
-/// Problem fields that `request-complete` reports (the others have their own checks).
-const PERSONAL_FIELDS: [&str; 5] = [
-    "full_name",
-    "wikitech_user",
-    "shell_user",
-    "email",
-    "reason",
-];
-
-/// The problem field the parser uses for "more than one user on this task".
+/// Problem fields that `one-user` reports: the parser reports "more than one user on this
+/// task" on the whole request (`request`); `one_user` is accepted as well.
 pub const ONE_USER_FIELD: &str = "one_user";
+/// See [`ONE_USER_FIELD`].
+pub const REQUEST_FIELD: &str = "request";
+
+/// A parser message without the requester's words: every double-quoted span (the parser
+/// quotes what it could not read) becomes `…`.
+fn unquoted(message: &str) -> String {
+    if !message.contains('"') {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !inside {
+                out.push('…');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
 
 struct Ctx<'a> {
     facts: &'a Facts,
@@ -654,10 +710,20 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// `2026-11-09 10:00 CET`: local date and time with the zone's abbreviation (or its
+    /// name when it has none).
     fn fmt_time(&self, t: DateTime<Utc>) -> String {
-        t.with_timezone(&self.rules.timing.timezone)
-            .format("%Y-%m-%d %H:%M %Z")
-            .to_string()
+        use chrono::Timelike;
+        use chrono_tz::OffsetName;
+        let local = t.with_timezone(&self.rules.timing.timezone);
+        let offset = local.offset();
+        format!(
+            "{} {:02}:{:02} {}",
+            local.date_naive(),
+            local.hour(),
+            local.minute(),
+            offset.abbreviation().unwrap_or(offset.tz_id())
+        )
     }
 
     /// Whether a comment's author is an ordinary person other than the requester.
@@ -668,39 +734,47 @@ impl<'a> Ctx<'a> {
             && !c.author_disabled
     }
 
-    fn request_complete(&self) -> Check {
-        let r = &self.facts.parsed.request;
-        let mut missing: Vec<&str> = Vec::new();
-        if r.full_name.is_none() {
-            missing.push("full name");
-        }
-        if r.wikitech_user.is_none() {
-            missing.push("wikitech username");
-        }
-        if r.shell_user.is_none() {
-            missing.push("shell username");
-        }
-        if r.email.is_none() {
-            missing.push("email address");
-        }
-        if r.key.is_none() && self.facts.key.source == KeySource::None && !self.facts.existing_user
-        {
-            missing.push("SSH public key");
-        }
-        if r.groups.is_empty() {
-            missing.push("requested groups");
-        }
-        if r.reason.is_none() {
-            missing.push("reason for access");
-        }
-        let problems: Vec<&str> = self
-            .facts
+    /// The parser's problems about `field`, made safe to post.
+    fn problems(&self, field: &str) -> Vec<String> {
+        self.facts
             .parsed
             .problems
             .iter()
-            .filter(|p| PERSONAL_FIELDS.contains(&p.field.as_str()))
-            .map(|p| p.message.as_str())
-            .collect();
+            .filter(|p| p.field == field)
+            .map(|p| unquoted(&p.message))
+            .collect()
+    }
+
+    fn request_complete(&self) -> Check {
+        let r = &self.facts.parsed.request;
+        let fields = [
+            ("full_name", "full name", r.full_name.is_none()),
+            (
+                "wikitech_user",
+                "wikitech username",
+                r.wikitech_user.is_none(),
+            ),
+            ("shell_user", "shell username", r.shell_user.is_none()),
+            ("email", "email address", r.email.is_none()),
+            ("groups", "requested groups", r.groups.is_empty()),
+            ("reason", "reason for access", r.reason.is_none()),
+        ];
+        let mut missing: Vec<&str> = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
+        for (field, label, absent) in fields {
+            let found = self.problems(field);
+            if found.is_empty() {
+                if absent {
+                    missing.push(label);
+                }
+            } else {
+                problems.extend(found);
+            }
+        }
+        let no_key = r.key.is_none() && self.facts.key.source == KeySource::None;
+        if no_key && !self.facts.existing_user {
+            missing.push("SSH public key");
+        }
         if missing.is_empty() && problems.is_empty() {
             return pass(CheckId::RequestComplete, "all fields are present".into());
         }
@@ -708,7 +782,7 @@ impl<'a> Ctx<'a> {
         if !missing.is_empty() {
             parts.push(format!("missing: {}", missing.join(", ")));
         }
-        parts.extend(problems.iter().map(|p| p.to_string()));
+        parts.extend(problems);
         check(
             CheckId::RequestComplete,
             Status::Fail,
@@ -718,14 +792,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn one_user(&self) -> Check {
-        let problems: Vec<&str> = self
-            .facts
-            .parsed
-            .problems
-            .iter()
-            .filter(|p| p.field == ONE_USER_FIELD)
-            .map(|p| p.message.as_str())
-            .collect();
+        let mut problems = self.problems(ONE_USER_FIELD);
+        problems.extend(self.problems(REQUEST_FIELD));
         if problems.is_empty() {
             pass(CheckId::OneUser, "one user per task".into())
         } else {
@@ -789,13 +857,14 @@ impl<'a> Ctx<'a> {
                 if self.facts.existing_user {
                     return out;
                 }
-                check(
-                    CheckId::SshKey,
-                    Status::Fail,
-                    Some(Who::Requester),
+                let found = self.problems("ssh_key");
+                let message = if found.is_empty() {
                     "no SSH public key was found: add a dedicated public key for production"
-                        .into(),
-                )
+                        .to_string()
+                } else {
+                    found.join("; ")
+                };
+                check(CheckId::SshKey, Status::Fail, Some(Who::Requester), message)
             }
             (KeySource::Pointer, _) => check(
                 CheckId::SshKey,
@@ -815,6 +884,17 @@ impl<'a> Ctx<'a> {
                 Some(Who::Requester),
                 "a private key was posted: it must be considered compromised; generate a new key pair and post only the public key".into(),
             ),
+            // The description's key field has problems of its own (e.g. two different keys).
+            (KeySource::Description, Some(report))
+                if report.ok && !self.problems("ssh_key").is_empty() =>
+            {
+                check(
+                    CheckId::SshKey,
+                    Status::Fail,
+                    Some(Who::Requester),
+                    self.problems("ssh_key").join("; "),
+                )
+            }
             (_, Some(report)) if report.ok && report.fingerprint.is_some() => {
                 let mut m = report.algorithm.clone().unwrap_or_else(|| "key".into());
                 if let Some(bits) = report.bits {
@@ -1074,6 +1154,19 @@ impl<'a> Ctx<'a> {
             }
             Ok(())
         };
+        let unreadable = self.problems("manager");
+        if named.is_none() && !unreadable.is_empty() {
+            // Someone is named but could not be read: nobody else may stand in (fail closed).
+            return check(
+                CheckId::ManagerApproval,
+                Status::Fail,
+                Some(Who::Requester),
+                format!(
+                    "the manager or sponsor could not be read: {}",
+                    unreadable.join("; ")
+                ),
+            );
+        }
         let outcome = self.comments.role(eligible, self.cutoff.as_ref());
         let missing = match named {
             Some(m) if m == &self.facts.requester => {
@@ -1138,9 +1231,9 @@ impl<'a> Ctx<'a> {
             .comments
             .latest_matching(&self.rules.phrases.sre_approved, decider)
             .filter(|c| self.cutoff.as_ref().map_or(true, |k| c.at >= k.at));
-        let newer = |a: &CommentFact, b: &CommentFact| (a.at, a.anchor) > (b.at, b.anchor);
+        // Declined is final for the request (design §1.6), whatever came after.
         match (declined, approved) {
-            (Some(d), a) if a.map_or(true, |a| newer(d, a)) => {
+            (Some(d), _) => {
                 let mut c = check(
                     id,
                     Status::Fail,
@@ -1268,7 +1361,14 @@ impl<'a> Ctx<'a> {
         let today = calendar::local_date(self.now, &self.rules.timing);
         let mut problems: Vec<String> = Vec::new();
         match r.expiry_date {
-            None => problems.push("no valid expiry date (YYYY-MM-DD)".into()),
+            None => {
+                let found = self.problems("expiry_date");
+                if found.is_empty() {
+                    problems.push("no valid expiry date (YYYY-MM-DD)".into());
+                } else {
+                    problems.extend(found);
+                }
+            }
             Some(d) if d <= today => {
                 problems.push(format!("the expiry date {d} is not in the future"))
             }
@@ -1276,7 +1376,14 @@ impl<'a> Ctx<'a> {
         }
         let mut unknown_contact = None;
         match &r.expiry_contact {
-            None => problems.push("no expiry contact".into()),
+            None => {
+                let found = self.problems("expiry_contact");
+                if found.is_empty() {
+                    problems.push("no expiry contact".into());
+                } else {
+                    problems.extend(found);
+                }
+            }
             Some(c) if c == &self.facts.requester => {
                 problems.push("the expiry contact must be someone other than the requester".into())
             }

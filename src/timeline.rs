@@ -2,8 +2,10 @@
 //! into creation, tag time, description versions, comments (newest version, edits,
 //! removals), status changes, the bot's own comments and the last activity by anyone else.
 
+use crate::approvals::{Channel, CommentFact};
 use crate::conduit::types::Transaction;
-use crate::ids::Phid;
+use crate::ids::{Phid, Username};
+use crate::request::{KeyRef, Parsed};
 use chrono::{DateTime, Utc};
 
 /// One version of the task description.
@@ -186,6 +188,109 @@ impl Timeline {
     pub fn description(&self) -> Option<&DescriptionVersion> {
         self.descriptions.last()
     }
+
+    /// When the key and the requested groups last changed between description versions, and
+    /// who wrote the version that set the current key. `parse` parses one description text
+    /// (the glue passes `|d| request::parse(title, d, &rules.labels)`). The first version is
+    /// no change; a key or groups appearing later is. Keys compare by algorithm and key
+    /// material (a changed key comment is no change); groups compare as sets.
+    pub fn description_changes(&self, parse: impl Fn(&str) -> Parsed) -> DescriptionChanges {
+        let mut out = DescriptionChanges::default();
+        let mut prev: Option<(Option<String>, Vec<String>)> = None;
+        for v in &self.descriptions {
+            let parsed = parse(&v.text);
+            let key = parsed.request.key.as_ref().map(key_identity);
+            let mut groups = parsed.request.groups;
+            groups.sort();
+            groups.dedup();
+            match &prev {
+                None => {
+                    if key.is_some() {
+                        out.key_written_by = Some(v.author.clone());
+                    }
+                }
+                Some((prev_key, prev_groups)) => {
+                    if *prev_key != key {
+                        out.key_changed_at = Some(v.at);
+                        out.key_written_by = key.as_ref().map(|_| v.author.clone());
+                    }
+                    if *prev_groups != groups {
+                        out.groups_changed_at = Some(v.at);
+                    }
+                }
+            }
+            prev = Some((key, groups));
+        }
+        out
+    }
+
+    /// The comments (not the bot's) as [`CommentFact`]s for the policy engine. `person`
+    /// resolves an author PHID (`None`: unknown user — such comments are left out, so they
+    /// can never count); `channel` gives a transaction's channel (`Channel::Unknown` when the
+    /// channel source could not tell).
+    pub fn comment_facts(
+        &self,
+        person: impl Fn(&Phid) -> Option<Person>,
+        channel: impl Fn(&Phid) -> Channel,
+    ) -> Vec<CommentFact> {
+        self.comments
+            .iter()
+            .filter_map(|c| {
+                let p = person(&c.author)?;
+                Some(CommentFact {
+                    xact: c.xact.clone(),
+                    anchor: c.anchor,
+                    author: p.username,
+                    author_is_bot: p.is_bot,
+                    author_disabled: p.disabled,
+                    author_is_staff: p.staff,
+                    at: c.at,
+                    text: c.text.clone(),
+                    channel: channel(&c.xact),
+                    removed: c.removed,
+                })
+            })
+            .collect()
+    }
+}
+
+/// What [`Timeline::description_changes`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DescriptionChanges {
+    /// The last time a description edit changed the key (or added one).
+    pub key_changed_at: Option<DateTime<Utc>>,
+    /// The last time a description edit changed the requested groups.
+    pub groups_changed_at: Option<DateTime<Utc>>,
+    /// Who wrote the description version that set the current key (`None`: no key in the
+    /// description). A key in the description counts only when this is the requester.
+    pub key_written_by: Option<Phid>,
+}
+
+/// A user as the glue resolved them (`user.search` + memberships).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Username.
+    pub username: Username,
+    /// A bot (agent) account or mailing list.
+    pub is_bot: bool,
+    /// A disabled account.
+    pub disabled: bool,
+    /// A member of a staff project.
+    pub staff: bool,
+}
+
+/// What identifies a key: algorithm and material of an inline key (not its comment).
+fn key_identity(k: &KeyRef) -> String {
+    match k {
+        KeyRef::Inline { text } => {
+            let mut parts = text.split_whitespace();
+            let alg = parts.next().unwrap_or("");
+            let material = parts.next().unwrap_or("");
+            format!("inline {alg} {material}")
+        }
+        KeyRef::Paste { id } => format!("paste {id}"),
+        KeyRef::Pointer { target } => format!("pointer {target}"),
+    }
 }
 
 #[cfg(test)]
@@ -220,6 +325,109 @@ mod tests {
         let tl = Timeline::build(&txs[1..], &p, &bot);
         assert_eq!(tl.tagged_at, None);
         assert_eq!(tl.created_at, DateTime::from_timestamp(100, 0));
+    }
+
+    fn version(anchor: u64, at: i64, author: &str, text: &str) -> DescriptionVersion {
+        DescriptionVersion {
+            xact: Phid(format!("PHID-XACT-TASK-{anchor}")),
+            anchor,
+            at: DateTime::from_timestamp(at, 0).unwrap(),
+            author: Phid::from(author),
+            text: text.into(),
+        }
+    }
+
+    /// A stand-in parser: line 1 is the key, line 2 the comma-separated groups.
+    fn fake_parse(text: &str) -> Parsed {
+        let mut lines = text.lines();
+        let mut p = Parsed::default();
+        p.request.key = lines
+            .next()
+            .filter(|l| !l.is_empty())
+            .map(|l| KeyRef::Inline { text: l.into() });
+        p.request.groups = lines
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(String::from)
+            .collect();
+        p
+    }
+
+    #[test]
+    fn description_changes_date_key_and_group_edits() {
+        let tl = Timeline {
+            descriptions: vec![
+                version(1, 100, "PHID-USER-req", "ssh-ed25519 AAA a@b\nx,y"),
+                // Same key material, new comment; groups reordered: no change.
+                version(2, 200, "PHID-USER-req", "ssh-ed25519 AAA a@c\ny,x"),
+                version(3, 300, "PHID-USER-admin", "ssh-ed25519 BBB a@b\ny,x"),
+                version(4, 400, "PHID-USER-req", "ssh-ed25519 BBB a@b\ny"),
+            ],
+            ..Timeline::default()
+        };
+        let c = tl.description_changes(fake_parse);
+        assert_eq!(c.key_changed_at, DateTime::from_timestamp(300, 0));
+        assert_eq!(c.groups_changed_at, DateTime::from_timestamp(400, 0));
+        assert_eq!(c.key_written_by, Some(Phid::from("PHID-USER-admin")));
+
+        let first_only = Timeline {
+            descriptions: tl.descriptions[..2].to_vec(),
+            ..Timeline::default()
+        };
+        let c = first_only.description_changes(fake_parse);
+        assert_eq!(c.key_changed_at, None);
+        assert_eq!(c.groups_changed_at, None);
+        assert_eq!(c.key_written_by, Some(Phid::from("PHID-USER-req")));
+    }
+
+    #[test]
+    fn comment_facts_resolve_people_and_channels() {
+        let tl = Timeline {
+            comments: vec![
+                TimelineComment {
+                    xact: Phid::from("PHID-XACT-TASK-1"),
+                    anchor: 1,
+                    author: Phid::from("PHID-USER-known"),
+                    at: DateTime::from_timestamp(100, 0).unwrap(),
+                    text: "Approved".into(),
+                    edited: false,
+                    removed: false,
+                },
+                TimelineComment {
+                    xact: Phid::from("PHID-XACT-TASK-2"),
+                    anchor: 2,
+                    author: Phid::from("PHID-USER-ghost"),
+                    at: DateTime::from_timestamp(200, 0).unwrap(),
+                    text: "Approved".into(),
+                    edited: false,
+                    removed: false,
+                },
+            ],
+            ..Timeline::default()
+        };
+        let facts = tl.comment_facts(
+            |p| {
+                (p.as_str() == "PHID-USER-known").then(|| Person {
+                    username: Username::new("mboss"),
+                    is_bot: false,
+                    disabled: false,
+                    staff: true,
+                })
+            },
+            |x| {
+                if x.as_str() == "PHID-XACT-TASK-1" {
+                    Channel::Email
+                } else {
+                    Channel::Web
+                }
+            },
+        );
+        assert_eq!(facts.len(), 1);
+        assert_eq!(facts[0].author, Username::new("MBoss"));
+        assert_eq!(facts[0].channel, Channel::Email);
+        assert!(facts[0].author_is_staff);
     }
 
     #[test]

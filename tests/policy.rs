@@ -1,0 +1,1363 @@
+//! Table-driven tests of the policy engine: one ready request, and one case per rule and per
+//! way to get it wrong, each a small edit of the ready request's facts. Plus the timeline of
+//! the recorded T1 and the JSON shape of a checklist.
+
+use accessbot::conduit::types::{SearchPage, Transaction};
+use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
+use accessbot::keys::KeyReport;
+use accessbot::policy::{
+    authored_key_trust, comment_key_trust, evaluate, is_stale, is_user_request, Channel, Check,
+    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust,
+    Verdict, Who, L3,
+};
+use accessbot::request::{KeyRef, Parsed, Problem, Request};
+use accessbot::rules::Rules;
+use accessbot::timeline::Timeline;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::path::Path;
+
+fn rules() -> Rules {
+    Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).expect("bundled rules")
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test time")
+        .with_timezone(&Utc)
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+}
+
+/// The evaluation time of every case unless it sets its own.
+const NOW: &str = "2026-11-10T12:00:00Z";
+
+fn comment(anchor: u64, author: &str, when: &str, text: &str) -> CommentFact {
+    CommentFact {
+        xact: Phid(format!("PHID-XACT-TASK-c{anchor}")),
+        anchor,
+        author: Username::new(author),
+        author_is_bot: false,
+        author_disabled: false,
+        author_is_staff: true,
+        at: at(when),
+        text: text.to_string(),
+        channel: Channel::Web,
+        removed: false,
+    }
+}
+
+/// A complete, approved, non-sudo request by a staff member, tagged a week before `NOW`.
+fn ready() -> Facts {
+    let request = Request {
+        full_name: Some("Jane Doe".into()),
+        wikitech_user: Some("Jane Doe".into()),
+        shell_user: Some("jdoe".parse().expect("shell user")),
+        email: Some("jdoe@example.org".into()),
+        groups: vec!["analytics-privatedata-users".into()],
+        reason: Some("analysis".into()),
+        manager: Some(Username::new("@mboss")),
+        expiry_date: None,
+        expiry_contact: None,
+        key: Some(KeyRef::Inline {
+            text: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop".into(),
+        }),
+    };
+    Facts {
+        task: TaskId(101),
+        open: true,
+        title: "Requesting access to analytics-privatedata-users for jdoe".into(),
+        requester: Username::new("jdoe"),
+        requester_phid: Phid::from("PHID-USER-jdoe"),
+        bot_user: Username::new("accessbot"),
+        parsed: Parsed {
+            request,
+            problems: vec![],
+        },
+        key: KeyFacts {
+            source: KeySource::Description,
+            report: Some(KeyReport {
+                ok: true,
+                algorithm: Some("ssh-ed25519".into()),
+                bits: Some(256),
+                fingerprint: Some(Fingerprint("SHA256:abcdefgh".into())),
+                problems: vec![],
+                private_key: false,
+            }),
+            trust: Trust::Trusted,
+            reuse: vec![],
+        },
+        existing_user: false,
+        comments: vec![
+            comment(11, "mboss", "2026-11-03T10:00:00Z", "Approved."),
+            comment(12, "aotto", "2026-11-03T11:00:00Z", "+1 from the data side"),
+        ],
+        key_changed_at: None,
+        groups_changed_at: None,
+        tagged_at: Some(at("2026-11-02T09:00:00Z")),
+        requester_staff: true,
+        requester_nda: false,
+        expiry_contact_staff: None,
+        l3: L3::Signed {
+            at: at("2026-11-01T09:00:00Z"),
+        },
+        sudo: SudoFacts::default(),
+    }
+}
+
+/// Makes the requester a volunteer with a valid expiry and an NDA.
+fn volunteer(f: &mut Facts) {
+    f.requester_staff = false;
+    f.requester_nda = true;
+    f.parsed.request.expiry_date = Some(date("2027-06-30"));
+    f.parsed.request.expiry_contact = Some(Username::new("mboss"));
+    f.expiry_contact_staff = Some(true);
+}
+
+/// Requests the sudo group analytics-admins (approver aotto) instead.
+fn sudo(f: &mut Facts) {
+    f.parsed.request.groups = vec!["analytics-admins".into()];
+}
+
+type Edit = fn(&mut Facts, &mut Rules, &mut DateTime<Utc>);
+
+struct Case {
+    name: &'static str,
+    edit: Edit,
+    verdict: Verdict,
+    /// The check to look at, its status (`pass`/`fail`/`pending`), who, and a message part.
+    check: &'static str,
+    status: &'static str,
+    who: Option<Who>,
+    says: &'static str,
+}
+
+fn find<'a>(list: &'a Checklist, id: &str) -> Option<&'a Check> {
+    list.checks.iter().find(|c| c.id.to_string() == id)
+}
+
+fn status_name(c: &Check) -> String {
+    serde_json::to_value(c.status)
+        .expect("status")
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "a fully ready request",
+            edit: |_, _, _| {},
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "self-approval does not count",
+            edit: |f, _, _| {
+                f.comments[0].author = Username::new("jdoe");
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "the requester cannot approve their own request",
+        },
+        Case {
+            name: "self-approval as lead does not count",
+            edit: |f, _, _| {
+                f.requester = Username::new("aotto");
+                f.comments[1].author = Username::new("AOtto");
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "the requester cannot approve their own request",
+        },
+        Case {
+            name: "approval by email does not count",
+            edit: |f, _, _| f.comments[0].channel = Channel::Email,
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss came by email",
+        },
+        Case {
+            name: "approval with an unknown channel is pending",
+            edit: |f, _, _| f.comments[0].channel = Channel::Unknown,
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "channel could not be verified",
+        },
+        Case {
+            name: "approval through Conduit counts",
+            edit: |f, _, _| f.comments[0].channel = Channel::Conduit,
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "approval by a bot does not count",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments[0].author = Username::new("deploybot");
+                f.comments[0].author_is_bot = true;
+                f.comments[1].author_is_staff = false;
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@deploybot is a bot account",
+        },
+        Case {
+            name: "approval by the accessbot user does not count",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments[0].author = Username::new("AccessBot");
+                f.comments[1].author_is_staff = false;
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "bot account",
+        },
+        Case {
+            name: "approval by a disabled account does not count",
+            edit: |f, _, _| f.comments[0].author_disabled = true,
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "disabled",
+        },
+        Case {
+            name: "manager who is not staff does not count",
+            edit: |f, _, _| f.comments[0].author_is_staff = false,
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "not a staff member",
+        },
+        Case {
+            name: "approval by a non-approver of the group does not count",
+            edit: |f, _, _| f.comments[1].author = Username::new("someone"),
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "no approval from a project lead of analytics-privatedata-users yet (approvers: @aotto)",
+        },
+        Case {
+            name: "approval in a quote does not count",
+            edit: |f, _, _| f.comments[0].text = "> Approved.\nWhy is this needed?".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "approval in a code block does not count",
+            edit: |f, _, _| f.comments[0].text = "Type:\n```\nApproved.\n```".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "approval in a lang= block does not count",
+            edit: |f, _, _| f.comments[0].text = "lang=text\nApproved.\n".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "approval inside quotation marks does not count",
+            edit: |f, _, _| f.comments[0].text = "Once I say \"approved\" you may proceed".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "a negated approval is no approval",
+            edit: |f, _, _| f.comments[0].text = "Can't approve yet: who is this?".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "not approved",
+            edit: |f, _, _| f.comments[0].text = "Not approved.".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "a later withdrawal cancels the approval",
+            edit: |f, _, _| {
+                f.comments.push(comment(
+                    13,
+                    "MBoss",
+                    "2026-11-04T10:00:00Z",
+                    "I withdraw my approval, on hold",
+                ))
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@MBoss withdrew their approval",
+        },
+        Case {
+            name: "a withdrawal by email still cancels (fail closed)",
+            edit: |f, _, _| {
+                let mut c = comment(13, "mboss", "2026-11-04T10:00:00Z", "revoked");
+                c.channel = Channel::Email;
+                f.comments.push(c)
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "withdrew",
+        },
+        Case {
+            name: "approving again after a withdrawal counts",
+            edit: |f, _, _| {
+                f.comments
+                    .push(comment(13, "mboss", "2026-11-04T10:00:00Z", "on hold"));
+                f.comments
+                    .push(comment(14, "mboss", "2026-11-05T10:00:00Z", "approved now"));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "an approval edited into a withdrawal does not count",
+            edit: |f, _, _| {
+                f.comments[0].text = "Approved. EDIT: not approved after all".into();
+                f.comments[0].at = at("2026-11-06T10:00:00Z");
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "a removed approval does not count",
+            edit: |f, _, _| f.comments[0].removed = true,
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "an approval before the key change does not count",
+            edit: |f, _, _| f.key_changed_at = Some(at("2026-11-04T08:00:00Z")),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss predates the key change on 2026-11-04",
+        },
+        Case {
+            name: "an approval before the group change does not count",
+            edit: |f, _, _| f.groups_changed_at = Some(at("2026-11-05T08:00:00Z")),
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "approval by @aotto predates the group change on 2026-11-05",
+        },
+        Case {
+            name: "an approval after the key change counts",
+            edit: |f, _, _| f.key_changed_at = Some(at("2026-11-03T09:00:00Z")),
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "an impostor with a similar username does not count",
+            edit: |f, _, _| f.comments[0].author = Username::new("mboss2"),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss2 does not count: the request names @mboss as manager",
+        },
+        Case {
+            name: "a username differing only in case is the same user",
+            edit: |f, _, _| f.comments[0].author = Username::new("MBoss"),
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @MBoss",
+        },
+        Case {
+            name: "an impostor of a project lead does not count",
+            edit: |f, _, _| f.comments[1].author = Username::new("aotto-x"),
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "no approval from a project lead",
+        },
+        Case {
+            name: "one comment satisfies both roles when its author holds both",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "L3 not visible to the bot",
+            edit: |f, _, _| f.l3 = L3::NotVisible,
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "cannot see L3 signatures",
+        },
+        Case {
+            name: "L3 not signed",
+            edit: |f, _, _| f.l3 = L3::NotSigned,
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "has not signed L3",
+        },
+        Case {
+            name: "L3 verified by a verifier comment",
+            edit: |f, r, _| {
+                f.l3 = L3::NotVisible;
+                r.l3.sources.push(accessbot::rules::L3Source::VerifierComment);
+                f.comments
+                    .push(comment(13, "sre-kim", "2026-11-04T10:00:00Z", "L3 verified"));
+            },
+            verdict: Verdict::Ready,
+            check: "l3",
+            status: "pass",
+            who: None,
+            says: "L3 verified by @sre-kim",
+        },
+        Case {
+            name: "NDA confirmed by a legal user's comment",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.requester_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "NDA is on file for Jane.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "nda",
+            status: "pass",
+            who: None,
+            says: "NDA confirmed by @legalteam",
+        },
+        Case {
+            name: "an NDA claimed in prose by the requester does not count",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.requester_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "jdoe",
+                    "2026-11-04T10:00:00Z",
+                    "My NDA is on file, signed last year.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "fail",
+            who: Some(Who::Legal),
+            says: "no NDA on file",
+        },
+        Case {
+            name: "an NDA confirmation by email does not count",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.requester_nda = false;
+                let mut c = comment(13, "legalteam", "2026-11-04T10:00:00Z", "NDA confirmed");
+                c.channel = Channel::Email;
+                f.comments.push(c);
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "fail",
+            who: Some(Who::Legal),
+            says: "no NDA on file",
+        },
+        Case {
+            name: "expiry missing for a volunteer",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.parsed.request.expiry_date = None;
+                f.parsed.request.expiry_contact = None;
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "no valid expiry date (YYYY-MM-DD); no expiry contact",
+        },
+        Case {
+            name: "expiry date in the past",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.parsed.request.expiry_date = Some(date("2026-11-10"));
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the expiry date 2026-11-10 is not in the future",
+        },
+        Case {
+            name: "expiry contact who is not staff",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.expiry_contact_staff = Some(false);
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the expiry contact @mboss is not a staff member",
+        },
+        Case {
+            name: "a volunteer with a valid expiry",
+            edit: |f, _, _| volunteer(f),
+            verdict: Verdict::Ready,
+            check: "expiry",
+            status: "pass",
+            who: None,
+            says: "expires on 2027-06-30; expiry contact @mboss",
+        },
+        Case {
+            name: "unknown group",
+            edit: |f, _, _| f.parsed.request.groups.push("made-up-group".into()),
+            verdict: Verdict::Blocked,
+            check: "known-groups",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "unknown group: made-up-group",
+        },
+        Case {
+            name: "missing fields",
+            edit: |f, _, _| {
+                f.parsed.request.email = None;
+                f.parsed.request.reason = None;
+            },
+            verdict: Verdict::Blocked,
+            check: "request-complete",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "missing: email address, reason for access",
+        },
+        Case {
+            name: "two users on one task",
+            edit: |f, _, _| {
+                f.parsed.problems.push(Problem {
+                    field: "request".into(),
+                    message: "two different shell usernames are given".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "one-user",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "two different shell usernames are given",
+        },
+        Case {
+            name: "the parser's words about a field replace 'missing', without quoting",
+            edit: |f, _, _| {
+                f.parsed.request.email = None;
+                f.parsed.problems.push(Problem {
+                    field: "email".into(),
+                    message: "the email address \"@everyone {F1}\" is not an address".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "request-complete",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the email address … is not an address",
+        },
+        Case {
+            name: "an unreadable manager lets nobody else stand in",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.parsed.problems.push(Problem {
+                    field: "manager".into(),
+                    message: "the manager is not a username".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the manager or sponsor could not be read: the manager is not a username",
+        },
+        Case {
+            name: "two different keys in the description",
+            edit: |f, _, _| {
+                f.parsed.problems.push(Problem {
+                    field: "ssh_key".into(),
+                    message: "2 different SSH keys were posted".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "ssh-key",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "2 different SSH keys were posted",
+        },
+        Case {
+            name: "an unreadable expiry date is reported without quoting it",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.parsed.request.expiry_date = None;
+                f.parsed.problems.push(Problem {
+                    field: "expiry_date".into(),
+                    message: "the expiry date \"soon\" is not a date written YYYY-MM-DD".into(),
+                    span: 0..0,
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the expiry date … is not a date written YYYY-MM-DD",
+        },
+        Case {
+            name: "no key for a new user",
+            edit: |f, _, _| {
+                f.parsed.request.key = None;
+                f.key = KeyFacts::default();
+            },
+            verdict: Verdict::Blocked,
+            check: "ssh-key",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "no SSH public key",
+        },
+        Case {
+            name: "a key given by reference is for clinic duty to verify",
+            edit: |f, _, _| {
+                f.key.source = KeySource::Pointer;
+                f.key.report = None;
+            },
+            verdict: Verdict::Blocked,
+            check: "ssh-key",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "to be verified by clinic duty",
+        },
+        Case {
+            name: "a private key is compromised",
+            edit: |f, _, _| {
+                f.key.report = Some(KeyReport {
+                    private_key: true,
+                    problems: vec!["a private key was posted".into()],
+                    ..KeyReport::default()
+                })
+            },
+            verdict: Verdict::Blocked,
+            check: "ssh-key",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "compromised",
+        },
+        Case {
+            name: "a refused key",
+            edit: |f, _, _| {
+                let r = f.key.report.as_mut().expect("report");
+                r.ok = false;
+                r.problems = vec!["ssh-rsa keys need at least 4096 bits (this one has 2048)".into()];
+            },
+            verdict: Verdict::Blocked,
+            check: "ssh-key",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "at least 4096 bits",
+        },
+        Case {
+            name: "a key used by another user before",
+            edit: |f, _, _| {
+                f.key.reuse = vec![
+                    KeyReuse::EarlierRequest { task: TaskId(7) },
+                    KeyReuse::DataYaml {
+                        user: "someone".into(),
+                    },
+                ]
+            },
+            verdict: Verdict::Blocked,
+            check: "key-fresh",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "an earlier request by another user (T7), the admin data of shell user someone",
+        },
+        Case {
+            name: "a key posted by someone else",
+            edit: |f, _, _| {
+                f.key.source = KeySource::Comment {
+                    xact: Phid::from("PHID-XACT-TASK-k"),
+                    anchor: 20,
+                };
+                f.key.trust = Trust::NotTrusted {
+                    reason: "the key was posted by someone other than the requester".into(),
+                };
+            },
+            verdict: Verdict::Blocked,
+            check: "key-channel",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "posted by someone other than the requester",
+        },
+        Case {
+            name: "a key whose channel is unknown",
+            edit: |f, _, _| {
+                f.key.trust = Trust::Unverified {
+                    reason: "the comment's channel could not be verified".into(),
+                };
+            },
+            verdict: Verdict::Blocked,
+            check: "key-channel",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not be verified",
+        },
+        Case {
+            name: "an existing user needs no new key",
+            edit: |f, _, _| {
+                f.parsed.request.key = None;
+                f.key = KeyFacts::default();
+                f.existing_user = true;
+            },
+            verdict: Verdict::Ready,
+            check: "request-complete",
+            status: "pass",
+            who: None,
+            says: "all fields are present",
+        },
+        Case {
+            name: "sudo request gets scheduled for the next meeting",
+            edit: |f, _, _| sudo(f),
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "on the agenda of the SRE meeting of 2026-11-16",
+        },
+        Case {
+            name: "sudo request ready within the cutoff goes to the meeting after",
+            edit: |f, _, now| {
+                sudo(f);
+                *now = at("2026-11-15T16:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "on the agenda of the SRE meeting of 2026-11-30",
+        },
+        Case {
+            name: "sudo request not scheduled while something else fails",
+            edit: |f, _, _| {
+                sudo(f);
+                f.l3 = L3::NotSigned;
+            },
+            verdict: Verdict::Blocked,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "to be scheduled once everything else passes",
+        },
+        Case {
+            name: "sudo request approved at the meeting",
+            edit: |f, _, _| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: approved",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "sudo-review",
+            status: "pass",
+            who: None,
+            says: "approved at the SRE meeting (@sre-kim)",
+        },
+        Case {
+            name: "an SRE meeting decision is no manager approval",
+            edit: |f, _, _| {
+                sudo(f);
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+                f.comments[0].author_is_staff = false;
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: approved",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from the manager or sponsor yet",
+        },
+        Case {
+            name: "sudo decision by someone who is not a decider does not count",
+            edit: |f, _, now| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "jdoe",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: approved",
+                ));
+                *now = at("2026-11-16T17:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "waiting for the decision",
+        },
+        Case {
+            name: "sudo request declined at the meeting",
+            edit: |f, _, _| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: declined, use the non-sudo group",
+                ));
+            },
+            verdict: Verdict::Declined,
+            check: "sudo-review",
+            status: "fail",
+            who: None,
+            says: "declined at the SRE meeting (@sre-kim)",
+        },
+        Case {
+            name: "a decline is final even if approved later",
+            edit: |f, _, _| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: declined",
+                ));
+                f.comments.push(comment(
+                    14,
+                    "sre-kim",
+                    "2026-11-17T16:00:00Z",
+                    "SRE meeting: approved",
+                ));
+            },
+            verdict: Verdict::Declined,
+            check: "sudo-review",
+            status: "fail",
+            who: None,
+            says: "declined at the SRE meeting",
+        },
+        Case {
+            name: "sudo request not decided rolls over",
+            edit: |f, _, now| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                *now = at("2026-11-18T09:00:00Z");
+            },
+            verdict: Verdict::Blocked,
+            check: "sudo-review",
+            status: "pending",
+            who: Some(Who::Sre),
+            says: "not decided at the SRE meeting of 2026-11-16: rolled over to 2026-11-30",
+        },
+        Case {
+            name: "waiting period in calendar days",
+            edit: |f, _, now| {
+                f.tagged_at = Some(at("2026-11-06T10:00:00Z"));
+                *now = at("2026-11-09T09:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "waiting-period",
+            status: "pending",
+            who: None,
+            says: "waiting period of 3 days: ends 2026-11-09 10:00 UTC",
+        },
+        Case {
+            name: "waiting period over",
+            edit: |f, _, now| {
+                f.tagged_at = Some(at("2026-11-06T10:00:00Z"));
+                *now = at("2026-11-09T10:00:00Z");
+            },
+            verdict: Verdict::Ready,
+            check: "waiting-period",
+            status: "pass",
+            who: None,
+            says: "ended on 2026-11-09 10:00 UTC",
+        },
+        Case {
+            name: "waiting period in business days",
+            edit: |f, r, now| {
+                r.timing.waiting_period_business_days = true;
+                f.tagged_at = Some(at("2026-11-06T10:00:00Z"));
+                *now = at("2026-11-10T12:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "waiting-period",
+            status: "pending",
+            who: None,
+            says: "waiting period of 3 business days: ends 2026-11-11 10:00 UTC",
+        },
+        Case {
+            name: "unknown tag time",
+            edit: |f, _, _| f.tagged_at = None,
+            verdict: Verdict::Blocked,
+            check: "waiting-period",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "tagged is unknown",
+        },
+    ]
+}
+
+#[test]
+fn engine_table() {
+    let base_rules = rules();
+    let mut failures = Vec::new();
+    for case in cases() {
+        let mut facts = ready();
+        let mut r = base_rules.clone();
+        let mut now = at(NOW);
+        (case.edit)(&mut facts, &mut r, &mut now);
+        let list = evaluate(&facts, &r, now);
+        let Some(check) = find(&list, case.check) else {
+            failures.push(format!(
+                "{}: no check {} in {:?}",
+                case.name, case.check, list.checks
+            ));
+            continue;
+        };
+        let ok = list.verdict == case.verdict
+            && status_name(check) == case.status
+            && check.who == case.who
+            && check.message.contains(case.says);
+        if !ok {
+            failures.push(format!(
+                "{}: verdict {:?} (want {:?}); {} = {} who {:?}: {:?} (want {} {:?} containing {:?})",
+                case.name,
+                list.verdict,
+                case.verdict,
+                case.check,
+                status_name(check),
+                check.who,
+                check.message,
+                case.status,
+                case.who,
+                case.says
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn closed_tasks_and_non_requests_get_no_checklist() {
+    let r = rules();
+    let mut f = ready();
+    f.open = false;
+    let list = evaluate(&f, &r, at(NOW));
+    assert_eq!(list.verdict, Verdict::Closed);
+    assert!(list.checks.is_empty());
+
+    let mut f = ready();
+    f.title = "Change privileges of group analytics-admins".into();
+    f.parsed = Parsed::default();
+    let list = evaluate(&f, &r, at(NOW));
+    assert_eq!(list.verdict, Verdict::NotARequest);
+    assert!(list.checks.is_empty());
+
+    // Conservative: a request-like title alone keeps it a request (then it says what's missing).
+    assert!(is_user_request(
+        "Requesting access to deployment for jdoe",
+        &Parsed::default()
+    ));
+    assert!(!is_user_request(
+        "Add sudo rule to group deploy-service",
+        &Parsed::default()
+    ));
+}
+
+#[test]
+fn checks_come_in_design_order_and_waiting_takes_the_latest_until() {
+    let r = rules();
+    let mut f = volunteer_facts();
+    f.parsed.request.groups = vec!["deployment".into(), "analytics-privatedata-users".into()];
+    f.comments
+        .push(comment(13, "rel-lead", "2026-11-03T12:00:00Z", "approved"));
+    let list = evaluate(&f, &r, at(NOW));
+    let ids: Vec<String> = list.checks.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(
+        ids,
+        [
+            "request-complete",
+            "one-user",
+            "known-groups",
+            "ssh-key",
+            "key-fresh",
+            "key-channel",
+            "l3",
+            "nda",
+            "manager-approval",
+            "lead-approval:deployment",
+            "lead-approval:analytics-privatedata-users",
+            "waiting-period",
+            "expiry",
+        ]
+    );
+    assert_eq!(list.verdict, Verdict::Ready);
+
+    let mut f = ready();
+    f.tagged_at = Some(at("2026-11-09T10:00:00Z"));
+    let list = evaluate(&f, &r, at(NOW));
+    assert_eq!(list.verdict, Verdict::Waiting);
+    assert_eq!(list.until, Some(at("2026-11-12T10:00:00Z")));
+}
+
+fn volunteer_facts() -> Facts {
+    let mut f = ready();
+    volunteer(&mut f);
+    f
+}
+
+#[test]
+fn sudo_scheduling_is_stable_once_stored() {
+    let r = rules();
+    let mut f = ready();
+    sudo(&mut f);
+    let list = evaluate(&f, &r, at(NOW));
+    assert_eq!(list.sudo_meeting, Some(date("2026-11-16")));
+    assert_eq!(list.verdict, Verdict::Waiting);
+    assert_eq!(list.until, Some(at("2026-11-16T15:00:00Z")));
+    assert!(find(&list, "waiting-period").is_none());
+
+    // The glue stores the date; a later evaluation keeps it even past the cutoff.
+    f.sudo.scheduled_for = list.sudo_meeting;
+    let later = evaluate(&f, &r, at("2026-11-16T14:00:00Z"));
+    assert_eq!(later.sudo_meeting, Some(date("2026-11-16")));
+    assert_eq!(later.verdict, Verdict::Waiting);
+
+    // first_ready_at decides the meeting when nothing is stored yet.
+    let mut g = ready();
+    sudo(&mut g);
+    g.sudo.first_ready_at = Some(at("2026-11-15T20:00:00Z"));
+    let list = evaluate(&g, &r, at("2026-11-16T09:00:00Z"));
+    assert_eq!(list.sudo_meeting, Some(date("2026-11-30")));
+}
+
+#[test]
+fn a_withdrawn_lead_approval_names_the_withdrawal_and_keeps_evidence_empty() {
+    let r = rules();
+    let mut f = ready();
+    f.comments.push(comment(
+        13,
+        "aotto",
+        "2026-11-04T10:00:00Z",
+        "-1, revoke that",
+    ));
+    let list = evaluate(&f, &r, at(NOW));
+    let c = find(&list, "lead-approval:analytics-privatedata-users").expect("lead check");
+    assert!(c.evidence.is_empty());
+    assert!(
+        c.message.contains("@aotto withdrew their approval"),
+        "{}",
+        c.message
+    );
+    // The manager's approval is untouched.
+    let m = find(&list, "manager-approval").expect("manager check");
+    assert_eq!(m.evidence.len(), 1);
+    assert_eq!(m.evidence[0].anchor, 11);
+}
+
+#[test]
+fn checklist_serializes_into_the_design_shape() {
+    let r = rules();
+    let mut f = ready();
+    f.comments[0].channel = Channel::Email;
+    let list = evaluate(&f, &r, at(NOW));
+    let v = serde_json::to_value(&list).expect("json");
+    assert_eq!(v["task"], "T101");
+    assert_eq!(v["verdict"], "blocked");
+    assert_eq!(v["until"], serde_json::Value::Null);
+    assert_eq!(v["request"]["shell_user"], "jdoe");
+    assert_eq!(v["request"]["sudo"], false);
+    assert_eq!(v["request"]["key"]["source"], "description");
+    assert_eq!(v["request"]["key"]["bits"], 256);
+    assert!(v.get("sudo_meeting").is_none());
+    let checks = v["checks"].as_array().expect("checks");
+    let m = checks
+        .iter()
+        .find(|c| c["id"] == "manager-approval")
+        .expect("manager");
+    let keys: Vec<&String> = m.as_object().expect("object").keys().collect();
+    assert_eq!(keys.len(), 6, "{m}");
+    assert_eq!(m["status"], "fail");
+    assert_eq!(m["who"], "manager");
+    let lead = checks
+        .iter()
+        .find(|c| c["id"] == "lead-approval:analytics-privatedata-users")
+        .expect("lead");
+    assert_eq!(lead["status"], "pass");
+    assert_eq!(lead["who"], serde_json::Value::Null);
+    assert_eq!(lead["evidence"], serde_json::json!(["PHID-XACT-TASK-c12"]));
+    let who: Vec<String> = [
+        Who::Requester,
+        Who::Manager,
+        Who::ProjectLead,
+        Who::Sre,
+        Who::Legal,
+        Who::ClinicDuty,
+    ]
+    .iter()
+    .map(|w| {
+        serde_json::to_value(w)
+            .expect("who")
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    })
+    .collect();
+    assert_eq!(
+        who,
+        [
+            "requester",
+            "manager",
+            "project-lead",
+            "sre",
+            "legal",
+            "clinic-duty"
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(Verdict::NotARequest).expect("verdict"),
+        "not-a-request"
+    );
+    assert_eq!(
+        CheckId::LeadApproval("ops".into()).to_string(),
+        "lead-approval:ops"
+    );
+}
+
+#[test]
+fn messages_never_quote_what_the_requester_wrote() {
+    let r = rules();
+    let mut f = ready();
+    f.parsed.request.reason = Some("{F1} @everyone T999 [[link]]".into());
+    f.parsed.request.full_name = Some("Robert'); DROP".into());
+    f.title = "Requesting access to analytics-privatedata-users for jdoe".into();
+    f.comments.push(comment(
+        13,
+        "jdoe",
+        "2026-11-04T10:00:00Z",
+        "approved by me, {F1} @everyone",
+    ));
+    let list = evaluate(&f, &r, at(NOW));
+    for c in &list.checks {
+        assert!(!c.message.contains("{F1}"), "{}", c.message);
+        assert!(!c.message.contains("@everyone"), "{}", c.message);
+        assert!(!c.message.contains("DROP"), "{}", c.message);
+    }
+}
+
+#[test]
+fn staleness_counts_business_days() {
+    let r = rules();
+    let t = &r.timing;
+    // Last activity Friday 2026-11-06 10:00; five business days later is Friday 13th 10:00.
+    let last = at("2026-11-06T10:00:00Z");
+    assert!(!is_stale(last, at("2026-11-13T09:59:59Z"), t));
+    assert!(is_stale(last, at("2026-11-13T10:00:00Z"), t));
+    // Over Christmas (a holiday on Friday 25th) it takes a day longer.
+    let last = at("2026-12-21T10:00:00Z");
+    assert!(!is_stale(last, at("2026-12-28T10:00:00Z"), t));
+    assert!(is_stale(last, at("2026-12-29T10:00:00Z"), t));
+}
+
+#[test]
+fn timeline_of_the_recorded_t1() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/conduit/recorded/30-transaction.search-T1.json"
+    );
+    let text = std::fs::read_to_string(path).expect("recording");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let page: SearchPage<Transaction> =
+        serde_json::from_value(v["response"]["result"].clone()).expect("page");
+    let project = Phid::from("PHID-PROJ-wwpcn5hoqarqor7l7zqw");
+    let bot = Phid::from("PHID-USER-ifdkg23ff5xkmcfjbyca");
+    let tl = Timeline::build(&page.data, &project, &bot);
+
+    let t = |s: i64| DateTime::from_timestamp(s, 0).expect("time");
+    assert_eq!(tl.created_at, Some(t(1795445758)));
+    assert_eq!(
+        tl.author,
+        Some(Phid::from("PHID-USER-ku7wtpznfc6baencbpzy"))
+    );
+    // Tagged later by another user: transaction 10.
+    assert_eq!(tl.tagged_at, Some(t(1795445766)));
+    assert_eq!(
+        tl.tag_xact,
+        Some(Phid::from("PHID-XACT-TASK-7hqnvyocub2f6pz"))
+    );
+
+    // Comments oldest first; the edited one (anchor 11) with its newest text and date.
+    let anchors: Vec<u64> = tl.comments.iter().map(|c| c.anchor).collect();
+    assert_eq!(anchors, [11, 13, 15, 16, 18]);
+    let edited = &tl.comments[0];
+    assert!(edited.edited);
+    assert!(!edited.removed);
+    assert_eq!(edited.at, t(1795445797));
+    assert!(
+        edited.text.contains("EDIT: only for deployment"),
+        "{}",
+        edited.text
+    );
+    assert!(!tl.comments[1].edited);
+    assert_eq!(tl.comments[1].at, t(1795445770));
+
+    // Two description versions: the creation and the edit that dropped a group.
+    assert_eq!(tl.descriptions.len(), 2);
+    assert_eq!(tl.descriptions[0].anchor, 3);
+    assert_eq!(tl.descriptions[1].anchor, 17);
+    assert_eq!(tl.descriptions[1].at, t(1795445802));
+    assert!(tl.descriptions[0]
+        .text
+        .contains("deployment, analytics-privatedata-users"));
+    assert!(!tl.descriptions[1]
+        .text
+        .contains("deployment, analytics-privatedata-users"));
+    assert!(tl.bot_comments.is_empty());
+    assert_eq!(tl.last_activity, Some(t(1795445804)));
+}
+
+#[test]
+fn timeline_of_the_recorded_t2_created_with_the_tag() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/conduit/recorded/46-transaction.search-T2-after-comment-edit.json"
+    );
+    let text = std::fs::read_to_string(path).expect("recording");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let page: SearchPage<Transaction> =
+        serde_json::from_value(v["response"]["result"].clone()).expect("page");
+    let project = Phid::from("PHID-PROJ-wwpcn5hoqarqor7l7zqw");
+    let bot = Phid::from("PHID-USER-ifdkg23ff5xkmcfjbyca");
+    let tl = Timeline::build(&page.data, &project, &bot);
+    assert_eq!(tl.tagged_at, tl.created_at);
+    assert!(tl.comments.is_empty());
+    let own = tl.last_bot_comment().expect("bot comment");
+    assert!(own.edited);
+    assert!(own.text.contains("[x] approval from manager"));
+    // The bot's own edit is no activity.
+    assert_eq!(tl.last_activity, tl.created_at);
+}
+
+#[test]
+fn key_trust_from_comments_descriptions_and_pastes() {
+    let jdoe = Username::new("jdoe");
+    let mut c = comment(20, "JDoe", "2026-11-04T10:00:00Z", "ssh-ed25519 AAAA");
+    assert_eq!(comment_key_trust(&c, &jdoe), Trust::Trusted);
+    c.channel = Channel::Conduit;
+    assert_eq!(comment_key_trust(&c, &jdoe), Trust::Trusted);
+    c.channel = Channel::Email;
+    assert!(
+        matches!(comment_key_trust(&c, &jdoe), Trust::NotTrusted { reason } if reason.contains("email"))
+    );
+    c.channel = Channel::Unknown;
+    assert!(matches!(
+        comment_key_trust(&c, &jdoe),
+        Trust::Unverified { .. }
+    ));
+    c.channel = Channel::Web;
+    c.author = Username::new("jdoe2");
+    assert!(
+        matches!(comment_key_trust(&c, &jdoe), Trust::NotTrusted { reason } if reason.contains("@jdoe2"))
+    );
+    c.author = Username::new("jdoe");
+    c.removed = true;
+    assert!(matches!(
+        comment_key_trust(&c, &jdoe),
+        Trust::NotTrusted { .. }
+    ));
+
+    assert_eq!(
+        authored_key_trust(&KeySource::Description, true),
+        Trust::Trusted
+    );
+    assert!(matches!(
+        authored_key_trust(&KeySource::Paste { id: 12 }, false),
+        Trust::NotTrusted { reason } if reason.contains("P12")
+    ));
+    assert!(matches!(
+        authored_key_trust(&KeySource::Description, false),
+        Trust::NotTrusted { .. }
+    ));
+}
