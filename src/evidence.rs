@@ -9,11 +9,13 @@ use crate::conduit::types::{Task, Transaction, User};
 use crate::conduit::{channels_from_task_page, Channel, Client, ConduitError};
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
-use crate::policy::{CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust, L3};
+use crate::policy::{
+    self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust, L3,
+};
 use crate::request::{KeyRef, Parser};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
-use crate::timeline::{Timeline, TimelineComment};
+use crate::timeline::{DescriptionChanges, Person, Timeline, TimelineComment};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
@@ -566,29 +568,21 @@ impl EvidenceSource {
             self.channels(id, &counting).await
         };
 
-        let comments: Vec<CommentFact> = timeline
-            .comments
-            .iter()
-            .map(|c| {
-                let u = users.get(&c.author);
-                CommentFact {
-                    xact: c.xact.clone(),
-                    anchor: c.anchor,
-                    author: u
-                        .map(|u| u.username.clone())
-                        .unwrap_or_else(|| Username::new(c.author.as_str())),
-                    // An author that is not a known user (Herald, an application) never counts.
-                    author_is_bot: u.is_none_or(|u| u.bot) || c.author == self.ctx.bot_phid,
-                    author_disabled: u.is_none_or(|u| u.disabled),
-                    author_is_staff: staff.contains(&c.author),
-                    at: c.at,
-                    text: c.text.clone(),
-                    channel: channels.get(&c.xact).copied().unwrap_or(Channel::Unknown),
-                    removed: c.removed,
-                }
-            })
-            .collect();
+        // Authors that are not users (Herald, applications) are left out: they never count.
+        let comments: Vec<CommentFact> = timeline.comment_facts(
+            |phid| {
+                users.get(phid).map(|u| Person {
+                    username: u.username.clone(),
+                    is_bot: u.bot || *phid == self.ctx.bot_phid,
+                    disabled: u.disabled,
+                    staff: staff.contains(phid),
+                })
+            },
+            |xact| channels.get(xact).copied().unwrap_or(Channel::Unknown),
+        );
 
+        let changes =
+            timeline.description_changes(|text| self.parser.parse(&task.fields.name, text));
         let (key, key_since, fingerprint) = self
             .key_facts(
                 id,
@@ -596,10 +590,18 @@ impl EvidenceSource {
                 &timeline,
                 &comments,
                 &requester_phid,
+                &requester,
+                &changes,
                 task,
             )
             .await?;
-        let (key_changed_at, groups_changed_at) = self.changes(&timeline, key_since, task);
+        // A key from a comment changed when that comment was written; a key from the
+        // description when an edit last changed it.
+        let key_changed_at = match key.source {
+            KeySource::Comment { .. } => Some(key_since),
+            _ => changes.key_changed_at,
+        };
+        let groups_changed_at = changes.groups_changed_at;
 
         let expiry_contact_staff = match &parsed.request.expiry_contact {
             Some(u) => match self.phid_of(u).await? {
@@ -696,6 +698,8 @@ impl EvidenceSource {
         timeline: &Timeline,
         comments: &[CommentFact],
         requester: &Phid,
+        requester_name: &Username,
+        changes: &DescriptionChanges,
         task: &Task,
     ) -> Result<(KeyFacts, DateTime<Utc>, Option<Fingerprint>), ConduitError> {
         let created = timeline
@@ -705,12 +709,12 @@ impl EvidenceSource {
         // posted by anyone else never count, and are reported only when there is no other key.
         let mut own: Option<(&CommentFact, CommentKey)> = None;
         let mut other: Option<&CommentFact> = None;
-        for (c, tc) in comments.iter().zip(&timeline.comments).rev() {
+        for c in comments.iter().rev() {
             if c.removed {
                 continue;
             }
             if let Some(k) = key_in_comment(&c.text) {
-                if &tc.author == requester {
+                if &c.author == requester_name {
                     own = Some((c, k));
                     break;
                 } else if other.is_none() {
@@ -723,15 +727,7 @@ impl EvidenceSource {
                 xact: c.xact.clone(),
                 anchor: c.anchor,
             };
-            let trust = match c.channel {
-                Channel::Web | Channel::Conduit => Trust::Trusted,
-                Channel::Email => Trust::NotTrusted {
-                    reason: "the key came in an email reply, which does not count".into(),
-                },
-                Channel::Unknown => Trust::Unverified {
-                    reason: "the channel of the comment with the key could not be verified".into(),
-                },
-            };
+            let trust = policy::comment_key_trust(c, requester_name);
             match k {
                 CommentKey::Text(t) => (source, Some(t), trust, c.at),
                 CommentKey::Paste(pid) => {
@@ -746,14 +742,19 @@ impl EvidenceSource {
             }
         } else {
             match described {
-                Some(KeyRef::Inline { text }) => (
-                    KeySource::Description,
-                    Some(text.clone()),
-                    Trust::Trusted,
-                    created,
-                ),
+                Some(KeyRef::Inline { text }) => {
+                    let by_requester = changes.key_written_by.as_ref() == Some(requester);
+                    let trust = policy::authored_key_trust(&KeySource::Description, by_requester);
+                    (KeySource::Description, Some(text.clone()), trust, created)
+                }
                 Some(KeyRef::Paste { id: pid }) => {
                     let (text, trust) = self.paste_key(*pid, requester).await?;
+                    // The reference itself must come from the requester too.
+                    let trust = if changes.key_written_by.as_ref() == Some(requester) {
+                        trust
+                    } else {
+                        policy::authored_key_trust(&KeySource::Description, false)
+                    };
                     (KeySource::Paste { id: *pid }, text, trust, created)
                 }
                 Some(KeyRef::Pointer { .. }) => (
@@ -837,62 +838,6 @@ impl EvidenceSource {
                 },
             ),
         })
-    }
-
-    /// When the key (if it came from the description) and the groups last changed.
-    fn changes(
-        &self,
-        timeline: &Timeline,
-        key_since: DateTime<Utc>,
-        task: &Task,
-    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-        let created = timeline
-            .created_at
-            .unwrap_or_else(|| ts(task.fields.date_created));
-        let versions: Vec<(DateTime<Utc>, (Option<String>, Vec<String>))> = timeline
-            .descriptions
-            .iter()
-            .map(|d| {
-                let p = self.parser.parse(&task.fields.name, &d.text);
-                let key = p.request.key.as_ref().map(key_identity);
-                let mut groups = p.request.groups.clone();
-                groups.sort();
-                (d.at, (key, groups))
-            })
-            .collect();
-        let last_change = |pick: &dyn Fn(
-            &(Option<String>, Vec<String>),
-            &(Option<String>, Vec<String>),
-        ) -> bool| {
-            versions
-                .windows(2)
-                .rev()
-                .find(|w| pick(&w[0].1, &w[1].1))
-                .map(|w| w[1].0)
-        };
-        let desc_key_change = last_change(&|a, b| a.0 != b.0);
-        let groups_change = last_change(&|a, b| a.1 != b.1);
-        // A key from a comment changed when that comment was written; a key from the
-        // description when the description last changed it.
-        let key_change = if key_since > created {
-            Some(key_since)
-        } else {
-            desc_key_change
-        };
-        (key_change, groups_change)
-    }
-}
-
-fn key_identity(k: &KeyRef) -> String {
-    match k {
-        KeyRef::Inline { text } => keys::fingerprint(text).map(|f| f.0).unwrap_or_else(|| {
-            text.split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" ")
-        }),
-        KeyRef::Paste { id } => format!("P{id}"),
-        KeyRef::Pointer { target } => target.clone(),
     }
 }
 
