@@ -382,6 +382,35 @@ mod tests {
     }
 
     #[test]
+    fn cutoff_counts_from_the_local_start() {
+        let r = rules();
+        let mut t = r.timing.clone();
+        t.timezone = chrono_tz::Europe::Berlin;
+        // Mon 16 Nov 15:00 CET = 14:00Z; the cutoff is Sun 15 Nov 14:00Z.
+        assert_eq!(
+            next_meeting(at("2026-11-15T14:00:00Z"), &r.meeting, &t),
+            date("2026-11-16")
+        );
+        assert_eq!(
+            next_meeting(at("2026-11-15T14:30:00Z"), &r.meeting, &t),
+            date("2026-11-30")
+        );
+        // Late on Sunday 1 Nov UTC is already Monday 2 Nov in Berlin (a meeting day), yet
+        // that meeting starts within the cutoff.
+        assert_eq!(
+            next_meeting(at("2026-11-01T23:30:00Z"), &r.meeting, &t),
+            date("2026-11-16")
+        );
+        // A cutoff of several periods skips several meetings.
+        let mut m = r.meeting.clone();
+        m.cutoff_hours = 24 * 15;
+        assert_eq!(
+            next_meeting(at("2026-11-03T09:00:00Z"), &m, &t),
+            date("2026-11-30")
+        );
+    }
+
+    #[test]
     fn meeting_start_is_local() {
         let r = rules();
         let mut t = r.timing.clone();
