@@ -161,7 +161,11 @@ pub fn next_meeting(ready_at: DateTime<Utc>, meeting: &Meeting, timing: &Timing)
     // Each step moves at least a week; the cutoff is bounded, so this ends.
     loop {
         let start = meeting_start(d, meeting, timing);
-        if start - cutoff >= ready_at {
+        // At the edge of the calendar there is no earlier instant: take that meeting.
+        if start
+            .checked_sub_signed(cutoff)
+            .map_or(true, |c| c >= ready_at)
+        {
             return d;
         }
         let next = meeting_after(d, meeting, timing);
@@ -213,7 +217,13 @@ mod tests {
     use std::path::Path;
 
     fn rules() -> Rules {
-        Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).expect("rules")
+        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+        RULES
+            .get_or_init(|| {
+                Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
+                    .expect("rules")
+            })
+            .clone()
     }
 
     fn date(s: &str) -> NaiveDate {
@@ -425,6 +435,27 @@ mod tests {
             meeting_start(date("2026-10-19"), &r.meeting, &t),
             at("2026-10-19T19:00:00Z")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn calendar_functions_never_panic(secs in -8_000_000_000_000i64..8_000_000_000_000i64,
+                                          later in 0i64..100_000_000) {
+            let r = rules();
+            let mut t = r.timing.clone();
+            t.timezone = chrono_tz::America::Santiago;
+            if let (Some(a), Some(b)) = (
+                DateTime::from_timestamp(secs, 0),
+                DateTime::from_timestamp(secs.saturating_add(later), 0),
+            ) {
+                let end = waiting_period_end(a, &t);
+                proptest::prop_assert!(end >= a);
+                let m = next_meeting(a, &r.meeting, &t);
+                proptest::prop_assert!(is_meeting_day(m, &r.meeting, &t) || m.year() > 200_000 || m.year() < -200_000);
+                let _ = rolled_over(m, b, &r.meeting, &t);
+                let _ = business_days_between(local_date(a, &t), local_date(b, &t), &t);
+            }
+        }
     }
 
     #[test]
