@@ -1361,3 +1361,33 @@ fn key_trust_from_comments_descriptions_and_pastes() {
         Trust::NotTrusted { .. }
     ));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Whatever people write and whenever it is evaluated, the engine answers, and a ready
+    /// verdict always has every check passing.
+    #[test]
+    fn evaluate_never_panics_and_ready_means_all_pass(
+        texts in proptest::collection::vec("(?s).{0,120}", 0..6),
+        offset in -400_000_000i64..400_000_000,
+    ) {
+        let r = rules_once();
+        let mut f = ready();
+        for (i, t) in texts.iter().enumerate() {
+            f.comments.push(comment(30 + i as u64, "mboss", "2026-11-05T10:00:00Z", t));
+        }
+        let now = at(NOW) + chrono::TimeDelta::seconds(offset);
+        let list = evaluate(&f, r, now);
+        if list.verdict == Verdict::Ready {
+            proptest::prop_assert!(list.checks.iter().all(|c| status_name(c) == "pass"));
+        }
+        if list.verdict == Verdict::Waiting {
+            proptest::prop_assert!(list.until.is_some_and(|u| u > now));
+        }
+    }
+}
+
+fn rules_once() -> &'static Rules {
+    static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+    RULES.get_or_init(rules)
+}
