@@ -1105,6 +1105,18 @@ fn sudo_scheduling_is_stable_once_stored() {
     assert_eq!(later.sudo_meeting, Some(date("2026-11-16")));
     assert_eq!(later.verdict, Verdict::Waiting);
 
+    // Undecided meetings roll over from the stored date; the agenda date moves on.
+    let rolled = evaluate(&f, &r, at("2026-12-02T09:00:00Z"));
+    assert_eq!(rolled.sudo_meeting, Some(date("2026-12-14")));
+    assert_eq!(rolled.verdict, Verdict::Blocked);
+    let c = find(&rolled, "sudo-review").expect("sudo-review");
+    assert_eq!(c.who, Some(Who::Sre));
+    assert_eq!(
+        c.message,
+        "not decided at the SRE meeting of 2026-11-30: rolled over to 2026-12-14"
+    );
+    assert_eq!(c.until, Some(at("2026-12-14T15:00:00Z")));
+
     // first_ready_at decides the meeting when nothing is stored yet.
     let mut g = ready();
     sudo(&mut g);
