@@ -1283,12 +1283,21 @@ impl<'a> Ctx<'a> {
             );
             return (c, self.facts.sudo.scheduled_for, false);
         }
-        let scheduled = self.facts.sudo.scheduled_for.or_else(|| {
-            others_pass.then(|| {
-                let ready = self.facts.sudo.first_ready_at.unwrap_or(self.now);
-                calendar::next_meeting(ready, m, t)
-            })
-        });
+        // The first meeting the review went to: the stored date, or the meeting that follows
+        // the time it first became ready, whichever is earlier (so a glue that stores the
+        // rolled-over date still gets "not decided at …" rather than a fresh schedule).
+        let first = self
+            .facts
+            .sudo
+            .first_ready_at
+            .map(|ready| calendar::next_meeting(ready, m, t));
+        let scheduled = match (self.facts.sudo.scheduled_for, first) {
+            (Some(stored), Some(first)) => Some(stored.min(first)),
+            (Some(stored), None) => Some(stored),
+            (None, first) => {
+                others_pass.then(|| first.unwrap_or_else(|| calendar::next_meeting(self.now, m, t)))
+            }
+        };
         let Some(date) = scheduled else {
             let c = check(
                 id,

@@ -1117,6 +1117,18 @@ fn sudo_scheduling_is_stable_once_stored() {
     );
     assert_eq!(c.until, Some(at("2026-12-14T15:00:00Z")));
 
+    // A glue that stores the rolled-over date (and the first-ready time) gets the same answer.
+    let mut h = ready();
+    sudo(&mut h);
+    h.sudo.scheduled_for = Some(date("2026-12-14"));
+    h.sudo.first_ready_at = Some(at(NOW));
+    let again = evaluate(&h, &r, at("2026-12-02T09:00:00Z"));
+    assert_eq!(again.sudo_meeting, Some(date("2026-12-14")));
+    assert_eq!(
+        find(&again, "sudo-review").map(|c| c.message.as_str()),
+        Some("not decided at the SRE meeting of 2026-11-30: rolled over to 2026-12-14")
+    );
+
     // first_ready_at decides the meeting when nothing is stored yet.
     let mut g = ready();
     sudo(&mut g);
