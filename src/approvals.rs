@@ -364,7 +364,13 @@ mod tests {
     use std::path::Path;
 
     fn rules() -> Rules {
-        Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).expect("rules")
+        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+        RULES
+            .get_or_init(|| {
+                Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
+                    .expect("rules")
+            })
+            .clone()
     }
 
     fn st(text: &str) -> Stance {
@@ -402,6 +408,16 @@ mod tests {
         assert_eq!(st("hello\n\n  approved\n"), Stance::Neutral);
         assert_eq!(st("list:\n\n  - approved\n"), Stance::Approve);
         assert_eq!(st("```approved```"), Stance::Neutral);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_analysis_never_panics(text in "(?s).{0,400}") {
+            let r = rules();
+            let v = visible_text(&text);
+            let _ = stance(&v, &r.phrases);
+            proptest::prop_assert!(v.len() <= text.len() + text.lines().count() * 2 + 1);
+        }
     }
 
     #[test]

@@ -161,7 +161,11 @@ pub fn next_meeting(ready_at: DateTime<Utc>, meeting: &Meeting, timing: &Timing)
     // Each step moves at least a week; the cutoff is bounded, so this ends.
     loop {
         let start = meeting_start(d, meeting, timing);
-        if start - cutoff >= ready_at {
+        // At the edge of the calendar there is no earlier instant: take that meeting.
+        if start
+            .checked_sub_signed(cutoff)
+            .map_or(true, |c| c >= ready_at)
+        {
             return d;
         }
         let next = meeting_after(d, meeting, timing);
@@ -213,7 +217,13 @@ mod tests {
     use std::path::Path;
 
     fn rules() -> Rules {
-        Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).expect("rules")
+        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+        RULES
+            .get_or_init(|| {
+                Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
+                    .expect("rules")
+            })
+            .clone()
     }
 
     fn date(s: &str) -> NaiveDate {
@@ -382,6 +392,35 @@ mod tests {
     }
 
     #[test]
+    fn cutoff_counts_from_the_local_start() {
+        let r = rules();
+        let mut t = r.timing.clone();
+        t.timezone = chrono_tz::Europe::Berlin;
+        // Mon 16 Nov 15:00 CET = 14:00Z; the cutoff is Sun 15 Nov 14:00Z.
+        assert_eq!(
+            next_meeting(at("2026-11-15T14:00:00Z"), &r.meeting, &t),
+            date("2026-11-16")
+        );
+        assert_eq!(
+            next_meeting(at("2026-11-15T14:30:00Z"), &r.meeting, &t),
+            date("2026-11-30")
+        );
+        // Late on Sunday 1 Nov UTC is already Monday 2 Nov in Berlin (a meeting day), yet
+        // that meeting starts within the cutoff.
+        assert_eq!(
+            next_meeting(at("2026-11-01T23:30:00Z"), &r.meeting, &t),
+            date("2026-11-16")
+        );
+        // A cutoff of several periods skips several meetings.
+        let mut m = r.meeting.clone();
+        m.cutoff_hours = 24 * 15;
+        assert_eq!(
+            next_meeting(at("2026-11-03T09:00:00Z"), &m, &t),
+            date("2026-11-30")
+        );
+    }
+
+    #[test]
     fn meeting_start_is_local() {
         let r = rules();
         let mut t = r.timing.clone();
@@ -396,6 +435,27 @@ mod tests {
             meeting_start(date("2026-10-19"), &r.meeting, &t),
             at("2026-10-19T19:00:00Z")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn calendar_functions_never_panic(secs in -8_000_000_000_000i64..8_000_000_000_000i64,
+                                          later in 0i64..100_000_000) {
+            let r = rules();
+            let mut t = r.timing.clone();
+            t.timezone = chrono_tz::America::Santiago;
+            if let (Some(a), Some(b)) = (
+                DateTime::from_timestamp(secs, 0),
+                DateTime::from_timestamp(secs.saturating_add(later), 0),
+            ) {
+                let end = waiting_period_end(a, &t);
+                proptest::prop_assert!(end >= a);
+                let m = next_meeting(a, &r.meeting, &t);
+                proptest::prop_assert!(is_meeting_day(m, &r.meeting, &t) || m.year() > 200_000 || m.year() < -200_000);
+                let _ = rolled_over(m, b, &r.meeting, &t);
+                let _ = business_days_between(local_date(a, &t), local_date(b, &t), &t);
+            }
+        }
     }
 
     #[test]

@@ -137,14 +137,30 @@ pub enum L3 {
 /// Sudo-review bookkeeping kept in the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SudoFacts {
-    /// The SRE meeting the review is on the agenda of (set once the rest of the checklist
-    /// passed, from [`Checklist::sudo_meeting`]).
+    /// The SRE meeting the review was first put on the agenda of: the first
+    /// [`Checklist::sudo_meeting`] the glue saw, stored once and never moved (rollovers are
+    /// computed from it, so the checklist can say which meeting did not decide).
     pub scheduled_for: Option<NaiveDate>,
     /// When the rest of the checklist first passed.
     pub first_ready_at: Option<DateTime<Utc>>,
 }
 
 /// Everything the engine needs about one task, gathered by the glue.
+///
+/// How the glue fills it (all pure helpers exist):
+/// - `comments`: [`crate::timeline::Timeline::comment_facts`] with resolved people and the
+///   channel source's answers (unknown → `Channel::Unknown`);
+/// - `key_changed_at`, `groups_changed_at`: [`crate::timeline::Timeline::description_changes`];
+///   when the key comes from a comment or paste newer than the description, the key changed
+///   at that comment's (or paste's) time;
+/// - `key.trust`: [`comment_key_trust`] or [`authored_key_trust`] (the description version
+///   that set the key, `DescriptionChanges::key_written_by`, or the paste author, compared
+///   with `requester_phid`);
+/// - `tagged_at`: `Timeline::tagged_at`;
+/// - `sudo.scheduled_for`: the stored [`Checklist::sudo_meeting`] of the last evaluation.
+///
+/// Whatever the glue could not learn is left at its fail-closed value (`None`,
+/// `L3::Unknown`, `Trust::Unverified`, `false`), never guessed.
 #[derive(Debug, Clone)]
 pub struct Facts {
     /// The task.
@@ -406,8 +422,10 @@ pub struct Checklist {
     pub request: RequestSummary,
     /// The checks, in design §7 order; checks that do not apply are omitted.
     pub checks: Vec<Check>,
-    /// For sudo requests whose other checks all pass: the SRE meeting the review is (or is now
-    /// to be) on the agenda of. The glue stores it as `SudoFacts::scheduled_for`.
+    /// For sudo requests: the SRE meeting whose agenda lists the review now (after rollovers),
+    /// once it is scheduled (`None` before everything else passes, or once decided without a
+    /// schedule). The agenda export uses it; the glue stores it as `SudoFacts::scheduled_for`
+    /// only when nothing is stored yet.
     #[serde(skip)]
     pub sudo_meeting: Option<NaiveDate>,
 }
@@ -1265,12 +1283,21 @@ impl<'a> Ctx<'a> {
             );
             return (c, self.facts.sudo.scheduled_for, false);
         }
-        let scheduled = self.facts.sudo.scheduled_for.or_else(|| {
-            others_pass.then(|| {
-                let ready = self.facts.sudo.first_ready_at.unwrap_or(self.now);
-                calendar::next_meeting(ready, m, t)
-            })
-        });
+        // The first meeting the review went to: the stored date, or the meeting that follows
+        // the time it first became ready, whichever is earlier (so a glue that stores the
+        // rolled-over date still gets "not decided at …" rather than a fresh schedule).
+        let first = self
+            .facts
+            .sudo
+            .first_ready_at
+            .map(|ready| calendar::next_meeting(ready, m, t));
+        let scheduled = match (self.facts.sudo.scheduled_for, first) {
+            (Some(stored), Some(first)) => Some(stored.min(first)),
+            (Some(stored), None) => Some(stored),
+            (None, first) => {
+                others_pass.then(|| first.unwrap_or_else(|| calendar::next_meeting(self.now, m, t)))
+            }
+        };
         let Some(date) = scheduled else {
             let c = check(
                 id,

@@ -1105,6 +1105,30 @@ fn sudo_scheduling_is_stable_once_stored() {
     assert_eq!(later.sudo_meeting, Some(date("2026-11-16")));
     assert_eq!(later.verdict, Verdict::Waiting);
 
+    // Undecided meetings roll over from the stored date; the agenda date moves on.
+    let rolled = evaluate(&f, &r, at("2026-12-02T09:00:00Z"));
+    assert_eq!(rolled.sudo_meeting, Some(date("2026-12-14")));
+    assert_eq!(rolled.verdict, Verdict::Blocked);
+    let c = find(&rolled, "sudo-review").expect("sudo-review");
+    assert_eq!(c.who, Some(Who::Sre));
+    assert_eq!(
+        c.message,
+        "not decided at the SRE meeting of 2026-11-30: rolled over to 2026-12-14"
+    );
+    assert_eq!(c.until, Some(at("2026-12-14T15:00:00Z")));
+
+    // A glue that stores the rolled-over date (and the first-ready time) gets the same answer.
+    let mut h = ready();
+    sudo(&mut h);
+    h.sudo.scheduled_for = Some(date("2026-12-14"));
+    h.sudo.first_ready_at = Some(at(NOW));
+    let again = evaluate(&h, &r, at("2026-12-02T09:00:00Z"));
+    assert_eq!(again.sudo_meeting, Some(date("2026-12-14")));
+    assert_eq!(
+        find(&again, "sudo-review").map(|c| c.message.as_str()),
+        Some("not decided at the SRE meeting of 2026-11-30: rolled over to 2026-12-14")
+    );
+
     // first_ready_at decides the meeting when nothing is stored yet.
     let mut g = ready();
     sudo(&mut g);
@@ -1360,4 +1384,34 @@ fn key_trust_from_comments_descriptions_and_pastes() {
         authored_key_trust(&KeySource::Description, false),
         Trust::NotTrusted { .. }
     ));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Whatever people write and whenever it is evaluated, the engine answers, and a ready
+    /// verdict always has every check passing.
+    #[test]
+    fn evaluate_never_panics_and_ready_means_all_pass(
+        texts in proptest::collection::vec("(?s).{0,120}", 0..6),
+        offset in -400_000_000i64..400_000_000,
+    ) {
+        let r = rules_once();
+        let mut f = ready();
+        for (i, t) in texts.iter().enumerate() {
+            f.comments.push(comment(30 + i as u64, "mboss", "2026-11-05T10:00:00Z", t));
+        }
+        let now = at(NOW) + chrono::TimeDelta::seconds(offset);
+        let list = evaluate(&f, r, now);
+        if list.verdict == Verdict::Ready {
+            proptest::prop_assert!(list.checks.iter().all(|c| status_name(c) == "pass"));
+        }
+        if list.verdict == Verdict::Waiting {
+            proptest::prop_assert!(list.until.is_some_and(|u| u > now));
+        }
+    }
+}
+
+fn rules_once() -> &'static Rules {
+    static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+    RULES.get_or_init(rules)
 }
