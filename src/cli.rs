@@ -252,6 +252,26 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Explain { task } => cmd_check(&cli, *task, View::Explain).await,
         Command::Status { json, all } => cmd_status(&cli, *json, *all).await,
         Command::Agenda { meeting, format } => cmd_agenda(&cli, *meeting, *format).await,
+        Command::Sim {
+            scenario,
+            listen,
+            latency_ms,
+            faults,
+            seed,
+        } => {
+            let faults = match faults {
+                Some(spec) => crate::sim::FaultSpec::parse(spec)?,
+                None => crate::sim::FaultSpec::default(),
+            };
+            let opts = crate::sim::SimOptions {
+                now: cli.now,
+                latency_ms: *latency_ms,
+                faults,
+                seed: *seed,
+            };
+            crate::sim::run(scenario, *listen, opts).await?;
+            Ok(0)
+        }
         _ => anyhow::bail!("this command is not built yet"),
     }
 }
@@ -416,18 +436,18 @@ async fn cmd_run(
     let _lock = crate::store::WriterLock::acquire(&cli.db)?;
     let store = crate::store::Store::open(&cli.db).await?;
     let src = evidence_source(cli, rules.clone()).await?;
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("stopping after the current task");
-        let _ = tx.send(true);
-    });
     let opts = crate::poller::PollerOptions {
         dry_run,
         concurrency: rules.timing.concurrency,
         clock: clock(cli),
     };
-    let poller = crate::poller::Poller::new(src, store.clone(), rules.clone(), opts, rx);
+    let poller = crate::poller::Poller::new(src, store.clone(), rules.clone(), opts);
+    let stop = poller.stop_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping after the current task");
+        let _ = stop.send(true);
+    });
     let interval =
         std::time::Duration::from_secs(interval.unwrap_or(rules.timing.poll_seconds).max(1));
     let result = poller.run(interval, once).await;

@@ -100,25 +100,32 @@ pub struct Poller {
     store: Store,
     rules: Arc<Rules>,
     opts: PollerOptions,
+    stop: Arc<watch::Sender<bool>>,
     shutdown: watch::Receiver<bool>,
 }
 
 impl Poller {
-    /// A poller; `shutdown` turning true stops it between two tasks.
+    /// A poller.
     pub fn new(
         src: EvidenceSource,
         store: Store,
         rules: Arc<Rules>,
         opts: PollerOptions,
-        shutdown: watch::Receiver<bool>,
     ) -> Poller {
+        let (stop, shutdown) = watch::channel(false);
         Poller {
             src,
             store,
             rules,
             opts,
+            stop: Arc::new(stop),
             shutdown,
         }
+    }
+
+    /// Sending `true` on this stops the poller between two tasks.
+    pub fn stop_handle(&self) -> Arc<watch::Sender<bool>> {
+        self.stop.clone()
     }
 
     fn client(&self) -> &Client {

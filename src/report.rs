@@ -27,8 +27,7 @@ const MAX_MESSAGE: usize = 400;
 /// checkboxes, headers, quotes). What a reader sees stays the same words.
 pub fn inert(text: &str) -> String {
     static MONOGRAM: OnceLock<Regex> = OnceLock::new();
-    let monogram =
-        MONOGRAM.get_or_init(|| Regex::new(r"\b([A-Za-z]{1,2})(\d)").expect("static regex"));
+    let monogram = MONOGRAM.get_or_init(|| Regex::new(r"\b([A-Z])(\d)").expect("static regex"));
     let mut one_line = String::with_capacity(text.len().min(MAX_MESSAGE * 2));
     let mut last_space = false;
     for c in text.chars() {
@@ -51,15 +50,16 @@ pub fn inert(text: &str) -> String {
     let mut prev = ' ';
     for c in broken.chars() {
         match c {
-            // Single characters that start a mention, embed, hashtag, link or markup.
-            '@' | '{' | '#' | '[' | ']' | '<' | '>' | '|' | '`' | '%' | '!' | '*' | '/' | '_'
-            | '~' | '=' | '\\' | '$' | '^' => {
+            // Characters that start a mention, embed, hashtag, link, table or escape.
+            '@' | '{' | '#' | '[' | ']' | '<' | '>' | '|' | '`' | '\\' => {
                 out.push(c);
                 out.push(ZWSP);
             }
-            ':' if prev != ' ' => {
-                out.push(c);
+            // Markup made of a doubled character: **bold**, //italics// (and ://), __u__,
+            // ~~del~~, !!hi!!, %%%literal%%%, ==, $$, ^^.
+            '*' | '/' | '_' | '~' | '!' | '%' | '=' | '$' | '^' if prev == c => {
                 out.push(ZWSP);
+                out.push(c);
             }
             _ => out.push(c),
         }

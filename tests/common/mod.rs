@@ -1,0 +1,151 @@
+//! Shared test helpers: a simulator started in-process from a scenario file, and a bot
+//! (real client, real SQLite file, real poller) pointed at it with a settable clock.
+#![allow(dead_code)]
+
+use accessbot::conduit::{Client, ClientOptions, Token};
+use accessbot::evidence::{Context, EvidenceSource};
+use accessbot::keys::KeyIndex;
+use accessbot::poller::{Clock, Poller, PollerOptions};
+use accessbot::rules::Rules;
+use accessbot::sim::{self, Scenario, SimHandle, SimOptions};
+use accessbot::store::Store;
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An RFC 3339 instant.
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test instant")
+        .with_timezone(&Utc)
+}
+
+/// The bundled rules.
+pub fn rules() -> Arc<Rules> {
+    Arc::new(Rules::load(&root().join("rules")).expect("bundled rules"))
+}
+
+/// A simulator and a bot sharing one clock.
+pub struct World {
+    /// The simulator.
+    pub sim: SimHandle,
+    /// Holds the database.
+    pub dir: tempfile::TempDir,
+    /// The rules.
+    pub rules: Arc<Rules>,
+    /// The bot's clock.
+    pub clock: Clock,
+    /// The bot's token.
+    pub token: String,
+}
+
+impl World {
+    /// Starts the simulator on a scenario under `tests/scenarios/` at `now`.
+    pub async fn start(scenario: &str, now: &str) -> World {
+        Self::start_with(scenario, now, SimOptions::default()).await
+    }
+
+    /// Same, with simulator options (faults, latency).
+    pub async fn start_with(scenario: &str, now: &str, mut opts: SimOptions) -> World {
+        let path = root().join("tests/scenarios").join(scenario);
+        let sc = Scenario::from_file(&path).expect("scenario loads");
+        let token = sc
+            .users
+            .iter()
+            .find(|u| u.username == "accessbot")
+            .and_then(|u| u.token.clone())
+            .expect("the scenario has an accessbot user with a token");
+        opts.now = Some(at(now));
+        let sim = sim::start(sc, opts, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator starts");
+        World {
+            sim,
+            dir: tempfile::tempdir().unwrap(),
+            rules: rules(),
+            clock: Clock::fixed(at(now)),
+            token,
+        }
+    }
+
+    /// The database path.
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("accessbot.db")
+    }
+
+    /// Moves both clocks.
+    pub fn set_now(&self, now: &str) {
+        self.sim.set_now(at(now));
+        self.clock.set(at(now));
+    }
+
+    /// A client for the bot, with fast retries.
+    pub fn client(&self) -> Client {
+        let opts = ClientOptions {
+            timeout: Duration::from_secs(5),
+            retries: 4,
+            backoff_base: Duration::from_millis(5),
+            backoff_max: Duration::from_millis(50),
+            session_cookie: None,
+        };
+        Client::new(&self.sim.url(), Token::new(self.token.clone()), opts).unwrap()
+    }
+
+    /// A fresh bot process equivalent: new client, caches and store connection.
+    pub async fn bot(&self) -> Poller {
+        self.bot_with(false).await
+    }
+
+    /// A bot, optionally in dry-run.
+    pub async fn bot_with(&self, dry_run: bool) -> Poller {
+        let client = self.client();
+        let store = Store::open(&self.db()).await.unwrap();
+        let keys = Arc::new(KeyIndex::load(&self.rules).unwrap());
+        let ctx = Context::resolve(&client, &self.rules).await.unwrap();
+        let src = EvidenceSource::new(client, self.rules.clone(), keys, ctx).unwrap();
+        let opts = PollerOptions {
+            dry_run,
+            concurrency: 4,
+            clock: self.clock.clone(),
+        };
+        Poller::new(src, store, self.rules.clone(), opts)
+    }
+
+    /// The texts the bot posted on a task, oldest first.
+    pub fn comments(&self, task: u64) -> Vec<String> {
+        self.sim
+            .comments(task)
+            .into_iter()
+            .map(|c| c.text)
+            .collect()
+    }
+
+    /// The store.
+    pub async fn store(&self) -> Store {
+        Store::open(&self.db()).await.unwrap()
+    }
+}
+
+/// Runs the real binary with the arguments and environment; returns (code, stdout, stderr).
+pub fn run_bin(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_accessbot"))
+        .args(args)
+        .env_remove("ACCESSBOT_TOKEN")
+        .env_remove("ACCESSBOT_PHAB_URL")
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
