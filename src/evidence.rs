@@ -617,8 +617,9 @@ impl EvidenceSource {
             .as_ref()
             .is_some_and(|s: &ShellUser| self.keys.has_shell_user(s));
         let sudo = SudoFacts {
+            // The first meeting it was scheduled for: the engine counts rollovers from it.
             scheduled_for: row
-                .and_then(|r| r.meeting.as_deref())
+                .and_then(|r| r.first_meeting.as_deref().or(r.meeting.as_deref()))
                 .and_then(|m| m.parse().ok()),
             first_ready_at: row.and_then(|r| r.first_ready_at).map(ts),
         };
