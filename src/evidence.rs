@@ -175,6 +175,9 @@ pub struct EvidenceSource {
     signers: Option<HashSet<String>>,
     ttl: Duration,
     caches: Mutex<Caches>,
+    /// Held while the staff/NDA memberships are refreshed, so that tasks gathered at once
+    /// wait for one refresh instead of each making the same calls.
+    members_refresh: tokio::sync::Mutex<()>,
 }
 
 /// A task's facts plus what the poller needs beside them.
@@ -264,6 +267,7 @@ impl EvidenceSource {
             signers,
             ttl,
             caches: Mutex::new(Caches::default()),
+            members_refresh: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -329,13 +333,22 @@ impl EvidenceSource {
         Ok(p)
     }
 
+    fn cached_members(&self, staff: bool) -> Option<HashSet<Phid>> {
+        let c = self.lock();
+        let slot = if staff { &c.staff } else { &c.nda };
+        slot.as_ref()
+            .filter(|s| s.at.elapsed() < self.ttl)
+            .map(|s| s.value.clone())
+    }
+
     async fn members(&self, staff: bool) -> Result<HashSet<Phid>, ConduitError> {
-        {
-            let c = self.lock();
-            let slot = if staff { &c.staff } else { &c.nda };
-            if let Some(s) = slot.as_ref().filter(|s| s.at.elapsed() < self.ttl) {
-                return Ok(s.value.clone());
-            }
+        if let Some(s) = self.cached_members(staff) {
+            return Ok(s);
+        }
+        // One refresh at a time; whoever waited finds the fresh value.
+        let _refreshing = self.members_refresh.lock().await;
+        if let Some(s) = self.cached_members(staff) {
+            return Ok(s);
         }
         let names = if staff {
             &self.rules.people.staff_projects
@@ -469,6 +482,62 @@ impl EvidenceSource {
         } else {
             L3::NotVisible
         })
+    }
+
+    /// Warms the caches for a batch of tasks about to be gathered: their requesters'
+    /// accounts and L3 signatures in one call per 100 requesters, instead of one call per
+    /// task. What fails here is simply read again, task by task, by [`Self::gather`].
+    pub async fn prefetch(&self, tasks: &[Task]) {
+        let mut requesters: Vec<Phid> =
+            tasks.iter().map(|t| t.fields.author_phid.clone()).collect();
+        requesters.sort();
+        requesters.dedup();
+        if let Err(e) = self.users(&requesters).await {
+            tracing::warn!(error = %e, "cannot prefetch the requesters' accounts");
+        }
+        let L3Access::Legalpad { document, .. } = &self.ctx.l3 else {
+            return;
+        };
+        let unknown: Vec<Phid> = {
+            let c = self.lock();
+            let signers = self.signers.as_ref();
+            requesters
+                .into_iter()
+                .filter(|p| !c.l3_signed.contains_key(p))
+                .filter(|p| c.l3_unsigned.get(p).is_none_or(|t| t.elapsed() >= self.ttl))
+                .filter(|p| {
+                    // Requesters the signers file already vouches for need no call.
+                    !c.users
+                        .get(p)
+                        .zip(signers)
+                        .is_some_and(|(u, s)| s.contains(&u.username.key()))
+                })
+                .collect()
+        };
+        if unknown.is_empty() {
+            return;
+        }
+        let sigs = match self.client.signatures(document, &unknown).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prefetch L3 signatures");
+                return;
+            }
+        };
+        let mut c = self.lock();
+        let now = Instant::now();
+        for p in unknown {
+            let mine: Vec<_> = sigs
+                .iter()
+                .filter(|s| s.fields.signer_phid.as_ref() == Some(&p))
+                .collect();
+            if let Some(s) = mine.iter().find(|s| !s.fields.is_exemption) {
+                c.l3_signed.insert(p, ts(s.fields.date_created));
+            } else if mine.is_empty() {
+                c.l3_unsigned.insert(p, now);
+            }
+            // Only exemptions: left to `l3`, which reports them.
+        }
     }
 
     /// Channels of these comment transactions: from the cache, else from the task page.

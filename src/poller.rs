@@ -259,6 +259,7 @@ impl Poller {
             if self.stopping() {
                 break;
             }
+            self.src.prefetch(chunk).await;
             let gathered: Vec<(Task, Result<(Vec<Transaction>, Gathered), String>)> =
                 futures::stream::iter(chunk.iter().cloned())
                     .map(|t| {
@@ -308,25 +309,37 @@ impl Poller {
                 }
             }
             ok.sort_by_key(|(t, _, _)| t.id);
-            for (t, txs, mut g) in ok {
-                if self.stopping() {
-                    break;
-                }
-                let id = TaskId(t.id);
-                let span = tracing::info_span!("task", task = %id, phase = "settle");
-                let row = rows.get(&(t.id as i64)).cloned();
-                match self
-                    .settle(&t, &txs, &mut g, row, now, &mut report)
-                    .instrument(span)
-                    .await
-                {
+            // Settle the chunk with the same bounded concurrency: each task's effects are
+            // independent of the others' (their keys were all recorded above), and the
+            // results are merged back in task order.
+            let settled: Vec<_> = futures::stream::iter(ok)
+                .map(|(t, txs, mut g)| {
+                    let row = rows.get(&(t.id as i64)).cloned();
+                    async move {
+                        if self.stopping() {
+                            return None;
+                        }
+                        let id = TaskId(t.id);
+                        let span = tracing::info_span!("task", task = %id, phase = "settle");
+                        let mut local = CycleReport::default();
+                        let r = self
+                            .settle(&t, &txs, &mut g, row, now, &mut local)
+                            .instrument(span)
+                            .await;
+                        Some((id, t.fields.date_modified, local, r))
+                    }
+                })
+                .buffered(self.opts.concurrency.max(1))
+                .collect()
+                .await;
+            for (id, date_modified, local, r) in settled.into_iter().flatten() {
+                report.effects.extend(local.effects);
+                match r {
                     Ok(()) => report.evaluated += 1,
                     Err(e) => {
                         warn!(task = %id, phase = "settle", error = %format!("{e:#}"), "cannot settle the task; retrying next cycle");
-                        oldest_failed = Some(
-                            oldest_failed
-                                .map_or(t.fields.date_modified, |o| o.min(t.fields.date_modified)),
-                        );
+                        oldest_failed =
+                            Some(oldest_failed.map_or(date_modified, |o| o.min(date_modified)));
                         report.failed.push((id, format!("{e:#}")));
                     }
                 }
