@@ -50,6 +50,10 @@ struct Args {
     /// The bundled rules directory.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))]
     rules: PathBuf,
+    /// Keep the bot's database at this path (a new file) instead of a temporary one, e.g. to
+    /// time `accessbot status` and `agenda` on it afterwards.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
     /// Internal: run as the simulator process.
     #[arg(long, hide = true)]
     serve_sim: bool,
@@ -164,7 +168,14 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
 
     let rules = Arc::new(Rules::load(&args.rules)?);
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("accessbot.db")).await?;
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(|| dir.path().join("accessbot.db"));
+    if db.exists() {
+        return Err(anyhow!("{} exists: the sync must start cold", db.display()));
+    }
+    let store = Store::open(&db).await?;
     let opts = ClientOptions {
         timeout: Duration::from_secs(30),
         ..ClientOptions::default()
