@@ -156,8 +156,8 @@ struct UserInfo {
 struct Caches {
     users: HashMap<Phid, UserInfo>,
     by_name: HashMap<String, Option<Phid>>,
-    staff: Option<Cached<HashSet<Phid>>>,
-    nda: Option<Cached<HashSet<Phid>>>,
+    staff: Option<Cached<Arc<HashSet<Phid>>>>,
+    nda: Option<Cached<Arc<HashSet<Phid>>>>,
     project_phids: HashMap<String, Option<Phid>>,
     l3_signed: HashMap<Phid, DateTime<Utc>>,
     l3_unsigned: HashMap<Phid, Instant>,
@@ -333,7 +333,7 @@ impl EvidenceSource {
         Ok(p)
     }
 
-    fn cached_members(&self, staff: bool) -> Option<HashSet<Phid>> {
+    fn cached_members(&self, staff: bool) -> Option<Arc<HashSet<Phid>>> {
         let c = self.lock();
         let slot = if staff { &c.staff } else { &c.nda };
         slot.as_ref()
@@ -341,7 +341,8 @@ impl EvidenceSource {
             .map(|s| s.value.clone())
     }
 
-    async fn members(&self, staff: bool) -> Result<HashSet<Phid>, ConduitError> {
+    /// The members of the staff (or NDA) projects, shared: a task reads them, never copies.
+    async fn members(&self, staff: bool) -> Result<Arc<HashSet<Phid>>, ConduitError> {
         if let Some(s) = self.cached_members(staff) {
             return Ok(s);
         }
@@ -379,6 +380,7 @@ impl EvidenceSource {
                 }
             }
         }
+        let set = Arc::new(set);
         let mut c = self.lock();
         let slot = if staff { &mut c.staff } else { &mut c.nda };
         *slot = Some(Cached {
@@ -620,7 +622,7 @@ impl EvidenceSource {
             .unwrap_or_else(|| Username::new(requester_phid.as_str()));
         let staff = self.members(true).await?;
         let nda = if self.rules.people.nda_projects.is_empty() {
-            HashSet::new()
+            Arc::default()
         } else {
             self.members(false).await?
         };

@@ -73,7 +73,10 @@ pub struct Effect {
     pub task: TaskId,
     /// `checklist`, `nudge`, `ready-column`, `ready-tag`, `unready-tag`.
     pub kind: &'static str,
-    /// The text posted (or that would be), if any.
+    /// The text that would be posted, in full, in dry-run; the first line of the text posted
+    /// otherwise (the whole text is on the task: a cold sync of thousands of tasks would
+    /// otherwise hold every comment it posted until the cycle ends); the column or tag PHID
+    /// for the ready marks.
     pub text: String,
     /// The verdict at the time.
     pub verdict: Verdict,
@@ -183,7 +186,7 @@ impl Poller {
         let mut report = CycleReport::default();
         let rows: HashMap<i64, TaskRow> = self
             .store
-            .tasks(false)
+            .task_briefs(false)
             .await?
             .into_iter()
             .map(|r| (r.id, r))
@@ -241,8 +244,7 @@ impl Poller {
             for id in &due {
                 if !fetched.iter().any(|t| t.id == *id) {
                     // Gone from view (deleted, made private): stop tracking, keep the history.
-                    if let Some(r) = rows.get(&(*id as i64)) {
-                        let mut r = r.clone();
+                    if let Some(mut r) = self.store.task(TaskId(*id)).await? {
                         r.open = false;
                         r.wake_at = None;
                         self.store.put_task(&r).await?;
@@ -255,13 +257,15 @@ impl Poller {
 
         // 3. Evaluate in chunks: gather all, record their keys, then settle each.
         let mut oldest_failed: Option<i64> = None;
-        for chunk in tasks.chunks(CHUNK) {
+        // Chunks are drained so that a task's data is freed once it is settled.
+        while !tasks.is_empty() {
+            let chunk: Vec<Task> = tasks.drain(..tasks.len().min(CHUNK)).collect();
             if self.stopping() {
                 break;
             }
-            self.src.prefetch(chunk).await;
+            self.src.prefetch(&chunk).await;
             let gathered: Vec<(Task, Result<(Vec<Transaction>, Gathered), String>)> =
-                futures::stream::iter(chunk.iter().cloned())
+                futures::stream::iter(chunk)
                     .map(|t| {
                         let row = rows.get(&(t.id as i64));
                         async move {
@@ -609,7 +613,11 @@ impl Poller {
         report.effects.push(Effect {
             task: id,
             kind,
-            text: text.to_string(),
+            text: if self.opts.dry_run {
+                text.to_string()
+            } else {
+                text.lines().next().unwrap_or_default().to_string()
+            },
             verdict,
         });
         Ok(posted)
