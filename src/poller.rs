@@ -21,6 +21,8 @@ use tracing::{info, warn, Instrument};
 
 /// How many tasks are gathered before their keys are recorded and they are evaluated.
 const CHUNK: usize = 256;
+/// A task's timeline and the facts gathered from it.
+type Read = (Vec<Transaction>, Gathered);
 /// Meta key of the poll cursor (the newest dateModified seen).
 const CURSOR: &str = "cursor";
 /// Meta key of the last reconcile time.
@@ -206,7 +208,7 @@ impl Poller {
             for t in page.data {
                 newest = newest.max(t.fields.date_modified);
                 let known = rows.get(&(t.id as i64));
-                if known.is_none_or(|r| r.date_modified != t.fields.date_modified) {
+                if known.map_or(true, |r| r.date_modified != t.fields.date_modified) {
                     changed.insert(t.id, t);
                 }
             }
@@ -264,20 +266,19 @@ impl Poller {
                 break;
             }
             self.src.prefetch(&chunk).await;
-            let gathered: Vec<(Task, Result<(Vec<Transaction>, Gathered), String>)> =
-                futures::stream::iter(chunk)
-                    .map(|t| {
-                        let row = rows.get(&(t.id as i64));
-                        async move {
-                            let span =
-                                tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
-                            let r = self.gather(&t, row).instrument(span).await;
-                            (t, r)
-                        }
-                    })
-                    .buffer_unordered(self.opts.concurrency.max(1))
-                    .collect()
-                    .await;
+            let gathered: Vec<(Task, Result<Read, String>)> = futures::stream::iter(chunk)
+                .map(|t| {
+                    let row = rows.get(&(t.id as i64));
+                    async move {
+                        let span =
+                            tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
+                        let r = self.gather(&t, row).instrument(span).await;
+                        (t, r)
+                    }
+                })
+                .buffer_unordered(self.opts.concurrency.max(1))
+                .collect()
+                .await;
             let mut ok = Vec::new();
             for (t, r) in gathered {
                 match r {
@@ -408,11 +409,9 @@ impl Poller {
     ) -> anyhow::Result<()> {
         let id = TaskId(t.id);
         self.src.add_reuse(g, &self.store).await?;
-        let tracked = t
-            .attachments
-            .projects
-            .as_ref()
-            .is_none_or(|p| p.project_phids.contains(&self.src.context().project));
+        let tracked = t.attachments.projects.as_ref().map_or(true, |p| {
+            p.project_phids.contains(&self.src.context().project)
+        });
         if !tracked {
             g.facts.open = false;
         }
