@@ -542,8 +542,14 @@ impl EvidenceSource {
         }
     }
 
-    /// Channels of these comment transactions: from the cache, else from the task page.
-    async fn channels(&self, task: TaskId, xacts: &[Phid]) -> HashMap<Phid, Channel> {
+    /// Channels of these comment transactions: from the cache, else from the task page. Of
+    /// the page's markers, only those of the task's comments (`comments`) are kept.
+    async fn channels(
+        &self,
+        task: TaskId,
+        xacts: &[Phid],
+        comments: &HashSet<&Phid>,
+    ) -> HashMap<Phid, Channel> {
         if self.rules.evidence.channel == ChannelSource::NoInboundMail {
             return xacts.iter().map(|x| (x.clone(), Channel::Web)).collect();
         }
@@ -557,7 +563,7 @@ impl EvidenceSource {
                     let found = channels_from_task_page(&html);
                     let mut c = self.lock();
                     for (phid, ch) in found {
-                        if ch != Channel::Unknown {
+                        if ch != Channel::Unknown && comments.contains(&phid) {
                             c.channels.insert(phid, ch);
                         }
                     }
@@ -636,7 +642,8 @@ impl EvidenceSource {
         let channels = if counting.is_empty() {
             HashMap::new()
         } else {
-            self.channels(id, &counting).await
+            let comments: HashSet<&Phid> = timeline.comments.iter().map(|c| &c.xact).collect();
+            self.channels(id, &counting, &comments).await
         };
 
         // Authors that are not users (Herald, applications) are left out: they never count.
