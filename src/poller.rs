@@ -205,10 +205,12 @@ impl Poller {
                 .client()
                 .tasks_page(&project, cursor, after.as_deref())
                 .await?;
-            for t in page.data {
+            for mut t in page.data {
                 newest = newest.max(t.fields.date_modified);
                 let known = rows.get(&(t.id as i64));
                 if known.map_or(true, |r| r.date_modified != t.fields.date_modified) {
+                    // Nothing below reads the workboard columns; do not hold them all cycle.
+                    t.attachments.columns = None;
                     changed.insert(t.id, t);
                 }
             }
