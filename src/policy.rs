@@ -1248,7 +1248,7 @@ impl<'a> Ctx<'a> {
         let approved = self
             .comments
             .latest_matching(&self.rules.phrases.sre_approved, decider)
-            .filter(|c| self.cutoff.as_ref().map_or(true, |k| c.at >= k.at));
+            .filter(|c| self.cutoff.as_ref().is_none_or(|k| c.at >= k.at));
         // Declined is final for the request (design §1.6), whatever came after.
         match (declined, approved) {
             (Some(d), _) => {

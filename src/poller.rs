@@ -94,6 +94,9 @@ pub struct CycleReport {
     pub failed: Vec<(TaskId, String)>,
 }
 
+/// A task's transactions and gathered facts, or why they could not be read.
+type GatherResult = Result<(Vec<Transaction>, Gathered), String>;
+
 /// The bot: evidence source, store, rules, options.
 pub struct Poller {
     src: EvidenceSource,
@@ -259,20 +262,19 @@ impl Poller {
             if self.stopping() {
                 break;
             }
-            let gathered: Vec<(Task, Result<(Vec<Transaction>, Gathered), String>)> =
-                futures::stream::iter(chunk.iter().cloned())
-                    .map(|t| {
-                        let row = rows.get(&(t.id as i64));
-                        async move {
-                            let span =
-                                tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
-                            let r = self.gather(&t, row).instrument(span).await;
-                            (t, r)
-                        }
-                    })
-                    .buffer_unordered(self.opts.concurrency.max(1))
-                    .collect()
-                    .await;
+            let gathered: Vec<(Task, GatherResult)> = futures::stream::iter(chunk.iter().cloned())
+                .map(|t| {
+                    let row = rows.get(&(t.id as i64));
+                    async move {
+                        let span =
+                            tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
+                        let r = self.gather(&t, row).instrument(span).await;
+                        (t, r)
+                    }
+                })
+                .buffer_unordered(self.opts.concurrency.max(1))
+                .collect()
+                .await;
             let mut ok = Vec::new();
             for (t, r) in gathered {
                 match r {

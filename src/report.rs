@@ -469,7 +469,7 @@ pub fn agenda(
             });
         }
     }
-    stale.sort_by(|a, b| b.age_days.cmp(&a.age_days));
+    stale.sort_by_key(|s| std::cmp::Reverse(s.age_days));
     Agenda {
         meeting,
         reviews,

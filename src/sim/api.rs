@@ -1129,12 +1129,12 @@ fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Valu
         .pastes
         .values()
         .filter(|x| x.at <= now)
-        .filter(|x| ids_f.as_ref().map_or(true, |l| l.contains(&(x.id as i64))))
-        .filter(|x| phids.as_ref().map_or(true, |l| l.contains(&x.phid)))
+        .filter(|x| ids_f.as_ref().is_none_or(|l| l.contains(&(x.id as i64))))
+        .filter(|x| phids.as_ref().is_none_or(|l| l.contains(&x.phid)))
         .filter(|x| {
             authors
                 .as_ref()
-                .map_or(true, |l| l.contains(&world.users[x.author].phid))
+                .is_none_or(|l| l.contains(&world.users[x.author].phid))
         })
         .map(|x| x.id)
         .collect();
@@ -1208,10 +1208,10 @@ fn document_search(
     let keep: Vec<usize> = (0..world.documents.len())
         .filter(|&d| {
             let doc = &world.documents[d];
-            ids_f.as_ref().map_or(true, |l| l.contains(&(doc.id as i64)))
-                && phids.as_ref().map_or(true, |l| l.contains(&doc.phid))
+            ids_f.as_ref().is_none_or(|l| l.contains(&(doc.id as i64)))
+                && phids.as_ref().is_none_or(|l| l.contains(&doc.phid))
                 // The signer filter works in the database: no visibility rule.
-                && signers.as_ref().map_or(true, |l| {
+                && signers.as_ref().is_none_or(|l| {
                     doc.signatures.iter().any(|(_, u)| l.contains(u))
                 })
         })
