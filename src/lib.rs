@@ -6,6 +6,7 @@
 //! simulator; `cli` wires the commands.
 
 pub mod conduit;
+pub mod grant;
 pub mod ids;
 pub mod keys;
 pub mod request;
