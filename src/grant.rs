@@ -390,6 +390,16 @@ pub fn patch(
             "fill in the uid of {} where the placeholder comment is",
             w.user
         ));
+        if root
+            .get("ldap_only_users")
+            .and_then(|l| l.get(w.user))
+            .is_some()
+        {
+            notes.push(format!(
+                "{} is also in ldap_only_users: check that this is the same person and remove that entry",
+                w.user
+            ));
+        }
     }
 
     // Resolve group names (exact, else case-insensitive) and refuse current members.
@@ -413,7 +423,9 @@ pub fn patch(
                 group: name.to_string(),
             });
         }
-        targets.push(name.to_string());
+        if !targets.iter().any(|t| t == name) {
+            targets.push(name.to_string());
+        }
     }
 
     // The textual edits.
@@ -547,27 +559,35 @@ fn verify(
         let (Some(before), Some(after)) = (members_of(old), members_of(new)) else {
             continue;
         };
-        let mut want = before.clone();
-        want.push(user_v.clone());
-        let (before, after, want) = (sorted(before), sorted(after), sorted(want));
-        let requested = targets.iter().any(|t| t == name);
-        if after == want {
-            if !requested {
-                if anchored {
-                    also.push(name.clone());
-                } else {
-                    return Err(format!(
-                        "{user} was added to {name}, which was not requested"
-                    ));
-                }
-            }
-        } else if requested {
-            return Err(format!(
-                "the members of {name} do not read back as {user} added"
-            ));
-        } else if after != before {
+        // Compare without the user; then count how often the user came in (an aliased list
+        // included twice counts twice).
+        let count = |v: &[Value]| v.iter().filter(|x| **x == user_v).count();
+        let without = |v: &[Value]| sorted(v.iter().filter(|x| **x != user_v).cloned().collect());
+        if without(&before) != without(&after) {
             return Err(format!("the members of {name} changed"));
         }
+        let gained = count(&after).saturating_sub(count(&before));
+        let lost = count(&after) < count(&before);
+        let requested = targets.iter().any(|t| t == name);
+        match (requested, gained) {
+            _ if lost => return Err(format!("{user} was removed from {name}")),
+            (true, 0) => {
+                return Err(format!(
+                    "the members of {name} do not read back with {user} added"
+                ))
+            }
+            (true, 1) => {}
+            (true, _) if anchored => {}
+            (false, 0) => {}
+            (false, _) if anchored => also.push(name.clone()),
+            (false, _) => {
+                return Err(format!(
+                    "{user} was added to {name}, which was not requested"
+                ))
+            }
+            (true, _) => return Err(format!("{user} was added to {name} more than once")),
+        }
+        let before = sorted(before);
         for tree in [&mut old_n, &mut new_n] {
             if let Some(members) = tree
                 .get_mut("groups")

@@ -214,6 +214,38 @@ fn unsorted_block_list_is_appended_after_its_last_item() {
 }
 
 #[test]
+fn a_user_known_to_ldap_only_gets_a_note() {
+    let p = patch(&request("apalmer", &["restricted"]), KEY, DATA, LABEL).unwrap();
+    assert!(p.new_user);
+    assert!(
+        p.notes.iter().any(|n| n.contains("ldap_only_users")),
+        "{:?}",
+        p.notes
+    );
+    let p = patch(&request("jdoe", &["restricted"]), KEY, DATA, LABEL).unwrap();
+    assert!(!p.notes.iter().any(|n| n.contains("ldap_only_users")));
+}
+
+#[test]
+fn group_names_resolve_case_insensitively_once() {
+    let p = patch(
+        &request("jdoe", &["Restricted", "restricted"]),
+        KEY,
+        DATA,
+        LABEL,
+    )
+    .unwrap();
+    assert_eq!(p.groups, ["restricted"]);
+    assert_eq!(
+        members(&parsed(&p.text), "restricted")
+            .iter()
+            .filter(|m| *m == "jdoe")
+            .count(),
+        1
+    );
+}
+
+#[test]
 fn several_groups_at_once() {
     let req = request("jdoe", &["analytics-users", "restricted", "deploy-service"]);
     let p = patch(&req, KEY, DATA, LABEL).unwrap();
@@ -500,4 +532,70 @@ fn snippet_is_valid_yaml_with_the_entry_and_groups() {
         snippet(&request("jdoe", &[]), KEY).unwrap_err(),
         GrantError::NoGroups
     );
+}
+
+#[test]
+fn every_group_of_the_fixture_can_gain_a_new_user() {
+    let tree = parsed(DATA);
+    let names: Vec<String> = tree["groups"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 13);
+    for g in &names {
+        match patch(&request("jdoe", &[g.as_str()]), KEY, DATA, LABEL) {
+            Ok(p) => {
+                assert!(
+                    members(&parsed(&p.text), g).contains(&"jdoe".to_string()),
+                    "{g}"
+                );
+                assert_eq!(p.groups, std::slice::from_ref(g));
+            }
+            Err(GrantError::Layout { .. }) if g == "gerrit-root" => {}
+            Err(e) => panic!("{g}: {e}"),
+        }
+    }
+    // All of them at once.
+    let all: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|g| *g != "gerrit-root")
+        .collect();
+    let p = patch(&request("jdoe", &all), KEY, DATA, LABEL).unwrap();
+    let after = parsed(&p.text);
+    for g in &all {
+        assert!(members(&after, g).contains(&"jdoe".to_string()), "{g}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A damaged file never makes the editor panic, and whatever it accepts verifies.
+    #[test]
+    fn damaged_files_never_panic(
+        at in 0usize..DATA.len(),
+        len in 0usize..30,
+        insert in "[ -~\n\té\u{202e}]{0,10}",
+        group in proptest::sample::select(vec![
+            "restricted", "deployment", "analytics-privatedata-users", "deploy-service",
+            "analytics-admins", "ops", "analytics-users",
+        ]),
+    ) {
+        let mut start = at;
+        while !DATA.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (start + len).min(DATA.len());
+        while !DATA.is_char_boundary(end) {
+            end += 1;
+        }
+        let damaged = format!("{}{insert}{}", &DATA[..start], &DATA[end..]);
+        if let Ok(p) = patch(&request("jdoe", &[group]), KEY, &damaged, LABEL) {
+            let tree = parsed(&p.text);
+            proptest::prop_assert!(members(&tree, group).contains(&"jdoe".to_string()));
+        }
+    }
 }
