@@ -599,3 +599,46 @@ proptest::proptest! {
         }
     }
 }
+
+/// Runs the editor over a real `data.yaml` (not shipped): every group, a new and an existing user.
+/// `ACCESSBOT_DATA_YAML=/path/to/data.yaml cargo test --test grant -- --ignored`
+#[test]
+#[ignore = "needs ACCESSBOT_DATA_YAML pointing to a real data.yaml"]
+fn a_real_data_yaml() {
+    let path = std::env::var("ACCESSBOT_DATA_YAML").expect("ACCESSBOT_DATA_YAML is set");
+    let data = std::fs::read_to_string(path).expect("readable data.yaml");
+    let tree = parsed(&data);
+    let groups: Vec<String> = tree["groups"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    let existing = tree["users"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .find(|(_, v)| v["ensure"].as_str() == Some("present"))
+        .and_then(|(k, _)| k.as_str())
+        .unwrap()
+        .to_string();
+    let (mut ok, mut refused) = (0, Vec::new());
+    for g in &groups {
+        for user in ["zz-accessbot-test", existing.as_str()] {
+            match patch(&request(user, &[g.as_str()]), KEY, &data, LABEL) {
+                Ok(p) => {
+                    assert!(members(&parsed(&p.text), g).contains(&user.to_string()));
+                    let (_, minus) = changes(&p);
+                    assert!(minus.len() <= 1, "{g}: {}", p.diff);
+                    ok += 1;
+                }
+                Err(e @ (GrantError::Layout { .. } | GrantError::AlreadyMember { .. })) => {
+                    refused.push(format!("{g} ({user}): {e}"))
+                }
+                Err(e) => panic!("{g} ({user}): {e}"),
+            }
+        }
+    }
+    println!("{ok} patches verified; refused:\n{}", refused.join("\n"));
+    assert!(ok > groups.len());
+}
