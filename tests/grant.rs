@@ -391,6 +391,19 @@ fn nasty_real_names_and_usernames_round_trip() {
 }
 
 #[test]
+fn key_comments_with_yaml_syntax_round_trip() {
+    for comment in ["jdoe: laptop #2", "'quoted'", "[x], {y}", "jdoe@laptop ünï"] {
+        let key = format!("{} {comment}", &KEY[..KEY.rfind(' ').unwrap()]);
+        let p = patch(&request("jdoe", &["restricted"]), &key, DATA, LABEL).unwrap();
+        let tree = parsed(&p.text);
+        assert_eq!(
+            tree["users"]["jdoe"]["ssh_keys"][0].as_str(),
+            Some(key.as_str())
+        );
+    }
+}
+
+#[test]
 fn line_breaks_in_names_are_refused() {
     let mut req = request("jdoe", &["restricted"]);
     req.full_name = Some("Jane\nssh_keys: [evil]".into());
