@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod cli;
 pub mod conduit;
 pub mod evidence;
+pub mod grant;
 pub mod ids;
 pub mod keys;
 pub mod logging;
