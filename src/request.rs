@@ -637,7 +637,7 @@ impl Parser {
                                 }
                                 Err(_) => out.problems.push(problem(format!(
                                     "the shell username {} is not valid: a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 32 characters)",
-                                    shown(&v)
+                                    shown(v)
                                 ))),
                             }
                         }
