@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod calendar;
 pub mod cli;
 pub mod conduit;
+pub mod demo;
 pub mod evidence;
 pub mod grant;
 pub mod ids;

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = accessbot::cli::Cli::parse();
-    accessbot::logging::init(cli.log_format);
+    let quiet = matches!(cli.command, accessbot::cli::Command::Demo);
+    accessbot::logging::init(cli.log_format, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
