@@ -355,7 +355,7 @@ impl Poller {
     }
 
     fn nudge_due(&self, r: &TaskRow, now: DateTime<Utc>) -> bool {
-        matches!(r.verdict.as_str(), "blocked" | "waiting")
+        r.verdict == "blocked"
             && r.last_activity.is_some_and(|la| {
                 r.nudged_for != Some(la)
                     && DateTime::from_timestamp(la, 0)
@@ -528,7 +528,8 @@ impl Poller {
                     .bot_comments
                     .iter()
                     .any(|c| c.at >= la && !report::is_checklist(&c.text));
-            if matches!(checklist.verdict, Verdict::Blocked | Verdict::Waiting)
+            // Only when someone must act: a request waiting for time alone is not stale.
+            if checklist.verdict == Verdict::Blocked
                 && policy::is_stale(la, now, &self.rules.timing)
                 && !stretch_nudged
             {

@@ -300,16 +300,13 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>) -> String {
         "TASK", "VERDICT", "AGE", "USER", "SUDO", "NEXT"
     );
     for r in rows {
-        let next = match r.verdict.as_str() {
-            "ready" => "grant it".to_string(),
-            "waiting" => format!("until {}", date_of(r.until_at)),
-            "blocked" => format!("waits for {}", if r.who.is_empty() { "-" } else { &r.who }),
-            "declined" => "declined at the SRE meeting".into(),
-            other => other.to_string(),
-        };
-        let next = match (&r.meeting, r.sudo) {
-            (Some(m), true) if r.verdict != "declined" => format!("{next}; meeting {m}"),
-            _ => next,
+        let next = match (r.verdict.as_str(), &r.meeting) {
+            ("ready", _) => "grant it".to_string(),
+            ("waiting", Some(m)) if r.sudo => format!("SRE meeting {m}"),
+            ("waiting", _) => format!("until {}", date_of(r.until_at)),
+            ("blocked", _) => format!("waits for {}", if r.who.is_empty() { "-" } else { &r.who }),
+            ("declined", _) => "declined at the SRE meeting".into(),
+            (other, _) => other.to_string(),
         };
         let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());
         let _ = writeln!(
