@@ -3,7 +3,8 @@
 //! the wire format of the recordings in `shared/conduit/recorded/`.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -804,7 +805,7 @@ fn maniphest_search(
         (None, None) => world.tasks.keys().copied().collect(),
     };
     let only_open = s.query_key.as_str() == Some("open");
-    let mut rows: Vec<(u64, TaskView)> = Vec::new();
+    let mut rows: Vec<(u64, Arc<TaskView>)> = Vec::new();
     let mut seen = HashSet::new();
     for id in candidates {
         if !seen.insert(id) {
@@ -877,12 +878,10 @@ fn maniphest_search(
     }
     let ordered: Vec<u64> = rows.iter().map(|r| r.0).collect();
     let (page_ids, next, prev) = page(&ordered, s.after, s.before, s.limit);
+    let views: HashMap<u64, &Arc<TaskView>> = rows.iter().map(|(id, v)| (*id, v)).collect();
     let data = page_ids
         .iter()
-        .filter_map(|id| {
-            let view = &rows.iter().find(|r| r.0 == *id)?.1;
-            Some(task_json(world, ctx, &s, *id, view))
-        })
+        .filter_map(|id| Some(task_json(world, ctx, &s, *id, views.get(id)?)))
         .collect();
     Ok(search_result(data, json!({}), &s, next, prev))
 }
