@@ -1018,7 +1018,7 @@ fn bad_scenarios_are_explained() {
     .expect_err("unknown user");
     assert!(
         e.to_string()
-            .contains("tasks[0] (T1): unknown user \"ghost\""),
+            .contains("line 2: tasks[0] (T1): unknown user \"ghost\""),
         "{e}"
     );
     let two_kinds = r#"
@@ -1038,7 +1038,8 @@ status = "resolved"
 "#;
     let e = Scenario::from_toml(two_kinds).expect_err("two kinds");
     assert!(
-        e.to_string().contains("events[0]: needs exactly one"),
+        e.to_string()
+            .contains("line 10: tasks[0] (T1) events[0]: needs exactly one"),
         "{e}"
     );
     let e = Scenario::from_toml(&two_kinds.replace("status = \"resolved\"", "edit_comment = 2"))
@@ -1062,4 +1063,47 @@ fn bundled_scenarios_and_generated_ones_are_valid() {
         Scenario::from_toml(&text).expect("round trip"),
         sim::generate(20, 1)
     );
+}
+
+#[tokio::test]
+async fn a_hung_call_still_takes_effect() {
+    let h = start(
+        scenario("demo"),
+        SimOptions {
+            now: Some(at("2026-11-14T00:00:00Z")),
+            faults: FaultSpec::parse("timeout=1").expect("spec"),
+            ..SimOptions::default()
+        },
+    )
+    .await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let params = json!({"__conduit__": {"token": DEMO_TOKEN}, "objectIdentifier": "T102",
+                        "transactions": [{"type": "comment", "value": "posted, then the answer hung"}]});
+    let r = client
+        .post(format!("{}/api/maniphest.edit", h.url()))
+        .form(&[("params", params.to_string())])
+        .send()
+        .await;
+    assert!(r.expect_err("the answer never comes in time").is_timeout());
+    assert_eq!(
+        h.comments(102).len(),
+        1,
+        "the edit happened before the hang"
+    );
+    h.set_faults(FaultSpec::default());
+    let v = call(
+        &h,
+        "transaction.search",
+        json!({"objectIdentifier": "T102", "limit": 1}),
+        DEMO_TOKEN,
+    )
+    .await;
+    assert_eq!(
+        result(&v)["data"][0]["comments"][0]["content"]["raw"],
+        "posted, then the answer hung"
+    );
+    h.shutdown().await;
 }
