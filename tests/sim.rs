@@ -1107,3 +1107,48 @@ async fn a_hung_call_still_takes_effect() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn transaction_ids_grow_with_time_across_bot_edits() {
+    let h = start(scenario("demo"), SimOptions::default()).await;
+    h.set_now(at("2026-11-12T12:00:00Z"));
+    let edit = call(
+        &h,
+        "maniphest.edit",
+        json!({"objectIdentifier": "T101", "transactions": [{"type": "comment", "value": "first checklist"}]}),
+        DEMO_TOKEN,
+    )
+    .await;
+    result(&edit);
+    h.set_now(at("2026-11-14T00:00:00Z"));
+    let xs = call(
+        &h,
+        "transaction.search",
+        json!({"objectIdentifier": "T101"}),
+        DEMO_TOKEN,
+    )
+    .await;
+    let data = result(&xs)["data"].as_array().expect("data").clone();
+    // Newest first by id, and ids ordered like times: the lead's approval of 11-13, made
+    // visible after the bot's comment of 11-12, still has the larger id.
+    let pairs: Vec<(u64, i64)> = data
+        .iter()
+        .map(|x| {
+            (
+                x["id"].as_u64().expect("id"),
+                x["dateCreated"].as_i64().expect("time"),
+            )
+        })
+        .collect();
+    assert!(
+        pairs
+            .windows(2)
+            .all(|w| w[0].0 > w[1].0 && w[0].1 >= w[1].1),
+        "{pairs:?}"
+    );
+    assert_eq!(
+        data[0]["comments"][0]["content"]["raw"],
+        "+1 from Data Engineering, approved for analytics-privatedata-users."
+    );
+    h.shutdown().await;
+}
