@@ -148,6 +148,9 @@ pub fn decode(method: &str, content_type: Option<&str>, body: &[u8]) -> Result<C
     Ok(Call { params, token })
 }
 
+/// How deep PHP-style form keys may nest.
+const MAX_NESTING: usize = 64;
+
 /// Inserts `a[b][0]=v` into a tree of objects.
 fn insert_php(root: &mut Value, key: &str, value: String) {
     let (head, rest) = match key.find('[') {
@@ -160,6 +163,9 @@ fn insert_php(root: &mut Value, key: &str, value: String) {
         let Some(end) = stripped.find(']') else { break };
         path.push(stripped[..end].to_string());
         rest = &stripped[end + 1..];
+    }
+    if path.len() > MAX_NESTING {
+        return; // PHP drops such fields too (max_input_nesting_level).
     }
     let mut cur = root;
     let last = path.len() - 1;
@@ -1652,6 +1658,14 @@ mod tests {
         let bad = decode("user.whoami", None, b"params=%7Bnot+json").unwrap_err();
         assert_eq!(bad.code, "ERR-CONDUIT-CORE");
         assert!(bad.info.contains("'user.whoami'"));
+    }
+
+    #[test]
+    fn absurdly_nested_form_keys_are_dropped() {
+        let key = format!("a{}", "[b]".repeat(100_000));
+        let body = serde_urlencoded::to_string([(key.as_str(), "1"), ("c", "2")]).expect("enc");
+        let call = decode("user.search", None, body.as_bytes()).expect("decodes");
+        assert_eq!(Value::Object(call.params), json!({"c": "2"}));
     }
 
     #[test]
