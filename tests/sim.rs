@@ -1152,3 +1152,112 @@ async fn transaction_ids_grow_with_time_across_bot_edits() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn answers_deserialize_into_the_shared_wire_types() {
+    use accessbot::conduit::types::{
+        Document, EditResult, Envelope, Paste, PhidInfo, Project, SearchPage, Signature, Task,
+        Transaction, User, WhoAmI,
+    };
+    use serde::de::DeserializeOwned;
+    use std::collections::BTreeMap;
+    fn parse<T: DeserializeOwned>(what: &str, v: Value) -> T {
+        let env: Envelope<T> =
+            serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{what}: {e}\n{v}"));
+        env.result
+            .unwrap_or_else(|| panic!("{what}: no result: {v}"))
+    }
+    let h = start(scenario("demo"), SimOptions::default()).await;
+    h.set_now(at("2026-11-20T00:00:00Z"));
+    let t = DEMO_TOKEN;
+    let tasks: SearchPage<Task> = parse(
+        "maniphest.search",
+        call(
+            &h,
+            "maniphest.search",
+            json!({"attachments": {"projects": true, "columns": true, "subscribers": true}}),
+            t,
+        )
+        .await,
+    );
+    assert_eq!(tasks.data.len(), 3);
+    assert!(tasks.data.iter().all(|t| t.attachments.columns.is_some()));
+    let xs: SearchPage<Transaction> = parse(
+        "transaction.search",
+        call(
+            &h,
+            "transaction.search",
+            json!({"objectIdentifier": "T103"}),
+            t,
+        )
+        .await,
+    );
+    assert!(xs
+        .data
+        .iter()
+        .any(|x| x.kind.as_deref() == Some("description")));
+    let _: WhoAmI = parse("user.whoami", call(&h, "user.whoami", json!({}), t).await);
+    let users: SearchPage<User> = parse("user.search", call(&h, "user.search", json!({}), t).await);
+    assert!(users
+        .data
+        .iter()
+        .any(|u| u.fields.roles.contains(&"disabled".to_string())));
+    let _: SearchPage<Project> = parse(
+        "project.search",
+        call(
+            &h,
+            "project.search",
+            json!({"attachments": {"members": true}}),
+            t,
+        )
+        .await,
+    );
+    let pastes: SearchPage<Paste> = parse(
+        "paste.search",
+        call(
+            &h,
+            "paste.search",
+            json!({"attachments": {"content": true}}),
+            t,
+        )
+        .await,
+    );
+    assert!(pastes.data[0].attachments.content.is_some());
+    let _: SearchPage<Signature> = parse(
+        "legalpad.signature.search",
+        call(&h, "legalpad.signature.search", json!({}), t).await,
+    );
+    let _: SearchPage<Document> = parse(
+        "legalpad.document.search",
+        call(
+            &h,
+            "legalpad.document.search",
+            json!({"attachments": {"signatures": true}}),
+            t,
+        )
+        .await,
+    );
+    let handles: BTreeMap<String, PhidInfo> = parse(
+        "phid.lookup",
+        call(
+            &h,
+            "phid.lookup",
+            json!({"names": ["T101", "L3", "@jdoe", "#sre-access-requests", "P12"]}),
+            t,
+        )
+        .await,
+    );
+    assert_eq!(handles.len(), 5);
+    let edit: EditResult = parse(
+        "maniphest.edit",
+        call(
+            &h,
+            "maniphest.edit",
+            json!({"objectIdentifier": "T101", "transactions": [{"type": "status", "value": "resolved"}]}),
+            t,
+        )
+        .await,
+    );
+    assert_eq!(edit.transactions.len(), 1);
+    h.shutdown().await;
+}
