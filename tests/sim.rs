@@ -241,6 +241,16 @@ async fn answers_have_the_recorded_shapes() {
         ),
         ("71-", call(&h, "legalpad.signature.search", json!({}), t).await),
         (
+            "22-",
+            call(
+                &h,
+                "project.column.search",
+                json!({"constraints": {"projects": [sim::state::project_phid("SRE-Access-Requests")]}}),
+                t,
+            )
+            .await,
+        ),
+        (
             "09-",
             call(
                 &h,
@@ -254,6 +264,25 @@ async fn answers_have_the_recorded_shapes() {
     for (file, answer) in &cases {
         assert_same_shape(file, answer);
     }
+    let cols = call(
+        &h,
+        "project.column.search",
+        json!({"constraints": {"projects": ["SRE-Access-Requests"]}}),
+        t,
+    )
+    .await;
+    let names: Vec<(&str, bool)> = result(&cols)["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|c| {
+            (
+                c["fields"]["name"].as_str().unwrap_or(""),
+                c["fields"]["isDefaultColumn"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(names, [("Ready for SRE", false), ("Backlog", true)]);
     // The recorded column move and its transaction.
     let cols = call(
         &h,

@@ -54,6 +54,7 @@ const METHODS: &[(&str, &[&str])] = &[
     ("user.whoami", &[]),
     ("user.search", SEARCH_ARGS),
     ("project.search", SEARCH_ARGS),
+    ("project.column.search", SEARCH_ARGS),
     ("maniphest.search", SEARCH_ARGS),
     ("paste.search", SEARCH_ARGS),
     ("legalpad.document.search", SEARCH_ARGS),
@@ -286,6 +287,7 @@ pub fn dispatch(
         "user.whoami" => Ok(whoami(world, &ctx)),
         "user.search" => user_search(world, p),
         "project.search" => project_search(world, p),
+        "project.column.search" => column_search(world, p),
         "maniphest.search" => maniphest_search(world, &ctx, p),
         "paste.search" => paste_search(world, &ctx, p),
         "legalpad.document.search" => document_search(world, &ctx, p),
@@ -719,6 +721,58 @@ fn project_search(world: &World, p: &Map<String, Value>) -> Result<Value, Condui
         next,
         prev,
     ))
+}
+
+/// `project.column.search`: the columns of projects with a workboard.
+fn column_search(world: &World, p: &Map<String, Value>) -> Result<Value, ConduitError> {
+    let s = search_args(p, "Column", &["ids", "phids", "projects"], &[])?;
+    let c = &s.constraints;
+    let ids_f = c.get("ids").map(|v| int_list("ids", v)).transpose()?;
+    let phids = c.get("phids").map(|v| str_list("phids", v)).transpose()?;
+    let projects: Option<Vec<usize>> = c
+        .get("projects")
+        .map(|v| str_list("projects", v))
+        .transpose()?
+        .map(|l| l.iter().filter_map(|x| world.project_index(x)).collect());
+    let mut rows = Vec::new();
+    for (pi, pr) in world.projects.iter().enumerate() {
+        if pr.columns.len() < 2 || projects.as_ref().is_some_and(|l| !l.contains(&pi)) {
+            continue;
+        }
+        for (seq, col) in pr.columns.iter().enumerate() {
+            if ids_f
+                .as_ref()
+                .is_some_and(|l| !l.contains(&(col.id as i64)))
+                || phids.as_ref().is_some_and(|l| !l.contains(&col.phid))
+            {
+                continue;
+            }
+            rows.push((col.id, pi, seq));
+        }
+    }
+    let mut ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    id_order(&s, &mut ids);
+    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let data = ids
+        .iter()
+        .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+        .map(|(_, pi, seq)| {
+            let pr = &world.projects[*pi];
+            let col = &pr.columns[*seq];
+            json!({
+                "id": col.id, "type": "PCOL", "phid": col.phid,
+                "fields": {
+                    "name": col.name, "proxyPHID": null,
+                    "project": {"id": pr.id, "phid": pr.phid, "name": pr.name},
+                    "isHidden": false, "isDefaultColumn": *seq == 0, "sequence": seq,
+                    "dateCreated": world.epoch0, "dateModified": world.epoch0,
+                    "policy": {"view": "users", "edit": "users"},
+                },
+                "attachments": {},
+            })
+        })
+        .collect();
+    Ok(search_result(data, json!({}), &s, next, prev))
 }
 
 // ---- tasks ----
