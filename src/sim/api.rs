@@ -51,6 +51,7 @@ pub struct Call {
 /// The methods the simulator answers, with the arguments each declares.
 const METHODS: &[(&str, &[&str])] = &[
     ("conduit.ping", &[]),
+    ("conduit.query", &[]),
     ("user.whoami", &[]),
     ("user.search", SEARCH_ARGS),
     ("project.search", SEARCH_ARGS),
@@ -284,6 +285,7 @@ pub fn dispatch(
     let p = &call.params;
     match method {
         "conduit.ping" => Ok(json!("accessbot-sim")),
+        "conduit.query" => Ok(conduit_query()),
         "user.whoami" => Ok(whoami(world, &ctx)),
         "user.search" => user_search(world, p),
         "project.search" => project_search(world, p),
@@ -301,6 +303,38 @@ pub fn dispatch(
             format!("Conduit API method \"{method}\" does not exist."),
         )),
     }
+}
+
+/// `conduit.query`: the methods this server answers, with their declared parameters.
+fn conduit_query() -> Value {
+    let kind = |param: &str| match param {
+        "queryKey" | "before" | "after" | "objectType" => "optional string",
+        "constraints" => "optional map<string, wild>",
+        "attachments" => "optional map<string, bool>",
+        "order" => "optional order",
+        "limit" => "optional int (default = 100)",
+        "objectIdentifier" => "optional id|phid|string",
+        "names" => "required list<string>",
+        "phids" => "required list<phid>",
+        "transactions" => "list<map<string, wild>>",
+        _ => "wild",
+    };
+    let mut out = Map::new();
+    for (method, params) in METHODS {
+        let params: Map<String, Value> = params
+            .iter()
+            .map(|p| (p.to_string(), json!(kind(p))))
+            .collect();
+        out.insert(
+            method.to_string(),
+            json!({
+                "description": format!("{method} (answered by the accessbot simulator)."),
+                "params": php_map(params),
+                "return": if *method == "conduit.ping" { "string" } else { "map<string, wild>" },
+            }),
+        );
+    }
+    Value::Object(out)
 }
 
 // ---- loose typing (the form encoding sends strings) ----
