@@ -376,7 +376,8 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     .unwrap();
     for (code, out, err) in outputs {
         assert_eq!(code, 0, "check failed: {err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("check --json printed no JSON ({e}): {out:?} {err:?}"));
         assert_eq!(v["verdict"], "blocked", "{out}");
         assert!(
             leaks(&out, &windows).is_none(),
