@@ -544,9 +544,22 @@ impl EvidenceSource {
         let id = TaskId(task.id);
         let timeline = Timeline::build(txs, &self.ctx.project, &self.ctx.bot_phid);
         let requester_phid = task.fields.author_phid.clone();
-        let parsed = self
+        let mut parsed = self
             .parser
             .parse(&task.fields.name, &task.fields.description.raw);
+        for g in policy::hidden_sudo_groups(
+            &task.fields.description.raw,
+            &parsed.request.groups,
+            &self.rules,
+        ) {
+            parsed.problems.push(crate::request::Problem {
+                field: policy::HIDDEN_GROUPS_FIELD.into(),
+                message: format!(
+                    "the description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
+                ),
+                span: 0..0,
+            });
+        }
 
         let mut phids: Vec<Phid> = timeline.comments.iter().map(|c| c.author.clone()).collect();
         phids.push(requester_phid.clone());

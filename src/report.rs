@@ -24,13 +24,18 @@ const MAX_MESSAGE: usize = 400;
 
 /// Makes text inert in remarkup: one line, no `@mention`, `{F1}` embed, `T1`/`P1` object
 /// link, `#project` link, URL, or markup (bold, italics, monospace, links, tables, literals,
-/// checkboxes, headers, quotes). What a reader sees stays the same words.
+/// checkboxes, headers, quotes), and no bidi control. What a reader sees stays the same words.
 pub fn inert(text: &str) -> String {
     static MONOGRAM: OnceLock<Regex> = OnceLock::new();
     let monogram = MONOGRAM.get_or_init(|| Regex::new(r"\b([A-Z])(\d)").expect("static regex"));
     let mut one_line = String::with_capacity(text.len().min(MAX_MESSAGE * 2));
     let mut last_space = false;
     for c in text.chars() {
+        // Bidi controls would let requester text reorder what a reader sees around it.
+        if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+        {
+            continue;
+        }
         if c.is_whitespace() || c.is_control() || c == ZWSP {
             if !last_space {
                 one_line.push(' ');
