@@ -327,6 +327,12 @@ fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::R
         .iter()
         .any(|g| rules.group(g).is_some_and(|g| g.sudo));
     let mut value = crate::request::to_json(&parsed, key.as_ref(), source, sudo);
+    if let Some(o) = value.as_object_mut() {
+        o.insert(
+            "problems".into(),
+            serde_json::json!(crate::request::problem_messages(&parsed)),
+        );
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {

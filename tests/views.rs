@@ -202,3 +202,55 @@ fn the_demo_runs_end_to_end() {
         "demo is quiet on stderr"
     );
 }
+
+#[tokio::test]
+async fn a_ready_request_moves_to_the_ready_column_once() {
+    let mut w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
+    let column = accessbot::sim::state::column_phid("SRE-Access-Requests", "Ready for SRE");
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["groups.toml", "phrases.toml"] {
+        std::fs::copy(common::root().join("rules").join(f), dir.path().join(f)).unwrap();
+    }
+    let policy = std::fs::read_to_string(common::root().join("rules/policy.toml")).unwrap();
+    let policy = policy.replace(
+        "ready_column = \"\"",
+        &format!("ready_column = \"{column}\""),
+    );
+    std::fs::write(dir.path().join("policy.toml"), policy).unwrap();
+    w.rules = std::sync::Arc::new(accessbot::rules::Rules::load(dir.path()).unwrap());
+
+    let bot = w.bot().await;
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 201).await, "waiting");
+    let in_column = |w: &World| {
+        let client = w.client();
+        let column = column.clone();
+        async move {
+            let t = client.tasks_by_ids(&[201]).await.unwrap().remove(0);
+            let cols = t.attachments.columns.unwrap_or_default();
+            cols.boards
+                .values()
+                .any(|b| b.columns.iter().any(|c| c.phid.as_str() == column))
+        }
+    };
+    assert!(!in_column(&w).await);
+    w.set_now("2026-11-06T09:00:00Z");
+    let r = bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 201).await, "ready");
+    assert!(
+        r.effects.iter().any(|e| e.kind == "ready-column"),
+        "{:?}",
+        r.effects
+    );
+    assert!(in_column(&w).await, "moved to the ready column");
+    // Idempotent: later cycles and a restarted bot do not move it again.
+    w.set_now("2026-11-06T12:00:00Z");
+    let r = bot.cycle().await.unwrap();
+    assert!(r.effects.is_empty(), "{:?}", r.effects);
+    let r = w.bot().await.cycle().await.unwrap();
+    assert!(
+        r.effects.iter().all(|e| e.kind != "ready-column"),
+        "{:?}",
+        r.effects
+    );
+}
