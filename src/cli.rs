@@ -97,7 +97,7 @@ pub enum Command {
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
-        /// Include closed and not-a-request tasks.
+        /// Include closed tasks (not-a-request tasks are always listed, last).
         #[arg(long)]
         all: bool,
     },
@@ -617,7 +617,7 @@ async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
         .tasks(!all)
         .await?
         .into_iter()
-        .filter(|r| all || !matches!(r.verdict.as_str(), "closed" | "not-a-request"))
+        .filter(|r| all || r.verdict != "closed")
         .collect();
     crate::report::sort_for_status(&mut rows);
     if json {

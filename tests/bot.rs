@@ -265,3 +265,45 @@ async fn an_unreachable_url_and_a_second_writer_are_clear_errors() {
     assert!(!err.contains("api-aaaa"), "{err}");
     let _ = at("2026-11-03T09:30:00Z");
 }
+
+#[tokio::test]
+async fn an_unknown_project_is_a_clear_error() {
+    let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["groups.toml", "phrases.toml"] {
+        std::fs::copy(common::root().join("rules").join(f), dir.path().join(f)).unwrap();
+    }
+    let policy = std::fs::read_to_string(common::root().join("rules/policy.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("policy.toml"),
+        policy.replace(
+            "project = \"SRE-Access-Requests\"",
+            "project = \"SRE-Acess-Requests\"",
+        ),
+    )
+    .unwrap();
+    let (url, token, cwd) = (w.sim.url(), w.token.clone(), w.dir.path().to_path_buf());
+    let rules = dir.path().to_path_buf();
+    let (code, _, err) = tokio::task::spawn_blocking(move || {
+        run_bin(
+            &[
+                "--phab-url",
+                &url,
+                "--rules",
+                rules.to_str().unwrap(),
+                "run",
+                "--once",
+            ],
+            &[("ACCESSBOT_TOKEN", token.as_str())],
+            &cwd,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("\"SRE-Acess-Requests\"") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(w.comments(201).is_empty());
+}
