@@ -20,7 +20,10 @@ fn corpus() -> Vec<(String, String)> {
         .filter_map(|p| {
             let text = std::fs::read_to_string(p).ok()?;
             let (head, body) = text.split_once("\n---\n")?;
-            Some((head.trim_start_matches("Title: ").to_string(), body.to_string()))
+            Some((
+                head.trim_start_matches("Title: ").to_string(),
+                body.to_string(),
+            ))
         })
         .collect()
 }

@@ -103,7 +103,10 @@ pub(crate) fn complete_blob(b64: &str) -> Option<(Vec<u8>, KeyData)> {
         return None;
     }
     let blob = B64.decode(b64).ok()?;
-    let data = ssh_key::PublicKey::from_bytes(&blob).ok()?.key_data().clone();
+    let data = ssh_key::PublicKey::from_bytes(&blob)
+        .ok()?
+        .key_data()
+        .clone();
     Some((blob, data))
 }
 
@@ -193,9 +196,7 @@ pub fn fingerprint(text: &str) -> Option<Fingerprint> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     let start = tokens.iter().position(|t| looks_like_key_type(t))?;
     let (found, _) = read_key(&tokens[start..]);
-    found
-        .complete
-        .map(|(blob, _)| fingerprint_of_blob(&blob))
+    found.complete.map(|(blob, _)| fingerprint_of_blob(&blob))
 }
 
 /// Judges one key text under the key rules.
@@ -254,7 +255,9 @@ fn judge_found(found: &Found<'_>, rules: &KeyRules, report: &mut KeyReport) {
         return;
     }
     let Some((blob, data)) = &found.complete else {
-        report.problems.push(diagnose_broken(type_token, &found.base64));
+        report
+            .problems
+            .push(diagnose_broken(type_token, &found.base64));
         return;
     };
     let inner = blob_type(blob).unwrap_or_default();
@@ -278,7 +281,8 @@ fn judge_found(found: &Found<'_>, rules: &KeyRules, report: &mut KeyReport) {
     report.bits = bits;
     if algorithm == "ssh-dss" {
         report.problems.push(
-            "DSA (ssh-dss) keys are refused: generate an ed25519 key (ssh-keygen -t ed25519)".into(),
+            "DSA (ssh-dss) keys are refused: generate an ed25519 key (ssh-keygen -t ed25519)"
+                .into(),
         );
         return;
     }
@@ -458,8 +462,7 @@ impl KeyIndex {
                     return Err(KeyIndexError {
                         file: file.to_path_buf(),
                         line: Some(i + 1),
-                        message: "not an SSH public key (expected `type base64 [comment]`)"
-                            .into(),
+                        message: "not an SSH public key (expected `type base64 [comment]`)".into(),
                     })
                 }
             }
@@ -504,10 +507,7 @@ mod tests {
 
     #[test]
     fn mismatched_type_is_refused_precisely() {
-        let r = judge(
-            &ED.replace("ssh-ed25519", "ssh-rsa"),
-            &KeyRules::default(),
-        );
+        let r = judge(&ED.replace("ssh-ed25519", "ssh-rsa"), &KeyRules::default());
         assert!(!r.ok);
         assert_eq!(
             r.problems,

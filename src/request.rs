@@ -306,6 +306,10 @@ fn normalize_label(s: &str) -> String {
             '(' | '[' => depth += 1,
             ')' | ']' => depth = depth.saturating_sub(1),
             _ if depth > 0 => {}
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c.to_ascii_lowercase());
+                space = false;
+            }
             c if c.is_alphanumeric() => {
                 out.extend(c.to_lowercase());
                 space = false;
@@ -318,8 +322,13 @@ fn normalize_label(s: &str) -> String {
             }
         }
     }
-    let t = out.trim_end();
-    t.strip_prefix("your ").unwrap_or(t).to_string()
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    if out.starts_with("your ") {
+        out.drain(..5);
+    }
+    out
 }
 
 /// Strips a list marker (`- `, `* `, `+ `, `# `, `1. `, `1) `, `• `) from the start of a line.
@@ -349,15 +358,22 @@ fn offset_in(outer: &str, inner: &str) -> usize {
 fn clean_value(s: &str) -> &str {
     let mut t = s.trim();
     loop {
-        let before = t;
+        let len = t.len();
         for m in ["**", "__", "`", "##", "\"", "'", "//"] {
             if let Some(inner) = t.strip_prefix(m).and_then(|r| r.strip_suffix(m)) {
                 t = inner.trim();
             }
         }
-        t = t.trim_start_matches("**").trim_start_matches("__").trim();
-        t = t.trim_end_matches("**").trim_end_matches("__").trim();
-        if t == before {
+        for m in ["**", "__"] {
+            while let Some(r) = t.strip_prefix(m) {
+                t = r;
+            }
+            while let Some(r) = t.strip_suffix(m) {
+                t = r;
+            }
+        }
+        t = t.trim();
+        if t.len() == len {
             return t;
         }
     }
@@ -411,7 +427,7 @@ fn is_none_value(s: &str) -> bool {
 fn title_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)requesting\s+access\s+to\s+(.+?)\s+for\s+(?:user\s+)?@?(\S+?)[.!]?\s*$")
+        Regex::new(r"(?i)requesting\s+access\s+to\s+(.+?)\s+for\s+(?:user\s+)?@?([^\s()]+?)[.!]?\s*(?:\([^()]*\)\s*)?$")
             .expect("static regex")
     })
 }
@@ -517,6 +533,8 @@ impl Parser {
     /// Parses a request from the task title and description.
     pub fn parse(&self, title: &str, description: &str) -> Parsed {
         let lines = classify(description);
+        // One search of the whole text; lines are searched only when it found something.
+        let may_hold_private = keys::is_private_key(description);
         let mut out = Parsed::default();
         let mut occurrences: Vec<Occurrence<'_>> = Vec::new();
         let mut subject: Option<&str> = None;
@@ -526,7 +544,8 @@ impl Parser {
         for line in &lines {
             match line.kind {
                 Kind::Text => {
-                    if private_span.is_none() && keys::is_private_key(line.text) {
+                    if may_hold_private && private_span.is_none() && keys::is_private_key(line.text)
+                    {
                         private_span = Some(line.start..line.start + line.text.len());
                     }
                     if let Some((field, value)) = self.label_of(line.text) {
@@ -545,7 +564,8 @@ impl Parser {
                     }
                 }
                 Kind::Code => {
-                    if private_span.is_none() && keys::is_private_key(line.text) {
+                    if may_hold_private && private_span.is_none() && keys::is_private_key(line.text)
+                    {
                         private_span = Some(line.start..line.start + line.text.len());
                     }
                 }
@@ -946,6 +966,9 @@ fn username_of(value: &str) -> Option<Username> {
 /// Fills groups and the shell user from "Requesting access to GROUPS for USER" (the title,
 /// or a `Subject:` line) when the description lacks them.
 fn fill_from_title(title: &str, subject: Option<&str>, out: &mut Parsed) {
+    if !out.request.groups.is_empty() && out.request.shell_user.is_some() {
+        return;
+    }
     let caps = title_regex()
         .captures(title.trim())
         .or_else(|| subject.and_then(|s| title_regex().captures(s.trim())));
@@ -1122,4 +1145,126 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
         i = next_line;
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Labels {
+        #[derive(serde::Deserialize)]
+        struct P {
+            labels: Labels,
+        }
+        toml::from_str::<P>(crate::rules::BUNDLED_PHRASES)
+            .expect("bundled phrases")
+            .labels
+    }
+
+    #[test]
+    fn labels_match_in_every_dress() {
+        let p = Parser::new(&labels());
+        for line in [
+            "Preferred shell username: jdoe",
+            "**Preferred shell username**: jdoe",
+            "**Preferred shell username:** jdoe",
+            "- Preferred Shell Username: jdoe",
+            "1. preferred shell username (lowercase please): jdoe",
+            "| Shell username | jdoe |",
+            "  * //Shell user//: jdoe",
+            "Your shell username: jdoe",
+        ] {
+            let (field, value) = p.label_of(line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(field, Field::ShellUser, "{line}");
+            assert_eq!(clean_value(value), "jdoe", "{line}");
+        }
+        for line in ["Shell username is jdoe", "Hello: there", "Project name: x"] {
+            assert!(p.label_of(line).is_none(), "{line}");
+        }
+        assert_eq!(
+            p.label_of("== SSH public key ==").map(|l| l.0),
+            Some(Field::SshKey)
+        );
+    }
+
+    #[test]
+    fn groups_are_split_and_normalised() {
+        let g: Vec<_> = groups_of("Analytics-Users, deployment and `restricted`; ops (sudo)")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            g,
+            [
+                ("analytics-users".to_string(), false),
+                ("deployment".to_string(), false),
+                ("restricted".to_string(), false),
+                ("ops".to_string(), false)
+            ]
+        );
+        assert_eq!(
+            groups_of("wiki@admins"),
+            [("wiki@admins".to_string(), true)]
+        );
+    }
+
+    #[test]
+    fn usernames_and_emails() {
+        assert_eq!(username_of("@mboss"), Some(Username::new("mboss")));
+        assert_eq!(
+            username_of("mboss (my manager)"),
+            Some(Username::new("mboss"))
+        );
+        assert_eq!(
+            username_of("Mary Boss (@mboss)"),
+            Some(Username::new("mboss"))
+        );
+        assert_eq!(username_of("Mary Boss"), None);
+        assert_eq!(username_of("@a or @b"), None);
+        assert_eq!(
+            email_of("<jdoe@example.org>").as_deref(),
+            Some("jdoe@example.org")
+        );
+        assert_eq!(email_of("jdoe at example dot org"), None);
+    }
+
+    #[test]
+    fn title_form_fills_missing_fields() {
+        let p = Parser::new(&labels());
+        let r = p.parse(
+            "Requesting access to Analytics-Users and deployment for jdoe (Jane Doe)",
+            "",
+        );
+        assert_eq!(r.request.groups, ["analytics-users", "deployment"]);
+        assert_eq!(
+            r.request.shell_user.map(String::from).as_deref(),
+            Some("jdoe")
+        );
+        let r = p.parse("Requesting access to deployment for Jane Doe", "");
+        assert_eq!(r.request.shell_user, None);
+    }
+
+    #[test]
+    fn code_blocks_hold_only_keys_and_quotes_nothing() {
+        let p = Parser::new(&labels());
+        let r = p.parse(
+            "",
+            "```\nFull name: In Code\n```\n> Email address: quoted@example.org\nlang=text\nShell username: incode\n\nFull name: Real\n",
+        );
+        assert_eq!(r.request.full_name.as_deref(), Some("Real"));
+        assert_eq!(r.request.email, None);
+        assert_eq!(r.request.shell_user, None);
+    }
+
+    #[test]
+    fn spans_point_at_the_problem() {
+        let p = Parser::new(&labels());
+        let d = "Full name: A\r\nExpiry date: someday\r\n";
+        let r = p.parse("", d);
+        let prob = r
+            .problems
+            .iter()
+            .find(|p| p.field == "expiry_date")
+            .expect("problem");
+        assert_eq!(&d[prob.span.clone()], "Expiry date: someday");
+    }
 }
