@@ -8,9 +8,14 @@ use accessbot::rules::Rules;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-fn rules() -> Rules {
-    Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).expect("bundled rules")
+fn rules() -> &'static Rules {
+    static RULES: OnceLock<Rules> = OnceLock::new();
+    RULES.get_or_init(|| {
+        Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
+            .expect("bundled rules")
+    })
 }
 
 fn fixtures() -> PathBuf {
@@ -65,7 +70,7 @@ fn corpus_matches_snapshots() {
         let text = std::fs::read_to_string(&path).expect("fixture");
         let (title, description) = split_fixture(&text);
         let parsed = request::parse(title, description, &rules.labels);
-        let report = judged(&parsed, &rules);
+        let report = judged(&parsed, rules);
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -97,7 +102,7 @@ fn private_keys_leave_no_material() {
             std::fs::read_to_string(fixtures().join(format!("requests/{name}.txt"))).unwrap();
         let (title, description) = split_fixture(&text);
         let parsed = request::parse(title, description, &rules.labels);
-        let report = judged(&parsed, &rules).expect("inline key");
+        let report = judged(&parsed, rules).expect("inline key");
         assert!(report.private_key, "{name}");
         assert_eq!(report.problems, vec![keys::PRIVATE_KEY_MESSAGE]);
         let all = format!(
@@ -124,7 +129,7 @@ fn to_json_has_the_design_fields() {
     let text = std::fs::read_to_string(fixtures().join("requests/01-standard-form.txt")).unwrap();
     let (title, description) = split_fixture(&text);
     let parsed = request::parse(title, description, &rules.labels);
-    let report = judged(&parsed, &rules).unwrap();
+    let report = judged(&parsed, rules).unwrap();
     let v = request::to_json(&parsed, Some(&report), Some("description"), false);
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
