@@ -216,6 +216,8 @@ enum Kind {
     Code,
     /// A code fence or `lang=` line: nothing to read.
     Fence,
+    /// Part of a posted private key: never read, never quoted.
+    Secret,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -293,6 +295,63 @@ fn classify(description: &str) -> Vec<Line<'_>> {
         });
     }
     lines
+}
+
+/// Header lines inside PEM and PuTTY private key files.
+const SECRET_HEADERS: &[&str] = &[
+    "Proc-Type:",
+    "DEK-Info:",
+    "Encryption:",
+    "Comment:",
+    "Public-Lines:",
+    "Private-Lines:",
+    "Private-MAC:",
+    "Key-Derivation:",
+    "Argon2-Memory:",
+    "Argon2-Passes:",
+    "Argon2-Parallelism:",
+    "Argon2-Salt:",
+];
+
+/// Marks the lines of every posted private key (outside quotes) as [`Kind::Secret`], so that
+/// none of its material reaches a field or a message. Returns the span of the first one.
+///
+/// A block starts at a line holding a private-key marker and runs over base64 lines, blank
+/// lines and key-file headers, up to its `END … PRIVATE KEY` or `Private-MAC:` line.
+fn mark_secrets(lines: &mut [Line<'_>]) -> Option<Range<usize>> {
+    let mut first = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if !matches!(line.kind, Kind::Text | Kind::Code) || !keys::is_private_key(line.text) {
+            i += 1;
+            continue;
+        }
+        first.get_or_insert(line.start..line.start + line.text.len());
+        lines[i].kind = Kind::Secret;
+        let mut j = i + 1;
+        while j < lines.len() {
+            let t = lines[j].text.trim();
+            let is_end =
+                (t.contains("END") && t.contains("PRIVATE KEY")) || t.starts_with("Private-MAC:");
+            let inside = t.is_empty()
+                || is_end
+                || SECRET_HEADERS.iter().any(|h| t.starts_with(h))
+                || t.split_whitespace().all(keys::is_base64_token);
+            if !inside || lines[j].kind == Kind::Quote {
+                break;
+            }
+            if lines[j].kind != Kind::Fence {
+                lines[j].kind = Kind::Secret;
+            }
+            j += 1;
+            if is_end {
+                break;
+            }
+        }
+        i = j;
+    }
+    first
 }
 
 /// Normalises a label for lookup: lowercase, parenthesised words dropped, punctuation and
@@ -395,7 +454,19 @@ fn drop_parens(s: &str) -> String {
 }
 
 /// Shortens requester text for a message (the report escapes it before posting).
-fn shown(s: &str) -> String {
+///
+/// Never quotes what may be key material: with `redact`, or for a value holding a long
+/// base64-like word, it names the value without showing it.
+fn shown(s: &str, redact: bool) -> String {
+    let secret_like = s.split_whitespace().any(|w| {
+        w.len() >= 16
+            && keys::is_base64_token(w)
+            && w.bytes().any(|b| b.is_ascii_digit())
+            && w.bytes().any(|b| b.is_ascii_alphabetic())
+    });
+    if redact || secret_like {
+        return "a value (not shown: it may hold key material)".into();
+    }
     let mut t: String = s.chars().take(40).collect();
     if t.len() < s.len() {
         t.push('…');
@@ -532,22 +603,21 @@ impl Parser {
 
     /// Parses a request from the task title and description.
     pub fn parse(&self, title: &str, description: &str) -> Parsed {
-        let lines = classify(description);
+        let mut lines = classify(description);
         // One search of the whole text; lines are searched only when it found something.
-        let may_hold_private = keys::is_private_key(description);
+        let private_span = if keys::is_private_key(description) {
+            mark_secrets(&mut lines)
+        } else {
+            None
+        };
         let mut out = Parsed::default();
         let mut occurrences: Vec<Occurrence<'_>> = Vec::new();
         let mut subject: Option<&str> = None;
         let mut quoted_key = false;
-        let mut private_span: Option<Range<usize>> = None;
 
         for line in &lines {
             match line.kind {
                 Kind::Text => {
-                    if may_hold_private && private_span.is_none() && keys::is_private_key(line.text)
-                    {
-                        private_span = Some(line.start..line.start + line.text.len());
-                    }
                     if let Some((field, value)) = self.label_of(line.text) {
                         occurrences.push(Occurrence {
                             field,
@@ -563,12 +633,7 @@ impl Parser {
                         }
                     }
                 }
-                Kind::Code => {
-                    if may_hold_private && private_span.is_none() && keys::is_private_key(line.text)
-                    {
-                        private_span = Some(line.start..line.start + line.text.len());
-                    }
-                }
+                Kind::Code | Kind::Secret => {}
                 Kind::Quote => {
                     if line.text.split_whitespace().any(keys::looks_like_key_type) {
                         quoted_key = true;
@@ -584,14 +649,17 @@ impl Parser {
         }
 
         let found = find_keys(&lines);
-        self.fill_fields(&occurrences, &mut out);
+        self.fill_fields(&occurrences, private_span.is_some(), &mut out);
         self.fill_key(&occurrences, found, private_span, quoted_key, &mut out);
         fill_from_title(title, subject, &mut out);
         require_fields(&mut out);
         out
     }
 
-    fn fill_fields(&self, occurrences: &[Occurrence<'_>], out: &mut Parsed) {
+    /// Reads the labelled fields. With `redact` (a private key was posted) no message quotes
+    /// anything the requester wrote.
+    fn fill_fields(&self, occurrences: &[Occurrence<'_>], redact: bool, out: &mut Parsed) {
+        let shown = |s: &str| shown(s, redact);
         let mut shells: Vec<(String, Range<usize>)> = Vec::new();
         for occ in occurrences {
             let span = occ.line_span.clone();
