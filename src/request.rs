@@ -1189,6 +1189,22 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 end = next.start + next.text.len();
                 rest = key_tokens(next.text);
             }
+            // A wrapped key's comment may stand alone on the line after its data.
+            if complete && comment.is_empty() && end_line > i {
+                if let Some(next) = lines.get(end_line + 1) {
+                    let words = key_tokens(next.text);
+                    if matches!(next.kind, Kind::Text | Kind::Code)
+                        && words.len() == 1
+                        && words[0].contains('@')
+                        && !words[0].starts_with('@')
+                        && !words[0].contains(':')
+                    {
+                        comment = words;
+                        end_line += 1;
+                        end = next.start + next.text.len();
+                    }
+                }
+            }
             let mut text = format!("{} {}", tokens[t], base64);
             let own = comment
                 .iter()
