@@ -203,10 +203,8 @@ fn the_demo_runs_end_to_end() {
     );
 }
 
-#[tokio::test]
-async fn a_ready_request_moves_to_the_ready_column_once() {
-    let mut w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
-    let column = accessbot::sim::state::column_phid("SRE-Access-Requests", "Ready for SRE");
+/// The bundled rules with a ready column.
+fn rules_with_ready_column(column: &str) -> std::sync::Arc<accessbot::rules::Rules> {
     let dir = tempfile::tempdir().unwrap();
     for f in ["groups.toml", "phrases.toml"] {
         std::fs::copy(common::root().join("rules").join(f), dir.path().join(f)).unwrap();
@@ -217,8 +215,34 @@ async fn a_ready_request_moves_to_the_ready_column_once() {
         &format!("ready_column = \"{column}\""),
     );
     std::fs::write(dir.path().join("policy.toml"), policy).unwrap();
-    w.rules = std::sync::Arc::new(accessbot::rules::Rules::load(dir.path()).unwrap());
+    std::sync::Arc::new(accessbot::rules::Rules::load(dir.path()).unwrap())
+}
 
+#[tokio::test]
+async fn a_request_that_stops_being_ready_says_so() {
+    let mut w = World::start("unready.toml", "2026-11-06T09:00:00Z").await;
+    w.rules = rules_with_ready_column(&accessbot::sim::state::column_phid(
+        "SRE-Access-Requests",
+        "Ready for SRE",
+    ));
+    let bot = w.bot().await;
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 201).await, "ready");
+    w.set_now("2026-11-07T12:00:00Z");
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 201).await, "blocked");
+    let last = w.comments(201).last().cloned().unwrap();
+    assert!(
+        last.contains("BLOCKED") && last.contains("marked ready to grant earlier and no longer is"),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn a_ready_request_moves_to_the_ready_column_once() {
+    let mut w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
+    let column = accessbot::sim::state::column_phid("SRE-Access-Requests", "Ready for SRE");
+    w.rules = rules_with_ready_column(&column);
     let bot = w.bot().await;
     bot.cycle().await.unwrap();
     assert_eq!(verdict(&w, 201).await, "waiting");
