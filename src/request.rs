@@ -1133,6 +1133,14 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
             i += 1;
             continue;
         }
+        // Every key type starts so (certificates and security keys included).
+        let may_hold_key = ["ssh-", "ecdsa-", "sk-"]
+            .iter()
+            .any(|p| line.text.contains(p));
+        if !may_hold_key {
+            i += 1;
+            continue;
+        }
         let tokens = key_tokens(line.text);
         let mut next_line = i + 1;
         let mut t = 0;
@@ -1167,7 +1175,7 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                         break 'gather;
                     }
                     base64.push_str(tok);
-                    if keys::complete_blob(&base64).is_some() {
+                    if keys::is_complete_blob(&base64) {
                         complete = true;
                     }
                 }
