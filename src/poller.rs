@@ -431,10 +431,8 @@ impl Poller {
             .checks
             .iter()
             .find(|c| c.id == policy::CheckId::SudoReview);
-        match (checklist.verdict, review) {
-            (Verdict::Declined, Some(c)) | (_, Some(c))
-                if checklist.verdict == Verdict::Declined || c.status == Status::Pass =>
-            {
+        match review {
+            Some(c) if checklist.verdict == Verdict::Declined || c.status == Status::Pass => {
                 row.decision = Some(
                     if checklist.verdict == Verdict::Declined {
                         "declined"
