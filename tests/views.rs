@@ -205,16 +205,12 @@ fn the_demo_runs_end_to_end() {
 
 /// The bundled rules with a ready column.
 fn rules_with_ready_column(column: &str) -> std::sync::Arc<accessbot::rules::Rules> {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["groups.toml", "phrases.toml"] {
-        std::fs::copy(common::root().join("rules").join(f), dir.path().join(f)).unwrap();
-    }
-    let policy = std::fs::read_to_string(common::root().join("rules/policy.toml")).unwrap();
-    let policy = policy.replace(
-        "ready_column = \"\"",
-        &format!("ready_column = \"{column}\""),
-    );
-    std::fs::write(dir.path().join("policy.toml"), policy).unwrap();
+    let dir = common::rules_dir(|p| {
+        p.replace(
+            "ready_column = \"\"",
+            &format!("ready_column = \"{column}\""),
+        )
+    });
     std::sync::Arc::new(accessbot::rules::Rules::load(dir.path()).unwrap())
 }
 
