@@ -7,9 +7,10 @@
 //! for a missing file).
 
 mod common;
+mod pinned;
 
 use accessbot::rules::Rules;
-use common::run_bin;
+use pinned::run as run_bin;
 use std::path::{Path, PathBuf};
 
 /// One corpus case: its directory, the file the error must name, the key (if any).
