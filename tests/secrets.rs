@@ -141,6 +141,17 @@ async fn the_token_and_private_keys_appear_nowhere() {
     let clean = run(&sim, &d, &now, &["run", "--once"], &env);
     assert_eq!(clean.code, 0, "{}", clean.stderr);
     outs.push(clean);
+    // The JSON log format carries span fields too: same rule.
+    let json = run(
+        &sim,
+        &d,
+        &now,
+        &["--log-format", "json", "run", "--once"],
+        &env,
+    );
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    assert!(json.stderr.starts_with('{'), "{}", json.stderr);
+    outs.push(json);
     for t in ["T100", "T101"] {
         let o = run(&sim, &d, &now, &["check", t], &env);
         assert_eq!(o.code, 0, "{}", o.stderr);
