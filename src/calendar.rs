@@ -164,7 +164,7 @@ pub fn next_meeting(ready_at: DateTime<Utc>, meeting: &Meeting, timing: &Timing)
         // At the edge of the calendar there is no earlier instant: take that meeting.
         if start
             .checked_sub_signed(cutoff)
-            .map_or(true, |c| c >= ready_at)
+            .is_none_or(|c| c >= ready_at)
         {
             return d;
         }

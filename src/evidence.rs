@@ -188,6 +188,8 @@ pub struct Gathered {
     pub fingerprint: Option<Fingerprint>,
     /// When the current key first appeared on the task.
     pub key_since: DateTime<Utc>,
+    /// The acceptable public key line (for the grant patch); `None` unless the key passed.
+    pub key_line: Option<String>,
 }
 
 fn ts(secs: i64) -> DateTime<Utc> {
@@ -206,6 +208,10 @@ fn paste_ref() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"(?:^|[^\w/])P(\d{1,9})\b").expect("static regex"))
 }
+
+/// The key found for a request: its facts, since when it is on the task, its fingerprint
+/// and, when acceptable, its public key line.
+type FoundKey = (KeyFacts, DateTime<Utc>, Option<Fingerprint>, Option<String>);
 
 /// A key candidate in a comment.
 enum CommentKey {
@@ -538,9 +544,22 @@ impl EvidenceSource {
         let id = TaskId(task.id);
         let timeline = Timeline::build(txs, &self.ctx.project, &self.ctx.bot_phid);
         let requester_phid = task.fields.author_phid.clone();
-        let parsed = self
+        let mut parsed = self
             .parser
             .parse(&task.fields.name, &task.fields.description.raw);
+        for g in policy::hidden_sudo_groups(
+            &task.fields.description.raw,
+            &parsed.request.groups,
+            &self.rules,
+        ) {
+            parsed.problems.push(crate::request::Problem {
+                field: policy::HIDDEN_GROUPS_FIELD.into(),
+                message: format!(
+                    "the description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
+                ),
+                span: 0..0,
+            });
+        }
 
         let mut phids: Vec<Phid> = timeline.comments.iter().map(|c| c.author.clone()).collect();
         phids.push(requester_phid.clone());
@@ -583,7 +602,7 @@ impl EvidenceSource {
 
         let changes =
             timeline.description_changes(|text| self.parser.parse(&task.fields.name, text));
-        let (key, key_since, fingerprint) = self
+        let (key, key_since, fingerprint, key_line) = self
             .key_facts(
                 id,
                 &parsed.request.key,
@@ -648,6 +667,7 @@ impl EvidenceSource {
             timeline,
             fingerprint,
             key_since,
+            key_line,
         })
     }
 
@@ -702,7 +722,7 @@ impl EvidenceSource {
         requester_name: &Username,
         changes: &DescriptionChanges,
         task: &Task,
-    ) -> Result<(KeyFacts, DateTime<Utc>, Option<Fingerprint>), ConduitError> {
+    ) -> Result<FoundKey, ConduitError> {
         let created = timeline
             .created_at
             .unwrap_or_else(|| ts(task.fields.date_created));
@@ -807,6 +827,12 @@ impl EvidenceSource {
             }
         });
         tracing::debug!(task = %id, source = source.as_str(), "key found");
+        let key_line = match (&report, &text) {
+            (Some(r), Some(t)) if r.ok && !r.private_key => {
+                Some(t.split_whitespace().collect::<Vec<_>>().join(" "))
+            }
+            _ => None,
+        };
         Ok((
             KeyFacts {
                 source,
@@ -816,6 +842,7 @@ impl EvidenceSource {
             },
             since,
             fingerprint,
+            key_line,
         ))
     }
 

@@ -94,6 +94,9 @@ pub struct CycleReport {
     pub failed: Vec<(TaskId, String)>,
 }
 
+/// A task's transactions and gathered facts, or why they could not be read.
+type GatherResult = Result<(Vec<Transaction>, Gathered), String>;
+
 /// The bot: evidence source, store, rules, options.
 pub struct Poller {
     src: EvidenceSource,
@@ -259,20 +262,19 @@ impl Poller {
             if self.stopping() {
                 break;
             }
-            let gathered: Vec<(Task, Result<(Vec<Transaction>, Gathered), String>)> =
-                futures::stream::iter(chunk.iter().cloned())
-                    .map(|t| {
-                        let row = rows.get(&(t.id as i64));
-                        async move {
-                            let span =
-                                tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
-                            let r = self.gather(&t, row).instrument(span).await;
-                            (t, r)
-                        }
-                    })
-                    .buffer_unordered(self.opts.concurrency.max(1))
-                    .collect()
-                    .await;
+            let gathered: Vec<(Task, GatherResult)> = futures::stream::iter(chunk.iter().cloned())
+                .map(|t| {
+                    let row = rows.get(&(t.id as i64));
+                    async move {
+                        let span =
+                            tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
+                        let r = self.gather(&t, row).instrument(span).await;
+                        (t, r)
+                    }
+                })
+                .buffer_unordered(self.opts.concurrency.max(1))
+                .collect()
+                .await;
             let mut ok = Vec::new();
             for (t, r) in gathered {
                 match r {
@@ -353,7 +355,7 @@ impl Poller {
     }
 
     fn nudge_due(&self, r: &TaskRow, now: DateTime<Utc>) -> bool {
-        matches!(r.verdict.as_str(), "blocked" | "waiting")
+        r.verdict == "blocked"
             && r.last_activity.is_some_and(|la| {
                 r.nudged_for != Some(la)
                     && DateTime::from_timestamp(la, 0)
@@ -429,10 +431,8 @@ impl Poller {
             .checks
             .iter()
             .find(|c| c.id == policy::CheckId::SudoReview);
-        match (checklist.verdict, review) {
-            (Verdict::Declined, Some(c)) | (_, Some(c))
-                if checklist.verdict == Verdict::Declined || c.status == Status::Pass =>
-            {
+        match review {
+            Some(c) if checklist.verdict == Verdict::Declined || c.status == Status::Pass => {
                 row.decision = Some(
                     if checklist.verdict == Verdict::Declined {
                         "declined"
@@ -526,7 +526,8 @@ impl Poller {
                     .bot_comments
                     .iter()
                     .any(|c| c.at >= la && !report::is_checklist(&c.text));
-            if matches!(checklist.verdict, Verdict::Blocked | Verdict::Waiting)
+            // Only when someone must act: a request waiting for time alone is not stale.
+            if checklist.verdict == Verdict::Blocked
                 && policy::is_stale(la, now, &self.rules.timing)
                 && !stretch_nudged
             {

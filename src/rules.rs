@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 /// The phrases bundled with the binary; used when a rules directory has no `phrases.toml`.
 pub const BUNDLED_PHRASES: &str = include_str!("../rules/phrases.toml");
+/// The bundled policy (the demo's).
+pub const BUNDLED_POLICY: &str = include_str!("../rules/policy.toml");
+/// The bundled groups (the demo's).
+pub const BUNDLED_GROUPS: &str = include_str!("../rules/groups.toml");
 
 /// A rules error fit to show an operator: file, line (when known), key and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -752,6 +756,17 @@ impl Rules {
             phrases: phrases_c,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// The rules bundled with the binary (the repository's `rules/`).
+    pub fn bundled() -> Result<Rules, RulesError> {
+        let dir = Path::new("<bundled>");
+        Self::from_texts(
+            dir,
+            (&dir.join("policy.toml"), BUNDLED_POLICY),
+            (&dir.join("groups.toml"), BUNDLED_GROUPS),
+            (&dir.join("phrases.toml"), BUNDLED_PHRASES),
+        )
     }
 
     /// A group by name, case-insensitively.

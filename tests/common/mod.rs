@@ -149,3 +149,35 @@ pub fn run_bin(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> (i32, String,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// [`run_bin`] from async tests, without blocking the runtime the simulator runs on.
+pub async fn run_bin_async(
+    args: &[&str],
+    env: &[(&str, &str)],
+    cwd: &Path,
+) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let cwd = cwd.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_bin(&args, &env, &cwd)
+    })
+    .await
+    .expect("the binary's thread")
+}
+
+/// A copy of the bundled rules whose policy.toml is edited by `edit`.
+pub fn rules_dir(edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["groups.toml", "phrases.toml"] {
+        std::fs::copy(root().join("rules").join(f), dir.path().join(f)).unwrap();
+    }
+    let policy = std::fs::read_to_string(root().join("rules/policy.toml")).unwrap();
+    std::fs::write(dir.path().join("policy.toml"), edit(policy)).unwrap();
+    dir
+}
