@@ -6,7 +6,6 @@
 //! database refuses to start.
 
 mod common;
-mod pinned;
 
 use accessbot::conduit::{Client, ClientOptions, Token};
 use accessbot::evidence::{Context, EvidenceSource};
@@ -63,7 +62,7 @@ fn spawn_run(
         .append(true)
         .open(log)
         .unwrap();
-    Command::new(pinned::accessbot())
+    Command::new(common::bin())
         .args([
             "--phab-url",
             &sim.url(),

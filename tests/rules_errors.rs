@@ -7,10 +7,9 @@
 //! for a missing file).
 
 mod common;
-mod pinned;
 
 use accessbot::rules::Rules;
-use pinned::run as run_bin;
+use common::run_bin;
 use std::path::{Path, PathBuf};
 
 /// One corpus case: its directory, the file the error must name, the key (if any).

@@ -4,7 +4,6 @@
 //! task never shows in logs, the database, the bot's comments or `check` output.
 
 mod common;
-mod pinned;
 
 use accessbot::sim::{self, FaultSpec, Scenario, SimHandle, SimOptions};
 use std::path::Path;
@@ -81,7 +80,7 @@ fn run(sim: &SimHandle, dir: &Path, now: &str, args: &[&str], env: &[(&str, &str
     all.extend_from_slice(args);
     let mut env = env.to_vec();
     env.push(("RUST_LOG", "trace"));
-    let (code, stdout, stderr) = pinned::run(&all, &env, dir);
+    let (code, stdout, stderr) = common::run_bin(&all, &env, dir);
     assert!(!stderr.contains("panicked"), "{stderr}");
     Out {
         code,

@@ -170,7 +170,7 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
 
 #[test]
 fn the_demo_runs_end_to_end() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_accessbot"))
+    let out = std::process::Command::new(common::bin())
         .arg("demo")
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")

@@ -132,12 +132,42 @@ impl World {
     }
 }
 
-/// Runs the real binary with the arguments and environment; returns (code, stdout, stderr).
+/// The binary under test, pinned: a hard link to `CARGO_BIN_EXE_accessbot` taken once, when
+/// the test binary starts, so that a rebuild elsewhere that replaces `target/debug/accessbot`
+/// while tests run cannot swap it (in CI it is simply the same file). `ACCESSBOT_TEST_BIN`
+/// overrides the path.
+pub fn bin() -> &'static Path {
+    static PINNED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PINNED.get_or_init(|| {
+        if let Some(p) = std::env::var_os("ACCESSBOT_TEST_BIN") {
+            return PathBuf::from(p);
+        }
+        let original = PathBuf::from(env!("CARGO_BIN_EXE_accessbot"));
+        let exe = std::env::current_exe().unwrap_or_default();
+        let name = exe
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let pinned =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("accessbot-pinned-for-{name}"));
+        let _ = std::fs::remove_file(&pinned);
+        match std::fs::hard_link(&original, &pinned)
+            .or_else(|_| std::fs::copy(&original, &pinned).map(|_| ()))
+        {
+            Ok(()) => pinned,
+            Err(_) => original,
+        }
+    })
+}
+
+/// Runs the real binary with the arguments and environment (nothing inherited that could
+/// change its behaviour: token, URL, log level); returns (code, stdout, stderr).
 pub fn run_bin(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_accessbot"))
+    let out = std::process::Command::new(bin())
         .args(args)
         .env_remove("ACCESSBOT_TOKEN")
         .env_remove("ACCESSBOT_PHAB_URL")
+        .env_remove("RUST_LOG")
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .current_dir(cwd)
