@@ -613,9 +613,13 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
     let store = crate::store::Store::open_existing(&cli.db).await?;
     let now = clock(cli).now();
-    let mut rows: Vec<_> = store
-        .tasks(!all)
-        .await?
+    // The table needs no stored report; `--json` prints them.
+    let rows = if json {
+        store.tasks(!all).await?
+    } else {
+        store.task_briefs(!all).await?
+    };
+    let mut rows: Vec<_> = rows
         .into_iter()
         .filter(|r| all || r.verdict != "closed")
         .collect();
@@ -646,7 +650,13 @@ async fn cmd_agenda(
             &rules.timing,
         )
     });
-    let rows = store.tasks(true).await?;
+    // Only the scheduled sudo requests' reports are read (for their approvals).
+    let mut rows = store.task_briefs(true).await?;
+    for full in store.scheduled_sudo().await? {
+        if let Ok(i) = rows.binary_search_by_key(&full.id, |r| r.id) {
+            rows[i] = full;
+        }
+    }
     let url = cli
         .phab_url
         .clone()

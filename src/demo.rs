@@ -172,15 +172,24 @@ async fn drive(
             println!("  accessbot: nothing changed, so nothing was posted.");
         }
         for e in &report.effects {
+            // What the bot posted, as Phabricator has it.
+            let first = e.text.lines().next();
+            let posted = handle
+                .comments(e.task.0)
+                .into_iter()
+                .rev()
+                .find(|c| c.text.lines().next() == first)
+                .map(|c| c.text)
+                .unwrap_or_default();
             match e.kind {
                 "checklist" => {
                     println!(
                         "  accessbot posted a new checklist on {} (verdict {}):",
                         e.task, e.verdict
                     );
-                    print!("{}", indent(&e.text));
+                    print!("{}", indent(&posted));
                 }
-                "nudge" => println!("  accessbot pinged clinic duty on {}: {}", e.task, e.text),
+                "nudge" => println!("  accessbot pinged clinic duty on {}: {posted}", e.task),
                 other => println!("  accessbot {other} on {}", e.task),
             }
         }

@@ -156,8 +156,8 @@ struct UserInfo {
 struct Caches {
     users: HashMap<Phid, UserInfo>,
     by_name: HashMap<String, Option<Phid>>,
-    staff: Option<Cached<HashSet<Phid>>>,
-    nda: Option<Cached<HashSet<Phid>>>,
+    staff: Option<Cached<Arc<HashSet<Phid>>>>,
+    nda: Option<Cached<Arc<HashSet<Phid>>>>,
     project_phids: HashMap<String, Option<Phid>>,
     l3_signed: HashMap<Phid, DateTime<Utc>>,
     l3_unsigned: HashMap<Phid, Instant>,
@@ -175,6 +175,9 @@ pub struct EvidenceSource {
     signers: Option<HashSet<String>>,
     ttl: Duration,
     caches: Mutex<Caches>,
+    /// Held while the staff/NDA memberships are refreshed, so that tasks gathered at once
+    /// wait for one refresh instead of each making the same calls.
+    members_refresh: tokio::sync::Mutex<()>,
 }
 
 /// A task's facts plus what the poller needs beside them.
@@ -270,6 +273,7 @@ impl EvidenceSource {
             signers,
             ttl,
             caches: Mutex::new(Caches::default()),
+            members_refresh: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -335,13 +339,23 @@ impl EvidenceSource {
         Ok(p)
     }
 
-    async fn members(&self, staff: bool) -> Result<HashSet<Phid>, ConduitError> {
-        {
-            let c = self.lock();
-            let slot = if staff { &c.staff } else { &c.nda };
-            if let Some(s) = slot.as_ref().filter(|s| s.at.elapsed() < self.ttl) {
-                return Ok(s.value.clone());
-            }
+    fn cached_members(&self, staff: bool) -> Option<Arc<HashSet<Phid>>> {
+        let c = self.lock();
+        let slot = if staff { &c.staff } else { &c.nda };
+        slot.as_ref()
+            .filter(|s| s.at.elapsed() < self.ttl)
+            .map(|s| s.value.clone())
+    }
+
+    /// The members of the staff (or NDA) projects, shared: a task reads them, never copies.
+    async fn members(&self, staff: bool) -> Result<Arc<HashSet<Phid>>, ConduitError> {
+        if let Some(s) = self.cached_members(staff) {
+            return Ok(s);
+        }
+        // One refresh at a time; whoever waited finds the fresh value.
+        let _refreshing = self.members_refresh.lock().await;
+        if let Some(s) = self.cached_members(staff) {
+            return Ok(s);
         }
         let names = if staff {
             &self.rules.people.staff_projects
@@ -372,6 +386,7 @@ impl EvidenceSource {
                 }
             }
         }
+        let set = Arc::new(set);
         let mut c = self.lock();
         let slot = if staff { &mut c.staff } else { &mut c.nda };
         *slot = Some(Cached {
@@ -477,8 +492,70 @@ impl EvidenceSource {
         })
     }
 
-    /// Channels of these comment transactions: from the cache, else from the task page.
-    async fn channels(&self, task: TaskId, xacts: &[Phid]) -> HashMap<Phid, Channel> {
+    /// Warms the caches for a batch of tasks about to be gathered: their requesters'
+    /// accounts and L3 signatures in one call per 100 requesters, instead of one call per
+    /// task. What fails here is simply read again, task by task, by [`Self::gather`].
+    pub async fn prefetch(&self, tasks: &[Task]) {
+        let mut requesters: Vec<Phid> =
+            tasks.iter().map(|t| t.fields.author_phid.clone()).collect();
+        requesters.sort();
+        requesters.dedup();
+        if let Err(e) = self.users(&requesters).await {
+            tracing::warn!(error = %e, "cannot prefetch the requesters' accounts");
+        }
+        let L3Access::Legalpad { document, .. } = &self.ctx.l3 else {
+            return;
+        };
+        let unknown: Vec<Phid> = {
+            let c = self.lock();
+            let signers = self.signers.as_ref();
+            requesters
+                .into_iter()
+                .filter(|p| !c.l3_signed.contains_key(p))
+                .filter(|p| !c.l3_unsigned.get(p).is_some_and(|t| t.elapsed() < self.ttl))
+                .filter(|p| {
+                    // Requesters the signers file already vouches for need no call.
+                    !c.users
+                        .get(p)
+                        .zip(signers)
+                        .is_some_and(|(u, s)| s.contains(&u.username.key()))
+                })
+                .collect()
+        };
+        if unknown.is_empty() {
+            return;
+        }
+        let sigs = match self.client.signatures(document, &unknown).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prefetch L3 signatures");
+                return;
+            }
+        };
+        let mut c = self.lock();
+        let now = Instant::now();
+        for p in unknown {
+            let mine: Vec<_> = sigs
+                .iter()
+                .filter(|s| s.fields.signer_phid.as_ref() == Some(&p))
+                .collect();
+            if let Some(s) = mine.iter().find(|s| !s.fields.is_exemption) {
+                c.l3_signed.insert(p, ts(s.fields.date_created));
+            } else if mine.is_empty() {
+                c.l3_unsigned.insert(p, now);
+            }
+            // Only exemptions: left to `l3`, which reports them.
+        }
+    }
+
+    /// Channels of these comment transactions: from the cache, else from the task page. Of
+    /// the page's markers, only those of the task's comments (`comments`) are kept.
+    async fn channels(
+        &self,
+        task: TaskId,
+        xacts: &[Phid],
+        comments: &HashSet<&Phid>,
+    ) -> HashMap<Phid, Channel> {
         if self.rules.evidence.channel == ChannelSource::NoInboundMail {
             return xacts.iter().map(|x| (x.clone(), Channel::Web)).collect();
         }
@@ -492,7 +569,7 @@ impl EvidenceSource {
                     let found = channels_from_task_page(&html);
                     let mut c = self.lock();
                     for (phid, ch) in found {
-                        if ch != Channel::Unknown {
+                        if ch != Channel::Unknown && comments.contains(&phid) {
                             c.channels.insert(phid, ch);
                         }
                     }
@@ -570,7 +647,7 @@ impl EvidenceSource {
             .unwrap_or_else(|| Username::new(requester_phid.as_str()));
         let staff = self.members(true).await?;
         let nda = if self.rules.people.nda_projects.is_empty() {
-            HashSet::new()
+            Arc::default()
         } else {
             self.members(false).await?
         };
@@ -584,7 +661,8 @@ impl EvidenceSource {
         let channels = if counting.is_empty() {
             HashMap::new()
         } else {
-            self.channels(id, &counting).await
+            let comments: HashSet<&Phid> = timeline.comments.iter().map(|c| &c.xact).collect();
+            self.channels(id, &counting, &comments).await
         };
 
         // Authors that are not users (Herald, applications) are left out: they never count.

@@ -21,6 +21,8 @@ use tracing::{info, warn, Instrument};
 
 /// How many tasks are gathered before their keys are recorded and they are evaluated.
 const CHUNK: usize = 256;
+/// A task's timeline and the facts gathered from it.
+type Read = (Vec<Transaction>, Gathered);
 /// Meta key of the poll cursor (the newest dateModified seen).
 const CURSOR: &str = "cursor";
 /// Meta key of the last reconcile time.
@@ -73,7 +75,10 @@ pub struct Effect {
     pub task: TaskId,
     /// `checklist`, `nudge`, `ready-column`, `ready-tag`, `unready-tag`.
     pub kind: &'static str,
-    /// The text posted (or that would be), if any.
+    /// The text that would be posted, in full, in dry-run; the first line of the text posted
+    /// otherwise (the whole text is on the task: a cold sync of thousands of tasks would
+    /// otherwise hold every comment it posted until the cycle ends); the column or tag PHID
+    /// for the ready marks.
     pub text: String,
     /// The verdict at the time.
     pub verdict: Verdict,
@@ -93,9 +98,6 @@ pub struct CycleReport {
     /// Tasks that failed this cycle (retried next cycle).
     pub failed: Vec<(TaskId, String)>,
 }
-
-/// A task's transactions and gathered facts, or why they could not be read.
-type GatherResult = Result<(Vec<Transaction>, Gathered), String>;
 
 /// The bot: evidence source, store, rules, options.
 pub struct Poller {
@@ -186,7 +188,7 @@ impl Poller {
         let mut report = CycleReport::default();
         let rows: HashMap<i64, TaskRow> = self
             .store
-            .tasks(false)
+            .task_briefs(false)
             .await?
             .into_iter()
             .map(|r| (r.id, r))
@@ -206,7 +208,7 @@ impl Poller {
             for t in page.data {
                 newest = newest.max(t.fields.date_modified);
                 let known = rows.get(&(t.id as i64));
-                if known.is_none_or(|r| r.date_modified != t.fields.date_modified) {
+                if known.map_or(true, |r| r.date_modified != t.fields.date_modified) {
                     changed.insert(t.id, t);
                 }
             }
@@ -244,8 +246,7 @@ impl Poller {
             for id in &due {
                 if !fetched.iter().any(|t| t.id == *id) {
                     // Gone from view (deleted, made private): stop tracking, keep the history.
-                    if let Some(r) = rows.get(&(*id as i64)) {
-                        let mut r = r.clone();
+                    if let Some(mut r) = self.store.task(TaskId(*id)).await? {
                         r.open = false;
                         r.wake_at = None;
                         self.store.put_task(&r).await?;
@@ -258,11 +259,14 @@ impl Poller {
 
         // 3. Evaluate in chunks: gather all, record their keys, then settle each.
         let mut oldest_failed: Option<i64> = None;
-        for chunk in tasks.chunks(CHUNK) {
+        // Chunks are drained so that a task's data is freed once it is settled.
+        while !tasks.is_empty() {
+            let chunk: Vec<Task> = tasks.drain(..tasks.len().min(CHUNK)).collect();
             if self.stopping() {
                 break;
             }
-            let gathered: Vec<(Task, GatherResult)> = futures::stream::iter(chunk.iter().cloned())
+            self.src.prefetch(&chunk).await;
+            let gathered: Vec<(Task, Result<Read, String>)> = futures::stream::iter(chunk)
                 .map(|t| {
                     let row = rows.get(&(t.id as i64));
                     async move {
@@ -310,25 +314,37 @@ impl Poller {
                 }
             }
             ok.sort_by_key(|(t, _, _)| t.id);
-            for (t, txs, mut g) in ok {
-                if self.stopping() {
-                    break;
-                }
-                let id = TaskId(t.id);
-                let span = tracing::info_span!("task", task = %id, phase = "settle");
-                let row = rows.get(&(t.id as i64)).cloned();
-                match self
-                    .settle(&t, &txs, &mut g, row, now, &mut report)
-                    .instrument(span)
-                    .await
-                {
+            // Settle the chunk with the same bounded concurrency: each task's effects are
+            // independent of the others' (their keys were all recorded above), and the
+            // results are merged back in task order.
+            let settled: Vec<_> = futures::stream::iter(ok)
+                .map(|(t, txs, mut g)| {
+                    let row = rows.get(&(t.id as i64)).cloned();
+                    async move {
+                        if self.stopping() {
+                            return None;
+                        }
+                        let id = TaskId(t.id);
+                        let span = tracing::info_span!("task", task = %id, phase = "settle");
+                        let mut local = CycleReport::default();
+                        let r = self
+                            .settle(&t, &txs, &mut g, row, now, &mut local)
+                            .instrument(span)
+                            .await;
+                        Some((id, t.fields.date_modified, local, r))
+                    }
+                })
+                .buffered(self.opts.concurrency.max(1))
+                .collect()
+                .await;
+            for (id, date_modified, local, r) in settled.into_iter().flatten() {
+                report.effects.extend(local.effects);
+                match r {
                     Ok(()) => report.evaluated += 1,
                     Err(e) => {
                         warn!(task = %id, phase = "settle", error = %format!("{e:#}"), "cannot settle the task; retrying next cycle");
-                        oldest_failed = Some(
-                            oldest_failed
-                                .map_or(t.fields.date_modified, |o| o.min(t.fields.date_modified)),
-                        );
+                        oldest_failed =
+                            Some(oldest_failed.map_or(date_modified, |o| o.min(date_modified)));
                         report.failed.push((id, format!("{e:#}")));
                     }
                 }
@@ -393,11 +409,9 @@ impl Poller {
     ) -> anyhow::Result<()> {
         let id = TaskId(t.id);
         self.src.add_reuse(g, &self.store).await?;
-        let tracked = t
-            .attachments
-            .projects
-            .as_ref()
-            .is_none_or(|p| p.project_phids.contains(&self.src.context().project));
+        let tracked = t.attachments.projects.as_ref().map_or(true, |p| {
+            p.project_phids.contains(&self.src.context().project)
+        });
         if !tracked {
             g.facts.open = false;
         }
@@ -597,7 +611,11 @@ impl Poller {
         report.effects.push(Effect {
             task: id,
             kind,
-            text: text.to_string(),
+            text: if self.opts.dry_run {
+                text.to_string()
+            } else {
+                text.lines().next().unwrap_or_default().to_string()
+            },
             verdict,
         });
         Ok(posted)

@@ -222,7 +222,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .connect_with(opts)
             .await
             .map_err(|source| StoreError::Open {
@@ -294,6 +294,32 @@ impl Store {
             "SELECT * FROM tasks ORDER BY id"
         };
         Ok(sqlx::query_as(sql).fetch_all(&self.pool).await?)
+    }
+
+    /// All tasks, or only open ones, by id, without their `report_json` (left empty): what
+    /// the poller and the status table need, without reading every stored checklist. Never
+    /// write such a row back as it is: [`Self::put_task`] would store the empty report.
+    pub async fn task_briefs(&self, only_open: bool) -> Result<Vec<TaskRow>, StoreError> {
+        const BRIEF: &str = "SELECT id, phid, title, requester, shell_user, groups, sudo, open, verdict,
+                until_at, who, tagged_at, created_at, date_modified, last_activity, '' AS report_json,
+                checklist_hash, posted_hash, posted_xact, posted_at, evaluated_at, first_ready_at,
+                meeting, decision, decided_by, decided_at, nudged_for, ready_marked, last_xact_id,
+                wake_at, first_meeting FROM tasks";
+        let sql = if only_open {
+            format!("{BRIEF} WHERE open = 1 ORDER BY id")
+        } else {
+            format!("{BRIEF} ORDER BY id")
+        };
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+    }
+
+    /// The open sudo requests scheduled for a meeting, whole (the agenda reads their reports).
+    pub async fn scheduled_sudo(&self) -> Result<Vec<TaskRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM tasks WHERE open = 1 AND sudo = 1 AND meeting IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Inserts or replaces a task row.
@@ -475,6 +501,45 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn briefs_are_the_rows_without_their_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("b.db")).await.unwrap();
+        let open = TaskRow {
+            id: 3,
+            phid: "PHID-TASK-a".into(),
+            verdict: "ready".into(),
+            open: true,
+            sudo: true,
+            meeting: Some("2026-11-16".into()),
+            report_json: r#"{"verdict":"ready"}"#.into(),
+            wake_at: Some(9),
+            ..Default::default()
+        };
+        let closed = TaskRow {
+            id: 4,
+            phid: "PHID-TASK-b".into(),
+            verdict: "closed".into(),
+            open: false,
+            report_json: "{}".into(),
+            ..Default::default()
+        };
+        s.put_task(&open).await.unwrap();
+        s.put_task(&closed).await.unwrap();
+        let briefs = s.task_briefs(false).await.unwrap();
+        assert_eq!(briefs.len(), 2);
+        assert_eq!(
+            briefs[0],
+            TaskRow {
+                report_json: String::new(),
+                ..open.clone()
+            }
+        );
+        assert_eq!(s.task_briefs(true).await.unwrap().len(), 1);
+        let scheduled = s.scheduled_sudo().await.unwrap();
+        assert_eq!(scheduled, vec![open]);
+    }
 
     #[tokio::test]
     async fn tasks_keys_and_audit_round_trip() {

@@ -1,0 +1,261 @@
+//! `sync-bench`: measures a cold sync of the real bot against the simulator (issue 8).
+//!
+//! The example starts itself a second time as the simulator process (`--serve-sim`), which
+//! generates an N-request scenario (`sim::generate`) and serves it with the given latency, so
+//! that the bot's peak RSS (`VmHWM` of this process) does not include the simulator. This
+//! process then runs the real poller with a fresh SQLite file: the cold sync is the cycle that
+//! posts every checklist plus the cycle that reads the bot's own comments back; then one idle
+//! poll. Both clocks run from the scenario's `now` at the speed of the wall clock. It prints
+//! one JSON object:
+//! `{"tasks","latency_ms","concurrency","calls","wall_ms","bound_ms","ratio","idle_calls","peak_rss_kib"}`
+//! where `bound_ms = calls × latency_ms ÷ concurrency` is the round-trip bound of the sync.
+//!
+//! `cargo run --release --example sync-bench -- --tasks 1000 --latency-ms 20 --concurrency 8 --json`
+
+use accessbot::conduit::{Client, ClientOptions, Token};
+use accessbot::evidence::{Context, EvidenceSource};
+use accessbot::keys::KeyIndex;
+use accessbot::poller::{Clock, Poller, PollerOptions};
+use accessbot::rules::Rules;
+use accessbot::sim::{self, SimOptions};
+use accessbot::store::Store;
+use anyhow::{anyhow, Context as _};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(about = "Cold sync of the bot against the simulator: calls, wall time, peak RSS")]
+struct Args {
+    /// Open requests in the generated scenario.
+    #[arg(long, default_value_t = 1000)]
+    tasks: usize,
+    /// Simulated latency of every Conduit call and task page.
+    #[arg(long, default_value_t = 20)]
+    latency_ms: u64,
+    /// Tasks read at once (`[timing] concurrency`).
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Seed of the generated scenario.
+    #[arg(long, default_value_t = 8)]
+    seed: u64,
+    /// Print the JSON object only (otherwise also a human summary on stderr).
+    #[arg(long)]
+    json: bool,
+    /// The bundled rules directory.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))]
+    rules: PathBuf,
+    /// Keep the bot's database at this path (a new file) instead of a temporary one, e.g. to
+    /// time `accessbot status` and `agenda` on it afterwards.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Internal: run as the simulator process.
+    #[arg(long, hide = true)]
+    serve_sim: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Runtime::new()?;
+    if args.serve_sim {
+        rt.block_on(serve_sim(&args))
+    } else {
+        rt.block_on(bench(&args))
+    }
+}
+
+/// The simulator process: prints `URL NOW TOKEN` on one line, serves until stdin closes.
+async fn serve_sim(args: &Args) -> anyhow::Result<()> {
+    let scenario = sim::generate(args.tasks, args.seed);
+    let now = scenario.now;
+    let token = scenario
+        .users
+        .iter()
+        .find(|u| u.username == "accessbot")
+        .and_then(|u| u.token.clone())
+        .ok_or_else(|| anyhow!("the generated scenario has no accessbot token"))?;
+    let opts = SimOptions {
+        latency_ms: args.latency_ms,
+        ..SimOptions::default()
+    };
+    let handle = Arc::new(sim::start(scenario, opts, "127.0.0.1:0".parse()?).await?);
+    // The server's clock runs like a real one (edits made a second apart get dateModified a
+    // second apart); a frozen clock would stamp every edit of the sync with one second.
+    let ticking = handle.clone();
+    let started = Instant::now();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(TICK).await;
+            ticking.set_now(running(now, started));
+        }
+    });
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{} {} {}", handle.url(), now.to_rfc3339(), token)?;
+        out.flush()?;
+    }
+    // The parent closes our stdin when it is done (or dies).
+    tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    })
+    .await?;
+    Ok(())
+}
+
+/// How often the running clocks are moved.
+const TICK: Duration = Duration::from_millis(50);
+
+/// `start` plus the real time elapsed since `since`.
+fn running(start: DateTime<Utc>, since: Instant) -> DateTime<Utc> {
+    start + chrono::Duration::from_std(since.elapsed()).unwrap_or_default()
+}
+
+/// Peak resident set size of this process, in KiB (`VmHWM`), 0 when unknown.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn bench(args: &Args) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args([
+            "--serve-sim",
+            "--tasks",
+            &args.tasks.to_string(),
+            "--latency-ms",
+            &args.latency_ms.to_string(),
+            "--seed",
+            &args.seed.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start the simulator process")?;
+    let result = bench_against(args, &mut child).await;
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let line = result?;
+    println!("{line}");
+    Ok(())
+}
+
+async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::Result<String> {
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("no simulator stdout"))?;
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first)?;
+    let mut parts = first.split_whitespace();
+    let (Some(url), Some(now), Some(token)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(anyhow!("the simulator did not start: {first:?}"));
+    };
+    let now: DateTime<Utc> = DateTime::parse_from_rfc3339(now)?.with_timezone(&Utc);
+
+    let rules = Arc::new(Rules::load(&args.rules)?);
+    let dir = tempfile::tempdir()?;
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(|| dir.path().join("accessbot.db"));
+    if db.exists() {
+        return Err(anyhow!("{} exists: the sync must start cold", db.display()));
+    }
+    let store = Store::open(&db).await?;
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(30),
+        ..ClientOptions::default()
+    };
+    let client = Client::new(url, Token::new(token.to_string()), opts)?;
+    let keys = Arc::new(KeyIndex::load(&rules)?);
+    let ctx = Context::resolve(&client, &rules).await?;
+    let src = EvidenceSource::new(client.clone(), rules.clone(), keys, ctx)?;
+    let concurrency = args.concurrency.max(1);
+    // The bot's clock runs from the simulator's `now` too.
+    let clock = Clock::fixed(now);
+    let ticking = clock.clone();
+    let started = Instant::now();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(TICK).await;
+            ticking.set(running(now, started));
+        }
+    });
+    let poller = Poller::new(
+        src,
+        store,
+        rules,
+        PollerOptions {
+            dry_run: false,
+            concurrency,
+            clock,
+        },
+    );
+
+    // Cold sync: the cycle that posts, and the cycle that reads the bot's comments back.
+    let before = client.total_calls();
+    let started = Instant::now();
+    let first = poller.cycle().await?;
+    let second = poller.cycle().await?;
+    let wall = started.elapsed();
+    let calls = client.total_calls() - before;
+    if !first.failed.is_empty() || !second.failed.is_empty() {
+        return Err(anyhow!(
+            "tasks failed during the sync: {:?}",
+            first
+                .failed
+                .iter()
+                .chain(&second.failed)
+                .take(5)
+                .collect::<Vec<_>>()
+        ));
+    }
+
+    let before_idle = client.total_calls();
+    poller.cycle().await?;
+    let idle_calls = client.total_calls() - before_idle;
+
+    let wall_ms = wall.as_secs_f64() * 1000.0;
+    let bound_ms = calls as f64 * args.latency_ms as f64 / concurrency as f64;
+    let ratio = if bound_ms > 0.0 {
+        wall_ms / bound_ms
+    } else {
+        0.0
+    };
+    if !args.json {
+        eprintln!(
+            "cold sync of {} tasks: {} evaluated, {} effects, then {} re-read; calls by method: {:?}",
+            args.tasks,
+            first.evaluated,
+            first.effects.len(),
+            second.evaluated,
+            client.calls()
+        );
+    }
+    let out = serde_json::json!({
+        "tasks": args.tasks,
+        "latency_ms": args.latency_ms,
+        "concurrency": concurrency,
+        "calls": calls,
+        "wall_ms": (wall_ms * 10.0).round() / 10.0,
+        "bound_ms": (bound_ms * 10.0).round() / 10.0,
+        "ratio": (ratio * 1000.0).round() / 1000.0,
+        "idle_calls": idle_calls,
+        "peak_rss_kib": peak_rss_kib(),
+    });
+    Ok(out.to_string())
+}
