@@ -512,7 +512,7 @@ impl EvidenceSource {
             requesters
                 .into_iter()
                 .filter(|p| !c.l3_signed.contains_key(p))
-                .filter(|p| !c.l3_unsigned.get(p).is_some_and(|t| t.elapsed() < self.ttl))
+                .filter(|p| c.l3_unsigned.get(p).is_none_or(|t| t.elapsed() >= self.ttl))
                 .filter(|p| {
                     // Requesters the signers file already vouches for need no call.
                     !c.users

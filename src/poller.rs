@@ -208,7 +208,7 @@ impl Poller {
             for t in page.data {
                 newest = newest.max(t.fields.date_modified);
                 let known = rows.get(&(t.id as i64));
-                if known.map_or(true, |r| r.date_modified != t.fields.date_modified) {
+                if known.is_none_or(|r| r.date_modified != t.fields.date_modified) {
                     changed.insert(t.id, t);
                 }
             }
@@ -409,9 +409,11 @@ impl Poller {
     ) -> anyhow::Result<()> {
         let id = TaskId(t.id);
         self.src.add_reuse(g, &self.store).await?;
-        let tracked = t.attachments.projects.as_ref().map_or(true, |p| {
-            p.project_phids.contains(&self.src.context().project)
-        });
+        let tracked = t
+            .attachments
+            .projects
+            .as_ref()
+            .is_none_or(|p| p.project_phids.contains(&self.src.context().project));
         if !tracked {
             g.facts.open = false;
         }
