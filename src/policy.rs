@@ -1052,33 +1052,47 @@ impl<'a> Ctx<'a> {
         out
     }
 
+    /// A confirmation comment (`phrase`) by one of `people`, independent of the requester:
+    /// a pass naming who confirmed, or pending when only an unverifiable one exists.
+    fn confirmed_by(
+        &self,
+        id: &CheckId,
+        phrase: &regex::Regex,
+        people: &[Username],
+        passed: &str,
+        unverified: &str,
+    ) -> Option<Check> {
+        let by = |c: &CommentFact| self.independent(c) && people.contains(&c.author);
+        if let Some(c) = self.comments.latest_matching(phrase, by) {
+            let mut ok = pass(id.clone(), format!("{passed} @{}", c.author));
+            ok.evidence.push(evidence(c));
+            return Some(ok);
+        }
+        self.comments.unverified_matching(phrase, by).then(|| {
+            check(
+                id.clone(),
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                unverified.into(),
+            )
+        })
+    }
+
     fn l3(&self) -> Check {
         let id = CheckId::L3;
         if let L3::Signed { .. } = self.facts.l3 {
             return pass(id, "the requester signed L3".into());
         }
         if self.rules.l3.sources.contains(&L3Source::VerifierComment) {
-            let verifier = |c: &CommentFact| {
-                self.independent(c) && self.rules.l3.verifiers.contains(&c.author)
-            };
-            if let Some(c) = self
-                .comments
-                .latest_matching(&self.rules.phrases.l3_verified, verifier)
-            {
-                let mut ok = pass(id, format!("L3 verified by @{}", c.author));
-                ok.evidence.push(evidence(c));
-                return ok;
-            }
-            if self
-                .comments
-                .unverified_matching(&self.rules.phrases.l3_verified, verifier)
-            {
-                return check(
-                    id,
-                    Status::Pending,
-                    Some(Who::ClinicDuty),
-                    "an L3 verification comment's channel could not be verified".into(),
-                );
+            let confirmed = self.confirmed_by(
+                &id,
+                &self.rules.phrases.l3_verified,
+                &self.rules.l3.verifiers,
+                "L3 verified by",
+                "an L3 verification comment's channel could not be verified",
+            );
+            if let Some(c) = confirmed {
+                return c;
             }
         }
         match &self.facts.l3 {
@@ -1111,28 +1125,15 @@ impl<'a> Ctx<'a> {
         if self.facts.requester_nda {
             return pass(id, "the requester is a member of an NDA project".into());
         }
-        let legal = |c: &CommentFact| {
-            self.independent(c) && self.rules.people.legal_users.contains(&c.author)
-        };
-        if let Some(c) = self
-            .comments
-            .latest_matching(&self.rules.phrases.nda_confirmed, legal)
-        {
-            let mut ok = pass(id, format!("NDA confirmed by @{}", c.author));
-            ok.evidence.push(evidence(c));
-            return ok;
-        }
-        if self
-            .comments
-            .unverified_matching(&self.rules.phrases.nda_confirmed, legal)
-        {
-            return check(
-                id,
-                Status::Pending,
-                Some(Who::ClinicDuty),
-                "an NDA confirmation by a legal user could not be verified (channel unknown)"
-                    .into(),
-            );
+        let confirmed = self.confirmed_by(
+            &id,
+            &self.rules.phrases.nda_confirmed,
+            &self.rules.people.legal_users,
+            "NDA confirmed by",
+            "an NDA confirmation by a legal user could not be verified (channel unknown)",
+        );
+        if let Some(c) = confirmed {
+            return c;
         }
         check(
             id,
