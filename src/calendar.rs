@@ -214,16 +214,9 @@ mod tests {
     use super::*;
     use crate::rules::Rules;
     use chrono::Weekday;
-    use std::path::Path;
 
     fn rules() -> Rules {
-        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
-        RULES
-            .get_or_init(|| {
-                Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
-                    .expect("rules")
-            })
-            .clone()
+        Rules::for_tests().clone()
     }
 
     fn date(s: &str) -> NaiveDate {

@@ -769,6 +769,13 @@ impl Rules {
         )
     }
 
+    /// The bundled rules, parsed once, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> &'static Rules {
+        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+        RULES.get_or_init(|| Rules::bundled().expect("the bundled rules are valid"))
+    }
+
     /// A group by name, case-insensitively.
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups.get(&name.to_lowercase())
