@@ -361,16 +361,9 @@ pub struct RoleOutcome<'a> {
 mod tests {
     use super::*;
     use crate::rules::Rules;
-    use std::path::Path;
 
     fn rules() -> Rules {
-        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
-        RULES
-            .get_or_init(|| {
-                Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
-                    .expect("rules")
-            })
-            .clone()
+        Rules::for_tests().clone()
     }
 
     fn st(text: &str) -> Stance {

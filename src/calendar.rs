@@ -164,7 +164,7 @@ pub fn next_meeting(ready_at: DateTime<Utc>, meeting: &Meeting, timing: &Timing)
         // At the edge of the calendar there is no earlier instant: take that meeting.
         if start
             .checked_sub_signed(cutoff)
-            .map_or(true, |c| c >= ready_at)
+            .is_none_or(|c| c >= ready_at)
         {
             return d;
         }
@@ -214,16 +214,9 @@ mod tests {
     use super::*;
     use crate::rules::Rules;
     use chrono::Weekday;
-    use std::path::Path;
 
     fn rules() -> Rules {
-        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
-        RULES
-            .get_or_init(|| {
-                Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
-                    .expect("rules")
-            })
-            .clone()
+        Rules::for_tests().clone()
     }
 
     fn date(s: &str) -> NaiveDate {

@@ -97,7 +97,7 @@ pub enum Command {
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
-        /// Include closed and not-a-request tasks.
+        /// Include closed tasks (not-a-request tasks are always listed, last).
         #[arg(long)]
         all: bool,
     },
@@ -272,7 +272,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             crate::sim::run(scenario, *listen, opts).await?;
             Ok(0)
         }
-        _ => anyhow::bail!("this command is not built yet"),
+        Command::GrantPatch { task, data_yaml } => {
+            cmd_grant_patch(&cli, *task, data_yaml.as_deref()).await
+        }
+        Command::Demo => crate::demo::run().await.map(|_| 0),
     }
 }
 
@@ -324,6 +327,12 @@ fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::R
         .iter()
         .any(|g| rules.group(g).is_some_and(|g| g.sudo));
     let mut value = crate::request::to_json(&parsed, key.as_ref(), source, sudo);
+    if let Some(o) = value.as_object_mut() {
+        o.insert(
+            "problems".into(),
+            serde_json::json!(crate::request::problem_messages(&parsed)),
+        );
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
@@ -480,7 +489,15 @@ enum View {
     Explain,
 }
 
-async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
+/// One task evaluated live: read from Conduit, checked against the store, nothing written.
+struct Live {
+    checklist: crate::policy::Checklist,
+    gathered: crate::evidence::Gathered,
+    base_url: String,
+    rules: std::sync::Arc<crate::rules::Rules>,
+}
+
+async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     let rules = load_rules(cli)?;
     let (store, _tmp) = if cli.db.exists() {
         (crate::store::Store::open_existing(&cli.db).await?, None)
@@ -497,24 +514,85 @@ async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
     };
     let src = evidence_source(cli, rules.clone()).await?;
     let now = clock(cli).now();
-    let tasks = src.client().tasks_by_ids(&[task.0]).await?;
-    let t = tasks
+    let t = src
+        .client()
+        .tasks_by_ids(&[task.0])
+        .await?
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("{task} does not exist or is not visible to the bot"))?;
     let txs = src.client().transactions(task).await?;
     let row = store.task(task).await?;
-    let mut g = src.gather(&t, &txs, row.as_ref()).await?;
-    src.add_reuse(&mut g, &store).await?;
-    let checklist = crate::policy::evaluate(&g.facts, &rules, now);
-    let tz = rules.timing.timezone;
+    let mut gathered = src.gather(&t, &txs, row.as_ref()).await?;
+    src.add_reuse(&mut gathered, &store).await?;
+    let checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
+    store.close().await;
+    Ok(Live {
+        checklist,
+        gathered,
+        base_url: src.client().base_url().to_string(),
+        rules,
+    })
+}
+
+async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
+    let live = evaluate_live(cli, task).await?;
+    let tz = live.rules.timing.timezone;
     match view {
-        View::Json => println!("{}", serde_json::to_string_pretty(&checklist)?),
-        View::Terminal => print!("{}", crate::report::terminal(&checklist, tz)),
+        View::Json => println!("{}", serde_json::to_string_pretty(&live.checklist)?),
+        View::Terminal => print!("{}", crate::report::terminal(&live.checklist, tz)),
         View::Explain => print!(
             "{}",
-            crate::report::explain(&checklist, src.client().base_url(), tz)
+            crate::report::explain(&live.checklist, &live.base_url, tz)
         ),
+    }
+    Ok(0)
+}
+
+async fn cmd_grant_patch(
+    cli: &Cli,
+    task: TaskId,
+    data_yaml: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
+    let live = evaluate_live(cli, task).await?;
+    if live.checklist.verdict != crate::policy::Verdict::Ready {
+        let open: Vec<String> = live
+            .checklist
+            .checks
+            .iter()
+            .filter(|c| c.status != crate::policy::Status::Pass)
+            .map(|c| format!("{} ({})", c.id, c.message))
+            .collect();
+        anyhow::bail!(
+            "{task} is not ready to grant (verdict: {}){}",
+            live.checklist.verdict,
+            if open.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", open.join("; "))
+            }
+        );
+    }
+    let request = &live.gathered.facts.parsed.request;
+    let key_line = live.gathered.key_line.clone().unwrap_or_default();
+    let path = data_yaml
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| live.rules.path(&live.rules.keys.data_yaml));
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let label = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "data.yaml".into());
+            let patch = crate::grant::patch(request, &key_line, &text, &label)?;
+            print!("{}", patch.diff);
+            for note in &patch.notes {
+                eprintln!("note: {note}");
+            }
+        }
+        None => print!("{}", crate::grant::snippet(request, &key_line)?),
     }
     Ok(0)
 }
@@ -543,7 +621,7 @@ async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
     };
     let mut rows: Vec<_> = rows
         .into_iter()
-        .filter(|r| all || !matches!(r.verdict.as_str(), "closed" | "not-a-request"))
+        .filter(|r| all || r.verdict != "closed")
         .collect();
     crate::report::sort_for_status(&mut rows);
     if json {

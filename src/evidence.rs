@@ -191,6 +191,8 @@ pub struct Gathered {
     pub fingerprint: Option<Fingerprint>,
     /// When the current key first appeared on the task.
     pub key_since: DateTime<Utc>,
+    /// The acceptable public key line (for the grant patch); `None` unless the key passed.
+    pub key_line: Option<String>,
 }
 
 fn ts(secs: i64) -> DateTime<Utc> {
@@ -209,6 +211,10 @@ fn paste_ref() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"(?:^|[^\w/])P(\d{1,9})\b").expect("static regex"))
 }
+
+/// The key found for a request: its facts, since when it is on the task, its fingerprint
+/// and, when acceptable, its public key line.
+type FoundKey = (KeyFacts, DateTime<Utc>, Option<Fingerprint>, Option<String>);
 
 /// A key candidate in a comment.
 enum CommentKey {
@@ -506,7 +512,7 @@ impl EvidenceSource {
             requesters
                 .into_iter()
                 .filter(|p| !c.l3_signed.contains_key(p))
-                .filter(|p| !c.l3_unsigned.get(p).is_some_and(|t| t.elapsed() < self.ttl))
+                .filter(|p| c.l3_unsigned.get(p).is_none_or(|t| t.elapsed() >= self.ttl))
                 .filter(|p| {
                     // Requesters the signers file already vouches for need no call.
                     !c.users
@@ -615,9 +621,22 @@ impl EvidenceSource {
         let id = TaskId(task.id);
         let timeline = Timeline::build(txs, &self.ctx.project, &self.ctx.bot_phid);
         let requester_phid = task.fields.author_phid.clone();
-        let parsed = self
+        let mut parsed = self
             .parser
             .parse(&task.fields.name, &task.fields.description.raw);
+        for g in policy::hidden_sudo_groups(
+            &task.fields.description.raw,
+            &parsed.request.groups,
+            &self.rules,
+        ) {
+            parsed.problems.push(crate::request::Problem {
+                field: policy::HIDDEN_GROUPS_FIELD.into(),
+                message: format!(
+                    "the description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
+                ),
+                span: 0..0,
+            });
+        }
 
         let mut phids: Vec<Phid> = timeline.comments.iter().map(|c| c.author.clone()).collect();
         phids.push(requester_phid.clone());
@@ -661,7 +680,7 @@ impl EvidenceSource {
 
         let changes =
             timeline.description_changes(|text| self.parser.parse(&task.fields.name, text));
-        let (key, key_since, fingerprint) = self
+        let (key, key_since, fingerprint, key_line) = self
             .key_facts(
                 id,
                 &parsed.request.key,
@@ -726,6 +745,7 @@ impl EvidenceSource {
             timeline,
             fingerprint,
             key_since,
+            key_line,
         })
     }
 
@@ -780,7 +800,7 @@ impl EvidenceSource {
         requester_name: &Username,
         changes: &DescriptionChanges,
         task: &Task,
-    ) -> Result<(KeyFacts, DateTime<Utc>, Option<Fingerprint>), ConduitError> {
+    ) -> Result<FoundKey, ConduitError> {
         let created = timeline
             .created_at
             .unwrap_or_else(|| ts(task.fields.date_created));
@@ -885,6 +905,12 @@ impl EvidenceSource {
             }
         });
         tracing::debug!(task = %id, source = source.as_str(), "key found");
+        let key_line = match (&report, &text) {
+            (Some(r), Some(t)) if r.ok && !r.private_key => {
+                Some(t.split_whitespace().collect::<Vec<_>>().join(" "))
+            }
+            _ => None,
+        };
         Ok((
             KeyFacts {
                 source,
@@ -894,6 +920,7 @@ impl EvidenceSource {
             },
             since,
             fingerprint,
+            key_line,
         ))
     }
 

@@ -57,7 +57,7 @@ fn private_key_regex() -> &'static Regex {
         Regex::new(concat!(
             r"(?i)BEGIN\s+(?:[A-Z0-9]+\s+){0,3}PRIVATE\s+KEY",
             r"|PuTTY-User-Key-File-\d+\s*:",
-            r"|(?m:^\s*Private-Lines\s*:\s*\d)",
+            r"|Private-Lines\s*:\s*\d",
             // "openssh-key-v1\0" in base64: the body of an OpenSSH private key without its armour
             r"|b3BlbnNzaC1rZXktdjE",
         ))
@@ -108,6 +108,14 @@ pub(crate) fn complete_blob(b64: &str) -> Option<(Vec<u8>, KeyData)> {
         .key_data()
         .clone();
     Some((blob, data))
+}
+
+/// Whether base64 key data holds exactly one well-formed SSH public key blob.
+pub(crate) fn is_complete_blob(b64: &str) -> bool {
+    b64.len() <= MAX_BLOB_BASE64
+        && B64
+            .decode(b64)
+            .is_ok_and(|blob| ssh_key::PublicKey::from_bytes(&blob).is_ok())
 }
 
 /// One key found in a text: its type token, its (unwrapped) base64 data, and how many

@@ -11,10 +11,15 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. `RUST_LOG` overrides the default level (`info`).
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
+/// Installs the global subscriber. `RUST_LOG` overrides the default level (`info`, or `warn`
+/// when `quiet`, as for the demo whose story goes to stdout).
+pub fn init(format: LogFormat, quiet: bool) {
+    let default = if quiet {
+        "warn"
+    } else {
+        "info,sqlx=warn,hyper=warn,reqwest=warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

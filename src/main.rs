@@ -4,8 +4,16 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Output piped into `head` and closed early ends the process quietly, as for any Unix tool,
+    // instead of a panic on the next write.
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = accessbot::cli::Cli::parse();
-    accessbot::logging::init(cli.log_format);
+    let quiet = matches!(cli.command, accessbot::cli::Command::Demo);
+    accessbot::logging::init(cli.log_format, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

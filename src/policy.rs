@@ -555,7 +555,8 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
             .iter()
             .chain(expiry.iter())
             .all(|c| c.status == Status::Pass);
-        let (check, meeting, is_declined) = ctx.sudo_review(others_pass);
+        let (check, meeting, is_declined) =
+            ctx.sudo_review(others_pass, approvals_at(&checks, facts));
         sudo_meeting = meeting;
         declined = is_declined;
         checks.push(check);
@@ -577,6 +578,21 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
         checks,
         sudo_meeting,
     }
+}
+
+/// When the newest approval that counts (manager or project lead) was written: a sudo
+/// request cannot have gone to a meeting before then.
+fn approvals_at(checks: &[Check], facts: &Facts) -> Option<DateTime<Utc>> {
+    checks
+        .iter()
+        .filter(|c| {
+            c.status == Status::Pass
+                && matches!(c.id, CheckId::ManagerApproval | CheckId::LeadApproval(_))
+        })
+        .flat_map(|c| c.evidence.iter())
+        .filter_map(|e| facts.comments.iter().find(|k| k.xact == e.xact))
+        .map(|k| k.at)
+        .max()
 }
 
 /// The verdict of a list of checks (not closed, not declined): any fail, or a pending check
@@ -690,6 +706,33 @@ fn with_notes(mut message: String, notes: &[String]) -> String {
         message.push(')');
     }
     message
+}
+
+/// Problem field for a sudo group the description names outside the requested groups:
+/// `known-groups` reports it (see [`hidden_sudo_groups`]).
+pub const HIDDEN_GROUPS_FIELD: &str = "groups_hidden";
+
+/// Sudo groups (from `groups.toml`) that the description names anywhere, in any case, as a
+/// whole word, but that are not among the requested groups: a sudo group hidden in free text
+/// must not slip past the SRE meeting (the request is blocked until the groups field says
+/// exactly what is requested).
+pub fn hidden_sudo_groups(description: &str, requested: &[String], rules: &Rules) -> Vec<String> {
+    let text = description.to_lowercase();
+    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    rules
+        .groups
+        .iter()
+        .filter(|(name, g)| g.sudo && !requested.iter().any(|r| r.eq_ignore_ascii_case(name)))
+        .filter(|(name, _)| {
+            text.match_indices(name.to_lowercase().as_str())
+                .any(|(i, m)| {
+                    let before = text[..i].chars().next_back();
+                    let after = text[i + m.len()..].chars().next();
+                    !before.is_some_and(word) && !after.is_some_and(word)
+                })
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Problem fields that `one-user` reports: the parser reports "more than one user on this
@@ -837,6 +880,15 @@ impl<'a> Ctx<'a> {
             .filter(|g| self.rules.group(g).is_none())
             .map(String::as_str)
             .collect();
+        let hidden = self.problems(HIDDEN_GROUPS_FIELD);
+        if unknown.is_empty() && !hidden.is_empty() {
+            return Some(check(
+                CheckId::KnownGroups,
+                Status::Fail,
+                Some(Who::Requester),
+                hidden.join("; "),
+            ));
+        }
         Some(if unknown.is_empty() {
             pass(
                 CheckId::KnownGroups,
@@ -1000,33 +1052,47 @@ impl<'a> Ctx<'a> {
         out
     }
 
+    /// A confirmation comment (`phrase`) by one of `people`, independent of the requester:
+    /// a pass naming who confirmed, or pending when only an unverifiable one exists.
+    fn confirmed_by(
+        &self,
+        id: &CheckId,
+        phrase: &regex::Regex,
+        people: &[Username],
+        passed: &str,
+        unverified: &str,
+    ) -> Option<Check> {
+        let by = |c: &CommentFact| self.independent(c) && people.contains(&c.author);
+        if let Some(c) = self.comments.latest_matching(phrase, by) {
+            let mut ok = pass(id.clone(), format!("{passed} @{}", c.author));
+            ok.evidence.push(evidence(c));
+            return Some(ok);
+        }
+        self.comments.unverified_matching(phrase, by).then(|| {
+            check(
+                id.clone(),
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                unverified.into(),
+            )
+        })
+    }
+
     fn l3(&self) -> Check {
         let id = CheckId::L3;
         if let L3::Signed { .. } = self.facts.l3 {
             return pass(id, "the requester signed L3".into());
         }
         if self.rules.l3.sources.contains(&L3Source::VerifierComment) {
-            let verifier = |c: &CommentFact| {
-                self.independent(c) && self.rules.l3.verifiers.contains(&c.author)
-            };
-            if let Some(c) = self
-                .comments
-                .latest_matching(&self.rules.phrases.l3_verified, verifier)
-            {
-                let mut ok = pass(id, format!("L3 verified by @{}", c.author));
-                ok.evidence.push(evidence(c));
-                return ok;
-            }
-            if self
-                .comments
-                .unverified_matching(&self.rules.phrases.l3_verified, verifier)
-            {
-                return check(
-                    id,
-                    Status::Pending,
-                    Some(Who::ClinicDuty),
-                    "an L3 verification comment's channel could not be verified".into(),
-                );
+            let confirmed = self.confirmed_by(
+                &id,
+                &self.rules.phrases.l3_verified,
+                &self.rules.l3.verifiers,
+                "L3 verified by",
+                "an L3 verification comment's channel could not be verified",
+            );
+            if let Some(c) = confirmed {
+                return c;
             }
         }
         match &self.facts.l3 {
@@ -1059,28 +1125,15 @@ impl<'a> Ctx<'a> {
         if self.facts.requester_nda {
             return pass(id, "the requester is a member of an NDA project".into());
         }
-        let legal = |c: &CommentFact| {
-            self.independent(c) && self.rules.people.legal_users.contains(&c.author)
-        };
-        if let Some(c) = self
-            .comments
-            .latest_matching(&self.rules.phrases.nda_confirmed, legal)
-        {
-            let mut ok = pass(id, format!("NDA confirmed by @{}", c.author));
-            ok.evidence.push(evidence(c));
-            return ok;
-        }
-        if self
-            .comments
-            .unverified_matching(&self.rules.phrases.nda_confirmed, legal)
-        {
-            return check(
-                id,
-                Status::Pending,
-                Some(Who::ClinicDuty),
-                "an NDA confirmation by a legal user could not be verified (channel unknown)"
-                    .into(),
-            );
+        let confirmed = self.confirmed_by(
+            &id,
+            &self.rules.phrases.nda_confirmed,
+            &self.rules.people.legal_users,
+            "NDA confirmed by",
+            "an NDA confirmation by a legal user could not be verified (channel unknown)",
+        );
+        if let Some(c) = confirmed {
+            return c;
         }
         check(
             id,
@@ -1236,7 +1289,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// The sudo-review check, the meeting it is on the agenda of, and whether it was declined.
-    fn sudo_review(&self, others_pass: bool) -> (Check, Option<NaiveDate>, bool) {
+    ///
+    /// `approvals_at` is when the newest counting approval was written. An approval decision
+    /// counts only when a meeting could have made it: at or after the start of the first
+    /// meeting the review went to (the stored schedule, or else the meeting that follows the
+    /// last approval and the last key or group change). A decision posted before the request
+    /// was even scheduled is no meeting decision.
+    fn sudo_review(
+        &self,
+        others_pass: bool,
+        approvals_at: Option<DateTime<Utc>>,
+    ) -> (Check, Option<NaiveDate>, bool) {
         let id = CheckId::SudoReview;
         let (m, t) = (&self.rules.meeting, &self.rules.timing);
         let decider = |c: &CommentFact| {
@@ -1245,10 +1308,25 @@ impl<'a> Ctx<'a> {
         let declined = self
             .comments
             .latest_matching(&self.rules.phrases.sre_declined, decider);
-        let approved = self
+        let earliest = [self.cutoff.as_ref().map(|k| k.at), approvals_at]
+            .into_iter()
+            .flatten()
+            .max();
+        let reviewable_from = self
+            .first_meeting()
+            .or_else(|| earliest.map(|e| calendar::next_meeting(e, m, t)))
+            .map(|d| calendar::meeting_start(d, m, t));
+        let decision = self
             .comments
-            .latest_matching(&self.rules.phrases.sre_approved, decider)
-            .filter(|c| self.cutoff.as_ref().map_or(true, |k| c.at >= k.at));
+            .latest_matching(&self.rules.phrases.sre_approved, decider);
+        let approved = decision.filter(|c| {
+            earliest.is_none_or(|e| c.at >= e) && reviewable_from.is_some_and(|s| c.at >= s)
+        });
+        let early_note: Vec<String> = if decision.is_some() && approved.is_none() {
+            vec!["an SRE meeting decision posted before the meeting that reviews the request does not count".into()]
+        } else {
+            Vec::new()
+        };
         // Declined is final for the request (design §1.6), whatever came after.
         match (declined, approved) {
             (Some(d), _) => {
@@ -1283,27 +1361,24 @@ impl<'a> Ctx<'a> {
             );
             return (c, self.facts.sudo.scheduled_for, false);
         }
-        // The first meeting the review went to: the stored date, or the meeting that follows
-        // the time it first became ready, whichever is earlier (so a glue that stores the
-        // rolled-over date still gets "not decided at …" rather than a fresh schedule).
-        let first = self
-            .facts
-            .sudo
-            .first_ready_at
-            .map(|ready| calendar::next_meeting(ready, m, t));
-        let scheduled = match (self.facts.sudo.scheduled_for, first) {
-            (Some(stored), Some(first)) => Some(stored.min(first)),
-            (Some(stored), None) => Some(stored),
-            (None, first) => {
-                others_pass.then(|| first.unwrap_or_else(|| calendar::next_meeting(self.now, m, t)))
-            }
+        // Once scheduled, the first meeting it went to (rollovers count from it); otherwise it
+        // is scheduled when everything else passes.
+        let scheduled = match self.facts.sudo.scheduled_for {
+            Some(_) => self.first_meeting(),
+            None => others_pass.then(|| {
+                self.first_meeting()
+                    .unwrap_or_else(|| calendar::next_meeting(self.now, m, t))
+            }),
         };
         let Some(date) = scheduled else {
             let c = check(
                 id,
                 Status::Pending,
                 None,
-                "sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes".into(),
+                with_notes(
+                    "sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes".into(),
+                    &early_note,
+                ),
             );
             return (c, None, false);
         };
@@ -1312,9 +1387,12 @@ impl<'a> Ctx<'a> {
                 id,
                 Status::Pending,
                 Some(Who::Sre),
-                format!(
-                    "not decided at the SRE meeting of {}: rolled over to {}",
-                    r.missed, r.next
+                with_notes(
+                    format!(
+                        "not decided at the SRE meeting of {}: rolled over to {}",
+                        r.missed, r.next
+                    ),
+                    &early_note,
                 ),
             );
             c.until = Some(calendar::meeting_start(r.next, m, t));
@@ -1335,6 +1413,22 @@ impl<'a> Ctx<'a> {
             c.until = Some(calendar::meeting_day_end(date, t));
         }
         (c, Some(date), false)
+    }
+
+    /// The first meeting a sudo review went to, as far as it is known: the stored date, or
+    /// the meeting that follows the time it first became ready, whichever is earlier (so a
+    /// glue that stores the rolled-over date still gets "not decided at …").
+    fn first_meeting(&self) -> Option<NaiveDate> {
+        let (m, t) = (&self.rules.meeting, &self.rules.timing);
+        let first = self
+            .facts
+            .sudo
+            .first_ready_at
+            .map(|ready| calendar::next_meeting(ready, m, t));
+        match (self.facts.sudo.scheduled_for, first) {
+            (Some(stored), Some(first)) => Some(stored.min(first)),
+            (stored, first) => stored.or(first),
+        }
     }
 
     fn waiting_period(&self) -> Check {

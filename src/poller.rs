@@ -208,7 +208,7 @@ impl Poller {
             for mut t in page.data {
                 newest = newest.max(t.fields.date_modified);
                 let known = rows.get(&(t.id as i64));
-                if known.map_or(true, |r| r.date_modified != t.fields.date_modified) {
+                if known.is_none_or(|r| r.date_modified != t.fields.date_modified) {
                     // Nothing below reads the workboard columns; do not hold them all cycle.
                     t.attachments.columns = None;
                     changed.insert(t.id, t);
@@ -373,7 +373,7 @@ impl Poller {
     }
 
     fn nudge_due(&self, r: &TaskRow, now: DateTime<Utc>) -> bool {
-        matches!(r.verdict.as_str(), "blocked" | "waiting")
+        r.verdict == "blocked"
             && r.last_activity.is_some_and(|la| {
                 r.nudged_for != Some(la)
                     && DateTime::from_timestamp(la, 0)
@@ -411,9 +411,11 @@ impl Poller {
     ) -> anyhow::Result<()> {
         let id = TaskId(t.id);
         self.src.add_reuse(g, &self.store).await?;
-        let tracked = t.attachments.projects.as_ref().map_or(true, |p| {
-            p.project_phids.contains(&self.src.context().project)
-        });
+        let tracked = t
+            .attachments
+            .projects
+            .as_ref()
+            .is_none_or(|p| p.project_phids.contains(&self.src.context().project));
         if !tracked {
             g.facts.open = false;
         }
@@ -447,10 +449,8 @@ impl Poller {
             .checks
             .iter()
             .find(|c| c.id == policy::CheckId::SudoReview);
-        match (checklist.verdict, review) {
-            (Verdict::Declined, Some(c)) | (_, Some(c))
-                if checklist.verdict == Verdict::Declined || c.status == Status::Pass =>
-            {
+        match review {
+            Some(c) if checklist.verdict == Verdict::Declined || c.status == Status::Pass => {
                 row.decision = Some(
                     if checklist.verdict == Verdict::Declined {
                         "declined"
@@ -544,7 +544,8 @@ impl Poller {
                     .bot_comments
                     .iter()
                     .any(|c| c.at >= la && !report::is_checklist(&c.text));
-            if matches!(checklist.verdict, Verdict::Blocked | Verdict::Waiting)
+            // Only when someone must act: a request waiting for time alone is not stale.
+            if checklist.verdict == Verdict::Blocked
                 && policy::is_stale(la, now, &self.rules.timing)
                 && !stretch_nudged
             {

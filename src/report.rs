@@ -24,13 +24,18 @@ const MAX_MESSAGE: usize = 400;
 
 /// Makes text inert in remarkup: one line, no `@mention`, `{F1}` embed, `T1`/`P1` object
 /// link, `#project` link, URL, or markup (bold, italics, monospace, links, tables, literals,
-/// checkboxes, headers, quotes). What a reader sees stays the same words.
+/// checkboxes, headers, quotes), and no bidi control. What a reader sees stays the same words.
 pub fn inert(text: &str) -> String {
     static MONOGRAM: OnceLock<Regex> = OnceLock::new();
     let monogram = MONOGRAM.get_or_init(|| Regex::new(r"\b([A-Z])(\d)").expect("static regex"));
     let mut one_line = String::with_capacity(text.len().min(MAX_MESSAGE * 2));
     let mut last_space = false;
     for c in text.chars() {
+        // Bidi controls would let requester text reorder what a reader sees around it.
+        if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+        {
+            continue;
+        }
         if c.is_whitespace() || c.is_control() || c == ZWSP {
             if !last_space {
                 one_line.push(' ');
@@ -300,16 +305,13 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>) -> String {
         "TASK", "VERDICT", "AGE", "USER", "SUDO", "NEXT"
     );
     for r in rows {
-        let next = match r.verdict.as_str() {
-            "ready" => "grant it".to_string(),
-            "waiting" => format!("until {}", date_of(r.until_at)),
-            "blocked" => format!("waits for {}", if r.who.is_empty() { "-" } else { &r.who }),
-            "declined" => "declined at the SRE meeting".into(),
-            other => other.to_string(),
-        };
-        let next = match (&r.meeting, r.sudo) {
-            (Some(m), true) if r.verdict != "declined" => format!("{next}; meeting {m}"),
-            _ => next,
+        let next = match (r.verdict.as_str(), &r.meeting) {
+            ("ready", _) => "grant it".to_string(),
+            ("waiting", Some(m)) if r.sudo => format!("SRE meeting {m}"),
+            ("waiting", _) => format!("until {}", date_of(r.until_at)),
+            ("blocked", _) => format!("waits for {}", if r.who.is_empty() { "-" } else { &r.who }),
+            ("declined", _) => "declined at the SRE meeting".into(),
+            (other, _) => other.to_string(),
         };
         let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());
         let _ = writeln!(
@@ -469,7 +471,7 @@ pub fn agenda(
             });
         }
     }
-    stale.sort_by(|a, b| b.age_days.cmp(&a.age_days));
+    stale.sort_by_key(|s| std::cmp::Reverse(s.age_days));
     Agenda {
         meeting,
         reviews,

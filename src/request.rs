@@ -216,6 +216,8 @@ enum Kind {
     Code,
     /// A code fence or `lang=` line: nothing to read.
     Fence,
+    /// Part of a posted private key: never read, never quoted.
+    Secret,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -295,6 +297,63 @@ fn classify(description: &str) -> Vec<Line<'_>> {
     lines
 }
 
+/// Header lines inside PEM and PuTTY private key files.
+const SECRET_HEADERS: &[&str] = &[
+    "Proc-Type:",
+    "DEK-Info:",
+    "Encryption:",
+    "Comment:",
+    "Public-Lines:",
+    "Private-Lines:",
+    "Private-MAC:",
+    "Key-Derivation:",
+    "Argon2-Memory:",
+    "Argon2-Passes:",
+    "Argon2-Parallelism:",
+    "Argon2-Salt:",
+];
+
+/// Marks the lines of every posted private key (outside quotes) as [`Kind::Secret`], so that
+/// none of its material reaches a field or a message. Returns the span of the first one.
+///
+/// A block starts at a line holding a private-key marker and runs over base64 lines, blank
+/// lines and key-file headers, up to its `END … PRIVATE KEY` or `Private-MAC:` line.
+fn mark_secrets(lines: &mut [Line<'_>]) -> Option<Range<usize>> {
+    let mut first = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if !matches!(line.kind, Kind::Text | Kind::Code) || !keys::is_private_key(line.text) {
+            i += 1;
+            continue;
+        }
+        first.get_or_insert(line.start..line.start + line.text.len());
+        lines[i].kind = Kind::Secret;
+        let mut j = i + 1;
+        while j < lines.len() {
+            let t = lines[j].text.trim();
+            let is_end =
+                (t.contains("END") && t.contains("PRIVATE KEY")) || t.starts_with("Private-MAC:");
+            let inside = t.is_empty()
+                || is_end
+                || SECRET_HEADERS.iter().any(|h| t.starts_with(h))
+                || t.split_whitespace().all(keys::is_base64_token);
+            if !inside || lines[j].kind == Kind::Quote {
+                break;
+            }
+            if lines[j].kind != Kind::Fence {
+                lines[j].kind = Kind::Secret;
+            }
+            j += 1;
+            if is_end {
+                break;
+            }
+        }
+        i = j;
+    }
+    first
+}
+
 /// Normalises a label for lookup: lowercase, parenthesised words dropped, punctuation and
 /// markup as spaces, a leading "your" dropped.
 fn normalize_label(s: &str) -> String {
@@ -306,6 +365,10 @@ fn normalize_label(s: &str) -> String {
             '(' | '[' => depth += 1,
             ')' | ']' => depth = depth.saturating_sub(1),
             _ if depth > 0 => {}
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c.to_ascii_lowercase());
+                space = false;
+            }
             c if c.is_alphanumeric() => {
                 out.extend(c.to_lowercase());
                 space = false;
@@ -318,8 +381,13 @@ fn normalize_label(s: &str) -> String {
             }
         }
     }
-    let t = out.trim_end();
-    t.strip_prefix("your ").unwrap_or(t).to_string()
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    if out.starts_with("your ") {
+        out.drain(..5);
+    }
+    out
 }
 
 /// Strips a list marker (`- `, `* `, `+ `, `# `, `1. `, `1) `, `• `) from the start of a line.
@@ -349,15 +417,22 @@ fn offset_in(outer: &str, inner: &str) -> usize {
 fn clean_value(s: &str) -> &str {
     let mut t = s.trim();
     loop {
-        let before = t;
+        let len = t.len();
         for m in ["**", "__", "`", "##", "\"", "'", "//"] {
             if let Some(inner) = t.strip_prefix(m).and_then(|r| r.strip_suffix(m)) {
                 t = inner.trim();
             }
         }
-        t = t.trim_start_matches("**").trim_start_matches("__").trim();
-        t = t.trim_end_matches("**").trim_end_matches("__").trim();
-        if t == before {
+        for m in ["**", "__"] {
+            while let Some(r) = t.strip_prefix(m) {
+                t = r;
+            }
+            while let Some(r) = t.strip_suffix(m) {
+                t = r;
+            }
+        }
+        t = t.trim();
+        if t.len() == len {
             return t;
         }
     }
@@ -379,7 +454,19 @@ fn drop_parens(s: &str) -> String {
 }
 
 /// Shortens requester text for a message (the report escapes it before posting).
-fn shown(s: &str) -> String {
+///
+/// Never quotes what may be key material: with `redact`, or for a value holding a long
+/// base64-like word, it names the value without showing it.
+fn shown(s: &str, redact: bool) -> String {
+    let secret_like = s.split_whitespace().any(|w| {
+        w.len() >= 16
+            && keys::is_base64_token(w)
+            && w.bytes().any(|b| b.is_ascii_digit())
+            && w.bytes().any(|b| b.is_ascii_alphabetic())
+    });
+    if redact || secret_like {
+        return "a value (not shown: it may hold key material)".into();
+    }
     let mut t: String = s.chars().take(40).collect();
     if t.len() < s.len() {
         t.push('…');
@@ -411,7 +498,7 @@ fn is_none_value(s: &str) -> bool {
 fn title_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)requesting\s+access\s+to\s+(.+?)\s+for\s+(?:user\s+)?@?(\S+?)[.!]?\s*$")
+        Regex::new(r"(?i)requesting\s+access\s+to\s+(.+?)\s+for\s+(?:user\s+)?@?([^\s()]+?)[.!]?\s*(?:\([^()]*\)\s*)?$")
             .expect("static regex")
     })
 }
@@ -516,19 +603,21 @@ impl Parser {
 
     /// Parses a request from the task title and description.
     pub fn parse(&self, title: &str, description: &str) -> Parsed {
-        let lines = classify(description);
+        let mut lines = classify(description);
+        // One search of the whole text; lines are searched only when it found something.
+        let private_span = if keys::is_private_key(description) {
+            mark_secrets(&mut lines)
+        } else {
+            None
+        };
         let mut out = Parsed::default();
         let mut occurrences: Vec<Occurrence<'_>> = Vec::new();
         let mut subject: Option<&str> = None;
         let mut quoted_key = false;
-        let mut private_span: Option<Range<usize>> = None;
 
         for line in &lines {
             match line.kind {
                 Kind::Text => {
-                    if private_span.is_none() && keys::is_private_key(line.text) {
-                        private_span = Some(line.start..line.start + line.text.len());
-                    }
                     if let Some((field, value)) = self.label_of(line.text) {
                         occurrences.push(Occurrence {
                             field,
@@ -544,11 +633,7 @@ impl Parser {
                         }
                     }
                 }
-                Kind::Code => {
-                    if private_span.is_none() && keys::is_private_key(line.text) {
-                        private_span = Some(line.start..line.start + line.text.len());
-                    }
-                }
+                Kind::Code | Kind::Secret => {}
                 Kind::Quote => {
                     if line.text.split_whitespace().any(keys::looks_like_key_type) {
                         quoted_key = true;
@@ -564,14 +649,17 @@ impl Parser {
         }
 
         let found = find_keys(&lines);
-        self.fill_fields(&occurrences, &mut out);
+        self.fill_fields(&occurrences, private_span.is_some(), &mut out);
         self.fill_key(&occurrences, found, private_span, quoted_key, &mut out);
         fill_from_title(title, subject, &mut out);
         require_fields(&mut out);
         out
     }
 
-    fn fill_fields(&self, occurrences: &[Occurrence<'_>], out: &mut Parsed) {
+    /// Reads the labelled fields. With `redact` (a private key was posted) no message quotes
+    /// anything the requester wrote.
+    fn fill_fields(&self, occurrences: &[Occurrence<'_>], redact: bool, out: &mut Parsed) {
+        let shown = |s: &str| shown(s, redact);
         let mut shells: Vec<(String, Range<usize>)> = Vec::new();
         for occ in occurrences {
             let span = occ.line_span.clone();
@@ -637,7 +725,7 @@ impl Parser {
                                 }
                                 Err(_) => out.problems.push(problem(format!(
                                     "the shell username {} is not valid: a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 32 characters)",
-                                    shown(&v)
+                                    shown(v)
                                 ))),
                             }
                         }
@@ -946,6 +1034,9 @@ fn username_of(value: &str) -> Option<Username> {
 /// Fills groups and the shell user from "Requesting access to GROUPS for USER" (the title,
 /// or a `Subject:` line) when the description lacks them.
 fn fill_from_title(title: &str, subject: Option<&str>, out: &mut Parsed) {
+    if !out.request.groups.is_empty() && out.request.shell_user.is_some() {
+        return;
+    }
     let caps = title_regex()
         .captures(title.trim())
         .or_else(|| subject.and_then(|s| title_regex().captures(s.trim())));
@@ -1042,6 +1133,14 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
             i += 1;
             continue;
         }
+        // Every key type starts so (certificates and security keys included).
+        let may_hold_key = ["ssh-", "ecdsa-", "sk-"]
+            .iter()
+            .any(|p| line.text.contains(p));
+        if !may_hold_key {
+            i += 1;
+            continue;
+        }
         let tokens = key_tokens(line.text);
         let mut next_line = i + 1;
         let mut t = 0;
@@ -1076,7 +1175,7 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                         break 'gather;
                     }
                     base64.push_str(tok);
-                    if keys::complete_blob(&base64).is_some() {
+                    if keys::is_complete_blob(&base64) {
                         complete = true;
                     }
                 }
@@ -1097,6 +1196,22 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 end_line += 1;
                 end = next.start + next.text.len();
                 rest = key_tokens(next.text);
+            }
+            // A wrapped key's comment may stand alone on the line after its data.
+            if complete && comment.is_empty() && end_line > i {
+                if let Some(next) = lines.get(end_line + 1) {
+                    let words = key_tokens(next.text);
+                    if matches!(next.kind, Kind::Text | Kind::Code)
+                        && words.len() == 1
+                        && words[0].contains('@')
+                        && !words[0].starts_with('@')
+                        && !words[0].contains(':')
+                    {
+                        comment = words;
+                        end_line += 1;
+                        end = next.start + next.text.len();
+                    }
+                }
             }
             let mut text = format!("{} {}", tokens[t], base64);
             let own = comment
@@ -1122,4 +1237,126 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
         i = next_line;
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Labels {
+        #[derive(serde::Deserialize)]
+        struct P {
+            labels: Labels,
+        }
+        toml::from_str::<P>(crate::rules::BUNDLED_PHRASES)
+            .expect("bundled phrases")
+            .labels
+    }
+
+    #[test]
+    fn labels_match_in_every_dress() {
+        let p = Parser::new(&labels());
+        for line in [
+            "Preferred shell username: jdoe",
+            "**Preferred shell username**: jdoe",
+            "**Preferred shell username:** jdoe",
+            "- Preferred Shell Username: jdoe",
+            "1. preferred shell username (lowercase please): jdoe",
+            "| Shell username | jdoe |",
+            "  * //Shell user//: jdoe",
+            "Your shell username: jdoe",
+        ] {
+            let (field, value) = p.label_of(line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(field, Field::ShellUser, "{line}");
+            assert_eq!(clean_value(value), "jdoe", "{line}");
+        }
+        for line in ["Shell username is jdoe", "Hello: there", "Project name: x"] {
+            assert!(p.label_of(line).is_none(), "{line}");
+        }
+        assert_eq!(
+            p.label_of("== SSH public key ==").map(|l| l.0),
+            Some(Field::SshKey)
+        );
+    }
+
+    #[test]
+    fn groups_are_split_and_normalised() {
+        let g: Vec<_> = groups_of("Analytics-Users, deployment and `restricted`; ops (sudo)")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            g,
+            [
+                ("analytics-users".to_string(), false),
+                ("deployment".to_string(), false),
+                ("restricted".to_string(), false),
+                ("ops".to_string(), false)
+            ]
+        );
+        assert_eq!(
+            groups_of("wiki@admins"),
+            [("wiki@admins".to_string(), true)]
+        );
+    }
+
+    #[test]
+    fn usernames_and_emails() {
+        assert_eq!(username_of("@mboss"), Some(Username::new("mboss")));
+        assert_eq!(
+            username_of("mboss (my manager)"),
+            Some(Username::new("mboss"))
+        );
+        assert_eq!(
+            username_of("Mary Boss (@mboss)"),
+            Some(Username::new("mboss"))
+        );
+        assert_eq!(username_of("Mary Boss"), None);
+        assert_eq!(username_of("@a or @b"), None);
+        assert_eq!(
+            email_of("<jdoe@example.org>").as_deref(),
+            Some("jdoe@example.org")
+        );
+        assert_eq!(email_of("jdoe at example dot org"), None);
+    }
+
+    #[test]
+    fn title_form_fills_missing_fields() {
+        let p = Parser::new(&labels());
+        let r = p.parse(
+            "Requesting access to Analytics-Users and deployment for jdoe (Jane Doe)",
+            "",
+        );
+        assert_eq!(r.request.groups, ["analytics-users", "deployment"]);
+        assert_eq!(
+            r.request.shell_user.map(String::from).as_deref(),
+            Some("jdoe")
+        );
+        let r = p.parse("Requesting access to deployment for Jane Doe", "");
+        assert_eq!(r.request.shell_user, None);
+    }
+
+    #[test]
+    fn code_blocks_hold_only_keys_and_quotes_nothing() {
+        let p = Parser::new(&labels());
+        let r = p.parse(
+            "",
+            "```\nFull name: In Code\n```\n> Email address: quoted@example.org\nlang=text\nShell username: incode\n\nFull name: Real\n",
+        );
+        assert_eq!(r.request.full_name.as_deref(), Some("Real"));
+        assert_eq!(r.request.email, None);
+        assert_eq!(r.request.shell_user, None);
+    }
+
+    #[test]
+    fn spans_point_at_the_problem() {
+        let p = Parser::new(&labels());
+        let d = "Full name: A\r\nExpiry date: someday\r\n";
+        let r = p.parse("", d);
+        let prob = r
+            .problems
+            .iter()
+            .find(|p| p.field == "expiry_date")
+            .expect("problem");
+        assert_eq!(&d[prob.span.clone()], "Expiry date: someday");
+    }
 }

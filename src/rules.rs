@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 /// The phrases bundled with the binary; used when a rules directory has no `phrases.toml`.
 pub const BUNDLED_PHRASES: &str = include_str!("../rules/phrases.toml");
+/// The bundled policy (the demo's).
+pub const BUNDLED_POLICY: &str = include_str!("../rules/policy.toml");
+/// The bundled groups (the demo's).
+pub const BUNDLED_GROUPS: &str = include_str!("../rules/groups.toml");
 
 /// A rules error fit to show an operator: file, line (when known), key and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -669,9 +673,16 @@ impl Rules {
                 return Err(gerr(&key, "an approver is empty".into()));
             }
             let lower = name.to_lowercase();
-            if groups_map.insert(lower.clone(), g).is_some() {
+            if let Some((first, _)) = groups_map.insert(lower.clone(), (name.clone(), g)) {
+                // Name the definition that comes later in the file: that is the duplicate.
+                let line_of_group = |n: &str| locate(groups.1, &format!("groups.{n}"));
+                let later = if line_of_group(&first) > line_of_group(&name) {
+                    first
+                } else {
+                    name
+                };
                 return Err(gerr(
-                    &format!("groups.{name}"),
+                    &format!("groups.{later}"),
                     format!("group {lower:?} is defined twice (names are case-insensitive)"),
                 ));
             }
@@ -740,11 +751,29 @@ impl Rules {
             keys: raw.keys,
             timing,
             meeting,
-            groups: groups_map,
+            groups: groups_map.into_iter().map(|(k, (_, g))| (k, g)).collect(),
             labels,
             phrases: phrases_c,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// The rules bundled with the binary (the repository's `rules/`).
+    pub fn bundled() -> Result<Rules, RulesError> {
+        let dir = Path::new("<bundled>");
+        Self::from_texts(
+            dir,
+            (&dir.join("policy.toml"), BUNDLED_POLICY),
+            (&dir.join("groups.toml"), BUNDLED_GROUPS),
+            (&dir.join("phrases.toml"), BUNDLED_PHRASES),
+        )
+    }
+
+    /// The bundled rules, parsed once, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> &'static Rules {
+        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+        RULES.get_or_init(|| Rules::bundled().expect("the bundled rules are valid"))
     }
 
     /// A group by name, case-insensitively.
@@ -810,10 +839,14 @@ fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Rule
     toml::from_str(text).map_err(|e: toml::de::Error| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().trim().to_string();
-        let key = if msg.contains("field") {
-            key_from_message(&msg).unwrap_or_default()
+        let named = if msg.contains("field") {
+            key_from_message(&msg)
         } else {
-            String::new()
+            None
+        };
+        let key = match line {
+            Some(l) => key_at(text, l, named.as_deref()),
+            None => named.unwrap_or_default(),
         };
         RulesError {
             file: path.to_path_buf(),
@@ -830,6 +863,42 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|b| **b == b'\n')
         .count()
         + 1
+}
+
+/// The dotted key an error on 1-based `line` is about: the table the line is in, then the
+/// key `named` by the message (unknown or missing field) or else the last key assigned at or
+/// above the line in that table (a multi-line array's elements belong to its key).
+fn key_at(text: &str, line: usize, named: Option<&str>) -> String {
+    let mut table = String::new();
+    let mut last_key: Option<String> = None;
+    for raw in text.lines().take(line) {
+        let l = raw.trim();
+        if let Some(h) = l.strip_prefix('[') {
+            let h = h.trim_start_matches('[');
+            table = h.split(']').next().unwrap_or(h).trim().to_string();
+            last_key = None;
+            continue;
+        }
+        if let Some((k, _)) = l.split_once('=') {
+            let k = k.trim().trim_matches('"').trim_matches('\'');
+            let plain = !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if plain && !l.starts_with('#') {
+                last_key = Some(k.to_string());
+            }
+        }
+    }
+    // An unknown table is named by the message and sits on its own header line.
+    if named.is_some_and(|n| table == n || table.ends_with(&format!(".{n}"))) {
+        return table;
+    }
+    let leaf = named.map(str::to_string).or(last_key);
+    match (table.is_empty(), leaf) {
+        (true, Some(k)) => k,
+        (false, Some(k)) => format!("{table}.{k}"),
+        (_, None) => table,
+    }
 }
 
 /// Pulls a key name out of serde's "unknown field `x`" / "missing field `x`" messages.
@@ -919,7 +988,7 @@ mod tests {
             (Path::new("r/phrases.toml"), BUNDLED_PHRASES),
         )
         .unwrap_err();
-        assert_eq!(e.key, "waiting_period");
+        assert_eq!(e.key, "timing.waiting_period");
         assert!(
             bad.lines()
                 .nth(e.line.unwrap() - 1)

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{at, run_bin, World};
+use common::{run_bin_async, World};
 
 const REQUESTS_PLAIN: [u64; 1] = [201];
 
@@ -110,10 +110,7 @@ async fn dry_run_writes_nothing_on_phabricator() {
 #[tokio::test]
 async fn the_binary_runs_once_checks_and_shows_status() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let dir = w.dir.path();
-    let db = w.db();
-    let rules = common::root().join("rules");
-    let url = w.sim.url();
+    let (db, rules, url) = (w.db(), common::root().join("rules"), w.sim.url());
     let base = [
         "--phab-url",
         url.as_str(),
@@ -125,27 +122,19 @@ async fn the_binary_runs_once_checks_and_shows_status() {
         "2026-11-03T09:30:00Z",
     ];
     let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
-    let handle = tokio::task::spawn_blocking({
-        let base: Vec<String> = base.iter().map(|s| s.to_string()).collect();
-        let dir = dir.to_path_buf();
-        let token = w.token.clone();
-        move || {
-            let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
-            args.extend(["run", "--once"]);
-            let run = run_bin(&args, &[("ACCESSBOT_TOKEN", token.as_str())], &dir);
-            let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
-            args.extend(["check", "T201", "--json"]);
-            let check = run_bin(&args, &[("ACCESSBOT_TOKEN", token.as_str())], &dir);
-            let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
-            args.extend(["status"]);
-            let status = run_bin(&args, &[], &dir);
-            (run, check, status)
-        }
-    });
-    let (run, check, status) = handle.await.unwrap();
+    let with = |cmd: &[&'static str]| {
+        base.iter()
+            .copied()
+            .chain(cmd.iter().copied())
+            .collect::<Vec<&str>>()
+    };
+
+    let run = run_bin_async(&with(&["run", "--once"]), &env, w.dir.path()).await;
     assert_eq!(run.0, 0, "run failed: {}", run.2);
     assert!(!run.2.contains(&w.token), "the token must never be printed");
     assert_eq!(w.comments(201).len(), 1);
+
+    let check = run_bin_async(&with(&["check", "T201", "--json"]), &env, w.dir.path()).await;
     assert_eq!(check.0, 0, "check failed: {}", check.2);
     let v: serde_json::Value = serde_json::from_str(&check.1).unwrap();
     assert_eq!(v["task"], "T201");
@@ -159,38 +148,50 @@ async fn the_binary_runs_once_checks_and_shows_status() {
         .collect();
     assert_eq!(ids[..3], ["request-complete", "one-user", "known-groups"]);
     assert!(ids.contains(&"waiting-period"));
+    assert_eq!(w.comments(201).len(), 1, "check writes nothing");
+
+    let status = run_bin_async(&with(&["status"]), &[], w.dir.path()).await;
     assert_eq!(status.0, 0, "status failed: {}", status.2);
     assert!(
         status.1.contains("T201") && status.1.contains("blocked"),
         "{}",
         status.1
     );
-    let _ = env;
+    let status = run_bin_async(&with(&["status", "--json"]), &[], w.dir.path()).await;
+    let v: serde_json::Value = serde_json::from_str(&status.1).unwrap();
+    assert_eq!(v[0]["task"], "T201");
+    assert!(
+        v[0]["tagged_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-03T08:30:00"),
+        "{v}"
+    );
+    assert!(
+        v[0]["age_days"].is_number() && v[0]["checks"].is_array(),
+        "{v}"
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_token_says_so_in_one_line_without_the_token() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let dir = w.dir.path().to_path_buf();
-    let url = w.sim.url();
-    let rules = common::root().join("rules");
+    let (url, rules) = (w.sim.url(), common::root().join("rules"));
     let bad = "api-thisisnotavalidtoken00000000";
-    let (code, out, err) = tokio::task::spawn_blocking(move || {
-        run_bin(
-            &[
-                "--phab-url",
-                &url,
-                "--rules",
-                rules.to_str().unwrap(),
-                "run",
-                "--once",
-            ],
-            &[("ACCESSBOT_TOKEN", bad)],
-            &dir,
-        )
-    })
-    .await
-    .unwrap();
+    let args = [
+        "--phab-url",
+        url.as_str(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "run",
+        "--once",
+    ];
+    let (code, out, err) = run_bin_async(
+        &args,
+        &[("ACCESSBOT_TOKEN", bad), ("RUST_LOG", "trace")],
+        w.dir.path(),
+    )
+    .await;
     assert_eq!(code, 1);
     assert!(
         !err.contains(bad) && !out.contains(bad),
@@ -214,54 +215,58 @@ async fn a_wrong_token_says_so_in_one_line_without_the_token() {
 #[tokio::test]
 async fn an_unreachable_url_and_a_second_writer_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_path_buf();
     let rules = common::root().join("rules");
-    let db = d.join("a.db");
+    let db = dir.path().join("a.db");
+    let args = [
+        "--phab-url",
+        "http://127.0.0.1:9",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "run",
+        "--once",
+    ];
+    let env = [("ACCESSBOT_TOKEN", "api-aaaaaaaaaaaaaaaaaaaaaaaaaaaa")];
     let lock = accessbot::store::WriterLock::acquire(&db).unwrap();
-    let (code, _, err) = tokio::task::spawn_blocking({
-        let (d, rules, db) = (d.clone(), rules.clone(), db.clone());
-        move || {
-            run_bin(
-                &[
-                    "--phab-url",
-                    "http://127.0.0.1:9",
-                    "--rules",
-                    rules.to_str().unwrap(),
-                    "--db",
-                    db.to_str().unwrap(),
-                    "run",
-                    "--once",
-                ],
-                &[("ACCESSBOT_TOKEN", "api-aaaaaaaaaaaaaaaaaaaaaaaaaaaa")],
-                &d,
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let (code, _, err) = run_bin_async(&args, &env, dir.path()).await;
     assert_eq!(code, 1);
     assert!(err.contains("already running"), "{err}");
     drop(lock);
-    let (code, _, err) = tokio::task::spawn_blocking(move || {
-        run_bin(
-            &[
-                "--phab-url",
-                "http://127.0.0.1:9",
-                "--rules",
-                rules.to_str().unwrap(),
-                "--db",
-                db.to_str().unwrap(),
-                "run",
-                "--once",
-            ],
-            &[("ACCESSBOT_TOKEN", "api-aaaaaaaaaaaaaaaaaaaaaaaaaaaa")],
-            &d,
-        )
-    })
-    .await
-    .unwrap();
+    let (code, _, err) = run_bin_async(&args, &env, dir.path()).await;
     assert_eq!(code, 1);
     assert!(err.contains("127.0.0.1:9"), "names the address: {err}");
     assert!(!err.contains("api-aaaa"), "{err}");
-    let _ = at("2026-11-03T09:30:00Z");
+}
+
+#[tokio::test]
+async fn an_unknown_project_is_a_clear_error() {
+    let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
+    let rules = common::rules_dir(|p| {
+        p.replace(
+            "project = \"SRE-Access-Requests\"",
+            "project = \"SRE-Acess-Requests\"",
+        )
+    });
+    let url = w.sim.url();
+    let args = [
+        "--phab-url",
+        url.as_str(),
+        "--rules",
+        rules.path().to_str().unwrap(),
+        "run",
+        "--once",
+    ];
+    let (code, _, err) = run_bin_async(
+        &args,
+        &[("ACCESSBOT_TOKEN", w.token.as_str())],
+        w.dir.path(),
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("\"SRE-Acess-Requests\"") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(w.comments(201).is_empty());
 }

@@ -119,9 +119,10 @@ fn shape_diff(rec: &Value, sim: &Value, path: &str, out: &mut Vec<String>) {
         (Value::Object(r), Value::Object(s)) => {
             let key = path.rsplit('.').next().unwrap_or("");
             if DATA_KEYED.contains(&key) {
-                if let Some(first) = r.values().next() {
-                    for (k, v) in s {
-                        shape_diff(first, v, &format!("{path}[{k}]"), out);
+                // Compare with the recorded entry of the same key, else with the first one.
+                for (k, v) in s {
+                    if let Some(model) = r.get(k).or_else(|| r.values().next()) {
+                        shape_diff(model, v, &format!("{path}[{k}]"), out);
                     }
                 }
                 return;
@@ -161,7 +162,8 @@ fn shape_diff(rec: &Value, sim: &Value, path: &str, out: &mut Vec<String>) {
 fn assert_same_shape(rec_file: &str, sim: &Value) {
     let rec = &recorded(rec_file)["response"];
     let mut out = Vec::new();
-    let path = if recorded(rec_file)["method"] == "phid.lookup" {
+    let method = recorded(rec_file)["method"].clone();
+    let path = if method == "phid.lookup" || method == "conduit.query" {
         "<lookup>"
     } else {
         "$"
@@ -188,6 +190,7 @@ async fn answers_have_the_recorded_shapes() {
     let cases: Vec<(&str, Value)> = vec![
         ("01-", call(&h, "conduit.ping", json!({}), t).await),
         ("02-", call(&h, "user.whoami", json!({}), t).await),
+        ("65-conduit.query.", call(&h, "conduit.query", json!({}), t).await),
         (
             "20-",
             call(&h, "project.search", json!({"constraints": {"name": "SRE-Access-Requests"}}), t).await,
@@ -241,6 +244,16 @@ async fn answers_have_the_recorded_shapes() {
         ),
         ("71-", call(&h, "legalpad.signature.search", json!({}), t).await),
         (
+            "22-",
+            call(
+                &h,
+                "project.column.search",
+                json!({"constraints": {"projects": [sim::state::project_phid("SRE-Access-Requests")]}}),
+                t,
+            )
+            .await,
+        ),
+        (
             "09-",
             call(
                 &h,
@@ -254,6 +267,25 @@ async fn answers_have_the_recorded_shapes() {
     for (file, answer) in &cases {
         assert_same_shape(file, answer);
     }
+    let cols = call(
+        &h,
+        "project.column.search",
+        json!({"constraints": {"projects": ["SRE-Access-Requests"]}}),
+        t,
+    )
+    .await;
+    let names: Vec<(&str, bool)> = result(&cols)["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|c| {
+            (
+                c["fields"]["name"].as_str().unwrap_or(""),
+                c["fields"]["isDefaultColumn"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(names, [("Ready for SRE", false), ("Backlog", true)]);
     // The recorded column move and its transaction.
     let cols = call(
         &h,
@@ -1018,7 +1050,7 @@ fn bad_scenarios_are_explained() {
     .expect_err("unknown user");
     assert!(
         e.to_string()
-            .contains("tasks[0] (T1): unknown user \"ghost\""),
+            .contains("line 2: tasks[0] (T1): unknown user \"ghost\""),
         "{e}"
     );
     let two_kinds = r#"
@@ -1038,7 +1070,8 @@ status = "resolved"
 "#;
     let e = Scenario::from_toml(two_kinds).expect_err("two kinds");
     assert!(
-        e.to_string().contains("events[0]: needs exactly one"),
+        e.to_string()
+            .contains("line 10: tasks[0] (T1) events[0]: needs exactly one"),
         "{e}"
     );
     let e = Scenario::from_toml(&two_kinds.replace("status = \"resolved\"", "edit_comment = 2"))
@@ -1062,4 +1095,201 @@ fn bundled_scenarios_and_generated_ones_are_valid() {
         Scenario::from_toml(&text).expect("round trip"),
         sim::generate(20, 1)
     );
+}
+
+#[tokio::test]
+async fn a_hung_call_still_takes_effect() {
+    let h = start(
+        scenario("demo"),
+        SimOptions {
+            now: Some(at("2026-11-14T00:00:00Z")),
+            faults: FaultSpec::parse("timeout=1").expect("spec"),
+            ..SimOptions::default()
+        },
+    )
+    .await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let params = json!({"__conduit__": {"token": DEMO_TOKEN}, "objectIdentifier": "T102",
+                        "transactions": [{"type": "comment", "value": "posted, then the answer hung"}]});
+    let r = client
+        .post(format!("{}/api/maniphest.edit", h.url()))
+        .form(&[("params", params.to_string())])
+        .send()
+        .await;
+    assert!(r.expect_err("the answer never comes in time").is_timeout());
+    assert_eq!(
+        h.comments(102).len(),
+        1,
+        "the edit happened before the hang"
+    );
+    h.set_faults(FaultSpec::default());
+    let v = call(
+        &h,
+        "transaction.search",
+        json!({"objectIdentifier": "T102", "limit": 1}),
+        DEMO_TOKEN,
+    )
+    .await;
+    assert_eq!(
+        result(&v)["data"][0]["comments"][0]["content"]["raw"],
+        "posted, then the answer hung"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn transaction_ids_grow_with_time_across_bot_edits() {
+    let h = start(scenario("demo"), SimOptions::default()).await;
+    h.set_now(at("2026-11-12T12:00:00Z"));
+    let edit = call(
+        &h,
+        "maniphest.edit",
+        json!({"objectIdentifier": "T101", "transactions": [{"type": "comment", "value": "first checklist"}]}),
+        DEMO_TOKEN,
+    )
+    .await;
+    result(&edit);
+    h.set_now(at("2026-11-14T00:00:00Z"));
+    let xs = call(
+        &h,
+        "transaction.search",
+        json!({"objectIdentifier": "T101"}),
+        DEMO_TOKEN,
+    )
+    .await;
+    let data = result(&xs)["data"].as_array().expect("data").clone();
+    // Newest first by id, and ids ordered like times: the lead's approval of 11-13, made
+    // visible after the bot's comment of 11-12, still has the larger id.
+    let pairs: Vec<(u64, i64)> = data
+        .iter()
+        .map(|x| {
+            (
+                x["id"].as_u64().expect("id"),
+                x["dateCreated"].as_i64().expect("time"),
+            )
+        })
+        .collect();
+    assert!(
+        pairs
+            .windows(2)
+            .all(|w| w[0].0 > w[1].0 && w[0].1 >= w[1].1),
+        "{pairs:?}"
+    );
+    assert_eq!(
+        data[0]["comments"][0]["content"]["raw"],
+        "+1 from Data Engineering, approved for analytics-privatedata-users."
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn answers_deserialize_into_the_shared_wire_types() {
+    use accessbot::conduit::types::{
+        Document, EditResult, Envelope, Paste, PhidInfo, Project, SearchPage, Signature, Task,
+        Transaction, User, WhoAmI,
+    };
+    use serde::de::DeserializeOwned;
+    use std::collections::BTreeMap;
+    fn parse<T: DeserializeOwned>(what: &str, v: Value) -> T {
+        let env: Envelope<T> =
+            serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{what}: {e}\n{v}"));
+        env.result
+            .unwrap_or_else(|| panic!("{what}: no result: {v}"))
+    }
+    let h = start(scenario("demo"), SimOptions::default()).await;
+    h.set_now(at("2026-11-20T00:00:00Z"));
+    let t = DEMO_TOKEN;
+    let tasks: SearchPage<Task> = parse(
+        "maniphest.search",
+        call(
+            &h,
+            "maniphest.search",
+            json!({"attachments": {"projects": true, "columns": true, "subscribers": true}}),
+            t,
+        )
+        .await,
+    );
+    assert_eq!(tasks.data.len(), 3);
+    assert!(tasks.data.iter().all(|t| t.attachments.columns.is_some()));
+    let xs: SearchPage<Transaction> = parse(
+        "transaction.search",
+        call(
+            &h,
+            "transaction.search",
+            json!({"objectIdentifier": "T103"}),
+            t,
+        )
+        .await,
+    );
+    assert!(xs
+        .data
+        .iter()
+        .any(|x| x.kind.as_deref() == Some("description")));
+    let _: WhoAmI = parse("user.whoami", call(&h, "user.whoami", json!({}), t).await);
+    let users: SearchPage<User> = parse("user.search", call(&h, "user.search", json!({}), t).await);
+    assert!(users
+        .data
+        .iter()
+        .any(|u| u.fields.roles.contains(&"disabled".to_string())));
+    let _: SearchPage<Project> = parse(
+        "project.search",
+        call(
+            &h,
+            "project.search",
+            json!({"attachments": {"members": true}}),
+            t,
+        )
+        .await,
+    );
+    let pastes: SearchPage<Paste> = parse(
+        "paste.search",
+        call(
+            &h,
+            "paste.search",
+            json!({"attachments": {"content": true}}),
+            t,
+        )
+        .await,
+    );
+    assert!(pastes.data[0].attachments.content.is_some());
+    let _: SearchPage<Signature> = parse(
+        "legalpad.signature.search",
+        call(&h, "legalpad.signature.search", json!({}), t).await,
+    );
+    let _: SearchPage<Document> = parse(
+        "legalpad.document.search",
+        call(
+            &h,
+            "legalpad.document.search",
+            json!({"attachments": {"signatures": true}}),
+            t,
+        )
+        .await,
+    );
+    let handles: BTreeMap<String, PhidInfo> = parse(
+        "phid.lookup",
+        call(
+            &h,
+            "phid.lookup",
+            json!({"names": ["T101", "L3", "@jdoe", "#sre-access-requests", "P12"]}),
+            t,
+        )
+        .await,
+    );
+    assert_eq!(handles.len(), 5);
+    let edit: EditResult = parse(
+        "maniphest.edit",
+        call(
+            &h,
+            "maniphest.edit",
+            json!({"objectIdentifier": "T101", "transactions": [{"type": "status", "value": "resolved"}]}),
+            t,
+        )
+        .await,
+    );
+    assert_eq!(edit.transactions.len(), 1);
+    h.shutdown().await;
 }

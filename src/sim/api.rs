@@ -3,7 +3,8 @@
 //! the wire format of the recordings in `shared/conduit/recorded/`.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -50,9 +51,11 @@ pub struct Call {
 /// The methods the simulator answers, with the arguments each declares.
 const METHODS: &[(&str, &[&str])] = &[
     ("conduit.ping", &[]),
+    ("conduit.query", &[]),
     ("user.whoami", &[]),
     ("user.search", SEARCH_ARGS),
     ("project.search", SEARCH_ARGS),
+    ("project.column.search", SEARCH_ARGS),
     ("maniphest.search", SEARCH_ARGS),
     ("paste.search", SEARCH_ARGS),
     ("legalpad.document.search", SEARCH_ARGS),
@@ -147,6 +150,9 @@ pub fn decode(method: &str, content_type: Option<&str>, body: &[u8]) -> Result<C
     Ok(Call { params, token })
 }
 
+/// How deep PHP-style form keys may nest.
+const MAX_NESTING: usize = 64;
+
 /// Inserts `a[b][0]=v` into a tree of objects.
 fn insert_php(root: &mut Value, key: &str, value: String) {
     let (head, rest) = match key.find('[') {
@@ -159,6 +165,9 @@ fn insert_php(root: &mut Value, key: &str, value: String) {
         let Some(end) = stripped.find(']') else { break };
         path.push(stripped[..end].to_string());
         rest = &stripped[end + 1..];
+    }
+    if path.len() > MAX_NESTING {
+        return; // PHP drops such fields too (max_input_nesting_level).
     }
     let mut cur = root;
     let last = path.len() - 1;
@@ -276,9 +285,11 @@ pub fn dispatch(
     let p = &call.params;
     match method {
         "conduit.ping" => Ok(json!("accessbot-sim")),
+        "conduit.query" => Ok(conduit_query()),
         "user.whoami" => Ok(whoami(world, &ctx)),
         "user.search" => user_search(world, p),
         "project.search" => project_search(world, p),
+        "project.column.search" => column_search(world, p),
         "maniphest.search" => maniphest_search(world, &ctx, p),
         "paste.search" => paste_search(world, &ctx, p),
         "legalpad.document.search" => document_search(world, &ctx, p),
@@ -292,6 +303,38 @@ pub fn dispatch(
             format!("Conduit API method \"{method}\" does not exist."),
         )),
     }
+}
+
+/// `conduit.query`: the methods this server answers, with their declared parameters.
+fn conduit_query() -> Value {
+    let kind = |param: &str| match param {
+        "queryKey" | "before" | "after" | "objectType" => "optional string",
+        "constraints" => "optional map<string, wild>",
+        "attachments" => "optional map<string, bool>",
+        "order" => "optional order",
+        "limit" => "optional int (default = 100)",
+        "objectIdentifier" => "optional id|phid|string",
+        "names" => "required list<string>",
+        "phids" => "required list<phid>",
+        "transactions" => "list<map<string, wild>>",
+        _ => "wild",
+    };
+    let mut out = Map::new();
+    for (method, params) in METHODS {
+        let params: Map<String, Value> = params
+            .iter()
+            .map(|p| (p.to_string(), json!(kind(p))))
+            .collect();
+        out.insert(
+            method.to_string(),
+            json!({
+                "description": format!("{method} (answered by the accessbot simulator)."),
+                "params": php_map(params),
+                "return": if *method == "conduit.ping" { "string" } else { "map<string, wild>" },
+            }),
+        );
+    }
+    Value::Object(out)
 }
 
 // ---- loose typing (the form encoding sends strings) ----
@@ -714,6 +757,58 @@ fn project_search(world: &World, p: &Map<String, Value>) -> Result<Value, Condui
     ))
 }
 
+/// `project.column.search`: the columns of projects with a workboard.
+fn column_search(world: &World, p: &Map<String, Value>) -> Result<Value, ConduitError> {
+    let s = search_args(p, "Column", &["ids", "phids", "projects"], &[])?;
+    let c = &s.constraints;
+    let ids_f = c.get("ids").map(|v| int_list("ids", v)).transpose()?;
+    let phids = c.get("phids").map(|v| str_list("phids", v)).transpose()?;
+    let projects: Option<Vec<usize>> = c
+        .get("projects")
+        .map(|v| str_list("projects", v))
+        .transpose()?
+        .map(|l| l.iter().filter_map(|x| world.project_index(x)).collect());
+    let mut rows = Vec::new();
+    for (pi, pr) in world.projects.iter().enumerate() {
+        if pr.columns.len() < 2 || projects.as_ref().is_some_and(|l| !l.contains(&pi)) {
+            continue;
+        }
+        for (seq, col) in pr.columns.iter().enumerate() {
+            if ids_f
+                .as_ref()
+                .is_some_and(|l| !l.contains(&(col.id as i64)))
+                || phids.as_ref().is_some_and(|l| !l.contains(&col.phid))
+            {
+                continue;
+            }
+            rows.push((col.id, pi, seq));
+        }
+    }
+    let mut ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    id_order(&s, &mut ids);
+    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let data = ids
+        .iter()
+        .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+        .map(|(_, pi, seq)| {
+            let pr = &world.projects[*pi];
+            let col = &pr.columns[*seq];
+            json!({
+                "id": col.id, "type": "PCOL", "phid": col.phid,
+                "fields": {
+                    "name": col.name, "proxyPHID": null,
+                    "project": {"id": pr.id, "phid": pr.phid, "name": pr.name},
+                    "isHidden": false, "isDefaultColumn": *seq == 0, "sequence": seq,
+                    "dateCreated": world.epoch0, "dateModified": world.epoch0,
+                    "policy": {"view": "users", "edit": "users"},
+                },
+                "attachments": {},
+            })
+        })
+        .collect();
+    Ok(search_result(data, json!({}), &s, next, prev))
+}
+
 // ---- tasks ----
 
 fn status_json(key: &str) -> Value {
@@ -804,7 +899,7 @@ fn maniphest_search(
         (None, None) => world.tasks.keys().copied().collect(),
     };
     let only_open = s.query_key.as_str() == Some("open");
-    let mut rows: Vec<(u64, TaskView)> = Vec::new();
+    let mut rows: Vec<(u64, Arc<TaskView>)> = Vec::new();
     let mut seen = HashSet::new();
     for id in candidates {
         if !seen.insert(id) {
@@ -877,12 +972,10 @@ fn maniphest_search(
     }
     let ordered: Vec<u64> = rows.iter().map(|r| r.0).collect();
     let (page_ids, next, prev) = page(&ordered, s.after, s.before, s.limit);
+    let views: HashMap<u64, &Arc<TaskView>> = rows.iter().map(|(id, v)| (*id, v)).collect();
     let data = page_ids
         .iter()
-        .filter_map(|id| {
-            let view = &rows.iter().find(|r| r.0 == *id)?.1;
-            Some(task_json(world, ctx, &s, *id, view))
-        })
+        .filter_map(|id| Some(task_json(world, ctx, &s, *id, views.get(id)?)))
         .collect();
     Ok(search_result(data, json!({}), &s, next, prev))
 }
@@ -1129,12 +1222,12 @@ fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Valu
         .pastes
         .values()
         .filter(|x| x.at <= now)
-        .filter(|x| ids_f.as_ref().map_or(true, |l| l.contains(&(x.id as i64))))
-        .filter(|x| phids.as_ref().map_or(true, |l| l.contains(&x.phid)))
+        .filter(|x| ids_f.as_ref().is_none_or(|l| l.contains(&(x.id as i64))))
+        .filter(|x| phids.as_ref().is_none_or(|l| l.contains(&x.phid)))
         .filter(|x| {
             authors
                 .as_ref()
-                .map_or(true, |l| l.contains(&world.users[x.author].phid))
+                .is_none_or(|l| l.contains(&world.users[x.author].phid))
         })
         .map(|x| x.id)
         .collect();
@@ -1208,10 +1301,10 @@ fn document_search(
     let keep: Vec<usize> = (0..world.documents.len())
         .filter(|&d| {
             let doc = &world.documents[d];
-            ids_f.as_ref().map_or(true, |l| l.contains(&(doc.id as i64)))
-                && phids.as_ref().map_or(true, |l| l.contains(&doc.phid))
+            ids_f.as_ref().is_none_or(|l| l.contains(&(doc.id as i64)))
+                && phids.as_ref().is_none_or(|l| l.contains(&doc.phid))
                 // The signer filter works in the database: no visibility rule.
-                && signers.as_ref().map_or(true, |l| {
+                && signers.as_ref().is_none_or(|l| {
                     doc.signatures.iter().any(|(_, u)| l.contains(u))
                 })
         })
@@ -1653,6 +1746,14 @@ mod tests {
         let bad = decode("user.whoami", None, b"params=%7Bnot+json").unwrap_err();
         assert_eq!(bad.code, "ERR-CONDUIT-CORE");
         assert!(bad.info.contains("'user.whoami'"));
+    }
+
+    #[test]
+    fn absurdly_nested_form_keys_are_dropped() {
+        let key = format!("a{}", "[b]".repeat(100_000));
+        let body = serde_urlencoded::to_string([(key.as_str(), "1"), ("c", "2")]).expect("enc");
+        let call = decode("user.search", None, body.as_bytes()).expect("decodes");
+        assert_eq!(Value::Object(call.params), json!({"c": "2"}));
     }
 
     #[test]

@@ -9,6 +9,24 @@
 //! under its method name and every task page under `task.page`; both are in `total`.
 //! Control endpoints are neither counted nor delayed nor faulted; task pages are delayed
 //! by the latency but never faulted.
+//!
+//! Behaviour worth knowing when writing scenarios and tests:
+//! - PHIDs are derived from names ([`state::user_phid`], [`state::project_phid`],
+//!   [`state::task_phid`], [`state::column_phid`], [`state::document_phid`],
+//!   [`state::paste_phid`]); transaction and comment PHIDs from the task, event and edit
+//!   numbers. Transaction ids are global and are handed out when the clock reaches an event,
+//!   so ids grow with time even when the bot posts in between.
+//! - Scenario extensions (optional): `[[projects]] columns = ["Ready for SRE"]` gives the
+//!   project a workboard (`Backlog` plus these columns; only projects with columns appear in
+//!   the `columns` attachment), and `[[pastes]] title`. `edit_comment = N` and
+//!   `remove_comment = N` count the task's scenario comments (not the bot's) from 1.
+//! - Faults: `5xx` answers before doing anything; `timeout` and `malformed` do the call and
+//!   then hang ([`faults::HANG_SECS`]) or truncate the answer, so a client sees a failure for
+//!   an edit that did happen; `slow` adds [`faults::SLOW_MS`].
+//! - Deliberate limits: `maniphest.edit` does not create tasks; `transaction.search` needs
+//!   `objectIdentifier` (a paste answers with no transactions); search constraints and
+//!   attachments the simulator does not implement are refused as invalid keys rather than
+//!   ignored.
 
 pub mod api;
 pub mod faults;

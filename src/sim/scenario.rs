@@ -306,7 +306,13 @@ impl Scenario {
     pub fn from_toml(text: &str) -> Result<Scenario, SimError> {
         let scenario: Scenario =
             toml::from_str(text).map_err(|e| SimError::Scenario(e.to_string()))?;
-        scenario.validate()?;
+        scenario.validate().map_err(|e| match e {
+            SimError::Scenario(msg) => match line_of(text, &msg) {
+                Some(line) => SimError::Scenario(format!("line {line}: {msg}")),
+                None => SimError::Scenario(msg),
+            },
+            other => other,
+        })?;
         Ok(scenario)
     }
 
@@ -469,6 +475,53 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// The line of the table a validation message starts with (`tasks[2] (T103) events[1]: …`),
+/// found by counting `[[tasks]]` and `[[tasks.events]]` headers in the text.
+fn line_of(text: &str, msg: &str) -> Option<usize> {
+    let (section, rest) = msg.split_once('[')?;
+    if !["users", "projects", "legalpad", "pastes", "tasks"].contains(&section) {
+        return None;
+    }
+    let (index, rest) = rest.split_once(']')?;
+    let index: usize = index.parse().ok()?;
+    let event: Option<usize> = rest
+        .split_once(" events[")
+        .and_then(|(_, r)| r.split_once(']'))
+        .and_then(|(n, _)| n.parse().ok());
+    let header = |line: &str, name: &str| {
+        let line = line.trim();
+        line.strip_prefix("[[")
+            .and_then(|l| l.split_once("]]"))
+            .is_some_and(|(h, _)| h.trim() == name)
+    };
+    let mut seen = 0;
+    let mut lines = text.lines().enumerate();
+    let start = lines.find(|(_, l)| {
+        if header(l, section) {
+            seen += 1;
+            seen == index + 1
+        } else {
+            false
+        }
+    })?;
+    let Some(event) = event else {
+        return Some(start.0 + 1);
+    };
+    let mut seen = 0;
+    for (n, l) in lines {
+        if header(l, section) {
+            return None;
+        }
+        if header(l, "tasks.events") {
+            seen += 1;
+            if seen == event + 1 {
+                return Some(n + 1);
+            }
+        }
+    }
+    None
 }
 
 /// The primary hashtag of a project.

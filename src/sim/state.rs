@@ -3,7 +3,9 @@
 //! transactions ("materialised") in time order as the virtual clock reaches them, so
 //! transaction ids grow with time even when the bot writes in between.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -336,7 +338,11 @@ pub struct World {
     next_comment: u64,
     next_edit: u64,
     posted: HashMap<u64, Vec<PostedComment>>,
+    view_cache: RefCell<HashMap<u64, CachedView>>,
 }
+
+/// A replayed view with the instant and transaction count it was computed for.
+type CachedView = (i64, usize, Arc<TaskView>);
 
 impl World {
     /// Builds the world from a validated scenario, with the clock at `now`.
@@ -364,6 +370,7 @@ impl World {
             next_comment: 1,
             next_edit: 1,
             posted: HashMap::new(),
+            view_cache: RefCell::new(HashMap::new()),
         };
         for (i, u) in s.users.iter().enumerate() {
             let phid = user_phid(&u.username);
@@ -635,7 +642,14 @@ impl World {
         let Some(task) = self.tasks.get(&id) else {
             return;
         };
-        let src = task.source.clone();
+        // Everything but the events, which creation does not need.
+        let src = TaskSource {
+            title: task.source.title.clone(),
+            description: task.source.description.clone(),
+            projects: task.source.projects.clone(),
+            status: task.source.status.clone(),
+            events: Vec::new(),
+        };
         let at = task.at;
         let author = self.users[task.author].phid.clone();
         let group = hash32(&format!("group/T{id}/create"), 32);
@@ -763,7 +777,7 @@ impl World {
                 xacts.push(x);
             }
             EventKind::Description(new) => {
-                let old = view.map(|v| v.description).unwrap_or_default();
+                let old = view.map(|v| v.description.clone()).unwrap_or_default();
                 xacts.push(self.new_xact(
                     &seed("description"),
                     at,
@@ -774,7 +788,7 @@ impl World {
                 ));
             }
             EventKind::Projects { add, remove } => {
-                let current = view.map(|v| v.projects).unwrap_or_default();
+                let current = view.map(|v| v.projects.clone()).unwrap_or_default();
                 let mut ops = Vec::new();
                 for (adding, names) in [(true, add), (false, remove)] {
                     for name in names {
@@ -798,7 +812,7 @@ impl World {
                 }
             }
             EventKind::Status(new) => {
-                let old = view.map(|v| v.status);
+                let old = view.map(|v| v.status.clone());
                 if old.as_deref() != Some(new.as_str()) {
                     xacts.push(self.new_xact(
                         &seed("status"),
@@ -853,9 +867,27 @@ impl World {
         }
     }
 
-    /// The task as of `now` (transactions at or before it), if it exists by then.
-    pub fn view_at(&self, id: u64, now: i64) -> Option<TaskView> {
+    /// The task as of `now` (transactions at or before it), if it exists by then. Views are
+    /// cached per task, instant and number of transactions (transactions are only ever
+    /// appended), so a poll over many unchanged tasks replays nothing.
+    pub fn view_at(&self, id: u64, now: i64) -> Option<Arc<TaskView>> {
+        let len = self.tasks.get(&id)?.xacts.len();
+        if let Some((at, n, view)) = self.view_cache.borrow().get(&id) {
+            if *at == now && *n == len {
+                return Some(view.clone());
+            }
+        }
+        let view = Arc::new(self.replay(id, now)?);
+        self.view_cache
+            .borrow_mut()
+            .insert(id, (now, len, view.clone()));
+        Some(view)
+    }
+
+    fn replay(&self, id: u64, now: i64) -> Option<TaskView> {
         let task = self.tasks.get(&id)?;
+        let mut title = "";
+        let mut description = "";
         if task.at > now || task.xacts.is_empty() {
             return None;
         }
@@ -873,8 +905,8 @@ impl World {
             v.date_modified = v.date_modified.max(x.at);
             match &x.kind {
                 XactKind::Create | XactKind::Comment => {}
-                XactKind::Title { new, .. } => v.title = new.clone(),
-                XactKind::Description { new, .. } => v.description = new.clone(),
+                XactKind::Title { new, .. } => title = new,
+                XactKind::Description { new, .. } => description = new,
                 XactKind::Status { new, .. } => {
                     let closed = STATUSES
                         .iter()
@@ -910,6 +942,8 @@ impl World {
                 }
             }
         }
+        v.title = title.to_string();
+        v.description = description.to_string();
         Some(v)
     }
 
@@ -934,7 +968,7 @@ impl World {
         let mut produced: Vec<Xact> = Vec::new();
         let mut posted = Vec::new();
         let mut view = match self.view_at(id, now) {
-            Some(v) => v,
+            Some(v) => (*v).clone(),
             None => return Vec::new(),
         };
         for (k, op) in ops.into_iter().enumerate() {

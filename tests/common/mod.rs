@@ -132,12 +132,42 @@ impl World {
     }
 }
 
-/// Runs the real binary with the arguments and environment; returns (code, stdout, stderr).
+/// The binary under test, pinned: a hard link to `CARGO_BIN_EXE_accessbot` taken once, when
+/// the test binary starts, so that a rebuild elsewhere that replaces `target/debug/accessbot`
+/// while tests run cannot swap it (in CI it is simply the same file). `ACCESSBOT_TEST_BIN`
+/// overrides the path.
+pub fn bin() -> &'static Path {
+    static PINNED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PINNED.get_or_init(|| {
+        if let Some(p) = std::env::var_os("ACCESSBOT_TEST_BIN") {
+            return PathBuf::from(p);
+        }
+        let original = PathBuf::from(env!("CARGO_BIN_EXE_accessbot"));
+        let exe = std::env::current_exe().unwrap_or_default();
+        let name = exe
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let pinned =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("accessbot-pinned-for-{name}"));
+        let _ = std::fs::remove_file(&pinned);
+        match std::fs::hard_link(&original, &pinned)
+            .or_else(|_| std::fs::copy(&original, &pinned).map(|_| ()))
+        {
+            Ok(()) => pinned,
+            Err(_) => original,
+        }
+    })
+}
+
+/// Runs the real binary with the arguments and environment (nothing inherited that could
+/// change its behaviour: token, URL, log level); returns (code, stdout, stderr).
 pub fn run_bin(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_accessbot"))
+    let out = std::process::Command::new(bin())
         .args(args)
         .env_remove("ACCESSBOT_TOKEN")
         .env_remove("ACCESSBOT_PHAB_URL")
+        .env_remove("RUST_LOG")
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .current_dir(cwd)
@@ -148,4 +178,36 @@ pub fn run_bin(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> (i32, String,
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// [`run_bin`] from async tests, without blocking the runtime the simulator runs on.
+pub async fn run_bin_async(
+    args: &[&str],
+    env: &[(&str, &str)],
+    cwd: &Path,
+) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let cwd = cwd.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_bin(&args, &env, &cwd)
+    })
+    .await
+    .expect("the binary's thread")
+}
+
+/// A copy of the bundled rules whose policy.toml is edited by `edit`.
+pub fn rules_dir(edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["groups.toml", "phrases.toml"] {
+        std::fs::copy(root().join("rules").join(f), dir.path().join(f)).unwrap();
+    }
+    let policy = std::fs::read_to_string(root().join("rules/policy.toml")).unwrap();
+    std::fs::write(dir.path().join("policy.toml"), edit(policy)).unwrap();
+    dir
 }

@@ -1,0 +1,268 @@
+//! `accessbot demo`: the simulator and the bot end to end on the bundled scenario. Three
+//! requests (a plain one, a sudo one, one with a refused key) live through a week while the
+//! demo moves the clock; it prints what happened on each ticket, what the bot posted and why,
+//! and ends with the clinic-duty status, the SRE meeting agenda and a grant patch.
+
+use crate::conduit::{Client, ClientOptions, Token};
+use crate::evidence::{Context, EvidenceSource};
+use crate::ids::TaskId;
+use crate::keys::KeyIndex;
+use crate::poller::{Clock, Poller, PollerOptions};
+use crate::rules::Rules;
+use crate::sim::{self, Scenario, SimOptions};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+const SCENARIO: &str = include_str!("../tests/scenarios/demo.toml");
+const DATA_YAML: &str = include_str!("../tests/fixtures/grant/data.yaml");
+
+/// The instants the demo stops at, with what to look for.
+const STEPS: &[(&str, &str)] = &[
+    (
+        "2026-11-12T12:00:00Z",
+        "Thursday noon: three requests were filed this morning.",
+    ),
+    (
+        "2026-11-12T20:00:00Z",
+        "Thursday evening: more comments arrived.",
+    ),
+    (
+        "2026-11-13T16:00:00Z",
+        "Friday afternoon: the project leads have had their say.",
+    ),
+    (
+        "2026-11-15T10:00:00Z",
+        "Sunday: nobody did anything, but time passed.",
+    ),
+    ("2026-11-16T17:00:00Z", "Monday after the SRE meeting."),
+];
+
+fn at(s: &str) -> anyhow::Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc))
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    │ {l}\n")).collect()
+}
+
+/// Runs the demo, printing to stdout.
+pub async fn run() -> anyhow::Result<()> {
+    let rules = Arc::new(Rules::bundled()?);
+    let scenario = Scenario::from_toml(SCENARIO)?;
+    let token = scenario
+        .users
+        .iter()
+        .find(|u| u.username == "accessbot")
+        .and_then(|u| u.token.clone())
+        .ok_or_else(|| anyhow::anyhow!("the demo scenario has no accessbot token"))?;
+    let start = at(STEPS[0].0)?;
+    let mut events: Vec<(DateTime<Utc>, u64, String)> = scenario
+        .tasks
+        .iter()
+        .flat_map(|t| {
+            let filed = std::iter::once((
+                t.at,
+                t.id,
+                format!("@{} filed T{}: {}", t.author, t.id, t.title),
+            ));
+            let evs = t.events.iter().map(move |e| (e.at, t.id, describe(e)));
+            filed.chain(evs)
+        })
+        .collect();
+    events.sort_by_key(|(t, id, _)| (*t, *id));
+
+    let handle = sim::start(
+        scenario,
+        SimOptions {
+            now: Some(start),
+            ..SimOptions::default()
+        },
+        "127.0.0.1:0".parse()?,
+    )
+    .await?;
+    let dir = std::env::temp_dir().join(format!("accessbot-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = drive(&handle, &rules, &token, &dir, &events).await;
+    handle.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn describe(e: &crate::sim::scenario::ScenarioEvent) -> String {
+    let via = match e.via {
+        Some(v) => format!(
+            " (via {})",
+            v.tip().trim_start_matches("Via ").to_lowercase()
+        ),
+        None => String::new(),
+    };
+    if let Some(c) = &e.comment {
+        let first = c.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let verb = if e.edit_comment.is_some() {
+            "edited a comment"
+        } else {
+            "commented"
+        };
+        format!(
+            "@{} {verb}{via}: \"{}\"",
+            e.author,
+            first.chars().take(70).collect::<String>()
+        )
+    } else if e.description.is_some() {
+        format!("@{} edited the description", e.author)
+    } else if let Some(p) = &e.add_projects {
+        format!("@{} tagged the task {}", e.author, p.join(", "))
+    } else if let Some(s) = &e.status {
+        format!("@{} set the status to {s}", e.author)
+    } else {
+        format!("@{} changed the task", e.author)
+    }
+}
+
+async fn drive(
+    handle: &sim::SimHandle,
+    rules: &Arc<Rules>,
+    token: &str,
+    dir: &std::path::Path,
+    events: &[(DateTime<Utc>, u64, String)],
+) -> anyhow::Result<()> {
+    let clock = Clock::fixed(at(STEPS[0].0)?);
+    let client = Client::new(
+        &handle.url(),
+        Token::new(token.to_string()),
+        ClientOptions::default(),
+    )?;
+    let store = Store::open(&dir.join("accessbot.db")).await?;
+    let keys = Arc::new(KeyIndex::load(rules)?);
+    let ctx = Context::resolve(&client, rules).await?;
+    let src = EvidenceSource::new(client.clone(), rules.clone(), keys, ctx)?;
+    let poller = Poller::new(
+        src,
+        store.clone(),
+        rules.clone(),
+        PollerOptions {
+            dry_run: false,
+            concurrency: 4,
+            clock: clock.clone(),
+        },
+    );
+    let tz = rules.timing.timezone;
+
+    println!(
+        "accessbot demo: a Conduit simulator at {} and the bot against it.",
+        handle.url()
+    );
+    println!("Three requests: T101 (analytics, plain), T102 (deploy-service, sudo), T103 (restricted, RSA 2048 key).\n");
+    let mut prev: Option<DateTime<Utc>> = None;
+    for (when, what) in STEPS {
+        let now = at(when)?;
+        handle.set_now(now);
+        clock.set(now);
+        println!("━━━ {} ━━━ {what}", crate::report::when(now, tz));
+        for (t, task, e) in events
+            .iter()
+            .filter(|(t, _, _)| prev.is_none_or(|p| *t > p) && *t <= now)
+        {
+            println!("  {} T{task}: {e}", t.format("%a %H:%M"));
+        }
+        let before = client.total_calls();
+        let report = poller.cycle().await?;
+        if report.effects.is_empty() {
+            println!("  accessbot: nothing changed, so nothing was posted.");
+        }
+        for e in &report.effects {
+            // What the bot posted, as Phabricator has it.
+            let first = e.text.lines().next();
+            let posted = handle
+                .comments(e.task.0)
+                .into_iter()
+                .rev()
+                .find(|c| c.text.lines().next() == first)
+                .map(|c| c.text)
+                .unwrap_or_default();
+            match e.kind {
+                "checklist" => {
+                    println!(
+                        "  accessbot posted a new checklist on {} (verdict {}):",
+                        e.task, e.verdict
+                    );
+                    print!("{}", indent(&posted));
+                }
+                "nudge" => println!("  accessbot pinged clinic duty on {}: {posted}", e.task),
+                other => println!("  accessbot {other} on {}", e.task),
+            }
+        }
+        println!(
+            "  ({} Conduit calls this cycle)\n",
+            client.total_calls() - before
+        );
+        if *when == STEPS[2].0 {
+            println!(
+                "━━━ The agenda of the next SRE meeting (accessbot agenda --format markdown) ━━━"
+            );
+            let rows = store.tasks(true).await?;
+            let meeting = crate::calendar::meeting_on_or_after(
+                crate::calendar::local_date(now, &rules.timing),
+                &rules.meeting,
+                &rules.timing,
+            );
+            let agenda = crate::report::agenda(&rows, meeting, rules, &handle.url(), now);
+            println!(
+                "{}",
+                crate::report::render_agenda(&agenda, crate::cli::AgendaFormat::Markdown)
+            );
+        }
+        prev = Some(now);
+    }
+
+    let now = clock.now();
+    // The bot reads its own last comments back once; after that, an idle cycle is one call.
+    poller.cycle().await?;
+    let before = client.total_calls();
+    poller.cycle().await?;
+    println!(
+        "When nothing changes, a poll costs {} Conduit call.\n",
+        client.total_calls() - before
+    );
+
+    println!("━━━ Clinic duty's view (accessbot status) ━━━");
+    let mut rows = store.tasks(true).await?;
+    crate::report::sort_for_status(&mut rows);
+    println!("{}", crate::report::status_table(&rows, now));
+
+    println!(
+        "━━━ The data.yaml change for T101 (accessbot grant-patch T101 --data-yaml data.yaml) ━━━"
+    );
+    let task = client
+        .tasks_by_ids(&[101])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("T101 is gone"))?;
+    let txs = client.transactions(TaskId(101)).await?;
+    let keys = Arc::new(KeyIndex::load(rules)?);
+    let ctx = Context::resolve(&client, rules).await?;
+    let src = EvidenceSource::new(client.clone(), rules.clone(), keys, ctx)?;
+    let row = store.task(TaskId(101)).await?;
+    let mut g = src.gather(&task, &txs, row.as_ref()).await?;
+    src.add_reuse(&mut g, &store).await?;
+    let checklist = crate::policy::evaluate(&g.facts, rules, now);
+    if checklist.verdict == crate::policy::Verdict::Ready {
+        let key = g.key_line.clone().unwrap_or_default();
+        match crate::grant::patch(
+            &g.facts.parsed.request,
+            &key,
+            DATA_YAML,
+            "modules/admin/data/data.yaml",
+        ) {
+            Ok(p) => print!("{}", p.diff),
+            Err(e) => println!("(no patch: {e})"),
+        }
+    } else {
+        println!("T101 is {}, not ready: no patch.", checklist.verdict);
+    }
+    store.close().await;
+    println!("\nThat is the whole loop: poll, check, say what is missing, and hand clinic duty a patch when ready.");
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! The forgery corpus (issue 7, item 1): every scenario in `tests/scenarios/forgery/` is one way
+//! a request could wrongly look ready, next to a genuine control task that differs only in the
+//! forged detail. The real bot (client, poller, SQLite store) runs against the simulator at the
+//! file's `now` and at each later instant named in its header; the verdicts and failing checks
+//! are read back from the store.
+//!
+//! Header lines the test reads (in the scenario's leading comment):
+//! - `# expect T501 blocked manager-approval`: at the last instant T501 is `blocked`, and the
+//!   checks that do not pass are exactly the ones named (so the forgery, and nothing else,
+//!   is what keeps it from being ready). Any task expected not ready must not be `ready` at
+//!   any instant, nor may any checklist the bot posted on it say READY.
+//! - `# expect T502 ready`: at the last instant T502 is ready (every check passes).
+//! - `# at 2026-11-05T12:00:00Z`: a later instant to run a cycle at, in order.
+//! - `# no-ready-control: why`: the file has no task that can become ready (the forged detail
+//!   is a property of the whole world, e.g. the bot cannot see L3 signatures).
+
+mod common;
+
+use accessbot::ids::TaskId;
+use accessbot::report;
+use common::World;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// One expectation of a scenario header.
+#[derive(Debug, Clone)]
+struct Expect {
+    task: u64,
+    verdict: String,
+    failing: BTreeSet<String>,
+}
+
+/// One corpus file as its header describes it.
+#[derive(Debug, Clone)]
+struct Case {
+    file: String,
+    now: String,
+    instants: Vec<String>,
+    expects: Vec<Expect>,
+    ready_control_waived: bool,
+}
+
+fn corpus_dir() -> PathBuf {
+    common::root().join("tests/scenarios/forgery")
+}
+
+fn parse_case(file: &str, text: &str) -> Result<Case, String> {
+    let table: toml::Table = text.parse().map_err(|e| format!("{file}: {e}"))?;
+    let now = table
+        .get("now")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| format!("{file}: no `now`"))?
+        .to_string();
+    let mut case = Case {
+        file: file.to_string(),
+        now,
+        instants: Vec::new(),
+        expects: Vec::new(),
+        ready_control_waived: false,
+    };
+    for line in text
+        .lines()
+        .take_while(|l| l.starts_with('#') || l.is_empty())
+    {
+        if let Some(rest) = line.strip_prefix("# expect ") {
+            let mut words = rest.split_whitespace();
+            let task = words
+                .next()
+                .and_then(|t| t.strip_prefix('T'))
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("{file}: bad expect line {line:?}"))?;
+            let verdict = words
+                .next()
+                .ok_or_else(|| format!("{file}: no verdict in {line:?}"))?
+                .to_string();
+            let failing: BTreeSet<String> = words.map(String::from).collect();
+            if verdict != "ready" && failing.is_empty() {
+                return Err(format!("{file}: {line:?} names no failing check"));
+            }
+            case.expects.push(Expect {
+                task,
+                verdict,
+                failing,
+            });
+        } else if let Some(rest) = line.strip_prefix("# at ") {
+            case.instants.push(rest.trim().to_string());
+        } else if line.starts_with("# no-ready-control:") {
+            case.ready_control_waived = true;
+        }
+    }
+    Ok(case)
+}
+
+fn load_corpus() -> Vec<Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .expect("the forgery corpus exists")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(p).expect("readable scenario");
+            parse_case(&name, &text).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
+/// The ids of the checks of a stored `check --json` object that do not pass.
+fn not_passing(report_json: &str) -> Result<BTreeSet<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(report_json).map_err(|e| format!("report_json: {e}"))?;
+    let checks = v["checks"]
+        .as_array()
+        .ok_or_else(|| format!("report_json has no checks: {report_json}"))?;
+    Ok(checks
+        .iter()
+        .filter(|c| c["status"] != "pass")
+        .filter_map(|c| c["id"].as_str().map(String::from))
+        .collect())
+}
+
+/// Runs one corpus file; returns every failed expectation (empty: all held).
+async fn run_case(case: Case) -> Vec<String> {
+    let mut errors = Vec::new();
+    let file = &case.file;
+    let w = World::start(&format!("forgery/{file}"), &case.now).await;
+    let bot = w.bot().await;
+    let forged: Vec<u64> = case
+        .expects
+        .iter()
+        .filter(|e| e.verdict != "ready")
+        .map(|e| e.task)
+        .collect();
+    let instants: Vec<&String> = std::iter::once(&case.now)
+        .chain(case.instants.iter())
+        .collect();
+    for instant in &instants {
+        w.set_now(instant);
+        match bot.cycle().await {
+            Ok(r) if !r.failed.is_empty() => {
+                errors.push(format!("{file} at {instant}: failed tasks {:?}", r.failed))
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{file} at {instant}: cycle failed: {e:#}")),
+        }
+        let store = w.store().await;
+        for &t in &forged {
+            match store.task(TaskId(t)).await {
+                Ok(Some(row)) if row.verdict == "ready" => {
+                    errors.push(format!("{file}: forged T{t} is READY at {instant}"))
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => errors.push(format!("{file}: T{t} not in the store at {instant}")),
+                Err(e) => errors.push(format!("{file}: store: {e}")),
+            }
+            if w.comments(t).iter().any(|c| c.contains(": **READY")) {
+                errors.push(format!(
+                    "{file}: the bot posted READY on forged T{t} by {instant}"
+                ));
+            }
+        }
+        store.close().await;
+    }
+    let last = instants.last().map(|s| s.as_str()).unwrap_or_default();
+    let store = w.store().await;
+    for e in &case.expects {
+        let t = e.task;
+        let row = match store.task(TaskId(t)).await {
+            Ok(Some(row)) => row,
+            other => {
+                errors.push(format!("{file}: T{t} not stored: {other:?}"));
+                continue;
+            }
+        };
+        if row.verdict != e.verdict {
+            errors.push(format!(
+                "{file}: T{t} at {last} is {} (expected {}); report: {}",
+                row.verdict, e.verdict, row.report_json
+            ));
+            continue;
+        }
+        match not_passing(&row.report_json) {
+            Ok(found) if found != e.failing => errors.push(format!(
+                "{file}: T{t} checks not passing {found:?}, expected exactly {:?}; report: {}",
+                e.failing, row.report_json
+            )),
+            Ok(_) => {}
+            Err(err) => errors.push(format!("{file}: T{t}: {err}")),
+        }
+        // The checklist on the task says the same as the store.
+        let word = format!(": **{}", e.verdict.to_uppercase());
+        let posted = w.comments(t);
+        match posted.iter().rev().find(|c| report::is_checklist(c)) {
+            Some(c) if c.contains(&word) => {}
+            Some(c) => errors.push(format!(
+                "{file}: T{t}'s last checklist does not say {word:?}:\n{c}"
+            )),
+            None => errors.push(format!("{file}: no checklist posted on T{t}")),
+        }
+    }
+    store.close().await;
+    errors
+}
+
+#[test]
+fn the_corpus_is_complete_and_every_file_has_a_forgery_and_a_control() {
+    let corpus = load_corpus();
+    assert!(
+        corpus.len() >= 30,
+        "at least 30 forgery scenarios, found {}",
+        corpus.len()
+    );
+    for case in &corpus {
+        assert!(
+            case.expects.iter().any(|e| e.verdict != "ready"),
+            "{}: no forged task",
+            case.file
+        );
+        assert!(
+            case.ready_control_waived || case.expects.iter().any(|e| e.verdict == "ready"),
+            "{}: no control task that becomes ready",
+            case.file
+        );
+        for i in &case.instants {
+            assert!(
+                chrono::DateTime::parse_from_rfc3339(i).is_ok(),
+                "{}: bad instant {i}",
+                case.file
+            );
+        }
+    }
+}
+
+#[test]
+fn header_lines_are_read_strictly() {
+    let ok = "# expect T1 blocked manager-approval l3\n# expect T2 ready\n# at 2026-11-05T12:00:00Z\n\nnow = \"2026-11-02T12:00:00Z\"\n";
+    let c = parse_case("x.toml", ok).unwrap();
+    assert_eq!(c.expects.len(), 2);
+    assert_eq!(
+        c.expects[0].failing,
+        BTreeSet::from(["manager-approval".to_string(), "l3".to_string()])
+    );
+    assert_eq!(c.instants, ["2026-11-05T12:00:00Z"]);
+    // A forged task must name what blocks it.
+    assert!(parse_case("x.toml", "# expect T1 blocked\nnow = \"x\"\n").is_err());
+    assert!(parse_case("x.toml", "# expect 1 ready\nnow = \"x\"\n").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_forgery_is_ever_ready_and_every_control_is() {
+    let corpus = load_corpus();
+    let mut set = tokio::task::JoinSet::new();
+    for case in corpus {
+        set.spawn(run_case(case));
+    }
+    let mut errors = Vec::new();
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(e) => errors.extend(e),
+            Err(e) => errors.push(format!("a case panicked: {e}")),
+        }
+    }
+    errors.sort();
+    assert!(
+        errors.is_empty(),
+        "{} problem(s):\n{}",
+        errors.len(),
+        errors.join("\n\n")
+    );
+}

@@ -1,0 +1,657 @@
+//! Round-trip tests of the `data.yaml` grant patch on realistic fixtures.
+
+use accessbot::grant::{patch, snippet, GrantError, GrantPatch};
+use accessbot::ids::Username;
+use accessbot::request::Request;
+use chrono::NaiveDate;
+use serde_norway::Value;
+
+const DATA: &str = include_str!("fixtures/grant/data.yaml");
+const SORTED: &str = include_str!("fixtures/grant/sorted-users.yaml");
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP93h0D4jdzxAq64Ha7iicBExKRXHEtvKHQA9LjguEP4 jdoe@laptop";
+const LABEL: &str = "modules/admin/data/data.yaml";
+
+fn request(user: &str, groups: &[&str]) -> Request {
+    Request {
+        full_name: Some("Jane Doe".into()),
+        wikitech_user: Some("Jane Doe".into()),
+        shell_user: Some(user.parse().expect("valid shell user")),
+        email: Some(format!("{user}@example.org")),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        reason: Some("analysis".into()),
+        ..Request::default()
+    }
+}
+
+fn parsed(text: &str) -> Value {
+    serde_norway::from_str(text).expect("the patched file parses")
+}
+
+/// The members of a group, aliases flattened.
+fn members(tree: &Value, group: &str) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Sequence(s) => s.iter().for_each(|x| walk(x, out)),
+            Value::String(s) => out.push(s.clone()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&tree["groups"][group]["members"], &mut out);
+    out
+}
+
+/// The lines the diff adds and removes, without the headers.
+fn changes(p: &GrantPatch) -> (Vec<&str>, Vec<&str>) {
+    let body = p
+        .diff
+        .lines()
+        .filter(|l| !l.starts_with("+++") && !l.starts_with("---"));
+    let (mut plus, mut minus) = (Vec::new(), Vec::new());
+    for l in body {
+        if let Some(x) = l.strip_prefix('+') {
+            plus.push(x);
+        } else if let Some(x) = l.strip_prefix('-') {
+            minus.push(x);
+        }
+    }
+    (plus, minus)
+}
+
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?}"))
+}
+
+#[test]
+fn new_user_is_appended_to_unsorted_users_and_inserted_in_sorted_block_list() {
+    let p = patch(
+        &request("jdoe", &["analytics-privatedata-users"]),
+        KEY,
+        DATA,
+        LABEL,
+    )
+    .unwrap();
+    assert!(p.new_user);
+    assert_eq!(p.groups, ["analytics-privatedata-users"]);
+    assert!(p.also_affected.is_empty());
+    let tree = parsed(&p.text);
+    let u = &tree["users"]["jdoe"];
+    assert_eq!(u["ensure"].as_str(), Some("present"));
+    assert_eq!(u["gid"].as_u64(), Some(500));
+    assert_eq!(u["name"].as_str(), Some("jdoe"));
+    assert_eq!(u["realname"].as_str(), Some("Jane Doe"));
+    assert_eq!(u["email"].as_str(), Some("jdoe@example.org"));
+    assert_eq!(u["ssh_keys"][0].as_str(), Some(KEY));
+    assert!(u.get("uid").is_none(), "the uid is left to the operator");
+    assert!(u.get("expiry_date").is_none());
+    assert!(p.text.contains("    # uid: FILL IN"));
+    assert_eq!(
+        members(&tree, "analytics-privatedata-users"),
+        ["aaron", "bkowalski", "ivanova", "jdoe", "nwu", "rbianchi"]
+    );
+    // Only additions: every old line survives, in order.
+    let (_, minus) = changes(&p);
+    assert!(minus.is_empty(), "{}", p.diff);
+    // The entry goes at the end of `users:`, before the blank line and `ldap_only_users:`.
+    let tail = p.text.split("\n  hmoved:").nth(1).unwrap();
+    assert!(tail.contains("\n  jdoe:\n    ensure: present\n"), "{tail}");
+    assert!(tail.find("  jdoe:").unwrap() < tail.find("\n\nldap_only_users:").unwrap());
+    // The new entry mirrors the file's block ssh_keys style (dash 2 deeper than the fields).
+    assert!(p.text.contains(&format!("    ssh_keys:\n      - {KEY}\n")));
+    insta::assert_snapshot!("new_user_block_list", p.diff);
+}
+
+#[test]
+fn sorted_flow_list_gets_the_user_in_order() {
+    let p = patch(&request("jdoe", &["restricted"]), KEY, DATA, LABEL).unwrap();
+    assert_eq!(
+        line_with(&p.text, "bkowalski, cjones"),
+        "    members: [bkowalski, cjones, ivanova, jdoe, tmoreau]"
+    );
+    let (plus, minus) = changes(&p);
+    assert_eq!(
+        minus,
+        ["    members: [bkowalski, cjones, ivanova, tmoreau]"]
+    );
+    assert!(plus.contains(&"    members: [bkowalski, cjones, ivanova, jdoe, tmoreau]"));
+}
+
+#[test]
+fn unsorted_flow_list_is_appended_in_its_own_spacing() {
+    let p = patch(&request("jdoe", &["analytics-users"]), KEY, DATA, LABEL).unwrap();
+    assert_eq!(
+        line_with(&p.text, "[nwu,"),
+        "    members: [nwu,ekaur,aaron,jdoe]"
+    );
+}
+
+#[test]
+fn empty_flow_list_gets_its_first_member() {
+    let p = patch(
+        &request("jdoe", &["statistics-privatedata-users"]),
+        KEY,
+        DATA,
+        LABEL,
+    )
+    .unwrap();
+    let tree = parsed(&p.text);
+    assert_eq!(members(&tree, "statistics-privatedata-users"), ["jdoe"]);
+    let section = p
+        .text
+        .split("statistics-privatedata-users:")
+        .nth(1)
+        .unwrap();
+    assert!(section.contains("    members: [jdoe]\n"), "{section}");
+}
+
+#[test]
+fn long_multiline_flow_list_wraps_at_its_continuation_indent() {
+    let p = patch(&request("jdoe", &["analytics-admins"]), KEY, DATA, LABEL).unwrap();
+    let section: Vec<&str> = p
+        .text
+        .split("  analytics-admins:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take(6)
+        .collect();
+    assert_eq!(section[2], "    members: [anovak, dbauer, hsato,");
+    assert_eq!(
+        section[3],
+        "              jdoe, lchen, nwu, okafor, pdiaz, rbianchi, sgupta, tmoreau, wlee,"
+    );
+    assert_eq!(section[4], "              xzhou]");
+    assert!(section.iter().all(|l| l.chars().count() <= 100));
+    insta::assert_snapshot!("wrapped_flow_list", p.diff);
+
+    // At the end of the list: appended after the last member.
+    let p = patch(&request("zed", &["analytics-admins"]), KEY, DATA, LABEL).unwrap();
+    assert!(p.text.contains("              xzhou, zed]\n"));
+}
+
+#[test]
+fn flow_list_with_aliases_and_closing_bracket_on_its_own_line() {
+    let p = patch(&request("jdoe", &["deployment"]), KEY, DATA, LABEL).unwrap();
+    assert!(p
+        .text
+        .contains("              hsato, ivanova, jdoe, jwhite, mtanaka, nwu, okafor, pdiaz,\n"));
+    let p = patch(&request("zz", &["deployment"]), KEY, DATA, LABEL).unwrap();
+    assert!(p
+        .text
+        .contains("              rbianchi, sgupta, tmoreau, zz\n    ]\n"));
+    let tree = parsed(&p.text);
+    assert!(members(&tree, "deployment").contains(&"kolsen".to_string()));
+}
+
+#[test]
+fn anchored_lists_report_the_groups_that_alias_them() {
+    let p = patch(&request("jdoe", &["ops"]), KEY, DATA, LABEL).unwrap();
+    assert_eq!(
+        line_with(&p.text, "&ops_members"),
+        "    members: &ops_members [kolsen, pmarsh, anovak,"
+    );
+    assert!(p
+        .text
+        .contains("              sreyes, lchen, dbauer, jdoe]\n"));
+    assert_eq!(p.also_affected, ["deployment"]);
+    assert!(p.notes.iter().any(|n| n.contains("deployment")));
+    let tree = parsed(&p.text);
+    assert!(members(&tree, "deployment").contains(&"jdoe".to_string()));
+
+    let p = patch(&request("jdoe", &["release-engineering"]), KEY, DATA, LABEL).unwrap();
+    assert_eq!(p.also_affected, ["gerrit-root", "deployment"]);
+}
+
+#[test]
+fn unsorted_block_list_is_appended_after_its_last_item() {
+    let p = patch(&request("jdoe", &["deploy-service"]), KEY, DATA, LABEL).unwrap();
+    assert!(p
+        .text
+        .contains("      - fmuller  # T1234\n      - jdoe\n    privileges:\n"));
+}
+
+#[test]
+fn a_user_known_to_ldap_only_gets_a_note() {
+    let p = patch(&request("apalmer", &["restricted"]), KEY, DATA, LABEL).unwrap();
+    assert!(p.new_user);
+    assert!(
+        p.notes.iter().any(|n| n.contains("ldap_only_users")),
+        "{:?}",
+        p.notes
+    );
+    let p = patch(&request("jdoe", &["restricted"]), KEY, DATA, LABEL).unwrap();
+    assert!(!p.notes.iter().any(|n| n.contains("ldap_only_users")));
+}
+
+#[test]
+fn group_names_resolve_case_insensitively_once() {
+    let p = patch(
+        &request("jdoe", &["Restricted", "restricted"]),
+        KEY,
+        DATA,
+        LABEL,
+    )
+    .unwrap();
+    assert_eq!(p.groups, ["restricted"]);
+    assert_eq!(
+        members(&parsed(&p.text), "restricted")
+            .iter()
+            .filter(|m| *m == "jdoe")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn several_groups_at_once() {
+    let req = request("jdoe", &["analytics-users", "restricted", "deploy-service"]);
+    let p = patch(&req, KEY, DATA, LABEL).unwrap();
+    assert_eq!(
+        p.groups,
+        ["analytics-users", "restricted", "deploy-service"]
+    );
+    let tree = parsed(&p.text);
+    for g in &p.groups {
+        assert!(members(&tree, g).contains(&"jdoe".to_string()), "{g}");
+    }
+}
+
+#[test]
+fn existing_user_only_gains_groups_and_keeps_their_keys() {
+    let before = parsed(DATA);
+    let p = patch(&request("nwu", &["restricted"]), KEY, DATA, LABEL).unwrap();
+    assert!(!p.new_user);
+    let after = parsed(&p.text);
+    assert_eq!(after["users"]["nwu"], before["users"]["nwu"]);
+    assert_eq!(
+        members(&after, "restricted"),
+        ["bkowalski", "cjones", "ivanova", "nwu", "tmoreau"]
+    );
+    let (plus, minus) = changes(&p);
+    assert_eq!((plus.len(), minus.len()), (1, 1), "{}", p.diff);
+    assert!(!p.text.contains("jdoe@laptop"));
+    assert!(
+        p.notes.iter().any(|n| n.contains("not among them")),
+        "{:?}",
+        p.notes
+    );
+
+    // With the key they already have, no warning about it.
+    let own =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIkf+exgFI1L1KCe4txckzG0EQupOsVK/BTaO90ZYUd0 nwu@stat";
+    let p = patch(&request("nwu", &["restricted"]), own, DATA, LABEL).unwrap();
+    assert!(!p.notes.iter().any(|n| n.contains("not among them")));
+}
+
+#[test]
+fn sorted_users_get_the_new_entry_in_alphabetical_place() {
+    let p = patch(
+        &request("jdoe", &["analytics-users", "restricted"]),
+        KEY,
+        SORTED,
+        LABEL,
+    )
+    .unwrap();
+    let jdoe = p.text.find("\n  jdoe:\n").unwrap();
+    let comment = p.text.find("  # Nan moved teams").unwrap();
+    assert!(p.text.find("\n  aaron:\n").unwrap() < jdoe && jdoe < comment);
+    // The file's own ssh_keys style: the dash at the fields' indent.
+    assert!(p.text.contains(&format!("    ssh_keys:\n    - {KEY}\n")));
+    // The compact block list (dash at the key's indent) is kept sorted.
+    assert!(p
+        .text
+        .contains("    members:\n    - aaron\n    - jdoe\n    - nwu\n"));
+    assert!(p.text.contains("    members: [aaron, jdoe]\n"));
+    parsed(&p.text);
+    insta::assert_snapshot!("sorted_users", p.diff);
+
+    let p = patch(&request("zz", &["restricted"]), KEY, SORTED, LABEL).unwrap();
+    assert!(p.text.ends_with("    email: wlee@example.org\n  zz:\n    ensure: present\n    gid: 500\n    name: zz\n    realname: Jane Doe\n    ssh_keys:\n    - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP93h0D4jdzxAq64Ha7iicBExKRXHEtvKHQA9LjguEP4 jdoe@laptop\n    # uid: FILL IN the next free uid (accessbot leaves it to you)\n    email: zz@example.org\n"), "{}", p.text);
+}
+
+#[test]
+fn time_limited_users_get_expiry_fields() {
+    let mut req = request("jdoe", &["analytics-users"]);
+    req.expiry_date = NaiveDate::from_ymd_opt(2027, 6, 30);
+    req.expiry_contact = Some(Username::new("@ivanova"));
+    let p = patch(&req, KEY, DATA, LABEL).unwrap();
+    let tree = parsed(&p.text);
+    assert_eq!(
+        tree["users"]["jdoe"]["expiry_date"].as_str(),
+        Some("2027-06-30")
+    );
+    assert_eq!(
+        tree["users"]["jdoe"]["expiry_contact"].as_str(),
+        Some("ivanova")
+    );
+    assert!(p
+        .text
+        .contains("    expiry_date: 2027-06-30\n    expiry_contact: ivanova\n"));
+
+    req.expiry_contact = None;
+    assert_eq!(
+        patch(&req, KEY, DATA, LABEL).unwrap_err(),
+        GrantError::ExpiryIncomplete("expiry date")
+    );
+}
+
+#[test]
+fn nasty_real_names_and_usernames_round_trip() {
+    for name in [
+        "O'Brien: \"Bob\" #1",
+        "Zoë Ünïcödé-Łukasz 李小龙",
+        "yes",
+        "- [x] @admin {F1}",
+        "Jane\u{202E}eoD",
+        "back\\slash",
+        "null",
+        "#hash",
+        "a: b",
+    ] {
+        let mut req = request("jdoe", &["restricted"]);
+        req.full_name = Some(name.into());
+        let p = patch(&req, KEY, DATA, LABEL).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        let tree = parsed(&p.text);
+        assert_eq!(
+            tree["users"]["jdoe"]["realname"].as_str(),
+            Some(name),
+            "{name:?}"
+        );
+        let s = snippet(&req, KEY).unwrap();
+        assert_eq!(parsed(&s)["users"]["jdoe"]["realname"].as_str(), Some(name));
+    }
+    // An invisible direction override is written escaped, so the diff shows it.
+    let mut req = request("jdoe", &["restricted"]);
+    req.full_name = Some("Jane\u{202E}eoD".into());
+    let p = patch(&req, KEY, DATA, LABEL).unwrap();
+    assert!(
+        p.diff.contains("realname: \"Jane\\u202EeoD\""),
+        "{}",
+        p.diff
+    );
+
+    // Usernames YAML 1.1 reads as booleans or null are quoted, as keys and as members.
+    for user in ["no", "null", "on", "y"] {
+        let p = patch(
+            &request(user, &["restricted", "deploy-service"]),
+            KEY,
+            DATA,
+            LABEL,
+        )
+        .unwrap_or_else(|e| panic!("{user}: {e}"));
+        let tree = parsed(&p.text);
+        assert_eq!(tree["users"][user]["name"].as_str(), Some(user));
+        assert!(members(&tree, "restricted").contains(&user.to_string()));
+        assert!(members(&tree, "deploy-service").contains(&user.to_string()));
+        assert!(p.text.contains(&format!("\n  '{user}':\n")), "{user}");
+    }
+}
+
+#[test]
+fn key_comments_with_yaml_syntax_round_trip() {
+    for comment in ["jdoe: laptop #2", "'quoted'", "[x], {y}", "jdoe@laptop ünï"] {
+        let key = format!("{} {comment}", &KEY[..KEY.rfind(' ').unwrap()]);
+        let p = patch(&request("jdoe", &["restricted"]), &key, DATA, LABEL).unwrap();
+        let tree = parsed(&p.text);
+        assert_eq!(
+            tree["users"]["jdoe"]["ssh_keys"][0].as_str(),
+            Some(key.as_str())
+        );
+    }
+}
+
+#[test]
+fn line_breaks_in_names_are_refused() {
+    let mut req = request("jdoe", &["restricted"]);
+    req.full_name = Some("Jane\nssh_keys: [evil]".into());
+    assert!(matches!(
+        patch(&req, KEY, DATA, LABEL),
+        Err(GrantError::BadValue {
+            field: "real name",
+            ..
+        })
+    ));
+    let mut req = request("jdoe", &["restricted"]);
+    req.email = Some("jdoe@example.org\n    uid: 0".into());
+    assert!(matches!(
+        patch(&req, KEY, DATA, LABEL),
+        Err(GrantError::BadValue { field: "email", .. })
+    ));
+}
+
+#[test]
+fn crlf_files_keep_their_line_endings() {
+    let crlf = DATA.replace('\n', "\r\n");
+    let p = patch(
+        &request("jdoe", &["restricted", "deploy-service"]),
+        KEY,
+        &crlf,
+        LABEL,
+    )
+    .unwrap();
+    assert!(
+        !p.text.replace("\r\n", "").contains('\n'),
+        "a bare LF was written"
+    );
+    let tree = parsed(&p.text);
+    assert_eq!(tree["users"]["jdoe"]["ssh_keys"][0].as_str(), Some(KEY));
+}
+
+#[test]
+fn a_file_without_final_newline_is_handled() {
+    let text = SORTED.trim_end();
+    let p = patch(&request("zz", &["restricted"]), KEY, text, LABEL).unwrap();
+    assert!(p.text.contains("    email: wlee@example.org\n  zz:\n"));
+    parsed(&p.text);
+}
+
+#[test]
+fn refusals_say_why() {
+    let err = |req: Request, key: &str, data: &str| patch(&req, key, data, LABEL).unwrap_err();
+    assert_eq!(
+        err(request("nwu", &["analytics-users"]), KEY, DATA),
+        GrantError::AlreadyMember {
+            user: "nwu".into(),
+            group: "analytics-users".into()
+        }
+    );
+    // A member through an alias (`*ops_members` in deployment) is a member too.
+    assert_eq!(
+        err(request("kolsen", &["deployment"]), KEY, DATA).to_string(),
+        "kolsen is already a member of deployment"
+    );
+    assert_eq!(
+        err(request("jdoe", &["no-such-group"]), KEY, DATA),
+        GrantError::UnknownGroup("no-such-group".into())
+    );
+    assert_eq!(err(request("jdoe", &[]), KEY, DATA), GrantError::NoGroups);
+    let mut req = request("jdoe", &["restricted"]);
+    req.shell_user = None;
+    assert_eq!(err(req, KEY, DATA), GrantError::Missing("shell username"));
+    let mut req = request("jdoe", &["restricted"]);
+    req.full_name = None;
+    assert_eq!(err(req, KEY, DATA), GrantError::Missing("full name"));
+    assert_eq!(
+        err(request("oldtimer", &["restricted"]), KEY, DATA).to_string(),
+        "oldtimer is in data.yaml with ensure: absent; re-enabling an account is a manual change"
+    );
+    let pmarsh_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDhylkfP3gHCziiybFdHJzf1w1YaF2EYW9hYmkPOC7p1 other@host";
+    assert_eq!(
+        err(request("jdoe", &["restricted"]), pmarsh_key, DATA),
+        GrantError::KeyInUse("pmarsh".into())
+    );
+    assert!(matches!(
+        err(request("jdoe", &["gerrit-root"]), KEY, DATA),
+        GrantError::Layout { place, .. } if place == "groups.gerrit-root.members"
+    ));
+    for bad_key in [
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "ssh-ed25519",
+        "ssh-ed25519 AAAA\nssh-rsa AAAA",
+        "ssh-dss AAAAB3NzaC1kc3M= x",
+        "hello world",
+    ] {
+        assert!(
+            matches!(
+                err(request("jdoe", &["restricted"]), bad_key, DATA),
+                GrantError::BadValue {
+                    field: "ssh key",
+                    ..
+                }
+            ),
+            "{bad_key:?}"
+        );
+    }
+    assert_eq!(
+        err(request("jdoe", &["restricted"]), "  ", DATA),
+        GrantError::Missing("ssh key")
+    );
+    assert_eq!(
+        err(request("jdoe", &["restricted"]), KEY, "groups: {}\n"),
+        GrantError::MissingSection("users")
+    );
+    let broken = DATA.replace("    gid: 706\n", "    gid: 706\n   bad: [\n");
+    let e = err(request("jdoe", &["restricted"]), KEY, &broken);
+    let GrantError::Unparseable {
+        line: Some(line), ..
+    } = &e
+    else {
+        panic!("{e:?}");
+    };
+    let bad_line = broken.lines().position(|l| l == "   bad: [").unwrap() + 1;
+    assert!(
+        (bad_line..=bad_line + 2).contains(line),
+        "{e} (bad line {bad_line})"
+    );
+    assert!(e
+        .to_string()
+        .starts_with(&format!("data.yaml cannot be parsed (line {line})")));
+}
+
+#[test]
+fn snippet_is_valid_yaml_with_the_entry_and_groups() {
+    let mut req = request("jdoe", &["analytics-privatedata-users", "restricted"]);
+    req.expiry_date = NaiveDate::from_ymd_opt(2027, 6, 30);
+    req.expiry_contact = Some(Username::new("mboss"));
+    let s = snippet(&req, KEY).unwrap();
+    let tree = parsed(&s);
+    assert_eq!(tree["users"]["jdoe"]["ssh_keys"][0].as_str(), Some(KEY));
+    assert_eq!(members(&tree, "restricted"), ["jdoe"]);
+    insta::assert_snapshot!("snippet", s);
+    assert_eq!(
+        snippet(&request("jdoe", &[]), KEY).unwrap_err(),
+        GrantError::NoGroups
+    );
+}
+
+#[test]
+fn every_group_of_the_fixture_can_gain_a_new_user() {
+    let tree = parsed(DATA);
+    let names: Vec<String> = tree["groups"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 13);
+    for g in &names {
+        match patch(&request("jdoe", &[g.as_str()]), KEY, DATA, LABEL) {
+            Ok(p) => {
+                assert!(
+                    members(&parsed(&p.text), g).contains(&"jdoe".to_string()),
+                    "{g}"
+                );
+                assert_eq!(p.groups, std::slice::from_ref(g));
+            }
+            Err(GrantError::Layout { .. }) if g == "gerrit-root" => {}
+            Err(e) => panic!("{g}: {e}"),
+        }
+    }
+    // All of them at once.
+    let all: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|g| *g != "gerrit-root")
+        .collect();
+    let p = patch(&request("jdoe", &all), KEY, DATA, LABEL).unwrap();
+    let after = parsed(&p.text);
+    for g in &all {
+        assert!(members(&after, g).contains(&"jdoe".to_string()), "{g}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A damaged file never makes the editor panic, and whatever it accepts verifies.
+    #[test]
+    fn damaged_files_never_panic(
+        at in 0usize..DATA.len(),
+        len in 0usize..30,
+        insert in "[ -~\n\té\u{202e}]{0,10}",
+        group in proptest::sample::select(vec![
+            "restricted", "deployment", "analytics-privatedata-users", "deploy-service",
+            "analytics-admins", "ops", "analytics-users",
+        ]),
+    ) {
+        let mut start = at;
+        while !DATA.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (start + len).min(DATA.len());
+        while !DATA.is_char_boundary(end) {
+            end += 1;
+        }
+        let damaged = format!("{}{insert}{}", &DATA[..start], &DATA[end..]);
+        if let Ok(p) = patch(&request("jdoe", &[group]), KEY, &damaged, LABEL) {
+            let tree = parsed(&p.text);
+            proptest::prop_assert!(members(&tree, group).contains(&"jdoe".to_string()));
+        }
+    }
+}
+
+/// Runs the editor over a real `data.yaml` (not shipped): every group, a new and an existing user.
+/// `ACCESSBOT_DATA_YAML=/path/to/data.yaml cargo test --test grant -- --ignored`
+#[test]
+#[ignore = "needs ACCESSBOT_DATA_YAML pointing to a real data.yaml"]
+fn a_real_data_yaml() {
+    let path = std::env::var("ACCESSBOT_DATA_YAML").expect("ACCESSBOT_DATA_YAML is set");
+    let data = std::fs::read_to_string(path).expect("readable data.yaml");
+    let tree = parsed(&data);
+    let groups: Vec<String> = tree["groups"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    let existing = tree["users"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .find(|(_, v)| v["ensure"].as_str() == Some("present"))
+        .and_then(|(k, _)| k.as_str())
+        .unwrap()
+        .to_string();
+    let (mut ok, mut refused) = (0, Vec::new());
+    for g in &groups {
+        for user in ["zz-accessbot-test", existing.as_str()] {
+            match patch(&request(user, &[g.as_str()]), KEY, &data, LABEL) {
+                Ok(p) => {
+                    assert!(members(&parsed(&p.text), g).contains(&user.to_string()));
+                    let (_, minus) = changes(&p);
+                    assert!(minus.len() <= 1, "{g}: {}", p.diff);
+                    ok += 1;
+                }
+                Err(e @ (GrantError::Layout { .. } | GrantError::AlreadyMember { .. })) => {
+                    refused.push(format!("{g} ({user}): {e}"))
+                }
+                Err(e) => panic!("{g} ({user}): {e}"),
+            }
+        }
+    }
+    println!("{ok} patches verified; refused:\n{}", refused.join("\n"));
+    assert!(ok > groups.len());
+}

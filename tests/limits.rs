@@ -1,0 +1,183 @@
+//! Input limits: a 1 MiB description, a 1 MiB comment, 10,000 comments on one task and
+//! quotes nested 10,000 deep. The bot must finish, post one checklist per request with a
+//! clear problem where the request cannot be read, never panic, and page through all
+//! 10,000 transactions.
+
+mod common;
+
+use accessbot::conduit::{Client, ClientOptions, Token};
+use accessbot::evidence::{Context, EvidenceSource};
+use accessbot::ids::TaskId;
+use accessbot::keys::KeyIndex;
+use accessbot::poller::{Clock, Poller, PollerOptions};
+use accessbot::report;
+use accessbot::sim::scenario::{ScenarioEvent, ScenarioTask};
+use accessbot::sim::{self, Scenario, SimOptions};
+use accessbot::store::Store;
+use std::sync::Arc;
+
+const MIB: usize = 1 << 20;
+
+fn event(at: chrono::DateTime<chrono::Utc>, author: &str, text: String) -> ScenarioEvent {
+    ScenarioEvent {
+        at,
+        author: author.to_string(),
+        comment: Some(text),
+        via: None,
+        description: None,
+        add_projects: None,
+        remove_projects: None,
+        edit_comment: None,
+        remove_comment: None,
+        status: None,
+    }
+}
+
+/// Three generated requests made hostile, plus two new tasks.
+fn hostile() -> Scenario {
+    let mut sc = sim::generate(3, 3);
+    let base = sc.tasks[0].at;
+    let author = sc.tasks[0].author.clone();
+    // T100: the description grows to 1 MiB of filler after the form.
+    let line = "lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod\n";
+    let filler = line.repeat(MIB / line.len() + 1);
+    sc.tasks[0].description.push_str(&filler[..MIB]);
+    // T101: 10,000 comments, one of them 1 MiB long.
+    let t1 = &mut sc.tasks[1];
+    let who = t1.author.clone();
+    let mut at = t1.at;
+    t1.events.clear();
+    for i in 0..10_000 {
+        at += chrono::Duration::seconds(7);
+        let text = if i == 5_000 {
+            "a very long comment ".repeat(MIB / 20)
+        } else {
+            format!("comment number {i}: still waiting, @{who}")
+        };
+        t1.events.push(event(at, &who, text));
+    }
+    let form = sc.tasks[2].description.clone();
+    let form_title = sc.tasks[2].title.clone();
+    // T102: a description that is only quotes, 10,000 deep, around a key-like line.
+    sc.tasks[2].description = format!("{} **Shell username:** x\n", ">".repeat(10_000));
+    // T103: a description of 1 MiB on one single line, no newline at all.
+    sc.tasks.push(ScenarioTask {
+        id: 103,
+        author: author.clone(),
+        at: base,
+        title: "one huge line".into(),
+        projects: vec!["SRE-Access-Requests".into()],
+        status: "open".into(),
+        description: "x".repeat(MIB),
+        events: vec![],
+    });
+    // T104: a comment with a quote 10,000 deep, then quotes nesting one level per line up
+    // to 1,000 (about half a MiB), each "approving".
+    let mut nested = format!("{} Approved.\n", ">".repeat(10_000));
+    nested.extend((1..=1_000).map(|d| format!("{} Approved.\n", ">".repeat(d))));
+    sc.tasks.push(ScenarioTask {
+        id: 104,
+        author,
+        at: base,
+        title: form_title,
+        projects: vec!["SRE-Access-Requests".into()],
+        status: "open".into(),
+        description: form,
+        events: vec![event(base + chrono::Duration::minutes(5), "aotto", nested)],
+    });
+    let last = sc
+        .tasks
+        .iter()
+        .flat_map(|t| t.events.iter().map(|e| e.at).chain([t.at]))
+        .max()
+        .unwrap();
+    sc.now = last + chrono::Duration::days(1);
+    sc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
+    let sc = hostile();
+    sc.validate().expect("the hostile scenario is valid");
+    let token = sc
+        .users
+        .iter()
+        .find(|u| u.username == "accessbot")
+        .and_then(|u| u.token.clone())
+        .unwrap();
+    let now = sc.now;
+    let sim = sim::start(sc, SimOptions::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let rules = common::rules();
+    let client = Client::new(
+        &sim.url(),
+        Token::new(token.clone()),
+        ClientOptions::default(),
+    )
+    .unwrap();
+
+    // Transaction paging reads every one of the 10,000 comments.
+    let txs = client.transactions(TaskId(101)).await.unwrap();
+    let comments = txs.iter().filter(|t| !t.comments.is_empty()).count();
+    assert!(comments >= 10_000, "{comments} comments read");
+    assert!(
+        sim.stats().calls.get("transaction.search").copied() >= Some(100),
+        "paged: {:?}",
+        sim.stats()
+    );
+
+    let ctx = Context::resolve(&client, &rules).await.unwrap();
+    let keys = Arc::new(KeyIndex::load(&rules).unwrap());
+    let src = EvidenceSource::new(client, rules.clone(), keys, ctx).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+    let bot = Poller::new(
+        src,
+        store,
+        rules.clone(),
+        PollerOptions {
+            dry_run: false,
+            concurrency: 4,
+            clock: Clock::fixed(now),
+        },
+    );
+    let r = bot.cycle().await.unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let r = bot.cycle().await.unwrap();
+    assert!(r.effects.is_empty(), "a second cycle posts nothing: {r:?}");
+
+    for id in [100, 101, 102, 104] {
+        let posted: Vec<String> = sim
+            .comments(id)
+            .into_iter()
+            .map(|c| c.text)
+            .filter(|t| report::is_checklist(t))
+            .collect();
+        assert_eq!(posted.len(), 1, "T{id}: one checklist");
+        let text = &posted[0];
+        // The bot's comment stays small whatever it was fed.
+        assert!(text.len() < 16 * 1024, "T{id}: {} bytes", text.len());
+        assert!(!text.contains("lorem ipsum"), "T{id} quotes the filler");
+        assert!(!text.contains("xxxxxxxxxx"), "T{id} quotes the filler");
+        assert!(!text.contains(">>>>>>>>>>"), "T{id} quotes the nesting");
+    }
+    // The unreadable request says so, naming the failing check, and is not ready.
+    let text = sim
+        .comments(102)
+        .into_iter()
+        .map(|c| c.text)
+        .find(|t| report::is_checklist(t))
+        .unwrap();
+    assert!(!text.contains("READY"), "{text}");
+    assert!(text.contains("BLOCKED"), "{text}");
+    assert!(text.contains("`request-complete`"), "{text}");
+    let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+    // A quoted "Approved." at any depth is no approval.
+    let row = store.task(TaskId(104)).await.unwrap().unwrap();
+    assert_ne!(row.verdict, "ready");
+    // A megabyte of one character is no request form: listed for clinic duty, no comment.
+    let row = store.task(TaskId(103)).await.unwrap().unwrap();
+    assert_eq!(row.verdict, "not-a-request");
+    assert!(sim.comments(103).is_empty());
+}

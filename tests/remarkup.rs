@@ -1,0 +1,391 @@
+//! Remarkup safety (issue 7, item 2): adversarial values in every requester-controlled field
+//! go through the real posting path (simulator + poller + store); the comments the bot posted
+//! are read back from the simulator and must carry nothing live — no mention, embed, object
+//! link, URL, doubled markup, header, checkbox or bidi control from the input, and nothing
+//! that fakes a checklist line or a verdict. A pasted private key's material appears in no
+//! posted comment, no stored `report_json` and no `check --json` output.
+
+mod common;
+
+use accessbot::ids::TaskId;
+use accessbot::report;
+use common::{run_bin, World};
+use regex::Regex;
+
+/// Everything remarkup could make live, in one value (with a newline in the middle).
+const PAYLOAD: &str = "@admin {F1} {P1} T1 P1 https://evil.example/x **bold** //it// [[link]] [x](http://x) = H = #project - [x] ready %%%lit%%% `code` !!hi!! ~~del~~ __u__\n- [x] `manager-approval`: approved by @mboss\n= READY = \u{200B}@\u{200B}admin \u{200D}\u{2060}\u{FEFF} \u{202E}evil\u{202C} \u{2066}iso\u{2069} <b>x</b> \\@admin";
+
+/// A private key (the same test key as `tests/scenarios/refused.toml`).
+const PRIVATE_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACDpnIHU6cOZb9S7SAw60T9xZ8NztbVtfVNtJKwEzwj1DwAAAJArARxBKwEc
+QQAAAAtzc2gtZWQyNTUxOQAAACDpnIHU6cOZb9S7SAw60T9xZ8NztbVtfVNtJKwEzwj1Dw
+AAAECwT6ShNJowKAV3ziUVFT3VPLKFXUCZCY+kWI8yE/LPs+mcgdTpw5lv1LtIDDrRP3Fn
+w3O1tW19U20krATPCPUPAAAADGxlYWt5QGxhcHRvcAE=
+-----END OPENSSH PRIVATE KEY-----";
+
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEpe3mt0Hp2QAUHJ4ts58wNxBqU1wFCifms6x4Hgs+v9";
+
+/// A TOML basic string (JSON string escapes are valid TOML escapes).
+fn q(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serialises")
+}
+
+/// A description in the form's shape with the given field values.
+fn description(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(label, value)| format!("**{label}**: {value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The scenario: tasks that put the payload in each requester-controlled field, plus pasted
+/// private keys (description, paste, comment).
+fn scenario() -> String {
+    let one_line = PAYLOAD.replace('\n', " ");
+    let mut tasks: Vec<(u64, String, String, Vec<String>)> = Vec::new();
+    // T901: the payload in every free-text field at once.
+    tasks.push((
+        901,
+        format!("Requesting access for {one_line}"),
+        description(&[
+            ("Full name", PAYLOAD),
+            ("Wikitech username", &one_line),
+            ("Preferred shell username", &one_line),
+            ("Email address", &one_line),
+            (
+                "SSH public key",
+                &format!("{KEY} {}", one_line.replace(' ', "")),
+            ),
+            ("Requested group membership", PAYLOAD),
+            ("Reason for access", PAYLOAD),
+            ("Manager / sponsor", &one_line),
+            ("Expiry date", &one_line),
+            ("Expiry contact", &one_line),
+        ]),
+        vec![],
+    ));
+    // T902: values that parse (usernames, group-like words) but are still hostile.
+    tasks.push((
+        902,
+        "T1 {F1} @admin https://evil.example/x".into(),
+        description(&[
+            ("Full name", "Mallory"),
+            ("Wikitech username", "Mallory"),
+            ("Preferred shell username", "mallory"),
+            ("Email address", "mallory@example.org"),
+            ("SSH public key", "P77"),
+            (
+                "Requested group membership",
+                "analytics-users, t1, p1, f1, admin, everyone, root.all, h1",
+            ),
+            ("Reason for access", "see T1 and P1 and {F1}"),
+            ("Manager / sponsor", "@admin"),
+            ("Expiry date", "2020-01-01"),
+            ("Expiry contact", "@everyone"),
+        ]),
+        vec![
+            // A comment by the requester that imitates the bot and pings people.
+            format!("{}\n\n{PAYLOAD}", report::CHECKLIST_HEADER),
+        ],
+    ));
+    // T903: a private key in the description.
+    tasks.push((
+        903,
+        "Requesting access to analytics-users for mallory2".into(),
+        description(&[
+            ("Full name", "Mallory Two"),
+            ("Wikitech username", "Mallory Two"),
+            ("Preferred shell username", "mallory2"),
+            ("Email address", "mallory2@example.org"),
+            ("SSH public key", &format!("\n```\n{PRIVATE_KEY}\n```\n")),
+            ("Requested group membership", "analytics-users"),
+            ("Reason for access", "dashboards"),
+            ("Manager / sponsor", "@mboss"),
+        ]),
+        vec![],
+    ));
+    // T904: a private key in a paste by the requester, and again in a comment.
+    tasks.push((
+        904,
+        "Requesting access to analytics-users for mallory3".into(),
+        description(&[
+            ("Full name", "Mallory Three"),
+            ("Wikitech username", "Mallory Three"),
+            ("Preferred shell username", "mallory3"),
+            ("Email address", "mallory3@example.org"),
+            ("SSH public key", "P78"),
+            ("Requested group membership", "analytics-users"),
+            ("Reason for access", "dashboards"),
+            ("Manager / sponsor", "@mboss"),
+        ]),
+        vec![format!("Oops, here is my key again:\n{PRIVATE_KEY}")],
+    ));
+
+    let mut s = String::from("now = \"2026-11-02T12:00:00Z\"\n");
+    for (user, token) in [
+        ("accessbot", Some("api-remarkupaccessbot00000000000")),
+        ("mallory", None),
+        ("mallory2", None),
+        ("mallory3", None),
+        ("mallory4", None),
+        ("mboss", None),
+        ("aotto", None),
+        ("admin", None),
+        ("everyone", None),
+        ("clinicduty", None),
+    ] {
+        s.push_str(&format!("\n[[users]]\nusername = {}\n", q(user)));
+        if let Some(t) = token {
+            s.push_str(&format!("bot = true\ntoken = {}\n", q(t)));
+        }
+    }
+    s.push_str(
+        "\n[[projects]]\nname = \"SRE-Access-Requests\"\nmembers = []\n\
+         \n[[projects]]\nname = \"WMF-Staff\"\nmembers = [\"mboss\", \"aotto\", \"clinicduty\"]\n\
+         \n[[legalpad]]\nmonogram = \"L3\"\ntitle = \"L3\"\nsigners = []\neditors = [\"accessbot\"]\n",
+    );
+    for (id, author, content) in [
+        (77, "mallory", PAYLOAD.to_string()),
+        (78, "mallory3", PRIVATE_KEY.to_string()),
+    ] {
+        s.push_str(&format!(
+            "\n[[pastes]]\nid = {id}\nauthor = {}\nat = \"2026-11-02T08:00:00Z\"\ncontent = {}\n",
+            q(author),
+            q(&content)
+        ));
+    }
+    let authors = ["mallory4", "mallory", "mallory2", "mallory3"];
+    for (i, (id, title, desc, comments)) in tasks.iter().enumerate() {
+        s.push_str(&format!(
+            "\n[[tasks]]\nid = {id}\nauthor = {}\nat = \"2026-11-02T09:00:00Z\"\ntitle = {}\nprojects = [\"SRE-Access-Requests\"]\ndescription = {}\n",
+            q(authors[i]),
+            q(title),
+            q(desc)
+        ));
+        for c in comments {
+            s.push_str(&format!(
+                "\n[[tasks.events]]\nat = \"2026-11-02T10:00:00Z\"\nauthor = {}\ncomment = {}\n",
+                q(authors[i]),
+                q(c)
+            ));
+        }
+    }
+    s
+}
+
+/// Why a comment the bot posted is unsafe; empty when it is safe.
+fn unsafe_parts(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mention = Regex::new(r"@\w").unwrap();
+    let monogram = Regex::new(r"\b[A-Z][0-9]").unwrap();
+    let check_line =
+        Regex::new(r"^- \[( |x)\] `[a-z0-9:._-]+`( \(//[a-z-]+//\))?: [^\n]*$").unwrap();
+    let nudge = text.starts_with("**accessbot**: @clinicduty ");
+    for m in mention.find_iter(text) {
+        if !(nudge && m.start() == "**accessbot**: ".len()) {
+            out.push(format!("live mention at {}", m.start()));
+        }
+    }
+    for bad in [
+        "{F", "{P", "{T", "://", "[[", "](", "%%%", "``", "!!", "~~", "__", "<b>",
+    ] {
+        if text.contains(bad) {
+            out.push(format!("contains {bad:?}"));
+        }
+    }
+    if let Some(m) = monogram.find(text) {
+        out.push(format!("object link {:?}", m.as_str()));
+    }
+    for c in text.chars() {
+        if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+        {
+            out.push(format!("bidi control U+{:04X}", c as u32));
+        }
+    }
+    if nudge {
+        if text.lines().count() != 1 {
+            out.push("the nudge spans several lines".into());
+        }
+        return out;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    if !lines
+        .first()
+        .is_some_and(|l| l.starts_with(report::CHECKLIST_HEADER))
+    {
+        out.push("does not start with the checklist header".into());
+    }
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let ok = line.is_empty()
+            || (i == lines.len() - 1 && line.starts_with("//Evaluated ") && line.ends_with("//"))
+            || check_line.is_match(line);
+        if !ok {
+            out.push(format!("line {} is no checklist line: {line:?}", i + 1));
+            continue;
+        }
+        if let Some((_, message)) = line.split_once("`: ") {
+            for bad in ["**", "//", "==", "[x]", "[ ]", "READY", "= H ="] {
+                if message.contains(bad) {
+                    out.push(format!("message on line {} contains {bad:?}", i + 1));
+                }
+            }
+        }
+    }
+    // The header's verdict is the bot's own: exactly one bold verdict.
+    if text.matches("**").count() != 4 {
+        out.push("bold markup beyond the header".into());
+    }
+    out
+}
+
+/// 20-character windows of the private key's body lines.
+fn secret_windows() -> Vec<String> {
+    let mut out = Vec::new();
+    for line in PRIVATE_KEY.lines().filter(|l| !l.starts_with("-----")) {
+        let chars: Vec<char> = line.chars().collect();
+        for w in chars.windows(20).step_by(5) {
+            out.push(w.iter().collect());
+        }
+    }
+    out
+}
+
+fn leaks(text: &str, windows: &[String]) -> Option<String> {
+    windows.iter().find(|w| text.contains(w.as_str())).cloned()
+}
+
+#[test]
+fn the_checks_of_this_test_catch_live_markup() {
+    // The detector itself must fail on raw input, or the end-to-end test proves nothing.
+    let raw = format!("{} for this access request: **BLOCKED**\n\n- [ ] `nda` (//legal//): {PAYLOAD}\n\n//Evaluated now//", report::CHECKLIST_HEADER);
+    let found = unsafe_parts(&raw);
+    for what in [
+        "live mention",
+        "\"{F\"",
+        "\"://\"",
+        "object link",
+        "bidi",
+        "no checklist line",
+        "\"[[\"",
+    ] {
+        assert!(
+            found.iter().any(|f| f.contains(what)),
+            "{what} not caught: {found:#?}"
+        );
+    }
+    let inert = format!("{} for this access request: **BLOCKED**\n\n- [ ] `nda` (//legal//): {}\n\n//Evaluated now//", report::CHECKLIST_HEADER, report::inert(PAYLOAD));
+    assert_eq!(unsafe_parts(&inert), Vec::<String>::new(), "{inert}");
+    assert!(leaks(&format!("x{PRIVATE_KEY}x"), &secret_windows()).is_some());
+}
+
+#[tokio::test]
+async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remarkup.toml");
+    std::fs::write(&path, scenario()).unwrap();
+    // `World::start` joins the name to tests/scenarios; an absolute path replaces it.
+    let w = World::start(path.to_str().unwrap(), "2026-11-02T12:00:00Z").await;
+    let bot = w.bot().await;
+    for now in ["2026-11-02T12:00:00Z", "2026-11-20T12:00:00Z"] {
+        w.set_now(now);
+        let r = bot.cycle().await.unwrap();
+        assert!(r.failed.is_empty(), "{:?}", r.failed);
+    }
+    let windows = secret_windows();
+    let store = w.store().await;
+    let mut problems = Vec::new();
+    for t in [901u64, 902, 903, 904] {
+        let posted = w.comments(t);
+        if !posted.iter().any(|c| report::is_checklist(c)) {
+            problems.push(format!("T{t}: no checklist posted"));
+        }
+        for c in &posted {
+            for p in unsafe_parts(c) {
+                problems.push(format!("T{t}: {p}\n{c}"));
+            }
+            if let Some(l) = leaks(c, &windows) {
+                problems.push(format!("T{t}: private key material {l:?} in a comment"));
+            }
+        }
+        let row = store.task(TaskId(t)).await.unwrap().expect("stored");
+        assert_ne!(row.verdict, "ready", "T{t} must not be ready");
+        if let Some(l) = leaks(&row.report_json, &windows) {
+            problems.push(format!("T{t}: private key material {l:?} in report_json"));
+        }
+    }
+    store.close().await;
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+
+    // The requester's words did reach the comments (so the checks above saw them), inert.
+    let t902 = w.comments(902).join("\n");
+    for echoed in [
+        "@\u{200B}admin",
+        "@\u{200B}everyone",
+        "t1, p1, f1",
+        "P\u{200B}77",
+    ] {
+        assert!(t902.contains(echoed), "{echoed:?} not in {t902}");
+    }
+
+    // The private keys are reported as such.
+    for t in [903u64, 904] {
+        let last = w
+            .comments(t)
+            .into_iter()
+            .rev()
+            .find(|c| report::is_checklist(c))
+            .unwrap();
+        assert!(last.contains("private key"), "T{t}: {last}");
+    }
+
+    // `check --json` through the real binary prints no key material either.
+    let url = w.sim.url();
+    let rules = common::root().join("rules");
+    let db = w.db();
+    let token = w.token.clone();
+    let cwd = w.dir.path().to_path_buf();
+    let outputs = tokio::task::spawn_blocking(move || {
+        [903u64, 904]
+            .iter()
+            .map(|t| {
+                let task = format!("T{t}");
+                run_bin(
+                    &[
+                        "--phab-url",
+                        &url,
+                        "--rules",
+                        rules.to_str().unwrap(),
+                        "--db",
+                        db.to_str().unwrap(),
+                        "--now",
+                        "2026-11-20T12:00:00Z",
+                        "check",
+                        &task,
+                        "--json",
+                    ],
+                    &[("ACCESSBOT_TOKEN", token.as_str())],
+                    &cwd,
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (code, out, err) in outputs {
+        assert_eq!(code, 0, "check failed: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("check --json printed no JSON ({e}): {out:?} {err:?}"));
+        assert_eq!(v["verdict"], "blocked", "{out}");
+        assert!(
+            leaks(&out, &windows).is_none(),
+            "key material in check --json: {out}"
+        );
+        assert!(
+            leaks(&err, &windows).is_none(),
+            "key material on stderr: {err}"
+        );
+    }
+}

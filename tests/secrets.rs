@@ -1,0 +1,256 @@
+//! Secrets: with `RUST_LOG=trace` over full runs of the binary (including server errors,
+//! malformed answers and a wrong token) the Conduit token appears in no output and not in the
+//! database file; a token file readable by others is warned about; a private key posted on a
+//! task never shows in logs, the database, the bot's comments or `check` output.
+
+mod common;
+
+use accessbot::sim::{self, FaultSpec, Scenario, SimHandle, SimOptions};
+use std::path::Path;
+
+/// A line of the private key's base64 body: key material that must never be repeated.
+fn private_key() -> (String, Vec<String>) {
+    let text = std::fs::read_to_string(
+        common::root().join("tests/fixtures/keys/ed25519_openssh_private.key"),
+    )
+    .unwrap();
+    let material: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 20)
+        .map(str::to_string)
+        .collect();
+    assert!(!material.is_empty());
+    (text, material)
+}
+
+/// Generated requests; T100 pastes a private key as its key, T101's requester posts one.
+fn scenario() -> (Scenario, String) {
+    let (key, _) = private_key();
+    let mut sc = sim::generate(6, 21);
+    let token = sc
+        .users
+        .iter()
+        .find(|u| u.username == "accessbot")
+        .and_then(|u| u.token.clone())
+        .unwrap();
+    let d = &mut sc.tasks[0].description;
+    let start = d.find("```").unwrap();
+    let end = d[start + 3..].find("```").unwrap() + start + 6;
+    d.replace_range(start..end, &format!("```\n{key}```"));
+    let author = sc.tasks[1].author.clone();
+    let at = sc.tasks[1].at + chrono::Duration::minutes(3);
+    sc.tasks[1].events.insert(
+        0,
+        sim::scenario::ScenarioEvent {
+            at,
+            author,
+            comment: Some(format!("oops, here is my key:\n{key}")),
+            via: None,
+            description: None,
+            add_projects: None,
+            remove_projects: None,
+            edit_comment: None,
+            remove_comment: None,
+            status: None,
+        },
+    );
+    (sc, token)
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(sim: &SimHandle, dir: &Path, now: &str, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let rules = common::root().join("rules");
+    let db = dir.join("accessbot.db");
+    let url = sim.url();
+    let mut all = vec![
+        "--phab-url",
+        url.as_str(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--now",
+        now,
+    ];
+    all.extend_from_slice(args);
+    let mut env = env.to_vec();
+    env.push(("RUST_LOG", "trace"));
+    let (code, stdout, stderr) = common::run_bin(&all, &env, dir);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Out {
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+/// Every byte of the database files, lossily as text.
+fn db_bytes(dir: &Path) -> String {
+    let mut all = Vec::new();
+    for name in ["accessbot.db", "accessbot.db-wal", "accessbot.db-shm"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            all.extend(b);
+        }
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_and_private_keys_appear_nowhere() {
+    let (sc, token) = scenario();
+    let ids: Vec<u64> = sc.tasks.iter().map(|t| t.id).collect();
+    let now = sc.now.to_rfc3339();
+    let faults = FaultSpec::parse("5xx=0.15,malformed=0.15").unwrap();
+    let sim = sim::start(
+        sc,
+        SimOptions {
+            faults,
+            seed: 4,
+            ..SimOptions::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let (_, material) = private_key();
+    let tok = token.clone();
+
+    // The binary runs block this thread; the simulator serves on the runtime's other worker.
+    let env = [("ACCESSBOT_TOKEN", tok.as_str())];
+    let mut outs = Vec::new();
+    // Runs under faults (they may fail: the run retries and reports, never leaks).
+    for _ in 0..3 {
+        outs.push(run(&sim, &d, &now, &["run", "--once"], &env));
+    }
+    assert!(
+        outs.iter().any(|o| o.stderr.contains("retrying")
+            || o.stderr.contains("500")
+            || o.stderr.contains("malformed")),
+        "the faults were felt"
+    );
+    // Faults off: a full clean run, then `check` on the two tasks with private keys.
+    sim.set_faults(FaultSpec::default());
+    let clean = run(&sim, &d, &now, &["run", "--once"], &env);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    outs.push(clean);
+    // The JSON log format carries span fields too: same rule.
+    let json = run(
+        &sim,
+        &d,
+        &now,
+        &["--log-format", "json", "run", "--once"],
+        &env,
+    );
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    assert!(json.stderr.starts_with('{'), "{}", json.stderr);
+    outs.push(json);
+    for t in ["T100", "T101"] {
+        let o = run(&sim, &d, &now, &["check", t], &env);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        outs.push(o);
+        let o = run(&sim, &d, &now, &["check", t, "--json"], &env);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_ne!(v["verdict"], "ready", "{t}");
+        outs.push(o);
+        let o = run(&sim, &d, &now, &["explain", t], &env);
+        outs.push(o);
+    }
+    // A wrong token: refused, and neither token is printed.
+    let bad = "api-wrongwrongwrongwrongwrong1234";
+    let o = run(
+        &sim,
+        &d,
+        &now,
+        &["run", "--once"],
+        &[("ACCESSBOT_TOKEN", bad)],
+    );
+    assert_eq!(o.code, 1);
+    assert!(
+        !o.stderr.contains(bad) && !o.stdout.contains(bad),
+        "{}",
+        o.stderr
+    );
+    outs.push(o);
+    outs.push(run(&sim, &d, &now, &["status", "--all"], &[]));
+
+    // Trace logging really was on (otherwise this proves little).
+    assert!(
+        outs.iter()
+            .any(|o| o.stderr.contains("TRACE") || o.stderr.contains("DEBUG")),
+        "no trace output"
+    );
+    for (i, o) in outs.iter().enumerate() {
+        for (name, text) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+            assert!(!text.contains(&token), "output {i} {name} holds the token");
+            for m in &material {
+                assert!(
+                    !text.contains(m.as_str()),
+                    "output {i} {name} holds private key material"
+                );
+            }
+        }
+    }
+    let db = db_bytes(&d);
+    assert!(db.len() > 1000, "the database was written");
+    assert!(!db.contains(&token), "the database holds the token");
+    for m in &material {
+        assert!(
+            !db.contains(m.as_str()),
+            "the database holds private key material"
+        );
+    }
+    let mut checklists = 0;
+    for id in ids {
+        for c in sim.comments(id) {
+            checklists += 1;
+            assert!(!c.text.contains(&token), "T{id}: a comment holds the token");
+            for m in &material {
+                assert!(
+                    !c.text.contains(m.as_str()),
+                    "T{id}: a comment holds private key material"
+                );
+            }
+        }
+    }
+    assert!(checklists >= 6);
+    // The tasks with a private key say so in their checklist.
+    for id in [100, 101] {
+        let last = sim.comments(id).last().unwrap().text.clone();
+        assert!(last.contains("private key"), "T{id}:\n{last}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let (sc, token) = scenario();
+    let now = sc.now.to_rfc3339();
+    let sim = sim::start(sc, SimOptions::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("token");
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    let path = file.to_str().unwrap();
+    for (mode, warns) in [(0o644, true), (0o640, true), (0o600, false)] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let o = run(&sim, d, &now, &["--token-file", path, "check", "T102"], &[]);
+        assert_eq!(o.code, 0, "{mode:o}: {}", o.stderr);
+        assert_eq!(
+            o.stderr.contains("readable by group or others"),
+            warns,
+            "mode {mode:o}: {}",
+            o.stderr
+        );
+        assert!(!o.stderr.contains(&token) && !o.stdout.contains(&token));
+    }
+}

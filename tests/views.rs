@@ -1,0 +1,276 @@
+//! The sudo review's life and the views built from the database: a scenario walked through its
+//! days against the simulator, the posted comments, the status table and the agenda in every
+//! format as snapshots, and the demo end to end.
+
+mod common;
+
+use accessbot::cli::AgendaFormat;
+use accessbot::ids::TaskId;
+use accessbot::report;
+use common::{at, World};
+
+async fn verdict(w: &World, id: u64) -> String {
+    w.store()
+        .await
+        .task(TaskId(id))
+        .await
+        .unwrap()
+        .unwrap()
+        .verdict
+}
+
+#[tokio::test]
+async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
+    let w = World::start("sudo.toml", "2026-11-03T14:00:00Z").await;
+    let bot = w.bot().await;
+    bot.cycle().await.unwrap();
+    // Self-approval never counts: the project lead is still missing.
+    assert_eq!(verdict(&w, 301).await, "blocked");
+    let first = w.comments(301);
+    insta::assert_snapshot!("sudo_t301_first_checklist", first[0]);
+
+    // Wednesday: everything else passes, so the review is put on the next meeting's agenda.
+    w.set_now("2026-11-04T12:00:00Z");
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 301).await, "waiting");
+    let row = w.store().await.task(TaskId(301)).await.unwrap().unwrap();
+    assert_eq!(row.meeting.as_deref(), Some("2026-11-16"));
+    let last = w.comments(301).last().cloned().unwrap();
+    assert!(
+        last.contains("on the agenda of the SRE meeting of 2026-11-16"),
+        "{last}"
+    );
+
+    // The views, read from the database only.
+    let now = at("2026-11-04T12:00:00Z");
+    let rules = common::rules();
+    let mut rows = w.store().await.tasks(true).await.unwrap();
+    report::sort_for_status(&mut rows);
+    insta::assert_snapshot!("status_table", report::status_table(&rows, now));
+    let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    let agenda = report::agenda(
+        &rows,
+        meeting,
+        &rules,
+        "https://phabricator.example.org",
+        now,
+    );
+    assert_eq!(agenda.reviews.len(), 2, "{agenda:?}");
+    insta::assert_snapshot!(
+        "agenda_markdown",
+        report::render_agenda(&agenda, AgendaFormat::Markdown)
+    );
+    insta::assert_snapshot!(
+        "agenda_wikitext",
+        report::render_agenda(&agenda, AgendaFormat::Wikitext)
+    );
+    insta::assert_snapshot!(
+        "agenda_json",
+        report::render_agenda(&agenda, AgendaFormat::Json)
+    );
+
+    // After the meeting: T301 approved (ready), T302 declined (final).
+    w.set_now("2026-11-16T17:00:00Z");
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 301).await, "ready");
+    let r302 = w.store().await.task(TaskId(302)).await.unwrap().unwrap();
+    assert_eq!(r302.verdict, "declined", "{r302:?}");
+    let row = w.store().await.task(TaskId(301)).await.unwrap().unwrap();
+    assert_eq!(row.decision.as_deref(), Some("approved"));
+    assert_eq!(row.decided_by.as_deref(), Some("sre-kim"));
+    let row = w.store().await.task(TaskId(302)).await.unwrap().unwrap();
+    assert_eq!(row.decision.as_deref(), Some("declined"));
+    assert!(w.comments(302).last().unwrap().contains("DECLINED"));
+
+    // Clinic duty then closes the declined task: the bot stops tracking it and posts nothing.
+    let before = w.comments(302).len();
+    w.set_now("2026-11-18T09:00:00Z");
+    bot.cycle().await.unwrap();
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 302).await, "closed");
+    assert!(
+        !w.store()
+            .await
+            .task(TaskId(302))
+            .await
+            .unwrap()
+            .unwrap()
+            .open
+    );
+    let posted = w.comments(302);
+    assert_eq!(posted.len(), before);
+    for pair in posted.windows(2) {
+        assert_ne!(
+            report::comment_hash(&pair[0]),
+            report::comment_hash(&pair[1]),
+            "no repeated checklist"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_undecided_review_rolls_over_to_the_next_meeting() {
+    let w = World::start("rollover.toml", "2026-11-04T12:00:00Z").await;
+    let bot = w.bot().await;
+    bot.cycle().await.unwrap();
+    let row = w.store().await.task(TaskId(301)).await.unwrap().unwrap();
+    assert_eq!(row.meeting.as_deref(), Some("2026-11-16"));
+    // The meeting of the 16th passes without a decision.
+    w.set_now("2026-11-17T10:00:00Z");
+    bot.cycle().await.unwrap();
+    let row = w.store().await.task(TaskId(301)).await.unwrap().unwrap();
+    // The SRE meeting must act: the request is blocked on `sre`, and says where it went.
+    assert_eq!(row.verdict, "blocked", "{}", row.report_json);
+    assert_eq!(row.who, "sre");
+    assert_eq!(
+        row.meeting.as_deref(),
+        Some("2026-11-30"),
+        "{}",
+        row.report_json
+    );
+    assert_eq!(row.first_meeting.as_deref(), Some("2026-11-16"));
+    let posted = w.comments(301);
+    let last = posted
+        .iter()
+        .rev()
+        .find(|c| report::is_checklist(c))
+        .unwrap();
+    assert!(
+        last.contains("not decided at the SRE meeting of 2026-11-16: rolled over to 2026-11-30"),
+        "{last}"
+    );
+    // Nothing visible happened since 2026-11-04 and someone must act: clinic duty is pinged once.
+    let nudges: Vec<_> = posted.iter().filter(|c| !report::is_checklist(c)).collect();
+    assert_eq!(nudges.len(), 1, "{nudges:?}");
+    assert!(nudges[0].contains("@clinicduty"), "{}", nudges[0]);
+    bot.cycle().await.unwrap();
+    w.set_now("2026-11-18T10:00:00Z");
+    bot.cycle().await.unwrap();
+    assert_eq!(
+        w.comments(301).len(),
+        posted.len(),
+        "one nudge per stale stretch"
+    );
+    let rows = w.store().await.tasks(true).await.unwrap();
+    let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let agenda = report::agenda(
+        &rows,
+        meeting,
+        &common::rules(),
+        "https://phabricator.example.org",
+        at("2026-11-17T10:00:00Z"),
+    );
+    assert!(agenda.reviews.is_empty(), "{agenda:?}");
+    assert_eq!(agenda.rolled_over.len(), 1);
+    assert_eq!(
+        agenda.rolled_over[0].rolled_over_from.as_deref(),
+        Some("2026-11-16")
+    );
+}
+
+#[test]
+fn the_demo_runs_end_to_end() {
+    let out = std::process::Command::new(common::bin())
+        .arg("demo")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "accessbot posted a new checklist on T101 (verdict blocked)",
+        "accessbot posted a new checklist on T101 (verdict ready)",
+        "on the agenda of the SRE meeting of 2026-11-16",
+        "accessbot posted a new checklist on T102 (verdict ready)",
+        "the RSA key has 2048 bits",
+        "When nothing changes, a poll costs 1 Conduit call.",
+        "T101     ready",
+        "+  jdoe:",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "demo output lacks {expected:?}:\n{stdout}"
+        );
+    }
+    assert!(
+        String::from_utf8_lossy(&out.stderr).trim().is_empty(),
+        "demo is quiet on stderr"
+    );
+}
+
+/// The bundled rules with a ready column.
+fn rules_with_ready_column(column: &str) -> std::sync::Arc<accessbot::rules::Rules> {
+    let dir = common::rules_dir(|p| {
+        p.replace(
+            "ready_column = \"\"",
+            &format!("ready_column = \"{column}\""),
+        )
+    });
+    std::sync::Arc::new(accessbot::rules::Rules::load(dir.path()).unwrap())
+}
+
+#[tokio::test]
+async fn a_request_that_stops_being_ready_says_so() {
+    let mut w = World::start("unready.toml", "2026-11-06T09:00:00Z").await;
+    w.rules = rules_with_ready_column(&accessbot::sim::state::column_phid(
+        "SRE-Access-Requests",
+        "Ready for SRE",
+    ));
+    let bot = w.bot().await;
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 201).await, "ready");
+    w.set_now("2026-11-07T12:00:00Z");
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 201).await, "blocked");
+    let last = w.comments(201).last().cloned().unwrap();
+    assert!(
+        last.contains("BLOCKED") && last.contains("marked ready to grant earlier and no longer is"),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn a_ready_request_moves_to_the_ready_column_once() {
+    let mut w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
+    let column = accessbot::sim::state::column_phid("SRE-Access-Requests", "Ready for SRE");
+    w.rules = rules_with_ready_column(&column);
+    let bot = w.bot().await;
+    bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 201).await, "waiting");
+    let in_column = |w: &World| {
+        let client = w.client();
+        let column = column.clone();
+        async move {
+            let t = client.tasks_by_ids(&[201]).await.unwrap().remove(0);
+            let cols = t.attachments.columns.unwrap_or_default();
+            cols.boards
+                .values()
+                .any(|b| b.columns.iter().any(|c| c.phid.as_str() == column))
+        }
+    };
+    assert!(!in_column(&w).await);
+    w.set_now("2026-11-06T09:00:00Z");
+    let r = bot.cycle().await.unwrap();
+    assert_eq!(verdict(&w, 201).await, "ready");
+    assert!(
+        r.effects.iter().any(|e| e.kind == "ready-column"),
+        "{:?}",
+        r.effects
+    );
+    assert!(in_column(&w).await, "moved to the ready column");
+    // Idempotent: later cycles and a restarted bot do not move it again.
+    w.set_now("2026-11-06T12:00:00Z");
+    let r = bot.cycle().await.unwrap();
+    assert!(r.effects.is_empty(), "{:?}", r.effects);
+    let r = w.bot().await.cycle().await.unwrap();
+    assert!(
+        r.effects.iter().all(|e| e.kind != "ready-column"),
+        "{:?}",
+        r.effects
+    );
+}
