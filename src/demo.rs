@@ -155,6 +155,7 @@ async fn drive(
     );
     println!("Three requests: T101 (analytics, plain), T102 (deploy-service, sudo), T103 (restricted, RSA 2048 key).\n");
     let mut prev: Option<DateTime<Utc>> = None;
+    let mut agenda_text = String::new();
     for (when, what) in STEPS {
         let now = at(when)?;
         handle.set_now(now);
@@ -198,9 +199,7 @@ async fn drive(
             client.total_calls() - before
         );
         if *when == STEPS[2].0 {
-            println!(
-                "━━━ The agenda of the next SRE meeting (accessbot agenda --format markdown) ━━━"
-            );
+            // The agenda as it goes out before the meeting (shown at the end).
             let rows = store.tasks(true).await?;
             let meeting = crate::calendar::meeting_on_or_after(
                 crate::calendar::local_date(now, &rules.timing),
@@ -208,10 +207,8 @@ async fn drive(
                 &rules.timing,
             );
             let agenda = crate::report::agenda(&rows, meeting, rules, &handle.url(), now);
-            println!(
-                "{}",
-                crate::report::render_agenda(&agenda, crate::cli::AgendaFormat::Markdown)
-            );
+            agenda_text = crate::report::render_agenda(&agenda, crate::cli::AgendaFormat::Markdown);
+            println!("  (the SRE meeting agenda for {meeting} now lists T102: see the end)\n");
         }
         prev = Some(now);
     }
@@ -230,6 +227,11 @@ async fn drive(
     let mut rows = store.tasks(true).await?;
     crate::report::sort_for_status(&mut rows);
     println!("{}", crate::report::status_table(&rows, now));
+
+    println!(
+        "━━━ The SRE meeting agenda sent out on Friday (accessbot agenda --format markdown) ━━━"
+    );
+    println!("{agenda_text}");
 
     println!(
         "━━━ The data.yaml change for T101 (accessbot grant-patch T101 --data-yaml data.yaml) ━━━"

@@ -270,3 +270,37 @@ async fn an_unknown_project_is_a_clear_error() {
     );
     assert!(w.comments(201).is_empty());
 }
+
+#[tokio::test]
+async fn the_reconcile_cycle_sees_an_edited_approval_that_the_poll_cannot() {
+    let mut w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
+    let bot = w.bot().await;
+    bot.cycle().await.unwrap();
+    bot.cycle().await.unwrap();
+    assert!(
+        w.comments(201)[0].contains("predates the group change"),
+        "{}",
+        w.comments(201)[0]
+    );
+
+    // At 16:00 the manager edits the approval; an edit does not move the task's dateModified.
+    w.set_now("2026-11-03T16:30:00Z");
+    let default_rules = w.rules.clone();
+    let no_reconcile =
+        common::rules_dir(|p| p.replace("reconcile_minutes = 30", "reconcile_minutes = 100000"));
+    w.rules = std::sync::Arc::new(accessbot::rules::Rules::load(no_reconcile.path()).unwrap());
+    w.bot().await.cycle().await.unwrap();
+    assert_eq!(
+        w.comments(201).len(),
+        1,
+        "the modifiedStart poll cannot see an edited comment"
+    );
+
+    // The reconcile cycle (every 30 minutes by default) re-reads open requests and sees it.
+    w.rules = default_rules;
+    let r = w.bot().await.cycle().await.unwrap();
+    assert_eq!(r.due, 1);
+    let texts = w.comments(201);
+    assert_eq!(texts.len(), 2);
+    assert!(texts[1].contains("[x] `manager-approval`"), "{}", texts[1]);
+}
