@@ -314,3 +314,46 @@ async fn restarts_at_every_phase_neither_repeat_nor_lose_effects() {
         }
     }
 }
+
+#[test]
+fn sim_prints_its_address_first_and_serves_conduit() {
+    use std::io::{BufRead, BufReader};
+    let scenario = root().join("tests/scenarios/plain.toml");
+    let mut child = std::process::Command::new(common::bin())
+        .args([
+            "sim",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // A plain HTTP/1.0 request to the control endpoint.
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    conn.write_all(b"GET /_sim/stats HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"total\":0"), "{answer}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
