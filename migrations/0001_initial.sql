@@ -23,7 +23,6 @@ CREATE TABLE tasks (
     created_at      INTEGER NOT NULL DEFAULT 0,
     date_modified   INTEGER NOT NULL DEFAULT 0,     -- the task's dateModified when last read
     last_activity   INTEGER,                        -- last transaction by anyone but the bot
-    report_json     TEXT NOT NULL DEFAULT '{}',     -- the last check --json object
     checklist_hash  TEXT,                           -- hash of the last evaluated checklist text
     posted_hash     TEXT,                           -- hash of the last checklist comment posted
     posted_xact     TEXT,                           -- its transaction PHID
@@ -41,6 +40,13 @@ CREATE TABLE tasks (
     first_meeting   TEXT                            -- sudo: the meeting it was first scheduled for
 );
 CREATE INDEX tasks_open_verdict ON tasks (open, verdict);
+
+-- The last `check --json` object per task, apart from `tasks` so that the clinic-duty views
+-- scan a narrow table.
+CREATE TABLE reports (
+    task_id     INTEGER PRIMARY KEY NOT NULL,
+    report_json TEXT NOT NULL
+);
 
 -- Every key fingerprint seen on a request, by task and user: reuse detection.
 CREATE TABLE keys_seen (

@@ -196,6 +196,10 @@ pub struct Store {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// A whole task row: the task and its stored report.
+const FULL: &str = "SELECT t.*, COALESCE(r.report_json, '{}') AS report_json
+    FROM tasks t LEFT JOIN reports r ON r.task_id = t.id";
+
 impl Store {
     /// Opens (creating if needed) and migrates the database.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
@@ -280,7 +284,7 @@ impl Store {
 
     /// One task.
     pub async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM tasks WHERE id = ?")
+        Ok(sqlx::query_as(&format!("{FULL} WHERE t.id = ?"))
             .bind(id.0 as i64)
             .fetch_optional(&self.pool)
             .await?)
@@ -289,53 +293,51 @@ impl Store {
     /// All tasks, or only open ones, by id.
     pub async fn tasks(&self, only_open: bool) -> Result<Vec<TaskRow>, StoreError> {
         let sql = if only_open {
-            "SELECT * FROM tasks WHERE open = 1 ORDER BY id"
+            format!("{FULL} WHERE t.open = 1 ORDER BY t.id")
         } else {
-            "SELECT * FROM tasks ORDER BY id"
+            format!("{FULL} ORDER BY t.id")
         };
-        Ok(sqlx::query_as(sql).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
     }
 
     /// All tasks, or only open ones, by id, without their `report_json` (left empty): what
-    /// the poller and the status table need, without reading every stored checklist. Never
-    /// write such a row back as it is: [`Self::put_task`] would store the empty report.
+    /// the poller and the status table need, without reading every stored checklist. Writing
+    /// such a row back keeps the stored report.
     pub async fn task_briefs(&self, only_open: bool) -> Result<Vec<TaskRow>, StoreError> {
-        const BRIEF: &str = "SELECT id, phid, title, requester, shell_user, groups, sudo, open, verdict,
-                until_at, who, tagged_at, created_at, date_modified, last_activity, '' AS report_json,
-                checklist_hash, posted_hash, posted_xact, posted_at, evaluated_at, first_ready_at,
-                meeting, decision, decided_by, decided_at, nudged_for, ready_marked, last_xact_id,
-                wake_at, first_meeting FROM tasks";
+        const BRIEF: &str = "SELECT t.*, '' AS report_json FROM tasks t";
         let sql = if only_open {
-            format!("{BRIEF} WHERE open = 1 ORDER BY id")
+            format!("{BRIEF} WHERE t.open = 1 ORDER BY t.id")
         } else {
-            format!("{BRIEF} ORDER BY id")
+            format!("{BRIEF} ORDER BY t.id")
         };
         Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
     }
 
     /// The open sudo requests scheduled for a meeting, whole (the agenda reads their reports).
     pub async fn scheduled_sudo(&self) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM tasks WHERE open = 1 AND sudo = 1 AND meeting IS NOT NULL ORDER BY id",
-        )
+        Ok(sqlx::query_as(&format!(
+            "{FULL} WHERE t.open = 1 AND t.sudo = 1 AND t.meeting IS NOT NULL ORDER BY t.id"
+        ))
         .fetch_all(&self.pool)
         .await?)
     }
 
-    /// Inserts or replaces a task row.
+    /// Inserts or replaces a task row, and its report unless the row carries none (a row read
+    /// with [`Self::task_briefs`] keeps the stored report).
     pub async fn put_task(&self, t: &TaskRow) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO tasks (id, phid, title, requester, shell_user, groups, sudo, open, verdict, until_at, who,
-                tagged_at, created_at, date_modified, last_activity, report_json, checklist_hash,
+                tagged_at, created_at, date_modified, last_activity, checklist_hash,
                 posted_hash, posted_xact, posted_at, evaluated_at, first_ready_at, meeting, decision, decided_by,
                 decided_at, nudged_for, ready_marked, last_xact_id, wake_at, first_meeting)
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
              ON CONFLICT(id) DO UPDATE SET phid=excluded.phid, title=excluded.title, requester=excluded.requester,
                 shell_user=excluded.shell_user, groups=excluded.groups, sudo=excluded.sudo, open=excluded.open,
                 verdict=excluded.verdict, until_at=excluded.until_at, who=excluded.who, tagged_at=excluded.tagged_at,
                 created_at=excluded.created_at, date_modified=excluded.date_modified,
                 last_activity=excluded.last_activity,
-                report_json=excluded.report_json, checklist_hash=excluded.checklist_hash,
+                checklist_hash=excluded.checklist_hash,
                 posted_hash=excluded.posted_hash, posted_xact=excluded.posted_xact, posted_at=excluded.posted_at,
                 evaluated_at=excluded.evaluated_at, first_ready_at=excluded.first_ready_at,
                 meeting=excluded.meeting, decision=excluded.decision, decided_by=excluded.decided_by,
@@ -357,7 +359,6 @@ impl Store {
         .bind(t.created_at)
         .bind(t.date_modified)
         .bind(t.last_activity)
-        .bind(&t.report_json)
         .bind(&t.checklist_hash)
         .bind(&t.posted_hash)
         .bind(&t.posted_xact)
@@ -373,8 +374,19 @@ impl Store {
         .bind(t.last_xact_id)
         .bind(t.wake_at)
         .bind(&t.first_meeting)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if !t.report_json.is_empty() {
+            sqlx::query(
+                "INSERT INTO reports (task_id, report_json) VALUES (?, ?)
+                 ON CONFLICT(task_id) DO UPDATE SET report_json = excluded.report_json",
+            )
+            .bind(t.id)
+            .bind(&t.report_json)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -538,7 +550,14 @@ mod tests {
         );
         assert_eq!(s.task_briefs(true).await.unwrap().len(), 1);
         let scheduled = s.scheduled_sudo().await.unwrap();
-        assert_eq!(scheduled, vec![open]);
+        assert_eq!(scheduled, vec![open.clone()]);
+        // Writing a brief back keeps the stored report.
+        let mut brief = briefs[0].clone();
+        brief.verdict = "waiting".into();
+        s.put_task(&brief).await.unwrap();
+        let again = s.task(TaskId(3)).await.unwrap().unwrap();
+        assert_eq!(again.verdict, "waiting");
+        assert_eq!(again.report_json, open.report_json);
     }
 
     #[tokio::test]
