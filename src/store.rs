@@ -296,35 +296,43 @@ impl Store {
 
     /// All tasks, or only open ones, by id.
     pub async fn tasks(&self, only_open: bool) -> Result<Vec<TaskRow>, StoreError> {
-        let sql = if only_open {
-            format!("{FULL} WHERE t.open = 1 ORDER BY t.id")
-        } else {
-            format!("{FULL} ORDER BY t.id")
-        };
-        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+        self.rows(if only_open { "WHERE t.open = 1" } else { "" }, true)
+            .await
     }
 
     /// All tasks, or only open ones, by id, without their `report_json` (left empty): what
     /// the poller and the status table need, without reading every stored checklist. Writing
     /// such a row back keeps the stored report.
     pub async fn task_briefs(&self, only_open: bool) -> Result<Vec<TaskRow>, StoreError> {
-        // One row holding a JSON array: sqlx hands SQLite rows over one by one between threads,
-        // which for 10,000 rows costs far more than building and parsing one JSON text.
-        let filter = if only_open { "WHERE open = 1" } else { "" };
-        let sql = format!(
-            "SELECT COALESCE(json_group_array({BRIEF_OBJECT}), '[]') FROM (SELECT * FROM tasks {filter} ORDER BY id)"
-        );
-        let json: String = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
-        serde_json::from_str(&json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
+        self.rows(if only_open { "WHERE t.open = 1" } else { "" }, false)
+            .await
     }
 
     /// The open sudo requests scheduled for a meeting, whole (the agenda reads their reports).
     pub async fn scheduled_sudo(&self) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "{FULL} WHERE t.open = 1 AND t.sudo = 1 AND t.meeting IS NOT NULL ORDER BY t.id"
-        ))
-        .fetch_all(&self.pool)
-        .await?)
+        self.rows(
+            "WHERE t.open = 1 AND t.sudo = 1 AND t.meeting IS NOT NULL",
+            true,
+        )
+        .await
+    }
+
+    /// Task rows matching `filter`, by id, as one JSON array: sqlx hands SQLite rows over one
+    /// by one between threads, which for 10,000 rows costs far more than building and parsing
+    /// one JSON text.
+    async fn rows(&self, filter: &str, with_report: bool) -> Result<Vec<TaskRow>, StoreError> {
+        let object = if with_report {
+            format!("json_set({BRIEF_OBJECT}, '$.report_json', COALESCE(report_json, '{{}}'))")
+        } else {
+            BRIEF_OBJECT.to_string()
+        };
+        let sql = format!(
+            "SELECT COALESCE(json_group_array(json({object})), '[]') FROM
+             (SELECT t.*, r.report_json AS report_json FROM tasks t
+              LEFT JOIN reports r ON r.task_id = t.id {filter} ORDER BY t.id)"
+        );
+        let json: String = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
+        serde_json::from_str(&json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
     }
 
     /// Inserts or replaces a task row, and its report unless the row carries none (a row read
