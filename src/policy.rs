@@ -1189,19 +1189,25 @@ impl<'a> Ctx<'a> {
         )
     }
 
+    /// Why the author of `c` can never approve this request (the requester, a bot, a disabled
+    /// account), fit to post.
+    fn cannot_approve(&self, c: &CommentFact) -> Option<String> {
+        if c.author == self.facts.requester {
+            Some("the requester cannot approve their own request".into())
+        } else if c.author == self.facts.bot_user || c.author_is_bot {
+            Some(format!("@{} is a bot account", c.author))
+        } else if c.author_disabled {
+            Some(format!("@{}'s account is disabled", c.author))
+        } else {
+            None
+        }
+    }
+
     fn manager_approval(&self) -> Check {
         let named = self.facts.parsed.request.manager.as_ref();
         let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
-            if c.author == self.facts.requester {
-                return Err(Some(
-                    "the requester cannot approve their own request".into(),
-                ));
-            }
-            if c.author == self.facts.bot_user || c.author_is_bot {
-                return Err(Some(format!("@{} is a bot account", c.author)));
-            }
-            if c.author_disabled {
-                return Err(Some(format!("@{}'s account is disabled", c.author)));
+            if let Some(why) = self.cannot_approve(c) {
+                return Err(Some(why));
             }
             if let Some(m) = named {
                 if &c.author != m {
@@ -1259,16 +1265,8 @@ impl<'a> Ctx<'a> {
                 if !group.approvers.contains(&c.author) {
                     return Err(None);
                 }
-                if c.author == self.facts.requester {
-                    return Err(Some(
-                        "the requester cannot approve their own request".into(),
-                    ));
-                }
-                if c.author == self.facts.bot_user || c.author_is_bot {
-                    return Err(Some(format!("@{} is a bot account", c.author)));
-                }
-                if c.author_disabled {
-                    return Err(Some(format!("@{}'s account is disabled", c.author)));
+                if let Some(why) = self.cannot_approve(c) {
+                    return Err(Some(why));
                 }
                 Ok(())
             };
