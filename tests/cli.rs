@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{root, run_bin, World};
+use common::{root, run_bin, run_bin_async, World};
 
 fn bin(args: &[&str]) -> (i32, String, String) {
     run_bin(args, &[], &root())
@@ -128,38 +128,42 @@ async fn explain_links_evidence_and_grant_patch_refuses_until_ready() {
     let rules = root().join("rules");
     let db = w.db();
     let data_yaml = root().join("tests/fixtures/grant/data.yaml");
-    let token = w.token.clone();
-    let dir = w.dir.path().to_path_buf();
-    let run = move |now: &'static str, cmd: Vec<String>| {
-        let (url, rules, db, token, dir) = (
-            url.clone(),
-            rules.clone(),
-            db.clone(),
-            token.clone(),
-            dir.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            let mut args = vec![
-                "--phab-url".to_string(),
-                url,
-                "--rules".into(),
-                rules.display().to_string(),
-                "--db".into(),
-                db.display().to_string(),
-                "--now".into(),
-                now.into(),
-            ];
-            args.extend(cmd);
+    let (url, rules, db) = (
+        url.as_str(),
+        rules.display().to_string(),
+        db.display().to_string(),
+    );
+    let w = &w;
+    let run = |now: &'static str, cmd: Vec<String>| {
+        let mut args: Vec<String> = [
+            "--phab-url",
+            url,
+            "--rules",
+            &rules,
+            "--db",
+            &db,
+            "--now",
+            now,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(cmd);
+        async move {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            run_bin(&args, &[("ACCESSBOT_TOKEN", token.as_str())], &dir)
-        })
+            run_bin_async(
+                &args,
+                &[("ACCESSBOT_TOKEN", w.token.as_str())],
+                w.dir.path(),
+            )
+            .await
+        }
     };
     let (code, out, err) = run(
         "2026-11-06T09:00:00Z",
         vec!["explain".into(), "T201".into()],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("manager-approval — ok"), "{out}");
     assert!(
@@ -173,8 +177,7 @@ async fn explain_links_evidence_and_grant_patch_refuses_until_ready() {
         "2026-11-03T12:00:00Z",
         vec!["grant-patch".into(), "T201".into()],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(code, 1);
     assert!(out.is_empty());
     assert!(
@@ -193,8 +196,7 @@ async fn explain_links_evidence_and_grant_patch_refuses_until_ready() {
             data_yaml.display().to_string(),
         ],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(code, 0, "{err}");
     assert!(
         out.starts_with("--- a/data.yaml\n+++ b/data.yaml\n"),
@@ -208,8 +210,7 @@ async fn explain_links_evidence_and_grant_patch_refuses_until_ready() {
         "2026-11-06T09:00:00Z",
         vec!["grant-patch".into(), "T201".into()],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(code, 0);
     assert!(
         out.contains("cnguyen:") && out.contains("analytics-privatedata-users"),
@@ -220,35 +221,27 @@ async fn explain_links_evidence_and_grant_patch_refuses_until_ready() {
 #[tokio::test]
 async fn json_logs_carry_task_and_phase_fields() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let (url, token, dir, db) = (
-        w.sim.url(),
-        w.token.clone(),
-        w.dir.path().to_path_buf(),
-        w.db(),
-    );
-    let rules = root().join("rules");
-    let (code, _, err) = tokio::task::spawn_blocking(move || {
-        run_bin(
-            &[
-                "--phab-url",
-                &url,
-                "--rules",
-                rules.to_str().unwrap(),
-                "--db",
-                db.to_str().unwrap(),
-                "--now",
-                "2026-11-03T09:30:00Z",
-                "--log-format",
-                "json",
-                "run",
-                "--once",
-            ],
-            &[("ACCESSBOT_TOKEN", token.as_str())],
-            &dir,
-        )
-    })
-    .await
-    .unwrap();
+    let (url, db, rules) = (w.sim.url(), w.db(), root().join("rules"));
+    let args = [
+        "--phab-url",
+        url.as_str(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--now",
+        "2026-11-03T09:30:00Z",
+        "--log-format",
+        "json",
+        "run",
+        "--once",
+    ];
+    let (code, _, err) = run_bin_async(
+        &args,
+        &[("ACCESSBOT_TOKEN", w.token.as_str())],
+        w.dir.path(),
+    )
+    .await;
     assert_eq!(code, 0, "{err}");
     let lines: Vec<serde_json::Value> = err
         .lines()
