@@ -650,18 +650,16 @@ async fn cmd_agenda(
             &rules.timing,
         )
     });
-    // Only the scheduled sudo requests' reports are read (for their approvals).
-    let mut rows = store.task_briefs(true).await?;
-    for full in store.scheduled_sudo().await? {
-        if let Ok(i) = rows.binary_search_by_key(&full.id, |r| r.id) {
-            rows[i] = full;
-        }
-    }
+    // No report is read: SQLite picks the approvals out of the scheduled requests' reports.
+    let rows = store.task_briefs(true).await?;
+    let approvals = store
+        .agenda_approvals(&meeting.format("%Y-%m-%d").to_string())
+        .await?;
     let url = cli
         .phab_url
         .clone()
         .unwrap_or_else(|| "https://phabricator.example.org".into());
-    let agenda = crate::report::agenda(&rows, meeting, &rules, &url, now);
+    let agenda = crate::report::agenda(&rows, &approvals, meeting, &rules, &url, now);
     print!("{}", crate::report::render_agenda(&agenda, format));
     Ok(0)
 }

@@ -206,7 +206,9 @@ async fn drive(
                 &rules.meeting,
                 &rules.timing,
             );
-            let agenda = crate::report::agenda(&rows, meeting, rules, &handle.url(), now);
+            let approvals = crate::report::approvals_by_task(&rows, meeting);
+            let agenda =
+                crate::report::agenda(&rows, &approvals, meeting, rules, &handle.url(), now);
             agenda_text = crate::report::render_agenda(&agenda, crate::cli::AgendaFormat::Markdown);
             println!("  (the SRE meeting agenda for {meeting} now lists T102: see the end)\n");
         }

@@ -10,6 +10,7 @@ use crate::store::TaskRow;
 use chrono::{DateTime, NaiveDate, Utc};
 use regex::Regex;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
@@ -405,9 +406,12 @@ pub struct Agenda {
     pub stale: Vec<AgendaStale>,
 }
 
-/// Builds the agenda of `meeting` from the stored tasks.
+/// Builds the agenda of `meeting` from the stored tasks (their reports are not read) and the
+/// approvals present on each scheduled sudo request (by task id: [`approvals_by_task`], or
+/// [`crate::store::Store::agenda_approvals`] straight from the database).
 pub fn agenda(
     rows: &[TaskRow],
+    approvals: &BTreeMap<i64, Vec<String>>,
     meeting: NaiveDate,
     rules: &crate::rules::Rules,
     phab_url: &str,
@@ -433,8 +437,8 @@ pub fn agenda(
                 .filter(|g| rules.group(g).is_some_and(|x| x.sudo))
                 .cloned()
                 .collect();
-            let approvals = approvals_of(&r.report_json);
-            let first = first_meeting(&r.report_json);
+            let approvals = approvals.get(&r.id).cloned().unwrap_or_default();
+            let first = r.first_meeting.clone();
             let item = AgendaItem {
                 task: task.clone(),
                 url: url.clone(),
@@ -480,6 +484,17 @@ pub fn agenda(
     }
 }
 
+/// The approvals present on each open, undecided sudo request of `rows` scheduled for
+/// `meeting`: the ids of the passing approval checks of its stored report, in report order.
+pub fn approvals_by_task(rows: &[TaskRow], meeting: NaiveDate) -> BTreeMap<i64, Vec<String>> {
+    let day = meeting.format("%Y-%m-%d").to_string();
+    rows.iter()
+        .filter(|r| r.open && r.sudo && r.decision.is_none())
+        .filter(|r| r.meeting.as_deref() == Some(day.as_str()))
+        .map(|r| (r.id, approvals_of(&r.report_json)))
+        .collect()
+}
+
 fn approvals_of(report_json: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(report_json).unwrap_or_default();
     v.get("checks")
@@ -494,13 +509,6 @@ fn approvals_of(report_json: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn first_meeting(report_json: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(report_json).ok()?;
-    v.get("first_meeting")
-        .and_then(|m| m.as_str())
-        .map(str::to_string)
 }
 
 /// Renders the agenda in one of the formats.

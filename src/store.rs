@@ -7,6 +7,7 @@
 use crate::ids::{Fingerprint, TaskId, Username};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -102,8 +103,10 @@ pub struct TaskRow {
     /// Requested groups, comma separated.
     pub groups: String,
     /// Whether a sudo group is requested.
+    #[serde(deserialize_with = "flag")]
     pub sudo: bool,
     /// Whether the task is open.
+    #[serde(deserialize_with = "flag")]
     pub open: bool,
     /// Last verdict.
     pub verdict: String,
@@ -119,8 +122,6 @@ pub struct TaskRow {
     pub date_modified: i64,
     /// Last activity by anyone but the bot.
     pub last_activity: Option<i64>,
-    /// The last `check --json` object.
-    pub report_json: String,
     /// Hash of the last evaluated checklist text.
     pub checklist_hash: Option<String>,
     /// Hash of the checklist last posted.
@@ -144,6 +145,7 @@ pub struct TaskRow {
     /// The last_activity value a stale nudge was posted for.
     pub nudged_for: Option<i64>,
     /// Whether the task was moved to the ready column / tagged.
+    #[serde(deserialize_with = "flag")]
     pub ready_marked: bool,
     /// The newest transaction id read from the task.
     pub last_xact_id: i64,
@@ -151,6 +153,9 @@ pub struct TaskRow {
     pub wake_at: Option<i64>,
     /// Sudo: the meeting the review was first scheduled for.
     pub first_meeting: Option<String>,
+    /// The last `check --json` object (empty when read without it: [`Store::task_briefs`]).
+    /// Last, so that a row read as a JSON array may stop before it (see [`BRIEF_COLUMNS`]).
+    pub report_json: String,
 }
 
 impl TaskRow {
@@ -197,8 +202,40 @@ pub struct Store {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The columns of a brief task row as a JSON object (booleans as JSON booleans).
-const BRIEF_OBJECT: &str = "json_object('id', id, 'phid', phid, 'title', title, 'requester', requester, 'shell_user', shell_user, 'groups', groups, 'sudo', json(CASE WHEN sudo THEN 'true' ELSE 'false' END), 'open', json(CASE WHEN open THEN 'true' ELSE 'false' END), 'verdict', verdict, 'until_at', until_at, 'who', who, 'tagged_at', tagged_at, 'created_at', created_at, 'date_modified', date_modified, 'last_activity', last_activity, 'checklist_hash', checklist_hash, 'posted_hash', posted_hash, 'posted_xact', posted_xact, 'posted_at', posted_at, 'evaluated_at', evaluated_at, 'first_ready_at', first_ready_at, 'meeting', meeting, 'decision', decision, 'decided_by', decided_by, 'decided_at', decided_at, 'nudged_for', nudged_for, 'ready_marked', json(CASE WHEN ready_marked THEN 'true' ELSE 'false' END), 'last_xact_id', last_xact_id, 'wake_at', wake_at, 'first_meeting', first_meeting)";
+/// The columns of a task row without its report, in the order of [`TaskRow`]'s fields: a row
+/// is read as a JSON array of them (serde fills a struct from a sequence in field order), the
+/// shortest text SQLite can build and serde can parse.
+const BRIEF_COLUMNS: &str = "id, phid, title, requester, shell_user, groups, sudo, open, verdict, until_at, who, tagged_at, created_at, date_modified, last_activity, checklist_hash, posted_hash, posted_xact, posted_at, evaluated_at, first_ready_at, meeting, decision, decided_by, decided_at, nudged_for, ready_marked, last_xact_id, wake_at, first_meeting";
+
+/// SQLite stores booleans as 0 and 1.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct Flag;
+    impl serde::de::Visitor<'_> for Flag {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean, 0 or 1")
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<bool, E> {
+            Ok(v != 0)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<bool, E> {
+            Ok(v != 0)
+        }
+    }
+    d.deserialize_any(Flag)
+}
+
+/// The ids of the passing approval checks of a stored report (`report_json`), as a JSON array
+/// in report order; `[]` for a report that is not JSON. Migration 0002 fills the `approvals`
+/// column of existing reports with this same expression.
+const APPROVALS_OF_REPORT: &str = "CASE WHEN json_valid(report_json) THEN COALESCE((
+    SELECT json_group_array(c.id) FROM (
+        SELECT report_json ->> (e.fullkey || '.id') AS id, report_json ->> (e.fullkey || '.status') AS status
+        FROM json_each(report_json, '$.checks') e) c
+    WHERE c.status = 'pass' AND (c.id GLOB '*approval' OR c.id GLOB 'lead-approval:*')), '[]') ELSE '[]' END";
 
 /// A whole task row: the task and its stored report.
 const FULL: &str = "SELECT t.*, COALESCE(r.report_json, '{}') AS report_json
@@ -308,29 +345,46 @@ impl Store {
             .await
     }
 
-    /// The open sudo requests scheduled for a meeting, whole (the agenda reads their reports).
-    pub async fn scheduled_sudo(&self) -> Result<Vec<TaskRow>, StoreError> {
-        self.rows(
-            "WHERE t.open = 1 AND t.sudo = 1 AND t.meeting IS NOT NULL",
-            true,
+    /// The approvals present (ids of passing approval checks, in report order) of each open,
+    /// undecided sudo request scheduled for `meeting` (`YYYY-MM-DD`), by task id: what the
+    /// agenda lists. They are kept beside each report when it is stored, so no report is read
+    /// here; [`crate::report::approvals_by_task`] is the same extraction over rows read whole.
+    pub async fn agenda_approvals(
+        &self,
+        meeting: &str,
+    ) -> Result<BTreeMap<i64, Vec<String>>, StoreError> {
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_object(t.id, json(r.approvals)), '{}')
+             FROM tasks t JOIN reports r ON r.task_id = t.id
+             WHERE t.open = 1 AND t.sudo = 1 AND t.decision IS NULL AND t.meeting = ?",
         )
-        .await
+        .bind(meeting)
+        .fetch_one(&self.pool)
+        .await?;
+        let by_id: BTreeMap<String, Vec<String>> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?;
+        Ok(by_id
+            .into_iter()
+            .filter_map(|(id, a)| Some((id.parse().ok()?, a)))
+            .collect())
     }
 
-    /// Task rows matching `filter`, by id, as one JSON array: sqlx hands SQLite rows over one
-    /// by one between threads, which for 10,000 rows costs far more than building and parsing
-    /// one JSON text.
+    /// Task rows matching `filter`, by id, as one JSON array of arrays: sqlx hands SQLite rows
+    /// over one by one between threads, which for 10,000 rows costs far more than building and
+    /// parsing one JSON text.
     async fn rows(&self, filter: &str, with_report: bool) -> Result<Vec<TaskRow>, StoreError> {
-        let object = if with_report {
-            format!("json_set({BRIEF_OBJECT}, '$.report_json', COALESCE(report_json, '{{}}'))")
+        let sql = if with_report {
+            format!(
+                "SELECT COALESCE(json_group_array(json_array({BRIEF_COLUMNS}, report_json)), '[]') FROM
+                 (SELECT t.*, COALESCE(r.report_json, '{{}}') AS report_json FROM tasks t
+                  LEFT JOIN reports r ON r.task_id = t.id {filter} ORDER BY t.id)"
+            )
         } else {
-            BRIEF_OBJECT.to_string()
+            format!(
+                "SELECT COALESCE(json_group_array(json_array({BRIEF_COLUMNS})), '[]') FROM
+                 (SELECT * FROM tasks t {filter} ORDER BY t.id)"
+            )
         };
-        let sql = format!(
-            "SELECT COALESCE(json_group_array(json({object})), '[]') FROM
-             (SELECT t.*, r.report_json AS report_json FROM tasks t
-              LEFT JOIN reports r ON r.task_id = t.id {filter} ORDER BY t.id)"
-        );
         let json: String = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
         serde_json::from_str(&json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
     }
@@ -396,6 +450,12 @@ impl Store {
             )
             .bind(t.id)
             .bind(&t.report_json)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE reports SET approvals = {APPROVALS_OF_REPORT} WHERE task_id = ?"
+            ))
+            .bind(t.id)
             .execute(&mut *tx)
             .await?;
         }
@@ -531,16 +591,40 @@ mod tests {
     async fn briefs_are_the_rows_without_their_report() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("b.db")).await.unwrap();
+        // Every field set, and each to a value no other field has: a column read into the
+        // wrong field cannot go unnoticed.
         let open = TaskRow {
             id: 3,
             phid: "PHID-TASK-a".into(),
-            verdict: "ready".into(),
-            open: true,
+            title: "Requesting access for jdoe".into(),
+            requester: "jdoe".into(),
+            shell_user: Some("jdoe-shell".into()),
+            groups: "ops,deployment".into(),
             sudo: true,
+            open: true,
+            verdict: "ready".into(),
+            until_at: Some(11),
+            who: "manager".into(),
+            tagged_at: Some(12),
+            created_at: 13,
+            date_modified: 14,
+            last_activity: Some(15),
+            checklist_hash: Some("hash-c".into()),
+            posted_hash: Some("hash-p".into()),
+            posted_xact: Some("PHID-XACT-TASK-p".into()),
+            posted_at: Some(16),
+            evaluated_at: Some(17),
+            first_ready_at: Some(18),
             meeting: Some("2026-11-16".into()),
-            report_json: r#"{"verdict":"ready"}"#.into(),
+            decision: Some("approved".into()),
+            decided_by: Some("sre-lead".into()),
+            decided_at: Some(19),
+            nudged_for: Some(20),
+            ready_marked: true,
+            last_xact_id: 21,
             wake_at: Some(9),
-            ..Default::default()
+            first_meeting: Some("2026-11-09".into()),
+            report_json: r#"{"verdict":"ready"}"#.into(),
         };
         let closed = TaskRow {
             id: 4,
@@ -562,8 +646,11 @@ mod tests {
             }
         );
         assert_eq!(s.task_briefs(true).await.unwrap().len(), 1);
-        let scheduled = s.scheduled_sudo().await.unwrap();
-        assert_eq!(scheduled, vec![open.clone()]);
+        assert_eq!(
+            s.tasks(false).await.unwrap(),
+            vec![open.clone(), closed.clone()]
+        );
+        assert_eq!(s.task(TaskId(3)).await.unwrap(), Some(open.clone()));
         // Writing a brief back keeps the stored report.
         let mut brief = briefs[0].clone();
         brief.verdict = "waiting".into();
@@ -571,6 +658,146 @@ mod tests {
         let again = s.task(TaskId(3)).await.unwrap().unwrap();
         assert_eq!(again.verdict, "waiting");
         assert_eq!(again.report_json, open.report_json);
+    }
+
+    #[tokio::test]
+    async fn agenda_approvals_match_the_reports_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("g.db")).await.unwrap();
+        let report = |checks: &[(&str, &str)]| {
+            let checks: Vec<_> = checks
+                .iter()
+                .map(|(id, status)| serde_json::json!({"id": id, "status": status, "label": "x"}))
+                .collect();
+            serde_json::json!({"verdict": "waiting", "checks": checks}).to_string()
+        };
+        let sudo = |id: i64, meeting: &str, report_json: String| TaskRow {
+            id,
+            phid: format!("PHID-TASK-{id}"),
+            open: true,
+            sudo: true,
+            meeting: Some(meeting.into()),
+            report_json,
+            ..Default::default()
+        };
+        let day = "2026-11-16";
+        let rows = vec![
+            sudo(
+                1,
+                day,
+                report(&[
+                    ("manager-approval", "pass"),
+                    ("lead-approval:ops", "pass"),
+                    ("lead-approval:deployment", "fail"),
+                    ("approval-typo", "pass"),
+                    ("l3", "pass"),
+                    ("sudo-review", "waiting"),
+                ]),
+            ),
+            sudo(2, day, report(&[("manager-approval", "fail")])),
+            sudo(3, "2026-11-30", report(&[("manager-approval", "pass")])),
+            TaskRow {
+                decision: Some("approved".into()),
+                ..sudo(4, day, report(&[("manager-approval", "pass")]))
+            },
+            TaskRow {
+                open: false,
+                ..sudo(5, day, report(&[("manager-approval", "pass")]))
+            },
+            TaskRow {
+                sudo: false,
+                ..sudo(6, day, report(&[("manager-approval", "pass")]))
+            },
+            sudo(7, day, "not json".into()),
+            sudo(8, day, r#"{"checks": "none"}"#.into()),
+            sudo(9, day, report(&[("sponsor-approval", "pass")])),
+        ];
+        for r in &rows {
+            s.put_task(r).await.unwrap();
+        }
+        let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let from_db = s.agenda_approvals(day).await.unwrap();
+        assert_eq!(from_db, crate::report::approvals_by_task(&rows, meeting));
+        assert_eq!(
+            from_db.get(&1).cloned(),
+            Some(vec![
+                "manager-approval".to_string(),
+                "lead-approval:ops".into()
+            ])
+        );
+        assert_eq!(
+            from_db.get(&9).cloned(),
+            Some(vec!["sponsor-approval".into()])
+        );
+        assert_eq!(
+            from_db.keys().copied().collect::<Vec<_>>(),
+            vec![1, 2, 7, 8, 9]
+        );
+        assert_eq!(from_db.get(&7).cloned(), Some(vec![]));
+    }
+
+    #[tokio::test]
+    async fn migration_0002_fills_the_approvals_of_existing_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("old.db");
+        let first = dir.path().join("migrations");
+        std::fs::create_dir(&first).unwrap();
+        std::fs::write(
+            first.join("0001_initial.sql"),
+            include_str!("../migrations/0001_initial.sql"),
+        )
+        .unwrap();
+        {
+            // A database as the first release left it.
+            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))
+                .unwrap()
+                .create_if_missing(true);
+            let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
+            sqlx::migrate::Migrator::new(first.as_path())
+                .await
+                .unwrap()
+                .run(&pool)
+                .await
+                .unwrap();
+            let report = r#"{"checks":[{"id":"manager-approval","status":"pass"},{"id":"lead-approval:ops","status":"fail"},{"id":"lead-approval:deployment","status":"pass"}]}"#;
+            for (id, report) in [(1, report), (2, "{broken")] {
+                sqlx::query("INSERT INTO tasks (id, phid, sudo, open, meeting) VALUES (?, 'P', 1, 1, '2026-11-16')")
+                    .bind(id)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                sqlx::query("INSERT INTO reports (task_id, report_json) VALUES (?, ?)")
+                    .bind(id)
+                    .bind(report)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }
+        let s = Store::open(&db).await.unwrap();
+        let got = s.agenda_approvals("2026-11-16").await.unwrap();
+        assert_eq!(
+            got.get(&1).cloned(),
+            Some(vec![
+                "manager-approval".to_string(),
+                "lead-approval:deployment".into()
+            ])
+        );
+        assert_eq!(got.get(&2).cloned(), Some(vec![]));
+    }
+
+    #[test]
+    fn the_migration_fills_approvals_as_put_task_does() {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let migration = include_str!("../migrations/0002_report_approvals.sql");
+        assert!(
+            words(migration).contains(&format!(
+                "UPDATE reports SET approvals = {};",
+                words(APPROVALS_OF_REPORT)
+            )),
+            "migration 0002 and APPROVALS_OF_REPORT differ"
+        );
     }
 
     #[tokio::test]

@@ -50,6 +50,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
     let agenda = report::agenda(
         &rows,
+        &report::approvals_by_task(&rows, meeting),
         meeting,
         &rules,
         "https://phabricator.example.org",
@@ -155,6 +156,7 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
     let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
     let agenda = report::agenda(
         &rows,
+        &report::approvals_by_task(&rows, meeting),
         meeting,
         &common::rules(),
         "https://phabricator.example.org",
