@@ -178,6 +178,8 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
     let store = Store::open(&db).await?;
     let opts = ClientOptions {
         timeout: Duration::from_secs(30),
+        // The bound below divides by `concurrency`: requests in flight, as `run` sets it.
+        max_in_flight: args.concurrency.max(1),
         ..ClientOptions::default()
     };
     let client = Client::new(url, Token::new(token.to_string()), opts)?;

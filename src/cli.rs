@@ -406,9 +406,11 @@ fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
         }
     };
     let mut opts = ClientOptions::default();
-    let rules_cookie = crate::rules::Rules::load(&cli.rules)
-        .ok()
-        .and_then(|r| r.path(&r.evidence.session_cookie_file));
+    let rules = crate::rules::Rules::load(&cli.rules).ok();
+    if let Some(r) = &rules {
+        opts.max_in_flight = r.timing.concurrency;
+    }
+    let rules_cookie = rules.and_then(|r| r.path(&r.evidence.session_cookie_file));
     if let Some(p) = rules_cookie {
         let cookie = std::fs::read_to_string(&p).map_err(|e| {
             anyhow::anyhow!("cannot read the session cookie file {}: {e}", p.display())

@@ -4,7 +4,7 @@
 //! bot's last one read back from the task, one stale nudge per stretch, the ready column/tag.
 //! The loop around it stops cleanly on SIGTERM or Ctrl-C between two tasks.
 
-use crate::conduit::types::{Task, Transaction};
+use crate::conduit::types::Task;
 use crate::conduit::{Client, ConduitError};
 use crate::evidence::{is_open, EvidenceSource, Gathered};
 use crate::ids::{Phid, TaskId};
@@ -14,15 +14,13 @@ use crate::rules::Rules;
 use crate::store::{Store, TaskRow};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::{info, warn, Instrument};
 
-/// How many tasks are gathered before their keys are recorded and they are evaluated.
-const CHUNK: usize = 256;
-/// A task's timeline and the facts gathered from it.
-type Read = (Vec<Transaction>, Gathered);
+/// The most tasks handed to the pipeline at once (and prefetched together) after the poll.
+const BATCH: usize = 100;
 /// Meta key of the poll cursor (the newest dateModified seen).
 const CURSOR: &str = "cursor";
 /// Meta key of the last reconcile time.
@@ -62,7 +60,8 @@ impl Clock {
 pub struct PollerOptions {
     /// Perform no write on Phabricator.
     pub dry_run: bool,
-    /// Tasks read at once.
+    /// Conduit requests in flight at once (the client enforces it:
+    /// [`crate::conduit::ClientOptions::max_in_flight`]); twice as many tasks are worked on.
     pub concurrency: usize,
     /// The clock.
     pub clock: Clock,
@@ -97,6 +96,120 @@ pub struct CycleReport {
     pub effects: Vec<Effect>,
     /// Tasks that failed this cycle (retried next cycle).
     pub failed: Vec<(TaskId, String)>,
+}
+
+/// What the poll found.
+struct Polled {
+    /// Changed tasks handed to the pipeline.
+    changed: usize,
+    /// Tasks due a re-read handed to it after them.
+    due: usize,
+    /// The newest `dateModified` seen.
+    newest: i64,
+    /// Whether this cycle re-reads every open task.
+    reconcile_due: bool,
+}
+
+/// A gathered task waiting to be settled.
+struct Pending {
+    task: Task,
+    /// The newest transaction id read.
+    last_xact: Option<i64>,
+    g: Gathered,
+}
+
+/// What became of one task in a cycle.
+enum Outcome {
+    /// Not started: the poller is stopping.
+    Skipped,
+    /// It would be ready: settled once every key of the cycle is recorded.
+    Deferred(Box<Pending>),
+    /// It could not be read (or its key not recorded): retried next cycle.
+    Failed {
+        id: TaskId,
+        date_modified: i64,
+        error: String,
+    },
+    /// Evaluated and its effects performed (or failed part-way).
+    Settled {
+        id: TaskId,
+        date_modified: i64,
+        report: CycleReport,
+        result: anyhow::Result<()>,
+        check: Option<ReuseCheck>,
+    },
+}
+
+/// What a settled task's evaluation saw of the keys recorded in the cycle.
+struct ReuseCheck {
+    task: u64,
+    fingerprint: String,
+    /// The requester's username key.
+    requester: String,
+    /// When the key appeared on the task.
+    since: i64,
+    /// The ledger's sequence number when its key's other uses were looked up.
+    seen: u64,
+}
+
+/// The keys recorded in one cycle, in order.
+#[derive(Default)]
+struct KeyLedger {
+    /// How many were recorded.
+    seq: u64,
+    /// Fingerprint → (requester key, first seen, sequence number).
+    recorded: HashMap<String, Vec<(String, i64, u64)>>,
+}
+
+impl KeyLedger {
+    fn record(
+        &mut self,
+        fp: &crate::ids::Fingerprint,
+        requester: &crate::ids::Username,
+        since: i64,
+    ) {
+        self.seq += 1;
+        self.recorded.entry(fp.0.clone()).or_default().push((
+            requester.key().to_string(),
+            since,
+            self.seq,
+        ));
+    }
+
+    /// The tasks whose evaluation missed an earlier use of their key by someone else that was
+    /// recorded only after it (the same test as [`Store::key_sightings`]).
+    fn missed(&self, checks: &[ReuseCheck]) -> Vec<u64> {
+        let mut ids: Vec<u64> = checks
+            .iter()
+            .filter(|c| {
+                self.recorded.get(&c.fingerprint).is_some_and(|uses| {
+                    uses.iter().any(|(user, first_seen, seq)| {
+                        *user != c.requester && *first_seen < c.since && *seq > c.seen
+                    })
+                })
+            })
+            .map(|c| c.task)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Adds a failed task to the report; the cursor stays at or before its `dateModified`.
+fn fail(
+    report: &mut CycleReport,
+    oldest_failed: &mut Option<i64>,
+    id: TaskId,
+    date_modified: i64,
+    error: String,
+) {
+    *oldest_failed = Some(oldest_failed.map_or(date_modified, |o| o.min(date_modified)));
+    report.failed.push((id, error));
 }
 
 /// The bot: evidence source, store, rules, options.
@@ -182,7 +295,17 @@ impl Poller {
         }
     }
 
-    /// One cycle.
+    /// One cycle: the poll (and then the due tasks) streams tasks page by page into a
+    /// pipeline that gathers, evaluates and settles up to twice `concurrency` tasks at once
+    /// (the client holds the Conduit requests in flight to `concurrency`), so the next page is
+    /// read and the next requesters prefetched while earlier tasks are still being settled.
+    ///
+    /// Key reuse needs every key of the cycle: a task whose key another request of the same
+    /// cycle used earlier must not be found ready before that request's key is recorded. So a
+    /// task that would be ready is settled only after every task of the cycle was gathered
+    /// (its key recorded), and a task settled earlier is settled again, re-read, if a key
+    /// recorded after its evaluation turns out to concern it (rare: two requests of one cycle
+    /// sharing a key).
     pub async fn cycle(&self) -> anyhow::Result<CycleReport> {
         let now = self.opts.clock.now();
         let mut report = CycleReport::default();
@@ -193,11 +316,117 @@ impl Poller {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-
-        // 1. Poll: one call (a page) when nothing changed.
         let cursor: Option<i64> = self.store.meta(CURSOR).await?.and_then(|c| c.parse().ok());
+        let lanes = 2 * self.opts.concurrency.max(1);
+        let ledger = Mutex::new(KeyLedger::default());
+        let mut oldest_failed: Option<i64> = None;
+        let mut deferred: Vec<Pending> = Vec::new();
+        let mut checks: Vec<ReuseCheck> = Vec::new();
+
+        // The poll feeds batches (a page of changed tasks, then the due ones) to the pipeline.
+        let (tx, rx) = mpsc::channel::<Vec<Task>>(2);
+        let producer = self.poll(&rows, cursor, now, tx);
+        let consumer = async {
+            let tasks = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv()
+                    .await
+                    .map(|batch| (futures::stream::iter(batch), rx))
+            })
+            .flatten();
+            let outcomes = tasks
+                .map(|t| {
+                    let row = rows.get(&(t.id as i64)).cloned();
+                    self.process(t, row, now, &ledger, true)
+                })
+                .buffer_unordered(lanes);
+            let mut outcomes = std::pin::pin!(outcomes);
+            // Drained to the end even when stopping: a task in hand is finished, never cut
+            // off between its post and its row; tasks not started yet are skipped, and the
+            // poll hands over no more.
+            while let Some(o) = outcomes.next().await {
+                match o {
+                    Outcome::Deferred(p) => deferred.push(*p),
+                    o => self.tally(o, &mut report, &mut oldest_failed, &mut checks),
+                }
+            }
+        };
+        let (polled, ()) = tokio::join!(producer, consumer);
+        let polled = polled?;
+        report.changed = polled.changed;
+        report.due = polled.due;
+
+        // Every key of the cycle is recorded: the requests that would be ready are settled
+        // now (their evaluation sees every earlier use of their key).
+        let ready = futures::stream::iter(deferred)
+            .map(|p| {
+                let row = rows.get(&(p.task.id as i64)).cloned();
+                self.settle_deferred(p, row, now, &ledger)
+            })
+            .buffer_unordered(lanes)
+            .collect::<Vec<_>>()
+            .await;
+        for o in ready {
+            self.tally(o, &mut report, &mut oldest_failed, &mut checks);
+        }
+
+        // Tasks evaluated before a key of the cycle that concerns them was recorded: again.
+        let again = lock(&ledger).missed(&checks);
+        if !again.is_empty() && !self.stopping() {
+            info!(
+                phase = "reuse",
+                tasks = again.len(),
+                "re-evaluating requests that share a key recorded later in the cycle"
+            );
+            let fetched = self.client().tasks_by_ids(&again).await?;
+            let redone = futures::stream::iter(fetched)
+                .map(|t| async {
+                    let row = self.store.task(TaskId(t.id)).await.ok().flatten();
+                    self.process(t, row, now, &ledger, false).await
+                })
+                .buffer_unordered(lanes)
+                .collect::<Vec<_>>()
+                .await;
+            // These were counted as evaluated already.
+            let evaluated = report.evaluated;
+            let mut unchecked = Vec::new();
+            for o in redone {
+                self.tally(o, &mut report, &mut oldest_failed, &mut unchecked);
+            }
+            report.evaluated = evaluated;
+        }
+        report.effects.sort_by_key(|e| e.task);
+        report.failed.sort_by_key(|(id, _)| *id);
+
+        // Advance the cursor only past what was settled; failed tasks come back.
+        if !self.stopping() {
+            let next = match oldest_failed {
+                Some(f) => f.min(polled.newest),
+                None => polled.newest,
+            };
+            if cursor != Some(next) && (next > 0) {
+                self.store.set_meta(CURSOR, &next.to_string()).await?;
+            }
+            if polled.reconcile_due || cursor.is_none() {
+                self.store
+                    .set_meta(RECONCILED, &now.timestamp().to_string())
+                    .await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// The poll: pages of changed tasks (one call when nothing changed), then the open tasks
+    /// due a re-read (time, nudge, reconcile); each batch's requesters are prefetched before
+    /// it is handed to the pipeline.
+    async fn poll(
+        &self,
+        rows: &HashMap<i64, TaskRow>,
+        cursor: Option<i64>,
+        now: DateTime<Utc>,
+        tx: mpsc::Sender<Vec<Task>>,
+    ) -> anyhow::Result<Polled> {
         let project = self.src.context().project.clone();
-        let mut changed: BTreeMap<u64, Task> = BTreeMap::new();
+        let mut seen: HashSet<u64> = HashSet::new();
         let mut newest = cursor.unwrap_or(0);
         let mut after: Option<String> = None;
         loop {
@@ -205,23 +434,28 @@ impl Poller {
                 .client()
                 .tasks_page(&project, cursor, after.as_deref())
                 .await?;
+            let mut batch = Vec::new();
             for mut t in page.data {
                 newest = newest.max(t.fields.date_modified);
                 let known = rows.get(&(t.id as i64));
-                if known.is_none_or(|r| r.date_modified != t.fields.date_modified) {
-                    // Nothing below reads the workboard columns; do not hold them all cycle.
+                if known.is_none_or(|r| r.date_modified != t.fields.date_modified)
+                    && seen.insert(t.id)
+                {
+                    // Nothing below reads the workboard columns; do not hold them.
                     t.attachments.columns = None;
-                    changed.insert(t.id, t);
+                    batch.push(t);
                 }
+            }
+            if !self.hand_over(batch, &tx).await {
+                break;
             }
             match page.cursor.after {
                 Some(a) if Some(&a) != after.as_ref() => after = Some(a),
                 _ => break,
             }
         }
-        report.changed = changed.len();
+        let changed = seen.len();
 
-        // 2. Due: time may have changed the checklist, a nudge may be due, or reconcile.
         let reconcile_due = match self
             .store
             .meta(RECONCILED)
@@ -231,9 +465,9 @@ impl Poller {
             Some(t) => now.timestamp() - t >= i64::from(self.rules.timing.reconcile_minutes) * 60,
             None => cursor.is_some(),
         };
-        let due: Vec<u64> = rows
+        let mut due: Vec<u64> = rows
             .values()
-            .filter(|r| r.open && !changed.contains_key(&(r.id as u64)))
+            .filter(|r| r.open && !seen.contains(&(r.id as u64)))
             .filter(|r| {
                 reconcile_due
                     || r.wake_at.is_some_and(|w| w <= now.timestamp())
@@ -241,135 +475,236 @@ impl Poller {
             })
             .map(|r| r.id as u64)
             .collect();
-        report.due = due.len();
-        let mut tasks: Vec<Task> = changed.into_values().collect();
-        if !due.is_empty() {
-            let fetched = self.client().tasks_by_ids(&due).await?;
-            for id in &due {
-                if !fetched.iter().any(|t| t.id == *id) {
-                    // Gone from view (deleted, made private): stop tracking, keep the history.
-                    if let Some(mut r) = self.store.task(TaskId(*id)).await? {
-                        r.open = false;
-                        r.wake_at = None;
-                        self.store.put_task(&r).await?;
-                    }
-                }
-            }
-            tasks.extend(fetched);
+        due.sort_unstable();
+        let polled = Polled {
+            changed,
+            due: due.len(),
+            newest,
+            reconcile_due,
+        };
+        if due.is_empty() || tx.is_closed() || self.stopping() {
+            return Ok(polled);
         }
-        tasks.sort_by_key(|t| t.id);
-
-        // 3. Evaluate in chunks: gather all, record their keys, then settle each.
-        let mut oldest_failed: Option<i64> = None;
-        // Chunks are drained so that a task's data is freed once it is settled.
-        while !tasks.is_empty() {
-            let chunk: Vec<Task> = tasks.drain(..tasks.len().min(CHUNK)).collect();
-            if self.stopping() {
+        let mut fetched = self.client().tasks_by_ids(&due).await?;
+        let found: HashSet<u64> = fetched.iter().map(|t| t.id).collect();
+        for id in due.iter().filter(|id| !found.contains(id)) {
+            // Gone from view (deleted, made private): stop tracking, keep the history.
+            if let Some(mut r) = self.store.task(TaskId(*id)).await? {
+                r.open = false;
+                r.wake_at = None;
+                self.store.put_task(&r).await?;
+            }
+        }
+        fetched.sort_by_key(|t| t.id);
+        while !fetched.is_empty() {
+            let batch: Vec<Task> = fetched.drain(..fetched.len().min(BATCH)).collect();
+            if !self.hand_over(batch, &tx).await {
                 break;
             }
-            self.src.prefetch(&chunk).await;
-            let gathered: Vec<(Task, Result<Read, String>)> = futures::stream::iter(chunk)
-                .map(|t| {
-                    let row = rows.get(&(t.id as i64));
-                    async move {
-                        let span =
-                            tracing::info_span!("task", task = %TaskId(t.id), phase = "gather");
-                        let r = self.gather(&t, row).instrument(span).await;
-                        (t, r)
-                    }
-                })
-                .buffer_unordered(self.opts.concurrency.max(1))
-                .collect()
-                .await;
-            let mut ok = Vec::new();
-            for (t, r) in gathered {
-                match r {
-                    Ok((txs, g)) => {
-                        if let Some(fp) = &g.fingerprint {
-                            let shell = g
-                                .facts
-                                .parsed
-                                .request
-                                .shell_user
-                                .as_ref()
-                                .map(|s| s.as_str());
-                            self.store
-                                .record_key(
-                                    fp,
-                                    g.facts.task,
-                                    &g.facts.requester,
-                                    shell,
-                                    g.key_since.timestamp(),
-                                )
-                                .await?;
-                        }
-                        ok.push((t, txs, g));
-                    }
-                    Err(e) => {
-                        warn!(task = %TaskId(t.id), phase = "gather", error = %e, "cannot read the task; retrying next cycle");
-                        oldest_failed = Some(
-                            oldest_failed
-                                .map_or(t.fields.date_modified, |o| o.min(t.fields.date_modified)),
-                        );
-                        report.failed.push((TaskId(t.id), e));
-                    }
-                }
+        }
+        Ok(polled)
+    }
+
+    /// Prefetches a batch's requesters and hands the batch to the pipeline; false when the
+    /// pipeline stopped taking tasks.
+    async fn hand_over(&self, batch: Vec<Task>, tx: &mpsc::Sender<Vec<Task>>) -> bool {
+        if self.stopping() || tx.is_closed() {
+            return false;
+        }
+        if batch.is_empty() {
+            return true;
+        }
+        self.src.prefetch(&batch).await;
+        tx.send(batch).await.is_ok()
+    }
+
+    /// Gathers one task, records its key, then settles it, or defers it when it would be
+    /// ready and `defer_ready` (see [`Self::cycle`]).
+    async fn process(
+        &self,
+        t: Task,
+        row: Option<TaskRow>,
+        now: DateTime<Utc>,
+        ledger: &Mutex<KeyLedger>,
+        defer_ready: bool,
+    ) -> Outcome {
+        if self.stopping() {
+            return Outcome::Skipped;
+        }
+        let id = TaskId(t.id);
+        let date_modified = t.fields.date_modified;
+        let span = tracing::info_span!("task", task = %id, phase = "gather");
+        let (last_xact, g) = match self.gather(&t, row.as_ref()).instrument(span).await {
+            Ok(r) => r,
+            Err(error) => {
+                warn!(task = %id, phase = "gather", error = %error, "cannot read the task; retrying next cycle");
+                return Outcome::Failed {
+                    id,
+                    date_modified,
+                    error,
+                };
             }
-            ok.sort_by_key(|(t, _, _)| t.id);
-            // Settle the chunk with the same bounded concurrency: each task's effects are
-            // independent of the others' (their keys were all recorded above), and the
-            // results are merged back in task order.
-            let settled: Vec<_> = futures::stream::iter(ok)
-                .map(|(t, txs, mut g)| {
-                    let row = rows.get(&(t.id as i64)).cloned();
-                    async move {
-                        if self.stopping() {
-                            return None;
-                        }
-                        let id = TaskId(t.id);
-                        let span = tracing::info_span!("task", task = %id, phase = "settle");
-                        let mut local = CycleReport::default();
-                        let r = self
-                            .settle(&t, &txs, &mut g, row, now, &mut local)
-                            .instrument(span)
-                            .await;
-                        Some((id, t.fields.date_modified, local, r))
-                    }
-                })
-                .buffered(self.opts.concurrency.max(1))
-                .collect()
-                .await;
-            for (id, date_modified, local, r) in settled.into_iter().flatten() {
+        };
+        if let Some(fp) = &g.fingerprint {
+            let shell = g
+                .facts
+                .parsed
+                .request
+                .shell_user
+                .as_ref()
+                .map(|s| s.as_str());
+            let since = g.key_since.timestamp();
+            if let Err(e) = self
+                .store
+                .record_key(fp, g.facts.task, &g.facts.requester, shell, since)
+                .await
+            {
+                let error = format!("cannot record the key: {e}");
+                warn!(task = %id, phase = "gather", error = %error, "retrying next cycle");
+                return Outcome::Failed {
+                    id,
+                    date_modified,
+                    error,
+                };
+            }
+            lock(ledger).record(fp, &g.facts.requester, since);
+        }
+        let mut p = Pending {
+            task: t,
+            last_xact,
+            g,
+        };
+        let seen = lock(ledger).seq;
+        if let Err(e) = self.src.add_reuse(&mut p.g, &self.store).await {
+            let error = format!("cannot look up the key's other uses: {e}");
+            warn!(task = %id, phase = "gather", error = %error, "retrying next cycle");
+            return Outcome::Failed {
+                id,
+                date_modified,
+                error,
+            };
+        }
+        let (checklist, tracked) = self.evaluate(&p.task, &mut p.g, now);
+        if defer_ready && checklist.verdict == Verdict::Ready {
+            return Outcome::Deferred(Box::new(p));
+        }
+        self.finish(p, checklist, tracked, seen, row, now).await
+    }
+
+    /// Settles a deferred task: its key's other uses are looked up again first.
+    async fn settle_deferred(
+        &self,
+        mut p: Pending,
+        row: Option<TaskRow>,
+        now: DateTime<Utc>,
+        ledger: &Mutex<KeyLedger>,
+    ) -> Outcome {
+        if self.stopping() {
+            return Outcome::Skipped;
+        }
+        let seen = lock(ledger).seq;
+        if let Err(e) = self.src.add_reuse(&mut p.g, &self.store).await {
+            return Outcome::Failed {
+                id: TaskId(p.task.id),
+                date_modified: p.task.fields.date_modified,
+                error: format!("cannot look up the key's other uses: {e}"),
+            };
+        }
+        let (checklist, tracked) = self.evaluate(&p.task, &mut p.g, now);
+        self.finish(p, checklist, tracked, seen, row, now).await
+    }
+
+    /// The checklist of a gathered task; false with it when the task is no longer tagged
+    /// (then it is evaluated as closed).
+    fn evaluate(&self, t: &Task, g: &mut Gathered, now: DateTime<Utc>) -> (Checklist, bool) {
+        let tracked = t
+            .attachments
+            .projects
+            .as_ref()
+            .is_none_or(|p| p.project_phids.contains(&self.src.context().project));
+        if !tracked {
+            g.facts.open = false;
+        }
+        (policy::evaluate(&g.facts, &self.rules, now), tracked)
+    }
+
+    /// Settles an evaluated task; notes which of the cycle's keys its evaluation saw (`seen`:
+    /// the ledger's sequence number before its key's other uses were looked up).
+    async fn finish(
+        &self,
+        p: Pending,
+        checklist: Checklist,
+        tracked: bool,
+        seen: u64,
+        row: Option<TaskRow>,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let Pending {
+            task: t,
+            last_xact,
+            g,
+        } = p;
+        if self.stopping() {
+            return Outcome::Skipped;
+        }
+        let id = TaskId(t.id);
+        let check = g.fingerprint.as_ref().map(|fp| ReuseCheck {
+            task: t.id,
+            fingerprint: fp.0.clone(),
+            requester: g.facts.requester.key().to_string(),
+            since: g.key_since.timestamp(),
+            seen,
+        });
+        let span = tracing::info_span!("task", task = %id, phase = "settle");
+        let mut local = CycleReport::default();
+        let result = self
+            .settle(&t, last_xact, &g, checklist, tracked, row, now, &mut local)
+            .instrument(span)
+            .await;
+        Outcome::Settled {
+            id,
+            date_modified: t.fields.date_modified,
+            report: local,
+            result,
+            check,
+        }
+    }
+
+    /// Adds one task's outcome to the cycle report.
+    fn tally(
+        &self,
+        o: Outcome,
+        report: &mut CycleReport,
+        oldest_failed: &mut Option<i64>,
+        checks: &mut Vec<ReuseCheck>,
+    ) {
+        match o {
+            Outcome::Skipped | Outcome::Deferred(_) => {}
+            Outcome::Failed {
+                id,
+                date_modified,
+                error,
+            } => fail(report, oldest_failed, id, date_modified, error),
+            Outcome::Settled {
+                id,
+                date_modified,
+                report: local,
+                result,
+                check,
+            } => {
                 report.effects.extend(local.effects);
-                match r {
-                    Ok(()) => report.evaluated += 1,
+                match result {
+                    Ok(()) => {
+                        report.evaluated += 1;
+                        checks.extend(check);
+                    }
                     Err(e) => {
                         warn!(task = %id, phase = "settle", error = %format!("{e:#}"), "cannot settle the task; retrying next cycle");
-                        oldest_failed =
-                            Some(oldest_failed.map_or(date_modified, |o| o.min(date_modified)));
-                        report.failed.push((id, format!("{e:#}")));
+                        fail(report, oldest_failed, id, date_modified, format!("{e:#}"));
                     }
                 }
             }
         }
-
-        // 4. Advance the cursor only past what was settled; failed tasks come back.
-        let stopped_early = self.stopping();
-        if !stopped_early {
-            let next = match oldest_failed {
-                Some(f) => f.min(newest),
-                None => newest,
-            };
-            if cursor != Some(next) && (next > 0) {
-                self.store.set_meta(CURSOR, &next.to_string()).await?;
-            }
-            if reconcile_due || cursor.is_none() {
-                self.store
-                    .set_meta(RECONCILED, &now.timestamp().to_string())
-                    .await?;
-            }
-        }
-        Ok(report)
     }
 
     fn nudge_due(&self, r: &TaskRow, now: DateTime<Utc>) -> bool {
@@ -381,11 +716,13 @@ impl Poller {
             })
     }
 
+    /// Reads a task's timeline and gathers its facts; the newest transaction id read comes
+    /// along (the timeline itself is not kept).
     async fn gather(
         &self,
         t: &Task,
         row: Option<&TaskRow>,
-    ) -> Result<(Vec<Transaction>, Gathered), String> {
+    ) -> Result<(Option<i64>, Gathered), String> {
         let txs = self
             .client()
             .transactions(TaskId(t.id))
@@ -396,30 +733,23 @@ impl Poller {
             .gather(t, &txs, row)
             .await
             .map_err(|e| e.to_string())?;
-        Ok((txs, g))
+        Ok((txs.iter().map(|x| x.id as i64).max(), g))
     }
 
-    /// Evaluates one gathered task and performs its effects, then stores the outcome.
+    /// Performs an evaluated task's effects, then stores the outcome.
+    #[allow(clippy::too_many_arguments)]
     async fn settle(
         &self,
         t: &Task,
-        txs: &[Transaction],
-        g: &mut Gathered,
+        last_xact: Option<i64>,
+        g: &Gathered,
+        checklist: Checklist,
+        tracked: bool,
         row: Option<TaskRow>,
         now: DateTime<Utc>,
         report: &mut CycleReport,
     ) -> anyhow::Result<()> {
         let id = TaskId(t.id);
-        self.src.add_reuse(g, &self.store).await?;
-        let tracked = t
-            .attachments
-            .projects
-            .as_ref()
-            .is_none_or(|p| p.project_phids.contains(&self.src.context().project));
-        if !tracked {
-            g.facts.open = false;
-        }
-        let checklist = policy::evaluate(&g.facts, &self.rules, now);
         let mut row = row.unwrap_or_else(|| TaskRow {
             id: t.id as i64,
             ..TaskRow::default()
@@ -579,7 +909,7 @@ impl Poller {
                 .await?;
             info!(task = %id, phase = "verdict", old = old_verdict.as_deref().unwrap_or("-"), new = checklist.verdict.as_str(), "verdict changed");
         }
-        fill_row(&mut row, t, txs, g, &checklist, now, tracked);
+        fill_row(&mut row, t, last_xact, g, &checklist, now, tracked);
         self.store.put_task(&row).await?;
         Ok(())
     }
@@ -661,7 +991,7 @@ impl Poller {
 fn fill_row(
     row: &mut TaskRow,
     t: &Task,
-    txs: &[Transaction],
+    last_xact: Option<i64>,
     g: &Gathered,
     checklist: &Checklist,
     now: DateTime<Utc>,
@@ -691,11 +1021,7 @@ fn fill_row(
     }
     row.report_json = json.to_string();
     row.evaluated_at = Some(now.timestamp());
-    row.last_xact_id = txs
-        .iter()
-        .map(|x| x.id as i64)
-        .max()
-        .unwrap_or(row.last_xact_id);
+    row.last_xact_id = last_xact.unwrap_or(row.last_xact_id);
     // Re-read when the earliest time-bound item settles.
     row.wake_at = checklist
         .checks

@@ -256,7 +256,7 @@ pub struct Timing {
     pub holidays: Vec<NaiveDate>,
     /// Default poll interval for `run`.
     pub poll_seconds: u64,
-    /// How many tasks are read at once.
+    /// The most Conduit requests in flight at once.
     pub concurrency: usize,
     /// How long cached users, memberships and Legalpad answers live.
     pub cache_ttl_minutes: u32,

@@ -357,6 +357,7 @@ fn fast() -> ClientOptions {
         backoff_base: Duration::from_millis(1),
         backoff_max: Duration::from_millis(4),
         session_cookie: None,
+        max_in_flight: 0,
     }
 }
 

@@ -137,8 +137,9 @@ fn texts(sim: &SimHandle, task: u64) -> Vec<String> {
     sim.comments(task).into_iter().map(|c| c.text).collect()
 }
 
-/// Added to every simulator call during the crash runs.
-const LATENCY_MS: u64 = 2;
+/// Added to every simulator call during the crash runs: enough that the sync of 200 tasks
+/// takes longer than the earliest kills (with 8 calls in flight, about two seconds).
+const LATENCY_MS: u64 = 20;
 /// When each kill lands after the start (milliseconds).
 const KILL_AFTER_MS: std::ops::Range<u64> = 100..2500;
 

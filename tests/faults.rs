@@ -33,6 +33,7 @@ async fn bot(sim: &SimHandle, token: &str, rules: &Arc<Rules>, db: &Path, clock:
             backoff_base: Duration::from_millis(5),
             backoff_max: Duration::from_millis(40),
             session_cookie: None,
+            max_in_flight: 8,
         };
         let client = Client::new(&sim.url(), Token::new(token.to_string()), opts).unwrap();
         let ctx = match Context::resolve(&client, rules).await {

@@ -7,6 +7,7 @@ mod common;
 use accessbot::conduit::{Client, ClientOptions, Token};
 use accessbot::evidence::{Context, EvidenceSource};
 use accessbot::keys::KeyIndex;
+use accessbot::policy::Verdict;
 use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions, Stats};
 use accessbot::store::Store;
@@ -22,6 +23,16 @@ struct Bench {
 
 impl Bench {
     async fn start(sc: Scenario, now: DateTime<Utc>) -> Bench {
+        Bench::start_with(sc, now, 0, 8).await
+    }
+
+    /// With `latency_ms` on every simulated call and `concurrency` requests in flight at most.
+    async fn start_with(
+        sc: Scenario,
+        now: DateTime<Utc>,
+        latency_ms: u64,
+        concurrency: usize,
+    ) -> Bench {
         let token = sc
             .users
             .iter()
@@ -30,6 +41,7 @@ impl Bench {
             .expect("generated scenarios have a bot token");
         let opts = SimOptions {
             now: Some(now),
+            latency_ms,
             ..SimOptions::default()
         };
         let sim = sim::start(sc, opts, "127.0.0.1:0".parse().unwrap())
@@ -42,6 +54,7 @@ impl Bench {
             Token::new(token),
             ClientOptions {
                 retries: 0,
+                max_in_flight: concurrency,
                 ..ClientOptions::default()
             },
         )
@@ -57,7 +70,7 @@ impl Bench {
             rules,
             PollerOptions {
                 dry_run: false,
-                concurrency: 8,
+                concurrency,
                 clock: clock.clone(),
             },
         );
@@ -171,4 +184,119 @@ async fn a_new_task_by_known_users_costs_two_timeline_reads_a_page_and_one_edit(
 
     // And then idle again.
     assert_eq!(b.cycles(1).await.total, 1);
+}
+
+#[tokio::test]
+async fn the_sync_keeps_within_its_concurrency() {
+    let sc = sim::generate(60, 8);
+    let now = sc.now;
+    let b = Bench::start_with(sc, now, 3, 3).await;
+    let sync = b.cycles(2).await;
+    // Tasks are worked on two per request slot, but requests in flight never exceed them.
+    assert!(sync.peak_in_flight <= 3, "{sync:?}");
+    assert!(
+        sync.peak_in_flight >= 2,
+        "the sync ran sequentially: {sync:?}"
+    );
+}
+
+/// The checklists posted on `task`.
+fn checklists(b: &Bench, task: u64) -> Vec<String> {
+    b.sim
+        .comments(task)
+        .into_iter()
+        .map(|c| c.text)
+        .filter(|t| accessbot::report::is_checklist(t))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_shared_within_one_cycle_is_caught_whatever_the_order() {
+    // Tasks are polled newest first and settled as their reads complete, so a request that
+    // reuses an older request's key is often evaluated before that key is recorded.
+    let base = sim::generate(40, 8);
+    // A month on, every request's waiting period is over.
+    let now = base.now + Duration::days(30);
+    let plain = Bench::start(base.clone(), now).await;
+    let first = plain.bot.cycle().await.expect("cycle");
+    let verdict = |task: u64| {
+        first
+            .effects
+            .iter()
+            .rev()
+            .find(|e| e.task.0 == task && e.kind == "checklist")
+            .map(|e| e.verdict)
+    };
+    let ready: Vec<u64> = base
+        .tasks
+        .iter()
+        .map(|t| t.id)
+        .filter(|id| verdict(*id) == Some(Verdict::Ready))
+        .collect();
+    let blocked: Vec<u64> = base
+        .tasks
+        .iter()
+        .map(|t| t.id)
+        .filter(|id| verdict(*id) == Some(Verdict::Blocked))
+        .collect();
+    // The newest of each (polled first), each taking the key of one of the two oldest
+    // requests (polled last).
+    let (reuser_ready, reuser_blocked) = (
+        *ready.last().expect("a ready request"),
+        *blocked.last().expect("a blocked request"),
+    );
+    let sources = [(reuser_ready, 0), (reuser_blocked, 1)];
+    assert!(base.tasks[1].id < reuser_ready.min(reuser_blocked));
+    let key_of = |desc: &str| {
+        desc.lines()
+            .find(|l| l.starts_with("ssh-ed25519 "))
+            .map(str::to_string)
+    };
+    let mut sc = base.clone();
+    for (reuser, source) in sources {
+        let key = key_of(&sc.tasks[source].description).expect("an inline key");
+        let t = sc
+            .tasks
+            .iter_mut()
+            .find(|t| t.id == reuser)
+            .expect("the reuser");
+        let own = key_of(&t.description).expect("an inline key");
+        t.description = t.description.replace(&own, &key);
+    }
+
+    // Right after the cycle that found them (not only once the bot's own comments are read
+    // back), and still after that.
+    let b = Bench::start(sc, now).await;
+    for _ in 0..2 {
+        b.cycles(1).await;
+        check_reuse(&b, &base, &sources);
+    }
+    // The one that would have been ready never showed a ready checklist, not even briefly
+    // (it waited for every key of the cycle, or was found not ready and was corrected).
+    for c in checklists(&b, reuser_ready) {
+        assert!(!c.contains("READY"), "{c}");
+    }
+    // The older requests are unaffected.
+    for (_, source) in sources {
+        let source = base.tasks[source].id;
+        assert_eq!(checklists(&b, source), checklists(&plain, source));
+    }
+}
+
+/// Each (reuser, index of the source task) shows the reuse in its last checklist.
+fn check_reuse(b: &Bench, base: &Scenario, sources: &[(u64, usize)]) {
+    for &(task, source) in sources {
+        let source = base.tasks[source].id;
+        let posted = checklists(b, task);
+        let last = posted.last().expect("a checklist");
+        // Task monograms in the bot's text carry a zero-width space (no link, no mention).
+        assert!(
+            last.contains("- [ ] `key-fresh`")
+                && last.contains(&format!(
+                    "an earlier request by another user (T\u{200b}{source})"
+                )),
+            "T{task}: {last}"
+        );
+        assert!(!last.contains("READY"), "T{task}: {last}");
+    }
 }

@@ -49,6 +49,10 @@ pub struct ClientOptions {
     /// The Phorge web session cookie (`phsid` value, or `phsid=…`) sent with task page
     /// fetches; `None` fetches them anonymously. It is a secret: `Debug` hides it.
     pub session_cookie: Option<String>,
+    /// The most HTTP requests in flight at once (`[timing] concurrency`); 0 for no limit. A
+    /// request waits for a slot before it is sent and frees it when its answer is read (not
+    /// while backing off before a retry).
+    pub max_in_flight: usize,
 }
 
 impl Default for ClientOptions {
@@ -59,6 +63,7 @@ impl Default for ClientOptions {
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(5),
             session_cookie: None,
+            max_in_flight: 8,
         }
     }
 }
@@ -74,6 +79,7 @@ impl fmt::Debug for ClientOptions {
                 "session_cookie",
                 &self.session_cookie.as_ref().map(|_| "***"),
             )
+            .field("max_in_flight", &self.max_in_flight)
             .finish()
     }
 }
@@ -95,6 +101,8 @@ struct Inner {
     opts: ClientOptions,
     cookie: Option<reqwest::header::HeaderValue>,
     calls: Mutex<BTreeMap<String, u64>>,
+    /// Request slots (`max_in_flight`), when limited.
+    slots: Option<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for Client {
@@ -155,8 +163,11 @@ impl Client {
             .user_agent(concat!("accessbot/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
+        let slots =
+            (opts.max_in_flight > 0).then(|| tokio::sync::Semaphore::new(opts.max_in_flight));
         Ok(Client {
             inner: Arc::new(Inner {
+                slots,
                 http,
                 base: trimmed.to_string(),
                 shown_base: shown_base(&url),
@@ -728,6 +739,12 @@ impl Client {
         key: &str,
         req: reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, ConduitError> {
+        // Held until the whole answer is read. The semaphore is never closed, so acquiring
+        // cannot fail; if it somehow did, the request goes out without a slot.
+        let _slot = match &self.inner.slots {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        };
         let mut resp = req.send().await.map_err(|e| self.transport_error(key, e))?;
         let status = resp.status();
         if !status.is_success() {

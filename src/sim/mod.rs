@@ -108,6 +108,10 @@ pub struct Stats {
     pub calls: BTreeMap<String, u64>,
     /// All calls.
     pub total: u64,
+    /// The most calls that were being answered at once (for tests through [`SimHandle::stats`];
+    /// not part of the `/_sim/stats` answer, whose shape the design fixes).
+    #[serde(skip)]
+    pub peak_in_flight: u64,
 }
 
 struct Shared {
@@ -115,6 +119,16 @@ struct Shared {
     stats: Mutex<Stats>,
     faults: Mutex<Faults>,
     latency_ms: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+/// A call being answered: counted in `in_flight` until dropped.
+struct InFlight<'a>(&'a Shared);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked.
@@ -123,10 +137,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn count(&self, key: &str) {
+    /// Counts a call; it is in flight until the returned guard is dropped.
+    fn count(&self, key: &str) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         let mut s = lock(&self.stats);
         *s.calls.entry(key.to_string()).or_insert(0) += 1;
         s.total += 1;
+        s.peak_in_flight = s.peak_in_flight.max(now);
+        InFlight(self)
     }
 
     async fn delay(&self) {
@@ -226,6 +244,7 @@ pub async fn start(
         stats: Mutex::new(Stats::default()),
         faults: Mutex::new(Faults::new(opts.faults, opts.seed)),
         latency_ms: AtomicU64::new(opts.latency_ms),
+        in_flight: AtomicU64::new(0),
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -310,7 +329,7 @@ async fn conduit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.count(&method);
+    let _in_flight = shared.count(&method);
     shared.delay().await;
     let fault = lock(&shared.faults).draw();
     match fault {
@@ -371,7 +390,7 @@ async fn task_page(State(shared): State<Arc<Shared>>, UrlPath(page): UrlPath<Str
     let Some(id) = scenario::monogram_number(&page, 'T') else {
         return (StatusCode::NOT_FOUND, "Not found\n").into_response();
     };
-    shared.count("task.page");
+    let _in_flight = shared.count("task.page");
     shared.delay().await;
     let html = {
         let mut world = lock(&shared.world);

@@ -93,6 +93,7 @@ impl World {
             backoff_base: Duration::from_millis(5),
             backoff_max: Duration::from_millis(50),
             session_cookie: None,
+            max_in_flight: 8,
         };
         Client::new(&self.sim.url(), Token::new(self.token.clone()), opts).unwrap()
     }
