@@ -824,34 +824,18 @@ impl Poller {
             .rev()
             .find(|c| !c.removed && report::is_checklist(&c.text));
         let last_hash = last_posted.map(|c| report::comment_hash(&c.text));
-        if active && last_hash.as_deref() != Some(hash.as_str()) {
-            let xact = self
-                .post(id, "checklist", &text, checklist.verdict, report)
-                .await?;
-            if !self.opts.dry_run {
-                row.posted_hash = Some(hash.clone());
-                row.posted_xact = xact;
-                row.posted_at = Some(now.timestamp());
-            }
-        } else if let Some(c) = last_posted {
-            row.posted_hash = last_hash;
-            row.posted_xact = Some(c.xact.to_string());
-        }
+        let post_checklist = active && last_hash.as_deref() != Some(hash.as_str());
 
-        // Ready to grant: the column / tag, once.
-        if checklist.verdict == Verdict::Ready && !row.ready_marked {
-            let mut marked = false;
+        // Ready to grant: the column / tag, once; the tag comes off when it no longer is.
+        let mut marks: Vec<(&'static str, Phid)> = Vec::new();
+        let marking = checklist.verdict == Verdict::Ready && !row.ready_marked;
+        if marking {
             if let Some(col) = self.src.context().ready_column.clone() {
-                self.effect_edit(id, "ready-column", &col, checklist.verdict, report)
-                    .await?;
-                marked = true;
+                marks.push(("ready-column", col));
             }
             if let Some(tag) = self.src.context().ready_tag.clone() {
-                self.effect_edit(id, "ready-tag", &tag, checklist.verdict, report)
-                    .await?;
-                marked = true;
+                marks.push(("ready-tag", tag));
             }
-            row.ready_marked = marked && !self.opts.dry_run;
         } else if checklist.verdict != Verdict::Ready && row.ready_marked {
             if let Some(tag) = self.src.context().ready_tag.clone() {
                 let has_tag = t
@@ -860,9 +844,30 @@ impl Poller {
                     .as_ref()
                     .is_some_and(|p| p.project_phids.contains(&tag));
                 if has_tag {
-                    self.effect_edit(id, "unready-tag", &tag, checklist.verdict, report)
-                        .await?;
+                    marks.push(("unready-tag", tag));
                 }
+            }
+        }
+
+        // The checklist and the marks in one edit: one call, applied together or not at all.
+        if post_checklist || !marks.is_empty() {
+            let comment = post_checklist.then_some(text.as_str());
+            let xact = self
+                .apply(id, comment, &marks, checklist.verdict, report)
+                .await?;
+            if post_checklist && !self.opts.dry_run {
+                row.posted_hash = Some(hash.clone());
+                row.posted_xact = xact;
+                row.posted_at = Some(now.timestamp());
+            }
+            if marking {
+                row.ready_marked = !marks.is_empty() && !self.opts.dry_run;
+            }
+        }
+        if !post_checklist {
+            if let Some(c) = last_posted {
+                row.posted_hash = last_hash;
+                row.posted_xact = Some(c.xact.to_string());
             }
         }
 
@@ -914,7 +919,8 @@ impl Poller {
         Ok(())
     }
 
-    /// Posts a comment (or prints it in dry-run); returns its transaction PHID.
+    /// Posts a comment other than the checklist (a stale nudge), or prints it in dry-run;
+    /// returns its transaction PHID.
     async fn post(
         &self,
         id: TaskId,
@@ -930,16 +936,6 @@ impl Poller {
             let res = self.client().comment(id, text).await?;
             let xact = res.transactions.first().map(|x| x.phid.to_string());
             info!(task = %id, phase = "post", kind, xact = xact.as_deref().unwrap_or("-"), "posted");
-            if kind == "checklist" {
-                self.store
-                    .record_posted(
-                        id,
-                        &report::comment_hash(text),
-                        xact.as_deref(),
-                        Utc::now().timestamp(),
-                    )
-                    .await?;
-            }
             posted = xact;
         }
         report.effects.push(Effect {
@@ -955,35 +951,82 @@ impl Poller {
         Ok(posted)
     }
 
-    async fn effect_edit(
+    /// One `maniphest.edit` with the checklist comment (if any) and the ready marks (column
+    /// move, tag added or removed), or in dry-run what it would do; returns the comment's
+    /// transaction PHID when the edit held nothing else (Phorge may reorder a combined edit's
+    /// transactions; the next read-back records it then).
+    async fn apply(
         &self,
         id: TaskId,
-        kind: &'static str,
-        target: &Phid,
+        comment: Option<&str>,
+        marks: &[(&'static str, Phid)],
         verdict: Verdict,
         report: &mut CycleReport,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<String>> {
+        let mut xact = None;
         if self.opts.dry_run {
-            println!("--- {id}: would apply {kind} {target} ---\n");
+            if let Some(text) = comment {
+                println!("--- {id}: would post a checklist ---\n{text}\n");
+            }
+            for (kind, target) in marks {
+                println!("--- {id}: would apply {kind} {target} ---\n");
+            }
         } else {
-            let tx = match kind {
-                "ready-column" => {
-                    serde_json::json!([{"type": "column", "value": [target.as_str()]}])
-                }
-                "ready-tag" => {
-                    serde_json::json!([{"type": "projects.add", "value": [target.as_str()]}])
-                }
-                _ => serde_json::json!([{"type": "projects.remove", "value": [target.as_str()]}]),
-            };
-            self.client().edit(id, tx).await?;
+            let mut txs: Vec<serde_json::Value> = Vec::new();
+            if let Some(text) = comment {
+                txs.push(serde_json::json!({"type": "comment", "value": text}));
+            }
+            for (kind, target) in marks {
+                let op = match *kind {
+                    "ready-column" => "column",
+                    "ready-tag" => "projects.add",
+                    _ => "projects.remove",
+                };
+                txs.push(serde_json::json!({"type": op, "value": [target.as_str()]}));
+            }
+            let res = self
+                .client()
+                .edit(id, serde_json::Value::Array(txs))
+                .await?;
+            if let Some(text) = comment {
+                xact = match (marks.is_empty(), res.transactions.first()) {
+                    (true, Some(x)) => Some(x.phid.to_string()),
+                    _ => None,
+                };
+                info!(task = %id, phase = "post", kind = "checklist", xact = xact.as_deref().unwrap_or("-"), marks = marks.len(), "posted");
+                self.store
+                    .record_posted(
+                        id,
+                        &report::comment_hash(text),
+                        xact.as_deref(),
+                        Utc::now().timestamp(),
+                    )
+                    .await?;
+            } else {
+                info!(task = %id, phase = "post", marks = marks.len(), "marked");
+            }
         }
-        report.effects.push(Effect {
-            task: id,
-            kind,
-            text: target.to_string(),
-            verdict,
-        });
-        Ok(())
+        if let Some(text) = comment {
+            report.effects.push(Effect {
+                task: id,
+                kind: "checklist",
+                text: if self.opts.dry_run {
+                    text.to_string()
+                } else {
+                    text.lines().next().unwrap_or_default().to_string()
+                },
+                verdict,
+            });
+        }
+        for (kind, target) in marks {
+            report.effects.push(Effect {
+                task: id,
+                kind,
+                text: target.to_string(),
+                verdict,
+            });
+        }
+        Ok(xact)
     }
 }
 

@@ -257,12 +257,17 @@ async fn a_ready_request_moves_to_the_ready_column_once() {
     };
     assert!(!in_column(&w).await);
     w.set_now("2026-11-06T09:00:00Z");
+    w.sim.reset_stats();
     let r = bot.cycle().await.unwrap();
     assert_eq!(verdict(&w, 201).await, "ready");
-    assert!(
-        r.effects.iter().any(|e| e.kind == "ready-column"),
+    let kinds: Vec<_> = r.effects.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["checklist", "ready-column"]);
+    // The READY checklist and the column move are one edit.
+    assert_eq!(
+        w.sim.stats().calls.get("maniphest.edit").copied(),
+        Some(1),
         "{:?}",
-        r.effects
+        w.sim.stats()
     );
     assert!(in_column(&w).await, "moved to the ready column");
     // Idempotent: later cycles and a restarted bot do not move it again.
