@@ -11,7 +11,7 @@ use crate::ids::{Phid, TaskId};
 use crate::policy::{self, Checklist, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
-use crate::store::{Store, TaskRow};
+use crate::store::{PollEntry, Store, TaskRow};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
@@ -21,6 +21,9 @@ use tracing::{info, warn, Instrument};
 
 /// The most tasks handed to the pipeline at once (and prefetched together) after the poll.
 const BATCH: usize = 100;
+/// The most tasks that would be ready held gathered until every key of the cycle is recorded
+/// (a few MB); beyond that, a cold sync of thousands keeps only the task and reads it again.
+const DEFER_HELD: usize = 256;
 /// Meta key of the poll cursor (the newest dateModified seen).
 const CURSOR: &str = "cursor";
 /// Meta key of the last reconcile time.
@@ -113,6 +116,8 @@ struct Polled {
 /// A gathered task waiting to be settled.
 struct Pending {
     task: Task,
+    /// Its stored row, if it was seen before (without the report).
+    row: Option<TaskRow>,
     /// The newest transaction id read.
     last_xact: Option<i64>,
     g: Gathered,
@@ -140,12 +145,13 @@ enum Outcome {
     },
 }
 
-/// What a settled task's evaluation saw of the keys recorded in the cycle.
+/// What a settled task's evaluation saw of the keys recorded in the cycle (fingerprint and
+/// requester as numbered by the [`KeyLedger`]: a cold sync of thousands keeps one of these per
+/// task until the cycle ends).
 struct ReuseCheck {
     task: u64,
-    fingerprint: String,
-    /// The requester's username key.
-    requester: String,
+    fingerprint: u32,
+    requester: u32,
     /// When the key appeared on the task.
     since: i64,
     /// The ledger's sequence number when its key's other uses were looked up.
@@ -157,11 +163,23 @@ struct ReuseCheck {
 struct KeyLedger {
     /// How many were recorded.
     seq: u64,
-    /// Fingerprint → (requester key, first seen, sequence number).
-    recorded: HashMap<String, Vec<(String, i64, u64)>>,
+    /// Fingerprints and requester username keys, numbered.
+    fingerprints: HashMap<String, u32>,
+    requesters: HashMap<String, u32>,
+    /// By fingerprint number: (requester number, first seen, sequence number).
+    uses: Vec<Vec<(u32, i64, u64)>>,
 }
 
 impl KeyLedger {
+    fn number(map: &mut HashMap<String, u32>, key: &str) -> u32 {
+        if let Some(n) = map.get(key) {
+            return *n;
+        }
+        let n = map.len() as u32;
+        map.insert(key.to_string(), n);
+        n
+    }
+
     fn record(
         &mut self,
         fp: &crate::ids::Fingerprint,
@@ -169,11 +187,30 @@ impl KeyLedger {
         since: i64,
     ) {
         self.seq += 1;
-        self.recorded.entry(fp.0.clone()).or_default().push((
-            requester.key().to_string(),
+        let f = Self::number(&mut self.fingerprints, &fp.0) as usize;
+        let r = Self::number(&mut self.requesters, &requester.key());
+        if self.uses.len() <= f {
+            self.uses.resize_with(f + 1, Vec::new);
+        }
+        self.uses[f].push((r, since, self.seq));
+    }
+
+    /// What an evaluation made now sees of the cycle's keys.
+    fn check(
+        &mut self,
+        task: u64,
+        fp: &crate::ids::Fingerprint,
+        requester: &crate::ids::Username,
+        since: i64,
+        seen: u64,
+    ) -> ReuseCheck {
+        ReuseCheck {
+            task,
+            fingerprint: Self::number(&mut self.fingerprints, &fp.0),
+            requester: Self::number(&mut self.requesters, &requester.key()),
             since,
-            self.seq,
-        ));
+            seen,
+        }
     }
 
     /// The tasks whose evaluation missed an earlier use of their key by someone else that was
@@ -182,7 +219,7 @@ impl KeyLedger {
         let mut ids: Vec<u64> = checks
             .iter()
             .filter(|c| {
-                self.recorded.get(&c.fingerprint).is_some_and(|uses| {
+                self.uses.get(c.fingerprint as usize).is_some_and(|uses| {
                     uses.iter().any(|(user, first_seen, seq)| {
                         *user != c.requester && *first_seen < c.since && *seq > c.seen
                     })
@@ -220,6 +257,8 @@ pub struct Poller {
     opts: PollerOptions,
     stop: Arc<watch::Sender<bool>>,
     shutdown: watch::Receiver<bool>,
+    /// The most would-be-ready tasks held gathered in a cycle ([`DEFER_HELD`]).
+    defer_held: usize,
 }
 
 impl Poller {
@@ -238,7 +277,15 @@ impl Poller {
             opts,
             stop: Arc::new(stop),
             shutdown,
+            defer_held: DEFER_HELD,
         }
+    }
+
+    /// Holds at most `n` would-be-ready tasks gathered in a cycle (default [`DEFER_HELD`]); the
+    /// others are read again once every key of the cycle is recorded. For tests of that path.
+    pub fn with_defer_held(mut self, n: usize) -> Poller {
+        self.defer_held = n;
+        self
     }
 
     /// Sending `true` on this stops the poller between two tasks.
@@ -303,15 +350,15 @@ impl Poller {
     /// Key reuse needs every key of the cycle: a task whose key another request of the same
     /// cycle used earlier must not be found ready before that request's key is recorded. So a
     /// task that would be ready is settled only after every task of the cycle was gathered
-    /// (its key recorded), and a task settled earlier is settled again, re-read, if a key
-    /// recorded after its evaluation turns out to concern it (rare: two requests of one cycle
-    /// sharing a key).
+    /// (its key recorded; past [`DEFER_HELD`] such tasks, the others are read again then),
+    /// and a task settled earlier is settled again, re-read, if a key recorded after its
+    /// evaluation turns out to concern it (rare: two requests of one cycle sharing a key).
     pub async fn cycle(&self) -> anyhow::Result<CycleReport> {
         let now = self.opts.clock.now();
         let mut report = CycleReport::default();
-        let rows: HashMap<i64, TaskRow> = self
+        let rows: HashMap<i64, PollEntry> = self
             .store
-            .task_briefs(false)
+            .poll_index()
             .await?
             .into_iter()
             .map(|r| (r.id, r))
@@ -321,6 +368,7 @@ impl Poller {
         let ledger = Mutex::new(KeyLedger::default());
         let mut oldest_failed: Option<i64> = None;
         let mut deferred: Vec<Pending> = Vec::new();
+        let mut reread: Vec<u64> = Vec::new();
         let mut checks: Vec<ReuseCheck> = Vec::new();
 
         // The poll feeds batches (a page of changed tasks, then the due ones) to the pipeline.
@@ -334,10 +382,7 @@ impl Poller {
             })
             .flatten();
             let outcomes = tasks
-                .map(|t| {
-                    let row = rows.get(&(t.id as i64)).cloned();
-                    self.process(t, row, now, &ledger, true)
-                })
+                .map(|t| self.process(t, now, &ledger, true))
                 .buffer_unordered(lanes);
             let mut outcomes = std::pin::pin!(outcomes);
             // Drained to the end even when stopping: a task in hand is finished, never cut
@@ -345,7 +390,9 @@ impl Poller {
             // poll hands over no more.
             while let Some(o) = outcomes.next().await {
                 match o {
-                    Outcome::Deferred(p) => deferred.push(*p),
+                    Outcome::Deferred(p) if deferred.len() < self.defer_held => deferred.push(*p),
+                    // Beyond that, only the task is kept: it is read again at the end.
+                    Outcome::Deferred(p) => reread.push(p.task.id),
                     o => self.tally(o, &mut report, &mut oldest_failed, &mut checks),
                 }
             }
@@ -358,10 +405,21 @@ impl Poller {
         // Every key of the cycle is recorded: the requests that would be ready are settled
         // now (their evaluation sees every earlier use of their key).
         let ready = futures::stream::iter(deferred)
-            .map(|p| {
-                let row = rows.get(&(p.task.id as i64)).cloned();
-                self.settle_deferred(p, row, now, &ledger)
-            })
+            .map(|p| self.settle_deferred(p, now, &ledger))
+            .buffer_unordered(lanes)
+            .collect::<Vec<_>>()
+            .await;
+        for o in ready {
+            self.tally(o, &mut report, &mut oldest_failed, &mut checks);
+        }
+        reread.sort_unstable();
+        let reread = if reread.is_empty() || self.stopping() {
+            Vec::new()
+        } else {
+            self.client().tasks_by_ids(&reread).await?
+        };
+        let ready = futures::stream::iter(reread)
+            .map(|t| self.process(t, now, &ledger, false))
             .buffer_unordered(lanes)
             .collect::<Vec<_>>()
             .await;
@@ -379,10 +437,7 @@ impl Poller {
             );
             let fetched = self.client().tasks_by_ids(&again).await?;
             let redone = futures::stream::iter(fetched)
-                .map(|t| async {
-                    let row = self.store.task(TaskId(t.id)).await.ok().flatten();
-                    self.process(t, row, now, &ledger, false).await
-                })
+                .map(|t| self.process(t, now, &ledger, false))
                 .buffer_unordered(lanes)
                 .collect::<Vec<_>>()
                 .await;
@@ -420,7 +475,7 @@ impl Poller {
     /// it is handed to the pipeline.
     async fn poll(
         &self,
-        rows: &HashMap<i64, TaskRow>,
+        rows: &HashMap<i64, PollEntry>,
         cursor: Option<i64>,
         now: DateTime<Utc>,
         tx: mpsc::Sender<Vec<Task>>,
@@ -523,7 +578,6 @@ impl Poller {
     async fn process(
         &self,
         t: Task,
-        row: Option<TaskRow>,
         now: DateTime<Utc>,
         ledger: &Mutex<KeyLedger>,
         defer_ready: bool,
@@ -533,6 +587,16 @@ impl Poller {
         }
         let id = TaskId(t.id);
         let date_modified = t.fields.date_modified;
+        let row = match self.store.task_brief(id).await {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Failed {
+                    id,
+                    date_modified,
+                    error: format!("cannot read the stored row: {e}"),
+                }
+            }
+        };
         let span = tracing::info_span!("task", task = %id, phase = "gather");
         let (last_xact, g) = match self.gather(&t, row.as_ref()).instrument(span).await {
             Ok(r) => r,
@@ -571,6 +635,7 @@ impl Poller {
         }
         let mut p = Pending {
             task: t,
+            row,
             last_xact,
             g,
         };
@@ -588,14 +653,14 @@ impl Poller {
         if defer_ready && checklist.verdict == Verdict::Ready {
             return Outcome::Deferred(Box::new(p));
         }
-        self.finish(p, checklist, tracked, seen, row, now).await
+        self.finish(p, (checklist, tracked), seen, now, ledger)
+            .await
     }
 
     /// Settles a deferred task: its key's other uses are looked up again first.
     async fn settle_deferred(
         &self,
         mut p: Pending,
-        row: Option<TaskRow>,
         now: DateTime<Utc>,
         ledger: &Mutex<KeyLedger>,
     ) -> Outcome {
@@ -611,7 +676,8 @@ impl Poller {
             };
         }
         let (checklist, tracked) = self.evaluate(&p.task, &mut p.g, now);
-        self.finish(p, checklist, tracked, seen, row, now).await
+        self.finish(p, (checklist, tracked), seen, now, ledger)
+            .await
     }
 
     /// The checklist of a gathered task; false with it when the task is no longer tagged
@@ -633,14 +699,14 @@ impl Poller {
     async fn finish(
         &self,
         p: Pending,
-        checklist: Checklist,
-        tracked: bool,
+        (checklist, tracked): (Checklist, bool),
         seen: u64,
-        row: Option<TaskRow>,
         now: DateTime<Utc>,
+        ledger: &Mutex<KeyLedger>,
     ) -> Outcome {
         let Pending {
             task: t,
+            row,
             last_xact,
             g,
         } = p;
@@ -648,12 +714,8 @@ impl Poller {
             return Outcome::Skipped;
         }
         let id = TaskId(t.id);
-        let check = g.fingerprint.as_ref().map(|fp| ReuseCheck {
-            task: t.id,
-            fingerprint: fp.0.clone(),
-            requester: g.facts.requester.key().to_string(),
-            since: g.key_since.timestamp(),
-            seen,
+        let check = g.fingerprint.as_ref().map(|fp| {
+            lock(ledger).check(t.id, fp, &g.facts.requester, g.key_since.timestamp(), seen)
         });
         let span = tracing::info_span!("task", task = %id, phase = "settle");
         let mut local = CycleReport::default();
@@ -707,8 +769,8 @@ impl Poller {
         }
     }
 
-    fn nudge_due(&self, r: &TaskRow, now: DateTime<Utc>) -> bool {
-        r.verdict == "blocked"
+    fn nudge_due(&self, r: &PollEntry, now: DateTime<Utc>) -> bool {
+        r.blocked
             && r.last_activity.is_some_and(|la| {
                 r.nudged_for != Some(la)
                     && DateTime::from_timestamp(la, 0)

@@ -86,6 +86,27 @@ fn lock_path(db: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// What the poll needs of a tracked task (see [`Store::poll_index`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub struct PollEntry {
+    /// Task id number.
+    pub id: i64,
+    /// The task's dateModified when last read.
+    pub date_modified: i64,
+    /// Whether the task is open.
+    #[serde(deserialize_with = "flag")]
+    pub open: bool,
+    /// When time alone may change the checklist.
+    pub wake_at: Option<i64>,
+    /// Whether the last verdict was `blocked`.
+    #[serde(deserialize_with = "flag")]
+    pub blocked: bool,
+    /// Last activity by anyone but the bot.
+    pub last_activity: Option<i64>,
+    /// The last_activity value a stale nudge was posted for.
+    pub nudged_for: Option<i64>,
+}
+
 /// One tracked task as stored.
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow, serde::Deserialize)]
 #[serde(default)]
@@ -367,6 +388,26 @@ impl Store {
             .into_iter()
             .filter_map(|(id, a)| Some((id.parse().ok()?, a)))
             .collect())
+    }
+
+    /// One task's row without its report (see [`Self::task_briefs`]).
+    pub async fn task_brief(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
+        Ok(self
+            .rows(&format!("WHERE t.id = {}", id.0 as i64), false)
+            .await?
+            .pop())
+    }
+
+    /// What the poll needs of every tracked task, by id: `(id, date_modified, open, wake_at,
+    /// blocked, last_activity, nudged_for)`; a cold sync of thousands does not hold whole rows.
+    pub async fn poll_index(&self) -> Result<Vec<PollEntry>, StoreError> {
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_array(json_array(id, date_modified, open, wake_at,
+                 verdict = 'blocked', last_activity, nudged_for)), '[]') FROM tasks",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        serde_json::from_str(&json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
     }
 
     /// Task rows matching `filter`, by id, as one JSON array of arrays: sqlx hands SQLite rows
@@ -651,6 +692,37 @@ mod tests {
             vec![open.clone(), closed.clone()]
         );
         assert_eq!(s.task(TaskId(3)).await.unwrap(), Some(open.clone()));
+        assert_eq!(
+            s.task_brief(TaskId(3)).await.unwrap(),
+            Some(TaskRow {
+                report_json: String::new(),
+                ..open.clone()
+            })
+        );
+        assert_eq!(s.task_brief(TaskId(99)).await.unwrap(), None);
+        assert_eq!(
+            s.poll_index().await.unwrap(),
+            vec![
+                PollEntry {
+                    id: 3,
+                    date_modified: 14,
+                    open: true,
+                    wake_at: Some(9),
+                    blocked: false,
+                    last_activity: Some(15),
+                    nudged_for: Some(20),
+                },
+                PollEntry {
+                    id: 4,
+                    date_modified: 0,
+                    open: false,
+                    wake_at: None,
+                    blocked: false,
+                    last_activity: None,
+                    nudged_for: None,
+                }
+            ]
+        );
         // Writing a brief back keeps the stored report.
         let mut brief = briefs[0].clone();
         brief.verdict = "waiting".into();

@@ -212,6 +212,17 @@ fn checklists(b: &Bench, task: u64) -> Vec<String> {
 
 #[tokio::test]
 async fn a_key_shared_within_one_cycle_is_caught_whatever_the_order() {
+    key_shared_within_one_cycle(None).await;
+}
+
+#[tokio::test]
+async fn a_key_shared_within_one_cycle_is_caught_when_ready_tasks_are_read_again() {
+    // A cold sync of thousands holds only so many would-be-ready tasks; the rest are read
+    // again at the end of the cycle. Here: none held.
+    key_shared_within_one_cycle(Some(0)).await;
+}
+
+async fn key_shared_within_one_cycle(defer_held: Option<usize>) {
     // Tasks are polled newest first and settled as their reads complete, so a request that
     // reuses an older request's key is often evaluated before that key is recorded.
     let base = sim::generate(40, 8);
@@ -266,7 +277,10 @@ async fn a_key_shared_within_one_cycle_is_caught_whatever_the_order() {
 
     // Right after the cycle that found them (not only once the bot's own comments are read
     // back), and still after that.
-    let b = Bench::start(sc, now).await;
+    let mut b = Bench::start(sc, now).await;
+    if let Some(n) = defer_held {
+        b.bot = b.bot.with_defer_held(n);
+    }
     for _ in 0..2 {
         b.cycles(1).await;
         check_reuse(&b, &base, &sources);
