@@ -136,7 +136,10 @@ impl Field {
 /// A request parser for one set of labels; build it once and reuse it.
 #[derive(Debug, Clone)]
 pub struct Parser {
+    /// Normalised label ([`normalize_label`]) → field.
     labels: HashMap<String, Field>,
+    /// The longest normalised label, in bytes: a longer candidate is no label.
+    longest: usize,
 }
 
 /// Parses a request from the task title and description.
@@ -390,6 +393,51 @@ fn normalize_label(s: &str) -> String {
     out
 }
 
+/// [`normalize_label`] of an ASCII label (at most [`MAX_LABEL_BYTES`] long), written into
+/// `buf` without allocating; `None` as soon as it is sure to be longer than `longest`.
+fn normalize_ascii_label<'b>(
+    s: &[u8],
+    longest: usize,
+    buf: &'b mut [u8; MAX_LABEL_BYTES],
+) -> Option<&'b str> {
+    // What may still be dropped at the end: a trailing space and a leading "your ".
+    let limit = longest + " ".len() + "your ".len();
+    let mut len = 0;
+    let mut depth = 0usize;
+    let mut space = true;
+    for &b in s {
+        let out = match b {
+            b'(' | b'[' => {
+                depth += 1;
+                continue;
+            }
+            b')' | b']' => {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            _ if depth > 0 => continue,
+            b if b.is_ascii_alphanumeric() => {
+                space = false;
+                b.to_ascii_lowercase()
+            }
+            _ if space => continue,
+            _ => {
+                space = true;
+                b' '
+            }
+        };
+        if len == limit {
+            return None;
+        }
+        // Never more bytes out than in: `len < s.len() <= MAX_LABEL_BYTES`.
+        *buf.get_mut(len)? = out;
+        len += 1;
+    }
+    let out = std::str::from_utf8(&buf[..len]).ok()?;
+    let out = out.strip_suffix(' ').unwrap_or(out);
+    Some(out.strip_prefix("your ").unwrap_or(out))
+}
+
 /// Strips a list marker (`- `, `* `, `+ `, `# `, `1. `, `1) `, `• `) from the start of a line.
 fn strip_list_marker(s: &str) -> &str {
     let t = s.trim_start();
@@ -560,7 +608,11 @@ impl Parser {
                 map.entry(normalize_label(alias)).or_insert(field);
             }
         }
-        Parser { labels: map }
+        let longest = map.keys().map(String::len).max().unwrap_or(0);
+        Parser {
+            labels: map,
+            longest,
+        }
     }
 
     /// Finds a label at the start of a text line: the field and where its value starts.
@@ -594,11 +646,19 @@ impl Parser {
         None
     }
 
+    /// The field a candidate label names. Called for nearly every text line, so an ASCII
+    /// candidate (nearly all are) is normalised on the stack and given up as soon as it is
+    /// longer than any label.
     fn lookup(&self, label: &str) -> Option<Field> {
         if label.len() > MAX_LABEL_BYTES {
             return None;
         }
-        self.labels.get(&normalize_label(label)).copied()
+        if !label.is_ascii() {
+            return self.labels.get(&normalize_label(label)).copied();
+        }
+        let mut buf = [0u8; MAX_LABEL_BYTES];
+        let norm = normalize_ascii_label(label.as_bytes(), self.longest, &mut buf)?;
+        self.labels.get(norm).copied()
     }
 
     /// Parses a request from the task title and description.
@@ -1345,6 +1405,33 @@ mod tests {
         assert_eq!(r.request.full_name.as_deref(), Some("Real"));
         assert_eq!(r.request.email, None);
         assert_eq!(r.request.shell_user, None);
+    }
+
+    /// The stack normalisation of [`Parser::lookup`] gives what the table was built with.
+    fn ascii_normalisation_agrees(label: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let want = normalize_label(label);
+        for longest in [0, 4, 12, 30, MAX_LABEL_BYTES] {
+            let mut buf = [0u8; MAX_LABEL_BYTES];
+            match normalize_ascii_label(label.as_bytes(), longest, &mut buf) {
+                Some(got) => proptest::prop_assert_eq!(got, want.as_str()),
+                None => proptest::prop_assert!(want.len() > longest, "{label:?} → {want:?}"),
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_labels_normalise_as_the_table(label in "[ -~]{0,120}") {
+            ascii_normalisation_agrees(&label)?;
+        }
+
+        #[test]
+        fn label_like_text_normalises_as_the_table(
+            label in "([Yy][Oo][Uu][Rr][ *_:-]{1,3})?[a-zA-Z0-9 ()\\[\\]*_/:.|-]{0,110}",
+        ) {
+            ascii_normalisation_agrees(&label)?;
+        }
     }
 
     #[test]
