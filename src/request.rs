@@ -234,7 +234,7 @@ struct Line<'a> {
 
 /// Splits the description into classified lines.
 fn classify(description: &str) -> Vec<Line<'_>> {
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(description.bytes().filter(|&b| b == b'\n').count() + 1);
     let mut start = 0;
     let mut in_fence = false;
     let mut in_lang_block = false;
@@ -558,6 +558,19 @@ fn paste_regex() -> &'static Regex {
     })
 }
 
+/// Whether `text` may hold a paste reference: some `P` and a digit 1–9 at the start or after
+/// a byte that is not an ASCII letter, digit or `_` (the paste regex wants it at the start,
+/// after a non-word character or after `/`). Key data rarely passes, so the regex, which
+/// alone decides, is run on few lines.
+fn may_name_paste(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'P'
+            && matches!(w[1], b'1'..=b'9')
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+    })
+}
+
 fn pointer_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -580,13 +593,17 @@ fn email_regex() -> &'static Regex {
 
 /// One labelled field as written: the label line's value and the lines that follow it.
 #[derive(Debug)]
-struct Occurrence<'a> {
+struct Occurrence {
     field: Field,
     /// Span of the label line.
     line_span: Range<usize>,
-    /// The value on the label line and the text lines up to the next label, with offsets.
-    parts: Vec<(&'a str, usize)>,
+    /// Where its [`Part`]s are in the list of all of them (one list per parse, in text order,
+    /// rather than one allocation per label).
+    parts: Range<usize>,
 }
+
+/// The value on a label line, or a text line up to the next label, with its offset.
+type Part<'a> = (&'a str, usize);
 
 /// A key found in the text.
 #[derive(Debug)]
@@ -671,7 +688,8 @@ impl Parser {
             None
         };
         let mut out = Parsed::default();
-        let mut occurrences: Vec<Occurrence<'_>> = Vec::new();
+        let mut occurrences: Vec<Occurrence> = Vec::new();
+        let mut parts: Vec<Part<'_>> = Vec::with_capacity(lines.len());
         let mut subject: Option<&str> = None;
         let mut quoted_key = false;
 
@@ -679,13 +697,15 @@ impl Parser {
             match line.kind {
                 Kind::Text => {
                     if let Some((field, value)) = self.label_of(line.text) {
+                        parts.push((value, line.start + offset_in(line.text, value)));
                         occurrences.push(Occurrence {
                             field,
                             line_span: line.start..line.start + line.text.len(),
-                            parts: vec![(value, line.start + offset_in(line.text, value))],
+                            parts: parts.len() - 1..parts.len(),
                         });
                     } else if let Some(cur) = occurrences.last_mut() {
-                        cur.parts.push((line.text, line.start));
+                        parts.push((line.text, line.start));
+                        cur.parts.end = parts.len();
                     } else if subject.is_none() {
                         let t = strip_list_marker(line.text);
                         if let Some(rest) = t.strip_prefix("Subject:") {
@@ -702,15 +722,23 @@ impl Parser {
                 Kind::Fence => {
                     // A fence ends the running field: what follows the block is not its value.
                     if let Some(cur) = occurrences.last_mut() {
-                        cur.parts.push(("", line.start));
+                        parts.push(("", line.start));
+                        cur.parts.end = parts.len();
                     }
                 }
             }
         }
 
         let found = find_keys(&lines);
-        self.fill_fields(&occurrences, private_span.is_some(), &mut out);
-        self.fill_key(&occurrences, found, private_span, quoted_key, &mut out);
+        self.fill_fields(&occurrences, &parts, private_span.is_some(), &mut out);
+        self.fill_key(
+            &occurrences,
+            &parts,
+            found,
+            private_span,
+            quoted_key,
+            &mut out,
+        );
         fill_from_title(title, subject, &mut out);
         require_fields(&mut out);
         out
@@ -718,10 +746,17 @@ impl Parser {
 
     /// Reads the labelled fields. With `redact` (a private key was posted) no message quotes
     /// anything the requester wrote.
-    fn fill_fields(&self, occurrences: &[Occurrence<'_>], redact: bool, out: &mut Parsed) {
+    fn fill_fields(
+        &self,
+        occurrences: &[Occurrence],
+        all_parts: &[Part<'_>],
+        redact: bool,
+        out: &mut Parsed,
+    ) {
         let shown = |s: &str| shown(s, redact);
         let mut shells: Vec<(String, Range<usize>)> = Vec::new();
         for occ in occurrences {
+            let parts = &all_parts[occ.parts.clone()];
             let span = occ.line_span.clone();
             let problem = |message: String| Problem {
                 field: field_name(occ.field).into(),
@@ -730,7 +765,7 @@ impl Parser {
             };
             match occ.field {
                 Field::Groups => {
-                    for (g, bad) in groups_of(&group_parts(&occ.parts)) {
+                    for (g, bad) in groups_of(&group_parts(parts)) {
                         if bad {
                             out.problems.push(problem(format!(
                                 "{} is not a group name (requested groups are written like analytics-privatedata-users)",
@@ -742,8 +777,7 @@ impl Parser {
                     }
                 }
                 Field::Reason => {
-                    let text = occ
-                        .parts
+                    let text = parts
                         .iter()
                         .map(|(t, _)| t.trim())
                         .collect::<Vec<_>>()
@@ -755,7 +789,7 @@ impl Parser {
                 }
                 Field::SshKey => {}
                 _ => {
-                    let Some(raw) = single_value(&occ.parts) else {
+                    let Some(raw) = single_value(parts) else {
                         continue;
                     };
                     let value = clean_value(raw);
@@ -857,7 +891,8 @@ impl Parser {
 
     fn fill_key(
         &self,
-        occurrences: &[Occurrence<'_>],
+        occurrences: &[Occurrence],
+        all_parts: &[Part<'_>],
         found: Vec<KeyFound>,
         private_span: Option<Range<usize>>,
         quoted_key: bool,
@@ -884,8 +919,8 @@ impl Parser {
         let mut paste = None;
         let mut pointer = None;
         for occ in occurrences.iter().filter(|o| o.field == Field::SshKey) {
-            for (text, off) in &occ.parts {
-                if paste.is_none() {
+            for (text, off) in &all_parts[occ.parts.clone()] {
+                if paste.is_none() && may_name_paste(text) {
                     if let Some(c) = paste_regex().captures(text) {
                         let m = c.get(1).or_else(|| c.get(2));
                         if let Some(id) = m.and_then(|m| m.as_str().parse::<u64>().ok()) {
@@ -927,7 +962,7 @@ impl Parser {
             out.request.key = Some(KeyRef::Paste { id });
         } else if let Some(target) = pointer {
             out.request.key = Some(KeyRef::Pointer { target });
-        } else if let Some(text) = typeless_key(occurrences) {
+        } else if let Some(text) = typeless_key(occurrences, all_parts) {
             // Key data without its type: the key check says precisely what is missing.
             out.request.key = Some(KeyRef::Inline { text });
         } else {
@@ -946,11 +981,11 @@ impl Parser {
 }
 
 /// Key data posted without its type (`AAAA…` under the key label), with the rest of its line.
-fn typeless_key(occurrences: &[Occurrence<'_>]) -> Option<String> {
+fn typeless_key(occurrences: &[Occurrence], all_parts: &[Part<'_>]) -> Option<String> {
     occurrences
         .iter()
         .filter(|o| o.field == Field::SshKey)
-        .flat_map(|o| o.parts.iter())
+        .flat_map(|o| all_parts[o.parts.clone()].iter())
         .find_map(|(text, _)| {
             let tokens = key_tokens(text);
             let at = tokens
@@ -977,7 +1012,7 @@ fn field_name(f: Field) -> &'static str {
 
 /// The value of a one-value field: on the label line, or else on the next non-empty line
 /// directly after it (one blank line allowed).
-fn single_value<'a>(parts: &[(&'a str, usize)]) -> Option<&'a str> {
+fn single_value<'a>(parts: &[Part<'a>]) -> Option<&'a str> {
     let first = parts.first()?.0.trim();
     if !first.is_empty() {
         return Some(first);
@@ -992,7 +1027,7 @@ fn single_value<'a>(parts: &[(&'a str, usize)]) -> Option<&'a str> {
 
 /// The text of a groups field: the label line's value, then list items below it (or the
 /// next line when the label line is empty).
-fn group_parts(parts: &[(&str, usize)]) -> String {
+fn group_parts(parts: &[Part<'_>]) -> String {
     let mut text = String::new();
     let first = parts.first().map_or("", |p| p.0);
     text.push_str(first);
@@ -1176,10 +1211,26 @@ fn require_fields(out: &mut Parsed) {
 /// The whitespace-separated tokens of a line, without markup around them (`` ` ``, `*`, quotes,
 /// table pipes).
 fn key_tokens(text: &str) -> Vec<&str> {
+    key_token_iter(text).collect()
+}
+
+/// The tokens of [`key_tokens`], one by one (for a look at the first without collecting).
+fn key_token_iter(text: &str) -> impl Iterator<Item = &str> {
     text.split_whitespace()
         .map(|t| t.trim_matches(|c: char| matches!(c, '`' | '*' | '"' | '\'' | '|')))
         .filter(|t| !t.is_empty())
-        .collect()
+}
+
+/// Whether a line contains `ssh-`, `ecdsa-` or `sk-`, with which every key type starts
+/// (certificates and security keys included): one pass over the line.
+fn may_hold_key_type(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c == b'-' && {
+            let head = &b[..i];
+            head.ends_with(b"ssh") || head.ends_with(b"ecdsa") || head.ends_with(b"sk")
+        }
+    })
 }
 
 /// Finds the public keys written in text lines and code blocks (never in quotes), each
@@ -1193,11 +1244,7 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
             i += 1;
             continue;
         }
-        // Every key type starts so (certificates and security keys included).
-        let may_hold_key = ["ssh-", "ecdsa-", "sk-"]
-            .iter()
-            .any(|p| line.text.contains(p));
-        if !may_hold_key {
+        if !may_hold_key_type(line.text) {
             i += 1;
             continue;
         }
@@ -1213,8 +1260,8 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
             let data_here = tokens.get(t + 1).is_some_and(|d| d.starts_with("AAAA"));
             let data_next = t + 1 == tokens.len()
                 && lines.get(i + 1).is_some_and(|l| {
-                    key_tokens(l.text)
-                        .first()
+                    key_token_iter(l.text)
+                        .next()
                         .is_some_and(|d| d.starts_with("AAAA"))
                 });
             if !data_here && !data_next {
@@ -1222,8 +1269,9 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 continue;
             }
             let start = line.start + offset_in(line.text, tokens[t]);
-            let mut base64 = String::new();
-            let mut rest: Vec<&str> = tokens[t + 1..].to_vec();
+            let mut base64 = String::with_capacity(tokens.get(t + 1).map_or(0, |d| d.len()));
+            let mut next_tokens: Vec<&str>;
+            let mut rest: &[&str] = &tokens[t + 1..];
             let mut end_line = i;
             let mut complete = false;
             let mut comment: Vec<&str> = Vec::new();
@@ -1246,7 +1294,7 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 let Some(next) = lines.get(end_line + 1) else {
                     break;
                 };
-                let first = key_tokens(next.text).first().copied().unwrap_or("");
+                let first = key_token_iter(next.text).next().unwrap_or("");
                 if !matches!(next.kind, Kind::Text | Kind::Code)
                     || !keys::is_base64_token(first)
                     || keys::looks_like_key_type(first)
@@ -1255,7 +1303,8 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 }
                 end_line += 1;
                 end = next.start + next.text.len();
-                rest = key_tokens(next.text);
+                next_tokens = key_tokens(next.text);
+                rest = &next_tokens;
             }
             // A wrapped key's comment may stand alone on the line after its data.
             if complete && comment.is_empty() && end_line > i {
