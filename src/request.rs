@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -486,8 +487,12 @@ fn clean_value(s: &str) -> &str {
     }
 }
 
-/// Drops parenthesised asides: "@mboss (my manager)" → "@mboss".
-fn drop_parens(s: &str) -> String {
+/// Drops parenthesised asides: "@mboss (my manager)" → "@mboss". Text without parentheses
+/// (most values) is returned as it is.
+fn drop_parens(s: &str) -> Cow<'_, str> {
+    if !s.contains(['(', ')']) {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     let mut depth = 0usize;
     for c in s.chars() {
@@ -498,7 +503,7 @@ fn drop_parens(s: &str) -> String {
             _ => {}
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Shortens requester text for a message (the report escapes it before posting).
@@ -522,25 +527,28 @@ fn shown(s: &str, redact: bool) -> String {
     format!("\"{t}\"")
 }
 
-/// Values "not applicable" that mean the field was left empty on purpose.
+/// Values "not applicable" that mean the field was left empty on purpose, in any case.
 fn is_none_value(s: &str) -> bool {
-    matches!(
-        drop_parens(s)
-            .trim()
-            .trim_end_matches('.')
-            .to_lowercase()
-            .as_str(),
-        "" | "-"
-            | "n/a"
-            | "na"
-            | "none"
-            | "not applicable"
-            | "no"
-            | "never"
-            | "permanent"
-            | "tbd"
-            | "—"
-    )
+    let value = drop_parens(s);
+    let t = value.trim().trim_end_matches('.');
+    // Compared without building a lowercase copy: apart from the dash the words are ASCII,
+    // and the only non-ASCII character whose lowercase is ASCII is the Kelvin sign (`k`,
+    // in none of them).
+    t == "—"
+        || [
+            "",
+            "-",
+            "n/a",
+            "na",
+            "none",
+            "not applicable",
+            "no",
+            "never",
+            "permanent",
+            "tbd",
+        ]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w))
 }
 
 fn title_regex() -> &'static Regex {
@@ -777,11 +785,13 @@ impl Parser {
                     }
                 }
                 Field::Reason => {
-                    let text = parts
-                        .iter()
-                        .map(|(t, _)| t.trim())
-                        .collect::<Vec<_>>()
-                        .join("\n");
+                    let mut text = String::new();
+                    for (i, (t, _)) in parts.iter().enumerate() {
+                        if i > 0 {
+                            text.push('\n');
+                        }
+                        text.push_str(t.trim());
+                    }
                     let text = text.trim();
                     if !text.is_empty() && out.request.reason.is_none() {
                         out.request.reason = Some(text.to_string());
@@ -1108,20 +1118,17 @@ fn username_of(value: &str) -> Option<Username> {
     };
     let v = drop_parens(value);
     let v = clean_value(&v);
-    let words: Vec<&str> = v.split_whitespace().collect();
-    if words.len() == 1 {
-        let u = words[0]
-            .trim_start_matches('@')
-            .trim_end_matches(['.', ',']);
+    let mut words = v.split_whitespace();
+    if let (Some(word), None) = (words.next(), words.next()) {
+        let u = word.trim_start_matches('@').trim_end_matches(['.', ',']);
         return ok(u).then(|| Username::new(u));
     }
-    let mentions: Vec<&str> = value
+    let mut mentions = value
         .split_whitespace()
         .filter_map(|w| w.strip_prefix('@').or_else(|| w.strip_prefix("(@")))
-        .map(|w| w.trim_end_matches([')', '.', ',']))
-        .collect();
-    match mentions.as_slice() {
-        [one] if ok(one) => Some(Username::new(one)),
+        .map(|w| w.trim_end_matches([')', '.', ',']));
+    match (mentions.next(), mentions.next()) {
+        (Some(one), None) if ok(one) => Some(Username::new(one)),
         _ => None,
     }
 }
