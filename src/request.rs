@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -136,7 +137,10 @@ impl Field {
 /// A request parser for one set of labels; build it once and reuse it.
 #[derive(Debug, Clone)]
 pub struct Parser {
+    /// Normalised label ([`normalize_label`]) → field.
     labels: HashMap<String, Field>,
+    /// The longest normalised label, in bytes: a longer candidate is no label.
+    longest: usize,
 }
 
 /// Parses a request from the task title and description.
@@ -231,7 +235,7 @@ struct Line<'a> {
 
 /// Splits the description into classified lines.
 fn classify(description: &str) -> Vec<Line<'_>> {
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(description.bytes().filter(|&b| b == b'\n').count() + 1);
     let mut start = 0;
     let mut in_fence = false;
     let mut in_lang_block = false;
@@ -390,6 +394,51 @@ fn normalize_label(s: &str) -> String {
     out
 }
 
+/// [`normalize_label`] of an ASCII label (at most [`MAX_LABEL_BYTES`] long), written into
+/// `buf` without allocating; `None` as soon as it is sure to be longer than `longest`.
+fn normalize_ascii_label<'b>(
+    s: &[u8],
+    longest: usize,
+    buf: &'b mut [u8; MAX_LABEL_BYTES],
+) -> Option<&'b str> {
+    // What may still be dropped at the end: a trailing space and a leading "your ".
+    let limit = longest + " ".len() + "your ".len();
+    let mut len = 0;
+    let mut depth = 0usize;
+    let mut space = true;
+    for &b in s {
+        let out = match b {
+            b'(' | b'[' => {
+                depth += 1;
+                continue;
+            }
+            b')' | b']' => {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            _ if depth > 0 => continue,
+            b if b.is_ascii_alphanumeric() => {
+                space = false;
+                b.to_ascii_lowercase()
+            }
+            _ if space => continue,
+            _ => {
+                space = true;
+                b' '
+            }
+        };
+        if len == limit {
+            return None;
+        }
+        // Never more bytes out than in: `len < s.len() <= MAX_LABEL_BYTES`.
+        *buf.get_mut(len)? = out;
+        len += 1;
+    }
+    let out = std::str::from_utf8(&buf[..len]).ok()?;
+    let out = out.strip_suffix(' ').unwrap_or(out);
+    Some(out.strip_prefix("your ").unwrap_or(out))
+}
+
 /// Strips a list marker (`- `, `* `, `+ `, `# `, `1. `, `1) `, `• `) from the start of a line.
 fn strip_list_marker(s: &str) -> &str {
     let t = s.trim_start();
@@ -438,8 +487,12 @@ fn clean_value(s: &str) -> &str {
     }
 }
 
-/// Drops parenthesised asides: "@mboss (my manager)" → "@mboss".
-fn drop_parens(s: &str) -> String {
+/// Drops parenthesised asides: "@mboss (my manager)" → "@mboss". Text without parentheses
+/// (most values) is returned as it is.
+fn drop_parens(s: &str) -> Cow<'_, str> {
+    if !s.contains(['(', ')']) {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     let mut depth = 0usize;
     for c in s.chars() {
@@ -450,7 +503,7 @@ fn drop_parens(s: &str) -> String {
             _ => {}
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Shortens requester text for a message (the report escapes it before posting).
@@ -474,25 +527,28 @@ fn shown(s: &str, redact: bool) -> String {
     format!("\"{t}\"")
 }
 
-/// Values "not applicable" that mean the field was left empty on purpose.
+/// Values "not applicable" that mean the field was left empty on purpose, in any case.
 fn is_none_value(s: &str) -> bool {
-    matches!(
-        drop_parens(s)
-            .trim()
-            .trim_end_matches('.')
-            .to_lowercase()
-            .as_str(),
-        "" | "-"
-            | "n/a"
-            | "na"
-            | "none"
-            | "not applicable"
-            | "no"
-            | "never"
-            | "permanent"
-            | "tbd"
-            | "—"
-    )
+    let value = drop_parens(s);
+    let t = value.trim().trim_end_matches('.');
+    // Compared without building a lowercase copy: apart from the dash the words are ASCII,
+    // and the only non-ASCII character whose lowercase is ASCII is the Kelvin sign (`k`,
+    // in none of them).
+    t == "—"
+        || [
+            "",
+            "-",
+            "n/a",
+            "na",
+            "none",
+            "not applicable",
+            "no",
+            "never",
+            "permanent",
+            "tbd",
+        ]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w))
 }
 
 fn title_regex() -> &'static Regex {
@@ -507,6 +563,19 @@ fn paste_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(r"(?:^|[^\w/])P([1-9][0-9]{0,9})\b|/P([1-9][0-9]{0,9})\b").expect("static regex")
+    })
+}
+
+/// Whether `text` may hold a paste reference: some `P` and a digit 1–9 at the start or after
+/// a byte that is not an ASCII letter, digit or `_` (the paste regex wants it at the start,
+/// after a non-word character or after `/`). Key data rarely passes, so the regex, which
+/// alone decides, is run on few lines.
+fn may_name_paste(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'P'
+            && matches!(w[1], b'1'..=b'9')
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
     })
 }
 
@@ -532,13 +601,17 @@ fn email_regex() -> &'static Regex {
 
 /// One labelled field as written: the label line's value and the lines that follow it.
 #[derive(Debug)]
-struct Occurrence<'a> {
+struct Occurrence {
     field: Field,
     /// Span of the label line.
     line_span: Range<usize>,
-    /// The value on the label line and the text lines up to the next label, with offsets.
-    parts: Vec<(&'a str, usize)>,
+    /// Where its [`Part`]s are in the list of all of them (one list per parse, in text order,
+    /// rather than one allocation per label).
+    parts: Range<usize>,
 }
+
+/// The value on a label line, or a text line up to the next label, with its offset.
+type Part<'a> = (&'a str, usize);
 
 /// A key found in the text.
 #[derive(Debug)]
@@ -560,7 +633,11 @@ impl Parser {
                 map.entry(normalize_label(alias)).or_insert(field);
             }
         }
-        Parser { labels: map }
+        let longest = map.keys().map(String::len).max().unwrap_or(0);
+        Parser {
+            labels: map,
+            longest,
+        }
     }
 
     /// Finds a label at the start of a text line: the field and where its value starts.
@@ -594,11 +671,19 @@ impl Parser {
         None
     }
 
+    /// The field a candidate label names. Called for nearly every text line, so an ASCII
+    /// candidate (nearly all are) is normalised on the stack and given up as soon as it is
+    /// longer than any label.
     fn lookup(&self, label: &str) -> Option<Field> {
         if label.len() > MAX_LABEL_BYTES {
             return None;
         }
-        self.labels.get(&normalize_label(label)).copied()
+        if !label.is_ascii() {
+            return self.labels.get(&normalize_label(label)).copied();
+        }
+        let mut buf = [0u8; MAX_LABEL_BYTES];
+        let norm = normalize_ascii_label(label.as_bytes(), self.longest, &mut buf)?;
+        self.labels.get(norm).copied()
     }
 
     /// Parses a request from the task title and description.
@@ -611,7 +696,8 @@ impl Parser {
             None
         };
         let mut out = Parsed::default();
-        let mut occurrences: Vec<Occurrence<'_>> = Vec::new();
+        let mut occurrences: Vec<Occurrence> = Vec::new();
+        let mut parts: Vec<Part<'_>> = Vec::with_capacity(lines.len());
         let mut subject: Option<&str> = None;
         let mut quoted_key = false;
 
@@ -619,13 +705,15 @@ impl Parser {
             match line.kind {
                 Kind::Text => {
                     if let Some((field, value)) = self.label_of(line.text) {
+                        parts.push((value, line.start + offset_in(line.text, value)));
                         occurrences.push(Occurrence {
                             field,
                             line_span: line.start..line.start + line.text.len(),
-                            parts: vec![(value, line.start + offset_in(line.text, value))],
+                            parts: parts.len() - 1..parts.len(),
                         });
                     } else if let Some(cur) = occurrences.last_mut() {
-                        cur.parts.push((line.text, line.start));
+                        parts.push((line.text, line.start));
+                        cur.parts.end = parts.len();
                     } else if subject.is_none() {
                         let t = strip_list_marker(line.text);
                         if let Some(rest) = t.strip_prefix("Subject:") {
@@ -642,15 +730,23 @@ impl Parser {
                 Kind::Fence => {
                     // A fence ends the running field: what follows the block is not its value.
                     if let Some(cur) = occurrences.last_mut() {
-                        cur.parts.push(("", line.start));
+                        parts.push(("", line.start));
+                        cur.parts.end = parts.len();
                     }
                 }
             }
         }
 
         let found = find_keys(&lines);
-        self.fill_fields(&occurrences, private_span.is_some(), &mut out);
-        self.fill_key(&occurrences, found, private_span, quoted_key, &mut out);
+        self.fill_fields(&occurrences, &parts, private_span.is_some(), &mut out);
+        self.fill_key(
+            &occurrences,
+            &parts,
+            found,
+            private_span,
+            quoted_key,
+            &mut out,
+        );
         fill_from_title(title, subject, &mut out);
         require_fields(&mut out);
         out
@@ -658,10 +754,17 @@ impl Parser {
 
     /// Reads the labelled fields. With `redact` (a private key was posted) no message quotes
     /// anything the requester wrote.
-    fn fill_fields(&self, occurrences: &[Occurrence<'_>], redact: bool, out: &mut Parsed) {
+    fn fill_fields(
+        &self,
+        occurrences: &[Occurrence],
+        all_parts: &[Part<'_>],
+        redact: bool,
+        out: &mut Parsed,
+    ) {
         let shown = |s: &str| shown(s, redact);
         let mut shells: Vec<(String, Range<usize>)> = Vec::new();
         for occ in occurrences {
+            let parts = &all_parts[occ.parts.clone()];
             let span = occ.line_span.clone();
             let problem = |message: String| Problem {
                 field: field_name(occ.field).into(),
@@ -670,7 +773,7 @@ impl Parser {
             };
             match occ.field {
                 Field::Groups => {
-                    for (g, bad) in groups_of(&group_parts(&occ.parts)) {
+                    for (g, bad) in groups_of(&group_parts(parts)) {
                         if bad {
                             out.problems.push(problem(format!(
                                 "{} is not a group name (requested groups are written like analytics-privatedata-users)",
@@ -682,12 +785,13 @@ impl Parser {
                     }
                 }
                 Field::Reason => {
-                    let text = occ
-                        .parts
-                        .iter()
-                        .map(|(t, _)| t.trim())
-                        .collect::<Vec<_>>()
-                        .join("\n");
+                    let mut text = String::new();
+                    for (i, (t, _)) in parts.iter().enumerate() {
+                        if i > 0 {
+                            text.push('\n');
+                        }
+                        text.push_str(t.trim());
+                    }
                     let text = text.trim();
                     if !text.is_empty() && out.request.reason.is_none() {
                         out.request.reason = Some(text.to_string());
@@ -695,7 +799,7 @@ impl Parser {
                 }
                 Field::SshKey => {}
                 _ => {
-                    let Some(raw) = single_value(&occ.parts) else {
+                    let Some(raw) = single_value(parts) else {
                         continue;
                     };
                     let value = clean_value(raw);
@@ -797,7 +901,8 @@ impl Parser {
 
     fn fill_key(
         &self,
-        occurrences: &[Occurrence<'_>],
+        occurrences: &[Occurrence],
+        all_parts: &[Part<'_>],
         found: Vec<KeyFound>,
         private_span: Option<Range<usize>>,
         quoted_key: bool,
@@ -824,8 +929,8 @@ impl Parser {
         let mut paste = None;
         let mut pointer = None;
         for occ in occurrences.iter().filter(|o| o.field == Field::SshKey) {
-            for (text, off) in &occ.parts {
-                if paste.is_none() {
+            for (text, off) in &all_parts[occ.parts.clone()] {
+                if paste.is_none() && may_name_paste(text) {
                     if let Some(c) = paste_regex().captures(text) {
                         let m = c.get(1).or_else(|| c.get(2));
                         if let Some(id) = m.and_then(|m| m.as_str().parse::<u64>().ok()) {
@@ -867,7 +972,7 @@ impl Parser {
             out.request.key = Some(KeyRef::Paste { id });
         } else if let Some(target) = pointer {
             out.request.key = Some(KeyRef::Pointer { target });
-        } else if let Some(text) = typeless_key(occurrences) {
+        } else if let Some(text) = typeless_key(occurrences, all_parts) {
             // Key data without its type: the key check says precisely what is missing.
             out.request.key = Some(KeyRef::Inline { text });
         } else {
@@ -886,11 +991,11 @@ impl Parser {
 }
 
 /// Key data posted without its type (`AAAA…` under the key label), with the rest of its line.
-fn typeless_key(occurrences: &[Occurrence<'_>]) -> Option<String> {
+fn typeless_key(occurrences: &[Occurrence], all_parts: &[Part<'_>]) -> Option<String> {
     occurrences
         .iter()
         .filter(|o| o.field == Field::SshKey)
-        .flat_map(|o| o.parts.iter())
+        .flat_map(|o| all_parts[o.parts.clone()].iter())
         .find_map(|(text, _)| {
             let tokens = key_tokens(text);
             let at = tokens
@@ -917,7 +1022,7 @@ fn field_name(f: Field) -> &'static str {
 
 /// The value of a one-value field: on the label line, or else on the next non-empty line
 /// directly after it (one blank line allowed).
-fn single_value<'a>(parts: &[(&'a str, usize)]) -> Option<&'a str> {
+fn single_value<'a>(parts: &[Part<'a>]) -> Option<&'a str> {
     let first = parts.first()?.0.trim();
     if !first.is_empty() {
         return Some(first);
@@ -932,7 +1037,7 @@ fn single_value<'a>(parts: &[(&'a str, usize)]) -> Option<&'a str> {
 
 /// The text of a groups field: the label line's value, then list items below it (or the
 /// next line when the label line is empty).
-fn group_parts(parts: &[(&str, usize)]) -> String {
+fn group_parts(parts: &[Part<'_>]) -> String {
     let mut text = String::new();
     let first = parts.first().map_or("", |p| p.0);
     text.push_str(first);
@@ -1013,20 +1118,17 @@ fn username_of(value: &str) -> Option<Username> {
     };
     let v = drop_parens(value);
     let v = clean_value(&v);
-    let words: Vec<&str> = v.split_whitespace().collect();
-    if words.len() == 1 {
-        let u = words[0]
-            .trim_start_matches('@')
-            .trim_end_matches(['.', ',']);
+    let mut words = v.split_whitespace();
+    if let (Some(word), None) = (words.next(), words.next()) {
+        let u = word.trim_start_matches('@').trim_end_matches(['.', ',']);
         return ok(u).then(|| Username::new(u));
     }
-    let mentions: Vec<&str> = value
+    let mut mentions = value
         .split_whitespace()
         .filter_map(|w| w.strip_prefix('@').or_else(|| w.strip_prefix("(@")))
-        .map(|w| w.trim_end_matches([')', '.', ',']))
-        .collect();
-    match mentions.as_slice() {
-        [one] if ok(one) => Some(Username::new(one)),
+        .map(|w| w.trim_end_matches([')', '.', ',']));
+    match (mentions.next(), mentions.next()) {
+        (Some(one), None) if ok(one) => Some(Username::new(one)),
         _ => None,
     }
 }
@@ -1116,10 +1218,26 @@ fn require_fields(out: &mut Parsed) {
 /// The whitespace-separated tokens of a line, without markup around them (`` ` ``, `*`, quotes,
 /// table pipes).
 fn key_tokens(text: &str) -> Vec<&str> {
+    key_token_iter(text).collect()
+}
+
+/// The tokens of [`key_tokens`], one by one (for a look at the first without collecting).
+fn key_token_iter(text: &str) -> impl Iterator<Item = &str> {
     text.split_whitespace()
         .map(|t| t.trim_matches(|c: char| matches!(c, '`' | '*' | '"' | '\'' | '|')))
         .filter(|t| !t.is_empty())
-        .collect()
+}
+
+/// Whether a line contains `ssh-`, `ecdsa-` or `sk-`, with which every key type starts
+/// (certificates and security keys included): one pass over the line.
+fn may_hold_key_type(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c == b'-' && {
+            let head = &b[..i];
+            head.ends_with(b"ssh") || head.ends_with(b"ecdsa") || head.ends_with(b"sk")
+        }
+    })
 }
 
 /// Finds the public keys written in text lines and code blocks (never in quotes), each
@@ -1133,11 +1251,7 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
             i += 1;
             continue;
         }
-        // Every key type starts so (certificates and security keys included).
-        let may_hold_key = ["ssh-", "ecdsa-", "sk-"]
-            .iter()
-            .any(|p| line.text.contains(p));
-        if !may_hold_key {
+        if !may_hold_key_type(line.text) {
             i += 1;
             continue;
         }
@@ -1153,8 +1267,8 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
             let data_here = tokens.get(t + 1).is_some_and(|d| d.starts_with("AAAA"));
             let data_next = t + 1 == tokens.len()
                 && lines.get(i + 1).is_some_and(|l| {
-                    key_tokens(l.text)
-                        .first()
+                    key_token_iter(l.text)
+                        .next()
                         .is_some_and(|d| d.starts_with("AAAA"))
                 });
             if !data_here && !data_next {
@@ -1162,8 +1276,9 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 continue;
             }
             let start = line.start + offset_in(line.text, tokens[t]);
-            let mut base64 = String::new();
-            let mut rest: Vec<&str> = tokens[t + 1..].to_vec();
+            let mut base64 = String::with_capacity(tokens.get(t + 1).map_or(0, |d| d.len()));
+            let mut next_tokens: Vec<&str>;
+            let mut rest: &[&str] = &tokens[t + 1..];
             let mut end_line = i;
             let mut complete = false;
             let mut comment: Vec<&str> = Vec::new();
@@ -1186,7 +1301,7 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 let Some(next) = lines.get(end_line + 1) else {
                     break;
                 };
-                let first = key_tokens(next.text).first().copied().unwrap_or("");
+                let first = key_token_iter(next.text).next().unwrap_or("");
                 if !matches!(next.kind, Kind::Text | Kind::Code)
                     || !keys::is_base64_token(first)
                     || keys::looks_like_key_type(first)
@@ -1195,7 +1310,8 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 }
                 end_line += 1;
                 end = next.start + next.text.len();
-                rest = key_tokens(next.text);
+                next_tokens = key_tokens(next.text);
+                rest = &next_tokens;
             }
             // A wrapped key's comment may stand alone on the line after its data.
             if complete && comment.is_empty() && end_line > i {
@@ -1345,6 +1461,33 @@ mod tests {
         assert_eq!(r.request.full_name.as_deref(), Some("Real"));
         assert_eq!(r.request.email, None);
         assert_eq!(r.request.shell_user, None);
+    }
+
+    /// The stack normalisation of [`Parser::lookup`] gives what the table was built with.
+    fn ascii_normalisation_agrees(label: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let want = normalize_label(label);
+        for longest in [0, 4, 12, 30, MAX_LABEL_BYTES] {
+            let mut buf = [0u8; MAX_LABEL_BYTES];
+            match normalize_ascii_label(label.as_bytes(), longest, &mut buf) {
+                Some(got) => proptest::prop_assert_eq!(got, want.as_str()),
+                None => proptest::prop_assert!(want.len() > longest, "{label:?} → {want:?}"),
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_labels_normalise_as_the_table(label in "[ -~]{0,120}") {
+            ascii_normalisation_agrees(&label)?;
+        }
+
+        #[test]
+        fn label_like_text_normalises_as_the_table(
+            label in "([Yy][Oo][Uu][Rr][ *_:-]{1,3})?[a-zA-Z0-9 ()\\[\\]*_/:.|-]{0,110}",
+        ) {
+            ascii_normalisation_agrees(&label)?;
+        }
     }
 
     #[test]
