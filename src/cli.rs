@@ -619,7 +619,7 @@ async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
     let rows = if json {
         store.tasks(!all).await?
     } else {
-        store.task_briefs(!all).await?
+        store.view_rows(!all).await?
     };
     let mut rows: Vec<_> = rows
         .into_iter()
@@ -653,7 +653,7 @@ async fn cmd_agenda(
         )
     });
     // No report is read: SQLite picks the approvals out of the scheduled requests' reports.
-    let rows = store.task_briefs(true).await?;
+    let rows = store.view_rows(true).await?;
     let approvals = store
         .agenda_approvals(&meeting.format("%Y-%m-%d").to_string())
         .await?;
