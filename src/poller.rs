@@ -145,6 +145,18 @@ enum Outcome {
     },
 }
 
+impl Outcome {
+    /// A task that could not be gathered (logged here); it is retried next cycle.
+    fn failed(id: TaskId, date_modified: i64, error: String) -> Outcome {
+        warn!(task = %id, phase = "gather", error = %error, "cannot read the task; retrying next cycle");
+        Outcome::Failed {
+            id,
+            date_modified,
+            error,
+        }
+    }
+}
+
 /// What a settled task's evaluation saw of the keys recorded in the cycle (fingerprint and
 /// requester as numbered by the [`KeyLedger`]: a cold sync of thousands keeps one of these per
 /// task until the cycle ends).
@@ -590,24 +602,17 @@ impl Poller {
         let row = match self.store.task_brief(id).await {
             Ok(r) => r,
             Err(e) => {
-                return Outcome::Failed {
+                return Outcome::failed(
                     id,
                     date_modified,
-                    error: format!("cannot read the stored row: {e}"),
-                }
+                    format!("cannot read the stored row: {e}"),
+                )
             }
         };
         let span = tracing::info_span!("task", task = %id, phase = "gather");
         let (last_xact, g) = match self.gather(&t, row.as_ref()).instrument(span).await {
             Ok(r) => r,
-            Err(error) => {
-                warn!(task = %id, phase = "gather", error = %error, "cannot read the task; retrying next cycle");
-                return Outcome::Failed {
-                    id,
-                    date_modified,
-                    error,
-                };
-            }
+            Err(error) => return Outcome::failed(id, date_modified, error),
         };
         if let Some(fp) = &g.fingerprint {
             let shell = g
@@ -623,13 +628,7 @@ impl Poller {
                 .record_key(fp, g.facts.task, &g.facts.requester, shell, since)
                 .await
             {
-                let error = format!("cannot record the key: {e}");
-                warn!(task = %id, phase = "gather", error = %error, "retrying next cycle");
-                return Outcome::Failed {
-                    id,
-                    date_modified,
-                    error,
-                };
+                return Outcome::failed(id, date_modified, format!("cannot record the key: {e}"));
             }
             lock(ledger).record(fp, &g.facts.requester, since);
         }
@@ -642,12 +641,7 @@ impl Poller {
         let seen = lock(ledger).seq;
         if let Err(e) = self.src.add_reuse(&mut p.g, &self.store).await {
             let error = format!("cannot look up the key's other uses: {e}");
-            warn!(task = %id, phase = "gather", error = %error, "retrying next cycle");
-            return Outcome::Failed {
-                id,
-                date_modified,
-                error,
-            };
+            return Outcome::failed(id, date_modified, error);
         }
         let (checklist, tracked) = self.evaluate(&p.task, &mut p.g, now);
         if defer_ready && checklist.verdict == Verdict::Ready {
@@ -669,11 +663,8 @@ impl Poller {
         }
         let seen = lock(ledger).seq;
         if let Err(e) = self.src.add_reuse(&mut p.g, &self.store).await {
-            return Outcome::Failed {
-                id: TaskId(p.task.id),
-                date_modified: p.task.fields.date_modified,
-                error: format!("cannot look up the key's other uses: {e}"),
-            };
+            let error = format!("cannot look up the key's other uses: {e}");
+            return Outcome::failed(TaskId(p.task.id), p.task.fields.date_modified, error);
         }
         let (checklist, tracked) = self.evaluate(&p.task, &mut p.g, now);
         self.finish(p, (checklist, tracked), seen, now, ledger)
