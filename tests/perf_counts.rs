@@ -238,18 +238,14 @@ async fn key_shared_within_one_cycle(defer_held: Option<usize>) {
             .find(|e| e.task.0 == task && e.kind == "checklist")
             .map(|e| e.verdict)
     };
-    let ready: Vec<u64> = base
-        .tasks
-        .iter()
-        .map(|t| t.id)
-        .filter(|id| verdict(*id) == Some(Verdict::Ready))
-        .collect();
-    let blocked: Vec<u64> = base
-        .tasks
-        .iter()
-        .map(|t| t.id)
-        .filter(|id| verdict(*id) == Some(Verdict::Blocked))
-        .collect();
+    let with = |v: Verdict| -> Vec<u64> {
+        base.tasks
+            .iter()
+            .map(|t| t.id)
+            .filter(|id| verdict(*id) == Some(v))
+            .collect()
+    };
+    let (ready, blocked) = (with(Verdict::Ready), with(Verdict::Blocked));
     // The newest of each (polled first), each taking the key of one of the two oldest
     // requests (polled last).
     let (reuser_ready, reuser_blocked) = (
