@@ -13,8 +13,7 @@
 //! `cargo run --release --example sync-bench -- --tasks 1000 --latency-ms 20 --concurrency 8 --json`
 
 use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::{Context, EvidenceSource};
-use accessbot::keys::KeyIndex;
+use accessbot::evidence::EvidenceSource;
 use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::rules::Rules;
 use accessbot::sim::{self, SimOptions};
@@ -183,9 +182,7 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
         ..ClientOptions::default()
     };
     let client = Client::new(url, Token::new(token.to_string()), opts)?;
-    let keys = Arc::new(KeyIndex::load(&rules)?);
-    let ctx = Context::resolve(&client, &rules).await?;
-    let src = EvidenceSource::new(client.clone(), rules.clone(), keys, ctx)?;
+    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
     let concurrency = args.concurrency.max(1);
     // The bot's clock runs from the simulator's `now` too.
     let clock = Clock::fixed(now);

@@ -431,10 +431,7 @@ async fn evidence_source(
     cli: &Cli,
     rules: std::sync::Arc<crate::rules::Rules>,
 ) -> anyhow::Result<crate::evidence::EvidenceSource> {
-    let client = client(cli)?;
-    let keys = std::sync::Arc::new(crate::keys::KeyIndex::load(&rules)?);
-    let ctx = crate::evidence::Context::resolve(&client, &rules).await?;
-    crate::evidence::EvidenceSource::new(client, rules, keys, ctx)
+    crate::evidence::EvidenceSource::connect(client(cli)?, rules).await
 }
 
 async fn cmd_run(

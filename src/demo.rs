@@ -4,9 +4,8 @@
 //! and ends with the clinic-duty status, the SRE meeting agenda and a grant patch.
 
 use crate::conduit::{Client, ClientOptions, Token};
-use crate::evidence::{Context, EvidenceSource};
+use crate::evidence::EvidenceSource;
 use crate::ids::TaskId;
-use crate::keys::KeyIndex;
 use crate::poller::{Clock, Poller, PollerOptions};
 use crate::rules::Rules;
 use crate::sim::{self, Scenario, SimOptions};
@@ -134,9 +133,7 @@ async fn drive(
         ClientOptions::default(),
     )?;
     let store = Store::open(&dir.join("accessbot.db")).await?;
-    let keys = Arc::new(KeyIndex::load(rules)?);
-    let ctx = Context::resolve(&client, rules).await?;
-    let src = EvidenceSource::new(client.clone(), rules.clone(), keys, ctx)?;
+    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
     let poller = Poller::new(
         src,
         store.clone(),
@@ -245,9 +242,7 @@ async fn drive(
         .next()
         .ok_or_else(|| anyhow::anyhow!("T101 is gone"))?;
     let txs = client.transactions(TaskId(101)).await?;
-    let keys = Arc::new(KeyIndex::load(rules)?);
-    let ctx = Context::resolve(&client, rules).await?;
-    let src = EvidenceSource::new(client.clone(), rules.clone(), keys, ctx)?;
+    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
     let row = store.task(TaskId(101)).await?;
     let mut g = src.gather(&task, &txs, row.as_ref()).await?;
     src.add_reuse(&mut g, &store).await?;

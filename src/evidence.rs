@@ -239,6 +239,14 @@ fn key_in_comment(text: &str) -> Option<CommentKey> {
 }
 
 impl EvidenceSource {
+    /// A source for the bot's rules on this client: loads the known-keys index and resolves
+    /// the context (the bot's account, the project, the Legalpad document) from Phabricator.
+    pub async fn connect(client: Client, rules: Arc<Rules>) -> anyhow::Result<EvidenceSource> {
+        let keys = Arc::new(KeyIndex::load(&rules)?);
+        let ctx = Context::resolve(&client, &rules).await?;
+        EvidenceSource::new(client, rules, keys, ctx)
+    }
+
     /// A new source for this context.
     pub fn new(
         client: Client,

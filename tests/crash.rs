@@ -8,9 +8,8 @@
 mod common;
 
 use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::{Context, EvidenceSource};
+use accessbot::evidence::EvidenceSource;
 use accessbot::ids::TaskId;
-use accessbot::keys::KeyIndex;
 use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::report;
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions};
@@ -18,7 +17,6 @@ use accessbot::store::Store;
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The generated world, its bot token and its instant.
@@ -113,9 +111,9 @@ async fn reference(sc: Scenario, token: &str, now: &str, ids: &[u64]) -> Vec<Vec
         ClientOptions::default(),
     )
     .unwrap();
-    let ctx = Context::resolve(&client, &rules).await.unwrap();
-    let keys = Arc::new(KeyIndex::load(&rules).unwrap());
-    let src = EvidenceSource::new(client, rules.clone(), keys, ctx).unwrap();
+    let src = EvidenceSource::connect(client, rules.clone())
+        .await
+        .unwrap();
     let store = Store::open(&dir.path().join("ref.db")).await.unwrap();
     let bot = Poller::new(
         src,

@@ -7,8 +7,7 @@
 mod common;
 
 use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::{Context, EvidenceSource};
-use accessbot::keys::KeyIndex;
+use accessbot::evidence::EvidenceSource;
 use accessbot::poller::{Clock, CycleReport, Poller, PollerOptions};
 use accessbot::report;
 use accessbot::rules::Rules;
@@ -36,15 +35,13 @@ async fn bot(sim: &SimHandle, token: &str, rules: &Arc<Rules>, db: &Path, clock:
             max_in_flight: 8,
         };
         let client = Client::new(&sim.url(), Token::new(token.to_string()), opts).unwrap();
-        let ctx = match Context::resolve(&client, rules).await {
-            Ok(c) => c,
+        let src = match EvidenceSource::connect(client, rules.clone()).await {
+            Ok(s) => s,
             Err(e) => {
                 last = format!("{e:#}");
                 continue;
             }
         };
-        let keys = Arc::new(KeyIndex::load(rules).unwrap());
-        let src = EvidenceSource::new(client, rules.clone(), keys, ctx).unwrap();
         let store = Store::open(db).await.unwrap();
         let opts = PollerOptions {
             dry_run: false,

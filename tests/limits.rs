@@ -6,15 +6,13 @@
 mod common;
 
 use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::{Context, EvidenceSource};
+use accessbot::evidence::EvidenceSource;
 use accessbot::ids::TaskId;
-use accessbot::keys::KeyIndex;
 use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::report;
 use accessbot::sim::scenario::{ScenarioEvent, ScenarioTask};
 use accessbot::sim::{self, Scenario, SimOptions};
 use accessbot::store::Store;
-use std::sync::Arc;
 
 const MIB: usize = 1 << 20;
 
@@ -127,9 +125,9 @@ async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
         sim.stats()
     );
 
-    let ctx = Context::resolve(&client, &rules).await.unwrap();
-    let keys = Arc::new(KeyIndex::load(&rules).unwrap());
-    let src = EvidenceSource::new(client, rules.clone(), keys, ctx).unwrap();
+    let src = EvidenceSource::connect(client, rules.clone())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("a.db")).await.unwrap();
     let bot = Poller::new(

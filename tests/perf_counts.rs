@@ -5,8 +5,7 @@
 mod common;
 
 use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::{Context, EvidenceSource};
-use accessbot::keys::KeyIndex;
+use accessbot::evidence::EvidenceSource;
 use accessbot::policy::Verdict;
 use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions, Stats};
@@ -60,9 +59,9 @@ impl Bench {
         )
         .unwrap();
         let store = Store::open(&dir.path().join("accessbot.db")).await.unwrap();
-        let keys = std::sync::Arc::new(KeyIndex::load(&rules).unwrap());
-        let ctx = Context::resolve(&client, &rules).await.unwrap();
-        let src = EvidenceSource::new(client, rules.clone(), keys, ctx).unwrap();
+        let src = EvidenceSource::connect(client, rules.clone())
+            .await
+            .unwrap();
         let clock = Clock::fixed(now);
         let bot = Poller::new(
             src,

@@ -3,8 +3,7 @@
 #![allow(dead_code)]
 
 use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::{Context, EvidenceSource};
-use accessbot::keys::KeyIndex;
+use accessbot::evidence::EvidenceSource;
 use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::rules::Rules;
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions};
@@ -107,9 +106,9 @@ impl World {
     pub async fn bot_with(&self, dry_run: bool) -> Poller {
         let client = self.client();
         let store = Store::open(&self.db()).await.unwrap();
-        let keys = Arc::new(KeyIndex::load(&self.rules).unwrap());
-        let ctx = Context::resolve(&client, &self.rules).await.unwrap();
-        let src = EvidenceSource::new(client, self.rules.clone(), keys, ctx).unwrap();
+        let src = EvidenceSource::connect(client, self.rules.clone())
+            .await
+            .unwrap();
         let opts = PollerOptions {
             dry_run,
             concurrency: 4,
