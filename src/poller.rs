@@ -47,13 +47,13 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match self {
             Clock::System => Utc::now(),
-            Clock::Fixed(t) => *t.lock().unwrap_or_else(|p| p.into_inner()),
+            Clock::Fixed(t) => *lock(t),
         }
     }
     /// Moves a fixed clock (no effect on the system clock).
     pub fn set(&self, t: DateTime<Utc>) {
         if let Clock::Fixed(c) = self {
-            *c.lock().unwrap_or_else(|p| p.into_inner()) = t;
+            *lock(c) = t;
         }
     }
 }
@@ -245,6 +245,7 @@ impl KeyLedger {
     }
 }
 
+/// Locks a mutex, recovering the data if a previous holder panicked (plain data here).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -376,7 +377,7 @@ impl Poller {
             .map(|r| (r.id, r))
             .collect();
         let cursor: Option<i64> = self.store.meta(CURSOR).await?.and_then(|c| c.parse().ok());
-        let lanes = 2 * self.opts.concurrency.max(1);
+        let lanes = self.lanes();
         let ledger = Mutex::new(KeyLedger::default());
         let mut oldest_failed: Option<i64> = None;
         let mut deferred: Vec<Pending> = Vec::new();
@@ -417,25 +418,14 @@ impl Poller {
         // Every key of the cycle is recorded: the requests that would be ready are settled
         // now (their evaluation sees every earlier use of their key).
         let ready = futures::stream::iter(deferred)
-            .map(|p| self.settle_deferred(p, now, &ledger))
+            .map(|p| self.evaluate_and_settle(p, now, &ledger, false))
             .buffer_unordered(lanes)
             .collect::<Vec<_>>()
             .await;
         for o in ready {
             self.tally(o, &mut report, &mut oldest_failed, &mut checks);
         }
-        reread.sort_unstable();
-        let reread = if reread.is_empty() || self.stopping() {
-            Vec::new()
-        } else {
-            self.client().tasks_by_ids(&reread).await?
-        };
-        let ready = futures::stream::iter(reread)
-            .map(|t| self.process(t, now, &ledger, false))
-            .buffer_unordered(lanes)
-            .collect::<Vec<_>>()
-            .await;
-        for o in ready {
+        for o in self.reread(reread, now, &ledger).await? {
             self.tally(o, &mut report, &mut oldest_failed, &mut checks);
         }
 
@@ -447,12 +437,7 @@ impl Poller {
                 tasks = again.len(),
                 "re-evaluating requests that share a key recorded later in the cycle"
             );
-            let fetched = self.client().tasks_by_ids(&again).await?;
-            let redone = futures::stream::iter(fetched)
-                .map(|t| self.process(t, now, &ledger, false))
-                .buffer_unordered(lanes)
-                .collect::<Vec<_>>()
-                .await;
+            let redone = self.reread(again, now, &ledger).await?;
             // These were counted as evaluated already.
             let evaluated = report.evaluated;
             let mut unchecked = Vec::new();
@@ -480,6 +465,32 @@ impl Poller {
             }
         }
         Ok(report)
+    }
+
+    /// Reads the tasks `ids` again and processes them, every key of the cycle being recorded
+    /// by then (none is deferred); nothing when stopping.
+    async fn reread(
+        &self,
+        mut ids: Vec<u64>,
+        now: DateTime<Utc>,
+        ledger: &Mutex<KeyLedger>,
+    ) -> anyhow::Result<Vec<Outcome>> {
+        if ids.is_empty() || self.stopping() {
+            return Ok(Vec::new());
+        }
+        ids.sort_unstable();
+        let tasks = self.client().tasks_by_ids(&ids).await?;
+        Ok(futures::stream::iter(tasks)
+            .map(|t| self.process(t, now, ledger, false))
+            .buffer_unordered(self.lanes())
+            .collect()
+            .await)
+    }
+
+    /// Tasks worked on at once: twice the requests in flight, so that one task's local work
+    /// never leaves a request slot idle.
+    fn lanes(&self) -> usize {
+        2 * self.opts.concurrency.max(1)
     }
 
     /// The poll: pages of changed tasks (one call when nothing changed), then the open tasks
@@ -632,31 +643,24 @@ impl Poller {
             }
             lock(ledger).record(fp, &g.facts.requester, since);
         }
-        let mut p = Pending {
+        let p = Pending {
             task: t,
             row,
             last_xact,
             g,
         };
-        let seen = lock(ledger).seq;
-        if let Err(e) = self.src.add_reuse(&mut p.g, &self.store).await {
-            let error = format!("cannot look up the key's other uses: {e}");
-            return Outcome::failed(id, date_modified, error);
-        }
-        let (checklist, tracked) = self.evaluate(&p.task, &mut p.g, now);
-        if defer_ready && checklist.verdict == Verdict::Ready {
-            return Outcome::Deferred(Box::new(p));
-        }
-        self.finish(p, (checklist, tracked), seen, now, ledger)
-            .await
+        self.evaluate_and_settle(p, now, ledger, defer_ready).await
     }
 
-    /// Settles a deferred task: its key's other uses are looked up again first.
-    async fn settle_deferred(
+    /// Looks up the other uses of a gathered task's key, evaluates it, and settles it, or
+    /// defers it when it would be ready and `defer_ready`. A deferred task comes back here
+    /// once every key of the cycle is recorded (so its key's other uses are looked up again).
+    async fn evaluate_and_settle(
         &self,
         mut p: Pending,
         now: DateTime<Utc>,
         ledger: &Mutex<KeyLedger>,
+        defer_ready: bool,
     ) -> Outcome {
         if self.stopping() {
             return Outcome::Skipped;
@@ -667,6 +671,9 @@ impl Poller {
             return Outcome::failed(TaskId(p.task.id), p.task.fields.date_modified, error);
         }
         let (checklist, tracked) = self.evaluate(&p.task, &mut p.g, now);
+        if defer_ready && checklist.verdict == Verdict::Ready {
+            return Outcome::Deferred(Box::new(p));
+        }
         self.finish(p, (checklist, tracked), seen, now, ledger)
             .await
     }
@@ -994,14 +1001,20 @@ impl Poller {
         report.effects.push(Effect {
             task: id,
             kind,
-            text: if self.opts.dry_run {
-                text.to_string()
-            } else {
-                text.lines().next().unwrap_or_default().to_string()
-            },
+            text: self.effect_text(text),
             verdict,
         });
         Ok(posted)
+    }
+
+    /// What an effect keeps of a comment: all of it in dry-run, its first line otherwise
+    /// (see [`Effect::text`]).
+    fn effect_text(&self, text: &str) -> String {
+        if self.opts.dry_run {
+            text.to_string()
+        } else {
+            text.lines().next().unwrap_or_default().to_string()
+        }
     }
 
     /// One `maniphest.edit` with the checklist comment (if any) and the ready marks (column
@@ -1063,11 +1076,7 @@ impl Poller {
             report.effects.push(Effect {
                 task: id,
                 kind: "checklist",
-                text: if self.opts.dry_run {
-                    text.to_string()
-                } else {
-                    text.lines().next().unwrap_or_default().to_string()
-                },
+                text: self.effect_text(text),
                 verdict,
             });
         }
