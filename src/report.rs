@@ -425,7 +425,7 @@ pub fn agenda(
     for r in rows.iter().filter(|r| r.open) {
         let task = TaskId(r.id as u64).to_string();
         let url = format!("{base}/{task}");
-        if r.sudo && r.decision.is_none() && r.meeting.as_deref() == Some(day.as_str()) {
+        if under_review(r, &day) {
             let groups: Vec<String> = r
                 .groups
                 .split(',')
@@ -489,10 +489,15 @@ pub fn agenda(
 pub fn approvals_by_task(rows: &[TaskRow], meeting: NaiveDate) -> BTreeMap<i64, Vec<String>> {
     let day = meeting.format("%Y-%m-%d").to_string();
     rows.iter()
-        .filter(|r| r.open && r.sudo && r.decision.is_none())
-        .filter(|r| r.meeting.as_deref() == Some(day.as_str()))
+        .filter(|r| r.open && under_review(r, &day))
         .map(|r| (r.id, approvals_of(&r.report_json)))
         .collect()
+}
+
+/// Whether a row is a sudo request for review, undecided, at the meeting of `day`
+/// (`YYYY-MM-DD`); `Store::agenda_approvals` selects the same rows (open ones) in SQL.
+fn under_review(r: &TaskRow, day: &str) -> bool {
+    r.sudo && r.decision.is_none() && r.meeting.as_deref() == Some(day)
 }
 
 fn approvals_of(report_json: &str) -> Vec<String> {

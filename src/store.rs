@@ -271,6 +271,11 @@ fn parse_view_rows(text: &str) -> Option<Vec<TaskRow>> {
         .collect()
 }
 
+/// Parses the JSON text a query aggregated its rows into.
+fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
+}
+
 /// SQLite stores booleans as 0 and 1.
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     struct Flag;
@@ -434,8 +439,7 @@ impl Store {
         .bind(meeting)
         .fetch_one(&self.pool)
         .await?;
-        let by_id: BTreeMap<String, Vec<String>> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?;
+        let by_id: BTreeMap<String, Vec<String>> = decode(&json)?;
         Ok(by_id
             .into_iter()
             .filter_map(|(id, a)| Some((id.parse().ok()?, a)))
@@ -493,7 +497,7 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        serde_json::from_str(&json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
+        decode(&json)
     }
 
     /// Task rows matching `filter`, by id, as one JSON array of arrays: sqlx hands SQLite rows
@@ -513,7 +517,7 @@ impl Store {
             )
         };
         let json: String = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
-        serde_json::from_str(&json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
+        decode(&json)
     }
 
     /// Inserts or replaces a task row, and its report unless the row carries none (a row read
