@@ -16,21 +16,6 @@ use accessbot::store::Store;
 
 const MIB: usize = 1 << 20;
 
-fn event(at: chrono::DateTime<chrono::Utc>, author: &str, text: String) -> ScenarioEvent {
-    ScenarioEvent {
-        at,
-        author: author.to_string(),
-        comment: Some(text),
-        via: None,
-        description: None,
-        add_projects: None,
-        remove_projects: None,
-        edit_comment: None,
-        remove_comment: None,
-        status: None,
-    }
-}
-
 /// Three generated requests made hostile, plus two new tasks.
 fn hostile() -> Scenario {
     let mut sc = sim::generate(3, 3);
@@ -52,7 +37,7 @@ fn hostile() -> Scenario {
         } else {
             format!("comment number {i}: still waiting, @{who}")
         };
-        t1.events.push(event(at, &who, text));
+        t1.events.push(ScenarioEvent::comment(at, &who, text));
     }
     let form = sc.tasks[2].description.clone();
     let form_title = sc.tasks[2].title.clone();
@@ -81,7 +66,11 @@ fn hostile() -> Scenario {
         projects: vec!["SRE-Access-Requests".into()],
         status: "open".into(),
         description: form,
-        events: vec![event(base + chrono::Duration::minutes(5), "aotto", nested)],
+        events: vec![ScenarioEvent::comment(
+            base + chrono::Duration::minutes(5),
+            "aotto",
+            nested,
+        )],
     });
     let last = sc
         .tasks

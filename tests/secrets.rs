@@ -41,18 +41,7 @@ fn scenario() -> (Scenario, String) {
     let at = sc.tasks[1].at + chrono::Duration::minutes(3);
     sc.tasks[1].events.insert(
         0,
-        sim::scenario::ScenarioEvent {
-            at,
-            author,
-            comment: Some(format!("oops, here is my key:\n{key}")),
-            via: None,
-            description: None,
-            add_projects: None,
-            remove_projects: None,
-            edit_comment: None,
-            remove_comment: None,
-            status: None,
-        },
+        sim::scenario::ScenarioEvent::comment(at, &author, format!("oops, here is my key:\n{key}")),
     );
     (sc, token)
 }

@@ -168,6 +168,24 @@ pub struct ScenarioEvent {
     pub status: Option<String>,
 }
 
+impl ScenarioEvent {
+    /// A web comment by `author` at `at`, and nothing else.
+    pub fn comment(at: DateTime<Utc>, author: &str, text: impl Into<String>) -> ScenarioEvent {
+        ScenarioEvent {
+            at,
+            author: author.to_string(),
+            comment: Some(text.into()),
+            via: None,
+            description: None,
+            add_projects: None,
+            remove_projects: None,
+            edit_comment: None,
+            remove_comment: None,
+            status: None,
+        }
+    }
+}
+
 /// The channel a transaction came through, as the task page shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -699,20 +717,8 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
         let comment = |t: &mut DateTime<Utc>, rng: &mut Mix, author: &str, text: &str| {
             *t += chrono::Duration::minutes(30 + rng.below(600) as i64);
             ScenarioEvent {
-                at: *t,
-                author: author.to_string(),
-                comment: Some(text.to_string()),
-                via: if rng.below(10) == 0 {
-                    Some(Via::Email)
-                } else {
-                    None
-                },
-                description: None,
-                add_projects: None,
-                remove_projects: None,
-                edit_comment: None,
-                remove_comment: None,
-                status: None,
+                via: (rng.below(10) == 0).then_some(Via::Email),
+                ..ScenarioEvent::comment(*t, author, text)
             }
         };
         if rng.below(4) != 0 {
