@@ -1,5 +1,5 @@
 //! Contract tests of the Conduit client against what a real Phorge answered
-//! (`../shared/conduit/recorded/`): (a) every recorded answer decodes into the typed result of
+//! (`tests/fixtures/conduit/recorded/`, copied from a real Phorge server): (a) every recorded answer decodes into the typed result of
 //! its method, or into the right `ConduitError`; (b) the real client, over real HTTP, against a
 //! small in-test server that replays the recorded bodies and captures the requests: body shape,
 //! error mapping and redaction, cursor paging, retries of reads, no retry of edits, timeouts.
@@ -28,7 +28,7 @@ use std::time::Duration;
 // ---- recordings ----------------------------------------------------------------------------
 
 fn recorded_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conduit/recorded")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conduit/recorded")
 }
 
 /// Every recording that is one call (`{method, params, http_request, response, …}`).

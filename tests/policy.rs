@@ -1269,7 +1269,7 @@ fn staleness_counts_business_days() {
 fn timeline_of_the_recorded_t1() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/conduit/recorded/30-transaction.search-T1.json"
+        "/tests/fixtures/conduit/recorded/30-transaction.search-T1.json"
     );
     let text = std::fs::read_to_string(path).expect("recording");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
@@ -1326,7 +1326,7 @@ fn timeline_of_the_recorded_t1() {
 fn timeline_of_the_recorded_t2_created_with_the_tag() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/conduit/recorded/46-transaction.search-T2-after-comment-edit.json"
+        "/tests/fixtures/conduit/recorded/46-transaction.search-T2-after-comment-edit.json"
     );
     let text = std::fs::read_to_string(path).expect("recording");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");

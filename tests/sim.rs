@@ -32,15 +32,7 @@ async fn start(s: Scenario, opts: SimOptions) -> SimHandle {
 }
 
 fn recorded_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        root.join("../shared/conduit/recorded"),
-        root.join("../../shared/conduit/recorded"),
-        PathBuf::from("/work/shared/conduit/recorded"),
-    ]
-    .into_iter()
-    .find(|p| p.is_dir())
-    .expect("the recordings (shared/conduit/recorded) are next to the repository")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conduit/recorded")
 }
 
 fn recorded(prefix: &str) -> Value {

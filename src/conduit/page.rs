@@ -4,7 +4,7 @@
 //! the timeline's metadata as JSON in `<data data-javelin-init-data="…">` attributes
 //! (HTML-escaped). For each timeline event it holds, in order, the "via" tooltip, an empty list
 //! and the event's own entry: `{"tip":"Via Email"},[],{"phid":"PHID-XACT-TASK-…","anchor":"15"}`
-//! (see `shared/conduit/recorded/task-page-T1.html`).
+//! (see `tests/fixtures/conduit/recorded/task-page-T1.html`).
 //!
 //! The page is parsed structurally (attribute → JSON → array), not by searching the text, so a
 //! comment whose text imitates a marker cannot forge a channel: user text only ever appears
@@ -196,7 +196,7 @@ mod tests {
 
     fn recorded(name: &str) -> String {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/conduit/recorded")
+            .join("tests/fixtures/conduit/recorded")
             .join(name);
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }

@@ -1,5 +1,5 @@
 //! Conduit wire types: the result shapes of the methods accessbot calls, exactly as a real
-//! Phorge server sends them (see `shared/conduit/recorded/`). Unknown fields are ignored;
+//! Phorge server sends them (see `tests/fixtures/conduit/recorded/`). Unknown fields are ignored;
 //! fields that real servers send as `null` or as strings are tolerated.
 
 use crate::ids::Phid;

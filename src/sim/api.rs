@@ -1,6 +1,6 @@
 //! The Conduit API of the simulator: request decoding (the `params=` JSON encoding and the
 //! flat PHP-style form encoding), authentication, and one function per method answering in
-//! the wire format of the recordings in `shared/conduit/recorded/`.
+//! the wire format of the recordings in `tests/fixtures/conduit/recorded/`.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
