@@ -63,6 +63,7 @@ fn ready() -> Facts {
         key: Some(KeyRef::Inline {
             text: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop".into(),
         }),
+        phabricator_user: None,
     };
     Facts {
         task: TaskId(101),
