@@ -10,9 +10,10 @@ use crate::conduit::{channels_from_task_page, Channel, Client, ConduitError};
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
 use crate::policy::{
-    self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust, L3,
+    self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis, SudoFacts,
+    Trust, L3,
 };
-use crate::request::{KeyRef, Parser};
+use crate::request::{KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
 use crate::timeline::{DescriptionChanges, Person, Timeline, TimelineComment};
@@ -148,6 +149,7 @@ struct Cached<T> {
 #[derive(Debug, Clone)]
 struct UserInfo {
     username: Username,
+    real_name: String,
     bot: bool,
     disabled: bool,
 }
@@ -599,8 +601,130 @@ impl EvidenceSource {
             .collect()
     }
 
-    /// Whether a comment could count as evidence (worth learning its channel).
-    fn may_count(&self, c: &TimelineComment, requester: &Phid) -> bool {
+    /// The account named `name`, with its PHID (`None`: no such account).
+    async fn account(&self, name: &Username) -> Result<Option<(Phid, UserInfo)>, ConduitError> {
+        let Some(phid) = self.phid_of(name).await? else {
+            return Ok(None);
+        };
+        let found = self.users(std::slice::from_ref(&phid)).await?;
+        Ok(found.get(&phid).cloned().map(|u| (phid, u)))
+    }
+
+    /// Whose request this is (design §10): the account named in the `Phabricator username`
+    /// field; else the author, when their username or real name is the request's shell user,
+    /// wikitech user or full name ([`same_name`]); else the one account whose username is the
+    /// shell or wikitech user and whose real name is the full name. Anything else — no match,
+    /// several, a bot, a disabled account — is not guessed: unknown, or refused when the
+    /// request itself names an account that cannot be its subject.
+    async fn subject(
+        &self,
+        request: &Request,
+        field_unreadable: bool,
+        author_phid: &Phid,
+        author: Option<&UserInfo>,
+    ) -> Result<Subject, ConduitError> {
+        if field_unreadable {
+            return Ok(Subject::Refused {
+                reason: "the Phabricator username field could not be read".into(),
+            });
+        }
+        let usable = |who: &Username, u: &UserInfo| -> Result<(), String> {
+            if u.bot {
+                Err(format!("@{who} is a bot account"))
+            } else if u.disabled {
+                Err(format!("@{who}'s account is disabled"))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(named) = &request.phabricator_user {
+            return Ok(match self.account(named).await? {
+                None => Subject::Refused {
+                    reason: format!(
+                        "the request names @{named} as its Phabricator account, but there is no such account"
+                    ),
+                },
+                Some((phid, u)) => match usable(&u.username, &u) {
+                    Err(why) => Subject::Refused {
+                        reason: format!(
+                            "the request names @{} as its Phabricator account, but {why}",
+                            u.username
+                        ),
+                    },
+                    Ok(()) => Subject::Known {
+                        username: u.username,
+                        phid,
+                        basis: SubjectBasis::Named,
+                    },
+                },
+            });
+        }
+        let shell = request.shell_user.as_ref().map(|s| s.as_str());
+        let wikitech = request.wikitech_user.as_deref();
+        let full = request.full_name.as_deref();
+        let names: Vec<&str> = [shell, wikitech, full].into_iter().flatten().collect();
+        if let Some(a) = author.filter(|a| usable(&a.username, a).is_ok()) {
+            let matches = names
+                .iter()
+                .any(|n| same_name(a.username.as_str(), n) || same_name(&a.real_name, n));
+            if matches {
+                return Ok(Subject::Known {
+                    username: a.username.clone(),
+                    phid: author_phid.clone(),
+                    basis: SubjectBasis::Author,
+                });
+            }
+        }
+        // The directory: accounts named like the shell or wikitech user, with the full name.
+        let Some(full) = full else {
+            return Ok(Subject::Unknown {
+                reason: "the author does not match the request, and it gives no full name to look the account up by".into(),
+            });
+        };
+        let mut found: Vec<(Phid, UserInfo)> = Vec::new();
+        for name in [shell, wikitech].into_iter().flatten() {
+            let well_formed = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !well_formed {
+                continue;
+            }
+            if let Some((phid, u)) = self.account(&Username::new(name)).await? {
+                if same_name(u.username.as_str(), name)
+                    && same_name(&u.real_name, full)
+                    && !found.iter().any(|(p, _)| *p == phid)
+                {
+                    found.push((phid, u));
+                }
+            }
+        }
+        Ok(match found.len() {
+            0 => Subject::Unknown {
+                reason: "neither the author nor any account matches the request's usernames and full name".into(),
+            },
+            1 => {
+                let (phid, u) = found.remove(0);
+                match usable(&u.username, &u) {
+                    Err(why) => Subject::Unknown {
+                        reason: format!("the only matching account is unusable: {why}"),
+                    },
+                    Ok(()) => Subject::Known {
+                        username: u.username,
+                        phid,
+                        basis: SubjectBasis::Directory,
+                    },
+                }
+            }
+            n => Subject::Unknown {
+                reason: format!("{n} accounts match the request's usernames and full name"),
+            },
+        })
+    }
+
+    /// Whether a comment could count as evidence (worth learning its channel). `poster` is
+    /// whose key comments count (the subject, or the author while the subject is unknown).
+    fn may_count(&self, c: &TimelineComment, poster: &Phid) -> bool {
         if c.removed {
             return false;
         }
@@ -616,7 +740,7 @@ impl EvidenceSource {
         ]
         .iter()
         .any(|r| r.is_match(&visible))
-            || (&c.author == requester && key_in_comment(&c.text).is_some())
+            || (&c.author == poster && key_in_comment(&c.text).is_some())
     }
 
     /// Gathers the facts of one task from its search result and its transactions.
@@ -628,7 +752,7 @@ impl EvidenceSource {
     ) -> Result<Gathered, ConduitError> {
         let id = TaskId(task.id);
         let timeline = Timeline::build(txs, &self.ctx.project, &self.ctx.bot_phid);
-        let requester_phid = task.fields.author_phid.clone();
+        let author_phid = task.fields.author_phid.clone();
         let mut parsed = self
             .parser
             .parse(&task.fields.name, &task.fields.description.raw);
@@ -647,12 +771,30 @@ impl EvidenceSource {
         }
 
         let mut phids: Vec<Phid> = timeline.comments.iter().map(|c| c.author.clone()).collect();
-        phids.push(requester_phid.clone());
+        phids.push(author_phid.clone());
         let users = self.users(&phids).await?;
-        let requester = users
-            .get(&requester_phid)
+        let author = users
+            .get(&author_phid)
             .map(|u| u.username.clone())
-            .unwrap_or_else(|| Username::new(requester_phid.as_str()));
+            .unwrap_or_else(|| Username::new(author_phid.as_str()));
+        let field_unreadable = parsed
+            .problems
+            .iter()
+            .any(|p| p.field == "phabricator_user");
+        let subject = self
+            .subject(
+                &parsed.request,
+                field_unreadable,
+                &author_phid,
+                users.get(&author_phid),
+            )
+            .await?;
+        // Whose keys are looked for: the subject's; while the subject is unknown the author's,
+        // whose trust the engine then leaves pending.
+        let (poster_phid, poster) = match &subject {
+            Subject::Known { username, phid, .. } => (phid.clone(), username.clone()),
+            _ => (author_phid.clone(), author.clone()),
+        };
         let staff = self.members(true).await?;
         let nda = if self.rules.people.nda_projects.is_empty() {
             Arc::default()
@@ -663,7 +805,7 @@ impl EvidenceSource {
         let counting: Vec<Phid> = timeline
             .comments
             .iter()
-            .filter(|c| self.may_count(c, &requester_phid))
+            .filter(|c| self.may_count(c, &poster_phid))
             .map(|c| c.xact.clone())
             .collect();
         let channels = if counting.is_empty() {
@@ -694,8 +836,8 @@ impl EvidenceSource {
                 &parsed.request.key,
                 &timeline,
                 &comments,
-                &requester_phid,
-                &requester,
+                &poster_phid,
+                &poster,
                 &changes,
                 task,
             )
@@ -715,7 +857,13 @@ impl EvidenceSource {
             },
             None => None,
         };
-        let l3 = self.l3(&requester_phid, &requester).await?;
+        let l3 = match &subject {
+            Subject::Known { username, phid, .. } => self.l3(phid, username).await?,
+            _ => L3::Unknown {
+                reason: "it is not known whom the request is for".into(),
+            },
+        };
+        let subject_phid = subject.phid().cloned();
         let existing_user = parsed
             .request
             .shell_user
@@ -732,8 +880,9 @@ impl EvidenceSource {
             task: id,
             open: is_open(&task.fields.status.value),
             title: task.fields.name.clone(),
-            requester,
-            requester_phid: requester_phid.clone(),
+            author,
+            author_phid,
+            subject,
             bot_user: self.ctx.bot_user.clone(),
             parsed,
             key,
@@ -742,8 +891,8 @@ impl EvidenceSource {
             key_changed_at,
             groups_changed_at,
             tagged_at: timeline.tagged_at,
-            requester_staff: staff.contains(&requester_phid),
-            requester_nda: nda.contains(&requester_phid),
+            subject_staff: subject_phid.as_ref().is_some_and(|p| staff.contains(p)),
+            subject_nda: subject_phid.as_ref().is_some_and(|p| nda.contains(p)),
             expiry_contact_staff,
             l3,
             sudo,
@@ -768,7 +917,11 @@ impl EvidenceSource {
         };
         let mut reuse = Vec::new();
         for s in store
-            .key_sightings(fp, &g.facts.requester, g.key_since.timestamp())
+            .key_sightings(
+                fp,
+                &g.facts.subject.reuse_key(g.facts.task),
+                g.key_since.timestamp(),
+            )
             .await?
         {
             if s.task_id as u64 != g.facts.task.0 {
@@ -804,15 +957,15 @@ impl EvidenceSource {
         described: &Option<KeyRef>,
         timeline: &Timeline,
         comments: &[CommentFact],
-        requester: &Phid,
-        requester_name: &Username,
+        subject: &Phid,
+        subject_name: &Username,
         changes: &DescriptionChanges,
         task: &Task,
     ) -> Result<FoundKey, ConduitError> {
         let created = timeline
             .created_at
             .unwrap_or_else(|| ts(task.fields.date_created));
-        // The newest key the requester posted in a comment overrides the description's; keys
+        // The newest key the subject posted in a comment overrides the description's; keys
         // posted by anyone else never count, and are reported only when there is no other key.
         let mut own: Option<(&CommentFact, CommentKey)> = None;
         let mut other: Option<&CommentFact> = None;
@@ -821,7 +974,7 @@ impl EvidenceSource {
                 continue;
             }
             if let Some(k) = key_in_comment(&c.text) {
-                if &c.author == requester_name {
+                if &c.author == subject_name {
                     own = Some((c, k));
                     break;
                 } else if other.is_none() {
@@ -834,11 +987,11 @@ impl EvidenceSource {
                 xact: c.xact.clone(),
                 anchor: c.anchor,
             };
-            let trust = policy::comment_key_trust(c, requester_name);
+            let trust = policy::comment_key_trust(c, subject_name);
             match k {
                 CommentKey::Text(t) => (source, Some(t), trust, c.at),
                 CommentKey::Paste(pid) => {
-                    let (text, ptrust) = self.paste_key(pid, requester).await?;
+                    let (text, ptrust) = self.paste_key(pid, subject).await?;
                     let trust = if trust == Trust::Trusted {
                         ptrust
                     } else {
@@ -850,14 +1003,14 @@ impl EvidenceSource {
         } else {
             match described {
                 Some(KeyRef::Inline { text }) => {
-                    let by_requester = changes.key_written_by.as_ref() == Some(requester);
-                    let trust = policy::authored_key_trust(&KeySource::Description, by_requester);
+                    let by_subject = changes.key_written_by.as_ref() == Some(subject);
+                    let trust = policy::authored_key_trust(&KeySource::Description, by_subject);
                     (KeySource::Description, Some(text.clone()), trust, created)
                 }
                 Some(KeyRef::Paste { id: pid }) => {
-                    let (text, trust) = self.paste_key(*pid, requester).await?;
-                    // The reference itself must come from the requester too.
-                    let trust = if changes.key_written_by.as_ref() == Some(requester) {
+                    let (text, trust) = self.paste_key(*pid, subject).await?;
+                    // The reference itself must come from the subject too.
+                    let trust = if changes.key_written_by.as_ref() == Some(subject) {
                         trust
                     } else {
                         policy::authored_key_trust(&KeySource::Description, false)
@@ -887,7 +1040,7 @@ impl EvidenceSource {
                         ),
                         Trust::NotTrusted {
                             reason: format!(
-                                "the key was posted by @{}, not by the requester",
+                                "the key was posted by @{}, not by @{subject_name}, whom the request is for",
                                 c.author
                             ),
                         },
@@ -935,7 +1088,7 @@ impl EvidenceSource {
     async fn paste_key(
         &self,
         pid: u64,
-        requester: &Phid,
+        subject: &Phid,
     ) -> Result<(Option<String>, Trust), ConduitError> {
         Ok(match self.paste(pid).await? {
             None => (
@@ -944,11 +1097,13 @@ impl EvidenceSource {
                     reason: format!("paste P{pid} cannot be read by the bot"),
                 },
             ),
-            Some((author, content)) if &author == requester => (Some(content), Trust::Trusted),
+            Some((author, content)) if &author == subject => (Some(content), Trust::Trusted),
             Some((_, content)) => (
                 Some(content),
                 Trust::NotTrusted {
-                    reason: format!("paste P{pid} was written by someone else, not the requester"),
+                    reason: format!(
+                        "paste P{pid} was written by someone other than the person the request is for"
+                    ),
                 },
             ),
         })
@@ -958,8 +1113,25 @@ impl EvidenceSource {
 fn info(u: &User) -> UserInfo {
     UserInfo {
         username: Username::new(&u.fields.username),
+        real_name: u.fields.real_name.clone(),
         bot: u.is_bot(),
         disabled: u.is_disabled(),
+    }
+}
+
+/// Whether two names are the same for design §10: case and runs of whitespace do not matter;
+/// nothing else is forgiven (no look-alikes, accents or punctuation folded), and an empty
+/// name matches nothing.
+pub fn same_name(a: &str, b: &str) -> bool {
+    let lower = |w: &str| w.chars().flat_map(char::to_lowercase).collect::<String>();
+    let (mut x, mut y) = (a.split_whitespace(), b.split_whitespace());
+    let mut words = 0;
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return words > 0,
+            (Some(p), Some(q)) if lower(p) == lower(q) => words += 1,
+            _ => return false,
+        }
     }
 }
 
@@ -970,4 +1142,26 @@ pub fn is_open(status: &str) -> bool {
         status,
         "resolved" | "declined" | "invalid" | "duplicate" | "wontfix" | "spite"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_name;
+
+    #[test]
+    fn names_match_up_to_case_and_spacing_and_nothing_else() {
+        assert!(same_name("Jane Doe", "jane  doe"));
+        assert!(same_name(" JDoe", "jdoe "));
+        assert!(same_name("Émile Zola", "émile zola"));
+        // Strict: no look-alikes, no punctuation or accents folded, no partial names.
+        assert!(!same_name("Jane Doe", "Jane"));
+        assert!(!same_name("Jane Doe", "Jane_Doe"));
+        assert!(!same_name("jdoe", "jd\u{043e}e"), "Cyrillic o");
+        assert!(!same_name("jdoe", "jdoe\u{200b}"), "zero-width space");
+        assert!(!same_name("Emile Zola", "Émile Zola"));
+        assert!(!same_name("Jane Doe", "Doe Jane"));
+        // Empty names match nothing, not even each other.
+        assert!(!same_name("", ""));
+        assert!(!same_name("  ", "\t"));
+    }
 }

@@ -192,15 +192,11 @@ impl KeyLedger {
         n
     }
 
-    fn record(
-        &mut self,
-        fp: &crate::ids::Fingerprint,
-        requester: &crate::ids::Username,
-        since: i64,
-    ) {
+    /// `subject` is the subject's [`crate::policy::Subject::reuse_key`].
+    fn record(&mut self, fp: &crate::ids::Fingerprint, subject: &str, since: i64) {
         self.seq += 1;
         let f = Self::number(&mut self.fingerprints, &fp.0) as usize;
-        let r = Self::number(&mut self.requesters, &requester.key());
+        let r = Self::number(&mut self.requesters, subject);
         if self.uses.len() <= f {
             self.uses.resize_with(f + 1, Vec::new);
         }
@@ -212,14 +208,14 @@ impl KeyLedger {
         &mut self,
         task: u64,
         fp: &crate::ids::Fingerprint,
-        requester: &crate::ids::Username,
+        subject: &str,
         since: i64,
         seen: u64,
     ) -> ReuseCheck {
         ReuseCheck {
             task,
             fingerprint: Self::number(&mut self.fingerprints, &fp.0),
-            requester: Self::number(&mut self.requesters, &requester.key()),
+            requester: Self::number(&mut self.requesters, subject),
             since,
             seen,
         }
@@ -634,14 +630,15 @@ impl Poller {
                 .as_ref()
                 .map(|s| s.as_str());
             let since = g.key_since.timestamp();
+            let reuse_key = g.facts.subject.reuse_key(g.facts.task);
             if let Err(e) = self
                 .store
-                .record_key(fp, g.facts.task, &g.facts.requester, shell, since)
+                .record_key(fp, g.facts.task, &reuse_key, shell, since)
                 .await
             {
                 return Outcome::failed(id, date_modified, format!("cannot record the key: {e}"));
             }
-            lock(ledger).record(fp, &g.facts.requester, since);
+            lock(ledger).record(fp, &reuse_key, since);
         }
         let p = Pending {
             task: t,
@@ -713,7 +710,8 @@ impl Poller {
         }
         let id = TaskId(t.id);
         let check = g.fingerprint.as_ref().map(|fp| {
-            lock(ledger).check(t.id, fp, &g.facts.requester, g.key_since.timestamp(), seen)
+            let who = g.facts.subject.reuse_key(g.facts.task);
+            lock(ledger).check(t.id, fp, &who, g.key_since.timestamp(), seen)
         });
         let span = tracing::info_span!("task", task = %id, phase = "settle");
         let mut local = CycleReport::default();
@@ -1104,7 +1102,7 @@ fn fill_row(
 ) {
     row.phid = t.phid.to_string();
     row.title = t.fields.name.clone();
-    row.requester = g.facts.requester.to_string();
+    row.requester = g.facts.author.to_string();
     row.shell_user = checklist.request.shell_user.clone();
     row.groups = checklist.request.groups.join(",");
     row.sudo = checklist.request.sudo;

@@ -4,7 +4,7 @@
 //! One small function per query. One writer at a time: `run` holds an OS lock on
 //! `<db>.lock` for its whole life, so a second `run` refuses to start.
 
-use crate::ids::{Fingerprint, TaskId, Username};
+use crate::ids::{Fingerprint, TaskId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::BTreeMap;
@@ -639,7 +639,7 @@ impl Store {
         &self,
         fp: &Fingerprint,
         task: TaskId,
-        user: &Username,
+        user: &str,
         shell_user: Option<&str>,
         first_seen: i64,
     ) -> Result<(), StoreError> {
@@ -649,7 +649,7 @@ impl Store {
         )
         .bind(&fp.0)
         .bind(task.0 as i64)
-        .bind(user.key())
+        .bind(user.to_lowercase())
         .bind(shell_user)
         .bind(first_seen)
         .execute(&self.pool)
@@ -661,7 +661,7 @@ impl Store {
     pub async fn key_sightings(
         &self,
         fp: &Fingerprint,
-        not_user: &Username,
+        not_user: &str,
         before: i64,
     ) -> Result<Vec<KeySighting>, StoreError> {
         Ok(sqlx::query_as(
@@ -669,7 +669,7 @@ impl Store {
              WHERE fingerprint = ? AND username <> ? AND first_seen < ? ORDER BY first_seen, task_id",
         )
         .bind(&fp.0)
-        .bind(not_user.key())
+        .bind(not_user.to_lowercase())
         .bind(before)
         .fetch_all(&self.pool)
         .await?)
@@ -1024,25 +1024,18 @@ mod tests {
         assert_eq!(s.tasks(true).await.unwrap().len(), 1);
 
         let fp = Fingerprint("SHA256:abc".into());
-        s.record_key(&fp, TaskId(7), &Username::new("alice"), Some("alice"), 50)
+        s.record_key(&fp, TaskId(7), "alice", Some("alice"), 50)
             .await
             .unwrap();
-        s.record_key(&fp, TaskId(8), &Username::new("bob"), Some("bob"), 60)
+        s.record_key(&fp, TaskId(8), "bob", Some("bob"), 60)
             .await
             .unwrap();
         // Bob's request is checked: Alice had the key earlier.
-        let seen = s
-            .key_sightings(&fp, &Username::new("Bob"), 60)
-            .await
-            .unwrap();
+        let seen = s.key_sightings(&fp, "Bob", 60).await.unwrap();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].username, "alice");
         // Alice's request is checked: Bob's later copy does not block her.
-        assert!(s
-            .key_sightings(&fp, &Username::new("alice"), 50)
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(s.key_sightings(&fp, "alice", 50).await.unwrap().is_empty());
 
         s.audit(TaskId(7), 1, None, "blocked", "[]").await.unwrap();
         s.audit(TaskId(7), 2, Some("blocked"), "ready", "[]")

@@ -146,7 +146,13 @@ async fn the_binary_runs_once_checks_and_shows_status() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids[..3], ["request-complete", "one-user", "known-groups"]);
+    assert_eq!(
+        ids[..4],
+        ["request-complete", "one-user", "subject", "known-groups"]
+    );
+    // Whom the request is for, and who filed it (design §10).
+    assert_eq!(v["request"]["subject"], "cnguyen");
+    assert_eq!(v["request"]["author"], "cnguyen");
     assert!(ids.contains(&"waiting-period"));
     assert_eq!(w.comments(201).len(), 1, "check writes nothing");
 
