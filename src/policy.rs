@@ -1396,6 +1396,23 @@ impl<'a> Ctx<'a> {
 
     fn manager_approval(&self) -> Check {
         let named = self.facts.parsed.request.manager.as_ref();
+        // With no manager named, whoever is needed as the project lead of a requested group
+        // cannot also be the manager (design §10): one person fills both roles only when the
+        // request names them as manager.
+        let leads: Vec<(&str, Vec<&CommentFact>)> = if named.is_none() {
+            self.facts
+                .parsed
+                .request
+                .groups
+                .iter()
+                .filter_map(|name| {
+                    let group = self.rules.group(name)?;
+                    Some((name.as_str(), self.lead_role(group).approved))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
             if let Some(why) = self.cannot_approve(c) {
                 return Err(Some(why));
@@ -1418,6 +1435,16 @@ impl<'a> Ctx<'a> {
                 return Err(Some(format!(
                     "approval by @{} does not count: not a staff member",
                     c.author
+                )));
+            }
+            let sole_lead = leads.iter().find(|(_, approved)| {
+                approved.iter().any(|l| l.author == c.author)
+                    && approved.iter().all(|l| l.author == c.author)
+            });
+            if let Some((group, _)) = sole_lead {
+                return Err(Some(format!(
+                    "@{} approved as the project lead of {group}: with no manager named, the manager's or sponsor's approval must come from someone else (or the request names @{} as manager)",
+                    c.author, c.author
                 )));
             }
             Ok(())
@@ -1451,22 +1478,27 @@ impl<'a> Ctx<'a> {
         self.role_check(CheckId::ManagerApproval, Who::Manager, outcome, missing)
     }
 
+    /// The approvals that count for the project lead of `group`.
+    fn lead_role(&self, group: &crate::rules::Group) -> RoleOutcome<'a> {
+        let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
+            if !group.approvers.contains(&c.author) {
+                return Err(None);
+            }
+            if let Some(why) = self.cannot_approve(c) {
+                return Err(Some(why));
+            }
+            Ok(())
+        };
+        self.comments.role(eligible, self.cutoff.as_ref())
+    }
+
     fn lead_approvals(&self) -> Vec<Check> {
         let mut out = Vec::new();
         for name in &self.facts.parsed.request.groups {
             let Some(group) = self.rules.group(name) else {
                 continue; // reported by known-groups
             };
-            let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
-                if !group.approvers.contains(&c.author) {
-                    return Err(None);
-                }
-                if let Some(why) = self.cannot_approve(c) {
-                    return Err(Some(why));
-                }
-                Ok(())
-            };
-            let outcome = self.comments.role(eligible, self.cutoff.as_ref());
+            let outcome = self.lead_role(group);
             let approvers: Vec<String> = group.approvers.iter().map(|a| format!("@{a}")).collect();
             let missing = format!(
                 "no approval from a project lead of {name} yet (approvers: {})",

@@ -449,10 +449,36 @@ fn cases() -> Vec<Case> {
             who: Some(Who::ProjectLead),
             says: "no approval from a project lead",
         },
+        // Design §10 (issue 14, item 2): this case was "ready" before; a lead's one comment no
+        // longer stands in for the manager unless the request names the lead as manager.
         Case {
-            name: "one comment satisfies both roles when its author holds both",
+            name: "with no manager named, the only lead's comment does not also make the manager",
             edit: |f, _, _| {
                 f.parsed.request.manager = None;
+                f.comments.remove(0);
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@aotto approved as the project lead of analytics-privatedata-users: with no manager named, the manager's or sponsor's approval must come from someone else",
+        },
+        Case {
+            name: "with no manager named, the lead's comment still counts for the lead",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "one comment satisfies both roles when the request names its author as manager",
+            edit: |f, _, _| {
+                f.parsed.request.manager = Some(Username::new("aotto"));
                 f.comments.remove(0);
             },
             verdict: Verdict::Ready,
@@ -460,6 +486,62 @@ fn cases() -> Vec<Case> {
             status: "pass",
             who: None,
             says: "approved by @aotto",
+        },
+        Case {
+            name: "with no manager named, two leads fill the two roles",
+            edit: |f, r, _| {
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .expect("group")
+                    .approvers
+                    .push(Username::new("bsmith"));
+                f.comments
+                    .push(comment(13, "bsmith", "2026-11-03T12:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto, @bsmith",
+        },
+        Case {
+            name: "with no manager named, each group's only lead is no manager",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.parsed.request.groups.push("deployment".into());
+                f.comments.remove(0);
+                f.comments
+                    .push(comment(13, "rel-lead", "2026-11-03T12:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@rel-lead approved as the project lead of deployment",
+        },
+        Case {
+            name: "with no manager named, a lead of a group another lead approved may manage",
+            edit: |f, r, _| {
+                f.parsed.request.manager = None;
+                f.parsed.request.groups.push("deployment".into());
+                f.comments.remove(0);
+                r.groups
+                    .get_mut("deployment")
+                    .expect("group")
+                    .approvers
+                    .push(Username::new("bsmith"));
+                f.comments
+                    .push(comment(13, "rel-lead", "2026-11-03T12:00:00Z", "Approved."));
+                f.comments
+                    .push(comment(14, "bsmith", "2026-11-03T13:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @rel-lead, @bsmith",
         },
         Case {
             name: "L3 not visible to the bot",
