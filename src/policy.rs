@@ -751,6 +751,9 @@ fn cutoff(facts: &Facts, timing: &Timing) -> Option<Cutoff> {
     };
     Some(Cutoff {
         at,
+        // Until the glue dates changes by transaction, a change has no id: an approval of the
+        // same second is stale (fail closed).
+        xact: None,
         what,
         date: calendar::local_date(at, timing),
     })
