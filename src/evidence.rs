@@ -16,7 +16,9 @@ use crate::policy::{
 use crate::request::{KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
-use crate::timeline::{DescriptionChanges, Person, Timeline, TimelineComment};
+use crate::timeline::{
+    key_identity, DescriptionChanges, Moment, Person, Timeline, TimelineComment,
+};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
@@ -191,8 +193,8 @@ pub struct Gathered {
     pub timeline: Timeline,
     /// The key fingerprint, when the key parsed.
     pub fingerprint: Option<Fingerprint>,
-    /// When the current key first appeared on the task.
-    pub key_since: DateTime<Utc>,
+    /// When the current key first appeared on the task (key reuse is decided by it).
+    pub key_since: Moment,
     /// The acceptable public key line (for the grant patch); `None` unless the key passed.
     pub key_line: Option<String>,
 }
@@ -214,9 +216,22 @@ fn paste_ref() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"(?:^|[^\w/])P(\d{1,9})\b").expect("static regex"))
 }
 
-/// The key found for a request: its facts, since when it is on the task, its fingerprint
-/// and, when acceptable, its public key line.
-type FoundKey = (KeyFacts, DateTime<Utc>, Option<Fingerprint>, Option<String>);
+/// The key found for a request: its facts, its dates, its fingerprint and, when acceptable,
+/// its public key line.
+type FoundKey = (KeyFacts, KeyDates, Option<Fingerprint>, Option<String>);
+
+/// When a request's key appeared (design §10, provenance by time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyDates {
+    /// When this key first appeared on the task: the first description version that held it,
+    /// the comment with it, the paste's last change (whichever is later for a paste). Key reuse
+    /// is decided by it: the earlier appearance wins, whatever the tasks' creation dates.
+    pub first_seen: Moment,
+    /// When the current key came, for the approvals: the description edit that set it, the
+    /// comment with it, the paste's last change. `None`: unchanged since the first
+    /// description.
+    pub changed: Option<Moment>,
+}
 
 /// A key candidate in a comment.
 enum CommentKey {
@@ -830,7 +845,7 @@ impl EvidenceSource {
 
         let changes =
             timeline.description_changes(|text| self.parser.parse(&task.fields.name, text));
-        let (key, key_since, fingerprint, key_line) = self
+        let (key, dates, fingerprint, key_line) = self
             .key_facts(
                 id,
                 &parsed.request.key,
@@ -842,12 +857,7 @@ impl EvidenceSource {
                 task,
             )
             .await?;
-        // A key from a comment changed when that comment was written; a key from the
-        // description when an edit last changed it.
-        let key_changed_at = match key.source {
-            KeySource::Comment { .. } => Some(key_since),
-            _ => changes.key_changed_at,
-        };
+        let (key_since, key_changed_at) = (dates.first_seen, dates.changed);
         let groups_changed_at = changes.groups_changed_at;
 
         let expiry_contact_staff = match &parsed.request.expiry_contact {
@@ -920,7 +930,7 @@ impl EvidenceSource {
             .key_sightings(
                 fp,
                 &g.facts.subject.reuse_key(g.facts.task),
-                g.key_since.timestamp(),
+                g.key_since.at.timestamp(),
             )
             .await?
         {
@@ -950,6 +960,8 @@ impl EvidenceSource {
         Ok(())
     }
 
+    /// The request's key, where it came from, whether that source is trusted, and when it
+    /// appeared ([`KeyDates`]). `subject` / `subject_name`: whose key counts.
     #[allow(clippy::too_many_arguments)]
     async fn key_facts(
         &self,
@@ -962,9 +974,46 @@ impl EvidenceSource {
         changes: &DescriptionChanges,
         task: &Task,
     ) -> Result<FoundKey, ConduitError> {
-        let created = timeline
-            .created_at
-            .unwrap_or_else(|| ts(task.fields.date_created));
+        let created = Moment::untracked(
+            timeline
+                .created_at
+                .unwrap_or_else(|| ts(task.fields.date_created)),
+        );
+        // A comment is dated by its transaction; an edited one by its newest version, which has
+        // no transaction of its own.
+        let moment_of = |c: &CommentFact| {
+            timeline
+                .comment_moment(&c.xact)
+                .unwrap_or(Moment::untracked(c.at))
+        };
+        // The description's key is dated by the version that introduced it. When the text the
+        // bot parsed is not the newest version's (the task changed between the two reads), the
+        // key cannot be dated nor its writer known: dated now-ish and unverified, read again
+        // next cycle.
+        let described_dates = |k: &KeyRef| -> Option<KeyDates> {
+            let same = changes.key_identity.as_deref() == Some(key_identity(k).as_str());
+            Some(KeyDates {
+                first_seen: changes.key_first_seen.filter(|_| same)?,
+                changed: changes.key_changed_at,
+            })
+        };
+        let unsettled = || {
+            let newest = timeline
+                .descriptions
+                .last()
+                .map(|v| v.at)
+                .unwrap_or(created.at)
+                .max(ts(task.fields.date_modified));
+            let m = Moment::untracked(newest);
+            KeyDates {
+                first_seen: m,
+                changed: Some(m),
+            }
+        };
+        let unsettled_trust = || Trust::Unverified {
+            reason: "the description changed while the bot read it: it is read again next cycle"
+                .into(),
+        };
         // The newest key the subject posted in a comment overrides the description's; keys
         // posted by anyone else never count, and are reported only when there is no other key.
         let mut own: Option<(&CommentFact, CommentKey)> = None;
@@ -982,14 +1031,19 @@ impl EvidenceSource {
                 }
             }
         }
-        let (source, text, trust, since) = if let Some((c, k)) = own {
+        let (source, text, trust, dates) = if let Some((c, k)) = own {
             let source = KeySource::Comment {
                 xact: c.xact.clone(),
                 anchor: c.anchor,
             };
             let trust = policy::comment_key_trust(c, subject_name);
+            let at = moment_of(c);
+            let dates = KeyDates {
+                first_seen: at,
+                changed: Some(at),
+            };
             match k {
-                CommentKey::Text(t) => (source, Some(t), trust, c.at),
+                CommentKey::Text(t) => (source, Some(t), trust, dates),
                 CommentKey::Paste(pid) => {
                     let (text, ptrust) = self.paste_key(pid, subject).await?;
                     let trust = if trust == Trust::Trusted {
@@ -997,17 +1051,25 @@ impl EvidenceSource {
                     } else {
                         trust
                     };
-                    (source, text, trust, c.at)
+                    (source, text, trust, dates)
                 }
             }
         } else {
             match described {
-                Some(KeyRef::Inline { text }) => {
+                Some(k @ KeyRef::Inline { text }) => {
                     let by_subject = changes.key_written_by.as_ref() == Some(subject);
                     let trust = policy::authored_key_trust(&KeySource::Description, by_subject);
-                    (KeySource::Description, Some(text.clone()), trust, created)
+                    match described_dates(k) {
+                        Some(d) => (KeySource::Description, Some(text.clone()), trust, d),
+                        None => (
+                            KeySource::Description,
+                            Some(text.clone()),
+                            unsettled_trust(),
+                            unsettled(),
+                        ),
+                    }
                 }
-                Some(KeyRef::Paste { id: pid }) => {
+                Some(k @ KeyRef::Paste { id: pid }) => {
                     let (text, trust) = self.paste_key(*pid, subject).await?;
                     // The reference itself must come from the subject too.
                     let trust = if changes.key_written_by.as_ref() == Some(subject) {
@@ -1015,7 +1077,15 @@ impl EvidenceSource {
                     } else {
                         policy::authored_key_trust(&KeySource::Description, false)
                     };
-                    (KeySource::Paste { id: *pid }, text, trust, created)
+                    match described_dates(k) {
+                        Some(d) => (KeySource::Paste { id: *pid }, text, trust, d),
+                        None => (
+                            KeySource::Paste { id: *pid },
+                            text,
+                            unsettled_trust(),
+                            unsettled(),
+                        ),
+                    }
                 }
                 Some(KeyRef::Pointer { .. }) => (
                     KeySource::Pointer,
@@ -1024,7 +1094,10 @@ impl EvidenceSource {
                         reason: "the key is referenced by a link: clinic duty must verify it"
                             .into(),
                     },
-                    created,
+                    KeyDates {
+                        first_seen: changes.key_first_seen.unwrap_or(created),
+                        changed: changes.key_changed_at,
+                    },
                 ),
                 None => match other {
                     Some(c) => (
@@ -1044,7 +1117,10 @@ impl EvidenceSource {
                                 c.author
                             ),
                         },
-                        c.at,
+                        KeyDates {
+                            first_seen: moment_of(c),
+                            changed: Some(moment_of(c)),
+                        },
                     ),
                     None => (
                         KeySource::None,
@@ -1052,7 +1128,10 @@ impl EvidenceSource {
                         Trust::Unverified {
                             reason: "no key was found".into(),
                         },
-                        created,
+                        KeyDates {
+                            first_seen: created,
+                            changed: changes.key_changed_at,
+                        },
                     ),
                 },
             }
@@ -1079,7 +1158,7 @@ impl EvidenceSource {
                 trust,
                 reuse: Vec::new(),
             },
-            since,
+            dates,
             fingerprint,
             key_line,
         ))

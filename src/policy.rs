@@ -12,6 +12,7 @@ use crate::ids::{Fingerprint, Phid, TaskId, Username};
 use crate::keys::KeyReport;
 use crate::request::Parsed;
 use crate::rules::{L3Source, Rules, Timing};
+use crate::timeline::Moment;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -258,10 +259,11 @@ pub struct Facts {
     pub existing_user: bool,
     /// The comments of the task, oldest first, without the bot's own.
     pub comments: Vec<CommentFact>,
-    /// When the key last changed (description edit or a newer key comment), if it did.
-    pub key_changed_at: Option<DateTime<Utc>>,
+    /// When the current key came (the description edit that set it, the comment with it, the
+    /// paste's last change), if after the task's first description.
+    pub key_changed_at: Option<Moment>,
     /// When the requested groups last changed (description edit), if they did.
-    pub groups_changed_at: Option<DateTime<Utc>>,
+    pub groups_changed_at: Option<Moment>,
     /// When the task was tagged with the watched project (`None`: unknown).
     pub tagged_at: Option<DateTime<Utc>>,
     /// The subject is a member of a staff project (`false` while the subject is unknown).
@@ -669,9 +671,9 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     }
 }
 
-/// When the newest approval that counts (manager or project lead) was written: a sudo
-/// request cannot have gone to a meeting before then.
-fn approvals_at(checks: &[Check], facts: &Facts) -> Option<DateTime<Utc>> {
+/// The newest approval that counts (manager or project lead), as (time, transaction id): a
+/// sudo request cannot have gone to a meeting before then.
+fn approvals_at(checks: &[Check], facts: &Facts) -> Option<(DateTime<Utc>, u64)> {
     checks
         .iter()
         .filter(|c| {
@@ -680,7 +682,7 @@ fn approvals_at(checks: &[Check], facts: &Facts) -> Option<DateTime<Utc>> {
         })
         .flat_map(|c| c.evidence.iter())
         .filter_map(|e| facts.comments.iter().find(|k| k.xact == e.xact))
-        .map(|k| k.at)
+        .map(|k| (k.at, k.anchor))
         .max()
 }
 
@@ -735,11 +737,12 @@ fn summary(facts: &Facts, rules: &Rules) -> RequestSummary {
     }
 }
 
-/// The latest change of the key or the groups: approvals before it do not count.
+/// The latest change of the key or the groups, by (time, transaction id): approvals before
+/// it do not count.
 fn cutoff(facts: &Facts, timing: &Timing) -> Option<Cutoff> {
-    let key = facts.key_changed_at.map(|at| (at, "key change"));
-    let groups = facts.groups_changed_at.map(|at| (at, "group change"));
-    let (at, what) = match (key, groups) {
+    let key = facts.key_changed_at.map(|m| (m, "key change"));
+    let groups = facts.groups_changed_at.map(|m| (m, "group change"));
+    let (moment, what) = match (key, groups) {
         (Some(k), Some(g)) => {
             if g.0 > k.0 {
                 g
@@ -750,12 +753,10 @@ fn cutoff(facts: &Facts, timing: &Timing) -> Option<Cutoff> {
         (k, g) => k.or(g)?,
     };
     Some(Cutoff {
-        at,
-        // Until the glue dates changes by transaction, a change has no id: an approval of the
-        // same second is stale (fail closed).
-        xact: None,
+        at: moment.at,
+        xact: moment.xact,
         what,
-        date: calendar::local_date(at, timing),
+        date: calendar::local_date(moment.at, timing),
     })
 }
 
@@ -1527,7 +1528,7 @@ impl<'a> Ctx<'a> {
     fn sudo_review(
         &self,
         others_pass: bool,
-        approvals_at: Option<DateTime<Utc>>,
+        approvals_at: Option<(DateTime<Utc>, u64)>,
     ) -> (Check, Option<NaiveDate>, bool) {
         let id = CheckId::SudoReview;
         let (m, t) = (&self.rules.meeting, &self.rules.timing);
@@ -1537,10 +1538,13 @@ impl<'a> Ctx<'a> {
         let declined = self
             .comments
             .latest_matching(&self.rules.phrases.sre_declined, decider);
-        let earliest = [self.cutoff.as_ref().map(|k| k.at), approvals_at]
-            .into_iter()
-            .flatten()
-            .max();
+        let earliest = [
+            self.cutoff.as_ref().map(|k| k.at),
+            approvals_at.map(|a| a.0),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
         let reviewable_from = self
             .first_meeting()
             .or_else(|| earliest.map(|e| calendar::next_meeting(e, m, t)))
@@ -1548,8 +1552,11 @@ impl<'a> Ctx<'a> {
         let decision = self
             .comments
             .latest_matching(&self.rules.phrases.sre_approved, decider);
+        // After the last change and the last approval, by (time, transaction id).
         let approved = decision.filter(|c| {
-            earliest.is_none_or(|e| c.at >= e) && reviewable_from.is_some_and(|s| c.at >= s)
+            !self.cutoff.as_ref().is_some_and(|k| k.predates(c))
+                && approvals_at.is_none_or(|a| (c.at, c.anchor) > a)
+                && reviewable_from.is_some_and(|s| c.at >= s)
         });
         let early_note: Vec<String> = if decision.is_some() && approved.is_none() {
             vec!["an SRE meeting decision posted before the meeting that reviews the request does not count".into()]

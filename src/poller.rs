@@ -629,7 +629,7 @@ impl Poller {
                 .shell_user
                 .as_ref()
                 .map(|s| s.as_str());
-            let since = g.key_since.timestamp();
+            let since = g.key_since.at.timestamp();
             let reuse_key = g.facts.subject.reuse_key(g.facts.task);
             if let Err(e) = self
                 .store
@@ -711,7 +711,7 @@ impl Poller {
         let id = TaskId(t.id);
         let check = g.fingerprint.as_ref().map(|fp| {
             let who = g.facts.subject.reuse_key(g.facts.task);
-            lock(ledger).check(t.id, fp, &who, g.key_since.timestamp(), seen)
+            lock(ledger).check(t.id, fp, &who, g.key_since.at.timestamp(), seen)
         });
         let span = tracing::info_span!("task", task = %id, phase = "settle");
         let mut local = CycleReport::default();

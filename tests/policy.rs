@@ -12,7 +12,7 @@ use accessbot::policy::{
 };
 use accessbot::request::{KeyRef, Parsed, Problem, Request};
 use accessbot::rules::Rules;
-use accessbot::timeline::Timeline;
+use accessbot::timeline::{Moment, Timeline};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
 
@@ -397,7 +397,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval before the key change does not count",
-            edit: |f, _, _| f.key_changed_at = Some(at("2026-11-04T08:00:00Z")),
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-04T08:00:00Z"), 15)),
             verdict: Verdict::Blocked,
             check: "manager-approval",
             status: "fail",
@@ -406,7 +406,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval before the group change does not count",
-            edit: |f, _, _| f.groups_changed_at = Some(at("2026-11-05T08:00:00Z")),
+            edit: |f, _, _| f.groups_changed_at = Some(Moment::of(at("2026-11-05T08:00:00Z"), 15)),
             verdict: Verdict::Blocked,
             check: "lead-approval:analytics-privatedata-users",
             status: "fail",
@@ -415,12 +415,49 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval after the key change counts",
-            edit: |f, _, _| f.key_changed_at = Some(at("2026-11-03T09:00:00Z")),
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T09:00:00Z"), 9)),
             verdict: Verdict::Ready,
             check: "manager-approval",
             status: "pass",
             who: None,
             says: "approved by @mboss",
+        },
+        // Issue 14, item 3: events are ordered by (time, transaction id), never time alone.
+        Case {
+            name: "an approval in the same second as the key change, but before it, is stale",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T10:00:00Z"), 12)),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss predates the key change on 2026-11-03",
+        },
+        Case {
+            name: "an approval in the same second as the key change, after it, counts",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T10:00:00Z"), 10)),
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a paste changed in the same second as an approval makes it stale",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::untracked(at("2026-11-03T10:00:00Z"))),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss predates the key change on 2026-11-03",
+        },
+        Case {
+            name: "a group change in the same second, after the lead's approval, makes it stale",
+            edit: |f, _, _| f.groups_changed_at = Some(Moment::of(at("2026-11-03T11:00:00Z"), 13)),
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "approval by @aotto predates the group change on 2026-11-03",
         },
         Case {
             name: "an impostor with a similar username does not count",
