@@ -166,7 +166,18 @@ struct Caches {
     l3_signed: HashMap<Phid, DateTime<Utc>>,
     l3_unsigned: HashMap<Phid, Instant>,
     channels: HashMap<Phid, Channel>,
-    pastes: HashMap<u64, Cached<Option<(Phid, String)>>>,
+}
+
+/// A paste as the key check needs it.
+#[derive(Debug, Clone)]
+struct PasteInfo {
+    author: Phid,
+    content: String,
+    /// Everyone who created or changed it (the authors of its transactions).
+    editors: Vec<Phid>,
+    /// When its text last changed: the newest of its creation, its `dateModified` and its
+    /// transactions.
+    changed: DateTime<Utc>,
 }
 
 /// Gathers facts with caches shared across tasks and cycles.
@@ -214,6 +225,21 @@ fn public_key_line() -> &'static Regex {
 fn paste_ref() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"(?:^|[^\w/])P(\d{1,9})\b").expect("static regex"))
+}
+
+impl KeyDates {
+    /// The dates of a key in a paste that was referenced at `self`: the key appeared when
+    /// both the reference and the paste's text were there, so a paste created or changed
+    /// later dates it (and makes older approvals stale). `changed`: the paste's last change.
+    fn with_paste(self, changed: Option<Moment>) -> KeyDates {
+        let Some(p) = changed else {
+            return self;
+        };
+        KeyDates {
+            first_seen: self.first_seen.max(p),
+            changed: Some(self.changed.map_or(p, |c| c.max(p))),
+        }
+    }
 }
 
 /// The key found for a request: its facts, its dates, its fingerprint and, when acceptable,
@@ -421,35 +447,38 @@ impl EvidenceSource {
         Ok(set)
     }
 
-    async fn paste(&self, id: u64) -> Result<Option<(Phid, String)>, ConduitError> {
-        if let Some(p) = self
-            .lock()
-            .pastes
-            .get(&id)
-            .filter(|p| p.at.elapsed() < self.ttl)
-        {
-            return Ok(p.value.clone());
-        }
-        let got = self
+    /// A paste, read afresh each time: it can be edited without the task changing, so a
+    /// cached copy could hide a new key (a paste-keyed request is gathered when it changes
+    /// and on every reconcile, so this costs two calls per paste that often). `None`: the bot
+    /// cannot see it.
+    async fn paste(&self, id: u64) -> Result<Option<PasteInfo>, ConduitError> {
+        let Some(p) = self
             .client
             .pastes(&[id])
             .await?
             .into_iter()
-            .find(|p| p.id == id);
-        let value = got.map(|p| {
-            (
-                p.fields.author_phid,
-                p.attachments.content.map(|c| c.content).unwrap_or_default(),
-            )
-        });
-        self.lock().pastes.insert(
-            id,
-            Cached {
-                value: value.clone(),
-                at: Instant::now(),
-            },
-        );
-        Ok(value)
+            .find(|p| p.id == id)
+        else {
+            return Ok(None);
+        };
+        // Who created and changed it, and when (Phorge gives the types as null): anyone whom
+        // the edit policy lets in may change the text under the author's name.
+        let xacts = self.client.paste_transactions(id).await?;
+        let mut editors: Vec<Phid> = xacts.iter().map(|x| x.author_phid.clone()).collect();
+        editors.sort();
+        editors.dedup();
+        let changed = xacts
+            .iter()
+            .map(|x| x.date_created.max(x.date_modified))
+            .chain([p.fields.date_created, p.fields.date_modified])
+            .max()
+            .unwrap_or(p.fields.date_modified);
+        Ok(Some(PasteInfo {
+            author: p.fields.author_phid,
+            content: p.attachments.content.map(|c| c.content).unwrap_or_default(),
+            editors,
+            changed: ts(changed),
+        }))
     }
 
     async fn l3(&self, requester: &Phid, username: &Username) -> Result<L3, ConduitError> {
@@ -1045,13 +1074,13 @@ impl EvidenceSource {
             match k {
                 CommentKey::Text(t) => (source, Some(t), trust, dates),
                 CommentKey::Paste(pid) => {
-                    let (text, ptrust) = self.paste_key(pid, subject).await?;
+                    let (text, ptrust, changed) = self.paste_key(pid, subject).await?;
                     let trust = if trust == Trust::Trusted {
                         ptrust
                     } else {
                         trust
                     };
-                    (source, text, trust, dates)
+                    (source, text, trust, dates.with_paste(changed))
                 }
             }
         } else {
@@ -1070,7 +1099,7 @@ impl EvidenceSource {
                     }
                 }
                 Some(k @ KeyRef::Paste { id: pid }) => {
-                    let (text, trust) = self.paste_key(*pid, subject).await?;
+                    let (text, trust, changed) = self.paste_key(*pid, subject).await?;
                     // The reference itself must come from the subject too.
                     let trust = if changes.key_written_by.as_ref() == Some(subject) {
                         trust
@@ -1078,12 +1107,12 @@ impl EvidenceSource {
                         policy::authored_key_trust(&KeySource::Description, false)
                     };
                     match described_dates(k) {
-                        Some(d) => (KeySource::Paste { id: *pid }, text, trust, d),
+                        Some(d) => (KeySource::Paste { id: *pid }, text, trust, d.with_paste(changed)),
                         None => (
                             KeySource::Paste { id: *pid },
                             text,
                             unsettled_trust(),
-                            unsettled(),
+                            unsettled().with_paste(changed),
                         ),
                     }
                 }
@@ -1164,28 +1193,54 @@ impl EvidenceSource {
         ))
     }
 
+    /// The key text of paste `pid`, whether it counts as the subject's, and when its text last
+    /// changed (`None`: unreadable). It counts only when the subject wrote it and nobody else
+    /// changed it since.
     async fn paste_key(
         &self,
         pid: u64,
         subject: &Phid,
-    ) -> Result<(Option<String>, Trust), ConduitError> {
-        Ok(match self.paste(pid).await? {
-            None => (
+    ) -> Result<(Option<String>, Trust, Option<Moment>), ConduitError> {
+        let Some(p) = self.paste(pid).await? else {
+            return Ok((
                 None,
                 Trust::Unverified {
                     reason: format!("paste P{pid} cannot be read by the bot"),
                 },
+                None,
+            ));
+        };
+        let changed = Some(Moment::untracked(p.changed));
+        if &p.author != subject {
+            let trust = Trust::NotTrusted {
+                reason: format!(
+                    "paste P{pid} was written by someone other than the person the request is for"
+                ),
+            };
+            return Ok((Some(p.content), trust, changed));
+        }
+        let others: Vec<Phid> = p.editors.into_iter().filter(|e| e != subject).collect();
+        if others.is_empty() {
+            return Ok((Some(p.content), Trust::Trusted, changed));
+        }
+        let names = self.users(&others).await?;
+        let mut who: Vec<String> = others
+            .iter()
+            .map(|e| {
+                names.get(e).map_or_else(
+                    || "another account".to_string(),
+                    |u| format!("@{}", u.username),
+                )
+            })
+            .collect();
+        who.dedup();
+        let trust = Trust::NotTrusted {
+            reason: format!(
+                "paste P{pid} was also changed by {}, not only by the person the request is for",
+                who.join(", ")
             ),
-            Some((author, content)) if &author == subject => (Some(content), Trust::Trusted),
-            Some((_, content)) => (
-                Some(content),
-                Trust::NotTrusted {
-                    reason: format!(
-                        "paste P{pid} was written by someone other than the person the request is for"
-                    ),
-                },
-            ),
-        })
+        };
+        Ok((Some(p.content), trust, changed))
     }
 }
 
