@@ -956,11 +956,7 @@ impl EvidenceSource {
         };
         let mut reuse = Vec::new();
         for s in store
-            .key_sightings(
-                fp,
-                &g.facts.subject.reuse_key(g.facts.task),
-                g.key_since.at.timestamp(),
-            )
+            .key_sightings(fp, &g.facts.subject.reuse_key(g.facts.task), g.key_since)
             .await?
         {
             if s.task_id as u64 != g.facts.task.0 {

@@ -12,6 +12,7 @@ use crate::policy::{self, Checklist, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{PollEntry, Store, TaskRow};
+use crate::timeline::Moment;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
@@ -164,8 +165,8 @@ struct ReuseCheck {
     task: u64,
     fingerprint: u32,
     requester: u32,
-    /// When the key appeared on the task.
-    since: i64,
+    /// When the key first appeared on the task.
+    since: Moment,
     /// The ledger's sequence number when its key's other uses were looked up.
     seen: u64,
 }
@@ -178,8 +179,8 @@ struct KeyLedger {
     /// Fingerprints and requester username keys, numbered.
     fingerprints: HashMap<String, u32>,
     requesters: HashMap<String, u32>,
-    /// By fingerprint number: (requester number, first seen, sequence number).
-    uses: Vec<Vec<(u32, i64, u64)>>,
+    /// By fingerprint number: (subject number, first appearance, sequence number).
+    uses: Vec<Vec<(u32, Moment, u64)>>,
 }
 
 impl KeyLedger {
@@ -193,7 +194,7 @@ impl KeyLedger {
     }
 
     /// `subject` is the subject's [`crate::policy::Subject::reuse_key`].
-    fn record(&mut self, fp: &crate::ids::Fingerprint, subject: &str, since: i64) {
+    fn record(&mut self, fp: &crate::ids::Fingerprint, subject: &str, since: Moment) {
         self.seq += 1;
         let f = Self::number(&mut self.fingerprints, &fp.0) as usize;
         let r = Self::number(&mut self.requesters, subject);
@@ -209,7 +210,7 @@ impl KeyLedger {
         task: u64,
         fp: &crate::ids::Fingerprint,
         subject: &str,
-        since: i64,
+        since: Moment,
         seen: u64,
     ) -> ReuseCheck {
         ReuseCheck {
@@ -229,7 +230,7 @@ impl KeyLedger {
             .filter(|c| {
                 self.uses.get(c.fingerprint as usize).is_some_and(|uses| {
                     uses.iter().any(|(user, first_seen, seq)| {
-                        *user != c.requester && *first_seen < c.since && *seq > c.seen
+                        *user != c.requester && first_seen.maybe_before(&c.since) && *seq > c.seen
                     })
                 })
             })
@@ -629,7 +630,7 @@ impl Poller {
                 .shell_user
                 .as_ref()
                 .map(|s| s.as_str());
-            let since = g.key_since.at.timestamp();
+            let since = g.key_since;
             let reuse_key = g.facts.subject.reuse_key(g.facts.task);
             if let Err(e) = self
                 .store
@@ -711,7 +712,7 @@ impl Poller {
         let id = TaskId(t.id);
         let check = g.fingerprint.as_ref().map(|fp| {
             let who = g.facts.subject.reuse_key(g.facts.task);
-            lock(ledger).check(t.id, fp, &who, g.key_since.at.timestamp(), seen)
+            lock(ledger).check(t.id, fp, &who, g.key_since, seen)
         });
         let span = tracing::info_span!("task", task = %id, phase = "settle");
         let mut local = CycleReport::default();
@@ -1139,4 +1140,46 @@ fn fill_row(
         chrono_tz::UTC,
         now,
     )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Fingerprint;
+
+    #[test]
+    fn the_ledger_finds_an_earlier_use_recorded_late_by_time_then_transaction() {
+        let at = |s: i64, x: u64| Moment::of(DateTime::from_timestamp(s, 0).unwrap(), x);
+        let fp = Fingerprint("SHA256:k".into());
+        let mut l = KeyLedger::default();
+        // Both evaluated before either key was recorded (seen = 0), then both recorded.
+        let copier = l.check(2, &fp, "copier", at(100, 11), 0);
+        let owner = l.check(1, &fp, "owner", at(100, 10), 0);
+        let third = l.check(
+            3,
+            &fp,
+            "third",
+            Moment::untracked(DateTime::from_timestamp(100, 0).unwrap()),
+            0,
+        );
+        l.record(&fp, "copier", at(100, 11));
+        l.record(&fp, "owner", at(100, 10));
+        l.record(
+            &fp,
+            "third",
+            Moment::untracked(DateTime::from_timestamp(100, 0).unwrap()),
+        );
+        // The copier (later id in the same second) and the undatable third are re-read; the
+        // owner only because the third's tie cannot be settled (fail closed).
+        assert_eq!(l.missed(&[copier, owner, third]), [1, 2, 3]);
+        let mut l = KeyLedger::default();
+        let copier = l.check(2, &fp, "copier", at(100, 11), 0);
+        let owner = l.check(1, &fp, "owner", at(100, 10), 0);
+        l.record(&fp, "owner", at(100, 10));
+        l.record(&fp, "copier", at(100, 11));
+        assert_eq!(l.missed(&[copier, owner]), [2]);
+        // The owner's own use on another task of theirs is no reuse.
+        let again = l.check(4, &fp, "owner", at(100, 10), 0);
+        assert_eq!(l.missed(&[again]), Vec::<u64>::new());
+    }
 }
