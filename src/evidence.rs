@@ -659,7 +659,9 @@ impl EvidenceSource {
     /// wikitech user or full name ([`same_name`]); else the one account whose username is the
     /// shell or wikitech user and whose real name is the full name. Anything else — no match,
     /// several, a bot, a disabled account — is not guessed: unknown, or refused when the
-    /// request itself names an account that cannot be its subject.
+    /// request itself names an account that cannot be its subject. The author is not taken
+    /// either when another account matches the request that way too (two people could be
+    /// meant).
     async fn subject(
         &self,
         request: &Request,
@@ -707,41 +709,55 @@ impl EvidenceSource {
         let wikitech = request.wikitech_user.as_deref();
         let full = request.full_name.as_deref();
         let names: Vec<&str> = [shell, wikitech, full].into_iter().flatten().collect();
-        if let Some(a) = author.filter(|a| usable(&a.username, a).is_ok()) {
-            let matches = names
+        let author = author.filter(|a| usable(&a.username, a).is_ok());
+        let author_matches = author.is_some_and(|a| {
+            names
                 .iter()
-                .any(|n| same_name(a.username.as_str(), n) || same_name(&a.real_name, n));
-            if matches {
-                return Ok(Subject::Known {
-                    username: a.username.clone(),
-                    phid: author_phid.clone(),
-                    basis: SubjectBasis::Author,
-                });
-            }
-        }
-        // The directory: accounts named like the shell or wikitech user, with the full name.
-        let Some(full) = full else {
-            return Ok(Subject::Unknown {
-                reason: "the author does not match the request, and it gives no full name to look the account up by".into(),
-            });
-        };
+                .any(|n| same_name(a.username.as_str(), n) || same_name(&a.real_name, n))
+        });
+        // The directory: accounts whose username is the shell or wikitech user and whose real
+        // name is the full name. A name that is the author's own username is the author, known
+        // already.
         let mut found: Vec<(Phid, UserInfo)> = Vec::new();
         for name in [shell, wikitech].into_iter().flatten() {
             let well_formed = !name.is_empty()
                 && name
                     .chars()
                     .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
-            if !well_formed {
+            let authors = author.is_some_and(|a| same_name(a.username.as_str(), name));
+            let Some(full) = full.filter(|_| well_formed && !authors) else {
                 continue;
-            }
+            };
             if let Some((phid, u)) = self.account(&Username::new(name)).await? {
                 if same_name(u.username.as_str(), name)
                     && same_name(&u.real_name, full)
+                    && &phid != author_phid
                     && !found.iter().any(|(p, _)| *p == phid)
                 {
                     found.push((phid, u));
                 }
             }
+        }
+        if let (true, Some(a)) = (author_matches, author) {
+            // The author matches, but so does someone else's account: not a guess.
+            if let Some((_, other)) = found.first() {
+                return Ok(Subject::Unknown {
+                    reason: format!(
+                        "both the author @{} and the account @{} match the request",
+                        a.username, other.username
+                    ),
+                });
+            }
+            return Ok(Subject::Known {
+                username: a.username.clone(),
+                phid: author_phid.clone(),
+                basis: SubjectBasis::Author,
+            });
+        }
+        if full.is_none() {
+            return Ok(Subject::Unknown {
+                reason: "the author does not match the request, and it gives no full name to look the account up by".into(),
+            });
         }
         Ok(match found.len() {
             0 => Subject::Unknown {
