@@ -412,10 +412,12 @@ fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
     }
     let rules_cookie = rules.and_then(|r| r.path(&r.evidence.session_cookie_file));
     if let Some(p) = rules_cookie {
-        let cookie = std::fs::read_to_string(&p).map_err(|e| {
-            anyhow::anyhow!("cannot read the session cookie file {}: {e}", p.display())
-        })?;
-        opts.session_cookie = Some(cookie.trim().to_string());
+        let (cookie, warnings) =
+            crate::conduit::session_cookie_from_file(&p).map_err(|e| anyhow::anyhow!(e))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        opts.session_cookie = Some(cookie);
     }
     Ok(Client::new(url, token, opts)?)
 }
@@ -443,7 +445,16 @@ async fn cmd_run(
     let rules = load_rules(cli)?;
     let _lock = crate::store::WriterLock::acquire(&cli.db)?;
     let store = crate::store::Store::open(&cli.db).await?;
+    let interval =
+        std::time::Duration::from_secs(interval.unwrap_or(rules.timing.poll_seconds).max(1));
+    // SIGTERM and Ctrl-C, from now on: during start-up they stop the retries at once.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
     let src = evidence_source(cli, rules.clone()).await?;
+    src.probe_pages_at_start().await;
     let opts = crate::poller::PollerOptions {
         dry_run,
         concurrency: rules.timing.concurrency,
@@ -451,13 +462,13 @@ async fn cmd_run(
     };
     let poller = crate::poller::Poller::new(src, store.clone(), rules.clone(), opts);
     let stop = poller.stop_handle();
+    let mut stopping = stop_rx;
     tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("stopping after the current task");
-        let _ = stop.send(true);
+        if stopping.wait_for(|s| *s).await.is_ok() {
+            tracing::info!("stopping after the current task");
+            let _ = stop.send(true);
+        }
     });
-    let interval =
-        std::time::Duration::from_secs(interval.unwrap_or(rules.timing.poll_seconds).max(1));
     let result = poller.run(interval, once).await;
     store.close().await;
     result.map(|_| 0)
@@ -494,6 +505,8 @@ struct Live {
     gathered: crate::evidence::Gathered,
     base_url: String,
     rules: std::sync::Arc<crate::rules::Rules>,
+    /// Why task pages cannot be read (every comment's channel is then unknown).
+    page_problem: Option<crate::evidence::PageProblem>,
 }
 
 async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
@@ -524,6 +537,11 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     let row = store.task(task).await?;
     let mut gathered = src.gather(&t, &txs, row.as_ref()).await?;
     src.add_reuse(&mut gathered, &store).await?;
+    // No comment needed its channel: look at the page anyway, so that an operator checking a
+    // task learns now that pages cannot be read.
+    if !src.page_seen() {
+        src.probe_pages(task, &t.phid).await;
+    }
     let checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
     store.close().await;
     Ok(Live {
@@ -531,6 +549,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
         gathered,
         base_url: src.client().base_url().to_string(),
         rules,
+        page_problem: src.page_problem(),
     })
 }
 
@@ -544,6 +563,10 @@ async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
             "{}",
             crate::report::explain(&live.checklist, &live.base_url, tz)
         ),
+    }
+    // The JSON object stays as the design has it; the log line on stderr says it there.
+    if let (Some(p), View::Terminal | View::Explain) = (&live.page_problem, view) {
+        println!("\nwarning: {p}");
     }
     Ok(0)
 }

@@ -718,6 +718,23 @@ impl EvidenceSource {
         }
     }
 
+    /// At start-up: probes the page of the newest request, so that a login page or an expired
+    /// session is said at once rather than when the first comment needs its channel.
+    pub async fn probe_pages_at_start(&self) {
+        if self.rules.evidence.channel != ChannelSource::TaskPage {
+            return;
+        }
+        match self.client.newest_task(&self.ctx.project).await {
+            Ok(Some(t)) => self.probe_pages(TaskId(t.id), &t.phid).await,
+            Ok(None) => tracing::info!(
+                "no request to read a task page from yet: pages are checked on the first one"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot find a request to check that task pages can be read")
+            }
+        }
+    }
+
     /// The operator's text for a page that is not a task page.
     fn problem_text(&self, kind: NotAPage) -> String {
         let base = self.client.base_url();

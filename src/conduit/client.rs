@@ -470,6 +470,13 @@ impl Client {
         self.search_page("maniphest.search", params, after).await
     }
 
+    /// The most recently created task tagged `project`, if any (one small call).
+    pub async fn newest_task(&self, project: &Phid) -> Result<Option<Task>, ConduitError> {
+        let params = json!({"constraints": {"projects": [project]}, "limit": 1});
+        let page: SearchPage<Task> = self.search_page("maniphest.search", params, None).await?;
+        Ok(page.data.into_iter().next())
+    }
+
     /// `maniphest.search` by task ids with the `projects` and `columns` attachments, all
     /// pages. Tasks the bot may not see are missing.
     pub async fn tasks_by_ids(&self, ids: &[u64]) -> Result<Vec<Task>, ConduitError> {

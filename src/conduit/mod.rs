@@ -24,4 +24,6 @@ pub use page::{
     channel_map, channels_from_task_page, markers_from_task_page, read_older_part, read_task_page,
     Channel, Marker, NotAPage, OlderLink, PageKind, PagePart, PageTimeline, TaskPage,
 };
-pub use token::{redact, Token, TokenError, REDACTED, TOKEN_ENV};
+pub use token::{
+    permission_warning, redact, session_cookie_from_file, Token, TokenError, REDACTED, TOKEN_ENV,
+};
