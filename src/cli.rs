@@ -453,7 +453,18 @@ async fn cmd_run(
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
-    let src = evidence_source(cli, rules.clone()).await?;
+    let src = if once {
+        evidence_source(cli, rules.clone()).await?
+    } else {
+        match connect_riding_out_outages(cli, rules.clone(), interval, stop_rx.clone()).await? {
+            Some(src) => src,
+            None => {
+                tracing::info!("stopped before start-up completed");
+                store.close().await;
+                return Ok(0);
+            }
+        }
+    };
     src.probe_pages_at_start().await;
     let opts = crate::poller::PollerOptions {
         dry_run,
@@ -472,6 +483,62 @@ async fn cmd_run(
     let result = poller.run(interval, once).await;
     store.close().await;
     result.map(|_| 0)
+}
+
+/// Start-up attempts that fail before a failure is logged at ERROR rather than WARN.
+const STARTUP_ERROR_AFTER: u32 = 3;
+
+/// `run`'s start-up: resolves the context (the bot's account, the project, Legalpad). A server
+/// that cannot be reached or fails transiently is tried again with backoff (5 s, doubling, at
+/// most the poll interval), logged at WARN with the next attempt's time and at ERROR from the
+/// third failed attempt on, instead of exiting (a unit's restart limit would otherwise leave
+/// the bot dead after a short outage). Errors that waiting cannot fix (a refused token, an
+/// unknown project, a broken file) still end it. `None`: stopped (SIGTERM, Ctrl-C) meanwhile.
+async fn connect_riding_out_outages(
+    cli: &Cli,
+    rules: std::sync::Arc<crate::rules::Rules>,
+    interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<crate::evidence::EvidenceSource>> {
+    let client = client(cli)?;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let connected = tokio::select! {
+            r = crate::evidence::EvidenceSource::connect(client.clone(), rules.clone()) => r,
+            _ = stop.wait_for(|s| *s) => return Ok(None),
+        };
+        let e = match connected {
+            Ok(src) => {
+                if attempt > 1 {
+                    tracing::info!(attempts = attempt, "Phabricator answers again: starting");
+                }
+                return Ok(Some(src));
+            }
+            Err(e) if !is_transient(&e) => return Err(e),
+            Err(e) => e,
+        };
+        let wait = std::time::Duration::from_secs(5u64 << (attempt - 1).min(16)).min(interval);
+        let next = (Utc::now() + wait).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let error = format!("{e:#}");
+        if attempt >= STARTUP_ERROR_AFTER {
+            tracing::error!(attempt, next_attempt = %next, error = %error, "cannot start: Phabricator still fails; trying again");
+        } else {
+            tracing::warn!(attempt, next_attempt = %next, error = %error, "cannot start: Phabricator fails; trying again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(None),
+        }
+    }
+}
+
+/// Whether an error comes from a Conduit failure that may pass (network, timeout, 5xx).
+fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::conduit::ConduitError>()
+            .is_some_and(crate::conduit::ConduitError::is_transient)
+    })
 }
 
 async fn shutdown_signal() {
