@@ -283,6 +283,16 @@ fn load_rules(cli: &Cli) -> anyhow::Result<std::sync::Arc<crate::rules::Rules>> 
     Ok(std::sync::Arc::new(crate::rules::Rules::load(&cli.rules)?))
 }
 
+/// The rules for the offline commands (`key`, `parse`): `--rules`, or the rules bundled with
+/// the binary when `--rules` is not given and there is no `rules/` directory here, so that
+/// they work from any directory.
+fn offline_rules(cli: &Cli) -> anyhow::Result<std::sync::Arc<crate::rules::Rules>> {
+    if cli.rules == std::path::Path::new("rules") && !cli.rules.exists() {
+        return Ok(std::sync::Arc::new(crate::rules::Rules::bundled()?));
+    }
+    load_rules(cli)
+}
+
 fn read_input(file: Option<&std::path::Path>) -> anyhow::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -307,7 +317,7 @@ fn read_input(file: Option<&std::path::Path>) -> anyhow::Result<String> {
 }
 
 fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Result<u8> {
-    let rules = load_rules(cli)?;
+    let rules = offline_rules(cli)?;
     let text = read_input(file)?;
     let parsed = crate::request::parse("", &text, &rules.labels);
     let key = match &parsed.request.key {
@@ -356,7 +366,7 @@ fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::R
 }
 
 fn cmd_key(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Result<u8> {
-    let rules = load_rules(cli)?;
+    let rules = offline_rules(cli)?;
     let text = read_input(file)?;
     if text.trim().is_empty() {
         anyhow::bail!("no key given (pass a file, or - and the key on standard input)");
@@ -732,6 +742,9 @@ async fn cmd_agenda(
     let rules = load_rules(cli)?;
     let store = crate::store::Store::open_existing(&cli.db).await?;
     let now = clock(cli).now();
+    if let Some(day) = meeting {
+        warn_if_no_meeting(day, &rules);
+    }
     let meeting = meeting.unwrap_or_else(|| {
         crate::calendar::meeting_on_or_after(
             crate::calendar::local_date(now, &rules.timing),
@@ -751,4 +764,24 @@ async fn cmd_agenda(
     let agenda = crate::report::agenda(&rows, &approvals, meeting, &rules, &url, now);
     print!("{}", crate::report::render_agenda(&agenda, format));
     Ok(0)
+}
+
+/// `agenda --meeting DAY` on a day without a meeting still works (the agenda as of that day),
+/// but says so on stderr and names the nearest meetings before and after it.
+fn warn_if_no_meeting(day: NaiveDate, rules: &crate::rules::Rules) {
+    use crate::calendar::{is_meeting_day, meeting_after, meeting_before};
+    let (m, t) = (&rules.meeting, &rules.timing);
+    if is_meeting_day(day, m, t) {
+        return;
+    }
+    let why = if t.holidays.contains(&day) {
+        " (a holiday)"
+    } else {
+        ""
+    };
+    eprintln!(
+        "warning: {day} is not an SRE meeting day{why}; the nearest meetings are {} (before) and {} (after)",
+        meeting_before(day, m, t),
+        meeting_after(day, m, t)
+    );
 }
