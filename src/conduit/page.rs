@@ -144,7 +144,13 @@ pub struct PageTimeline {
 pub fn read_task_page(html: &str) -> PageKind {
     // The timeline container is markup Phorge writes; comment text is escaped, so it cannot
     // contain the quoted attribute.
-    if !html.contains("class=\"phui-timeline-view\"") {
+    let has_timeline = [
+        "class=\"phui-timeline-view\"",
+        "class=\"phui-timeline-view ",
+    ]
+    .iter()
+    .any(|c| html.contains(c));
+    if !has_timeline {
         return if looks_like_login(html) {
             PageKind::LoginRequired
         } else {
@@ -603,6 +609,15 @@ mod tests {
         ] {
             assert_eq!(read_task_page(other), PageKind::Unrecognised, "{other}");
         }
+        // The timeline container may carry more classes; a look-alike class is no timeline.
+        assert!(matches!(
+            read_task_page("<div class=\"phui-timeline-view extra\"></div>"),
+            PageKind::Task(_)
+        ));
+        assert_eq!(
+            read_task_page("<div class=\"phui-timeline-view-css\"></div>"),
+            PageKind::Unrecognised
+        );
         // A task page whose comment talks about logging in is still a task page.
         let t1 = recorded("task-page-T1.html");
         assert!(matches!(read_task_page(&t1), PageKind::Task(_)));

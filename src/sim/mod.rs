@@ -109,7 +109,8 @@ pub struct SimOptions {
     pub seed: u64,
 }
 
-/// Call counts: per method (task pages as `task.page`), and their total.
+/// Call counts: per method (task pages as `task.page`, their "Show Older Changes" parts as
+/// `task.page.older`), and their total.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Calls per method.
