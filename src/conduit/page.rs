@@ -108,8 +108,7 @@ pub struct OlderLink {
 }
 
 /// Why a task page could not be read as one (HTTP 200 or a redirect, not an error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NotAPage {
     /// HTTP 200 with Phorge's login page.
     LoginPage,
