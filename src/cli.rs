@@ -283,6 +283,16 @@ fn load_rules(cli: &Cli) -> anyhow::Result<std::sync::Arc<crate::rules::Rules>> 
     Ok(std::sync::Arc::new(crate::rules::Rules::load(&cli.rules)?))
 }
 
+/// The rules for the offline commands (`key`, `parse`): `--rules`, or the rules bundled with
+/// the binary when `--rules` is not given and there is no `rules/` directory here, so that
+/// they work from any directory.
+fn offline_rules(cli: &Cli) -> anyhow::Result<std::sync::Arc<crate::rules::Rules>> {
+    if cli.rules == std::path::Path::new("rules") && !cli.rules.exists() {
+        return Ok(std::sync::Arc::new(crate::rules::Rules::bundled()?));
+    }
+    load_rules(cli)
+}
+
 fn read_input(file: Option<&std::path::Path>) -> anyhow::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -307,7 +317,7 @@ fn read_input(file: Option<&std::path::Path>) -> anyhow::Result<String> {
 }
 
 fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Result<u8> {
-    let rules = load_rules(cli)?;
+    let rules = offline_rules(cli)?;
     let text = read_input(file)?;
     let parsed = crate::request::parse("", &text, &rules.labels);
     let key = match &parsed.request.key {
@@ -356,7 +366,7 @@ fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::R
 }
 
 fn cmd_key(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Result<u8> {
-    let rules = load_rules(cli)?;
+    let rules = offline_rules(cli)?;
     let text = read_input(file)?;
     if text.trim().is_empty() {
         anyhow::bail!("no key given (pass a file, or - and the key on standard input)");
@@ -412,10 +422,12 @@ fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
     }
     let rules_cookie = rules.and_then(|r| r.path(&r.evidence.session_cookie_file));
     if let Some(p) = rules_cookie {
-        let cookie = std::fs::read_to_string(&p).map_err(|e| {
-            anyhow::anyhow!("cannot read the session cookie file {}: {e}", p.display())
-        })?;
-        opts.session_cookie = Some(cookie.trim().to_string());
+        let (cookie, warnings) =
+            crate::conduit::session_cookie_from_file(&p).map_err(|e| anyhow::anyhow!(e))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        opts.session_cookie = Some(cookie);
     }
     Ok(Client::new(url, token, opts)?)
 }
@@ -443,7 +455,27 @@ async fn cmd_run(
     let rules = load_rules(cli)?;
     let _lock = crate::store::WriterLock::acquire(&cli.db)?;
     let store = crate::store::Store::open(&cli.db).await?;
-    let src = evidence_source(cli, rules.clone()).await?;
+    let interval =
+        std::time::Duration::from_secs(interval.unwrap_or(rules.timing.poll_seconds).max(1));
+    // SIGTERM and Ctrl-C, from now on: during start-up they stop the retries at once.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let src = if once {
+        evidence_source(cli, rules.clone()).await?
+    } else {
+        match connect_riding_out_outages(cli, rules.clone(), interval, stop_rx.clone()).await? {
+            Some(src) => src,
+            None => {
+                tracing::info!("stopped before start-up completed");
+                store.close().await;
+                return Ok(0);
+            }
+        }
+    };
+    src.probe_pages_at_start().await;
     let opts = crate::poller::PollerOptions {
         dry_run,
         concurrency: rules.timing.concurrency,
@@ -451,16 +483,72 @@ async fn cmd_run(
     };
     let poller = crate::poller::Poller::new(src, store.clone(), rules.clone(), opts);
     let stop = poller.stop_handle();
+    let mut stopping = stop_rx;
     tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("stopping after the current task");
-        let _ = stop.send(true);
+        if stopping.wait_for(|s| *s).await.is_ok() {
+            tracing::info!("stopping after the current task");
+            let _ = stop.send(true);
+        }
     });
-    let interval =
-        std::time::Duration::from_secs(interval.unwrap_or(rules.timing.poll_seconds).max(1));
     let result = poller.run(interval, once).await;
     store.close().await;
     result.map(|_| 0)
+}
+
+/// Start-up attempts that fail before a failure is logged at ERROR rather than WARN.
+const STARTUP_ERROR_AFTER: u32 = 3;
+
+/// `run`'s start-up: resolves the context (the bot's account, the project, Legalpad). A server
+/// that cannot be reached or fails transiently is tried again with backoff (5 s, doubling, at
+/// most the poll interval), logged at WARN with the next attempt's time and at ERROR from the
+/// third failed attempt on, instead of exiting (a unit's restart limit would otherwise leave
+/// the bot dead after a short outage). Errors that waiting cannot fix (a refused token, an
+/// unknown project, a broken file) still end it. `None`: stopped (SIGTERM, Ctrl-C) meanwhile.
+async fn connect_riding_out_outages(
+    cli: &Cli,
+    rules: std::sync::Arc<crate::rules::Rules>,
+    interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<crate::evidence::EvidenceSource>> {
+    let client = client(cli)?;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let connected = tokio::select! {
+            r = crate::evidence::EvidenceSource::connect(client.clone(), rules.clone()) => r,
+            _ = stop.wait_for(|s| *s) => return Ok(None),
+        };
+        let e = match connected {
+            Ok(src) => {
+                if attempt > 1 {
+                    tracing::info!(attempts = attempt, "Phabricator answers again: starting");
+                }
+                return Ok(Some(src));
+            }
+            Err(e) if !is_transient(&e) => return Err(e),
+            Err(e) => e,
+        };
+        let wait = std::time::Duration::from_secs(5u64 << (attempt - 1).min(16)).min(interval);
+        let next = (Utc::now() + wait).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let error = format!("{e:#}");
+        if attempt >= STARTUP_ERROR_AFTER {
+            tracing::error!(attempt, next_attempt = %next, error = %error, "cannot start: Phabricator still fails; trying again");
+        } else {
+            tracing::warn!(attempt, next_attempt = %next, error = %error, "cannot start: Phabricator fails; trying again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(None),
+        }
+    }
+}
+
+/// Whether an error comes from a Conduit failure that may pass (network, timeout, 5xx).
+fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::conduit::ConduitError>()
+            .is_some_and(crate::conduit::ConduitError::is_transient)
+    })
 }
 
 async fn shutdown_signal() {
@@ -494,6 +582,8 @@ struct Live {
     gathered: crate::evidence::Gathered,
     base_url: String,
     rules: std::sync::Arc<crate::rules::Rules>,
+    /// Why task pages cannot be read (every comment's channel is then unknown).
+    page_problem: Option<crate::evidence::PageProblem>,
 }
 
 async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
@@ -524,6 +614,11 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     let row = store.task(task).await?;
     let mut gathered = src.gather(&t, &txs, row.as_ref()).await?;
     src.add_reuse(&mut gathered, &store).await?;
+    // No comment needed its channel: look at the page anyway, so that an operator checking a
+    // task learns now that pages cannot be read.
+    if !src.page_seen() {
+        src.probe_pages(task, &t.phid).await;
+    }
     let checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
     store.close().await;
     Ok(Live {
@@ -531,6 +626,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
         gathered,
         base_url: src.client().base_url().to_string(),
         rules,
+        page_problem: src.page_problem(),
     })
 }
 
@@ -544,6 +640,10 @@ async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
             "{}",
             crate::report::explain(&live.checklist, &live.base_url, tz)
         ),
+    }
+    // The JSON object stays as the design has it; the log line on stderr says it there.
+    if let (Some(p), View::Terminal | View::Explain) = (&live.page_problem, view) {
+        println!("\nwarning: {p}");
     }
     Ok(0)
 }
@@ -642,6 +742,9 @@ async fn cmd_agenda(
     let rules = load_rules(cli)?;
     let store = crate::store::Store::open_existing(&cli.db).await?;
     let now = clock(cli).now();
+    if let Some(day) = meeting {
+        warn_if_no_meeting(day, &rules);
+    }
     let meeting = meeting.unwrap_or_else(|| {
         crate::calendar::meeting_on_or_after(
             crate::calendar::local_date(now, &rules.timing),
@@ -661,4 +764,24 @@ async fn cmd_agenda(
     let agenda = crate::report::agenda(&rows, &approvals, meeting, &rules, &url, now);
     print!("{}", crate::report::render_agenda(&agenda, format));
     Ok(0)
+}
+
+/// `agenda --meeting DAY` on a day without a meeting still works (the agenda as of that day),
+/// but says so on stderr and names the nearest meetings before and after it.
+fn warn_if_no_meeting(day: NaiveDate, rules: &crate::rules::Rules) {
+    use crate::calendar::{is_meeting_day, meeting_after, meeting_before};
+    let (m, t) = (&rules.meeting, &rules.timing);
+    if is_meeting_day(day, m, t) {
+        return;
+    }
+    let why = if t.holidays.contains(&day) {
+        " (a holiday)"
+    } else {
+        ""
+    };
+    eprintln!(
+        "warning: {day} is not an SRE meeting day{why}; the nearest meetings are {} (before) and {} (after)",
+        meeting_before(day, m, t),
+        meeting_after(day, m, t)
+    );
 }

@@ -17,13 +17,15 @@ use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn, Instrument};
+use tracing::{error, info, warn, Instrument};
 
 /// The most tasks handed to the pipeline at once (and prefetched together) after the poll.
 const BATCH: usize = 100;
 /// The most tasks that would be ready held gathered until every key of the cycle is recorded
 /// (a few MB); beyond that, a cold sync of thousands keeps only the task and reads it again.
 const DEFER_HELD: usize = 256;
+/// Failed cycles in a row from which each failure is logged at ERROR (an outage, not a blip).
+pub const CYCLE_ERROR_AFTER: u32 = 3;
 /// Meta key of the poll cursor (the newest dateModified seen).
 const CURSOR: &str = "cursor";
 /// Meta key of the last reconcile time.
@@ -314,22 +316,36 @@ impl Poller {
         *self.shutdown.borrow()
     }
 
-    /// Runs cycles until shutdown; `once` runs one.
+    /// Runs cycles until shutdown; `once` runs one. A failed cycle is logged at WARN and
+    /// tried again after the interval; from the [`CYCLE_ERROR_AFTER`]th failure in a row on,
+    /// at ERROR. The cycle line's `calls` counts this cycle's HTTP requests.
     pub async fn run(&self, interval: std::time::Duration, once: bool) -> anyhow::Result<()> {
+        let mut failures = 0u32;
         loop {
             let started = std::time::Instant::now();
+            let calls_before = self.client().total_calls();
             match self.cycle().await {
-                Ok(r) => info!(
-                    phase = "cycle",
-                    changed = r.changed,
-                    due = r.due,
-                    evaluated = r.evaluated,
-                    effects = r.effects.len(),
-                    failed = r.failed.len(),
-                    calls = self.client().total_calls(),
-                    ms = started.elapsed().as_millis() as u64,
-                    "cycle done"
-                ),
+                Ok(r) => {
+                    if failures >= CYCLE_ERROR_AFTER {
+                        info!(
+                            phase = "cycle",
+                            failed_cycles = failures,
+                            "cycles succeed again"
+                        );
+                    }
+                    failures = 0;
+                    info!(
+                        phase = "cycle",
+                        changed = r.changed,
+                        due = r.due,
+                        evaluated = r.evaluated,
+                        effects = r.effects.len(),
+                        failed = r.failed.len(),
+                        calls = self.client().total_calls().saturating_sub(calls_before),
+                        ms = started.elapsed().as_millis() as u64,
+                        "cycle done"
+                    )
+                }
                 Err(e)
                     if e.downcast_ref::<ConduitError>()
                         .is_some_and(|c| c.is_auth()) =>
@@ -338,7 +354,13 @@ impl Poller {
                 }
                 Err(e) if once => return Err(e),
                 Err(e) => {
-                    warn!(phase = "cycle", error = %format!("{e:#}"), "cycle failed; retrying next cycle")
+                    failures += 1;
+                    let error = format!("{e:#}");
+                    if failures >= CYCLE_ERROR_AFTER {
+                        error!(phase = "cycle", failed_cycles = failures, error = %error, "cycles keep failing; retrying next cycle")
+                    } else {
+                        warn!(phase = "cycle", error = %error, "cycle failed; retrying next cycle")
+                    }
                 }
             }
             if once || self.stopping() {

@@ -520,14 +520,16 @@ fn approvals_of(report_json: &str) -> Vec<String> {
 pub fn render_agenda(a: &Agenda, format: crate::cli::AgendaFormat) -> String {
     use crate::cli::AgendaFormat;
     match format {
-        AgendaFormat::Json => serde_json::to_string_pretty(a).unwrap_or_default(),
+        AgendaFormat::Json => format!("{}\n", serde_json::to_string_pretty(a).unwrap_or_default()),
         AgendaFormat::Markdown => render_tables(a, &Dialect::MARKDOWN),
         AgendaFormat::Wikitext => render_tables(a, &Dialect::WIKITEXT),
     }
 }
 
-/// How a table dialect writes headings, tables and links.
+/// How a table dialect writes headings (the title one level above the sections), tables and
+/// links.
 struct Dialect {
+    title: fn(&str) -> String,
     heading: fn(&str) -> String,
     table_start: &'static str,
     header: fn(&[&str]) -> String,
@@ -539,6 +541,7 @@ struct Dialect {
 
 impl Dialect {
     const MARKDOWN: Dialect = Dialect {
+        title: |t| format!("# {t}\n\n"),
         heading: |t| format!("## {t}\n\n"),
         table_start: "",
         header: |h| format!("| {} |\n|{}\n", h.join(" | "), "---|".repeat(h.len())),
@@ -556,6 +559,7 @@ impl Dialect {
         empty: "_None._\n\n",
     };
     const WIKITEXT: Dialect = Dialect {
+        title: |t| format!("== {t} ==\n"),
         heading: |t| format!("=== {t} ===\n"),
         table_start: "{| class=\"wikitable\"\n",
         header: |h| format!("! {}\n", h.join(" !! ")),
@@ -575,7 +579,7 @@ impl Dialect {
 }
 
 fn render_tables(a: &Agenda, d: &Dialect) -> String {
-    let mut s = (d.heading)(&format!("SRE meeting {}: access requests", a.meeting));
+    let mut s = (d.title)(&format!("SRE meeting {}: access requests", a.meeting));
     let header = [
         "Task",
         "Requester",

@@ -98,6 +98,13 @@ pub struct EvidenceRules {
     /// Optional file holding a `phsid` session cookie for reading non-public task pages.
     #[serde(default)]
     pub session_cookie_file: String,
+    /// The most "Show Older Changes" parts read for one task page (100 events each).
+    #[serde(default = "default_max_older_pages")]
+    pub max_older_pages: u32,
+}
+
+fn default_max_older_pages() -> u32 {
+    crate::conduit::MAX_OLDER_PAGES
 }
 
 fn default_channel() -> ChannelSource {
@@ -109,6 +116,7 @@ impl Default for EvidenceRules {
         EvidenceRules {
             channel: ChannelSource::TaskPage,
             session_cookie_file: String::new(),
+            max_older_pages: default_max_older_pages(),
         }
     }
 }
@@ -513,6 +521,13 @@ impl Rules {
             return Err(perr(
                 "l3.verifiers",
                 "the verifier-comment source needs at least one verifier".into(),
+            ));
+        }
+        let max_older = raw.evidence.max_older_pages;
+        if max_older == 0 || max_older > 1000 {
+            return Err(perr(
+                "evidence.max_older_pages",
+                format!("{max_older} is out of range (1 to 1000)"),
             ));
         }
         if raw.keys.allowed.is_empty() {
