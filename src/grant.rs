@@ -4,11 +4,16 @@
 //! `data.yaml` *textually*, so that ordering, comments, anchors and each list's own style
 //! survive, and then proves the edit by re-parsing both texts with `serde_norway` and comparing
 //! the trees: the new user (or nothing, for an existing user) and the requested memberships are
-//! the only semantic changes. Everything the requester wrote is quoted so that it round-trips.
+//! the only semantic changes. Everything the requester wrote is quoted so that it round-trips;
+//! the key line is the one the requester wrote, comment included ([`exact_key_line`]).
 
 use crate::request::Request;
 use serde_norway::{Mapping, Value};
 use std::fmt::Write as _;
+
+mod key_line;
+
+pub use key_line::exact_key_line;
 
 /// The primary group (`wikidev`) every shell user of the admin module belongs to.
 pub const PRIMARY_GID: u64 = 500;
@@ -273,7 +278,9 @@ fn check_key_line(key_line: &str) -> Result<(String, String), GrantError> {
     if line.is_empty() {
         return Err(GrantError::Missing("ssh key"));
     }
-    if line.chars().any(char::is_control) {
+    // A tab may stand in the comment (written escaped); a line break would end the
+    // authorized_keys line, and other control characters have no place in it.
+    if line.chars().any(|c| c.is_control() && c != '\t') {
         return Err(bad("it must be one line without control characters"));
     }
     if line.contains("PRIVATE KEY") {

@@ -1,6 +1,9 @@
-//! Round-trip tests of the `data.yaml` grant patch on realistic fixtures.
+//! Round-trip tests of the `data.yaml` grant patch on realistic fixtures, the key line written
+//! exactly as given, and `grant-patch` through the real binary against the simulator.
 
-use accessbot::grant::{patch, snippet, GrantError, GrantPatch};
+mod common;
+
+use accessbot::grant::{patch, scalar, snippet, GrantError};
 use accessbot::ids::Username;
 use accessbot::request::Request;
 use chrono::NaiveDate;
@@ -42,10 +45,9 @@ fn members(tree: &Value, group: &str) -> Vec<String> {
     out
 }
 
-/// The lines the diff adds and removes, without the headers.
-fn changes(p: &GrantPatch) -> (Vec<&str>, Vec<&str>) {
-    let body = p
-        .diff
+/// The lines a diff adds and removes, without the headers.
+fn changes(diff: &str) -> (Vec<&str>, Vec<&str>) {
+    let body = diff
         .lines()
         .filter(|l| !l.starts_with("+++") && !l.starts_with("---"));
     let (mut plus, mut minus) = (Vec::new(), Vec::new());
@@ -93,7 +95,7 @@ fn new_user_is_appended_to_unsorted_users_and_inserted_in_sorted_block_list() {
         ["aaron", "bkowalski", "ivanova", "jdoe", "nwu", "rbianchi"]
     );
     // Only additions: every old line survives, in order.
-    let (_, minus) = changes(&p);
+    let (_, minus) = changes(&p.diff);
     assert!(minus.is_empty(), "{}", p.diff);
     // The entry goes at the end of `users:`, before the blank line and `ldap_only_users:`.
     let tail = p.text.split("\n  hmoved:").nth(1).unwrap();
@@ -111,7 +113,7 @@ fn sorted_flow_list_gets_the_user_in_order() {
         line_with(&p.text, "bkowalski, cjones"),
         "    members: [bkowalski, cjones, ivanova, jdoe, tmoreau]"
     );
-    let (plus, minus) = changes(&p);
+    let (plus, minus) = changes(&p.diff);
     assert_eq!(
         minus,
         ["    members: [bkowalski, cjones, ivanova, tmoreau]"]
@@ -270,7 +272,7 @@ fn existing_user_only_gains_groups_and_keeps_their_keys() {
         members(&after, "restricted"),
         ["bkowalski", "cjones", "ivanova", "nwu", "tmoreau"]
     );
-    let (plus, minus) = changes(&p);
+    let (plus, minus) = changes(&p.diff);
     assert_eq!((plus.len(), minus.len()), (1, 1), "{}", p.diff);
     assert!(!p.text.contains("jdoe@laptop"));
     assert!(
@@ -641,7 +643,7 @@ fn a_real_data_yaml() {
             match patch(&request(user, &[g.as_str()]), KEY, &data, LABEL) {
                 Ok(p) => {
                     assert!(members(&parsed(&p.text), g).contains(&user.to_string()));
-                    let (_, minus) = changes(&p);
+                    let (_, minus) = changes(&p.diff);
                     assert!(minus.len() <= 1, "{g}: {}", p.diff);
                     ok += 1;
                 }
@@ -654,4 +656,133 @@ fn a_real_data_yaml() {
     }
     println!("{ok} patches verified; refused:\n{}", refused.join("\n"));
     assert!(ok > groups.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key line exactly as given.
+
+/// Comments that YAML, remarkup or a shell would read as syntax: each must reach data.yaml
+/// unchanged.
+const AWKWARD_COMMENTS: &[&str] = &[
+    "jdoe's laptop",
+    "'single'",
+    "\"double\" quotes",
+    "*starred*",
+    "a & b",
+    "!important",
+    "100% mine",
+    "@laptop",
+    "#1 key",
+    "work: laptop",
+    "- leading dash",
+    "Zoë's Ünïcödé 李小龙",
+    "back\\slash \\n",
+    "tab\there",
+    "two  spaces",
+    "[x], {y}",
+    "trailing:",
+    "ends with '",
+];
+
+fn key_with(comment: &str) -> String {
+    format!("{} {comment}", &KEY[..KEY.rfind(' ').unwrap()])
+}
+
+#[test]
+fn awkward_key_comments_reach_the_snippet_and_the_patch_exactly() {
+    for comment in AWKWARD_COMMENTS {
+        let key = key_with(comment);
+        let req = request("jdoe", &["restricted"]);
+        let s = snippet(&req, &key).unwrap_or_else(|e| panic!("{comment:?}: {e}"));
+        assert_eq!(
+            parsed(&s)["users"]["jdoe"]["ssh_keys"][0].as_str(),
+            Some(key.as_str()),
+            "snippet, {comment:?}:\n{s}"
+        );
+        let p = patch(&req, &key, DATA, LABEL).unwrap_or_else(|e| panic!("{comment:?}: {e}"));
+        assert_eq!(
+            parsed(&p.text)["users"]["jdoe"]["ssh_keys"][0].as_str(),
+            Some(key.as_str()),
+            "patch, {comment:?}:\n{}",
+            p.diff
+        );
+        // The line the diff adds is the key as one YAML scalar, in the file's list style.
+        let (plus, _) = changes(&p.diff);
+        let want = format!("      - {}", scalar(&key));
+        assert!(plus.contains(&want.as_str()), "{comment:?}:\n{}", p.diff);
+    }
+    // A line break or another control character never goes into an authorized_keys line.
+    for bad in ["a\nssh-rsa AAAA", "a\rb", "bell\u{7}", "nul\u{0}"] {
+        assert!(
+            matches!(
+                patch(
+                    &request("jdoe", &["restricted"]),
+                    &key_with(bad),
+                    DATA,
+                    LABEL
+                ),
+                Err(GrantError::BadValue {
+                    field: "ssh key",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn the_key_line_is_found_again_in_the_text_the_requester_wrote() {
+    use accessbot::grant::exact_key_line;
+    for comment in AWKWARD_COMMENTS {
+        let key = key_with(comment);
+        // The parser's reading drops quotes and stars around words and collapses spaces.
+        let judged: Vec<&str> = key
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c| matches!(c, '\'' | '"' | '*' | '`')))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let judged = judged.join(" ");
+        for source in [
+            format!("**SSH public key**: {key}\n**Reason for access**: x"),
+            format!("```lang=text\n{key}\n```"),
+            format!("Here is my key: `{key}`"),
+        ] {
+            assert_eq!(
+                exact_key_line(&source, &judged).as_deref(),
+                Some(key.as_str()),
+                "{source:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the real binary against the simulator.
+
+/// The key lines of tests/scenarios/grant.toml, as their requesters wrote them: T401's on the
+/// description's label line, T402's in backticks in the requester's comment, T403's in a paste.
+const T401_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM/02V1IG9X4JzDcrvOgJmtNvIw/ryad5qnOlqKR8Q5L Chi's \"work\" *laptop*: #2 ü";
+const T402_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIWN4DKI81xoo8I/HkPxYpyO+jL4fvz/nAVdyEnN/Z8k dlee@'home' & *lab*\tbox";
+const T403_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEN2ruc6UoRN0bNaCR0ZomZLnI2cAQE3TNMPF0DgUGR \"Eun\" Park's #key: *yubi*";
+
+#[tokio::test]
+async fn grant_patch_writes_each_key_line_as_given_through_the_binary() {
+    use common::{root, World};
+    let w = World::start("grant.toml", "2026-11-06T09:00:00Z").await;
+    let data = root().join("tests/fixtures/grant/data.yaml");
+    let data = data.to_str().unwrap();
+
+    // Ready: each key line goes into the patch exactly as its requester wrote it.
+    let now = "2026-11-06T09:00:00Z";
+    for (task, key) in [("T401", T401_KEY), ("T402", T402_KEY), ("T403", T403_KEY)] {
+        let (code, out, err) = w
+            .run_cli(now, &["grant-patch", task, "--data-yaml", data])
+            .await;
+        assert_eq!(code, 0, "{task}: {err}");
+        assert!(
+            out.contains(&format!("\n+      - {}\n", scalar(key))),
+            "{task}: {out}"
+        );
+    }
 }
