@@ -115,13 +115,19 @@ pub enum Command {
         /// The task, e.g. T123.
         task: TaskId,
     },
-    /// The admin data.yaml change for a ready request.
+    /// The admin data.yaml change for a ready request (with --revoke: the change that removes it).
     GrantPatch {
         /// The task, e.g. T123.
         task: TaskId,
         /// Edit a copy of this data.yaml and print a unified diff.
         #[arg(long, value_name = "PATH")]
         data_yaml: Option<PathBuf>,
+        /// Print the change that removes the request's access instead, for any task whose
+        /// request parses (granted, expired or closed): the user leaves the request's groups,
+        /// and when these were all of their groups the account becomes `ensure: absent` with
+        /// its ssh keys removed.
+        #[arg(long)]
+        revoke: bool,
     },
     /// Rules commands.
     Rules {
@@ -272,9 +278,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             crate::sim::run(scenario, *listen, opts).await?;
             Ok(0)
         }
-        Command::GrantPatch { task, data_yaml } => {
-            cmd_grant_patch(&cli, *task, data_yaml.as_deref()).await
-        }
+        Command::GrantPatch {
+            task,
+            data_yaml,
+            revoke,
+        } => cmd_grant_patch(&cli, *task, data_yaml.as_deref(), *revoke).await,
         Command::Demo => crate::demo::run().await.map(|_| 0),
     }
 }
@@ -652,8 +660,51 @@ async fn cmd_grant_patch(
     cli: &Cli,
     task: TaskId,
     data_yaml: Option<&std::path::Path>,
+    revoke: bool,
 ) -> anyhow::Result<u8> {
     let live = evaluate_live(cli, task).await?;
+    let path = data_yaml
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| live.rules.path(&live.rules.keys.data_yaml));
+    let read = |path: &std::path::Path| -> anyhow::Result<(String, String)> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let label = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "data.yaml".into());
+        Ok((text, label))
+    };
+    if revoke {
+        let parsed = &live.gathered.facts.parsed;
+        if !crate::policy::is_user_request(&live.gathered.facts.title, parsed) {
+            anyhow::bail!("{task} is not an access request: there is no access to revoke");
+        }
+        // Who and what to revoke must be beyond doubt: a wrong user loses their access.
+        if let Some(p) = parsed
+            .problems
+            .iter()
+            .find(|p| matches!(p.field.as_str(), "shell_user" | "request"))
+        {
+            anyhow::bail!(
+                "{task}: no revocation is offered while the request's user is in doubt: {}",
+                p.message
+            );
+        }
+        let request = &parsed.request;
+        match path {
+            Some(path) => {
+                let (text, label) = read(&path)?;
+                let patch = crate::grant::revoke_patch(request, &text, &label)?;
+                print!("{}", patch.diff);
+                for note in &patch.notes {
+                    eprintln!("note: {note}");
+                }
+            }
+            None => print!("{}", crate::grant::revoke_snippet(request)?),
+        }
+        return Ok(0);
+    }
     if live.checklist.verdict != crate::policy::Verdict::Ready {
         let open: Vec<String> = live
             .checklist
@@ -674,17 +725,9 @@ async fn cmd_grant_patch(
     }
     let request = &live.gathered.facts.parsed.request;
     let key_line = live.gathered.key_line.clone().unwrap_or_default();
-    let path = data_yaml
-        .map(std::path::Path::to_path_buf)
-        .or_else(|| live.rules.path(&live.rules.keys.data_yaml));
     match path {
         Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-            let label = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "data.yaml".into());
+            let (text, label) = read(&path)?;
             let patch = crate::grant::patch(request, &key_line, &text, &label)?;
             print!("{}", patch.diff);
             for note in &patch.notes {

@@ -1077,7 +1077,19 @@ impl EvidenceSource {
         tracing::debug!(task = %id, source = source.as_str(), "key found");
         let key_line = match (&report, &text) {
             (Some(r), Some(t)) if r.ok && !r.private_key => {
-                Some(t.split_whitespace().collect::<Vec<_>>().join(" "))
+                // The line as the requester wrote it, comment included, found again in the
+                // raw text it came from (the parsed text has lost markup-like characters).
+                let raw = match &source {
+                    KeySource::Description => Some(task.fields.description.raw.as_str()),
+                    KeySource::Comment { xact, .. } => comments
+                        .iter()
+                        .find(|c| &c.xact == xact)
+                        .map(|c| c.text.as_str()),
+                    _ => None,
+                };
+                raw.and_then(|raw| crate::grant::exact_key_line(raw, t))
+                    .or_else(|| crate::grant::exact_key_line(t, t))
+                    .or_else(|| Some(t.split_whitespace().collect::<Vec<_>>().join(" ")))
             }
             _ => None,
         };

@@ -139,6 +139,25 @@ impl World {
     pub async fn store(&self) -> Store {
         Store::open(&self.db()).await.unwrap()
     }
+
+    /// Runs the real binary against this simulator with the bundled rules, this database and
+    /// the bot's token, as of `now`; returns (code, stdout, stderr).
+    pub async fn run_cli(&self, now: &str, cmd: &[&str]) -> (i32, String, String) {
+        let (url, rules, db) = (self.sim.url(), root().join("rules"), self.db());
+        let mut args = vec![
+            "--phab-url",
+            url.as_str(),
+            "--rules",
+            rules.to_str().expect("UTF-8 path"),
+            "--db",
+            db.to_str().expect("UTF-8 path"),
+            "--now",
+            now,
+        ];
+        args.extend_from_slice(cmd);
+        let token = [("ACCESSBOT_TOKEN", self.token.as_str())];
+        run_bin_async(&args, &token, self.dir.path()).await
+    }
 }
 
 /// The binary under test, pinned: a hard link to `CARGO_BIN_EXE_accessbot` taken once, when
