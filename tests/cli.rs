@@ -74,13 +74,23 @@ fn parse_prints_the_request_object_and_problems() {
     ] {
         assert!(v.get(field).is_some(), "missing {field} in {v}");
     }
-    // Bad input of any encoding: a clear answer, never a crash.
+    // Bad input of any encoding: a clear answer, never a crash. Binary input is refused (exit
+    // 1); text with a stray invalid byte is read, and its problems exit 3.
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, [0xff, 0xfe, 0x00, b'F', b'u', b'l', b'l', 0xc3]).unwrap();
-    let (code, out, _) = bin(&["parse", junk.to_str().unwrap(), "--json"]);
-    assert_eq!(code, 0);
+    let (code, out, err) = bin(&["parse", junk.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("is binary, not text; refusing it"), "{err}");
+    let stray = dir.path().join("stray.txt");
+    let mut text = b"Full name: Jane Doe\nPreferred shell username: jdoe\n".to_vec();
+    text.push(0xc3);
+    std::fs::write(&stray, text).unwrap();
+    let (code, out, err) = bin(&["parse", stray.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 3, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["shell_user"], "jdoe");
     assert!(!v["problems"].as_array().unwrap().is_empty());
 }
 
