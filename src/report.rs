@@ -362,7 +362,11 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
             r.verdict.clone(),
             format!("{}d", age_days(r, now)),
             clip(&user, 16),
-            clip(if groups.is_empty() { "-" } else { &groups }, 40),
+            if groups.is_empty() {
+                "-".into()
+            } else {
+                groups
+            },
             if r.sudo { "yes" } else { "" }.to_string(),
             clip(&next, 34),
         ]);

@@ -93,6 +93,18 @@ impl WriterLock {
     }
 }
 
+/// SQLite's extended codes for a reader that cannot create the WAL index
+/// (`SQLITE_READONLY_CANTINIT`, `SQLITE_READONLY_DIRECTORY`, `SQLITE_CANTOPEN`).
+fn cannot_init_wal(code: Option<&str>) -> bool {
+    matches!(code, Some("1288" | "1544" | "14"))
+}
+
+fn wal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
 fn lock_path(db: &Path) -> PathBuf {
     let mut s = db.as_os_str().to_owned();
     s.push(".lock");
@@ -339,19 +351,40 @@ impl Store {
 
     /// Opens an existing database read-only (SQLite `mode=ro`): the views (`status`, `agenda`,
     /// `log`) and `check`. Nothing is written: no migration, no journal-mode change, no file
-    /// created, so it works without write access to the file or its directory (a WAL file
-    /// left by a running bot is read, never created). Fails when the file does not exist, and
-    /// when its schema is not this version's (the bot migrates it on its next start).
+    /// created, so it works without write access to the file or its directory. Fails when the
+    /// file does not exist, and when its schema is not this version's (the bot migrates it on
+    /// its next start).
+    ///
+    /// The database is in WAL mode: SQLite reads it through the `-wal` and `-shm` files a
+    /// running bot keeps beside it. When the bot is stopped they are gone, and a reader that
+    /// may not create them (a read-only directory) is refused; the database is then opened as
+    /// `immutable`, which is exact because no writer is running (none can be without a
+    /// `-wal` file).
     pub async fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
+        match Self::connect_read_only(path, false).await {
+            Err(StoreError::Open {
+                source: sqlx::Error::Database(e),
+                ..
+            }) if cannot_init_wal(e.code().as_deref()) && !wal_path(path).exists() => {
+                tracing::debug!(db = %path.display(), "no -wal file and a read-only directory: reading the database as immutable");
+                Self::connect_read_only(path, true).await
+            }
+            other => other,
+        }
+    }
+
+    /// Connects read-only and checks the schema (the first read, where SQLite opens the WAL).
+    async fn connect_read_only(path: &Path, immutable: bool) -> Result<Store, StoreError> {
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(|source| StoreError::Open {
                 path: path.to_path_buf(),
                 source,
             })?
             .read_only(true)
+            .immutable(immutable)
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(10))
             // See `connect`: short-lived readers map pages instead of one `pread` each.
