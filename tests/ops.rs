@@ -337,6 +337,25 @@ async fn a_start_that_fails_creates_no_database() {
         assert!(err.contains(says), "{args:?}: {err}");
         assert_eq!(files_in(d), Vec::<String>::new(), "{args:?} left files");
     }
+    // check without a database evaluates in memory: it writes nothing either.
+    let (code, out, err) = run_bin_async(
+        &[
+            "--phab-url",
+            &url,
+            "--rules",
+            &rules,
+            "--db",
+            &db,
+            "check",
+            "T201",
+        ],
+        &[("ACCESSBOT_TOKEN", w.token.as_str())],
+        d,
+    )
+    .await;
+    assert_eq!(code, 3, "{err}");
+    assert!(out.starts_with("T201: BLOCKED"), "{out}");
+    assert_eq!(files_in(d), Vec::<String>::new(), "check left files");
     // A read-only view of a database that does not exist says so and creates nothing.
     for view in [vec!["status"], vec!["log", "T1"], vec!["agenda"]] {
         let mut args = vec!["--rules", rules.as_str(), "--db", db.as_str()];
@@ -1031,4 +1050,169 @@ async fn logs_are_flat_json_or_plain_text_with_colour_only_when_asked() {
     )
     .await;
     assert!(err.contains('\u{1b}'), "--color always: {err}");
+}
+
+/// The install recipe's command lines in a text: within `scope` (from the first line
+/// containing `from` to the next line equal to `to`), the lines that are commands once
+/// `indent` is taken off (lines equal to `to` right after `from` are skipped).
+fn recipe(text: &str, from: &str, to: &str, indent: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.contains(from))
+        .skip(1)
+        .skip_while(|l| *l == to)
+        .take_while(|l| *l != to)
+        .filter_map(|l| l.strip_prefix(indent))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !l.starts_with(' '))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_install_recipe_agrees_everywhere_and_works_on_a_new_host() {
+    let read = |p: &str| std::fs::read_to_string(root().join(p)).unwrap();
+    let unit = read("contrib/accessbot.service");
+    let in_unit = recipe(&unit, "Install", "#", "#   ");
+    let in_contrib = recipe(&read("contrib/README.md"), "```sh", "```", "");
+    let in_readme = recipe(
+        &read("README.md"),
+        "## Running it as a service",
+        "### Metrics and health",
+        "    ",
+    );
+    assert!(in_unit.len() >= 10, "{in_unit:#?}");
+    assert_eq!(in_unit, in_contrib, "the unit and contrib/README differ");
+    assert_eq!(in_readme, in_contrib, "README and contrib/README differ");
+    assert!(
+        in_contrib[..3]
+            .iter()
+            .all(|l| !l.contains("/etc/accessbot/"))
+            && in_contrib[3].starts_with("install -d -m 0755 /etc/accessbot"),
+        "/etc/accessbot is created before anything goes into it: {in_contrib:#?}"
+    );
+
+    // The recipe on a "new host": every absolute path moved under a temporary root, the
+    // build replaced by the binary under test, systemd's part done by hand.
+    let w = World::start("demo.toml", "2026-11-12T12:00:00Z").await;
+    let host = tempfile::tempdir().unwrap();
+    let r = host.path().display().to_string();
+    let moved = |l: &str| {
+        l.replace("/usr/local/", &format!("{r}/usr/local/"))
+            .replace("/etc/", &format!("{r}/etc/"))
+            .replace("/var/lib/", &format!("{r}/var/lib/"))
+    };
+    let mut script = vec![
+        "set -e".to_string(),
+        format!("export PATH={r}/usr/local/bin:$PATH"),
+        format!("mkdir -p {r}/usr/local/bin {r}/etc/systemd/system"),
+    ];
+    for line in &in_contrib {
+        if line.starts_with("cargo build") || line.starts_with("systemctl ") {
+            continue;
+        }
+        let line = moved(line)
+            .replace(
+                "target/release/accessbot",
+                &common::bin().display().to_string(),
+            )
+            .replace("https://phabricator.your.org", &w.sim.url());
+        script.push(line);
+        if line_is_config_install(&script) {
+            // What the administrator's StateDirectory and paths are on this "host".
+            script.push(format!(
+                "sed -i 's|/var/lib/|{r}/var/lib/|; s|\"/etc/|\"{r}/etc/|' {r}/etc/accessbot/accessbot.toml"
+            ));
+        }
+    }
+    let script = script.join("\n");
+    let token = w.token.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(root())
+            .env_remove("ACCESSBOT_TOKEN")
+            .env_remove("ACCESSBOT_CONFIG")
+            .env_remove("ACCESSBOT_PHAB_URL")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("every configured name exists"),
+        "rules check --live: {stdout}"
+    );
+    assert!(Path::new(&format!("{r}/usr/local/share/man/man1/accessbot-run.1")).exists());
+    let token_mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(format!("{r}/etc/accessbot/token"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(token_mode, 0o600);
+
+    // What systemd runs, from the installed unit: the check before start, then the bot.
+    let installed =
+        std::fs::read_to_string(format!("{r}/etc/systemd/system/accessbot.service")).unwrap();
+    assert_eq!(installed, unit);
+    let exec = |key: &str| -> Vec<String> {
+        let line = unit
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}"));
+        moved(line)
+            .replace(
+                "${CREDENTIALS_DIRECTORY}/accessbot-token",
+                &format!("{r}/etc/accessbot/token"),
+            )
+            .split_whitespace()
+            .skip(1)
+            .map(String::from)
+            .collect()
+    };
+    assert!(unit.contains("\nType=notify\n") && unit.contains("\nNotifyAccess=main\n"));
+    assert!(unit.contains("\nWatchdogSec="));
+    std::fs::create_dir_all(format!("{r}/var/lib/accessbot")).unwrap();
+    let pre = exec("ExecStartPre");
+    let (code, _, err) = run_bin_async(&strs(&pre), &[], host.path()).await;
+    assert_eq!(code, 0, "ExecStartPre: {err}");
+    let mut start = exec("ExecStart");
+    start.push("--once".into());
+    let (code, _, err) = run_bin_async(&strs(&start), &[], host.path()).await;
+    assert_eq!(code, 0, "ExecStart: {err}");
+    assert!(Path::new(&format!("{r}/var/lib/accessbot/accessbot.db")).exists());
+    assert!(!w.comments(101).is_empty(), "the bot posted");
+
+    // With the template's example URL, the check before start refuses.
+    let config = format!("{r}/etc/accessbot/accessbot.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(&w.sim.url(), "https://phabricator.example.org"),
+    )
+    .unwrap();
+    let (code, _, err) = run_bin_async(&strs(&pre), &[], host.path()).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("is the documentation's example"), "{err}");
+}
+
+/// Whether the script's last line installed the configuration template.
+fn line_is_config_install(script: &[String]) -> bool {
+    script
+        .last()
+        .is_some_and(|l| l.contains("contrib/accessbot.toml") && l.starts_with("install "))
 }
