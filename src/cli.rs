@@ -833,6 +833,7 @@ fn cmd_parse(cli: &Cli, file: Option<&Path>, json: bool) -> anyhow::Result<u8> {
                 continue;
             }
             let shown = match v {
+                serde_json::Value::Object(key) if k == "key" => key_summary(key),
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Null => "-".into(),
                 serde_json::Value::Array(a) if a.iter().all(|x| x.is_string()) => a
@@ -850,6 +851,26 @@ fn cmd_parse(cli: &Cli, file: Option<&Path>, json: bool) -> anyhow::Result<u8> {
         print!("{}", crate::report::render_table(&mut table));
     }
     Ok(if complete { 0 } else { 3 })
+}
+
+/// `parse`'s key object on one line.
+fn key_summary(key: &serde_json::Map<String, serde_json::Value>) -> String {
+    let text = |name: &str| key.get(name).and_then(|v| v.as_str()).unwrap_or("?");
+    if let Some(paste) = key.get("paste").and_then(|p| p.as_str()) {
+        return format!("in paste {paste} (not read offline)");
+    }
+    format!(
+        "{} {} bits {} (from the {}): {}",
+        text("algorithm"),
+        key.get("bits").and_then(|b| b.as_u64()).unwrap_or(0),
+        text("fingerprint"),
+        text("source"),
+        if key.get("ok").and_then(|o| o.as_bool()) == Some(true) {
+            "acceptable"
+        } else {
+            "refused"
+        }
+    )
 }
 
 fn cmd_key(cli: &Cli, file: Option<&Path>, json: bool) -> anyhow::Result<u8> {
