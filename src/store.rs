@@ -389,18 +389,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             // See `connect`: short-lived readers map pages instead of one `pread` each.
             .pragma("mmap_size", "268435456");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let store = Store {
-            pool,
-            path: path.to_path_buf(),
-        };
+        let store = Store::pool(path, opts, false).await?;
         store.check_schema().await?;
         Ok(store)
     }
@@ -415,25 +404,46 @@ impl Store {
             })?
             .foreign_keys(true);
         // One connection, kept: an in-memory database lives as long as its connection.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
+        let store = Store::pool(&path, opts, true).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A store on a pool of one connection (`keep`: never closed while the pool lives).
+    async fn pool(
+        path: &Path,
+        opts: SqliteConnectOptions,
+        keep: bool,
+    ) -> Result<Store, StoreError> {
+        let mut pool = SqlitePoolOptions::new().max_connections(1);
+        if keep {
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool
             .connect_with(opts)
             .await
             .map_err(|source| StoreError::Open {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             })?;
+        Ok(Store {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Applies the migrations this build has and the database lacks.
+    async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR
-            .run(&pool)
+            .run(&self.pool)
             .await
             .map_err(|source| StoreError::Migrate {
-                path: path.clone(),
+                path: self.path.clone(),
                 source,
-            })?;
-        Ok(Store { pool, path })
+            })
     }
 
     /// A read-only opener's check that the database is at this build's schema version.
@@ -492,25 +502,9 @@ impl Store {
         } else {
             opts.pragma("mmap_size", "268435456")
         };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(Store {
-            pool,
-            path: path.to_path_buf(),
-        })
+        let store = Store::pool(path, opts, false).await?;
+        store.migrate().await?;
+        Ok(store)
     }
 
     /// The database path.

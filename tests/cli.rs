@@ -266,6 +266,26 @@ async fn json_logs_carry_task_and_phase_fields() {
     assert!(lines
         .iter()
         .any(|l| l["message"] == "cycle done" && l["phase"] == "cycle"));
+    // One flat set of fields: no span lists, each field once, a timestamp and a level.
+    for l in &lines {
+        assert!(l.get("span").is_none() && l.get("spans").is_none(), "{l}");
+        assert!(l["timestamp"].is_string() && l["level"].is_string(), "{l}");
+    }
+    for line in err.lines() {
+        assert!(line.matches("\"phase\"").count() <= 1, "{line}");
+    }
+    // The start line says what runs against what.
+    let start = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("starting"))
+        })
+        .expect("a start line");
+    assert_eq!(start["url"], url);
+    assert_eq!(start["db"], db.display().to_string());
+    assert!(start["version"].is_string() && start["interval_seconds"].is_number());
 }
 
 /// Restarting the bot (a new process: new caches, same database) at any moment of a request's

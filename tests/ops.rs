@@ -2,7 +2,7 @@
 //! health (and turning unhealthy when cycles fail), systemd notifications, a start that fails
 //! leaving nothing behind, read-only views without write access, the configuration file,
 //! `rules check --live`, `log`, and the command-line conventions (help, exit codes, man pages,
-//! input limits, task URLs, colour, flat JSON logs, the status view).
+//! input limits, task URLs, colour, the status view).
 
 mod common;
 
@@ -968,58 +968,14 @@ fn parse_and_key_exit_codes_caps_and_offline_limits() {
 }
 
 #[tokio::test]
-async fn logs_are_flat_json_or_plain_text_with_colour_only_when_asked() {
+async fn text_logs_have_colour_only_when_asked_and_dependencies_at_warn() {
+    // (JSON lines: tests/cli.rs, json_logs_carry_task_and_phase_fields.)
+    // No colour off a terminal (NO_COLOR unset), colour when asked; dependencies stay at warn
+    // under RUST_LOG=debug.
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
     let mut args = base_args(&w);
-    args.extend(
-        [
-            "--now",
-            "2026-11-03T09:30:00Z",
-            "--log-format",
-            "json",
-            "run",
-            "--once",
-        ]
-        .map(String::from),
-    );
-    let (code, _, err) = run_bin_async(&strs(&args), &env, w.dir.path()).await;
-    assert_eq!(code, 0, "{err}");
-    let lines: Vec<serde_json::Value> = err
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    for l in &lines {
-        assert!(l.get("span").is_none() && l.get("spans").is_none(), "{l}");
-        assert!(l["timestamp"].is_string() && l["level"].is_string(), "{l}");
-    }
-    for line in err.lines() {
-        assert!(line.matches("\"phase\"").count() <= 1, "{line}");
-    }
-    let start = lines
-        .iter()
-        .find(|l| {
-            l["message"]
-                .as_str()
-                .is_some_and(|m| m.ends_with("starting"))
-        })
-        .expect("a start line");
-    assert_eq!(start["url"], w.sim.url());
-    assert_eq!(start["db"], w.db().display().to_string());
-    assert!(start["version"].is_string() && start["interval_seconds"].is_number());
-    // A settled task's lines carry its task and the event's own phase.
-    let posted = lines.iter().find(|l| l["message"] == "posted").unwrap();
-    assert_eq!(
-        (posted["task"].as_str(), posted["phase"].as_str()),
-        (Some("T201"), Some("post"))
-    );
-
-    // Text: no colour off a terminal (NO_COLOR unset), colour when asked; dependencies stay
-    // at warn under RUST_LOG=debug.
-    let w2 = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let mut args = base_args(&w2);
     args.extend(["--now", "2026-11-03T09:30:00Z", "run", "--once"].map(String::from));
-    let token = w2.token.clone();
+    let token = w.token.clone();
     // Not through run_bin, which sets NO_COLOR; off the runtime the simulator runs on.
     let plain = tokio::task::spawn_blocking(move || {
         Command::new(common::bin())
@@ -1041,14 +997,10 @@ async fn logs_are_flat_json_or_plain_text_with_colour_only_when_asked() {
         !text.contains("sqlx") && !text.contains("hyper"),
         "dependencies stay at warn: {text}"
     );
-    let mut args = base_args(&w2);
+    let mut args = base_args(&w);
     args.extend(["--color", "always", "run", "--once"].map(String::from));
-    let (_, _, err) = run_bin_async(
-        &strs(&args),
-        &[("ACCESSBOT_TOKEN", &w2.token)],
-        w2.dir.path(),
-    )
-    .await;
+    let (_, _, err) =
+        run_bin_async(&strs(&args), &[("ACCESSBOT_TOKEN", &w.token)], w.dir.path()).await;
     assert!(err.contains('\u{1b}'), "--color always: {err}");
 }
 
