@@ -30,6 +30,9 @@ pub const CYCLE_ERROR_AFTER: u32 = 3;
 const CURSOR: &str = "cursor";
 /// Meta key of the last reconcile time.
 const RECONCILED: &str = "reconciled_at";
+/// Meta key of the end of the last successful cycle (epoch seconds): `status` shows the data
+/// as of then.
+pub const LAST_SUCCESS: &str = "last_success_at";
 
 /// The bot's clock: the system clock, or a settable instant (tests, what-if, the demo).
 #[derive(Debug, Clone)]
@@ -274,6 +277,8 @@ pub struct Poller {
     shutdown: watch::Receiver<bool>,
     /// The most would-be-ready tasks held gathered in a cycle ([`DEFER_HELD`]).
     defer_held: usize,
+    /// Metrics, health, systemd notifications and progress lines.
+    monitor: Arc<crate::service::Monitor>,
 }
 
 impl Poller {
@@ -285,6 +290,8 @@ impl Poller {
         opts: PollerOptions,
     ) -> Poller {
         let (stop, shutdown) = watch::channel(false);
+        let monitor = Arc::new(crate::service::Monitor::new(opts.clock.clone()));
+        monitor.watch_client(src.client());
         Poller {
             src,
             store,
@@ -293,7 +300,20 @@ impl Poller {
             stop: Arc::new(stop),
             shutdown,
             defer_held: DEFER_HELD,
+            monitor,
         }
+    }
+
+    /// Reports to this monitor (the one `run --listen` serves) instead of its own.
+    pub fn with_monitor(mut self, monitor: Arc<crate::service::Monitor>) -> Poller {
+        monitor.watch_client(self.src.client());
+        self.monitor = monitor;
+        self
+    }
+
+    /// The monitor the poller reports to.
+    pub fn monitor(&self) -> &Arc<crate::service::Monitor> {
+        &self.monitor
     }
 
     /// Holds at most `n` would-be-ready tasks gathered in a cycle (default [`DEFER_HELD`]); the
@@ -320,11 +340,16 @@ impl Poller {
     /// tried again after the interval; from the [`CYCLE_ERROR_AFTER`]th failure in a row on,
     /// at ERROR. The cycle line's `calls` counts this cycle's HTTP requests.
     pub async fn run(&self, interval: std::time::Duration, once: bool) -> anyhow::Result<()> {
+        self.monitor.set_interval(interval);
         let mut failures = 0u32;
         loop {
             let started = std::time::Instant::now();
             let calls_before = self.client().total_calls();
-            match self.cycle().await {
+            let result = self.cycle().await;
+            self.monitor
+                .cycle_finished(result.is_ok(), started.elapsed(), &self.store)
+                .await;
+            match result {
                 Ok(r) => {
                     if failures >= CYCLE_ERROR_AFTER {
                         info!(
@@ -366,13 +391,25 @@ impl Poller {
             if once || self.stopping() {
                 return Ok(());
             }
+            // Until the next cycle; the systemd watchdog is fed meanwhile.
             let mut rx = self.shutdown.clone();
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = rx.changed() => {}
-            }
-            if self.stopping() {
-                return Ok(());
+            let next = tokio::time::Instant::now() + interval;
+            loop {
+                let wake = match self.monitor.watchdog_every() {
+                    Some(every) => next.min(tokio::time::Instant::now() + every),
+                    None => next,
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake) => {}
+                    _ = rx.changed() => {}
+                }
+                if self.stopping() {
+                    return Ok(());
+                }
+                if tokio::time::Instant::now() >= next {
+                    break;
+                }
+                self.monitor.alive();
             }
         }
     }
@@ -390,6 +427,7 @@ impl Poller {
     /// evaluation turns out to concern it (rare: two requests of one cycle sharing a key).
     pub async fn cycle(&self) -> anyhow::Result<CycleReport> {
         let now = self.opts.clock.now();
+        self.monitor.cycle_started();
         let mut report = CycleReport::default();
         let rows: HashMap<i64, PollEntry> = self
             .store
@@ -424,6 +462,7 @@ impl Poller {
             // off between its post and its row; tasks not started yet are skipped, and the
             // poll hands over no more.
             while let Some(o) = outcomes.next().await {
+                self.monitor.task_done();
                 match o {
                     Outcome::Deferred(p) if deferred.len() < self.defer_held => deferred.push(*p),
                     // Beyond that, only the task is kept: it is read again at the end.
@@ -483,6 +522,11 @@ impl Poller {
             if polled.reconcile_due || cursor.is_none() {
                 self.store
                     .set_meta(RECONCILED, &now.timestamp().to_string())
+                    .await?;
+            }
+            if !self.opts.dry_run {
+                self.store
+                    .set_meta(LAST_SUCCESS, &now.timestamp().to_string())
                     .await?;
             }
         }
@@ -614,6 +658,7 @@ impl Poller {
         if batch.is_empty() {
             return true;
         }
+        self.monitor.tasks_handed(batch.len());
         self.src.prefetch(&batch).await;
         tx.send(batch).await.is_ok()
     }
@@ -1016,6 +1061,7 @@ impl Poller {
             println!("--- {id}: would post a {kind} ---\n{text}\n");
         } else {
             let res = self.client().comment(id, text).await?;
+            self.monitor.posted(kind);
             let xact = res.transactions.first().map(|x| x.phid.to_string());
             info!(task = %id, phase = "post", kind, xact = xact.as_deref().unwrap_or("-"), "posted");
             posted = xact;
@@ -1076,6 +1122,12 @@ impl Poller {
                 .client()
                 .edit(id, serde_json::Value::Array(txs))
                 .await?;
+            if comment.is_some() {
+                self.monitor.posted("checklist");
+            }
+            for (kind, _) in marks {
+                self.monitor.posted(kind);
+            }
             if let Some(text) = comment {
                 xact = match (marks.is_empty(), res.transactions.first()) {
                     (true, Some(x)) => Some(x.phid.to_string()),

@@ -850,7 +850,8 @@ fn read(path: &Path) -> Result<String, RulesError> {
     })
 }
 
-fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RulesError> {
+/// Parses a TOML text; an error names the file, the line and the key.
+pub(crate) fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RulesError> {
     toml::from_str(text).map_err(|e: toml::de::Error| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().trim().to_string();
@@ -925,7 +926,7 @@ fn key_from_message(msg: &str) -> Option<String> {
 }
 
 /// Finds the line of a dotted key (`table.key`, `groups.name.key`) in a TOML text.
-fn locate(text: &str, dotted: &str) -> Option<usize> {
+pub(crate) fn locate(text: &str, dotted: &str) -> Option<usize> {
     let (table, key) = match dotted.rsplit_once('.') {
         Some((t, k)) => (t, k),
         None => ("", dotted),

@@ -135,7 +135,11 @@ async fn the_binary_runs_once_checks_and_shows_status() {
     assert_eq!(w.comments(201).len(), 1);
 
     let check = run_bin_async(&with(&["check", "T201", "--json"]), &env, w.dir.path()).await;
-    assert_eq!(check.0, 0, "check failed: {}", check.2);
+    assert_eq!(
+        check.0, 3,
+        "check of a blocked request exits 3: {}",
+        check.2
+    );
     let v: serde_json::Value = serde_json::from_str(&check.1).unwrap();
     assert_eq!(v["task"], "T201");
     assert_eq!(v["verdict"], "blocked");

@@ -76,13 +76,23 @@ fn parse_prints_the_request_object_and_problems() {
     ] {
         assert!(v.get(field).is_some(), "missing {field} in {v}");
     }
-    // Bad input of any encoding: a clear answer, never a crash.
+    // Bad input of any encoding: a clear answer, never a crash. Binary input is refused (exit
+    // 1); text with a stray invalid byte is read, and its problems exit 3.
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, [0xff, 0xfe, 0x00, b'F', b'u', b'l', b'l', 0xc3]).unwrap();
-    let (code, out, _) = bin(&["parse", junk.to_str().unwrap(), "--json"]);
-    assert_eq!(code, 0);
+    let (code, out, err) = bin(&["parse", junk.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("is binary, not text; refusing it"), "{err}");
+    let stray = dir.path().join("stray.txt");
+    let mut text = b"Full name: Jane Doe\nPreferred shell username: jdoe\n".to_vec();
+    text.push(0xc3);
+    std::fs::write(&stray, text).unwrap();
+    let (code, out, err) = bin(&["parse", stray.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 3, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["shell_user"], "jdoe");
     assert!(!v["problems"].as_array().unwrap().is_empty());
 }
 
@@ -396,6 +406,26 @@ async fn json_logs_carry_task_and_phase_fields() {
     assert!(lines
         .iter()
         .any(|l| l["message"] == "cycle done" && l["phase"] == "cycle"));
+    // One flat set of fields: no span lists, each field once, a timestamp and a level.
+    for l in &lines {
+        assert!(l.get("span").is_none() && l.get("spans").is_none(), "{l}");
+        assert!(l["timestamp"].is_string() && l["level"].is_string(), "{l}");
+    }
+    for line in err.lines() {
+        assert!(line.matches("\"phase\"").count() <= 1, "{line}");
+    }
+    // The start line says what runs against what.
+    let start = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("starting"))
+        })
+        .expect("a start line");
+    assert_eq!(start["url"], url);
+    assert_eq!(start["db"], db.display().to_string());
+    assert!(start["version"].is_string() && start["interval_seconds"].is_number());
 }
 
 /// Restarting the bot (a new process: new caches, same database) at any moment of a request's

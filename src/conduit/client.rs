@@ -111,6 +111,8 @@ struct Inner {
     opts: ClientOptions,
     cookie: Option<reqwest::header::HeaderValue>,
     calls: Mutex<BTreeMap<String, u64>>,
+    /// Attempts per (method, outcome): `ok` or [`ConduitError::kind`].
+    outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Request slots (`max_in_flight`), when limited.
     slots: Option<tokio::sync::Semaphore>,
 }
@@ -204,6 +206,7 @@ impl Client {
                 opts,
                 cookie,
                 calls: Mutex::new(BTreeMap::new()),
+                outcomes: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -227,6 +230,26 @@ impl Client {
     /// The total number of HTTP requests made.
     pub fn total_calls(&self) -> u64 {
         self.lock_calls().values().sum()
+    }
+
+    /// How many attempts per method ended how (`ok`, or [`ConduitError::kind`]): what
+    /// `accessbot_conduit_calls_total{method,outcome}` reports.
+    pub fn call_outcomes(&self) -> BTreeMap<(String, &'static str), u64> {
+        self.inner
+            .outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn count_outcome(&self, key: &str, outcome: &'static str) {
+        *self
+            .inner
+            .outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((key.to_string(), outcome))
+            .or_insert(0) += 1;
     }
 
     fn lock_calls(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
@@ -848,6 +871,7 @@ impl Client {
             let started = Instant::now();
             let result = attempt().await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
+            self.count_outcome(key, result.as_ref().map_or_else(|e| e.kind(), |_| "ok"));
             match result {
                 Ok(v) => {
                     tracing::debug!(method = key, attempt = n, elapsed_ms, "conduit call ok");
