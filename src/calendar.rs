@@ -138,6 +138,25 @@ pub fn meeting_on_or_after(d: NaiveDate, meeting: &Meeting, timing: &Timing) -> 
     candidate
 }
 
+/// The last meeting date strictly before `d` (meetings on holidays do not take place).
+pub fn meeting_before(d: NaiveDate, meeting: &Meeting, timing: &Timing) -> NaiveDate {
+    let period = 7 * i64::from(meeting.every_weeks.max(1));
+    let diff = (d - meeting.anchor).num_days() - 1;
+    let k = diff.div_euclid(period);
+    let step_back = |c: NaiveDate| c.checked_sub_signed(TimeDelta::days(period)).unwrap_or(c);
+    let mut candidate = meeting
+        .anchor
+        .checked_add_signed(TimeDelta::days(k * period))
+        .unwrap_or(d);
+    // Skip meetings that fall on holidays (finitely many).
+    let mut guard = timing.holidays.len() + 1;
+    while timing.holidays.contains(&candidate) && guard > 0 {
+        candidate = step_back(candidate);
+        guard -= 1;
+    }
+    candidate
+}
+
 /// The first meeting date strictly after `d`.
 pub fn meeting_after(d: NaiveDate, meeting: &Meeting, timing: &Timing) -> NaiveDate {
     meeting_on_or_after(next_day(d), meeting, timing)
@@ -348,6 +367,10 @@ mod tests {
             date("2026-10-05")
         );
         assert_eq!(meeting_after(date("2026-11-16"), m, t), date("2026-11-30"));
+        assert_eq!(meeting_before(date("2026-11-17"), m, t), date("2026-11-16"));
+        assert_eq!(meeting_before(date("2026-11-16"), m, t), date("2026-11-02"));
+        assert_eq!(meeting_before(date("2026-10-06"), m, t), date("2026-10-05"));
+        assert_eq!(meeting_before(date("2026-10-05"), m, t), date("2026-09-21"));
     }
 
     #[test]
@@ -358,6 +381,10 @@ mod tests {
         assert_eq!(
             meeting_on_or_after(date("2026-11-03"), &r.meeting, &t),
             date("2026-11-30")
+        );
+        assert_eq!(
+            meeting_before(date("2026-11-20"), &r.meeting, &t),
+            date("2026-11-02")
         );
     }
 

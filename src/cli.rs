@@ -1,53 +1,112 @@
-//! The command line: clap definitions and the wiring of each command to the modules.
+//! The command line: clap definitions, the configuration file merged under the flags, each
+//! subcommand's help, examples and man page, and the wiring of each command to the modules.
 
 use crate::ids::TaskId;
-use crate::logging::LogFormat;
+use crate::logging::{ColorChoice, LogFormat};
 use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
 
 const EXAMPLES: &str = "\
 Examples:
   accessbot demo                                   the bot against the simulator, end to end
   ACCESSBOT_TOKEN=api-… accessbot --phab-url https://phabricator.example.org run
+  accessbot --config /etc/accessbot/accessbot.toml run --listen 127.0.0.1:9464
   accessbot --token-file /etc/accessbot/token check T123 --json
   accessbot parse request.txt --json               parse a request description offline
   accessbot key ~/.ssh/id_ed25519.pub              judge an SSH public key offline
   accessbot status                                 clinic duty: what is ready to grant
+  accessbot log T123                               the verdict changes of a task
   accessbot agenda --format wikitext               the next SRE meeting's agenda
-  accessbot rules check rules/                     validate a rules directory
+  accessbot rules check rules/ --live              validate the rules (and their names)
   accessbot sim --scenario tests/scenarios/demo.toml --listen 127.0.0.1:0
 
 The API token is read from the environment variable ACCESSBOT_TOKEN or from --token-file;
-it is never accepted as a flag value and never logged.";
+it is never accepted as a flag value and never logged. `accessbot help COMMAND` shows a
+command's own flags; `accessbot manpage --dir DIR` writes a man page per command.";
+
+/// The most bytes `parse` and `key` read: a request description or a key is far smaller.
+pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 
 /// accessbot: checks production access requests on Phabricator and says what is missing.
 #[derive(Debug, Parser)]
 #[command(name = "accessbot", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
+    /// Configuration file holding the values of these flags (TOML; flags and their
+    /// environment variables override it).
+    #[arg(
+        long,
+        env = "ACCESSBOT_CONFIG",
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
+    pub config: Option<PathBuf>,
     /// Phabricator base URL, e.g. https://phabricator.example.org
-    #[arg(long, env = "ACCESSBOT_PHAB_URL", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "ACCESSBOT_PHAB_URL",
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     pub phab_url: Option<String>,
-    /// File holding the Conduit API token (instead of the ACCESSBOT_TOKEN variable).
-    #[arg(long, global = true, value_name = "PATH")]
+    /// File holding the Conduit API token; without it the token is read from the environment
+    /// [env: ACCESSBOT_TOKEN]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     pub token_file: Option<PathBuf>,
     /// SQLite database.
     #[arg(
         long,
         global = true,
         default_value = "accessbot.db",
-        value_name = "PATH"
+        value_name = "PATH",
+        help_heading = "Global options"
     )]
     pub db: PathBuf,
     /// Rules directory (policy.toml, groups.toml, optional phrases.toml).
-    #[arg(long, global = true, default_value = "rules", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "rules",
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub rules: PathBuf,
     /// Evaluate as of this instant (RFC 3339), for tests and what-if questions.
-    #[arg(long, global = true, value_parser = parse_instant, value_name = "RFC3339")]
+    #[arg(
+        long,
+        global = true,
+        value_parser = parse_instant,
+        value_name = "RFC3339",
+        help_heading = "Global options"
+    )]
     pub now: Option<DateTime<Utc>>,
-    /// Log format on stderr (RUST_LOG sets the level).
-    #[arg(long, global = true, value_enum, default_value = "text")]
+    /// Log format on stderr (RUST_LOG sets the level; a bare level applies to accessbot only).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        help_heading = "Global options"
+    )]
     pub log_format: LogFormat,
+    /// Colour in text logs: auto colours only a terminal, and never with NO_COLOR set.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN",
+        help_heading = "Global options"
+    )]
+    pub color: ColorChoice,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -62,21 +121,25 @@ pub enum Command {
         #[arg(long)]
         once: bool,
         /// Seconds between cycles (default: [timing] poll_seconds).
-        #[arg(long, value_name = "SECS")]
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
         interval: Option<u64>,
         /// Perform no write on Phabricator; print what would be posted.
         #[arg(long)]
         dry_run: bool,
+        /// Serve /metrics (Prometheus) and /healthz on this address (port 0 picks a free one;
+        /// the address is logged).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
-    /// Evaluate one task live and print its checklist (writes nothing).
+    /// Evaluate one task live and print its checklist (writes nothing; exit 0 ready, 3 not).
     Check {
-        /// The task, e.g. T123.
+        /// The task: T123, 123 or its address.
         task: TaskId,
         /// Print the design's JSON object.
         #[arg(long)]
         json: bool,
     },
-    /// Parse a request description offline.
+    /// Parse a request description offline (exit 0 complete, 3 with problems).
     Parse {
         /// File to read, or - for standard input.
         file: Option<PathBuf>,
@@ -112,16 +175,30 @@ pub enum Command {
     },
     /// Each check of a task with its evidence (links to the transactions).
     Explain {
-        /// The task, e.g. T123.
+        /// The task: T123, 123 or its address.
         task: TaskId,
     },
-    /// The admin data.yaml change for a ready request.
+    /// The audit log of a task: each verdict change with what was open then.
+    Log {
+        /// The task: T123, 123 or its address.
+        task: TaskId,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The admin data.yaml change for a ready request (with --revoke: the change that removes it).
     GrantPatch {
         /// The task, e.g. T123.
         task: TaskId,
         /// Edit a copy of this data.yaml and print a unified diff.
         #[arg(long, value_name = "PATH")]
         data_yaml: Option<PathBuf>,
+        /// Print the change that removes the request's access instead, for any task whose
+        /// request parses (granted, expired or closed): the user leaves the request's groups,
+        /// and when these were all of their groups the account becomes `ensure: absent` with
+        /// its ssh keys removed.
+        #[arg(long)]
+        revoke: bool,
     },
     /// Rules commands.
     Rules {
@@ -154,17 +231,27 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Manpage,
+    /// Print the man page (roff) of accessbot or of one command, or write them all.
+    Manpage {
+        /// The command whose page to print, e.g. run (default: accessbot's own page).
+        command: Option<String>,
+        /// Write every page (accessbot.1, accessbot-run.1, …) into this directory.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `rules` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Validate a rules directory (default: --rules).
+    /// Validate a rules directory (default: --rules); exit 1 when it is broken.
     Check {
         /// The directory.
         dir: Option<PathBuf>,
+        /// Also look every configured username, project, column and the L3 document up on
+        /// the server (needs --phab-url and a token).
+        #[arg(long)]
+        live: bool,
     },
 }
 
@@ -184,6 +271,348 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|d| d.with_timezone(&Utc))
         .map_err(|e| format!("{s:?} is not an RFC 3339 instant such as 2026-11-02T09:00:00Z ({e})"))
+}
+
+/// What each command's help and man page say beyond its flags.
+struct Page {
+    /// The subcommand (`rules check` is under `rules`).
+    name: &'static str,
+    /// The global options that apply to it (the others are accepted and hidden).
+    globals: &'static [&'static str],
+    /// Examples, shown after the options.
+    examples: &'static str,
+    /// EXIT STATUS: code and meaning.
+    exit: &'static [(&'static str, &'static str)],
+}
+
+/// Every global option.
+const ALL: &[&str] = &[
+    "config",
+    "phab_url",
+    "token_file",
+    "db",
+    "rules",
+    "now",
+    "log_format",
+    "color",
+];
+const OK_OR_ERROR: &[(&str, &str)] = &[("0", "success"), ("1", "an error, printed on one line")];
+
+const PAGES: &[Page] = &[
+    Page {
+        name: "run",
+        globals: ALL,
+        examples: "Examples:
+  accessbot --config /etc/accessbot/accessbot.toml run
+  accessbot --phab-url https://phabricator.example.org --token-file token run --dry-run --once
+  accessbot --config accessbot.toml run --listen 127.0.0.1:9464 --interval 120
+
+A second `run` on the same database refuses to start. SIGTERM or Ctrl-C stop the bot after
+the task in hand. With --listen, GET /metrics and GET /healthz (200 while the last
+successful cycle is newer than three intervals, else 503). Under systemd (Type=notify) it
+sends READY=1 after start-up, WATCHDOG=1 while cycles progress and STOPPING=1 on shutdown.",
+        exit: &[
+            ("0", "stopped cleanly (SIGTERM, Ctrl-C), or --once ran its cycle"),
+            (
+                "1",
+                "an error: configuration, rules, token, a refused token, a database that cannot be opened, another run holding the lock",
+            ),
+        ],
+    },
+    Page {
+        name: "check",
+        globals: ALL,
+        examples: "Examples:
+  accessbot --token-file token check T123
+  accessbot check https://phabricator.example.org/T123 --json | jq .verdict
+  accessbot check 123 && echo ready to grant",
+        exit: &[
+            ("0", "the request is ready to grant"),
+            ("3", "it is not (waiting, blocked, declined, closed, not a request)"),
+            ("1", "an error: the task cannot be read, no token, bad rules"),
+        ],
+    },
+    Page {
+        name: "explain",
+        globals: ALL,
+        examples: "Examples:
+  accessbot --token-file token explain T123",
+        exit: OK_OR_ERROR,
+    },
+    Page {
+        name: "grant-patch",
+        globals: ALL,
+        examples: "Examples:
+  accessbot --token-file token grant-patch T123
+  accessbot grant-patch T123 --data-yaml ~/puppet/modules/admin/data/data.yaml",
+        exit: OK_OR_ERROR,
+    },
+    Page {
+        name: "parse",
+        globals: &["config", "rules", "log_format", "color"],
+        examples: "Examples:
+  accessbot parse request.txt
+  xclip -o | accessbot parse - --json
+
+The input is capped at 1 MiB; binary input (NUL bytes, or mostly invalid UTF-8) is refused.
+A key in a paste (P123) cannot be read offline and is reported as a problem.",
+        exit: &[
+            ("0", "the request is complete and its key acceptable"),
+            ("3", "it has problems (listed)"),
+            ("1", "an error: unreadable, binary or oversized input, bad rules"),
+        ],
+    },
+    Page {
+        name: "key",
+        globals: &["config", "rules", "log_format", "color"],
+        examples: "Examples:
+  accessbot key ~/.ssh/id_ed25519.pub
+  ssh-add -L | head -1 | accessbot key - --json
+
+A pasted private key is reported as compromised and never echoed. The input is capped at
+1 MiB.",
+        exit: &[
+            ("0", "the key is acceptable"),
+            ("2", "it is refused (the reasons are printed)"),
+            ("1", "an error: unreadable, binary or oversized input, no key, bad rules"),
+        ],
+    },
+    Page {
+        name: "status",
+        globals: &["config", "phab_url", "db", "now", "log_format", "color"],
+        examples: "Examples:
+  accessbot --db /var/lib/accessbot/accessbot.db status
+  accessbot status --json | jq '.[] | select(.verdict == \"ready\") | .task'
+
+Opens the database read-only: it works beside the running bot and without write access.
+With --phab-url (or the configuration file) tasks are shown as links.",
+        exit: OK_OR_ERROR,
+    },
+    Page {
+        name: "agenda",
+        globals: &["config", "phab_url", "db", "rules", "now", "log_format", "color"],
+        examples: "Examples:
+  accessbot agenda
+  accessbot agenda --meeting 2026-11-16 --format wikitext
+
+Opens the database read-only.",
+        exit: OK_OR_ERROR,
+    },
+    Page {
+        name: "log",
+        globals: &["config", "db", "log_format", "color"],
+        examples: "Examples:
+  accessbot --db /var/lib/accessbot/accessbot.db log T123
+  accessbot log https://phabricator.example.org/T123 --json
+
+Opens the database read-only.",
+        exit: &[
+            ("0", "the log was printed"),
+            ("1", "an error, e.g. the task is not in the database"),
+        ],
+    },
+    Page {
+        name: "rules",
+        globals: &["config", "phab_url", "token_file", "rules", "log_format", "color"],
+        examples: "Examples:
+  accessbot rules check rules/
+  accessbot --config /etc/accessbot/accessbot.toml rules check --live",
+        exit: &[
+            ("0", "the rules are valid (and, with --live, every name exists on the server)"),
+            ("1", "they are not; each problem names its file, line and key"),
+        ],
+    },
+    Page {
+        name: "sim",
+        globals: &["now", "log_format", "color"],
+        examples: "Examples:
+  accessbot sim --scenario tests/scenarios/demo.toml --listen 127.0.0.1:0
+  accessbot sim --scenario s.toml --faults 5xx=0.1,timeout=0.05 --seed 7
+
+The first line of standard output is `listening on http://ADDR`.",
+        exit: OK_OR_ERROR,
+    },
+    Page {
+        name: "demo",
+        globals: &["log_format", "color"],
+        examples: "Examples:
+  accessbot demo",
+        exit: OK_OR_ERROR,
+    },
+    Page {
+        name: "completions",
+        globals: &[],
+        examples: "Examples:
+  accessbot completions bash > /etc/bash_completion.d/accessbot",
+        exit: OK_OR_ERROR,
+    },
+    Page {
+        name: "manpage",
+        globals: &[],
+        examples: "Examples:
+  accessbot manpage | man -l -
+  accessbot manpage run | man -l -
+  accessbot manpage --dir /usr/local/share/man/man1",
+        exit: OK_OR_ERROR,
+    },
+];
+
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("ACCESSBOT_PHAB_URL", "the Phabricator base URL (--phab-url)"),
+    (
+        "ACCESSBOT_TOKEN",
+        "the Conduit API token, unless --token-file is given; never logged",
+    ),
+    ("ACCESSBOT_CONFIG", "the configuration file (--config)"),
+    (
+        "RUST_LOG",
+        "the log filter; default warn,accessbot=info; a bare level (debug) applies to accessbot only, name a dependency to raise it (debug,sqlx=debug)",
+    ),
+    (
+        "NO_COLOR",
+        "when set and not empty, no colour in logs (--color auto)",
+    ),
+    (
+        "NOTIFY_SOCKET, WATCHDOG_USEC",
+        "set by systemd for Type=notify: run sends READY, WATCHDOG, STOPPING and STATUS",
+    ),
+];
+
+const FILES: &[(&str, &str)] = &[
+    (
+        "accessbot.db, accessbot.db.lock",
+        "the SQLite database (--db) and the lock held by the one running `run`",
+    ),
+    (
+        "rules/policy.toml, rules/groups.toml, rules/phrases.toml",
+        "the policy, the groups and the phrases (--rules; phrases.toml is optional)",
+    ),
+    (
+        "/etc/accessbot/accessbot.toml",
+        "the configuration file of the service (--config); see contrib/README.md",
+    ),
+    (
+        "/etc/accessbot/token",
+        "the Conduit API token of the service, handed over as a systemd credential",
+    ),
+];
+
+fn page(name: &str) -> Option<&'static Page> {
+    PAGES.iter().find(|p| p.name == name)
+}
+
+/// The clap command: every subcommand with its examples and exit codes, and the global
+/// options that do not apply to it hidden from its help (they are still accepted: a hidden
+/// copy of each is given to the subcommand, which clap's propagation of the shown one then
+/// leaves alone).
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    for p in PAGES {
+        cmd = cmd.mut_subcommand(p.name, |mut sub| {
+            for a in &globals {
+                if !p.globals.contains(&a.get_id().as_str()) {
+                    sub = sub.arg(a.clone().hide(true));
+                }
+            }
+            let mut after = p.examples.to_string();
+            after.push_str("\n\nExit status:");
+            for (code, meaning) in p.exit {
+                after.push_str(&format!("\n  {code}  {meaning}"));
+            }
+            // `rules check` shows the examples of `rules`.
+            let nested: Vec<String> = sub
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            for n in nested {
+                sub = sub.mut_subcommand(n, |c| c.after_help(after.clone()));
+            }
+            sub.after_help(after)
+        });
+    }
+    cmd
+}
+
+/// Parses the process's arguments and merges the configuration file under them; exits with
+/// clap's message (or a configuration error) on a bad command line.
+pub fn parse_args() -> Cli {
+    let matches = command().get_matches();
+    match from_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The command line from parsed matches, with the configuration file applied under it.
+pub fn from_matches(matches: &ArgMatches) -> anyhow::Result<Cli> {
+    let mut cli = Cli::from_arg_matches(matches).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(path) = cli.config.clone() {
+        let config = crate::config::Config::load(&path)?;
+        apply_config(&mut cli, matches, config);
+    }
+    Ok(cli)
+}
+
+/// Fills what neither a flag nor its environment variable set from the configuration.
+fn apply_config(cli: &mut Cli, m: &ArgMatches, c: crate::config::Config) {
+    // Global options are read from the innermost command that has them set.
+    let unset = |id: &str| {
+        let mut sources = vec![m.value_source(id)];
+        let mut cur = m;
+        while let Some((_, sub)) = cur.subcommand() {
+            sources.push(sub.value_source(id));
+            cur = sub;
+        }
+        sources
+            .into_iter()
+            .flatten()
+            .all(|s| s == ValueSource::DefaultValue)
+    };
+    if unset("phab_url") {
+        if let Some(v) = c.phab_url {
+            cli.phab_url = Some(v);
+        }
+    }
+    if unset("token_file") {
+        if let Some(v) = c.token_file {
+            cli.token_file = Some(v);
+        }
+    }
+    if unset("db") {
+        if let Some(v) = c.db {
+            cli.db = v;
+        }
+    }
+    if unset("rules") {
+        if let Some(v) = c.rules {
+            cli.rules = v;
+        }
+    }
+    if unset("log_format") {
+        if let Some(v) = c.log_format {
+            cli.log_format = v;
+        }
+    }
+    if unset("color") {
+        if let Some(v) = c.color {
+            cli.color = v;
+        }
+    }
+    if let Command::Run {
+        interval, listen, ..
+    } = &mut cli.command
+    {
+        *interval = interval.or(c.interval);
+        *listen = listen.or(c.listen);
+    }
 }
 
 /// Runs a parsed command line; errors are printed as one line, never with a backtrace.
@@ -211,47 +640,30 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    use clap::CommandFactory;
     match &cli.command {
         Command::Rules {
-            command: RulesCommand::Check { dir },
-        } => {
-            let dir = dir.clone().unwrap_or_else(|| cli.rules.clone());
-            let rules = crate::rules::Rules::load(&dir)?;
-            println!(
-                "{}: ok ({} groups, {} with sudo)",
-                dir.display(),
-                rules.groups.len(),
-                rules.groups.values().filter(|g| g.sudo).count()
-            );
-            Ok(0)
-        }
+            command: RulesCommand::Check { dir, live },
+        } => cmd_rules_check(&cli, dir.as_deref(), *live).await,
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "accessbot",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(*shell, &mut command(), "accessbot", &mut std::io::stdout());
             Ok(0)
         }
-        Command::Manpage => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-            Ok(0)
-        }
+        Command::Manpage { command, dir } => cmd_manpage(command.as_deref(), dir.as_deref()),
         Command::Parse { file, json } => cmd_parse(&cli, file.as_deref(), *json),
         Command::Key { file, json } => cmd_key(&cli, file.as_deref(), *json),
         Command::Run {
             once,
             interval,
             dry_run,
-        } => cmd_run(&cli, *once, *interval, *dry_run).await,
+            listen,
+        } => cmd_run(&cli, *once, *interval, *dry_run, *listen).await,
         Command::Check { task, json } => {
             cmd_check(&cli, *task, if *json { View::Json } else { View::Terminal }).await
         }
         Command::Explain { task } => cmd_check(&cli, *task, View::Explain).await,
         Command::Status { json, all } => cmd_status(&cli, *json, *all).await,
         Command::Agenda { meeting, format } => cmd_agenda(&cli, *meeting, *format).await,
+        Command::Log { task, json } => cmd_log(&cli, *task, *json).await,
         Command::Sim {
             scenario,
             listen,
@@ -272,9 +684,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             crate::sim::run(scenario, *listen, opts).await?;
             Ok(0)
         }
-        Command::GrantPatch { task, data_yaml } => {
-            cmd_grant_patch(&cli, *task, data_yaml.as_deref()).await
-        }
+        Command::GrantPatch {
+            task,
+            data_yaml,
+            revoke,
+        } => cmd_grant_patch(&cli, *task, data_yaml.as_deref(), *revoke).await,
         Command::Demo => crate::demo::run().await.map(|_| 0),
     }
 }
@@ -283,31 +697,106 @@ fn load_rules(cli: &Cli) -> anyhow::Result<std::sync::Arc<crate::rules::Rules>> 
     Ok(std::sync::Arc::new(crate::rules::Rules::load(&cli.rules)?))
 }
 
-fn read_input(file: Option<&std::path::Path>) -> anyhow::Result<String> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    match file {
-        None => std::io::stdin().read_to_end(&mut bytes).map(|_| ()),
-        Some(p) if p == std::path::Path::new("-") => {
-            std::io::stdin().read_to_end(&mut bytes).map(|_| ())
-        }
-        Some(p) => std::fs::File::open(p)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map(|_| ()),
+/// The rules for the offline commands (`key`, `parse`): `--rules`, or the rules bundled with
+/// the binary when `--rules` is not given and there is no `rules/` directory here, so that
+/// they work from any directory.
+fn offline_rules(cli: &Cli) -> anyhow::Result<std::sync::Arc<crate::rules::Rules>> {
+    if cli.rules == Path::new("rules") && !cli.rules.exists() {
+        return Ok(std::sync::Arc::new(crate::rules::Rules::bundled()?));
     }
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read {}: {e}",
-            file.map(|p| p.display().to_string())
-                .unwrap_or_else(|| "standard input".into())
-        )
-    })?;
-    // Untrusted input of any encoding: invalid UTF-8 is replaced, never a crash.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    load_rules(cli)
 }
 
-fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Result<u8> {
-    let rules = load_rules(cli)?;
+async fn cmd_rules_check(cli: &Cli, dir: Option<&Path>, live: bool) -> anyhow::Result<u8> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cli.rules.clone());
+    let rules = crate::rules::Rules::load(&dir)?;
+    println!(
+        "{}: ok ({} groups, {} with sudo)",
+        dir.display(),
+        rules.groups.len(),
+        rules.groups.values().filter(|g| g.sudo).count()
+    );
+    // A service's configuration is checked with its rules (the unit runs this before start).
+    if let Some(url) = &cli.phab_url {
+        refuse_example_url(url)?;
+    }
+    if !live {
+        return Ok(0);
+    }
+    let client = client(cli)?;
+    let missing = crate::rules_live::check(&client, &rules).await?;
+    if missing.is_empty() {
+        println!(
+            "{}: every configured name exists on {}",
+            dir.display(),
+            client.base_url()
+        );
+        return Ok(0);
+    }
+    for m in &missing {
+        eprintln!("{m}");
+    }
+    anyhow::bail!(
+        "{} configured name(s) do not exist on {}",
+        missing.len(),
+        client.base_url()
+    )
+}
+
+/// Reads `parse`'s or `key`'s input: at most [`MAX_INPUT_BYTES`], and text (no NUL byte, and
+/// no more than a small share of invalid UTF-8, which is replaced).
+fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
+    use std::io::Read;
+    let name = match file {
+        None => "standard input".to_string(),
+        Some(p) if p == Path::new("-") => "standard input".to_string(),
+        Some(p) => p.display().to_string(),
+    };
+    let reader: Box<dyn Read> = match file {
+        Some(p) if p != Path::new("-") => Box::new(
+            std::fs::File::open(p).map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?,
+        ),
+        _ => Box::new(std::io::stdin()),
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        anyhow::bail!(
+            "{name} is larger than {} MiB: not a request description or a key",
+            MAX_INPUT_BYTES >> 20
+        );
+    }
+    text_of(&bytes).ok_or_else(|| anyhow::anyhow!("{name} is binary, not text; refusing it"))
+}
+
+/// The text of untrusted input: `None` for binary (a NUL byte, or more than 1 in 20 bytes
+/// outside valid UTF-8); a few invalid bytes are replaced.
+fn text_of(bytes: &[u8]) -> Option<String> {
+    if bytes.contains(&0) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let replaced = text
+        .chars()
+        .filter(|c| *c == char::REPLACEMENT_CHARACTER)
+        .count();
+    let original = bytes
+        .windows(3)
+        .filter(|w| *w == "\u{FFFD}".as_bytes())
+        .count();
+    if (replaced - original.min(replaced)) * 20 > bytes.len().max(1) {
+        return None;
+    }
+    Some(text.into_owned())
+}
+
+fn cmd_parse(cli: &Cli, file: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    let rules = offline_rules(cli)?;
     let text = read_input(file)?;
     let parsed = crate::request::parse("", &text, &rules.labels);
     let key = match &parsed.request.key {
@@ -327,36 +816,83 @@ fn cmd_parse(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::R
         .iter()
         .any(|g| rules.group(g).is_some_and(|g| g.sudo));
     let mut value = crate::request::to_json(&parsed, key.as_ref(), source, sudo);
+    let mut problems = crate::request::problem_messages(&parsed);
+    // The key's verdict: its problems are the request's (a DSA key is not a complete request).
+    if let Some(k) = &key {
+        for p in &k.problems {
+            if !problems.contains(p) {
+                problems.push(p.clone());
+            }
+        }
+        if let Some(o) = value.get_mut("key").and_then(|k| k.as_object_mut()) {
+            o.insert("ok".into(), k.ok.into());
+        }
+    }
+    // Offline, a key in a paste cannot be read: say where it is, and that it is unchecked.
+    if let Some(crate::request::KeyRef::Paste { id }) = &parsed.request.key {
+        problems.push(format!("the key is in paste P{id} (not read offline)"));
+        if let Some(o) = value.as_object_mut() {
+            o.insert(
+                "key".into(),
+                serde_json::json!({"source": "paste", "paste": format!("P{id}")}),
+            );
+        }
+    }
+    let complete = problems.is_empty();
     if let Some(o) = value.as_object_mut() {
-        o.insert(
-            "problems".into(),
-            serde_json::json!(crate::request::problem_messages(&parsed)),
-        );
+        o.insert("problems".into(), serde_json::json!(problems));
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        let problems = value
-            .as_object_mut()
-            .and_then(|o| o.remove("problems"))
-            .unwrap_or_default();
+        let mut table = crate::report::plain_table();
         for (k, v) in value.as_object().into_iter().flatten() {
+            if k == "problems" {
+                continue;
+            }
             let shown = match v {
+                serde_json::Value::Object(key) if k == "key" => key_summary(key),
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Null => "-".into(),
+                serde_json::Value::Array(a) if a.iter().all(|x| x.is_string()) => a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 other => other.to_string(),
             };
-            println!("{k:<15} {shown}");
+            table.add_row(vec![k.clone(), shown]);
         }
-        for p in problems.as_array().into_iter().flatten() {
-            println!("problem         {}", p.as_str().unwrap_or_default());
+        for p in &problems {
+            table.add_row(vec!["problem".to_string(), p.clone()]);
         }
+        print!("{}", crate::report::render_table(&mut table));
     }
-    Ok(0)
+    Ok(if complete { 0 } else { 3 })
 }
 
-fn cmd_key(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Result<u8> {
-    let rules = load_rules(cli)?;
+/// `parse`'s key object on one line.
+fn key_summary(key: &serde_json::Map<String, serde_json::Value>) -> String {
+    let text = |name: &str| key.get(name).and_then(|v| v.as_str()).unwrap_or("?");
+    if let Some(paste) = key.get("paste").and_then(|p| p.as_str()) {
+        return format!("in paste {paste} (not read offline)");
+    }
+    format!(
+        "{} {} bits {} (from the {}): {}",
+        text("algorithm"),
+        key.get("bits").and_then(|b| b.as_u64()).unwrap_or(0),
+        text("fingerprint"),
+        text("source"),
+        if key.get("ok").and_then(|o| o.as_bool()) == Some(true) {
+            "acceptable"
+        } else {
+            "refused"
+        }
+    )
+}
+
+fn cmd_key(cli: &Cli, file: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    let rules = offline_rules(cli)?;
     let text = read_input(file)?;
     if text.trim().is_empty() {
         anyhow::bail!("no key given (pass a file, or - and the key on standard input)");
@@ -387,12 +923,40 @@ fn cmd_key(cli: &Cli, file: Option<&std::path::Path>, json: bool) -> anyhow::Res
     Ok(if report.ok { 0 } else { 2 })
 }
 
+/// Whether a URL's host is a documentation example (RFC 2606: example.org, example.com,
+/// example.net and their subdomains, `.example`): never a real Phabricator.
+fn is_example_host(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url.trim()) else {
+        return false;
+    };
+    let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    ["example.org", "example.com", "example.net"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        || host.ends_with(".example")
+}
+
+/// Refuses the documentation's example URL: an install whose configuration still holds it
+/// must not start (and would only fail later, less clearly).
+fn refuse_example_url(url: &str) -> anyhow::Result<()> {
+    if is_example_host(url) {
+        anyhow::bail!(
+            "the Phabricator URL {url} is the documentation's example: set phab_url in the configuration file (or --phab-url, ACCESSBOT_PHAB_URL) to your Phabricator"
+        );
+    }
+    Ok(())
+}
+
 /// The Conduit client from the global flags; the token from the environment or a file.
 fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
     use crate::conduit::{Client, ClientOptions, Token};
     let url = cli.phab_url.as_deref().ok_or_else(|| {
-        anyhow::anyhow!("no Phabricator URL: pass --phab-url or set ACCESSBOT_PHAB_URL")
+        anyhow::anyhow!(
+            "no Phabricator URL: pass --phab-url, set ACCESSBOT_PHAB_URL or phab_url in the configuration file"
+        )
     })?;
+    refuse_example_url(url)?;
     let token = match &cli.token_file {
         Some(path) => {
             let (token, warnings) = Token::from_file(path)?;
@@ -412,10 +976,12 @@ fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
     }
     let rules_cookie = rules.and_then(|r| r.path(&r.evidence.session_cookie_file));
     if let Some(p) = rules_cookie {
-        let cookie = std::fs::read_to_string(&p).map_err(|e| {
-            anyhow::anyhow!("cannot read the session cookie file {}: {e}", p.display())
-        })?;
-        opts.session_cookie = Some(cookie.trim().to_string());
+        let (cookie, warnings) =
+            crate::conduit::session_cookie_from_file(&p).map_err(|e| anyhow::anyhow!(e))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        opts.session_cookie = Some(cookie);
     }
     Ok(Client::new(url, token, opts)?)
 }
@@ -434,33 +1000,171 @@ async fn evidence_source(
     crate::evidence::EvidenceSource::connect(client(cli)?, rules).await
 }
 
+/// The writer lock of `run`; its lock file is removed again when `run` fails before it opened
+/// the database, if `run` created it (a failed start leaves nothing behind).
+struct StartLock {
+    _lock: crate::store::WriterLock,
+    path: PathBuf,
+    created: bool,
+    started: bool,
+}
+
+impl StartLock {
+    fn acquire(db: &Path) -> anyhow::Result<StartLock> {
+        let mut path = db.as_os_str().to_owned();
+        path.push(".lock");
+        let path = PathBuf::from(path);
+        let created = !path.exists();
+        let lock = crate::store::WriterLock::acquire(db)?;
+        Ok(StartLock {
+            _lock: lock,
+            path,
+            created,
+            started: false,
+        })
+    }
+}
+
+impl Drop for StartLock {
+    fn drop(&mut self) {
+        if self.created && !self.started {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 async fn cmd_run(
     cli: &Cli,
     once: bool,
     interval: Option<u64>,
     dry_run: bool,
+    listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<u8> {
     let rules = load_rules(cli)?;
-    let _lock = crate::store::WriterLock::acquire(&cli.db)?;
+    if let Some(url) = &cli.phab_url {
+        refuse_example_url(url)?;
+    }
+    let interval =
+        std::time::Duration::from_secs(interval.unwrap_or(rules.timing.poll_seconds).max(1));
+    let mut lock = StartLock::acquire(&cli.db)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        url = cli.phab_url.as_deref().unwrap_or("-"),
+        db = %cli.db.display(),
+        rules = %cli.rules.display(),
+        interval_seconds = interval.as_secs(),
+        dry_run,
+        "accessbot {} starting",
+        env!("CARGO_PKG_VERSION")
+    );
+    let monitor = std::sync::Arc::new(crate::service::Monitor::new(clock(cli)));
+    monitor.set_interval(interval);
+    if let Some(addr) = listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let bound = listener.local_addr()?;
+        crate::service::serve(listener, monitor.clone());
+        tracing::info!(listen = %bound, "serving /metrics and /healthz on http://{bound}");
+    }
+    // SIGTERM and Ctrl-C, from now on: during start-up they stop the retries at once.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    // Start-up (the server, the project, L3) before the database: a failed start creates none.
+    let src = if once {
+        evidence_source(cli, rules.clone()).await?
+    } else {
+        match connect_riding_out_outages(cli, rules.clone(), interval, stop_rx.clone()).await? {
+            Some(src) => src,
+            None => {
+                tracing::info!("stopped before start-up completed");
+                return Ok(0);
+            }
+        }
+    };
+    src.probe_pages_at_start().await;
     let store = crate::store::Store::open(&cli.db).await?;
-    let src = evidence_source(cli, rules.clone()).await?;
+    lock.started = true;
     let opts = crate::poller::PollerOptions {
         dry_run,
         concurrency: rules.timing.concurrency,
         clock: clock(cli),
     };
-    let poller = crate::poller::Poller::new(src, store.clone(), rules.clone(), opts);
+    let poller = crate::poller::Poller::new(src, store.clone(), rules.clone(), opts)
+        .with_monitor(monitor.clone());
     let stop = poller.stop_handle();
+    let on_stop = monitor.clone();
+    let mut stopping = stop_rx;
     tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("stopping after the current task");
-        let _ = stop.send(true);
+        if stopping.wait_for(|s| *s).await.is_ok() {
+            tracing::info!("stopping after the current task");
+            on_stop.stopping();
+            let _ = stop.send(true);
+        }
     });
-    let interval =
-        std::time::Duration::from_secs(interval.unwrap_or(rules.timing.poll_seconds).max(1));
+    monitor.ready();
     let result = poller.run(interval, once).await;
     store.close().await;
     result.map(|_| 0)
+}
+
+/// Start-up attempts that fail before a failure is logged at ERROR rather than WARN.
+const STARTUP_ERROR_AFTER: u32 = 3;
+
+/// `run`'s start-up: resolves the context (the bot's account, the project, Legalpad). A server
+/// that cannot be reached or fails transiently is tried again with backoff (5 s, doubling, at
+/// most the poll interval), logged at WARN with the next attempt's time and at ERROR from the
+/// third failed attempt on, instead of exiting (a unit's restart limit would otherwise leave
+/// the bot dead after a short outage). Errors that waiting cannot fix (a refused token, an
+/// unknown project, a broken file) still end it. `None`: stopped (SIGTERM, Ctrl-C) meanwhile.
+async fn connect_riding_out_outages(
+    cli: &Cli,
+    rules: std::sync::Arc<crate::rules::Rules>,
+    interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<crate::evidence::EvidenceSource>> {
+    let client = client(cli)?;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let connected = tokio::select! {
+            r = crate::evidence::EvidenceSource::connect(client.clone(), rules.clone()) => r,
+            _ = stop.wait_for(|s| *s) => return Ok(None),
+        };
+        let e = match connected {
+            Ok(src) => {
+                if attempt > 1 {
+                    tracing::info!(attempts = attempt, "Phabricator answers again: starting");
+                }
+                return Ok(Some(src));
+            }
+            Err(e) if !is_transient(&e) => return Err(e),
+            Err(e) => e,
+        };
+        let wait = std::time::Duration::from_secs(5u64 << (attempt - 1).min(16)).min(interval);
+        let next = (Utc::now() + wait).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let error = format!("{e:#}");
+        if attempt >= STARTUP_ERROR_AFTER {
+            tracing::error!(attempt, next_attempt = %next, error = %error, "cannot start: Phabricator still fails; trying again");
+        } else {
+            tracing::warn!(attempt, next_attempt = %next, error = %error, "cannot start: Phabricator fails; trying again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(None),
+        }
+    }
+}
+
+/// Whether an error comes from a Conduit failure that may pass (network, timeout, 5xx).
+fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::conduit::ConduitError>()
+            .is_some_and(crate::conduit::ConduitError::is_transient)
+    })
 }
 
 async fn shutdown_signal() {
@@ -482,6 +1186,7 @@ async fn shutdown_signal() {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum View {
     Terminal,
     Json,
@@ -494,22 +1199,20 @@ struct Live {
     gathered: crate::evidence::Gathered,
     base_url: String,
     rules: std::sync::Arc<crate::rules::Rules>,
+    /// Why task pages cannot be read (every comment's channel is then unknown).
+    page_problem: Option<crate::evidence::PageProblem>,
 }
 
 async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     let rules = load_rules(cli)?;
-    let (store, _tmp) = if cli.db.exists() {
-        (crate::store::Store::open_existing(&cli.db).await?, None)
+    let store = if cli.db.exists() {
+        crate::store::Store::open_read_only(&cli.db).await?
     } else {
         tracing::warn!(
             "no database at {}: key reuse on earlier requests is not checked",
             cli.db.display()
         );
-        let dir = tempfile_dir()?;
-        (
-            crate::store::Store::open(&dir.join("check.db")).await?,
-            Some(TempDir(dir)),
-        )
+        crate::store::Store::open_in_memory().await?
     };
     let src = evidence_source(cli, rules.clone()).await?;
     let now = clock(cli).now();
@@ -524,6 +1227,11 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     let row = store.task(task).await?;
     let mut gathered = src.gather(&t, &txs, row.as_ref()).await?;
     src.add_reuse(&mut gathered, &store).await?;
+    // No comment needed its channel: look at the page anyway, so that an operator checking a
+    // task learns now that pages cannot be read.
+    if !src.page_seen() {
+        src.probe_pages(task, &t.phid).await;
+    }
     let checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
     store.close().await;
     Ok(Live {
@@ -531,6 +1239,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
         gathered,
         base_url: src.client().base_url().to_string(),
         rules,
+        page_problem: src.page_problem(),
     })
 }
 
@@ -545,15 +1254,69 @@ async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
             crate::report::explain(&live.checklist, &live.base_url, tz)
         ),
     }
-    Ok(0)
+    // The JSON object stays as the design has it; the log line on stderr says it there.
+    if let (Some(p), View::Terminal | View::Explain) = (&live.page_problem, view) {
+        println!("\nwarning: {p}");
+    }
+    if view == View::Explain {
+        return Ok(0);
+    }
+    Ok(if live.checklist.verdict == crate::policy::Verdict::Ready {
+        0
+    } else {
+        3
+    })
 }
 
 async fn cmd_grant_patch(
     cli: &Cli,
     task: TaskId,
-    data_yaml: Option<&std::path::Path>,
+    data_yaml: Option<&Path>,
+    revoke: bool,
 ) -> anyhow::Result<u8> {
     let live = evaluate_live(cli, task).await?;
+    let path = data_yaml
+        .map(Path::to_path_buf)
+        .or_else(|| live.rules.path(&live.rules.keys.data_yaml));
+    let read = |path: &Path| -> anyhow::Result<(String, String)> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let label = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "data.yaml".into());
+        Ok((text, label))
+    };
+    if revoke {
+        let parsed = &live.gathered.facts.parsed;
+        if !crate::policy::is_user_request(&live.gathered.facts.title, parsed) {
+            anyhow::bail!("{task} is not an access request: there is no access to revoke");
+        }
+        // Who and what to revoke must be beyond doubt: a wrong user loses their access.
+        if let Some(p) = parsed
+            .problems
+            .iter()
+            .find(|p| matches!(p.field.as_str(), "shell_user" | "request"))
+        {
+            anyhow::bail!(
+                "{task}: no revocation is offered while the request's user is in doubt: {}",
+                p.message
+            );
+        }
+        let request = &parsed.request;
+        match path {
+            Some(path) => {
+                let (text, label) = read(&path)?;
+                let patch = crate::grant::revoke_patch(request, &text, &label)?;
+                print!("{}", patch.diff);
+                for note in &patch.notes {
+                    eprintln!("note: {note}");
+                }
+            }
+            None => print!("{}", crate::grant::revoke_snippet(request)?),
+        }
+        return Ok(0);
+    }
     if live.checklist.verdict != crate::policy::Verdict::Ready {
         let open: Vec<String> = live
             .checklist
@@ -574,17 +1337,9 @@ async fn cmd_grant_patch(
     }
     let request = &live.gathered.facts.parsed.request;
     let key_line = live.gathered.key_line.clone().unwrap_or_default();
-    let path = data_yaml
-        .map(std::path::Path::to_path_buf)
-        .or_else(|| live.rules.path(&live.rules.keys.data_yaml));
     match path {
         Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-            let label = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "data.yaml".into());
+            let (text, label) = read(&path)?;
             let patch = crate::grant::patch(request, &key_line, &text, &label)?;
             print!("{}", patch.diff);
             for note in &patch.notes {
@@ -596,21 +1351,16 @@ async fn cmd_grant_patch(
     Ok(0)
 }
 
-struct TempDir(std::path::PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("accessbot-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// The base URL for links in the views, when one is configured.
+fn link_base(cli: &Cli) -> Option<String> {
+    cli.phab_url
+        .as_deref()
+        .map(|u| u.trim().trim_end_matches('/').to_string())
+        .filter(|u| !u.is_empty())
 }
 
 async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
-    let store = crate::store::Store::open_existing(&cli.db).await?;
+    let store = crate::store::Store::open_read_only(&cli.db).await?;
     let now = clock(cli).now();
     // The table needs no stored report; `--json` prints them.
     let rows = if json {
@@ -618,19 +1368,98 @@ async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
     } else {
         store.view_rows(!all).await?
     };
+    let as_of = store
+        .meta(crate::poller::LAST_SUCCESS)
+        .await?
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|t| DateTime::from_timestamp(t, 0));
+    store.close().await;
     let mut rows: Vec<_> = rows
         .into_iter()
         .filter(|r| all || r.verdict != "closed")
         .collect();
     crate::report::sort_for_status(&mut rows);
+    let base = link_base(cli);
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&crate::report::status_json(&rows, now))?
+            serde_json::to_string_pretty(&crate::report::status_json(&rows, now, base.as_deref()))?
         );
     } else {
-        print!("{}", crate::report::status_table(&rows, now));
+        match as_of {
+            Some(t) => println!("Data as of {} (the last successful cycle).", t.to_rfc3339()),
+            None => println!("Data as of: no successful cycle recorded yet."),
+        }
+        print!(
+            "{}",
+            crate::report::status_table(&rows, now, base.as_deref())
+        );
     }
+    Ok(0)
+}
+
+async fn cmd_log(cli: &Cli, task: TaskId, json: bool) -> anyhow::Result<u8> {
+    let store = crate::store::Store::open_read_only(&cli.db).await?;
+    let entries = store.audit_log(task).await?;
+    let known = store.task_brief(task).await?.is_some();
+    store.close().await;
+    if entries.is_empty() && !known {
+        anyhow::bail!("{task} is not in the database {}", cli.db.display());
+    }
+    let checks_of = |evidence: &str| -> serde_json::Value {
+        serde_json::from_str(evidence).unwrap_or(serde_json::Value::Null)
+    };
+    if json {
+        let items: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "task": task.to_string(),
+                    "at": DateTime::from_timestamp(e.at, 0).map(|t| t.to_rfc3339()),
+                    "old_verdict": e.old_verdict,
+                    "new_verdict": e.new_verdict,
+                    "checks": checks_of(&e.evidence),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(0);
+    }
+    if entries.is_empty() {
+        println!("{task}: no verdict recorded yet.");
+        return Ok(0);
+    }
+    let mut table = crate::report::plain_table();
+    table.set_header(vec!["WHEN", "FROM", "TO", "OPEN CHECKS"]);
+    for e in &entries {
+        let open: Vec<String> = checks_of(&e.evidence)
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c.get("status").and_then(|s| s.as_str()) != Some("pass"))
+            .filter_map(|c| {
+                let id = c.get("id")?.as_str()?;
+                Some(match c.get("who").and_then(|w| w.as_str()) {
+                    Some(who) => format!("{id} ({who})"),
+                    None => id.to_string(),
+                })
+            })
+            .collect();
+        table.add_row(vec![
+            DateTime::from_timestamp(e.at, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default(),
+            e.old_verdict.clone().unwrap_or_else(|| "-".into()),
+            e.new_verdict.clone(),
+            if open.is_empty() {
+                "-".into()
+            } else {
+                open.join(", ")
+            },
+        ]);
+    }
+    println!("{task}: {} verdict change(s)", entries.len());
+    print!("{}", crate::report::render_table(&mut table));
     Ok(0)
 }
 
@@ -640,8 +1469,11 @@ async fn cmd_agenda(
     format: AgendaFormat,
 ) -> anyhow::Result<u8> {
     let rules = load_rules(cli)?;
-    let store = crate::store::Store::open_existing(&cli.db).await?;
+    let store = crate::store::Store::open_read_only(&cli.db).await?;
     let now = clock(cli).now();
+    if let Some(day) = meeting {
+        warn_if_no_meeting(day, &rules);
+    }
     let meeting = meeting.unwrap_or_else(|| {
         crate::calendar::meeting_on_or_after(
             crate::calendar::local_date(now, &rules.timing),
@@ -654,6 +1486,7 @@ async fn cmd_agenda(
     let approvals = store
         .agenda_approvals(&meeting.format("%Y-%m-%d").to_string())
         .await?;
+    store.close().await;
     let url = cli
         .phab_url
         .clone()
@@ -661,4 +1494,175 @@ async fn cmd_agenda(
     let agenda = crate::report::agenda(&rows, &approvals, meeting, &rules, &url, now);
     print!("{}", crate::report::render_agenda(&agenda, format));
     Ok(0)
+}
+
+/// `manpage`: accessbot's page, one command's, or every page into a directory.
+fn cmd_manpage(name: Option<&str>, dir: Option<&Path>) -> anyhow::Result<u8> {
+    let cmd = command();
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        let mut pages = vec![("accessbot".to_string(), manpage(&cmd, None)?)];
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            pages.push((
+                format!("accessbot-{}", sub.get_name()),
+                manpage(sub, page(sub.get_name()))?,
+            ));
+        }
+        for (file, text) in pages {
+            let path = dir.join(format!("{file}.1"));
+            std::fs::write(&path, text)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            println!("{}", path.display());
+        }
+        return Ok(0);
+    }
+    let text = match name {
+        None => manpage(&cmd, None)?,
+        Some(n) => {
+            let sub = cmd.find_subcommand(n).ok_or_else(|| {
+                anyhow::anyhow!("no command {n:?} (see accessbot --help for the commands)")
+            })?;
+            manpage(sub, page(n))?
+        }
+    };
+    use std::io::Write;
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(0)
+}
+
+/// One man page: clap's sections, then EXIT STATUS, ENVIRONMENT and FILES.
+fn manpage(cmd: &clap::Command, page: Option<&Page>) -> anyhow::Result<String> {
+    use roff::{bold, roman, Roff};
+    let name = match page {
+        Some(p) => format!("accessbot-{}", p.name),
+        None => "accessbot".to_string(),
+    };
+    let man = clap_mangen::Man::new(cmd.clone()).title(name.clone());
+    let mut out = Vec::new();
+    man.render(&mut out)?;
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    let mut extra = Roff::new();
+    extra.control("SH", ["EXIT STATUS"]);
+    let exit: Vec<(&str, &str)> = match page {
+        Some(p) => p.exit.to_vec(),
+        None => vec![
+            (
+                "0",
+                "success (check: ready; parse: complete; key: acceptable)",
+            ),
+            ("1", "an error, printed on one line"),
+            ("2", "key: the key is refused"),
+            ("3", "check: not ready; parse: the request has problems"),
+        ],
+    };
+    for (code, meaning) in exit {
+        extra
+            .control("TP", [])
+            .text([bold(code)])
+            .text([roman(meaning)]);
+    }
+    extra.control("SH", ["ENVIRONMENT"]);
+    for (var, meaning) in ENVIRONMENT {
+        extra
+            .control("TP", [])
+            .text([bold(*var)])
+            .text([roman(*meaning)]);
+    }
+    extra.control("SH", ["FILES"]);
+    for (file, meaning) in FILES {
+        extra
+            .control("TP", [])
+            .text([bold(*file)])
+            .text([roman(*meaning)]);
+    }
+    let extra = extra.to_roff();
+    match text.find("\n.SH VERSION") {
+        Some(i) => text.insert_str(i + 1, &extra),
+        None => text.push_str(&extra),
+    }
+    Ok(text)
+}
+
+/// `agenda --meeting DAY` on a day without a meeting still works (the agenda as of that day),
+/// but says so on stderr and names the nearest meetings before and after it.
+fn warn_if_no_meeting(day: NaiveDate, rules: &crate::rules::Rules) {
+    use crate::calendar::{is_meeting_day, meeting_after, meeting_before};
+    let (m, t) = (&rules.meeting, &rules.timing);
+    if is_meeting_day(day, m, t) {
+        return;
+    }
+    let why = if t.holidays.contains(&day) {
+        " (a holiday)"
+    } else {
+        ""
+    };
+    eprintln!(
+        "warning: {day} is not an SRE meeting day{why}; the nearest meetings are {} (before) and {} (after)",
+        meeting_before(day, m, t),
+        meeting_after(day, m, t)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        command().debug_assert();
+        for p in PAGES {
+            assert!(
+                command().find_subcommand(p.name).is_some(),
+                "no command {}",
+                p.name
+            );
+            for g in p.globals {
+                assert!(ALL.contains(g), "{}: unknown global {g}", p.name);
+            }
+        }
+        for sub in command().get_subcommands() {
+            assert!(
+                page(sub.get_name()).is_some() || sub.get_name() == "help",
+                "{} has no page",
+                sub.get_name()
+            );
+        }
+    }
+
+    #[test]
+    fn binary_input_is_refused_and_a_few_bad_bytes_are_not() {
+        assert_eq!(
+            text_of(b"Full name: A\n").as_deref(),
+            Some("Full name: A\n")
+        );
+        assert!(text_of(b"Full\0name").is_none());
+        let mut mostly_text = b"Full name: Jane Doe\nShell username: jdoe\n".repeat(3);
+        mostly_text.push(0xff);
+        assert!(text_of(&mostly_text).is_some());
+        assert!(text_of(&[0xff, 0xfe, 0xc3, b'a', 0x80, 0x81]).is_none());
+        let replacement_chars = "\u{FFFD}".repeat(50);
+        assert!(text_of(replacement_chars.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn example_hosts_are_recognised() {
+        for u in [
+            "https://phabricator.example.org",
+            "https://example.com/",
+            "http://phab.example.net:8080",
+            "https://phabricator.test.example",
+            "https://PHABRICATOR.EXAMPLE.ORG.",
+        ] {
+            assert!(is_example_host(u), "{u}");
+        }
+        for u in [
+            "https://phabricator.wikimedia.org",
+            "http://127.0.0.1:8780",
+            "https://notexample.org",
+            "not a url",
+        ] {
+            assert!(!is_example_host(u), "{u}");
+        }
+    }
 }

@@ -225,7 +225,7 @@ async fn drive(
     println!("━━━ Clinic duty's view (accessbot status) ━━━");
     let mut rows = store.tasks(true).await?;
     crate::report::sort_for_status(&mut rows);
-    println!("{}", crate::report::status_table(&rows, now));
+    println!("{}", crate::report::status_table(&rows, now, None));
 
     println!(
         "━━━ The SRE meeting agenda sent out on Friday (accessbot agenda --format markdown) ━━━"

@@ -6,7 +6,7 @@
 //! recorded as unknown (and so fails closed in the engine), never guessed.
 
 use crate::conduit::types::{Task, Transaction, User};
-use crate::conduit::{channels_from_task_page, Channel, Client, ConduitError};
+use crate::conduit::{channel_map, Channel, Client, ConduitError, NotAPage, TaskPage};
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
 use crate::policy::{
@@ -87,7 +87,7 @@ impl Context {
             )
         };
         let l3 = if rules.l3.sources.contains(&L3Source::Legalpad) {
-            l3_access(client, rules, &me.phid).await
+            l3_access(client, rules, &me.phid).await?
         } else {
             L3Access::NotConfigured
         };
@@ -114,15 +114,24 @@ impl Context {
 }
 
 /// Finds the L3 document and whether its signatures are visible: the bot sees someone else's
-/// signature only when it can edit the document (an empty list proves nothing).
-async fn l3_access(client: &Client, rules: &Rules, bot: &Phid) -> L3Access {
+/// signature only when it can edit the document (an empty list proves nothing). A transient
+/// failure (the server is down) is an error, so that start-up tries again rather than running
+/// without L3 until the next restart.
+async fn l3_access(client: &Client, rules: &Rules, bot: &Phid) -> Result<L3Access, ConduitError> {
     let mono = rules.l3.document.clone();
     let docs = match client.documents(&[mono.as_str()]).await {
         Ok(d) => d,
-        Err(e) => return L3Access::Unavailable(format!("legalpad.document.search failed: {e}")),
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => {
+            return Ok(L3Access::Unavailable(format!(
+                "legalpad.document.search failed: {e}"
+            )))
+        }
     };
     let Some(doc) = docs.into_iter().next() else {
-        return L3Access::Unavailable(format!("the Legalpad document {mono} was not found"));
+        return Ok(L3Access::Unavailable(format!(
+            "the Legalpad document {mono} was not found"
+        )));
     };
     let visible = doc
         .attachments
@@ -136,10 +145,10 @@ async fn l3_access(client: &Client, rules: &Rules, bot: &Phid) -> L3Access {
                     .is_some_and(|p| p != bot.as_str())
             })
         });
-    L3Access::Legalpad {
+    Ok(L3Access::Legalpad {
         document: doc.phid,
         visible,
-    }
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +202,38 @@ pub struct EvidenceSource {
     /// Held while the staff/NDA memberships are refreshed, so that tasks gathered at once
     /// wait for one refresh instead of each making the same calls.
     members_refresh: tokio::sync::Mutex<()>,
+    /// What the last task page fetched was: said once, loudly, when it changes.
+    pages: Mutex<PageHealth>,
 }
+
+/// Whether task pages can be read, as last seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageHealth {
+    /// No page fetched yet.
+    Unknown,
+    /// The last page was a task page.
+    Readable,
+    /// The last page was not a task page.
+    Broken(NotAPage),
+}
+
+/// Why task pages cannot be read, with the fix, for the log and `check`/`explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageProblem {
+    /// What the server answered instead of a task page.
+    pub kind: NotAPage,
+    /// One paragraph for an operator: what happened, what it means, how to fix it.
+    pub message: String,
+}
+
+impl std::fmt::Display for PageProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The fix when task pages need a session (the README says how to get the cookie).
+const COOKIE_FIX: &str = "set `session_cookie_file` in policy.toml ([evidence]) to a file holding the `phsid` cookie of an ordinary read-only account (bot accounts cannot hold web sessions; see the README, \"Pointing it at a real Phabricator\"), or, if the install accepts no email replies, set `channel = \"no-inbound-mail\"`";
 
 /// A task's facts plus what the poller needs beside them.
 #[derive(Debug)]
@@ -325,6 +365,7 @@ impl EvidenceSource {
             ttl,
             caches: Mutex::new(Caches::default()),
             members_refresh: tokio::sync::Mutex::new(()),
+            pages: Mutex::new(PageHealth::Unknown),
         })
     }
 
@@ -602,25 +643,45 @@ impl EvidenceSource {
         }
     }
 
-    /// Channels of these comment transactions: from the cache, else from the task page. Of
-    /// the page's markers, only those of the task's comments (`comments`) are kept.
+    /// Channels of these comment transactions: from the cache, else from the task page and as
+    /// many of its "Show Older Changes" parts as it takes to find them. Of the markers, only
+    /// those of the task's comments (`comments`) are kept. A page that is not a task page
+    /// leaves every channel unknown and is reported ([`Self::page_problem`]).
     async fn channels(
         &self,
-        task: TaskId,
+        task: &Task,
         xacts: &[Phid],
         comments: &HashSet<&Phid>,
     ) -> HashMap<Phid, Channel> {
         if self.rules.evidence.channel == ChannelSource::NoInboundMail {
             return xacts.iter().map(|x| (x.clone(), Channel::Web)).collect();
         }
-        let missing = {
+        let missing: Vec<Phid> = {
             let c = self.lock();
-            xacts.iter().any(|x| !c.channels.contains_key(x))
+            xacts
+                .iter()
+                .filter(|x| !c.channels.contains_key(*x))
+                .cloned()
+                .collect()
         };
-        if missing {
-            match self.client.task_page(task).await {
-                Ok(html) => {
-                    let found = channels_from_task_page(&html);
+        if !missing.is_empty() {
+            let id = TaskId(task.id);
+            let read = self
+                .client
+                .task_timeline(
+                    id,
+                    &task.phid,
+                    &missing,
+                    self.rules.evidence.max_older_pages,
+                )
+                .await;
+            match read {
+                Ok(TaskPage::Timeline(t)) => {
+                    self.saw_page(id, None);
+                    if let Some(why) = &t.incomplete {
+                        tracing::warn!(task = %id, older_parts = t.older_parts, reason = %why, "the task page was not read to its oldest event: the channels of older comments stay unknown");
+                    }
+                    let found = channel_map(&t.markers);
                     let mut c = self.lock();
                     for (phid, ch) in found {
                         if ch != Channel::Unknown && comments.contains(&phid) {
@@ -628,8 +689,9 @@ impl EvidenceSource {
                         }
                     }
                 }
+                Ok(TaskPage::NotAPage(kind)) => self.saw_page(id, Some(kind)),
                 Err(e) => {
-                    tracing::warn!(task = %task, error = %e, "cannot read the task page: comment channels unknown")
+                    tracing::warn!(task = %id, error = %e, "cannot read the task page: comment channels unknown")
                 }
             }
         }
@@ -782,6 +844,106 @@ impl EvidenceSource {
         })
     }
 
+    /// Records what a task page turned out to be; says so when that changes: at ERROR, with
+    /// the fix, when pages cannot be read (once, not for every task), at INFO when they can
+    /// (again).
+    fn saw_page(&self, task: TaskId, problem: Option<NotAPage>) {
+        let now = match problem {
+            Some(kind) => PageHealth::Broken(kind),
+            None => PageHealth::Readable,
+        };
+        let before = {
+            let mut h = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *h, now)
+        };
+        if before == now {
+            return;
+        }
+        match (problem, before) {
+            (Some(kind), _) => {
+                tracing::error!(task = %task, page = ?kind, "{}", self.problem_text(kind))
+            }
+            (None, PageHealth::Broken(_)) => {
+                tracing::info!(task = %task, "task pages can be read again")
+            }
+            (None, _) => tracing::info!(task = %task, "task pages can be read"),
+        }
+    }
+
+    /// Why task pages cannot be read, if the last page fetched said so.
+    pub fn page_problem(&self) -> Option<PageProblem> {
+        match *self.pages.lock().unwrap_or_else(|p| p.into_inner()) {
+            PageHealth::Broken(kind) => Some(PageProblem {
+                kind,
+                message: self.problem_text(kind),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether a task page was fetched (and so [`Self::page_problem`] knows).
+    pub fn page_seen(&self) -> bool {
+        *self.pages.lock().unwrap_or_else(|p| p.into_inner()) != PageHealth::Unknown
+    }
+
+    /// Fetches the first page of `task` to learn whether task pages can be read at all, and
+    /// says so ([`Self::page_problem`]). Nothing to do when channels do not come from pages.
+    pub async fn probe_pages(&self, task: TaskId, phid: &Phid) {
+        if self.rules.evidence.channel != ChannelSource::TaskPage {
+            return;
+        }
+        match self.client.task_timeline(task, phid, &[], 0).await {
+            Ok(TaskPage::Timeline(_)) => self.saw_page(task, None),
+            Ok(TaskPage::NotAPage(kind)) => self.saw_page(task, Some(kind)),
+            Err(e) => {
+                tracing::warn!(task = %task, error = %e, "cannot read the task page to check that pages can be read")
+            }
+        }
+    }
+
+    /// At start-up: probes the page of the newest request, so that a login page or an expired
+    /// session is said at once rather than when the first comment needs its channel.
+    pub async fn probe_pages_at_start(&self) {
+        if self.rules.evidence.channel != ChannelSource::TaskPage {
+            return;
+        }
+        match self.client.newest_task(&self.ctx.project).await {
+            Ok(Some(t)) => self.probe_pages(TaskId(t.id), &t.phid).await,
+            Ok(None) => tracing::info!(
+                "no request to read a task page from yet: pages are checked on the first one"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot find a request to check that task pages can be read")
+            }
+        }
+    }
+
+    /// The operator's text for a page that is not a task page.
+    fn problem_text(&self, kind: NotAPage) -> String {
+        let base = self.client.base_url();
+        let cookie = self.rules.path(&self.rules.evidence.session_cookie_file);
+        let unknown = "so no comment's channel (web or email) can be verified and every approval stays pending";
+        match (kind, cookie) {
+            (NotAPage::LoginPage, None) => format!(
+                "TASK PAGES CANNOT BE READ: {base} answers with its login page (the install, or these tasks, are not public), {unknown}. Fix: {COOKIE_FIX}."
+            ),
+            (NotAPage::LoginPage, Some(file)) => format!(
+                "TASK PAGES CANNOT BE READ: {base} answers with its login page although the session cookie from {} was sent (it is not a valid `phsid` session cookie, or that account cannot see the task), {unknown}. Fix: put the current `phsid` cookie of an ordinary read-only account that can see the requests in that file.",
+                file.display()
+            ),
+            (NotAPage::SessionCleared, Some(file)) => format!(
+                "TASK PAGES CANNOT BE READ: the session cookie in {} has expired or is invalid ({base} answered with a redirect to ?cleared=1), {unknown}. Fix: log in to {base} again as the read-only account and put its new `phsid` cookie in that file, then restart the bot.",
+                file.display()
+            ),
+            (NotAPage::SessionCleared, None) => format!(
+                "TASK PAGES CANNOT BE READ: {base} cleared a session cookie the bot did not send (a proxy in between?), {unknown}. Fix: {COOKIE_FIX}."
+            ),
+            (NotAPage::Unrecognised, _) => format!(
+                "TASK PAGES CANNOT BE READ: {base} answers task addresses with a page that has no task timeline (an access-denied page, or --phab-url is not the Phorge web address), {unknown}. Fix: check --phab-url, and that the account of `session_cookie_file` can see the requests."
+            ),
+        }
+    }
+
     /// Whether a comment could count as evidence (worth learning its channel). `poster` is
     /// whose key comments count (the subject, or the author while the subject is unknown).
     fn may_count(&self, c: &TimelineComment, poster: &Phid) -> bool {
@@ -872,7 +1034,7 @@ impl EvidenceSource {
             HashMap::new()
         } else {
             let comments: HashSet<&Phid> = timeline.comments.iter().map(|c| &c.xact).collect();
-            self.channels(id, &counting, &comments).await
+            self.channels(task, &counting, &comments).await
         };
 
         // Authors that are not users (Herald, applications) are left out: they never count.
@@ -1188,7 +1350,19 @@ impl EvidenceSource {
         tracing::debug!(task = %id, source = source.as_str(), "key found");
         let key_line = match (&report, &text) {
             (Some(r), Some(t)) if r.ok && !r.private_key => {
-                Some(t.split_whitespace().collect::<Vec<_>>().join(" "))
+                // The line as the requester wrote it, comment included, found again in the
+                // raw text it came from (the parsed text has lost markup-like characters).
+                let raw = match &source {
+                    KeySource::Description => Some(task.fields.description.raw.as_str()),
+                    KeySource::Comment { xact, .. } => comments
+                        .iter()
+                        .find(|c| &c.xact == xact)
+                        .map(|c| c.text.as_str()),
+                    _ => None,
+                };
+                raw.and_then(|raw| crate::grant::exact_key_line(raw, t))
+                    .or_else(|| crate::grant::exact_key_line(t, t))
+                    .or_else(|| Some(t.split_whitespace().collect::<Vec<_>>().join(" ")))
             }
             _ => None,
         };

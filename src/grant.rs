@@ -1,14 +1,24 @@
-//! The admin module's `data.yaml` change for a ready request (pure, no I/O).
+//! The admin module's `data.yaml` change for a ready request, and the one that removes it
+//! (pure, no I/O).
 //!
 //! [`snippet`] prints the YAML an operator adds by hand; [`patch`] edits a copy of an existing
 //! `data.yaml` *textually*, so that ordering, comments, anchors and each list's own style
 //! survive, and then proves the edit by re-parsing both texts with `serde_norway` and comparing
 //! the trees: the new user (or nothing, for an existing user) and the requested memberships are
-//! the only semantic changes. Everything the requester wrote is quoted so that it round-trips.
+//! the only semantic changes. Everything the requester wrote is quoted so that it round-trips;
+//! the key line is the one the requester wrote, comment included ([`exact_key_line`]).
+//! [`revoke_patch`] and [`revoke_snippet`] (in `revoke`) are the revocation, built on the same
+//! line-level editor (`Doc`).
 
 use crate::request::Request;
 use serde_norway::{Mapping, Value};
 use std::fmt::Write as _;
+
+mod key_line;
+mod revoke;
+
+pub use key_line::exact_key_line;
+pub use revoke::{revoke_patch, revoke_snippet, RevokePatch, ABSENT_GROUP};
 
 /// The primary group (`wikidev`) every shell user of the admin module belongs to.
 pub const PRIMARY_GID: u64 = 500;
@@ -87,6 +97,36 @@ pub enum GrantError {
         /// Why.
         reason: String,
     },
+    /// The user to revoke has no entry under `users:`.
+    #[error(
+        "{user} is not under `users:` in data.yaml, so there is no shell access to revoke{}",
+        if *.ldap_only { " (they are in ldap_only_users: LDAP group membership is removed with modify-ldap-group)" } else { "" }
+    )]
+    UnknownUser {
+        /// The shell user.
+        user: String,
+        /// Whether they are in `ldap_only_users`.
+        ldap_only: bool,
+    },
+    /// The user is in none of the groups to revoke.
+    #[error("nothing to revoke for {user}: {detail}")]
+    NothingToRevoke {
+        /// The shell user.
+        user: String,
+        /// Why, group by group.
+        detail: String,
+    },
+    /// After the edit the user would still be a member of a revoked group, through an alias of
+    /// a list that is not revoked.
+    #[error("{user} stays a member of {group} through {via}: revoke that group too, or edit data.yaml by hand")]
+    StillMember {
+        /// The shell user.
+        user: String,
+        /// The group, as named in `data.yaml`.
+        group: String,
+        /// The aliases in its members list, and where they are defined.
+        via: String,
+    },
     /// The edited text did not verify; nothing should be applied.
     #[error("the edited data.yaml did not verify, so no patch is offered: {0}")]
     Verification(String),
@@ -125,21 +165,8 @@ struct Wanted<'a> {
 
 impl<'a> Wanted<'a> {
     fn from(req: &'a Request, key_line: &str) -> Result<Wanted<'a>, GrantError> {
-        let user = req
-            .shell_user
-            .as_ref()
-            .ok_or(GrantError::Missing("shell username"))?
-            .as_str();
-        let mut groups: Vec<String> = Vec::new();
-        for g in &req.groups {
-            let g = g.trim();
-            if !g.is_empty() && !groups.iter().any(|x| x == g) {
-                groups.push(g.to_string());
-            }
-        }
-        if groups.is_empty() {
-            return Err(GrantError::NoGroups);
-        }
+        let user = shell_user(req)?;
+        let groups = requested_groups(req)?;
         let (key_line, key_blob) = check_key_line(key_line)?;
         let expiry = match (&req.expiry_date, &req.expiry_contact) {
             (None, None) => None,
@@ -238,6 +265,46 @@ impl<'a> Wanted<'a> {
     }
 }
 
+/// The request's shell user.
+fn shell_user(req: &Request) -> Result<&str, GrantError> {
+    Ok(req
+        .shell_user
+        .as_ref()
+        .ok_or(GrantError::Missing("shell username"))?
+        .as_str())
+}
+
+/// The request's groups, trimmed, once each, in the order written; at least one.
+fn requested_groups(req: &Request) -> Result<Vec<String>, GrantError> {
+    let mut groups: Vec<String> = Vec::new();
+    for g in &req.groups {
+        let g = g.trim();
+        if !g.is_empty() && !groups.iter().any(|x| x == g) {
+            groups.push(g.to_string());
+        }
+    }
+    if groups.is_empty() {
+        return Err(GrantError::NoGroups);
+    }
+    Ok(groups)
+}
+
+/// The name under which `data.yaml` defines a requested group: exact, else case-insensitive.
+fn resolve_group<'a>(groups: &'a Mapping, g: &str) -> Option<&'a str> {
+    let names = || groups.keys().filter_map(Value::as_str);
+    names()
+        .find(|k| *k == g)
+        .or_else(|| names().find(|k| k.eq_ignore_ascii_case(g)))
+}
+
+/// Whether `user` is among the members of `group` in a parsed file, aliases followed.
+fn is_member(tree: &Value, group: &str, user: &str) -> bool {
+    tree.get("groups")
+        .and_then(|g| g.get(group))
+        .and_then(|g| g.get("members"))
+        .is_some_and(|m| flatten(m).iter().any(|x| x.as_str() == Some(user)))
+}
+
 /// One line of a generated user entry.
 enum Field {
     Pair(&'static str, String),
@@ -273,7 +340,9 @@ fn check_key_line(key_line: &str) -> Result<(String, String), GrantError> {
     if line.is_empty() {
         return Err(GrantError::Missing("ssh key"));
     }
-    if line.chars().any(char::is_control) {
+    // A tab may stand in the comment (written escaped); a line break would end the
+    // authorized_keys line, and other control characters have no place in it.
+    if line.chars().any(|c| c.is_control() && c != '\t') {
         return Err(bad("it must be one line without control characters"));
     }
     if line.contains("PRIVATE KEY") {
@@ -332,17 +401,7 @@ pub fn patch(
 ) -> Result<GrantPatch, GrantError> {
     let w = Wanted::from(req, key_line)?;
     let old_tree = parse_yaml(data_yaml)?;
-    let root = old_tree
-        .as_mapping()
-        .ok_or(GrantError::MissingSection("users"))?;
-    let users = root
-        .get("users")
-        .and_then(Value::as_mapping)
-        .ok_or(GrantError::MissingSection("users"))?;
-    let groups = root
-        .get("groups")
-        .and_then(Value::as_mapping)
-        .ok_or(GrantError::MissingSection("groups"))?;
+    let (root, users, groups) = sections(&old_tree)?;
 
     let mut notes = Vec::new();
     let existing = users.get(w.user);
@@ -410,19 +469,8 @@ pub fn patch(
     // Resolve group names (exact, else case-insensitive) and refuse current members.
     let mut targets = Vec::new();
     for g in &w.groups {
-        let name = groups
-            .keys()
-            .filter_map(Value::as_str)
-            .find(|k| *k == g)
-            .or_else(|| {
-                groups
-                    .keys()
-                    .filter_map(Value::as_str)
-                    .find(|k| k.eq_ignore_ascii_case(g))
-            })
-            .ok_or_else(|| GrantError::UnknownGroup(g.clone()))?;
-        let members = groups.get(name).and_then(|v| v.get("members"));
-        if members.is_some_and(|m| flatten(m).iter().any(|x| x.as_str() == Some(w.user))) {
+        let name = resolve_group(groups, g).ok_or_else(|| GrantError::UnknownGroup(g.clone()))?;
+        if is_member(&old_tree, name, w.user) {
             return Err(GrantError::AlreadyMember {
                 user: w.user.to_string(),
                 group: name.to_string(),
@@ -470,11 +518,7 @@ pub fn patch(
         ));
     }
 
-    let diff = similar::TextDiff::from_lines(data_yaml, &text)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path_label}"), &format!("b/{path_label}"))
-        .to_string();
+    let diff = unified_diff(data_yaml, &text, path_label);
     Ok(GrantPatch {
         text,
         diff,
@@ -483,6 +527,28 @@ pub fn patch(
         also_affected,
         notes,
     })
+}
+
+/// The top-level mapping of a parsed file with its `users:` and `groups:` mappings.
+fn sections(tree: &Value) -> Result<(&Mapping, &Mapping, &Mapping), GrantError> {
+    let root = tree
+        .as_mapping()
+        .ok_or(GrantError::MissingSection("users"))?;
+    let section = |name: &'static str| {
+        root.get(name)
+            .and_then(Value::as_mapping)
+            .ok_or(GrantError::MissingSection(name))
+    };
+    Ok((root, section("users")?, section("groups")?))
+}
+
+/// The unified diff from `old` to `new` (`--- a/<label>` / `+++ b/<label>`).
+fn unified_diff(old: &str, new: &str, label: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{label}"), &format!("b/{label}"))
+        .to_string()
 }
 
 fn parse_yaml(text: &str) -> Result<Value, GrantError> {
@@ -545,8 +611,58 @@ fn verify(
         }
     }
 
-    let user_v = Value::String(user.to_string());
     let mut also = Vec::new();
+    // An aliased list included twice counts twice.
+    each_membership(
+        old,
+        new,
+        &mut old_n,
+        &mut new_n,
+        user,
+        |name, before, after| {
+            let gained = after.saturating_sub(before);
+            let lost = after < before;
+            let requested = targets.iter().any(|t| t == name);
+            match (requested, gained) {
+                _ if lost => return Err(format!("{user} was removed from {name}")),
+                (true, 0) => {
+                    return Err(format!(
+                        "the members of {name} do not read back with {user} added"
+                    ))
+                }
+                (true, 1) => {}
+                (true, _) if anchored => {}
+                (false, 0) => {}
+                (false, _) if anchored => also.push(name.to_string()),
+                (false, _) => {
+                    return Err(format!(
+                        "{user} was added to {name}, which was not requested"
+                    ))
+                }
+                (true, _) => return Err(format!("{user} was added to {name} more than once")),
+            }
+            Ok(())
+        },
+    )?;
+    if old_n != new_n {
+        return Err("something besides the new user and the memberships changed".into());
+    }
+    Ok(also)
+}
+
+/// Walks the groups whose members list is in both parsed files: checks that nothing but
+/// `user` changed in it, hands `judge` the group and how often the user is in it before and
+/// after, and then writes the list without the user into both normalised trees (`old_n`,
+/// `new_n`), so that the caller can compare what remains.
+fn each_membership(
+    old: &Value,
+    new: &Value,
+    old_n: &mut Value,
+    new_n: &mut Value,
+    user: &str,
+    mut judge: impl FnMut(&str, usize, usize) -> Result<(), String>,
+) -> Result<(), String> {
+    let user_v = Value::String(user.to_string());
     let names: Vec<String> = new
         .get("groups")
         .and_then(Value::as_mapping)
@@ -564,49 +680,24 @@ fn verify(
         let (Some(before), Some(after)) = (members_of(old), members_of(new)) else {
             continue;
         };
-        // Compare without the user; then count how often the user came in (an aliased list
-        // included twice counts twice).
         let count = |v: &[Value]| v.iter().filter(|x| **x == user_v).count();
         let without = |v: &[Value]| sorted(v.iter().filter(|x| **x != user_v).cloned().collect());
-        if without(&before) != without(&after) {
+        let rest = without(&before);
+        if rest != without(&after) {
             return Err(format!("the members of {name} changed"));
         }
-        let gained = count(&after).saturating_sub(count(&before));
-        let lost = count(&after) < count(&before);
-        let requested = targets.iter().any(|t| t == name);
-        match (requested, gained) {
-            _ if lost => return Err(format!("{user} was removed from {name}")),
-            (true, 0) => {
-                return Err(format!(
-                    "the members of {name} do not read back with {user} added"
-                ))
-            }
-            (true, 1) => {}
-            (true, _) if anchored => {}
-            (false, 0) => {}
-            (false, _) if anchored => also.push(name.clone()),
-            (false, _) => {
-                return Err(format!(
-                    "{user} was added to {name}, which was not requested"
-                ))
-            }
-            (true, _) => return Err(format!("{user} was added to {name} more than once")),
-        }
-        let before = sorted(before);
-        for tree in [&mut old_n, &mut new_n] {
+        judge(name, count(&before), count(&after))?;
+        for tree in [&mut *old_n, &mut *new_n] {
             if let Some(members) = tree
                 .get_mut("groups")
                 .and_then(|g| g.get_mut(name.as_str()))
                 .and_then(|g| g.get_mut("members"))
             {
-                *members = Value::Sequence(before.clone());
+                *members = Value::Sequence(rest.clone());
             }
         }
     }
-    if old_n != new_n {
-        return Err("something besides the new user and the memberships changed".into());
-    }
-    Ok(also)
+    Ok(())
 }
 
 /// A YAML scalar for `s`: plain when that is unambiguous, else single- or double-quoted.
@@ -708,6 +799,34 @@ struct Entry {
     line: usize,
     end: usize,
 }
+
+/// How a group's `members:` value is written.
+enum MembersAt {
+    /// A flow list `[…]`.
+    Flow(Flow),
+    /// A block list (or nothing) on lines `from..to` under the key indented `key_indent`;
+    /// `value_at` is the byte after the key's colon (or after its anchor), where a value goes.
+    Block {
+        value_at: usize,
+        from: usize,
+        to: usize,
+        key_indent: usize,
+    },
+    /// An alias `*name` of another group's list, as written.
+    Alias(String),
+}
+
+/// A group's `members:` value: where it is, whether it carries an anchor, and its place name
+/// (`groups.<name>.members`) for messages.
+struct Members {
+    at: MembersAt,
+    anchored: bool,
+    place: String,
+}
+
+/// One `- item` line of a block list: its line index, its value (unquoted) and whether it is
+/// an alias.
+type BlockItem = (usize, String, bool);
 
 /// A line-level view of a YAML file, enough to find and edit `users:` and group members.
 struct Doc<'a> {
@@ -876,15 +995,19 @@ impl<'a> Doc<'a> {
         })
     }
 
-    /// The edit that adds `user` to the members of `group`, and whether the list has an anchor.
-    fn add_member(&self, group: &str, user: &str) -> Result<(Edit, bool), GrantError> {
+    /// The entry `key` of the top-level block mapping `section` (`place` names it in errors).
+    fn entry(&self, section: &'static str, key: &str, place: &str) -> Result<Entry, GrantError> {
+        let (key_line, end) = self.section(section)?;
+        self.entries(key_line + 1, end, section)?
+            .into_iter()
+            .find(|e| e.key == key)
+            .ok_or_else(|| layout(place, "its entry was not found in the text"))
+    }
+
+    /// Where the `members:` value of `group` is written, and whether it carries an anchor.
+    fn members(&self, group: &str) -> Result<Members, GrantError> {
         let place = format!("groups.{group}.members");
-        let (key_line, end) = self.section("groups")?;
-        let entries = self.entries(key_line + 1, end, "groups")?;
-        let entry = entries
-            .iter()
-            .find(|e| e.key == group)
-            .ok_or_else(|| layout(&place, "the group's entry was not found in the text"))?;
+        let entry = self.entry("groups", group, &place)?;
         let props = self.entries(entry.line + 1, entry.end, &format!("groups.{group}"))?;
         let m = props
             .iter()
@@ -894,38 +1017,65 @@ impl<'a> Doc<'a> {
         let l = self.lines[li];
         let (_, after) = line_key(&self.body(li)[l.indent..])
             .ok_or_else(|| layout(&place, "unreadable members line"))?;
-        let mut pos = l.start + l.indent + after;
+        let colon = l.start + l.indent + after;
+        let mut pos = colon;
         let rest = &self.text[pos..l.end];
         let skipped = rest.len() - rest.trim_start().len();
         pos += skipped;
         let mut anchored = false;
+        let mut value_at = colon;
         if self.text[pos..l.end].starts_with('&') {
             anchored = true;
             let anchor_len = self.text[pos..l.end]
                 .find(char::is_whitespace)
                 .unwrap_or(l.end - pos);
             pos += anchor_len;
+            value_at = pos;
             let rest = &self.text[pos..l.end];
             pos += rest.len() - rest.trim_start().len();
         }
         let value = &self.text[pos..l.end];
-        let name = scalar(user);
-        if value.starts_with('[') {
-            let flow = scan_flow(self.text, pos).map_err(|r| layout(&place, &r))?;
-            Ok((self.flow_insert(&flow, user, &name), anchored))
+        let at = if value.starts_with('[') {
+            MembersAt::Flow(scan_flow(self.text, pos).map_err(|r| layout(&place, &r))?)
         } else if value.starts_with('*') {
-            Err(layout(
-                &place,
-                "the members are an alias of another list; add the user where that list is defined",
-            ))
+            MembersAt::Alias(strip_comment(value.trim_end()).to_string())
         } else if is_empty_or_comment(value) {
-            let edit = self
-                .block_insert(li + 1, m.end, l.indent, user, &name)
-                .ok_or_else(|| layout(&place, "the members key has no list"))?;
-            Ok((edit, anchored))
+            MembersAt::Block {
+                value_at,
+                from: li + 1,
+                to: m.end,
+                key_indent: l.indent,
+            }
         } else {
-            Err(layout(&place, "the members are not a list"))
-        }
+            return Err(layout(&place, "the members are not a list"));
+        };
+        Ok(Members {
+            at,
+            anchored,
+            place,
+        })
+    }
+
+    /// The edit that adds `user` to the members of `group`, and whether the list has an anchor.
+    fn add_member(&self, group: &str, user: &str) -> Result<(Edit, bool), GrantError> {
+        let m = self.members(group)?;
+        let name = scalar(user);
+        let edit = match &m.at {
+            MembersAt::Flow(flow) => self.flow_insert(flow, user, &name),
+            MembersAt::Alias(_) => return Err(layout(
+                &m.place,
+                "the members are an alias of another list; add the user where that list is defined",
+            )),
+            MembersAt::Block {
+                from,
+                to,
+                key_indent,
+                ..
+            } => self
+                .block_insert(*from, *to, *key_indent, user, &name)
+                .ok_or_else(|| layout(&m.place, "the members key has no list"))?,
+        };
+        Ok((edit, m.anchored))
     }
 
     /// Adds `name` to a flow list `[a, b]`, sorted if the list is, wrapping long lines.
@@ -1032,16 +1182,15 @@ impl<'a> Doc<'a> {
         " ".repeat(n)
     }
 
-    /// Adds `- name` to the block list on lines `from..to` under a key indented `key_indent`.
-    fn block_insert(
+    /// The `- item` lines of the block list on lines `from..to` under a key indented
+    /// `key_indent`: the dash's indent and each item's line, value and whether it is an alias.
+    fn block_items(
         &self,
         from: usize,
         to: usize,
         key_indent: usize,
-        user: &str,
-        name: &str,
-    ) -> Option<Edit> {
-        let mut items: Vec<(usize, String, bool)> = Vec::new();
+    ) -> Option<(usize, Vec<BlockItem>)> {
+        let mut items: Vec<BlockItem> = Vec::new();
         let mut dash = None;
         for i in from..to {
             let l = self.lines[i];
@@ -1060,7 +1209,19 @@ impl<'a> Doc<'a> {
             let alias = raw.starts_with('*');
             items.push((i, unquote(raw), alias));
         }
-        let d = dash?;
+        Some((dash?, items))
+    }
+
+    /// Adds `- name` to the block list on lines `from..to` under a key indented `key_indent`.
+    fn block_insert(
+        &self,
+        from: usize,
+        to: usize,
+        key_indent: usize,
+        user: &str,
+        name: &str,
+    ) -> Option<Edit> {
+        let (d, items) = self.block_items(from, to, key_indent)?;
         let plain: Vec<&str> = items
             .iter()
             .filter(|i| !i.2)

@@ -19,13 +19,29 @@ impl fmt::Display for TaskId {
 
 /// Why a string is not a task id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a task id: {0:?} (expected T123 or 123)")]
+#[error("not a task id: {0:?} (expected T123, 123 or the task's address, https://…/T123)")]
 pub struct BadTaskId(pub String);
 
 impl FromStr for TaskId {
     type Err = BadTaskId;
+    /// `T123`, `t123`, `123`, or a task's web address (`https://phabricator.example.org/T123`,
+    /// also with a trailing `/`, `#anchor` or `?query`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim();
+        let mut t = s.trim();
+        if let Some((_, rest)) = t.split_once("://") {
+            let path = rest
+                .split(['#', '?'])
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('/');
+            t = match path.split_once('/') {
+                Some((_, p)) => p.rsplit('/').next().unwrap_or_default(),
+                None => "",
+            };
+            if !t.starts_with('T') {
+                return Err(BadTaskId(s.to_string()));
+            }
+        }
         let digits = t
             .strip_prefix('T')
             .or_else(|| t.strip_prefix('t'))
@@ -206,6 +222,24 @@ mod tests {
         assert!("T".parse::<TaskId>().is_err());
         assert!("T0".parse::<TaskId>().is_err());
         assert!("T+1".parse::<TaskId>().is_err());
+        for url in [
+            "https://phabricator.wikimedia.org/T123",
+            "https://phabricator.wikimedia.org/T123/",
+            "https://phabricator.wikimedia.org/T123#4567",
+            "http://127.0.0.1:8780/T123?x=1",
+            " https://phab.example/T123 ",
+        ] {
+            assert_eq!(url.parse::<TaskId>().unwrap(), TaskId(123), "{url}");
+        }
+        for bad in [
+            "https://phabricator.wikimedia.org/123",
+            "https://phabricator.wikimedia.org/",
+            "https://T123",
+            "https://phabricator.wikimedia.org/P123",
+            "https://phabricator.wikimedia.org/T123x",
+        ] {
+            assert!(bad.parse::<TaskId>().is_err(), "{bad}");
+        }
         assert_eq!(TaskId(7).to_string(), "T7");
     }
 

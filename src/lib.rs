@@ -3,12 +3,15 @@
 //! The pipeline is the layout: `conduit` (the only HTTP) → `timeline` (transactions into
 //! facts) → `request` + `keys` + `approvals` → `policy` with `calendar` (pure) → `report`
 //! (texts) → `poller` (the loop and its effects) → `store` (SQLite). `sim` is the Conduit
-//! simulator; `cli` wires the commands.
+//! simulator; `cli` wires the commands (with `config`, the configuration file, and
+//! `rules_live`, the rules' names looked up on the server); `service` is what an operator
+//! sees of a running bot: metrics, health, systemd notifications.
 
 pub mod approvals;
 pub mod calendar;
 pub mod cli;
 pub mod conduit;
+pub mod config;
 pub mod demo;
 pub mod evidence;
 pub mod grant;
@@ -20,6 +23,8 @@ pub mod poller;
 pub mod report;
 pub mod request;
 pub mod rules;
+pub mod rules_live;
+pub mod service;
 pub mod sim;
 pub mod store;
 pub mod timeline;

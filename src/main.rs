@@ -1,6 +1,6 @@
-//! The `accessbot` binary: parses the command line and runs the command.
+//! The `accessbot` binary: parses the command line (and the configuration file), sets up
+//! logging and runs the command.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -11,9 +11,9 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = accessbot::cli::Cli::parse();
+    let cli = accessbot::cli::parse_args();
     let quiet = matches!(cli.command, accessbot::cli::Command::Demo);
-    accessbot::logging::init(cli.log_format, quiet);
+    accessbot::logging::init(cli.log_format, cli.color, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -18,17 +18,22 @@ use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn, Instrument};
+use tracing::{error, info, warn, Instrument};
 
 /// The most tasks handed to the pipeline at once (and prefetched together) after the poll.
 const BATCH: usize = 100;
 /// The most tasks that would be ready held gathered until every key of the cycle is recorded
 /// (a few MB); beyond that, a cold sync of thousands keeps only the task and reads it again.
 const DEFER_HELD: usize = 256;
+/// Failed cycles in a row from which each failure is logged at ERROR (an outage, not a blip).
+pub const CYCLE_ERROR_AFTER: u32 = 3;
 /// Meta key of the poll cursor (the newest dateModified seen).
 const CURSOR: &str = "cursor";
 /// Meta key of the last reconcile time.
 const RECONCILED: &str = "reconciled_at";
+/// Meta key of the end of the last successful cycle (epoch seconds): `status` shows the data
+/// as of then.
+pub const LAST_SUCCESS: &str = "last_success_at";
 
 /// The bot's clock: the system clock, or a settable instant (tests, what-if, the demo).
 #[derive(Debug, Clone)]
@@ -269,6 +274,8 @@ pub struct Poller {
     shutdown: watch::Receiver<bool>,
     /// The most would-be-ready tasks held gathered in a cycle ([`DEFER_HELD`]).
     defer_held: usize,
+    /// Metrics, health, systemd notifications and progress lines.
+    monitor: Arc<crate::service::Monitor>,
 }
 
 impl Poller {
@@ -280,6 +287,8 @@ impl Poller {
         opts: PollerOptions,
     ) -> Poller {
         let (stop, shutdown) = watch::channel(false);
+        let monitor = Arc::new(crate::service::Monitor::new(opts.clock.clone()));
+        monitor.watch_client(src.client());
         Poller {
             src,
             store,
@@ -288,7 +297,20 @@ impl Poller {
             stop: Arc::new(stop),
             shutdown,
             defer_held: DEFER_HELD,
+            monitor,
         }
+    }
+
+    /// Reports to this monitor (the one `run --listen` serves) instead of its own.
+    pub fn with_monitor(mut self, monitor: Arc<crate::service::Monitor>) -> Poller {
+        monitor.watch_client(self.src.client());
+        self.monitor = monitor;
+        self
+    }
+
+    /// The monitor the poller reports to.
+    pub fn monitor(&self) -> &Arc<crate::service::Monitor> {
+        &self.monitor
     }
 
     /// Holds at most `n` would-be-ready tasks gathered in a cycle (default [`DEFER_HELD`]); the
@@ -311,22 +333,41 @@ impl Poller {
         *self.shutdown.borrow()
     }
 
-    /// Runs cycles until shutdown; `once` runs one.
+    /// Runs cycles until shutdown; `once` runs one. A failed cycle is logged at WARN and
+    /// tried again after the interval; from the [`CYCLE_ERROR_AFTER`]th failure in a row on,
+    /// at ERROR. The cycle line's `calls` counts this cycle's HTTP requests.
     pub async fn run(&self, interval: std::time::Duration, once: bool) -> anyhow::Result<()> {
+        self.monitor.set_interval(interval);
+        let mut failures = 0u32;
         loop {
             let started = std::time::Instant::now();
-            match self.cycle().await {
-                Ok(r) => info!(
-                    phase = "cycle",
-                    changed = r.changed,
-                    due = r.due,
-                    evaluated = r.evaluated,
-                    effects = r.effects.len(),
-                    failed = r.failed.len(),
-                    calls = self.client().total_calls(),
-                    ms = started.elapsed().as_millis() as u64,
-                    "cycle done"
-                ),
+            let calls_before = self.client().total_calls();
+            let result = self.cycle().await;
+            self.monitor
+                .cycle_finished(result.is_ok(), started.elapsed(), &self.store)
+                .await;
+            match result {
+                Ok(r) => {
+                    if failures >= CYCLE_ERROR_AFTER {
+                        info!(
+                            phase = "cycle",
+                            failed_cycles = failures,
+                            "cycles succeed again"
+                        );
+                    }
+                    failures = 0;
+                    info!(
+                        phase = "cycle",
+                        changed = r.changed,
+                        due = r.due,
+                        evaluated = r.evaluated,
+                        effects = r.effects.len(),
+                        failed = r.failed.len(),
+                        calls = self.client().total_calls().saturating_sub(calls_before),
+                        ms = started.elapsed().as_millis() as u64,
+                        "cycle done"
+                    )
+                }
                 Err(e)
                     if e.downcast_ref::<ConduitError>()
                         .is_some_and(|c| c.is_auth()) =>
@@ -335,19 +376,37 @@ impl Poller {
                 }
                 Err(e) if once => return Err(e),
                 Err(e) => {
-                    warn!(phase = "cycle", error = %format!("{e:#}"), "cycle failed; retrying next cycle")
+                    failures += 1;
+                    let error = format!("{e:#}");
+                    if failures >= CYCLE_ERROR_AFTER {
+                        error!(phase = "cycle", failed_cycles = failures, error = %error, "cycles keep failing; retrying next cycle")
+                    } else {
+                        warn!(phase = "cycle", error = %error, "cycle failed; retrying next cycle")
+                    }
                 }
             }
             if once || self.stopping() {
                 return Ok(());
             }
+            // Until the next cycle; the systemd watchdog is fed meanwhile.
             let mut rx = self.shutdown.clone();
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = rx.changed() => {}
-            }
-            if self.stopping() {
-                return Ok(());
+            let next = tokio::time::Instant::now() + interval;
+            loop {
+                let wake = match self.monitor.watchdog_every() {
+                    Some(every) => next.min(tokio::time::Instant::now() + every),
+                    None => next,
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake) => {}
+                    _ = rx.changed() => {}
+                }
+                if self.stopping() {
+                    return Ok(());
+                }
+                if tokio::time::Instant::now() >= next {
+                    break;
+                }
+                self.monitor.alive();
             }
         }
     }
@@ -365,6 +424,7 @@ impl Poller {
     /// evaluation turns out to concern it (rare: two requests of one cycle sharing a key).
     pub async fn cycle(&self) -> anyhow::Result<CycleReport> {
         let now = self.opts.clock.now();
+        self.monitor.cycle_started();
         let mut report = CycleReport::default();
         let rows: HashMap<i64, PollEntry> = self
             .store
@@ -399,6 +459,7 @@ impl Poller {
             // off between its post and its row; tasks not started yet are skipped, and the
             // poll hands over no more.
             while let Some(o) = outcomes.next().await {
+                self.monitor.task_done();
                 match o {
                     Outcome::Deferred(p) if deferred.len() < self.defer_held => deferred.push(*p),
                     // Beyond that, only the task is kept: it is read again at the end.
@@ -458,6 +519,11 @@ impl Poller {
             if polled.reconcile_due || cursor.is_none() {
                 self.store
                     .set_meta(RECONCILED, &now.timestamp().to_string())
+                    .await?;
+            }
+            if !self.opts.dry_run {
+                self.store
+                    .set_meta(LAST_SUCCESS, &now.timestamp().to_string())
                     .await?;
             }
         }
@@ -589,6 +655,7 @@ impl Poller {
         if batch.is_empty() {
             return true;
         }
+        self.monitor.tasks_handed(batch.len());
         self.src.prefetch(&batch).await;
         tx.send(batch).await.is_ok()
     }
@@ -993,6 +1060,7 @@ impl Poller {
             println!("--- {id}: would post a {kind} ---\n{text}\n");
         } else {
             let res = self.client().comment(id, text).await?;
+            self.monitor.posted(kind);
             let xact = res.transactions.first().map(|x| x.phid.to_string());
             info!(task = %id, phase = "post", kind, xact = xact.as_deref().unwrap_or("-"), "posted");
             posted = xact;
@@ -1053,6 +1121,12 @@ impl Poller {
                 .client()
                 .edit(id, serde_json::Value::Array(txs))
                 .await?;
+            if comment.is_some() {
+                self.monitor.posted("checklist");
+            }
+            for (kind, _) in marks {
+                self.monitor.posted(kind);
+            }
             if let Some(text) = comment {
                 xact = match (marks.is_empty(), res.transactions.first()) {
                     (true, Some(x)) => Some(x.phid.to_string()),

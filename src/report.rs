@@ -296,41 +296,92 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// The clinic-duty table, readable in 80 columns.
-pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>) -> String {
+/// A table without borders for the terminal views: columns aligned by `comfy-table`, two
+/// spaces apart. Render it with [`render_table`].
+pub fn plain_table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    t
+}
+
+/// A [`plain_table`] as text: no margin on the left, no blanks at the ends of lines.
+pub fn render_table(table: &mut comfy_table::Table) -> String {
+    for c in table.column_iter_mut() {
+        c.set_padding((0, 2));
+    }
+    let mut s = String::new();
+    for line in table.to_string().lines() {
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+/// A row's comma-separated list (`groups`, `who`) as a list.
+fn list_of(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The clinic-duty table, its columns aligned: the task (a link when `link_base`, the
+/// Phabricator URL, is known), verdict, age, user, groups, sudo and what happens next.
+pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str>) -> String {
     if rows.is_empty() {
         return "No tracked requests.\n".into();
     }
-    let mut s = format!(
-        "{:<8} {:<8} {:>4} {:<16} {:<4} {}\n",
-        "TASK", "VERDICT", "AGE", "USER", "SUDO", "NEXT"
-    );
+    let mut table = plain_table();
+    table.set_header(vec![
+        "TASK", "VERDICT", "AGE", "USER", "GROUPS", "SUDO", "NEXT",
+    ]);
+    if let Some(age) = table.column_mut(2) {
+        age.set_cell_alignment(comfy_table::CellAlignment::Right);
+    }
     for r in rows {
         let next = match (r.verdict.as_str(), &r.meeting) {
             ("ready", _) => "grant it".to_string(),
             ("waiting", Some(m)) if r.sudo => format!("SRE meeting {m}"),
             ("waiting", _) => format!("until {}", date_of(r.until_at)),
-            ("blocked", _) => format!("waits for {}", if r.who.is_empty() { "-" } else { &r.who }),
+            ("blocked", _) if r.who.is_empty() => "waits for -".to_string(),
+            ("blocked", _) => format!("waits for {}", list_of(&r.who).join(", ")),
             ("declined", _) => "declined at the SRE meeting".into(),
             (other, _) => other.to_string(),
         };
         let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());
-        let _ = writeln!(
-            s,
-            "{:<8} {:<8} {:>3}d {:<16} {:<4} {}",
-            TaskId(r.id as u64).to_string(),
-            clip(&r.verdict, 8),
-            age_days(r, now),
+        let task = TaskId(r.id as u64);
+        let groups = list_of(&r.groups).join(", ");
+        table.add_row(vec![
+            match link_base {
+                Some(base) => format!("{}/{task}", base.trim_end_matches('/')),
+                None => task.to_string(),
+            },
+            r.verdict.clone(),
+            format!("{}d", age_days(r, now)),
             clip(&user, 16),
-            if r.sudo { "yes" } else { "" },
-            clip(&next, 34)
-        );
+            if groups.is_empty() {
+                "-".into()
+            } else {
+                groups
+            },
+            if r.sudo { "yes" } else { "" }.to_string(),
+            clip(&next, 34),
+        ]);
     }
-    s
+    render_table(&mut table)
 }
 
-/// `status --json`: the stored design §7 objects plus `tagged_at` and `age_days`.
-pub fn status_json(rows: &[TaskRow], now: DateTime<Utc>) -> serde_json::Value {
+/// `status --json`: the stored design §7 objects plus `tagged_at`, `age_days`,
+/// `evaluated_at`, `waiting_for` (who must act, an array) and `url` when `link_base` (the
+/// Phabricator URL) is known.
+pub fn status_json(
+    rows: &[TaskRow],
+    now: DateTime<Utc>,
+    link_base: Option<&str>,
+) -> serde_json::Value {
     let items: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -351,6 +402,20 @@ pub fn status_json(rows: &[TaskRow], now: DateTime<Utc>) -> serde_json::Value {
                     .into(),
             );
             o.insert("age_days".into(), age_days(r, now).into());
+            o.insert(
+                "evaluated_at".into(),
+                r.evaluated_at
+                    .and_then(|t| DateTime::from_timestamp(t, 0))
+                    .map(|d| d.to_rfc3339())
+                    .into(),
+            );
+            o.insert("waiting_for".into(), list_of(&r.who).into());
+            if let Some(base) = link_base {
+                o.insert(
+                    "url".into(),
+                    format!("{}/{}", base.trim_end_matches('/'), TaskId(r.id as u64)).into(),
+                );
+            }
             v
         })
         .collect();
@@ -390,7 +455,7 @@ pub struct AgendaStale {
     /// Days since tagging.
     pub age_days: i64,
     /// Who must act.
-    pub waiting_for: String,
+    pub waiting_for: Vec<String>,
 }
 
 /// The agenda of one SRE meeting.
@@ -467,11 +532,7 @@ pub fn agenda(
                 url,
                 verdict: r.verdict.clone(),
                 age_days: age,
-                waiting_for: if r.who.is_empty() {
-                    "-".into()
-                } else {
-                    r.who.clone()
-                },
+                waiting_for: list_of(&r.who),
             });
         }
     }
@@ -520,14 +581,16 @@ fn approvals_of(report_json: &str) -> Vec<String> {
 pub fn render_agenda(a: &Agenda, format: crate::cli::AgendaFormat) -> String {
     use crate::cli::AgendaFormat;
     match format {
-        AgendaFormat::Json => serde_json::to_string_pretty(a).unwrap_or_default(),
+        AgendaFormat::Json => format!("{}\n", serde_json::to_string_pretty(a).unwrap_or_default()),
         AgendaFormat::Markdown => render_tables(a, &Dialect::MARKDOWN),
         AgendaFormat::Wikitext => render_tables(a, &Dialect::WIKITEXT),
     }
 }
 
-/// How a table dialect writes headings, tables and links.
+/// How a table dialect writes headings (the title one level above the sections), tables and
+/// links.
 struct Dialect {
+    title: fn(&str) -> String,
     heading: fn(&str) -> String,
     table_start: &'static str,
     header: fn(&[&str]) -> String,
@@ -539,6 +602,7 @@ struct Dialect {
 
 impl Dialect {
     const MARKDOWN: Dialect = Dialect {
+        title: |t| format!("# {t}\n\n"),
         heading: |t| format!("## {t}\n\n"),
         table_start: "",
         header: |h| format!("| {} |\n|{}\n", h.join(" | "), "---|".repeat(h.len())),
@@ -556,6 +620,7 @@ impl Dialect {
         empty: "_None._\n\n",
     };
     const WIKITEXT: Dialect = Dialect {
+        title: |t| format!("== {t} ==\n"),
         heading: |t| format!("=== {t} ===\n"),
         table_start: "{| class=\"wikitable\"\n",
         header: |h| format!("! {}\n", h.join(" !! ")),
@@ -575,7 +640,7 @@ impl Dialect {
 }
 
 fn render_tables(a: &Agenda, d: &Dialect) -> String {
-    let mut s = (d.heading)(&format!("SRE meeting {}: access requests", a.meeting));
+    let mut s = (d.title)(&format!("SRE meeting {}: access requests", a.meeting));
     let header = [
         "Task",
         "Requester",
@@ -634,7 +699,11 @@ fn render_tables(a: &Agenda, d: &Dialect) -> String {
                 (d.link)(&st.task, &st.url),
                 st.verdict.clone(),
                 st.age_days.to_string(),
-                st.waiting_for.clone(),
+                if st.waiting_for.is_empty() {
+                    "-".into()
+                } else {
+                    st.waiting_for.join(", ")
+                },
             ]));
         }
         s.push_str(d.table_end);

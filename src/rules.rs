@@ -98,6 +98,13 @@ pub struct EvidenceRules {
     /// Optional file holding a `phsid` session cookie for reading non-public task pages.
     #[serde(default)]
     pub session_cookie_file: String,
+    /// The most "Show Older Changes" parts read for one task page (100 events each).
+    #[serde(default = "default_max_older_pages")]
+    pub max_older_pages: u32,
+}
+
+fn default_max_older_pages() -> u32 {
+    crate::conduit::MAX_OLDER_PAGES
 }
 
 fn default_channel() -> ChannelSource {
@@ -109,6 +116,7 @@ impl Default for EvidenceRules {
         EvidenceRules {
             channel: ChannelSource::TaskPage,
             session_cookie_file: String::new(),
+            max_older_pages: default_max_older_pages(),
         }
     }
 }
@@ -529,6 +537,13 @@ impl Rules {
                 "the verifier-comment source needs at least one verifier".into(),
             ));
         }
+        let max_older = raw.evidence.max_older_pages;
+        if max_older == 0 || max_older > 1000 {
+            return Err(perr(
+                "evidence.max_older_pages",
+                format!("{max_older} is out of range (1 to 1000)"),
+            ));
+        }
         if raw.keys.allowed.is_empty() {
             return Err(perr(
                 "keys.allowed",
@@ -850,7 +865,8 @@ fn read(path: &Path) -> Result<String, RulesError> {
     })
 }
 
-fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RulesError> {
+/// Parses a TOML text; an error names the file, the line and the key.
+pub(crate) fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RulesError> {
     toml::from_str(text).map_err(|e: toml::de::Error| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().trim().to_string();
@@ -925,7 +941,7 @@ fn key_from_message(msg: &str) -> Option<String> {
 }
 
 /// Finds the line of a dotted key (`table.key`, `groups.name.key`) in a TOML text.
-fn locate(text: &str, dotted: &str) -> Option<usize> {
+pub(crate) fn locate(text: &str, dotted: &str) -> Option<usize> {
     let (table, key) = match dotted.rsplit_once('.') {
         Some((t, k)) => (t, k),
         None => ("", dotted),

@@ -44,6 +44,19 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// The database was written by another version of accessbot (read-only commands do not
+    /// migrate it).
+    #[error("the database {path} is at schema version {found}, this accessbot reads version {wanted}: {hint}")]
+    Schema {
+        /// The database path.
+        path: PathBuf,
+        /// Its newest applied migration (0: none, not an accessbot database).
+        found: i64,
+        /// This build's newest migration.
+        wanted: i64,
+        /// What to do.
+        hint: &'static str,
+    },
     /// The lock file could not be created.
     #[error("cannot create the lock file {path}: {source}")]
     LockFile {
@@ -79,6 +92,18 @@ impl WriterLock {
             Ok(false) | Err(_) => Err(StoreError::Locked(db.to_path_buf())),
         }
     }
+}
+
+/// SQLite's extended codes for a reader that cannot create the WAL index
+/// (`SQLITE_READONLY_CANTINIT`, `SQLITE_READONLY_DIRECTORY`, `SQLITE_CANTOPEN`).
+fn cannot_init_wal(code: Option<&str>) -> bool {
+    matches!(code, Some("1288" | "1544" | "14"))
+}
+
+fn wal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
 }
 
 fn lock_path(db: &Path) -> PathBuf {
@@ -325,6 +350,139 @@ impl Store {
         Self::connect(path, false).await
     }
 
+    /// Opens an existing database read-only (SQLite `mode=ro`): the views (`status`, `agenda`,
+    /// `log`) and `check`. Nothing is written: no migration, no journal-mode change, no file
+    /// created, so it works without write access to the file or its directory. Fails when the
+    /// file does not exist, and when its schema is not this version's (the bot migrates it on
+    /// its next start).
+    ///
+    /// The database is in WAL mode: SQLite reads it through the `-wal` and `-shm` files a
+    /// running bot keeps beside it. When the bot is stopped they are gone, and a reader that
+    /// may not create them (a read-only directory) is refused; the database is then opened as
+    /// `immutable`, which is exact because no writer is running (none can be without a
+    /// `-wal` file).
+    pub async fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        match Self::connect_read_only(path, false).await {
+            Err(StoreError::Open {
+                source: sqlx::Error::Database(e),
+                ..
+            }) if cannot_init_wal(e.code().as_deref()) && !wal_path(path).exists() => {
+                tracing::debug!(db = %path.display(), "no -wal file and a read-only directory: reading the database as immutable");
+                Self::connect_read_only(path, true).await
+            }
+            other => other,
+        }
+    }
+
+    /// Connects read-only and checks the schema (the first read, where SQLite opens the WAL).
+    async fn connect_read_only(path: &Path, immutable: bool) -> Result<Store, StoreError> {
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .read_only(true)
+            .immutable(immutable)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(10))
+            // See `connect`: short-lived readers map pages instead of one `pread` each.
+            .pragma("mmap_size", "268435456");
+        let store = Store::pool(path, opts, false).await?;
+        store.check_schema().await?;
+        Ok(store)
+    }
+
+    /// An empty, migrated database in memory: `check` without a database file.
+    pub async fn open_in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?
+            .foreign_keys(true);
+        // One connection, kept: an in-memory database lives as long as its connection.
+        let store = Store::pool(&path, opts, true).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A store on a pool of one connection (`keep`: never closed while the pool lives).
+    async fn pool(
+        path: &Path,
+        opts: SqliteConnectOptions,
+        keep: bool,
+    ) -> Result<Store, StoreError> {
+        let mut pool = SqlitePoolOptions::new().max_connections(1);
+        if keep {
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool
+            .connect_with(opts)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Store {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Applies the migrations this build has and the database lacks.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// A read-only opener's check that the database is at this build's schema version.
+    async fn check_schema(&self) -> Result<(), StoreError> {
+        let wanted = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let found: i64 = match sqlx::query_scalar(
+            "SELECT COALESCE((SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1), 0)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => 0,
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path: self.path.clone(),
+                    source: e,
+                })
+            }
+        };
+        if found == wanted {
+            return Ok(());
+        }
+        let hint = if found == 0 {
+            "it is not an accessbot database"
+        } else if found < wanted {
+            "the next `accessbot run` migrates it"
+        } else {
+            "it was written by a newer accessbot"
+        };
+        Err(StoreError::Schema {
+            path: self.path.clone(),
+            found,
+            wanted,
+            hint,
+        })
+    }
+
     async fn connect(path: &Path, create: bool) -> Result<Store, StoreError> {
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(|source| StoreError::Open {
@@ -345,25 +503,9 @@ impl Store {
         } else {
             opts.pragma("mmap_size", "268435456")
         };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(Store {
-            pool,
-            path: path.to_path_buf(),
-        })
+        let store = Store::pool(path, opts, false).await?;
+        store.migrate().await?;
+        Ok(store)
     }
 
     /// The database path.
@@ -727,6 +869,30 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    /// The open (tracked) requests by verdict: what `accessbot_requests{verdict}` reports.
+    pub async fn open_verdict_counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_object(verdict, n), '{}')
+             FROM (SELECT verdict, COUNT(*) AS n FROM tasks WHERE open = 1 GROUP BY verdict)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        decode(&json)
+    }
+
+    /// When the open request that has been ready longest became ready (epoch seconds: its
+    /// newest audit entry to `ready`); `None` when none is ready.
+    pub async fn oldest_ready_since(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(became) FROM (
+                 SELECT (SELECT MAX(a.at) FROM audit a
+                         WHERE a.task_id = t.id AND a.new_verdict = 'ready') AS became
+                 FROM tasks t WHERE t.open = 1 AND t.verdict = 'ready')",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Number of tracked tasks.
@@ -1195,5 +1361,112 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("no database at"), "{err}");
+        let err = Store::open_read_only(&dir.path().join("none.db"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no database at"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "a read-only open of a missing database creates nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_only_store_reads_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let w = Store::open(&db).await.unwrap();
+        w.put_task(&TaskRow {
+            id: 1,
+            phid: "PHID-TASK-1".into(),
+            verdict: "ready".into(),
+            open: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        w.audit(TaskId(1), 100, None, "ready", "[]").await.unwrap();
+        w.close().await;
+        let before = std::fs::read(&db).unwrap();
+        let r = Store::open_read_only(&db).await.unwrap();
+        assert_eq!(r.count().await.unwrap(), 1);
+        assert_eq!(r.audit_log(TaskId(1)).await.unwrap().len(), 1);
+        let err = r.set_meta("cursor", "1").await.unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
+        r.close().await;
+        assert_eq!(std::fs::read(&db).unwrap(), before, "the file is unchanged");
+    }
+
+    #[tokio::test]
+    async fn a_read_only_open_refuses_another_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("other.db");
+        {
+            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))
+                .unwrap()
+                .create_if_missing(true);
+            let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
+            sqlx::query("CREATE TABLE x (y)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        let err = Store::open_read_only(&db).await.unwrap_err();
+        assert!(
+            err.to_string().contains("not an accessbot database"),
+            "{err}"
+        );
+        let s = Store::open(&db).await.unwrap();
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        s.close().await;
+        let err = Store::open_read_only(&db).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the next `accessbot run` migrates it"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn verdict_counts_and_the_oldest_ready_request() {
+        let s = Store::open_in_memory().await.unwrap();
+        assert_eq!(s.oldest_ready_since().await.unwrap(), None);
+        for (id, verdict, open) in [
+            (1, "ready", true),
+            (2, "ready", true),
+            (3, "blocked", true),
+            (4, "ready", false),
+        ] {
+            s.put_task(&TaskRow {
+                id,
+                phid: format!("PHID-TASK-{id}"),
+                verdict: verdict.into(),
+                open,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        // T1 was ready at 100, blocked at 150, ready again at 300; T2 ready since 200; T4
+        // (closed) since 50.
+        for (id, at, verdict) in [
+            (1, 100, "ready"),
+            (1, 150, "blocked"),
+            (1, 300, "ready"),
+            (2, 200, "ready"),
+            (4, 50, "ready"),
+        ] {
+            s.audit(TaskId(id), at, None, verdict, "[]").await.unwrap();
+        }
+        assert_eq!(s.oldest_ready_since().await.unwrap(), Some(200));
+        let counts = s.open_verdict_counts().await.unwrap();
+        assert_eq!(counts.get("ready"), Some(&2));
+        assert_eq!(counts.get("blocked"), Some(&1));
+        assert_eq!(counts.len(), 2);
     }
 }

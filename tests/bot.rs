@@ -135,7 +135,11 @@ async fn the_binary_runs_once_checks_and_shows_status() {
     assert_eq!(w.comments(201).len(), 1);
 
     let check = run_bin_async(&with(&["check", "T201", "--json"]), &env, w.dir.path()).await;
-    assert_eq!(check.0, 0, "check failed: {}", check.2);
+    assert_eq!(
+        check.0, 3,
+        "check of a blocked request exits 3: {}",
+        check.2
+    );
     let v: serde_json::Value = serde_json::from_str(&check.1).unwrap();
     assert_eq!(v["task"], "T201");
     assert_eq!(v["verdict"], "blocked");
@@ -343,8 +347,11 @@ async fn check_judges_the_person_the_request_is_for() {
         async move {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let (code, out, err) = run_bin_async(&args, &env, &dir).await;
-            assert_eq!(code, 0, "check {task} failed: {err}");
-            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&out)
+                .unwrap_or_else(|e| panic!("check {task}: {e}: {out} {err}"));
+            // 0 when ready, 3 when not (design §12).
+            let want = if v["verdict"] == "ready" { 0 } else { 3 };
+            assert_eq!(code, want, "check {task}: {err}");
             v
         }
     };

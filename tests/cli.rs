@@ -1,6 +1,8 @@
 //! The command line as a user meets it: the real binary's offline commands (`parse`, `key`,
-//! `rules check`, `completions`, `manpage`), `explain` and `grant-patch` against the simulator,
-//! JSON logs, and restarts of the bot at every phase of a request's life.
+//! also without a rules directory, `rules check`, `completions`, `manpage`), `explain` and
+//! `grant-patch` against the simulator, JSON outputs ending with a newline, the agenda of a
+//! day without a meeting, JSON logs, and restarts of the bot at every phase of a request's
+//! life.
 
 mod common;
 
@@ -74,14 +76,162 @@ fn parse_prints_the_request_object_and_problems() {
     ] {
         assert!(v.get(field).is_some(), "missing {field} in {v}");
     }
-    // Bad input of any encoding: a clear answer, never a crash.
+    // Bad input of any encoding: a clear answer, never a crash. Binary input is refused (exit
+    // 1); text with a stray invalid byte is read, and its problems exit 3.
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, [0xff, 0xfe, 0x00, b'F', b'u', b'l', b'l', 0xc3]).unwrap();
-    let (code, out, _) = bin(&["parse", junk.to_str().unwrap(), "--json"]);
-    assert_eq!(code, 0);
+    let (code, out, err) = bin(&["parse", junk.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("is binary, not text; refusing it"), "{err}");
+    let stray = dir.path().join("stray.txt");
+    let mut text = b"Full name: Jane Doe\nPreferred shell username: jdoe\n".to_vec();
+    text.push(0xc3);
+    std::fs::write(&stray, text).unwrap();
+    let (code, out, err) = bin(&["parse", stray.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 3, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["shell_user"], "jdoe");
     assert!(!v["problems"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn key_and_parse_work_without_a_rules_directory() {
+    // From a directory with no rules/: the bundled rules apply.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let keys = root().join("tests/fixtures/keys");
+    let key = |name: &str| {
+        run_bin(
+            &["key", keys.join(name).to_str().unwrap(), "--json"],
+            &[],
+            elsewhere.path(),
+        )
+    };
+    let (code, out, err) = key("ed25519.pub");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"ok\": true"), "{out}");
+    let (code, out, _) = key("rsa2048.pub");
+    assert_eq!(code, 2, "the bundled policy wants 4096 bits: {out}");
+    let form = root().join("tests/fixtures/requests/01-standard-form.txt");
+    let (code, out, err) = run_bin(
+        &["parse", form.to_str().unwrap(), "--json"],
+        &[],
+        elsewhere.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"shell_user\""), "{out}");
+    // A --rules directory that is not there is still an error, not a silent fallback.
+    let (code, _, err) = run_bin(
+        &[
+            "--rules",
+            "/nonexistent/rules",
+            "key",
+            keys.join("ed25519.pub").to_str().unwrap(),
+        ],
+        &[],
+        elsewhere.path(),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/rules"), "{err}");
+}
+
+/// JSON on stdout: one document, ending with exactly one newline.
+fn assert_json_line(what: &str, out: &str) {
+    assert!(
+        out.ends_with('\n') && !out.ends_with("\n\n"),
+        "{what} does not end with one newline: {out:?}"
+    );
+    serde_json::from_str::<serde_json::Value>(out)
+        .unwrap_or_else(|e| panic!("{what} is not one JSON document ({e}): {out}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_json_output_ends_with_a_newline() {
+    let keys = root().join("tests/fixtures/keys");
+    let (_, out, _) = bin(&["key", keys.join("ed25519.pub").to_str().unwrap(), "--json"]);
+    assert_json_line("key --json", &out);
+    let form = root().join("tests/fixtures/requests/01-standard-form.txt");
+    let (_, out, _) = bin(&["parse", form.to_str().unwrap(), "--json"]);
+    assert_json_line("parse --json", &out);
+
+    let w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
+    let (url, db) = (w.sim.url(), w.db());
+    let online = |args: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = [
+            "--phab-url",
+            url.as_str(),
+            "--db",
+            db.to_str().unwrap(),
+            "--now",
+            "2026-11-04T12:00:00Z",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        all.extend(args.iter().map(|s| s.to_string()));
+        all
+    };
+    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
+    let run = online(&["run", "--once"]);
+    let run: Vec<&str> = run.iter().map(String::as_str).collect();
+    let (code, _, err) = run_bin_async(&run, &env, &root()).await;
+    assert_eq!(code, 0, "{err}");
+    for args in [
+        &["check", "T201", "--json"][..],
+        &["status", "--json"],
+        &["status", "--json", "--all"],
+        &["agenda", "--format", "json"],
+    ] {
+        let all = online(args);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let (_, out, err) = run_bin_async(&all, &env, &root()).await;
+        assert!(!out.is_empty(), "{args:?}: {err}");
+        assert_json_line(&args.join(" "), &out);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agenda_on_a_day_without_a_meeting_names_the_nearest_meetings() {
+    let w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
+    let (url, db) = (w.sim.url(), w.db());
+    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
+    let base = ["--phab-url", url.as_str(), "--db", db.to_str().unwrap()];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let run = with(&["run", "--once"]);
+    let run: Vec<&str> = run.iter().map(String::as_str).collect();
+    assert_eq!(run_bin_async(&run, &env, &root()).await.0, 0);
+    // Meetings: Mondays every two weeks from 2026-11-02 (bundled policy).
+    let agenda = with(&["agenda", "--meeting", "2026-11-17"]);
+    let agenda: Vec<&str> = agenda.iter().map(String::as_str).collect();
+    let (code, out, err) = run_bin_async(&agenda, &env, &root()).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: 2026-11-17 is not an SRE meeting day")
+            && err.contains("2026-11-16 (before) and 2026-11-30 (after)"),
+        "{err}"
+    );
+    assert!(
+        out.starts_with("# SRE meeting 2026-11-17: access requests\n"),
+        "{out}"
+    );
+    // A meeting day: no warning.
+    let agenda = with(&["agenda", "--meeting", "2026-11-16", "--format", "wikitext"]);
+    let agenda: Vec<&str> = agenda.iter().map(String::as_str).collect();
+    let (code, out, err) = run_bin_async(&agenda, &env, &root()).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    // The title one level above the sections.
+    assert!(
+        out.starts_with("== SRE meeting 2026-11-16: access requests ==\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n=== Sudo requests for review ===\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -256,6 +406,26 @@ async fn json_logs_carry_task_and_phase_fields() {
     assert!(lines
         .iter()
         .any(|l| l["message"] == "cycle done" && l["phase"] == "cycle"));
+    // One flat set of fields: no span lists, each field once, a timestamp and a level.
+    for l in &lines {
+        assert!(l.get("span").is_none() && l.get("spans").is_none(), "{l}");
+        assert!(l["timestamp"].is_string() && l["level"].is_string(), "{l}");
+    }
+    for line in err.lines() {
+        assert!(line.matches("\"phase\"").count() <= 1, "{line}");
+    }
+    // The start line says what runs against what.
+    let start = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("starting"))
+        })
+        .expect("a start line");
+    assert_eq!(start["url"], url);
+    assert_eq!(start["db"], db.display().to_string());
+    assert!(start["version"].is_string() && start["interval_seconds"].is_number());
 }
 
 /// Restarting the bot (a new process: new caches, same database) at any moment of a request's

@@ -9,8 +9,8 @@ use accessbot::conduit::types::{
     Transaction, User, WhoAmI,
 };
 use accessbot::conduit::{
-    channels_from_task_page, decode_answer, Channel, Client, ClientOptions, ConduitError, Token,
-    TASK_PAGE,
+    channel_map, decode_answer, markers_from_task_page, Channel, Client, ClientOptions,
+    ConduitError, NotAPage, PageTimeline, TaskPage, Token, TASK_PAGE, TASK_PAGE_OLDER,
 };
 use accessbot::ids::{Phid, TaskId};
 use axum::body::Body;
@@ -244,6 +244,8 @@ enum Reply {
     Status(u16, String),
     /// Never answers.
     Hang,
+    /// HTTP 302 to this location.
+    Redirect(String),
 }
 
 /// One request the server received.
@@ -251,6 +253,7 @@ enum Reply {
 struct Captured {
     method: String,
     path: String,
+    query: String,
     content_type: Option<String>,
     cookie: Option<String>,
     body: String,
@@ -328,6 +331,7 @@ async fn handle(State(state): State<Arc<Mutex<ReplayState>>>, req: Request) -> R
         s.captured.push(Captured {
             method: parts.method.to_string(),
             path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or_default().to_string(),
             content_type: header_text(header::CONTENT_TYPE),
             cookie: header_text(header::COOKIE),
             body: String::from_utf8_lossy(&bytes).into_owned(),
@@ -340,6 +344,13 @@ async fn handle(State(state): State<Arc<Mutex<ReplayState>>>, req: Request) -> R
         Reply::Ok(b) => (200, b),
         Reply::Status(s, b) => (s, b),
         Reply::Hang => std::future::pending().await,
+        Reply::Redirect(location) => {
+            return Response::builder()
+                .status(StatusCode::FOUND)
+                .header(header::LOCATION, location)
+                .body(Body::empty())
+                .unwrap()
+        }
     };
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap())
@@ -831,9 +842,25 @@ async fn an_unreachable_server_is_a_network_error() {
     assert_eq!(c.total_calls(), 2);
 }
 
+fn recorded_text(name: &str) -> String {
+    std::fs::read_to_string(recorded_dir().join(name)).unwrap()
+}
+
+/// The timeline a task page read gave, or a panic.
+fn timeline(page: TaskPage) -> PageTimeline {
+    match page {
+        TaskPage::Timeline(t) => t,
+        other => panic!("not a timeline: {other:?}"),
+    }
+}
+
+const T1: &str = "PHID-TASK-t1notchecked00000000";
+const T12: &str = "PHID-TASK-sjxzkruhaubsjjze4hms";
+const T7: &str = "PHID-TASK-s7s5ymy2pw25ewr3lf2x";
+
 #[tokio::test]
 async fn task_page_is_fetched_with_or_without_the_session_cookie() {
-    let html = std::fs::read_to_string(recorded_dir().join("task-page-T1.html")).unwrap();
+    let html = recorded_text("task-page-T1.html");
     let server = Replay::start(vec![
         Reply::Status(502, String::new()),
         Reply::Ok(html.clone()),
@@ -847,15 +874,23 @@ async fn task_page_is_fetched_with_or_without_the_session_cookie() {
             ..fast()
         },
     );
-    let page = with_cookie.task_page(TaskId(1)).await.unwrap();
-    let channels = channels_from_task_page(&page);
+    let page = with_cookie
+        .task_timeline(TaskId(1), &phid(T1), &[], 50)
+        .await
+        .unwrap();
+    let t = timeline(page);
+    assert_eq!((t.older_parts, t.incomplete), (0, None), "T1 is whole");
+    let channels = channel_map(&t.markers);
     assert_eq!(
         channels.get(&phid("PHID-XACT-TASK-gtmiudkg4rkbkgx")),
         Some(&Channel::Email)
     );
     assert_eq!(with_cookie.calls()[TASK_PAGE], 2, "the 502 was retried");
     let anonymous = server.client(TOKEN, fast());
-    anonymous.task_page(TaskId(1)).await.unwrap();
+    anonymous
+        .task_timeline(TaskId(1), &phid(T1), &[], 50)
+        .await
+        .unwrap();
 
     let got = server.captured();
     assert_eq!(got.len(), 3);
@@ -864,6 +899,246 @@ async fn task_page_is_fetched_with_or_without_the_session_cookie() {
     assert_eq!(got[2].cookie, None);
     // The token never goes to the web page.
     assert!(got.iter().all(|r| !r.body.contains(TOKEN)));
+}
+
+#[tokio::test]
+async fn a_long_timeline_is_followed_through_show_older_changes() {
+    // Recorded T12: 100 Conduit comments on the page, the two web approvals only in the
+    // AJAX answer of "Show Older Changes".
+    let server = Replay::start(vec![
+        Reply::Ok(recorded_text("task-page-T12-long-timeline.html")),
+        Reply::Status(503, String::new()),
+        Reply::Ok(recorded_text("task-page-T12-showolder-ajax.txt")),
+    ])
+    .await;
+    let c = server.client(
+        TOKEN,
+        ClientOptions {
+            session_cookie: Some("phsid=readonly".into()),
+            ..fast()
+        },
+    );
+    let t = timeline(
+        c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(t.incomplete, None);
+    assert_eq!(t.older_parts, 1);
+    assert_eq!(t.markers.len(), 108);
+    let channels = channel_map(&t.markers);
+    let web: Vec<u64> = t
+        .markers
+        .iter()
+        .filter(|m| channels[&m.phid] == Channel::Web)
+        .filter_map(|m| m.anchor)
+        .collect();
+    assert_eq!(web, vec![141, 148, 150], "the approvals and the creation");
+    assert_eq!(c.calls()[TASK_PAGE], 1);
+    assert_eq!(c.calls()[TASK_PAGE_OLDER], 2, "the 503 was retried");
+    let got = server.captured();
+    assert_eq!(got[0].path, "/T12");
+    for older in &got[1..] {
+        assert_eq!(older.method, "GET");
+        assert_eq!(older.path, format!("/transactions/showolder/{T12}/"));
+        assert_eq!(
+            older.query,
+            "after=157&quoteTargetID=UQ0_1&quoteRef=T12&__ajax__=true"
+        );
+        assert_eq!(older.cookie.as_deref(), Some("phsid=readonly"));
+    }
+}
+
+#[tokio::test]
+async fn following_stops_once_the_wanted_transactions_are_found() {
+    // A comment on the first page needs no older part.
+    let page = recorded_text("task-page-T12-long-timeline.html");
+    let newest = markers_from_task_page(&page).last().unwrap().phid.clone();
+    let server = Replay::start(vec![Reply::Ok(page)]).await;
+    let c = server.client(TOKEN, fast());
+    let t = timeline(
+        c.task_timeline(TaskId(12), &phid(T12), &[newest], 50)
+            .await
+            .unwrap(),
+    );
+    assert_eq!((t.older_parts, t.incomplete), (0, None));
+    assert_eq!(c.total_calls(), 1);
+}
+
+#[tokio::test]
+async fn the_viewers_page_and_its_older_part_are_the_full_page() {
+    // Recorded T7 seen by an account that commented on it: only the events from its last
+    // comment on. Its older part (not recorded) is served in the recorded AJAX shape with the
+    // full page's metadata before that comment, as Phorge's show-older controller renders it.
+    let full = recorded_text("task-page-T7-full.html");
+    let full_markers = markers_from_task_page(&full);
+    let meta_start = full
+        .find("data-javelin-init-data=\"{&quot;block&quot;:0")
+        .unwrap();
+    let attr = &full[meta_start + "data-javelin-init-data=\"".len()..];
+    let attr = &attr[..attr.find('"').unwrap()];
+    let unescaped = attr
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#039;", "'")
+        .replace("&amp;", "&");
+    let data: Value = serde_json::from_str::<Value>(&unescaped).unwrap()["data"].clone();
+    let items = data.as_array().unwrap();
+    let cut = items
+        .iter()
+        .position(|i| i["anchor"] == "258" && i["phid"].is_string())
+        .unwrap();
+    // Up to the tooltip and spacer of the viewer's comment.
+    let older_meta = &items[..cut - 2];
+    let ajax = format!(
+        "for (;;);{}",
+        json!({"error": null, "payload": {"timeline": "<div class=\"phui-timeline-shell\"></div>"},
+               "javelin_metadata": older_meta, "javelin_behaviors": {}, "javelin_resources": []})
+    );
+    let server = Replay::start(vec![
+        Reply::Ok(recorded_text("task-page-T7-viewer-commented.html")),
+        Reply::Ok(ajax),
+    ])
+    .await;
+    let c = server.client(TOKEN, fast());
+    let t = timeline(
+        c.task_timeline(TaskId(7), &phid(T7), &[], 50)
+            .await
+            .unwrap(),
+    );
+    assert_eq!((t.older_parts, t.incomplete.as_deref()), (1, None));
+    assert_eq!(channel_map(&t.markers), channel_map(&full_markers));
+    assert_eq!(t.markers.len(), full_markers.len());
+    assert!(server.captured()[1].query.starts_with("after=258&"));
+}
+
+/// A show-older answer with no events whose timeline links to `after`.
+fn older_answer(task_phid: &str, after: u64) -> String {
+    let link = format!(
+        "<a href=\"/transactions/showolder/{task_phid}/?after={after}&amp;quoteRef=T12\" data-mustcapture=\"1\" data-sigil=\"show-older-link\">Show Older Changes</a>"
+    );
+    format!(
+        "for (;;);{}",
+        json!({"error": null, "payload": {"timeline": link}, "javelin_metadata": []})
+    )
+}
+
+#[tokio::test]
+async fn a_looping_or_endless_timeline_is_cut_and_says_so() {
+    let page = recorded_text("task-page-T12-long-timeline.html");
+    // The older part links back to where it came from.
+    let server = Replay::start(vec![
+        Reply::Ok(page.clone()),
+        Reply::Ok(older_answer(T12, 157)),
+    ])
+    .await;
+    let c = server.client(TOKEN, fast());
+    let t = timeline(
+        c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(t.older_parts, 1);
+    assert!(
+        t.incomplete
+            .as_deref()
+            .unwrap()
+            .contains("did not move back"),
+        "{t:?}"
+    );
+    assert_eq!(c.total_calls(), 2);
+
+    // An endless supply of older parts stops at the limit.
+    let mut script = vec![Reply::Ok(page.clone())];
+    script.extend((0..10).map(|i| Reply::Ok(older_answer(T12, 150 - i))));
+    let server = Replay::start(script).await;
+    let c = server.client(TOKEN, fast());
+    let t = timeline(
+        c.task_timeline(TaskId(12), &phid(T12), &[], 3)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(t.older_parts, 3);
+    assert!(
+        t.incomplete.as_deref().unwrap().contains("the limit"),
+        "{t:?}"
+    );
+    assert_eq!(c.calls()[TASK_PAGE_OLDER], 3);
+
+    // A link for another object, and an older part that is not the AJAX shape.
+    let server = Replay::start(vec![
+        Reply::Ok(page.clone()),
+        Reply::Ok(older_answer(T7, 100)),
+    ])
+    .await;
+    let c = server.client(TOKEN, fast());
+    let t = timeline(
+        c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(t.older_parts, 1);
+    assert!(
+        t.incomplete.as_deref().unwrap().contains("another object"),
+        "{t:?}"
+    );
+    let server = Replay::start(vec![
+        Reply::Ok(page),
+        Reply::Ok(recorded_text("task-page-anonymous-login-required.html")),
+    ])
+    .await;
+    let c = server.client(TOKEN, fast());
+    let t = timeline(
+        c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(t.markers.len(), 100, "the first page still counts");
+    assert!(t.incomplete.is_some());
+}
+
+#[tokio::test]
+async fn login_pages_and_cleared_sessions_are_not_pages() {
+    let server = Replay::start(vec![
+        Reply::Ok(recorded_text("task-page-anonymous-login-required.html")),
+        Reply::Redirect("http://phab.example.org/T12?cleared=1".into()),
+        Reply::Redirect("/T12?cleared=1".into()),
+        Reply::Ok("<html><title>Access Denied</title></html>".into()),
+        Reply::Redirect("https://phab.example.org/T12".into()),
+    ])
+    .await;
+    let c = server.client(
+        TOKEN,
+        ClientOptions {
+            session_cookie: Some("expired".into()),
+            ..fast()
+        },
+    );
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(
+            c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        got,
+        vec![
+            TaskPage::NotAPage(NotAPage::LoginPage),
+            TaskPage::NotAPage(NotAPage::SessionCleared),
+            TaskPage::NotAPage(NotAPage::SessionCleared),
+            TaskPage::NotAPage(NotAPage::Unrecognised),
+        ]
+    );
+    // Any other redirect is an error naming it, not followed (the cookie stays on this host).
+    let e = c
+        .task_timeline(TaskId(12), &phid(T12), &[], 50)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ConduitError::Http { status: 302, .. }), "{e}");
+    assert_eq!(c.calls()[TASK_PAGE], 5, "none of these is retried");
 }
 
 #[tokio::test]

@@ -1,6 +1,12 @@
-//! Round-trip tests of the `data.yaml` grant patch on realistic fixtures.
+//! Round-trip tests of the `data.yaml` grant and revocation patches on realistic fixtures, the
+//! key line written exactly as given, and `grant-patch` (with `--revoke`) through the real
+//! binary against the simulator.
 
-use accessbot::grant::{patch, snippet, GrantError, GrantPatch};
+mod common;
+
+use accessbot::grant::{
+    patch, revoke_patch, revoke_snippet, scalar, snippet, GrantError, RevokePatch,
+};
 use accessbot::ids::Username;
 use accessbot::request::Request;
 use chrono::NaiveDate;
@@ -8,6 +14,7 @@ use serde_norway::Value;
 
 const DATA: &str = include_str!("fixtures/grant/data.yaml");
 const SORTED: &str = include_str!("fixtures/grant/sorted-users.yaml");
+const LISTS: &str = include_str!("fixtures/grant/lists.yaml");
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP93h0D4jdzxAq64Ha7iicBExKRXHEtvKHQA9LjguEP4 jdoe@laptop";
 const LABEL: &str = "modules/admin/data/data.yaml";
@@ -42,10 +49,9 @@ fn members(tree: &Value, group: &str) -> Vec<String> {
     out
 }
 
-/// The lines the diff adds and removes, without the headers.
-fn changes(p: &GrantPatch) -> (Vec<&str>, Vec<&str>) {
-    let body = p
-        .diff
+/// The lines a diff adds and removes, without the headers.
+fn changes(diff: &str) -> (Vec<&str>, Vec<&str>) {
+    let body = diff
         .lines()
         .filter(|l| !l.starts_with("+++") && !l.starts_with("---"));
     let (mut plus, mut minus) = (Vec::new(), Vec::new());
@@ -93,7 +99,7 @@ fn new_user_is_appended_to_unsorted_users_and_inserted_in_sorted_block_list() {
         ["aaron", "bkowalski", "ivanova", "jdoe", "nwu", "rbianchi"]
     );
     // Only additions: every old line survives, in order.
-    let (_, minus) = changes(&p);
+    let (_, minus) = changes(&p.diff);
     assert!(minus.is_empty(), "{}", p.diff);
     // The entry goes at the end of `users:`, before the blank line and `ldap_only_users:`.
     let tail = p.text.split("\n  hmoved:").nth(1).unwrap();
@@ -111,7 +117,7 @@ fn sorted_flow_list_gets_the_user_in_order() {
         line_with(&p.text, "bkowalski, cjones"),
         "    members: [bkowalski, cjones, ivanova, jdoe, tmoreau]"
     );
-    let (plus, minus) = changes(&p);
+    let (plus, minus) = changes(&p.diff);
     assert_eq!(
         minus,
         ["    members: [bkowalski, cjones, ivanova, tmoreau]"]
@@ -270,7 +276,7 @@ fn existing_user_only_gains_groups_and_keeps_their_keys() {
         members(&after, "restricted"),
         ["bkowalski", "cjones", "ivanova", "nwu", "tmoreau"]
     );
-    let (plus, minus) = changes(&p);
+    let (plus, minus) = changes(&p.diff);
     assert_eq!((plus.len(), minus.len()), (1, 1), "{}", p.diff);
     assert!(!p.text.contains("jdoe@laptop"));
     assert!(
@@ -583,6 +589,19 @@ fn every_group_of_the_fixture_can_gain_a_new_user() {
     }
 }
 
+/// The fixture with `len` bytes at `at` (moved to character boundaries) replaced by `insert`.
+fn damaged(at: usize, len: usize, insert: &str) -> String {
+    let mut start = at;
+    while !DATA.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + len).min(DATA.len());
+    while !DATA.is_char_boundary(end) {
+        end += 1;
+    }
+    format!("{}{insert}{}", &DATA[..start], &DATA[end..])
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
@@ -597,15 +616,7 @@ proptest::proptest! {
             "analytics-admins", "ops", "analytics-users",
         ]),
     ) {
-        let mut start = at;
-        while !DATA.is_char_boundary(start) {
-            start -= 1;
-        }
-        let mut end = (start + len).min(DATA.len());
-        while !DATA.is_char_boundary(end) {
-            end += 1;
-        }
-        let damaged = format!("{}{insert}{}", &DATA[..start], &DATA[end..]);
+        let damaged = damaged(at, len, &insert);
         if let Ok(p) = patch(&request("jdoe", &[group]), KEY, &damaged, LABEL) {
             let tree = parsed(&p.text);
             proptest::prop_assert!(members(&tree, group).contains(&"jdoe".to_string()));
@@ -641,7 +652,7 @@ fn a_real_data_yaml() {
             match patch(&request(user, &[g.as_str()]), KEY, &data, LABEL) {
                 Ok(p) => {
                     assert!(members(&parsed(&p.text), g).contains(&user.to_string()));
-                    let (_, minus) = changes(&p);
+                    let (_, minus) = changes(&p.diff);
                     assert!(minus.len() <= 1, "{g}: {}", p.diff);
                     ok += 1;
                 }
@@ -654,4 +665,659 @@ fn a_real_data_yaml() {
     }
     println!("{ok} patches verified; refused:\n{}", refused.join("\n"));
     assert!(ok > groups.len());
+
+    // Revocations: every present user in a group loses all their groups, then only the first.
+    let (mut ok, mut refused) = (0, Vec::new());
+    for (name, entry) in tree["users"].as_mapping().unwrap() {
+        let user = name.as_str().unwrap();
+        if entry["ensure"].as_str() != Some("present") {
+            continue;
+        }
+        let theirs: Vec<&str> = groups
+            .iter()
+            .map(String::as_str)
+            .filter(|g| *g != "absent" && members(&tree, g).iter().any(|m| m == user))
+            .collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        for asked in [&theirs[..], &theirs[..1]] {
+            match revoke_patch(&request(user, asked), &data, LABEL) {
+                Ok(p) => {
+                    let after = parsed(&p.text);
+                    for g in asked {
+                        assert!(!members(&after, g).iter().any(|m| m == user), "{user} {g}");
+                    }
+                    // Absent exactly when nothing else is left.
+                    let left: Vec<&str> = groups
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|g| *g != "absent" && members(&after, g).iter().any(|m| m == user))
+                        .collect();
+                    assert_eq!(p.absent, left.is_empty(), "{user} {asked:?}");
+                    assert_eq!(p.remaining, left, "{user} {asked:?}");
+                    assert_eq!(
+                        after["users"][user]["ensure"].as_str(),
+                        Some(if p.absent { "absent" } else { "present" })
+                    );
+                    ok += 1;
+                }
+                Err(e @ (GrantError::Layout { .. } | GrantError::StillMember { .. })) => {
+                    refused.push(format!("{user} {asked:?}: {e}"))
+                }
+                Err(e) => panic!("{user} {asked:?}: {e}"),
+            }
+        }
+    }
+    println!(
+        "{ok} revocations verified; refused:\n{}",
+        refused.join("\n")
+    );
+    assert!(ok > 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key line exactly as given.
+
+/// Comments that YAML, remarkup or a shell would read as syntax: each must reach data.yaml
+/// unchanged.
+const AWKWARD_COMMENTS: &[&str] = &[
+    "jdoe's laptop",
+    "'single'",
+    "\"double\" quotes",
+    "*starred*",
+    "a & b",
+    "!important",
+    "100% mine",
+    "@laptop",
+    "#1 key",
+    "work: laptop",
+    "- leading dash",
+    "Zoë's Ünïcödé 李小龙",
+    "back\\slash \\n",
+    "tab\there",
+    "two  spaces",
+    "[x], {y}",
+    "trailing:",
+    "ends with '",
+];
+
+fn key_with(comment: &str) -> String {
+    format!("{} {comment}", &KEY[..KEY.rfind(' ').unwrap()])
+}
+
+#[test]
+fn awkward_key_comments_reach_the_snippet_and_the_patch_exactly() {
+    for comment in AWKWARD_COMMENTS {
+        let key = key_with(comment);
+        let req = request("jdoe", &["restricted"]);
+        let s = snippet(&req, &key).unwrap_or_else(|e| panic!("{comment:?}: {e}"));
+        assert_eq!(
+            parsed(&s)["users"]["jdoe"]["ssh_keys"][0].as_str(),
+            Some(key.as_str()),
+            "snippet, {comment:?}:\n{s}"
+        );
+        let p = patch(&req, &key, DATA, LABEL).unwrap_or_else(|e| panic!("{comment:?}: {e}"));
+        assert_eq!(
+            parsed(&p.text)["users"]["jdoe"]["ssh_keys"][0].as_str(),
+            Some(key.as_str()),
+            "patch, {comment:?}:\n{}",
+            p.diff
+        );
+        // The line the diff adds is the key as one YAML scalar, in the file's list style.
+        let (plus, _) = changes(&p.diff);
+        let want = format!("      - {}", scalar(&key));
+        assert!(plus.contains(&want.as_str()), "{comment:?}:\n{}", p.diff);
+    }
+    // A line break or another control character never goes into an authorized_keys line.
+    for bad in ["a\nssh-rsa AAAA", "a\rb", "bell\u{7}", "nul\u{0}"] {
+        assert!(
+            matches!(
+                patch(
+                    &request("jdoe", &["restricted"]),
+                    &key_with(bad),
+                    DATA,
+                    LABEL
+                ),
+                Err(GrantError::BadValue {
+                    field: "ssh key",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn the_key_line_is_found_again_in_the_text_the_requester_wrote() {
+    use accessbot::grant::exact_key_line;
+    for comment in AWKWARD_COMMENTS {
+        let key = key_with(comment);
+        // The parser's reading drops quotes and stars around words and collapses spaces.
+        let judged: Vec<&str> = key
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c| matches!(c, '\'' | '"' | '*' | '`')))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let judged = judged.join(" ");
+        for source in [
+            format!("**SSH public key**: {key}\n**Reason for access**: x"),
+            format!("```lang=text\n{key}\n```"),
+            format!("Here is my key: `{key}`"),
+        ] {
+            assert_eq!(
+                exact_key_line(&source, &judged).as_deref(),
+                Some(key.as_str()),
+                "{source:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation.
+
+fn revoked(user: &str, groups: &[&str], data: &str) -> RevokePatch {
+    revoke_patch(&request(user, groups), data, LABEL)
+        .unwrap_or_else(|e| panic!("{user} {groups:?}: {e}"))
+}
+
+/// The parsed file with the user's entry and memberships taken out, to compare what else
+/// changed.
+fn without_user(text: &str, user: &str) -> Value {
+    let mut tree = parsed(text);
+    tree["users"].as_mapping_mut().unwrap().remove(user);
+    let names: Vec<String> = tree["groups"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    for g in names {
+        let mut m: Vec<Value> = members(&tree, &g)
+            .into_iter()
+            .filter(|m| m != user)
+            .map(Value::String)
+            .collect();
+        m.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        if let Some(g) = tree["groups"][g.as_str()].as_mapping_mut() {
+            g.insert("members".into(), Value::Sequence(m));
+        }
+    }
+    tree
+}
+
+#[test]
+fn revoking_the_only_groups_makes_the_account_absent_without_keys() {
+    let before = parsed(DATA);
+    let p = revoked(
+        "bkowalski",
+        &["restricted", "analytics-privatedata-users"],
+        DATA,
+    );
+    assert!(p.absent);
+    assert_eq!(p.groups, ["restricted", "analytics-privatedata-users"]);
+    assert!(p.remaining.is_empty() && p.also_affected.is_empty());
+    let after = parsed(&p.text);
+    let u = &after["users"]["bkowalski"];
+    assert_eq!(u["ensure"].as_str(), Some("absent"));
+    assert_eq!(u["ssh_keys"].as_sequence().map(Vec::len), Some(0));
+    // Every other field stays: uid, names, email, expiry.
+    for field in [
+        "uid",
+        "gid",
+        "name",
+        "realname",
+        "email",
+        "expiry_date",
+        "expiry_contact",
+    ] {
+        assert_eq!(u[field], before["users"]["bkowalski"][field], "{field}");
+    }
+    assert!(!members(&after, "restricted").contains(&"bkowalski".to_string()));
+    assert!(!members(&after, "analytics-privatedata-users").contains(&"bkowalski".to_string()));
+    // The admin module's meta group of former users, which removes the account everywhere.
+    assert!(members(&after, "absent").contains(&"bkowalski".to_string()));
+    assert_eq!(
+        without_user(&p.text, "bkowalski"),
+        without_user(DATA, "bkowalski")
+    );
+    assert!(
+        p.notes.iter().any(|n| n.contains("ensure: absent")),
+        "{:?}",
+        p.notes
+    );
+    insta::assert_snapshot!("revoke_absent", p.diff);
+}
+
+#[test]
+fn revoking_one_group_of_several_removes_only_that_membership() {
+    let p = revoked("nwu", &["analytics-users"], DATA);
+    assert!(!p.absent);
+    assert_eq!(
+        p.remaining,
+        [
+            "deployment",
+            "analytics-privatedata-users",
+            "analytics-admins"
+        ]
+    );
+    let (plus, minus) = changes(&p.diff);
+    assert_eq!(minus, ["    members: [nwu,ekaur,aaron]"]);
+    assert_eq!(plus, ["    members: [ekaur,aaron]"]);
+    assert_eq!(
+        parsed(&p.text)["users"]["nwu"],
+        parsed(DATA)["users"]["nwu"]
+    );
+    assert!(p.notes.iter().any(|n| n.contains("keeps")), "{:?}", p.notes);
+
+    // A block list: the item's line goes, the comment among the items stays.
+    let p = revoked("nwu", &["analytics-privatedata-users"], DATA);
+    let (plus, minus) = changes(&p.diff);
+    assert_eq!((plus.len(), minus), (0, vec!["      - nwu"]));
+    assert!(p
+        .text
+        .contains("      - ivanova\n      # - zeta (left in T2000)\n      - rbianchi\n"));
+
+    // A long flow list wrapped over lines, the user in the middle of the first line.
+    let p = revoked("nwu", &["analytics-admins"], DATA);
+    assert!(p.text.contains(
+        "    members: [anovak, dbauer, hsato, lchen, okafor, pdiaz, rbianchi, sgupta, tmoreau, wlee,\n              xzhou]\n"
+    ));
+}
+
+#[test]
+fn revoking_from_lists_in_every_style() {
+    let styles = [
+        "only-flow",
+        "only-block",
+        "wrapped",
+        "wrapped-end",
+        "wrapped-start",
+        "quoted",
+        "block-middle",
+    ];
+    let expected = [
+        "  only-flow:\n    gid: 801\n    members: []\n",
+        "  only-block:\n    gid: 802\n    members: []\n  wrapped:\n",
+        "    members: [aaa, bbb, ccc,\n              ddd]\n",
+        "  wrapped-end:\n    gid: 804\n    members: [aaa, bbb]\n",
+        "  wrapped-start:\n    gid: 805\n    members: [aaa, bbb]\n",
+        "    members: [\"aaa\"]\n",
+        "    members:\n    - aaa\n    # - yyy (left in T200)\n    - bbb\n",
+    ];
+    // One style at a time: zed keeps the other groups, the account and its keys.
+    for (g, want) in styles.iter().zip(expected) {
+        let p = revoked("zed", &[g], LISTS);
+        assert!(!p.absent, "{g}");
+        assert!(p.text.contains(want), "{want:?} in:\n{}", p.text);
+        let (_, minus) = changes(&p.diff);
+        assert!(
+            minus
+                .iter()
+                .all(|l| !l.contains("ssh") && !l.contains("ensure")),
+            "{g}"
+        );
+        assert_eq!(
+            without_user(&p.text, "zed"),
+            without_user(LISTS, "zed"),
+            "{g}"
+        );
+    }
+    // All at once.
+    let p = revoked("zed", &styles, LISTS);
+    assert_eq!(p.remaining, ["commented"]);
+    for want in expected {
+        assert!(p.text.contains(want), "{want:?} in:\n{}", p.text);
+    }
+    // A comment between the user and the member before: removed by hand, never guessed.
+    let e = revoke_patch(&request("zed", &["commented"]), LISTS, LABEL).unwrap_err();
+    assert!(
+        matches!(&e, GrantError::Layout { place, .. } if place == "groups.commented.members"),
+        "{e}"
+    );
+
+    // Without that group, every list empties of zed and the account goes: a multi-line flow
+    // list of keys becomes `[]`, `ensure` keeps its comment, zed joins `absent`.
+    let lists = LISTS.replace("[aaa,  # aaa stays until T300\n              zed]", "[aaa]");
+    let p = revoked("zed", &styles, &lists);
+    assert!(p.absent);
+    for want in [
+        "    members: [gone, zed]\n",
+        "    ensure: absent  # since 2020\n",
+        "    ssh_keys: []\n    uid: 4002\n",
+    ] {
+        assert!(p.text.contains(want), "{want:?} in:\n{}", p.text);
+    }
+    assert_eq!(without_user(&p.text, "zed"), without_user(&lists, "zed"));
+    assert_eq!(
+        parsed(&p.text)["users"]["zed"]["expiry_contact"].as_str(),
+        Some("aaa")
+    );
+}
+
+#[test]
+fn revoking_in_a_compact_sorted_file_without_an_absent_group() {
+    let p = revoked("nwu", &["analytics-users"], SORTED);
+    assert!(p.absent);
+    assert!(p
+        .text
+        .contains("    members:\n    - aaron\n  restricted:\n"));
+    assert!(p.text.contains("  nwu:\n    ensure: absent\n    gid: 500\n    name: nwu\n    realname: Nan Wu\n    ssh_keys: []\n    uid: 3194\n"));
+    // No `absent` meta group in this file: the user is simply in no group.
+    assert!(parsed(&p.text)["groups"].get("absent").is_none());
+
+    let p = revoked("aaron", &["restricted"], SORTED);
+    assert!(!p.absent);
+    assert!(p.text.contains("    members: []\n"));
+    assert_eq!(p.remaining, ["analytics-users"]);
+}
+
+#[test]
+fn revoking_through_anchors_and_aliases() {
+    // kolsen is in ops, whose list deployment includes: leaving ops leaves deployment too.
+    let p = revoked("kolsen", &["ops"], DATA);
+    assert!(p.absent);
+    assert_eq!(p.also_affected, ["deployment"]);
+    assert!(p.notes.iter().any(|n| n.contains("also leaves deployment")));
+    assert!(p
+        .text
+        .contains("    members: &ops_members [pmarsh, anovak,\n"));
+    assert!(p.text.contains("    ssh_keys: []\n    uid: 2075\n"));
+    // A membership through an alias of a list that is not revoked is refused, saying where.
+    let e = revoke_patch(&request("kolsen", &["deployment"]), DATA, LABEL).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "kolsen stays a member of deployment through *ops_members (the list of ops), *releng_members (the list of release-engineering): revoke that group too, or edit data.yaml by hand"
+    );
+    // Both: the alias is revoked where its list is defined.
+    let p = revoked("pmarsh", &["deployment", "ops"], DATA);
+    assert_eq!(p.groups, ["deployment", "ops"]);
+    assert!(p.absent);
+    assert!(p.also_affected.is_empty());
+    let after = parsed(&p.text);
+    assert!(!members(&after, "deployment").contains(&"pmarsh".to_string()));
+    assert_eq!(
+        without_user(&p.text, "pmarsh"),
+        without_user(DATA, "pmarsh")
+    );
+}
+
+#[test]
+fn revocation_refusals_and_partial_revocations_say_why() {
+    let err = |user: &str, groups: &[&str]| {
+        revoke_patch(&request(user, groups), DATA, LABEL)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("jdoe", &["restricted"]),
+        "jdoe is not under `users:` in data.yaml, so there is no shell access to revoke"
+    );
+    assert!(err("apalmer", &["restricted"]).contains("they are in ldap_only_users"));
+    assert_eq!(
+        err("nwu", &["restricted", "no-such-group"]),
+        "nothing to revoke for nwu: not a member of restricted; not in data.yaml: \"no-such-group\""
+    );
+    assert_eq!(
+        err("oldtimer", &["restricted"]),
+        "nothing to revoke for oldtimer: not a member of restricted; the account is already ensure: absent"
+    );
+    assert_eq!(
+        revoke_patch(&request("nwu", &[]), DATA, LABEL).unwrap_err(),
+        GrantError::NoGroups
+    );
+    let mut req = request("nwu", &["restricted"]);
+    req.shell_user = None;
+    assert_eq!(
+        revoke_patch(&req, DATA, LABEL).unwrap_err(),
+        GrantError::Missing("shell username")
+    );
+
+    // Revoke what is there, and say what was not.
+    let p = revoked(
+        "nwu",
+        &["restricted", "Analytics-Users", "no-such-group"],
+        DATA,
+    );
+    assert_eq!(p.groups, ["analytics-users"]);
+    assert_eq!(p.not_member, ["restricted"]);
+    assert_eq!(p.unknown_groups, ["no-such-group"]);
+    for want in [
+        "nwu is not a member of restricted: nothing to remove there",
+        "group \"no-such-group\" is not in data.yaml: nothing to remove there",
+    ] {
+        assert!(p.notes.iter().any(|n| n == want), "{want}: {:?}", p.notes);
+    }
+}
+
+#[test]
+fn revocation_keeps_crlf_and_a_missing_final_newline() {
+    let crlf = DATA.replace('\n', "\r\n");
+    let p = revoked(
+        "bkowalski",
+        &["restricted", "analytics-privatedata-users"],
+        &crlf,
+    );
+    assert!(p.absent);
+    assert!(
+        !p.text.replace("\r\n", "").contains('\n'),
+        "a bare LF was written"
+    );
+    assert_eq!(
+        without_user(&p.text, "bkowalski"),
+        without_user(DATA, "bkowalski")
+    );
+    // The last line of the file is a list item that goes.
+    let text = "users:\n  wlee:\n    ensure: present\n    ssh_keys:\n    - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIkf+exgFI1L1KCe4txckzG0EQupOsVK/BTaO90ZYUd0 w@x\n    uid: 3200\ngroups:\n  g:\n    members:\n    - aaa\n    - wlee";
+    let p = revoked("wlee", &["g"], text);
+    assert!(p.absent);
+    assert_eq!(
+        p.text,
+        "users:\n  wlee:\n    ensure: absent\n    ssh_keys: []\n    uid: 3200\ngroups:\n  g:\n    members:\n    - aaa"
+    );
+}
+
+#[test]
+fn the_revocation_snippet_names_the_groups_and_the_absent_entry() {
+    let s = revoke_snippet(&request(
+        "jdoe",
+        &["analytics-privatedata-users", "restricted"],
+    ))
+    .unwrap();
+    let tree = parsed(&s);
+    assert_eq!(tree["users"]["jdoe"]["ensure"].as_str(), Some("absent"));
+    assert_eq!(
+        tree["users"]["jdoe"]["ssh_keys"]
+            .as_sequence()
+            .map(Vec::len),
+        Some(0)
+    );
+    assert!(s.contains("#   - analytics-privatedata-users\n#   - restricted\n"));
+    insta::assert_snapshot!("revoke_snippet", s);
+    assert_eq!(
+        revoke_snippet(&request("jdoe", &[])).unwrap_err(),
+        GrantError::NoGroups
+    );
+    // A username YAML would read as a boolean is quoted, in the comments too.
+    let s = revoke_snippet(&request("no", &["restricted"])).unwrap();
+    assert_eq!(parsed(&s)["users"]["no"]["ensure"].as_str(), Some("absent"));
+}
+
+#[test]
+fn a_grant_and_its_revocation_leave_every_group_as_it_was() {
+    let tree = parsed(DATA);
+    let names: Vec<String> = tree["groups"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .filter(|g| g != "gerrit-root" && g != "absent")
+        .collect();
+    for g in &names {
+        let granted = patch(&request("jdoe", &[g.as_str()]), KEY, DATA, LABEL).unwrap();
+        let p = revoked("jdoe", &[g.as_str()], &granted.text);
+        assert!(p.absent, "{g}");
+        let after = parsed(&p.text);
+        assert_eq!(
+            without_user(&p.text, "jdoe"),
+            without_user(DATA, "jdoe"),
+            "{g}"
+        );
+        assert_eq!(
+            members(&after, "absent").last().map(String::as_str),
+            Some("jdoe")
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A damaged file never makes the revocation panic, and whatever it accepts verifies.
+    #[test]
+    fn damaged_files_never_panic_the_revocation(
+        at in 0usize..DATA.len(),
+        len in 0usize..30,
+        insert in "[ -~\n\té\u{202e}]{0,10}",
+        case in proptest::sample::select(vec![
+            ("nwu", "analytics-users"), ("nwu", "analytics-privatedata-users"),
+            ("bkowalski", "restricted"), ("kolsen", "ops"), ("rbianchi", "deployment"),
+            ("aaron", "analytics-admins"),
+        ]),
+    ) {
+        let damaged = damaged(at, len, &insert);
+        let (user, group) = case;
+        if let Ok(p) = revoke_patch(&request(user, &[group]), &damaged, LABEL) {
+            let tree = parsed(&p.text);
+            proptest::prop_assert!(!members(&tree, group).contains(&user.to_string()));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the real binary against the simulator.
+
+/// The key lines of tests/scenarios/grant.toml, as their requesters wrote them: T401's on the
+/// description's label line, T402's in backticks in the requester's comment, T403's in a paste.
+const T401_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM/02V1IG9X4JzDcrvOgJmtNvIw/ryad5qnOlqKR8Q5L Chi's \"work\" *laptop*: #2 ü";
+const T402_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIWN4DKI81xoo8I/HkPxYpyO+jL4fvz/nAVdyEnN/Z8k dlee@'home' & *lab*\tbox";
+const T403_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEN2ruc6UoRN0bNaCR0ZomZLnI2cAQE3TNMPF0DgUGR \"Eun\" Park's #key: *yubi*";
+
+#[tokio::test]
+async fn grant_patch_and_its_revocation_through_the_binary() {
+    use common::{root, World};
+    let w = World::start("grant.toml", "2026-11-06T09:00:00Z").await;
+    let data = root().join("tests/fixtures/grant/data.yaml");
+    let data = data.to_str().unwrap();
+
+    // Ready: each key line goes into the patch exactly as its requester wrote it.
+    let now = "2026-11-06T09:00:00Z";
+    let mut diffs = Vec::new();
+    for (task, key) in [("T401", T401_KEY), ("T402", T402_KEY), ("T403", T403_KEY)] {
+        let (code, out, err) = w
+            .run_cli(now, &["grant-patch", task, "--data-yaml", data])
+            .await;
+        assert_eq!(code, 0, "{task}: {err}");
+        assert!(
+            out.contains(&format!("\n+      - {}\n", scalar(key))),
+            "{task}: {out}"
+        );
+        diffs.push(out);
+    }
+    // The grant as clinic duty applies it: the library's patch for the same request, which is
+    // also exactly what the binary printed.
+    let mut req = request("cnguyen", &["analytics-privatedata-users"]);
+    req.full_name = Some("Chi Nguyen".into());
+    let granted = patch(&req, T401_KEY, DATA, "data.yaml").unwrap();
+    assert_eq!(diffs[0], granted.diff);
+    let granted_path = w.dir.path().join("data.yaml");
+    std::fs::write(&granted_path, &granted.text).unwrap();
+    let granted_path = granted_path.to_str().unwrap();
+
+    // Granted and closed as resolved: no grant patch any more, but the revocation.
+    let later = "2026-11-12T09:00:00Z";
+    w.set_now(later);
+    let (code, out, err) = w
+        .run_cli(later, &["grant-patch", "T401", "--data-yaml", granted_path])
+        .await;
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("T401 is not ready to grant (verdict: closed)"),
+        "{err}"
+    );
+
+    let (code, out, err) = w
+        .run_cli(
+            later,
+            &[
+                "grant-patch",
+                "T401",
+                "--revoke",
+                "--data-yaml",
+                granted_path,
+            ],
+        )
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("note: cnguyen is in no other group: the account becomes ensure: absent"),
+        "{err}"
+    );
+    let expected = revoke_patch(&req, &granted.text, "data.yaml").unwrap();
+    assert_eq!(out, expected.diff);
+    assert!(expected.absent);
+    assert_eq!(
+        without_user(&expected.text, "cnguyen"),
+        without_user(DATA, "cnguyen")
+    );
+    insta::assert_snapshot!("revoke_t401_binary", out);
+
+    // Without a data.yaml: the form applied by hand.
+    let (code, out, err) = w.run_cli(later, &["grant-patch", "T401", "--revoke"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, revoke_snippet(&req).unwrap());
+
+    // A request whose user is in doubt, and a task that is no request: refused, exit 1.
+    for (task, want) in [
+        (
+            "T404",
+            "error: T404: no revocation is offered while the request's user is in doubt: one task is for one user",
+        ),
+        (
+            "T405",
+            "error: T405 is not an access request: there is no access to revoke",
+        ),
+    ] {
+        let (code, out, err) = w
+            .run_cli(later, &["grant-patch", task, "--revoke", "--data-yaml", granted_path])
+            .await;
+        assert_eq!(code, 1, "{task}");
+        assert!(out.is_empty(), "{task}: {out}");
+        assert!(err.contains(want), "{task}: {err}");
+    }
+
+    // T402's user is not in that data.yaml: a specific refusal, exit 1, nothing on stdout.
+    let (code, out, err) = w
+        .run_cli(
+            later,
+            &[
+                "grant-patch",
+                "T402",
+                "--revoke",
+                "--data-yaml",
+                granted_path,
+            ],
+        )
+        .await;
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(
+        err.contains(
+            "error: dlee is not under `users:` in data.yaml, so there is no shell access to revoke"
+        ),
+        "{err}"
+    );
 }

@@ -375,7 +375,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     .await
     .unwrap();
     for (code, out, err) in outputs {
-        assert_eq!(code, 0, "check failed: {err}");
+        assert_eq!(code, 3, "check of a blocked request exits 3: {err}");
         let v: serde_json::Value = serde_json::from_str(&out)
             .unwrap_or_else(|e| panic!("check --json printed no JSON ({e}): {out:?} {err:?}"));
         assert_eq!(v["verdict"], "blocked", "{out}");

@@ -46,6 +46,12 @@ fn scenario() -> (Scenario, String) {
     (sc, token)
 }
 
+/// `RUST_LOG` for the most verbose logs of the bot and of every dependency that sees a request
+/// or an answer (a bare `trace` applies to accessbot only; dependencies are named).
+const TRACE_EVERYTHING: &str = "trace,sqlx=trace,sqlx_core=trace,hyper=trace,hyper_util=trace,\
+reqwest=trace,h2=trace,rustls=trace,tower=trace,axum=trace,tokio=trace,runtime=trace,mio=trace,\
+want=trace,serde_json=trace";
+
 struct Out {
     code: i32,
     stdout: String,
@@ -68,7 +74,7 @@ fn run(sim: &SimHandle, dir: &Path, now: &str, args: &[&str], env: &[(&str, &str
     ];
     all.extend_from_slice(args);
     let mut env = env.to_vec();
-    env.push(("RUST_LOG", "trace"));
+    env.push(("RUST_LOG", TRACE_EVERYTHING));
     let (code, stdout, stderr) = common::run_bin(&all, &env, dir);
     assert!(!stderr.contains("panicked"), "{stderr}");
     Out {
@@ -141,11 +147,12 @@ async fn the_token_and_private_keys_appear_nowhere() {
     assert!(json.stderr.starts_with('{'), "{}", json.stderr);
     outs.push(json);
     for t in ["T100", "T101"] {
+        // Not ready (a private key was posted): `check` exits 3.
         let o = run(&sim, &d, &now, &["check", t], &env);
-        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert_eq!(o.code, 3, "{}", o.stderr);
         outs.push(o);
         let o = run(&sim, &d, &now, &["check", t, "--json"], &env);
-        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert_eq!(o.code, 3, "{}", o.stderr);
         let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
         assert_ne!(v["verdict"], "ready", "{t}");
         outs.push(o);
@@ -233,7 +240,7 @@ async fn a_token_file_readable_by_others_is_warned_about() {
     for (mode, warns) in [(0o644, true), (0o640, true), (0o600, false)] {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
         let o = run(&sim, d, &now, &["--token-file", path, "check", "T102"], &[]);
-        assert_eq!(o.code, 0, "{mode:o}: {}", o.stderr);
+        assert_eq!(o.code, 3, "{mode:o}: T102 is not ready: {}", o.stderr);
         assert_eq!(
             o.stderr.contains("readable by group or others"),
             warns,

@@ -1185,7 +1185,7 @@ status = "resolved"
 
 #[test]
 fn bundled_scenarios_and_generated_ones_are_valid() {
-    for name in ["demo", "plain", "sudo", "refused"] {
+    for name in ["demo", "plain", "sudo", "refused", "pages"] {
         scenario(name);
     }
     let big = sim::generate(2000, 3);
@@ -1394,4 +1394,298 @@ async fn answers_deserialize_into_the_shared_wire_types() {
     );
     assert_eq!(edit.transactions.len(), 1);
     h.shutdown().await;
+}
+
+// ---- task pages as Phorge serves them ---------------------------------------------------------
+
+const PAGES_TOKEN: &str = "api-simpagesaccessbot00000000000";
+const READER: &str = "phsid=phsid-pages-accessbot-web";
+const CLINIC: &str = "phsid=phsid-pages-clinicduty";
+
+/// The pages scenario with `n` Conduit comments by sre-kim after T401's approvals.
+fn pages_scenario(n: usize) -> Scenario {
+    let mut sc = scenario("pages");
+    let t = sc.tasks.iter_mut().find(|t| t.id == 401).expect("T401");
+    let start = at("2026-11-02T12:00:00Z");
+    for i in 0..n {
+        let mut e = sim::scenario::ScenarioEvent::comment(
+            start + chrono::Duration::minutes(i as i64),
+            "sre-kim",
+            format!("status note {i}"),
+        );
+        e.via = Some(sim::scenario::Via::Conduit);
+        t.events.push(e);
+    }
+    sc
+}
+
+/// `GET url` with an optional cookie, redirects not followed: (status, location, body).
+async fn get_page(url: &str, cookie: Option<&str>) -> (u16, Option<String>, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut req = client.get(url);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let r = req.send().await.expect("get");
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().expect("ascii").to_string());
+    (status, location, r.text().await.expect("body"))
+}
+
+/// A task's transactions (all pages), oldest first.
+async fn xacts(h: &SimHandle, task: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let mut params = json!({"objectIdentifier": task});
+        if !after.is_null() {
+            params["after"] = after.clone();
+        }
+        let page = call(h, "transaction.search", params, PAGES_TOKEN).await;
+        out.extend(
+            result(&page)["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .cloned(),
+        );
+        after = result(&page)["cursor"]["after"].clone();
+        if after.is_null() {
+            break;
+        }
+    }
+    out.sort_by_key(|x| x["id"].as_u64());
+    out
+}
+
+/// The PHIDs of a task's transactions, oldest first.
+async fn xact_phids(h: &SimHandle, task: &str) -> Vec<String> {
+    xacts(h, task)
+        .await
+        .iter()
+        .map(|x| x["phid"].as_str().expect("phid").to_string())
+        .collect()
+}
+
+fn task_part(html: &str) -> accessbot::conduit::PagePart {
+    match accessbot::conduit::read_task_page(html) {
+        accessbot::conduit::PageKind::Task(p) => p,
+        other => panic!("not a task page: {other:?}\n{html}"),
+    }
+}
+
+#[tokio::test]
+async fn a_private_site_needs_a_session_for_its_pages() {
+    use accessbot::conduit::{read_task_page, PageKind};
+    let h = start(scenario("pages"), SimOptions::default()).await;
+    let url = format!("{}/T401", h.url());
+    // Anonymous: HTTP 200 with the login page, as recorded from a non-public install.
+    let (status, _, body) = get_page(&url, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(read_task_page(&body), PageKind::LoginRequired);
+    let recorded_login =
+        std::fs::read_to_string(recorded_dir().join("task-page-anonymous-login-required.html"))
+            .expect("recorded login page");
+    for shared in [
+        "<title>Authentication Failure</title>",
+        "<h1 class=\"phui-info-view-head\">Authentication Failure</h1>",
+    ] {
+        assert!(
+            body.contains(shared) && recorded_login.contains(shared),
+            "{shared}"
+        );
+    }
+    // An unknown or expired session: 302 to ?cleared=1.
+    let (status, location, _) = get_page(&url, Some("phsid=expired")).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (302, Some("/T401?cleared=1"))
+    );
+    // A known session: the page.
+    let (status, _, body) = get_page(&url, Some(READER)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        task_part(&body).markers.len(),
+        xact_phids(&h, "T401").await.len()
+    );
+    // "Show Older Changes" answers the same way.
+    let older = format!(
+        "{}/transactions/showolder/{}/?after=3&__ajax__=true",
+        h.url(),
+        sim::state::task_phid(401)
+    );
+    assert_eq!(
+        read_task_page(&get_page(&older, None).await.2),
+        PageKind::LoginRequired
+    );
+    assert_eq!(get_page(&older, Some("phsid=expired")).await.0, 302);
+    // A public site (the default) serves anyone; a bad session is no session there.
+    let mut public = scenario("pages");
+    public.site.public = true;
+    let p = start(public, SimOptions::default()).await;
+    for cookie in [None, Some("phsid=expired")] {
+        let (status, _, body) = get_page(&format!("{}/T401", p.url()), cookie).await;
+        assert_eq!(status, 200);
+        task_part(&body);
+    }
+    h.shutdown().await;
+    p.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_long_timeline_shows_the_newest_100_and_the_rest_behind_show_older_changes() {
+    use accessbot::conduit::read_older_part;
+    let h = start(pages_scenario(105), SimOptions::default()).await;
+    let all = xact_phids(&h, "T401").await;
+    assert!(all.len() > 110, "{}", all.len());
+    h.reset_stats();
+    let (_, _, body) = get_page(&format!("{}/T401", h.url()), Some(READER)).await;
+    let first = task_part(&body);
+    assert_eq!(first.markers.len(), 100);
+    let newest: Vec<String> = all[all.len() - 100..].to_vec();
+    let shown: Vec<String> = first.markers.iter().map(|m| m.phid.0.clone()).collect();
+    assert_eq!(shown, newest);
+    assert!(body.contains("There are a very large number of changes, so older changes are hidden."));
+    let link = first.older.expect("a show-older link");
+    assert_eq!(link.object, sim::state::task_phid(401));
+    assert_eq!(link.after, first.markers[0].anchor.expect("anchor"));
+    // The link's answer, with __ajax__, is the recorded AJAX shape: the rest of the timeline.
+    let (status, _, ajax) = get_page(
+        &format!("{}{}&__ajax__=true", h.url(), link.path),
+        Some(READER),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let recorded = std::fs::read_to_string(recorded_dir().join("task-page-T12-showolder-ajax.txt"))
+        .expect("recorded answer");
+    for text in [&ajax, &recorded] {
+        let v: Value =
+            serde_json::from_str(text.strip_prefix("for (;;);").expect("prefix")).expect("json");
+        assert_eq!(v["error"], Value::Null);
+        assert!(v["payload"]["timeline"].is_string() && v["javelin_metadata"].is_array());
+    }
+    let older = read_older_part(&ajax).expect("an older part");
+    assert_eq!(older.older, None, "nothing older left");
+    let rest: Vec<String> = older.markers.iter().map(|m| m.phid.0.clone()).collect();
+    assert_eq!(rest, all[..all.len() - 100].to_vec());
+    // The web events (the approvals among them) are only there.
+    assert!(first
+        .markers
+        .iter()
+        .all(|m| m.channel == accessbot::conduit::Channel::Conduit));
+    assert!(older
+        .markers
+        .iter()
+        .any(|m| m.channel == accessbot::conduit::Channel::Web));
+    let s = h.stats();
+    assert_eq!(s.calls.get("task.page"), Some(&1));
+    assert_eq!(s.calls.get("task.page.older"), Some(&1));
+    assert_eq!(s.total, 2);
+
+    // 250 more: the older part itself ends with the next link, which moves back in time.
+    let h = start(pages_scenario(355), SimOptions::default()).await;
+    let all = xact_phids(&h, "T401").await;
+    let (_, _, body) = get_page(&format!("{}/T401", h.url()), Some(READER)).await;
+    let mut link = task_part(&body).older;
+    let mut seen = 100;
+    let mut parts = 0;
+    while let Some(l) = link {
+        let (_, _, ajax) = get_page(
+            &format!("{}{}&__ajax__=true", h.url(), l.path),
+            Some(READER),
+        )
+        .await;
+        let part = read_older_part(&ajax).expect("older part");
+        assert!(part.markers.len() <= 100);
+        assert!(part
+            .markers
+            .iter()
+            .all(|m| m.anchor.expect("anchor") < l.after));
+        if let Some(next) = &part.older {
+            assert!(next.after < l.after);
+        }
+        seen += part.markers.len();
+        parts += 1;
+        link = part.older;
+    }
+    assert_eq!(seen, all.len());
+    assert_eq!(parts, all.len().div_ceil(100) - 1);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_viewers_last_comment_hides_what_came_before() {
+    let h = start(scenario("pages"), SimOptions::default()).await;
+    let all = xact_phids(&h, "T402").await;
+    let clinicduty = json!(sim::state::user_phid("clinicduty"));
+    let mine = xacts(&h, "T402")
+        .await
+        .iter()
+        .position(|x| x["type"] == "comment" && x["authorPHID"] == clinicduty)
+        .expect("clinicduty's comment");
+    let url = format!("{}/T402", h.url());
+    // clinicduty commented, and two events follow: the page starts at that comment.
+    let (_, _, body) = get_page(&url, Some(CLINIC)).await;
+    let part = task_part(&body);
+    assert!(body.contains("Changes from before your most recent comment are hidden."));
+    let shown: Vec<String> = part.markers.iter().map(|m| m.phid.0.clone()).collect();
+    assert_eq!(shown, all[mine..].to_vec());
+    let link = part.older.expect("a show-older link");
+    assert_eq!(link.after, part.markers[0].anchor.expect("anchor"));
+    let (_, _, ajax) = get_page(
+        &format!("{}{}&__ajax__=true", h.url(), link.path),
+        Some(CLINIC),
+    )
+    .await;
+    let older = accessbot::conduit::read_older_part(&ajax).expect("older part");
+    let rest: Vec<String> = older.markers.iter().map(|m| m.phid.0.clone()).collect();
+    assert_eq!(rest, all[..mine].to_vec());
+    // Someone who never commented sees everything.
+    let (_, _, body) = get_page(&url, Some(READER)).await;
+    let part = task_part(&body);
+    assert_eq!(part.markers.len(), all.len());
+    assert_eq!(part.older, None);
+    // With only one event after the viewer's comment, nothing is hidden.
+    h.set_now(at("2026-11-03T10:30:00Z"));
+    let all = xact_phids(&h, "T402").await;
+    let (_, _, body) = get_page(&url, Some(CLINIC)).await;
+    let part = task_part(&body);
+    assert_eq!(part.markers.len(), all.len());
+    assert_eq!(part.older, None);
+    h.shutdown().await;
+}
+
+#[test]
+fn sessions_are_for_ordinary_accounts_only() {
+    let base = "now = \"2026-11-02T09:00:00Z\"\n";
+    let e = Scenario::from_toml(&format!(
+        "{base}[[users]]\nusername = \"bot\"\nbot = true\nsession = \"s1\"\n"
+    ))
+    .expect_err("a bot with a session");
+    assert!(
+        e.to_string()
+            .contains("bot accounts cannot hold web sessions"),
+        "{e}"
+    );
+    let e = Scenario::from_toml(&format!(
+        "{base}[[users]]\nusername = \"a\"\nsession = \"s1\"\n[[users]]\nusername = \"b\"\nsession = \"s1\"\n"
+    ))
+    .expect_err("a shared session");
+    assert!(e.to_string().contains("duplicate"), "{e}");
+    let e = Scenario::from_toml(&format!(
+        "{base}[[users]]\nusername = \"a\"\nsession = \"a;b\"\n"
+    ))
+    .expect_err("not a cookie value");
+    assert!(e.to_string().contains("malformed"), "{e}");
+    let e = Scenario::from_toml(&format!("{base}[site]\npublik = false\n")).expect_err("typo");
+    assert!(e.to_string().contains("publik"), "{e}");
+    let ok = Scenario::from_toml(&format!("{base}[site]\npublic = false\n")).expect("valid");
+    assert!(!ok.site.public);
+    assert!(Scenario::from_toml(base).expect("valid").site.public);
 }

@@ -46,7 +46,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     let rules = common::rules();
     let mut rows = w.store().await.tasks(true).await.unwrap();
     report::sort_for_status(&mut rows);
-    insta::assert_snapshot!("status_table", report::status_table(&rows, now));
+    insta::assert_snapshot!("status_table", report::status_table(&rows, now, None));
     let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
     let agenda = report::agenda(
         &rows,
@@ -191,7 +191,7 @@ fn the_demo_runs_end_to_end() {
         "accessbot posted a new checklist on T102 (verdict ready)",
         "the RSA key has 2048 bits",
         "When nothing changes, a poll costs 1 Conduit call.",
-        "T101     ready",
+        "T101  ready",
         "+  jdoe:",
     ] {
         assert!(

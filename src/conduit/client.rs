@@ -10,6 +10,9 @@
 //! lost answer could post a second comment, so the caller re-reads the timeline instead.
 
 use super::error::ConduitError;
+use super::page::{
+    read_older_part, read_task_page, Marker, NotAPage, OlderLink, PageKind, PageTimeline, TaskPage,
+};
 use super::token::{redact, Token};
 use super::types::{
     Document, EditResult, Paste, PhidInfo, Project, ProjectColumn, SearchPage, Signature, Task,
@@ -28,6 +31,13 @@ use std::time::{Duration, Instant};
 
 /// The call-count key of task page fetches (`GET /T123`).
 pub const TASK_PAGE: &str = "task-page";
+
+/// The call-count key of "Show Older Changes" fetches (the rest of a task page's timeline).
+pub const TASK_PAGE_OLDER: &str = "task-page.older";
+
+/// The most "Show Older Changes" answers read for one task page by default (100 events each):
+/// a bound against a broken or hostile server; `[evidence] max_older_pages` sets it.
+pub const MAX_OLDER_PAGES: u32 = 50;
 
 /// At most this many ids or PHIDs go into one constraint list (API reference §10).
 const CHUNK: usize = 100;
@@ -101,6 +111,8 @@ struct Inner {
     opts: ClientOptions,
     cookie: Option<reqwest::header::HeaderValue>,
     calls: Mutex<BTreeMap<String, u64>>,
+    /// Attempts per (method, outcome): `ok` or [`ConduitError::kind`].
+    outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Request slots (`max_in_flight`), when limited.
     slots: Option<tokio::sync::Semaphore>,
 }
@@ -113,6 +125,25 @@ impl fmt::Debug for Client {
             .field("opts", &self.inner.opts)
             .finish()
     }
+}
+
+/// An HTTP answer: a 2xx body, or a 3xx and where it points.
+enum Answer {
+    Body(Vec<u8>),
+    Redirect { status: u16, location: String },
+}
+
+/// A web page answer: the page, or Phorge clearing an expired or invalid session cookie.
+enum PageAnswer {
+    Body(String),
+    Cleared,
+}
+
+/// Whether a redirect is Phorge clearing an invalid session: `…?cleared=1`.
+fn is_cleared_session(location: &str) -> bool {
+    location
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p == "cleared=1"))
 }
 
 /// Whether a failed attempt may be repeated.
@@ -175,6 +206,7 @@ impl Client {
                 opts,
                 cookie,
                 calls: Mutex::new(BTreeMap::new()),
+                outcomes: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -198,6 +230,26 @@ impl Client {
     /// The total number of HTTP requests made.
     pub fn total_calls(&self) -> u64 {
         self.lock_calls().values().sum()
+    }
+
+    /// How many attempts per method ended how (`ok`, or [`ConduitError::kind`]): what
+    /// `accessbot_conduit_calls_total{method,outcome}` reports.
+    pub fn call_outcomes(&self) -> BTreeMap<(String, &'static str), u64> {
+        self.inner
+            .outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn count_outcome(&self, key: &str, outcome: &'static str) {
+        *self
+            .inner
+            .outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((key.to_string(), outcome))
+            .or_insert(0) += 1;
     }
 
     fn lock_calls(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
@@ -441,6 +493,13 @@ impl Client {
         self.search_page("maniphest.search", params, after).await
     }
 
+    /// The most recently created task tagged `project`, if any (one small call).
+    pub async fn newest_task(&self, project: &Phid) -> Result<Option<Task>, ConduitError> {
+        let params = json!({"constraints": {"projects": [project]}, "limit": 1});
+        let page: SearchPage<Task> = self.search_page("maniphest.search", params, None).await?;
+        Ok(page.data.into_iter().next())
+    }
+
     /// `maniphest.search` by task ids with the `projects` and `columns` attachments, all
     /// pages. Tasks the bot may not see are missing.
     pub async fn tasks_by_ids(&self, ids: &[u64]) -> Result<Vec<Task>, ConduitError> {
@@ -611,18 +670,138 @@ impl Client {
             .await
     }
 
-    /// The task's web page (`GET {base}/T123`), anonymously or with the session cookie; retried
-    /// like reads. Read channels from it with [`super::channels_from_task_page`].
-    pub async fn task_page(&self, task: TaskId) -> Result<String, ConduitError> {
-        let url = self.task_url(task);
-        self.with_retries(TASK_PAGE, Retry::Transient, || {
-            let mut req = self.inner.http.get(&url);
+    /// The channel markers of a task's whole timeline, read from its web pages: the task page
+    /// (`GET {base}/T123`, counted under [`TASK_PAGE`]) and then each "Show Older Changes"
+    /// answer (`GET {link}&__ajax__=true`, counted under [`TASK_PAGE_OLDER`]) until no link
+    /// is left, anonymously or with the session cookie; each fetch is retried like a read.
+    ///
+    /// Following stops early once every transaction in `wanted` has a marker (an empty
+    /// `wanted` follows every link), and stops for good, with the reason in
+    /// [`PageTimeline::incomplete`], after `max_older` answers, at a link that does not move
+    /// back in time or that names another object, or at an older part that cannot be read:
+    /// the events not reached stay "channel unknown". A login page or a cleared session is
+    /// [`TaskPage::NotAPage`], not an error.
+    pub async fn task_timeline(
+        &self,
+        task: TaskId,
+        task_phid: &Phid,
+        wanted: &[Phid],
+        max_older: u32,
+    ) -> Result<TaskPage, ConduitError> {
+        let html = match self.get_page(TASK_PAGE, &self.task_url(task)).await? {
+            PageAnswer::Body(html) => html,
+            PageAnswer::Cleared => return Ok(TaskPage::NotAPage(NotAPage::SessionCleared)),
+        };
+        let first = match read_task_page(&html) {
+            PageKind::Task(part) => part,
+            PageKind::LoginRequired => return Ok(TaskPage::NotAPage(NotAPage::LoginPage)),
+            PageKind::Unrecognised => return Ok(TaskPage::NotAPage(NotAPage::Unrecognised)),
+        };
+        drop(html);
+        let mut timeline = PageTimeline {
+            markers: first.markers,
+            older_parts: 0,
+            incomplete: None,
+        };
+        let found = |markers: &[Marker]| {
+            let seen: HashSet<&Phid> = markers.iter().map(|m| &m.phid).collect();
+            wanted.iter().all(|w| seen.contains(w))
+        };
+        let mut link = first.older;
+        let mut last_after: Option<u64> = None;
+        while let Some(l) = link.take() {
+            if !wanted.is_empty() && found(&timeline.markers) {
+                break;
+            }
+            let stop = if l.object != task_phid.as_str() {
+                Some(format!(
+                    "its \"Show Older Changes\" link names another object ({})",
+                    l.object
+                ))
+            } else if last_after.is_some_and(|a| l.after >= a) {
+                Some(format!(
+                    "its \"Show Older Changes\" link did not move back in time (after={})",
+                    l.after
+                ))
+            } else if timeline.older_parts >= max_older {
+                Some(format!(
+                    "more than {max_older} \"Show Older Changes\" parts (the limit)"
+                ))
+            } else {
+                None
+            };
+            if stop.is_some() {
+                timeline.incomplete = stop;
+                break;
+            }
+            last_after = Some(l.after);
+            timeline.older_parts += 1;
+            let url = self.older_url(&l)?;
+            let part = match self.get_page(TASK_PAGE_OLDER, &url).await {
+                Ok(PageAnswer::Body(body)) => read_older_part(&body),
+                Ok(PageAnswer::Cleared) => {
+                    Err("the session was cleared while reading older changes".into())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            match part {
+                Ok(p) => {
+                    timeline.markers.extend(p.markers);
+                    link = p.older;
+                }
+                Err(why) => {
+                    timeline.incomplete = Some(why);
+                    break;
+                }
+            }
+        }
+        Ok(TaskPage::Timeline(timeline))
+    }
+
+    /// The absolute AJAX address of a "Show Older Changes" link: the link is root-relative
+    /// (Phorge is served from the root of its host), and never leaves the server's origin.
+    fn older_url(&self, link: &OlderLink) -> Result<String, ConduitError> {
+        let bad = |detail: String| ConduitError::Malformed {
+            method: TASK_PAGE_OLDER.to_string(),
+            detail,
+        };
+        let base = reqwest::Url::parse(&self.inner.base)
+            .map_err(|e| bad(format!("the base URL does not parse: {e}")))?;
+        let mut url = base.join(&link.path).map_err(|e| {
+            bad(format!(
+                "the \"Show Older Changes\" link does not parse: {e}"
+            ))
+        })?;
+        if url.origin() != base.origin() || !url.path().starts_with("/transactions/showolder/") {
+            return Err(bad(
+                "the \"Show Older Changes\" link leads elsewhere".to_string()
+            ));
+        }
+        url.query_pairs_mut().append_pair("__ajax__", "true");
+        Ok(url.into())
+    }
+
+    /// `GET url` with the session cookie, retried like a read: the body, or the redirect of a
+    /// cleared session.
+    async fn get_page(&self, key: &str, url: &str) -> Result<PageAnswer, ConduitError> {
+        self.with_retries(key, Retry::Transient, || {
+            let mut req = self.inner.http.get(url);
             if let Some(c) = &self.inner.cookie {
                 req = req.header(reqwest::header::COOKIE, c.clone());
             }
             async move {
-                let body = self.fetch(TASK_PAGE, req).await?;
-                Ok(String::from_utf8_lossy(&body).into_owned())
+                match self.fetch_answer(key, req).await? {
+                    Answer::Body(body) => Ok(PageAnswer::Body(
+                        String::from_utf8_lossy(&body).into_owned(),
+                    )),
+                    Answer::Redirect { location, .. } if is_cleared_session(&location) => {
+                        Ok(PageAnswer::Cleared)
+                    }
+                    Answer::Redirect { status, .. } => Err(ConduitError::Http {
+                        method: key.to_string(),
+                        status,
+                    }),
+                }
             }
         })
         .await
@@ -702,6 +881,7 @@ impl Client {
             let started = Instant::now();
             let result = attempt().await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
+            self.count_outcome(key, result.as_ref().map_or_else(|e| e.kind(), |_| "ok"));
             match result {
                 Ok(v) => {
                     tracing::debug!(method = key, attempt = n, elapsed_ms, "conduit call ok");
@@ -743,12 +923,27 @@ impl Client {
         Duration::from_nanos(rand::thread_rng().gen_range(0..=ceiling))
     }
 
-    /// Sends a request and returns the body of a 2xx answer.
+    /// Sends a request and returns the body of a 2xx answer; a redirect is an HTTP error.
     async fn fetch(
         &self,
         key: &str,
         req: reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, ConduitError> {
+        match self.fetch_answer(key, req).await? {
+            Answer::Body(body) => Ok(body),
+            Answer::Redirect { status, .. } => Err(ConduitError::Http {
+                method: key.to_string(),
+                status,
+            }),
+        }
+    }
+
+    /// Sends a request and returns the body of a 2xx answer, or where a 3xx answer points.
+    async fn fetch_answer(
+        &self,
+        key: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Answer, ConduitError> {
         // Held until the whole answer is read. The semaphore is never closed, so acquiring
         // cannot fail; if it somehow did, the request goes out without a slot.
         let _slot = match &self.inner.slots {
@@ -757,6 +952,18 @@ impl Client {
         };
         let mut resp = req.send().await.map_err(|e| self.transport_error(key, e))?;
         let status = resp.status();
+        if status.is_redirection() {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            return Ok(Answer::Redirect {
+                status: status.as_u16(),
+                location,
+            });
+        }
         if !status.is_success() {
             return Err(ConduitError::Http {
                 method: key.to_string(),
@@ -777,7 +984,7 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body)
+        Ok(Answer::Body(body))
     }
 
     fn transport_error(&self, key: &str, e: reqwest::Error) -> ConduitError {

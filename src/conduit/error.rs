@@ -66,6 +66,19 @@ impl ConduitError {
         }
     }
 
+    /// A short, stable name of the way the call failed, for metrics: `conduit-error`,
+    /// `http-error`, `network-error`, `timeout`, `malformed`, `config-error`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConduitError::Conduit { .. } => "conduit-error",
+            ConduitError::Http { .. } => "http-error",
+            ConduitError::Network { .. } => "network-error",
+            ConduitError::Timeout { .. } => "timeout",
+            ConduitError::Malformed { .. } => "malformed",
+            ConduitError::Config { .. } => "config-error",
+        }
+    }
+
     /// The Conduit error code, if Conduit refused the call.
     pub fn code(&self) -> Option<&str> {
         match self {

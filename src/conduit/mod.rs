@@ -5,8 +5,9 @@
 //!   task web page;
 //! - [`Token`]: the API token as a secret, and [`redact`];
 //! - [`ConduitError`]: one line per failure, never holding the token;
-//! - [`channels_from_task_page`]: the web/email/Conduit channel of each transaction, read from
-//!   the task page;
+//! - [`Client::task_timeline`] and the page readers ([`read_task_page`],
+//!   [`read_older_part`]): the web/email/Conduit channel of each transaction, read from the
+//!   task page and its "Show Older Changes" parts; login pages and cleared sessions;
 //! - [`types`]: the wire types, as recorded from a real server.
 
 mod client;
@@ -15,7 +16,14 @@ mod page;
 mod token;
 pub mod types;
 
-pub use client::{decode_answer, Client, ClientOptions, TASK_PAGE};
+pub use client::{
+    decode_answer, Client, ClientOptions, MAX_OLDER_PAGES, TASK_PAGE, TASK_PAGE_OLDER,
+};
 pub use error::ConduitError;
-pub use page::{channels_from_task_page, markers_from_task_page, Channel, Marker};
-pub use token::{redact, Token, TokenError, REDACTED, TOKEN_ENV};
+pub use page::{
+    channel_map, channels_from_task_page, markers_from_task_page, read_older_part, read_task_page,
+    Channel, Marker, NotAPage, OlderLink, PageKind, PagePart, PageTimeline, TaskPage,
+};
+pub use token::{
+    permission_warning, redact, session_cookie_from_file, Token, TokenError, REDACTED, TOKEN_ENV,
+};

@@ -1,6 +1,7 @@
 //! The Conduit API token: a secret that never shows in `Debug`, logs or error texts, how it is
 //! loaded (environment or file), and `redact`, which scrubs it (and anything shaped like a
-//! Conduit token) out of text that came back from the server.
+//! Conduit token) out of text that came back from the server. Also the other secret file, the
+//! web session cookie, with the same permission check.
 
 use regex::Regex;
 use secrecy::{ExposeSecret, SecretString};
@@ -88,7 +89,7 @@ impl Token {
             source_name: path.display().to_string(),
         })?;
         let mut warnings = Vec::new();
-        if let Some(w) = permission_warning(path) {
+        if let Some(w) = permission_warning(path, "token file") {
             warnings.push(w);
         }
         let token = Self::checked(text, &path.display().to_string())?;
@@ -127,22 +128,54 @@ fn looks_like_token(t: &str) -> bool {
     t.len() == 32 && TOKEN_SHAPE.is_match(t)
 }
 
+/// A warning when a secret file (`what`: "token file", "session cookie file") is readable by
+/// group or others.
 #[cfg(unix)]
-fn permission_warning(path: &Path) -> Option<String> {
+pub fn permission_warning(path: &Path, what: &str) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     (mode & 0o044 != 0).then(|| {
         format!(
-            "the token file {} is readable by group or others (mode {:04o}); run chmod 600 on it",
+            "the {what} {} is readable by group or others (mode {:04o}); run chmod 600 on it",
             path.display(),
             mode & 0o7777
         )
     })
 }
 
+/// A warning when a secret file is readable by group or others (never on this platform).
 #[cfg(not(unix))]
-fn permission_warning(_path: &Path) -> Option<String> {
+pub fn permission_warning(_path: &Path, _what: &str) -> Option<String> {
     None
+}
+
+/// Reads the Phorge web session cookie from a file (trimmed): the `phsid` value, or
+/// `phsid=…` as copied from a browser. The warnings say whether the file is readable by group
+/// or others, as for the token file; no text quotes the cookie.
+pub fn session_cookie_from_file(path: &Path) -> Result<(String, Vec<String>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the session cookie file {}: {e}",
+            path.display()
+        )
+    })?;
+    let cookie = text.trim();
+    if cookie.is_empty() {
+        return Err(format!(
+            "the session cookie file {} is empty",
+            path.display()
+        ));
+    }
+    if cookie.chars().any(|c| c.is_control()) {
+        return Err(format!(
+            "the session cookie file {} holds more than one line",
+            path.display()
+        ));
+    }
+    let warnings = permission_warning(path, "session cookie file")
+        .into_iter()
+        .collect();
+    Ok((cookie.to_string(), warnings))
 }
 
 /// Replaces `token`, and anything shaped like a Conduit token, by `api-***`.
@@ -204,6 +237,38 @@ mod tests {
         std::fs::write(&p, "short\n").unwrap();
         let (_, w) = Token::from_file(&p).unwrap();
         assert!(w.iter().any(|w| w.contains("does not look like")), "{w:?}");
+    }
+
+    #[test]
+    fn session_cookie_files_are_trimmed_checked_and_never_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("cookie");
+        std::fs::write(&p, "phsid=secretvalue\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let (c, w) = session_cookie_from_file(&p).unwrap();
+            assert_eq!(c, "phsid=secretvalue");
+            assert!(w.is_empty(), "{w:?}");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+            let (_, w) = session_cookie_from_file(&p).unwrap();
+            assert_eq!(w.len(), 1);
+            assert!(
+                w[0].contains("session cookie file")
+                    && w[0].contains("readable by group or others"),
+                "{w:?}"
+            );
+            assert!(!w[0].contains("secretvalue"));
+        }
+        for bad in ["", " \n", "phsid=a\nphsid=b"] {
+            std::fs::write(&p, bad).unwrap();
+            let e = session_cookie_from_file(&p).unwrap_err();
+            assert!(!e.contains("phsid=a"), "{e}");
+        }
+        assert!(session_cookie_from_file(&dir.path().join("missing"))
+            .unwrap_err()
+            .contains("cannot read"));
     }
 
     #[test]

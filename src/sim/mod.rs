@@ -3,12 +3,13 @@
 //! holds state, from a scenario file, on a virtual clock, with optional latency and seeded
 //! faults.
 //!
-//! Routes: `POST /api/<method>` (Conduit), `GET /T<id>` (task page), and the control
-//! endpoints `GET /_sim/stats`, `POST /_sim/stats/reset`, `GET|POST /_sim/clock`,
-//! `GET /_sim/comments?task=N`, `POST /_sim/faults`. Statistics count every Conduit call
-//! under its method name and every task page under `task.page`; both are in `total`.
-//! Control endpoints are neither counted nor delayed nor faulted; task pages are delayed
-//! by the latency but never faulted.
+//! Routes: `POST /api/<method>` (Conduit), `GET /T<id>` (task page) and
+//! `GET /transactions/showolder/<PHID>/?after=N` (its "Show Older Changes" parts, see
+//! [`page`]), and the control endpoints `GET /_sim/stats`, `POST /_sim/stats/reset`,
+//! `GET|POST /_sim/clock`, `GET /_sim/comments?task=N`, `POST /_sim/faults`. Statistics count
+//! every Conduit call under its method name, every task page under `task.page` and every
+//! older part under `task.page.older`; all are in `total`. Control endpoints are neither
+//! counted nor delayed nor faulted; pages are delayed by the latency but never faulted.
 //!
 //! Behaviour worth knowing when writing scenarios and tests:
 //! - PHIDs are derived from names ([`state::user_phid`], [`state::project_phid`],
@@ -24,6 +25,13 @@
 //!   `transaction.search` on the paste lists the edit (type `null`, as Phorge does).
 //!   `edit_comment = N` and `remove_comment = N` count the task's scenario comments (not the
 //!   bot's) from 1.
+//! - Web sessions (extensions): `[[users]] session = "…"` is a `phsid` cookie value that
+//!   authenticates that user on task pages (not allowed on bot accounts: Phorge bots cannot
+//!   hold web sessions); `[site] public = false` makes the site answer like a default Phorge
+//!   install: anonymous visitors get HTTP 200 with the login page, an unknown session a 302
+//!   to `?cleared=1`. By default the site is public and every visitor sees the pages.
+//! - Pages show the newest 100 events and hide those before the viewer's own last comment,
+//!   behind "Show Older Changes", as Phorge does ([`page`]).
 //! - Faults: `5xx` answers before doing anything; `timeout` and `malformed` do the call and
 //!   then hang ([`faults::HANG_SECS`]) or truncate the answer, so a client sees a failure for
 //!   an edit that did happen; `slow` adds [`faults::SLOW_MS`].
@@ -106,7 +114,8 @@ pub struct SimOptions {
     pub seed: u64,
 }
 
-/// Call counts: per method (task pages as `task.page`), and their total.
+/// Call counts: per method (task pages as `task.page`, their "Show Older Changes" parts as
+/// `task.page.older`), and their total.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Calls per method.
@@ -269,6 +278,7 @@ pub async fn start(
         .route("/_sim/comments", get(comments))
         .route("/_sim/faults", post(set_faults))
         .route("/{page}", get(task_page))
+        .route("/transactions/showolder/{object}/", get(older_page))
         .with_state(shared.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -391,25 +401,69 @@ async fn conduit(
     }
 }
 
-async fn task_page(State(shared): State<Arc<Shared>>, UrlPath(page): UrlPath<String>) -> Response {
+async fn task_page(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(page): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some(id) = scenario::monogram_number(&page, 'T') else {
         return (StatusCode::NOT_FOUND, "Not found\n").into_response();
     };
     let _in_flight = shared.count("task.page");
     shared.delay().await;
-    let html = {
+    let answer = {
         let mut world = lock(&shared.world);
         world.materialize();
-        page::task_page(&world, id)
+        let who = page::visitor(&world, cookie(&headers));
+        page::task_page(&world, id, who)
     };
-    match html {
-        Some(html) => (
+    page_response(answer)
+}
+
+#[derive(Deserialize)]
+struct OlderQuery {
+    after: u64,
+}
+
+async fn older_page(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(object): UrlPath<String>,
+    Query(q): Query<OlderQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let _in_flight = shared.count("task.page.older");
+    shared.delay().await;
+    let answer = {
+        let mut world = lock(&shared.world);
+        world.materialize();
+        let who = page::visitor(&world, cookie(&headers));
+        page::older_page(&world, &object, q.after, who)
+    };
+    page_response(answer)
+}
+
+fn cookie(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::COOKIE).and_then(|c| c.to_str().ok())
+}
+
+fn page_response(answer: page::PageAnswer) -> Response {
+    match answer {
+        page::PageAnswer::Html(html) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
             html,
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, "Not found\n").into_response(),
+        page::PageAnswer::Ajax(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        page::PageAnswer::Redirect(to) => {
+            (StatusCode::FOUND, [(header::LOCATION, to)], String::new()).into_response()
+        }
+        page::PageAnswer::NotFound => (StatusCode::NOT_FOUND, "Not found\n").into_response(),
     }
 }
 

@@ -30,6 +30,36 @@ pub struct Scenario {
     /// Maniphest tasks with their timelines.
     #[serde(default)]
     pub tasks: Vec<ScenarioTask>,
+    /// How the web site answers visitors (simulator extension; public by default).
+    #[serde(default, skip_serializing_if = "Site::is_default")]
+    pub site: Site,
+}
+
+/// `[site]`: how the install's web pages answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Whether anonymous visitors may read task pages (`policy.allow-public`). When `false`,
+    /// as on a default Phorge install, an anonymous visitor gets HTTP 200 with the login page
+    /// and an unknown or expired session cookie a 302 to `?cleared=1`.
+    #[serde(default = "yes")]
+    pub public: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site { public: true }
+    }
+}
+
+impl Site {
+    fn is_default(&self) -> bool {
+        *self == Site::default()
+    }
 }
 
 /// One account.
@@ -50,6 +80,10 @@ pub struct ScenarioUser {
     /// A Conduit token that authenticates as this user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// A web session (`phsid` cookie value) that authenticates as this user on task pages
+    /// (simulator extension). Bot accounts cannot hold one, as on Phorge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// One project.
@@ -357,6 +391,7 @@ impl Scenario {
         let bad = |msg: String| Err(SimError::Scenario(msg));
         let mut users = HashSet::new();
         let mut tokens = HashSet::new();
+        let mut sessions = HashSet::new();
         for (i, u) in self.users.iter().enumerate() {
             if u.username.is_empty()
                 || !u
@@ -373,6 +408,23 @@ impl Scenario {
                 if t.is_empty() || !tokens.insert(t.clone()) {
                     return bad(format!(
                         "users[{i}] ({}): empty or duplicate token",
+                        u.username
+                    ));
+                }
+            }
+            if let Some(session) = &u.session {
+                if u.bot {
+                    return bad(format!(
+                        "users[{i}] ({}): bot accounts cannot hold web sessions",
+                        u.username
+                    ));
+                }
+                let cookie_safe = session
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b";,\\\"".contains(&b));
+                if session.is_empty() || !cookie_safe || !sessions.insert(session.clone()) {
+                    return bad(format!(
+                        "users[{i}] ({}): empty, duplicate or malformed session",
                         u.username
                     ));
                 }
@@ -652,6 +704,7 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
                     .take(32)
                     .collect(),
             ),
+            session: None,
         },
         ScenarioUser {
             username: "clinicduty".into(),
@@ -659,6 +712,7 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
             bot: false,
             disabled: false,
             token: None,
+            session: None,
         },
         ScenarioUser {
             username: "legalteam".into(),
@@ -666,6 +720,7 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
             bot: false,
             disabled: false,
             token: None,
+            session: None,
         },
     ];
     for lead in ["aotto", "rel-lead", "svc-lead", "sre-kim"] {
@@ -675,6 +730,7 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
             bot: false,
             disabled: false,
             token: None,
+            session: None,
         });
     }
     let managers = 1 + n_tasks / 25;
@@ -685,6 +741,7 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
             bot: false,
             disabled: false,
             token: None,
+            session: None,
         });
     }
     let mut staff: Vec<String> = (0..managers).map(|m| format!("mgr{m}")).collect();
@@ -701,6 +758,7 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
             bot: false,
             disabled: false,
             token: None,
+            session: None,
         });
         let is_staff = rng.below(3) == 0;
         if is_staff {
@@ -825,5 +883,6 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
         }],
         pastes,
         tasks,
+        site: Site::default(),
     }
 }

@@ -339,6 +339,9 @@ pub struct World {
     user_by_name: HashMap<String, usize>,
     user_by_phid: HashMap<String, usize>,
     user_by_token: HashMap<String, usize>,
+    user_by_session: HashMap<String, usize>,
+    /// Whether anonymous visitors may read task pages (`[site] public`).
+    pub public: bool,
     /// Projects by index.
     pub projects: Vec<Project>,
     project_by_key: HashMap<String, usize>,
@@ -376,6 +379,8 @@ impl World {
             user_by_name: HashMap::new(),
             user_by_phid: HashMap::new(),
             user_by_token: HashMap::new(),
+            user_by_session: HashMap::new(),
+            public: s.site.public,
             projects: Vec::new(),
             project_by_key: HashMap::new(),
             project_by_phid: HashMap::new(),
@@ -399,6 +404,9 @@ impl World {
             w.user_by_phid.insert(phid.clone(), i);
             if let Some(t) = &u.token {
                 w.user_by_token.insert(t.clone(), i);
+            }
+            if let Some(session) = &u.session {
+                w.user_by_session.insert(session.clone(), i);
             }
             w.users.push(User {
                 id: i as u64 + 1,
@@ -603,6 +611,15 @@ impl World {
     /// The user a token authenticates as.
     pub fn user_by_token(&self, token: &str) -> Option<usize> {
         self.user_by_token.get(token).copied()
+    }
+
+    /// The user a web session (`phsid` cookie value) authenticates as; a disabled account's
+    /// session is no session.
+    pub fn user_by_session(&self, session: &str) -> Option<usize> {
+        self.user_by_session
+            .get(session)
+            .copied()
+            .filter(|u| !self.users[*u].disabled)
     }
 
     /// A project index by PHID, name (case-insensitive) or slug.

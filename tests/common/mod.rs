@@ -30,6 +30,12 @@ pub fn rules() -> Arc<Rules> {
     Arc::new(Rules::load(&root().join("rules")).expect("bundled rules"))
 }
 
+/// A scenario under `tests/scenarios/`.
+pub fn load_scenario(name: &str) -> Scenario {
+    let path = root().join("tests/scenarios").join(name);
+    Scenario::from_file(&path).expect("scenario loads")
+}
+
 /// A simulator and a bot sharing one clock.
 pub struct World {
     /// The simulator.
@@ -51,9 +57,12 @@ impl World {
     }
 
     /// Same, with simulator options (faults, latency).
-    pub async fn start_with(scenario: &str, now: &str, mut opts: SimOptions) -> World {
-        let path = root().join("tests/scenarios").join(scenario);
-        let sc = Scenario::from_file(&path).expect("scenario loads");
+    pub async fn start_with(scenario: &str, now: &str, opts: SimOptions) -> World {
+        Self::start_scenario(load_scenario(scenario), now, opts).await
+    }
+
+    /// Starts the simulator on a scenario built or changed by the test.
+    pub async fn start_scenario(sc: Scenario, now: &str, mut opts: SimOptions) -> World {
         let token = sc
             .users
             .iter()
@@ -129,6 +138,25 @@ impl World {
     /// The store.
     pub async fn store(&self) -> Store {
         Store::open(&self.db()).await.unwrap()
+    }
+
+    /// Runs the real binary against this simulator with the bundled rules, this database and
+    /// the bot's token, as of `now`; returns (code, stdout, stderr).
+    pub async fn run_cli(&self, now: &str, cmd: &[&str]) -> (i32, String, String) {
+        let (url, rules, db) = (self.sim.url(), root().join("rules"), self.db());
+        let mut args = vec![
+            "--phab-url",
+            url.as_str(),
+            "--rules",
+            rules.to_str().expect("UTF-8 path"),
+            "--db",
+            db.to_str().expect("UTF-8 path"),
+            "--now",
+            now,
+        ];
+        args.extend_from_slice(cmd);
+        let token = [("ACCESSBOT_TOKEN", self.token.as_str())];
+        run_bin_async(&args, &token, self.dir.path()).await
     }
 }
 
