@@ -16,9 +16,7 @@ use crate::policy::{
 use crate::request::{KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
-use crate::timeline::{
-    key_identity, DescriptionChanges, Moment, Person, Timeline, TimelineComment,
-};
+use crate::timeline::{DescriptionChanges, Moment, Person, Timeline, TimelineComment};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
@@ -1193,11 +1191,10 @@ impl EvidenceSource {
         // bot parsed is not the newest version's (the task changed between the two reads), the
         // key cannot be dated nor its writer known: dated now-ish and unverified, read again
         // next cycle.
-        let described_dates = |k: &KeyRef| -> Option<KeyDates> {
-            let same = changes.key_identity.as_deref() == Some(key_identity(k).as_str());
-            Some(KeyDates {
-                first_seen: changes.key_first_seen.filter(|_| same)?,
-                changed: changes.key_changed_at,
+        let described_dates = |k: &KeyRef| {
+            changes.key_dates(k).map(|(first_seen, changed)| KeyDates {
+                first_seen,
+                changed,
             })
         };
         let unsettled = || {
@@ -1214,8 +1211,11 @@ impl EvidenceSource {
             }
         };
         let unsettled_trust = || Trust::Unverified {
-            reason: "the description changed while the bot read it: it is read again next cycle"
-                .into(),
+            reason: if timeline.descriptions.is_empty() {
+                "the task's history shows no description version, so who wrote the key cannot be told".into()
+            } else {
+                "the description changed while the bot read it: it is read again next cycle".into()
+            },
         };
         // The newest key the subject posted in a comment overrides the description's; keys
         // posted by anyone else never count, and are reported only when there is no other key.

@@ -164,12 +164,12 @@ impl Outcome {
 }
 
 /// What a settled task's evaluation saw of the keys recorded in the cycle (fingerprint and
-/// requester as numbered by the [`KeyLedger`]: a cold sync of thousands keeps one of these per
+/// subject as numbered by the [`KeyLedger`]: a cold sync of thousands keeps one of these per
 /// task until the cycle ends).
 struct ReuseCheck {
     task: u64,
     fingerprint: u32,
-    requester: u32,
+    subject: u32,
     /// When the key first appeared on the task.
     since: Moment,
     /// The ledger's sequence number when its key's other uses were looked up.
@@ -181,9 +181,9 @@ struct ReuseCheck {
 struct KeyLedger {
     /// How many were recorded.
     seq: u64,
-    /// Fingerprints and requester username keys, numbered.
+    /// Fingerprints and subjects ([`crate::policy::Subject::reuse_key`]), numbered.
     fingerprints: HashMap<String, u32>,
-    requesters: HashMap<String, u32>,
+    subjects: HashMap<String, u32>,
     /// By fingerprint number: (subject number, first appearance, sequence number).
     uses: Vec<Vec<(u32, Moment, u64)>>,
 }
@@ -202,7 +202,7 @@ impl KeyLedger {
     fn record(&mut self, fp: &crate::ids::Fingerprint, subject: &str, since: Moment) {
         self.seq += 1;
         let f = Self::number(&mut self.fingerprints, &fp.0) as usize;
-        let r = Self::number(&mut self.requesters, subject);
+        let r = Self::number(&mut self.subjects, subject);
         if self.uses.len() <= f {
             self.uses.resize_with(f + 1, Vec::new);
         }
@@ -221,7 +221,7 @@ impl KeyLedger {
         ReuseCheck {
             task,
             fingerprint: Self::number(&mut self.fingerprints, &fp.0),
-            requester: Self::number(&mut self.requesters, subject),
+            subject: Self::number(&mut self.subjects, subject),
             since,
             seen,
         }
@@ -235,7 +235,7 @@ impl KeyLedger {
             .filter(|c| {
                 self.uses.get(c.fingerprint as usize).is_some_and(|uses| {
                     uses.iter().any(|(user, first_seen, seq)| {
-                        *user != c.requester && first_seen.maybe_before(&c.since) && *seq > c.seen
+                        *user != c.subject && first_seen.maybe_before(&c.since) && *seq > c.seen
                     })
                 })
             })

@@ -356,6 +356,20 @@ pub struct DescriptionChanges {
     pub key_written_by: Option<Phid>,
 }
 
+impl DescriptionChanges {
+    /// When the description key `k` (as the bot parsed the current description) appeared:
+    /// its first appearance on the task and the version that last set it (`None`: unchanged
+    /// since the first version). `None` when the newest version in the history holds another
+    /// key or none — the task changed between the reads, or the history lacks the version —
+    /// so the key cannot be dated (nor its writer known).
+    pub fn key_dates(&self, k: &KeyRef) -> Option<(Moment, Option<Moment>)> {
+        if self.key_identity.as_deref() != Some(key_identity(k).as_str()) {
+            return None;
+        }
+        Some((self.key_first_seen?, self.key_changed_at))
+    }
+}
+
 /// A user as the glue resolved them (`user.search` + memberships).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
@@ -489,6 +503,30 @@ mod tests {
         assert_eq!(c.key_changed_at, m(500, 5));
         assert_eq!(c.key_first_seen, m(100, 1));
         assert_eq!(c.key_identity.as_deref(), Some("inline ssh-ed25519 AAA"));
+    }
+
+    #[test]
+    fn a_description_key_is_dated_only_when_the_newest_version_holds_it() {
+        let tl = Timeline {
+            descriptions: vec![
+                version(1, 100, "PHID-USER-req", "ssh-ed25519 AAA a@b\nx"),
+                version(2, 200, "PHID-USER-req", "ssh-ed25519 BBB a@b\nx"),
+            ],
+            ..Timeline::default()
+        };
+        let c = tl.description_changes(fake_parse);
+        let m = |at: i64, id: u64| Moment::of(DateTime::from_timestamp(at, 0).unwrap(), id);
+        let key = |t: &str| KeyRef::Inline { text: t.into() };
+        assert_eq!(
+            c.key_dates(&key("ssh-ed25519 BBB other@comment")),
+            Some((m(200, 2), Some(m(200, 2))))
+        );
+        // The bot parsed a key the newest version does not hold: undatable.
+        assert_eq!(c.key_dates(&key("ssh-ed25519 AAA a@b")), None);
+        assert_eq!(c.key_dates(&KeyRef::Paste { id: 12 }), None);
+        // No description version at all: undatable.
+        let none = Timeline::default().description_changes(fake_parse);
+        assert_eq!(none.key_dates(&key("ssh-ed25519 BBB a@b")), None);
     }
 
     #[test]
