@@ -293,7 +293,7 @@ impl<'a> Analysed<'a> {
             }
         }
         for (_, candidates) in by_author {
-            let predates = |c: &CommentFact| cutoff.is_some_and(|k| c.at < k.at);
+            let predates = |c: &CommentFact| cutoff.is_some_and(|k| k.predates(c));
             if let Some(valid) = candidates
                 .iter()
                 .rev()
@@ -339,10 +339,28 @@ fn push_unique(v: &mut Vec<String>, s: String) {
 pub struct Cutoff {
     /// When.
     pub at: DateTime<Utc>,
+    /// The task transaction id of the change (a description edit, a comment), which orders it
+    /// among the events of the same second; `None` when the change has none on the task (a
+    /// paste edited, a comment edited): then an approval of the same second is stale too.
+    pub xact: Option<u64>,
     /// What changed, in words: "key change", "group change".
     pub what: &'static str,
     /// The local date of the change, for messages.
     pub date: NaiveDate,
+}
+
+impl Cutoff {
+    /// Whether a comment came before this change. Events are ordered by (time, transaction
+    /// id), never by time alone: on a real Phorge an approval and the key change after it often
+    /// share a second. A comment's time is that of its newest version and its id that of the
+    /// comment, so a comment edited in the very second of the change counts as before it
+    /// unless the comment itself was posted after the change (fail closed).
+    pub fn predates(&self, c: &CommentFact) -> bool {
+        match self.xact {
+            Some(x) => (c.at, c.anchor) < (self.at, x),
+            None => c.at <= self.at,
+        }
+    }
 }
 
 /// The outcome of one role.
@@ -411,6 +429,42 @@ mod tests {
             let _ = stance(&v, &r.phrases);
             proptest::prop_assert!(v.len() <= text.len() + text.lines().count() * 2 + 1);
         }
+    }
+
+    #[test]
+    fn a_cutoff_orders_by_time_then_transaction_id() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let c = |anchor: u64, when: &str| CommentFact {
+            xact: Phid(format!("PHID-XACT-TASK-{anchor}")),
+            anchor,
+            author: Username::new("mboss"),
+            author_is_bot: false,
+            author_disabled: false,
+            author_is_staff: true,
+            at: at(when),
+            text: "Approved.".into(),
+            channel: Channel::Web,
+            removed: false,
+        };
+        let key_change = Cutoff {
+            at: at("2026-11-03T10:00:00Z"),
+            xact: Some(20),
+            what: "key change",
+            date: NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
+        };
+        // Same second: the transaction id decides.
+        assert!(key_change.predates(&c(19, "2026-11-03T10:00:00Z")));
+        assert!(!key_change.predates(&c(21, "2026-11-03T10:00:00Z")));
+        // Otherwise the time decides, whatever the ids.
+        assert!(key_change.predates(&c(25, "2026-11-03T09:59:59Z")));
+        assert!(!key_change.predates(&c(5, "2026-11-03T10:00:01Z")));
+        // A change with no transaction id on the task (a paste edit): the same second is stale.
+        let paste_edit = Cutoff {
+            xact: None,
+            ..key_change
+        };
+        assert!(paste_edit.predates(&c(21, "2026-11-03T10:00:00Z")));
+        assert!(!paste_edit.predates(&c(21, "2026-11-03T10:00:01Z")));
     }
 
     #[test]

@@ -10,12 +10,13 @@ use crate::conduit::{channel_map, Channel, Client, ConduitError, NotAPage, TaskP
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
 use crate::policy::{
-    self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust, L3,
+    self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis, SudoFacts,
+    Trust, L3,
 };
-use crate::request::{KeyRef, Parser};
+use crate::request::{KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
-use crate::timeline::{DescriptionChanges, Person, Timeline, TimelineComment};
+use crate::timeline::{DescriptionChanges, Moment, Person, Timeline, TimelineComment};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
@@ -157,6 +158,7 @@ struct Cached<T> {
 #[derive(Debug, Clone)]
 struct UserInfo {
     username: Username,
+    real_name: String,
     bot: bool,
     disabled: bool,
 }
@@ -171,7 +173,18 @@ struct Caches {
     l3_signed: HashMap<Phid, DateTime<Utc>>,
     l3_unsigned: HashMap<Phid, Instant>,
     channels: HashMap<Phid, Channel>,
-    pastes: HashMap<u64, Cached<Option<(Phid, String)>>>,
+}
+
+/// A paste as the key check needs it.
+#[derive(Debug, Clone)]
+struct PasteInfo {
+    author: Phid,
+    content: String,
+    /// Everyone who created or changed it (the authors of its transactions).
+    editors: Vec<Phid>,
+    /// When its text last changed: the newest of its creation, its `dateModified` and its
+    /// transactions.
+    changed: DateTime<Utc>,
 }
 
 /// Gathers facts with caches shared across tasks and cycles.
@@ -229,8 +242,8 @@ pub struct Gathered {
     pub timeline: Timeline,
     /// The key fingerprint, when the key parsed.
     pub fingerprint: Option<Fingerprint>,
-    /// When the current key first appeared on the task.
-    pub key_since: DateTime<Utc>,
+    /// When the current key first appeared on the task (key reuse is decided by it).
+    pub key_since: Moment,
     /// The acceptable public key line (for the grant patch); `None` unless the key passed.
     pub key_line: Option<String>,
 }
@@ -252,9 +265,37 @@ fn paste_ref() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"(?:^|[^\w/])P(\d{1,9})\b").expect("static regex"))
 }
 
-/// The key found for a request: its facts, since when it is on the task, its fingerprint
-/// and, when acceptable, its public key line.
-type FoundKey = (KeyFacts, DateTime<Utc>, Option<Fingerprint>, Option<String>);
+impl KeyDates {
+    /// The dates of a key in a paste that was referenced at `self`: the key appeared when
+    /// both the reference and the paste's text were there, so a paste created or changed
+    /// later dates it (and makes older approvals stale). `changed`: the paste's last change.
+    fn with_paste(self, changed: Option<Moment>) -> KeyDates {
+        let Some(p) = changed else {
+            return self;
+        };
+        KeyDates {
+            first_seen: self.first_seen.max(p),
+            changed: Some(self.changed.map_or(p, |c| c.max(p))),
+        }
+    }
+}
+
+/// The key found for a request: its facts, its dates, its fingerprint and, when acceptable,
+/// its public key line.
+type FoundKey = (KeyFacts, KeyDates, Option<Fingerprint>, Option<String>);
+
+/// When a request's key appeared (design §10, provenance by time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyDates {
+    /// When this key first appeared on the task: the first description version that held it,
+    /// the comment with it, the paste's last change (whichever is later for a paste). Key reuse
+    /// is decided by it: the earlier appearance wins, whatever the tasks' creation dates.
+    pub first_seen: Moment,
+    /// When the current key came, for the approvals: the description edit that set it, the
+    /// comment with it, the paste's last change. `None`: unchanged since the first
+    /// description.
+    pub changed: Option<Moment>,
+}
 
 /// A key candidate in a comment.
 enum CommentKey {
@@ -445,35 +486,38 @@ impl EvidenceSource {
         Ok(set)
     }
 
-    async fn paste(&self, id: u64) -> Result<Option<(Phid, String)>, ConduitError> {
-        if let Some(p) = self
-            .lock()
-            .pastes
-            .get(&id)
-            .filter(|p| p.at.elapsed() < self.ttl)
-        {
-            return Ok(p.value.clone());
-        }
-        let got = self
+    /// A paste, read afresh each time: it can be edited without the task changing, so a
+    /// cached copy could hide a new key (a paste-keyed request is gathered when it changes
+    /// and on every reconcile, so this costs two calls per paste that often). `None`: the bot
+    /// cannot see it.
+    async fn paste(&self, id: u64) -> Result<Option<PasteInfo>, ConduitError> {
+        let Some(p) = self
             .client
             .pastes(&[id])
             .await?
             .into_iter()
-            .find(|p| p.id == id);
-        let value = got.map(|p| {
-            (
-                p.fields.author_phid,
-                p.attachments.content.map(|c| c.content).unwrap_or_default(),
-            )
-        });
-        self.lock().pastes.insert(
-            id,
-            Cached {
-                value: value.clone(),
-                at: Instant::now(),
-            },
-        );
-        Ok(value)
+            .find(|p| p.id == id)
+        else {
+            return Ok(None);
+        };
+        // Who created and changed it, and when (Phorge gives the types as null): anyone whom
+        // the edit policy lets in may change the text under the author's name.
+        let xacts = self.client.paste_transactions(id).await?;
+        let mut editors: Vec<Phid> = xacts.iter().map(|x| x.author_phid.clone()).collect();
+        editors.sort();
+        editors.dedup();
+        let changed = xacts
+            .iter()
+            .map(|x| x.date_created.max(x.date_modified))
+            .chain([p.fields.date_created, p.fields.date_modified])
+            .max()
+            .unwrap_or(p.fields.date_modified);
+        Ok(Some(PasteInfo {
+            author: p.fields.author_phid,
+            content: p.attachments.content.map(|c| c.content).unwrap_or_default(),
+            editors,
+            changed: ts(changed),
+        }))
     }
 
     async fn l3(&self, requester: &Phid, username: &Username) -> Result<L3, ConduitError> {
@@ -661,6 +705,143 @@ impl EvidenceSource {
             .collect()
     }
 
+    /// The account named `name`, with its PHID (`None`: no such account).
+    async fn account(&self, name: &Username) -> Result<Option<(Phid, UserInfo)>, ConduitError> {
+        let Some(phid) = self.phid_of(name).await? else {
+            return Ok(None);
+        };
+        let found = self.users(std::slice::from_ref(&phid)).await?;
+        Ok(found.get(&phid).cloned().map(|u| (phid, u)))
+    }
+
+    /// Whose request this is (design §10): the account named in the `Phabricator username`
+    /// field; else the author, when their username or real name is the request's shell user,
+    /// wikitech user or full name ([`same_name`]); else the one account whose username is the
+    /// shell or wikitech user and whose real name is the full name. Anything else — no match,
+    /// several, a bot, a disabled account — is not guessed: unknown, or refused when the
+    /// request itself names an account that cannot be its subject. The author is not taken
+    /// either when another account matches the request that way too (two people could be
+    /// meant).
+    async fn subject(
+        &self,
+        request: &Request,
+        field_unreadable: bool,
+        author_phid: &Phid,
+        author: Option<&UserInfo>,
+    ) -> Result<Subject, ConduitError> {
+        if field_unreadable {
+            return Ok(Subject::Refused {
+                reason: "the Phabricator username field could not be read".into(),
+            });
+        }
+        let usable = |who: &Username, u: &UserInfo| -> Result<(), String> {
+            if u.bot {
+                Err(format!("@{who} is a bot account"))
+            } else if u.disabled {
+                Err(format!("@{who}'s account is disabled"))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(named) = &request.phabricator_user {
+            return Ok(match self.account(named).await? {
+                None => Subject::Refused {
+                    reason: format!(
+                        "the request names @{named} as its Phabricator account, but there is no such account"
+                    ),
+                },
+                Some((phid, u)) => match usable(&u.username, &u) {
+                    Err(why) => Subject::Refused {
+                        reason: format!(
+                            "the request names @{} as its Phabricator account, but {why}",
+                            u.username
+                        ),
+                    },
+                    Ok(()) => Subject::Known {
+                        username: u.username,
+                        phid,
+                        basis: SubjectBasis::Named,
+                    },
+                },
+            });
+        }
+        let shell = request.shell_user.as_ref().map(|s| s.as_str());
+        let wikitech = request.wikitech_user.as_deref();
+        let full = request.full_name.as_deref();
+        let names: Vec<&str> = [shell, wikitech, full].into_iter().flatten().collect();
+        let author = author.filter(|a| usable(&a.username, a).is_ok());
+        let author_matches = author.is_some_and(|a| {
+            names
+                .iter()
+                .any(|n| same_name(a.username.as_str(), n) || same_name(&a.real_name, n))
+        });
+        // The directory: accounts whose username is the shell or wikitech user and whose real
+        // name is the full name. A name that is the author's own username is the author, known
+        // already.
+        let mut found: Vec<(Phid, UserInfo)> = Vec::new();
+        for name in [shell, wikitech].into_iter().flatten() {
+            let well_formed = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            let authors = author.is_some_and(|a| same_name(a.username.as_str(), name));
+            let Some(full) = full.filter(|_| well_formed && !authors) else {
+                continue;
+            };
+            if let Some((phid, u)) = self.account(&Username::new(name)).await? {
+                if same_name(u.username.as_str(), name)
+                    && same_name(&u.real_name, full)
+                    && &phid != author_phid
+                    && !found.iter().any(|(p, _)| *p == phid)
+                {
+                    found.push((phid, u));
+                }
+            }
+        }
+        if let (true, Some(a)) = (author_matches, author) {
+            // The author matches, but so does someone else's account: not a guess.
+            if let Some((_, other)) = found.first() {
+                return Ok(Subject::Unknown {
+                    reason: format!(
+                        "both the author @{} and the account @{} match the request",
+                        a.username, other.username
+                    ),
+                });
+            }
+            return Ok(Subject::Known {
+                username: a.username.clone(),
+                phid: author_phid.clone(),
+                basis: SubjectBasis::Author,
+            });
+        }
+        if full.is_none() {
+            return Ok(Subject::Unknown {
+                reason: "the author does not match the request, and it gives no full name to look the account up by".into(),
+            });
+        }
+        Ok(match found.len() {
+            0 => Subject::Unknown {
+                reason: "neither the author nor any account matches the request's usernames and full name".into(),
+            },
+            1 => {
+                let (phid, u) = found.remove(0);
+                match usable(&u.username, &u) {
+                    Err(why) => Subject::Unknown {
+                        reason: format!("the only matching account is unusable: {why}"),
+                    },
+                    Ok(()) => Subject::Known {
+                        username: u.username,
+                        phid,
+                        basis: SubjectBasis::Directory,
+                    },
+                }
+            }
+            n => Subject::Unknown {
+                reason: format!("{n} accounts match the request's usernames and full name"),
+            },
+        })
+    }
+
     /// Records what a task page turned out to be; says so when that changes: at ERROR, with
     /// the fix, when pages cannot be read (once, not for every task), at INFO when they can
     /// (again).
@@ -761,8 +942,9 @@ impl EvidenceSource {
         }
     }
 
-    /// Whether a comment could count as evidence (worth learning its channel).
-    fn may_count(&self, c: &TimelineComment, requester: &Phid) -> bool {
+    /// Whether a comment could count as evidence (worth learning its channel). `poster` is
+    /// whose key comments count (the subject, or the author while the subject is unknown).
+    fn may_count(&self, c: &TimelineComment, poster: &Phid) -> bool {
         if c.removed {
             return false;
         }
@@ -778,7 +960,7 @@ impl EvidenceSource {
         ]
         .iter()
         .any(|r| r.is_match(&visible))
-            || (&c.author == requester && key_in_comment(&c.text).is_some())
+            || (&c.author == poster && key_in_comment(&c.text).is_some())
     }
 
     /// Gathers the facts of one task from its search result and its transactions.
@@ -790,7 +972,7 @@ impl EvidenceSource {
     ) -> Result<Gathered, ConduitError> {
         let id = TaskId(task.id);
         let timeline = Timeline::build(txs, &self.ctx.project, &self.ctx.bot_phid);
-        let requester_phid = task.fields.author_phid.clone();
+        let author_phid = task.fields.author_phid.clone();
         let mut parsed = self
             .parser
             .parse(&task.fields.name, &task.fields.description.raw);
@@ -809,12 +991,30 @@ impl EvidenceSource {
         }
 
         let mut phids: Vec<Phid> = timeline.comments.iter().map(|c| c.author.clone()).collect();
-        phids.push(requester_phid.clone());
+        phids.push(author_phid.clone());
         let users = self.users(&phids).await?;
-        let requester = users
-            .get(&requester_phid)
+        let author = users
+            .get(&author_phid)
             .map(|u| u.username.clone())
-            .unwrap_or_else(|| Username::new(requester_phid.as_str()));
+            .unwrap_or_else(|| Username::new(author_phid.as_str()));
+        let field_unreadable = parsed
+            .problems
+            .iter()
+            .any(|p| p.field == "phabricator_user");
+        let subject = self
+            .subject(
+                &parsed.request,
+                field_unreadable,
+                &author_phid,
+                users.get(&author_phid),
+            )
+            .await?;
+        // Whose keys are looked for: the subject's; while the subject is unknown the author's,
+        // whose trust the engine then leaves pending.
+        let (poster_phid, poster) = match &subject {
+            Subject::Known { username, phid, .. } => (phid.clone(), username.clone()),
+            _ => (author_phid.clone(), author.clone()),
+        };
         let staff = self.members(true).await?;
         let nda = if self.rules.people.nda_projects.is_empty() {
             Arc::default()
@@ -825,7 +1025,7 @@ impl EvidenceSource {
         let counting: Vec<Phid> = timeline
             .comments
             .iter()
-            .filter(|c| self.may_count(c, &requester_phid))
+            .filter(|c| self.may_count(c, &poster_phid))
             .map(|c| c.xact.clone())
             .collect();
         let channels = if counting.is_empty() {
@@ -850,24 +1050,19 @@ impl EvidenceSource {
 
         let changes =
             timeline.description_changes(|text| self.parser.parse(&task.fields.name, text));
-        let (key, key_since, fingerprint, key_line) = self
+        let (key, dates, fingerprint, key_line) = self
             .key_facts(
                 id,
                 &parsed.request.key,
                 &timeline,
                 &comments,
-                &requester_phid,
-                &requester,
+                &poster_phid,
+                &poster,
                 &changes,
                 task,
             )
             .await?;
-        // A key from a comment changed when that comment was written; a key from the
-        // description when an edit last changed it.
-        let key_changed_at = match key.source {
-            KeySource::Comment { .. } => Some(key_since),
-            _ => changes.key_changed_at,
-        };
+        let (key_since, key_changed_at) = (dates.first_seen, dates.changed);
         let groups_changed_at = changes.groups_changed_at;
 
         let expiry_contact_staff = match &parsed.request.expiry_contact {
@@ -877,7 +1072,13 @@ impl EvidenceSource {
             },
             None => None,
         };
-        let l3 = self.l3(&requester_phid, &requester).await?;
+        let l3 = match &subject {
+            Subject::Known { username, phid, .. } => self.l3(phid, username).await?,
+            _ => L3::Unknown {
+                reason: "it is not known whom the request is for".into(),
+            },
+        };
+        let subject_phid = subject.phid().cloned();
         let existing_user = parsed
             .request
             .shell_user
@@ -894,8 +1095,9 @@ impl EvidenceSource {
             task: id,
             open: is_open(&task.fields.status.value),
             title: task.fields.name.clone(),
-            requester,
-            requester_phid: requester_phid.clone(),
+            author,
+            author_phid,
+            subject,
             bot_user: self.ctx.bot_user.clone(),
             parsed,
             key,
@@ -904,8 +1106,8 @@ impl EvidenceSource {
             key_changed_at,
             groups_changed_at,
             tagged_at: timeline.tagged_at,
-            requester_staff: staff.contains(&requester_phid),
-            requester_nda: nda.contains(&requester_phid),
+            subject_staff: subject_phid.as_ref().is_some_and(|p| staff.contains(p)),
+            subject_nda: subject_phid.as_ref().is_some_and(|p| nda.contains(p)),
             expiry_contact_staff,
             l3,
             sudo,
@@ -930,7 +1132,7 @@ impl EvidenceSource {
         };
         let mut reuse = Vec::new();
         for s in store
-            .key_sightings(fp, &g.facts.requester, g.key_since.timestamp())
+            .key_sightings(fp, &g.facts.subject.reuse_key(g.facts.task), g.key_since)
             .await?
         {
             if s.task_id as u64 != g.facts.task.0 {
@@ -959,6 +1161,8 @@ impl EvidenceSource {
         Ok(())
     }
 
+    /// The request's key, where it came from, whether that source is trusted, and when it
+    /// appeared ([`KeyDates`]). `subject` / `subject_name`: whose key counts.
     #[allow(clippy::too_many_arguments)]
     async fn key_facts(
         &self,
@@ -966,15 +1170,54 @@ impl EvidenceSource {
         described: &Option<KeyRef>,
         timeline: &Timeline,
         comments: &[CommentFact],
-        requester: &Phid,
-        requester_name: &Username,
+        subject: &Phid,
+        subject_name: &Username,
         changes: &DescriptionChanges,
         task: &Task,
     ) -> Result<FoundKey, ConduitError> {
-        let created = timeline
-            .created_at
-            .unwrap_or_else(|| ts(task.fields.date_created));
-        // The newest key the requester posted in a comment overrides the description's; keys
+        let created = Moment::untracked(
+            timeline
+                .created_at
+                .unwrap_or_else(|| ts(task.fields.date_created)),
+        );
+        // A comment is dated by its transaction; an edited one by its newest version, which has
+        // no transaction of its own.
+        let moment_of = |c: &CommentFact| {
+            timeline
+                .comment_moment(&c.xact)
+                .unwrap_or(Moment::untracked(c.at))
+        };
+        // The description's key is dated by the version that introduced it. When the text the
+        // bot parsed is not the newest version's (the task changed between the two reads), the
+        // key cannot be dated nor its writer known: dated now-ish and unverified, read again
+        // next cycle.
+        let described_dates = |k: &KeyRef| {
+            changes.key_dates(k).map(|(first_seen, changed)| KeyDates {
+                first_seen,
+                changed,
+            })
+        };
+        let unsettled = || {
+            let newest = timeline
+                .descriptions
+                .last()
+                .map(|v| v.at)
+                .unwrap_or(created.at)
+                .max(ts(task.fields.date_modified));
+            let m = Moment::untracked(newest);
+            KeyDates {
+                first_seen: m,
+                changed: Some(m),
+            }
+        };
+        let unsettled_trust = || Trust::Unverified {
+            reason: if timeline.descriptions.is_empty() {
+                "the task's history shows no description version, so who wrote the key cannot be told".into()
+            } else {
+                "the description changed while the bot read it: it is read again next cycle".into()
+            },
+        };
+        // The newest key the subject posted in a comment overrides the description's; keys
         // posted by anyone else never count, and are reported only when there is no other key.
         let mut own: Option<(&CommentFact, CommentKey)> = None;
         let mut other: Option<&CommentFact> = None;
@@ -983,7 +1226,7 @@ impl EvidenceSource {
                 continue;
             }
             if let Some(k) = key_in_comment(&c.text) {
-                if &c.author == requester_name {
+                if &c.author == subject_name {
                     own = Some((c, k));
                     break;
                 } else if other.is_none() {
@@ -991,40 +1234,61 @@ impl EvidenceSource {
                 }
             }
         }
-        let (source, text, trust, since) = if let Some((c, k)) = own {
+        let (source, text, trust, dates) = if let Some((c, k)) = own {
             let source = KeySource::Comment {
                 xact: c.xact.clone(),
                 anchor: c.anchor,
             };
-            let trust = policy::comment_key_trust(c, requester_name);
+            let trust = policy::comment_key_trust(c, subject_name);
+            let at = moment_of(c);
+            let dates = KeyDates {
+                first_seen: at,
+                changed: Some(at),
+            };
             match k {
-                CommentKey::Text(t) => (source, Some(t), trust, c.at),
+                CommentKey::Text(t) => (source, Some(t), trust, dates),
                 CommentKey::Paste(pid) => {
-                    let (text, ptrust) = self.paste_key(pid, requester).await?;
+                    let (text, ptrust, changed) = self.paste_key(pid, subject).await?;
                     let trust = if trust == Trust::Trusted {
                         ptrust
                     } else {
                         trust
                     };
-                    (source, text, trust, c.at)
+                    (source, text, trust, dates.with_paste(changed))
                 }
             }
         } else {
             match described {
-                Some(KeyRef::Inline { text }) => {
-                    let by_requester = changes.key_written_by.as_ref() == Some(requester);
-                    let trust = policy::authored_key_trust(&KeySource::Description, by_requester);
-                    (KeySource::Description, Some(text.clone()), trust, created)
+                Some(k @ KeyRef::Inline { text }) => {
+                    let by_subject = changes.key_written_by.as_ref() == Some(subject);
+                    let trust = policy::authored_key_trust(&KeySource::Description, by_subject);
+                    match described_dates(k) {
+                        Some(d) => (KeySource::Description, Some(text.clone()), trust, d),
+                        None => (
+                            KeySource::Description,
+                            Some(text.clone()),
+                            unsettled_trust(),
+                            unsettled(),
+                        ),
+                    }
                 }
-                Some(KeyRef::Paste { id: pid }) => {
-                    let (text, trust) = self.paste_key(*pid, requester).await?;
-                    // The reference itself must come from the requester too.
-                    let trust = if changes.key_written_by.as_ref() == Some(requester) {
+                Some(k @ KeyRef::Paste { id: pid }) => {
+                    let (text, trust, changed) = self.paste_key(*pid, subject).await?;
+                    // The reference itself must come from the subject too.
+                    let trust = if changes.key_written_by.as_ref() == Some(subject) {
                         trust
                     } else {
                         policy::authored_key_trust(&KeySource::Description, false)
                     };
-                    (KeySource::Paste { id: *pid }, text, trust, created)
+                    match described_dates(k) {
+                        Some(d) => (KeySource::Paste { id: *pid }, text, trust, d.with_paste(changed)),
+                        None => (
+                            KeySource::Paste { id: *pid },
+                            text,
+                            unsettled_trust(),
+                            unsettled().with_paste(changed),
+                        ),
+                    }
                 }
                 Some(KeyRef::Pointer { .. }) => (
                     KeySource::Pointer,
@@ -1033,7 +1297,10 @@ impl EvidenceSource {
                         reason: "the key is referenced by a link: clinic duty must verify it"
                             .into(),
                     },
-                    created,
+                    KeyDates {
+                        first_seen: changes.key_first_seen.unwrap_or(created),
+                        changed: changes.key_changed_at,
+                    },
                 ),
                 None => match other {
                     Some(c) => (
@@ -1049,11 +1316,14 @@ impl EvidenceSource {
                         ),
                         Trust::NotTrusted {
                             reason: format!(
-                                "the key was posted by @{}, not by the requester",
+                                "the key was posted by @{}, not by @{subject_name}, whom the request is for",
                                 c.author
                             ),
                         },
-                        c.at,
+                        KeyDates {
+                            first_seen: moment_of(c),
+                            changed: Some(moment_of(c)),
+                        },
                     ),
                     None => (
                         KeySource::None,
@@ -1061,7 +1331,10 @@ impl EvidenceSource {
                         Trust::Unverified {
                             reason: "no key was found".into(),
                         },
-                        created,
+                        KeyDates {
+                            first_seen: created,
+                            changed: changes.key_changed_at,
+                        },
                     ),
                 },
             }
@@ -1100,40 +1373,85 @@ impl EvidenceSource {
                 trust,
                 reuse: Vec::new(),
             },
-            since,
+            dates,
             fingerprint,
             key_line,
         ))
     }
 
+    /// The key text of paste `pid`, whether it counts as the subject's, and when its text last
+    /// changed (`None`: unreadable). It counts only when the subject wrote it and nobody else
+    /// changed it since.
     async fn paste_key(
         &self,
         pid: u64,
-        requester: &Phid,
-    ) -> Result<(Option<String>, Trust), ConduitError> {
-        Ok(match self.paste(pid).await? {
-            None => (
+        subject: &Phid,
+    ) -> Result<(Option<String>, Trust, Option<Moment>), ConduitError> {
+        let Some(p) = self.paste(pid).await? else {
+            return Ok((
                 None,
                 Trust::Unverified {
                     reason: format!("paste P{pid} cannot be read by the bot"),
                 },
+                None,
+            ));
+        };
+        let changed = Some(Moment::untracked(p.changed));
+        if &p.author != subject {
+            let trust = Trust::NotTrusted {
+                reason: format!(
+                    "paste P{pid} was written by someone other than the person the request is for"
+                ),
+            };
+            return Ok((Some(p.content), trust, changed));
+        }
+        let others: Vec<Phid> = p.editors.into_iter().filter(|e| e != subject).collect();
+        if others.is_empty() {
+            return Ok((Some(p.content), Trust::Trusted, changed));
+        }
+        let names = self.users(&others).await?;
+        let mut who: Vec<String> = others
+            .iter()
+            .map(|e| {
+                names.get(e).map_or_else(
+                    || "another account".to_string(),
+                    |u| format!("@{}", u.username),
+                )
+            })
+            .collect();
+        who.dedup();
+        let trust = Trust::NotTrusted {
+            reason: format!(
+                "paste P{pid} was also changed by {}, not only by the person the request is for",
+                who.join(", ")
             ),
-            Some((author, content)) if &author == requester => (Some(content), Trust::Trusted),
-            Some((_, content)) => (
-                Some(content),
-                Trust::NotTrusted {
-                    reason: format!("paste P{pid} was written by someone else, not the requester"),
-                },
-            ),
-        })
+        };
+        Ok((Some(p.content), trust, changed))
     }
 }
 
 fn info(u: &User) -> UserInfo {
     UserInfo {
         username: Username::new(&u.fields.username),
+        real_name: u.fields.real_name.clone(),
         bot: u.is_bot(),
         disabled: u.is_disabled(),
+    }
+}
+
+/// Whether two names are the same for design §10: case and runs of whitespace do not matter;
+/// nothing else is forgiven (no look-alikes, accents or punctuation folded), and an empty
+/// name matches nothing.
+pub fn same_name(a: &str, b: &str) -> bool {
+    let lower = |w: &str| w.chars().flat_map(char::to_lowercase).collect::<String>();
+    let (mut x, mut y) = (a.split_whitespace(), b.split_whitespace());
+    let mut words = 0;
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return words > 0,
+            (Some(p), Some(q)) if lower(p) == lower(q) => words += 1,
+            _ => return false,
+        }
     }
 }
 
@@ -1144,4 +1462,26 @@ pub fn is_open(status: &str) -> bool {
         status,
         "resolved" | "declined" | "invalid" | "duplicate" | "wontfix" | "spite"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_name;
+
+    #[test]
+    fn names_match_up_to_case_and_spacing_and_nothing_else() {
+        assert!(same_name("Jane Doe", "jane  doe"));
+        assert!(same_name(" JDoe", "jdoe "));
+        assert!(same_name("Émile Zola", "émile zola"));
+        // Strict: no look-alikes, no punctuation or accents folded, no partial names.
+        assert!(!same_name("Jane Doe", "Jane"));
+        assert!(!same_name("Jane Doe", "Jane_Doe"));
+        assert!(!same_name("jdoe", "jd\u{043e}e"), "Cyrillic o");
+        assert!(!same_name("jdoe", "jdoe\u{200b}"), "zero-width space");
+        assert!(!same_name("Emile Zola", "Émile Zola"));
+        assert!(!same_name("Jane Doe", "Doe Jane"));
+        // Empty names match nothing, not even each other.
+        assert!(!same_name("", ""));
+        assert!(!same_name("  ", "\t"));
+    }
 }

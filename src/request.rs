@@ -84,6 +84,10 @@ pub struct Request {
     pub expiry_contact: Option<Username>,
     /// Where the key is.
     pub key: Option<KeyRef>,
+    /// The Phabricator account the request is for, when a `Phabricator username` field names
+    /// it (design §10: the subject, who may differ from the task's author).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phabricator_user: Option<Username>,
 }
 
 /// The parser's answer: the request and its problems.
@@ -114,6 +118,7 @@ enum Field {
     Manager,
     ExpiryDate,
     ExpiryContact,
+    PhabricatorUser,
 }
 
 impl Field {
@@ -129,6 +134,7 @@ impl Field {
             "manager" => Field::Manager,
             "expiry_date" => Field::ExpiryDate,
             "expiry_contact" => Field::ExpiryContact,
+            "phabricator_user" => Field::PhabricatorUser,
             _ => return None,
         })
     }
@@ -864,6 +870,26 @@ impl Parser {
                                 ))),
                             }
                         }
+                        // The subject's account: a second, different one makes it ambiguous
+                        // (reported; the subject is then not taken from the field).
+                        Field::PhabricatorUser => {
+                            if is_none_value(value) {
+                                continue;
+                            }
+                            match username_of(value) {
+                                Some(u) => match &out.request.phabricator_user {
+                                    None => out.request.phabricator_user = Some(u),
+                                    Some(first) if *first == u => {}
+                                    Some(first) => out.problems.push(problem(format!(
+                                        "two Phabricator accounts are named (@{first} and @{u}): one task is for one user"
+                                    ))),
+                                },
+                                None => out.problems.push(problem(format!(
+                                    "{} is not a Phabricator username: write it as @username",
+                                    shown(value)
+                                ))),
+                            }
+                        }
                         Field::ExpiryDate => {
                             if is_none_value(value) {
                                 continue;
@@ -1017,6 +1043,7 @@ fn field_name(f: Field) -> &'static str {
         Field::Manager => "manager",
         Field::ExpiryDate => "expiry_date",
         Field::ExpiryContact => "expiry_contact",
+        Field::PhabricatorUser => "phabricator_user",
     }
 }
 
@@ -1433,6 +1460,35 @@ mod tests {
             Some("jdoe@example.org")
         );
         assert_eq!(email_of("jdoe at example dot org"), None);
+    }
+
+    #[test]
+    fn the_phabricator_account_field_names_the_subject_once() {
+        let p = Parser::new(&labels());
+        let r = p.parse(
+            "",
+            "Full name: Chris Wong\n**Phabricator username**: @cwong\nPhabricator account: CWong\n",
+        );
+        assert_eq!(r.request.phabricator_user, Some(Username::new("cwong")));
+        assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
+        let r = p.parse(
+            "",
+            "Phabricator user: @cwong\nPhabricator username: @mboss\n",
+        );
+        assert_eq!(r.request.phabricator_user, Some(Username::new("cwong")));
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.field == "phabricator_user" && p.message.contains("two")),
+            "{:?}",
+            r.problems
+        );
+        let r = p.parse("", "Phabricator username: Chris Wong\n");
+        assert_eq!(r.request.phabricator_user, None);
+        assert!(r.problems.iter().any(|p| p.field == "phabricator_user"));
+        let r = p.parse("", "Phabricator username: n/a\n");
+        assert_eq!(r.request.phabricator_user, None);
+        assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
     }
 
     #[test]

@@ -390,6 +390,20 @@ pub struct Labels {
     pub expiry_date: Vec<String>,
     /// Expiry contact.
     pub expiry_contact: Vec<String>,
+    /// The Phabricator account the request is for (design §10). Optional in a phrases.toml
+    /// written before it existed: the bundled aliases apply.
+    #[serde(default = "default_phabricator_user_labels")]
+    pub phabricator_user: Vec<String>,
+}
+
+fn default_phabricator_user_labels() -> Vec<String> {
+    [
+        "Phabricator username",
+        "Phabricator user",
+        "Phabricator account",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -810,7 +824,7 @@ impl Rules {
 
 impl Labels {
     /// Each field name with its aliases.
-    pub fn fields(&self) -> [(&'static str, &Vec<String>); 10] {
+    pub fn fields(&self) -> [(&'static str, &Vec<String>); 11] {
         [
             ("full_name", &self.full_name),
             ("wikitech_user", &self.wikitech_user),
@@ -822,6 +836,7 @@ impl Labels {
             ("manager", &self.manager),
             ("expiry_date", &self.expiry_date),
             ("expiry_contact", &self.expiry_contact),
+            ("phabricator_user", &self.phabricator_user),
         ]
     }
 }

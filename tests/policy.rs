@@ -7,12 +7,12 @@ use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
 use accessbot::keys::KeyReport;
 use accessbot::policy::{
     authored_key_trust, comment_key_trust, evaluate, is_stale, is_user_request, Channel, Check,
-    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust,
-    Verdict, Who, L3,
+    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis,
+    SudoFacts, Trust, Verdict, Who, L3,
 };
 use accessbot::request::{KeyRef, Parsed, Problem, Request};
 use accessbot::rules::Rules;
-use accessbot::timeline::Timeline;
+use accessbot::timeline::{Moment, Timeline};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
 
@@ -63,13 +63,19 @@ fn ready() -> Facts {
         key: Some(KeyRef::Inline {
             text: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop".into(),
         }),
+        phabricator_user: None,
     };
     Facts {
         task: TaskId(101),
         open: true,
         title: "Requesting access to analytics-privatedata-users for jdoe".into(),
-        requester: Username::new("jdoe"),
-        requester_phid: Phid::from("PHID-USER-jdoe"),
+        author: Username::new("jdoe"),
+        author_phid: Phid::from("PHID-USER-jdoe"),
+        subject: Subject::Known {
+            username: Username::new("jdoe"),
+            phid: Phid::from("PHID-USER-jdoe"),
+            basis: SubjectBasis::Author,
+        },
         bot_user: Username::new("accessbot"),
         parsed: Parsed {
             request,
@@ -96,8 +102,8 @@ fn ready() -> Facts {
         key_changed_at: None,
         groups_changed_at: None,
         tagged_at: Some(at("2026-11-02T09:00:00Z")),
-        requester_staff: true,
-        requester_nda: false,
+        subject_staff: true,
+        subject_nda: false,
         expiry_contact_staff: None,
         l3: L3::Signed {
             at: at("2026-11-01T09:00:00Z"),
@@ -106,10 +112,21 @@ fn ready() -> Facts {
     }
 }
 
+/// Makes `name` both the author and the subject of the request.
+fn filed_by_self(f: &mut Facts, name: &str) {
+    f.author = Username::new(name);
+    f.author_phid = Phid(format!("PHID-USER-{name}"));
+    f.subject = Subject::Known {
+        username: Username::new(name),
+        phid: Phid(format!("PHID-USER-{name}")),
+        basis: SubjectBasis::Author,
+    };
+}
+
 /// Makes the requester a volunteer with a valid expiry and an NDA.
 fn volunteer(f: &mut Facts) {
-    f.requester_staff = false;
-    f.requester_nda = true;
+    f.subject_staff = false;
+    f.subject_nda = true;
     f.parsed.request.expiry_date = Some(date("2027-06-30"));
     f.parsed.request.expiry_contact = Some(Username::new("mboss"));
     f.expiry_contact_staff = Some(true);
@@ -170,7 +187,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "self-approval as lead does not count",
             edit: |f, _, _| {
-                f.requester = Username::new("aotto");
+                filed_by_self(f, "aotto");
                 f.comments[1].author = Username::new("AOtto");
             },
             verdict: Verdict::Blocked,
@@ -380,7 +397,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval before the key change does not count",
-            edit: |f, _, _| f.key_changed_at = Some(at("2026-11-04T08:00:00Z")),
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-04T08:00:00Z"), 15)),
             verdict: Verdict::Blocked,
             check: "manager-approval",
             status: "fail",
@@ -389,7 +406,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval before the group change does not count",
-            edit: |f, _, _| f.groups_changed_at = Some(at("2026-11-05T08:00:00Z")),
+            edit: |f, _, _| f.groups_changed_at = Some(Moment::of(at("2026-11-05T08:00:00Z"), 15)),
             verdict: Verdict::Blocked,
             check: "lead-approval:analytics-privatedata-users",
             status: "fail",
@@ -398,12 +415,49 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval after the key change counts",
-            edit: |f, _, _| f.key_changed_at = Some(at("2026-11-03T09:00:00Z")),
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T09:00:00Z"), 9)),
             verdict: Verdict::Ready,
             check: "manager-approval",
             status: "pass",
             who: None,
             says: "approved by @mboss",
+        },
+        // Issue 14, item 3: events are ordered by (time, transaction id), never time alone.
+        Case {
+            name: "an approval in the same second as the key change, but before it, is stale",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T10:00:00Z"), 12)),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss predates the key change on 2026-11-03",
+        },
+        Case {
+            name: "an approval in the same second as the key change, after it, counts",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T10:00:00Z"), 10)),
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a paste changed in the same second as an approval makes it stale",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::untracked(at("2026-11-03T10:00:00Z"))),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss predates the key change on 2026-11-03",
+        },
+        Case {
+            name: "a group change in the same second, after the lead's approval, makes it stale",
+            edit: |f, _, _| f.groups_changed_at = Some(Moment::of(at("2026-11-03T11:00:00Z"), 13)),
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "approval by @aotto predates the group change on 2026-11-03",
         },
         Case {
             name: "an impostor with a similar username does not count",
@@ -432,10 +486,36 @@ fn cases() -> Vec<Case> {
             who: Some(Who::ProjectLead),
             says: "no approval from a project lead",
         },
+        // Design §10 (issue 14, item 2): this case was "ready" before; a lead's one comment no
+        // longer stands in for the manager unless the request names the lead as manager.
         Case {
-            name: "one comment satisfies both roles when its author holds both",
+            name: "with no manager named, the only lead's comment does not also make the manager",
             edit: |f, _, _| {
                 f.parsed.request.manager = None;
+                f.comments.remove(0);
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@aotto approved as the project lead of analytics-privatedata-users: with no manager named, the manager's or sponsor's approval must come from someone else",
+        },
+        Case {
+            name: "with no manager named, the lead's comment still counts for the lead",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "one comment satisfies both roles when the request names its author as manager",
+            edit: |f, _, _| {
+                f.parsed.request.manager = Some(Username::new("aotto"));
                 f.comments.remove(0);
             },
             verdict: Verdict::Ready,
@@ -443,6 +523,62 @@ fn cases() -> Vec<Case> {
             status: "pass",
             who: None,
             says: "approved by @aotto",
+        },
+        Case {
+            name: "with no manager named, two leads fill the two roles",
+            edit: |f, r, _| {
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .expect("group")
+                    .approvers
+                    .push(Username::new("bsmith"));
+                f.comments
+                    .push(comment(13, "bsmith", "2026-11-03T12:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto, @bsmith",
+        },
+        Case {
+            name: "with no manager named, each group's only lead is no manager",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.parsed.request.groups.push("deployment".into());
+                f.comments.remove(0);
+                f.comments
+                    .push(comment(13, "rel-lead", "2026-11-03T12:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@rel-lead approved as the project lead of deployment",
+        },
+        Case {
+            name: "with no manager named, a lead of a group another lead approved may manage",
+            edit: |f, r, _| {
+                f.parsed.request.manager = None;
+                f.parsed.request.groups.push("deployment".into());
+                f.comments.remove(0);
+                r.groups
+                    .get_mut("deployment")
+                    .expect("group")
+                    .approvers
+                    .push(Username::new("bsmith"));
+                f.comments
+                    .push(comment(13, "rel-lead", "2026-11-03T12:00:00Z", "Approved."));
+                f.comments
+                    .push(comment(14, "bsmith", "2026-11-03T13:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @rel-lead, @bsmith",
         },
         Case {
             name: "L3 not visible to the bot",
@@ -480,7 +616,7 @@ fn cases() -> Vec<Case> {
             name: "NDA confirmed by a legal user's comment",
             edit: |f, _, _| {
                 volunteer(f);
-                f.requester_nda = false;
+                f.subject_nda = false;
                 f.comments.push(comment(
                     13,
                     "legalteam",
@@ -498,7 +634,7 @@ fn cases() -> Vec<Case> {
             name: "an NDA claimed in prose by the requester does not count",
             edit: |f, _, _| {
                 volunteer(f);
-                f.requester_nda = false;
+                f.subject_nda = false;
                 f.comments.push(comment(
                     13,
                     "jdoe",
@@ -516,7 +652,7 @@ fn cases() -> Vec<Case> {
             name: "an NDA confirmation by email does not count",
             edit: |f, _, _| {
                 volunteer(f);
-                f.requester_nda = false;
+                f.subject_nda = false;
                 let mut c = comment(13, "legalteam", "2026-11-04T10:00:00Z", "NDA confirmed");
                 c.channel = Channel::Email;
                 f.comments.push(c);
@@ -976,7 +1112,223 @@ fn cases() -> Vec<Case> {
             who: Some(Who::ClinicDuty),
             says: "tagged is unknown",
         },
+        // Design §10: the subject.
+        Case {
+            name: "a request filed by its subject says so",
+            edit: |_, _, _| {},
+            verdict: Verdict::Ready,
+            check: "subject",
+            status: "pass",
+            who: None,
+            says: "filed by the subject @jdoe",
+        },
+        Case {
+            name: "a request a manager filed for someone else names both",
+            edit: |f, _, _| filed_for(f, "cwong", SubjectBasis::Named),
+            verdict: Verdict::Ready,
+            check: "subject",
+            status: "pass",
+            who: None,
+            says: "for @cwong (named in the request), filed by @asmith",
+        },
+        Case {
+            name: "a staff manager filing for a volunteer does not lend them an NDA",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Directory);
+                volunteer(f);
+                f.subject_nda = false;
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "fail",
+            who: Some(Who::Legal),
+            says: "no NDA on file: @cwong is neither staff",
+        },
+        Case {
+            name: "L3 is the subject's signature",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Directory);
+                f.l3 = L3::NotSigned;
+            },
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "@cwong has not signed L3",
+        },
+        Case {
+            name: "a volunteer subject needs an expiry even when a staff member filed",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Directory);
+                f.subject_staff = false;
+                f.subject_nda = true;
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "no valid expiry date",
+        },
+        Case {
+            name: "an unknown subject is pending for clinic duty",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "subject",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not tell which Phabricator account this request is for (no match)",
+        },
+        Case {
+            name: "an unknown subject leaves L3 pending even if the author signed",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "until it is known whom this request is for",
+        },
+        Case {
+            name: "an unknown subject leaves the NDA pending even if the author is staff",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "until it is known whom this request is for",
+        },
+        Case {
+            name: "an unknown subject leaves the expiry pending even if the author is staff",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "until it is known whom this request is for",
+        },
+        Case {
+            name: "an unknown subject leaves the key's channel pending",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "key-channel",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "until it is known whom this request is for",
+        },
+        Case {
+            name: "while the subject is unknown the author's approval cannot count",
+            edit: |f, _, _| {
+                unknown_subject(f);
+                f.comments[0].author = Username::new("jdoe");
+                f.parsed.request.manager = None;
+                f.comments[1].author_is_staff = false;
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@jdoe's approval cannot count while it is unknown whom the request is for",
+        },
+        Case {
+            name: "a refused subject fails for the requester",
+            edit: |f, _, _| {
+                f.subject = Subject::Refused {
+                    reason: "the request names @ghost as its Phabricator account, but there is no such account".into(),
+                };
+            },
+            verdict: Verdict::Blocked,
+            check: "subject",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "no such account",
+        },
+        Case {
+            name: "an unreadable Phabricator username field fails the subject",
+            edit: |f, _, _| {
+                f.parsed.problems.push(Problem {
+                    field: "phabricator_user".into(),
+                    message: "two Phabricator accounts are named (@a and @b): one task is for one user".into(),
+                    span: 0..0,
+                });
+            },
+            verdict: Verdict::Blocked,
+            check: "subject",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "could not be read: two Phabricator accounts are named",
+        },
+        Case {
+            name: "the subject approving as manager does not count",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Named);
+                f.parsed.request.manager = None;
+                f.comments[0].author = Username::new("cwong");
+                f.comments[1].author_is_staff = false;
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@cwong, whom the request is for, cannot approve it",
+        },
+        Case {
+            name: "the subject named as manager never counts",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Named);
+                f.parsed.request.manager = Some(Username::new("cwong"));
+                f.comments[0].author = Username::new("cwong");
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "the request names @cwong, whom it is for, as manager",
+        },
+        Case {
+            name: "the author approving as the named manager counts",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Directory);
+                f.author = Username::new("mboss");
+                f.author_phid = Phid::from("PHID-USER-mboss");
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a key the filing manager wrote is not the subject's",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Named);
+                f.key.trust = authored_key_trust(&KeySource::Description, false);
+            },
+            verdict: Verdict::Blocked,
+            check: "key-channel",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "written by someone other than the person the request is for: the key must come from @cwong",
+        },
     ]
+}
+
+/// The request is for `subject` (staff, NDA, L3 like jdoe), filed by the staff member asmith.
+fn filed_for(f: &mut Facts, subject: &str, basis: SubjectBasis) {
+    f.author = Username::new("asmith");
+    f.author_phid = Phid::from("PHID-USER-asmith");
+    f.subject = Subject::Known {
+        username: Username::new(subject),
+        phid: Phid(format!("PHID-USER-{subject}")),
+        basis,
+    };
+}
+
+/// The bot could not tell whose request it is.
+fn unknown_subject(f: &mut Facts) {
+    f.subject = Subject::Unknown {
+        reason: "no match".into(),
+    };
+    f.subject_staff = false;
+    f.subject_nda = false;
 }
 
 #[test]
@@ -1060,6 +1412,7 @@ fn checks_come_in_design_order_and_waiting_takes_the_latest_until() {
         [
             "request-complete",
             "one-user",
+            "subject",
             "known-groups",
             "ssh-key",
             "key-fresh",
