@@ -12,14 +12,13 @@ use crate::keys::{self, KeyIndex, KeyOwner};
 use crate::policy::{
     self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust, L3,
 };
-use crate::request::{KeyRef, Parser};
+use crate::request::{self, KeyRef, Parser};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
 use crate::timeline::{DescriptionChanges, Person, Timeline, TimelineComment};
 use chrono::{DateTime, Utc};
-use regex::Regex;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Identities resolved once at start-up.
@@ -199,19 +198,6 @@ fn ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-fn public_key_line() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-[a-z0-9-]+@openssh\.com)\s+AAAA[0-9A-Za-z+/=\s]{8,}(?:\s+\S+)?")
-            .expect("static regex")
-    })
-}
-
-fn paste_ref() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:^|[^\w/])P(\d{1,9})\b").expect("static regex"))
-}
-
 /// The key found for a request: its facts, since when it is on the task, its fingerprint
 /// and, when acceptable, its public key line.
 type FoundKey = (KeyFacts, DateTime<Utc>, Option<Fingerprint>, Option<String>);
@@ -222,20 +208,38 @@ enum CommentKey {
     Paste(u64),
 }
 
+/// The key a comment gives, read by the one reader ([`request::scan`]): a private key
+/// anywhere (its material never leaves here), public keys in the author's own text or code
+/// (never in quotes; several are all passed on, and the key check refuses them), or a paste
+/// reference in a comment that speaks of a key.
 fn key_in_comment(text: &str) -> Option<CommentKey> {
-    if keys::is_private_key(text) {
-        return Some(CommentKey::Text(text.to_string()));
+    let found = request::scan(text);
+    if found.private {
+        return Some(CommentKey::Text(request::REDACTED_PRIVATE_KEY.into()));
     }
-    if let Some(m) = public_key_line().find(text) {
-        return Some(CommentKey::Text(m.as_str().to_string()));
+    if !found.keys.is_empty() {
+        return Some(CommentKey::Text(found.keys.join("\n")));
     }
-    let lower = text.to_lowercase();
-    if lower.contains("key") {
-        if let Some(c) = paste_ref().captures(text) {
-            return c[1].parse().ok().map(CommentKey::Paste);
-        }
+    let speaks_of_a_key = text.to_lowercase().contains("key");
+    match found.pastes.first() {
+        Some(&id) if speaks_of_a_key => Some(CommentKey::Paste(id)),
+        _ => None,
     }
-    None
+}
+
+/// The key text of a paste, read like a comment: a private key anywhere is redacted, public
+/// keys outside quotes are passed on, a key that is only quoted is no key.
+fn key_in_paste(content: String) -> String {
+    let found = request::scan(&content);
+    if found.private {
+        request::REDACTED_PRIVATE_KEY.into()
+    } else if !found.keys.is_empty() {
+        found.keys.join("\n")
+    } else if found.quoted {
+        String::new()
+    } else {
+        content
+    }
 }
 
 impl EvidenceSource {
@@ -599,23 +603,14 @@ impl EvidenceSource {
             .collect()
     }
 
-    /// Whether a comment could count as evidence (worth learning its channel).
+    /// Whether a comment could count as evidence (worth learning its channel): it says
+    /// something about a statement (read by the one reader), or it is the requester's and
+    /// gives a key.
     fn may_count(&self, c: &TimelineComment, requester: &Phid) -> bool {
         if c.removed {
             return false;
         }
-        let p = &self.rules.phrases;
-        let visible = crate::approvals::visible_text(&c.text);
-        [
-            &p.approve,
-            &p.withdraw,
-            &p.l3_verified,
-            &p.nda_confirmed,
-            &p.sre_approved,
-            &p.sre_declined,
-        ]
-        .iter()
-        .any(|r| r.is_match(&visible))
+        crate::statement::read(&c.text, &self.rules).any()
             || (&c.author == requester && key_in_comment(&c.text).is_some())
     }
 
@@ -633,6 +628,7 @@ impl EvidenceSource {
             .parser
             .parse(&task.fields.name, &task.fields.description.raw);
         for g in policy::hidden_sudo_groups(
+            &task.fields.name,
             &task.fields.description.raw,
             &parsed.request.groups,
             &self.rules,
@@ -640,7 +636,7 @@ impl EvidenceSource {
             parsed.problems.push(crate::request::Problem {
                 field: policy::HIDDEN_GROUPS_FIELD.into(),
                 message: format!(
-                    "the description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
+                    "the title or description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
                 ),
                 span: 0..0,
             });
@@ -879,12 +875,10 @@ impl EvidenceSource {
                             xact: c.xact.clone(),
                             anchor: c.anchor,
                         },
-                        Some(
-                            public_key_line()
-                                .find(&c.text)
-                                .map(|m| m.as_str().to_string())
-                                .unwrap_or_else(|| c.text.clone()),
-                        ),
+                        match key_in_comment(&c.text) {
+                            Some(CommentKey::Text(t)) => Some(t),
+                            _ => None,
+                        },
                         Trust::NotTrusted {
                             reason: format!(
                                 "the key was posted by @{}, not by the requester",
@@ -903,6 +897,16 @@ impl EvidenceSource {
                     ),
                 },
             }
+        };
+        // A private key posted by anyone, anywhere on the task, since the current key
+        // appeared compromises it (a later new key is not touched).
+        let compromised = comments
+            .iter()
+            .any(|c| !c.removed && c.at >= since && request::scan(&c.text).private);
+        let text = if compromised {
+            Some(request::REDACTED_PRIVATE_KEY.to_string())
+        } else {
+            text
         };
         let report = text.as_deref().map(|t| keys::judge(t, &self.rules.keys));
         let fingerprint = report.as_ref().and_then(|r| {
@@ -944,9 +948,11 @@ impl EvidenceSource {
                     reason: format!("paste P{pid} cannot be read by the bot"),
                 },
             ),
-            Some((author, content)) if &author == requester => (Some(content), Trust::Trusted),
+            Some((author, content)) if &author == requester => {
+                (Some(key_in_paste(content)), Trust::Trusted)
+            }
             Some((_, content)) => (
-                Some(content),
+                Some(key_in_paste(content)),
                 Trust::NotTrusted {
                     reason: format!("paste P{pid} was written by someone else, not the requester"),
                 },

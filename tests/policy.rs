@@ -328,7 +328,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "@MBoss withdrew their approval",
+            says: "withdrawn by @MBoss on 2026-11-04",
         },
         Case {
             name: "a withdrawal by email still cancels (fail closed)",
@@ -341,7 +341,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "withdrew",
+            says: "withdrawn by @mboss",
         },
         Case {
             name: "approving again after a withdrawal counts",
@@ -1151,7 +1151,7 @@ fn a_withdrawn_lead_approval_names_the_withdrawal_and_keeps_evidence_empty() {
     let c = find(&list, "lead-approval:analytics-privatedata-users").expect("lead check");
     assert!(c.evidence.is_empty());
     assert!(
-        c.message.contains("@aotto withdrew their approval"),
+        c.message.contains("withdrawn by @aotto on 2026-11-04"),
         "{}",
         c.message
     );
