@@ -337,7 +337,8 @@ struct Text {
 /// look-alike ("dеploy-service" with a Cyrillic е reads "deploy-service"). Markup stays.
 pub fn fold(text: &str) -> String {
     let n = remarkup::normalize(text);
-    let mut out: String = n.text().chars().flat_map(char::to_lowercase).collect();
+    let mut out = String::with_capacity(n.text().len());
+    out.extend(n.text().chars().flat_map(char::to_lowercase));
     fold_words(&mut out, 0, &mut Vec::new());
     out
 }
@@ -972,9 +973,7 @@ impl<'r> Reader<'r> {
             let doubt = tok.text.ends_with("'ll")
                 || (bits & FUTURE != 0 && rd.future.match_at(&toks, k).is_some())
                 || (bits & HEDGE != 0 && rd.hedges.match_at(&toks, k).is_some())
-                || (first_of_clause
-                    && question_mark
-                    && rd.questions.match_at(&toks, k).is_some());
+                || (first_of_clause && question_mark && rd.questions.match_at(&toks, k).is_some());
             first_of_clause = false;
             if doubt {
                 if let Some(d) = clause_doubt.last_mut() {
@@ -1056,7 +1055,8 @@ impl<'r> Reader<'r> {
             if bits == 0 && !nt && !ll {
                 continue;
             }
-            let hit = |bit: u16, set: &WordSet| bits & bit != 0 && set.match_at(&s.toks, i).is_some();
+            let hit =
+                |bit: u16, set: &WordSet| bits & bit != 0 && set.match_at(&s.toks, i).is_some();
             let neg = hit(NEG, &rd.negations) || nt;
             c.negation |= neg;
             if neg || (bits & FILLER != 0 && rd.fillers.contains_word(&t.text)) {
@@ -1353,10 +1353,7 @@ impl<'r> Reader<'r> {
             if !r.is_empty() && r.clone().all(|k| covered[k]) {
                 return;
             }
-            let doubtful = s
-                .clause
-                .get(r.start)
-                .is_some_and(|&c| s.clause_doubt[c]);
+            let doubtful = s.clause.get(r.start).is_some_and(|&c| s.clause_doubt[c]);
             let d = denial.get_or_insert(doubtful);
             *d = *d && doubtful;
         };
