@@ -1101,15 +1101,24 @@ fn compile_phrases(
         };
         set_sources.push(joined(&list));
     }
-    set_sources.push(joined(sources.get("withdraw").map_or(&[][..], |v| v.as_slice())));
+    set_sources.push(joined(
+        sources.get("withdraw").map_or(&[][..], |v| v.as_slice()),
+    ));
     for st in Statement::ALL {
-        set_sources.push(joined(negated_lists.get(&st).map_or(&[][..], |v| v.as_slice())));
+        set_sources.push(joined(
+            negated_lists.get(&st).map_or(&[][..], |v| v.as_slice()),
+        ));
     }
     let prefilter = RegexSetBuilder::new(&set_sources)
         .case_insensitive(true)
         .size_limit(1 << 24)
         .build()
-        .map_err(|e| xerr("phrases", format!("the patterns together are too large: {e}")))?;
+        .map_err(|e| {
+            xerr(
+                "phrases",
+                format!("the patterns together are too large: {e}"),
+            )
+        })?;
 
     let mut examples = BTreeMap::new();
     if let Some(d) = &bundled.examples {
