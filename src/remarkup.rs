@@ -243,7 +243,12 @@ pub fn normalize(input: &str) -> Normalized {
             continue;
         }
         if is_invisible(c) {
-            if !is_variation_selector(c) && b.prev_is_alphanumeric() {
+            // Inside a word it hides something; after an emoji it is part of the emoji.
+            let inside_word = b.prev_is_alphanumeric()
+                && it
+                    .peek()
+                    .is_some_and(|&(_, d)| d.is_alphanumeric() || is_invisible(d));
+            if inside_word || (!is_variation_selector(c) && b.prev_is_alphanumeric()) {
                 b.altered.push(b.out.len());
             }
             b.replaced(i, "");

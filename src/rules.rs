@@ -466,6 +466,9 @@ pub struct ReadingRules {
     pub questions: WordSet,
     /// Conditions ("if", "once", "unless", "pending", "as soon as" …).
     pub conditions: WordSet,
+    /// Conditions that put a withdrawal off to later ("if", "when", "once" …): a withdrawal
+    /// under one of them is unclear, not yet a withdrawal ("revoke it when she leaves").
+    pub deferrals: WordSet,
     /// Later times ("after", "before", "tomorrow", "later" …): doubtful in the statement's sentence.
     pub timing: WordSet,
     /// Future and intent ("will", "going to", "plan to" …).
@@ -933,6 +936,7 @@ const READING_LISTS: &[&str] = &[
     "negations",
     "questions",
     "conditions",
+    "deferrals",
     "timing",
     "future",
     "hedges",
@@ -1168,6 +1172,7 @@ fn compile_phrases(
         negations: list("negations", false)?,
         questions: list("questions", false)?,
         conditions: list("conditions", false)?,
+        deferrals: list("deferrals", true)?,
         timing: list("timing", true)?,
         future: list("future", false)?,
         hedges: list("hedges", false)?,

@@ -31,6 +31,7 @@ use crate::rules::Rules;
 use regex::Regex;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
+use unicode_normalization::UnicodeNormalization;
 
 /// The statements a comment is read for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -263,6 +264,7 @@ const DELEG: u16 = 1 << 6;
 const LIMIT: u16 = 1 << 7;
 const SUBJECT: u16 = 1 << 8;
 const FILLER: u16 = 1 << 9;
+const DEFER: u16 = 1 << 10;
 
 impl CueIndex {
     /// The index of the cue lists of a set of reading rules.
@@ -279,6 +281,7 @@ impl CueIndex {
             (&r.limits, LIMIT),
             (&r.subjects, SUBJECT),
             (&r.fillers, FILLER),
+            (&r.deferrals, DEFER),
         ] {
             for w in set.by_first.keys() {
                 *map.entry(w.clone()).or_default() |= bit;
@@ -339,7 +342,7 @@ pub fn fold(text: &str) -> String {
     let n = remarkup::normalize(text);
     let mut out = String::with_capacity(n.text().len());
     out.extend(n.text().chars().flat_map(char::to_lowercase));
-    fold_words(&mut out, 0, &mut Vec::new());
+    fold_words(&mut out, 0, &mut Vec::new(), None);
     out
 }
 
@@ -348,7 +351,7 @@ fn fold_plain(s: &str) -> String {
     let n = remarkup::normalize(s);
     let mut out = String::with_capacity(n.text().len());
     let mut alt = Vec::new();
-    push_folded(n.text(), &[], 0, &mut out, &mut alt);
+    push_folded(n.text(), &[], 0, &mut out, &mut alt, None);
     out
 }
 
@@ -362,6 +365,7 @@ fn push_folded(
     base: usize,
     out: &mut String,
     altered: &mut Vec<usize>,
+    ctx: Option<&FoldCtx<'_>>,
 ) {
     let start_len = out.len();
     let mut next_alt = altered_in.partition_point(|&a| a < base);
@@ -405,56 +409,129 @@ fn push_folded(
         }
         i += c.len_utf8();
     }
-    fold_words(out, start_len, altered);
+    fold_words(out, start_len, altered, ctx);
 }
 
 fn starts_with_ci(s: &str, p: &str) -> bool {
     s.len() >= p.len() && s.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
 }
 
-/// Folds, in `out[from..]`, each word that mixes in letters of another script that look like
-/// Latin letters (Cyrillic "а" in "аpproved") into its Latin look-alike (UTS #39 skeleton),
-/// marking the word as altered. Words whose letters do not all have a Latin look-alike
-/// (a Cyrillic or accented word) stay as they are.
-fn fold_words(out: &mut String, from: usize, altered: &mut Vec<usize>) {
-    if out[from..].is_ascii() {
+/// What word folding may check a folded word against: approval talk (an accented or
+/// digit-for-letter spelling of it is marked as altered) and negations (a digit-for-letter
+/// spelling of one is folded).
+pub(crate) struct FoldCtx<'a> {
+    talk: &'a Regex,
+    negations: &'a WordSet,
+}
+
+fn is_mark(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        GeneralCategory::NonspacingMark
+            | GeneralCategory::SpacingMark
+            | GeneralCategory::EnclosingMark
+    )
+}
+
+/// A digit read as the letter it looks like ("appr0ved", "n0t"), for `one` = 'l' or 'i'.
+fn leet(word: &str, one: char) -> String {
+    word.chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => one,
+            '3' => 'e',
+            '4' => 'a',
+            '5' => 's',
+            '7' => 't',
+            c => c,
+        })
+        .collect()
+}
+
+/// Folds, in `out[from..]`, each word written with look-alikes into its Latin spelling:
+/// letters of another script that look like Latin letters (Cyrillic "а" in "аpproved", UTS
+/// #39 skeleton) and accents or overlays on Latin letters ("ńot") always; digits that stand
+/// for letters ("n0t", "appr0ved") when that makes a negation or approval talk. A word with
+/// look-alikes of other scripts, and approval talk written with accents or digits, is marked
+/// as altered. Words whose letters do not all fold (a Cyrillic or accented word) stay as they
+/// are, accents stripped only where that leaves plain Latin letters.
+fn fold_words(out: &mut String, from: usize, altered: &mut Vec<usize>, ctx: Option<&FoldCtx<'_>>) {
+    let rest = &out[from..];
+    if rest.is_ascii() && (ctx.is_none() || !rest.bytes().any(|b| b.is_ascii_digit())) {
         return;
     }
     let tail = out[from..].to_string();
     out.truncate(from);
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String, altered: &mut Vec<usize>| {
+        let has_digit = word.bytes().any(|b| b.is_ascii_digit());
+        let has_letter = word.chars().any(char::is_alphabetic);
         if word.is_ascii() {
-            out.push_str(word);
-        } else {
-            let mut folded = String::with_capacity(word.len());
-            let mut ok = true;
-            for c in word.chars() {
-                if c.is_ascii() {
-                    folded.push(c);
-                    continue;
+            let candidate = match ctx {
+                Some(ctx) if has_digit && has_letter => ['l', 'i']
+                    .into_iter()
+                    .map(|one| leet(word, one))
+                    .find(|c| ctx.talk.is_match(c) || ctx.negations.contains_word(c)),
+                _ => None,
+            };
+            match candidate {
+                Some(c) => {
+                    altered.push(out.len());
+                    out.push_str(&c);
                 }
-                let proto: String = unicode_security::skeleton(c.encode_utf8(&mut [0; 4]))
-                    .collect::<String>()
-                    .to_lowercase();
-                if !proto.is_empty() && proto.bytes().all(|b| b.is_ascii_lowercase()) {
-                    folded.push_str(&proto);
-                } else {
-                    ok = false;
-                    break;
-                }
+                None => out.push_str(word),
             }
-            if ok {
-                altered.push(out.len());
-                out.push_str(&folded);
+            word.clear();
+            return;
+        }
+        let mut folded = String::with_capacity(word.len());
+        let mut lookalike = false;
+        let mut accents = false;
+        let mut ok = true;
+        for c in word.chars() {
+            if c.is_ascii() {
+                folded.push(c);
+                continue;
+            }
+            if is_mark(c) {
+                accents = true;
+                continue;
+            }
+            let proto: String = unicode_security::skeleton(c.encode_utf8(&mut [0; 4]))
+                .filter(|p| !is_mark(*p))
+                .collect::<String>()
+                .to_lowercase();
+            if proto.is_empty() || !proto.bytes().all(|b| b.is_ascii_lowercase()) {
+                ok = false;
+                break;
+            }
+            // An accented Latin letter decomposes to its ASCII base; anything else that
+            // folds to Latin is a look-alike of another script.
+            let base = c.to_string().nfd().next().unwrap_or(c);
+            if base.is_ascii() {
+                accents = true;
             } else {
-                out.push_str(word);
+                lookalike = true;
             }
+            folded.push_str(&proto);
+        }
+        if ok && folded.is_empty() {
+            ok = false;
+        }
+        if ok {
+            let talky = ctx.is_some_and(|x| x.talk.is_match(&folded));
+            if lookalike || (accents && talky) {
+                altered.push(out.len());
+            }
+            out.push_str(&folded);
+        } else {
+            out.push_str(word);
         }
         word.clear();
     };
     for c in tail.chars() {
-        if c.is_alphanumeric() {
+        if c.is_alphanumeric() || (is_mark(c) && !word.is_empty()) {
             word.push(c);
         } else {
             flush(&mut word, out, altered);
@@ -465,7 +542,7 @@ fn fold_words(out: &mut String, from: usize, altered: &mut Vec<usize>) {
 }
 
 /// Splits a comment into the author's own prose and the rest.
-fn analyse(text: &str) -> Text {
+fn analyse(text: &str, ctx: &FoldCtx<'_>) -> Text {
     let n = remarkup::normalize(text);
     let alt = n.altered();
     let mut t = Text {
@@ -490,7 +567,7 @@ fn analyse(text: &str) -> Text {
             }
             let q = quote.get_or_insert_with(|| (line.block, String::new()));
             let mut scratch = Vec::new();
-            push_folded(line.text, &[], 0, &mut q.1, &mut scratch);
+            push_folded(line.text, &[], 0, &mut q.1, &mut scratch, Some(ctx));
             q.1.push('\n');
             continue;
         }
@@ -498,12 +575,12 @@ fn analyse(text: &str) -> Text {
         match line.kind {
             Kind::Code | Kind::Literal | Kind::Fence => {
                 let mut s = String::new();
-                push_folded(line.text, &[], 0, &mut s, &mut Vec::new());
+                push_folded(line.text, &[], 0, &mut s, &mut Vec::new(), Some(ctx));
                 t.other.push(s);
             }
             Kind::Table => {
                 let mut s = String::new();
-                push_folded(line.text, &[], 0, &mut s, &mut Vec::new());
+                push_folded(line.text, &[], 0, &mut s, &mut Vec::new(), Some(ctx));
                 t.table.push(s);
             }
             Kind::Rule => last_block = None,
@@ -523,10 +600,17 @@ fn analyse(text: &str) -> Text {
                 let mut pos = 0;
                 for (r, kind) in spans {
                     let seg = &line.text[pos..r.start];
-                    push_folded(seg, alt, line.start + pos, &mut t.prose, &mut t.altered);
+                    push_folded(
+                        seg,
+                        alt,
+                        line.start + pos,
+                        &mut t.prose,
+                        &mut t.altered,
+                        Some(ctx),
+                    );
                     let content = remarkup::span_content(line.text, r.clone(), kind);
                     let mut folded = String::new();
-                    push_folded(content, &[], 0, &mut folded, &mut Vec::new());
+                    push_folded(content, &[], 0, &mut folded, &mut Vec::new(), Some(ctx));
                     t.prose.push(' ');
                     match kind {
                         Inline::Code | Inline::Quoted => {
@@ -543,7 +627,14 @@ fn analyse(text: &str) -> Text {
                     pos = r.end;
                 }
                 let seg = &line.text[pos..];
-                push_folded(seg, alt, line.start + pos, &mut t.prose, &mut t.altered);
+                push_folded(
+                    seg,
+                    alt,
+                    line.start + pos,
+                    &mut t.prose,
+                    &mut t.altered,
+                    Some(ctx),
+                );
             }
         }
     }
@@ -914,7 +1005,11 @@ impl<'r> Reader<'r> {
     /// Reads one comment for every statement.
     pub fn read(&self, text: &str) -> Readings {
         self.tick(text.len());
-        let t = analyse(text);
+        let ctx = FoldCtx {
+            talk: &self.rules.phrases.approve,
+            negations: &self.rules.phrases.reading.negations,
+        };
+        let t = analyse(text, &ctx);
         self.tick(
             t.prose.len()
                 + t.other
@@ -973,6 +1068,7 @@ impl<'r> Reader<'r> {
             let doubt = tok.text.ends_with("'ll")
                 || (bits & FUTURE != 0 && rd.future.match_at(&toks, k).is_some())
                 || (bits & HEDGE != 0 && rd.hedges.match_at(&toks, k).is_some())
+                || (bits & DEFER != 0 && rd.deferrals.match_at(&toks, k).is_some())
                 || (first_of_clause && question_mark && rd.questions.match_at(&toks, k).is_some());
             first_of_clause = false;
             if doubt {
@@ -1313,6 +1409,10 @@ impl<'r> Reader<'r> {
                             && n.abs_diff(m) <= limit
                             && distance(&t.text, target) <= limit
                     })
+                    // A real approval word ("approved" is one edit from "approve") is talk,
+                    // not a misspelling.
+                    && !rd.misspelling_targets.contains(&t.text)
+                    && !rd.approve_forms.contains_word(&t.text)
             })
             .map(|(k, _)| k)
             .collect()
@@ -1430,6 +1530,18 @@ impl<'r> Reader<'r> {
         if hits.is_empty() {
             return Verdict::Weak;
         }
+        // Part of the sentence in inline code or quotes that is not a group of its scope
+        // ("Approved `for deployment`"), or an unticked checkbox ("- [ ] Approved").
+        if s.toks
+            .iter()
+            .enumerate()
+            .any(|(k, x)| matches!(x.kind, TokKind::Hidden(_) | TokKind::Struck) && !covered[k])
+        {
+            return Verdict::Doubt("part of it is in code, quotes or struck through".into());
+        }
+        if s.text.contains("[ ]") || s.text.contains("[]") {
+            return Verdict::Doubt("it is an unticked checkbox".into());
+        }
         let mut groups: BTreeSet<String> = BTreeSet::new();
         for h in &hits {
             groups.extend(h.groups.iter().cloned());
@@ -1526,6 +1638,9 @@ impl<'r> Reader<'r> {
             }
             if let Some(w) = taint {
                 return Reading::unclear(w);
+            }
+            if !t.struck.is_empty() {
+                return Reading::unclear("it has struck-through text beside it");
             }
             let negated_talk = |x: &str| {
                 let toks = tokenize(x, &[]);
@@ -1699,8 +1814,8 @@ mod tests {
     fn look_alike_words_fold_and_foreign_words_stay() {
         let mut out = String::new();
         let mut alt = Vec::new();
-        push_folded("Аpproved одобрено café", &[], 0, &mut out, &mut alt);
-        assert_eq!(out, "approved одобрено café");
+        push_folded("Аpproved одобрено café", &[], 0, &mut out, &mut alt, None);
+        assert_eq!(out, "approved одобрено cafe");
         assert_eq!(alt, [0]);
     }
 
