@@ -1,9 +1,10 @@
 //! accessbot: checks production access requests on Phabricator and says what is missing.
 //!
 //! The pipeline is the layout: `conduit` (the only HTTP) → `timeline` (transactions into
-//! facts) → `request` + `keys` + `approvals` → `policy` with `calendar` (pure) → `report`
-//! (texts) → `poller` (the loop and its effects) → `store` (SQLite). `sim` is the Conduit
-//! simulator; `cli` wires the commands.
+//! facts) → `remarkup` (the one reader of what people wrote) → `request` + `keys` +
+//! `statement` (what each comment says: yes, no, unclear, none) + `approvals` (per person, per
+//! role) → `policy` with `calendar` (pure) → `report` (texts) → `poller` (the loop and its
+//! effects) → `store` (SQLite). `sim` is the Conduit simulator; `cli` wires the commands.
 
 pub mod approvals;
 pub mod calendar;
