@@ -883,6 +883,9 @@ struct Sentence<'t> {
     may: regex::SetMatches,
 }
 
+/// Why a comment of only negations is doubtful.
+const BARE: &str = "it is only a negation, and does not say of what";
+
 /// Index of `withdraw` in the prefilter.
 const PRE_WITHDRAW: usize = 7;
 /// Index of the first `[negated]` pattern in the prefilter.
@@ -905,6 +908,8 @@ enum Verdict {
     Clean(Option<BTreeSet<String>>),
     Doubt(String),
     Withdrawal,
+    /// Only negations ("Not.", "Nope", "Not yet"): a withdrawal of what the comment speaks of.
+    BareNegation,
     UnclearWithdrawal(&'static str),
     /// Only a thumbs-up or a courtesy phrase speaks of it.
     Weak,
@@ -1024,9 +1029,18 @@ impl<'r> Reader<'r> {
             .map(|r| self.sentence(&t, r.clone()))
             .collect();
         let cues: Vec<Cues> = sentences.iter().map(|s| self.cues(s, None)).collect();
-        Readings(std::array::from_fn(|k| {
-            self.read_for(Statement::ALL[k], &t, &sentences, &cues)
-        }))
+        let mut readings: [Reading; 7] =
+            std::array::from_fn(|k| self.read_for(Statement::ALL[k], &t, &sentences, &cues));
+        // A bare negation ("No.", "Not yet.") is about the statements the comment speaks of;
+        // when it speaks of none, it is doubtful for every one (it may answer any of them).
+        let is_bare = |r: &Reading| matches!(r, Reading::Unclear { why } if why == BARE);
+        let speaks = readings.iter().any(|r| *r != Reading::None && !is_bare(r));
+        if speaks {
+            for r in readings.iter_mut().filter(|r| is_bare(r)) {
+                *r = Reading::None;
+            }
+        }
+        Readings(readings)
     }
 
     fn sentence<'t>(&self, t: &'t Text, r: Range<usize>) -> Sentence<'t> {
@@ -1477,7 +1491,7 @@ impl<'r> Reader<'r> {
             None => {}
         }
         if cues.bare_negation {
-            return Verdict::Withdrawal;
+            return Verdict::BareNegation;
         }
         struct Talk {
             covered: bool,
@@ -1576,6 +1590,7 @@ impl<'r> Reader<'r> {
         let mut weak = false;
         let mut taint: Option<&'static str> = None;
         let mut unclear_withdrawal: Option<&'static str> = None;
+        let mut bare = false;
         for (s, c) in sentences.iter().zip(cues) {
             // SRE meeting decisions are decisions, not role approvals.
             if st == Statement::Approve
@@ -1586,6 +1601,7 @@ impl<'r> Reader<'r> {
             }
             match self.judge(st, s, c, t) {
                 Verdict::Withdrawal => return Reading::No,
+                Verdict::BareNegation => bare = true,
                 Verdict::UnclearWithdrawal(w) => {
                     unclear_withdrawal.get_or_insert(w);
                 }
@@ -1632,6 +1648,15 @@ impl<'r> Reader<'r> {
             return Reading::unclear(w);
         }
         let table_talk = t.table.iter().any(|x| vocab.is_match(x));
+        // "Approved. Not." takes it back. A negation in a comment that does not speak of this
+        // statement is about something else (the caller decides what a lone "No." is).
+        if bare {
+            return if !clean.is_empty() || doubt.is_some() || weak || table_talk {
+                Reading::No
+            } else {
+                Reading::unclear(BARE)
+            };
+        }
         if !clean.is_empty() {
             if let Some(why) = doubt {
                 return Reading::Unclear { why };

@@ -201,6 +201,9 @@ fn table() -> Vec<Row> {
         ("negated", A, "Approved... not!", "no"),
         ("negated", A, "Approved. Nope.", "no"),
         ("negated", A, "Approved? No.", "no"),
+        ("negated", A, "No.", "unclear"),
+        ("negated", A, "Not yet.", "unclear"),
+        ("negated", NDA, "Nope.", "unclear"),
         ("negated", A, "Approved \u{2014} NOT.", "unclear"),
         ("negated", A, "Approved (not)", "unclear"),
         ("negated", A, "Approved, but not for deployment.", "unclear"),
@@ -440,6 +443,7 @@ fn table() -> Vec<Row> {
         ("confirmation", SRED, "SRE meeting: declined. Please use the restart cookbook via an SRE instead.", "yes"),
         ("confirmation", SRED, "SRE meeting: approved.", "none"),
         ("confirmation", SRED, "SRE meeting: declined?", "unclear"),
+        ("confirmation", SRED, "SRE meeting: approved? not yet", "none"),
         // Executive sign-off.
         ("confirmation", EXEC, "Executive sign-off: given.", "yes"),
         ("confirmation", EXEC, "I sign off on this as executive.", "yes"),
