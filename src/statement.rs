@@ -785,7 +785,7 @@ fn tokenize(s: &str, hidden_at: &[(usize, usize)]) -> Vec<Tok> {
                 let d = chars[j].1;
                 if d.is_alphanumeric() {
                     j += 1;
-                } else if matches!(d, '-' | '_' | '.' | '\'' | '@')
+                } else if matches!(d, '-' | '_' | '.' | '\'' | '@' | '/')
                     && at(j + 1).is_some_and(char::is_alphanumeric)
                 {
                     j += 2;
@@ -1555,6 +1555,16 @@ impl<'r> Reader<'r> {
         }
         if s.text.contains("[ ]") || s.text.contains("[]") {
             return Verdict::Doubt("it is an unticked checkbox".into());
+        }
+        // An emoji that is not courtesy changes the tone ("Approved 🙃", "Approved 🤔").
+        let rd = &self.rules.phrases.reading;
+        if s.toks.iter().enumerate().any(|(k, x)| {
+            x.kind == TokKind::Symbol
+                && !covered[k]
+                && !s.courtesy[k]
+                && !rd.lead_ins.contains_word(&x.text)
+        }) {
+            return Verdict::Doubt("an emoji beside it changes its tone".into());
         }
         let mut groups: BTreeSet<String> = BTreeSet::new();
         for h in &hits {
