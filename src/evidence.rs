@@ -902,7 +902,7 @@ impl EvidenceSource {
         // appeared compromises it (a later new key is not touched).
         let compromised = comments
             .iter()
-            .any(|c| !c.removed && c.at >= since && request::scan(&c.text).private);
+            .any(|c| !c.removed && c.at >= since && request::has_private_key(&c.text));
         let text = if compromised {
             Some(request::REDACTED_PRIVATE_KEY.to_string())
         } else {

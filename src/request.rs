@@ -1388,6 +1388,12 @@ pub struct KeyScan {
     pub pastes: Vec<u64>,
 }
 
+/// Whether a text holds a private key anywhere (quotes, code, unarmoured bodies included),
+/// after normalisation (a zero-width space inside the armour hides nothing).
+pub fn has_private_key(text: &str) -> bool {
+    keys::is_private_key(remarkup::normalize(text).text())
+}
+
 /// Finds keys and paste references in a comment or a paste with the same reader as the
 /// description parser: public keys only in the author's own text and code, never in quotes;
 /// private keys anywhere.
