@@ -455,6 +455,11 @@ fn is_header(line: &str) -> bool {
     (1..=5).contains(&eq) || (2..=5).contains(&hash) || line.starts_with("# ")
 }
 
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
@@ -583,7 +588,7 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
             }
             State::HtmlTable => {
                 let t = line.trim_end();
-                if t.len() >= 8 && t[t.len() - 8..].eq_ignore_ascii_case("</table>") {
+                if ends_with_ignore_case(t, "</table>") {
                     state = State::None;
                 }
                 push(&mut out, line, start, Kind::Table, block);
@@ -756,7 +761,7 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
         if starts_with_ignore_case(trimmed, "<table>") {
             block += 1;
             let t = trimmed.trim_end();
-            let closes = t.len() >= 8 && t[t.len() - 8..].eq_ignore_ascii_case("</table>");
+            let closes = ends_with_ignore_case(t, "</table>");
             state = if closes {
                 State::None
             } else {
@@ -1039,6 +1044,21 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn remarkup_heavy_text_never_panics(
+            text in "(```|%%%|</table>|<table>|>>!|>|##|`|\"|~~|\u{e9}|\u{fc}|\u{200b}|\u{202e}|\n|  | |\t|- |\\[ \\] |NOTE: |lang=text|cowsay\\{\\{\\{|\\}\\}\\}|\\| |= |x|\u{ff21})*",
+        ) {
+            let n = normalize(&text);
+            for l in lines(n.text()) {
+                let r = n.original_range(l.start..l.start + l.text.len());
+                proptest::prop_assert!(text.get(r).is_some());
+                let mut open = false;
+                for (span, kind) in inline_spans(l.text, &mut open) {
+                    let _ = span_content(l.text, span, kind);
+                }
+            }
+        }
+
         #[test]
         fn never_panics_and_maps_inside(text in "(?s).{0,300}") {
             let n = normalize(&text);

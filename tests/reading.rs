@@ -687,6 +687,16 @@ proptest! {
     }
 
     #[test]
+    fn the_reader_never_panics_on_remarkup_heavy_text(
+        text in "(```|%%%|</table>|<table>|>>!|> |##|`|\"|~~|\u{e9}|\u{0301}|\u{200b}|\u{202e}|\u{fe0f}|\n|\n\n|  | |- |\\[ \\] |NOTE: |lang=text|cowsay\\{\\{\\{|\\}\\}\\}|\\| |approved|not|\\+1|-1|for |deployment|\\?|\\.|,|\u{1F44D}|\u{0430}|n0t|if )*",
+    ) {
+        let readings = read(&text, rules());
+        for st in Statement::ALL {
+            let _ = readings.get(st);
+        }
+    }
+
+    #[test]
     fn the_reader_never_panics_and_works_linearly(text in "(?s).{0,200}", copies in 2usize..6) {
         let one = Reader::new(rules());
         let _ = one.read(&text);
