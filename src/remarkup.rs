@@ -15,10 +15,13 @@
 //! - [`inline_spans`]: inline code (`` `…` `` and `##…##`), double-quoted and struck-through
 //!   (`~~…~~`) spans of a line.
 //!
-//! Where Phorge and a reader could see different things, the reader takes the reading that
-//! does *not* make something the author's own words: a line whose first non-blank character
-//! is `>` is a quote even when indented or in a list item, a bare `lang=` line starts a code
-//! block, an unclosed backtick or double quote hides the rest of its line.
+//! As in Phorge, a line indented by two or more spaces or tabs starts a code block wherever it
+//! is (also right after a paragraph line), unless it continues a list item; a code fence ends
+//! at any line ending in ```` ``` ````. Where Phorge and a reader could see different things,
+//! the reader takes the reading that does *not* make something the author's own words: a line
+//! whose first non-blank character is `>` is a quote even when indented or in a list item, a
+//! bare `lang=` line starts a code block, an unclosed backtick or double quote hides the rest
+//! of its line, an unclosed `##` the rest of its paragraph.
 //!
 //! One pass over the input, linear time, no recursion: a quote nested 10,000 deep is one
 //! line with a depth.

@@ -483,6 +483,9 @@ pub struct ReadingRules {
     pub limits: WordSet,
     /// Words that may come before a form in its clause ("ok", "yes", "thanks", "hi" …).
     pub lead_ins: WordSet,
+    /// Labels that may stand before a colon and an approval ("manager approval: approved",
+    /// "status: approved").
+    pub labels: WordSet,
     /// What may follow "approved for" and still mean the whole request ("me", "this request" …).
     pub generic_scopes: WordSet,
     /// Phrases after a form that add nothing ("from my side", "by me", "here", "again" …).
@@ -944,6 +947,7 @@ const READING_LISTS: &[&str] = &[
     "delegation",
     "limits",
     "lead_ins",
+    "labels",
     "generic_scopes",
     "generic",
     "roles",
@@ -1180,6 +1184,7 @@ fn compile_phrases(
         delegation: list("delegation", true)?,
         limits: list("limits", true)?,
         lead_ins: list("lead_ins", true)?,
+        labels: list("labels", true)?,
         generic_scopes: list("generic_scopes", true)?,
         generic: list("generic", true)?,
         roles: list("roles", true)?,

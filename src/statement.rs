@@ -1234,6 +1234,14 @@ impl<'r> Reader<'r> {
                 }
                 let mut hit = self.suffix(s, t, i + n);
                 hit.covered.start = i;
+                // "Manager approval: approved", "Status: approved": a label before the colon.
+                if i >= 2
+                    && s.toks[i - 1].kind == TokKind::Sep
+                    && s.toks[i - 1].text == ":"
+                    && rd.labels.match_at(&s.toks, 0) == Some(i - 1)
+                {
+                    hit.covered.start = 0;
+                }
                 // A form may follow a form: "+1, approved", "LGTM +1".
                 self.reach_from(&s.toks, hit.covered.end, &mut reach);
                 i = hit.covered.end.max(i + 1);

@@ -395,6 +395,12 @@ fn table() -> Vec<Row> {
         ("mixed", A, "Approved. Please revoke my old key.", "no"),
         ("none", A, "OK", "none"),
         ("none", A, "Yes.", "none"),
+        ("plain", A, "Manager approval: Approved.", "yes"),
+        ("plain", A, "Status: approved for analytics-users", "yes:analytics-users"),
+        ("plain", A, "As her manager, I approve.", "yes"),
+        ("plain", A, "Approved as the project lead for analytics-users.", "yes:analytics-users"),
+        ("mixed", A, "Manager approval: pending.", "unclear"),
+        ("mixed", A, "Approval: yes", "unclear"),
         // Abbreviations, sarcasm and emoji that change the tone.
         ("negated", A, "Approved w/o sudo", "unclear"),
         ("negated", A, "Approved sans sudo", "unclear"),
