@@ -13,14 +13,13 @@ use crate::policy::{
     self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis, SudoFacts,
     Trust, L3,
 };
-use crate::request::{KeyRef, Parser, Request};
+use crate::request::{self, KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
 use crate::timeline::{DescriptionChanges, Moment, Person, Timeline, TimelineComment};
 use chrono::{DateTime, Utc};
-use regex::Regex;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Identities resolved once at start-up.
@@ -252,19 +251,6 @@ fn ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-fn public_key_line() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-[a-z0-9-]+@openssh\.com)\s+AAAA[0-9A-Za-z+/=\s]{8,}(?:\s+\S+)?")
-            .expect("static regex")
-    })
-}
-
-fn paste_ref() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:^|[^\w/])P(\d{1,9})\b").expect("static regex"))
-}
-
 impl KeyDates {
     /// The dates of a key in a paste that was referenced at `self`: the key appeared when
     /// both the reference and the paste's text were there, so a paste created or changed
@@ -278,6 +264,15 @@ impl KeyDates {
             changed: Some(self.changed.map_or(p, |c| c.max(p))),
         }
     }
+}
+
+/// A key read from a paste: the key text (a private key redacted), whether it counts, when the
+/// paste last changed, and the paste's text as written.
+struct PasteKey {
+    text: Option<String>,
+    trust: Trust,
+    changed: Option<Moment>,
+    raw: Option<String>,
 }
 
 /// The key found for a request: its facts, its dates, its fingerprint and, when acceptable,
@@ -303,20 +298,38 @@ enum CommentKey {
     Paste(u64),
 }
 
+/// The key a comment gives, read by the one reader ([`request::scan`]): a private key
+/// anywhere (its material never leaves here), public keys in the author's own text or code
+/// (never in quotes; several are all passed on, and the key check refuses them), or a paste
+/// reference in a comment that speaks of a key.
 fn key_in_comment(text: &str) -> Option<CommentKey> {
-    if keys::is_private_key(text) {
-        return Some(CommentKey::Text(text.to_string()));
+    let found = request::scan(text);
+    if found.private {
+        return Some(CommentKey::Text(request::REDACTED_PRIVATE_KEY.into()));
     }
-    if let Some(m) = public_key_line().find(text) {
-        return Some(CommentKey::Text(m.as_str().to_string()));
+    if !found.keys.is_empty() {
+        return Some(CommentKey::Text(found.keys.join("\n")));
     }
-    let lower = text.to_lowercase();
-    if lower.contains("key") {
-        if let Some(c) = paste_ref().captures(text) {
-            return c[1].parse().ok().map(CommentKey::Paste);
-        }
+    let speaks_of_a_key = text.to_lowercase().contains("key");
+    match found.pastes.first() {
+        Some(&id) if speaks_of_a_key => Some(CommentKey::Paste(id)),
+        _ => None,
     }
-    None
+}
+
+/// The key text of a paste, read like a comment: a private key anywhere is redacted, public
+/// keys outside quotes are passed on, a key that is only quoted is no key.
+fn key_in_paste(content: String) -> String {
+    let found = request::scan(&content);
+    if found.private {
+        request::REDACTED_PRIVATE_KEY.into()
+    } else if !found.keys.is_empty() {
+        found.keys.join("\n")
+    } else if found.quoted {
+        String::new()
+    } else {
+        content
+    }
 }
 
 impl EvidenceSource {
@@ -942,24 +955,15 @@ impl EvidenceSource {
         }
     }
 
-    /// Whether a comment could count as evidence (worth learning its channel). `poster` is
-    /// whose key comments count (the subject, or the author while the subject is unknown).
+    /// Whether a comment could count as evidence (worth learning its channel): it says
+    /// something about a statement (read by the one reader), or it gives a key and is by
+    /// `poster`, whose key comments count (the subject, or the author while the subject is
+    /// unknown).
     fn may_count(&self, c: &TimelineComment, poster: &Phid) -> bool {
         if c.removed {
             return false;
         }
-        let p = &self.rules.phrases;
-        let visible = crate::approvals::visible_text(&c.text);
-        [
-            &p.approve,
-            &p.withdraw,
-            &p.l3_verified,
-            &p.nda_confirmed,
-            &p.sre_approved,
-            &p.sre_declined,
-        ]
-        .iter()
-        .any(|r| r.is_match(&visible))
+        crate::statement::read(&c.text, &self.rules).any()
             || (&c.author == poster && key_in_comment(&c.text).is_some())
     }
 
@@ -977,6 +981,7 @@ impl EvidenceSource {
             .parser
             .parse(&task.fields.name, &task.fields.description.raw);
         for g in policy::hidden_sudo_groups(
+            &task.fields.name,
             &task.fields.description.raw,
             &parsed.request.groups,
             &self.rules,
@@ -984,7 +989,7 @@ impl EvidenceSource {
             parsed.problems.push(crate::request::Problem {
                 field: policy::HIDDEN_GROUPS_FIELD.into(),
                 message: format!(
-                    "the description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
+                    "the title or description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
                 ),
                 span: 0..0,
             });
@@ -1234,6 +1239,8 @@ impl EvidenceSource {
                 }
             }
         }
+        // A paste's text as its author wrote it (the key line of a grant is found again in it).
+        let mut paste_raw: Option<String> = None;
         let (source, text, trust, dates) = if let Some((c, k)) = own {
             let source = KeySource::Comment {
                 xact: c.xact.clone(),
@@ -1248,7 +1255,13 @@ impl EvidenceSource {
             match k {
                 CommentKey::Text(t) => (source, Some(t), trust, dates),
                 CommentKey::Paste(pid) => {
-                    let (text, ptrust, changed) = self.paste_key(pid, subject).await?;
+                    let PasteKey {
+                        text,
+                        trust: ptrust,
+                        changed,
+                        raw,
+                    } = self.paste_key(pid, subject).await?;
+                    paste_raw = raw;
                     let trust = if trust == Trust::Trusted {
                         ptrust
                     } else {
@@ -1273,7 +1286,13 @@ impl EvidenceSource {
                     }
                 }
                 Some(k @ KeyRef::Paste { id: pid }) => {
-                    let (text, trust, changed) = self.paste_key(*pid, subject).await?;
+                    let PasteKey {
+                        text,
+                        trust,
+                        changed,
+                        raw,
+                    } = self.paste_key(*pid, subject).await?;
+                    paste_raw = raw;
                     // The reference itself must come from the subject too.
                     let trust = if changes.key_written_by.as_ref() == Some(subject) {
                         trust
@@ -1308,12 +1327,10 @@ impl EvidenceSource {
                             xact: c.xact.clone(),
                             anchor: c.anchor,
                         },
-                        Some(
-                            public_key_line()
-                                .find(&c.text)
-                                .map(|m| m.as_str().to_string())
-                                .unwrap_or_else(|| c.text.clone()),
-                        ),
+                        match key_in_comment(&c.text) {
+                            Some(CommentKey::Text(t)) => Some(t),
+                            _ => None,
+                        },
                         Trust::NotTrusted {
                             reason: format!(
                                 "the key was posted by @{}, not by @{subject_name}, whom the request is for",
@@ -1339,6 +1356,17 @@ impl EvidenceSource {
                 },
             }
         };
+        // A private key posted by anyone, anywhere on the task, since the current key
+        // appeared compromises it (a later new key is not touched).
+        let since = dates.first_seen.at;
+        let compromised = comments
+            .iter()
+            .any(|c| !c.removed && c.at >= since && request::has_private_key(&c.text));
+        let text = if compromised {
+            Some(request::REDACTED_PRIVATE_KEY.to_string())
+        } else {
+            text
+        };
         let report = text.as_deref().map(|t| keys::judge(t, &self.rules.keys));
         let fingerprint = report.as_ref().and_then(|r| {
             if r.private_key {
@@ -1358,6 +1386,7 @@ impl EvidenceSource {
                         .iter()
                         .find(|c| &c.xact == xact)
                         .map(|c| c.text.as_str()),
+                    KeySource::Paste { .. } => paste_raw.as_deref(),
                     _ => None,
                 };
                 raw.and_then(|raw| crate::grant::exact_key_line(raw, t))
@@ -1386,28 +1415,35 @@ impl EvidenceSource {
         &self,
         pid: u64,
         subject: &Phid,
-    ) -> Result<(Option<String>, Trust, Option<Moment>), ConduitError> {
+    ) -> Result<PasteKey, ConduitError> {
         let Some(p) = self.paste(pid).await? else {
-            return Ok((
-                None,
-                Trust::Unverified {
+            return Ok(PasteKey {
+                text: None,
+                trust: Trust::Unverified {
                     reason: format!("paste P{pid} cannot be read by the bot"),
                 },
-                None,
-            ));
+                changed: None,
+                raw: None,
+            });
         };
         let changed = Some(Moment::untracked(p.changed));
+        let key = |trust: Trust, content: String| PasteKey {
+            text: Some(key_in_paste(content.clone())),
+            trust,
+            changed,
+            raw: Some(content),
+        };
         if &p.author != subject {
             let trust = Trust::NotTrusted {
                 reason: format!(
                     "paste P{pid} was written by someone other than the person the request is for"
                 ),
             };
-            return Ok((Some(p.content), trust, changed));
+            return Ok(key(trust, p.content));
         }
         let others: Vec<Phid> = p.editors.into_iter().filter(|e| e != subject).collect();
         if others.is_empty() {
-            return Ok((Some(p.content), Trust::Trusted, changed));
+            return Ok(key(Trust::Trusted, p.content));
         }
         let names = self.users(&others).await?;
         let mut who: Vec<String> = others
@@ -1426,7 +1462,7 @@ impl EvidenceSource {
                 who.join(", ")
             ),
         };
-        Ok((Some(p.content), trust, changed))
+        Ok(key(trust, p.content))
     }
 }
 

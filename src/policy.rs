@@ -6,18 +6,20 @@
 //! turns them into a [`Checklist`] that the report renderer prints. Whatever is unknown is
 //! `pending` or `fail`, never `pass`.
 
-use crate::approvals::{Analysed, Cutoff, RoleOutcome};
+use crate::approvals::{Analysed, Cutoff, RoleOutcome, ScopeFit};
 use crate::calendar;
 use crate::ids::{Fingerprint, Phid, TaskId, Username};
 use crate::keys::KeyReport;
 use crate::request::Parsed;
 use crate::rules::{L3Source, Rules, Timing};
+use crate::statement::{Scope, Statement};
 use crate::timeline::Moment;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
 pub use crate::approvals::{Channel, CommentFact};
+use crate::statement::Reading;
 
 /// Where the request's SSH key came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -625,7 +627,7 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
         facts,
         rules,
         now,
-        comments: Analysed::new(&facts.comments, &rules.phrases),
+        comments: Analysed::new(&facts.comments, rules),
         cutoff: cutoff(facts, &rules.timing),
     };
     let mut checks = Vec::with_capacity(16);
@@ -807,27 +809,43 @@ fn with_notes(mut message: String, notes: &[String]) -> String {
 /// `known-groups` reports it (see [`hidden_sudo_groups`]).
 pub const HIDDEN_GROUPS_FIELD: &str = "groups_hidden";
 
-/// Sudo groups (from `groups.toml`) that the description names anywhere, in any case, as a
-/// whole word, but that are not among the requested groups: a sudo group hidden in free text
-/// must not slip past the SRE meeting (the request is blocked until the groups field says
-/// exactly what is requested).
-pub fn hidden_sudo_groups(description: &str, requested: &[String], rules: &Rules) -> Vec<String> {
-    let text = description.to_lowercase();
-    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
-    rules
+/// Sudo groups (from `groups.toml`) that the title or the description names anywhere — in
+/// any case, as a whole word, after normalisation (zero-width characters removed, dash and
+/// letter look-alikes of other scripts folded) — but that are not among the requested
+/// groups: a sudo group hidden in free text must not slip past the SRE meeting (the request
+/// is blocked until the groups field says exactly what is requested). Linear in the text.
+pub fn hidden_sudo_groups(
+    title: &str,
+    description: &str,
+    requested: &[String],
+    rules: &Rules,
+) -> Vec<String> {
+    let requested: std::collections::HashSet<String> =
+        requested.iter().map(|g| g.to_lowercase()).collect();
+    let sudo: std::collections::HashMap<&str, &String> = rules
         .groups
         .iter()
-        .filter(|(name, g)| g.sudo && !requested.iter().any(|r| r.eq_ignore_ascii_case(name)))
-        .filter(|(name, _)| {
-            text.match_indices(name.to_lowercase().as_str())
-                .any(|(i, m)| {
-                    let before = text[..i].chars().next_back();
-                    let after = text[i + m.len()..].chars().next();
-                    !before.is_some_and(word) && !after.is_some_and(word)
-                })
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
+        .filter(|(name, g)| g.sudo && !requested.contains(name.as_str()))
+        .map(|(name, _)| (name.as_str(), name))
+        .collect();
+    if sudo.is_empty() {
+        return Vec::new();
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for text in [title, description] {
+        let folded = crate::statement::fold(text);
+        let words = folded.split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')));
+        for word in words {
+            let word = word.trim_matches('.');
+            // "deploy-service.", "see deploy-service.yaml": the word and its dotted parts.
+            for candidate in std::iter::once(word).chain(word.split('.')) {
+                if let Some(name) = sudo.get(candidate) {
+                    found.insert((*name).clone());
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// Problem fields that `one-user` reports: the parser reports "more than one user on this
@@ -1230,30 +1248,60 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    /// A confirmation comment (`phrase`) by one of `people`, independent of the requester:
-    /// a pass naming who confirmed, or pending when only an unverifiable one exists.
+    /// A confirmation (`statement`) by one of `people`, independent of the requester, read
+    /// like an approval (design §9): `Ok(check)` when it decides the check (pass, or pending
+    /// because a comment is doubtful or its channel unknown), else `Err(notes)` for the
+    /// caller's failing message (a withdrawn confirmation, say).
     fn confirmed_by(
         &self,
         id: &CheckId,
-        phrase: &regex::Regex,
+        statement: Statement,
         people: &[Username],
         passed: &str,
-        unverified: &str,
-    ) -> Option<Check> {
-        let by = |c: &CommentFact| self.independent(c) && people.contains(&c.author);
-        if let Some(c) = self.comments.latest_matching(phrase, by) {
-            let mut ok = pass(id.clone(), format!("{passed} @{}", c.author));
-            ok.evidence.push(evidence(c));
-            return Some(ok);
+    ) -> Result<Check, Vec<String>> {
+        let by = |c: &CommentFact| -> Result<(), Option<String>> {
+            if self.independent(c) && people.contains(&c.author) {
+                Ok(())
+            } else {
+                Err(None)
+            }
+        };
+        let outcome = self
+            .comments
+            .role(statement, by, None, |_| ScopeFit::Covers);
+        if outcome.doubts.is_empty()
+            && outcome.withdrawn.is_empty()
+            && outcome.objections.is_empty()
+        {
+            if let Some(c) = outcome.approved.first() {
+                let mut ok = pass(id.clone(), format!("{passed} @{}", c.author));
+                ok.evidence.push(evidence(c));
+                return Ok(ok);
+            }
         }
-        self.comments.unverified_matching(phrase, by).then(|| {
-            check(
+        if !outcome.doubts.is_empty()
+            || !outcome.approved.is_empty()
+            || !outcome.unverified.is_empty()
+        {
+            // Doubt, a disagreement or an unverified channel: the generic role check says which.
+            return Ok(self.role_check(
                 id.clone(),
-                Status::Pending,
-                Some(Who::ClinicDuty),
-                unverified.into(),
-            )
-        })
+                Who::ClinicDuty,
+                statement,
+                outcome,
+                String::new(),
+                None,
+            ));
+        }
+        let mut notes = outcome.notes;
+        for c in outcome.withdrawn.iter().chain(outcome.objections.iter()) {
+            notes.push(format!(
+                "@{} took it back on {}",
+                c.author,
+                self.comment_ref(c)
+            ));
+        }
+        Err(notes)
     }
 
     fn l3(&self) -> Check {
@@ -1264,16 +1312,16 @@ impl<'a> Ctx<'a> {
         if let L3::Signed { .. } = self.facts.l3 {
             return pass(id, format!("{subject} signed L3"));
         }
+        let mut notes = Vec::new();
         if self.rules.l3.sources.contains(&L3Source::VerifierComment) {
-            let confirmed = self.confirmed_by(
+            match self.confirmed_by(
                 &id,
-                &self.rules.phrases.l3_verified,
+                Statement::L3Verified,
                 &self.rules.l3.verifiers,
                 "L3 verified by",
-                "an L3 verification comment's channel could not be verified",
-            );
-            if let Some(c) = confirmed {
-                return c;
+            ) {
+                Ok(c) => return c,
+                Err(n) => notes = n,
             }
         }
         match &self.facts.l3 {
@@ -1281,7 +1329,10 @@ impl<'a> Ctx<'a> {
                 id,
                 Status::Fail,
                 Some(Who::Requester),
-                format!("{subject} has not signed L3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet"),
+                with_notes(
+                    format!("{subject} has not signed L3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet"),
+                    &notes,
+                ),
             ),
             L3::NotVisible => check(
                 id,
@@ -1309,21 +1360,26 @@ impl<'a> Ctx<'a> {
         if self.facts.subject_nda {
             return pass(id, format!("{subject} is a member of an NDA project"));
         }
-        let confirmed = self.confirmed_by(
+        let notes = match self.confirmed_by(
             &id,
-            &self.rules.phrases.nda_confirmed,
+            Statement::NdaConfirmed,
             &self.rules.people.legal_users,
             "NDA confirmed by",
-            "an NDA confirmation by a legal user could not be verified (channel unknown)",
-        );
-        if let Some(c) = confirmed {
-            return c;
-        }
+        ) {
+            Ok(c) => return c,
+            Err(notes) => notes,
+        };
         check(
             id,
             Status::Fail,
             Some(Who::Legal),
-            format!("no NDA on file: {subject} is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task"),
+            with_notes(
+                format!(
+                    "no NDA on file: {subject} is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments {}",
+                    self.how_to(Statement::NdaConfirmed, None)
+                ),
+                &notes,
+            ),
         )
     }
 
@@ -1337,15 +1393,104 @@ impl<'a> Ctx<'a> {
             .any(|g| g.approvers.contains(who))
     }
 
+    /// A comment named in a message: "2026-11-03 (T123#45)".
+    fn comment_ref(&self, c: &CommentFact) -> String {
+        format!(
+            "{} ({}#{})",
+            calendar::local_date(c.at, &self.rules.timing),
+            self.facts.task,
+            c.anchor
+        )
+    }
+
+    /// The form of a statement the bot always understands, for messages: "`Approved.`" or,
+    /// for an approval with a group, "`Approved.` or `Approved for deployment.`".
+    fn how_to(&self, st: Statement, group: Option<&str>) -> String {
+        let example = self
+            .rules
+            .phrases
+            .reading
+            .examples
+            .get(&st)
+            .map(String::as_str)
+            .unwrap_or("");
+        match group {
+            Some(g) if st == Statement::Approve => {
+                format!("`{example}` or `{}`", crate::rules::approve_for(example, g))
+            }
+            _ => format!("`{example}`"),
+        }
+    }
+
+    /// The check of one role from its outcome (design §9): `pass` only when someone whose
+    /// word counts said `yes` plainly and nobody whose word could count is in doubt or took
+    /// it back; an `unclear` reading makes it `pending` for clinic duty, naming the comment.
     fn role_check(
         &self,
         id: CheckId,
         who: Who,
+        st: Statement,
         outcome: RoleOutcome<'_>,
         missing: String,
+        group: Option<&str>,
     ) -> Check {
+        let what = st.describe();
+        let how = self.how_to(st, group);
+        if let Some(first) = outcome.doubts.first() {
+            let c = first.comment;
+            let mut message = format!(
+                "could not read @{}'s comment of {} as {what}: {}; clinic duty confirms, or @{} comments {how}",
+                c.author,
+                self.comment_ref(c),
+                first.why,
+                c.author
+            );
+            if outcome.doubts.len() > 1 {
+                message.push_str(&format!(
+                    " (and {} more doubtful comment{})",
+                    outcome.doubts.len() - 1,
+                    if outcome.doubts.len() == 2 { "" } else { "s" }
+                ));
+            }
+            let mut p = check(id, Status::Pending, Some(Who::ClinicDuty), message);
+            p.evidence = outcome.doubts.iter().map(|d| evidence(d.comment)).collect();
+            return p;
+        }
+        let against: Vec<&CommentFact> = outcome
+            .withdrawn
+            .iter()
+            .chain(outcome.objections.iter())
+            .copied()
+            .collect();
         if !outcome.approved.is_empty() {
-            let mut ok = pass(id, format!("approved by {}", mentions(&outcome.approved)));
+            if let Some(c) = against.first() {
+                // Someone whose word counts said yes, someone else whose word could count
+                // said no: a person decides.
+                let mut p = check(
+                    id,
+                    Status::Pending,
+                    Some(Who::ClinicDuty),
+                    format!(
+                        "{} by {}, but @{} said no on {}: clinic duty decides",
+                        if st == Statement::Approve {
+                            "approved"
+                        } else {
+                            "confirmed"
+                        },
+                        mentions(&outcome.approved),
+                        c.author,
+                        self.comment_ref(c)
+                    ),
+                );
+                p.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
+                return p;
+            }
+            let verb = if st == Statement::Approve {
+                "approved by"
+            } else {
+                "confirmed by"
+            };
+            let mut ok = pass(id, format!("{verb} {}", mentions(&outcome.approved)));
             ok.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
             return ok;
         }
@@ -1356,7 +1501,12 @@ impl<'a> Ctx<'a> {
                 Some(Who::ClinicDuty),
                 with_notes(
                     format!(
-                        "approval by {}: channel could not be verified",
+                        "{} by {}: channel could not be verified",
+                        if st == Statement::Approve {
+                            "approval"
+                        } else {
+                            "confirmation"
+                        },
                         mentions(&outcome.unverified)
                     ),
                     &outcome.notes,
@@ -1365,12 +1515,45 @@ impl<'a> Ctx<'a> {
             p.evidence = outcome.unverified.iter().map(|c| evidence(c)).collect();
             return p;
         }
-        check(
-            id,
-            Status::Fail,
-            Some(who),
-            with_notes(missing, &outcome.notes),
-        )
+        if let Some(c) = outcome.withdrawn.first() {
+            return check(
+                id,
+                Status::Fail,
+                Some(who),
+                with_notes(
+                    format!(
+                        "{} withdrawn by @{} on {}; to {}, comment {how}",
+                        if st == Statement::Approve {
+                            "approval"
+                        } else {
+                            "confirmation"
+                        },
+                        c.author,
+                        self.comment_ref(c),
+                        if st == Statement::Approve {
+                            "approve again"
+                        } else {
+                            "confirm again"
+                        }
+                    ),
+                    &outcome.notes,
+                ),
+            );
+        }
+        let mut notes = outcome.notes.clone();
+        for c in &outcome.objections {
+            notes.push(format!("@{} said no on {}", c.author, self.comment_ref(c)));
+        }
+        let message = format!(
+            "{}; to {}, comment {how}",
+            with_notes(missing, &notes),
+            if st == Statement::Approve {
+                "approve"
+            } else {
+                "confirm"
+            }
+        );
+        check(id, Status::Fail, Some(who), message)
     }
 
     /// Why the author of `c` can never approve this request (the requester, a bot, a disabled
@@ -1411,7 +1594,7 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .filter_map(|name| {
                     let group = self.rules.group(name)?;
-                    Some((name.as_str(), self.lead_role(group).approved))
+                    Some((name.as_str(), self.lead_role(name, group).approved))
                 })
                 .collect()
         } else {
@@ -1466,7 +1649,22 @@ impl<'a> Ctx<'a> {
                 ),
             );
         }
-        let outcome = self.comments.role(eligible, self.cutoff.as_ref());
+        let requested = &self.facts.parsed.request.groups;
+        // The manager approves the request: a scoped approval counts only when it names every
+        // requested group; otherwise it is doubtful for this role.
+        let fit = |scope: &Scope| {
+            if scope.covers_all(requested) {
+                ScopeFit::Covers
+            } else {
+                ScopeFit::Partial(format!(
+                    "it approves {} only, not the whole request",
+                    scope.names()
+                ))
+            }
+        };
+        let outcome = self
+            .comments
+            .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit);
         let missing = match named {
             Some(m) if self.is_subject(m) => match &self.facts.subject {
                 Subject::Known { .. } => format!(
@@ -1479,11 +1677,23 @@ impl<'a> Ctx<'a> {
             Some(m) => format!("no approval from @{m} (the named manager or sponsor) yet"),
             None => "no approval from the manager or sponsor yet".into(),
         };
-        self.role_check(CheckId::ManagerApproval, Who::Manager, outcome, missing)
+        let group = match requested.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
+        self.role_check(
+            CheckId::ManagerApproval,
+            Who::Manager,
+            Statement::Approve,
+            outcome,
+            missing,
+            group,
+        )
     }
 
-    /// The approvals that count for the project lead of `group`.
-    fn lead_role(&self, group: &crate::rules::Group) -> RoleOutcome<'a> {
+    /// The approvals that count for the project lead of `group` (named `name`): a scoped
+    /// approval counts for the groups it names and for no other group.
+    fn lead_role(&self, name: &str, group: &crate::rules::Group) -> RoleOutcome<'a> {
         let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
             if !group.approvers.contains(&c.author) {
                 return Err(None);
@@ -1493,7 +1703,18 @@ impl<'a> Ctx<'a> {
             }
             Ok(())
         };
-        self.comments.role(eligible, self.cutoff.as_ref())
+        let fit = |scope: &Scope| {
+            if scope.covers(name) {
+                ScopeFit::Covers
+            } else {
+                ScopeFit::Elsewhere(format!(
+                    "an approval for {} only does not count for {name}",
+                    scope.names()
+                ))
+            }
+        };
+        self.comments
+            .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit)
     }
 
     fn lead_approvals(&self) -> Vec<Check> {
@@ -1502,7 +1723,7 @@ impl<'a> Ctx<'a> {
             let Some(group) = self.rules.group(name) else {
                 continue; // reported by known-groups
             };
-            let outcome = self.lead_role(group);
+            let outcome = self.lead_role(name, group);
             let approvers: Vec<String> = group.approvers.iter().map(|a| format!("@{a}")).collect();
             let missing = format!(
                 "no approval from a project lead of {name} yet (approvers: {})",
@@ -1511,8 +1732,10 @@ impl<'a> Ctx<'a> {
             out.push(self.role_check(
                 CheckId::LeadApproval(name.to_lowercase()),
                 Who::ProjectLead,
+                Statement::Approve,
                 outcome,
                 missing,
+                Some(name),
             ));
         }
         out
@@ -1535,9 +1758,35 @@ impl<'a> Ctx<'a> {
         let decider = |c: &CommentFact| {
             self.independent(c) && self.rules.people.sre_deciders.contains(&c.author)
         };
-        let declined = self
-            .comments
-            .latest_matching(&self.rules.phrases.sre_declined, decider);
+        // Declined is final for the request (design §1.6): any plain decline by a decider,
+        // whatever came after.
+        let mut declined: Option<&CommentFact> = None;
+        let mut unverified = false;
+        let mut doubt: Option<(&CommentFact, String)> = None;
+        for (c, r) in self.comments.said(Statement::SreDeclined) {
+            if !decider(c) {
+                continue;
+            }
+            match r {
+                Reading::Yes { .. } if c.channel.counts() => declined = Some(c),
+                Reading::Yes { .. } if c.channel == Channel::Unknown => unverified = true,
+                Reading::Unclear { why } => {
+                    doubt.get_or_insert((c, why.clone()));
+                }
+                _ => {}
+            }
+        }
+        let outcome = self.comments.role(
+            Statement::SreApproved,
+            |c| if decider(c) { Ok(()) } else { Err(None) },
+            None,
+            |_| ScopeFit::Covers,
+        );
+        if let Some(d) = outcome.doubts.first() {
+            doubt.get_or_insert((d.comment, d.why.clone()));
+        }
+        unverified |= !outcome.unverified.is_empty();
+        let disagree = !outcome.withdrawn.is_empty() || !outcome.objections.is_empty();
         let earliest = [
             self.cutoff.as_ref().map(|k| k.at),
             approvals_at.map(|a| a.0),
@@ -1549,10 +1798,11 @@ impl<'a> Ctx<'a> {
             .first_meeting()
             .or_else(|| earliest.map(|e| calendar::next_meeting(e, m, t)))
             .map(|d| calendar::meeting_start(d, m, t));
-        let decision = self
-            .comments
-            .latest_matching(&self.rules.phrases.sre_approved, decider);
-        // After the last change and the last approval, by (time, transaction id).
+        let decision = outcome
+            .approved
+            .iter()
+            .copied()
+            .max_by_key(|c| (c.at, c.anchor));
         let approved = decision.filter(|c| {
             !self.cutoff.as_ref().is_some_and(|k| k.predates(c))
                 && approvals_at.is_none_or(|a| (c.at, c.anchor) > a)
@@ -1563,31 +1813,38 @@ impl<'a> Ctx<'a> {
         } else {
             Vec::new()
         };
-        // Declined is final for the request (design §1.6), whatever came after.
-        match (declined, approved) {
-            (Some(d), _) => {
-                let mut c = check(
-                    id,
-                    Status::Fail,
-                    None,
-                    format!("declined at the SRE meeting (@{})", d.author),
-                );
-                c.evidence.push(evidence(d));
-                return (c, self.facts.sudo.scheduled_for, true);
-            }
-            (_, Some(a)) => {
-                let mut c = pass(id, format!("approved at the SRE meeting (@{})", a.author));
-                c.evidence.push(evidence(a));
-                return (c, self.facts.sudo.scheduled_for, false);
-            }
-            _ => {}
+        if let Some(d) = declined {
+            let mut c = check(
+                id,
+                Status::Fail,
+                None,
+                format!("declined at the SRE meeting (@{})", d.author),
+            );
+            c.evidence.push(evidence(d));
+            return (c, self.facts.sudo.scheduled_for, true);
         }
-        let unverified = self
-            .comments
-            .unverified_matching(&self.rules.phrases.sre_approved, decider)
-            || self
-                .comments
-                .unverified_matching(&self.rules.phrases.sre_declined, decider);
+        if let Some((d, why)) = doubt {
+            let mut c = check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                format!(
+                    "could not read @{}'s comment of {} as an SRE meeting decision: {why}; clinic duty confirms, or @{} comments {} or {}",
+                    d.author,
+                    self.comment_ref(d),
+                    d.author,
+                    self.how_to(Statement::SreApproved, None),
+                    self.how_to(Statement::SreDeclined, None)
+                ),
+            );
+            c.evidence.push(evidence(d));
+            return (c, self.facts.sudo.scheduled_for, false);
+        }
+        if let (Some(a), false) = (approved, disagree) {
+            let mut c = pass(id, format!("approved at the SRE meeting (@{})", a.author));
+            c.evidence.push(evidence(a));
+            return (c, self.facts.sudo.scheduled_for, false);
+        }
         if unverified {
             let c = check(
                 id,

@@ -345,7 +345,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "@MBoss withdrew their approval",
+            says: "withdrawn by @MBoss on 2026-11-04",
         },
         Case {
             name: "a withdrawal by email still cancels (fail closed)",
@@ -358,7 +358,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "withdrew",
+            says: "withdrawn by @mboss",
         },
         Case {
             name: "approving again after a withdrawal counts",
@@ -1334,8 +1334,13 @@ fn unknown_subject(f: &mut Facts) {
 #[test]
 fn engine_table() {
     let base_rules = rules();
+    run_cases(cases(), &base_rules);
+}
+
+/// Runs table cases from the ready request; panics with every case that did not hold.
+fn run_cases(cases: Vec<Case>, base_rules: &Rules) {
     let mut failures = Vec::new();
-    for case in cases() {
+    for case in cases {
         let mut facts = ready();
         let mut r = base_rules.clone();
         let mut now = at(NOW);
@@ -1504,7 +1509,7 @@ fn a_withdrawn_lead_approval_names_the_withdrawal_and_keeps_evidence_empty() {
     let c = find(&list, "lead-approval:analytics-privatedata-users").expect("lead check");
     assert!(c.evidence.is_empty());
     assert!(
-        c.message.contains("@aotto withdrew their approval"),
+        c.message.contains("withdrawn by @aotto on 2026-11-04"),
         "{}",
         c.message
     );
@@ -1767,4 +1772,387 @@ proptest::proptest! {
 fn rules_once() -> &'static Rules {
     static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
     RULES.get_or_init(rules)
+}
+
+/// The people's words (issue 13): doubtful comments are pending for clinic duty and name the
+/// comment, withdrawals say "withdrawn by", scopes count for their groups only, a doubt or a
+/// "no" by a second person whose word could count blocks a pass, and every failing approval
+/// line says how to approve.
+fn reading_cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "a questioned approval is pending for clinic duty, naming the comment",
+            edit: |f, _, _| f.comments[0].text = "Approved?".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @mboss's comment of 2026-11-03 (T101#11) as an approval: it asks a question; clinic duty confirms, or @mboss comments `Approved.` or `Approved for analytics-privatedata-users.`",
+        },
+        Case {
+            name: "a conditional approval is pending",
+            edit: |f, _, _| {
+                f.comments[1].text = "Approved once the data steward agrees.".into()
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @aotto's comment of 2026-11-03 (T101#12) as an approval: it is conditional",
+        },
+        Case {
+            name: "a look-alike approval is pending",
+            edit: |f, _, _| f.comments[0].text = "\u{0410}pproved.".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "look-alike",
+        },
+        Case {
+            name: "a misspelt approval is pending",
+            edit: |f, _, _| f.comments[0].text = "Aproved".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "misspelt",
+        },
+        Case {
+            name: "a later doubtful comment by the same person replaces the approval",
+            edit: |f, _, _| {
+                f.comments
+                    .push(comment(13, "mboss", "2026-11-04T10:00:00Z", "Approved? Hm, maybe not."))
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "(T101#13)",
+        },
+        Case {
+            name: "a doubtful comment by email still cancels (fail closed)",
+            edit: |f, _, _| {
+                let mut c = comment(13, "mboss", "2026-11-04T10:00:00Z", "Approved?");
+                c.channel = Channel::Email;
+                f.comments.push(c)
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @mboss's comment",
+        },
+        Case {
+            name: "a plain approval after a doubtful one counts",
+            edit: |f, _, _| {
+                f.comments[0].text = "Approved?".into();
+                f.comments
+                    .push(comment(13, "mboss", "2026-11-04T10:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "doubt older than the key change is no doubt: the approval is simply missing",
+            edit: |f, _, _| {
+                f.comments[0].text = "Approved?".into();
+                f.key_changed_at = Some(Moment::untracked(at("2026-11-04T09:00:00Z")));
+                f.comments
+                    .push(comment(13, "aotto", "2026-11-05T10:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "a withdrawal in backticks says withdrawn by, with the date and the comment",
+            edit: |f, _, _| {
+                f.comments.push(comment(
+                    13,
+                    "mboss",
+                    "2026-11-04T10:00:00Z",
+                    "Status: `not approved`",
+                ))
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval withdrawn by @mboss on 2026-11-04 (T101#13); to approve again, comment `Approved.`",
+        },
+        Case {
+            name: "a struck-through approval is withdrawn",
+            edit: |f, _, _| f.comments[0].text = "~~Approved.~~ Waiting for legal.".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "every failing approval line says how to approve",
+            edit: |f, _, _| {
+                f.comments.clear();
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`",
+        },
+        Case {
+            name: "a lead's scoped approval counts for its group",
+            edit: |f, _, _| {
+                f.parsed.request.groups =
+                    vec!["analytics-privatedata-users".into(), "analytics-users".into()];
+                f.comments[0].text = "Approved.".into();
+                f.comments[1].text = "Approved for analytics-users only.".into();
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-users",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "a lead's scoped approval counts for no other group",
+            edit: |f, _, _| {
+                f.parsed.request.groups =
+                    vec!["analytics-privatedata-users".into(), "analytics-users".into()];
+                f.comments[1].text = "Approved for analytics-users only.".into();
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "an approval for analytics-users only does not count for analytics-privatedata-users",
+        },
+        Case {
+            name: "a lead's approval naming both groups counts for both",
+            edit: |f, _, _| {
+                f.parsed.request.groups =
+                    vec!["analytics-privatedata-users".into(), "analytics-users".into()];
+                f.comments[1].text =
+                    "Approved for analytics-users and analytics-privatedata-users.".into();
+            },
+            verdict: Verdict::Ready,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "the manager's approval for part of the request is doubtful",
+            edit: |f, _, _| f.comments[0].text = "Approved for deployment.".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it approves deployment only, not the whole request",
+        },
+        Case {
+            name: "the manager's approval naming every requested group counts",
+            edit: |f, _, _| {
+                f.comments[0].text = "Approved for analytics-privatedata-users.".into()
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "an unclear comment by a second person whose word could count blocks a pass",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments.push(comment(
+                    13,
+                    "bkeller",
+                    "2026-11-04T10:00:00Z",
+                    "Approved? I thought legal had to look first.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @bkeller's comment",
+        },
+        Case {
+            name: "a no by a second person whose word could count blocks a pass",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments.push(comment(
+                    13,
+                    "bkeller",
+                    "2026-11-04T10:00:00Z",
+                    "Not approved: I am her manager, not Morgan.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "but @bkeller said no on 2026-11-04 (T101#13): clinic duty decides",
+        },
+        Case {
+            name: "doubt from someone whose word cannot count changes nothing",
+            edit: |f, _, _| {
+                f.comments.push(comment(
+                    13,
+                    "bkeller",
+                    "2026-11-04T10:00:00Z",
+                    "Approved? I thought legal had to look first.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a doubtful NDA confirmation is pending for clinic duty",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "Is an NDA on file?",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @legalteam's comment of 2026-11-04 (T101#13) as an NDA confirmation: it asks a question; clinic duty confirms, or @legalteam comments `NDA on file.`",
+        },
+        Case {
+            name: "an NDA confirmation corrected later by the same person no longer counts",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments
+                    .push(comment(13, "legalteam", "2026-11-04T10:00:00Z", "NDA on file."));
+                f.comments.push(comment(
+                    14,
+                    "legalteam",
+                    "2026-11-05T10:00:00Z",
+                    "Correction: the NDA is not in place.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "fail",
+            who: Some(Who::Legal),
+            says: "@legalteam took it back on 2026-11-05 (T101#14)",
+        },
+        Case {
+            name: "no NDA on file yet is no confirmation",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "No NDA on file yet.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "fail",
+            who: Some(Who::Legal),
+            says: "a legal user comments `NDA on file.`",
+        },
+        Case {
+            name: "a doubtful L3 verification is pending for clinic duty",
+            edit: |f, r, _| {
+                f.l3 = L3::NotSigned;
+                r.l3.sources.push(accessbot::rules::L3Source::VerifierComment);
+                f.comments
+                    .push(comment(13, "sre-kim", "2026-11-04T10:00:00Z", "L3 verified?"));
+            },
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "as an L3 verification: it asks a question",
+        },
+        Case {
+            name: "a doubtful SRE meeting decision is pending for clinic duty",
+            edit: |f, _, _| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting approved it, I think.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "sudo-review",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @sre-kim's comment of 2026-11-16 (T101#13) as an SRE meeting decision",
+        },
+        Case {
+            name: "an SRE meeting approval questioned and not yet given is no approval",
+            edit: |f, _, now| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: approved? not yet",
+                ));
+                *now = at("2026-11-16T17:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "waiting for the decision",
+        },
+        Case {
+            name: "an SRE meeting approval corrected by the same decider no longer counts",
+            edit: |f, _, now| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: approved.",
+                ));
+                f.comments.push(comment(
+                    14,
+                    "sre-kim",
+                    "2026-11-16T16:30:00Z",
+                    "Correction: SRE meeting: not approved, wrong task.",
+                ));
+                *now = at("2026-11-16T17:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "waiting for the decision",
+        },
+    ]
+}
+
+#[test]
+fn doubtful_words_are_never_a_pass() {
+    run_cases(reading_cases(), &rules());
 }
