@@ -832,6 +832,13 @@ impl<'a> Ctx<'a> {
                 problems.extend(found);
             }
         }
+        // A reserved name is refused for a new account; one already in data.yaml is the
+        // account the request is about, not a new one.
+        if let Some(user) = &r.shell_user {
+            if !self.facts.existing_user {
+                problems.extend(self.rules.keys.shell_user_refusal(user));
+            }
+        }
         let no_key = r.key.is_none() && self.facts.key.source == KeySource::None;
         if no_key && !self.facts.existing_user {
             missing.push("SSH public key");
