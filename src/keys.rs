@@ -822,10 +822,10 @@ mod tests {
         for k in 2u8..=18 {
             let mut canonical = [0u8; 32];
             canonical[0] = k;
-            if !CompressedEdwardsY(canonical)
+            let on_curve = CompressedEdwardsY(canonical)
                 .decompress()
-                .is_some_and(|p| !p.is_small_order())
-            {
+                .is_some_and(|p| !p.is_small_order());
+            if !on_curve {
                 continue;
             }
             let mut twin = [0xffu8; 32];
@@ -849,7 +849,9 @@ mod tests {
     fn degenerate_rsa_keys_are_refused() {
         let rules = KeyRules::default();
         let (e, n) = honest_rsa();
-        let cases: Vec<(&str, Vec<u8>, Vec<u8>, Vec<&str>)> = vec![
+        // (name, e, n, what each problem says)
+        type Case<'a> = (&'a str, Vec<u8>, Vec<u8>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
             (
                 "e = 3",
                 vec![3],

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod logging;
 pub mod policy;
 pub mod poller;
+pub mod remarkup_out;
 pub mod report;
 pub mod request;
 pub mod rules;

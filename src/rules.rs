@@ -226,7 +226,7 @@ fn reserved_entry_problem(entry: &str) -> Option<String> {
     }
     // An exact name, or a prefix pattern, must itself begin like a shell username.
     let first = fixed.as_bytes()[0];
-    if !entry.starts_with('*') && !(first.is_ascii_lowercase() || first == b'_') {
+    if !(entry.starts_with('*') || first.is_ascii_lowercase() || first == b'_') {
         return Some(format!(
             "{entry:?} can never match: a shell username begins with a lowercase letter or _"
         ));
