@@ -147,6 +147,22 @@ pub fn stale_nudge(
     )
 }
 
+/// The first words of the comment that says a task can no longer be read.
+pub const UNREADABLE_NOTICE: &str = "**accessbot**: this task can no longer be read";
+
+/// The one comment posted on a task that was ready (or marked ready) and can no longer be
+/// read: its last checklist must not be relied on.
+pub fn unreadable_notice() -> String {
+    format!(
+        "{UNREADABLE_NOTICE} (an answer larger than accessbot accepts, or one it cannot decode). Its last checklist no longer holds: do not grant this access until accessbot reads the task again and posts a new checklist. Clinic duty: see `accessbot status --json`."
+    )
+}
+
+/// Whether a comment text is an [`unreadable_notice`].
+pub fn is_unreadable_notice(text: &str) -> bool {
+    text.starts_with(UNREADABLE_NOTICE)
+}
+
 /// `check` without `--json`: the checklist for a terminal.
 pub fn terminal(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
     let mut s = format!("{}: {}\n", checklist.task, verdict_line(checklist, tz));

@@ -7,15 +7,19 @@
 //! - [`ConduitError`]: one line per failure, never holding the token;
 //! - [`channels_from_task_page`]: the web/email/Conduit channel of each transaction, read from
 //!   the task page;
-//! - [`types`]: the wire types, as recorded from a real server.
+//! - [`types`]: the wire types, as recorded from a real server;
+//! - `read`: tasks read one by one out of their pages ([`Client::read_tasks_page`],
+//!   [`Client::read_tasks`]), so that one unreadable task never hides the others.
 
 mod client;
 mod error;
 mod page;
+mod read;
 mod token;
 pub mod types;
 
-pub use client::{decode_answer, Client, ClientOptions, TASK_PAGE};
+pub use client::{decode_answer, Client, ClientOptions, MAX_BODY_BYTES, TASK_PAGE};
 pub use error::ConduitError;
 pub use page::{channels_from_task_page, markers_from_task_page, Channel, Marker};
+pub use read::{TaskPage, TasksRead, UnreadableTask};
 pub use token::{redact, Token, TokenError, REDACTED, TOKEN_ENV};
