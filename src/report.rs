@@ -623,6 +623,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn terminal_views_print_no_control_character() {
+        use crate::ids::TaskId;
+        use crate::policy::{CheckId, RequestSummary, Who};
+        let checklist = Checklist {
+            task: TaskId(5),
+            verdict: Verdict::Blocked,
+            until: None,
+            request: RequestSummary {
+                full_name: None,
+                wikitech_user: None,
+                shell_user: None,
+                email: None,
+                groups: vec![],
+                sudo: false,
+                key: None,
+                expiry_date: None,
+                expiry_contact: None,
+            },
+            checks: vec![Check {
+                id: CheckId::KnownGroups,
+                status: Status::Fail,
+                who: Some(Who::Requester),
+                message: "unknown group: x\u{1b}[2J\u{1b}]0;owned\u{7}\u{202E}y".into(),
+                evidence: vec![],
+                until: None,
+            }],
+            sudo_meeting: None,
+        };
+        for out in [
+            terminal(&checklist, chrono_tz::UTC),
+            explain(&checklist, "https://phab.example.org", chrono_tz::UTC),
+        ] {
+            assert!(
+                !out.chars()
+                    .any(|c| (c.is_control() && c != '\n') || c == '\u{202E}'),
+                "{out:?}"
+            );
+            assert!(out.contains("unknown group: x [2J ]0;owned y"), "{out:?}");
+        }
+    }
+
+    #[test]
     fn comment_hash_ignores_the_footer_only() {
         let a = "**accessbot checklist** x\n- [ ] a\n\n//Evaluated 2026-11-02 09:00 UTC. …//";
         let b = "**accessbot checklist** x\n- [ ] a\n\n//Evaluated 2026-11-03 10:00 UTC. …//";

@@ -904,6 +904,37 @@ fn no_live_construct_touches_requester_text_in_a_comment_or_an_agenda() {
 }
 
 #[test]
+fn the_wikitext_agenda_gives_requester_cells_no_meaning() {
+    // MediaWiki is no remarkup: links, templates, bold and italics, tags, signatures and magic
+    // words from a request are written as character references.
+    let hostile = "[[Special:x]] {{tpl}} '''b''' ''i'' <ref>x</ref> ~~~~ __NOTOC__ [https://evil.example y] &amp;";
+    let item = report::AgendaItem {
+        task: "T77".into(),
+        url: "https://phabricator.example.org/T77".into(),
+        requester: hostile.into(),
+        shell_user: Some(hostile.into()),
+        groups: vec![hostile.into()],
+        sudo_groups: vec![hostile.into()],
+        approvals: vec![],
+        rolled_over_from: None,
+    };
+    let agenda = report::Agenda {
+        meeting: NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
+        reviews: vec![item],
+        rolled_over: vec![],
+        stale: vec![],
+    };
+    let text = report::render_agenda(&agenda, AgendaFormat::Wikitext);
+    let row = text.lines().find(|l| l.contains("T77]")).expect("the row");
+    let cells = row.split_once("T77]").expect("after the link").1;
+    for bad in ["[[", "{{", "''", "<ref", "~~~~", "__", "[http"] {
+        assert!(!cells.contains(bad), "{bad:?} in {cells}");
+    }
+    assert!(cells.contains("&amp;amp;"), "& is escaped: {cells}");
+    assert_eq!(cells.matches("Special:x").count(), 4, "{cells}");
+}
+
+#[test]
 fn the_stale_nudge_holds_one_mention_and_nothing_else_live() {
     let tz = chrono_tz::UTC;
     let since = Utc.with_ymd_and_hms(2026, 11, 2, 12, 0, 0).unwrap();

@@ -33,13 +33,23 @@ fn form(name: &str, user: &str, key: &str) -> String {
 
 /// One task of a scenario: id, author, creation time, description, comments (time, author,
 /// text).
-type TaskSpec = (u64, &'static str, &'static str, String, Vec<(&'static str, &'static str, String)>);
+type TaskSpec = (
+    u64,
+    &'static str,
+    &'static str,
+    String,
+    Vec<(&'static str, &'static str, String)>,
+);
 
 /// The world of the tests (users, projects, L3) and `tasks`, as a scenario file.
 fn scenario_of(tasks: Vec<TaskSpec>) -> String {
     let mut s = String::from("now = \"2026-11-05T12:00:00Z\"\n");
     for (user, name, extra) in [
-        ("accessbot", "Access Bot", "bot = true\ntoken = \"api-unreadableaccessbot00000000\"\n"),
+        (
+            "accessbot",
+            "Access Bot",
+            "bot = true\ntoken = \"api-unreadableaccessbot00000000\"\n",
+        ),
         ("asmith", "Alex Smith", ""),
         ("mallory", "Mallory Bigly", ""),
         ("jdoe", "Jane Doe", ""),
@@ -79,8 +89,10 @@ fn scenario_of(tasks: Vec<TaskSpec>) -> String {
 }
 
 const ASMITH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0741lOXlBowiT7hPyuouENgjE5DTsFF+85gc5v6kBb asmith@laptop";
-const MALLORY_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEpe3mt0Hp2QAUHJ4ts58wNxBqU1wFCifms6x4Hgs+v9 m@laptop";
-const JDOE_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEiVSTZX2fX8cpIwClBb/C+IUSsldzgsgKZZ7BUHRXuG jdoe@laptop";
+const MALLORY_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEpe3mt0Hp2QAUHJ4ts58wNxBqU1wFCifms6x4Hgs+v9 m@laptop";
+const JDOE_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEiVSTZX2fX8cpIwClBb/C+IUSsldzgsgKZZ7BUHRXuG jdoe@laptop";
 
 /// `bytes` of filler text, in lines.
 fn filler(bytes: usize) -> String {
@@ -112,7 +124,11 @@ fn scenario() -> String {
             202,
             "mallory",
             "2026-11-02T09:40:00Z",
-            format!("{}{}", form("Mallory Bigly", "mallory", MALLORY_KEY), filler(2 * CAP)),
+            format!(
+                "{}{}",
+                form("Mallory Bigly", "mallory", MALLORY_KEY),
+                filler(2 * CAP)
+            ),
             vec![("2026-11-05T13:05:00Z", "mallory", "Any news?".into())],
         ),
         (
@@ -361,7 +377,11 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
     let (r, c) = cycle(&w, &bot, "2026-11-05T12:00:00Z").await;
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(ids(&r.unreadable), [304], "{r:?}");
-    assert!(r.unreadable[0].1.contains("transaction.search"), "{:?}", r.unreadable);
+    assert!(
+        r.unreadable[0].1.contains("transaction.search"),
+        "{:?}",
+        r.unreadable
+    );
     assert_eq!(r.evaluated, 2);
     // One page of tasks. Timelines: T301 one page; T304 pages of 100, 10 and 1, each over
     // the cap, none retried; T305 pages of 100 and 10 over the cap, one of 1 (its newest
@@ -372,7 +392,10 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
     assert!(w.comments(304).is_empty());
     let store = w.store().await;
     let row = store.task(TaskId(304)).await.unwrap().unwrap();
-    assert_eq!((row.verdict.as_str(), row.who.as_str()), ("blocked", "clinic-duty"));
+    assert_eq!(
+        (row.verdict.as_str(), row.who.as_str()),
+        ("blocked", "clinic-duty")
+    );
     store.close().await;
 
     // Once the bot's own comments are read back, T304 is not read again: it has not changed.

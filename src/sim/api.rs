@@ -1842,7 +1842,10 @@ mod tests {
         );
         let rec: Value = serde_json::from_str(recorded).unwrap();
         let raw = rec["response_raw_text"].as_str().unwrap();
-        assert!(raw.starts_with(r#"{"result":{"data":[{"id":3,"type":"TASK","phid":"#), "{raw}");
+        assert!(
+            raw.starts_with(r#"{"result":{"data":[{"id":3,"type":"TASK","phid":"#),
+            "{raw}"
+        );
     }
 
     #[test]
