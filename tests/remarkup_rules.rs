@@ -704,9 +704,16 @@ fn touches(place: Place, r: &Range<usize>, value: &Range<usize>) -> bool {
     }
 }
 
-/// The surroundings a value is tried in: what may stand before and after it.
-const BEFORE: &[&str] = &["", "x", "é", "-", "(", ":", "@", "#", "r", "\n"];
-const AFTER: &[&str] = &["", "x", ".", "é", "1"];
+/// The surroundings a value is tried in: each of what may stand before it, each of what may
+/// stand after it, and a few of both.
+fn surroundings() -> Vec<(&'static str, &'static str)> {
+    const BEFORE: &[&str] = &["", "x", "é", "-", "(", ":", "@", "#", "r", "\n"];
+    const AFTER: &[&str] = &["x", ".", "é", "1"];
+    let mut out: Vec<(&str, &str)> = BEFORE.iter().map(|b| (*b, "")).collect();
+    out.extend(AFTER.iter().map(|a| ("", *a)));
+    out.extend([("é", "x"), ("(", ")"), ("x", "1"), ("@", ".")]);
+    out
+}
 
 #[test]
 fn every_row_is_live_in_phorge() {
@@ -757,16 +764,14 @@ fn inert_output_matches_no_rule_in_any_surrounding() {
     let mut live = Vec::new();
     for (rule, _) in table() {
         for input in &rule.live {
-            for before in BEFORE {
-                for after in AFTER {
-                    let text = format!("{before}{input}{after}");
-                    let out = report::inert(&text);
-                    for (name, _, r) in all_live(&out, false) {
-                        live.push(format!(
-                            "{}: inert({text:?}) = {out:?} is live for {name} at {:?}",
-                            rule.name, &out[r]
-                        ));
-                    }
+            for (before, after) in surroundings() {
+                let text = format!("{before}{input}{after}");
+                let out = report::inert(&text);
+                for (name, _, r) in all_live(&out, false) {
+                    live.push(format!(
+                        "{}: inert({text:?}) = {out:?} is live for {name} at {:?}",
+                        rule.name, &out[r]
+                    ));
                 }
             }
         }
@@ -846,56 +851,59 @@ fn no_live_construct_touches_requester_text_in_a_comment_or_an_agenda() {
     let now = Utc.with_ymd_and_hms(2026, 11, 2, 12, 0, 0).unwrap();
     let mut live = Vec::new();
     for (rule, _) in table() {
-        for input in &rule.live {
-            for before in ["", "é"] {
-                let value = format!("{before}{input}");
-                // The checklist comment: the message is written through `inert` whole. Only
-                // its line can hold requester text; lines are Phorge's units here (one list
-                // item each).
-                let comment = report::comment(&checklist_quoting(&value), tz, now);
-                let message = report::inert(&format!("the value {value} is refused"));
-                let Some(line) = line_holding(&comment, &message) else {
+        // Each input, and the first after a non-ASCII letter ("éT1").
+        let values = rule
+            .live
+            .iter()
+            .cloned()
+            .chain(rule.live.first().map(|i| format!("é{i}")));
+        for value in values {
+            // The checklist comment: the message is written through `inert` whole. Only
+            // its line can hold requester text; lines are Phorge's units here (one list
+            // item each).
+            let comment = report::comment(&checklist_quoting(&value), tz, now);
+            let message = report::inert(&format!("the value {value} is refused"));
+            let Some(line) = line_holding(&comment, &message) else {
+                live.push(format!(
+                    "{}: the message of {value:?} is not in {comment:?}",
+                    rule.name
+                ));
+                continue;
+            };
+            let at = line.find(&message).expect("held");
+            let value_range = at + "the value ".len()..at + message.len() - " is refused".len();
+            for (name, place, r) in all_live(line, true) {
+                if touches(place, &r, &value_range) {
                     live.push(format!(
-                        "{}: the message of {value:?} is not in {comment:?}",
-                        rule.name
-                    ));
-                    continue;
-                };
-                let at = line.find(&message).expect("held");
-                let value_range = at + "the value ".len()..at + message.len() - " is refused".len();
-                for (name, place, r) in all_live(line, true) {
-                    if touches(place, &r, &value_range) {
-                        live.push(format!(
-                            "{}: comment quoting {value:?} has {name} live at {:?}",
-                            rule.name, &line[r]
-                        ));
-                    }
-                }
-                // The Markdown agenda (pasted into a Phorge wiki page, Phorge renders it): the
-                // value is the requester, the shell user, a group and a sudo group of a row.
-                let agenda = agenda_quoting(&value);
-                let cell = remarkup_out::markdown_cell(&value).replace('|', "\\|");
-                let Some(row) = line_holding(&agenda, &cell) else {
-                    live.push(format!(
-                        "{}: {value:?} is not quoted in the agenda",
-                        rule.name
-                    ));
-                    continue;
-                };
-                let cells = occurrences(row, &cell);
-                if cells.len() < 4 {
-                    live.push(format!(
-                        "{}: {value:?} is not in every cell of {row:?}",
-                        rule.name
+                        "{}: comment quoting {value:?} has {name} live at {:?}",
+                        rule.name, &line[r]
                     ));
                 }
-                for (name, place, r) in all_live(row, true) {
-                    if cells.iter().any(|c| touches(place, &r, c)) {
-                        live.push(format!(
-                            "{}: agenda quoting {value:?} has {name} live at {:?}",
-                            rule.name, &row[r]
-                        ));
-                    }
+            }
+            // The Markdown agenda (pasted into a Phorge wiki page, Phorge renders it): the
+            // value is the requester, the shell user, a group and a sudo group of a row.
+            let agenda = agenda_quoting(&value);
+            let cell = remarkup_out::markdown_cell(&value).replace('|', "\\|");
+            let Some(row) = line_holding(&agenda, &cell) else {
+                live.push(format!(
+                    "{}: {value:?} is not quoted in the agenda",
+                    rule.name
+                ));
+                continue;
+            };
+            let cells = occurrences(row, &cell);
+            if cells.len() < 4 {
+                live.push(format!(
+                    "{}: {value:?} is not in every cell of {row:?}",
+                    rule.name
+                ));
+            }
+            for (name, place, r) in all_live(row, true) {
+                if cells.iter().any(|c| touches(place, &r, c)) {
+                    live.push(format!(
+                        "{}: agenda quoting {value:?} has {name} live at {:?}",
+                        rule.name, &row[r]
+                    ));
                 }
             }
         }
