@@ -352,6 +352,7 @@ impl Poller {
                     evaluated = r.evaluated,
                     effects = r.effects.len(),
                     failed = r.failed.len(),
+                    unreadable = r.unreadable.len(),
                     calls = self.client().total_calls(),
                     ms = started.elapsed().as_millis() as u64,
                     "cycle done"
