@@ -1411,11 +1411,7 @@ impl EvidenceSource {
     /// The key text of paste `pid`, whether it counts as the subject's, and when its text last
     /// changed (`None`: unreadable). It counts only when the subject wrote it and nobody else
     /// changed it since.
-    async fn paste_key(
-        &self,
-        pid: u64,
-        subject: &Phid,
-    ) -> Result<PasteKey, ConduitError> {
+    async fn paste_key(&self, pid: u64, subject: &Phid) -> Result<PasteKey, ConduitError> {
         let Some(p) = self.paste(pid).await? else {
             return Ok(PasteKey {
                 text: None,

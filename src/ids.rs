@@ -146,34 +146,43 @@ impl fmt::Display for Username {
     }
 }
 
-/// A Unix shell username as it would go into `data.yaml`: lowercase letter first, then
-/// lowercase letters, digits, `-` or `_`, at most 32 characters.
+/// A Unix shell username as it would go into `data.yaml`: it matches [`ShellUser::PATTERN`]
+/// (a lowercase letter or `_`, then lowercase letters, digits, `-` or `_`; at most 32
+/// characters). Whether a valid name may be *given* to a new account is a rules question
+/// (`[keys] reserved_shell_users`, see [`crate::rules::KeyRules::shell_user_refusal`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct ShellUser(String);
 
 /// Why a string is not a valid shell username.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a valid shell username (a lowercase letter, then lowercase letters, digits, '-' or '_'; at most 32 characters)")]
+#[error("{0:?} is not a valid shell username: it must match {pattern}", pattern = ShellUser::PATTERN)]
 pub struct BadShellUser(pub String);
 
 impl ShellUser {
+    /// The shape of a shell username, as a regular expression (design §10).
+    pub const PATTERN: &'static str = "^[a-z_][a-z0-9_-]{0,31}$";
+
     /// The shell username as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether `s` matches [`Self::PATTERN`].
+    pub fn is_valid(s: &str) -> bool {
+        let b = s.as_bytes();
+        !b.is_empty()
+            && b.len() <= 32
+            && (b[0].is_ascii_lowercase() || b[0] == b'_')
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_')
     }
 }
 
 impl FromStr for ShellUser {
     type Err = BadShellUser;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let b = s.as_bytes();
-        let ok = !b.is_empty()
-            && b.len() <= 32
-            && b[0].is_ascii_lowercase()
-            && b.iter()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_');
-        if ok {
+        if Self::is_valid(s) {
             Ok(ShellUser(s.to_string()))
         } else {
             Err(BadShellUser(s.to_string()))
@@ -251,6 +260,55 @@ mod tests {
         assert!("1jdoe".parse::<ShellUser>().is_err());
         assert!("".parse::<ShellUser>().is_err());
         assert!("a".repeat(33).parse::<ShellUser>().is_err());
+    }
+
+    #[test]
+    fn shell_users_match_exactly_the_pattern() {
+        // The pattern of design §10, as a regex, against the type, over the edges.
+        let re = regex::Regex::new(ShellUser::PATTERN).unwrap();
+        let mut cases: Vec<String> = [
+            "_",
+            "_x",
+            "a",
+            "a-",
+            "a_",
+            "a9",
+            "-a",
+            "9a",
+            "a.b",
+            "a b",
+            "a\n",
+            "é",
+            "ａ",
+            "A",
+            "aA",
+            "root",
+            "www-data",
+            "systemd-network",
+            "a$",
+            "a\u{0}",
+            "\u{200B}a",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        cases.push("a".repeat(32));
+        cases.push("a".repeat(33));
+        cases.push(format!("_{}", "-".repeat(31)));
+        for c in &cases {
+            assert_eq!(
+                c.parse::<ShellUser>().is_ok(),
+                re.is_match(c),
+                "{c:?} disagrees with {}",
+                ShellUser::PATTERN
+            );
+        }
+        let e = "Root!".parse::<ShellUser>().unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("must match ^[a-z_][a-z0-9_-]{0,31}$"),
+            "{e}"
+        );
     }
 
     #[test]

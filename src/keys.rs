@@ -311,6 +311,128 @@ fn judge_found(found: &Found<'_>, rules: &KeyRules, report: &mut KeyReport) {
             ));
         }
     }
+    report.problems.extend(degenerate(data));
+}
+
+/// Why a key that decodes is still no key a generator makes, if it is not: see
+/// [`ed25519_problem`] and [`rsa_problems`].
+fn degenerate(data: &KeyData) -> Vec<String> {
+    match data {
+        KeyData::Ed25519(k) => ed25519_problem(&k.0).into_iter().collect(),
+        KeyData::SkEd25519(k) => ed25519_problem(&k.public_key().0).into_iter().collect(),
+        KeyData::Rsa(k) => rsa_problems(&k.e, &k.n),
+        _ => Vec::new(),
+    }
+}
+
+/// Why 32 bytes are not an ED25519 public key a key generator makes, if they are not.
+///
+/// An honest key is `a·B` for the base point `B`: a canonical encoding of a point of the
+/// prime-order subgroup. The point is decoded with `curve25519-dalek` rather than compared
+/// with a list of the 8 small-order encodings (and their non-canonical twins), because
+/// decoding also refuses what a list misses: bytes that are no point at all, and "mixed"
+/// points (an honest point plus a small-order one) that no generator outputs either.
+/// Small-order points, the identity first, are the dangerous ones: a signature checked
+/// against them can be forged without any secret.
+pub(crate) fn ed25519_problem(bytes: &[u8; 32]) -> Option<String> {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    let Some(point) = CompressedEdwardsY(*bytes).decompress() else {
+        return Some(
+            "the ssh-ed25519 key data is not a point of the curve: no real key looks like this; post the .pub file unchanged"
+                .into(),
+        );
+    };
+    if point.is_small_order() {
+        return Some(
+            "the ssh-ed25519 key is a degenerate small-order point (such as the identity) that forged signatures can match: generate a new key (ssh-keygen -t ed25519)"
+                .into(),
+        );
+    }
+    if point.compress().as_bytes() != bytes {
+        return Some(
+            "the ssh-ed25519 key is not written in canonical form, as no key generator writes it: generate a new key (ssh-keygen -t ed25519)"
+                .into(),
+        );
+    }
+    if !point.is_torsion_free() {
+        return Some(
+            "the ssh-ed25519 key has a small-order component that no key generator produces: generate a new key (ssh-keygen -t ed25519)"
+                .into(),
+        );
+    }
+    None
+}
+
+/// The odd primes below this divide no real RSA modulus (whose two factors have hundreds of
+/// digits); trying them all costs a few thousand divisions of a 512-byte number.
+const SMALL_PRIME_BOUND: u32 = 10_000;
+
+fn small_primes() -> &'static [u32] {
+    static PRIMES: OnceLock<Vec<u32>> = OnceLock::new();
+    PRIMES.get_or_init(|| {
+        let n = SMALL_PRIME_BOUND as usize;
+        let mut composite = vec![false; n];
+        let mut out = Vec::new();
+        for i in 2..n {
+            if !composite[i] {
+                if i > 2 {
+                    out.push(i as u32);
+                }
+                let mut j = i * i;
+                while j < n {
+                    composite[j] = true;
+                    j += i;
+                }
+            }
+        }
+        out
+    })
+}
+
+/// The remainder of a big-endian magnitude divided by `p`.
+fn rem_small(magnitude: &[u8], p: u32) -> u32 {
+    magnitude
+        .iter()
+        .fold(0u64, |r, b| ((r << 8) | u64::from(*b)) % u64::from(p)) as u32
+}
+
+/// Why an RSA public key (`e`, `n`) is no key a generator makes: a public exponent below
+/// 65537 (e = 3 and other small exponents make textbook attacks practical) or even (then it
+/// is no RSA key at all), an even modulus, or a modulus with a small factor.
+pub(crate) fn rsa_problems(e: &Mpint, n: &Mpint) -> Vec<String> {
+    let mut out = Vec::new();
+    match e.as_positive_bytes() {
+        None | Some([]) => out.push(
+            "the RSA public exponent is not a positive number: no real key looks like this; generate a new key".into(),
+        ),
+        Some(bytes) => {
+            let small = bytes.len() <= 8 && bytes.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b)) < 65_537;
+            if small {
+                let value = bytes.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
+                out.push(format!(
+                    "the RSA public exponent is {value}; it must be at least 65537 (ssh-keygen uses 65537): generate a new key"
+                ));
+            }
+            if bytes.last().is_some_and(|b| b % 2 == 0) {
+                out.push("the RSA public exponent is even, which no RSA key can have: generate a new key".into());
+            }
+        }
+    }
+    match n.as_positive_bytes() {
+        None | Some([]) => out.push(
+            "the RSA modulus is not a positive number: no real key looks like this; generate a new key".into(),
+        ),
+        Some(bytes) => {
+            if bytes.last().is_some_and(|b| b % 2 == 0) {
+                out.push("the RSA modulus is even, which no RSA key can have: generate a new key".into());
+            } else if let Some(p) = small_primes().iter().find(|p| rem_small(bytes, **p) == 0) {
+                out.push(format!(
+                    "the RSA modulus is divisible by {p}, which no RSA key's can be: generate a new key"
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// A key type named inside a blob, shown only when it is a plausible type name.
@@ -530,6 +652,284 @@ mod tests {
         assert!(!r.ok);
         assert!(r.problems[0].contains("truncated or corrupted"), "{r:?}");
         assert_eq!(r.fingerprint, None);
+    }
+
+    /// An SSH string: its length (4 bytes, big-endian), then its bytes.
+    fn ssh_string(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+
+    /// An SSH mpint of a positive big-endian magnitude: minimal, with a 0 byte in front when
+    /// the top bit is set.
+    fn ssh_mpint(out: &mut Vec<u8>, magnitude: &[u8]) {
+        let m: Vec<u8> = magnitude.iter().copied().skip_while(|b| *b == 0).collect();
+        let mut v = Vec::with_capacity(m.len() + 1);
+        if m.first().is_some_and(|b| b & 0x80 != 0) {
+            v.push(0);
+        }
+        v.extend_from_slice(&m);
+        ssh_string(out, &v);
+    }
+
+    /// A public key line built from its wire format, as ssh-keygen would never write it.
+    fn ed25519_line(point: &[u8; 32]) -> String {
+        let mut blob = Vec::new();
+        ssh_string(&mut blob, b"ssh-ed25519");
+        ssh_string(&mut blob, point);
+        format!("ssh-ed25519 {} crafted@test", B64.encode(blob))
+    }
+
+    fn rsa_line(e: &[u8], n: &[u8]) -> String {
+        let mut blob = Vec::new();
+        ssh_string(&mut blob, b"ssh-rsa");
+        ssh_mpint(&mut blob, e);
+        ssh_mpint(&mut blob, n);
+        format!("ssh-rsa {} crafted@test", B64.encode(blob))
+    }
+
+    fn hex32(h: &str) -> [u8; 32] {
+        let v: Vec<u8> = (0..64)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect();
+        v.try_into().unwrap()
+    }
+
+    /// The point of the ed25519 fixture (an honest key made by ssh-keygen).
+    fn honest_point() -> [u8; 32] {
+        let line = include_str!("../tests/fixtures/keys/ed25519.pub");
+        let (_, data) = complete_blob(line.split_whitespace().nth(1).unwrap()).unwrap();
+        match data {
+            KeyData::Ed25519(k) => k.0,
+            other => panic!("not ed25519: {other:?}"),
+        }
+    }
+
+    /// `e` and `n` of the 4096-bit RSA fixture.
+    fn honest_rsa() -> (Vec<u8>, Vec<u8>) {
+        let line = include_str!("../tests/fixtures/keys/rsa4096.pub");
+        let (_, data) = complete_blob(line.split_whitespace().nth(1).unwrap()).unwrap();
+        match data {
+            KeyData::Rsa(k) => (
+                k.e.as_positive_bytes().unwrap().to_vec(),
+                k.n.as_positive_bytes().unwrap().to_vec(),
+            ),
+            other => panic!("not rsa: {other:?}"),
+        }
+    }
+
+    /// Subtracts a small number from a big-endian magnitude.
+    fn minus(magnitude: &[u8], k: u32) -> Vec<u8> {
+        let mut out = magnitude.to_vec();
+        let mut borrow = k as i64;
+        for b in out.iter_mut().rev() {
+            let v = *b as i64 - borrow;
+            *b = v.rem_euclid(256) as u8;
+            borrow = if v < 0 { (-v + 255) / 256 } else { 0 };
+            if borrow == 0 {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn crafted_honest_keys_pass_so_the_builders_are_right() {
+        let rules = KeyRules::default();
+        let r = judge(&ed25519_line(&honest_point()), &rules);
+        assert!(r.ok, "{r:?}");
+        let (e, n) = honest_rsa();
+        assert_eq!(e, vec![1, 0, 1]);
+        let r = judge(&rsa_line(&e, &n), &rules);
+        assert!(r.ok, "{r:?}");
+        assert_eq!(r.bits, Some(4096));
+    }
+
+    #[test]
+    fn small_order_ed25519_points_are_refused() {
+        // The eight points of order 1, 2, 4 and 8 in canonical form, as libsodium lists them
+        // (an independent witness: not derived from the library the check uses), and
+        // non-canonical encodings of some of them (y >= p, or x = 0 with the sign bit set).
+        let order8_a = "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05";
+        let order8_b = "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a";
+        let ones = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+        let mut points: Vec<(String, [u8; 32])> = vec![
+            ("identity".into(), hex32(&format!("01{}", "00".repeat(31)))),
+            ("order 4, y = 0".into(), [0u8; 32]),
+            (
+                "order 4, y = 0, x negative".into(),
+                hex32(&format!("{}80", "00".repeat(31))),
+            ),
+            ("order 2, y = p - 1".into(), hex32(&format!("ec{ones}7f"))),
+            ("order 8 a".into(), hex32(order8_a)),
+            ("order 8 b".into(), hex32(order8_b)),
+            (
+                "identity with the sign bit".into(),
+                hex32(&format!("01{}80", "00".repeat(30))),
+            ),
+            (
+                "y = p (0, non-canonical)".into(),
+                hex32(&format!("ed{ones}7f")),
+            ),
+            (
+                "y = p + 1 (identity, non-canonical)".into(),
+                hex32(&format!("ee{ones}7f")),
+            ),
+        ];
+        for (name, p) in [
+            ("order 8 a, x negative", order8_a),
+            ("order 8 b, x negative", order8_b),
+        ] {
+            let mut b = hex32(p);
+            b[31] |= 0x80;
+            points.push((name.into(), b));
+        }
+        for (name, point) in &points {
+            let r = judge(&ed25519_line(point), &KeyRules::default());
+            assert!(!r.ok, "{name} accepted");
+            assert_eq!(r.problems.len(), 1, "{name}: {r:?}");
+            assert!(r.problems[0].contains("small-order point"), "{name}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn ed25519_bytes_that_are_no_honest_point_are_refused() {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        // No point has y = 2 (2 is not a square's ratio there): the bytes decode to nothing.
+        let mut none = [0u8; 32];
+        none[0] = 2;
+        assert!(
+            CompressedEdwardsY(none).decompress().is_none(),
+            "pick other bytes"
+        );
+        let r = judge(&ed25519_line(&none), &KeyRules::default());
+        assert!(r.problems[0].contains("not a point of the curve"), "{r:?}");
+
+        // An honest point plus the point of order 2: valid bytes, but no generator makes it.
+        let honest = CompressedEdwardsY(honest_point()).decompress().unwrap();
+        let order2 = CompressedEdwardsY(hex32(
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ))
+        .decompress()
+        .unwrap();
+        let mixed = (honest + order2).compress().to_bytes();
+        let r = judge(&ed25519_line(&mixed), &KeyRules::default());
+        assert!(r.problems[0].contains("small-order component"), "{r:?}");
+
+        // Encodings of y >= p are y - p written the long way round: p + k for k = 0 … 18.
+        // Each k that is the y of a point (not small-order) gives a non-canonical twin.
+        let mut twins = 0;
+        for k in 2u8..=18 {
+            let mut canonical = [0u8; 32];
+            canonical[0] = k;
+            let on_curve = CompressedEdwardsY(canonical)
+                .decompress()
+                .is_some_and(|p| !p.is_small_order());
+            if !on_curve {
+                continue;
+            }
+            let mut twin = [0xffu8; 32];
+            twin[0] = 0xed + k;
+            twin[31] = 0x7f;
+            assert_eq!(
+                CompressedEdwardsY(twin)
+                    .decompress()
+                    .map(|p| p.compress().to_bytes()),
+                Some(canonical),
+                "p + {k} is the same point as {k}"
+            );
+            let r = judge(&ed25519_line(&twin), &KeyRules::default());
+            assert!(r.problems[0].contains("canonical form"), "{r:?}");
+            twins += 1;
+        }
+        assert!(twins > 0, "no y below 19 is on the curve?");
+    }
+
+    #[test]
+    fn degenerate_rsa_keys_are_refused() {
+        let rules = KeyRules::default();
+        let (e, n) = honest_rsa();
+        // (name, e, n, what each problem says)
+        type Case<'a> = (&'a str, Vec<u8>, Vec<u8>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
+            (
+                "e = 3",
+                vec![3],
+                n.clone(),
+                vec!["exponent is 3; it must be at least 65537"],
+            ),
+            ("e = 1", vec![1], n.clone(), vec!["exponent is 1;"]),
+            (
+                "e = 65535",
+                vec![0xff, 0xff],
+                n.clone(),
+                vec!["exponent is 65535;"],
+            ),
+            (
+                "e = 65536",
+                vec![1, 0, 0],
+                n.clone(),
+                vec!["exponent is 65536;", "exponent is even"],
+            ),
+            (
+                "e = 65538",
+                vec![1, 0, 2],
+                n.clone(),
+                vec!["exponent is even"],
+            ),
+            (
+                "a huge even e",
+                vec![0x7f; 300].into_iter().chain([2]).collect(),
+                n.clone(),
+                vec!["exponent is even"],
+            ),
+            ("n even", e.clone(), minus(&n, 1), vec!["modulus is even"]),
+            (
+                "n divisible by 3",
+                e.clone(),
+                {
+                    let r = rem_small(&n, 3);
+                    let m = minus(&n, r);
+                    if m.last().unwrap() % 2 == 0 {
+                        minus(&m, 3)
+                    } else {
+                        m
+                    }
+                },
+                vec!["divisible by 3,"],
+            ),
+            (
+                "n divisible by 9973",
+                e.clone(),
+                {
+                    let r = rem_small(&n, 9973);
+                    let m = minus(&n, r);
+                    if m.last().unwrap() % 2 == 0 {
+                        minus(&m, 9973)
+                    } else {
+                        m
+                    }
+                },
+                vec!["divisible by"],
+            ),
+        ];
+        for (name, e, n, want) in cases {
+            let r = judge(&rsa_line(&e, &n), &rules);
+            assert!(!r.ok, "{name} accepted");
+            assert_eq!(r.bits, Some(4096), "{name}: still 4096 bits");
+            assert_eq!(r.problems.len(), want.len(), "{name}: {:?}", r.problems);
+            for (p, w) in r.problems.iter().zip(&want) {
+                assert!(p.contains(w), "{name}: {p:?} lacks {w:?}");
+            }
+        }
+        // A modulus divisible only by primes above the bound passes this check (it is about
+        // degenerate keys, not a factoring test).
+        assert_ne!(rem_small(&n, 10_007), 0);
+        assert!(small_primes()
+            .iter()
+            .all(|p| *p < SMALL_PRIME_BOUND && *p > 2));
+        assert_eq!(small_primes().len(), 1228, "odd primes below 10,000");
     }
 
     #[test]

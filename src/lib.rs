@@ -23,6 +23,7 @@ pub mod logging;
 pub mod policy;
 pub mod poller;
 pub mod remarkup;
+pub mod remarkup_out;
 pub mod report;
 pub mod request;
 pub mod rules;

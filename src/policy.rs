@@ -454,6 +454,23 @@ pub struct Check {
     pub evidence: Vec<Evidence>,
     /// For time-bound pending checks: when time alone will settle it.
     pub until: Option<DateTime<Utc>>,
+    /// Where the message's last part begins when that part is the bot's own text alone: the
+    /// forms a person comments to act (`` `Approved.` or `Approved for deployment.` ``). It is
+    /// posted as it is, so its monospace stays and can be copied; everything before it is
+    /// defused like any message ([`crate::report`]).
+    #[serde(skip)]
+    pub forms_from: Option<usize>,
+}
+
+impl Check {
+    /// The message in two parts: what is defused when posted, and the bot's own forms that
+    /// are posted as they are (empty when there are none).
+    pub fn message_parts(&self) -> (&str, &str) {
+        match self.forms_from {
+            Some(i) if self.message.is_char_boundary(i) => self.message.split_at(i),
+            _ => (&self.message, ""),
+        }
+    }
 }
 
 /// The key part of the design §7 `request` object.
@@ -769,6 +786,15 @@ fn evidence(c: &CommentFact) -> Evidence {
     }
 }
 
+/// A check whose message ends with `forms`, the bot's own text telling a person what to
+/// comment (see [`Check::forms_from`]).
+fn with_forms(id: CheckId, status: Status, who: Option<Who>, lead: String, forms: String) -> Check {
+    let at = lead.len();
+    let mut c = check(id, status, who, lead + &forms);
+    c.forms_from = Some(at);
+    c
+}
+
 fn check(id: CheckId, status: Status, who: Option<Who>, message: String) -> Check {
     Check {
         id,
@@ -777,6 +803,7 @@ fn check(id: CheckId, status: Status, who: Option<Who>, message: String) -> Chec
         message,
         evidence: Vec::new(),
         until: None,
+        forms_from: None,
     }
 }
 
@@ -1020,6 +1047,13 @@ impl<'a> Ctx<'a> {
                 }
             } else {
                 problems.extend(found);
+            }
+        }
+        // A reserved name is refused for a new account; one already in data.yaml is the
+        // account the request is about, not a new one.
+        if let Some(user) = &r.shell_user {
+            if !self.facts.existing_user {
+                problems.extend(self.rules.keys.shell_user_refusal(user));
             }
         }
         let no_key = r.key.is_none() && self.facts.key.source == KeySource::None;
@@ -1369,17 +1403,17 @@ impl<'a> Ctx<'a> {
             Ok(c) => return c,
             Err(notes) => notes,
         };
-        check(
+        with_forms(
             id,
             Status::Fail,
             Some(Who::Legal),
             with_notes(
                 format!(
-                    "no NDA on file: {subject} is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments {}",
-                    self.how_to(Statement::NdaConfirmed, None)
+                    "no NDA on file: {subject} is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task"
                 ),
                 &notes,
-            ),
+            ) + "; to confirm, a legal user comments ",
+            self.how_to(Statement::NdaConfirmed, None),
         )
     }
 
@@ -1439,11 +1473,10 @@ impl<'a> Ctx<'a> {
         if let Some(first) = outcome.doubts.first() {
             let c = first.comment;
             let mut message = format!(
-                "could not read @{}'s comment of {} as {what}: {}; clinic duty confirms, or @{} comments {how}",
+                "could not read @{}'s comment of {} as {what}: {}",
                 c.author,
                 self.comment_ref(c),
                 first.why,
-                c.author
             );
             if outcome.doubts.len() > 1 {
                 message.push_str(&format!(
@@ -1452,7 +1485,11 @@ impl<'a> Ctx<'a> {
                     if outcome.doubts.len() == 2 { "" } else { "s" }
                 ));
             }
-            let mut p = check(id, Status::Pending, Some(Who::ClinicDuty), message);
+            message.push_str(&format!(
+                "; clinic duty confirms, or @{} comments ",
+                c.author
+            ));
+            let mut p = with_forms(id, Status::Pending, Some(Who::ClinicDuty), message, how);
             p.evidence = outcome.doubts.iter().map(|d| evidence(d.comment)).collect();
             return p;
         }
@@ -1516,36 +1553,38 @@ impl<'a> Ctx<'a> {
             return p;
         }
         if let Some(c) = outcome.withdrawn.first() {
-            return check(
+            let lead = with_notes(
+                format!(
+                    "{} withdrawn by @{} on {}",
+                    if st == Statement::Approve {
+                        "approval"
+                    } else {
+                        "confirmation"
+                    },
+                    c.author,
+                    self.comment_ref(c),
+                ),
+                &outcome.notes,
+            );
+            let again = if st == Statement::Approve {
+                "approve again"
+            } else {
+                "confirm again"
+            };
+            return with_forms(
                 id,
                 Status::Fail,
                 Some(who),
-                with_notes(
-                    format!(
-                        "{} withdrawn by @{} on {}; to {}, comment {how}",
-                        if st == Statement::Approve {
-                            "approval"
-                        } else {
-                            "confirmation"
-                        },
-                        c.author,
-                        self.comment_ref(c),
-                        if st == Statement::Approve {
-                            "approve again"
-                        } else {
-                            "confirm again"
-                        }
-                    ),
-                    &outcome.notes,
-                ),
+                format!("{lead}; to {again}, comment "),
+                how,
             );
         }
         let mut notes = outcome.notes.clone();
         for c in &outcome.objections {
             notes.push(format!("@{} said no on {}", c.author, self.comment_ref(c)));
         }
-        let message = format!(
-            "{}; to {}, comment {how}",
+        let lead = format!(
+            "{}; to {}, comment ",
             with_notes(missing, &notes),
             if st == Statement::Approve {
                 "approve"
@@ -1553,7 +1592,7 @@ impl<'a> Ctx<'a> {
                 "confirm"
             }
         );
-        check(id, Status::Fail, Some(who), message)
+        with_forms(id, Status::Fail, Some(who), lead, how)
     }
 
     /// Why the author of `c` can never approve this request (the requester, a bot, a disabled
@@ -1824,15 +1863,18 @@ impl<'a> Ctx<'a> {
             return (c, self.facts.sudo.scheduled_for, true);
         }
         if let Some((d, why)) = doubt {
-            let mut c = check(
+            let mut c = with_forms(
                 id,
                 Status::Pending,
                 Some(Who::ClinicDuty),
                 format!(
-                    "could not read @{}'s comment of {} as an SRE meeting decision: {why}; clinic duty confirms, or @{} comments {} or {}",
+                    "could not read @{}'s comment of {} as an SRE meeting decision: {why}; clinic duty confirms, or @{} comments ",
                     d.author,
                     self.comment_ref(d),
                     d.author,
+                ),
+                format!(
+                    "{} or {}",
                     self.how_to(Statement::SreApproved, None),
                     self.how_to(Statement::SreDeclined, None)
                 ),

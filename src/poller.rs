@@ -2,10 +2,12 @@
 //! tasks whose checklist time alone may change (and all open ones on the reconcile cycle),
 //! evaluates them, and performs the effects: a checklist comment only when it differs from the
 //! bot's last one read back from the task, one stale nudge per stretch, the ready column/tag.
+//! A task that cannot be read (an answer over the size cap, an object of the wrong shape) is
+//! set aside with a logged reason and a `blocked` status entry while the others go on.
 //! The loop around it stops cleanly on SIGTERM or Ctrl-C between two tasks.
 
 use crate::conduit::types::Task;
-use crate::conduit::{Client, ConduitError};
+use crate::conduit::{Client, ConduitError, UnreadableTask};
 use crate::evidence::{is_open, EvidenceSource, Gathered};
 use crate::ids::{Phid, TaskId};
 use crate::policy::{self, Checklist, Status, Verdict};
@@ -15,7 +17,7 @@ use crate::store::{PollEntry, Store, TaskRow};
 use crate::timeline::Moment;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn, Instrument};
@@ -34,6 +36,18 @@ const RECONCILED: &str = "reconciled_at";
 /// Meta key of the end of the last successful cycle (epoch seconds): `status` shows the data
 /// as of then.
 pub const LAST_SUCCESS: &str = "last_success_at";
+/// Meta key of the tasks set aside as unreadable ([`UnreadableEntry`] by task id).
+const UNREADABLE: &str = "unreadable";
+
+/// A task set aside because it cannot be read: why, since when, and whether the notice that
+/// its earlier READY no longer holds still has to be posted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct UnreadableEntry {
+    reason: String,
+    since: i64,
+    #[serde(default)]
+    notice_pending: bool,
+}
 
 /// The bot's clock: the system clock, or a settable instant (tests, what-if, the demo).
 #[derive(Debug, Clone)]
@@ -81,7 +95,8 @@ pub struct PollerOptions {
 pub struct Effect {
     /// The task.
     pub task: TaskId,
-    /// `checklist`, `nudge`, `ready-column`, `ready-tag`, `unready-tag`.
+    /// `checklist`, `nudge`, `ready-column`, `ready-tag`, `unready-tag`,
+    /// `unreadable-notice` (a notice posted in a later cycle than its task was set aside).
     pub kind: &'static str,
     /// The text that would be posted, in full, in dry-run; the first line of the text posted
     /// otherwise (the whole text is on the task: a cold sync of thousands of tasks would
@@ -105,6 +120,9 @@ pub struct CycleReport {
     pub effects: Vec<Effect>,
     /// Tasks that failed this cycle (retried next cycle).
     pub failed: Vec<(TaskId, String)>,
+    /// Tasks set aside this cycle because they cannot be read, with the reason (read again
+    /// when they change).
+    pub unreadable: Vec<(TaskId, String)>,
 }
 
 /// What the poll found.
@@ -117,6 +135,8 @@ struct Polled {
     newest: i64,
     /// Whether this cycle re-reads every open task.
     reconcile_due: bool,
+    /// Tasks the poll set aside as unreadable.
+    unreadable: Vec<(TaskId, String)>,
 }
 
 /// A gathered task waiting to be settled.
@@ -135,6 +155,8 @@ enum Outcome {
     Skipped,
     /// It would be ready: settled once every key of the cycle is recorded.
     Deferred(Box<Pending>),
+    /// It cannot be read as it is (over the size cap, wrong shape): set aside, recorded.
+    Unreadable { id: TaskId, reason: String },
     /// It could not be read (or its key not recorded): retried next cycle.
     Failed {
         id: TaskId,
@@ -276,6 +298,9 @@ pub struct Poller {
     defer_held: usize,
     /// Metrics, health, systemd notifications and progress lines.
     monitor: Arc<crate::service::Monitor>,
+    /// The tasks set aside as unreadable, as stored under [`UNREADABLE`] (read at the start of
+    /// each cycle, written through).
+    unreadable: tokio::sync::Mutex<BTreeMap<u64, UnreadableEntry>>,
 }
 
 impl Poller {
@@ -298,6 +323,7 @@ impl Poller {
             shutdown,
             defer_held: DEFER_HELD,
             monitor,
+            unreadable: tokio::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -363,6 +389,7 @@ impl Poller {
                         evaluated = r.evaluated,
                         effects = r.effects.len(),
                         failed = r.failed.len(),
+                        unreadable = r.unreadable.len(),
                         calls = self.client().total_calls().saturating_sub(calls_before),
                         ms = started.elapsed().as_millis() as u64,
                         "cycle done"
@@ -434,6 +461,11 @@ impl Poller {
             .map(|r| (r.id, r))
             .collect();
         let cursor: Option<i64> = self.store.meta(CURSOR).await?.and_then(|c| c.parse().ok());
+        *self.unreadable.lock().await = match self.store.meta(UNREADABLE).await? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        self.post_pending_notices(&mut report).await?;
         let lanes = self.lanes();
         let ledger = Mutex::new(KeyLedger::default());
         let mut oldest_failed: Option<i64> = None;
@@ -472,6 +504,7 @@ impl Poller {
         let polled = polled?;
         report.changed = polled.changed;
         report.due = polled.due;
+        report.unreadable.extend(polled.unreadable);
 
         // Every key of the cycle is recorded: the requests that would be ready are settled
         // now (their evaluation sees every earlier use of their key).
@@ -506,6 +539,7 @@ impl Poller {
         }
         report.effects.sort_by_key(|e| e.task);
         report.failed.sort_by_key(|(id, _)| *id);
+        report.unreadable.sort_by_key(|(id, _)| *id);
 
         // Advance the cursor only past what was settled; failed tasks come back.
         if !self.stopping() {
@@ -542,12 +576,25 @@ impl Poller {
             return Ok(Vec::new());
         }
         ids.sort_unstable();
-        let tasks = self.client().tasks_by_ids(&ids).await?;
-        Ok(futures::stream::iter(tasks)
-            .map(|t| self.process(t, now, ledger, false))
-            .buffer_unordered(self.lanes())
-            .collect()
-            .await)
+        let read = self.client().read_tasks(&ids).await?;
+        let mut out = Vec::new();
+        for u in read.unreadable {
+            if let Some(id) = u.id {
+                self.set_aside(TaskId(id), None, &u.reason, now).await?;
+                out.push(Outcome::Unreadable {
+                    id: TaskId(id),
+                    reason: u.reason,
+                });
+            }
+        }
+        out.extend(
+            futures::stream::iter(read.tasks)
+                .map(|t| self.process(t, now, ledger, false))
+                .buffer_unordered(self.lanes())
+                .collect::<Vec<_>>()
+                .await,
+        );
+        Ok(out)
     }
 
     /// Tasks worked on at once: twice the requests in flight, so that one task's local work
@@ -570,13 +617,24 @@ impl Poller {
         let mut seen: HashSet<u64> = HashSet::new();
         let mut newest = cursor.unwrap_or(0);
         let mut after: Option<String> = None;
+        let mut unreadable = Vec::new();
         loop {
             let page = self
                 .client()
-                .tasks_page(&project, cursor, after.as_deref())
+                .read_tasks_page(&project, cursor, after.as_deref())
                 .await?;
+            // A task that cannot be read is set aside; it does not hold the cursor back (its
+            // modification time is unknown), and is met again only when it changes, or while
+            // it is the most recently modified request (each poll then reads one answer up to
+            // the size cap, no more).
+            for u in page.unreadable {
+                if let Some((id, reason)) = self.note_unreadable(u, now).await? {
+                    seen.insert(id.0);
+                    unreadable.push((id, reason));
+                }
+            }
             let mut batch = Vec::new();
-            for mut t in page.data {
+            for mut t in page.tasks {
                 newest = newest.max(t.fields.date_modified);
                 let known = rows.get(&(t.id as i64));
                 if known.is_none_or(|r| r.date_modified != t.fields.date_modified)
@@ -590,12 +648,13 @@ impl Poller {
             if !self.hand_over(batch, &tx).await {
                 break;
             }
-            match page.cursor.after {
+            match page.after {
                 Some(a) if Some(&a) != after.as_ref() => after = Some(a),
                 _ => break,
             }
         }
         let changed = seen.len();
+        let set_aside = self.unreadable.lock().await.clone();
 
         let reconcile_due = match self
             .store
@@ -606,9 +665,12 @@ impl Poller {
             Some(t) => now.timestamp() - t >= i64::from(self.rules.timing.reconcile_minutes) * 60,
             None => cursor.is_some(),
         };
+        // Tasks set aside as unreadable are read again when they change (the poll), not on
+        // the reconcile cycle: their timeline did not get readable by a comment edit.
         let mut due: Vec<u64> = rows
             .values()
             .filter(|r| r.open && !seen.contains(&(r.id as u64)))
+            .filter(|r| !set_aside.contains_key(&(r.id as u64)))
             .filter(|r| {
                 reconcile_due
                     || r.wake_at.is_some_and(|w| w <= now.timestamp())
@@ -617,17 +679,30 @@ impl Poller {
             .map(|r| r.id as u64)
             .collect();
         due.sort_unstable();
-        let polled = Polled {
+        let mut polled = Polled {
             changed,
             due: due.len(),
             newest,
             reconcile_due,
+            unreadable: Vec::new(),
         };
         if due.is_empty() || tx.is_closed() || self.stopping() {
+            polled.unreadable = unreadable;
             return Ok(polled);
         }
-        let mut fetched = self.client().tasks_by_ids(&due).await?;
-        let found: HashSet<u64> = fetched.iter().map(|t| t.id).collect();
+        let read = self.client().read_tasks(&due).await?;
+        for u in read.unreadable {
+            if let Some(id) = self.note_unreadable(u, now).await? {
+                unreadable.push(id);
+            }
+        }
+        polled.unreadable = unreadable;
+        let mut fetched = read.tasks;
+        let found: HashSet<u64> = fetched
+            .iter()
+            .map(|t| t.id)
+            .chain(polled.unreadable.iter().map(|(id, _)| id.0))
+            .collect();
         for id in due.iter().filter(|id| !found.contains(id)) {
             // Gone from view (deleted, made private): stop tracking, keep the history.
             if let Some(mut r) = self.store.task(TaskId(*id)).await? {
@@ -687,7 +762,14 @@ impl Poller {
         let span = tracing::info_span!("task", task = %id, phase = "gather");
         let (last_xact, g) = match self.gather(&t, row.as_ref()).instrument(span).await {
             Ok(r) => r,
-            Err(error) => return Outcome::failed(id, date_modified, error),
+            Err(e) if e.is_unreadable() => {
+                let reason = format!("it cannot be read whole: {e}");
+                return match self.set_aside(id, Some(&t), &reason, now).await {
+                    Ok(()) => Outcome::Unreadable { id, reason },
+                    Err(e) => Outcome::failed(id, date_modified, format!("{e:#}")),
+                };
+            }
+            Err(e) => return Outcome::failed(id, date_modified, e.to_string()),
         };
         if let Some(fp) = &g.fingerprint {
             let shell = g
@@ -806,6 +888,7 @@ impl Poller {
     ) {
         match o {
             Outcome::Skipped | Outcome::Deferred(_) => {}
+            Outcome::Unreadable { id, reason } => report.unreadable.push((id, reason)),
             Outcome::Failed {
                 id,
                 date_modified,
@@ -833,6 +916,180 @@ impl Poller {
         }
     }
 
+    /// Sets aside a task a page named as unreadable; one that shows no id can only be
+    /// logged. Returns the task and the reason.
+    async fn note_unreadable(
+        &self,
+        u: UnreadableTask,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(TaskId, String)>> {
+        let Some(id) = u.id else {
+            warn!(phase = "read", reason = %u.reason, "a task of the page cannot be read and shows no id: skipped");
+            return Ok(None);
+        };
+        let id = TaskId(id);
+        self.set_aside(id, None, &u.reason, now).await?;
+        Ok(Some((id, u.reason)))
+    }
+
+    /// Records a task that cannot be read: a WARN line (id and reason, never its text), a
+    /// `blocked` row for clinic duty (`status --json` shows `"unreadable": reason`), an audit
+    /// entry, and the entry that keeps it off the reconcile re-reads. A task that was ready
+    /// (or marked ready) gets one comment saying its checklist no longer holds, and loses the
+    /// ready tag. In dry-run, only the line.
+    async fn set_aside(
+        &self,
+        id: TaskId,
+        task: Option<&Task>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        warn!(task = %id, phase = "read", reason, "cannot read the task: set aside until it changes; clinic duty must look at it");
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        let mut set = self.unreadable.lock().await;
+        let old = self.store.task(id).await?;
+        let mut row = old.clone().unwrap_or_else(|| TaskRow {
+            id: id.0 as i64,
+            ..TaskRow::default()
+        });
+        let was_ready = row.verdict == "ready" || row.ready_marked;
+        let old_verdict = old
+            .as_ref()
+            .filter(|r| !r.verdict.is_empty() && r.evaluated_at.is_some())
+            .map(|r| r.verdict.clone());
+        if old_verdict.as_deref() != Some("blocked") {
+            let evidence = serde_json::json!({ "unreadable": reason }).to_string();
+            self.store
+                .audit(
+                    id,
+                    now.timestamp(),
+                    old_verdict.as_deref(),
+                    "blocked",
+                    &evidence,
+                )
+                .await?;
+        }
+        if let Some(t) = task {
+            row.phid = t.phid.to_string();
+            row.title = t.fields.name.clone();
+            row.date_modified = t.fields.date_modified;
+            row.created_at = t.fields.date_created;
+            row.open = is_open(&t.fields.status.value);
+        } else {
+            row.open = true;
+        }
+        row.verdict = Verdict::Blocked.as_str().to_string();
+        row.who = "clinic-duty".into();
+        row.until_at = None;
+        row.wake_at = None;
+        // Not stale-nudged, not on the agenda as a review: nothing of it can be read.
+        row.last_activity = None;
+        row.meeting = None;
+        row.evaluated_at = Some(now.timestamp());
+        row.report_json = serde_json::json!({
+            "task": id,
+            "verdict": "blocked",
+            "until": null,
+            "request": null,
+            "checks": [],
+            "unreadable": reason,
+        })
+        .to_string();
+        self.store.put_task(&row).await?;
+        set.insert(
+            id.0,
+            UnreadableEntry {
+                reason: reason.to_string(),
+                since: now.timestamp(),
+                notice_pending: was_ready,
+            },
+        );
+        if was_ready {
+            self.post_notice(id, &mut set).await?;
+        }
+        self.store
+            .set_meta(UNREADABLE, &serde_json::to_string(&*set)?)
+            .await?;
+        Ok(())
+    }
+
+    /// Posts the notice of a set-aside task that its last checklist no longer holds (and
+    /// takes the ready tag off when it was marked): one edit, not retried. On failure the
+    /// notice stays pending for the next cycle ([`Self::post_pending_notices`]). Returns
+    /// whether it was posted.
+    async fn post_notice(
+        &self,
+        id: TaskId,
+        set: &mut BTreeMap<u64, UnreadableEntry>,
+    ) -> anyhow::Result<bool> {
+        let Some(mut row) = self.store.task_brief(id).await? else {
+            return Ok(false);
+        };
+        let mut txs =
+            vec![serde_json::json!({"type": "comment", "value": report::unreadable_notice()})];
+        if let (true, Some(tag)) = (row.ready_marked, self.src.context().ready_tag.clone()) {
+            txs.push(serde_json::json!({"type": "projects.remove", "value": [tag.as_str()]}));
+        }
+        if let Err(e) = self.client().edit(id, serde_json::Value::Array(txs)).await {
+            warn!(task = %id, phase = "post", error = %e, "cannot post that the task can no longer be read; trying again next cycle");
+            return Ok(false);
+        }
+        info!(task = %id, phase = "post", kind = "unreadable-notice", "posted");
+        row.ready_marked = false;
+        self.store.put_task(&row).await?;
+        if let Some(e) = set.get_mut(&id.0) {
+            e.notice_pending = false;
+        }
+        Ok(true)
+    }
+
+    /// Posts the notices that could not be posted when their task was set aside.
+    async fn post_pending_notices(&self, report: &mut CycleReport) -> anyhow::Result<()> {
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        let mut set = self.unreadable.lock().await;
+        let pending: Vec<u64> = set
+            .iter()
+            .filter(|(_, e)| e.notice_pending)
+            .map(|(id, _)| *id)
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for id in pending {
+            if self.post_notice(TaskId(id), &mut set).await? {
+                report.effects.push(Effect {
+                    task: TaskId(id),
+                    kind: "unreadable-notice",
+                    text: report::UNREADABLE_NOTICE.to_string(),
+                    verdict: Verdict::Blocked,
+                });
+            }
+        }
+        self.store
+            .set_meta(UNREADABLE, &serde_json::to_string(&*set)?)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets that a task was set aside, now that it was read and settled.
+    async fn clear_unreadable(&self, id: TaskId) -> anyhow::Result<()> {
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        let mut set = self.unreadable.lock().await;
+        if set.remove(&id.0).is_some() {
+            info!(task = %id, phase = "read", "the task can be read again");
+            self.store
+                .set_meta(UNREADABLE, &serde_json::to_string(&*set)?)
+                .await?;
+        }
+        Ok(())
+    }
+
     fn nudge_due(&self, r: &PollEntry, now: DateTime<Utc>) -> bool {
         r.blocked
             && r.last_activity.is_some_and(|la| {
@@ -848,17 +1105,9 @@ impl Poller {
         &self,
         t: &Task,
         row: Option<&TaskRow>,
-    ) -> Result<(Option<i64>, Gathered), String> {
-        let txs = self
-            .client()
-            .transactions(TaskId(t.id))
-            .await
-            .map_err(|e| e.to_string())?;
-        let g = self
-            .src
-            .gather(t, &txs, row)
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<(Option<i64>, Gathered), ConduitError> {
+        let txs = self.client().transactions(TaskId(t.id)).await?;
+        let g = self.src.gather(t, &txs, row).await?;
         Ok((txs.iter().map(|x| x.id as i64).max(), g))
     }
 
@@ -950,7 +1199,18 @@ impl Poller {
             .rev()
             .find(|c| !c.removed && report::is_checklist(&c.text));
         let last_hash = last_posted.map(|c| report::comment_hash(&c.text));
-        let post_checklist = active && last_hash.as_deref() != Some(hash.as_str());
+        // A notice that the task could not be read, after the last checklist, said that
+        // checklist no longer holds: the checklist is posted again even if it is the same.
+        let after_notice = g
+            .timeline
+            .bot_comments
+            .iter()
+            .rev()
+            .filter(|c| !c.removed)
+            .take_while(|c| !report::is_checklist(&c.text))
+            .any(|c| report::is_unreadable_notice(&c.text));
+        let post_checklist =
+            active && (after_notice || last_hash.as_deref() != Some(hash.as_str()));
 
         // Ready to grant: the column / tag, once; the tag comes off when it no longer is.
         let mut marks: Vec<(&'static str, Phid)> = Vec::new();
@@ -1042,6 +1302,7 @@ impl Poller {
         }
         fill_row(&mut row, t, last_xact, g, &checklist, now, tracked);
         self.store.put_task(&row).await?;
+        self.clear_unreadable(id).await?;
         Ok(())
     }
 

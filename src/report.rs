@@ -1,78 +1,25 @@
 //! Texts the bot posts or prints (pure): the checklist comment, the stale nudge, the terminal
 //! views of `check`/`explain`, the clinic-duty status and the SRE meeting agenda.
 //!
-//! Everything that may carry requester input goes through [`inert`], so nothing a requester
-//! wrote reaches a comment live: no mention, embed, object link, URL or markup.
+//! Everything that may carry requester input goes through [`inert`] (see
+//! [`crate::remarkup_out`]), so nothing a requester wrote reaches a comment live: no mention,
+//! embed, object link, URL or markup; the agenda's cells are escaped for their dialect and
+//! the terminal views carry no control character.
 
 use crate::ids::TaskId;
 use crate::policy::{Check, Checklist, Status, Verdict};
+use crate::remarkup_out::{markdown_cell, plain, wikitext_cell};
 use crate::store::TaskRow;
 use chrono::{DateTime, NaiveDate, Utc};
-use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::OnceLock;
 
 /// The first words of every checklist comment the bot posts.
 pub const CHECKLIST_HEADER: &str = "**accessbot checklist**";
 /// The first words of the footer line, which is left out of the comparison hash.
 const FOOTER_PREFIX: &str = "//Evaluated ";
-/// Zero-width space: breaks mentions, embeds and links without changing what a reader sees.
-const ZWSP: char = '\u{200B}';
-/// Longest text of one message in a comment.
-const MAX_MESSAGE: usize = 400;
-
-/// Makes text inert in remarkup: one line, no `@mention`, `{F1}` embed, `T1`/`P1` object
-/// link, `#project` link, URL, or markup (bold, italics, monospace, links, tables, literals,
-/// checkboxes, headers, quotes), and no bidi control. What a reader sees stays the same words.
-pub fn inert(text: &str) -> String {
-    static MONOGRAM: OnceLock<Regex> = OnceLock::new();
-    let monogram = MONOGRAM.get_or_init(|| Regex::new(r"\b([A-Z])(\d)").expect("static regex"));
-    let mut one_line = String::with_capacity(text.len().min(MAX_MESSAGE * 2));
-    let mut last_space = false;
-    for c in text.chars() {
-        // Bidi controls would let requester text reorder what a reader sees around it.
-        if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-        {
-            continue;
-        }
-        if c.is_whitespace() || c.is_control() || c == ZWSP {
-            if !last_space {
-                one_line.push(' ');
-            }
-            last_space = true;
-        } else {
-            one_line.push(c);
-            last_space = false;
-        }
-        if one_line.len() > MAX_MESSAGE {
-            one_line.push('…');
-            break;
-        }
-    }
-    let broken = monogram.replace_all(one_line.trim(), format!("${{1}}{ZWSP}${{2}}").as_str());
-    let mut out = String::with_capacity(broken.len() + 16);
-    let mut prev = ' ';
-    for c in broken.chars() {
-        match c {
-            // Characters that start a mention, embed, hashtag, link, table or escape.
-            '@' | '{' | '#' | '[' | ']' | '<' | '>' | '|' | '`' | '\\' => {
-                out.push(c);
-                out.push(ZWSP);
-            }
-            // Markup made of a doubled character: **bold**, //italics// (and ://), __u__,
-            // ~~del~~, !!hi!!, %%%literal%%%, ==, $$, ^^.
-            '*' | '/' | '_' | '~' | '!' | '%' | '=' | '$' | '^' if prev == c => {
-                out.push(ZWSP);
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-        prev = c;
-    }
-    out
-}
+pub use crate::remarkup_out::inert;
 
 fn status_box(status: Status) -> &'static str {
     match status {
@@ -137,7 +84,13 @@ fn check_line(c: &Check, tz: chrono_tz::Tz) -> String {
             let _ = write!(line, " (//{}//)", w.as_str());
         }
     }
-    let _ = write!(line, ": {}", inert(&c.message));
+    // The forms to comment are the bot's own words: posted as they are, in monospace.
+    let (said, forms) = c.message_parts();
+    if forms.is_empty() {
+        let _ = write!(line, ": {}", inert(said));
+    } else {
+        let _ = write!(line, ": {} {forms}", inert(said.trim_end()));
+    }
     if let (Some(u), Status::Pending) = (c.until, c.status) {
         let _ = write!(line, " (until {})", when(u, tz));
     }
@@ -200,6 +153,22 @@ pub fn stale_nudge(
     )
 }
 
+/// The first words of the comment that says a task can no longer be read.
+pub const UNREADABLE_NOTICE: &str = "**accessbot**: this task can no longer be read";
+
+/// The one comment posted on a task that was ready (or marked ready) and can no longer be
+/// read: its last checklist must not be relied on.
+pub fn unreadable_notice() -> String {
+    format!(
+        "{UNREADABLE_NOTICE} (an answer larger than accessbot accepts, or one it cannot decode). Its last checklist no longer holds: do not grant this access until accessbot reads the task again and posts a new checklist. Clinic duty: see `accessbot status --json`."
+    )
+}
+
+/// Whether a comment text is an [`unreadable_notice`].
+pub fn is_unreadable_notice(text: &str) -> bool {
+    text.starts_with(UNREADABLE_NOTICE)
+}
+
 /// `check` without `--json`: the checklist for a terminal.
 pub fn terminal(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
     let mut s = format!("{}: {}\n", checklist.task, verdict_line(checklist, tz));
@@ -214,7 +183,7 @@ pub fn terminal(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
             status_word(c.status),
             c.id.to_string(),
             who,
-            c.message
+            plain(&c.message)
         );
     }
     s
@@ -229,7 +198,7 @@ pub fn explain(checklist: &Checklist, phab_url: &str, tz: chrono_tz::Tz) -> Stri
         if let (Some(w), false) = (c.who, c.status == Status::Pass) {
             let _ = writeln!(s, "  who must act: {}", w.as_str());
         }
-        let _ = writeln!(s, "  {}", c.message);
+        let _ = writeln!(s, "  {}", plain(&c.message));
         if let Some(u) = c.until {
             let _ = writeln!(s, "  until: {}", when(u, tz));
         }
@@ -598,6 +567,8 @@ struct Dialect {
     table_end: &'static str,
     link: fn(&str, &str) -> String,
     empty: &'static str,
+    /// A value that may come from a request (requester, shell user, groups), escaped.
+    cell: fn(&str) -> String,
 }
 
 impl Dialect {
@@ -618,6 +589,7 @@ impl Dialect {
         table_end: "\n",
         link: |text, url| format!("[{text}]({url})"),
         empty: "_None._\n\n",
+        cell: markdown_cell,
     };
     const WIKITEXT: Dialect = Dialect {
         title: |t| format!("== {t} ==\n"),
@@ -636,6 +608,7 @@ impl Dialect {
         table_end: "|}\n\n",
         link: |text, url| format!("[{url} {text}]"),
         empty: "''None.''\n\n",
+        cell: wikitext_cell,
     };
 }
 
@@ -649,13 +622,22 @@ fn render_tables(a: &Agenda, d: &Dialect) -> String {
         "Sudo groups",
         "Approvals present",
     ];
+    let cells = |values: &[String]| {
+        values
+            .iter()
+            .map(|v| (d.cell)(v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let item_row = |i: &AgendaItem| {
         vec![
             (d.link)(&i.task, &i.url),
-            i.requester.clone(),
-            i.shell_user.clone().unwrap_or_else(|| "-".into()),
-            i.groups.join(", "),
-            i.sudo_groups.join(", "),
+            (d.cell)(&i.requester),
+            i.shell_user
+                .as_deref()
+                .map_or_else(|| "-".into(), |u| (d.cell)(u)),
+            cells(&i.groups),
+            cells(&i.sudo_groups),
             if i.approvals.is_empty() {
                 "-".into()
             } else {
@@ -716,17 +698,75 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inert_text_cannot_ping_embed_link_or_format() {
-        let hostile = "@admin {F1} {P12} T123 P1 see https://evil.example/x **bold** //it// [[link]] `x` %%%lit%%% = H\n- [x] ready #sre <b> |a|";
-        let s = inert(hostile);
-        for bad in [
-            "@admin", "{F1}", "{P12}", "T123", "P1 ", "https://", "**", "//", "[[", "`x`", "%%%",
-            "[x]", "#sre", "<b>", "|a|", "\n",
+    fn the_forms_to_comment_stay_live_and_the_rest_is_defused() {
+        use crate::policy::{CheckId, Who};
+        let lead = "no approval from @mboss (**T1**); to approve, comment ".to_string();
+        let c = Check {
+            id: CheckId::ManagerApproval,
+            status: Status::Fail,
+            who: Some(Who::Manager),
+            message: format!("{lead}`Approved.`"),
+            evidence: vec![],
+            until: None,
+            forms_from: Some(lead.len()),
+        };
+        let line = check_line(&c, chrono_tz::UTC);
+        assert!(line.ends_with("comment `Approved.`"), "{line}");
+        assert!(
+            !line.contains("@mboss") && !line.contains("**T1**"),
+            "{line}"
+        );
+        // Without forms, the whole message is defused.
+        let c = Check {
+            forms_from: None,
+            ..c
+        };
+        assert!(!check_line(&c, chrono_tz::UTC).contains("`Approved.`"));
+    }
+
+    #[test]
+    fn terminal_views_print_no_control_character() {
+        use crate::ids::TaskId;
+        use crate::policy::{CheckId, RequestSummary, Who};
+        let checklist = Checklist {
+            task: TaskId(5),
+            verdict: Verdict::Blocked,
+            until: None,
+            request: RequestSummary {
+                full_name: None,
+                wikitech_user: None,
+                shell_user: None,
+                email: None,
+                groups: vec![],
+                sudo: false,
+                key: None,
+                expiry_date: None,
+                expiry_contact: None,
+                author: "jdoe".into(),
+                subject: None,
+            },
+            checks: vec![Check {
+                id: CheckId::KnownGroups,
+                status: Status::Fail,
+                who: Some(Who::Requester),
+                message: "unknown group: x\u{1b}[2J\u{1b}]0;owned\u{7}\u{202E}y".into(),
+                evidence: vec![],
+                until: None,
+                forms_from: None,
+            }],
+            sudo_meeting: None,
+        };
+        for out in [
+            terminal(&checklist, chrono_tz::UTC),
+            explain(&checklist, "https://phab.example.org", chrono_tz::UTC),
         ] {
-            assert!(!s.contains(bad), "{bad:?} survived in {s:?}");
+            assert!(
+                !out.chars()
+                    .any(|c| (c.is_control() && c != '\n') || c == '\u{202E}'),
+                "{out:?}"
+            );
+            assert!(out.contains("unknown group: x [2J ]0;owned y"), "{out:?}");
         }
-        // The words are still there for a human reader.
-        assert_eq!(s.replace(ZWSP, ""), hostile.replace('\n', " "));
     }
 
     #[test]

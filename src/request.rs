@@ -485,7 +485,14 @@ fn shown(s: &str, redact: bool) -> String {
     if redact || secret_like {
         return "a value (not shown: it may hold key material)".into();
     }
-    let mut t: String = s.chars().take(40).collect();
+    // A double quote inside the value would close the quoted span early, and what follows
+    // it would read as the bot's own words where messages are shown without the requester's
+    // (`policy` drops quoted spans): it is shown as an apostrophe.
+    let mut t: String = s
+        .chars()
+        .take(40)
+        .map(|c| if c == '"' { '\'' } else { c })
+        .collect();
     if t.len() < s.len() {
         t.push('…');
     }
@@ -818,8 +825,9 @@ impl Parser {
                                     }
                                 }
                                 Err(_) => out.problems.push(problem(format!(
-                                    "the shell username {} is not valid: a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 32 characters)",
-                                    shown(v)
+                                    "the shell username {} is not valid: it must match {} (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)",
+                                    shown(v),
+                                    ShellUser::PATTERN
                                 ))),
                             }
                         }

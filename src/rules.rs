@@ -176,10 +176,101 @@ pub struct KeyRules {
     /// Optional path of the admin module's data.yaml.
     #[serde(default)]
     pub data_yaml: String,
+    /// Shell usernames a new account may not take: exact names, `prefix*` or `*suffix`.
+    #[serde(default = "default_reserved_shell_users")]
+    pub reserved_shell_users: Vec<String>,
 }
 
 fn default_allowed() -> Vec<String> {
     vec!["ssh-ed25519".into(), "ssh-rsa".into()]
+}
+
+/// The Debian base system accounts, plus `admin`, `sshd`, `systemd-*` and `*-admin` (design
+/// §10); `rules/policy.toml` spells the same list out.
+fn default_reserved_shell_users() -> Vec<String> {
+    [
+        "root",
+        "daemon",
+        "bin",
+        "sys",
+        "sync",
+        "games",
+        "man",
+        "lp",
+        "mail",
+        "news",
+        "uucp",
+        "proxy",
+        "www-data",
+        "backup",
+        "list",
+        "irc",
+        "gnats",
+        "nobody",
+        "admin",
+        "sshd",
+        "systemd-*",
+        "*-admin",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+/// Why an entry of `[keys] reserved_shell_users` is malformed, if it is: a shell username, or
+/// one with a single `*` standing for the rest at its start or its end.
+fn reserved_entry_problem(entry: &str) -> Option<String> {
+    let fixed = entry
+        .strip_suffix('*')
+        .or_else(|| entry.strip_prefix('*'))
+        .unwrap_or(entry);
+    let shaped = !fixed.is_empty()
+        && fixed.len() < 32
+        && fixed
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_');
+    if !shaped {
+        return Some(format!(
+            "{entry:?} is neither a shell username nor one with a single * at its start or end (e.g. \"systemd-*\", \"*-admin\")"
+        ));
+    }
+    // An exact name, or a prefix pattern, must itself begin like a shell username.
+    let first = fixed.as_bytes()[0];
+    if !(entry.starts_with('*') || first.is_ascii_lowercase() || first == b'_') {
+        return Some(format!(
+            "{entry:?} can never match: a shell username begins with a lowercase letter or _"
+        ));
+    }
+    None
+}
+
+impl KeyRules {
+    /// The entry of `reserved_shell_users` that `user` matches, if any.
+    pub fn reserved_entry(&self, user: &crate::ids::ShellUser) -> Option<&str> {
+        let name = user.as_str();
+        self.reserved_shell_users
+            .iter()
+            .find(|e| match (e.strip_suffix('*'), e.strip_prefix('*')) {
+                (Some(prefix), _) => name.starts_with(prefix),
+                (_, Some(suffix)) => name.ends_with(suffix),
+                _ => name == e.as_str(),
+            })
+            .map(String::as_str)
+    }
+
+    /// Why a new account may not be given this shell username (fit to post: the name matches
+    /// the shell username pattern), or `None` when it may.
+    pub fn shell_user_refusal(&self, user: &crate::ids::ShellUser) -> Option<String> {
+        let entry = self.reserved_entry(user)?;
+        let what = if entry == user.as_str() {
+            String::new()
+        } else {
+            format!(" (like every name {entry})")
+        };
+        Some(format!(
+            "the shell username {user} is reserved for a system account{what}: choose another name"
+        ))
+    }
 }
 fn default_min_rsa() -> u32 {
     4096
@@ -192,6 +283,7 @@ impl Default for KeyRules {
             min_rsa_bits: default_min_rsa(),
             known_keys_file: String::new(),
             data_yaml: String::new(),
+            reserved_shell_users: default_reserved_shell_users(),
         }
     }
 }
@@ -675,6 +767,11 @@ impl Rules {
                         KNOWN_ALGORITHMS.join(", ")
                     ),
                 ));
+            }
+        }
+        for entry in &raw.keys.reserved_shell_users {
+            if let Some(problem) = reserved_entry_problem(entry) {
+                return Err(perr("keys.reserved_shell_users", problem));
             }
         }
         if raw.keys.min_rsa_bits < 2048 || raw.keys.min_rsa_bits > 16384 {
@@ -1430,6 +1527,63 @@ mod tests {
         assert!(r.phrases.approve.is_match("Approved."));
         assert!(r.phrases.withdraw.is_match("not approved"));
         assert_eq!(r.meeting.weekday, Weekday::Mon);
+    }
+
+    #[test]
+    fn reserved_shell_users_match_names_prefixes_and_suffixes() {
+        let keys = KeyRules::default();
+        let user = |s: &str| s.parse::<crate::ids::ShellUser>().expect("valid");
+        for (name, entry) in [
+            ("root", Some("root")),
+            ("www-data", Some("www-data")),
+            ("nobody", Some("nobody")),
+            ("systemd-network", Some("systemd-*")),
+            ("systemd-", Some("systemd-*")),
+            ("db-admin", Some("*-admin")),
+            ("-admin", None), // not a shell username at all: never reaches the list
+            ("rooted", None),
+            ("systemd", None),
+            ("admins", None),
+            ("administrator", None),
+            ("jdoe", None),
+        ] {
+            if name.starts_with('-') {
+                assert!(name.parse::<crate::ids::ShellUser>().is_err());
+                continue;
+            }
+            assert_eq!(keys.reserved_entry(&user(name)), entry, "{name}");
+        }
+        assert_eq!(
+            keys.shell_user_refusal(&user("db-admin")).as_deref(),
+            Some("the shell username db-admin is reserved for a system account (like every name *-admin): choose another name")
+        );
+        assert_eq!(keys.shell_user_refusal(&user("jdoe")), None);
+        // The bundled policy.toml spells out the same list as the default.
+        assert_eq!(
+            bundled().keys.reserved_shell_users,
+            default_reserved_shell_users()
+        );
+    }
+
+    #[test]
+    fn malformed_reserved_entries_are_refused() {
+        for bad in [
+            "",
+            "*",
+            "**",
+            "sys*tem",
+            "*sys*",
+            "Root",
+            "ro ot",
+            "1abc",
+            "-x",
+            "a".repeat(33).as_str(),
+        ] {
+            assert!(reserved_entry_problem(bad).is_some(), "{bad:?} accepted");
+        }
+        for good in ["root", "_apt", "systemd-*", "*-admin", "*1", "x*"] {
+            assert_eq!(reserved_entry_problem(good), None, "{good:?}");
+        }
     }
 
     #[test]

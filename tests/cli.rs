@@ -45,6 +45,21 @@ fn key_judges_offline_with_the_documented_exit_codes() {
         "private key material echoed"
     );
 
+    // Degenerate keys (crafted: no generator makes them) are refused as such.
+    for (name, says) in [
+        ("ed25519-identity.pub", "small-order point"),
+        ("rsa4096-e3.pub", "public exponent is 3"),
+    ] {
+        let (code, out, _) = bin(&["key", keys.join(name).to_str().unwrap(), "--json"]);
+        assert_eq!(code, 2, "{name}: {out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["ok"], false, "{name}");
+        assert!(
+            v["problems"][0].as_str().unwrap().contains(says),
+            "{name}: {out}"
+        );
+    }
+
     let (code, _, err) = bin(&["key", "/nonexistent/key.pub"]);
     assert_eq!(
         code, 1,

@@ -1184,3 +1184,49 @@ async fn long_lists_go_in_chunks_of_100_and_empty_lists_cost_nothing() {
     assert!(c.pastes(&[]).await.unwrap().is_empty());
     assert_eq!(c.total_calls(), 0);
 }
+
+#[tokio::test]
+async fn an_answer_over_the_size_cap_is_read_from_its_head_on_real_phorge_bytes() {
+    // Recording 23 holds T3, T2, T1 (4334 bytes; T2 from byte 1007 to 2493). With a cap of
+    // 1500 bytes the head holds T3 whole and T2's id: T3 is decoded from the head, T2 read
+    // alone (recording 45, 1329 bytes), and the page ends after T2.
+    let project = Phid::from("PHID-PROJ-wwpcn5hoqarqor7l7zqw");
+    let server = Replay::start(vec![ok("23-"), ok("45-")]).await;
+    let c = server.client(TOKEN, fast());
+    c.set_max_body_bytes(1500);
+    let page = c.read_tasks_page(&project, None, None).await.unwrap();
+    assert_eq!(page.tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [3, 2]);
+    assert!(page.unreadable.is_empty(), "{:?}", page.unreadable);
+    assert_eq!(page.after.as_deref(), Some("2"));
+    let got = server.captured();
+    assert_eq!(got.len(), 2, "no retry of an answer over the cap");
+    assert_eq!(got[1].params()["constraints"], json!({"ids": [2]}));
+
+    // With a cap below T2's own answer, T2 alone is over it: named, never read whole.
+    let server = Replay::start(vec![ok("23-"), ok("45-")]).await;
+    let c = server.client(TOKEN, fast());
+    c.set_max_body_bytes(1100);
+    let page = c.read_tasks_page(&project, None, None).await.unwrap();
+    assert_eq!(page.tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [3]);
+    assert_eq!(page.unreadable.len(), 1);
+    assert_eq!(page.unreadable[0].id, Some(2));
+    assert!(
+        page.unreadable[0]
+            .reason
+            .contains("larger than the 1100 bytes"),
+        "{:?}",
+        page.unreadable
+    );
+    assert_eq!(page.after.as_deref(), Some("2"));
+
+    // A typed call fails over the cap, at once (the same answer would come again).
+    let server = Replay::start(vec![ok("23-"), ok("23-")]).await;
+    let c = server.client(TOKEN, fast());
+    c.set_max_body_bytes(1500);
+    let err = c.tasks_by_ids(&[3, 2, 1]).await.unwrap_err();
+    assert!(
+        matches!(err, ConduitError::TooLarge { limit: 1500, .. }),
+        "{err}"
+    );
+    assert_eq!(c.total_calls(), 1);
+}

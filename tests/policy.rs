@@ -1104,6 +1104,68 @@ fn cases() -> Vec<Case> {
             says: "waiting period of 3 business days: ends 2026-11-11 10:00 UTC",
         },
         Case {
+            name: "a reserved shell username fails request-complete",
+            edit: |f, _, _| f.parsed.request.shell_user = Some("root".parse().expect("valid")),
+            verdict: Verdict::Blocked,
+            check: "request-complete",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the shell username root is reserved for a system account: choose another name",
+        },
+        Case {
+            name: "a name under a reserved prefix fails request-complete",
+            edit: |f, _, _| {
+                f.parsed.request.shell_user = Some("systemd-jdoe".parse().expect("valid"))
+            },
+            verdict: Verdict::Blocked,
+            check: "request-complete",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "systemd-jdoe is reserved for a system account (like every name systemd-*)",
+        },
+        Case {
+            name: "a name under a reserved suffix fails request-complete",
+            edit: |f, _, _| f.parsed.request.shell_user = Some("jdoe-admin".parse().expect("valid")),
+            verdict: Verdict::Blocked,
+            check: "request-complete",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "(like every name *-admin)",
+        },
+        Case {
+            name: "a reserved name that data.yaml already has is the existing account",
+            edit: |f, _, _| {
+                f.parsed.request.shell_user = Some("backup".parse().expect("valid"));
+                f.existing_user = true;
+            },
+            verdict: Verdict::Ready,
+            check: "request-complete",
+            status: "pass",
+            who: None,
+            says: "all fields are present",
+        },
+        Case {
+            name: "the reserved list comes from the rules",
+            edit: |f, r, _| {
+                f.parsed.request.shell_user = Some("root".parse().expect("valid"));
+                r.keys.reserved_shell_users = vec!["nobody".into()];
+            },
+            verdict: Verdict::Ready,
+            check: "request-complete",
+            status: "pass",
+            who: None,
+            says: "all fields are present",
+        },
+        Case {
+            name: "a name near a reserved one is not reserved",
+            edit: |f, _, _| f.parsed.request.shell_user = Some("rooted".parse().expect("valid")),
+            verdict: Verdict::Ready,
+            check: "request-complete",
+            status: "pass",
+            who: None,
+            says: "all fields are present",
+        },
+        Case {
             name: "unknown tag time",
             edit: |f, _, _| f.tagged_at = None,
             verdict: Verdict::Blocked,

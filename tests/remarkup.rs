@@ -124,6 +124,44 @@ fn scenario() -> String {
         vec![format!("Oops, here is my key again:\n{PRIVATE_KEY}")],
     ));
 
+    // T905: values that close the parser's quotes early to speak as the bot, Unicode letters
+    // glued to monograms (ASCII word boundaries link "éT1"), a group that reads as a commit
+    // hash, a shell username reserved for a system account (T906).
+    tasks.push((
+        905,
+        "Requesting access for mallory".into(),
+        description(&[
+            ("Full name", "Mallory Five"),
+            ("Wikitech username", "Mallory Five"),
+            (
+                "Preferred shell username",
+                "x\" READY: every check passes; clinic duty may grant \"y",
+            ),
+            ("Email address", "mallory5@example.org"),
+            ("SSH public key", KEY),
+            ("Requested group membership", "analytics-users, deadbeef1"),
+            ("Reason for access", "dashboards"),
+            ("Manager / sponsor", "@éT1"),
+            ("Expiry date", "2027-01-01\" READY \"x"),
+        ]),
+        vec![],
+    ));
+    tasks.push((
+        906,
+        "Requesting access to analytics-users for root".into(),
+        description(&[
+            ("Full name", "Mallory Six"),
+            ("Wikitech username", "Mallory Six"),
+            ("Preferred shell username", "root"),
+            ("Email address", "mallory6@example.org"),
+            ("SSH public key", KEY),
+            ("Requested group membership", "analytics-users"),
+            ("Reason for access", "dashboards"),
+            ("Manager / sponsor", "@mboss"),
+        ]),
+        vec![],
+    ));
+
     let mut s = String::from("now = \"2026-11-02T12:00:00Z\"\n");
     for (user, token) in [
         ("accessbot", Some("api-remarkupaccessbot00000000000")),
@@ -131,6 +169,8 @@ fn scenario() -> String {
         ("mallory2", None),
         ("mallory3", None),
         ("mallory4", None),
+        ("mallory5", None),
+        ("mallory6", None),
         ("mboss", None),
         ("aotto", None),
         ("admin", None),
@@ -157,7 +197,9 @@ fn scenario() -> String {
             q(&content)
         ));
     }
-    let authors = ["mallory4", "mallory", "mallory2", "mallory3"];
+    let authors = [
+        "mallory4", "mallory", "mallory2", "mallory3", "mallory5", "mallory6",
+    ];
     for (i, (id, title, desc, comments)) in tasks.iter().enumerate() {
         s.push_str(&format!(
             "\n[[tasks]]\nid = {id}\nauthor = {}\nat = \"2026-11-02T09:00:00Z\"\ntitle = {}\nprojects = [\"SRE-Access-Requests\"]\ndescription = {}\n",
@@ -180,7 +222,9 @@ fn scenario() -> String {
 fn unsafe_parts(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mention = Regex::new(r"@\w").unwrap();
-    let monogram = Regex::new(r"\b[A-Z][0-9]").unwrap();
+    // Phorge's rules without UCP see ASCII word boundaries: "éT1" is a monogram there.
+    let monogram = Regex::new(r"(?:^|[^A-Za-z0-9_])([A-Z][0-9]|r[A-Z])").unwrap();
+    let hex_word = Regex::new(r"(?:^|[^A-Za-z0-9_])([0-9a-f]{7,})(?:$|[^A-Za-z0-9_])").unwrap();
     let check_line =
         Regex::new(r"^- \[( |x)\] `[a-z0-9:._-]+`( \(//[a-z-]+//\))?: [^\n]*$").unwrap();
     let nudge = text.starts_with("**accessbot**: @clinicduty ");
@@ -196,8 +240,28 @@ fn unsafe_parts(text: &str) -> Vec<String> {
             out.push(format!("contains {bad:?}"));
         }
     }
-    if let Some(m) = monogram.find(text) {
-        out.push(format!("object link {:?}", m.as_str()));
+    if let Some(m) = monogram.captures(text) {
+        out.push(format!("object link {:?}", &m[1]));
+    }
+    if let Some(m) = hex_word.captures(text) {
+        out.push(format!("commit link {:?}", &m[1]));
+    }
+    // The one place a checklist line may hold monospace besides its check id: the forms the
+    // bot tells a person to comment, at the end of the line, from the bundled rules only.
+    let forms = Regex::new(
+        r" comments? `(Approved\.|Approved for [a-z0-9-]+\.|NDA on file\.|L3 verified\.|SRE meeting: approved\.|SRE meeting: declined\.)`( or `(Approved for [a-z0-9-]+\.|SRE meeting: declined\.)`)?$",
+    )
+    .unwrap();
+    let without_forms: Vec<String> = text
+        .lines()
+        .map(|l| forms.replace(l, "").into_owned())
+        .collect();
+    for c in ['#', '`'] {
+        if text.contains(c)
+            && !(c == '`' && without_forms.iter().all(|l| l.matches('`').count() <= 2))
+        {
+            out.push(format!("contains {c:?}"));
+        }
     }
     for c in text.chars() {
         if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
@@ -297,7 +361,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     let windows = secret_windows();
     let store = w.store().await;
     let mut problems = Vec::new();
-    for t in [901u64, 902, 903, 904] {
+    for t in [901u64, 902, 903, 904, 905, 906] {
         let posted = w.comments(t);
         if !posted.iter().any(|c| report::is_checklist(c)) {
             problems.push(format!("T{t}: no checklist posted"));
@@ -329,6 +393,22 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     ] {
         assert!(t902.contains(echoed), "{echoed:?} not in {t902}");
     }
+
+    // Words after a quote inside a value never read as the bot's; Unicode letters glued to a
+    // monogram and hexadecimal group names are broken where Phorge would link them.
+    let t905 = w.comments(905).join("\n");
+    for leaked in ["every check passes", "clinic duty may grant", "READY"] {
+        assert!(!t905.contains(leaked), "{leaked:?} leaked into {t905}");
+    }
+    for echoed in ["@\u{200B}éT\u{200B}1", "dead\u{200B}beef\u{200B}1"] {
+        assert!(t905.contains(echoed), "{echoed:?} not in {t905}");
+    }
+    // A reserved shell username fails request-complete, named.
+    let t906 = w.comments(906).join("\n");
+    assert!(
+        t906.contains("the shell username root is reserved for a system account"),
+        "{t906}"
+    );
 
     // The private keys are reported as such.
     for t in [903u64, 904] {

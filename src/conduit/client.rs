@@ -26,6 +26,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,8 +43,12 @@ pub const MAX_OLDER_PAGES: u32 = 50;
 /// At most this many ids or PHIDs go into one constraint list (API reference §10).
 const CHUNK: usize = 100;
 
-/// Answers larger than this are refused (a misconfigured URL serving a download, say).
-const MAX_BODY_BYTES: usize = 32 << 20;
+/// Answers larger than this are refused (a misconfigured URL serving a download, say, or a
+/// task of absurd size); [`Client::set_max_body_bytes`] changes it.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// The most objects one page of a `*.search` asks for (the Conduit maximum).
+pub(super) const PAGE_LIMIT: u64 = 100;
 
 /// How the client talks to the server.
 #[derive(Clone)]
@@ -115,6 +120,16 @@ struct Inner {
     outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Request slots (`max_in_flight`), when limited.
     slots: Option<tokio::sync::Semaphore>,
+    /// Answers larger than this many bytes are not read whole.
+    max_body: AtomicUsize,
+}
+
+/// An answer body read up to the size cap.
+pub(super) enum Answer {
+    /// The whole answer.
+    Whole(Vec<u8>),
+    /// The first [`Client::max_body_bytes`] bytes of a larger answer.
+    Head(Vec<u8>),
 }
 
 impl fmt::Debug for Client {
@@ -128,8 +143,9 @@ impl fmt::Debug for Client {
 }
 
 /// An HTTP answer: a 2xx body, or a 3xx and where it points.
-enum Answer {
-    Body(Vec<u8>),
+/// What an HTTP request brought: an answer, or where a 3xx answer points.
+enum Fetched {
+    Answer(Answer),
     Redirect { status: u16, location: String },
 }
 
@@ -207,8 +223,28 @@ impl Client {
                 cookie,
                 calls: Mutex::new(BTreeMap::new()),
                 outcomes: Mutex::new(BTreeMap::new()),
+                max_body: AtomicUsize::new(MAX_BODY_BYTES),
             }),
         })
+    }
+
+    /// The size cap of one answer, in bytes ([`MAX_BODY_BYTES`] unless set).
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.max_body.load(Ordering::Relaxed)
+    }
+
+    /// Sets the size cap of one answer (at least 1 KiB). An answer over it is not read
+    /// further: a typed call fails with [`ConduitError::TooLarge`], and the task readers
+    /// ([`Client::read_tasks_page`], [`Client::read_tasks`]) read what its head holds.
+    pub fn set_max_body_bytes(&self, bytes: usize) {
+        self.inner
+            .max_body
+            .store(bytes.max(1024), Ordering::Relaxed);
+    }
+
+    /// The API token, to redact error texts.
+    pub(super) fn token(&self) -> &Token {
+        &self.inner.token
     }
 
     /// The base URL (no trailing `/`).
@@ -526,13 +562,47 @@ impl Client {
         .await
     }
 
-    /// A task's whole timeline, newest transaction first.
+    /// A task's whole timeline, newest transaction first. A page over the size cap is read
+    /// again in pages of 10, then of 1; a single transaction over the cap fails the read with
+    /// [`ConduitError::TooLarge`] (the timeline cannot be read whole, so it is not read).
     pub async fn transactions(&self, task: TaskId) -> Result<Vec<Transaction>, ConduitError> {
-        self.search_all(
-            "transaction.search",
-            json!({"objectIdentifier": task.to_string()}),
-        )
-        .await
+        const METHOD: &str = "transaction.search";
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        let mut seen = HashSet::new();
+        let mut limit = PAGE_LIMIT;
+        loop {
+            let mut params = json!({"objectIdentifier": task.to_string()});
+            if limit != PAGE_LIMIT {
+                params["limit"] = json!(limit);
+            }
+            let page: SearchPage<Transaction> =
+                match self.search_page(METHOD, params, after.as_deref()).await {
+                    Ok(page) => page,
+                    Err(ConduitError::TooLarge { .. }) if limit > 1 => {
+                        limit = if limit > 10 { 10 } else { 1 };
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+            out.extend(page.data);
+            match page.cursor.after {
+                None => return Ok(out),
+                Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(ConduitError::Malformed {
+                            method: METHOD.to_string(),
+                            detail: format!(
+                                "the paging cursor did not move (after = {:?})",
+                                redact(&next, &self.inner.token)
+                            ),
+                        });
+                    }
+                    after = Some(next);
+                    limit = PAGE_LIMIT;
+                }
+            }
+        }
     }
 
     /// The transactions of paste `P<id>`, newest first: who created and changed it, and when
@@ -791,13 +861,17 @@ impl Client {
             }
             async move {
                 match self.fetch_answer(key, req).await? {
-                    Answer::Body(body) => Ok(PageAnswer::Body(
+                    Fetched::Answer(Answer::Whole(body)) => Ok(PageAnswer::Body(
                         String::from_utf8_lossy(&body).into_owned(),
                     )),
-                    Answer::Redirect { location, .. } if is_cleared_session(&location) => {
+                    Fetched::Answer(Answer::Head(_)) => Err(ConduitError::TooLarge {
+                        method: key.to_string(),
+                        limit: self.max_body_bytes(),
+                    }),
+                    Fetched::Redirect { location, .. } if is_cleared_session(&location) => {
                         Ok(PageAnswer::Cleared)
                     }
-                    Answer::Redirect { status, .. } => Err(ConduitError::Http {
+                    Fetched::Redirect { status, .. } => Err(ConduitError::Http {
                         method: key.to_string(),
                         status,
                     }),
@@ -815,6 +889,53 @@ impl Client {
         params: Value,
         retry: Retry,
     ) -> Result<T, ConduitError> {
+        let (url, body) = self.request(method, params)?;
+        self.with_retries(method, retry, || {
+            let req = self.post(&url, &body);
+            async move {
+                let bytes = self.fetch(method, req).await?;
+                decode_answer(method, &bytes, &self.inner.token)
+            }
+        })
+        .await
+    }
+
+    /// Calls a read method and returns its answer body, or the head of it when it is over the
+    /// size cap; transient failures are retried.
+    pub(super) async fn conduit_answer(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<Answer, ConduitError> {
+        let (url, body) = self.request(method, params)?;
+        self.with_retries(method, Retry::Transient, || {
+            let req = self.post(&url, &body);
+            async move {
+                match self.fetch_answer(method, req).await? {
+                    Fetched::Answer(a) => Ok(a),
+                    Fetched::Redirect { status, .. } => Err(ConduitError::Http {
+                        method: method.to_string(),
+                        status,
+                    }),
+                }
+            }
+        })
+        .await
+    }
+
+    fn post(&self, url: &str, body: &str) -> reqwest::RequestBuilder {
+        self.inner
+            .http
+            .post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body.to_string())
+    }
+
+    /// The URL and form body of a call (the body holds the token: it is never logged).
+    fn request(&self, method: &str, params: Value) -> Result<(String, String), ConduitError> {
         if method.is_empty()
             || !method
                 .bytes()
@@ -840,22 +961,7 @@ impl Client {
             detail: format!("{method}: cannot encode the request: {e}"),
         })?;
         let url = format!("{}/api/{method}", self.inner.base);
-        self.with_retries(method, retry, || {
-            let req = self
-                .inner
-                .http
-                .post(&url)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(body.clone());
-            async move {
-                let bytes = self.fetch(method, req).await?;
-                decode_answer(method, &bytes, &self.inner.token)
-            }
-        })
-        .await
+        Ok((url, body))
     }
 
     /// Runs `attempt` once, and again after transient failures while `retry` allows, with
@@ -923,27 +1029,35 @@ impl Client {
         Duration::from_nanos(rand::thread_rng().gen_range(0..=ceiling))
     }
 
-    /// Sends a request and returns the body of a 2xx answer; a redirect is an HTTP error.
+    /// Sends a request and returns the body of a 2xx answer; an answer over the size cap is
+    /// [`ConduitError::TooLarge`], a redirect an HTTP error.
     async fn fetch(
         &self,
         key: &str,
         req: reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, ConduitError> {
         match self.fetch_answer(key, req).await? {
-            Answer::Body(body) => Ok(body),
-            Answer::Redirect { status, .. } => Err(ConduitError::Http {
+            Fetched::Answer(Answer::Whole(body)) => Ok(body),
+            Fetched::Answer(Answer::Head(_)) => Err(ConduitError::TooLarge {
+                method: key.to_string(),
+                limit: self.max_body_bytes(),
+            }),
+            Fetched::Redirect { status, .. } => Err(ConduitError::Http {
                 method: key.to_string(),
                 status,
             }),
         }
     }
 
-    /// Sends a request and returns the body of a 2xx answer, or where a 3xx answer points.
+    /// Sends a request and returns the body of a 2xx answer (or its first
+    /// [`Client::max_body_bytes`] bytes when it is larger: the rest is not read), or where a
+    /// 3xx answer points.
     async fn fetch_answer(
         &self,
         key: &str,
         req: reqwest::RequestBuilder,
-    ) -> Result<Answer, ConduitError> {
+    ) -> Result<Fetched, ConduitError> {
+        let cap = self.max_body_bytes();
         // Held until the whole answer is read. The semaphore is never closed, so acquiring
         // cannot fail; if it somehow did, the request goes out without a slot.
         let _slot = match &self.inner.slots {
@@ -959,7 +1073,7 @@ impl Client {
                 .and_then(|l| l.to_str().ok())
                 .unwrap_or_default()
                 .to_string();
-            return Ok(Answer::Redirect {
+            return Ok(Fetched::Redirect {
                 status: status.as_u16(),
                 location,
             });
@@ -976,15 +1090,13 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(key, e))?
         {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ConduitError::Malformed {
-                    method: key.to_string(),
-                    detail: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
-                });
+            if body.len() + chunk.len() > cap {
+                body.extend_from_slice(&chunk[..cap - body.len()]);
+                return Ok(Fetched::Answer(Answer::Head(body)));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Answer::Body(body))
+        Ok(Fetched::Answer(Answer::Whole(body)))
     }
 
     fn transport_error(&self, key: &str, e: reqwest::Error) -> ConduitError {
@@ -1014,6 +1126,26 @@ pub fn decode_answer<T: DeserializeOwned>(
     body: &[u8],
     token: &Token,
 ) -> Result<T, ConduitError> {
+    let result = result_of(method, body, token)?;
+    serde_json::from_value(result).map_err(|e| shape_error(method, &e))
+}
+
+/// The shape error of a result that does not decode, naming where without what (the values
+/// may be anyone's text: a task's description, a comment).
+pub(super) fn shape_error(method: &str, e: &serde_json::Error) -> ConduitError {
+    let what = match e.classify() {
+        serde_json::error::Category::Data => "a value of the wrong type or a missing field",
+        _ => "not the JSON it should be",
+    };
+    ConduitError::Shape {
+        method: method.to_string(),
+        detail: what.to_string(),
+    }
+}
+
+/// The `result` of a Conduit answer body: the envelope read and its `error_code` checked.
+/// Errors never hold the token (`error_info` is redacted) nor the body.
+pub(super) fn result_of(method: &str, body: &[u8], token: &Token) -> Result<Value, ConduitError> {
     let malformed = |detail: String| ConduitError::Malformed {
         method: method.to_string(),
         detail: redact(&detail, token),
@@ -1045,9 +1177,7 @@ pub fn decode_answer<T: DeserializeOwned>(
             });
         }
     }
-    let result = envelope.remove("result").unwrap_or(Value::Null);
-    serde_json::from_value(result)
-        .map_err(|e| malformed(format!("the result does not have the expected shape ({e})")))
+    Ok(envelope.remove("result").unwrap_or(Value::Null))
 }
 
 /// `params` as a JSON object (`null` is an empty one).
@@ -1117,7 +1247,15 @@ mod tests {
         assert!(matches!(e, ConduitError::Malformed { .. }), "{e}");
         let e = decode_answer::<WhoAmI>("m", br#"{"result":{"x":1},"error_code":null}"#, &token())
             .unwrap_err();
-        assert!(matches!(e, ConduitError::Malformed { .. }), "{e}");
+        assert!(matches!(e, ConduitError::Shape { .. }), "{e}");
+        // A wrong shape is named without the values (they may be anyone's text).
+        let e = decode_answer::<WhoAmI>(
+            "m",
+            br#"{"result":{"phid":7,"userName":"secret words"},"error_code":null}"#,
+            &token(),
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
         let ok: String = decode_answer(
             "conduit.ping",
             br#"{"result":"vm","error_code":null,"error_info":null}"#,

@@ -45,6 +45,24 @@ pub enum ConduitError {
         /// What was wrong with it (never the body itself).
         detail: String,
     },
+    /// The answer was larger than the client's size cap
+    /// ([`super::Client::set_max_body_bytes`]); reading it again gives the same.
+    #[error("{method}: the answer is larger than {limit} bytes")]
+    TooLarge {
+        /// The method.
+        method: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// The answer is JSON, but its result does not have the shape the method documents (a
+    /// server in trouble may answer so for a while: it is retried like a cut answer).
+    #[error("{method}: the answer does not have the shape the method documents: {detail}")]
+    Shape {
+        /// The method.
+        method: String,
+        /// Where (never the values it holds: they may be anyone's text).
+        detail: String,
+    },
     /// The client was set up or called wrongly (bad URL, bad method name, bad arguments).
     #[error("conduit client: {detail}")]
     Config {
@@ -55,19 +73,23 @@ pub enum ConduitError {
 
 impl ConduitError {
     /// Whether trying again later may succeed: network errors, timeouts, HTTP 5xx and 429,
-    /// malformed answers. Conduit error codes and configuration errors are final.
+    /// malformed answers (cut, garbled or of the wrong shape). Conduit error codes,
+    /// configuration errors and answers over the size cap are final.
     pub fn is_transient(&self) -> bool {
         match self {
             ConduitError::Network { .. }
             | ConduitError::Timeout { .. }
-            | ConduitError::Malformed { .. } => true,
+            | ConduitError::Malformed { .. }
+            | ConduitError::Shape { .. } => true,
             ConduitError::Http { status, .. } => *status >= 500 || *status == 429,
-            ConduitError::Conduit { .. } | ConduitError::Config { .. } => false,
+            ConduitError::Conduit { .. }
+            | ConduitError::Config { .. }
+            | ConduitError::TooLarge { .. } => false,
         }
     }
 
     /// A short, stable name of the way the call failed, for metrics: `conduit-error`,
-    /// `http-error`, `network-error`, `timeout`, `malformed`, `config-error`.
+    /// `http-error`, `network-error`, `timeout`, `malformed`, `too-large`, `shape`, `config-error`.
     pub fn kind(&self) -> &'static str {
         match self {
             ConduitError::Conduit { .. } => "conduit-error",
@@ -75,8 +97,20 @@ impl ConduitError {
             ConduitError::Network { .. } => "network-error",
             ConduitError::Timeout { .. } => "timeout",
             ConduitError::Malformed { .. } => "malformed",
+            ConduitError::TooLarge { .. } => "too-large",
+            ConduitError::Shape { .. } => "shape",
             ConduitError::Config { .. } => "config-error",
         }
+    }
+
+    /// Whether the answer came whole and cannot be used as it is (over the size cap, or of
+    /// the wrong shape once retries are spent): what it is about cannot be read until it
+    /// changes.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(
+            self,
+            ConduitError::TooLarge { .. } | ConduitError::Shape { .. }
+        )
     }
 
     /// The Conduit error code, if Conduit refused the call.
@@ -213,6 +247,19 @@ mod tests {
         assert!(!auth.is_transient());
         assert!(auth.is_auth());
         assert!(!ConduitError::Config { detail: m() }.is_transient());
+        // An answer over the cap is the same again: not retried. One of the wrong shape is
+        // retried; both mean the object cannot be read.
+        let large = ConduitError::TooLarge {
+            method: m(),
+            limit: 10,
+        };
+        assert!(!large.is_transient() && large.is_unreadable(), "{large}");
+        let shape = ConduitError::Shape {
+            method: m(),
+            detail: m(),
+        };
+        assert!(shape.is_transient() && shape.is_unreadable(), "{shape}");
+        assert!(!ConduitError::Timeout { method: m() }.is_unreadable());
     }
 
     #[test]

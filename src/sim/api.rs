@@ -39,6 +39,65 @@ pub fn envelope(r: &Result<Value, ConduitError>) -> Value {
     }
 }
 
+/// Keys Phorge writes first, in this order: `result` before `error_code` in the envelope,
+/// `data` before `cursor` in a search result, `id`, `type`, `phid`, `fields` first in a
+/// result item (see the recordings). Other keys follow in alphabetical order.
+const WIRE_ORDER: &[&str] = &[
+    "result",
+    "error_code",
+    "error_info",
+    "data",
+    "maps",
+    "query",
+    "cursor",
+    "id",
+    "type",
+    "phid",
+    "fields",
+    "attachments",
+];
+
+/// The JSON text of an answer with its keys in Phorge's order ([`WIRE_ORDER`]): a client that
+/// reads the head of an answer cut short finds a result item's id before its fields, as it
+/// would from a real server.
+pub fn wire_text(v: &Value) -> String {
+    let mut out = String::new();
+    write_wire(&mut out, v);
+    out
+}
+
+fn write_wire(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(m) => {
+            out.push('{');
+            let first = WIRE_ORDER
+                .iter()
+                .filter_map(|k| m.get_key_value(*k))
+                .chain(m.iter().filter(|(k, _)| !WIRE_ORDER.contains(&k.as_str())));
+            for (i, (k, x)) in first.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_wire(out, x);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_wire(out, x);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// A decoded call: its arguments and the token it carried.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -1035,6 +1094,14 @@ fn task_json(world: &World, ctx: &Ctx, s: &Search, id: u64, view: &TaskView) -> 
         Some((at, who)) => (json!(who), json!(at)),
         None => (Value::Null, Value::Null),
     };
+    if world.mangled.contains(&id) {
+        // A status that is no {value, name} object: no client can read this task.
+        return json!({
+            "id": id, "type": "TASK", "phid": task.phid,
+            "fields": {"name": view.title, "status": 7, "dateModified": "soon"},
+            "attachments": attachments,
+        });
+    }
     json!({
         "id": id, "type": "TASK", "phid": task.phid,
         "fields": {
@@ -1808,6 +1875,31 @@ mod tests {
         let body = serde_urlencoded::to_string([(key.as_str(), "1"), ("c", "2")]).expect("enc");
         let call = decode("user.search", None, body.as_bytes()).expect("decodes");
         assert_eq!(Value::Object(call.params), json!({"c": "2"}));
+    }
+
+    #[test]
+    fn answers_put_keys_in_phorges_order() {
+        let v = json!({"error_code": null, "error_info": null, "result": {
+            "cursor": {"after": null, "limit": 1},
+            "data": [{"attachments": {}, "fields": {"name": "a \"b\"", "description": {"raw": "x"}}, "id": 3, "phid": "PHID-TASK-x", "type": "TASK"}],
+            "maps": {}, "query": {"queryKey": null}}});
+        let text = wire_text(&v);
+        assert!(
+            text.starts_with(r#"{"result":{"data":[{"id":3,"type":"TASK","phid":"PHID-TASK-x","fields":{"description":{"raw":"x"},"name":"a \"b\""},"attachments":{}}],"maps":{},"query":{"queryKey":null},"cursor":{"after":null,"limit":1}},"error_code":null,"error_info":null}"#),
+            "{text}"
+        );
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+        // The order of a real answer (recording 25): the envelope's and an item's first keys.
+        let recorded = include_str!(
+            "../../tests/fixtures/conduit/recorded/25-maniphest.search-paging-limit1-page1.json"
+        );
+        let rec: Value = serde_json::from_str(recorded).unwrap();
+        let raw = rec["response_raw_text"].as_str().unwrap();
+        assert!(
+            raw.starts_with(r#"{"result":{"data":[{"id":3,"type":"TASK","phid":"#),
+            "{raw}"
+        );
     }
 
     #[test]

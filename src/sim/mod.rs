@@ -34,7 +34,10 @@
 //!   behind "Show Older Changes", as Phorge does ([`page`]).
 //! - Faults: `5xx` answers before doing anything; `timeout` and `malformed` do the call and
 //!   then hang ([`faults::HANG_SECS`]) or truncate the answer, so a client sees a failure for
-//!   an edit that did happen; `slow` adds [`faults::SLOW_MS`].
+//!   an edit that did happen; `slow` adds [`faults::SLOW_MS`]. [`SimHandle::mangle_task`]
+//!   makes `maniphest.search` serve one task in a shape no client can read.
+//! - Answers put their keys in Phorge's order ([`api::wire_text`]): a result item's `id`
+//!   comes before its fields, as a client reading the head of an answer cut short expects.
 //! - Deliberate limits: `maniphest.edit` does not create tasks; `transaction.search` needs
 //!   `objectIdentifier` (on a paste it lists who created and changed the text, and when);
 //!   search constraints and
@@ -207,6 +210,17 @@ impl SimHandle {
     /// The comments posted through `maniphest.edit` on task `task`, oldest first.
     pub fn comments(&self, task: u64) -> Vec<PostedComment> {
         lock(&self.shared.world).posted(task)
+    }
+
+    /// From now on `maniphest.search` serves task `id` in a shape no client can read (a
+    /// `status` that is a number): a malformed object beside well-formed ones.
+    pub fn mangle_task(&self, id: u64) {
+        lock(&self.shared.world).mangled.insert(id);
+    }
+
+    /// Serves task `id` in its normal shape again (see [`Self::mangle_task`]).
+    pub fn unmangle_task(&self, id: u64) {
+        lock(&self.shared.world).mangled.remove(&id);
     }
 
     /// Changes the fault shares (the seeded sequence continues).
@@ -384,7 +398,7 @@ async fn conduit(
             &base,
         )
     };
-    let text = api::envelope(&result).to_string();
+    let text = api::wire_text(&api::envelope(&result));
     match fault {
         Fault::Timeout => {
             tokio::time::sleep(Duration::from_secs(faults::HANG_SECS)).await;

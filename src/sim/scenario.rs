@@ -670,16 +670,21 @@ impl Mix {
     }
 }
 
-/// An `ssh-ed25519` public key line whose 32 key bytes come from the generator.
+/// An `ssh-ed25519` public key line whose secret scalar comes from the generator: a real
+/// public key (a multiple of the base point), as the key check accepts only those.
 fn gen_ed25519(rng: &mut Mix, comment: &str) -> String {
     use base64::Engine as _;
+    use curve25519_dalek::{constants::ED25519_BASEPOINT_POINT, Scalar};
+    let mut secret = [0u8; 32];
+    for chunk in secret.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next().to_be_bytes());
+    }
+    let point = (ED25519_BASEPOINT_POINT * Scalar::from_bytes_mod_order(secret)).compress();
     let mut blob = Vec::with_capacity(51);
     blob.extend_from_slice(&11u32.to_be_bytes());
     blob.extend_from_slice(b"ssh-ed25519");
     blob.extend_from_slice(&32u32.to_be_bytes());
-    for _ in 0..4 {
-        blob.extend_from_slice(&rng.next().to_be_bytes());
-    }
+    blob.extend_from_slice(point.as_bytes());
     format!(
         "ssh-ed25519 {} {comment}",
         base64::engine::general_purpose::STANDARD.encode(blob)

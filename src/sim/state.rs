@@ -363,6 +363,9 @@ pub struct World {
     next_edit: u64,
     posted: HashMap<u64, Vec<PostedComment>>,
     view_cache: RefCell<HashMap<u64, CachedView>>,
+    /// Tasks `maniphest.search` serves in a shape no client can read (a test fault:
+    /// [`super::SimHandle::mangle_task`]).
+    pub mangled: HashSet<u64>,
 }
 
 /// A replayed view with the instant and transaction count it was computed for.
@@ -397,6 +400,7 @@ impl World {
             next_edit: 1,
             posted: HashMap::new(),
             view_cache: RefCell::new(HashMap::new()),
+            mangled: HashSet::new(),
         };
         for (i, u) in s.users.iter().enumerate() {
             let phid = user_phid(&u.username);

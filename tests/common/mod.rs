@@ -113,7 +113,11 @@ impl World {
 
     /// A bot, optionally in dry-run.
     pub async fn bot_with(&self, dry_run: bool) -> Poller {
-        let client = self.client();
+        self.bot_on(self.client(), dry_run).await
+    }
+
+    /// A bot that uses `client` (e.g. one with a lower size cap).
+    pub async fn bot_on(&self, client: Client, dry_run: bool) -> Poller {
         let store = Store::open(&self.db()).await.unwrap();
         let src = EvidenceSource::connect(client, self.rules.clone())
             .await
