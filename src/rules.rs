@@ -327,6 +327,41 @@ struct PolicyRaw {
     keys: KeyRules,
     timing: Option<TimingRaw>,
     meeting: MeetingRaw,
+    #[serde(default)]
+    lifecycle: LifecycleRaw,
+}
+
+/// `[lifecycle]` in policy.toml (raw form; see [`Lifecycle`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleRaw {
+    #[serde(default = "default_reminder_days")]
+    expiry_reminder_days: u32,
+}
+
+impl Default for LifecycleRaw {
+    fn default() -> Self {
+        LifecycleRaw {
+            expiry_reminder_days: default_reminder_days(),
+        }
+    }
+}
+
+fn default_reminder_days() -> u32 {
+    14
+}
+
+/// `[lifecycle]` of policy.toml and of phrases.toml, validated: what happens after a request
+/// is granted, and how a task asking for a removal is recognised.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    /// How many days before a granted request's expiry date the expiry contact is reminded.
+    pub expiry_reminder_days: u32,
+    /// A task title asking to remove access (any of the patterns).
+    pub removal: Regex,
+    /// Patterns, tried in order, that read whose access (`(?P<user>…)`) and optionally which
+    /// groups (`(?P<groups>…)`) a removal title names.
+    pub removal_target: Vec<Regex>,
 }
 
 fn default_people() -> PeopleRules {
@@ -397,6 +432,16 @@ pub struct Labels {
 struct PhrasesRaw {
     labels: Labels,
     phrases: BTreeMap<String, Vec<String>>,
+    /// Optional: without it the bundled `[lifecycle]` phrases apply.
+    lifecycle: Option<LifecyclePhrasesRaw>,
+}
+
+/// `[lifecycle]` of phrases.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecyclePhrasesRaw {
+    removal: Vec<String>,
+    removal_target: Vec<String>,
 }
 
 /// The phrase regexes, compiled case-insensitively.
@@ -439,6 +484,8 @@ pub struct Rules {
     pub labels: Labels,
     /// Phrase regexes.
     pub phrases: Phrases,
+    /// `[lifecycle]`: expiry reminders and removal tasks.
+    pub lifecycle: Lifecycle,
     /// The directory the rules were read from (relative paths in the rules resolve against it).
     pub dir: PathBuf,
 }
@@ -758,6 +805,25 @@ impl Rules {
             return Err(xerr(&format!("phrases.{extra}"), "unknown phrase (known: approve, withdraw, l3_verified, nda_confirmed, sre_approved, sre_declined)".into()));
         }
 
+        let days = raw.lifecycle.expiry_reminder_days;
+        if days == 0 || days > 365 {
+            return Err(perr(
+                "lifecycle.expiry_reminder_days",
+                format!("{days} is out of range (1 to 365)"),
+            ));
+        }
+        let lifecycle = match phrases_raw.lifecycle {
+            Some(l) => lifecycle_phrases(days, &l, &xerr)?,
+            None => {
+                // The bundled `[lifecycle]` phrases, for a phrases.toml written without them.
+                let bundled: PhrasesRaw = de(Path::new("<bundled>/phrases.toml"), BUNDLED_PHRASES)?;
+                let l = bundled
+                    .lifecycle
+                    .expect("the bundled phrases have a [lifecycle] table");
+                lifecycle_phrases(days, &l, &xerr)?
+            }
+        };
+
         Ok(Rules {
             phabricator: raw.phabricator,
             people: raw.people,
@@ -769,6 +835,7 @@ impl Rules {
             groups: groups_map.into_iter().map(|(k, (_, g))| (k, g)).collect(),
             labels,
             phrases: phrases_c,
+            lifecycle,
             dir: dir.to_path_buf(),
         })
     }
@@ -824,6 +891,65 @@ impl Labels {
             ("expiry_contact", &self.expiry_contact),
         ]
     }
+}
+
+/// Compiles phrases.toml's `[lifecycle]` patterns: `removal` as one case-insensitive regex,
+/// `removal_target` one by one (tried in order), each with a `user` capture.
+fn lifecycle_phrases(
+    expiry_reminder_days: u32,
+    raw: &LifecyclePhrasesRaw,
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<Lifecycle, RulesError> {
+    let build = |key: &str, pattern: &str| {
+        RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .size_limit(1 << 22)
+            .build()
+            .map_err(|e| {
+                xerr(
+                    key,
+                    format!(
+                        "invalid regex: {}",
+                        e.to_string().lines().last().unwrap_or("")
+                    ),
+                )
+            })
+    };
+    if raw.removal.is_empty() {
+        return Err(xerr(
+            "lifecycle.removal",
+            "needs at least one pattern".into(),
+        ));
+    }
+    let joined = raw
+        .removal
+        .iter()
+        .map(|p| format!("(?:{p})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let removal = build("lifecycle.removal", &joined)?;
+    if raw.removal_target.is_empty() {
+        return Err(xerr(
+            "lifecycle.removal_target",
+            "needs at least one pattern".into(),
+        ));
+    }
+    let mut removal_target = Vec::new();
+    for p in &raw.removal_target {
+        let re = build("lifecycle.removal_target", p)?;
+        if !re.capture_names().any(|n| n == Some("user")) {
+            return Err(xerr(
+                "lifecycle.removal_target",
+                format!("the pattern {p:?} has no (?P<user>…) group for the shell user"),
+            ));
+        }
+        removal_target.push(re);
+    }
+    Ok(Lifecycle {
+        expiry_reminder_days,
+        removal,
+        removal_target,
+    })
 }
 
 /// Key algorithm names the key checker knows.
