@@ -2,7 +2,8 @@
 //!
 //! The pipeline is the layout: `conduit` (the only HTTP) → `timeline` (transactions into
 //! facts) → `request` + `keys` + `approvals` → `policy` with `calendar` (pure) → `report`
-//! (texts) → `poller` (the loop and its effects) → `store` (SQLite). `sim` is the Conduit
+//! (texts) → `poller` (the loop and its effects) → `store` (SQLite); `lifecycle` follows a
+//! request after it is ready (granted, expiry reminders, removal tasks). `sim` is the Conduit
 //! simulator; `cli` wires the commands (with `config`, the configuration file, and
 //! `rules_live`, the rules' names looked up on the server); `service` is what an operator
 //! sees of a running bot: metrics, health, systemd notifications.
@@ -17,6 +18,7 @@ pub mod evidence;
 pub mod grant;
 pub mod ids;
 pub mod keys;
+pub mod lifecycle;
 pub mod logging;
 pub mod policy;
 pub mod poller;
