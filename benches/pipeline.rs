@@ -9,7 +9,8 @@
 use accessbot::ids::{Phid, TaskId, Username};
 use accessbot::keys::{self, KeyReport};
 use accessbot::policy::{
-    evaluate, Channel, CommentFact, Facts, KeyFacts, KeySource, SudoFacts, Trust, L3,
+    evaluate, Channel, CommentFact, Facts, KeyFacts, KeySource, Subject, SubjectBasis, SudoFacts,
+    Trust, L3,
 };
 use accessbot::report;
 use accessbot::request::{KeyRef, Parsed, Parser};
@@ -101,8 +102,13 @@ fn facts_with(
         task: TaskId(101),
         open: true,
         title: title.to_string(),
-        requester_phid: Phid(format!("PHID-USER-{requester}")),
-        requester,
+        author_phid: Phid(format!("PHID-USER-{requester}")),
+        subject: Subject::Known {
+            username: requester.clone(),
+            phid: Phid(format!("PHID-USER-{requester}")),
+            basis: SubjectBasis::Author,
+        },
+        author: requester,
         bot_user: Username::new("accessbot"),
         key: KeyFacts {
             source: if report.is_some() {
@@ -120,8 +126,8 @@ fn facts_with(
         key_changed_at: None,
         groups_changed_at: None,
         tagged_at: Some(at("2026-11-02T09:00:00Z")),
-        requester_staff: true,
-        requester_nda: false,
+        subject_staff: true,
+        subject_nda: false,
         expiry_contact_staff: Some(true),
         l3: L3::Signed {
             at: at("2026-11-01T09:00:00Z"),

@@ -10,16 +10,16 @@ use crate::conduit::{channel_map, Channel, Client, ConduitError, NotAPage, TaskP
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
 use crate::policy::{
-    self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust, L3,
+    self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis, SudoFacts,
+    Trust, L3,
 };
-use crate::request::{KeyRef, Parser};
+use crate::request::{self, KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
-use crate::timeline::{DescriptionChanges, Person, Timeline, TimelineComment};
+use crate::timeline::{DescriptionChanges, Moment, Person, Timeline, TimelineComment};
 use chrono::{DateTime, Utc};
-use regex::Regex;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Identities resolved once at start-up.
@@ -157,6 +157,7 @@ struct Cached<T> {
 #[derive(Debug, Clone)]
 struct UserInfo {
     username: Username,
+    real_name: String,
     bot: bool,
     disabled: bool,
 }
@@ -171,7 +172,18 @@ struct Caches {
     l3_signed: HashMap<Phid, DateTime<Utc>>,
     l3_unsigned: HashMap<Phid, Instant>,
     channels: HashMap<Phid, Channel>,
-    pastes: HashMap<u64, Cached<Option<(Phid, String)>>>,
+}
+
+/// A paste as the key check needs it.
+#[derive(Debug, Clone)]
+struct PasteInfo {
+    author: Phid,
+    content: String,
+    /// Everyone who created or changed it (the authors of its transactions).
+    editors: Vec<Phid>,
+    /// When its text last changed: the newest of its creation, its `dateModified` and its
+    /// transactions.
+    changed: DateTime<Utc>,
 }
 
 /// Gathers facts with caches shared across tasks and cycles.
@@ -229,8 +241,8 @@ pub struct Gathered {
     pub timeline: Timeline,
     /// The key fingerprint, when the key parsed.
     pub fingerprint: Option<Fingerprint>,
-    /// When the current key first appeared on the task.
-    pub key_since: DateTime<Utc>,
+    /// When the current key first appeared on the task (key reuse is decided by it).
+    pub key_since: Moment,
     /// The acceptable public key line (for the grant patch); `None` unless the key passed.
     pub key_line: Option<String>,
 }
@@ -239,22 +251,46 @@ fn ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-fn public_key_line() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-[a-z0-9-]+@openssh\.com)\s+AAAA[0-9A-Za-z+/=\s]{8,}(?:\s+\S+)?")
-            .expect("static regex")
-    })
+impl KeyDates {
+    /// The dates of a key in a paste that was referenced at `self`: the key appeared when
+    /// both the reference and the paste's text were there, so a paste created or changed
+    /// later dates it (and makes older approvals stale). `changed`: the paste's last change.
+    fn with_paste(self, changed: Option<Moment>) -> KeyDates {
+        let Some(p) = changed else {
+            return self;
+        };
+        KeyDates {
+            first_seen: self.first_seen.max(p),
+            changed: Some(self.changed.map_or(p, |c| c.max(p))),
+        }
+    }
 }
 
-fn paste_ref() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:^|[^\w/])P(\d{1,9})\b").expect("static regex"))
+/// A key read from a paste: the key text (a private key redacted), whether it counts, when the
+/// paste last changed, and the paste's text as written.
+struct PasteKey {
+    text: Option<String>,
+    trust: Trust,
+    changed: Option<Moment>,
+    raw: Option<String>,
 }
 
-/// The key found for a request: its facts, since when it is on the task, its fingerprint
-/// and, when acceptable, its public key line.
-type FoundKey = (KeyFacts, DateTime<Utc>, Option<Fingerprint>, Option<String>);
+/// The key found for a request: its facts, its dates, its fingerprint and, when acceptable,
+/// its public key line.
+type FoundKey = (KeyFacts, KeyDates, Option<Fingerprint>, Option<String>);
+
+/// When a request's key appeared (design §10, provenance by time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyDates {
+    /// When this key first appeared on the task: the first description version that held it,
+    /// the comment with it, the paste's last change (whichever is later for a paste). Key reuse
+    /// is decided by it: the earlier appearance wins, whatever the tasks' creation dates.
+    pub first_seen: Moment,
+    /// When the current key came, for the approvals: the description edit that set it, the
+    /// comment with it, the paste's last change. `None`: unchanged since the first
+    /// description.
+    pub changed: Option<Moment>,
+}
 
 /// A key candidate in a comment.
 enum CommentKey {
@@ -262,20 +298,38 @@ enum CommentKey {
     Paste(u64),
 }
 
+/// The key a comment gives, read by the one reader ([`request::scan`]): a private key
+/// anywhere (its material never leaves here), public keys in the author's own text or code
+/// (never in quotes; several are all passed on, and the key check refuses them), or a paste
+/// reference in a comment that speaks of a key.
 fn key_in_comment(text: &str) -> Option<CommentKey> {
-    if keys::is_private_key(text) {
-        return Some(CommentKey::Text(text.to_string()));
+    let found = request::scan(text);
+    if found.private {
+        return Some(CommentKey::Text(request::REDACTED_PRIVATE_KEY.into()));
     }
-    if let Some(m) = public_key_line().find(text) {
-        return Some(CommentKey::Text(m.as_str().to_string()));
+    if !found.keys.is_empty() {
+        return Some(CommentKey::Text(found.keys.join("\n")));
     }
-    let lower = text.to_lowercase();
-    if lower.contains("key") {
-        if let Some(c) = paste_ref().captures(text) {
-            return c[1].parse().ok().map(CommentKey::Paste);
-        }
+    let speaks_of_a_key = text.to_lowercase().contains("key");
+    match found.pastes.first() {
+        Some(&id) if speaks_of_a_key => Some(CommentKey::Paste(id)),
+        _ => None,
     }
-    None
+}
+
+/// The key text of a paste, read like a comment: a private key anywhere is redacted, public
+/// keys outside quotes are passed on, a key that is only quoted is no key.
+fn key_in_paste(content: String) -> String {
+    let found = request::scan(&content);
+    if found.private {
+        request::REDACTED_PRIVATE_KEY.into()
+    } else if !found.keys.is_empty() {
+        found.keys.join("\n")
+    } else if found.quoted {
+        String::new()
+    } else {
+        content
+    }
 }
 
 impl EvidenceSource {
@@ -445,35 +499,38 @@ impl EvidenceSource {
         Ok(set)
     }
 
-    async fn paste(&self, id: u64) -> Result<Option<(Phid, String)>, ConduitError> {
-        if let Some(p) = self
-            .lock()
-            .pastes
-            .get(&id)
-            .filter(|p| p.at.elapsed() < self.ttl)
-        {
-            return Ok(p.value.clone());
-        }
-        let got = self
+    /// A paste, read afresh each time: it can be edited without the task changing, so a
+    /// cached copy could hide a new key (a paste-keyed request is gathered when it changes
+    /// and on every reconcile, so this costs two calls per paste that often). `None`: the bot
+    /// cannot see it.
+    async fn paste(&self, id: u64) -> Result<Option<PasteInfo>, ConduitError> {
+        let Some(p) = self
             .client
             .pastes(&[id])
             .await?
             .into_iter()
-            .find(|p| p.id == id);
-        let value = got.map(|p| {
-            (
-                p.fields.author_phid,
-                p.attachments.content.map(|c| c.content).unwrap_or_default(),
-            )
-        });
-        self.lock().pastes.insert(
-            id,
-            Cached {
-                value: value.clone(),
-                at: Instant::now(),
-            },
-        );
-        Ok(value)
+            .find(|p| p.id == id)
+        else {
+            return Ok(None);
+        };
+        // Who created and changed it, and when (Phorge gives the types as null): anyone whom
+        // the edit policy lets in may change the text under the author's name.
+        let xacts = self.client.paste_transactions(id).await?;
+        let mut editors: Vec<Phid> = xacts.iter().map(|x| x.author_phid.clone()).collect();
+        editors.sort();
+        editors.dedup();
+        let changed = xacts
+            .iter()
+            .map(|x| x.date_created.max(x.date_modified))
+            .chain([p.fields.date_created, p.fields.date_modified])
+            .max()
+            .unwrap_or(p.fields.date_modified);
+        Ok(Some(PasteInfo {
+            author: p.fields.author_phid,
+            content: p.attachments.content.map(|c| c.content).unwrap_or_default(),
+            editors,
+            changed: ts(changed),
+        }))
     }
 
     async fn l3(&self, requester: &Phid, username: &Username) -> Result<L3, ConduitError> {
@@ -661,6 +718,143 @@ impl EvidenceSource {
             .collect()
     }
 
+    /// The account named `name`, with its PHID (`None`: no such account).
+    async fn account(&self, name: &Username) -> Result<Option<(Phid, UserInfo)>, ConduitError> {
+        let Some(phid) = self.phid_of(name).await? else {
+            return Ok(None);
+        };
+        let found = self.users(std::slice::from_ref(&phid)).await?;
+        Ok(found.get(&phid).cloned().map(|u| (phid, u)))
+    }
+
+    /// Whose request this is (design §10): the account named in the `Phabricator username`
+    /// field; else the author, when their username or real name is the request's shell user,
+    /// wikitech user or full name ([`same_name`]); else the one account whose username is the
+    /// shell or wikitech user and whose real name is the full name. Anything else — no match,
+    /// several, a bot, a disabled account — is not guessed: unknown, or refused when the
+    /// request itself names an account that cannot be its subject. The author is not taken
+    /// either when another account matches the request that way too (two people could be
+    /// meant).
+    async fn subject(
+        &self,
+        request: &Request,
+        field_unreadable: bool,
+        author_phid: &Phid,
+        author: Option<&UserInfo>,
+    ) -> Result<Subject, ConduitError> {
+        if field_unreadable {
+            return Ok(Subject::Refused {
+                reason: "the Phabricator username field could not be read".into(),
+            });
+        }
+        let usable = |who: &Username, u: &UserInfo| -> Result<(), String> {
+            if u.bot {
+                Err(format!("@{who} is a bot account"))
+            } else if u.disabled {
+                Err(format!("@{who}'s account is disabled"))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(named) = &request.phabricator_user {
+            return Ok(match self.account(named).await? {
+                None => Subject::Refused {
+                    reason: format!(
+                        "the request names @{named} as its Phabricator account, but there is no such account"
+                    ),
+                },
+                Some((phid, u)) => match usable(&u.username, &u) {
+                    Err(why) => Subject::Refused {
+                        reason: format!(
+                            "the request names @{} as its Phabricator account, but {why}",
+                            u.username
+                        ),
+                    },
+                    Ok(()) => Subject::Known {
+                        username: u.username,
+                        phid,
+                        basis: SubjectBasis::Named,
+                    },
+                },
+            });
+        }
+        let shell = request.shell_user.as_ref().map(|s| s.as_str());
+        let wikitech = request.wikitech_user.as_deref();
+        let full = request.full_name.as_deref();
+        let names: Vec<&str> = [shell, wikitech, full].into_iter().flatten().collect();
+        let author = author.filter(|a| usable(&a.username, a).is_ok());
+        let author_matches = author.is_some_and(|a| {
+            names
+                .iter()
+                .any(|n| same_name(a.username.as_str(), n) || same_name(&a.real_name, n))
+        });
+        // The directory: accounts whose username is the shell or wikitech user and whose real
+        // name is the full name. A name that is the author's own username is the author, known
+        // already.
+        let mut found: Vec<(Phid, UserInfo)> = Vec::new();
+        for name in [shell, wikitech].into_iter().flatten() {
+            let well_formed = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            let authors = author.is_some_and(|a| same_name(a.username.as_str(), name));
+            let Some(full) = full.filter(|_| well_formed && !authors) else {
+                continue;
+            };
+            if let Some((phid, u)) = self.account(&Username::new(name)).await? {
+                if same_name(u.username.as_str(), name)
+                    && same_name(&u.real_name, full)
+                    && &phid != author_phid
+                    && !found.iter().any(|(p, _)| *p == phid)
+                {
+                    found.push((phid, u));
+                }
+            }
+        }
+        if let (true, Some(a)) = (author_matches, author) {
+            // The author matches, but so does someone else's account: not a guess.
+            if let Some((_, other)) = found.first() {
+                return Ok(Subject::Unknown {
+                    reason: format!(
+                        "both the author @{} and the account @{} match the request",
+                        a.username, other.username
+                    ),
+                });
+            }
+            return Ok(Subject::Known {
+                username: a.username.clone(),
+                phid: author_phid.clone(),
+                basis: SubjectBasis::Author,
+            });
+        }
+        if full.is_none() {
+            return Ok(Subject::Unknown {
+                reason: "the author does not match the request, and it gives no full name to look the account up by".into(),
+            });
+        }
+        Ok(match found.len() {
+            0 => Subject::Unknown {
+                reason: "neither the author nor any account matches the request's usernames and full name".into(),
+            },
+            1 => {
+                let (phid, u) = found.remove(0);
+                match usable(&u.username, &u) {
+                    Err(why) => Subject::Unknown {
+                        reason: format!("the only matching account is unusable: {why}"),
+                    },
+                    Ok(()) => Subject::Known {
+                        username: u.username,
+                        phid,
+                        basis: SubjectBasis::Directory,
+                    },
+                }
+            }
+            n => Subject::Unknown {
+                reason: format!("{n} accounts match the request's usernames and full name"),
+            },
+        })
+    }
+
     /// Records what a task page turned out to be; says so when that changes: at ERROR, with
     /// the fix, when pages cannot be read (once, not for every task), at INFO when they can
     /// (again).
@@ -761,24 +955,16 @@ impl EvidenceSource {
         }
     }
 
-    /// Whether a comment could count as evidence (worth learning its channel).
-    fn may_count(&self, c: &TimelineComment, requester: &Phid) -> bool {
+    /// Whether a comment could count as evidence (worth learning its channel): it says
+    /// something about a statement (read by the one reader), or it gives a key and is by
+    /// `poster`, whose key comments count (the subject, or the author while the subject is
+    /// unknown).
+    fn may_count(&self, c: &TimelineComment, poster: &Phid) -> bool {
         if c.removed {
             return false;
         }
-        let p = &self.rules.phrases;
-        let visible = crate::approvals::visible_text(&c.text);
-        [
-            &p.approve,
-            &p.withdraw,
-            &p.l3_verified,
-            &p.nda_confirmed,
-            &p.sre_approved,
-            &p.sre_declined,
-        ]
-        .iter()
-        .any(|r| r.is_match(&visible))
-            || (&c.author == requester && key_in_comment(&c.text).is_some())
+        crate::statement::read(&c.text, &self.rules).any()
+            || (&c.author == poster && key_in_comment(&c.text).is_some())
     }
 
     /// Gathers the facts of one task from its search result and its transactions.
@@ -790,11 +976,12 @@ impl EvidenceSource {
     ) -> Result<Gathered, ConduitError> {
         let id = TaskId(task.id);
         let timeline = Timeline::build(txs, &self.ctx.project, &self.ctx.bot_phid);
-        let requester_phid = task.fields.author_phid.clone();
+        let author_phid = task.fields.author_phid.clone();
         let mut parsed = self
             .parser
             .parse(&task.fields.name, &task.fields.description.raw);
         for g in policy::hidden_sudo_groups(
+            &task.fields.name,
             &task.fields.description.raw,
             &parsed.request.groups,
             &self.rules,
@@ -802,19 +989,37 @@ impl EvidenceSource {
             parsed.problems.push(crate::request::Problem {
                 field: policy::HIDDEN_GROUPS_FIELD.into(),
                 message: format!(
-                    "the description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
+                    "the title or description names the sudo group {g} outside the requested groups: list every group you need under the groups field (or remove the mention)"
                 ),
                 span: 0..0,
             });
         }
 
         let mut phids: Vec<Phid> = timeline.comments.iter().map(|c| c.author.clone()).collect();
-        phids.push(requester_phid.clone());
+        phids.push(author_phid.clone());
         let users = self.users(&phids).await?;
-        let requester = users
-            .get(&requester_phid)
+        let author = users
+            .get(&author_phid)
             .map(|u| u.username.clone())
-            .unwrap_or_else(|| Username::new(requester_phid.as_str()));
+            .unwrap_or_else(|| Username::new(author_phid.as_str()));
+        let field_unreadable = parsed
+            .problems
+            .iter()
+            .any(|p| p.field == "phabricator_user");
+        let subject = self
+            .subject(
+                &parsed.request,
+                field_unreadable,
+                &author_phid,
+                users.get(&author_phid),
+            )
+            .await?;
+        // Whose keys are looked for: the subject's; while the subject is unknown the author's,
+        // whose trust the engine then leaves pending.
+        let (poster_phid, poster) = match &subject {
+            Subject::Known { username, phid, .. } => (phid.clone(), username.clone()),
+            _ => (author_phid.clone(), author.clone()),
+        };
         let staff = self.members(true).await?;
         let nda = if self.rules.people.nda_projects.is_empty() {
             Arc::default()
@@ -825,7 +1030,7 @@ impl EvidenceSource {
         let counting: Vec<Phid> = timeline
             .comments
             .iter()
-            .filter(|c| self.may_count(c, &requester_phid))
+            .filter(|c| self.may_count(c, &poster_phid))
             .map(|c| c.xact.clone())
             .collect();
         let channels = if counting.is_empty() {
@@ -850,24 +1055,19 @@ impl EvidenceSource {
 
         let changes =
             timeline.description_changes(|text| self.parser.parse(&task.fields.name, text));
-        let (key, key_since, fingerprint, key_line) = self
+        let (key, dates, fingerprint, key_line) = self
             .key_facts(
                 id,
                 &parsed.request.key,
                 &timeline,
                 &comments,
-                &requester_phid,
-                &requester,
+                &poster_phid,
+                &poster,
                 &changes,
                 task,
             )
             .await?;
-        // A key from a comment changed when that comment was written; a key from the
-        // description when an edit last changed it.
-        let key_changed_at = match key.source {
-            KeySource::Comment { .. } => Some(key_since),
-            _ => changes.key_changed_at,
-        };
+        let (key_since, key_changed_at) = (dates.first_seen, dates.changed);
         let groups_changed_at = changes.groups_changed_at;
 
         let expiry_contact_staff = match &parsed.request.expiry_contact {
@@ -877,7 +1077,13 @@ impl EvidenceSource {
             },
             None => None,
         };
-        let l3 = self.l3(&requester_phid, &requester).await?;
+        let l3 = match &subject {
+            Subject::Known { username, phid, .. } => self.l3(phid, username).await?,
+            _ => L3::Unknown {
+                reason: "it is not known whom the request is for".into(),
+            },
+        };
+        let subject_phid = subject.phid().cloned();
         let existing_user = parsed
             .request
             .shell_user
@@ -894,8 +1100,9 @@ impl EvidenceSource {
             task: id,
             open: is_open(&task.fields.status.value),
             title: task.fields.name.clone(),
-            requester,
-            requester_phid: requester_phid.clone(),
+            author,
+            author_phid,
+            subject,
             bot_user: self.ctx.bot_user.clone(),
             parsed,
             key,
@@ -904,8 +1111,8 @@ impl EvidenceSource {
             key_changed_at,
             groups_changed_at,
             tagged_at: timeline.tagged_at,
-            requester_staff: staff.contains(&requester_phid),
-            requester_nda: nda.contains(&requester_phid),
+            subject_staff: subject_phid.as_ref().is_some_and(|p| staff.contains(p)),
+            subject_nda: subject_phid.as_ref().is_some_and(|p| nda.contains(p)),
             expiry_contact_staff,
             l3,
             sudo,
@@ -930,7 +1137,7 @@ impl EvidenceSource {
         };
         let mut reuse = Vec::new();
         for s in store
-            .key_sightings(fp, &g.facts.requester, g.key_since.timestamp())
+            .key_sightings(fp, &g.facts.subject.reuse_key(g.facts.task), g.key_since)
             .await?
         {
             if s.task_id as u64 != g.facts.task.0 {
@@ -959,6 +1166,8 @@ impl EvidenceSource {
         Ok(())
     }
 
+    /// The request's key, where it came from, whether that source is trusted, and when it
+    /// appeared ([`KeyDates`]). `subject` / `subject_name`: whose key counts.
     #[allow(clippy::too_many_arguments)]
     async fn key_facts(
         &self,
@@ -966,15 +1175,54 @@ impl EvidenceSource {
         described: &Option<KeyRef>,
         timeline: &Timeline,
         comments: &[CommentFact],
-        requester: &Phid,
-        requester_name: &Username,
+        subject: &Phid,
+        subject_name: &Username,
         changes: &DescriptionChanges,
         task: &Task,
     ) -> Result<FoundKey, ConduitError> {
-        let created = timeline
-            .created_at
-            .unwrap_or_else(|| ts(task.fields.date_created));
-        // The newest key the requester posted in a comment overrides the description's; keys
+        let created = Moment::untracked(
+            timeline
+                .created_at
+                .unwrap_or_else(|| ts(task.fields.date_created)),
+        );
+        // A comment is dated by its transaction; an edited one by its newest version, which has
+        // no transaction of its own.
+        let moment_of = |c: &CommentFact| {
+            timeline
+                .comment_moment(&c.xact)
+                .unwrap_or(Moment::untracked(c.at))
+        };
+        // The description's key is dated by the version that introduced it. When the text the
+        // bot parsed is not the newest version's (the task changed between the two reads), the
+        // key cannot be dated nor its writer known: dated now-ish and unverified, read again
+        // next cycle.
+        let described_dates = |k: &KeyRef| {
+            changes.key_dates(k).map(|(first_seen, changed)| KeyDates {
+                first_seen,
+                changed,
+            })
+        };
+        let unsettled = || {
+            let newest = timeline
+                .descriptions
+                .last()
+                .map(|v| v.at)
+                .unwrap_or(created.at)
+                .max(ts(task.fields.date_modified));
+            let m = Moment::untracked(newest);
+            KeyDates {
+                first_seen: m,
+                changed: Some(m),
+            }
+        };
+        let unsettled_trust = || Trust::Unverified {
+            reason: if timeline.descriptions.is_empty() {
+                "the task's history shows no description version, so who wrote the key cannot be told".into()
+            } else {
+                "the description changed while the bot read it: it is read again next cycle".into()
+            },
+        };
+        // The newest key the subject posted in a comment overrides the description's; keys
         // posted by anyone else never count, and are reported only when there is no other key.
         let mut own: Option<(&CommentFact, CommentKey)> = None;
         let mut other: Option<&CommentFact> = None;
@@ -983,7 +1231,7 @@ impl EvidenceSource {
                 continue;
             }
             if let Some(k) = key_in_comment(&c.text) {
-                if &c.author == requester_name {
+                if &c.author == subject_name {
                     own = Some((c, k));
                     break;
                 } else if other.is_none() {
@@ -991,40 +1239,75 @@ impl EvidenceSource {
                 }
             }
         }
-        let (source, text, trust, since) = if let Some((c, k)) = own {
+        // A paste's text as its author wrote it (the key line of a grant is found again in it).
+        let mut paste_raw: Option<String> = None;
+        let (source, text, trust, dates) = if let Some((c, k)) = own {
             let source = KeySource::Comment {
                 xact: c.xact.clone(),
                 anchor: c.anchor,
             };
-            let trust = policy::comment_key_trust(c, requester_name);
+            let trust = policy::comment_key_trust(c, subject_name);
+            let at = moment_of(c);
+            let dates = KeyDates {
+                first_seen: at,
+                changed: Some(at),
+            };
             match k {
-                CommentKey::Text(t) => (source, Some(t), trust, c.at),
+                CommentKey::Text(t) => (source, Some(t), trust, dates),
                 CommentKey::Paste(pid) => {
-                    let (text, ptrust) = self.paste_key(pid, requester).await?;
+                    let PasteKey {
+                        text,
+                        trust: ptrust,
+                        changed,
+                        raw,
+                    } = self.paste_key(pid, subject).await?;
+                    paste_raw = raw;
                     let trust = if trust == Trust::Trusted {
                         ptrust
                     } else {
                         trust
                     };
-                    (source, text, trust, c.at)
+                    (source, text, trust, dates.with_paste(changed))
                 }
             }
         } else {
             match described {
-                Some(KeyRef::Inline { text }) => {
-                    let by_requester = changes.key_written_by.as_ref() == Some(requester);
-                    let trust = policy::authored_key_trust(&KeySource::Description, by_requester);
-                    (KeySource::Description, Some(text.clone()), trust, created)
+                Some(k @ KeyRef::Inline { text }) => {
+                    let by_subject = changes.key_written_by.as_ref() == Some(subject);
+                    let trust = policy::authored_key_trust(&KeySource::Description, by_subject);
+                    match described_dates(k) {
+                        Some(d) => (KeySource::Description, Some(text.clone()), trust, d),
+                        None => (
+                            KeySource::Description,
+                            Some(text.clone()),
+                            unsettled_trust(),
+                            unsettled(),
+                        ),
+                    }
                 }
-                Some(KeyRef::Paste { id: pid }) => {
-                    let (text, trust) = self.paste_key(*pid, requester).await?;
-                    // The reference itself must come from the requester too.
-                    let trust = if changes.key_written_by.as_ref() == Some(requester) {
+                Some(k @ KeyRef::Paste { id: pid }) => {
+                    let PasteKey {
+                        text,
+                        trust,
+                        changed,
+                        raw,
+                    } = self.paste_key(*pid, subject).await?;
+                    paste_raw = raw;
+                    // The reference itself must come from the subject too.
+                    let trust = if changes.key_written_by.as_ref() == Some(subject) {
                         trust
                     } else {
                         policy::authored_key_trust(&KeySource::Description, false)
                     };
-                    (KeySource::Paste { id: *pid }, text, trust, created)
+                    match described_dates(k) {
+                        Some(d) => (KeySource::Paste { id: *pid }, text, trust, d.with_paste(changed)),
+                        None => (
+                            KeySource::Paste { id: *pid },
+                            text,
+                            unsettled_trust(),
+                            unsettled().with_paste(changed),
+                        ),
+                    }
                 }
                 Some(KeyRef::Pointer { .. }) => (
                     KeySource::Pointer,
@@ -1033,7 +1316,10 @@ impl EvidenceSource {
                         reason: "the key is referenced by a link: clinic duty must verify it"
                             .into(),
                     },
-                    created,
+                    KeyDates {
+                        first_seen: changes.key_first_seen.unwrap_or(created),
+                        changed: changes.key_changed_at,
+                    },
                 ),
                 None => match other {
                     Some(c) => (
@@ -1041,19 +1327,20 @@ impl EvidenceSource {
                             xact: c.xact.clone(),
                             anchor: c.anchor,
                         },
-                        Some(
-                            public_key_line()
-                                .find(&c.text)
-                                .map(|m| m.as_str().to_string())
-                                .unwrap_or_else(|| c.text.clone()),
-                        ),
+                        match key_in_comment(&c.text) {
+                            Some(CommentKey::Text(t)) => Some(t),
+                            _ => None,
+                        },
                         Trust::NotTrusted {
                             reason: format!(
-                                "the key was posted by @{}, not by the requester",
+                                "the key was posted by @{}, not by @{subject_name}, whom the request is for",
                                 c.author
                             ),
                         },
-                        c.at,
+                        KeyDates {
+                            first_seen: moment_of(c),
+                            changed: Some(moment_of(c)),
+                        },
                     ),
                     None => (
                         KeySource::None,
@@ -1061,10 +1348,24 @@ impl EvidenceSource {
                         Trust::Unverified {
                             reason: "no key was found".into(),
                         },
-                        created,
+                        KeyDates {
+                            first_seen: created,
+                            changed: changes.key_changed_at,
+                        },
                     ),
                 },
             }
+        };
+        // A private key posted by anyone, anywhere on the task, since the current key
+        // appeared compromises it (a later new key is not touched).
+        let since = dates.first_seen.at;
+        let compromised = comments
+            .iter()
+            .any(|c| !c.removed && c.at >= since && request::has_private_key(&c.text));
+        let text = if compromised {
+            Some(request::REDACTED_PRIVATE_KEY.to_string())
+        } else {
+            text
         };
         let report = text.as_deref().map(|t| keys::judge(t, &self.rules.keys));
         let fingerprint = report.as_ref().and_then(|r| {
@@ -1085,6 +1386,7 @@ impl EvidenceSource {
                         .iter()
                         .find(|c| &c.xact == xact)
                         .map(|c| c.text.as_str()),
+                    KeySource::Paste { .. } => paste_raw.as_deref(),
                     _ => None,
                 };
                 raw.and_then(|raw| crate::grant::exact_key_line(raw, t))
@@ -1100,40 +1402,88 @@ impl EvidenceSource {
                 trust,
                 reuse: Vec::new(),
             },
-            since,
+            dates,
             fingerprint,
             key_line,
         ))
     }
 
-    async fn paste_key(
-        &self,
-        pid: u64,
-        requester: &Phid,
-    ) -> Result<(Option<String>, Trust), ConduitError> {
-        Ok(match self.paste(pid).await? {
-            None => (
-                None,
-                Trust::Unverified {
+    /// The key text of paste `pid`, whether it counts as the subject's, and when its text last
+    /// changed (`None`: unreadable). It counts only when the subject wrote it and nobody else
+    /// changed it since.
+    async fn paste_key(&self, pid: u64, subject: &Phid) -> Result<PasteKey, ConduitError> {
+        let Some(p) = self.paste(pid).await? else {
+            return Ok(PasteKey {
+                text: None,
+                trust: Trust::Unverified {
                     reason: format!("paste P{pid} cannot be read by the bot"),
                 },
+                changed: None,
+                raw: None,
+            });
+        };
+        let changed = Some(Moment::untracked(p.changed));
+        let key = |trust: Trust, content: String| PasteKey {
+            text: Some(key_in_paste(content.clone())),
+            trust,
+            changed,
+            raw: Some(content),
+        };
+        if &p.author != subject {
+            let trust = Trust::NotTrusted {
+                reason: format!(
+                    "paste P{pid} was written by someone other than the person the request is for"
+                ),
+            };
+            return Ok(key(trust, p.content));
+        }
+        let others: Vec<Phid> = p.editors.into_iter().filter(|e| e != subject).collect();
+        if others.is_empty() {
+            return Ok(key(Trust::Trusted, p.content));
+        }
+        let names = self.users(&others).await?;
+        let mut who: Vec<String> = others
+            .iter()
+            .map(|e| {
+                names.get(e).map_or_else(
+                    || "another account".to_string(),
+                    |u| format!("@{}", u.username),
+                )
+            })
+            .collect();
+        who.dedup();
+        let trust = Trust::NotTrusted {
+            reason: format!(
+                "paste P{pid} was also changed by {}, not only by the person the request is for",
+                who.join(", ")
             ),
-            Some((author, content)) if &author == requester => (Some(content), Trust::Trusted),
-            Some((_, content)) => (
-                Some(content),
-                Trust::NotTrusted {
-                    reason: format!("paste P{pid} was written by someone else, not the requester"),
-                },
-            ),
-        })
+        };
+        Ok(key(trust, p.content))
     }
 }
 
 fn info(u: &User) -> UserInfo {
     UserInfo {
         username: Username::new(&u.fields.username),
+        real_name: u.fields.real_name.clone(),
         bot: u.is_bot(),
         disabled: u.is_disabled(),
+    }
+}
+
+/// Whether two names are the same for design §10: case and runs of whitespace do not matter;
+/// nothing else is forgiven (no look-alikes, accents or punctuation folded), and an empty
+/// name matches nothing.
+pub fn same_name(a: &str, b: &str) -> bool {
+    let lower = |w: &str| w.chars().flat_map(char::to_lowercase).collect::<String>();
+    let (mut x, mut y) = (a.split_whitespace(), b.split_whitespace());
+    let mut words = 0;
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return words > 0,
+            (Some(p), Some(q)) if lower(p) == lower(q) => words += 1,
+            _ => return false,
+        }
     }
 }
 
@@ -1144,4 +1494,26 @@ pub fn is_open(status: &str) -> bool {
         status,
         "resolved" | "declined" | "invalid" | "duplicate" | "wontfix" | "spite"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_name;
+
+    #[test]
+    fn names_match_up_to_case_and_spacing_and_nothing_else() {
+        assert!(same_name("Jane Doe", "jane  doe"));
+        assert!(same_name(" JDoe", "jdoe "));
+        assert!(same_name("Émile Zola", "émile zola"));
+        // Strict: no look-alikes, no punctuation or accents folded, no partial names.
+        assert!(!same_name("Jane Doe", "Jane"));
+        assert!(!same_name("Jane Doe", "Jane_Doe"));
+        assert!(!same_name("jdoe", "jd\u{043e}e"), "Cyrillic o");
+        assert!(!same_name("jdoe", "jdoe\u{200b}"), "zero-width space");
+        assert!(!same_name("Emile Zola", "Émile Zola"));
+        assert!(!same_name("Jane Doe", "Doe Jane"));
+        // Empty names match nothing, not even each other.
+        assert!(!same_name("", ""));
+        assert!(!same_name("  ", "\t"));
+    }
 }

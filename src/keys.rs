@@ -66,11 +66,12 @@ fn private_key_regex() -> &'static Regex {
 }
 
 /// Whether the text holds a private key: OpenSSH (`BEGIN OPENSSH PRIVATE KEY`, or its body
-/// alone), PEM RSA/EC/DSA, PKCS#8 (plain and encrypted), SSH.com, or a PuTTY key file.
+/// alone), PEM RSA/EC/DSA, PKCS#8 (plain and encrypted, with or without their armour: see
+/// [`crate::secret`]), SSH.com, or a PuTTY key file.
 ///
 /// The poller uses it to scrub comments before anything is echoed.
 pub fn is_private_key(text: &str) -> bool {
-    private_key_regex().is_match(text)
+    private_key_regex().is_match(text) || crate::secret::has_der_private_key(text)
 }
 
 /// Whether a whitespace-separated token is written like an SSH key type (`ssh-…`, `ecdsa-…`,

@@ -1,12 +1,14 @@
 //! accessbot: checks production access requests on Phabricator and says what is missing.
 //!
 //! The pipeline is the layout: `conduit` (the only HTTP) → `timeline` (transactions into
-//! facts) → `request` + `keys` + `approvals` → `policy` with `calendar` (pure) → `report`
-//! (texts) → `poller` (the loop and its effects) → `store` (SQLite); `lifecycle` follows a
-//! request after it is ready (granted, expiry reminders, removal tasks). `sim` is the Conduit
-//! simulator; `cli` wires the commands (with `config`, the configuration file, and
-//! `rules_live`, the rules' names looked up on the server); `service` is what an operator
-//! sees of a running bot: metrics, health, systemd notifications.
+//! facts) → `remarkup` (the one reader of what people wrote) → `request` + `keys` +
+//! `statement` (what each comment says: yes, no, unclear, none) + `approvals` (per person, per
+//! role) → `policy` with `calendar` (pure) → `report` (texts) → `poller` (the loop and its
+//! effects) → `store` (SQLite); `lifecycle` follows a request after it is ready (granted,
+//! expiry reminders, removal tasks). `sim` is the Conduit simulator; `cli` wires the commands
+//! (with `config`, the configuration file, and `rules_live`, the rules' names looked up on the
+//! server); `service` is what an operator sees of a running bot: metrics, health, systemd
+//! notifications.
 
 pub mod approvals;
 pub mod calendar;
@@ -22,11 +24,14 @@ pub mod lifecycle;
 pub mod logging;
 pub mod policy;
 pub mod poller;
+pub mod remarkup;
 pub mod report;
 pub mod request;
 pub mod rules;
 pub mod rules_live;
+pub mod secret;
 pub mod service;
 pub mod sim;
+pub mod statement;
 pub mod store;
 pub mod timeline;

@@ -171,10 +171,9 @@ fn ready_before(timeline: &Timeline, at: DateTime<Utc>) -> bool {
         })
 }
 
-/// The request's shell user and groups, as the lifecycle follows them.
-///
-/// SUBJECT: the one place where whose access it is gets decided; today the request's shell
-/// user (the requester's), to become the subject's once requests carry one.
+/// The request's shell user and groups, as the lifecycle follows them: the shell user the
+/// request names for its subject (the person it is for, design §10), the one place where
+/// whose access it is gets decided.
 pub fn access_of(checklist: &Checklist) -> Option<(String, Vec<String>)> {
     let user = checklist.request.shell_user.clone()?;
     (!checklist.request.groups.is_empty()).then(|| (user, checklist.request.groups.clone()))
@@ -406,8 +405,8 @@ pub fn expired_posted(timeline: &Timeline, date: NaiveDate) -> Option<&TimelineC
 pub struct Granted<'a> {
     /// The task.
     pub task: TaskId,
-    /// The person the access is for, a Phabricator username (mentioned live once, in the
-    /// granted comment). SUBJECT: the requester today.
+    /// The person the access is for (the request's subject; its author while the subject is
+    /// unknown), a Phabricator username, mentioned live once, in the granted comment.
     pub person: &'a str,
     /// The shell user.
     pub shell_user: Option<&'a str>,

@@ -6,17 +6,20 @@
 //! turns them into a [`Checklist`] that the report renderer prints. Whatever is unknown is
 //! `pending` or `fail`, never `pass`.
 
-use crate::approvals::{Analysed, Cutoff, RoleOutcome};
+use crate::approvals::{Analysed, Cutoff, RoleOutcome, ScopeFit};
 use crate::calendar;
 use crate::ids::{Fingerprint, Phid, TaskId, Username};
 use crate::keys::KeyReport;
 use crate::request::Parsed;
 use crate::rules::{L3Source, Rules, Timing};
+use crate::statement::{Scope, Statement};
+use crate::timeline::Moment;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
 pub use crate::approvals::{Channel, CommentFact};
+use crate::statement::Reading;
 
 /// Where the request's SSH key came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +137,77 @@ pub enum L3 {
     },
 }
 
+/// How the subject's account was found (design §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectBasis {
+    /// Named in the request's `Phabricator username` field.
+    Named,
+    /// The task's author, whose username or real name matches the request's shell user,
+    /// wikitech user or full name.
+    Author,
+    /// The one account whose username matches the shell or wikitech user and whose real name
+    /// matches the full name.
+    Directory,
+}
+
+/// The person the request is for (design §10): the task's author, or someone the author
+/// files for (a manager for a new team member). Every person-check (L3, NDA, expiry, the
+/// key's channel, "never by the requester") is about the subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// The subject's account is known.
+    Known {
+        /// Username.
+        username: Username,
+        /// PHID.
+        phid: Phid,
+        /// How it was found.
+        basis: SubjectBasis,
+    },
+    /// The bot could not tell which account the request is for: clinic duty must look
+    /// (pending). The reason is fit to post.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+    /// The request names an account that cannot be its subject (none by that name, a bot,
+    /// a disabled account, an unreadable field): the requester must correct it (fail).
+    /// The reason is fit to post.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Subject {
+    /// The subject's username, when known.
+    pub fn username(&self) -> Option<&Username> {
+        match self {
+            Subject::Known { username, .. } => Some(username),
+            _ => None,
+        }
+    }
+
+    /// The subject's PHID, when known.
+    pub fn phid(&self) -> Option<&Phid> {
+        match self {
+            Subject::Known { phid, .. } => Some(phid),
+            _ => None,
+        }
+    }
+
+    /// What the store files a key sighting under: the subject's username (lowercase), or,
+    /// while the subject is unknown, a name no account can have, unique to the task (so the
+    /// sighting counts as another person's for every other request, and every other
+    /// request's as another person's for this one).
+    pub fn reuse_key(&self, task: TaskId) -> String {
+        match self {
+            Subject::Known { username, .. } => username.key(),
+            _ => format!("?{task}"),
+        }
+    }
+}
+
 /// Sudo-review bookkeeping kept in the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SudoFacts {
@@ -153,9 +227,11 @@ pub struct SudoFacts {
 /// - `key_changed_at`, `groups_changed_at`: [`crate::timeline::Timeline::description_changes`];
 ///   when the key comes from a comment or paste newer than the description, the key changed
 ///   at that comment's (or paste's) time;
+/// - `subject`: design §10 (the `Phabricator username` field, else the author when they
+///   match the request, else the one matching account); unknown when it cannot tell;
 /// - `key.trust`: [`comment_key_trust`] or [`authored_key_trust`] (the description version
 ///   that set the key, `DescriptionChanges::key_written_by`, or the paste author, compared
-///   with `requester_phid`);
+///   with the subject's PHID; unverified while the subject is unknown);
 /// - `tagged_at`: `Timeline::tagged_at`;
 /// - `sudo.scheduled_for`: the stored [`Checklist::sudo_meeting`] of the last evaluation.
 ///
@@ -169,10 +245,12 @@ pub struct Facts {
     pub open: bool,
     /// The task title (untrusted: used only for the not-a-request heuristic).
     pub title: String,
-    /// The task author.
-    pub requester: Username,
-    /// The task author's PHID.
-    pub requester_phid: Phid,
+    /// The task's author: who filed it (not necessarily whom it is for).
+    pub author: Username,
+    /// The author's PHID.
+    pub author_phid: Phid,
+    /// The person the request is for; every person-check is about them.
+    pub subject: Subject,
     /// The bot's own username (its comments never count).
     pub bot_user: Username,
     /// The parsed description.
@@ -183,19 +261,20 @@ pub struct Facts {
     pub existing_user: bool,
     /// The comments of the task, oldest first, without the bot's own.
     pub comments: Vec<CommentFact>,
-    /// When the key last changed (description edit or a newer key comment), if it did.
-    pub key_changed_at: Option<DateTime<Utc>>,
+    /// When the current key came (the description edit that set it, the comment with it, the
+    /// paste's last change), if after the task's first description.
+    pub key_changed_at: Option<Moment>,
     /// When the requested groups last changed (description edit), if they did.
-    pub groups_changed_at: Option<DateTime<Utc>>,
+    pub groups_changed_at: Option<Moment>,
     /// When the task was tagged with the watched project (`None`: unknown).
     pub tagged_at: Option<DateTime<Utc>>,
-    /// The requester is a member of a staff project.
-    pub requester_staff: bool,
-    /// The requester is a member of an NDA project.
-    pub requester_nda: bool,
+    /// The subject is a member of a staff project (`false` while the subject is unknown).
+    pub subject_staff: bool,
+    /// The subject is a member of an NDA project (`false` while the subject is unknown).
+    pub subject_nda: bool,
     /// The expiry contact named in the request is staff (`None`: unknown or none named).
     pub expiry_contact_staff: Option<bool>,
-    /// The L3 signature.
+    /// The subject's L3 signature (`L3::Unknown` while the subject is unknown).
     pub l3: L3,
     /// Sudo-review bookkeeping.
     pub sudo: SudoFacts,
@@ -205,7 +284,8 @@ pub struct Facts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Who {
-    /// The person who filed the request.
+    /// The requester: the person the request is for, or whoever filed it for them (they
+    /// correct the request).
     Requester,
     /// The requester's manager or sponsor.
     Manager,
@@ -294,6 +374,8 @@ pub enum CheckId {
     RequestComplete,
     /// `one-user`.
     OneUser,
+    /// `subject`: whose request it is (design §10); always present.
+    Subject,
     /// `known-groups`.
     KnownGroups,
     /// `ssh-key`.
@@ -325,6 +407,7 @@ impl fmt::Display for CheckId {
         let s = match self {
             CheckId::RequestComplete => "request-complete",
             CheckId::OneUser => "one-user",
+            CheckId::Subject => "subject",
             CheckId::KnownGroups => "known-groups",
             CheckId::SshKey => "ssh-key",
             CheckId::KeyFresh => "key-fresh",
@@ -427,6 +510,10 @@ pub struct RequestSummary {
     pub expiry_date: Option<NaiveDate>,
     /// Expiry contact.
     pub expiry_contact: Option<String>,
+    /// The task's author (who filed it).
+    pub author: String,
+    /// The Phabricator account the request is for (`null` while it is unknown).
+    pub subject: Option<String>,
 }
 
 /// The engine's answer for one task: serializes as the design §7 `check --json` object.
@@ -450,18 +537,21 @@ pub struct Checklist {
     pub sudo_meeting: Option<NaiveDate>,
 }
 
-/// The trust of a key posted in a comment (design §1.2): only the requester, through the web
-/// or Conduit, counts; email never; an unknown channel is unverified; a removed comment is
-/// no source at all (the glue should not pick it).
-pub fn comment_key_trust(c: &CommentFact, requester: &Username) -> Trust {
+/// The trust of a key posted in a comment (design §1.2, §10): only the subject (`subject`:
+/// their username), through the web or Conduit, counts; email never; an unknown channel is
+/// unverified; a removed comment is no source at all (the glue should not pick it).
+pub fn comment_key_trust(c: &CommentFact, subject: &Username) -> Trust {
     if c.removed {
         return Trust::NotTrusted {
             reason: "the comment with the key was removed".into(),
         };
     }
-    if &c.author != requester {
+    if &c.author != subject {
         return Trust::NotTrusted {
-            reason: format!("the key was posted by @{}, not by the requester", c.author),
+            reason: format!(
+                "the key was posted by @{}, not by @{subject}, whom the request is for",
+                c.author
+            ),
         };
     }
     match c.channel {
@@ -475,18 +565,20 @@ pub fn comment_key_trust(c: &CommentFact, requester: &Username) -> Trust {
     }
 }
 
-/// The trust of a key in the description or in a paste: it counts when the requester wrote
-/// it (`written_by_requester`: the description version that set the key, or the paste, was
-/// authored by the requester).
-pub fn authored_key_trust(source: &KeySource, written_by_requester: bool) -> Trust {
-    if written_by_requester {
+/// The trust of a key in the description or in a paste: it counts when the subject wrote it
+/// (`written_by_subject`: the description version that set the key, or the paste, was
+/// authored by the person the request is for). A key a manager wrote into the description
+/// they filed for someone else is not that person's: they post it themselves (a comment,
+/// their own paste, or their own edit of the description).
+pub fn authored_key_trust(source: &KeySource, written_by_subject: bool) -> Trust {
+    if written_by_subject {
         return Trust::Trusted;
     }
     let reason = match source {
-        KeySource::Paste { id } => format!("paste P{id} was not written by the requester"),
-        _ => {
-            "the key in the description was written by someone other than the requester".to_string()
+        KeySource::Paste { id } => {
+            format!("paste P{id} was not written by the person the request is for")
         }
+        _ => "the key in the description was written by someone other than the person the request is for".to_string(),
     };
     Trust::NotTrusted { reason }
 }
@@ -571,12 +663,13 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
         facts,
         rules,
         now,
-        comments: Analysed::new(&facts.comments, &rules.phrases),
+        comments: Analysed::new(&facts.comments, rules),
         cutoff: cutoff(facts, &rules.timing),
     };
     let mut checks = Vec::with_capacity(16);
     checks.push(ctx.request_complete());
     checks.push(ctx.one_user());
+    checks.push(ctx.subject());
     checks.extend(ctx.known_groups());
     checks.extend(ctx.key_checks());
     checks.push(ctx.l3());
@@ -616,9 +709,9 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     }
 }
 
-/// When the newest approval that counts (manager or project lead) was written: a sudo
-/// request cannot have gone to a meeting before then.
-fn approvals_at(checks: &[Check], facts: &Facts) -> Option<DateTime<Utc>> {
+/// The newest approval that counts (manager or project lead), as (time, transaction id): a
+/// sudo request cannot have gone to a meeting before then.
+fn approvals_at(checks: &[Check], facts: &Facts) -> Option<(DateTime<Utc>, u64)> {
     checks
         .iter()
         .filter(|c| {
@@ -627,7 +720,7 @@ fn approvals_at(checks: &[Check], facts: &Facts) -> Option<DateTime<Utc>> {
         })
         .flat_map(|c| c.evidence.iter())
         .filter_map(|e| facts.comments.iter().find(|k| k.xact == e.xact))
-        .map(|k| k.at)
+        .map(|k| (k.at, k.anchor))
         .max()
 }
 
@@ -678,14 +771,17 @@ fn summary(facts: &Facts, rules: &Rules) -> RequestSummary {
         key,
         expiry_date: r.expiry_date,
         expiry_contact: r.expiry_contact.as_ref().map(|u| u.as_str().to_string()),
+        author: facts.author.as_str().to_string(),
+        subject: facts.subject.username().map(|u| u.as_str().to_string()),
     }
 }
 
-/// The latest change of the key or the groups: approvals before it do not count.
+/// The latest change of the key or the groups, by (time, transaction id): approvals before
+/// it do not count.
 fn cutoff(facts: &Facts, timing: &Timing) -> Option<Cutoff> {
-    let key = facts.key_changed_at.map(|at| (at, "key change"));
-    let groups = facts.groups_changed_at.map(|at| (at, "group change"));
-    let (at, what) = match (key, groups) {
+    let key = facts.key_changed_at.map(|m| (m, "key change"));
+    let groups = facts.groups_changed_at.map(|m| (m, "group change"));
+    let (moment, what) = match (key, groups) {
         (Some(k), Some(g)) => {
             if g.0 > k.0 {
                 g
@@ -696,9 +792,10 @@ fn cutoff(facts: &Facts, timing: &Timing) -> Option<Cutoff> {
         (k, g) => k.or(g)?,
     };
     Some(Cutoff {
-        at,
+        at: moment.at,
+        xact: moment.xact,
         what,
-        date: calendar::local_date(at, timing),
+        date: calendar::local_date(moment.at, timing),
     })
 }
 
@@ -749,27 +846,43 @@ fn with_notes(mut message: String, notes: &[String]) -> String {
 /// `known-groups` reports it (see [`hidden_sudo_groups`]).
 pub const HIDDEN_GROUPS_FIELD: &str = "groups_hidden";
 
-/// Sudo groups (from `groups.toml`) that the description names anywhere, in any case, as a
-/// whole word, but that are not among the requested groups: a sudo group hidden in free text
-/// must not slip past the SRE meeting (the request is blocked until the groups field says
-/// exactly what is requested).
-pub fn hidden_sudo_groups(description: &str, requested: &[String], rules: &Rules) -> Vec<String> {
-    let text = description.to_lowercase();
-    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
-    rules
+/// Sudo groups (from `groups.toml`) that the title or the description names anywhere — in
+/// any case, as a whole word, after normalisation (zero-width characters removed, dash and
+/// letter look-alikes of other scripts folded) — but that are not among the requested
+/// groups: a sudo group hidden in free text must not slip past the SRE meeting (the request
+/// is blocked until the groups field says exactly what is requested). Linear in the text.
+pub fn hidden_sudo_groups(
+    title: &str,
+    description: &str,
+    requested: &[String],
+    rules: &Rules,
+) -> Vec<String> {
+    let requested: std::collections::HashSet<String> =
+        requested.iter().map(|g| g.to_lowercase()).collect();
+    let sudo: std::collections::HashMap<&str, &String> = rules
         .groups
         .iter()
-        .filter(|(name, g)| g.sudo && !requested.iter().any(|r| r.eq_ignore_ascii_case(name)))
-        .filter(|(name, _)| {
-            text.match_indices(name.to_lowercase().as_str())
-                .any(|(i, m)| {
-                    let before = text[..i].chars().next_back();
-                    let after = text[i + m.len()..].chars().next();
-                    !before.is_some_and(word) && !after.is_some_and(word)
-                })
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
+        .filter(|(name, g)| g.sudo && !requested.contains(name.as_str()))
+        .map(|(name, _)| (name.as_str(), name))
+        .collect();
+    if sudo.is_empty() {
+        return Vec::new();
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for text in [title, description] {
+        let folded = crate::statement::fold(text);
+        let words = folded.split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')));
+        for word in words {
+            let word = word.trim_matches('.');
+            // "deploy-service.", "see deploy-service.yaml": the word and its dotted parts.
+            for candidate in std::iter::once(word).chain(word.split('.')) {
+                if let Some(name) = sudo.get(candidate) {
+                    found.insert((*name).clone());
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// Problem fields that `one-user` reports: the parser reports "more than one user on this
@@ -824,12 +937,89 @@ impl<'a> Ctx<'a> {
         )
     }
 
-    /// Whether a comment's author is an ordinary person other than the requester.
+    /// Whether a comment's author is an ordinary person other than the subject.
     fn independent(&self, c: &CommentFact) -> bool {
-        c.author != self.facts.requester
+        !self.is_subject(&c.author)
             && c.author != self.facts.bot_user
             && !c.author_is_bot
             && !c.author_disabled
+    }
+
+    /// Whether `who` is the person the request is for. While the subject is not known, the
+    /// author may be: they are treated as the subject (fail closed), so that nobody approves
+    /// or confirms what may be their own request.
+    fn is_subject(&self, who: &Username) -> bool {
+        match &self.facts.subject {
+            Subject::Known { username, .. } => who == username,
+            Subject::Unknown { .. } | Subject::Refused { .. } => who == &self.facts.author,
+        }
+    }
+
+    /// `@cwong`: how messages name the subject (`None` while unknown).
+    fn subject_mention(&self) -> Option<String> {
+        self.facts.subject.username().map(|u| format!("@{u}"))
+    }
+
+    /// A person-check (`l3`, `nda`, `expiry`, `key-channel`) while it is not known whom the
+    /// request is for: pending, for whoever must settle the subject; never a pass.
+    fn without_subject(&self, id: CheckId) -> Check {
+        let who = match &self.facts.subject {
+            Subject::Refused { .. } => Who::Requester,
+            Subject::Known { .. } | Subject::Unknown { .. } => Who::ClinicDuty,
+        };
+        check(
+            id,
+            Status::Pending,
+            Some(who),
+            "cannot be checked until it is known whom this request is for (see `subject`)".into(),
+        )
+    }
+
+    /// `subject`: whose request this is (design §10), always present.
+    fn subject(&self) -> Check {
+        let id = CheckId::Subject;
+        let field = self.problems("phabricator_user");
+        if !field.is_empty() {
+            return check(
+                id,
+                Status::Fail,
+                Some(Who::Requester),
+                format!(
+                    "the Phabricator username field could not be read: {}",
+                    field.join("; ")
+                ),
+            );
+        }
+        match &self.facts.subject {
+            Subject::Known {
+                username, basis, ..
+            } => {
+                let how = match basis {
+                    SubjectBasis::Named => " (named in the request)",
+                    SubjectBasis::Author => "",
+                    SubjectBasis::Directory => {
+                        " (the one account with the request's username and full name)"
+                    }
+                };
+                let author = &self.facts.author;
+                if username == author {
+                    pass(id, format!("filed by the subject @{username}{how}"))
+                } else {
+                    pass(id, format!("for @{username}{how}, filed by @{author}"))
+                }
+            }
+            Subject::Unknown { reason } => check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                format!(
+                    "could not tell which Phabricator account this request is for ({reason}); the request can name it in a `Phabricator username:` line"
+                ),
+            ),
+            Subject::Refused { reason } => {
+                check(id, Status::Fail, Some(Who::Requester), reason.clone())
+            }
+        }
     }
 
     /// The parser's problems about `field`, made safe to post.
@@ -1061,21 +1251,27 @@ impl<'a> Ctx<'a> {
                 )
             });
         }
+        let subject = self
+            .subject_mention()
+            .unwrap_or_else(|| "the requester".into());
         let mut channel = match &k.trust {
+            _ if self.facts.subject.username().is_none() => {
+                self.without_subject(CheckId::KeyChannel)
+            }
             Trust::Trusted => pass(
                 CheckId::KeyChannel,
                 match &k.source {
-                    KeySource::Description => "posted by the requester in the task description".into(),
-                    KeySource::Comment { .. } => "posted by the requester in a comment".into(),
-                    KeySource::Paste { id } => format!("in paste P{id}, written by the requester"),
-                    KeySource::Pointer | KeySource::None => "from the requester".into(),
+                    KeySource::Description => format!("posted by {subject} in the task description"),
+                    KeySource::Comment { .. } => format!("posted by {subject} in a comment"),
+                    KeySource::Paste { id } => format!("in paste P{id}, written by {subject}"),
+                    KeySource::Pointer | KeySource::None => format!("from {subject}"),
                 },
             ),
             Trust::NotTrusted { reason } => check(
                 CheckId::KeyChannel,
                 Status::Fail,
                 Some(Who::Requester),
-                format!("{reason}: the key must come from the requester in the task description, a web comment or their own paste"),
+                format!("{reason}: the key must come from {subject} in the task description, a web comment or their own paste"),
             ),
             Trust::Unverified { reason } => check(
                 CheckId::KeyChannel,
@@ -1089,47 +1285,80 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    /// A confirmation comment (`phrase`) by one of `people`, independent of the requester:
-    /// a pass naming who confirmed, or pending when only an unverifiable one exists.
+    /// A confirmation (`statement`) by one of `people`, independent of the requester, read
+    /// like an approval (design §9): `Ok(check)` when it decides the check (pass, or pending
+    /// because a comment is doubtful or its channel unknown), else `Err(notes)` for the
+    /// caller's failing message (a withdrawn confirmation, say).
     fn confirmed_by(
         &self,
         id: &CheckId,
-        phrase: &regex::Regex,
+        statement: Statement,
         people: &[Username],
         passed: &str,
-        unverified: &str,
-    ) -> Option<Check> {
-        let by = |c: &CommentFact| self.independent(c) && people.contains(&c.author);
-        if let Some(c) = self.comments.latest_matching(phrase, by) {
-            let mut ok = pass(id.clone(), format!("{passed} @{}", c.author));
-            ok.evidence.push(evidence(c));
-            return Some(ok);
+    ) -> Result<Check, Vec<String>> {
+        let by = |c: &CommentFact| -> Result<(), Option<String>> {
+            if self.independent(c) && people.contains(&c.author) {
+                Ok(())
+            } else {
+                Err(None)
+            }
+        };
+        let outcome = self
+            .comments
+            .role(statement, by, None, |_| ScopeFit::Covers);
+        if outcome.doubts.is_empty()
+            && outcome.withdrawn.is_empty()
+            && outcome.objections.is_empty()
+        {
+            if let Some(c) = outcome.approved.first() {
+                let mut ok = pass(id.clone(), format!("{passed} @{}", c.author));
+                ok.evidence.push(evidence(c));
+                return Ok(ok);
+            }
         }
-        self.comments.unverified_matching(phrase, by).then(|| {
-            check(
+        if !outcome.doubts.is_empty()
+            || !outcome.approved.is_empty()
+            || !outcome.unverified.is_empty()
+        {
+            // Doubt, a disagreement or an unverified channel: the generic role check says which.
+            return Ok(self.role_check(
                 id.clone(),
-                Status::Pending,
-                Some(Who::ClinicDuty),
-                unverified.into(),
-            )
-        })
+                Who::ClinicDuty,
+                statement,
+                outcome,
+                String::new(),
+                None,
+            ));
+        }
+        let mut notes = outcome.notes;
+        for c in outcome.withdrawn.iter().chain(outcome.objections.iter()) {
+            notes.push(format!(
+                "@{} took it back on {}",
+                c.author,
+                self.comment_ref(c)
+            ));
+        }
+        Err(notes)
     }
 
     fn l3(&self) -> Check {
         let id = CheckId::L3;
+        let Some(subject) = self.subject_mention() else {
+            return self.without_subject(id);
+        };
         if let L3::Signed { .. } = self.facts.l3 {
-            return pass(id, "the requester signed L3".into());
+            return pass(id, format!("{subject} signed L3"));
         }
+        let mut notes = Vec::new();
         if self.rules.l3.sources.contains(&L3Source::VerifierComment) {
-            let confirmed = self.confirmed_by(
+            match self.confirmed_by(
                 &id,
-                &self.rules.phrases.l3_verified,
+                Statement::L3Verified,
                 &self.rules.l3.verifiers,
                 "L3 verified by",
-                "an L3 verification comment's channel could not be verified",
-            );
-            if let Some(c) = confirmed {
-                return c;
+            ) {
+                Ok(c) => return c,
+                Err(n) => notes = n,
             }
         }
         match &self.facts.l3 {
@@ -1137,7 +1366,10 @@ impl<'a> Ctx<'a> {
                 id,
                 Status::Fail,
                 Some(Who::Requester),
-                "the requester has not signed L3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet".into(),
+                with_notes(
+                    format!("{subject} has not signed L3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet"),
+                    &notes,
+                ),
             ),
             L3::NotVisible => check(
                 id,
@@ -1156,27 +1388,35 @@ impl<'a> Ctx<'a> {
 
     fn nda(&self) -> Check {
         let id = CheckId::Nda;
-        if self.facts.requester_staff {
-            return pass(id, "the requester is staff".into());
+        let Some(subject) = self.subject_mention() else {
+            return self.without_subject(id);
+        };
+        if self.facts.subject_staff {
+            return pass(id, format!("{subject} is staff"));
         }
-        if self.facts.requester_nda {
-            return pass(id, "the requester is a member of an NDA project".into());
+        if self.facts.subject_nda {
+            return pass(id, format!("{subject} is a member of an NDA project"));
         }
-        let confirmed = self.confirmed_by(
+        let notes = match self.confirmed_by(
             &id,
-            &self.rules.phrases.nda_confirmed,
+            Statement::NdaConfirmed,
             &self.rules.people.legal_users,
             "NDA confirmed by",
-            "an NDA confirmation by a legal user could not be verified (channel unknown)",
-        );
-        if let Some(c) = confirmed {
-            return c;
-        }
+        ) {
+            Ok(c) => return c,
+            Err(notes) => notes,
+        };
         check(
             id,
             Status::Fail,
             Some(Who::Legal),
-            "no NDA on file: the requester is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task".into(),
+            with_notes(
+                format!(
+                    "no NDA on file: {subject} is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments {}",
+                    self.how_to(Statement::NdaConfirmed, None)
+                ),
+                &notes,
+            ),
         )
     }
 
@@ -1190,15 +1430,104 @@ impl<'a> Ctx<'a> {
             .any(|g| g.approvers.contains(who))
     }
 
+    /// A comment named in a message: "2026-11-03 (T123#45)".
+    fn comment_ref(&self, c: &CommentFact) -> String {
+        format!(
+            "{} ({}#{})",
+            calendar::local_date(c.at, &self.rules.timing),
+            self.facts.task,
+            c.anchor
+        )
+    }
+
+    /// The form of a statement the bot always understands, for messages: "`Approved.`" or,
+    /// for an approval with a group, "`Approved.` or `Approved for deployment.`".
+    fn how_to(&self, st: Statement, group: Option<&str>) -> String {
+        let example = self
+            .rules
+            .phrases
+            .reading
+            .examples
+            .get(&st)
+            .map(String::as_str)
+            .unwrap_or("");
+        match group {
+            Some(g) if st == Statement::Approve => {
+                format!("`{example}` or `{}`", crate::rules::approve_for(example, g))
+            }
+            _ => format!("`{example}`"),
+        }
+    }
+
+    /// The check of one role from its outcome (design §9): `pass` only when someone whose
+    /// word counts said `yes` plainly and nobody whose word could count is in doubt or took
+    /// it back; an `unclear` reading makes it `pending` for clinic duty, naming the comment.
     fn role_check(
         &self,
         id: CheckId,
         who: Who,
+        st: Statement,
         outcome: RoleOutcome<'_>,
         missing: String,
+        group: Option<&str>,
     ) -> Check {
+        let what = st.describe();
+        let how = self.how_to(st, group);
+        if let Some(first) = outcome.doubts.first() {
+            let c = first.comment;
+            let mut message = format!(
+                "could not read @{}'s comment of {} as {what}: {}; clinic duty confirms, or @{} comments {how}",
+                c.author,
+                self.comment_ref(c),
+                first.why,
+                c.author
+            );
+            if outcome.doubts.len() > 1 {
+                message.push_str(&format!(
+                    " (and {} more doubtful comment{})",
+                    outcome.doubts.len() - 1,
+                    if outcome.doubts.len() == 2 { "" } else { "s" }
+                ));
+            }
+            let mut p = check(id, Status::Pending, Some(Who::ClinicDuty), message);
+            p.evidence = outcome.doubts.iter().map(|d| evidence(d.comment)).collect();
+            return p;
+        }
+        let against: Vec<&CommentFact> = outcome
+            .withdrawn
+            .iter()
+            .chain(outcome.objections.iter())
+            .copied()
+            .collect();
         if !outcome.approved.is_empty() {
-            let mut ok = pass(id, format!("approved by {}", mentions(&outcome.approved)));
+            if let Some(c) = against.first() {
+                // Someone whose word counts said yes, someone else whose word could count
+                // said no: a person decides.
+                let mut p = check(
+                    id,
+                    Status::Pending,
+                    Some(Who::ClinicDuty),
+                    format!(
+                        "{} by {}, but @{} said no on {}: clinic duty decides",
+                        if st == Statement::Approve {
+                            "approved"
+                        } else {
+                            "confirmed"
+                        },
+                        mentions(&outcome.approved),
+                        c.author,
+                        self.comment_ref(c)
+                    ),
+                );
+                p.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
+                return p;
+            }
+            let verb = if st == Statement::Approve {
+                "approved by"
+            } else {
+                "confirmed by"
+            };
+            let mut ok = pass(id, format!("{verb} {}", mentions(&outcome.approved)));
             ok.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
             return ok;
         }
@@ -1209,7 +1538,12 @@ impl<'a> Ctx<'a> {
                 Some(Who::ClinicDuty),
                 with_notes(
                     format!(
-                        "approval by {}: channel could not be verified",
+                        "{} by {}: channel could not be verified",
+                        if st == Statement::Approve {
+                            "approval"
+                        } else {
+                            "confirmation"
+                        },
                         mentions(&outcome.unverified)
                     ),
                     &outcome.notes,
@@ -1218,19 +1552,63 @@ impl<'a> Ctx<'a> {
             p.evidence = outcome.unverified.iter().map(|c| evidence(c)).collect();
             return p;
         }
-        check(
-            id,
-            Status::Fail,
-            Some(who),
-            with_notes(missing, &outcome.notes),
-        )
+        if let Some(c) = outcome.withdrawn.first() {
+            return check(
+                id,
+                Status::Fail,
+                Some(who),
+                with_notes(
+                    format!(
+                        "{} withdrawn by @{} on {}; to {}, comment {how}",
+                        if st == Statement::Approve {
+                            "approval"
+                        } else {
+                            "confirmation"
+                        },
+                        c.author,
+                        self.comment_ref(c),
+                        if st == Statement::Approve {
+                            "approve again"
+                        } else {
+                            "confirm again"
+                        }
+                    ),
+                    &outcome.notes,
+                ),
+            );
+        }
+        let mut notes = outcome.notes.clone();
+        for c in &outcome.objections {
+            notes.push(format!("@{} said no on {}", c.author, self.comment_ref(c)));
+        }
+        let message = format!(
+            "{}; to {}, comment {how}",
+            with_notes(missing, &notes),
+            if st == Statement::Approve {
+                "approve"
+            } else {
+                "confirm"
+            }
+        );
+        check(id, Status::Fail, Some(who), message)
     }
 
     /// Why the author of `c` can never approve this request (the requester, a bot, a disabled
     /// account), fit to post.
     fn cannot_approve(&self, c: &CommentFact) -> Option<String> {
-        if c.author == self.facts.requester {
-            Some("the requester cannot approve their own request".into())
+        if self.is_subject(&c.author) {
+            Some(match &self.facts.subject {
+                Subject::Known { username, .. } if username == &self.facts.author => {
+                    "the requester cannot approve their own request".into()
+                }
+                Subject::Known { username, .. } => {
+                    format!("@{username}, whom the request is for, cannot approve it")
+                }
+                _ => format!(
+                    "@{}'s approval cannot count while it is unknown whom the request is for (it may be their own)",
+                    c.author
+                ),
+            })
         } else if c.author == self.facts.bot_user || c.author_is_bot {
             Some(format!("@{} is a bot account", c.author))
         } else if c.author_disabled {
@@ -1242,6 +1620,23 @@ impl<'a> Ctx<'a> {
 
     fn manager_approval(&self) -> Check {
         let named = self.facts.parsed.request.manager.as_ref();
+        // With no manager named, whoever is needed as the project lead of a requested group
+        // cannot also be the manager (design §10): one person fills both roles only when the
+        // request names them as manager.
+        let leads: Vec<(&str, Vec<&CommentFact>)> = if named.is_none() {
+            self.facts
+                .parsed
+                .request
+                .groups
+                .iter()
+                .filter_map(|name| {
+                    let group = self.rules.group(name)?;
+                    Some((name.as_str(), self.lead_role(name, group).approved))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
             if let Some(why) = self.cannot_approve(c) {
                 return Err(Some(why));
@@ -1266,6 +1661,16 @@ impl<'a> Ctx<'a> {
                     c.author
                 )));
             }
+            let sole_lead = leads.iter().find(|(_, approved)| {
+                approved.iter().any(|l| l.author == c.author)
+                    && approved.iter().all(|l| l.author == c.author)
+            });
+            if let Some((group, _)) = sole_lead {
+                return Err(Some(format!(
+                    "@{} approved as the project lead of {group}: with no manager named, the manager's or sponsor's approval must come from someone else (or the request names @{} as manager)",
+                    c.author, c.author
+                )));
+            }
             Ok(())
         };
         let unreadable = self.problems("manager");
@@ -1281,15 +1686,72 @@ impl<'a> Ctx<'a> {
                 ),
             );
         }
-        let outcome = self.comments.role(eligible, self.cutoff.as_ref());
-        let missing = match named {
-            Some(m) if m == &self.facts.requester => {
-                "the request names the requester as manager: name the manager or sponsor".into()
+        let requested = &self.facts.parsed.request.groups;
+        // The manager approves the request: a scoped approval counts only when it names every
+        // requested group; otherwise it is doubtful for this role.
+        let fit = |scope: &Scope| {
+            if scope.covers_all(requested) {
+                ScopeFit::Covers
+            } else {
+                ScopeFit::Partial(format!(
+                    "it approves {} only, not the whole request",
+                    scope.names()
+                ))
             }
+        };
+        let outcome = self
+            .comments
+            .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit);
+        let missing = match named {
+            Some(m) if self.is_subject(m) => match &self.facts.subject {
+                Subject::Known { .. } => format!(
+                    "the request names @{m}, whom it is for, as manager: name the manager or sponsor"
+                ),
+                _ => format!(
+                    "the request names its author @{m} as manager, whose approval counts only once it is known whom the request is for (see `subject`)"
+                ),
+            },
             Some(m) => format!("no approval from @{m} (the named manager or sponsor) yet"),
             None => "no approval from the manager or sponsor yet".into(),
         };
-        self.role_check(CheckId::ManagerApproval, Who::Manager, outcome, missing)
+        let group = match requested.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
+        self.role_check(
+            CheckId::ManagerApproval,
+            Who::Manager,
+            Statement::Approve,
+            outcome,
+            missing,
+            group,
+        )
+    }
+
+    /// The approvals that count for the project lead of `group` (named `name`): a scoped
+    /// approval counts for the groups it names and for no other group.
+    fn lead_role(&self, name: &str, group: &crate::rules::Group) -> RoleOutcome<'a> {
+        let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
+            if !group.approvers.contains(&c.author) {
+                return Err(None);
+            }
+            if let Some(why) = self.cannot_approve(c) {
+                return Err(Some(why));
+            }
+            Ok(())
+        };
+        let fit = |scope: &Scope| {
+            if scope.covers(name) {
+                ScopeFit::Covers
+            } else {
+                ScopeFit::Elsewhere(format!(
+                    "an approval for {} only does not count for {name}",
+                    scope.names()
+                ))
+            }
+        };
+        self.comments
+            .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit)
     }
 
     fn lead_approvals(&self) -> Vec<Check> {
@@ -1298,16 +1760,7 @@ impl<'a> Ctx<'a> {
             let Some(group) = self.rules.group(name) else {
                 continue; // reported by known-groups
             };
-            let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
-                if !group.approvers.contains(&c.author) {
-                    return Err(None);
-                }
-                if let Some(why) = self.cannot_approve(c) {
-                    return Err(Some(why));
-                }
-                Ok(())
-            };
-            let outcome = self.comments.role(eligible, self.cutoff.as_ref());
+            let outcome = self.lead_role(name, group);
             let approvers: Vec<String> = group.approvers.iter().map(|a| format!("@{a}")).collect();
             let missing = format!(
                 "no approval from a project lead of {name} yet (approvers: {})",
@@ -1316,8 +1769,10 @@ impl<'a> Ctx<'a> {
             out.push(self.role_check(
                 CheckId::LeadApproval(name.to_lowercase()),
                 Who::ProjectLead,
+                Statement::Approve,
                 outcome,
                 missing,
+                Some(name),
             ));
         }
         out
@@ -1333,60 +1788,100 @@ impl<'a> Ctx<'a> {
     fn sudo_review(
         &self,
         others_pass: bool,
-        approvals_at: Option<DateTime<Utc>>,
+        approvals_at: Option<(DateTime<Utc>, u64)>,
     ) -> (Check, Option<NaiveDate>, bool) {
         let id = CheckId::SudoReview;
         let (m, t) = (&self.rules.meeting, &self.rules.timing);
         let decider = |c: &CommentFact| {
             self.independent(c) && self.rules.people.sre_deciders.contains(&c.author)
         };
-        let declined = self
-            .comments
-            .latest_matching(&self.rules.phrases.sre_declined, decider);
-        let earliest = [self.cutoff.as_ref().map(|k| k.at), approvals_at]
-            .into_iter()
-            .flatten()
-            .max();
+        // Declined is final for the request (design §1.6): any plain decline by a decider,
+        // whatever came after.
+        let mut declined: Option<&CommentFact> = None;
+        let mut unverified = false;
+        let mut doubt: Option<(&CommentFact, String)> = None;
+        for (c, r) in self.comments.said(Statement::SreDeclined) {
+            if !decider(c) {
+                continue;
+            }
+            match r {
+                Reading::Yes { .. } if c.channel.counts() => declined = Some(c),
+                Reading::Yes { .. } if c.channel == Channel::Unknown => unverified = true,
+                Reading::Unclear { why } => {
+                    doubt.get_or_insert((c, why.clone()));
+                }
+                _ => {}
+            }
+        }
+        let outcome = self.comments.role(
+            Statement::SreApproved,
+            |c| if decider(c) { Ok(()) } else { Err(None) },
+            None,
+            |_| ScopeFit::Covers,
+        );
+        if let Some(d) = outcome.doubts.first() {
+            doubt.get_or_insert((d.comment, d.why.clone()));
+        }
+        unverified |= !outcome.unverified.is_empty();
+        let disagree = !outcome.withdrawn.is_empty() || !outcome.objections.is_empty();
+        let earliest = [
+            self.cutoff.as_ref().map(|k| k.at),
+            approvals_at.map(|a| a.0),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
         let reviewable_from = self
             .first_meeting()
             .or_else(|| earliest.map(|e| calendar::next_meeting(e, m, t)))
             .map(|d| calendar::meeting_start(d, m, t));
-        let decision = self
-            .comments
-            .latest_matching(&self.rules.phrases.sre_approved, decider);
+        let decision = outcome
+            .approved
+            .iter()
+            .copied()
+            .max_by_key(|c| (c.at, c.anchor));
         let approved = decision.filter(|c| {
-            earliest.is_none_or(|e| c.at >= e) && reviewable_from.is_some_and(|s| c.at >= s)
+            !self.cutoff.as_ref().is_some_and(|k| k.predates(c))
+                && approvals_at.is_none_or(|a| (c.at, c.anchor) > a)
+                && reviewable_from.is_some_and(|s| c.at >= s)
         });
         let early_note: Vec<String> = if decision.is_some() && approved.is_none() {
             vec!["an SRE meeting decision posted before the meeting that reviews the request does not count".into()]
         } else {
             Vec::new()
         };
-        // Declined is final for the request (design §1.6), whatever came after.
-        match (declined, approved) {
-            (Some(d), _) => {
-                let mut c = check(
-                    id,
-                    Status::Fail,
-                    None,
-                    format!("declined at the SRE meeting (@{})", d.author),
-                );
-                c.evidence.push(evidence(d));
-                return (c, self.facts.sudo.scheduled_for, true);
-            }
-            (_, Some(a)) => {
-                let mut c = pass(id, format!("approved at the SRE meeting (@{})", a.author));
-                c.evidence.push(evidence(a));
-                return (c, self.facts.sudo.scheduled_for, false);
-            }
-            _ => {}
+        if let Some(d) = declined {
+            let mut c = check(
+                id,
+                Status::Fail,
+                None,
+                format!("declined at the SRE meeting (@{})", d.author),
+            );
+            c.evidence.push(evidence(d));
+            return (c, self.facts.sudo.scheduled_for, true);
         }
-        let unverified = self
-            .comments
-            .unverified_matching(&self.rules.phrases.sre_approved, decider)
-            || self
-                .comments
-                .unverified_matching(&self.rules.phrases.sre_declined, decider);
+        if let Some((d, why)) = doubt {
+            let mut c = check(
+                id,
+                Status::Pending,
+                Some(Who::ClinicDuty),
+                format!(
+                    "could not read @{}'s comment of {} as an SRE meeting decision: {why}; clinic duty confirms, or @{} comments {} or {}",
+                    d.author,
+                    self.comment_ref(d),
+                    d.author,
+                    self.how_to(Statement::SreApproved, None),
+                    self.how_to(Statement::SreDeclined, None)
+                ),
+            );
+            c.evidence.push(evidence(d));
+            return (c, self.facts.sudo.scheduled_for, false);
+        }
+        if let (Some(a), false) = (approved, disagree) {
+            let mut c = pass(id, format!("approved at the SRE meeting (@{})", a.author));
+            c.evidence.push(evidence(a));
+            return (c, self.facts.sudo.scheduled_for, false);
+        }
         if unverified {
             let c = check(
                 id,
@@ -1509,7 +2004,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn expiry(&self) -> Option<Check> {
-        if self.facts.requester_staff {
+        if self.facts.subject.username().is_none() {
+            return Some(self.without_subject(CheckId::Expiry));
+        }
+        if self.facts.subject_staff {
             return None;
         }
         let id = CheckId::Expiry;
@@ -1540,7 +2038,7 @@ impl<'a> Ctx<'a> {
                     problems.extend(found);
                 }
             }
-            Some(c) if c == &self.facts.requester => {
+            Some(c) if self.is_subject(c) => {
                 problems.push("the expiry contact must be someone other than the requester".into())
             }
             Some(c) => match self.facts.expiry_contact_staff {

@@ -15,6 +15,7 @@ use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{LifecycleRow, PollEntry, Store, TaskRow};
+use crate::timeline::Moment;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
@@ -167,14 +168,14 @@ impl Outcome {
 }
 
 /// What a settled task's evaluation saw of the keys recorded in the cycle (fingerprint and
-/// requester as numbered by the [`KeyLedger`]: a cold sync of thousands keeps one of these per
+/// subject as numbered by the [`KeyLedger`]: a cold sync of thousands keeps one of these per
 /// task until the cycle ends).
 struct ReuseCheck {
     task: u64,
     fingerprint: u32,
-    requester: u32,
-    /// When the key appeared on the task.
-    since: i64,
+    subject: u32,
+    /// When the key first appeared on the task.
+    since: Moment,
     /// The ledger's sequence number when its key's other uses were looked up.
     seen: u64,
 }
@@ -184,11 +185,11 @@ struct ReuseCheck {
 struct KeyLedger {
     /// How many were recorded.
     seq: u64,
-    /// Fingerprints and requester username keys, numbered.
+    /// Fingerprints and subjects ([`crate::policy::Subject::reuse_key`]), numbered.
     fingerprints: HashMap<String, u32>,
-    requesters: HashMap<String, u32>,
-    /// By fingerprint number: (requester number, first seen, sequence number).
-    uses: Vec<Vec<(u32, i64, u64)>>,
+    subjects: HashMap<String, u32>,
+    /// By fingerprint number: (subject number, first appearance, sequence number).
+    uses: Vec<Vec<(u32, Moment, u64)>>,
 }
 
 impl KeyLedger {
@@ -201,15 +202,11 @@ impl KeyLedger {
         n
     }
 
-    fn record(
-        &mut self,
-        fp: &crate::ids::Fingerprint,
-        requester: &crate::ids::Username,
-        since: i64,
-    ) {
+    /// `subject` is the subject's [`crate::policy::Subject::reuse_key`].
+    fn record(&mut self, fp: &crate::ids::Fingerprint, subject: &str, since: Moment) {
         self.seq += 1;
         let f = Self::number(&mut self.fingerprints, &fp.0) as usize;
-        let r = Self::number(&mut self.requesters, &requester.key());
+        let r = Self::number(&mut self.subjects, subject);
         if self.uses.len() <= f {
             self.uses.resize_with(f + 1, Vec::new);
         }
@@ -221,14 +218,14 @@ impl KeyLedger {
         &mut self,
         task: u64,
         fp: &crate::ids::Fingerprint,
-        requester: &crate::ids::Username,
-        since: i64,
+        subject: &str,
+        since: Moment,
         seen: u64,
     ) -> ReuseCheck {
         ReuseCheck {
             task,
             fingerprint: Self::number(&mut self.fingerprints, &fp.0),
-            requester: Self::number(&mut self.requesters, &requester.key()),
+            subject: Self::number(&mut self.subjects, subject),
             since,
             seen,
         }
@@ -242,7 +239,7 @@ impl KeyLedger {
             .filter(|c| {
                 self.uses.get(c.fingerprint as usize).is_some_and(|uses| {
                     uses.iter().any(|(user, first_seen, seq)| {
-                        *user != c.requester && *first_seen < c.since && *seq > c.seen
+                        *user != c.subject && first_seen.maybe_before(&c.since) && *seq > c.seen
                     })
                 })
             })
@@ -713,15 +710,16 @@ impl Poller {
                 .shell_user
                 .as_ref()
                 .map(|s| s.as_str());
-            let since = g.key_since.timestamp();
+            let since = g.key_since;
+            let reuse_key = g.facts.subject.reuse_key(g.facts.task);
             if let Err(e) = self
                 .store
-                .record_key(fp, g.facts.task, &g.facts.requester, shell, since)
+                .record_key(fp, g.facts.task, &reuse_key, shell, since)
                 .await
             {
                 return Outcome::failed(id, date_modified, format!("cannot record the key: {e}"));
             }
-            lock(ledger).record(fp, &g.facts.requester, since);
+            lock(ledger).record(fp, &reuse_key, since);
         }
         let p = Pending {
             task: t,
@@ -793,7 +791,8 @@ impl Poller {
         }
         let id = TaskId(t.id);
         let check = g.fingerprint.as_ref().map(|fp| {
-            lock(ledger).check(t.id, fp, &g.facts.requester, g.key_since.timestamp(), seen)
+            let who = g.facts.subject.reuse_key(g.facts.task);
+            lock(ledger).check(t.id, fp, &who, g.key_since, seen)
         });
         let span = tracing::info_span!("task", task = %id, phase = "settle");
         let mut local = CycleReport::default();
@@ -1205,8 +1204,13 @@ impl Poller {
         };
         let texts = lifecycle::Granted {
             task: id,
-            // SUBJECT: the person the access is for; the requester today.
-            person: g.facts.requester.as_str(),
+            // The person the access is for: the subject (the author while it is unknown).
+            person: g
+                .facts
+                .subject
+                .username()
+                .unwrap_or(&g.facts.author)
+                .as_str(),
             shell_user: user.as_deref(),
             groups: &shown,
             expiry: expiry.as_ref(),
@@ -1424,7 +1428,7 @@ fn fill_row(
 ) {
     row.phid = t.phid.to_string();
     row.title = t.fields.name.clone();
-    row.requester = g.facts.requester.to_string();
+    row.requester = g.facts.author.to_string();
     row.shell_user = checklist.request.shell_user.clone();
     row.groups = checklist.request.groups.join(",");
     row.sudo = checklist.request.sudo;
@@ -1461,4 +1465,46 @@ fn fill_row(
         chrono_tz::UTC,
         now,
     )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Fingerprint;
+
+    #[test]
+    fn the_ledger_finds_an_earlier_use_recorded_late_by_time_then_transaction() {
+        let at = |s: i64, x: u64| Moment::of(DateTime::from_timestamp(s, 0).unwrap(), x);
+        let fp = Fingerprint("SHA256:k".into());
+        let mut l = KeyLedger::default();
+        // Both evaluated before either key was recorded (seen = 0), then both recorded.
+        let copier = l.check(2, &fp, "copier", at(100, 11), 0);
+        let owner = l.check(1, &fp, "owner", at(100, 10), 0);
+        let third = l.check(
+            3,
+            &fp,
+            "third",
+            Moment::untracked(DateTime::from_timestamp(100, 0).unwrap()),
+            0,
+        );
+        l.record(&fp, "copier", at(100, 11));
+        l.record(&fp, "owner", at(100, 10));
+        l.record(
+            &fp,
+            "third",
+            Moment::untracked(DateTime::from_timestamp(100, 0).unwrap()),
+        );
+        // The copier (later id in the same second) and the undatable third are re-read; the
+        // owner only because the third's tie cannot be settled (fail closed).
+        assert_eq!(l.missed(&[copier, owner, third]), [1, 2, 3]);
+        let mut l = KeyLedger::default();
+        let copier = l.check(2, &fp, "copier", at(100, 11), 0);
+        let owner = l.check(1, &fp, "owner", at(100, 10), 0);
+        l.record(&fp, "owner", at(100, 10));
+        l.record(&fp, "copier", at(100, 11));
+        assert_eq!(l.missed(&[copier, owner]), [2]);
+        // The owner's own use on another task of theirs is no reuse.
+        let again = l.check(4, &fp, "owner", at(100, 10), 0);
+        assert_eq!(l.missed(&[again]), Vec::<u64>::new());
+    }
 }

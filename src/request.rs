@@ -1,15 +1,21 @@
-//! Parsing an access request from a task's title and description (pure, no I/O).
+//! Parsing an access request from a task's title and description (pure, no I/O), and the
+//! key and paste finder for comments and pastes ([`scan`]).
 //!
 //! Untrusted input: any size and encoding must neither panic nor hang the parser. Every step
-//! is linear in the input: lines are classified once (quote, code block, prose), labels are
-//! looked up in a table built once per label set ([`Parser`]), and a key's base64 is read at
-//! most [`MAX_KEY_BASE64`] bytes far.
+//! is linear in the input: the text is normalised and split into lines once by the one
+//! remarkup reader ([`crate::remarkup`]), labels are looked up in a table built once per label
+//! set ([`Parser`]), a key's base64 is read at most [`MAX_KEY_BASE64`] bytes far, and
+//! duplicates are found with sets.
 //!
-//! Quoted lines (`> …`) never give a field. Code blocks (```` ``` ```` fences and remarkup
-//! `lang=…` blocks) only hold keys.
+//! Fields come only from the author's own text (paragraphs, lists, tables, headers, notes).
+//! Quoted lines (`> …`) never give a field or a key: a key the requester quotes from someone
+//! else is not theirs. Code blocks and literals only hold keys. A private key is found
+//! anywhere — in quotes, code, literals, or as an unarmoured body — and none of its material
+//! reaches a field or a message.
 
 use crate::ids::{ShellUser, Username};
 use crate::keys::{self, KeyReport};
+use crate::remarkup;
 use crate::rules::Labels;
 use chrono::NaiveDate;
 use regex::Regex;
@@ -17,7 +23,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -84,6 +90,10 @@ pub struct Request {
     pub expiry_contact: Option<Username>,
     /// Where the key is.
     pub key: Option<KeyRef>,
+    /// The Phabricator account the request is for, when a `Phabricator username` field names
+    /// it (design §10: the subject, who may differ from the task's author).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phabricator_user: Option<Username>,
 }
 
 /// The parser's answer: the request and its problems.
@@ -114,6 +124,7 @@ enum Field {
     Manager,
     ExpiryDate,
     ExpiryContact,
+    PhabricatorUser,
 }
 
 impl Field {
@@ -129,6 +140,7 @@ impl Field {
             "manager" => Field::Manager,
             "expiry_date" => Field::ExpiryDate,
             "expiry_contact" => Field::ExpiryContact,
+            "phabricator_user" => Field::PhabricatorUser,
             _ => return None,
         })
     }
@@ -233,72 +245,23 @@ struct Line<'a> {
     kind: Kind,
 }
 
-/// Splits the description into classified lines.
-fn classify(description: &str) -> Vec<Line<'_>> {
-    let mut lines = Vec::with_capacity(description.bytes().filter(|&b| b == b'\n').count() + 1);
-    let mut start = 0;
-    let mut in_fence = false;
-    let mut in_lang_block = false;
-    for raw in description.split('\n') {
-        let here = start;
-        start += raw.len() + 1;
-        let text = raw.strip_suffix('\r').unwrap_or(raw);
-        let trimmed = text.trim_start();
-        let lead = text.len() - trimmed.len();
-        let kind = if in_fence {
-            if trimmed.starts_with("```") {
-                in_fence = false;
-                Kind::Fence
-            } else {
-                Kind::Code
-            }
-        } else if in_lang_block {
-            if trimmed.is_empty() {
-                in_lang_block = false;
-                Kind::Text
-            } else {
-                Kind::Code
-            }
-        } else if let Some(rest) = trimmed.strip_prefix("```") {
-            let body = rest.trim();
-            if let Some(inner) = body.strip_suffix("```") {
-                // A one-line code block: ```ssh-ed25519 AAAA…```
-                let off = here + lead + 3 + (rest.len() - rest.trim_start().len());
-                lines.push(Line {
-                    text: inner,
-                    start: off,
-                    kind: Kind::Code,
-                });
-                continue;
-            }
-            in_fence = true;
-            if body.is_empty() || body.starts_with("lang=") || !body.contains(char::is_whitespace) {
-                Kind::Fence
-            } else {
-                // Content on the opening line: ```ssh-ed25519 AAAA…
-                let off = here + lead + 3 + (rest.len() - rest.trim_start().len());
-                lines.push(Line {
-                    text: body,
-                    start: off,
-                    kind: Kind::Code,
-                });
-                continue;
-            }
-        } else if trimmed.starts_with("lang=") {
-            in_lang_block = true;
-            Kind::Fence
-        } else if trimmed.starts_with('>') {
-            Kind::Quote
-        } else {
-            Kind::Text
-        };
-        lines.push(Line {
-            text,
-            start: here,
-            kind,
-        });
-    }
-    lines
+/// Splits a (normalised) text into lines classified for the parser by the remarkup reader:
+/// the author's own text (paragraphs, lists, tables, headers, notes), code (code blocks and
+/// literals: keys only), fence lines and quotes.
+fn classify(text: &str) -> Vec<Line<'_>> {
+    remarkup::lines(text)
+        .into_iter()
+        .map(|l| Line {
+            text: l.text,
+            start: l.start,
+            kind: match l.kind {
+                remarkup::Kind::Code | remarkup::Kind::Literal => Kind::Code,
+                remarkup::Kind::Fence => Kind::Fence,
+                remarkup::Kind::Quote { .. } => Kind::Quote,
+                _ => Kind::Text,
+            },
+        })
+        .collect()
 }
 
 /// Header lines inside PEM and PuTTY private key files.
@@ -317,8 +280,9 @@ const SECRET_HEADERS: &[&str] = &[
     "Argon2-Salt:",
 ];
 
-/// Marks the lines of every posted private key (outside quotes) as [`Kind::Secret`], so that
-/// none of its material reaches a field or a message. Returns the span of the first one.
+/// Marks the lines of every posted private key (anywhere: text, code, quotes) as
+/// [`Kind::Secret`], so that none of its material reaches a field or a message. Returns the
+/// span of the first one.
 ///
 /// A block starts at a line holding a private-key marker and runs over base64 lines, blank
 /// lines and key-file headers, up to its `END … PRIVATE KEY` or `Private-MAC:` line.
@@ -327,7 +291,7 @@ fn mark_secrets(lines: &mut [Line<'_>]) -> Option<Range<usize>> {
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
-        if !matches!(line.kind, Kind::Text | Kind::Code) || !keys::is_private_key(line.text) {
+        if line.kind == Kind::Secret || !keys::is_private_key(line.text) {
             i += 1;
             continue;
         }
@@ -335,14 +299,15 @@ fn mark_secrets(lines: &mut [Line<'_>]) -> Option<Range<usize>> {
         lines[i].kind = Kind::Secret;
         let mut j = i + 1;
         while j < lines.len() {
-            let t = lines[j].text.trim();
+            // A key quoted in a reply runs on over quoted lines.
+            let t = lines[j].text.trim().trim_start_matches(['>', ' ', '\t']);
             let is_end =
                 (t.contains("END") && t.contains("PRIVATE KEY")) || t.starts_with("Private-MAC:");
             let inside = t.is_empty()
                 || is_end
                 || SECRET_HEADERS.iter().any(|h| t.starts_with(h))
                 || t.split_whitespace().all(keys::is_base64_token);
-            if !inside || lines[j].kind == Kind::Quote {
+            if !inside {
                 break;
             }
             if lines[j].kind != Kind::Fence {
@@ -688,7 +653,26 @@ impl Parser {
 
     /// Parses a request from the task title and description.
     pub fn parse(&self, title: &str, description: &str) -> Parsed {
+        self.parse_counting(title, description).0
+    }
+
+    /// [`Self::parse`], with the units of work it did (lines, tokens and bytes visited or
+    /// copied): tests check that it grows linearly with the input.
+    pub fn parse_counting(&self, title: &str, description: &str) -> (Parsed, u64) {
+        let normalized = remarkup::normalize(description);
+        let mut work = Work::default();
+        let mut out = self.parse_normalized(title, normalized.text(), &mut work);
+        for p in &mut out.problems {
+            if p.span != (0..0) {
+                p.span = normalized.original_range(p.span.clone());
+            }
+        }
+        (out, work.0)
+    }
+
+    fn parse_normalized(&self, title: &str, description: &str, work: &mut Work) -> Parsed {
         let mut lines = classify(description);
+        work.add(description.len() + lines.len());
         // One search of the whole text; lines are searched only when it found something.
         let private_span = if keys::is_private_key(description) {
             mark_secrets(&mut lines)
@@ -737,8 +721,8 @@ impl Parser {
             }
         }
 
-        let found = find_keys(&lines);
-        self.fill_fields(&occurrences, &parts, private_span.is_some(), &mut out);
+        let found = find_keys(&lines, work);
+        self.fill_fields(&occurrences, &parts, private_span.is_some(), &mut out, work);
         self.fill_key(
             &occurrences,
             &parts,
@@ -760,9 +744,12 @@ impl Parser {
         all_parts: &[Part<'_>],
         redact: bool,
         out: &mut Parsed,
+        work: &mut Work,
     ) {
         let shown = |s: &str| shown(s, redact);
         let mut shells: Vec<(String, Range<usize>)> = Vec::new();
+        let mut shell_names: HashSet<String> = HashSet::new();
+        let mut group_names: HashSet<String> = out.request.groups.iter().cloned().collect();
         for occ in occurrences {
             let parts = &all_parts[occ.parts.clone()];
             let span = occ.line_span.clone();
@@ -773,13 +760,16 @@ impl Parser {
             };
             match occ.field {
                 Field::Groups => {
-                    for (g, bad) in groups_of(&group_parts(parts)) {
+                    let text = group_parts(parts);
+                    work.add(text.len());
+                    for (g, bad) in groups_of(&text) {
+                        work.add(1);
                         if bad {
                             out.problems.push(problem(format!(
                                 "{} is not a group name (requested groups are written like analytics-privatedata-users)",
                                 shown(&g)
                             )));
-                        } else if !out.request.groups.contains(&g) {
+                        } else if group_names.insert(g.clone()) {
                             out.request.groups.push(g);
                         }
                     }
@@ -820,7 +810,7 @@ impl Parser {
                             let v = clean_value(v.trim().trim_start_matches('@'));
                             match v.parse::<ShellUser>() {
                                 Ok(u) => {
-                                    if !shells.iter().any(|(s, _)| s == u.as_str()) {
+                                    if shell_names.insert(u.as_str().to_string()) {
                                         shells.push((u.as_str().to_string(), span.clone()));
                                     }
                                     if out.request.shell_user.is_none() {
@@ -858,6 +848,26 @@ impl Parser {
                                         *slot = Some(u);
                                     }
                                 }
+                                None => out.problems.push(problem(format!(
+                                    "{} is not a Phabricator username: write it as @username",
+                                    shown(value)
+                                ))),
+                            }
+                        }
+                        // The subject's account: a second, different one makes it ambiguous
+                        // (reported; the subject is then not taken from the field).
+                        Field::PhabricatorUser => {
+                            if is_none_value(value) {
+                                continue;
+                            }
+                            match username_of(value) {
+                                Some(u) => match &out.request.phabricator_user {
+                                    None => out.request.phabricator_user = Some(u),
+                                    Some(first) if *first == u => {}
+                                    Some(first) => out.problems.push(problem(format!(
+                                        "two Phabricator accounts are named (@{first} and @{u}): one task is for one user"
+                                    ))),
+                                },
                                 None => out.problems.push(problem(format!(
                                     "{} is not a Phabricator username: write it as @username",
                                     shown(value)
@@ -919,12 +929,11 @@ impl Parser {
             });
             return;
         }
-        let mut distinct: Vec<&KeyFound> = Vec::new();
-        for k in &found {
-            if !distinct.iter().any(|d| d.base64 == k.base64) {
-                distinct.push(k);
-            }
-        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        let distinct: Vec<&KeyFound> = found
+            .iter()
+            .filter(|k| seen.insert(k.base64.as_str()))
+            .collect();
         // Pastes and pointers are read only where the key was asked for.
         let mut paste = None;
         let mut pointer = None;
@@ -1017,6 +1026,7 @@ fn field_name(f: Field) -> &'static str {
         Field::Manager => "manager",
         Field::ExpiryDate => "expiry_date",
         Field::ExpiryContact => "expiry_contact",
+        Field::PhabricatorUser => "phabricator_user",
     }
 }
 
@@ -1145,16 +1155,12 @@ fn fill_from_title(title: &str, subject: Option<&str>, out: &mut Parsed) {
     let Some(caps) = caps else { return };
     if out.request.groups.is_empty() {
         if let Some(g) = caps.get(1) {
+            let mut seen = HashSet::new();
             out.request.groups = groups_of(g.as_str())
                 .into_iter()
-                .filter(|(_, bad)| !bad)
+                .filter(|(g, bad)| !bad && seen.insert(g.clone()))
                 .map(|(g, _)| g)
-                .fold(Vec::new(), |mut acc, g| {
-                    if !acc.contains(&g) {
-                        acc.push(g);
-                    }
-                    acc
-                });
+                .collect();
         }
     }
     if out.request.shell_user.is_none() && !out.problems.iter().any(|p| p.field == "shell_user") {
@@ -1240,25 +1246,47 @@ fn may_hold_key_type(text: &str) -> bool {
     })
 }
 
+/// Units of work of a parse (lines, tokens and bytes visited or copied).
+#[derive(Debug, Default, Clone, Copy)]
+struct Work(u64);
+
+impl Work {
+    fn add(&mut self, n: usize) {
+        self.0 = self.0.saturating_add(n as u64);
+    }
+}
+
+/// Where the words after a key's data are: on the key's own line (from a token index), or
+/// copied from the line a wrapped key ended on.
+enum Tail<'t> {
+    None,
+    Same(usize),
+    Other(Vec<&'t str>),
+}
+
 /// Finds the public keys written in text lines and code blocks (never in quotes), each
 /// unwrapped to one line even when wrapped over several.
-fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
+fn find_keys(lines: &[Line<'_>], work: &mut Work) -> Vec<KeyFound> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
+        work.add(1);
         if !matches!(line.kind, Kind::Text | Kind::Code) {
             i += 1;
             continue;
         }
+        work.add(line.text.len());
         if !may_hold_key_type(line.text) {
             i += 1;
             continue;
         }
         let tokens = key_tokens(line.text);
+        work.add(tokens.len());
         let mut next_line = i + 1;
         let mut t = 0;
         while t < tokens.len() {
+            work.add(1);
             if !keys::looks_like_key_type(tokens[t]) {
                 t += 1;
                 continue;
@@ -1279,16 +1307,23 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
             let mut base64 = String::with_capacity(tokens.get(t + 1).map_or(0, |d| d.len()));
             let mut next_tokens: Vec<&str>;
             let mut rest: &[&str] = &tokens[t + 1..];
+            let mut rest_at = t + 1;
             let mut end_line = i;
             let mut complete = false;
-            let mut comment: Vec<&str> = Vec::new();
+            let mut tail = Tail::None;
             let mut end = line.start + line.text.len();
             'gather: loop {
                 for (k, tok) in rest.iter().enumerate() {
+                    work.add(1);
                     if complete || !keys::is_base64_token(tok) || base64.len() > MAX_KEY_BASE64 {
-                        comment.extend_from_slice(&rest[k..]);
+                        tail = if end_line == i {
+                            Tail::Same(rest_at + k)
+                        } else {
+                            Tail::Other(rest[k..].to_vec())
+                        };
                         break 'gather;
                     }
+                    work.add(tok.len());
                     base64.push_str(tok);
                     if keys::is_complete_blob(&base64) {
                         complete = true;
@@ -1311,10 +1346,12 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 end_line += 1;
                 end = next.start + next.text.len();
                 next_tokens = key_tokens(next.text);
+                work.add(next.text.len());
                 rest = &next_tokens;
+                rest_at = 0;
             }
             // A wrapped key's comment may stand alone on the line after its data.
-            if complete && comment.is_empty() && end_line > i {
+            if complete && matches!(tail, Tail::None) && end_line > i {
                 if let Some(next) = lines.get(end_line + 1) {
                     let words = key_tokens(next.text);
                     if matches!(next.kind, Kind::Text | Kind::Code)
@@ -1323,18 +1360,24 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                         && !words[0].starts_with('@')
                         && !words[0].contains(':')
                     {
-                        comment = words;
+                        tail = Tail::Other(words);
                         end_line += 1;
                         end = next.start + next.text.len();
                     }
                 }
             }
+            let comment: &[&str] = match &tail {
+                Tail::None => &[],
+                Tail::Same(p) => &tokens[*p..],
+                Tail::Other(v) => v,
+            };
             let mut text = format!("{} {}", tokens[t], base64);
             let own = comment
                 .iter()
                 .position(|c| keys::looks_like_key_type(c))
                 .unwrap_or(comment.len());
             for c in &comment[..own] {
+                work.add(c.len());
                 text.push(' ');
                 text.push_str(c);
             }
@@ -1348,11 +1391,77 @@ fn find_keys(lines: &[Line<'_>]) -> Vec<KeyFound> {
                 break;
             }
             // Further keys on the same line come after this one's data (always past `t`).
-            t = tokens.len() - comment.len();
+            t = match tail {
+                Tail::Same(p) => p,
+                _ => tokens.len(),
+            };
         }
         i = next_line;
     }
     found
+}
+
+/// What [`scan`] finds in a comment or a paste.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyScan {
+    /// A private key appears anywhere (quotes, code, literals, unarmoured bodies included).
+    pub private: bool,
+    /// The distinct public keys in the author's own text and code (never in quotes), each
+    /// unwrapped to one line, in order.
+    pub keys: Vec<String>,
+    /// A public key appears only inside a quote.
+    pub quoted: bool,
+    /// Paste ids (`P123`) named in the author's own text.
+    pub pastes: Vec<u64>,
+}
+
+/// Whether a text holds a private key anywhere (quotes, code, unarmoured bodies included),
+/// after normalisation (a zero-width space inside the armour hides nothing).
+pub fn has_private_key(text: &str) -> bool {
+    keys::is_private_key(remarkup::normalize(text).text())
+}
+
+/// Finds keys and paste references in a comment or a paste with the same reader as the
+/// description parser: public keys only in the author's own text and code, never in quotes;
+/// private keys anywhere.
+pub fn scan(text: &str) -> KeyScan {
+    let normalized = remarkup::normalize(text);
+    let text = normalized.text();
+    let lines = classify(text);
+    let mut work = Work::default();
+    let mut out = KeyScan {
+        private: keys::is_private_key(text),
+        ..KeyScan::default()
+    };
+    if out.private {
+        return out;
+    }
+    let mut seen = HashSet::new();
+    for k in find_keys(&lines, &mut work) {
+        if seen.insert(k.base64.clone()) {
+            out.keys.push(k.text);
+        }
+    }
+    out.quoted = out.keys.is_empty()
+        && lines.iter().any(|l| {
+            l.kind == Kind::Quote && l.text.split_whitespace().any(keys::looks_like_key_type)
+        });
+    for l in lines.iter().filter(|l| l.kind == Kind::Text) {
+        if may_name_paste(l.text) {
+            for c in paste_regex().captures_iter(l.text) {
+                if let Some(id) = c
+                    .get(1)
+                    .or_else(|| c.get(2))
+                    .and_then(|m| m.as_str().parse::<u64>().ok())
+                {
+                    if !out.pastes.contains(&id) && out.pastes.len() < 16 {
+                        out.pastes.push(id);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1433,6 +1542,35 @@ mod tests {
             Some("jdoe@example.org")
         );
         assert_eq!(email_of("jdoe at example dot org"), None);
+    }
+
+    #[test]
+    fn the_phabricator_account_field_names_the_subject_once() {
+        let p = Parser::new(&labels());
+        let r = p.parse(
+            "",
+            "Full name: Chris Wong\n**Phabricator username**: @cwong\nPhabricator account: CWong\n",
+        );
+        assert_eq!(r.request.phabricator_user, Some(Username::new("cwong")));
+        assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
+        let r = p.parse(
+            "",
+            "Phabricator user: @cwong\nPhabricator username: @mboss\n",
+        );
+        assert_eq!(r.request.phabricator_user, Some(Username::new("cwong")));
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.field == "phabricator_user" && p.message.contains("two")),
+            "{:?}",
+            r.problems
+        );
+        let r = p.parse("", "Phabricator username: Chris Wong\n");
+        assert_eq!(r.request.phabricator_user, None);
+        assert!(r.problems.iter().any(|p| p.field == "phabricator_user"));
+        let r = p.parse("", "Phabricator username: n/a\n");
+        assert_eq!(r.request.phabricator_user, None);
+        assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! as a whole with an error that names the file, the line and the key.
 
 use crate::ids::Username;
+use crate::statement::{Reading, Statement, WordSet};
 use chrono::{NaiveDate, Weekday};
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The phrases bundled with the binary; used when a rules directory has no `phrases.toml`.
 pub const BUNDLED_PHRASES: &str = include_str!("../rules/phrases.toml");
@@ -425,6 +427,20 @@ pub struct Labels {
     pub expiry_date: Vec<String>,
     /// Expiry contact.
     pub expiry_contact: Vec<String>,
+    /// The Phabricator account the request is for (design §10). Optional in a phrases.toml
+    /// written before it existed: the bundled aliases apply.
+    #[serde(default = "default_phabricator_user_labels")]
+    pub phabricator_user: Vec<String>,
+}
+
+fn default_phabricator_user_labels() -> Vec<String> {
+    [
+        "Phabricator username",
+        "Phabricator user",
+        "Phabricator account",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -432,7 +448,18 @@ pub struct Labels {
 struct PhrasesRaw {
     labels: Labels,
     phrases: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    forms: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(default)]
+    vocabulary: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(default)]
+    negated: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(default)]
+    examples: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    reading: Option<BTreeMap<String, Vec<String>>>,
     /// Optional: without it the bundled `[lifecycle]` phrases apply.
+    #[serde(default)]
     lifecycle: Option<LifecyclePhrasesRaw>,
 }
 
@@ -444,12 +471,15 @@ struct LifecyclePhrasesRaw {
     removal_target: Vec<String>,
 }
 
-/// The phrase regexes, compiled case-insensitively.
+/// The phrases of `rules/phrases.toml`: the statement patterns of `[phrases]` (regexes,
+/// compiled case-insensitively) and how comments are read ([`ReadingRules`]). See
+/// `crate::statement` and rules/README.md, "How comments are read".
 #[derive(Debug, Clone)]
 pub struct Phrases {
-    /// An approval ("approved", "+1", "LGTM").
+    /// Approval talk ("approv…", "+1", "LGTM", 👍 …): a sentence that matches speaks of an
+    /// approval; it is a `yes` only when it is one of `[forms] approve`.
     pub approve: Regex,
-    /// A withdrawal or negation ("not approved", "revoke", "on hold").
+    /// Withdrawal cues ("not approved", "revoke", "on hold", "scratch my +1" …).
     pub withdraw: Regex,
     /// "L3 verified" by a verifier.
     pub l3_verified: Regex,
@@ -459,6 +489,101 @@ pub struct Phrases {
     pub sre_approved: Regex,
     /// SRE meeting declined the sudo request.
     pub sre_declined: Regex,
+    /// An executive's sign-off (read, not yet checked: issue 19 adds the check).
+    pub executive_signoff: Regex,
+    /// A research collaboration confirmed (read, not yet checked: issue 19 adds the check).
+    pub research_confirmed: Regex,
+    /// The reading rules: forms, vocabularies, cue lists.
+    pub reading: ReadingRules,
+}
+
+/// `[vocabulary]`: what makes a sentence speak of a confirmation (so that a doubtful one is
+/// `unclear`, never silently nothing).
+#[derive(Debug, Clone)]
+pub struct Vocabulary {
+    /// L3 talk.
+    pub l3_verified: Regex,
+    /// NDA talk.
+    pub nda_confirmed: Regex,
+    /// SRE meeting approval talk.
+    pub sre_approved: Regex,
+    /// SRE meeting decline talk.
+    pub sre_declined: Regex,
+    /// Executive sign-off talk.
+    pub executive_signoff: Regex,
+    /// Research confirmation talk.
+    pub research_confirmed: Regex,
+}
+
+/// How comments are read: `[forms]`, `[vocabulary]`, `[negated]`, `[examples]` and
+/// `[reading]` of phrases.toml (each defaulting to the bundled file's when absent).
+#[derive(Debug, Clone)]
+pub struct ReadingRules {
+    /// `[forms] approve`: the clean approval forms ("approved", "i approve", "+1", "lgtm" …).
+    pub approve_forms: WordSet,
+    /// `[vocabulary]`.
+    pub vocabulary: Vocabulary,
+    /// `[negated]`: patterns that deny a statement outright ("no NDA on file").
+    pub negated: HashMap<Statement, Regex>,
+    /// `[examples]`: the form of each statement the bot always understands (used in messages,
+    /// checked to read as `yes` when the rules load).
+    pub examples: BTreeMap<Statement, String>,
+    /// Negation words ("not", "never", contractions; any word ending in n't is one too).
+    pub negations: WordSet,
+    /// Words that make a sentence a question when it starts with them ("is", "can", "why" …).
+    pub questions: WordSet,
+    /// Conditions ("if", "once", "unless", "pending", "as soon as" …).
+    pub conditions: WordSet,
+    /// Conditions that put a withdrawal off to later ("if", "when", "once" …): a withdrawal
+    /// under one of them is unclear, not yet a withdrawal ("revoke it when she leaves").
+    pub deferrals: WordSet,
+    /// Later times ("after", "before", "tomorrow", "later" …): doubtful in the statement's sentence.
+    pub timing: WordSet,
+    /// Future and intent ("will", "going to", "plan to" …).
+    pub future: WordSet,
+    /// Hedges ("probably", "maybe", "i think" …).
+    pub hedges: WordSet,
+    /// Modal verbs ("can", "should", "might" …): doubtful in the statement's sentence.
+    pub modals: WordSet,
+    /// Speaking for someone else ("on behalf of", "per my manager" …).
+    pub delegation: WordSet,
+    /// Limits ("only", "except", "but", "however" …).
+    pub limits: WordSet,
+    /// Words that may come before a form in its clause ("ok", "yes", "thanks", "hi" …).
+    pub lead_ins: WordSet,
+    /// Labels that may stand before a colon and an approval ("manager approval: approved",
+    /// "status: approved").
+    pub labels: WordSet,
+    /// What may follow "approved for" and still mean the whole request ("me", "this request" …).
+    pub generic_scopes: WordSet,
+    /// Phrases after a form that add nothing ("from my side", "by me", "here", "again" …).
+    pub generic: WordSet,
+    /// What may follow "approved as" ("manager", "sponsor", "project lead" …).
+    pub roles: WordSet,
+    /// Courtesy that may stand beside a form ("thanks", 👍, "no objections" …).
+    pub courtesy: WordSet,
+    /// Idioms in which a negation or a condition does not qualify anything ("no problem",
+    /// "let me know if" …).
+    pub benign: WordSet,
+    /// Words that, with only negations, make a sentence a bare negation ("really", "yet" …).
+    pub fillers: WordSet,
+    /// Words that name the request or part of it (a negation next to one is doubtful).
+    pub subjects: WordSet,
+    /// Words that, right after an approval, qualify it ("to", "with", "until" …).
+    pub modifiers: WordSet,
+    /// Days, months and other times (never a team in "from …").
+    pub time_words: WordSet,
+    /// Targets of the misspelling check ("approved", "approve", "approval", "lgtm").
+    pub misspelling_targets: Vec<String>,
+    /// Real words close to a target that are no misspelling ("improved", "approx" …).
+    pub not_misspellings: WordSet,
+    /// Which cue lists each word may start a phrase of (built from the lists above).
+    pub cue_index: crate::statement::CueIndex,
+    /// Every pattern of the reading in one set, so that one pass over a sentence tells which
+    /// can match: the vocabulary of each statement (at its `Statement` index), then
+    /// `withdraw`, then the `[negated]` patterns of each statement (see
+    /// `crate::statement`).
+    pub prefilter: RegexSet,
 }
 
 /// The whole, validated rule set.
@@ -750,7 +875,7 @@ impl Rules {
             }
         }
 
-        let labels = phrases_raw.labels;
+        let labels = phrases_raw.labels.clone();
         let xerr = |key: &str, message: String| RulesError {
             file: phrases.0.to_path_buf(),
             line: locate(phrases.1, key),
@@ -765,45 +890,8 @@ impl Rules {
                 ));
             }
         }
-        let mut pr = phrases_raw.phrases;
-        let mut take = |name: &str| -> Result<Regex, RulesError> {
-            let key = format!("phrases.{name}");
-            let list = pr
-                .remove(name)
-                .ok_or_else(|| xerr(&key, "missing".into()))?;
-            if list.is_empty() {
-                return Err(xerr(&key, "needs at least one pattern".into()));
-            }
-            let joined = list
-                .iter()
-                .map(|p| format!("(?:{p})"))
-                .collect::<Vec<_>>()
-                .join("|");
-            RegexBuilder::new(&joined)
-                .case_insensitive(true)
-                .size_limit(1 << 22)
-                .build()
-                .map_err(|e| {
-                    xerr(
-                        &key,
-                        format!(
-                            "invalid regex: {}",
-                            e.to_string().lines().last().unwrap_or("")
-                        ),
-                    )
-                })
-        };
-        let phrases_c = Phrases {
-            approve: take("approve")?,
-            withdraw: take("withdraw")?,
-            l3_verified: take("l3_verified")?,
-            nda_confirmed: take("nda_confirmed")?,
-            sre_approved: take("sre_approved")?,
-            sre_declined: take("sre_declined")?,
-        };
-        if let Some(extra) = pr.keys().next() {
-            return Err(xerr(&format!("phrases.{extra}"), "unknown phrase (known: approve, withdraw, l3_verified, nda_confirmed, sre_approved, sre_declined)".into()));
-        }
+        let lifecycle_raw = phrases_raw.lifecycle.clone();
+        let phrases_c = compile_phrases(phrases_raw, &xerr)?;
 
         let days = raw.lifecycle.expiry_reminder_days;
         if days == 0 || days > 365 {
@@ -812,7 +900,7 @@ impl Rules {
                 format!("{days} is out of range (1 to 365)"),
             ));
         }
-        let lifecycle = match phrases_raw.lifecycle {
+        let lifecycle = match lifecycle_raw {
             Some(l) => lifecycle_phrases(days, &l, &xerr)?,
             None => {
                 // The bundled `[lifecycle]` phrases, for a phrases.toml written without them.
@@ -824,7 +912,7 @@ impl Rules {
             }
         };
 
-        Ok(Rules {
+        let rules = Rules {
             phabricator: raw.phabricator,
             people: raw.people,
             evidence: raw.evidence,
@@ -837,7 +925,29 @@ impl Rules {
             phrases: phrases_c,
             lifecycle,
             dir: dir.to_path_buf(),
-        })
+        };
+        // The forms the bot tells people to write must read as what they say.
+        let reader = crate::statement::Reader::new(&rules);
+        for (st, example) in &rules.phrases.reading.examples {
+            let mut texts = vec![example.clone()];
+            if *st == Statement::Approve {
+                if let Some(g) = rules.groups.keys().next() {
+                    texts.push(approve_for(example, g));
+                }
+            }
+            for text in texts {
+                if !matches!(reader.read(&text).get(*st), Reading::Yes { .. }) {
+                    return Err(xerr(
+                        &format!("examples.{}", st.key()),
+                        format!(
+                            "{text:?} does not read as {} with these phrases",
+                            st.describe()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(rules)
     }
 
     /// The rules bundled with the binary (the repository's `rules/`).
@@ -875,9 +985,361 @@ impl Rules {
     }
 }
 
+/// The example of an approval scoped to a group: "Approved." → "Approved for deployment.".
+pub fn approve_for(example: &str, group: &str) -> String {
+    let base = example.trim_end().trim_end_matches(['.', '!']);
+    format!("{base} for {group}.")
+}
+
+fn bundled_phrases_raw() -> &'static PhrasesRaw {
+    static RAW: OnceLock<PhrasesRaw> = OnceLock::new();
+    RAW.get_or_init(|| toml::from_str(BUNDLED_PHRASES).expect("the bundled phrases parse"))
+}
+
+fn compile_regex(
+    key: &str,
+    list: &[String],
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<Regex, RulesError> {
+    if let Some(i) = list.iter().position(|p| p.trim().is_empty()) {
+        return Err(xerr(key, format!("pattern {} is empty", i + 1)));
+    }
+    let joined = if list.is_empty() {
+        // Matches nothing.
+        "[^\\s\\S]".to_string()
+    } else {
+        list.iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    RegexBuilder::new(&joined)
+        .case_insensitive(true)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| {
+            xerr(
+                key,
+                format!(
+                    "invalid regex: {}",
+                    e.to_string().lines().last().unwrap_or("")
+                ),
+            )
+        })
+}
+
+fn statement_of(key: &str) -> Option<Statement> {
+    Statement::ALL.into_iter().find(|s| s.key() == key)
+}
+
+/// The names of the `[reading]` lists.
+const READING_LISTS: &[&str] = &[
+    "negations",
+    "questions",
+    "conditions",
+    "deferrals",
+    "timing",
+    "future",
+    "hedges",
+    "modals",
+    "delegation",
+    "limits",
+    "lead_ins",
+    "labels",
+    "generic_scopes",
+    "generic",
+    "roles",
+    "courtesy",
+    "benign",
+    "fillers",
+    "subjects",
+    "modifiers",
+    "time_words",
+    "misspelling_targets",
+    "not_misspellings",
+];
+
+/// Compiles and checks the phrases; tables and keys that are absent take the bundled ones.
+fn compile_phrases(
+    raw: PhrasesRaw,
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<Phrases, RulesError> {
+    let bundled = bundled_phrases_raw();
+    const REQUIRED: [&str; 6] = [
+        "approve",
+        "withdraw",
+        "l3_verified",
+        "nda_confirmed",
+        "sre_approved",
+        "sre_declined",
+    ];
+    const OPTIONAL: [&str; 2] = ["executive_signoff", "research_confirmed"];
+    let mut pr = raw.phrases;
+    let mut sources: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut take = |name: &'static str| -> Result<Regex, RulesError> {
+        let key = format!("phrases.{name}");
+        let list = match pr.remove(name) {
+            Some(l) => l,
+            None if OPTIONAL.contains(&name) => bundled.phrases[name].clone(),
+            None => return Err(xerr(&key, "missing".into())),
+        };
+        if list.is_empty() {
+            return Err(xerr(&key, "needs at least one pattern".into()));
+        }
+        let re = compile_regex(&key, &list, xerr)?;
+        sources.insert(name, list);
+        Ok(re)
+    };
+    let approve = take("approve")?;
+    let withdraw = take("withdraw")?;
+    let l3_verified = take("l3_verified")?;
+    let nda_confirmed = take("nda_confirmed")?;
+    let sre_approved = take("sre_approved")?;
+    let sre_declined = take("sre_declined")?;
+    let executive_signoff = take("executive_signoff")?;
+    let research_confirmed = take("research_confirmed")?;
+    if let Some(extra) = pr.keys().next() {
+        return Err(xerr(
+            &format!("phrases.{extra}"),
+            format!(
+                "unknown phrase (known: {})",
+                REQUIRED
+                    .iter()
+                    .chain(OPTIONAL.iter())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+
+    // A table of lists keyed by statement, with the bundled values for absent keys.
+    let by_statement = |table: &str,
+                        given: Option<BTreeMap<String, Vec<String>>>,
+                        defaults: &Option<BTreeMap<String, Vec<String>>>,
+                        allowed: &[Statement]|
+     -> Result<BTreeMap<Statement, Vec<String>>, RulesError> {
+        let mut out = BTreeMap::new();
+        if let Some(d) = defaults {
+            for (k, v) in d {
+                if let Some(st) = statement_of(k) {
+                    out.insert(st, v.clone());
+                }
+            }
+        }
+        for (k, v) in given.unwrap_or_default() {
+            let key = format!("{table}.{k}");
+            match statement_of(&k).filter(|s| allowed.contains(s)) {
+                Some(st) => {
+                    out.insert(st, v);
+                }
+                None => {
+                    return Err(xerr(
+                        &key,
+                        format!(
+                            "unknown statement (known: {})",
+                            allowed
+                                .iter()
+                                .map(|s| s.key())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    };
+    let confirmations = &Statement::ALL[1..];
+
+    let forms = by_statement("forms", raw.forms, &bundled.forms, &[Statement::Approve])?;
+    let approve_list = forms.get(&Statement::Approve).cloned().unwrap_or_default();
+    check_words("forms.approve", &approve_list, false, xerr)?;
+
+    let vocab = by_statement(
+        "vocabulary",
+        raw.vocabulary,
+        &bundled.vocabulary,
+        confirmations,
+    )?;
+    let vregex = |st: Statement| -> Result<Regex, RulesError> {
+        let key = format!("vocabulary.{}", st.key());
+        let list = vocab.get(&st).cloned().unwrap_or_default();
+        if list.is_empty() {
+            return Err(xerr(&key, "needs at least one pattern".into()));
+        }
+        compile_regex(&key, &list, xerr)
+    };
+    let vocabulary = Vocabulary {
+        l3_verified: vregex(Statement::L3Verified)?,
+        nda_confirmed: vregex(Statement::NdaConfirmed)?,
+        sre_approved: vregex(Statement::SreApproved)?,
+        sre_declined: vregex(Statement::SreDeclined)?,
+        executive_signoff: vregex(Statement::ExecutiveSignoff)?,
+        research_confirmed: vregex(Statement::ResearchConfirmed)?,
+    };
+
+    let negated_lists = by_statement("negated", raw.negated, &bundled.negated, &Statement::ALL)?;
+    let mut negated = HashMap::new();
+    for (st, list) in &negated_lists {
+        if !list.is_empty() {
+            let key = format!("negated.{}", st.key());
+            negated.insert(*st, compile_regex(&key, list, xerr)?);
+        }
+    }
+    // The prefilter: vocabularies by statement index, withdraw, negated by statement index.
+    let joined = |list: &[String]| -> String {
+        if list.is_empty() {
+            "[^\\s\\S]".to_string()
+        } else {
+            list.iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|")
+        }
+    };
+    let mut set_sources: Vec<String> = Vec::new();
+    for st in Statement::ALL {
+        let list = if st == Statement::Approve {
+            sources.get("approve").cloned().unwrap_or_default()
+        } else {
+            vocab.get(&st).cloned().unwrap_or_default()
+        };
+        set_sources.push(joined(&list));
+    }
+    set_sources.push(joined(
+        sources.get("withdraw").map_or(&[][..], |v| v.as_slice()),
+    ));
+    for st in Statement::ALL {
+        set_sources.push(joined(
+            negated_lists.get(&st).map_or(&[][..], |v| v.as_slice()),
+        ));
+    }
+    let prefilter = RegexSetBuilder::new(&set_sources)
+        .case_insensitive(true)
+        .size_limit(1 << 24)
+        .build()
+        .map_err(|e| {
+            xerr(
+                "phrases",
+                format!("the patterns together are too large: {e}"),
+            )
+        })?;
+
+    let mut examples = BTreeMap::new();
+    if let Some(d) = &bundled.examples {
+        for (k, v) in d {
+            if let Some(st) = statement_of(k) {
+                examples.insert(st, v.clone());
+            }
+        }
+    }
+    for (k, v) in raw.examples.unwrap_or_default() {
+        let key = format!("examples.{k}");
+        let st = statement_of(&k).ok_or_else(|| xerr(&key, "unknown statement".into()))?;
+        if v.trim().is_empty() {
+            return Err(xerr(&key, "must not be empty".into()));
+        }
+        examples.insert(st, v);
+    }
+    for st in Statement::ALL {
+        if !examples.contains_key(&st) {
+            return Err(xerr(&format!("examples.{}", st.key()), "missing".into()));
+        }
+    }
+
+    let mut lists: BTreeMap<String, Vec<String>> = bundled.reading.clone().unwrap_or_default();
+    for (k, v) in raw.reading.unwrap_or_default() {
+        if !READING_LISTS.contains(&k.as_str()) {
+            return Err(xerr(
+                &format!("reading.{k}"),
+                format!("unknown list (known: {})", READING_LISTS.join(", ")),
+            ));
+        }
+        lists.insert(k, v);
+    }
+    let mut list = |name: &str, may_be_empty: bool| -> Result<WordSet, RulesError> {
+        let key = format!("reading.{name}");
+        let l = lists.remove(name).unwrap_or_default();
+        check_words(&key, &l, may_be_empty, xerr)?;
+        Ok(WordSet::new(&l))
+    };
+    let mut reading = ReadingRules {
+        cue_index: Default::default(),
+        prefilter,
+        approve_forms: WordSet::new(&approve_list),
+        vocabulary,
+        negated,
+        examples,
+        negations: list("negations", false)?,
+        questions: list("questions", false)?,
+        conditions: list("conditions", false)?,
+        deferrals: list("deferrals", true)?,
+        timing: list("timing", true)?,
+        future: list("future", false)?,
+        hedges: list("hedges", false)?,
+        modals: list("modals", true)?,
+        delegation: list("delegation", true)?,
+        limits: list("limits", true)?,
+        lead_ins: list("lead_ins", true)?,
+        labels: list("labels", true)?,
+        generic_scopes: list("generic_scopes", true)?,
+        generic: list("generic", true)?,
+        roles: list("roles", true)?,
+        courtesy: list("courtesy", true)?,
+        benign: list("benign", true)?,
+        fillers: list("fillers", true)?,
+        subjects: list("subjects", true)?,
+        modifiers: list("modifiers", true)?,
+        time_words: list("time_words", true)?,
+        not_misspellings: list("not_misspellings", true)?,
+        misspelling_targets: {
+            let key = "reading.misspelling_targets";
+            let l = lists.remove("misspelling_targets").unwrap_or_default();
+            check_words(key, &l, true, xerr)?;
+            l.iter()
+                .map(|w| crate::statement::phrase_words(w).join(" "))
+                .collect()
+        },
+    };
+    reading.cue_index = crate::statement::CueIndex::new(&reading);
+    Ok(Phrases {
+        approve,
+        withdraw,
+        l3_verified,
+        nda_confirmed,
+        sre_approved,
+        sre_declined,
+        executive_signoff,
+        research_confirmed,
+        reading,
+    })
+}
+
+/// Each entry of a word list must hold at least one word as the reader splits them.
+fn check_words(
+    key: &str,
+    list: &[String],
+    may_be_empty: bool,
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<(), RulesError> {
+    if list.is_empty() && !may_be_empty {
+        return Err(xerr(key, "needs at least one entry".into()));
+    }
+    for (i, entry) in list.iter().enumerate() {
+        if crate::statement::phrase_words(entry).is_empty() {
+            return Err(xerr(
+                key,
+                format!("entry {} ({entry:?}) holds no word", i + 1),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Labels {
     /// Each field name with its aliases.
-    pub fn fields(&self) -> [(&'static str, &Vec<String>); 10] {
+    pub fn fields(&self) -> [(&'static str, &Vec<String>); 11] {
         [
             ("full_name", &self.full_name),
             ("wikitech_user", &self.wikitech_user),
@@ -889,6 +1351,7 @@ impl Labels {
             ("manager", &self.manager),
             ("expiry_date", &self.expiry_date),
             ("expiry_contact", &self.expiry_contact),
+            ("phabricator_user", &self.phabricator_user),
         ]
     }
 }

@@ -5,7 +5,8 @@
 //! One small function per query. One writer at a time: `run` holds an OS lock on
 //! `<db>.lock` for its whole life, so a second `run` refuses to start.
 
-use crate::ids::{Fingerprint, TaskId, Username};
+use crate::ids::{Fingerprint, TaskId};
+use crate::timeline::Moment;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::BTreeMap;
@@ -137,7 +138,7 @@ pub struct PollEntry {
     pub granted: bool,
 }
 
-/// The life of a request after ready (migration 0003): granted, its expiry followed, or a
+/// The life of a request after ready (migration 0004): granted, its expiry followed, or a
 /// removal task. See [`crate::lifecycle`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct LifecycleRow {
@@ -811,43 +812,66 @@ impl Store {
         Ok(())
     }
 
-    /// Remembers a key fingerprint seen on a task (first sighting wins).
+    /// Remembers a key fingerprint seen on a task: when it first appeared there (the
+    /// earliest of all sightings by (time, transaction id) wins, so a later read that can only
+    /// date it later changes nothing) and under whom (`user`: the subject's
+    /// [`crate::policy::Subject::reuse_key`], the latest wins). A sighting recorded before
+    /// sightings were dated by appearance (`dated = 0`) is replaced outright.
     pub async fn record_key(
         &self,
         fp: &Fingerprint,
         task: TaskId,
-        user: &Username,
+        user: &str,
         shell_user: Option<&str>,
-        first_seen: i64,
+        first: Moment,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO keys_seen (fingerprint, task_id, username, shell_user, first_seen) VALUES (?,?,?,?,?)
-             ON CONFLICT(fingerprint, task_id) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen)",
-        )
-        .bind(&fp.0)
-        .bind(task.0 as i64)
-        .bind(user.key())
-        .bind(shell_user)
-        .bind(first_seen)
-        .execute(&self.pool)
-        .await?;
+        // `excluded` is earlier than the row: an earlier second, or the same second with a
+        // transaction id where the row has none or a larger one.
+        const EARLIER: &str = "(keys_seen.dated = 0 OR excluded.first_seen < keys_seen.first_seen
+            OR (excluded.first_seen = keys_seen.first_seen AND excluded.first_xact IS NOT NULL
+                AND (keys_seen.first_xact IS NULL OR excluded.first_xact < keys_seen.first_xact)))";
+        let sql = format!(
+            "INSERT INTO keys_seen (fingerprint, task_id, username, shell_user, first_seen, first_xact, dated)
+             VALUES (?,?,?,?,?,?,1)
+             ON CONFLICT(fingerprint, task_id) DO UPDATE SET
+               username = excluded.username, shell_user = excluded.shell_user,
+               first_seen = CASE WHEN {EARLIER} THEN excluded.first_seen ELSE keys_seen.first_seen END,
+               first_xact = CASE WHEN {EARLIER} THEN excluded.first_xact ELSE keys_seen.first_xact END,
+               dated = 1"
+        );
+        sqlx::query(&sql)
+            .bind(&fp.0)
+            .bind(task.0 as i64)
+            .bind(user.to_lowercase())
+            .bind(shell_user)
+            .bind(first.at.timestamp())
+            .bind(first.xact.map(|x| x as i64))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    /// Other users' requests on which this key appeared before `before` (epoch seconds).
+    /// Other people's requests on which this key may have appeared before `before`: an
+    /// earlier second, or the same second unless both transaction ids show this one first (a
+    /// tie that cannot be settled counts as earlier: fail closed). `not_user` is the subject's
+    /// [`crate::policy::Subject::reuse_key`].
     pub async fn key_sightings(
         &self,
         fp: &Fingerprint,
-        not_user: &Username,
-        before: i64,
+        not_user: &str,
+        before: Moment,
     ) -> Result<Vec<KeySighting>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT task_id, username, first_seen FROM keys_seen
-             WHERE fingerprint = ? AND username <> ? AND first_seen < ? ORDER BY first_seen, task_id",
+             WHERE fingerprint = ?1 AND username <> ?2
+               AND (first_seen < ?3 OR (first_seen = ?3
+                    AND (first_xact IS NULL OR ?4 IS NULL OR first_xact < ?4)))
+             ORDER BY first_seen, task_id",
         )
         .bind(&fp.0)
-        .bind(not_user.key())
-        .bind(before)
+        .bind(not_user.to_lowercase())
+        .bind(before.at.timestamp())
+        .bind(before.xact.map(|x| x as i64))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -1268,6 +1292,99 @@ mod tests {
         );
     }
 
+    fn moment(at: i64, xact: u64) -> Moment {
+        Moment::of(chrono::DateTime::from_timestamp(at, 0).unwrap(), xact)
+    }
+
+    fn untracked(at: i64) -> Moment {
+        Moment::untracked(chrono::DateTime::from_timestamp(at, 0).unwrap())
+    }
+
+    #[tokio::test]
+    async fn key_sightings_keep_the_first_appearance_and_order_one_second_by_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("k.db")).await.unwrap();
+        let fp = Fingerprint("SHA256:k".into());
+        let users = |v: Vec<KeySighting>| v.into_iter().map(|k| k.username).collect::<Vec<_>>();
+
+        // The same second on two tasks: the transaction ids decide, both ways.
+        s.record_key(&fp, TaskId(1), "owner", None, moment(100, 10))
+            .await
+            .unwrap();
+        s.record_key(&fp, TaskId(2), "copier", None, moment(100, 11))
+            .await
+            .unwrap();
+        let for_copier = s
+            .key_sightings(&fp, "copier", moment(100, 11))
+            .await
+            .unwrap();
+        assert_eq!(users(for_copier), ["owner"]);
+        assert!(s
+            .key_sightings(&fp, "owner", moment(100, 10))
+            .await
+            .unwrap()
+            .is_empty());
+        // A sighting with no transaction id in the same second: counts as earlier for both.
+        s.record_key(&fp, TaskId(3), "third", None, untracked(100))
+            .await
+            .unwrap();
+        assert_eq!(
+            users(
+                s.key_sightings(&fp, "owner", moment(100, 10))
+                    .await
+                    .unwrap()
+            ),
+            ["third"]
+        );
+        assert_eq!(
+            users(s.key_sightings(&fp, "third", untracked(100)).await.unwrap()),
+            ["owner", "copier"]
+        );
+
+        // Read again later with a later date (e.g. the comment with the key was edited): the
+        // first appearance stays; the subject may change (it became known).
+        s.record_key(&fp, TaskId(1), "Owner2", None, untracked(500))
+            .await
+            .unwrap();
+        let row: (i64, Option<i64>, String) = sqlx::query_as(
+            "SELECT first_seen, first_xact, username FROM keys_seen WHERE task_id = 1",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .unwrap();
+        assert_eq!(row, (100, Some(10), "owner2".to_string()));
+        // An earlier date (a version the bot had not seen) moves it back.
+        s.record_key(&fp, TaskId(1), "owner2", None, moment(90, 3))
+            .await
+            .unwrap();
+        let row: (i64, Option<i64>) =
+            sqlx::query_as("SELECT first_seen, first_xact FROM keys_seen WHERE task_id = 1")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+        assert_eq!(row, (90, Some(3)));
+
+        // A sighting from before migration 0003 (dated by its task's creation) is replaced
+        // outright by the first dated one, even though that one is later.
+        sqlx::query(
+            "INSERT INTO keys_seen (fingerprint, task_id, username, first_seen) VALUES (?, 4, 'author', 10)",
+        )
+        .bind(&fp.0)
+        .execute(&s.pool)
+        .await
+        .unwrap();
+        s.record_key(&fp, TaskId(4), "subject", None, moment(300, 40))
+            .await
+            .unwrap();
+        let row: (i64, Option<i64>, String, i64) = sqlx::query_as(
+            "SELECT first_seen, first_xact, username, dated FROM keys_seen WHERE task_id = 4",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .unwrap();
+        assert_eq!(row, (300, Some(40), "subject".to_string(), 1));
+    }
+
     #[tokio::test]
     async fn tasks_keys_and_audit_round_trip() {
         let dir = tempfile::tempdir().unwrap();
@@ -1294,22 +1411,19 @@ mod tests {
         assert_eq!(s.tasks(true).await.unwrap().len(), 1);
 
         let fp = Fingerprint("SHA256:abc".into());
-        s.record_key(&fp, TaskId(7), &Username::new("alice"), Some("alice"), 50)
+        s.record_key(&fp, TaskId(7), "alice", Some("alice"), moment(50, 5))
             .await
             .unwrap();
-        s.record_key(&fp, TaskId(8), &Username::new("bob"), Some("bob"), 60)
+        s.record_key(&fp, TaskId(8), "bob", Some("bob"), moment(60, 9))
             .await
             .unwrap();
         // Bob's request is checked: Alice had the key earlier.
-        let seen = s
-            .key_sightings(&fp, &Username::new("Bob"), 60)
-            .await
-            .unwrap();
+        let seen = s.key_sightings(&fp, "Bob", moment(60, 9)).await.unwrap();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].username, "alice");
         // Alice's request is checked: Bob's later copy does not block her.
         assert!(s
-            .key_sightings(&fp, &Username::new("alice"), 50)
+            .key_sightings(&fp, "alice", moment(50, 5))
             .await
             .unwrap()
             .is_empty());

@@ -1,12 +1,67 @@
 //! A task's timeline as facts (pure): `transaction.search` results (all pages, any order)
 //! into creation, tag time, description versions, comments (newest version, edits,
-//! removals), status changes, the bot's own comments and the last activity by anyone else.
+//! removals), status changes, the bot's own comments and the last activity by anyone else;
+//! and [`Moment`], the order of events: (time, transaction id), never time alone.
 
 use crate::approvals::{Channel, CommentFact};
 use crate::conduit::types::Transaction;
 use crate::ids::{Phid, Username};
 use crate::request::{KeyRef, Parsed};
 use chrono::{DateTime, Utc};
+
+/// When something happened on a task: its time and, when it was a task transaction, that
+/// transaction's id, which orders the events of one second (on a real Phorge an approval and
+/// the key change after it often share a second). A change with no transaction on the task —
+/// a paste edited, a comment edited — has no id (`xact: None`): it sorts after every
+/// transaction of its second, so whatever shares its second counts as earlier (fail closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Moment {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The task transaction's id, if the change was one.
+    pub xact: Option<u64>,
+}
+
+impl Moment {
+    /// A task transaction.
+    pub fn of(at: DateTime<Utc>, xact: u64) -> Moment {
+        Moment {
+            at,
+            xact: Some(xact),
+        }
+    }
+
+    /// A change with no transaction on the task.
+    pub fn untracked(at: DateTime<Utc>) -> Moment {
+        Moment { at, xact: None }
+    }
+
+    /// Whether `self` may have come before `other`: an earlier second, or the same second
+    /// unless both ids show `other` first. A tie that the ids cannot settle counts as earlier
+    /// (used where "earlier" fails closed, e.g. "this key appeared earlier elsewhere").
+    pub fn maybe_before(&self, other: &Moment) -> bool {
+        match (self.at.cmp(&other.at), self.xact, other.xact) {
+            (std::cmp::Ordering::Less, _, _) => true,
+            (std::cmp::Ordering::Equal, Some(a), Some(b)) => a < b,
+            (std::cmp::Ordering::Equal, _, _) => true,
+            (std::cmp::Ordering::Greater, _, _) => false,
+        }
+    }
+}
+
+impl Ord for Moment {
+    /// By time, then by transaction id, a change without one last in its second.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let rank = |m: &Moment| (m.at, m.xact.is_none(), m.xact.unwrap_or(0));
+        rank(self).cmp(&rank(other))
+    }
+}
+
+impl PartialOrd for Moment {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// One version of the task description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +231,17 @@ impl Timeline {
         tl
     }
 
+    /// When a comment (by its transaction PHID) was written: its transaction; once edited,
+    /// its newest version, which has no transaction of its own.
+    pub fn comment_moment(&self, xact: &Phid) -> Option<Moment> {
+        let c = self.comments.iter().find(|c| &c.xact == xact)?;
+        Some(if c.edited {
+            Moment::untracked(c.at)
+        } else {
+            Moment::of(c.at, c.anchor)
+        })
+    }
+
     /// The bot's newest comment (what idempotent posting compares with).
     pub fn last_bot_comment(&self) -> Option<&TimelineComment> {
         self.bot_comments
@@ -189,17 +255,27 @@ impl Timeline {
         self.descriptions.last()
     }
 
-    /// When the key and the requested groups last changed between description versions, and
-    /// who wrote the version that set the current key. `parse` parses one description text
-    /// (the glue passes `|d| request::parse(title, d, &rules.labels)`). The first version is
-    /// no change; a key or groups appearing later is. Keys compare by algorithm and key
-    /// material (a changed key comment is no change); groups compare as sets.
+    /// When the key and the requested groups last changed between description versions,
+    /// who wrote the version that set the current key, and when the current key first
+    /// appeared. `parse` parses one description text (the glue passes
+    /// `|d| request::parse(title, d, &rules.labels)`). The first version is no change; a key or
+    /// groups appearing later is. Keys compare by algorithm and key material (a changed key
+    /// comment is no change); groups compare as sets. Every time is a [`Moment`] of the
+    /// version's transaction.
     pub fn description_changes(&self, parse: impl Fn(&str) -> Parsed) -> DescriptionChanges {
         let mut out = DescriptionChanges::default();
         let mut prev: Option<(Option<String>, Vec<String>)> = None;
+        // Each key identity's first version, looked up for the last version's key at the end.
+        let mut first: Vec<(String, Moment)> = Vec::new();
         for v in &self.descriptions {
             let parsed = parse(&v.text);
             let key = parsed.request.key.as_ref().map(key_identity);
+            let moment = Moment::of(v.at, v.anchor);
+            if let Some(k) = &key {
+                if !first.iter().any(|(seen, _)| seen == k) {
+                    first.push((k.clone(), moment));
+                }
+            }
             let mut groups = parsed.request.groups;
             groups.sort();
             groups.dedup();
@@ -211,15 +287,22 @@ impl Timeline {
                 }
                 Some((prev_key, prev_groups)) => {
                     if *prev_key != key {
-                        out.key_changed_at = Some(v.at);
+                        out.key_changed_at = Some(moment);
                         out.key_written_by = key.as_ref().map(|_| v.author.clone());
                     }
                     if *prev_groups != groups {
-                        out.groups_changed_at = Some(v.at);
+                        out.groups_changed_at = Some(moment);
                     }
                 }
             }
             prev = Some((key, groups));
+        }
+        if let Some((Some(current), _)) = &prev {
+            out.key_identity = Some(current.clone());
+            out.key_first_seen = first
+                .into_iter()
+                .find(|(k, _)| k == current)
+                .map(|(_, m)| m);
         }
         out
     }
@@ -258,12 +341,33 @@ impl Timeline {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DescriptionChanges {
     /// The last time a description edit changed the key (or added one).
-    pub key_changed_at: Option<DateTime<Utc>>,
+    pub key_changed_at: Option<Moment>,
     /// The last time a description edit changed the requested groups.
-    pub groups_changed_at: Option<DateTime<Utc>>,
+    pub groups_changed_at: Option<Moment>,
+    /// The identity ([`key_identity`]) of the newest version's key, if it has one: the glue
+    /// compares it with the description it parsed (they differ only when the task changed
+    /// between the two reads).
+    pub key_identity: Option<String>,
+    /// The first version that held the newest version's key (the same identity), even if
+    /// other keys came in between: when that key first appeared on the task.
+    pub key_first_seen: Option<Moment>,
     /// Who wrote the description version that set the current key (`None`: no key in the
     /// description). A key in the description counts only when this is the requester.
     pub key_written_by: Option<Phid>,
+}
+
+impl DescriptionChanges {
+    /// When the description key `k` (as the bot parsed the current description) appeared:
+    /// its first appearance on the task and the version that last set it (`None`: unchanged
+    /// since the first version). `None` when the newest version in the history holds another
+    /// key or none — the task changed between the reads, or the history lacks the version —
+    /// so the key cannot be dated (nor its writer known).
+    pub fn key_dates(&self, k: &KeyRef) -> Option<(Moment, Option<Moment>)> {
+        if self.key_identity.as_deref() != Some(key_identity(k).as_str()) {
+            return None;
+        }
+        Some((self.key_first_seen?, self.key_changed_at))
+    }
 }
 
 /// A user as the glue resolved them (`user.search` + memberships).
@@ -279,8 +383,9 @@ pub struct Person {
     pub staff: bool,
 }
 
-/// What identifies a key: algorithm and material of an inline key (not its comment).
-fn key_identity(k: &KeyRef) -> String {
+/// What identifies a key: algorithm and material of an inline key (not its comment); a paste
+/// or a pointer by its target.
+pub fn key_identity(k: &KeyRef) -> String {
     match k {
         KeyRef::Inline { text } => {
             let mut parts = text.split_whitespace();
@@ -368,9 +473,12 @@ mod tests {
             ..Timeline::default()
         };
         let c = tl.description_changes(fake_parse);
-        assert_eq!(c.key_changed_at, DateTime::from_timestamp(300, 0));
-        assert_eq!(c.groups_changed_at, DateTime::from_timestamp(400, 0));
+        let m = |at: i64, id: u64| Some(Moment::of(DateTime::from_timestamp(at, 0).unwrap(), id));
+        assert_eq!(c.key_changed_at, m(300, 3));
+        assert_eq!(c.groups_changed_at, m(400, 4));
         assert_eq!(c.key_written_by, Some(Phid::from("PHID-USER-admin")));
+        assert_eq!(c.key_first_seen, m(300, 3));
+        assert_eq!(c.key_identity.as_deref(), Some("inline ssh-ed25519 BBB"));
 
         let first_only = Timeline {
             descriptions: tl.descriptions[..2].to_vec(),
@@ -380,6 +488,64 @@ mod tests {
         assert_eq!(c.key_changed_at, None);
         assert_eq!(c.groups_changed_at, None);
         assert_eq!(c.key_written_by, Some(Phid::from("PHID-USER-req")));
+        // The key of the first version appeared with it, whatever edits followed.
+        assert_eq!(c.key_first_seen, m(100, 1));
+
+        // A key that comes back after another: it changed last at its return, but it first
+        // appeared on the task with the first version.
+        let mut back = tl.descriptions.clone();
+        back.push(version(5, 500, "PHID-USER-req", "ssh-ed25519 AAA a@b\ny"));
+        let c = Timeline {
+            descriptions: back,
+            ..Timeline::default()
+        }
+        .description_changes(fake_parse);
+        assert_eq!(c.key_changed_at, m(500, 5));
+        assert_eq!(c.key_first_seen, m(100, 1));
+        assert_eq!(c.key_identity.as_deref(), Some("inline ssh-ed25519 AAA"));
+    }
+
+    #[test]
+    fn a_description_key_is_dated_only_when_the_newest_version_holds_it() {
+        let tl = Timeline {
+            descriptions: vec![
+                version(1, 100, "PHID-USER-req", "ssh-ed25519 AAA a@b\nx"),
+                version(2, 200, "PHID-USER-req", "ssh-ed25519 BBB a@b\nx"),
+            ],
+            ..Timeline::default()
+        };
+        let c = tl.description_changes(fake_parse);
+        let m = |at: i64, id: u64| Moment::of(DateTime::from_timestamp(at, 0).unwrap(), id);
+        let key = |t: &str| KeyRef::Inline { text: t.into() };
+        assert_eq!(
+            c.key_dates(&key("ssh-ed25519 BBB other@comment")),
+            Some((m(200, 2), Some(m(200, 2))))
+        );
+        // The bot parsed a key the newest version does not hold: undatable.
+        assert_eq!(c.key_dates(&key("ssh-ed25519 AAA a@b")), None);
+        assert_eq!(c.key_dates(&KeyRef::Paste { id: 12 }), None);
+        // No description version at all: undatable.
+        let none = Timeline::default().description_changes(fake_parse);
+        assert_eq!(none.key_dates(&key("ssh-ed25519 BBB a@b")), None);
+    }
+
+    #[test]
+    fn moments_order_by_time_then_transaction_and_untracked_changes_last() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        assert!(Moment::of(t(10), 5) < Moment::of(t(10), 6));
+        assert!(Moment::of(t(10), 99) < Moment::of(t(11), 1));
+        assert!(Moment::of(t(10), 99) < Moment::untracked(t(10)));
+        assert!(Moment::untracked(t(10)) < Moment::of(t(11), 1));
+        assert_eq!(
+            Moment::of(t(10), 5).max(Moment::untracked(t(10))),
+            Moment::untracked(t(10))
+        );
+        // "Maybe before": a tie the ids cannot settle counts as before, both ways.
+        assert!(Moment::of(t(10), 5).maybe_before(&Moment::of(t(10), 6)));
+        assert!(!Moment::of(t(10), 6).maybe_before(&Moment::of(t(10), 5)));
+        assert!(Moment::untracked(t(10)).maybe_before(&Moment::of(t(10), 5)));
+        assert!(Moment::of(t(10), 5).maybe_before(&Moment::untracked(t(10))));
+        assert!(!Moment::untracked(t(11)).maybe_before(&Moment::of(t(10), 5)));
     }
 
     #[test]

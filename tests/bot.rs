@@ -150,7 +150,13 @@ async fn the_binary_runs_once_checks_and_shows_status() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids[..3], ["request-complete", "one-user", "known-groups"]);
+    assert_eq!(
+        ids[..4],
+        ["request-complete", "one-user", "subject", "known-groups"]
+    );
+    // Whom the request is for, and who filed it (design §10).
+    assert_eq!(v["request"]["subject"], "cnguyen");
+    assert_eq!(v["request"]["author"], "cnguyen");
     assert!(ids.contains(&"waiting-period"));
     assert_eq!(w.comments(201).len(), 1, "check writes nothing");
 
@@ -307,4 +313,94 @@ async fn the_reconcile_cycle_sees_an_edited_approval_that_the_poll_cannot() {
     let texts = w.comments(201);
     assert_eq!(texts.len(), 2);
     assert!(texts[1].contains("[x] `manager-approval`"), "{}", texts[1]);
+}
+
+/// `check --json` through the real binary on requests filed for someone else (design §10): the
+/// object names the subject and the author, and the person-checks are the subject's.
+#[tokio::test]
+async fn check_judges_the_person_the_request_is_for() {
+    let w = World::start(
+        "forgery/i14-subject-2-named-by-field.toml",
+        "2026-11-05T12:00:00Z",
+    )
+    .await;
+    let (db, rules, url) = (w.db(), common::root().join("rules"), w.sim.url());
+    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
+    let check = |task: &'static str| {
+        let args: Vec<String> = [
+            "--phab-url",
+            url.as_str(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--now",
+            "2026-11-05T12:00:00Z",
+            "check",
+            task,
+            "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let dir = w.dir.path().to_path_buf();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, out, err) = run_bin_async(&args, &env, &dir).await;
+            let v: serde_json::Value = serde_json::from_str(&out)
+                .unwrap_or_else(|e| panic!("check {task}: {e}: {out} {err}"));
+            // 0 when ready, 3 when not (design §12).
+            let want = if v["verdict"] == "ready" { 0 } else { 3 };
+            assert_eq!(code, want, "check {task}: {err}");
+            v
+        }
+    };
+    let status = |v: &serde_json::Value, id: &str| -> (String, String) {
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {v}"));
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["message"].as_str().unwrap().to_string(),
+        )
+    };
+
+    // For @cwong (named by the field), filed by @asmith: @cwong's L3 and NDA are missing.
+    let v = check("T821").await;
+    assert_eq!(v["request"]["subject"], "cwong");
+    assert_eq!(v["request"]["author"], "asmith");
+    assert_eq!(v["verdict"], "blocked");
+    let (s, m) = status(&v, "subject");
+    assert_eq!(s, "pass");
+    assert!(
+        m.contains("for @cwong (named in the request), filed by @asmith"),
+        "{m}"
+    );
+    assert_eq!(status(&v, "l3").0, "fail");
+    assert!(status(&v, "nda").1.contains("@cwong is neither staff"));
+
+    // The control, for @dlee: ready.
+    let v = check("T822").await;
+    assert_eq!(v["request"]["subject"], "dlee");
+    assert_eq!(v["verdict"], "ready");
+
+    // Named accounts that cannot be the subject: none, disabled, a bot. Never a pass.
+    for (task, why) in [
+        ("T823", "there is no such account"),
+        ("T824", "disabled"),
+        ("T825", "bot account"),
+    ] {
+        let v = check(task).await;
+        assert_eq!(v["request"]["subject"], serde_json::Value::Null, "{task}");
+        assert_eq!(v["request"]["author"], "asmith", "{task}");
+        let (s, m) = status(&v, "subject");
+        assert_eq!(s, "fail", "{task}: {m}");
+        assert!(m.contains(why), "{task}: {m}");
+        for person in ["l3", "nda", "expiry", "key-channel"] {
+            assert_eq!(status(&v, person).0, "pending", "{task} {person}");
+        }
+    }
 }

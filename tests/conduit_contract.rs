@@ -425,6 +425,7 @@ async fn typed_methods_send_the_recorded_params() {
         ("08-", None),
         ("30-", None),
         ("36-", None),
+        ("42-", None),
         ("37-", None),
         ("38-", None),
         ("39-", None),
@@ -472,6 +473,14 @@ async fn typed_methods_send_the_recorded_params() {
                 .map(|r| r.transactions.len()),
             "30-" => c.transactions(t1).await.map(|v| v.len()),
             "36-" => c.pastes(&[1]).await.map(|v| v.len()),
+            "42-" => c.paste_transactions(1).await.map(|v| {
+                // Who created and changed the paste, and when; Phorge gives no types but create.
+                assert!(v
+                    .iter()
+                    .all(|x| x.author_phid.as_str().starts_with("PHID-USER-")));
+                assert!(v.iter().any(|x| x.kind.as_deref() == Some("create")));
+                v.len()
+            }),
             "37-" => c
                 .users_by_usernames(&["requester".into(), "@manager".into(), "projectlead".into()])
                 .await

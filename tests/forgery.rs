@@ -13,12 +13,15 @@
 //! - `# at 2026-11-05T12:00:00Z`: a later instant to run a cycle at, in order.
 //! - `# no-ready-control: why`: the file has no task that can become ready (the forged detail
 //!   is a property of the whole world, e.g. the bot cannot see L3 signatures).
+//! - `# check T1011 manager-approval pending clinic-duty could not read @mboss's comment`: at
+//!   the last instant, the real binary's `check T1011 --json` shows that check with that
+//!   status and who, its message containing the rest of the line.
 
 mod common;
 
 use accessbot::ids::TaskId;
 use accessbot::report;
-use common::World;
+use common::{run_bin_async, World};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -30,6 +33,16 @@ struct Expect {
     failing: BTreeSet<String>,
 }
 
+/// One `# check` line: what `check --json` must show for one check of one task.
+#[derive(Debug, Clone)]
+struct CheckExpect {
+    task: u64,
+    id: String,
+    status: String,
+    who: String,
+    says: String,
+}
+
 /// One corpus file as its header describes it.
 #[derive(Debug, Clone)]
 struct Case {
@@ -37,6 +50,7 @@ struct Case {
     now: String,
     instants: Vec<String>,
     expects: Vec<Expect>,
+    checks: Vec<CheckExpect>,
     ready_control_waived: bool,
 }
 
@@ -56,6 +70,7 @@ fn parse_case(file: &str, text: &str) -> Result<Case, String> {
         now,
         instants: Vec::new(),
         expects: Vec::new(),
+        checks: Vec::new(),
         ready_control_waived: false,
     };
     for line in text
@@ -81,6 +96,22 @@ fn parse_case(file: &str, text: &str) -> Result<Case, String> {
                 task,
                 verdict,
                 failing,
+            });
+        } else if let Some(rest) = line.strip_prefix("# check ") {
+            let mut words = rest.splitn(5, ' ');
+            let bad = || format!("{file}: bad check line {line:?}");
+            let task = words
+                .next()
+                .and_then(|t| t.strip_prefix('T'))
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(bad)?;
+            let mut next = || words.next().map(str::to_string).ok_or_else(bad);
+            case.checks.push(CheckExpect {
+                task,
+                id: next()?,
+                status: next()?,
+                who: next()?,
+                says: next()?,
             });
         } else if let Some(rest) = line.strip_prefix("# at ") {
             case.instants.push(rest.trim().to_string());
@@ -244,6 +275,17 @@ fn header_lines_are_read_strictly() {
         BTreeSet::from(["manager-approval".to_string(), "l3".to_string()])
     );
     assert_eq!(c.instants, ["2026-11-05T12:00:00Z"]);
+    let with_check = "# check T1 manager-approval pending clinic-duty could not read @m's comment\nnow = \"x\"\n";
+    let c = parse_case("x.toml", with_check).unwrap();
+    assert_eq!(c.checks.len(), 1);
+    assert_eq!(c.checks[0].id, "manager-approval");
+    assert_eq!(c.checks[0].who, "clinic-duty");
+    assert_eq!(c.checks[0].says, "could not read @m's comment");
+    assert!(parse_case(
+        "x.toml",
+        "# check T1 manager-approval pending\nnow = \"x\"\n"
+    )
+    .is_err());
     // A forged task must name what blocks it.
     assert!(parse_case("x.toml", "# expect T1 blocked\nnow = \"x\"\n").is_err());
     assert!(parse_case("x.toml", "# expect 1 ready\nnow = \"x\"\n").is_err());
@@ -270,4 +312,89 @@ async fn no_forgery_is_ever_ready_and_every_control_is() {
         errors.len(),
         errors.join("\n\n")
     );
+}
+
+/// Runs the real binary's `check --json` for every `# check` line of a case at its last
+/// instant; returns every failed expectation.
+async fn run_checks(case: Case) -> Vec<String> {
+    let mut errors = Vec::new();
+    if case.checks.is_empty() {
+        return errors;
+    }
+    let file = &case.file;
+    let last = case.instants.last().unwrap_or(&case.now).clone();
+    let w = World::start(&format!("forgery/{file}"), &last).await;
+    let url = w.sim.url();
+    let rules = common::root().join("rules");
+    let db = w.db();
+    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
+    for c in &case.checks {
+        let task = format!("T{}", c.task);
+        let args = [
+            "--phab-url",
+            url.as_str(),
+            "--rules",
+            rules.to_str().unwrap_or_default(),
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--now",
+            last.as_str(),
+            "check",
+            task.as_str(),
+            "--json",
+        ];
+        let (_, out, err) = run_bin_async(&args, &env, w.dir.path()).await;
+        let v: serde_json::Value = match serde_json::from_str(&out) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(format!(
+                    "{file}: {task}: check --json printed no JSON ({e}): {err}"
+                ));
+                continue;
+            }
+        };
+        if v["verdict"] == "ready" {
+            errors.push(format!("{file}: {task} is ready in check --json"));
+        }
+        let found = v["checks"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|x| x["id"] == c.id.as_str()));
+        let Some(found) = found else {
+            errors.push(format!("{file}: {task} has no check {}: {v}", c.id));
+            continue;
+        };
+        let message = found["message"].as_str().unwrap_or("");
+        if found["status"] != c.status.as_str()
+            || found["who"] != c.who.as_str()
+            || !message.contains(&c.says)
+        {
+            errors.push(format!(
+                "{file}: {task} {} is {} who {} ({message:?}), expected {} who {} containing {:?}",
+                c.id, found["status"], found["who"], c.status, c.who, c.says
+            ));
+        }
+    }
+    errors
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_json_of_the_real_binary_shows_doubt_as_pending_for_clinic_duty() {
+    let corpus: Vec<Case> = load_corpus()
+        .into_iter()
+        .filter(|c| !c.checks.is_empty())
+        .collect();
+    assert!(
+        corpus
+            .iter()
+            .flat_map(|c| &c.checks)
+            .filter(|c| c.status == "pending" && c.who == "clinic-duty")
+            .count()
+            >= 5,
+        "at least five doubtful comments are checked through the binary"
+    );
+    let mut errors = Vec::new();
+    for case in corpus {
+        errors.extend(run_checks(case).await);
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }

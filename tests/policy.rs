@@ -7,12 +7,12 @@ use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
 use accessbot::keys::KeyReport;
 use accessbot::policy::{
     authored_key_trust, comment_key_trust, evaluate, is_stale, is_user_request, Channel, Check,
-    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, SudoFacts, Trust,
-    Verdict, Who, L3,
+    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis,
+    SudoFacts, Trust, Verdict, Who, L3,
 };
 use accessbot::request::{KeyRef, Parsed, Problem, Request};
 use accessbot::rules::Rules;
-use accessbot::timeline::Timeline;
+use accessbot::timeline::{Moment, Timeline};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
 
@@ -63,13 +63,19 @@ fn ready() -> Facts {
         key: Some(KeyRef::Inline {
             text: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop".into(),
         }),
+        phabricator_user: None,
     };
     Facts {
         task: TaskId(101),
         open: true,
         title: "Requesting access to analytics-privatedata-users for jdoe".into(),
-        requester: Username::new("jdoe"),
-        requester_phid: Phid::from("PHID-USER-jdoe"),
+        author: Username::new("jdoe"),
+        author_phid: Phid::from("PHID-USER-jdoe"),
+        subject: Subject::Known {
+            username: Username::new("jdoe"),
+            phid: Phid::from("PHID-USER-jdoe"),
+            basis: SubjectBasis::Author,
+        },
         bot_user: Username::new("accessbot"),
         parsed: Parsed {
             request,
@@ -96,8 +102,8 @@ fn ready() -> Facts {
         key_changed_at: None,
         groups_changed_at: None,
         tagged_at: Some(at("2026-11-02T09:00:00Z")),
-        requester_staff: true,
-        requester_nda: false,
+        subject_staff: true,
+        subject_nda: false,
         expiry_contact_staff: None,
         l3: L3::Signed {
             at: at("2026-11-01T09:00:00Z"),
@@ -106,10 +112,21 @@ fn ready() -> Facts {
     }
 }
 
+/// Makes `name` both the author and the subject of the request.
+fn filed_by_self(f: &mut Facts, name: &str) {
+    f.author = Username::new(name);
+    f.author_phid = Phid(format!("PHID-USER-{name}"));
+    f.subject = Subject::Known {
+        username: Username::new(name),
+        phid: Phid(format!("PHID-USER-{name}")),
+        basis: SubjectBasis::Author,
+    };
+}
+
 /// Makes the requester a volunteer with a valid expiry and an NDA.
 fn volunteer(f: &mut Facts) {
-    f.requester_staff = false;
-    f.requester_nda = true;
+    f.subject_staff = false;
+    f.subject_nda = true;
     f.parsed.request.expiry_date = Some(date("2027-06-30"));
     f.parsed.request.expiry_contact = Some(Username::new("mboss"));
     f.expiry_contact_staff = Some(true);
@@ -170,7 +187,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "self-approval as lead does not count",
             edit: |f, _, _| {
-                f.requester = Username::new("aotto");
+                filed_by_self(f, "aotto");
                 f.comments[1].author = Username::new("AOtto");
             },
             verdict: Verdict::Blocked,
@@ -328,7 +345,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "@MBoss withdrew their approval",
+            says: "withdrawn by @MBoss on 2026-11-04",
         },
         Case {
             name: "a withdrawal by email still cancels (fail closed)",
@@ -341,7 +358,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "withdrew",
+            says: "withdrawn by @mboss",
         },
         Case {
             name: "approving again after a withdrawal counts",
@@ -380,7 +397,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval before the key change does not count",
-            edit: |f, _, _| f.key_changed_at = Some(at("2026-11-04T08:00:00Z")),
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-04T08:00:00Z"), 15)),
             verdict: Verdict::Blocked,
             check: "manager-approval",
             status: "fail",
@@ -389,7 +406,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval before the group change does not count",
-            edit: |f, _, _| f.groups_changed_at = Some(at("2026-11-05T08:00:00Z")),
+            edit: |f, _, _| f.groups_changed_at = Some(Moment::of(at("2026-11-05T08:00:00Z"), 15)),
             verdict: Verdict::Blocked,
             check: "lead-approval:analytics-privatedata-users",
             status: "fail",
@@ -398,12 +415,49 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an approval after the key change counts",
-            edit: |f, _, _| f.key_changed_at = Some(at("2026-11-03T09:00:00Z")),
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T09:00:00Z"), 9)),
             verdict: Verdict::Ready,
             check: "manager-approval",
             status: "pass",
             who: None,
             says: "approved by @mboss",
+        },
+        // Issue 14, item 3: events are ordered by (time, transaction id), never time alone.
+        Case {
+            name: "an approval in the same second as the key change, but before it, is stale",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T10:00:00Z"), 12)),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss predates the key change on 2026-11-03",
+        },
+        Case {
+            name: "an approval in the same second as the key change, after it, counts",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::of(at("2026-11-03T10:00:00Z"), 10)),
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a paste changed in the same second as an approval makes it stale",
+            edit: |f, _, _| f.key_changed_at = Some(Moment::untracked(at("2026-11-03T10:00:00Z"))),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval by @mboss predates the key change on 2026-11-03",
+        },
+        Case {
+            name: "a group change in the same second, after the lead's approval, makes it stale",
+            edit: |f, _, _| f.groups_changed_at = Some(Moment::of(at("2026-11-03T11:00:00Z"), 13)),
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "approval by @aotto predates the group change on 2026-11-03",
         },
         Case {
             name: "an impostor with a similar username does not count",
@@ -432,10 +486,36 @@ fn cases() -> Vec<Case> {
             who: Some(Who::ProjectLead),
             says: "no approval from a project lead",
         },
+        // Design §10 (issue 14, item 2): this case was "ready" before; a lead's one comment no
+        // longer stands in for the manager unless the request names the lead as manager.
         Case {
-            name: "one comment satisfies both roles when its author holds both",
+            name: "with no manager named, the only lead's comment does not also make the manager",
             edit: |f, _, _| {
                 f.parsed.request.manager = None;
+                f.comments.remove(0);
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@aotto approved as the project lead of analytics-privatedata-users: with no manager named, the manager's or sponsor's approval must come from someone else",
+        },
+        Case {
+            name: "with no manager named, the lead's comment still counts for the lead",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "one comment satisfies both roles when the request names its author as manager",
+            edit: |f, _, _| {
+                f.parsed.request.manager = Some(Username::new("aotto"));
                 f.comments.remove(0);
             },
             verdict: Verdict::Ready,
@@ -443,6 +523,62 @@ fn cases() -> Vec<Case> {
             status: "pass",
             who: None,
             says: "approved by @aotto",
+        },
+        Case {
+            name: "with no manager named, two leads fill the two roles",
+            edit: |f, r, _| {
+                f.parsed.request.manager = None;
+                f.comments.remove(0);
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .expect("group")
+                    .approvers
+                    .push(Username::new("bsmith"));
+                f.comments
+                    .push(comment(13, "bsmith", "2026-11-03T12:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto, @bsmith",
+        },
+        Case {
+            name: "with no manager named, each group's only lead is no manager",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.parsed.request.groups.push("deployment".into());
+                f.comments.remove(0);
+                f.comments
+                    .push(comment(13, "rel-lead", "2026-11-03T12:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@rel-lead approved as the project lead of deployment",
+        },
+        Case {
+            name: "with no manager named, a lead of a group another lead approved may manage",
+            edit: |f, r, _| {
+                f.parsed.request.manager = None;
+                f.parsed.request.groups.push("deployment".into());
+                f.comments.remove(0);
+                r.groups
+                    .get_mut("deployment")
+                    .expect("group")
+                    .approvers
+                    .push(Username::new("bsmith"));
+                f.comments
+                    .push(comment(13, "rel-lead", "2026-11-03T12:00:00Z", "Approved."));
+                f.comments
+                    .push(comment(14, "bsmith", "2026-11-03T13:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @rel-lead, @bsmith",
         },
         Case {
             name: "L3 not visible to the bot",
@@ -480,7 +616,7 @@ fn cases() -> Vec<Case> {
             name: "NDA confirmed by a legal user's comment",
             edit: |f, _, _| {
                 volunteer(f);
-                f.requester_nda = false;
+                f.subject_nda = false;
                 f.comments.push(comment(
                     13,
                     "legalteam",
@@ -498,7 +634,7 @@ fn cases() -> Vec<Case> {
             name: "an NDA claimed in prose by the requester does not count",
             edit: |f, _, _| {
                 volunteer(f);
-                f.requester_nda = false;
+                f.subject_nda = false;
                 f.comments.push(comment(
                     13,
                     "jdoe",
@@ -516,7 +652,7 @@ fn cases() -> Vec<Case> {
             name: "an NDA confirmation by email does not count",
             edit: |f, _, _| {
                 volunteer(f);
-                f.requester_nda = false;
+                f.subject_nda = false;
                 let mut c = comment(13, "legalteam", "2026-11-04T10:00:00Z", "NDA confirmed");
                 c.channel = Channel::Email;
                 f.comments.push(c);
@@ -976,14 +1112,235 @@ fn cases() -> Vec<Case> {
             who: Some(Who::ClinicDuty),
             says: "tagged is unknown",
         },
+        // Design §10: the subject.
+        Case {
+            name: "a request filed by its subject says so",
+            edit: |_, _, _| {},
+            verdict: Verdict::Ready,
+            check: "subject",
+            status: "pass",
+            who: None,
+            says: "filed by the subject @jdoe",
+        },
+        Case {
+            name: "a request a manager filed for someone else names both",
+            edit: |f, _, _| filed_for(f, "cwong", SubjectBasis::Named),
+            verdict: Verdict::Ready,
+            check: "subject",
+            status: "pass",
+            who: None,
+            says: "for @cwong (named in the request), filed by @asmith",
+        },
+        Case {
+            name: "a staff manager filing for a volunteer does not lend them an NDA",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Directory);
+                volunteer(f);
+                f.subject_nda = false;
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "fail",
+            who: Some(Who::Legal),
+            says: "no NDA on file: @cwong is neither staff",
+        },
+        Case {
+            name: "L3 is the subject's signature",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Directory);
+                f.l3 = L3::NotSigned;
+            },
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "@cwong has not signed L3",
+        },
+        Case {
+            name: "a volunteer subject needs an expiry even when a staff member filed",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Directory);
+                f.subject_staff = false;
+                f.subject_nda = true;
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "no valid expiry date",
+        },
+        Case {
+            name: "an unknown subject is pending for clinic duty",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "subject",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not tell which Phabricator account this request is for (no match)",
+        },
+        Case {
+            name: "an unknown subject leaves L3 pending even if the author signed",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "until it is known whom this request is for",
+        },
+        Case {
+            name: "an unknown subject leaves the NDA pending even if the author is staff",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "until it is known whom this request is for",
+        },
+        Case {
+            name: "an unknown subject leaves the expiry pending even if the author is staff",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "until it is known whom this request is for",
+        },
+        Case {
+            name: "an unknown subject leaves the key's channel pending",
+            edit: |f, _, _| unknown_subject(f),
+            verdict: Verdict::Blocked,
+            check: "key-channel",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "until it is known whom this request is for",
+        },
+        Case {
+            name: "while the subject is unknown the author's approval cannot count",
+            edit: |f, _, _| {
+                unknown_subject(f);
+                f.comments[0].author = Username::new("jdoe");
+                f.parsed.request.manager = None;
+                f.comments[1].author_is_staff = false;
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@jdoe's approval cannot count while it is unknown whom the request is for",
+        },
+        Case {
+            name: "a refused subject fails for the requester",
+            edit: |f, _, _| {
+                f.subject = Subject::Refused {
+                    reason: "the request names @ghost as its Phabricator account, but there is no such account".into(),
+                };
+            },
+            verdict: Verdict::Blocked,
+            check: "subject",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "no such account",
+        },
+        Case {
+            name: "an unreadable Phabricator username field fails the subject",
+            edit: |f, _, _| {
+                f.parsed.problems.push(Problem {
+                    field: "phabricator_user".into(),
+                    message: "two Phabricator accounts are named (@a and @b): one task is for one user".into(),
+                    span: 0..0,
+                });
+            },
+            verdict: Verdict::Blocked,
+            check: "subject",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "could not be read: two Phabricator accounts are named",
+        },
+        Case {
+            name: "the subject approving as manager does not count",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Named);
+                f.parsed.request.manager = None;
+                f.comments[0].author = Username::new("cwong");
+                f.comments[1].author_is_staff = false;
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "@cwong, whom the request is for, cannot approve it",
+        },
+        Case {
+            name: "the subject named as manager never counts",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Named);
+                f.parsed.request.manager = Some(Username::new("cwong"));
+                f.comments[0].author = Username::new("cwong");
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "the request names @cwong, whom it is for, as manager",
+        },
+        Case {
+            name: "the author approving as the named manager counts",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Directory);
+                f.author = Username::new("mboss");
+                f.author_phid = Phid::from("PHID-USER-mboss");
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a key the filing manager wrote is not the subject's",
+            edit: |f, _, _| {
+                filed_for(f, "cwong", SubjectBasis::Named);
+                f.key.trust = authored_key_trust(&KeySource::Description, false);
+            },
+            verdict: Verdict::Blocked,
+            check: "key-channel",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "written by someone other than the person the request is for: the key must come from @cwong",
+        },
     ]
+}
+
+/// The request is for `subject` (staff, NDA, L3 like jdoe), filed by the staff member asmith.
+fn filed_for(f: &mut Facts, subject: &str, basis: SubjectBasis) {
+    f.author = Username::new("asmith");
+    f.author_phid = Phid::from("PHID-USER-asmith");
+    f.subject = Subject::Known {
+        username: Username::new(subject),
+        phid: Phid(format!("PHID-USER-{subject}")),
+        basis,
+    };
+}
+
+/// The bot could not tell whose request it is.
+fn unknown_subject(f: &mut Facts) {
+    f.subject = Subject::Unknown {
+        reason: "no match".into(),
+    };
+    f.subject_staff = false;
+    f.subject_nda = false;
 }
 
 #[test]
 fn engine_table() {
     let base_rules = rules();
+    run_cases(cases(), &base_rules);
+}
+
+/// Runs table cases from the ready request; panics with every case that did not hold.
+fn run_cases(cases: Vec<Case>, base_rules: &Rules) {
     let mut failures = Vec::new();
-    for case in cases() {
+    for case in cases {
         let mut facts = ready();
         let mut r = base_rules.clone();
         let mut now = at(NOW);
@@ -1060,6 +1417,7 @@ fn checks_come_in_design_order_and_waiting_takes_the_latest_until() {
         [
             "request-complete",
             "one-user",
+            "subject",
             "known-groups",
             "ssh-key",
             "key-fresh",
@@ -1151,7 +1509,7 @@ fn a_withdrawn_lead_approval_names_the_withdrawal_and_keeps_evidence_empty() {
     let c = find(&list, "lead-approval:analytics-privatedata-users").expect("lead check");
     assert!(c.evidence.is_empty());
     assert!(
-        c.message.contains("@aotto withdrew their approval"),
+        c.message.contains("withdrawn by @aotto on 2026-11-04"),
         "{}",
         c.message
     );
@@ -1414,4 +1772,387 @@ proptest::proptest! {
 fn rules_once() -> &'static Rules {
     static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
     RULES.get_or_init(rules)
+}
+
+/// The people's words (issue 13): doubtful comments are pending for clinic duty and name the
+/// comment, withdrawals say "withdrawn by", scopes count for their groups only, a doubt or a
+/// "no" by a second person whose word could count blocks a pass, and every failing approval
+/// line says how to approve.
+fn reading_cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "a questioned approval is pending for clinic duty, naming the comment",
+            edit: |f, _, _| f.comments[0].text = "Approved?".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @mboss's comment of 2026-11-03 (T101#11) as an approval: it asks a question; clinic duty confirms, or @mboss comments `Approved.` or `Approved for analytics-privatedata-users.`",
+        },
+        Case {
+            name: "a conditional approval is pending",
+            edit: |f, _, _| {
+                f.comments[1].text = "Approved once the data steward agrees.".into()
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @aotto's comment of 2026-11-03 (T101#12) as an approval: it is conditional",
+        },
+        Case {
+            name: "a look-alike approval is pending",
+            edit: |f, _, _| f.comments[0].text = "\u{0410}pproved.".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "look-alike",
+        },
+        Case {
+            name: "a misspelt approval is pending",
+            edit: |f, _, _| f.comments[0].text = "Aproved".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "misspelt",
+        },
+        Case {
+            name: "a later doubtful comment by the same person replaces the approval",
+            edit: |f, _, _| {
+                f.comments
+                    .push(comment(13, "mboss", "2026-11-04T10:00:00Z", "Approved? Hm, maybe not."))
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "(T101#13)",
+        },
+        Case {
+            name: "a doubtful comment by email still cancels (fail closed)",
+            edit: |f, _, _| {
+                let mut c = comment(13, "mboss", "2026-11-04T10:00:00Z", "Approved?");
+                c.channel = Channel::Email;
+                f.comments.push(c)
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @mboss's comment",
+        },
+        Case {
+            name: "a plain approval after a doubtful one counts",
+            edit: |f, _, _| {
+                f.comments[0].text = "Approved?".into();
+                f.comments
+                    .push(comment(13, "mboss", "2026-11-04T10:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "doubt older than the key change is no doubt: the approval is simply missing",
+            edit: |f, _, _| {
+                f.comments[0].text = "Approved?".into();
+                f.key_changed_at = Some(Moment::untracked(at("2026-11-04T09:00:00Z")));
+                f.comments
+                    .push(comment(13, "aotto", "2026-11-05T10:00:00Z", "Approved."));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "a withdrawal in backticks says withdrawn by, with the date and the comment",
+            edit: |f, _, _| {
+                f.comments.push(comment(
+                    13,
+                    "mboss",
+                    "2026-11-04T10:00:00Z",
+                    "Status: `not approved`",
+                ))
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "approval withdrawn by @mboss on 2026-11-04 (T101#13); to approve again, comment `Approved.`",
+        },
+        Case {
+            name: "a struck-through approval is withdrawn",
+            edit: |f, _, _| f.comments[0].text = "~~Approved.~~ Waiting for legal.".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss",
+        },
+        Case {
+            name: "every failing approval line says how to approve",
+            edit: |f, _, _| {
+                f.comments.clear();
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`",
+        },
+        Case {
+            name: "a lead's scoped approval counts for its group",
+            edit: |f, _, _| {
+                f.parsed.request.groups =
+                    vec!["analytics-privatedata-users".into(), "analytics-users".into()];
+                f.comments[0].text = "Approved.".into();
+                f.comments[1].text = "Approved for analytics-users only.".into();
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-users",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "a lead's scoped approval counts for no other group",
+            edit: |f, _, _| {
+                f.parsed.request.groups =
+                    vec!["analytics-privatedata-users".into(), "analytics-users".into()];
+                f.comments[1].text = "Approved for analytics-users only.".into();
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "an approval for analytics-users only does not count for analytics-privatedata-users",
+        },
+        Case {
+            name: "a lead's approval naming both groups counts for both",
+            edit: |f, _, _| {
+                f.parsed.request.groups =
+                    vec!["analytics-privatedata-users".into(), "analytics-users".into()];
+                f.comments[1].text =
+                    "Approved for analytics-users and analytics-privatedata-users.".into();
+            },
+            verdict: Verdict::Ready,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "the manager's approval for part of the request is doubtful",
+            edit: |f, _, _| f.comments[0].text = "Approved for deployment.".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it approves deployment only, not the whole request",
+        },
+        Case {
+            name: "the manager's approval naming every requested group counts",
+            edit: |f, _, _| {
+                f.comments[0].text = "Approved for analytics-privatedata-users.".into()
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "an unclear comment by a second person whose word could count blocks a pass",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments.push(comment(
+                    13,
+                    "bkeller",
+                    "2026-11-04T10:00:00Z",
+                    "Approved? I thought legal had to look first.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @bkeller's comment",
+        },
+        Case {
+            name: "a no by a second person whose word could count blocks a pass",
+            edit: |f, _, _| {
+                f.parsed.request.manager = None;
+                f.comments.push(comment(
+                    13,
+                    "bkeller",
+                    "2026-11-04T10:00:00Z",
+                    "Not approved: I am her manager, not Morgan.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "but @bkeller said no on 2026-11-04 (T101#13): clinic duty decides",
+        },
+        Case {
+            name: "doubt from someone whose word cannot count changes nothing",
+            edit: |f, _, _| {
+                f.comments.push(comment(
+                    13,
+                    "bkeller",
+                    "2026-11-04T10:00:00Z",
+                    "Approved? I thought legal had to look first.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a doubtful NDA confirmation is pending for clinic duty",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "Is an NDA on file?",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @legalteam's comment of 2026-11-04 (T101#13) as an NDA confirmation: it asks a question; clinic duty confirms, or @legalteam comments `NDA on file.`",
+        },
+        Case {
+            name: "an NDA confirmation corrected later by the same person no longer counts",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments
+                    .push(comment(13, "legalteam", "2026-11-04T10:00:00Z", "NDA on file."));
+                f.comments.push(comment(
+                    14,
+                    "legalteam",
+                    "2026-11-05T10:00:00Z",
+                    "Correction: the NDA is not in place.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "fail",
+            who: Some(Who::Legal),
+            says: "@legalteam took it back on 2026-11-05 (T101#14)",
+        },
+        Case {
+            name: "no NDA on file yet is no confirmation",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "No NDA on file yet.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "fail",
+            who: Some(Who::Legal),
+            says: "a legal user comments `NDA on file.`",
+        },
+        Case {
+            name: "a doubtful L3 verification is pending for clinic duty",
+            edit: |f, r, _| {
+                f.l3 = L3::NotSigned;
+                r.l3.sources.push(accessbot::rules::L3Source::VerifierComment);
+                f.comments
+                    .push(comment(13, "sre-kim", "2026-11-04T10:00:00Z", "L3 verified?"));
+            },
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "as an L3 verification: it asks a question",
+        },
+        Case {
+            name: "a doubtful SRE meeting decision is pending for clinic duty",
+            edit: |f, _, _| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting approved it, I think.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "sudo-review",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @sre-kim's comment of 2026-11-16 (T101#13) as an SRE meeting decision",
+        },
+        Case {
+            name: "an SRE meeting approval questioned and not yet given is no approval",
+            edit: |f, _, now| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: approved? not yet",
+                ));
+                *now = at("2026-11-16T17:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "waiting for the decision",
+        },
+        Case {
+            name: "an SRE meeting approval corrected by the same decider no longer counts",
+            edit: |f, _, now| {
+                sudo(f);
+                f.sudo.scheduled_for = Some(date("2026-11-16"));
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-16T16:00:00Z",
+                    "SRE meeting: approved.",
+                ));
+                f.comments.push(comment(
+                    14,
+                    "sre-kim",
+                    "2026-11-16T16:30:00Z",
+                    "Correction: SRE meeting: not approved, wrong task.",
+                ));
+                *now = at("2026-11-16T17:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "waiting for the decision",
+        },
+    ]
+}
+
+#[test]
+fn doubtful_words_are_never_a_pass() {
+    run_cases(reading_cases(), &rules());
 }

@@ -250,3 +250,56 @@ async fn a_token_file_readable_by_others_is_warned_about() {
         assert!(!o.stderr.contains(&token) && !o.stdout.contains(&token));
     }
 }
+
+/// `parse --json` of descriptions holding a private key in a quote, in a code block without
+/// its armour, or as the unarmoured PEM body written as the full name: the key is reported,
+/// and no field, problem or key text carries any of its material (issue 14, item 6).
+#[test]
+fn parse_json_never_echoes_a_private_key_from_quotes_code_or_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "48-private-key-in-quote",
+        "49-unarmoured-pem-in-name",
+        "50-openssh-body-in-code",
+    ] {
+        let path = common::root().join(format!("tests/fixtures/requests/{name}.txt"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let description = text.split_once("\n---\n").unwrap().1;
+        let file = dir.path().join(format!("{name}.txt"));
+        std::fs::write(&file, description).unwrap();
+        let rules = common::root().join("rules");
+        let (_, stdout, stderr) = common::run_bin(
+            &[
+                "--rules",
+                rules.to_str().unwrap(),
+                "parse",
+                file.to_str().unwrap(),
+                "--json",
+            ],
+            &[],
+            dir.path(),
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!("{name}: no JSON ({e}): {stdout} {stderr}");
+        });
+        assert_eq!(v["key"], serde_json::Value::Null, "{name}: {v}");
+        assert!(
+            v["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p.as_str().unwrap_or("").contains("private key was posted")),
+            "{name}: {v}"
+        );
+        let out = format!("{stdout}{stderr}").to_lowercase();
+        for word in description.split_whitespace().filter(|w| w.len() >= 40) {
+            for chunk in [&word[..16], &word[16..32]] {
+                assert!(
+                    !out.contains(&chunk.to_lowercase()),
+                    "{name}: material leaked: {chunk}"
+                );
+            }
+        }
+    }
+}

@@ -217,6 +217,7 @@ async fn answers_have_the_recorded_shapes() {
         ("30-", call(&h, "transaction.search", json!({"objectIdentifier": "T101"}), t).await),
         ("30-", call(&h, "transaction.search", json!({"objectIdentifier": "T102"}), t).await),
         ("31-", call(&h, "transaction.search", json!({"objectIdentifier": "T101", "limit": 3}), t).await),
+        ("42-", call(&h, "transaction.search", json!({"objectIdentifier": "P12"}), t).await),
         (
             "36-",
             call(&h, "paste.search", json!({"constraints": {"ids": [12]}, "attachments": {"content": true}}), t).await,
@@ -1024,6 +1025,115 @@ async fn faults_are_deterministic_by_seed() {
         .expect("send");
     assert_eq!(bad.status(), 400);
     h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_paste_edit_changes_its_text_date_and_transactions() {
+    let text = r#"
+now = "2026-11-02T09:00:00Z"
+[[users]]
+username = "accessbot"
+bot = true
+token = "api-simpasteaccessbot00000000000"
+[[users]]
+username = "jdoe"
+[[users]]
+username = "mboss"
+[[pastes]]
+id = 12
+author = "jdoe"
+at = "2026-11-02T09:05:00Z"
+content = "first"
+[[pastes.events]]
+at = "2026-11-03T10:00:00Z"
+content = "second"
+[[pastes.events]]
+at = "2026-11-04T10:00:00Z"
+author = "mboss"
+content = "third"
+"#;
+    let h = start(
+        Scenario::from_toml(text).expect("scenario"),
+        SimOptions::default(),
+    )
+    .await;
+    let t = "api-simpasteaccessbot00000000000";
+    async fn read(h: &SimHandle, t: &str) -> (Value, Value) {
+        let p = call(
+            h,
+            "paste.search",
+            json!({"constraints": {"ids": [12]}, "attachments": {"content": true}}),
+            t,
+        )
+        .await;
+        let x = call(
+            h,
+            "transaction.search",
+            json!({"objectIdentifier": "P12"}),
+            t,
+        )
+        .await;
+        (result(&p)["data"].clone(), x)
+    }
+    // Before the paste exists: no paste, and its transactions are refused like a missing object.
+    let (pastes, x) = read(&h, t).await;
+    assert_eq!(pastes.as_array().map(Vec::len), Some(0));
+    assert_eq!(x["error_code"], "ERR-INVALID-OBJECT-PHID");
+    h.set_now(at("2026-11-03T09:00:00Z"));
+    let (p, x) = read(&h, t).await;
+    let x = result(&x)["data"].clone();
+    assert_eq!(p[0]["attachments"]["content"]["content"], "first");
+    assert_eq!(
+        p[0]["fields"]["dateModified"],
+        p[0]["fields"]["dateCreated"]
+    );
+    let types: Vec<&Value> = x
+        .as_array()
+        .expect("xacts")
+        .iter()
+        .map(|x| &x["type"])
+        .collect();
+    assert_eq!(types, [&Value::Null, &json!("create")], "newest first: {x}");
+    h.set_now(at("2026-11-05T09:00:00Z"));
+    let (p, x) = read(&h, t).await;
+    let x = result(&x)["data"].clone();
+    assert_eq!(p[0]["attachments"]["content"]["content"], "third");
+    assert_eq!(
+        p[0]["fields"]["dateModified"],
+        at("2026-11-04T10:00:00Z").timestamp()
+    );
+    assert_eq!(
+        p[0]["fields"]["authorPHID"],
+        sim::state::user_phid("jdoe"),
+        "the author stays the creator"
+    );
+    let xs = x.as_array().expect("xacts");
+    assert_eq!(xs.len(), 4);
+    assert_eq!(xs[0]["authorPHID"], sim::state::user_phid("mboss"));
+    assert_eq!(xs[0]["dateCreated"], at("2026-11-04T10:00:00Z").timestamp());
+    assert_eq!(xs[1]["authorPHID"], sim::state::user_phid("jdoe"));
+    let ids: Vec<i64> = xs.iter().filter_map(|x| x["id"].as_i64()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "ids grow with time: {ids:?}"
+    );
+    // Paging and the author constraint work as on a task.
+    let page = call(
+        &h,
+        "transaction.search",
+        json!({"objectIdentifier": "P12", "limit": 1, "constraints": {"authorPHIDs": [sim::state::user_phid("mboss")]}}),
+        t,
+    )
+    .await;
+    assert_eq!(result(&page)["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(result(&page)["cursor"]["after"], Value::Null);
+    // An edit out of order is refused with its place.
+    let bad = text.replace("2026-11-04T10:00:00Z", "2026-11-03T09:00:00Z");
+    let e = Scenario::from_toml(&bad).expect_err("edit before the previous one");
+    assert!(
+        e.to_string().contains("line 19: pastes[0] (P12) events[1]"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Fuzz target: the request parser and the key check must neither panic nor hang on any
-//! input (arbitrary bytes, read lossily as UTF-8, split into a title and a description).
+//! Fuzz target: the request parser, the key check, the comment key finder and the statement
+//! reader must neither panic nor hang on any input (arbitrary bytes, read lossily as UTF-8,
+//! split into a title and a description).
 #![no_main]
 
 use accessbot::keys;
@@ -29,4 +30,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = keys::judge(description, &KeyRules::default());
     let _ = keys::is_private_key(description);
+    // The same text as a comment: the key finder and the statement reader.
+    let _ = request::scan(description);
+    let _ = accessbot::statement::read(description, rules);
 });

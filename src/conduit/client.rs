@@ -535,6 +535,16 @@ impl Client {
         .await
     }
 
+    /// The transactions of paste `P<id>`, newest first: who created and changed it, and when
+    /// (Phorge gives their types as `null`, recording 42).
+    pub async fn paste_transactions(&self, id: u64) -> Result<Vec<Transaction>, ConduitError> {
+        self.search_all(
+            "transaction.search",
+            json!({"objectIdentifier": format!("P{id}")}),
+        )
+        .await
+    }
+
     /// `paste.search` by paste ids with the `content` attachment. Pastes the bot may not see
     /// are missing.
     pub async fn pastes(&self, ids: &[u64]) -> Result<Vec<Paste>, ConduitError> {

@@ -143,6 +143,8 @@ fn checklist(kind: RequestKind, verdict: Verdict) -> Checklist {
             key: None,
             expiry_date: Some(day("2027-06-30")),
             expiry_contact: Some("mboss".into()),
+            author: "jdoe".into(),
+            subject: Some("jdoe".into()),
         },
         checks: Vec::new(),
         sudo_meeting: None,

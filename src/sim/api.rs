@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::scenario::STATUSES;
-use super::state::{EditOp, TaskView, World, XactKind};
+use super::state::{hash32, EditOp, TaskView, World, XactKind};
 
 /// A Conduit error: `error_code` and `error_info`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1107,15 +1107,17 @@ fn transaction_search(world: &World, p: &Map<String, Value>) -> Result<Value, Co
         } else {
             ident[1..].parse().ok()
         };
-        return match id
+        let paste = id
             .and_then(|i| world.pastes.get(&i))
             .filter(|p| p.at <= now)
-        {
-            Some(_) => {
-                Ok(json!({"data": [], "cursor": {"limit": limit, "after": null, "before": null}}))
-            }
-            None => Err(missing()),
-        };
+            .ok_or_else(missing)?;
+        return Ok(paste_xacts(
+            world,
+            paste,
+            now,
+            &filters,
+            (after, before, limit),
+        ));
     }
     let task_id = world.resolve_task(&ident).ok_or_else(missing)?;
     let task = world.visible_task(task_id).ok_or_else(missing)?;
@@ -1139,6 +1141,57 @@ fn transaction_search(world: &World, p: &Map<String, Value>) -> Result<Value, Co
         .map(|x| xact_json(task, x, now))
         .collect();
     Ok(json!({"data": data, "cursor": {"limit": limit, "after": next, "before": prev}}))
+}
+
+/// A paste's transactions as Phorge lists them (file 42): the creation's `create`, then one
+/// transaction per text change, each with its author and time; every type but `create` is
+/// `null` and `fields` is empty, so only who and when can be read.
+fn paste_xacts(
+    world: &World,
+    paste: &super::state::Paste,
+    now: i64,
+    filters: &[(&str, Vec<String>)],
+    (after, before, limit): (Option<u64>, Option<u64>, usize),
+) -> Value {
+    let mut visible: Vec<Value> = Vec::new();
+    let mut ordered: Vec<u64> = Vec::new();
+    for (j, v) in paste
+        .versions
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.at <= now)
+    {
+        let author = &world.users[v.author].phid;
+        let group = hash32(&format!("group/P{}/v{j}", paste.id), 32);
+        for (k, (id, phid)) in v.xacts.iter().enumerate() {
+            let kept = filters.iter().all(|(k, l)| match *k {
+                "phids" => l.contains(phid),
+                _ => l.contains(author),
+            });
+            if !kept {
+                continue;
+            }
+            let kind = if j == 0 && k == 0 {
+                json!("create")
+            } else {
+                Value::Null
+            };
+            ordered.push(*id);
+            visible.push(json!({
+                "id": id, "phid": phid, "type": kind,
+                "authorPHID": author, "objectPHID": paste.phid,
+                "dateCreated": v.at, "dateModified": v.at,
+                "groupID": group, "comments": [], "fields": {},
+            }));
+        }
+    }
+    ordered.sort_unstable_by(|a, b| b.cmp(a));
+    let (ids, next, prev) = page(&ordered, after, before, limit);
+    let data: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| visible.iter().find(|x| x["id"] == *id).cloned())
+        .collect();
+    json!({"data": data, "cursor": {"limit": limit, "after": next, "before": prev}})
 }
 
 fn ops_json(ops: &[(bool, String)]) -> Value {
@@ -1236,10 +1289,11 @@ fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Valu
     let data = ids
         .iter()
         .filter_map(|id| world.pastes.get(id))
-        .map(|x| {
+        .filter_map(|x| Some((x, x.version_at(now)?)))
+        .map(|(x, v)| {
             let mut attachments = Map::new();
             if s.attachments.contains("content") {
-                attachments.insert("content".into(), json!({"content": x.content}));
+                attachments.insert("content".into(), json!({"content": v.content}));
             }
             json!({
                 "id": x.id, "type": "PSTE", "phid": x.phid,
@@ -1247,7 +1301,7 @@ fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Valu
                     "title": x.title, "uri": format!("{}/P{}", ctx.base, x.id),
                     "authorPHID": world.users[x.author].phid,
                     "language": "text", "status": "active", "spacePHID": null,
-                    "dateCreated": x.at, "dateModified": x.at,
+                    "dateCreated": x.at, "dateModified": v.at,
                     "policy": {"view": "users", "edit": "users"},
                 },
                 "attachments": attachments,

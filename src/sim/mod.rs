@@ -19,8 +19,12 @@
 //!   so ids grow with time even when the bot posts in between.
 //! - Scenario extensions (optional): `[[projects]] columns = ["Ready for SRE"]` gives the
 //!   project a workboard (`Backlog` plus these columns; only projects with columns appear in
-//!   the `columns` attachment), and `[[pastes]] title`. `edit_comment = N` and
-//!   `remove_comment = N` count the task's scenario comments (not the bot's) from 1.
+//!   the `columns` attachment), `[[pastes]] title`, and paste edits: `[[pastes.events]]`
+//!   with `at`, `content` and optionally `author` (default: the paste's author), after which
+//!   `paste.search` answers the new text with `dateModified` = the edit and
+//!   `transaction.search` on the paste lists the edit (type `null`, as Phorge does).
+//!   `edit_comment = N` and `remove_comment = N` count the task's scenario comments (not the
+//!   bot's) from 1.
 //! - Web sessions (extensions): `[[users]] session = "…"` is a `phsid` cookie value that
 //!   authenticates that user on task pages (not allowed on bot accounts: Phorge bots cannot
 //!   hold web sessions); `[site] public = false` makes the site answer like a default Phorge
@@ -32,7 +36,8 @@
 //!   then hang ([`faults::HANG_SECS`]) or truncate the answer, so a client sees a failure for
 //!   an edit that did happen; `slow` adds [`faults::SLOW_MS`].
 //! - Deliberate limits: `maniphest.edit` does not create tasks; `transaction.search` needs
-//!   `objectIdentifier` (a paste answers with no transactions); search constraints and
+//!   `objectIdentifier` (on a paste it lists who created and changed the text, and when);
+//!   search constraints and
 //!   attachments the simulator does not implement are refused as invalid keys rather than
 //!   ignored.
 

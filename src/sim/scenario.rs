@@ -134,6 +134,24 @@ pub struct ScenarioPaste {
     /// Title (simulator extension); defaults to `P<id>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Later edits of the text, in time order (simulator extension, `[[pastes.events]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<ScenarioPasteEdit>,
+}
+
+/// One edit of a paste's text: from `at` on, `paste.search` answers `content` with this
+/// `dateModified`, and `transaction.search` on the paste lists the edit by `author`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioPasteEdit {
+    /// When; invisible while the clock is earlier.
+    pub at: DateTime<Utc>,
+    /// Username of the editor; defaults to the paste's author (any user may edit a paste
+    /// whose edit policy allows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The new text.
+    pub content: String,
 }
 
 /// One task.
@@ -480,6 +498,20 @@ impl Scenario {
                 return bad(format!("pastes[{i}]: zero or duplicate id {}", p.id));
             }
             user(&format!("pastes[{i}] (P{})", p.id), &p.author)?;
+            let mut last = p.at;
+            for (j, e) in p.events.iter().enumerate() {
+                let here = format!("pastes[{i}] (P{}) events[{j}]", p.id);
+                if let Some(a) = &e.author {
+                    user(&here, a)?;
+                }
+                if e.at < last {
+                    return bad(format!(
+                        "{here}: at {} is earlier than the previous edit or the paste's creation",
+                        e.at.to_rfc3339()
+                    ));
+                }
+                last = e.at;
+            }
         }
         let mut tasks = HashSet::new();
         for (i, t) in self.tasks.iter().enumerate() {
@@ -584,7 +616,7 @@ fn line_of(text: &str, msg: &str) -> Option<usize> {
         if header(l, section) {
             return None;
         }
-        if header(l, "tasks.events") {
+        if header(l, &format!("{section}.events")) {
             seen += 1;
             if seen == event + 1 {
                 return Some(n + 1);
@@ -749,6 +781,7 @@ pub fn generate(n_tasks: usize, seed: u64) -> Scenario {
                 at,
                 content: format!("{key}\n"),
                 title: Some(format!("{name} ssh key")),
+                events: Vec::new(),
             });
             format!("see P{id}")
         } else {

@@ -151,8 +151,29 @@ pub struct Paste {
     pub at: i64,
     /// Title.
     pub title: String,
-    /// Raw text.
+    /// The texts, oldest first: the creation, then each `[[pastes.events]]` edit.
+    pub versions: Vec<PasteVersion>,
+}
+
+/// One text of a paste, with the transactions that set it.
+#[derive(Debug, Clone)]
+pub struct PasteVersion {
+    /// When (epoch seconds).
+    pub at: i64,
+    /// Editor user index.
+    pub author: usize,
+    /// The raw text.
     pub content: String,
+    /// Transaction ids (global to pastes, in time order) and PHIDs: at creation the `create`
+    /// transaction and the text's, for an edit the text's alone.
+    pub xacts: Vec<(u64, String)>,
+}
+
+impl Paste {
+    /// The newest version visible at `now` (none before the creation).
+    pub fn version_at(&self, now: i64) -> Option<&PasteVersion> {
+        self.versions.iter().rev().find(|v| v.at <= now)
+    }
 }
 
 /// One version of a comment.
@@ -455,6 +476,24 @@ impl World {
             let author = w.user_index(&p.author).unwrap_or(0);
             let phid = paste_phid(p.id);
             w.paste_by_phid.insert(phid.clone(), p.id);
+            let mut versions = vec![PasteVersion {
+                at: epoch(p.at),
+                author,
+                content: p.content.clone(),
+                xacts: Vec::new(),
+            }];
+            for e in &p.events {
+                versions.push(PasteVersion {
+                    at: epoch(e.at),
+                    author: e
+                        .author
+                        .as_deref()
+                        .and_then(|a| w.user_index(a))
+                        .unwrap_or(author),
+                    content: e.content.clone(),
+                    xacts: Vec::new(),
+                });
+            }
             w.pastes.insert(
                 p.id,
                 Paste {
@@ -463,9 +502,35 @@ impl World {
                     author,
                     at: epoch(p.at),
                     title: p.title.clone().unwrap_or_else(|| format!("P{}", p.id)),
-                    content: p.content.clone(),
+                    versions,
                 },
             );
+        }
+        // Paste transactions are numbered apart from the tasks' (Phorge keeps one table per
+        // application), in time order across all pastes.
+        let mut stamps: Vec<(i64, u64, usize)> = w
+            .pastes
+            .values()
+            .flat_map(|p| p.versions.iter().enumerate().map(|(j, v)| (v.at, p.id, j)))
+            .collect();
+        stamps.sort();
+        let mut next = 1u64;
+        for (_, id, j) in stamps {
+            if let Some(v) = w.pastes.get_mut(&id).and_then(|p| p.versions.get_mut(j)) {
+                let kinds: &[&str] = if j == 0 {
+                    &["create", "text"]
+                } else {
+                    &["text"]
+                };
+                for k in kinds {
+                    let phid = format!(
+                        "PHID-XACT-PSTE-{}",
+                        hash32(&format!("xact/P{id}/v{j}/{k}"), 15)
+                    );
+                    v.xacts.push((next, phid));
+                    next += 1;
+                }
+            }
         }
         for t in &s.tasks {
             let phid = task_phid(t.id);

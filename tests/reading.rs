@@ -1,0 +1,745 @@
+//! How people's words are read (issue 13, design §9): a table of comments as real people
+//! write them — plain, with markup, quoted, in code, with typos, in questions, conditional,
+//! future, hedged, scoped, withdrawn, mixed, in other letter cases, with look-alike Unicode,
+//! emoji, other languages — and confirmations of every kind, each with the reading the bot
+//! must give; then property tests: a negation, a question mark or a condition inserted into an
+//! approval never leaves a `yes`; text wrapped in a quote or a code block is never a `yes`;
+//! the reader never panics and does work linear in its input.
+//!
+//! Expected readings: `yes`, `yes:g1,g2` (an approval scoped to those groups), `no`,
+//! `unclear`, `none`, and `notyes` (anything but `yes`, where the exact doubt does not matter).
+
+use accessbot::rules::Rules;
+use accessbot::statement::{read, Reader, Reading, Scope, Statement};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn rules() -> &'static Rules {
+    static RULES: OnceLock<Rules> = OnceLock::new();
+    RULES.get_or_init(|| {
+        Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
+            .expect("bundled rules")
+    })
+}
+
+const A: Statement = Statement::Approve;
+const NDA: Statement = Statement::NdaConfirmed;
+const L3: Statement = Statement::L3Verified;
+const SREA: Statement = Statement::SreApproved;
+const SRED: Statement = Statement::SreDeclined;
+const EXEC: Statement = Statement::ExecutiveSignoff;
+const RES: Statement = Statement::ResearchConfirmed;
+
+/// (class, statement, text, expected reading)
+type Row = (&'static str, Statement, &'static str, &'static str);
+
+fn table() -> Vec<Row> {
+    vec![
+        // Plain approvals.
+        ("plain", A, "Approved.", "yes"),
+        ("plain", A, "approved", "yes"),
+        ("plain", A, "Approved!", "yes"),
+        ("plain", A, "I approve.", "yes"),
+        ("plain", A, "I approve this request.", "yes"),
+        ("plain", A, "I have approved this.", "yes"),
+        ("plain", A, "Hereby approved.", "yes"),
+        ("plain", A, "Approved, thanks.", "yes"),
+        ("plain", A, "Thanks, approved.", "yes"),
+        ("plain", A, "Ok, approved.", "yes"),
+        ("plain", A, "Yes, approved from my side.", "yes"),
+        ("plain", A, "Approved as manager.", "yes"),
+        ("plain", A, "Approved as her manager and sponsor.", "yes"),
+        ("plain", A, "Approved by me.", "yes"),
+        ("plain", A, "Approved now", "yes"),
+        ("plain", A, "Signed off.", "yes"),
+        ("plain", A, "@jdoe, approved.", "yes"),
+        ("plain", A, "Approved. Jane joins my team next week and needs this for her onboarding project.", "yes"),
+        ("plain", A, "Approved, Alex owns citoid now.", "yes"),
+        ("plain", A, "Approved, Bea is contracted by my team.", "yes"),
+        ("plain", A, "Hi all,\n\nApproved.\n\nThanks,\nMorgan", "yes"),
+        ("plain", A, "Approved. Let me know if you need anything else.", "yes"),
+        ("plain", A, "Approved, no objections.", "yes"),
+        ("plain", A, "Approved, no concerns from my side.", "yes"),
+        ("plain", A, "Thanks for filing! Approved.", "yes"),
+        // Markup.
+        ("markup", A, "**Approved**", "yes"),
+        ("markup", A, "//Approved.//", "yes"),
+        ("markup", A, "__Approved__", "yes"),
+        ("markup", A, "!!Approved!!", "yes"),
+        ("markup", A, "= Approved =", "yes"),
+        ("markup", A, "- Approved", "yes"),
+        ("markup", A, "NOTE: Approved.", "yes"),
+        ("markup", A, "**not** approved", "no"),
+        ("markup", A, "//not// approved", "no"),
+        ("markup", A, "n**o**t approved", "no"),
+        ("markup", A, "~~Approved~~", "no"),
+        ("markup", A, "~~Approved.~~ Waiting for the data steward.", "no"),
+        ("markup", A, "Approved.\n\n| status | not approved |", "no"),
+        ("markup", A, "| manager | Approved |", "unclear"),
+        ("markup", A, "Approved for `deployment`.", "yes:deployment"),
+        ("markup", A, "Approved for \"analytics-users\".", "yes:analytics-users"),
+        ("markup", A, "Approved, see https://wikitech.example.org/wiki/not_approved for details", "yes"),
+        ("markup", A, "- [x] `manager-approval`: approved by @mboss", "unclear"),
+        // Quoted: never the author's approval.
+        ("quoted", A, "> Approved.", "none"),
+        ("quoted", A, ">> Approved.", "none"),
+        ("quoted", A, "> > > Approved.", "none"),
+        ("quoted", A, ">>! In T123#45, @mboss wrote:\n> Approved.", "none"),
+        ("quoted", A, "> Approved.\n\nWhy does this need the private data?", "none"),
+        ("quoted", A, "> Approved.\n\n+1, approved from the Data Engineering side.", "yes"),
+        ("quoted", A, "> not approved\n\nApproved.", "unclear"),
+        ("quoted", A, ">>! In T1#5, @accessbot wrote:\n> **accessbot checklist** for this access request: **BLOCKED: waiting for manager.**\n> - [ ] `manager-approval` (//manager//): approval withdrawn by @mboss on 2026-11-04\n\nApproved.", "yes"),
+        ("quoted", A, "  > Approved.", "none"),
+        ("quoted", A, "- > Approved.", "none"),
+        ("quoted", A, "\"Approved.\"", "none"),
+        ("quoted", A, "\u{201C}Approved\u{201D}", "none"),
+        ("quoted", A, "\u{00AB}Approved\u{00BB}", "none"),
+        ("quoted", A, "He wrote \"Approved\" yesterday.", "none"),
+        ("quoted", A, "Just say \"approved\" here when you are ready", "none"),
+        ("quoted", A, "Once I say \"approved\" you may proceed", "none"),
+        ("quoted", A, "unclosed \"approved", "none"),
+        // Code: never the author's approval.
+        ("code", A, "```\nApproved\n```", "none"),
+        ("code", A, "```Approved```", "none"),
+        ("code", A, "```lang=text\nApproved.\n```", "none"),
+        ("code", A, "lang=text\nApproved.", "none"),
+        ("code", A, "  Approved.", "none"),
+        ("code", A, "hello\n\n    approved\n", "none"),
+        ("code", A, "%%%Approved%%%", "none"),
+        ("code", A, "%%%\nApproved\n%%%", "none"),
+        ("code", A, "cowsay{{{Approved}}}", "none"),
+        ("code", A, "`Approved`", "none"),
+        ("code", A, "##Approved##", "none"),
+        ("code", A, "Text ##start\nApproved\nend## text", "none"),
+        // Phorge reads a line starting with ## as a header, so the next line is a paragraph;
+        // the stray "##" after it opens code that never closes: doubtful.
+        ("markup", A, "##start\nApproved\nend##", "unclear"),
+        ("markup", A, "##start\nApproved.", "yes"),
+        ("code", A, "Is this the template answer?\n```\nApproved\n```", "none"),
+        ("code", A, "Reply with `Approved.` to approve", "unclear"),
+        ("code", A, "Approved.\n```\nnot approved\n```", "unclear"),
+        // Typos.
+        ("typo", A, "Aproved.", "unclear"),
+        ("typo", A, "Approvd", "unclear"),
+        ("typo", A, "aprove", "unclear"),
+        ("typo", A, "Appproved", "unclear"),
+        ("typo", A, "Apporved.", "unclear"),
+        ("typo", A, "Approed.", "unclear"),
+        ("typo", A, "Aprroved", "unclear"),
+        ("typo", A, "LGTN", "unclear"),
+        ("typo", A, "Approved. Aproved for deployment too.", "unclear"),
+        ("typo", A, "I improved the reason, thanks.", "none"),
+        // Questions.
+        ("question", A, "Approved?", "unclear"),
+        ("question", A, "Approved ?", "unclear"),
+        ("question", A, "Approved?!", "unclear"),
+        ("question", A, "Is this approved?", "unclear"),
+        ("question", A, "Can I approve this?", "unclear"),
+        ("question", A, "Should I approve", "unclear"),
+        ("question", A, "Who approved this?", "unclear"),
+        ("question", A, "Approved. Do you also need deployment?", "unclear"),
+        ("question", A, "Approved. Or should we wait for the data steward?", "unclear"),
+        ("question", A, "What is this for?", "none"),
+        ("question", A, "Can you approve, @aotto?", "unclear"),
+        // Conditions.
+        ("conditional", A, "Approved if the data steward agrees.", "unclear"),
+        ("conditional", A, "Approved once L3 is signed.", "unclear"),
+        ("conditional", A, "Approved, pending L3.", "unclear"),
+        ("conditional", A, "Approved provided the key is dedicated.", "unclear"),
+        ("conditional", A, "Approved unless legal objects.", "unclear"),
+        ("conditional", A, "Approved subject to training.", "unclear"),
+        ("conditional", A, "Approved assuming this is for the Hadoop cluster.", "unclear"),
+        ("conditional", A, "Approved as long as it is temporary.", "unclear"),
+        ("conditional", A, "+1 for restricted once the key is sorted out.", "unclear"),
+        ("conditional", A, "Approved. Only if she finishes the training.", "unclear"),
+        ("conditional", A, "If the manager agrees, approved.", "unclear"),
+        ("conditional", A, "Approved after the training.", "unclear"),
+        ("conditional", A, "Approved until March.", "unclear"),
+        // Future and intent.
+        ("future", A, "I will approve.", "unclear"),
+        ("future", A, "I'll approve once the data steward has agreed.", "unclear"),
+        ("future", A, "I\u{2019}ll approve it tomorrow.", "unclear"),
+        ("future", A, "Will approve tomorrow.", "unclear"),
+        ("future", A, "I'm going to approve this.", "unclear"),
+        ("future", A, "Approving shortly.", "unclear"),
+        ("future", A, "Approval coming.", "unclear"),
+        ("future", A, "I plan to approve this next week.", "unclear"),
+        ("future", A, "Approved. I'll revoke it if it is misused.", "unclear"),
+        // Hedges.
+        ("hedged", A, "Probably approved.", "unclear"),
+        ("hedged", A, "I think this is approved.", "unclear"),
+        ("hedged", A, "Approved, I guess.", "unclear"),
+        ("hedged", A, "Should be fine, approved.", "unclear"),
+        ("hedged", A, "Approved for now.", "unclear"),
+        ("hedged", A, "Maybe +1", "unclear"),
+        ("hedged", A, "Tentatively approved.", "unclear"),
+        ("hedged", A, "Approved in principle.", "unclear"),
+        ("hedged", A, "Seems fine to approve.", "unclear"),
+        ("hedged", A, "I can approve this.", "unclear"),
+        ("hedged", A, "This should be approved.", "unclear"),
+        // Negations.
+        ("negated", A, "Not approved.", "no"),
+        ("negated", A, "Not yet approved.", "no"),
+        ("negated", A, "I can't approve this yet.", "no"),
+        ("negated", A, "I can\u{2019}t approve this", "no"),
+        ("negated", A, "I cant approve this", "no"),
+        ("negated", A, "I cannot approve.", "no"),
+        ("negated", A, "I do not approve.", "no"),
+        ("negated", A, "I don't approve", "no"),
+        ("negated", A, "I dont approve", "no"),
+        ("negated", A, "Haven't approved yet.", "no"),
+        ("negated", A, "Havent approved", "no"),
+        ("negated", A, "This isn't approved.", "no"),
+        ("negated", A, "Never approved this.", "no"),
+        ("negated", A, "I wouldn't approve this.", "no"),
+        ("negated", A, "I'm not approving this.", "no"),
+        ("negated", A, "Unapproved.", "no"),
+        ("negated", A, "Disapproved.", "no"),
+        ("negated", A, "Approved. Not.", "no"),
+        ("negated", A, "Approved... not!", "no"),
+        ("negated", A, "Approved. Nope.", "no"),
+        ("negated", A, "Approved? No.", "no"),
+        ("negated", A, "No.", "unclear"),
+        ("negated", A, "Not yet.", "unclear"),
+        ("negated", NDA, "Nope.", "unclear"),
+        ("negated", A, "Approved \u{2014} NOT.", "unclear"),
+        ("negated", A, "Approved (not)", "unclear"),
+        ("negated", A, "Approved, but not for deployment.", "unclear"),
+        ("negated", A, "No objection.", "unclear"),
+        ("negated", A, "Nobody approved this.", "unclear"),
+        ("negated", A, "Not a problem, approved.", "yes"),
+        // Withdrawals, every cue.
+        ("withdrawn", A, "I withdraw my approval.", "no"),
+        ("withdrawn", A, "Approval withdrawn.", "no"),
+        ("withdrawn", A, "Revoked.", "no"),
+        ("withdrawn", A, "I revoke my +1.", "no"),
+        ("withdrawn", A, "Retracting my approval.", "no"),
+        ("withdrawn", A, "Rescinded.", "no"),
+        ("withdrawn", A, "On hold.", "no"),
+        ("withdrawn", A, "Please hold off.", "no"),
+        ("withdrawn", A, "Put this on hold until the key is fixed.", "no"),
+        ("withdrawn", A, "Disregard my approval.", "no"),
+        ("withdrawn", A, "Ignore my earlier approval.", "no"),
+        ("withdrawn", A, "Ignore my previous comment.", "no"),
+        ("withdrawn", A, "I take that back.", "no"),
+        ("withdrawn", A, "I take my +1 back.", "no"),
+        ("withdrawn", A, "Scratch that.", "no"),
+        ("withdrawn", A, "Scratch my +1.", "no"),
+        ("withdrawn", A, "Strike that.", "no"),
+        ("withdrawn", A, "Never mind.", "no"),
+        ("withdrawn", A, "nvm", "no"),
+        ("withdrawn", A, "-1", "no"),
+        ("withdrawn", A, "-1, revoke that", "no"),
+        ("withdrawn", A, "Do not grant this.", "no"),
+        ("withdrawn", A, "Correction: not approved.", "no"),
+        ("withdrawn", A, "Sorry, wrong task.", "no"),
+        ("withdrawn", A, "Approved by mistake.", "no"),
+        ("withdrawn", A, "Just kidding.", "no"),
+        ("withdrawn", A, "Approved. Just kidding.", "no"),
+        ("withdrawn", A, "Approved. EDIT: not approved after all", "no"),
+        ("withdrawn", A, "Approved. EDIT: on hold until the key is fixed", "no"),
+        ("withdrawn", A, "`not approved`", "no"),
+        ("withdrawn", A, "\"not approved\"", "no"),
+        ("withdrawn", A, "Status: `not approved`", "no"),
+        ("withdrawn", A, "I withdraw my approval until the data steward agrees.", "no"),
+        ("withdrawn", A, "I withdraw my approval, on hold", "no"),
+        ("withdrawn", A, "Revoking my +1: wrong team.", "no"),
+        ("withdrawn", A, "Not approved: this must go through the data steward first.", "no"),
+        ("withdrawn", A, "Sorry, not approved after all: on hold until the data access review is done.", "no"),
+        ("withdrawn", A, "Pausing this.", "no"),
+        ("withdrawn", A, "Rejected.", "no"),
+        ("withdrawn", A, "Declined, please file one task per user.", "no"),
+        ("withdrawn", A, "Cancel my approval.", "no"),
+        ("withdrawn", A, "Should I withdraw my approval?", "unclear"),
+        // Mixed.
+        ("mixed", A, "Approved. Not approved.", "no"),
+        ("mixed", A, "Approved.\n\nOn second thought, hold off.", "no"),
+        ("mixed", A, "Approved for deployment. Not for analytics-users.", "unclear"),
+        ("mixed", A, "LGTM for deploy-service. I approve.", "yes:deploy-service"),
+        ("mixed", A, "+1 from Data Engineering, approved for analytics-privatedata-users.", "yes:analytics-privatedata-users"),
+        ("mixed", A, "Approved. Can someone else double check?", "unclear"),
+        ("mixed", A, "Approved, but the data steward must also agree.", "unclear"),
+        ("mixed", A, "Approved.\n> not approved", "unclear"),
+        ("mixed", A, "Approved. Needed for the deployment pipeline.", "unclear"),
+        ("mixed", A, "+1 approved", "yes"),
+        ("mixed", A, "Approved. SRE meeting: declined.", "yes"),
+        ("mixed", A, "SRE meeting: approved.", "none"),
+        // Letter case.
+        ("case", A, "APPROVED", "yes"),
+        ("case", A, "aPpRoVeD", "yes"),
+        ("case", A, "LgTm", "yes"),
+        ("case", A, "NOT APPROVED", "no"),
+        ("case", A, "I APPROVE", "yes"),
+        ("case", A, "Approved for DEPLOYMENT.", "yes:deployment"),
+        // Look-alike and invisible characters.
+        ("unicode", A, "\u{0410}pproved.", "unclear"),
+        ("unicode", A, "\u{0430}pproved", "unclear"),
+        ("unicode", A, "\u{FF21}\u{FF50}\u{FF50}\u{FF52}\u{FF4F}\u{FF56}\u{FF45}\u{FF44}", "unclear"),
+        ("unicode", A, "App\u{200B}roved", "unclear"),
+        ("unicode", A, "App\u{200D}roved.", "unclear"),
+        ("unicode", A, "Appro\u{00AD}ved", "unclear"),
+        ("unicode", A, "n\u{200B}ot approved", "no"),
+        ("unicode", A, "n\u{043E}t approved", "no"),
+        ("unicode", A, "I don\u{2019}t approve", "no"),
+        ("unicode", A, "I can\u{2018}t approve", "no"),
+        ("unicode", A, "Approved \u{202E}ton", "unclear"),
+        ("unicode", A, "\u{202E}devorppa", "none"),
+        ("unicode", A, "Approved.\n\u{202E}.devorppa ton", "unclear"),
+        ("unicode", A, "Appro\u{0301}ved", "unclear"),
+        ("unicode", A, "Approved\u{00A0}for deployment", "yes:deployment"),
+        ("unicode", A, "Approved for analytics\u{2010}users", "yes:analytics-users"),
+        ("unicode", A, "\u{1D400}\u{1D429}\u{1D429}\u{1D42B}\u{1D428}\u{1D42F}\u{1D41E}\u{1D41D}", "unclear"),
+        ("unicode", A, "\u{1D00}\u{1D18}\u{1D18}\u{0280}\u{1D0F}\u{1D20}\u{1D07}\u{1D05}", "notyes"),
+        ("unicode", A, "\u{FF0B}\u{FF11}", "unclear"),
+        // Emoji.
+        ("emoji", A, "\u{1F44D}", "unclear"),
+        ("emoji", A, "\u{1F44D}\u{1F44D}", "unclear"),
+        ("emoji", A, "\u{1F44D}\u{1F3FD}", "unclear"),
+        ("emoji", A, ":+1:", "unclear"),
+        ("emoji", A, "\u{2705}", "unclear"),
+        ("emoji", A, "Approved \u{1F44D}", "yes"),
+        ("emoji", A, "\u{1F44D} approved", "yes"),
+        ("emoji", A, "Approved \u{2705}\u{FE0F}", "yes"),
+        // +1 in prose.
+        ("plus-one", A, "+1", "yes"),
+        ("plus-one", A, "+1!", "yes"),
+        ("plus-one", A, "+1 from me", "yes"),
+        ("plus-one", A, "+1 from the data side", "yes"),
+        ("plus-one", A, "+1 for deployment", "yes:deployment"),
+        ("plus-one", A, "+10", "none"),
+        ("plus-one", A, "1+1=2", "none"),
+        ("plus-one", A, "x+1", "none"),
+        ("plus-one", A, "+1 to the above", "unclear"),
+        ("plus-one", A, "+1 to what Andrew said", "unclear"),
+        ("plus-one", A, "Big +1", "unclear"),
+        ("plus-one", A, "+1 +1", "yes"),
+        // LGTM.
+        ("lgtm", A, "LGTM", "yes"),
+        ("lgtm", A, "lgtm!", "yes"),
+        ("lgtm", A, "lgtm \u{1F44D}", "yes"),
+        ("lgtm", A, "LGTM, approved.", "yes"),
+        ("lgtm", A, "Looks good to me.", "yes"),
+        ("lgtm", A, "Looks good.", "unclear"),
+        ("lgtm", A, "L.G.T.M.", "unclear"),
+        ("lgtm", A, "LGTM but wait for legal", "unclear"),
+        // Other languages: read as unclear (clinic duty confirms), never yes.
+        ("foreign", A, "Genehmigt.", "unclear"),
+        ("foreign", A, "Freigegeben", "unclear"),
+        ("foreign", A, "Approuv\u{00E9}", "unclear"),
+        ("foreign", A, "D'accord", "unclear"),
+        ("foreign", A, "\u{041E}\u{0434}\u{043E}\u{0431}\u{0440}\u{0435}\u{043D}\u{043E}", "unclear"),
+        ("foreign", A, "\u{627F}\u{8A8D}\u{3057}\u{307E}\u{3059}", "unclear"),
+        ("foreign", A, "Aprobado", "unclear"),
+        // Scope.
+        ("scoped", A, "Approved for analytics-users.", "yes:analytics-users"),
+        ("scoped", A, "Approved for analytics-users only.", "yes:analytics-users"),
+        ("scoped", A, "Approved only for analytics-users.", "yes:analytics-users"),
+        ("scoped", A, "Approved for analytics-users and deployment.", "yes:analytics-users,deployment"),
+        ("scoped", A, "Approved for analytics-users, deployment", "yes:analytics-users,deployment"),
+        ("scoped", A, "Approved for both analytics-users and deployment.", "yes:analytics-users,deployment"),
+        ("scoped", A, "For analytics-users: approved.", "yes:analytics-users"),
+        ("scoped", A, "Approved (analytics-users only).", "yes:analytics-users"),
+        ("scoped", A, "Approved: deployment", "yes:deployment"),
+        ("scoped", A, "Approved for analytics-privatedata-users (the updated request).", "yes:analytics-privatedata-users"),
+        ("scoped", A, "Approved for all requested groups.", "yes"),
+        ("scoped", A, "Approved for this request.", "yes"),
+        ("scoped", A, "Approved for me.", "yes"),
+        ("scoped", A, "Approved for the analytics part.", "unclear"),
+        ("scoped", A, "Approved for analytics-userz.", "unclear"),
+        ("scoped", A, "Approved for 6 months.", "unclear"),
+        ("scoped", A, "Approved for jdoe.", "unclear"),
+        ("scoped", A, "Approved for deployment, not for analytics-users", "unclear"),
+        ("scoped", A, "Approved. For analytics-users.", "unclear"),
+        ("scoped", A, "Approved for deploy-service. I approve.", "yes:deploy-service"),
+        // Delegation.
+        ("delegation", A, "Approved on behalf of @mboss.", "unclear"),
+        ("delegation", A, "Approved for my manager, who is on leave.", "unclear"),
+        ("delegation", A, "Per @mboss: approved.", "unclear"),
+        ("delegation", A, "@mboss says approved", "unclear"),
+        ("delegation", A, "The data steward approved this.", "unclear"),
+        ("delegation", A, "@jdoe approved", "unclear"),
+        // More ways to hide a doubt, and more plain forms.
+        ("markup", A, "Approved ~~for deployment~~", "unclear"),
+        ("markup", A, "Approved `for deployment`", "unclear"),
+        ("markup", A, "- [ ] Approved", "unclear"),
+        ("markup", A, "- [x] Approved", "yes"),
+        ("unicode", A, "Approved. \u{0143}ot.", "no"),
+        ("unicode", A, "Approved. N0t.", "no"),
+        ("unicode", A, "Approved. Not appr0ved.", "no"),
+        ("unicode", A, "Appr0ved", "unclear"),
+        ("unicode", A, "appro\u{FE0F}ved", "unclear"),
+        ("unicode", A, "A\u{0336}p\u{0336}p\u{0336}r\u{0336}o\u{0336}v\u{0336}e\u{0336}d\u{0336}", "unclear"),
+        ("unicode", A, "Approved, Jos\u{00E9} joins my team.", "yes"),
+        ("future", A, "Approved. Revoke when she leaves.", "unclear"),
+        ("conditional", A, "Approved. Please wait for legal.", "unclear"),
+        ("plus-one", A, "+1 to this request", "yes"),
+        ("plain", A, "Still approved.", "yes"),
+        ("plain", A, "Approved, as discussed.", "yes"),
+        ("plain", A, "Approved - Morgan", "yes"),
+        ("plain", A, "Sure, why not. Approved.", "yes"),
+        ("plain", A, "You have my approval.", "yes"),
+        ("plain", A, "Approved unconditionally.", "yes"),
+        ("plain", A, "Approving this now.", "yes"),
+        ("plain", A, "approved by me as her manager", "yes"),
+        ("plain", A, "Approved, and sorry for the delay!", "yes"),
+        ("plain", A, "I hereby grant my approval.", "yes"),
+        ("delegation", A, "Approved in Slack", "unclear"),
+        ("delegation", A, "Approved via email", "unclear"),
+        ("hedged", A, "I'd approve", "unclear"),
+        ("hedged", A, "This has my approval, I think.", "unclear"),
+        ("negated", A, "Approved (no sudo needed)", "unclear"),
+        ("negated", A, "Approved with no conditions.", "unclear"),
+        ("mixed", A, "Approved. P.S. not sure about the group name", "unclear"),
+        ("mixed", A, "Approved. Please revoke my old key.", "no"),
+        ("none", A, "OK", "none"),
+        ("none", A, "Yes.", "none"),
+        ("plain", A, "Manager approval: Approved.", "yes"),
+        ("plain", A, "Status: approved for analytics-users", "yes:analytics-users"),
+        ("plain", A, "As her manager, I approve.", "yes"),
+        ("plain", A, "Approved as the project lead for analytics-users.", "yes:analytics-users"),
+        ("mixed", A, "Manager approval: pending.", "unclear"),
+        ("mixed", A, "Approval: yes", "unclear"),
+        // Abbreviations, sarcasm and emoji that change the tone.
+        ("negated", A, "Approved w/o sudo", "unclear"),
+        ("negated", A, "Approved sans sudo", "unclear"),
+        ("scoped", A, "Approved excl. deployment", "unclear"),
+        ("scoped", A, "Approved, deployment excepted", "unclear"),
+        ("scoped", A, "Approved for analytics-users or deployment", "unclear"),
+        ("withdrawn", A, "Approved /s", "no"),
+        ("withdrawn", A, "Approved \u{1F44E}", "no"),
+        ("withdrawn", A, "Approved \u{274C}", "no"),
+        ("emoji", A, "Approved \u{1F643}", "unclear"),
+        ("emoji", A, "Approved \u{1F914}", "unclear"),
+        ("emoji", A, "Approved \u{2713}", "yes"),
+        ("emoji", A, "Approved \u{1F389}\u{1F389}", "yes"),
+        ("mixed", A, "Approved.Not", "unclear"),
+        ("mixed", A, "Approved!Not", "no"),
+        ("mixed", A, "+1/-1", "no"),
+        // Nothing about approvals.
+        ("none", A, "Thanks!", "none"),
+        ("none", A, "Please sign L3.", "none"),
+        ("none", A, "", "none"),
+        ("none", A, "I dropped analytics-users, analytics-privatedata-users covers it.", "none"),
+        ("none", A, "The key looks fine.", "none"),
+        ("none", A, "NDA on file.", "none"),
+        // NDA confirmations.
+        ("confirmation", NDA, "NDA on file.", "yes"),
+        ("confirmation", NDA, "NDA confirmed.", "yes"),
+        ("confirmation", NDA, "NDA is on file for Bea.", "yes"),
+        ("confirmation", NDA, "NDA is on file, signed with my contract.", "yes"),
+        ("confirmation", NDA, "NDA on file (checked in the legal system).", "yes"),
+        ("confirmation", NDA, "NDA on file. Approved.", "yes"),
+        ("confirmation", NDA, "No NDA on file yet.", "no"),
+        ("confirmation", NDA, "The NDA is not in place.", "no"),
+        ("confirmation", NDA, "Correction: NDA not on file.", "no"),
+        ("confirmation", NDA, "Is an NDA on file?", "unclear"),
+        ("confirmation", NDA, "NDA on file?", "unclear"),
+        ("confirmation", NDA, "NDA will be signed.", "unclear"),
+        ("confirmation", NDA, "I think the NDA is on file.", "unclear"),
+        ("confirmation", NDA, "NDA should be on file.", "unclear"),
+        ("confirmation", NDA, "> NDA on file.", "none"),
+        ("confirmation", NDA, "`NDA on file`", "none"),
+        ("confirmation", NDA, "Please send us the NDA.", "none"),
+        ("confirmation", NDA, "NDA on file for the contractors, except Bea.", "unclear"),
+        // L3 verifications.
+        ("confirmation", L3, "L3 verified.", "yes"),
+        ("confirmation", L3, "L3 signed.", "yes"),
+        ("confirmation", L3, "L3 is verified, thanks.", "yes"),
+        ("confirmation", L3, "L3 is not signed yet.", "no"),
+        ("confirmation", L3, "L3 verified?", "unclear"),
+        ("confirmation", L3, "Verified L3.", "unclear"),
+        ("confirmation", L3, "Please sign L3.", "none"),
+        ("confirmation", L3, "L3 will be verified tomorrow.", "unclear"),
+        // SRE meeting decisions.
+        ("confirmation", SREA, "SRE meeting: approved.", "yes"),
+        ("confirmation", SREA, "SRE meeting: approved. Reviewed at today's meeting, no concerns.", "yes"),
+        ("confirmation", SREA, "SRE meeting: approved? not yet", "no"),
+        ("confirmation", SREA, "SRE meeting: not approved", "no"),
+        ("confirmation", SREA, "SRE meeting: declined.", "no"),
+        ("confirmation", SREA, "SRE meeting approved it, I think.", "unclear"),
+        ("confirmation", SREA, "Will discuss at the SRE meeting.", "none"),
+        ("confirmation", SREA, "> SRE meeting: approved.", "none"),
+        ("confirmation", SRED, "SRE meeting: declined.", "yes"),
+        ("confirmation", SRED, "SRE meeting: declined. Please use the restart cookbook via an SRE instead.", "yes"),
+        ("confirmation", SRED, "SRE meeting: approved.", "none"),
+        ("confirmation", SRED, "SRE meeting: declined?", "unclear"),
+        ("confirmation", SRED, "SRE meeting: approved? not yet", "none"),
+        // Executive sign-off.
+        ("confirmation", EXEC, "Executive sign-off: given.", "yes"),
+        ("confirmation", EXEC, "I sign off on this as executive.", "yes"),
+        ("confirmation", EXEC, "Executive sign-off pending.", "unclear"),
+        ("confirmation", EXEC, "No executive sign-off yet.", "no"),
+        ("confirmation", EXEC, "Will sign off as executive next week.", "unclear"),
+        ("confirmation", EXEC, "> Executive sign-off: given.", "none"),
+        // Research confirmation.
+        ("confirmation", RES, "Research collaboration confirmed.", "yes"),
+        ("confirmation", RES, "Formal collaboration in place.", "yes"),
+        ("confirmation", RES, "Research collaboration not yet confirmed.", "no"),
+        ("confirmation", RES, "Is the research collaboration confirmed?", "unclear"),
+        ("confirmation", RES, "```\nResearch collaboration confirmed.\n```", "none"),
+    ]
+}
+
+fn show(r: &Reading) -> String {
+    match r {
+        Reading::Yes { scope: Scope::All } => "yes".into(),
+        Reading::Yes {
+            scope: Scope::Groups(g),
+        } => format!("yes:{}", g.iter().cloned().collect::<Vec<_>>().join(",")),
+        Reading::No => "no".into(),
+        Reading::Unclear { why } => format!("unclear ({why})"),
+        Reading::None => "none".into(),
+    }
+}
+
+fn matches(got: &Reading, want: &str) -> bool {
+    let shown = show(got);
+    match want {
+        "unclear" => matches!(got, Reading::Unclear { .. }),
+        "notyes" => !matches!(got, Reading::Yes { .. }),
+        _ => shown == want,
+    }
+}
+
+#[test]
+fn every_comment_of_the_table_reads_as_expected() {
+    let rows = table();
+    let mut failures = Vec::new();
+    for (class, st, text, want) in &rows {
+        let got = read(text, rules());
+        if !matches(got.get(*st), want) {
+            failures.push(format!(
+                "[{class}] {st:?} {text:?}: got {}, want {want}",
+                show(got.get(*st))
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows read wrongly:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_table_covers_every_class_widely() {
+    let rows = table();
+    assert!(rows.len() >= 150, "only {} rows", rows.len());
+    let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
+    for (class, ..) in &rows {
+        *per_class.entry(class).or_default() += 1;
+    }
+    for class in [
+        "plain",
+        "markup",
+        "quoted",
+        "code",
+        "typo",
+        "question",
+        "conditional",
+        "future",
+        "hedged",
+        "negated",
+        "withdrawn",
+        "mixed",
+        "case",
+        "unicode",
+        "emoji",
+        "plus-one",
+        "lgtm",
+        "foreign",
+        "scoped",
+        "delegation",
+        "confirmation",
+    ] {
+        let n = per_class.get(class).copied().unwrap_or(0);
+        assert!(n >= 5, "class {class} has only {n} rows");
+    }
+    for st in Statement::ALL {
+        assert!(
+            rows.iter().any(|(_, s, _, w)| *s == st && *w == "yes"),
+            "{st:?} has no yes row"
+        );
+        assert!(
+            rows.iter()
+                .any(|(_, s, _, w)| *s == st && w.starts_with("unclear")),
+            "{st:?} has no unclear row"
+        );
+    }
+}
+
+#[test]
+fn the_forms_the_bot_asks_for_read_as_yes() {
+    let r = rules();
+    for (st, example) in &r.phrases.reading.examples {
+        assert!(
+            matches!(
+                read(example, r).get(*st),
+                Reading::Yes { scope: Scope::All }
+            ),
+            "{st:?}: {example:?}"
+        );
+    }
+    for g in r.groups.keys() {
+        let text = accessbot::rules::approve_for("Approved.", g);
+        assert_eq!(show(read(&text, r).get(A)), format!("yes:{g}"), "{text:?}");
+    }
+}
+
+/// Clean approval sentences the properties start from.
+const APPROVALS: &[&str] = &[
+    "Approved.",
+    "I approve this request.",
+    "+1 from my side",
+    "LGTM, thanks!",
+    "Approved for analytics-users only.",
+    "Approved as manager.",
+    "Yes, approved for deployment and analytics-users.",
+    "Hereby approved.",
+];
+
+/// Words that must never leave a `yes` wherever they go in an approval sentence.
+const NEGATIONS: &[&str] = &[
+    "not", "never", "don't", "dont", "can't", "no", "haven't", "isn't",
+];
+const CONDITIONS: &[&str] = &[
+    "if", "once", "unless", "pending", "until", "provided", "after",
+];
+
+fn insert_word(sentence: &str, at: usize, word: &str) -> String {
+    let mut words: Vec<&str> = sentence.split(' ').collect();
+    let at = at % (words.len() + 1);
+    words.insert(at, word);
+    words.join(" ")
+}
+
+fn is_yes(text: &str) -> bool {
+    matches!(read(text, rules()).get(A), Reading::Yes { .. })
+}
+
+#[test]
+fn the_starting_sentences_are_approvals() {
+    for a in APPROVALS {
+        assert!(is_yes(a), "{a:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_negation_inserted_anywhere_is_never_yes(
+        a in proptest::sample::select(APPROVALS),
+        n in proptest::sample::select(NEGATIONS),
+        at in 0usize..12,
+    ) {
+        let text = insert_word(a, at, n);
+        prop_assert!(!is_yes(&text), "{text:?}");
+    }
+
+    #[test]
+    fn a_condition_inserted_anywhere_is_never_yes(
+        a in proptest::sample::select(APPROVALS),
+        c in proptest::sample::select(CONDITIONS),
+        at in 0usize..12,
+        tail in "[a-z ]{0,20}",
+    ) {
+        let text = insert_word(a, at, &format!("{c} {tail}"));
+        prop_assert!(!is_yes(&text), "{text:?}");
+    }
+
+    #[test]
+    fn a_question_mark_inserted_anywhere_is_never_yes(
+        a in proptest::sample::select(APPROVALS),
+        at in 0usize..60,
+    ) {
+        let mut text = a.to_string();
+        let mut at = at % (text.len() + 1);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.insert(at, '?');
+        prop_assert!(!is_yes(&text), "{text:?}");
+    }
+
+    #[test]
+    fn a_quote_at_any_depth_is_never_yes(
+        text in "(Approved|approved|\\+1|LGTM|I approve|for deployment|thanks|\\n|\\. | )+",
+        depth in 1usize..5,
+        spaced in any::<bool>(),
+    ) {
+        let marker = if spaced { "> ".repeat(depth) } else { ">".repeat(depth) };
+        let quoted: String = text.split('\n').map(|l| format!("{marker}{l}\n")).collect();
+        prop_assert!(!is_yes(&quoted), "{quoted:?}");
+    }
+
+    #[test]
+    fn a_code_block_is_never_yes(
+        text in "(Approved|approved|\\+1|LGTM|I approve|for deployment|thanks|\\n|\\. | |>)+",
+        fence in proptest::sample::select(&["```\n", "```lang=text\n", "%%%", "lang=text\n"][..]),
+    ) {
+        let wrapped = match fence {
+            "%%%" => format!("%%%{text}%%%"),
+            "lang=text\n" => format!("lang=text\n{}", text.replace('\n', " ")),
+            f => format!("{f}{text}\n```"),
+        };
+        prop_assert!(!is_yes(&wrapped), "{wrapped:?}");
+        let inline = format!("`{}`", text.replace(['\n', '`'], " "));
+        prop_assert!(!is_yes(&inline), "{inline:?}");
+    }
+
+    #[test]
+    fn the_reader_never_panics_on_remarkup_heavy_text(
+        text in "(```|%%%|</table>|<table>|>>!|> |##|`|\"|~~|\u{e9}|\u{0301}|\u{200b}|\u{202e}|\u{fe0f}|\n|\n\n|  | |- |\\[ \\] |NOTE: |lang=text|cowsay\\{\\{\\{|\\}\\}\\}|\\| |approved|not|\\+1|-1|for |deployment|\\?|\\.|,|\u{1F44D}|\u{0430}|n0t|if )*",
+    ) {
+        let readings = read(&text, rules());
+        for st in Statement::ALL {
+            let _ = readings.get(st);
+        }
+    }
+
+    #[test]
+    fn the_reader_never_panics_and_works_linearly(text in "(?s).{0,200}", copies in 2usize..6) {
+        let one = Reader::new(rules());
+        let _ = one.read(&text);
+        let many = Reader::new(rules());
+        let big = format!("{text}\n\n").repeat(copies);
+        let _ = many.read(&big);
+        // Each copy costs about what one costs (plus the separators).
+        prop_assert!(
+            many.work() <= (copies as u64) * (one.work() + 64) + 64,
+            "{} copies: {} units, one: {}", copies, many.work(), one.work()
+        );
+    }
+}
+
+#[test]
+fn a_huge_comment_is_read_in_linear_work() {
+    let r = rules();
+    let unit = "Approved approved +1 lgtm not approved? if `x` \"y\" > z\n";
+    let small = Reader::new(r);
+    let _ = small.read(&unit.repeat(1_000));
+    let big = Reader::new(r);
+    let _ = big.read(&unit.repeat(10_000));
+    assert!(
+        big.work() <= 11 * small.work(),
+        "10x the text took {} units against {}",
+        big.work(),
+        small.work()
+    );
+    // One sentence of 100,000 approval words (no separator at all).
+    let one = Reader::new(r);
+    let _ = one.read(&"approved ".repeat(10_000));
+    let ten = Reader::new(r);
+    let _ = ten.read(&"approved ".repeat(100_000));
+    assert!(
+        ten.work() <= 11 * one.work(),
+        "{} vs {}",
+        ten.work(),
+        one.work()
+    );
+}
