@@ -19,6 +19,7 @@ Examples:
   accessbot status                                 clinic duty: what is ready to grant
   accessbot log T123                               the verdict changes of a task
   accessbot agenda --format wikitext               the next SRE meeting's agenda
+  accessbot expiring --within 30                   granted access that expires soon
   accessbot rules check rules/ --live              validate the rules (and their names)
   accessbot sim --scenario tests/scenarios/demo.toml --listen 127.0.0.1:0
 
@@ -177,6 +178,16 @@ pub enum Command {
     Explain {
         /// The task: T123, 123 or its address.
         task: TaskId,
+    },
+    /// Granted access that expires soon, and expired access still in data.yaml.
+    Expiring {
+        /// List what expires within this many days (default: [lifecycle]
+        /// expiry_reminder_days).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=3650))]
+        within: Option<u32>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
     },
     /// The audit log of a task: each verdict change with what was open then.
     Log {
@@ -396,6 +407,19 @@ With --phab-url (or the configuration file) tasks are shown as links.",
   accessbot agenda --meeting 2026-11-16 --format wikitext
 
 Opens the database read-only.",
+        exit: OK_OR_ERROR,
+    },
+    Page {
+        name: "expiring",
+        globals: &["config", "db", "rules", "now", "log_format", "color"],
+        examples: "Examples:
+  accessbot --db /var/lib/accessbot/accessbot.db expiring
+  accessbot expiring --within 60 --json | jq '.[] | select(.state != \"expiring\")'
+
+Lists granted requests whose access expires within DAYS (state `expiring`), and those whose
+expiry date has passed while their access is still in data.yaml (`expired`), or while
+data.yaml is not configured or cannot be read (`expired-unverified`). Opens the database
+read-only; reads the rules' data.yaml.",
         exit: OK_OR_ERROR,
     },
     Page {
@@ -664,6 +688,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Status { json, all } => cmd_status(&cli, *json, *all).await,
         Command::Agenda { meeting, format } => cmd_agenda(&cli, *meeting, *format).await,
         Command::Log { task, json } => cmd_log(&cli, *task, *json).await,
+        Command::Expiring { within, json } => cmd_expiring(&cli, *within, *json).await,
         Command::Sim {
             scenario,
             listen,
@@ -1232,7 +1257,29 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     if !src.page_seen() {
         src.probe_pages(task, &t.phid).await;
     }
-    let checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
+    let mut checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
+    // After ready: a granted request says so, as the poller would.
+    let tracked = t
+        .attachments
+        .projects
+        .as_ref()
+        .is_none_or(|p| p.project_phids.contains(&src.context().project));
+    let life = store.lifecycle(task).await?;
+    let data_yaml = crate::lifecycle::DataYaml::read(rules.path(&rules.keys.data_yaml).as_deref());
+    let granted = crate::lifecycle::granted(&crate::lifecycle::GrantFacts {
+        checklist: &checklist,
+        status: &t.fields.status.value,
+        tracked,
+        timeline: &gathered.timeline,
+        stored_verdict: row.as_ref().map(|r| r.verdict.as_str()),
+        stored_granted: crate::lifecycle::stored_granted(life.as_ref()),
+        data_yaml: &data_yaml,
+        now,
+    });
+    if granted.is_some() {
+        checklist.verdict = crate::policy::Verdict::Granted;
+        checklist.until = None;
+    }
     store.close().await;
     Ok(Live {
         checklist,
@@ -1289,7 +1336,39 @@ async fn cmd_grant_patch(
     };
     if revoke {
         let parsed = &live.gathered.facts.parsed;
-        if !crate::policy::is_user_request(&live.gathered.facts.title, parsed) {
+        let title = &live.gathered.facts.title;
+        // A removal task: the user and groups it names (none: every group in data.yaml).
+        if let Some(removal) = crate::lifecycle::removal(title, parsed, &live.rules) {
+            let (user, groups) = match removal {
+                crate::lifecycle::Removal::Target { user, groups } => (user, groups),
+                crate::lifecycle::Removal::Doubt(d) => anyhow::bail!(
+                    "{task}: no revocation is offered while the user to remove is in doubt: {}",
+                    d.join("; ")
+                ),
+            };
+            let mut request = crate::request::Request {
+                shell_user: Some(user.clone()),
+                groups,
+                ..Default::default()
+            };
+            match path {
+                Some(path) => {
+                    let (text, label) = read(&path)?;
+                    if request.groups.is_empty() {
+                        let data = crate::grant::AdminData::parse(text.clone())?;
+                        request.groups = data.groups_of(user.as_str());
+                    }
+                    let patch = crate::grant::revoke_patch(&request, &text, &label)?;
+                    print!("{}", patch.diff);
+                    for note in &patch.notes {
+                        eprintln!("note: {note}");
+                    }
+                }
+                None => print!("{}", crate::grant::revoke_snippet(&request)?),
+            }
+            return Ok(0);
+        }
+        if !crate::policy::is_user_request(title, parsed) {
             anyhow::bail!("{task} is not an access request: there is no access to revoke");
         }
         // Who and what to revoke must be beyond doubt: a wrong user loses their access.
@@ -1486,13 +1565,56 @@ async fn cmd_agenda(
     let approvals = store
         .agenda_approvals(&meeting.format("%Y-%m-%d").to_string())
         .await?;
-    store.close().await;
     let url = cli
         .phab_url
         .clone()
         .unwrap_or_else(|| "https://phabricator.example.org".into());
-    let agenda = crate::report::agenda(&rows, &approvals, meeting, &rules, &url, now);
+    let followed = store.granted_lifecycles().await?;
+    store.close().await;
+    let mut agenda = crate::report::agenda(&rows, &approvals, meeting, &rules, &url, now);
+    // Expiring before the meeting after this one, and expired access still in place.
+    let next = crate::calendar::meeting_after(meeting, &rules.meeting, &rules.timing);
+    let until = next.pred_opt().unwrap_or(next);
+    agenda.expiring =
+        crate::report::agenda_expiring(expiring_items(&rules, &followed, now, until), &url);
     print!("{}", crate::report::render_agenda(&agenda, format));
+    Ok(0)
+}
+
+/// What `expiring` and the agenda list: the granted requests of the store expiring on or
+/// before `until`, and expired ones still in place, with the rules' data.yaml read now.
+fn expiring_items(
+    rules: &crate::rules::Rules,
+    followed: &[crate::store::LifecycleRow],
+    now: DateTime<Utc>,
+    until: NaiveDate,
+) -> Vec<crate::lifecycle::ExpiringItem> {
+    use crate::lifecycle::{DataYaml, Followed};
+    let data_yaml = DataYaml::read(rules.path(&rules.keys.data_yaml).as_deref());
+    if let DataYaml::Unknown(why) = &data_yaml {
+        eprintln!("warning: data.yaml cannot be read ({why}): expired access is listed as expired-unverified");
+    }
+    let followed: Vec<Followed> = followed.iter().map(Followed::from_row).collect();
+    crate::lifecycle::expiring(&followed, &data_yaml, now, until, rules)
+}
+
+async fn cmd_expiring(cli: &Cli, within: Option<u32>, json: bool) -> anyhow::Result<u8> {
+    let rules = load_rules(cli)?;
+    let store = crate::store::Store::open_read_only(&cli.db).await?;
+    let followed = store.granted_lifecycles().await?;
+    store.close().await;
+    let now = clock(cli).now();
+    let days = within.unwrap_or(rules.lifecycle.expiry_reminder_days);
+    let today = crate::calendar::local_date(now, &rules.timing);
+    let until = today
+        .checked_add_days(chrono::Days::new(u64::from(days)))
+        .unwrap_or(today);
+    let items = expiring_items(&rules, &followed, now, until);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        print!("{}", crate::lifecycle::expiring_table(&items));
+    }
     Ok(0)
 }
 

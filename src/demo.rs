@@ -1,7 +1,10 @@
-//! `accessbot demo`: the simulator and the bot end to end on the bundled scenario. Three
+//! `accessbot demo`: the simulator and the bot end to end on the bundled scenarios. Three
 //! requests (a plain one, a sudo one, one with a refused key) live through a week while the
 //! demo moves the clock; it prints what happened on each ticket, what the bot posted and why,
-//! and ends with the clinic-duty status, the SRE meeting agenda and a grant patch.
+//! the clinic-duty status, the SRE meeting agenda and a grant patch. Then the life of access
+//! after ready (`tests/scenarios/lifecycle.toml`): an intern's request granted once the demo,
+//! as clinic duty, merges its grant into data.yaml, another granted by its resolution, removal
+//! tasks, and, two months later, the expiry reminder.
 
 use crate::conduit::{Client, ClientOptions, Token};
 use crate::evidence::EvidenceSource;
@@ -14,7 +17,28 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 const SCENARIO: &str = include_str!("../tests/scenarios/demo.toml");
+const LIFECYCLE: &str = include_str!("../tests/scenarios/lifecycle.toml");
 const DATA_YAML: &str = include_str!("../tests/fixtures/grant/data.yaml");
+
+/// The stops of the second part, with what to look for.
+const LIFE_STEPS: &[(&str, &str)] = &[
+    (
+        "2026-11-05T10:00:00Z",
+        "Thursday: T501 (an intern's request, until 2027-01-15) and T502 are ready; three tasks ask to remove access.",
+    ),
+    (
+        "2026-11-05T12:00:00Z",
+        "Clinic duty grants T501: its data.yaml change is merged, and the bot reads data.yaml again.",
+    ),
+    (
+        "2026-11-06T12:00:00Z",
+        "Friday: clinic duty granted T502 by hand and resolved the task.",
+    ),
+    (
+        "2027-01-01T09:00:00Z",
+        "Two months later, 14 days before the intern's access expires.",
+    ),
+];
 
 /// The instants the demo stops at, with what to look for.
 const STEPS: &[(&str, &str)] = &[
@@ -48,15 +72,44 @@ fn indent(text: &str) -> String {
 /// Runs the demo, printing to stdout.
 pub async fn run() -> anyhow::Result<()> {
     let rules = Arc::new(Rules::bundled()?);
-    let scenario = Scenario::from_toml(SCENARIO)?;
+    let dir = std::env::temp_dir().join(format!("accessbot-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = async {
+        let (scenario, token, events) = load(SCENARIO)?;
+        let handle = start_sim(scenario, STEPS[0].0).await?;
+        let first = drive(&handle, &rules, &token, &dir, &events).await;
+        handle.shutdown().await;
+        first?;
+
+        // Part two: a data.yaml the bot reads (the demo merges grants into it).
+        let data_yaml = dir.join("data.yaml");
+        std::fs::write(&data_yaml, DATA_YAML)?;
+        let mut life_rules = (*rules).clone();
+        life_rules.keys.data_yaml = data_yaml.display().to_string();
+        let (scenario, token, events) = load(LIFECYCLE)?;
+        let handle = start_sim(scenario, LIFE_STEPS[0].0).await?;
+        let second = drive_lifecycle(&handle, &Arc::new(life_rules), &token, &dir, &events).await;
+        handle.shutdown().await;
+        second
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// What happens on a scenario's tickets, in time order: (when, task, what).
+type Events = Vec<(DateTime<Utc>, u64, String)>;
+
+/// A scenario, the bot's token in it and its events.
+fn load(text: &str) -> anyhow::Result<(Scenario, String, Events)> {
+    let scenario = Scenario::from_toml(text)?;
     let token = scenario
         .users
         .iter()
         .find(|u| u.username == "accessbot")
         .and_then(|u| u.token.clone())
         .ok_or_else(|| anyhow::anyhow!("the demo scenario has no accessbot token"))?;
-    let start = at(STEPS[0].0)?;
-    let mut events: Vec<(DateTime<Utc>, u64, String)> = scenario
+    let mut events: Events = scenario
         .tasks
         .iter()
         .flat_map(|t| {
@@ -70,22 +123,197 @@ pub async fn run() -> anyhow::Result<()> {
         })
         .collect();
     events.sort_by_key(|(t, id, _)| (*t, *id));
+    Ok((scenario, token, events))
+}
 
-    let handle = sim::start(
+async fn start_sim(scenario: Scenario, start: &str) -> anyhow::Result<sim::SimHandle> {
+    sim::start(
         scenario,
         SimOptions {
-            now: Some(start),
+            now: Some(at(start)?),
             ..SimOptions::default()
         },
         "127.0.0.1:0".parse()?,
     )
-    .await?;
-    let dir = std::env::temp_dir().join(format!("accessbot-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let result = drive(&handle, &rules, &token, &dir, &events).await;
-    handle.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    .await
+    .map_err(Into::into)
+}
+
+/// The events between two stops, then one cycle and what the bot posted, as Phabricator has
+/// it.
+async fn stop_at(
+    handle: &sim::SimHandle,
+    poller: &Poller,
+    client: &Client,
+    events: &[(DateTime<Utc>, u64, String)],
+    prev: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    for (t, task, e) in events
+        .iter()
+        .filter(|(t, _, _)| prev.is_none_or(|p| *t > p) && *t <= now)
+    {
+        println!("  {} T{task}: {e}", t.format("%a %H:%M"));
+    }
+    let before = client.total_calls();
+    let report = poller.cycle().await?;
+    if report.effects.is_empty() {
+        println!("  accessbot: nothing changed, so nothing was posted.");
+    }
+    for e in &report.effects {
+        let first = e.text.lines().next();
+        let posted = handle
+            .comments(e.task.0)
+            .into_iter()
+            .rev()
+            .find(|c| c.text.lines().next() == first)
+            .map(|c| c.text)
+            .unwrap_or_default();
+        match e.kind {
+            "checklist" => {
+                println!(
+                    "  accessbot posted a new checklist on {} (verdict {}):",
+                    e.task, e.verdict
+                );
+                print!("{}", indent(&posted));
+            }
+            "nudge" => println!("  accessbot pinged clinic duty on {}: {posted}", e.task),
+            "granted" => {
+                println!("  accessbot says {} is granted:", e.task);
+                print!("{}", indent(&posted));
+            }
+            "reminder" => {
+                println!("  accessbot reminds the expiry contact on {}:", e.task);
+                print!("{}", indent(&posted));
+            }
+            "expired" => {
+                println!("  accessbot notes that the access of {} expired:", e.task);
+                print!("{}", indent(&posted));
+            }
+            "removal" => {
+                println!("  accessbot posted the removal on {}:", e.task);
+                print!("{}", indent(&posted));
+            }
+            other => println!("  accessbot {other} on {}", e.task),
+        }
+    }
+    println!(
+        "  ({} Conduit calls this cycle)\n",
+        client.total_calls() - before
+    );
+    Ok(())
+}
+
+/// A bot on the simulator with its own database in `dir`.
+async fn bot(
+    handle: &sim::SimHandle,
+    rules: &Arc<Rules>,
+    token: &str,
+    db: &std::path::Path,
+    clock: &Clock,
+) -> anyhow::Result<(Client, Store, Poller)> {
+    let client = Client::new(
+        &handle.url(),
+        Token::new(token.to_string()),
+        ClientOptions::default(),
+    )?;
+    let store = Store::open(db).await?;
+    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
+    let poller = Poller::new(
+        src,
+        store.clone(),
+        rules.clone(),
+        PollerOptions {
+            dry_run: false,
+            concurrency: 4,
+            clock: clock.clone(),
+        },
+    );
+    Ok((client, store, poller))
+}
+
+/// Part two: the life of access after ready.
+async fn drive_lifecycle(
+    handle: &sim::SimHandle,
+    rules: &Arc<Rules>,
+    token: &str,
+    dir: &std::path::Path,
+    events: &[(DateTime<Utc>, u64, String)],
+) -> anyhow::Result<()> {
+    let clock = Clock::fixed(at(LIFE_STEPS[0].0)?);
+    let (client, store, poller) = bot(handle, rules, token, &dir.join("life.db"), &clock).await?;
+    let tz = rules.timing.timezone;
+    println!("━━━━━━━━━━ The life of access after ready ━━━━━━━━━━\n");
+    println!("Six more tasks, and a data.yaml the bot reads: T501 (intern ipark, until 2027-01-15), T502 (cnguyen), T503 (closed before it was ready), and three removal tasks: T504 (nwu from analytics-users), T505 (offboard aaron), T506 (whose access is not said).\n");
+    let mut prev: Option<DateTime<Utc>> = None;
+    for (when, what) in LIFE_STEPS {
+        let now = at(when)?;
+        handle.set_now(now);
+        clock.set(now);
+        println!("━━━ {} ━━━ {what}", crate::report::when(now, tz));
+        if *when == LIFE_STEPS[1].0 {
+            merge_grant(&client, rules, &store, now).await?;
+            println!(
+                "  clinic duty merged the data.yaml change of T501 (accessbot grant-patch T501)."
+            );
+        }
+        stop_at(handle, &poller, &client, events, prev, now).await?;
+        prev = Some(now);
+    }
+    let now = clock.now();
+    println!("━━━ What expires (accessbot expiring) ━━━");
+    let followed: Vec<crate::lifecycle::Followed> = store
+        .granted_lifecycles()
+        .await?
+        .iter()
+        .map(crate::lifecycle::Followed::from_row)
+        .collect();
+    let data_yaml = crate::lifecycle::DataYaml::read(rules.path(&rules.keys.data_yaml).as_deref());
+    let today = crate::calendar::local_date(now, &rules.timing);
+    let until = today
+        .checked_add_days(chrono::Days::new(u64::from(
+            rules.lifecycle.expiry_reminder_days,
+        )))
+        .unwrap_or(today);
+    let items = crate::lifecycle::expiring(&followed, &data_yaml, now, until, rules);
+    println!("{}", crate::lifecycle::expiring_table(&items));
+    store.close().await;
+    println!("That is the whole loop: poll, check, say what is missing, hand clinic duty a patch when ready, and follow the access until it expires.");
+    Ok(())
+}
+
+/// Clinic duty merges T501's grant into the demo's data.yaml (as `git pull` brings it).
+async fn merge_grant(
+    client: &Client,
+    rules: &Arc<Rules>,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let task = client
+        .tasks_by_ids(&[501])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("T501 is gone"))?;
+    let txs = client.transactions(TaskId(501)).await?;
+    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
+    let row = store.task(TaskId(501)).await?;
+    let mut g = src.gather(&task, &txs, row.as_ref()).await?;
+    src.add_reuse(&mut g, store).await?;
+    let checklist = crate::policy::evaluate(&g.facts, rules, now);
+    if checklist.verdict != crate::policy::Verdict::Ready {
+        anyhow::bail!("T501 is {}, not ready", checklist.verdict);
+    }
+    let path = rules
+        .path(&rules.keys.data_yaml)
+        .ok_or_else(|| anyhow::anyhow!("no data.yaml"))?;
+    let text = std::fs::read_to_string(&path)?;
+    let key = g.key_line.clone().unwrap_or_default();
+    let patch = crate::grant::patch(&g.facts.parsed.request, &key, &text, "data.yaml")?;
+    let next = path.with_extension("yaml.new");
+    std::fs::write(&next, patch.text)?;
+    std::fs::rename(&next, &path)?;
+    Ok(())
 }
 
 fn describe(e: &crate::sim::scenario::ScenarioEvent) -> String {
@@ -127,23 +355,8 @@ async fn drive(
     events: &[(DateTime<Utc>, u64, String)],
 ) -> anyhow::Result<()> {
     let clock = Clock::fixed(at(STEPS[0].0)?);
-    let client = Client::new(
-        &handle.url(),
-        Token::new(token.to_string()),
-        ClientOptions::default(),
-    )?;
-    let store = Store::open(&dir.join("accessbot.db")).await?;
-    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
-    let poller = Poller::new(
-        src,
-        store.clone(),
-        rules.clone(),
-        PollerOptions {
-            dry_run: false,
-            concurrency: 4,
-            clock: clock.clone(),
-        },
-    );
+    let (client, store, poller) =
+        bot(handle, rules, token, &dir.join("accessbot.db"), &clock).await?;
     let tz = rules.timing.timezone;
 
     println!(
@@ -158,43 +371,7 @@ async fn drive(
         handle.set_now(now);
         clock.set(now);
         println!("━━━ {} ━━━ {what}", crate::report::when(now, tz));
-        for (t, task, e) in events
-            .iter()
-            .filter(|(t, _, _)| prev.is_none_or(|p| *t > p) && *t <= now)
-        {
-            println!("  {} T{task}: {e}", t.format("%a %H:%M"));
-        }
-        let before = client.total_calls();
-        let report = poller.cycle().await?;
-        if report.effects.is_empty() {
-            println!("  accessbot: nothing changed, so nothing was posted.");
-        }
-        for e in &report.effects {
-            // What the bot posted, as Phabricator has it.
-            let first = e.text.lines().next();
-            let posted = handle
-                .comments(e.task.0)
-                .into_iter()
-                .rev()
-                .find(|c| c.text.lines().next() == first)
-                .map(|c| c.text)
-                .unwrap_or_default();
-            match e.kind {
-                "checklist" => {
-                    println!(
-                        "  accessbot posted a new checklist on {} (verdict {}):",
-                        e.task, e.verdict
-                    );
-                    print!("{}", indent(&posted));
-                }
-                "nudge" => println!("  accessbot pinged clinic duty on {}: {posted}", e.task),
-                other => println!("  accessbot {other} on {}", e.task),
-            }
-        }
-        println!(
-            "  ({} Conduit calls this cycle)\n",
-            client.total_calls() - before
-        );
+        stop_at(handle, &poller, &client, events, prev, now).await?;
         if *when == STEPS[2].0 {
             // The agenda as it goes out before the meeting (shown at the end).
             let rows = store.tasks(true).await?;
@@ -262,6 +439,6 @@ async fn drive(
         println!("T101 is {}, not ready: no patch.", checklist.verdict);
     }
     store.close().await;
-    println!("\nThat is the whole loop: poll, check, say what is missing, and hand clinic duty a patch when ready.");
+    println!("\nThat is the loop up to ready: poll, check, say what is missing, and hand clinic duty a patch.\n");
     Ok(())
 }

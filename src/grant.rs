@@ -8,15 +8,17 @@
 //! the only semantic changes. Everything the requester wrote is quoted so that it round-trips;
 //! the key line is the one the requester wrote, comment included ([`exact_key_line`]).
 //! [`revoke_patch`] and [`revoke_snippet`] (in `revoke`) are the revocation, built on the same
-//! line-level editor (`Doc`).
+//! line-level editor (`Doc`); [`AdminData`] (in `access`) reads a user's access from the file.
 
 use crate::request::Request;
 use serde_norway::{Mapping, Value};
 use std::fmt::Write as _;
 
+mod access;
 mod key_line;
 mod revoke;
 
+pub use access::{Access, AdminData};
 pub use key_line::exact_key_line;
 pub use revoke::{revoke_patch, revoke_snippet, RevokePatch, ABSENT_GROUP};
 

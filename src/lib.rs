@@ -4,8 +4,9 @@
 //! facts) → `remarkup` (the one reader of what people wrote) → `request` + `keys` +
 //! `statement` (what each comment says: yes, no, unclear, none) + `approvals` (per person, per
 //! role) → `policy` with `calendar` (pure) → `report` (texts) → `poller` (the loop and its
-//! effects) → `store` (SQLite). `sim` is the Conduit simulator; `cli` wires the commands (with
-//! `config`, the configuration file, and `rules_live`, the rules' names looked up on the
+//! effects) → `store` (SQLite); `lifecycle` follows a request after it is ready (granted,
+//! expiry reminders, removal tasks). `sim` is the Conduit simulator; `cli` wires the commands
+//! (with `config`, the configuration file, and `rules_live`, the rules' names looked up on the
 //! server); `service` is what an operator sees of a running bot: metrics, health, systemd
 //! notifications.
 
@@ -19,6 +20,7 @@ pub mod evidence;
 pub mod grant;
 pub mod ids;
 pub mod keys;
+pub mod lifecycle;
 pub mod logging;
 pub mod policy;
 pub mod poller;

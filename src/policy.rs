@@ -341,6 +341,9 @@ pub enum Verdict {
     Closed,
     /// Tagged, but not a user access request.
     NotARequest,
+    /// The access is in place (design §11): the bot posted once more and now only follows
+    /// the expiry ([`crate::lifecycle`] decides it; [`evaluate`] never returns it).
+    Granted,
 }
 
 impl Verdict {
@@ -353,6 +356,7 @@ impl Verdict {
             Verdict::Declined => "declined",
             Verdict::Closed => "closed",
             Verdict::NotARequest => "not-a-request",
+            Verdict::Granted => "granted",
         }
     }
 }
@@ -394,6 +398,8 @@ pub enum CheckId {
     WaitingPeriod,
     /// `expiry`.
     Expiry,
+    /// `removal`: a task asking to remove access (design §11).
+    Removal,
 }
 
 impl fmt::Display for CheckId {
@@ -413,6 +419,7 @@ impl fmt::Display for CheckId {
             CheckId::SudoReview => "sudo-review",
             CheckId::WaitingPeriod => "waiting-period",
             CheckId::Expiry => "expiry",
+            CheckId::Removal => "removal",
         };
         f.write_str(s)
     }
@@ -486,9 +493,22 @@ pub struct KeySummary {
     pub source: &'static str,
 }
 
+/// What a request asks for (design §11): JSON `request.kind`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestKind {
+    /// Access for a user (the access-request form).
+    #[default]
+    User,
+    /// The removal of a user's access ("Remove access for jdoe", "Offboard jdoe").
+    Removal,
+}
+
 /// The design §7 `request` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestSummary {
+    /// What the request asks for.
+    pub kind: RequestKind,
     /// Full name.
     pub full_name: Option<String>,
     /// Wikitech username.
@@ -637,6 +657,22 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     if !facts.open {
         return done(Verdict::Closed);
     }
+    // A task asking to remove access gets the removal instead of a checklist.
+    if let Some(removal) = crate::lifecycle::removal(&facts.title, &facts.parsed, rules) {
+        let mut summary = RequestSummary {
+            kind: RequestKind::Removal,
+            ..request.clone()
+        };
+        if let crate::lifecycle::Removal::Target { user, groups } = &removal {
+            summary.shell_user = Some(user.to_string());
+            summary.groups = groups.clone();
+        }
+        return Checklist {
+            request: summary,
+            checks: vec![crate::lifecycle::removal_check(&removal)],
+            ..done(Verdict::Blocked)
+        };
+    }
     if !is_user_request(&facts.title, &facts.parsed) {
         return done(Verdict::NotARequest);
     }
@@ -739,6 +775,7 @@ fn summary(facts: &Facts, rules: &Rules) -> RequestSummary {
         }),
     };
     RequestSummary {
+        kind: RequestKind::User,
         full_name: r.full_name.clone(),
         wikitech_user: r.wikitech_user.clone(),
         shell_user: r.shell_user.as_ref().map(|s| s.as_str().to_string()),

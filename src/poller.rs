@@ -1,19 +1,22 @@
 //! The poller: one cycle polls the changed tasks (one call when nothing changed), re-reads the
 //! tasks whose checklist time alone may change (and all open ones on the reconcile cycle),
 //! evaluates them, and performs the effects: a checklist comment only when it differs from the
-//! bot's last one read back from the task, one stale nudge per stretch, the ready column/tag.
-//! A task that cannot be read (an answer over the size cap, an object of the wrong shape) is
-//! set aside with a logged reason and a `blocked` status entry while the others go on.
+//! bot's last one read back from the task, one stale nudge per stretch, the ready column/tag,
+//! and the lifecycle after ready (`crate::lifecycle`: the granted comment, the expiry
+//! reminder, the removal comment), with `data.yaml` re-read when it changes. A task that
+//! cannot be read (an answer over the size cap, an object of the wrong shape) is set aside
+//! with a logged reason and a `blocked` status entry while the others go on.
 //! The loop around it stops cleanly on SIGTERM or Ctrl-C between two tasks.
 
 use crate::conduit::types::Task;
 use crate::conduit::{Client, ConduitError, UnreadableTask};
 use crate::evidence::{is_open, EvidenceSource, Gathered};
 use crate::ids::{Phid, TaskId};
-use crate::policy::{self, Checklist, Status, Verdict};
+use crate::lifecycle::{self, DataYaml, DataYamlWatch, GrantedBy};
+use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
-use crate::store::{PollEntry, Store, TaskRow};
+use crate::store::{LifecycleRow, PollEntry, Store, TaskRow};
 use crate::timeline::Moment;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -96,7 +99,8 @@ pub struct Effect {
     /// The task.
     pub task: TaskId,
     /// `checklist`, `nudge`, `ready-column`, `ready-tag`, `unready-tag`,
-    /// `unreadable-notice` (a notice posted in a later cycle than its task was set aside).
+    /// `unreadable-notice` (a notice posted in a later cycle than its task was set aside), and
+    /// the lifecycle's `granted`, `reminder`, `expired`, `removal`.
     pub kind: &'static str,
     /// The text that would be posted, in full, in dry-run; the first line of the text posted
     /// otherwise (the whole text is on the task: a cold sync of thousands of tasks would
@@ -301,6 +305,8 @@ pub struct Poller {
     /// The tasks set aside as unreadable, as stored under [`UNREADABLE`] (read at the start of
     /// each cycle, written through).
     unreadable: tokio::sync::Mutex<BTreeMap<u64, UnreadableEntry>>,
+    /// The configured `data.yaml`, re-read when it changes.
+    data_yaml: DataYamlWatch,
 }
 
 impl Poller {
@@ -314,6 +320,7 @@ impl Poller {
         let (stop, shutdown) = watch::channel(false);
         let monitor = Arc::new(crate::service::Monitor::new(opts.clock.clone()));
         monitor.watch_client(src.client());
+        let data_yaml = DataYamlWatch::from_rules(&rules);
         Poller {
             src,
             store,
@@ -324,6 +331,7 @@ impl Poller {
             defer_held: DEFER_HELD,
             monitor,
             unreadable: tokio::sync::Mutex::new(BTreeMap::new()),
+            data_yaml,
         }
     }
 
@@ -466,6 +474,7 @@ impl Poller {
             None => BTreeMap::new(),
         };
         self.post_pending_notices(&mut report).await?;
+        let concerned = self.data_yaml_concerns().await?;
         let lanes = self.lanes();
         let ledger = Mutex::new(KeyLedger::default());
         let mut oldest_failed: Option<i64> = None;
@@ -475,7 +484,7 @@ impl Poller {
 
         // The poll feeds batches (a page of changed tasks, then the due ones) to the pipeline.
         let (tx, rx) = mpsc::channel::<Vec<Task>>(2);
-        let producer = self.poll(&rows, cursor, now, tx);
+        let producer = self.poll(&rows, cursor, now, &concerned, tx);
         let consumer = async {
             let tasks = futures::stream::unfold(rx, |mut rx| async move {
                 rx.recv()
@@ -603,14 +612,17 @@ impl Poller {
         2 * self.opts.concurrency.max(1)
     }
 
-    /// The poll: pages of changed tasks (one call when nothing changed), then the open tasks
-    /// due a re-read (time, nudge, reconcile); each batch's requesters are prefetched before
-    /// it is handed to the pipeline.
+    /// The poll: pages of changed tasks (one call when nothing changed), then the tasks due a
+    /// re-read (time, nudge, reconcile, and `concerned`: those a new `data.yaml` concerns);
+    /// each batch's requesters are prefetched before it is handed to the pipeline. Granted
+    /// requests are read again only when they change or their expiry is due (`wake_at`, also
+    /// once their task is closed), never on the reconcile cycle.
     async fn poll(
         &self,
         rows: &HashMap<i64, PollEntry>,
         cursor: Option<i64>,
         now: DateTime<Utc>,
+        concerned: &HashSet<u64>,
         tx: mpsc::Sender<Vec<Task>>,
     ) -> anyhow::Result<Polled> {
         let project = self.src.context().project.clone();
@@ -669,12 +681,13 @@ impl Poller {
         // the reconcile cycle: their timeline did not get readable by a comment edit.
         let mut due: Vec<u64> = rows
             .values()
-            .filter(|r| r.open && !seen.contains(&(r.id as u64)))
+            .filter(|r| !seen.contains(&(r.id as u64)))
             .filter(|r| !set_aside.contains_key(&(r.id as u64)))
             .filter(|r| {
-                reconcile_due
-                    || r.wake_at.is_some_and(|w| w <= now.timestamp())
-                    || self.nudge_due(r, now)
+                // Only granted requests keep a wake time once closed (their expiry).
+                r.wake_at.is_some_and(|w| w <= now.timestamp())
+                    || (r.open && !r.granted && (reconcile_due || self.nudge_due(r, now)))
+                    || (r.open && concerned.contains(&(r.id as u64)))
             })
             .map(|r| r.id as u64)
             .collect();
@@ -1118,13 +1131,30 @@ impl Poller {
         t: &Task,
         last_xact: Option<i64>,
         g: &Gathered,
-        checklist: Checklist,
+        mut checklist: Checklist,
         tracked: bool,
         row: Option<TaskRow>,
         now: DateTime<Utc>,
         report: &mut CycleReport,
     ) -> anyhow::Result<()> {
         let id = TaskId(t.id);
+        // After ready: granted stays granted; see `lifecycle::granted`.
+        let life = self.store.lifecycle(id).await?;
+        let data_yaml = self.data_yaml.current();
+        let granted = lifecycle::granted(&lifecycle::GrantFacts {
+            checklist: &checklist,
+            status: &t.fields.status.value,
+            tracked,
+            timeline: &g.timeline,
+            stored_verdict: row.as_ref().map(|r| r.verdict.as_str()),
+            stored_granted: lifecycle::stored_granted(life.as_ref()),
+            data_yaml: &data_yaml,
+            now,
+        });
+        if granted.is_some() {
+            checklist.verdict = Verdict::Granted;
+            checklist.until = None;
+        }
         let mut row = row.unwrap_or_else(|| TaskRow {
             id: t.id as i64,
             ..TaskRow::default()
@@ -1178,11 +1208,13 @@ impl Poller {
             }
         }
 
-        // The checklist comment: only when it differs from the bot's last one on the task.
-        let active = matches!(
-            checklist.verdict,
-            Verdict::Ready | Verdict::Waiting | Verdict::Blocked | Verdict::Declined
-        );
+        // The checklist comment: only when it differs from the bot's last one on the task (a
+        // removal task gets its removal comment instead, below).
+        let active = checklist.request.kind == RequestKind::User
+            && matches!(
+                checklist.verdict,
+                Verdict::Ready | Verdict::Waiting | Verdict::Blocked | Verdict::Declined
+            );
         let mut text = report::comment(&checklist, tz, now);
         if row.ready_marked && checklist.verdict != Verdict::Ready && active {
             text = text.replacen(
@@ -1261,10 +1293,11 @@ impl Poller {
         let last_activity = g.timeline.last_activity;
         if let Some(la) = last_activity {
             let stretch_nudged = row.nudged_for == Some(la.timestamp())
-                || g.timeline
-                    .bot_comments
-                    .iter()
-                    .any(|c| c.at >= la && !report::is_checklist(&c.text));
+                || g.timeline.bot_comments.iter().any(|c| {
+                    c.at >= la
+                        && !report::is_checklist(&c.text)
+                        && !lifecycle::is_lifecycle_comment(&c.text)
+                });
             // Only when someone must act: a request waiting for time alone is not stale.
             if checklist.verdict == Verdict::Blocked
                 && policy::is_stale(la, now, &self.rules.timing)
@@ -1286,6 +1319,11 @@ impl Poller {
             }
         }
 
+        // After ready: the granted comment, the expiry, the removal comment.
+        let granted_wake = self
+            .lifecycle_effects(t, g, &checklist, granted, life, &data_yaml, now, report)
+            .await?;
+
         // Store the outcome (and the audit entry when the verdict changed).
         if old_verdict.as_deref() != Some(checklist.verdict.as_str()) {
             let evidence = serde_json::to_string(&checklist.checks)?;
@@ -1301,9 +1339,222 @@ impl Poller {
             info!(task = %id, phase = "verdict", old = old_verdict.as_deref().unwrap_or("-"), new = checklist.verdict.as_str(), "verdict changed");
         }
         fill_row(&mut row, t, last_xact, g, &checklist, now, tracked);
+        if let Some(wake) = granted_wake {
+            // Nobody must act on a granted request; it is read again when its expiry is due.
+            row.who = String::new();
+            row.wake_at = wake;
+        }
         self.store.put_task(&row).await?;
         self.clear_unreadable(id).await?;
         Ok(())
+    }
+
+    /// The lifecycle after ready (see [`crate::lifecycle`]): a removal task's comment, posted
+    /// when it differs from the bot's last one; a granted request's comment, once, then its
+    /// expiry reminder or expired note, each once, every one of them read back from the task
+    /// first. Records the lifecycle; returns, for a granted request, when it must be read
+    /// again (`Some(None)`: only when it changes).
+    #[allow(clippy::too_many_arguments)]
+    async fn lifecycle_effects(
+        &self,
+        t: &Task,
+        g: &Gathered,
+        checklist: &Checklist,
+        granted: Option<GrantedBy>,
+        life: Option<LifecycleRow>,
+        data_yaml: &DataYaml,
+        now: DateTime<Utc>,
+        report: &mut CycleReport,
+    ) -> anyhow::Result<Option<Option<i64>>> {
+        let id = TaskId(t.id);
+        let rules = &self.rules;
+        if checklist.request.kind == RequestKind::Removal {
+            let Some(removal) = lifecycle::removal(&t.fields.name, &g.facts.parsed, rules) else {
+                return Ok(None);
+            };
+            let last = lifecycle::last_removal_comment(&g.timeline);
+            let label = rules
+                .path(&rules.keys.data_yaml)
+                .and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "data.yaml".into());
+            if let Some(text) =
+                lifecycle::removal_text(id, &removal, data_yaml, &label, last.is_some())
+            {
+                let hash = lifecycle::removal_hash(&text);
+                if last.map(|c| lifecycle::removal_hash(&c.text)) != Some(hash) {
+                    self.post(id, "removal", &text, checklist.verdict, report)
+                        .await?;
+                }
+            }
+            let (shell_user, groups) = match &removal {
+                lifecycle::Removal::Target { user, groups } => {
+                    (Some(user.to_string()), groups.join(","))
+                }
+                lifecycle::Removal::Doubt(_) => (None, String::new()),
+            };
+            self.store
+                .put_lifecycle(&LifecycleRow {
+                    task_id: t.id as i64,
+                    kind: "removal".into(),
+                    shell_user,
+                    groups,
+                    ..LifecycleRow::default()
+                })
+                .await?;
+            return Ok(None);
+        }
+        let Some(by) = granted else {
+            if let Some(old) = life.filter(|l| l.kind == "removal") {
+                // The title no longer asks for a removal.
+                self.store
+                    .put_lifecycle(&LifecycleRow {
+                        kind: "user".into(),
+                        shell_user: None,
+                        groups: String::new(),
+                        ..old
+                    })
+                    .await?;
+            }
+            return Ok(None);
+        };
+
+        // Whose access and which groups: as recorded when it was granted (a later description
+        // edit moves nothing), else the request's.
+        let mut life = life
+            .filter(|l| l.kind == "user")
+            .unwrap_or_else(|| LifecycleRow {
+                task_id: t.id as i64,
+                kind: "user".into(),
+                ..LifecycleRow::default()
+            });
+        if life.granted_at.is_none() {
+            let (user, groups) = lifecycle::access_of(checklist)
+                .map(|(u, g)| (Some(u), g.join(",")))
+                .unwrap_or((checklist.request.shell_user.clone(), String::new()));
+            life.shell_user = user;
+            life.groups = groups;
+            life.granted_at = Some(by.at().timestamp());
+            life.granted_by = Some(by.as_str().into());
+        }
+        let user = life.shell_user.clone();
+        let groups: Vec<String> = life
+            .groups
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect();
+        let stored = life
+            .expiry_date
+            .as_deref()
+            .and_then(|d| d.parse().ok())
+            .map(|date| lifecycle::Expiry {
+                date,
+                contact: life.expiry_contact.clone(),
+            });
+        let expiry = lifecycle::expiry_of(
+            user.as_deref(),
+            data_yaml,
+            stored,
+            lifecycle::request_expiry(checklist),
+        );
+        life.expiry_date = expiry.as_ref().map(|e| e.date.to_string());
+        life.expiry_contact = expiry.as_ref().and_then(|e| e.contact.clone());
+        let shown: Vec<String> = match (by, data_yaml.known(), &user) {
+            (GrantedBy::DataYaml(_), Some(d), Some(u)) => d.access(u, &groups).member_of,
+            _ => groups.clone(),
+        };
+        let texts = lifecycle::Granted {
+            task: id,
+            // The person the access is for: the subject (the author while it is unknown).
+            person: g
+                .facts
+                .subject
+                .username()
+                .unwrap_or(&g.facts.author)
+                .as_str(),
+            shell_user: user.as_deref(),
+            groups: &shown,
+            expiry: expiry.as_ref(),
+            clinic_duty: &rules.phabricator.clinic_duty,
+        };
+        if lifecycle::granted_comment(&g.timeline).is_none() {
+            let text = lifecycle::granted_text(&texts, by, rules);
+            self.post(id, "granted", &text, Verdict::Granted, report)
+                .await?;
+        }
+
+        // The expiry: each comment once per expiry date, read back from the task.
+        let date = expiry.as_ref().map(|e| e.date);
+        let date_text = date.map(|d| d.to_string());
+        let reminder = date.and_then(|d| lifecycle::reminder_posted(&g.timeline, d));
+        let note = date.and_then(|d| lifecycle::expired_posted(&g.timeline, d));
+        if let Some(c) = reminder.filter(|_| life.reminded_for != date_text) {
+            life.reminded_at = Some(c.at.timestamp());
+            life.reminded_for = date_text.clone();
+        }
+        if let Some(c) = note.filter(|_| life.expired_for != date_text) {
+            life.expired_noted_at = Some(c.at.timestamp());
+            life.expired_for = date_text.clone();
+        }
+        let reminded = date_text.is_some() && life.reminded_for == date_text;
+        let noted = date_text.is_some() && life.expired_for == date_text;
+        let still = lifecycle::still_present(data_yaml, user.as_deref(), &groups);
+        let plan = lifecycle::expiry_plan(expiry.as_ref(), now, rules, reminded, noted, still);
+        match plan.step {
+            lifecycle::Step::Nothing => {}
+            lifecycle::Step::Remind => {
+                let text = lifecycle::reminder_text(&texts, now, rules);
+                self.post(id, "reminder", &text, Verdict::Granted, report)
+                    .await?;
+                if !self.opts.dry_run {
+                    life.reminded_at = Some(now.timestamp());
+                    life.reminded_for = date_text.clone();
+                }
+            }
+            lifecycle::Step::NoteExpired { verified } => {
+                let text = lifecycle::expired_text(&texts, verified);
+                self.post(id, "expired", &text, Verdict::Granted, report)
+                    .await?;
+                if !self.opts.dry_run {
+                    life.expired_noted_at = Some(now.timestamp());
+                    life.expired_for = date_text.clone();
+                }
+            }
+        }
+        self.store.put_lifecycle(&life).await?;
+        Ok(Some(plan.wake_at.map(|w| w.timestamp())))
+    }
+
+    /// Reads `data.yaml` again when it changed; then the open requests it concerns are due a
+    /// re-read this cycle (a change of `data.yaml` touches no task): the removal tasks (their
+    /// data.yaml change) and the user requests whose access it now shows.
+    async fn data_yaml_concerns(&self) -> anyhow::Result<HashSet<u64>> {
+        if !self.data_yaml.refresh() {
+            return Ok(HashSet::new());
+        }
+        let DataYaml::Known(d) = self.data_yaml.current() else {
+            return Ok(HashSet::new());
+        };
+        let (removals, requests) = self.store.data_yaml_candidates().await?;
+        let mut due: HashSet<u64> = removals.into_iter().map(|id| id as u64).collect();
+        for (id, user, groups) in requests {
+            let groups: Vec<String> = groups
+                .split(',')
+                .filter(|g| !g.is_empty())
+                .map(str::to_string)
+                .collect();
+            if d.access(&user, &groups).complete() {
+                due.insert(id as u64);
+            }
+        }
+        if !due.is_empty() {
+            info!(
+                phase = "data-yaml",
+                tasks = due.len(),
+                "data.yaml changed: reading the requests it concerns again"
+            );
+        }
+        Ok(due)
     }
 
     /// Posts a comment other than the checklist (a stale nudge), or prints it in dry-run;

@@ -1,5 +1,6 @@
 //! Texts the bot posts or prints (pure): the checklist comment, the stale nudge, the terminal
-//! views of `check`/`explain`, the clinic-duty status and the SRE meeting agenda.
+//! views of `check`/`explain`, the clinic-duty status and the SRE meeting agenda (the
+//! lifecycle's own comments are in `crate::lifecycle`).
 //!
 //! Everything that may carry requester input goes through [`inert`] (see
 //! [`crate::remarkup_out`]), so nothing a requester wrote reaches a comment live: no mention,
@@ -69,6 +70,9 @@ fn verdict_line(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
         Verdict::Declined => "DECLINED: the SRE meeting declined this sudo request.".into(),
         Verdict::Closed => "CLOSED: the task is closed; accessbot no longer tracks it.".into(),
         Verdict::NotARequest => "NOT A REQUEST: this task is not a user access request.".into(),
+        Verdict::Granted => {
+            "GRANTED: the access is in place; accessbot no longer checks this request and only follows its expiry.".into()
+        }
     }
 }
 
@@ -222,13 +226,14 @@ fn verdict_rank(v: &str) -> u8 {
         "waiting" => 1,
         "blocked" => 2,
         "declined" => 3,
-        "not-a-request" => 4,
-        _ => 5,
+        "granted" => 4,
+        "not-a-request" => 5,
+        _ => 6,
     }
 }
 
 /// Orders rows for clinic duty: ready, waiting (soonest first), blocked (oldest first),
-/// declined, then the rest.
+/// declined, granted, then the rest.
 pub fn sort_for_status(rows: &mut [TaskRow]) {
     rows.sort_by(|a, b| {
         verdict_rank(&a.verdict)
@@ -318,6 +323,7 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
             ("blocked", _) if r.who.is_empty() => "waits for -".to_string(),
             ("blocked", _) => format!("waits for {}", list_of(&r.who).join(", ")),
             ("declined", _) => "declined at the SRE meeting".into(),
+            ("granted", _) => "nothing: granted (see expiring)".into(),
             (other, _) => other.to_string(),
         };
         let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());
@@ -438,6 +444,34 @@ pub struct Agenda {
     pub rolled_over: Vec<AgendaItem>,
     /// Stale or long-waiting requests.
     pub stale: Vec<AgendaStale>,
+    /// Granted access that expires before the meeting after this one, or expired and is
+    /// still in place (filled by the caller: [`agenda_expiring`]).
+    pub expiring: Vec<AgendaExpiring>,
+}
+
+/// One line of the agenda's "Expiring" section.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgendaExpiring {
+    /// What `accessbot expiring --json` says of it.
+    #[serde(flatten)]
+    pub item: crate::lifecycle::ExpiringItem,
+    /// Link to the task.
+    pub url: String,
+}
+
+/// The agenda's "Expiring" section: the items of [`crate::lifecycle::expiring`] with links.
+pub fn agenda_expiring(
+    items: Vec<crate::lifecycle::ExpiringItem>,
+    phab_url: &str,
+) -> Vec<AgendaExpiring> {
+    let base = phab_url.trim_end_matches('/');
+    items
+        .into_iter()
+        .map(|item| AgendaExpiring {
+            url: format!("{base}/{}", item.task),
+            item,
+        })
+        .collect()
 }
 
 /// Builds the agenda of `meeting` from the stored tasks (their reports are not read) and the
@@ -511,6 +545,7 @@ pub fn agenda(
         reviews,
         rolled_over,
         stale,
+        expiring: Vec::new(),
     }
 }
 
@@ -690,6 +725,36 @@ fn render_tables(a: &Agenda, d: &Dialect) -> String {
         }
         s.push_str(d.table_end);
     }
+    s.push_str(&(d.heading)("Expiring"));
+    if a.expiring.is_empty() {
+        s.push_str(d.empty);
+    } else {
+        s.push_str(d.table_start);
+        s.push_str(&(d.header)(&[
+            "Task",
+            "Shell user",
+            "Groups",
+            "Expires",
+            "Expiry contact",
+            "State",
+        ]));
+        for e in &a.expiring {
+            let i = &e.item;
+            s.push_str(&(d.row)(&[
+                (d.link)(&i.task, &e.url),
+                i.shell_user
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |u| (d.cell)(u)),
+                cells(&i.groups),
+                i.expiry_date.to_string(),
+                i.expiry_contact
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |c| (d.cell)(c)),
+                i.state.to_string(),
+            ]));
+        }
+        s.push_str(d.table_end);
+    }
     s
 }
 
@@ -744,6 +809,7 @@ mod tests {
                 expiry_contact: None,
                 author: "jdoe".into(),
                 subject: None,
+                kind: Default::default(),
             },
             checks: vec![Check {
                 id: CheckId::KnownGroups,

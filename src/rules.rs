@@ -421,6 +421,41 @@ struct PolicyRaw {
     keys: KeyRules,
     timing: Option<TimingRaw>,
     meeting: MeetingRaw,
+    #[serde(default)]
+    lifecycle: LifecycleRaw,
+}
+
+/// `[lifecycle]` in policy.toml (raw form; see [`Lifecycle`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleRaw {
+    #[serde(default = "default_reminder_days")]
+    expiry_reminder_days: u32,
+}
+
+impl Default for LifecycleRaw {
+    fn default() -> Self {
+        LifecycleRaw {
+            expiry_reminder_days: default_reminder_days(),
+        }
+    }
+}
+
+fn default_reminder_days() -> u32 {
+    14
+}
+
+/// `[lifecycle]` of policy.toml and of phrases.toml, validated: what happens after a request
+/// is granted, and how a task asking for a removal is recognised.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    /// How many days before a granted request's expiry date the expiry contact is reminded.
+    pub expiry_reminder_days: u32,
+    /// A task title asking to remove access (any of the patterns).
+    pub removal: Regex,
+    /// Patterns, tried in order, that read whose access (`(?P<user>…)`) and optionally which
+    /// groups (`(?P<groups>…)`) a removal title names.
+    pub removal_target: Vec<Regex>,
 }
 
 fn default_people() -> PeopleRules {
@@ -515,6 +550,17 @@ struct PhrasesRaw {
     examples: Option<BTreeMap<String, String>>,
     #[serde(default)]
     reading: Option<BTreeMap<String, Vec<String>>>,
+    /// Optional: without it the bundled `[lifecycle]` phrases apply.
+    #[serde(default)]
+    lifecycle: Option<LifecyclePhrasesRaw>,
+}
+
+/// `[lifecycle]` of phrases.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecyclePhrasesRaw {
+    removal: Vec<String>,
+    removal_target: Vec<String>,
 }
 
 /// The phrases of `rules/phrases.toml`: the statement patterns of `[phrases]` (regexes,
@@ -655,6 +701,8 @@ pub struct Rules {
     pub labels: Labels,
     /// Phrase regexes.
     pub phrases: Phrases,
+    /// `[lifecycle]`: expiry reminders and removal tasks.
+    pub lifecycle: Lifecycle,
     /// The directory the rules were read from (relative paths in the rules resolve against it).
     pub dir: PathBuf,
 }
@@ -939,7 +987,27 @@ impl Rules {
                 ));
             }
         }
+        let lifecycle_raw = phrases_raw.lifecycle.clone();
         let phrases_c = compile_phrases(phrases_raw, &xerr)?;
+
+        let days = raw.lifecycle.expiry_reminder_days;
+        if days == 0 || days > 365 {
+            return Err(perr(
+                "lifecycle.expiry_reminder_days",
+                format!("{days} is out of range (1 to 365)"),
+            ));
+        }
+        let lifecycle = match lifecycle_raw {
+            Some(l) => lifecycle_phrases(days, &l, &xerr)?,
+            None => {
+                // The bundled `[lifecycle]` phrases, for a phrases.toml written without them.
+                let bundled: PhrasesRaw = de(Path::new("<bundled>/phrases.toml"), BUNDLED_PHRASES)?;
+                let l = bundled
+                    .lifecycle
+                    .expect("the bundled phrases have a [lifecycle] table");
+                lifecycle_phrases(days, &l, &xerr)?
+            }
+        };
 
         let rules = Rules {
             phabricator: raw.phabricator,
@@ -952,6 +1020,7 @@ impl Rules {
             groups: groups_map.into_iter().map(|(k, (_, g))| (k, g)).collect(),
             labels,
             phrases: phrases_c,
+            lifecycle,
             dir: dir.to_path_buf(),
         };
         // The forms the bot tells people to write must read as what they say.
@@ -1382,6 +1451,65 @@ impl Labels {
             ("phabricator_user", &self.phabricator_user),
         ]
     }
+}
+
+/// Compiles phrases.toml's `[lifecycle]` patterns: `removal` as one case-insensitive regex,
+/// `removal_target` one by one (tried in order), each with a `user` capture.
+fn lifecycle_phrases(
+    expiry_reminder_days: u32,
+    raw: &LifecyclePhrasesRaw,
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<Lifecycle, RulesError> {
+    let build = |key: &str, pattern: &str| {
+        RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .size_limit(1 << 22)
+            .build()
+            .map_err(|e| {
+                xerr(
+                    key,
+                    format!(
+                        "invalid regex: {}",
+                        e.to_string().lines().last().unwrap_or("")
+                    ),
+                )
+            })
+    };
+    if raw.removal.is_empty() {
+        return Err(xerr(
+            "lifecycle.removal",
+            "needs at least one pattern".into(),
+        ));
+    }
+    let joined = raw
+        .removal
+        .iter()
+        .map(|p| format!("(?:{p})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let removal = build("lifecycle.removal", &joined)?;
+    if raw.removal_target.is_empty() {
+        return Err(xerr(
+            "lifecycle.removal_target",
+            "needs at least one pattern".into(),
+        ));
+    }
+    let mut removal_target = Vec::new();
+    for p in &raw.removal_target {
+        let re = build("lifecycle.removal_target", p)?;
+        if !re.capture_names().any(|n| n == Some("user")) {
+            return Err(xerr(
+                "lifecycle.removal_target",
+                format!("the pattern {p:?} has no (?P<user>…) group for the shell user"),
+            ));
+        }
+        removal_target.push(re);
+    }
+    Ok(Lifecycle {
+        expiry_reminder_days,
+        removal,
+        removal_target,
+    })
 }
 
 /// Key algorithm names the key checker knows.

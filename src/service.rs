@@ -30,8 +30,16 @@ use std::time::{Duration, Instant};
 /// long).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// The verdicts of tracked (open) requests, reported even when none has them.
-const OPEN_VERDICTS: [&str; 5] = ["ready", "waiting", "blocked", "declined", "not-a-request"];
+/// The verdicts of tracked requests (open ones, and granted ones whose expiry the bot
+/// follows), reported even when none has them.
+const OPEN_VERDICTS: [&str; 6] = [
+    "ready",
+    "waiting",
+    "blocked",
+    "declined",
+    "not-a-request",
+    "granted",
+];
 
 /// One label, as prometheus-client encodes label sets.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -217,7 +225,7 @@ impl Monitor {
         let requests = Family::<VerdictLabel, Gauge>::default();
         registry.register(
             "requests",
-            "Tracked (open) requests by their current verdict",
+            "Tracked requests by their current verdict: open ones, and every granted one",
             requests.clone(),
         );
         let cycle_duration = Histogram::new([
@@ -237,7 +245,7 @@ impl Monitor {
         let posts = Family::<KindLabel, Counter>::default();
         registry.register(
             "posts",
-            "Writes on Phabricator by kind (checklist, nudge, ready-column, ready-tag, unready-tag)",
+            "Writes on Phabricator by kind (checklist, nudge, ready-column, ready-tag, unready-tag, granted, reminder, expired, removal)",
             posts.clone(),
         );
         let last_success = Gauge::<f64, AtomicU64>::default();

@@ -1,5 +1,6 @@
 //! SQLite state (sqlx, embedded migrations): poll cursor, tracked tasks, posted checklists,
-//! sudo-review bookkeeping, keys seen, and the append-only audit log.
+//! sudo-review bookkeeping, keys seen, the append-only audit log, and the lifecycle of
+//! requests after ready (granted, expiry reminders, removal tasks).
 //!
 //! One small function per query. One writer at a time: `run` holds an OS lock on
 //! `<db>.lock` for its whole life, so a second `run` refuses to start.
@@ -131,6 +132,40 @@ pub struct PollEntry {
     pub last_activity: Option<i64>,
     /// The last_activity value a stale nudge was posted for.
     pub nudged_for: Option<i64>,
+    /// Whether the last verdict was `granted` (its task is read again only when it changes or
+    /// its expiry is due, never on the reconcile cycle).
+    #[serde(deserialize_with = "flag")]
+    pub granted: bool,
+}
+
+/// The life of a request after ready (migration 0004): granted, its expiry followed, or a
+/// removal task. See [`crate::lifecycle`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct LifecycleRow {
+    /// Task id number.
+    pub task_id: i64,
+    /// `user` or `removal`.
+    pub kind: String,
+    /// The shell user whose access it is.
+    pub shell_user: Option<String>,
+    /// The groups, comma separated.
+    pub groups: String,
+    /// When it was granted (epoch seconds).
+    pub granted_at: Option<i64>,
+    /// How: `data-yaml`, `resolved`, `comment`.
+    pub granted_by: Option<String>,
+    /// The expiry date followed (YYYY-MM-DD).
+    pub expiry_date: Option<String>,
+    /// The expiry contact.
+    pub expiry_contact: Option<String>,
+    /// When the expiry reminder was posted.
+    pub reminded_at: Option<i64>,
+    /// The expiry date the reminder was for.
+    pub reminded_for: Option<String>,
+    /// When the "expired" note was posted.
+    pub expired_noted_at: Option<i64>,
+    /// The expiry date the note was for.
+    pub expired_for: Option<String>,
 }
 
 /// One tracked task as stored.
@@ -632,11 +667,11 @@ impl Store {
     }
 
     /// What the poll needs of every tracked task, by id: `(id, date_modified, open, wake_at,
-    /// blocked, last_activity, nudged_for)`; a cold sync of thousands does not hold whole rows.
+    /// blocked, last_activity, nudged_for, granted)`; a cold sync of thousands does not hold whole rows.
     pub async fn poll_index(&self) -> Result<Vec<PollEntry>, StoreError> {
         let json: String = sqlx::query_scalar(
             "SELECT COALESCE(json_group_array(json_array(id, date_modified, open, wake_at,
-                 verdict = 'blocked', last_activity, nudged_for)), '[]') FROM tasks",
+                 verdict = 'blocked', last_activity, nudged_for, verdict = 'granted')), '[]') FROM tasks",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -871,11 +906,13 @@ impl Store {
         )
     }
 
-    /// The open (tracked) requests by verdict: what `accessbot_requests{verdict}` reports.
+    /// The open (tracked) requests by verdict, and every granted one (open or closed: the
+    /// bot follows its expiry): what `accessbot_requests{verdict}` reports.
     pub async fn open_verdict_counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
         let json: String = sqlx::query_scalar(
             "SELECT COALESCE(json_group_object(verdict, n), '{}')
-             FROM (SELECT verdict, COUNT(*) AS n FROM tasks WHERE open = 1 GROUP BY verdict)",
+             FROM (SELECT verdict, COUNT(*) AS n FROM tasks WHERE open = 1 OR verdict = 'granted'
+                   GROUP BY verdict)",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -893,6 +930,71 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    /// One task's lifecycle row.
+    pub async fn lifecycle(&self, id: TaskId) -> Result<Option<LifecycleRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM lifecycle WHERE task_id = ?")
+            .bind(id.0 as i64)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Inserts or replaces a task's lifecycle row.
+    pub async fn put_lifecycle(&self, r: &LifecycleRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO lifecycle (task_id, kind, shell_user, groups, granted_at, granted_by,
+                expiry_date, expiry_contact, reminded_at, reminded_for, expired_noted_at, expired_for)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        )
+        .bind(r.task_id)
+        .bind(&r.kind)
+        .bind(&r.shell_user)
+        .bind(&r.groups)
+        .bind(r.granted_at)
+        .bind(&r.granted_by)
+        .bind(&r.expiry_date)
+        .bind(&r.expiry_contact)
+        .bind(r.reminded_at)
+        .bind(&r.reminded_for)
+        .bind(r.expired_noted_at)
+        .bind(&r.expired_for)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The granted requests' lifecycle rows, by task id: what `expiring` and the agenda read.
+    pub async fn granted_lifecycles(&self) -> Result<Vec<LifecycleRow>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM lifecycle WHERE granted_at IS NOT NULL ORDER BY task_id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The open requests a new version of `data.yaml` may concern, by id: removal tasks (their
+    /// data.yaml change) and user requests not yet granted (`(id, shell_user, groups)`: the
+    /// access to look for).
+    pub async fn data_yaml_candidates(
+        &self,
+    ) -> Result<(Vec<i64>, Vec<(i64, String, String)>), StoreError> {
+        let removals = sqlx::query_scalar(
+            "SELECT l.task_id FROM lifecycle l JOIN tasks t ON t.id = l.task_id
+             WHERE l.kind = 'removal' AND t.open = 1 ORDER BY l.task_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let requests = sqlx::query_as(
+            "SELECT id, shell_user, groups FROM tasks
+             WHERE open = 1 AND shell_user IS NOT NULL AND groups <> ''
+               AND verdict NOT IN ('granted', 'closed', 'not-a-request')
+               AND id NOT IN (SELECT task_id FROM lifecycle WHERE kind = 'removal')
+             ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((removals, requests))
     }
 
     /// Number of tracked tasks.
@@ -1014,6 +1116,7 @@ mod tests {
                     blocked: false,
                     last_activity: Some(15),
                     nudged_for: Some(20),
+                    granted: false,
                 },
                 PollEntry {
                     id: 4,
@@ -1023,6 +1126,7 @@ mod tests {
                     blocked: false,
                     last_activity: None,
                     nudged_for: None,
+                    granted: false,
                 }
             ]
         );

@@ -860,6 +860,7 @@ fn a_man_page_per_command_with_exit_status_environment_and_files() {
         "accessbot-key.1",
         "accessbot-status.1",
         "accessbot-log.1",
+        "accessbot-expiring.1",
         "accessbot-rules.1",
     ] {
         assert!(

@@ -797,6 +797,7 @@ fn checklist_quoting(value: &str) -> Checklist {
             expiry_contact: None,
             author: "jdoe".into(),
             subject: None,
+            kind: Default::default(),
         },
         checks: vec![Check {
             id: CheckId::RequestComplete,
@@ -828,6 +829,19 @@ fn agenda_quoting(value: &str) -> String {
         reviews: vec![item],
         rolled_over: vec![],
         stale: vec![],
+        expiring: report::agenda_expiring(
+            vec![accessbot::lifecycle::ExpiringItem {
+                task: "T78".into(),
+                shell_user: Some(value.into()),
+                groups: vec![value.into()],
+                expiry_date: NaiveDate::from_ymd_opt(2026, 11, 20).expect("date"),
+                expiry_contact: Some(value.into()),
+                days_left: 4,
+                reminded_at: None,
+                state: "expiring",
+            }],
+            "https://phabricator.example.org",
+        ),
     };
     report::render_agenda(&agenda, AgendaFormat::Markdown)
 }
@@ -901,12 +915,24 @@ fn no_live_construct_touches_requester_text_in_a_comment_or_an_agenda() {
                     rule.name
                 ));
             }
-            for (name, place, r) in all_live(row, true) {
-                if cells.iter().any(|c| touches(place, &r, c)) {
-                    live.push(format!(
-                        "{}: agenda quoting {value:?} has {name} live at {:?}",
-                        rule.name, &row[r]
-                    ));
+            // The review row, and the row of the "Expiring" section (shell user, groups,
+            // expiry contact).
+            let rows: Vec<&str> = agenda.lines().filter(|l| l.contains(&cell)).collect();
+            if rows.len() < 2 {
+                live.push(format!(
+                    "{}: {value:?} is not quoted in the Expiring section",
+                    rule.name
+                ));
+            }
+            for row in rows {
+                let cells = occurrences(row, &cell);
+                for (name, place, r) in all_live(row, true) {
+                    if cells.iter().any(|c| touches(place, &r, c)) {
+                        live.push(format!(
+                            "{}: agenda quoting {value:?} has {name} live at {:?}",
+                            rule.name, &row[r]
+                        ));
+                    }
                 }
             }
         }
@@ -934,6 +960,19 @@ fn the_wikitext_agenda_gives_requester_cells_no_meaning() {
         reviews: vec![item],
         rolled_over: vec![],
         stale: vec![],
+        expiring: report::agenda_expiring(
+            vec![accessbot::lifecycle::ExpiringItem {
+                task: "T78".into(),
+                shell_user: Some(hostile.into()),
+                groups: vec![hostile.into()],
+                expiry_date: NaiveDate::from_ymd_opt(2026, 11, 20).expect("date"),
+                expiry_contact: Some(hostile.into()),
+                days_left: 4,
+                reminded_at: None,
+                state: "expiring",
+            }],
+            "https://phabricator.example.org",
+        ),
     };
     let text = report::render_agenda(&agenda, AgendaFormat::Wikitext);
     let row = text.lines().find(|l| l.contains("T77]")).expect("the row");

@@ -193,6 +193,14 @@ fn the_demo_runs_end_to_end() {
         "When nothing changes, a poll costs 1 Conduit call.",
         "T101  ready",
         "+  jdoe:",
+        // The life of access after ready: granted once data.yaml shows it, and reminded.
+        "accessbot says T501 is granted:",
+        "**accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml",
+        "accessbot says T502 is granted:",
+        "accessbot posted the removal on T504:",
+        "accessbot reminds the expiry contact on T501:",
+        "**accessbot expiry reminder** for 2027-01-15: @mboss",
+        "T501  ipark  analytics-privatedata-users  2027-01-15    14  mboss    2027-01-01  expiring",
     ] {
         assert!(
             stdout.contains(expected),

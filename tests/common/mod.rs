@@ -147,7 +147,17 @@ impl World {
     /// Runs the real binary against this simulator with the bundled rules, this database and
     /// the bot's token, as of `now`; returns (code, stdout, stderr).
     pub async fn run_cli(&self, now: &str, cmd: &[&str]) -> (i32, String, String) {
-        let (url, rules, db) = (self.sim.url(), root().join("rules"), self.db());
+        self.run_cli_rules(&root().join("rules"), now, cmd).await
+    }
+
+    /// [`Self::run_cli`] with another rules directory.
+    pub async fn run_cli_rules(
+        &self,
+        rules: &Path,
+        now: &str,
+        cmd: &[&str],
+    ) -> (i32, String, String) {
+        let (url, db) = (self.sim.url(), self.db());
         let mut args = vec![
             "--phab-url",
             url.as_str(),
