@@ -410,6 +410,15 @@ fn table() -> Vec<Row> {
         ("withdrawn", A, "Approved /s", "no"),
         ("withdrawn", A, "Approved \u{1F44E}", "no"),
         ("withdrawn", A, "Approved \u{274C}", "no"),
+        // Imperatives ask someone to approve; tone words and a shrug make it doubtful.
+        ("imperative", A, "Approve.", "unclear"),
+        ("imperative", A, "approve pls", "unclear"),
+        ("imperative", A, "@mboss approve this please", "unclear"),
+        ("tone", A, "Approved (sarcasm)", "unclear"),
+        ("tone", A, "Approved \u{AF}\\_(\u{30C4})_/\u{AF}", "unclear"),
+        ("tone", A, "Approved, reluctantly.", "unclear"),
+        // A NOTE block is the author's own words.
+        ("plain", A, "NOTE: Approved.", "yes"),
         ("emoji", A, "Approved \u{1F643}", "unclear"),
         ("emoji", A, "Approved \u{1F914}", "unclear"),
         ("emoji", A, "Approved \u{2713}", "yes"),
