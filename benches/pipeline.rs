@@ -101,6 +101,7 @@ fn facts_with(
     Facts {
         task: TaskId(101),
         open: true,
+        tagged: true,
         title: title.to_string(),
         author_phid: Phid(format!("PHID-USER-{requester}")),
         subject: Subject::Known {

@@ -339,7 +339,7 @@ sends READY=1 after start-up, WATCHDOG=1 while cycles progress and STOPPING=1 on
   accessbot check 123 && echo ready to grant",
         exit: &[
             ("0", "the request is ready to grant"),
-            ("3", "it is not (waiting, blocked, declined, closed, not a request)"),
+            ("3", "it is not (waiting, blocked, declined, closed, untagged, not a request)"),
             ("1", "an error: the task cannot be read, no token, bad rules"),
         ],
     },
@@ -1022,7 +1022,11 @@ async fn evidence_source(
     cli: &Cli,
     rules: std::sync::Arc<crate::rules::Rules>,
 ) -> anyhow::Result<crate::evidence::EvidenceSource> {
-    crate::evidence::EvidenceSource::connect(client(cli)?, rules).await
+    Ok(
+        crate::evidence::EvidenceSource::connect(client(cli)?, rules)
+            .await?
+            .with_as_of(cli.now),
+    )
 }
 
 /// The writer lock of `run`; its lock file is removed again when `run` fails before it opened
@@ -1164,7 +1168,7 @@ async fn connect_riding_out_outages(
                 if attempt > 1 {
                     tracing::info!(attempts = attempt, "Phabricator answers again: starting");
                 }
-                return Ok(Some(src));
+                return Ok(Some(src.with_as_of(cli.now)));
             }
             Err(e) if !is_transient(&e) => return Err(e),
             Err(e) => e,
@@ -1241,14 +1245,21 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     };
     let src = evidence_source(cli, rules.clone()).await?;
     let now = clock(cli).now();
-    let t = src
+    let mut t = src
         .client()
         .tasks_by_ids(&[task.0])
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("{task} does not exist or is not visible to the bot"))?;
-    let txs = src.client().transactions(task).await?;
+    let mut txs = src.client().transactions(task).await?;
+    // With --now: the task as it was then; nothing written later is seen.
+    if !src.rewind(&mut t, &mut txs) {
+        anyhow::bail!(
+            "{task} did not exist yet at {} (--now)",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+    }
     let row = store.task(task).await?;
     let mut gathered = src.gather(&t, &txs, row.as_ref()).await?;
     src.add_reuse(&mut gathered, &store).await?;
@@ -1259,11 +1270,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     }
     let mut checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
     // After ready: a granted request says so, as the poller would.
-    let tracked = t
-        .attachments
-        .projects
-        .as_ref()
-        .is_none_or(|p| p.project_phids.contains(&src.context().project));
+    let tracked = gathered.facts.tagged;
     let life = store.lifecycle(task).await?;
     let data_yaml = crate::lifecycle::DataYaml::read(rules.path(&rules.keys.data_yaml).as_deref());
     let granted = crate::lifecycle::granted(&crate::lifecycle::GrantFacts {

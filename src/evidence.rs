@@ -201,6 +201,9 @@ pub struct EvidenceSource {
     members_refresh: tokio::sync::Mutex<()>,
     /// What the last task page fetched was: said once, loudly, when it changes.
     pages: Mutex<PageHealth>,
+    /// The instant of a what-if (`--now`): tasks are read as they were then
+    /// ([`Self::rewind`]), pastes changed later are unverified, later L3 signatures unsigned.
+    as_of: Option<DateTime<Utc>>,
 }
 
 /// Whether task pages can be read, as last seen.
@@ -377,7 +380,29 @@ impl EvidenceSource {
             caches: Mutex::new(Caches::default()),
             members_refresh: tokio::sync::Mutex::new(()),
             pages: Mutex::new(PageHealth::Unknown),
+            as_of: None,
         })
+    }
+
+    /// Reads every task as it was at `at` (`--now`): see [`Self::rewind`]. `None`: as it is.
+    pub fn with_as_of(mut self, at: Option<DateTime<Utc>>) -> EvidenceSource {
+        self.as_of = at;
+        self
+    }
+
+    /// The instant tasks are read as of, if it is a what-if.
+    pub fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of
+    }
+
+    /// A task and its transactions as they were at the what-if instant
+    /// ([`crate::timeline::rewind`]); unchanged without one. False when the task did not
+    /// exist yet then.
+    pub fn rewind(&self, task: &mut Task, txs: &mut Vec<Transaction>) -> bool {
+        match self.as_of {
+            Some(at) => crate::timeline::rewind(task, txs, at, &self.ctx.bot_phid),
+            None => true,
+        }
     }
 
     /// The resolved context.
@@ -1083,6 +1108,11 @@ impl EvidenceSource {
                 reason: "it is not known whom the request is for".into(),
             },
         };
+        // A what-if before the signature: not signed then.
+        let l3 = match (l3, self.as_of) {
+            (L3::Signed { at }, Some(t)) if at > t => L3::NotSigned,
+            (l3, _) => l3,
+        };
         let subject_phid = subject.phid().cloned();
         let existing_user = parsed
             .request
@@ -1099,6 +1129,11 @@ impl EvidenceSource {
         let facts = Facts {
             task: id,
             open: is_open(&task.fields.status.value),
+            tagged: task
+                .attachments
+                .projects
+                .as_ref()
+                .is_none_or(|p| p.project_phids.contains(&self.ctx.project)),
             title: task.fields.name.clone(),
             author,
             author_phid,
@@ -1423,6 +1458,20 @@ impl EvidenceSource {
             });
         };
         let changed = Some(Moment::untracked(p.changed));
+        if let Some(at) = self.as_of.filter(|at| p.changed > *at) {
+            // What it said then is not kept: unverified (fail closed).
+            return Ok(PasteKey {
+                text: None,
+                trust: Trust::Unverified {
+                    reason: format!(
+                        "paste P{pid} was written or changed after {}, so what it said then is unknown",
+                        at.to_rfc3339()
+                    ),
+                },
+                changed,
+                raw: None,
+            });
+        }
         let key = |trust: Trust, content: String| PasteKey {
             text: Some(key_in_paste(content.clone())),
             trust,

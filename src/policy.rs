@@ -243,6 +243,9 @@ pub struct Facts {
     pub task: TaskId,
     /// Whether the task is open.
     pub open: bool,
+    /// Whether the task carries the watched project's tag (`SRE-Access-Requests`). An open
+    /// task whose tag was removed is `untagged`: not tracked, no checklist.
+    pub tagged: bool,
     /// The task title (untrusted: used only for the not-a-request heuristic).
     pub title: String,
     /// The task's author: who filed it (not necessarily whom it is for).
@@ -344,6 +347,10 @@ pub enum Verdict {
     /// The access is in place (design §11): the bot posted once more and now only follows
     /// the expiry ([`crate::lifecycle`] decides it; [`evaluate`] never returns it).
     Granted,
+    /// Open, but no longer (or not yet) tagged with the watched project: the bot does not
+    /// track it and posts nothing; once tagged again it is checked again. Not `closed`: the
+    /// task is open and someone may put the tag back.
+    Untagged,
 }
 
 impl Verdict {
@@ -357,6 +364,7 @@ impl Verdict {
             Verdict::Closed => "closed",
             Verdict::NotARequest => "not-a-request",
             Verdict::Granted => "granted",
+            Verdict::Untagged => "untagged",
         }
     }
 }
@@ -656,6 +664,9 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     };
     if !facts.open {
         return done(Verdict::Closed);
+    }
+    if !facts.tagged {
+        return done(Verdict::Untagged);
     }
     // A task asking to remove access gets the removal instead of a checklist.
     if let Some(removal) = crate::lifecycle::removal(&facts.title, &facts.parsed, rules) {

@@ -73,6 +73,9 @@ fn verdict_line(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
         Verdict::Granted => {
             "GRANTED: the access is in place; accessbot no longer checks this request and only follows its expiry.".into()
         }
+        Verdict::Untagged => {
+            "UNTAGGED: the task is open but not tagged as an access request (the tag was removed); accessbot does not track it until the tag is back.".into()
+        }
     }
 }
 
@@ -228,12 +231,13 @@ fn verdict_rank(v: &str) -> u8 {
         "declined" => 3,
         "granted" => 4,
         "not-a-request" => 5,
-        _ => 6,
+        "untagged" => 6,
+        _ => 7,
     }
 }
 
 /// Orders rows for clinic duty: ready, waiting (soonest first), blocked (oldest first),
-/// declined, granted, then the rest.
+/// declined, granted, not-a-request, untagged, then the rest (closed).
 pub fn sort_for_status(rows: &mut [TaskRow]) {
     rows.sort_by(|a, b| {
         verdict_rank(&a.verdict)
@@ -324,6 +328,7 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
             ("blocked", _) => format!("waits for {}", list_of(&r.who).join(", ")),
             ("declined", _) => "declined at the SRE meeting".into(),
             ("granted", _) => "nothing: granted (see expiring)".into(),
+            ("untagged", _) => "not tracked: tag it to check it".into(),
             (other, _) => other.to_string(),
         };
         let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());

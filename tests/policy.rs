@@ -68,6 +68,7 @@ fn ready() -> Facts {
     Facts {
         task: TaskId(101),
         open: true,
+        tagged: true,
         title: "Requesting access to analytics-privatedata-users for jdoe".into(),
         author: Username::new("jdoe"),
         author_phid: Phid::from("PHID-USER-jdoe"),
