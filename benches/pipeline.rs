@@ -134,6 +134,7 @@ fn facts_with(
             at: at("2026-11-01T09:00:00Z"),
         },
         sudo: SudoFacts::default(),
+        sources: Default::default(),
     }
 }
 

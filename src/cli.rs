@@ -174,10 +174,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "markdown")]
         format: AgendaFormat,
     },
-    /// Each check of a task with its evidence (links to the transactions).
+    /// Each check of a task with its evidence (links to the comments, transactions, paste,
+    /// signature, membership), and why each comment that did not count did not.
     Explain {
         /// The task: T123, 123 or its address.
         task: TaskId,
+        /// Print one JSON object: the checks with `evidence` objects, and `comments`.
+        #[arg(long)]
+        json: bool,
     },
     /// Granted access that expires soon, and expired access still in data.yaml.
     Expiring {
@@ -347,7 +351,8 @@ sends READY=1 after start-up, WATCHDOG=1 while cycles progress and STOPPING=1 on
         name: "explain",
         globals: ALL,
         examples: "Examples:
-  accessbot --token-file token explain T123",
+  accessbot --token-file token explain T123
+  accessbot explain T123 --json | jq '.comments[] | select(.counted | not)'",
         exit: OK_OR_ERROR,
     },
     Page {
@@ -684,7 +689,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Check { task, json } => {
             cmd_check(&cli, *task, if *json { View::Json } else { View::Terminal }).await
         }
-        Command::Explain { task } => cmd_check(&cli, *task, View::Explain).await,
+        Command::Explain { task, json } => {
+            let view = if *json {
+                View::ExplainJson
+            } else {
+                View::Explain
+            };
+            cmd_check(&cli, *task, view).await
+        }
         Command::Status { json, all } => cmd_status(&cli, *json, *all).await,
         Command::Agenda { meeting, format } => cmd_agenda(&cli, *meeting, *format).await,
         Command::Log { task, json } => cmd_log(&cli, *task, *json).await,
@@ -1220,6 +1232,7 @@ enum View {
     Terminal,
     Json,
     Explain,
+    ExplainJson,
 }
 
 /// One task evaluated live: read from Conduit, checked against the store, nothing written.
@@ -1303,16 +1316,25 @@ async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
     match view {
         View::Json => println!("{}", serde_json::to_string_pretty(&live.checklist)?),
         View::Terminal => print!("{}", crate::report::terminal(&live.checklist, tz)),
-        View::Explain => print!(
-            "{}",
-            crate::report::explain(&live.checklist, &live.base_url, tz)
-        ),
+        View::Explain | View::ExplainJson => {
+            let notes =
+                crate::policy::comment_notes(&live.gathered.facts, &live.rules, &live.checklist);
+            if view == View::Explain {
+                print!(
+                    "{}",
+                    crate::report::explain(&live.checklist, &notes, &live.base_url, tz)
+                );
+            } else {
+                let v = crate::report::explain_json(&live.checklist, &notes, &live.base_url, tz);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+        }
     }
     // The JSON object stays as the design has it; the log line on stderr says it there.
     if let (Some(p), View::Terminal | View::Explain) = (&live.page_problem, view) {
         println!("\nwarning: {p}");
     }
-    if view == View::Explain {
+    if matches!(view, View::Explain | View::ExplainJson) {
         return Ok(0);
     }
     Ok(if live.checklist.verdict == crate::policy::Verdict::Ready {

@@ -10,8 +10,8 @@ use crate::conduit::{channel_map, Channel, Client, ConduitError, NotAPage, TaskP
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
 use crate::policy::{
-    self, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis, SudoFacts,
-    Trust, L3,
+    self, CommentFact, Evidence, Facts, KeyFacts, KeyReuse, KeySource, Sources, Subject,
+    SubjectBasis, SudoFacts, Trust, L3,
 };
 use crate::request::{self, KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
@@ -299,6 +299,83 @@ pub struct KeyDates {
 enum CommentKey {
     Text(String),
     Paste(u64),
+}
+
+/// Where a task's facts came from ([`Sources`]): the description's last version, the tag
+/// transaction, where the key judged was written, and the comments whose key was not taken.
+fn key_sources(
+    timeline: &Timeline,
+    txs: &[Transaction],
+    key: &KeyFacts,
+    dates: &KeyDates,
+    subject: &Username,
+    comments: &[CommentFact],
+) -> Sources {
+    let version = |anchor: Option<u64>| {
+        anchor
+            .and_then(|a| timeline.descriptions.iter().find(|v| v.anchor == a))
+            .map(|v| Evidence::Transaction {
+                xact: v.xact.clone(),
+                anchor: v.anchor,
+            })
+            .unwrap_or(Evidence::Task)
+    };
+    let description = Some(version(timeline.descriptions.last().map(|v| v.anchor)));
+    let tag = match (&timeline.tag_xact, timeline.tagged_at) {
+        (Some(x), _) => txs
+            .iter()
+            .find(|t| &t.phid == x)
+            .map(|t| Evidence::Transaction {
+                xact: t.phid.clone(),
+                anchor: t.id,
+            }),
+        (None, Some(_)) => Some(Evidence::Task),
+        (None, None) => None,
+    };
+    let (key_at, taken) = match &key.source {
+        KeySource::Description => (vec![version(dates.first_seen.xact)], None),
+        KeySource::Comment { xact, anchor } => {
+            let mut v = vec![Evidence::Transaction {
+                xact: xact.clone(),
+                anchor: *anchor,
+            }];
+            let said = comments.iter().find(|c| &c.xact == xact);
+            if let Some(CommentKey::Paste(id)) = said.and_then(|c| key_in_comment(&c.text)) {
+                v.push(Evidence::Paste { id });
+            }
+            (v, Some(xact.clone()))
+        }
+        KeySource::Paste { id } => (
+            vec![version(dates.first_seen.xact), Evidence::Paste { id: *id }],
+            None,
+        ),
+        KeySource::Pointer => (vec![version(dates.first_seen.xact)], None),
+        KeySource::None => (Vec::new(), None),
+    };
+    let keys_not_taken = comments
+        .iter()
+        .filter(|c| !c.removed && Some(&c.xact) != taken.as_ref())
+        .filter(|c| key_in_comment(&c.text).is_some())
+        .map(|c| {
+            let why = if &c.author != subject {
+                format!(
+                    "a key posted by @{}, not by @{subject}, whom the request is for, never counts",
+                    c.author
+                )
+            } else if c.channel == Channel::Email {
+                "a key that came by email is not taken: it must be posted on the web".to_string()
+            } else {
+                format!("an older key of @{subject}: the newest key posted on the web counts")
+            };
+            (c.xact.clone(), why)
+        })
+        .collect();
+    Sources {
+        description,
+        tag,
+        key: key_at,
+        keys_not_taken,
+    }
 }
 
 /// The key a comment gives, read by the one reader ([`request::scan`]): a private key
@@ -1126,6 +1203,7 @@ impl EvidenceSource {
                 .and_then(|m| m.parse().ok()),
             first_ready_at: row.and_then(|r| r.first_ready_at).map(ts),
         };
+        let sources = key_sources(&timeline, txs, &key, &dates, &poster, &comments);
         let facts = Facts {
             task: id,
             open: is_open(&task.fields.status.value),
@@ -1151,6 +1229,7 @@ impl EvidenceSource {
             expiry_contact_staff,
             l3,
             sudo,
+            sources,
         };
         Ok(Gathered {
             facts,
@@ -1259,20 +1338,31 @@ impl EvidenceSource {
         };
         // The newest key the subject posted in a comment overrides the description's; keys
         // posted by anyone else never count, and are reported only when there is no other key.
+        // A key the subject sent by email never replaces the one that counts: it is judged
+        // only when there is no other key, and otherwise named on the `key-channel` line.
         let mut own: Option<(&CommentFact, CommentKey)> = None;
         let mut other: Option<&CommentFact> = None;
+        let mut emailed: Option<(&CommentFact, CommentKey)> = None;
         for c in comments.iter().rev() {
             if c.removed {
                 continue;
             }
             if let Some(k) = key_in_comment(&c.text) {
-                if &c.author == subject_name {
+                if &c.author == subject_name && c.channel == Channel::Email {
+                    if emailed.is_none() {
+                        emailed = Some((c, k));
+                    }
+                } else if &c.author == subject_name {
                     own = Some((c, k));
                     break;
                 } else if other.is_none() {
                     other = Some(c);
                 }
             }
+        }
+        let newer_by_email = emailed.as_ref().map(|(c, _)| *c);
+        if own.is_none() && described.is_none() {
+            own = emailed;
         }
         // A paste's text as its author wrote it (the key line of a grant is found again in it).
         let mut paste_raw: Option<String> = None;
@@ -1390,6 +1480,39 @@ impl EvidenceSource {
                     ),
                 },
             }
+        };
+        // The subject's newest key came by email, after the key judged: their intent is a new
+        // key, so the request is not ready, and the line says which key is judged.
+        let trust = match newer_by_email {
+            Some(e)
+                if moment_of(e) > dates.first_seen
+                    && !matches!(&source, KeySource::Comment { xact, .. } if *xact == e.xact) =>
+            {
+                let same = match (key_in_comment(&e.text), &text) {
+                    (Some(CommentKey::Text(k)), Some(t)) => {
+                        let fp = |k: &str| keys::judge(k, &self.rules.keys).fingerprint;
+                        fp(&k).is_some() && fp(&k) == fp(t)
+                    }
+                    _ => false,
+                };
+                match trust {
+                    Trust::Trusted if !same => Trust::NotTrusted {
+                        reason: format!(
+                            "@{subject_name} sent another key by email on {} ({id}#{}), which was not taken (the key judged is the one {})",
+                            crate::calendar::local_date(e.at, &self.rules.timing),
+                            e.anchor,
+                            match &source {
+                                KeySource::Description => "in the task description".to_string(),
+                                KeySource::Comment { anchor, .. } => format!("in the comment {id}#{anchor}"),
+                                KeySource::Paste { id } => format!("in paste P{id}"),
+                                KeySource::Pointer | KeySource::None => "above".to_string(),
+                            }
+                        ),
+                    },
+                    t => t,
+                }
+            }
+            _ => trust,
         };
         // A private key posted by anyone, anywhere on the task, since the current key
         // appeared compromises it (a later new key is not touched).

@@ -1190,7 +1190,12 @@ impl Poller {
                     .into(),
                 );
                 if let Some(e) = c.evidence.last() {
-                    if let Some(cf) = g.facts.comments.iter().find(|cf| cf.xact == e.xact) {
+                    if let Some(cf) = g
+                        .facts
+                        .comments
+                        .iter()
+                        .find(|cf| e.xact() == Some(&cf.xact))
+                    {
                         row.decided_by = Some(cf.author.to_string());
                         row.decided_at = Some(cf.at.timestamp());
                     }

@@ -110,6 +110,7 @@ fn ready() -> Facts {
             at: at("2026-11-01T09:00:00Z"),
         },
         sudo: SudoFacts::default(),
+        sources: Default::default(),
     }
 }
 
@@ -1579,7 +1580,7 @@ fn a_withdrawn_lead_approval_names_the_withdrawal_and_keeps_evidence_empty() {
     // The manager's approval is untouched.
     let m = find(&list, "manager-approval").expect("manager check");
     assert_eq!(m.evidence.len(), 1);
-    assert_eq!(m.evidence[0].anchor, 11);
+    assert_eq!(m.evidence[0].anchor(), Some(11));
 }
 
 #[test]
@@ -2116,7 +2117,7 @@ fn reading_cases() -> Vec<Case> {
             check: "nda",
             status: "fail",
             who: Some(Who::Legal),
-            says: "@legalteam took it back on 2026-11-05 (T101#14)",
+            says: "confirmation withdrawn by @legalteam on 2026-11-05 (T101#14)",
         },
         Case {
             name: "no NDA on file yet is no confirmation",

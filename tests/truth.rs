@@ -2,7 +2,9 @@
 //! simulator (`tests/scenarios/tell.toml`): an emailed key never replaces the key that counts;
 //! an SRE meeting decision posted before the meeting says so while the request waits for the
 //! meeting; `--now` hides everything written after it; a withdrawn approval or confirmation
-//! says "withdrawn by @x"; a task whose tag was removed is `untagged`, not `closed`.
+//! says "withdrawn by @x"; a task whose tag was removed is `untagged`, not `closed`. And
+//! `explain` (issue 17): every check linked to its evidence, why each comment did not count,
+//! `--json` with arrays.
 
 mod common;
 
@@ -134,6 +136,11 @@ async fn now_hides_everything_written_after_it() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(t608.contains("READY"), "{t608}");
     assert!(w.comments(608).is_empty(), "a dry run posts nothing");
+    // The comment of 11-06 12:00 is seen now, and not as of 11-05 (below).
+    let (_, text, _) = w
+        .run_cli("2026-11-06T13:00:00Z", &["explain", "T608"])
+        .await;
+    assert!(text.contains("@bystander"), "{text}");
 
     let w = World::start(SCENARIO, "2026-11-08T12:00:00Z").await;
     let (_, today) = check(&w, "2026-11-08T12:00:00Z", "T608").await;
@@ -184,6 +191,7 @@ async fn now_hides_everything_written_after_it() {
         .await;
     assert_eq!(code, 0, "{err}");
     assert!(text.starts_with("T608: READY"), "{text}");
+    assert!(!text.contains("@bystander"), "{text}");
 
     // A task that did not exist yet at --now is an error, not a checklist.
     let (code, _, err) = w.run_cli("2026-11-01T12:00:00Z", &["check", "T608"]).await;
@@ -191,5 +199,236 @@ async fn now_hides_everything_written_after_it() {
     assert!(
         err.contains("T608 did not exist yet at 2026-11-01T12:00:00Z"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_emailed_key_never_replaces_the_key_that_counts() {
+    let w = World::start(SCENARIO, "2026-11-05T12:00:00Z").await;
+    let now = "2026-11-05T12:00:00Z";
+    // As of 11-03, before the email, the description's key is judged and the request ready.
+    let (_, before) = check(&w, "2026-11-03T12:00:00Z", "T601").await;
+    let described = before["request"]["key"]["fingerprint"].clone();
+    assert_eq!(before["request"]["key"]["source"], "description");
+    // After the emailed key of 11-04: still the description's key in `request.key`, `ssh-key`
+    // and `key-fresh`; not ready, and `key-channel` says which key is judged and why.
+    let (code, v) = check(&w, now, "T601").await;
+    assert_eq!(code, 3);
+    assert_eq!(v["verdict"], "blocked", "{v:#}");
+    assert_eq!(v["request"]["key"]["source"], "description");
+    assert_eq!(v["request"]["key"]["fingerprint"], described);
+    let fp = described.as_str().unwrap();
+    assert!(find(&v, "ssh-key")["message"]
+        .as_str()
+        .unwrap()
+        .contains(fp));
+    assert_eq!(find(&v, "key-fresh")["status"], "pass");
+    let channel = find(&v, "key-channel");
+    assert_eq!(channel["status"], "fail");
+    assert_eq!(channel["who"], "requester");
+    let msg = channel["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("@ewu sent another key by email on 2026-11-04 (T601#")
+            && msg.contains(
+                "which was not taken (the key judged is the one in the task description)"
+            ),
+        "{msg}"
+    );
+    // The approvals are not stale: the key that counts did not change.
+    assert_eq!(find(&v, "manager-approval")["status"], "pass");
+
+    // A key posted by someone else (the manager, in a web comment) is not taken either, and
+    // the request stays ready on the subject's own key.
+    let (code, v) = check(&w, now, "T602").await;
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ready")), "{v:#}");
+    assert_eq!(v["request"]["key"]["source"], "description");
+    assert!(find(&v, "ssh-key")["message"]
+        .as_str()
+        .unwrap()
+        .contains(v["request"]["key"]["fingerprint"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn an_sre_decision_before_the_meeting_is_explained_while_on_the_agenda() {
+    let w = World::start(SCENARIO, "2026-11-05T12:00:00Z").await;
+    let (_, v) = check(&w, "2026-11-05T12:00:00Z", "T603").await;
+    assert_eq!(v["verdict"], "waiting", "{v:#}");
+    let review = find(&v, "sudo-review");
+    assert_eq!(review["status"], "pending");
+    let msg = review["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("on the agenda of the SRE meeting of 2026-11-16 (the SRE meeting decision of @sre-kim on 2026-11-04 (T603#")
+            && msg.contains("was posted before the meeting that reviews the request, on 2026-11-16, and does not count)"),
+        "{msg}"
+    );
+    assert_eq!(review["evidence"].as_array().unwrap().len(), 1);
+    // The bot schedules it; on the day of the meeting, while the decision is awaited, the
+    // line still says so.
+    run_once(&w, "2026-11-05T12:00:00Z").await;
+    let (_, v) = check(&w, "2026-11-16T15:30:00Z", "T603").await;
+    let msg = find(&v, "sudo-review")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains(
+            "waiting for the decision (the SRE meeting decision of @sre-kim on 2026-11-04"
+        ),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_withdrawn_approval_or_confirmation_says_by_whom() {
+    let w = World::start(SCENARIO, "2026-11-18T12:00:00Z").await;
+    let now = "2026-11-18T12:00:00Z";
+    let said = |v: &Value, id: &str| find(v, id)["message"].as_str().unwrap().to_string();
+
+    let (_, v) = check(&w, now, "T604").await;
+    let manager = said(&v, "manager-approval");
+    assert!(
+        manager.starts_with("approval withdrawn by @mboss on 2026-11-03 (T604#"),
+        "{manager}"
+    );
+    let lead = said(&v, "lead-approval:analytics-privatedata-users");
+    assert!(
+        lead.starts_with("approval withdrawn by @aotto on 2026-11-03 (T604#"),
+        "{lead}"
+    );
+    assert!(!manager.contains("no approval") && !lead.contains("no approval"));
+
+    let (_, v) = check(&w, now, "T605").await;
+    let nda = said(&v, "nda");
+    assert_eq!(find(&v, "nda")["status"], "fail");
+    assert!(
+        nda.contains("(confirmation withdrawn by @legalteam on 2026-11-04 (T605#"),
+        "{nda}"
+    );
+
+    let (_, v) = check(&w, now, "T606").await;
+    assert_ne!(v["verdict"], "ready", "{v:#}");
+    let review = said(&v, "sudo-review");
+    assert!(
+        review.contains("SRE meeting approval withdrawn by @sre-kim on 2026-11-17 (T606#"),
+        "{review}"
+    );
+}
+
+/// `explain` as printed, with the simulator's address replaced (it changes per run).
+async fn explain(w: &World, now: &str, task: &str) -> String {
+    let (code, out, err) = w.run_cli(now, &["explain", task]).await;
+    assert_eq!(code, 0, "explain {task} failed: {err}");
+    out.replace(w.sim.url().as_str(), "https://phab")
+}
+
+#[tokio::test]
+async fn explain_links_every_check_to_its_evidence_and_says_why_comments_did_not_count() {
+    let w = World::start(SCENARIO, "2026-11-05T12:00:00Z").await;
+    // A ready task: every check has its evidence.
+    let ready = explain(&w, "2026-11-05T12:00:00Z", "T602").await;
+    assert!(!ready.contains("evidence: none"), "{ready}");
+    insta::assert_snapshot!("explain_ready", ready);
+    // A blocked task: the failing check names the emailed key, and the comments section says
+    // why that comment did not count.
+    let blocked = explain(&w, "2026-11-05T12:00:00Z", "T601").await;
+    insta::assert_snapshot!("explain_blocked", blocked);
+    // Withdrawn, corrected and early comments each say why.
+    let t604 = explain(&w, "2026-11-05T12:00:00Z", "T604").await;
+    assert!(
+        t604.contains("@mboss 2026-11-03 (web): does not count (manager-approval): it withdraws or denies an approval"),
+        "{t604}"
+    );
+    assert!(
+        t604.contains(
+            "@mboss 2026-11-02 (web): does not count: withdrawn by @mboss on 2026-11-03 (T604#"
+        ),
+        "{t604}"
+    );
+    w.set_now("2026-11-06T13:00:00Z");
+    let t608 = explain(&w, "2026-11-06T13:00:00Z", "T608").await;
+    assert!(
+        t608.contains(
+            "@aotto 2026-11-02 (web): does not count: it predates the key change on 2026-11-06"
+        ),
+        "{t608}"
+    );
+}
+
+#[tokio::test]
+async fn explain_json_has_evidence_objects_and_comments_as_arrays() {
+    let w = World::start(SCENARIO, "2026-11-05T12:00:00Z").await;
+    let (code, out, err) = w
+        .run_cli("2026-11-05T12:00:00Z", &["explain", "T601", "--json"])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let base = w.sim.url();
+    assert_eq!(v["task"], "T601");
+    assert_eq!(v["verdict"], "blocked");
+    assert!(v["request"]["groups"].is_array());
+    let checks = v["checks"].as_array().unwrap();
+    assert!(checks.len() >= 10);
+    for c in checks {
+        let evidence = c["evidence"].as_array().unwrap_or_else(|| panic!("{c:#}"));
+        if c["status"] == "pass" {
+            assert!(
+                !evidence.is_empty(),
+                "a passing check without evidence: {c:#}"
+            );
+        }
+        for e in evidence {
+            let kind = e["kind"].as_str().unwrap();
+            assert!(
+                [
+                    "comment",
+                    "transaction",
+                    "task",
+                    "paste",
+                    "signature",
+                    "membership"
+                ]
+                .contains(&kind),
+                "{e:#}"
+            );
+            assert!(
+                e["link"].as_str().unwrap().starts_with(base.as_str()),
+                "{e:#}"
+            );
+            assert!(e["what"].is_string());
+        }
+    }
+    let kinds = |id: &str| -> Vec<String> {
+        find(&v, id)["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(kinds("l3"), ["signature"]);
+    assert_eq!(kinds("nda"), ["membership"]);
+    assert_eq!(kinds("manager-approval"), ["comment"]);
+    assert_eq!(kinds("waiting-period"), ["transaction"]);
+    assert_eq!(kinds("key-channel"), ["transaction", "comment"]);
+    // Every comment, with arrays for the checks and a reason when it did not count.
+    let comments = v["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 3);
+    let emailed = comments.iter().find(|c| c["channel"] == "email").unwrap();
+    assert_eq!(emailed["counted"], false);
+    assert_eq!(emailed["checks"], serde_json::json!(["key-channel"]));
+    assert!(emailed["why_not"]
+        .as_str()
+        .unwrap()
+        .contains("came by email"));
+    assert!(emailed["link"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{base}/T601#")));
+    let counted: Vec<&Value> = comments.iter().filter(|c| c["counted"] == true).collect();
+    assert_eq!(counted.len(), 2);
+    assert!(counted.iter().all(|c| c["why_not"].is_null()));
+    assert_eq!(
+        counted[0]["checks"],
+        serde_json::json!(["manager-approval"])
     );
 }
