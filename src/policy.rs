@@ -1904,15 +1904,13 @@ impl<'a> Ctx<'a> {
             } else {
                 "confirm again"
             };
-            let mut check = with_forms(
+            return with_forms(
                 id,
                 Status::Fail,
                 Some(who),
                 format!("{lead}; to {again}, comment "),
                 how,
             );
-            check.evidence = outcome.withdrawn.iter().map(|c| evidence(c)).collect();
-            return check;
         }
         let mut notes = outcome.notes.clone();
         for c in &outcome.objections {

@@ -335,7 +335,9 @@ async fn explain_links_every_check_to_its_evidence_and_says_why_comments_did_not
     // Withdrawn, corrected and early comments each say why.
     let t604 = explain(&w, "2026-11-05T12:00:00Z", "T604").await;
     assert!(
-        t604.contains("@mboss 2026-11-03 (web): does not count (manager-approval): it withdraws or denies an approval"),
+        t604.contains(
+            "@mboss 2026-11-03 (web): does not count: it withdraws or denies an approval"
+        ),
         "{t604}"
     );
     assert!(
