@@ -6,9 +6,9 @@ use accessbot::conduit::types::{SearchPage, Transaction};
 use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
 use accessbot::keys::KeyReport;
 use accessbot::policy::{
-    authored_key_trust, comment_key_trust, evaluate, is_stale, is_user_request, Channel, Check,
-    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis,
-    SudoFacts, Trust, Verdict, Who, L3,
+    authored_key_trust, comment_key_trust, comment_notes, evaluate, is_stale, is_user_request,
+    Channel, Check, CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject,
+    SubjectBasis, SudoFacts, Trust, Verdict, Who, L3,
 };
 use accessbot::request::{KeyRef, Parsed, Problem, Request};
 use accessbot::rules::Rules;
@@ -2219,4 +2219,76 @@ fn reading_cases() -> Vec<Case> {
 #[test]
 fn doubtful_words_are_never_a_pass() {
     run_cases(reading_cases(), &rules());
+}
+
+#[test]
+fn comment_notes_say_why_each_comment_did_not_count() {
+    let r = rules();
+    let mut f = ready();
+    let email = CommentFact {
+        channel: Channel::Email,
+        ..comment(15, "mailer", "2026-11-04T12:00:00Z", "Approved.")
+    };
+    let removed = CommentFact {
+        removed: true,
+        ..comment(17, "mboss", "2026-11-04T14:00:00Z", "Approved.")
+    };
+    f.comments.extend([
+        comment(13, "jdoe", "2026-11-04T10:00:00Z", "Approved."),
+        comment(14, "bystander", "2026-11-04T11:00:00Z", "Approved."),
+        email,
+        comment(16, "bystander", "2026-11-04T13:00:00Z", "Approved?"),
+        removed,
+        comment(18, "bystander", "2026-11-04T15:00:00Z", "> Approved."),
+    ]);
+    let list = evaluate(&f, &r, at(NOW));
+    let notes = comment_notes(&f, &r, &list);
+    let got: Vec<(u64, bool, Vec<String>, Option<String>)> = notes
+        .into_iter()
+        .map(|n| (n.anchor, n.counted, n.checks, n.why_not))
+        .collect();
+    let s = |t: &str| Some(t.to_string());
+    assert_eq!(
+        got,
+        vec![
+            (11, true, vec!["manager-approval".to_string()], None),
+            (
+                12,
+                true,
+                vec!["lead-approval:analytics-privatedata-users".to_string()],
+                None
+            ),
+            (
+                13,
+                false,
+                vec![],
+                s("@jdoe is the person the request is for: their own word never counts")
+            ),
+            (
+                14,
+                false,
+                vec![],
+                s("@bystander is not among the people whose approval counts for this request")
+            ),
+            (
+                15,
+                false,
+                vec![],
+                s("it came by email: only comments made on the web count")
+            ),
+            (
+                16,
+                false,
+                vec![],
+                s("it could not be read as an approval: it asks a question")
+            ),
+            (17, false, vec![], s("it was removed")),
+            (
+                18,
+                false,
+                vec![],
+                s("it says nothing accessbot reads as an approval, a confirmation or a decision (quotes and code never count)")
+            ),
+        ]
+    );
 }
