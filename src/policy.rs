@@ -851,8 +851,13 @@ pub struct CommentNote {
 /// taken, by email or through an unknown channel, the requester's own word, an unclear reading
 /// and why, a withdrawal, before the key or group change, withdrawn later, not a person whose
 /// word counts here, or nothing the bot reads (quotes and code never count). Pure, like
-/// [`evaluate`], whose checklist it is given.
+/// [`evaluate`], whose checklist it is given; empty when the task has no checks (closed,
+/// untagged, not a request).
 pub fn comment_notes(facts: &Facts, rules: &Rules, checklist: &Checklist) -> Vec<CommentNote> {
+    // A closed, untagged or not-a-request task is not checked: its comments are not judged.
+    if checklist.checks.is_empty() {
+        return Vec::new();
+    }
     let analysed = Analysed::new(&facts.comments, rules);
     let cut = cutoff(facts, &rules.timing);
     let day = |at: DateTime<Utc>| calendar::local_date(at, &rules.timing);
@@ -872,9 +877,32 @@ pub fn comment_notes(facts: &Facts, rules: &Rules, checklist: &Checklist) -> Vec
             };
             let (passing, other) = (cites(true), cites(false));
             let counted = !passing.is_empty();
+            // What it said: about a check it is evidence of, else a `yes`, an `unclear`, a
+            // `no`, in that order (a correction reads as a `no` of several statements).
+            let readings = &analysed.readings[i];
+            let about = |s: &Statement| {
+                checklist.checks.iter().any(|k| {
+                    k.evidence.iter().any(|e| e.xact() == Some(&c.xact))
+                        && matches!(
+                            (&k.id, s),
+                            (
+                                CheckId::ManagerApproval | CheckId::LeadApproval(_),
+                                Statement::Approve
+                            ) | (
+                                CheckId::SudoReview,
+                                Statement::SreApproved | Statement::SreDeclined
+                            ) | (CheckId::Nda, Statement::NdaConfirmed)
+                                | (CheckId::L3, Statement::L3Verified)
+                        )
+                })
+            };
             let said = Statement::ALL
                 .iter()
-                .map(|s| (*s, analysed.readings[i].get(*s)))
+                .filter(|s| about(s))
+                .chain(Statement::ALL.iter().filter(|s| matches!(readings.get(**s), Reading::Yes { .. })))
+                .chain(Statement::ALL.iter().filter(|s| matches!(readings.get(**s), Reading::Unclear { .. })))
+                .chain(Statement::ALL.iter())
+                .map(|s| (*s, readings.get(*s)))
                 .find(|(_, r)| **r != Reading::None);
             let key_note = facts
                 .sources

@@ -82,6 +82,12 @@ async fn a_task_whose_tag_was_removed_is_untagged_not_closed_and_tracked_again_w
     assert_eq!(v["checks"], serde_json::json!([]));
     let (_, text, _) = w.run_cli("2026-11-05T12:00:00Z", &["check", "T607"]).await;
     assert!(text.contains("UNTAGGED"), "{text}");
+    // Not checked, so its comments are not judged either.
+    let (_, text, _) = w
+        .run_cli("2026-11-05T12:00:00Z", &["explain", "T607"])
+        .await;
+    assert!(text.starts_with("T607: UNTAGGED"), "{text}");
+    assert!(!text.contains("comments:"), "{text}");
     // Not tracked: not among the open requests; listed as untagged (not closed) with --all.
     assert!(row(&status(&w, "2026-11-05T12:00:00Z", false).await, "T607").is_none());
     let all = status(&w, "2026-11-05T12:00:00Z", true).await;
@@ -353,6 +359,14 @@ async fn explain_links_every_check_to_its_evidence_and_says_why_comments_did_not
             "@aotto 2026-11-02 (web): does not count: it predates the key change on 2026-11-06"
         ),
         "{t608}"
+    );
+    w.set_now("2026-11-18T12:00:00Z");
+    let t606 = explain(&w, "2026-11-18T12:00:00Z", "T606").await;
+    assert!(
+        t606.contains(
+            "(web): does not count (sudo-review): it withdraws or denies an SRE meeting approval"
+        ),
+        "{t606}"
     );
 }
 
