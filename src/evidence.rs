@@ -375,6 +375,7 @@ fn key_sources(
         tag,
         key: key_at,
         keys_not_taken,
+        edited_from_yes: Vec::new(),
     }
 }
 
@@ -1203,7 +1204,19 @@ impl EvidenceSource {
                 .and_then(|m| m.parse().ok()),
             first_ready_at: row.and_then(|r| r.first_ready_at).map(ts),
         };
-        let sources = key_sources(&timeline, txs, &key, &dates, &poster, &comments);
+        let mut sources = key_sources(&timeline, txs, &key, &dates, &poster, &comments);
+        // An edited comment's first version, read for what it said then.
+        for x in txs.iter().filter(|x| x.comments.len() > 1) {
+            let Some(first) = x.comments.iter().min_by_key(|c| c.version) else {
+                continue;
+            };
+            let said = crate::statement::read(&first.content.raw, &self.rules);
+            for st in crate::statement::Statement::ALL {
+                if matches!(said.get(st), crate::statement::Reading::Yes { .. }) {
+                    sources.edited_from_yes.push((x.phid.clone(), st));
+                }
+            }
+        }
         let facts = Facts {
             task: id,
             open: is_open(&task.fields.status.value),

@@ -539,6 +539,9 @@ pub struct Sources {
     pub key: Vec<Evidence>,
     /// Comments with a key that was not taken, and why (fit to show).
     pub keys_not_taken: Vec<(Phid, String)>,
+    /// Comments whose first version said `yes` to a statement and were edited since: if their
+    /// newest version says `no`, that is a withdrawal.
+    pub edited_from_yes: Vec<(Phid, Statement)>,
 }
 
 /// One check of the checklist.
@@ -1831,6 +1834,18 @@ impl<'a> Ctx<'a> {
     ) -> Check {
         let what = st.describe();
         let how = self.how_to(st, group);
+        // A `yes` edited into a `no` is a withdrawal, as much as a later `no` comment.
+        let mut outcome = outcome;
+        let (edited, objections): (Vec<_>, Vec<_>) =
+            outcome.objections.into_iter().partition(|c| {
+                self.facts
+                    .sources
+                    .edited_from_yes
+                    .iter()
+                    .any(|(x, s)| *x == c.xact && *s == st)
+            });
+        outcome.objections = objections;
+        outcome.withdrawn.extend(edited);
         if let Some(first) = outcome.doubts.first() {
             let c = first.comment;
             let mut message = format!(

@@ -131,6 +131,14 @@ async fn now_hides_everything_written_after_it() {
     let w = World::start(SCENARIO, "2026-11-06T13:00:00Z").await;
     let (_, today) = check(&w, "2026-11-06T13:00:00Z", "T608").await;
     assert_eq!(today["verdict"], "blocked", "{today:#}");
+    // The approval edited into a refusal is a withdrawal, said as one.
+    let manager = find(&today, "manager-approval")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        manager.starts_with("approval withdrawn by @mboss on 2026-11-06 (T608#"),
+        "{manager}"
+    );
     // `run` sees the past too: as of 11-05 12:00 it would post a READY checklist.
     let (code, out, err) = w
         .run_cli("2026-11-05T12:00:00Z", &["run", "--once", "--dry-run"])
