@@ -674,6 +674,13 @@ fn sentences(prose: &str) -> Vec<Range<usize>> {
         if !is_terminator(c) {
             continue;
         }
+        // A wink (";)", ";-)") is a face, not the end of a sentence: it stays with its words.
+        if c == ';' {
+            let rest: Vec<(usize, char)> = prose[i..].char_indices().take(4).collect();
+            if emoticon(&rest).is_some() {
+                continue;
+            }
+        }
         let ends = c != '.'
             || it
                 .peek()
@@ -802,6 +809,18 @@ fn tokenize(s: &str, hidden_at: &[(usize, usize)]) -> Vec<Tok> {
             k = j;
             continue;
         }
+        // An ASCII emoticon (":-(", ";)", ":P") is one symbol, as an emoji is: it changes the
+        // tone of what it stands beside unless it is courtesy (":)").
+        if let Some((face, len)) = emoticon(&chars[k..]) {
+            let end = chars.get(k + len).map_or(s.len(), |&(j, _)| j);
+            out.push(Tok {
+                kind: TokKind::Symbol,
+                text: face,
+                span: i..end,
+            });
+            k += len;
+            continue;
+        }
         let end = i + c.len_utf8();
         let tok = |kind| Tok {
             kind,
@@ -841,6 +860,45 @@ fn tokenize(s: &str, hidden_at: &[(usize, usize)]) -> Vec<Tok> {
         k += 1;
     }
     out
+}
+
+/// An ASCII emoticon at the start of `rest`: eyes (`:` `;` `=`), an optional nose (`-` `'`),
+/// a mouth, then the end, a space or punctuation. Gives the face without its nose (`:(`) and
+/// how many characters it spans. "groups:(a, b)" is no emoticon (a letter follows the mouth).
+fn emoticon(rest: &[(usize, char)]) -> Option<(String, usize)> {
+    let at = |k: usize| rest.get(k).map(|&(_, c)| c);
+    let eyes = at(0).filter(|c| matches!(c, ':' | ';' | '='))?;
+    let mut k = 1;
+    if matches!(at(k), Some('-' | '\'')) {
+        k += 1;
+    }
+    let mouth = at(k).filter(|c| {
+        matches!(
+            c,
+            '(' | ')'
+                | '['
+                | ']'
+                | '/'
+                | '\\'
+                | '|'
+                | 'D'
+                | 'P'
+                | 'p'
+                | 'O'
+                | 'o'
+                | 'S'
+                | 's'
+                | '*'
+                | '@'
+                | '$'
+                | 'X'
+                | 'x'
+        )
+    })?;
+    if !at(k + 1).is_none_or(|c| c.is_whitespace() || matches!(c, '.' | ',' | '!' | '?' | ';')) {
+        return None;
+    }
+    Some((format!("{eyes}{mouth}"), k + 1))
 }
 
 /// Cues found in one sentence (outside the whitelisted form and scope tokens).
@@ -1851,6 +1909,20 @@ mod tests {
                 "analytics-users"
             ]
         );
+    }
+
+    #[test]
+    fn ascii_emoticons_are_symbols_and_colons_stay_separators() {
+        let toks = tokenize(
+            "ok :-( fine ;) yes :P groups:(a, b) at 10:00 note: done :)",
+            &[],
+        );
+        let symbols: Vec<&str> = toks
+            .iter()
+            .filter(|t| t.kind == TokKind::Symbol)
+            .map(|t| t.text.as_str())
+            .collect();
+        assert_eq!(symbols, [":(", ";)", ":P", ":)"]);
     }
 
     #[test]

@@ -420,6 +420,17 @@ fn table() -> Vec<Row> {
         // A NOTE block is the author's own words.
         ("plain", A, "NOTE: Approved.", "yes"),
         ("emoji", A, "Approved \u{1F643}", "unclear"),
+        // ASCII faces: a smile is courtesy; a frown, a wink, a tongue or a grimace is tone.
+        ("emoji", A, "Approved :)", "yes"),
+        ("emoji", A, "Approved :-) thanks", "yes"),
+        ("emoji", A, "Approved :-(", "unclear"),
+        ("emoji", A, "Approved :(", "unclear"),
+        ("emoji", A, "Approved ;)", "unclear"),
+        ("emoji", A, "Approved ;-)", "unclear"),
+        ("emoji", A, "Approved :P", "unclear"),
+        ("emoji", A, "Approved :/", "unclear"),
+        ("emoji", A, "Approved :|", "unclear"),
+        ("emoji", A, "Approved :-S", "unclear"),
         ("emoji", A, "Approved \u{1F914}", "unclear"),
         ("emoji", A, "Approved \u{2713}", "yes"),
         ("emoji", A, "Approved \u{1F389}\u{1F389}", "yes"),
