@@ -810,6 +810,9 @@ mod tests {
                 author: "jdoe".into(),
                 subject: None,
                 kind: Default::default(),
+                review: None,
+                change: None,
+                impact: None,
             },
             checks: vec![Check {
                 id: CheckId::KnownGroups,
@@ -821,6 +824,7 @@ mod tests {
                 forms_from: None,
             }],
             sudo_meeting: None,
+            sudo_ready_at: None,
         };
         for out in [
             terminal(&checklist, chrono_tz::UTC),

@@ -184,7 +184,8 @@ pub struct TaskRow {
     pub shell_user: Option<String>,
     /// Requested groups, comma separated.
     pub groups: String,
-    /// Whether a sudo group is requested.
+    /// Whether the request is reviewed at the SRE meeting: a requested group's `review` is
+    /// `meeting` (the default for sudo groups), or a privilege change may grant sudo.
     #[serde(deserialize_with = "flag")]
     pub sudo: bool,
     /// Whether the task is open.
@@ -214,7 +215,8 @@ pub struct TaskRow {
     pub posted_at: Option<i64>,
     /// When last evaluated.
     pub evaluated_at: Option<i64>,
-    /// Sudo: when everything but the review first passed.
+    /// Sudo: when everything but the review was complete (from the facts; see
+    /// `Checklist::sudo_ready_at`).
     pub first_ready_at: Option<i64>,
     /// Sudo: the scheduled meeting (YYYY-MM-DD).
     pub meeting: Option<String>,

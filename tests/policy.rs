@@ -7,8 +7,8 @@ use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
 use accessbot::keys::KeyReport;
 use accessbot::policy::{
     authored_key_trust, comment_key_trust, evaluate, is_stale, is_user_request, Channel, Check,
-    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis,
-    SudoFacts, Trust, Verdict, Who, L3,
+    CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, RequestKind, Subject,
+    SubjectBasis, SudoFacts, Trust, Verdict, Who, L3,
 };
 use accessbot::request::{KeyRef, Parsed, Problem, Request};
 use accessbot::rules::Rules;
@@ -64,6 +64,7 @@ fn ready() -> Facts {
             text: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop".into(),
         }),
         phabricator_user: None,
+        change: None,
     };
     Facts {
         task: TaskId(101),
@@ -77,6 +78,7 @@ fn ready() -> Facts {
             basis: SubjectBasis::Author,
         },
         bot_user: Username::new("accessbot"),
+        description: String::new(),
         parsed: Parsed {
             request,
             problems: vec![],
@@ -101,9 +103,13 @@ fn ready() -> Facts {
         ],
         key_changed_at: None,
         groups_changed_at: None,
+        change_changed_at: None,
+        described_at: None,
         tagged_at: Some(at("2026-11-02T09:00:00Z")),
         subject_staff: true,
         subject_nda: false,
+        subject_research: false,
+        eligibility: Default::default(),
         expiry_contact_staff: None,
         l3: L3::Signed {
             at: at("2026-11-01T09:00:00Z"),
@@ -933,6 +939,37 @@ fn cases() -> Vec<Case> {
             name: "sudo request ready within the cutoff goes to the meeting after",
             edit: |f, _, now| {
                 sudo(f);
+                // The lead's approval, the last fact, comes after the 11-16 meeting's cutoff.
+                f.comments[1].at = at("2026-11-15T15:30:00Z");
+                *now = at("2026-11-15T16:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "on the agenda of the SRE meeting of 2026-11-30",
+        },
+        Case {
+            // Issue 19 item 5: complete on 11-03, first seen after the 11-16 cutoff: that
+            // meeting, not two weeks late (it was scheduled from the evaluation time before).
+            name: "sudo request complete before the cutoff but first seen after it keeps that meeting",
+            edit: |f, _, now| {
+                sudo(f);
+                *now = at("2026-11-15T16:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "on the agenda of the SRE meeting of 2026-11-16",
+        },
+        Case {
+            // Control: a stored evaluation that found it incomplete after the cutoff dates
+            // what carries no date of its own (a project membership).
+            name: "sudo request found incomplete after the cutoff goes to the meeting after",
+            edit: |f, _, now| {
+                sudo(f);
+                f.sudo.incomplete_at = Some(at("2026-11-15T15:45:00Z"));
                 *now = at("2026-11-15T16:00:00Z");
             },
             verdict: Verdict::Waiting,
@@ -1447,12 +1484,25 @@ fn closed_tasks_and_non_requests_get_no_checklist() {
     assert_eq!(list.verdict, Verdict::Closed);
     assert!(list.checks.is_empty());
 
+    // Neither a user request nor a privilege change (design §11): not-a-request. (A title
+    // like "Change privileges of group analytics-admins" was one before issue 19; it is a
+    // privilege change now.)
+    for title in [
+        "Fix the wikitech login page",
+        "Meeting notes: SRE clinic duty",
+    ] {
+        let mut f = ready();
+        f.title = title.into();
+        f.parsed = Parsed::default();
+        let list = evaluate(&f, &r, at(NOW));
+        assert_eq!(list.verdict, Verdict::NotARequest, "{title}");
+        assert!(list.checks.is_empty());
+    }
     let mut f = ready();
     f.title = "Change privileges of group analytics-admins".into();
     f.parsed = Parsed::default();
     let list = evaluate(&f, &r, at(NOW));
-    assert_eq!(list.verdict, Verdict::NotARequest);
-    assert!(list.checks.is_empty());
+    assert_eq!(list.request.kind, RequestKind::PrivilegeChange);
 
     // Conservative: a request-like title alone keeps it a request (then it says what's missing).
     assert!(is_user_request(

@@ -798,6 +798,9 @@ fn checklist_quoting(value: &str) -> Checklist {
             author: "jdoe".into(),
             subject: None,
             kind: Default::default(),
+            review: None,
+            change: None,
+            impact: None,
         },
         checks: vec![Check {
             id: CheckId::RequestComplete,
@@ -809,6 +812,7 @@ fn checklist_quoting(value: &str) -> Checklist {
             forms_from: None,
         }],
         sudo_meeting: None,
+        sudo_ready_at: None,
     }
 }
 
