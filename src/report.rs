@@ -416,6 +416,10 @@ pub struct AgendaItem {
     pub approvals: Vec<String>,
     /// The meeting it was first scheduled for, when it rolled over.
     pub rolled_over_from: Option<String>,
+    /// A group privilege change: the change requested, as written (one line, shortened; the
+    /// renderers defuse it like any requester's text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
 }
 
 /// A stale or long-waiting request, listed at the end of the agenda.
@@ -442,6 +446,9 @@ pub struct Agenda {
     pub reviews: Vec<AgendaItem>,
     /// Requests not decided at an earlier meeting.
     pub rolled_over: Vec<AgendaItem>,
+    /// Group privilege changes that may grant sudo (design §11), scheduled for it or rolled
+    /// over to it: their own section.
+    pub privilege_changes: Vec<AgendaItem>,
     /// Stale or long-waiting requests.
     pub stale: Vec<AgendaStale>,
     /// Granted access that expires before the meeting after this one, or expired and is
@@ -489,6 +496,7 @@ pub fn agenda(
     let day = meeting.format("%Y-%m-%d").to_string();
     let mut reviews = Vec::new();
     let mut rolled_over = Vec::new();
+    let mut privilege_changes = Vec::new();
     let mut stale = Vec::new();
     for r in rows.iter().filter(|r| r.open) {
         let task = TaskId(r.id as u64).to_string();
@@ -507,6 +515,7 @@ pub fn agenda(
                 .collect();
             let approvals = approvals.get(&r.id).cloned().unwrap_or_default();
             let first = r.first_meeting.clone();
+            let change = privilege_change_of(&r.report_json);
             let item = AgendaItem {
                 task: task.clone(),
                 url: url.clone(),
@@ -516,8 +525,11 @@ pub fn agenda(
                 sudo_groups,
                 approvals,
                 rolled_over_from: first.clone().filter(|f| *f != day),
+                change,
             };
-            if item.rolled_over_from.is_some() {
+            if item.change.is_some() {
+                privilege_changes.push(item);
+            } else if item.rolled_over_from.is_some() {
                 rolled_over.push(item);
             } else {
                 reviews.push(item);
@@ -544,10 +556,37 @@ pub fn agenda(
         meeting,
         reviews,
         rolled_over,
+        privilege_changes,
         stale,
         expiring: Vec::new(),
     }
 }
+
+/// The change a stored report's request asks for, when it is a group privilege change: one
+/// line, at most [`AGENDA_CHANGE_CHARS`] characters (`"(not described)"` when it has none).
+fn privilege_change_of(report_json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(report_json).ok()?;
+    let request = v.get("request")?;
+    if request.get("kind").and_then(|k| k.as_str()) != Some("privilege-change") {
+        return None;
+    }
+    let text = request
+        .get("change")
+        .and_then(|c| c.as_str())
+        .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|c| !c.is_empty());
+    Some(match text {
+        Some(t) if t.chars().count() > AGENDA_CHANGE_CHARS => {
+            let cut: String = t.chars().take(AGENDA_CHANGE_CHARS - 1).collect();
+            format!("{cut}…")
+        }
+        Some(t) => t,
+        None => "(not described)".into(),
+    })
+}
+
+/// The longest requested change the agenda shows (the task has the rest).
+const AGENDA_CHANGE_CHARS: usize = 160;
 
 /// The approvals present on each open, undecided sudo request of `rows` scheduled for
 /// `meeting`: the ids of the passing approval checks of its stored report, in report order.
@@ -697,6 +736,37 @@ fn render_tables(a: &Agenda, d: &Dialect) -> String {
                 row[0] = format!("{} (from {from})", row[0]);
             }
             s.push_str(&(d.row)(&row));
+        }
+        s.push_str(d.table_end);
+    }
+    s.push_str(&(d.heading)("Group privilege changes"));
+    if a.privilege_changes.is_empty() {
+        s.push_str(d.empty);
+    } else {
+        s.push_str(d.table_start);
+        s.push_str(&(d.header)(&[
+            "Task",
+            "Requester",
+            "Group",
+            "Requested change",
+            "Approvals present",
+        ]));
+        for i in &a.privilege_changes {
+            let mut task = (d.link)(&i.task, &i.url);
+            if let Some(from) = &i.rolled_over_from {
+                task = format!("{task} (from {from})");
+            }
+            s.push_str(&(d.row)(&[
+                task,
+                (d.cell)(&i.requester),
+                cells(&i.groups),
+                (d.cell)(i.change.as_deref().unwrap_or_default()),
+                if i.approvals.is_empty() {
+                    "-".into()
+                } else {
+                    i.approvals.join(", ")
+                },
+            ]));
         }
         s.push_str(d.table_end);
     }
