@@ -1565,6 +1565,9 @@ async fn cmd_agenda(
     let approvals = store
         .agenda_approvals(&meeting.format("%Y-%m-%d").to_string())
         .await?;
+    let changes = store
+        .agenda_changes(&meeting.format("%Y-%m-%d").to_string())
+        .await?;
     let url = cli
         .phab_url
         .clone()
@@ -1572,6 +1575,7 @@ async fn cmd_agenda(
     let followed = store.granted_lifecycles().await?;
     store.close().await;
     let mut agenda = crate::report::agenda(&rows, &approvals, meeting, &rules, &url, now);
+    crate::report::file_privilege_changes(&mut agenda, &changes);
     // Expiring before the meeting after this one, and expired access still in place.
     let next = crate::calendar::meeting_after(meeting, &rules.meeting, &rules.timing);
     let until = next.pred_opt().unwrap_or(next);

@@ -381,8 +381,10 @@ async fn drive(
                 &rules.timing,
             );
             let approvals = crate::report::approvals_by_task(&rows, meeting);
-            let agenda =
+            let mut agenda =
                 crate::report::agenda(&rows, &approvals, meeting, rules, &handle.url(), now);
+            let changes = crate::report::changes_by_task(&rows, meeting);
+            crate::report::file_privilege_changes(&mut agenda, &changes);
             agenda_text = crate::report::render_agenda(&agenda, crate::cli::AgendaFormat::Markdown);
             println!("  (the SRE meeting agenda for {meeting} now lists T102: see the end)\n");
         }

@@ -496,7 +496,6 @@ pub fn agenda(
     let day = meeting.format("%Y-%m-%d").to_string();
     let mut reviews = Vec::new();
     let mut rolled_over = Vec::new();
-    let mut privilege_changes = Vec::new();
     let mut stale = Vec::new();
     for r in rows.iter().filter(|r| r.open) {
         let task = TaskId(r.id as u64).to_string();
@@ -515,7 +514,6 @@ pub fn agenda(
                 .collect();
             let approvals = approvals.get(&r.id).cloned().unwrap_or_default();
             let first = r.first_meeting.clone();
-            let change = privilege_change_of(&r.report_json);
             let item = AgendaItem {
                 task: task.clone(),
                 url: url.clone(),
@@ -525,11 +523,9 @@ pub fn agenda(
                 sudo_groups,
                 approvals,
                 rolled_over_from: first.clone().filter(|f| *f != day),
-                change,
+                change: None,
             };
-            if item.change.is_some() {
-                privilege_changes.push(item);
-            } else if item.rolled_over_from.is_some() {
+            if item.rolled_over_from.is_some() {
                 rolled_over.push(item);
             } else {
                 reviews.push(item);
@@ -556,33 +552,63 @@ pub fn agenda(
         meeting,
         reviews,
         rolled_over,
-        privilege_changes,
+        privilege_changes: Vec::new(),
         stale,
         expiring: Vec::new(),
     }
 }
 
-/// The change a stored report's request asks for, when it is a group privilege change: one
-/// line, at most [`AGENDA_CHANGE_CHARS`] characters (`"(not described)"` when it has none).
-fn privilege_change_of(report_json: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(report_json).ok()?;
-    let request = v.get("request")?;
-    if request.get("kind").and_then(|k| k.as_str()) != Some("privilege-change") {
-        return None;
+/// The group privilege changes among the open, undecided requests of `rows` scheduled for
+/// `meeting`, by task id, with the change each asks for (`None`: not described), read from
+/// their stored reports; [`crate::store::Store::agenda_changes`] is the same straight from the
+/// database.
+pub fn changes_by_task(rows: &[TaskRow], meeting: NaiveDate) -> BTreeMap<i64, Option<String>> {
+    let day = meeting.format("%Y-%m-%d").to_string();
+    rows.iter()
+        .filter(|r| r.open && under_review(r, &day))
+        .filter_map(|r| {
+            let v: serde_json::Value = serde_json::from_str(&r.report_json).ok()?;
+            let request = v.get("request")?;
+            (request.get("kind").and_then(|k| k.as_str()) == Some("privilege-change")).then(|| {
+                let change = request.get("change").and_then(|c| c.as_str());
+                (r.id, change.map(str::to_string))
+            })
+        })
+        .collect()
+}
+
+/// Moves the group privilege changes (`changes`: [`changes_by_task`] or
+/// [`crate::store::Store::agenda_changes`]) from the agenda's reviews to their own section.
+pub fn file_privilege_changes(agenda: &mut Agenda, changes: &BTreeMap<i64, Option<String>>) {
+    let id_of = |i: &AgendaItem| i.task.trim_start_matches('T').parse::<i64>().ok();
+    for list in [&mut agenda.reviews, &mut agenda.rolled_over] {
+        let (moved, kept): (Vec<AgendaItem>, Vec<AgendaItem>) = std::mem::take(list)
+            .into_iter()
+            .partition(|i| id_of(i).is_some_and(|id| changes.contains_key(&id)));
+        *list = kept;
+        for mut item in moved {
+            let change = id_of(&item).and_then(|id| changes.get(&id).cloned().flatten());
+            item.change = Some(one_line_change(change.as_deref()));
+            agenda.privilege_changes.push(item);
+        }
     }
-    let text = request
-        .get("change")
-        .and_then(|c| c.as_str())
+    agenda.privilege_changes.sort_by_key(|i| id_of(i));
+}
+
+/// A requested change as the agenda shows it: one line, at most [`AGENDA_CHANGE_CHARS`]
+/// characters (`"(not described)"` when there is none).
+fn one_line_change(change: Option<&str>) -> String {
+    let text = change
         .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|c| !c.is_empty());
-    Some(match text {
+    match text {
         Some(t) if t.chars().count() > AGENDA_CHANGE_CHARS => {
             let cut: String = t.chars().take(AGENDA_CHANGE_CHARS - 1).collect();
             format!("{cut}…")
         }
         Some(t) => t,
         None => "(not described)".into(),
-    })
+    }
 }
 
 /// The longest requested change the agenda shows (the task has the rest).

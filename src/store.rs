@@ -626,6 +626,27 @@ impl Store {
             .collect())
     }
 
+    /// The group privilege changes among the open, undecided requests scheduled for `meeting`
+    /// (`YYYY-MM-DD`), by task id, with the change each asks for (`None`: not described):
+    /// what the agenda lists in their own section ([`crate::report::changes_by_task`] is the
+    /// same over rows read whole).
+    pub async fn agenda_changes(
+        &self,
+        meeting: &str,
+    ) -> Result<BTreeMap<i64, Option<String>>, StoreError> {
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT t.id, json_extract(r.report_json, '$.request.change')
+             FROM tasks t JOIN reports r ON r.task_id = t.id
+             WHERE t.open = 1 AND t.sudo = 1 AND t.decision IS NULL AND t.meeting = ?
+               AND json_valid(r.report_json)
+               AND json_extract(r.report_json, '$.request.kind') = 'privilege-change'",
+        )
+        .bind(meeting)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// The rows (all, or only open ones) with just what the clinic-duty views show: id,
     /// requester, shell user, groups, sudo, open, verdict, until, who, tagged, created, last
     /// activity, meeting, decision, first meeting; every other field is left empty. Read as one
