@@ -1415,6 +1415,36 @@ async fn cmd_grant_patch(
         );
     }
     let request = &live.gathered.facts.parsed.request;
+    // LDAP-only groups (design §11) are granted with modify-ldap-group, the others in
+    // data.yaml; a request mixing them gets both.
+    let (ldap, shell): (Vec<String>, Vec<String>) = request
+        .groups
+        .iter()
+        .cloned()
+        .partition(|g| live.rules.group(g).is_some_and(|g| g.is_ldap()));
+    if !ldap.is_empty() {
+        let text = match &path {
+            Some(path) => Some(read(path)?.0),
+            None => None,
+        };
+        print!(
+            "{}",
+            crate::grant::ldap_lines(request, &ldap, text.as_deref())?
+        );
+        if shell.is_empty() {
+            return Ok(0);
+        }
+    }
+    let shell_only;
+    let request = if ldap.is_empty() {
+        request
+    } else {
+        shell_only = crate::request::Request {
+            groups: shell,
+            ..request.clone()
+        };
+        &shell_only
+    };
     let key_line = live.gathered.key_line.clone().unwrap_or_default();
     match path {
         Some(path) => {

@@ -238,6 +238,31 @@ async fn ldap_only_requests_need_no_key_and_check_eligibility() {
     assert_eq!(posted.len(), 1, "{posted:?}");
     insta::assert_snapshot!("ldap_only_t606_checklist", posted[0]);
 
+    // grant-patch: the ldap_only_users entry (listed is not in data.yaml) and the
+    // modify-ldap-group line; nothing about keys or shell groups.
+    let data = common::root().join("tests/fixtures/grant/data.yaml");
+    let data = data.to_str().unwrap();
+    let (code, out, err) = w
+        .run_cli_rules(r, NOW, &["grant-patch", "T608", "--data-yaml", data])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("ldap_only_t608_grant_patch", out);
+    assert!(out.contains("modify-ldap-group --addmembers=listed klaxon-users\n"));
+    assert!(!out.contains("ssh_keys"), "{out}");
+    // Without data.yaml (none configured): the entry comes with its condition; the uid is
+    // the shell username the title gives.
+    let (code, out, err) = w.run_cli_rules(r, NOW, &["grant-patch", "T606"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("only when stew is not in data.yaml"), "{out}");
+    assert!(
+        out.contains("modify-ldap-group --addmembers=stew klaxon-users\n"),
+        "{out}"
+    );
+    // Not ready (not eligible): nothing either.
+    let (code, out, _) = w.run_cli_rules(r, NOW, &["grant-patch", "T607"]).await;
+    assert_eq!(code, 1);
+    assert!(!out.contains("modify-ldap-group"), "{out}");
+
     // A missing list refuses the rules (`rules check` and every command say so)...
     std::fs::remove_file(r.join("stewards.txt")).unwrap();
     let (code, _, err) = w.run_cli_rules(r, NOW, &["check", "T608"]).await;
