@@ -368,3 +368,64 @@ async fn a_sudo_request_complete_before_the_cutoff_keeps_that_meeting_when_first
         Some(common::at("2026-11-03T11:00:00Z").timestamp())
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rules_check_live_looks_up_the_processes_names() {
+    let w = World::start("processes.toml", NOW).await;
+    let keys = [
+        "people.executives",
+        "people.research_users",
+        "people.research_projects",
+        "groups.klaxon-users.eligible_projects",
+    ];
+    let live = |dir: std::path::PathBuf| {
+        let url = w.sim.url();
+        let token = w.token.clone();
+        async move {
+            let dir = dir.display().to_string();
+            common::run_bin_async(
+                &["--phab-url", &url, "rules", "check", &dir, "--live"],
+                &[("ACCESSBOT_TOKEN", token.as_str())],
+                &common::root(),
+            )
+            .await
+        }
+    };
+    // Every process name exists in the scenario: none of their keys is reported (other names
+    // of the bundled rules, such as legalteam, are not in this scenario).
+    let good = process_rules();
+    let (_, _, err) = live(good.path().to_path_buf()).await;
+    for key in keys {
+        assert!(!err.contains(&format!("key `{key}`")), "{key}: {err}");
+    }
+    // Typos in each are.
+    let bad = process_rules();
+    let policy = bad.path().join("policy.toml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &policy,
+        text.replace("\"exec-lee\"", "\"exec-leee\"")
+            .replace("\"researchlead\"", "\"researchlaed\"")
+            .replace("\"Research-Collab\"", "\"Research-Colab\""),
+    )
+    .unwrap();
+    let groups = bad.path().join("groups.toml");
+    let text = std::fs::read_to_string(&groups).unwrap();
+    std::fs::write(
+        &groups,
+        text.replacen("[\"Stewards\"]", "[\"Stewardz\"]", 1),
+    )
+    .unwrap();
+    let (code, _, err) = live(bad.path().to_path_buf()).await;
+    assert_eq!(code, 1, "{err}");
+    for (key, says) in
+        keys.iter()
+            .zip(["@exec-leee", "@researchlaed", "Research-Colab", "Stewardz"])
+    {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!("key `{key}`")) && l.contains(says)),
+            "{key} {says} not reported:\n{err}"
+        );
+    }
+}
