@@ -341,6 +341,17 @@ async fn volunteers_need_data_access_and_an_executive_sign_off_last() {
     assert_ne!(s["executive-signoff"], "pass", "{v}");
     assert_eq!(v["verdict"], "blocked", "{v}");
 
+    // The checklist a volunteer's sponsor reads: what is missing, and the sign-off last.
+    let (code, _, err) = w.run_cli_rules(r, NOW, &["run", "--once"]).await;
+    assert_eq!(code, 0, "{err}");
+    // (Then the stale nudge: nothing moved for 5 business days.)
+    let posted = w.comments(611);
+    assert!(
+        posted[0].starts_with("**accessbot checklist**"),
+        "{posted:?}"
+    );
+    insta::assert_snapshot!("volunteer_t611_checklist", posted[0]);
+
     // Control: without executives configured, no sign-off is asked for.
     let plain = common::rules_dir(|p| p);
     let (_, v) = check(&w, plain.path(), 611).await;
