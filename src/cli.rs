@@ -1414,6 +1414,11 @@ async fn cmd_grant_patch(
             }
         );
     }
+    if live.checklist.request.kind == crate::policy::RequestKind::PrivilegeChange {
+        anyhow::bail!(
+            "{task} is a group privilege change: its sudo rules or privileges are edited in data.yaml by hand (no patch is generated for a change written in prose)"
+        );
+    }
     let request = &live.gathered.facts.parsed.request;
     // LDAP-only groups (design §11) are granted with modify-ldap-group, the others in
     // data.yaml; a request mixing them gets both.

@@ -114,6 +114,12 @@ async fn group_privilege_changes_are_requests_with_their_own_checks() {
         serde_json::json!(["analytics-users"])
     );
 
+    // Ready, but no data.yaml patch is made up from prose.
+    let (code, out, err) = w.run_cli_rules(r, NOW, &["grant-patch", "T601"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("group privilege change"), "{err}");
+    assert!(out.is_empty(), "{out}");
+
     // A sudoers line in a code block: the SRE meeting reviews it.
     let (code, v) = check(&w, r, 602).await;
     assert_eq!(code, 3);
