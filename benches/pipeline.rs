@@ -101,6 +101,7 @@ fn facts_with(
     Facts {
         task: TaskId(101),
         open: true,
+        tagged: true,
         title: title.to_string(),
         author_phid: Phid(format!("PHID-USER-{requester}")),
         subject: Subject::Known {
@@ -138,6 +139,7 @@ fn facts_with(
             at: at("2026-11-01T09:00:00Z"),
         },
         sudo: SudoFacts::default(),
+        sources: Default::default(),
     }
 }
 

@@ -174,10 +174,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "markdown")]
         format: AgendaFormat,
     },
-    /// Each check of a task with its evidence (links to the transactions).
+    /// Each check of a task with its evidence (links to the comments, transactions, paste,
+    /// signature, membership), and why each comment that did not count did not.
     Explain {
         /// The task: T123, 123 or its address.
         task: TaskId,
+        /// Print one JSON object: the checks with `evidence` objects, and `comments`.
+        #[arg(long)]
+        json: bool,
     },
     /// Granted access that expires soon, and expired access still in data.yaml.
     Expiring {
@@ -339,7 +343,7 @@ sends READY=1 after start-up, WATCHDOG=1 while cycles progress and STOPPING=1 on
   accessbot check 123 && echo ready to grant",
         exit: &[
             ("0", "the request is ready to grant"),
-            ("3", "it is not (waiting, blocked, declined, closed, not a request)"),
+            ("3", "it is not (waiting, blocked, declined, closed, untagged, not a request)"),
             ("1", "an error: the task cannot be read, no token, bad rules"),
         ],
     },
@@ -347,7 +351,8 @@ sends READY=1 after start-up, WATCHDOG=1 while cycles progress and STOPPING=1 on
         name: "explain",
         globals: ALL,
         examples: "Examples:
-  accessbot --token-file token explain T123",
+  accessbot --token-file token explain T123
+  accessbot explain T123 --json | jq '.comments[] | select(.counted | not)'",
         exit: OK_OR_ERROR,
     },
     Page {
@@ -684,7 +689,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Check { task, json } => {
             cmd_check(&cli, *task, if *json { View::Json } else { View::Terminal }).await
         }
-        Command::Explain { task } => cmd_check(&cli, *task, View::Explain).await,
+        Command::Explain { task, json } => {
+            let view = if *json {
+                View::ExplainJson
+            } else {
+                View::Explain
+            };
+            cmd_check(&cli, *task, view).await
+        }
         Command::Status { json, all } => cmd_status(&cli, *json, *all).await,
         Command::Agenda { meeting, format } => cmd_agenda(&cli, *meeting, *format).await,
         Command::Log { task, json } => cmd_log(&cli, *task, *json).await,
@@ -1022,7 +1034,11 @@ async fn evidence_source(
     cli: &Cli,
     rules: std::sync::Arc<crate::rules::Rules>,
 ) -> anyhow::Result<crate::evidence::EvidenceSource> {
-    crate::evidence::EvidenceSource::connect(client(cli)?, rules).await
+    Ok(
+        crate::evidence::EvidenceSource::connect(client(cli)?, rules)
+            .await?
+            .with_as_of(cli.now),
+    )
 }
 
 /// The writer lock of `run`; its lock file is removed again when `run` fails before it opened
@@ -1164,7 +1180,7 @@ async fn connect_riding_out_outages(
                 if attempt > 1 {
                     tracing::info!(attempts = attempt, "Phabricator answers again: starting");
                 }
-                return Ok(Some(src));
+                return Ok(Some(src.with_as_of(cli.now)));
             }
             Err(e) if !is_transient(&e) => return Err(e),
             Err(e) => e,
@@ -1216,6 +1232,7 @@ enum View {
     Terminal,
     Json,
     Explain,
+    ExplainJson,
 }
 
 /// One task evaluated live: read from Conduit, checked against the store, nothing written.
@@ -1241,14 +1258,21 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     };
     let src = evidence_source(cli, rules.clone()).await?;
     let now = clock(cli).now();
-    let t = src
+    let mut t = src
         .client()
         .tasks_by_ids(&[task.0])
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("{task} does not exist or is not visible to the bot"))?;
-    let txs = src.client().transactions(task).await?;
+    let mut txs = src.client().transactions(task).await?;
+    // With --now: the task as it was then; nothing written later is seen.
+    if !src.rewind(&mut t, &mut txs) {
+        anyhow::bail!(
+            "{task} did not exist yet at {} (--now)",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+    }
     let row = store.task(task).await?;
     let mut gathered = src.gather(&t, &txs, row.as_ref()).await?;
     src.add_reuse(&mut gathered, &store).await?;
@@ -1259,11 +1283,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     }
     let mut checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
     // After ready: a granted request says so, as the poller would.
-    let tracked = t
-        .attachments
-        .projects
-        .as_ref()
-        .is_none_or(|p| p.project_phids.contains(&src.context().project));
+    let tracked = gathered.facts.tagged;
     let life = store.lifecycle(task).await?;
     let data_yaml = crate::lifecycle::DataYaml::read(rules.path(&rules.keys.data_yaml).as_deref());
     let granted = crate::lifecycle::granted(&crate::lifecycle::GrantFacts {
@@ -1296,16 +1316,25 @@ async fn cmd_check(cli: &Cli, task: TaskId, view: View) -> anyhow::Result<u8> {
     match view {
         View::Json => println!("{}", serde_json::to_string_pretty(&live.checklist)?),
         View::Terminal => print!("{}", crate::report::terminal(&live.checklist, tz)),
-        View::Explain => print!(
-            "{}",
-            crate::report::explain(&live.checklist, &live.base_url, tz)
-        ),
+        View::Explain | View::ExplainJson => {
+            let notes =
+                crate::policy::comment_notes(&live.gathered.facts, &live.rules, &live.checklist);
+            if view == View::Explain {
+                print!(
+                    "{}",
+                    crate::report::explain(&live.checklist, &notes, &live.base_url, tz)
+                );
+            } else {
+                let v = crate::report::explain_json(&live.checklist, &notes, &live.base_url, tz);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+        }
     }
     // The JSON object stays as the design has it; the log line on stderr says it there.
     if let (Some(p), View::Terminal | View::Explain) = (&live.page_problem, view) {
         println!("\nwarning: {p}");
     }
-    if view == View::Explain {
+    if matches!(view, View::Explain | View::ExplainJson) {
         return Ok(0);
     }
     Ok(if live.checklist.verdict == crate::policy::Verdict::Ready {

@@ -10,8 +10,8 @@ use crate::conduit::{channel_map, Channel, Client, ConduitError, NotAPage, TaskP
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
 use crate::policy::{
-    self, CommentFact, Eligibility, Facts, KeyFacts, KeyReuse, KeySource, Subject, SubjectBasis,
-    SudoFacts, Trust, L3,
+    self, CommentFact, Eligibility, Evidence, Facts, KeyFacts, KeyReuse, KeySource, Sources,
+    Subject, SubjectBasis, SudoFacts, Trust, L3,
 };
 use crate::request::{self, KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
@@ -203,6 +203,9 @@ pub struct EvidenceSource {
     members_refresh: tokio::sync::Mutex<()>,
     /// What the last task page fetched was: said once, loudly, when it changes.
     pages: Mutex<PageHealth>,
+    /// The instant of a what-if (`--now`): tasks are read as they were then
+    /// ([`Self::rewind`]), pastes changed later are unverified, later L3 signatures unsigned.
+    as_of: Option<DateTime<Utc>>,
 }
 
 /// Whether task pages can be read, as last seen.
@@ -300,6 +303,84 @@ enum CommentKey {
     Paste(u64),
 }
 
+/// Where a task's facts came from ([`Sources`]): the description's last version, the tag
+/// transaction, where the key judged was written, and the comments whose key was not taken.
+fn key_sources(
+    timeline: &Timeline,
+    txs: &[Transaction],
+    key: &KeyFacts,
+    dates: &KeyDates,
+    subject: &Username,
+    comments: &[CommentFact],
+) -> Sources {
+    let version = |anchor: Option<u64>| {
+        anchor
+            .and_then(|a| timeline.descriptions.iter().find(|v| v.anchor == a))
+            .map(|v| Evidence::Transaction {
+                xact: v.xact.clone(),
+                anchor: v.anchor,
+            })
+            .unwrap_or(Evidence::Task)
+    };
+    let description = Some(version(timeline.descriptions.last().map(|v| v.anchor)));
+    let tag = match (&timeline.tag_xact, timeline.tagged_at) {
+        (Some(x), _) => txs
+            .iter()
+            .find(|t| &t.phid == x)
+            .map(|t| Evidence::Transaction {
+                xact: t.phid.clone(),
+                anchor: t.id,
+            }),
+        (None, Some(_)) => Some(Evidence::Task),
+        (None, None) => None,
+    };
+    let (key_at, taken) = match &key.source {
+        KeySource::Description => (vec![version(dates.first_seen.xact)], None),
+        KeySource::Comment { xact, anchor } => {
+            let mut v = vec![Evidence::Transaction {
+                xact: xact.clone(),
+                anchor: *anchor,
+            }];
+            let said = comments.iter().find(|c| &c.xact == xact);
+            if let Some(CommentKey::Paste(id)) = said.and_then(|c| key_in_comment(&c.text)) {
+                v.push(Evidence::Paste { id });
+            }
+            (v, Some(xact.clone()))
+        }
+        KeySource::Paste { id } => (
+            vec![version(dates.first_seen.xact), Evidence::Paste { id: *id }],
+            None,
+        ),
+        KeySource::Pointer => (vec![version(dates.first_seen.xact)], None),
+        KeySource::None => (Vec::new(), None),
+    };
+    let keys_not_taken = comments
+        .iter()
+        .filter(|c| !c.removed && Some(&c.xact) != taken.as_ref())
+        .filter(|c| key_in_comment(&c.text).is_some())
+        .map(|c| {
+            let why = if &c.author != subject {
+                format!(
+                    "a key posted by @{}, not by @{subject}, whom the request is for, never counts",
+                    c.author
+                )
+            } else if c.channel == Channel::Email {
+                "a key that came by email is not taken: it must be posted on the web".to_string()
+            } else {
+                format!("an older key of @{subject}: the newest key posted on the web counts")
+            };
+            (c.xact.clone(), why)
+        })
+        .collect();
+    Sources {
+        description,
+        tag,
+        key: key_at,
+        keys_not_taken,
+        edited_from_yes: Vec::new(),
+    }
+}
+
 /// The key a comment gives, read by the one reader ([`request::scan`]): a private key
 /// anywhere (its material never leaves here), public keys in the author's own text or code
 /// (never in quotes; several are all passed on, and the key check refuses them), or a paste
@@ -379,7 +460,29 @@ impl EvidenceSource {
             caches: Mutex::new(Caches::default()),
             members_refresh: tokio::sync::Mutex::new(()),
             pages: Mutex::new(PageHealth::Unknown),
+            as_of: None,
         })
+    }
+
+    /// Reads every task as it was at `at` (`--now`): see [`Self::rewind`]. `None`: as it is.
+    pub fn with_as_of(mut self, at: Option<DateTime<Utc>>) -> EvidenceSource {
+        self.as_of = at;
+        self
+    }
+
+    /// The instant tasks are read as of, if it is a what-if.
+    pub fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of
+    }
+
+    /// A task and its transactions as they were at the what-if instant
+    /// ([`crate::timeline::rewind`]); unchanged without one. False when the task did not
+    /// exist yet then.
+    pub fn rewind(&self, task: &mut Task, txs: &mut Vec<Transaction>) -> bool {
+        match self.as_of {
+            Some(at) => crate::timeline::rewind(task, txs, at, &self.ctx.bot_phid),
+            None => true,
+        }
     }
 
     /// The resolved context.
@@ -1224,6 +1327,11 @@ impl EvidenceSource {
                 reason: "it is not known whom the request is for".into(),
             },
         };
+        // A what-if before the signature: not signed then.
+        let l3 = match (l3, self.as_of) {
+            (L3::Signed { at }, Some(t)) if at > t => L3::NotSigned,
+            (l3, _) => l3,
+        };
         let subject_phid = subject.phid().cloned();
         let existing_user = parsed
             .request
@@ -1258,9 +1366,27 @@ impl EvidenceSource {
             }
             _ => Default::default(),
         };
+        let mut sources = key_sources(&timeline, txs, &key, &dates, &poster, &comments);
+        // An edited comment's first version, read for what it said then.
+        for x in txs.iter().filter(|x| x.comments.len() > 1) {
+            let Some(first) = x.comments.iter().min_by_key(|c| c.version) else {
+                continue;
+            };
+            let said = crate::statement::read(&first.content.raw, &self.rules);
+            for st in crate::statement::Statement::ALL {
+                if matches!(said.get(st), crate::statement::Reading::Yes { .. }) {
+                    sources.edited_from_yes.push((x.phid.clone(), st));
+                }
+            }
+        }
         let facts = Facts {
             task: id,
             open: is_open(&task.fields.status.value),
+            tagged: task
+                .attachments
+                .projects
+                .as_ref()
+                .is_none_or(|p| p.project_phids.contains(&self.ctx.project)),
             title: task.fields.name.clone(),
             author,
             author_phid,
@@ -1283,6 +1409,7 @@ impl EvidenceSource {
             expiry_contact_staff,
             l3,
             sudo,
+            sources,
         };
         Ok(Gathered {
             facts,
@@ -1391,20 +1518,31 @@ impl EvidenceSource {
         };
         // The newest key the subject posted in a comment overrides the description's; keys
         // posted by anyone else never count, and are reported only when there is no other key.
+        // A key the subject sent by email never replaces the one that counts: it is judged
+        // only when there is no other key, and otherwise named on the `key-channel` line.
         let mut own: Option<(&CommentFact, CommentKey)> = None;
         let mut other: Option<&CommentFact> = None;
+        let mut emailed: Option<(&CommentFact, CommentKey)> = None;
         for c in comments.iter().rev() {
             if c.removed {
                 continue;
             }
             if let Some(k) = key_in_comment(&c.text) {
-                if &c.author == subject_name {
+                if &c.author == subject_name && c.channel == Channel::Email {
+                    if emailed.is_none() {
+                        emailed = Some((c, k));
+                    }
+                } else if &c.author == subject_name {
                     own = Some((c, k));
                     break;
                 } else if other.is_none() {
                     other = Some(c);
                 }
             }
+        }
+        let newer_by_email = emailed.as_ref().map(|(c, _)| *c);
+        if own.is_none() && described.is_none() {
+            own = emailed;
         }
         // A paste's text as its author wrote it (the key line of a grant is found again in it).
         let mut paste_raw: Option<String> = None;
@@ -1523,6 +1661,39 @@ impl EvidenceSource {
                 },
             }
         };
+        // The subject's newest key came by email, after the key judged: their intent is a new
+        // key, so the request is not ready, and the line says which key is judged.
+        let trust = match newer_by_email {
+            Some(e)
+                if moment_of(e) > dates.first_seen
+                    && !matches!(&source, KeySource::Comment { xact, .. } if *xact == e.xact) =>
+            {
+                let same = match (key_in_comment(&e.text), &text) {
+                    (Some(CommentKey::Text(k)), Some(t)) => {
+                        let fp = |k: &str| keys::judge(k, &self.rules.keys).fingerprint;
+                        fp(&k).is_some() && fp(&k) == fp(t)
+                    }
+                    _ => false,
+                };
+                match trust {
+                    Trust::Trusted if !same => Trust::NotTrusted {
+                        reason: format!(
+                            "@{subject_name} sent another key by email on {} ({id}#{}), which was not taken (the key judged is the one {})",
+                            crate::calendar::local_date(e.at, &self.rules.timing),
+                            e.anchor,
+                            match &source {
+                                KeySource::Description => "in the task description".to_string(),
+                                KeySource::Comment { anchor, .. } => format!("in the comment {id}#{anchor}"),
+                                KeySource::Paste { id } => format!("in paste P{id}"),
+                                KeySource::Pointer | KeySource::None => "above".to_string(),
+                            }
+                        ),
+                    },
+                    t => t,
+                }
+            }
+            _ => trust,
+        };
         // A private key posted by anyone, anywhere on the task, since the current key
         // appeared compromises it (a later new key is not touched).
         let since = dates.first_seen.at;
@@ -1590,6 +1761,20 @@ impl EvidenceSource {
             });
         };
         let changed = Some(Moment::untracked(p.changed));
+        if let Some(at) = self.as_of.filter(|at| p.changed > *at) {
+            // What it said then is not kept: unverified (fail closed).
+            return Ok(PasteKey {
+                text: None,
+                trust: Trust::Unverified {
+                    reason: format!(
+                        "paste P{pid} was written or changed after {}, so what it said then is unknown",
+                        at.to_rfc3339()
+                    ),
+                },
+                changed,
+                raw: None,
+            });
+        }
         let key = |trust: Trust, content: String| PasteKey {
             text: Some(key_in_paste(content.clone())),
             trust,

@@ -266,6 +266,9 @@ pub struct Facts {
     pub task: TaskId,
     /// Whether the task is open.
     pub open: bool,
+    /// Whether the task carries the watched project's tag (`SRE-Access-Requests`). An open
+    /// task whose tag was removed is `untagged`: not tracked, no checklist.
+    pub tagged: bool,
     /// The task title (untrusted: used only for the not-a-request heuristic).
     pub title: String,
     /// The task's author: who filed it (not necessarily whom it is for).
@@ -316,6 +319,8 @@ pub struct Facts {
     pub l3: L3,
     /// Sudo-review bookkeeping.
     pub sudo: SudoFacts,
+    /// Where the facts came from (the evidence of checks).
+    pub sources: Sources,
 }
 
 /// Who must act on a failing or pending check.
@@ -382,6 +387,10 @@ pub enum Verdict {
     /// The access is in place (design §11): the bot posted once more and now only follows
     /// the expiry ([`crate::lifecycle`] decides it; [`evaluate`] never returns it).
     Granted,
+    /// Open, but no longer (or not yet) tagged with the watched project: the bot does not
+    /// track it and posts nothing; once tagged again it is checked again. Not `closed`: the
+    /// task is open and someone may put the tag back.
+    Untagged,
 }
 
 impl Verdict {
@@ -395,6 +404,7 @@ impl Verdict {
             Verdict::Closed => "closed",
             Verdict::NotARequest => "not-a-request",
             Verdict::Granted => "granted",
+            Verdict::Untagged => "untagged",
         }
     }
 }
@@ -485,19 +495,107 @@ impl Serialize for CheckId {
     }
 }
 
-/// A transaction that supports a check; serialized as the transaction PHID.
+/// What supports a check: a transaction on the task, the task as filed, a paste, a
+/// signature or a membership. In `check --json` it is one string: a transaction's PHID, or
+/// `task`, `P<id>`, `<document> signed by @user <RFC 3339>`, `@user in <projects>`; `explain`
+/// links each ([`crate::report::explain`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Evidence {
-    /// The transaction PHID.
-    pub xact: Phid,
-    /// The transaction id: the anchor on the task page (`T123#<anchor>`).
-    pub anchor: u64,
+pub enum Evidence {
+    /// A transaction on the task (a comment, a description edit, a tag change): its PHID and
+    /// its id, the anchor on the task page (`T123#<anchor>`).
+    Transaction {
+        /// The transaction PHID.
+        xact: Phid,
+        /// The transaction id.
+        anchor: u64,
+    },
+    /// The task as it was filed (its first description, its creation with the tag).
+    Task,
+    /// A paste `P<id>`.
+    Paste {
+        /// The paste id.
+        id: u64,
+    },
+    /// A Legalpad signature.
+    Signature {
+        /// The document's monogram (`L3`).
+        document: String,
+        /// Who signed.
+        signer: Username,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Membership of a project (staff, NDA).
+    Membership {
+        /// The member.
+        user: Username,
+        /// The project or projects ("WMF-Staff", "A or B").
+        project: String,
+    },
+}
+
+impl Evidence {
+    /// The transaction PHID, when it is a transaction.
+    pub fn xact(&self) -> Option<&Phid> {
+        match self {
+            Evidence::Transaction { xact, .. } => Some(xact),
+            _ => None,
+        }
+    }
+
+    /// The anchor on the task page, when it is a transaction.
+    pub fn anchor(&self) -> Option<u64> {
+        match self {
+            Evidence::Transaction { anchor, .. } => Some(*anchor),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Evidence {
+    /// The `check --json` string.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Evidence::Transaction { xact, .. } => f.write_str(xact.as_str()),
+            Evidence::Task => f.write_str("task"),
+            Evidence::Paste { id } => write!(f, "P{id}"),
+            Evidence::Signature {
+                document,
+                signer,
+                at,
+            } => write!(
+                f,
+                "{document} signed by @{signer} {}",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            Evidence::Membership { user, project } => write!(f, "@{user} in {project}"),
+        }
+    }
 }
 
 impl Serialize for Evidence {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.xact.as_str())
+        s.collect_str(self)
     }
+}
+
+/// Where the facts of a task came from, for the evidence of checks (`explain`): filled by the
+/// glue ([`crate::evidence`]); empty when it does not know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// The description as it is now: its last edit, or [`Evidence::Task`] when never edited.
+    pub description: Option<Evidence>,
+    /// The transaction that tagged the task with the watched project, or [`Evidence::Task`]
+    /// when it was created with the tag.
+    pub tag: Option<Evidence>,
+    /// Where the key judged was written: the description version that set it, the comment,
+    /// the paste.
+    pub key: Vec<Evidence>,
+    /// Comments with a key that was not taken, and why (fit to show).
+    pub keys_not_taken: Vec<(Phid, String)>,
+    /// Comments whose first version said `yes` to a statement and were edited since: if their
+    /// newest version says `no`, that is a withdrawal.
+    pub edited_from_yes: Vec<(Phid, Statement)>,
 }
 
 /// One check of the checklist.
@@ -829,6 +927,9 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     if !facts.open {
         return done(Verdict::Closed);
     }
+    if !facts.tagged {
+        return done(Verdict::Untagged);
+    }
     let kind = match kind {
         None => return done(Verdict::NotARequest),
         Some(k) => k,
@@ -904,6 +1005,9 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     if kind == RequestKind::User {
         checks.extend(ctx.executive_signoff(&checks));
     }
+    for c in &mut checks {
+        ctx.add_sources(c);
+    }
 
     let (verdict, until) = if declined {
         (Verdict::Declined, None)
@@ -921,6 +1025,169 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     }
 }
 
+/// One comment of a task as `explain` shows it: which checks it is evidence of, and, when it
+/// did not count, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommentNote {
+    /// The comment's transaction id (the anchor on the task page).
+    pub anchor: u64,
+    /// Its author.
+    pub author: Username,
+    /// The date of its newest version.
+    pub at: DateTime<Utc>,
+    /// `web`, `email`, `conduit` or `unknown`.
+    pub channel: &'static str,
+    /// Whether it counts: it is evidence of a passing check.
+    pub counted: bool,
+    /// The checks it is evidence of (passing or not).
+    pub checks: Vec<String>,
+    /// Why it did not count (fit to show; `None` when it counted).
+    pub why_not: Option<String>,
+}
+
+/// Why each comment of a task counted or did not (`explain`): removed, by a bot, a key not
+/// taken, by email or through an unknown channel, the requester's own word, an unclear reading
+/// and why, a withdrawal, before the key or group change, withdrawn later, not a person whose
+/// word counts here, or nothing the bot reads (quotes and code never count). Pure, like
+/// [`evaluate`], whose checklist it is given; empty when the task has no checks (closed,
+/// untagged, not a request).
+pub fn comment_notes(facts: &Facts, rules: &Rules, checklist: &Checklist) -> Vec<CommentNote> {
+    // A closed, untagged or not-a-request task is not checked: its comments are not judged.
+    if checklist.checks.is_empty() {
+        return Vec::new();
+    }
+    let analysed = Analysed::new(&facts.comments, rules);
+    let cut = cutoff(facts, &rules.timing, checklist.request.kind);
+    let day = |at: DateTime<Utc>| calendar::local_date(at, &rules.timing);
+    facts
+        .comments
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let cites = |pass: bool| -> Vec<String> {
+                checklist
+                    .checks
+                    .iter()
+                    .filter(|k| (k.status == Status::Pass) == pass)
+                    .filter(|k| k.evidence.iter().any(|e| e.xact() == Some(&c.xact)))
+                    .map(|k| k.id.to_string())
+                    .collect()
+            };
+            let (passing, other) = (cites(true), cites(false));
+            let counted = !passing.is_empty();
+            // What it said: about a check it is evidence of, else a `yes`, an `unclear`, a
+            // `no`, in that order (a correction reads as a `no` of several statements).
+            let readings = &analysed.readings[i];
+            let about = |s: &Statement| {
+                checklist.checks.iter().any(|k| {
+                    k.evidence.iter().any(|e| e.xact() == Some(&c.xact))
+                        && matches!(
+                            (&k.id, s),
+                            (
+                                CheckId::ManagerApproval | CheckId::LeadApproval(_),
+                                Statement::Approve
+                            ) | (
+                                CheckId::SudoReview,
+                                Statement::SreApproved | Statement::SreDeclined
+                            ) | (CheckId::Nda, Statement::NdaConfirmed)
+                                | (CheckId::L3, Statement::L3Verified)
+                        )
+                })
+            };
+            let said = Statement::ALL
+                .iter()
+                .filter(|s| about(s))
+                .chain(Statement::ALL.iter().filter(|s| matches!(readings.get(**s), Reading::Yes { .. })))
+                .chain(Statement::ALL.iter().filter(|s| matches!(readings.get(**s), Reading::Unclear { .. })))
+                .chain(Statement::ALL.iter())
+                .map(|s| (*s, readings.get(*s)))
+                .find(|(_, r)| **r != Reading::None);
+            let key_note = facts
+                .sources
+                .keys_not_taken
+                .iter()
+                .find(|(x, _)| x == &c.xact)
+                .map(|(_, why)| why.clone());
+            let withdrawn_later = |s: Statement| {
+                analysed
+                    .said(s)
+                    .filter(|(k, r)| {
+                        k.author == c.author
+                            && (k.at, k.anchor) > (c.at, c.anchor)
+                            && **r == Reading::No
+                    })
+                    .map(|(k, _)| k)
+                    .last()
+            };
+            let why = if counted {
+                None
+            } else if c.removed {
+                Some("it was removed".to_string())
+            } else if c.author_is_bot {
+                Some("its author is a bot account".to_string())
+            } else if let Some(k) = key_note {
+                Some(k)
+            } else if let Some((s, r)) = said {
+                Some(match r {
+                    _ if c.channel == Channel::Email => {
+                        "it came by email: only comments made on the web count".to_string()
+                    }
+                    _ if c.channel == Channel::Unknown => {
+                        "its channel (web or email) could not be verified".to_string()
+                    }
+                    _ if facts.subject.username() == Some(&c.author) => format!(
+                        "@{} is the person the request is for: their own word never counts",
+                        c.author
+                    ),
+                    Reading::Unclear { why } => {
+                        format!("it could not be read as {}: {why}", s.describe())
+                    }
+                    Reading::No => format!("it withdraws or denies {}", s.describe()),
+                    _ if cut.as_ref().is_some_and(|k| k.predates(c)) => {
+                        let k = cut.as_ref().expect("checked");
+                        format!("it predates the {} on {}", k.what, k.date)
+                    }
+                    _ => match withdrawn_later(s) {
+                        Some(w) => format!(
+                            "withdrawn by @{} on {} ({}#{})",
+                            w.author,
+                            day(w.at),
+                            facts.task,
+                            w.anchor
+                        ),
+                        None if !other.is_empty() => {
+                            format!("it does not settle {}: see there", other.join(", "))
+                        }
+                        None => format!(
+                            "@{} is not among the people whose {} counts for this request",
+                            c.author,
+                            s.describe().trim_start_matches("an ").trim_start_matches("a ")
+                        ),
+                    },
+                })
+            } else {
+                Some("it says nothing accessbot reads as an approval, a confirmation or a decision (quotes and code never count)".to_string())
+            };
+            let mut checks = passing;
+            checks.extend(other);
+            CommentNote {
+                anchor: c.anchor,
+                author: c.author.clone(),
+                at: c.at,
+                channel: match c.channel {
+                    Channel::Web => "web",
+                    Channel::Email => "email",
+                    Channel::Conduit => "conduit",
+                    Channel::Unknown => "unknown",
+                },
+                counted,
+                checks,
+                why_not: why,
+            }
+        })
+        .collect()
+}
+
 /// The newest approval that counts (manager or project lead), as (time, transaction id): a
 /// sudo request cannot have gone to a meeting before then.
 fn approvals_at(checks: &[Check], facts: &Facts) -> Option<(DateTime<Utc>, u64)> {
@@ -931,7 +1198,7 @@ fn approvals_at(checks: &[Check], facts: &Facts) -> Option<(DateTime<Utc>, u64)>
                 && matches!(c.id, CheckId::ManagerApproval | CheckId::LeadApproval(_))
         })
         .flat_map(|c| c.evidence.iter())
-        .filter_map(|e| facts.comments.iter().find(|k| k.xact == e.xact))
+        .filter_map(|e| facts.comments.iter().find(|k| e.xact() == Some(&k.xact)))
         .map(|k| (k.at, k.anchor))
         .max()
 }
@@ -1093,7 +1360,7 @@ fn cutoff(facts: &Facts, timing: &Timing, kind: RequestKind) -> Option<Cutoff> {
 }
 
 fn evidence(c: &CommentFact) -> Evidence {
-    Evidence {
+    Evidence::Transaction {
         xact: c.xact.clone(),
         anchor: c.anchor,
     }
@@ -1483,12 +1750,69 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The evidence of a check that is not a person's comment: the description for what the
+    /// request says, the key's source, the L3 signature, the staff or NDA membership, the tag
+    /// transaction (`explain` links each).
+    fn add_sources(&self, c: &mut Check) {
+        let f = self.facts;
+        let add: Vec<Evidence> = match &c.id {
+            CheckId::RequestComplete
+            | CheckId::OneUser
+            | CheckId::Subject
+            | CheckId::KnownGroups
+            | CheckId::Expiry => f.sources.description.iter().cloned().collect(),
+            CheckId::SshKey | CheckId::KeyFresh => self.key_evidence(),
+            CheckId::L3 => match (&f.l3, f.subject.username()) {
+                (L3::Signed { at }, Some(u)) => vec![Evidence::Signature {
+                    document: self.rules.l3.document.clone(),
+                    signer: u.clone(),
+                    at: *at,
+                }],
+                _ => Vec::new(),
+            },
+            CheckId::Nda => {
+                let projects = if f.subject_staff {
+                    &self.rules.people.staff_projects
+                } else {
+                    &self.rules.people.nda_projects
+                };
+                match f.subject.username() {
+                    Some(u) if c.status == Status::Pass && (f.subject_staff || f.subject_nda) => {
+                        vec![Evidence::Membership {
+                            user: u.clone(),
+                            project: projects.join(" or "),
+                        }]
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            CheckId::WaitingPeriod => f.sources.tag.iter().cloned().collect(),
+            CheckId::KeyChannel if c.status != Status::Pass => f
+                .sources
+                .keys_not_taken
+                .iter()
+                .filter_map(|(x, _)| f.comments.iter().find(|k| &k.xact == x))
+                .map(evidence)
+                .collect(),
+            _ => Vec::new(),
+        };
+        for e in add {
+            if !c.evidence.contains(&e) {
+                c.evidence.push(e);
+            }
+        }
+    }
+
     fn key_evidence(&self) -> Vec<Evidence> {
+        if !self.facts.sources.key.is_empty() {
+            return self.facts.sources.key.clone();
+        }
         match &self.facts.key.source {
-            KeySource::Comment { xact, anchor } => vec![Evidence {
+            KeySource::Comment { xact, anchor } => vec![Evidence::Transaction {
                 xact: xact.clone(),
                 anchor: *anchor,
             }],
+            KeySource::Paste { id } => vec![Evidence::Paste { id: *id }],
             _ => Vec::new(),
         }
     }
@@ -1694,12 +2018,15 @@ impl<'a> Ctx<'a> {
             ));
         }
         let mut notes = outcome.notes;
-        for c in outcome.withdrawn.iter().chain(outcome.objections.iter()) {
+        for c in &outcome.withdrawn {
             notes.push(format!(
-                "@{} took it back on {}",
+                "confirmation withdrawn by @{} on {}",
                 c.author,
                 self.comment_ref(c)
             ));
+        }
+        for c in &outcome.objections {
+            notes.push(format!("@{} said no on {}", c.author, self.comment_ref(c)));
         }
         Err(notes)
     }
@@ -1836,6 +2163,18 @@ impl<'a> Ctx<'a> {
     ) -> Check {
         let what = st.describe();
         let how = self.how_to(st, group);
+        // A `yes` edited into a `no` is a withdrawal, as much as a later `no` comment.
+        let mut outcome = outcome;
+        let (edited, objections): (Vec<_>, Vec<_>) =
+            outcome.objections.into_iter().partition(|c| {
+                self.facts
+                    .sources
+                    .edited_from_yes
+                    .iter()
+                    .any(|(x, s)| *x == c.xact && *s == st)
+            });
+        outcome.objections = objections;
+        outcome.withdrawn.extend(edited);
         if let Some(first) = outcome.doubts.first() {
             let c = first.comment;
             let mut message = format!(
@@ -2229,11 +2568,33 @@ impl<'a> Ctx<'a> {
                 && approvals_at.is_none_or(|a| (c.at, c.anchor) > a)
                 && reviewable_from.is_some_and(|s| c.at >= s)
         });
-        let early_note: Vec<String> = if decision.is_some() && approved.is_none() {
-            vec!["an SRE meeting decision posted before the meeting that reviews the request does not count".into()]
-        } else {
-            Vec::new()
+        // Said on every line while the request waits for its meeting: an early decision does
+        // not count (and when the meeting is), a withdrawn one says by whom.
+        let early = decision.filter(|_| approved.is_none());
+        let notes_for = |meeting: Option<NaiveDate>| -> Vec<String> {
+            let mut notes = Vec::new();
+            if let Some(d) = early {
+                notes.push(format!(
+                    "the SRE meeting decision of @{} on {} was posted before the meeting that reviews the request{} and does not count",
+                    d.author,
+                    self.comment_ref(d),
+                    meeting.map(|m| format!(", on {m},")).unwrap_or_default(),
+                ));
+            }
+            for c in &outcome.withdrawn {
+                notes.push(format!(
+                    "SRE meeting approval withdrawn by @{} on {}",
+                    c.author,
+                    self.comment_ref(c)
+                ));
+            }
+            notes
         };
+        let noted: Vec<Evidence> = early
+            .into_iter()
+            .chain(outcome.withdrawn.iter().copied())
+            .map(evidence)
+            .collect();
         if let Some(d) = declined {
             let mut c = check(
                 id,
@@ -2295,15 +2656,16 @@ impl<'a> Ctx<'a> {
             }),
         };
         let Some(date) = scheduled else {
-            let c = check(
+            let mut c = check(
                 id,
                 Status::Pending,
                 None,
                 with_notes(
                     "sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes".into(),
-                    &early_note,
+                    &notes_for(None),
                 ),
             );
+            c.evidence = noted;
             return decided(c, None, false);
         };
         if let Some(r) = calendar::rolled_over(date, self.now, m, t) {
@@ -2316,9 +2678,10 @@ impl<'a> Ctx<'a> {
                         "not decided at the SRE meeting of {}: rolled over to {}",
                         r.missed, r.next
                     ),
-                    &early_note,
+                    &notes_for(Some(r.next)),
                 ),
             );
+            c.evidence = noted;
             c.until = Some(calendar::meeting_start(r.next, m, t));
             return ReviewOutcome {
                 ready_at,
@@ -2330,15 +2693,21 @@ impl<'a> Ctx<'a> {
             id,
             Status::Pending,
             None,
-            format!("on the agenda of the SRE meeting of {date}"),
+            with_notes(
+                format!("on the agenda of the SRE meeting of {date}"),
+                &notes_for(Some(date)),
+            ),
         );
         if self.now < start {
             c.until = Some(start);
         } else {
-            c.message =
-                format!("on the agenda of the SRE meeting of {date}: waiting for the decision");
+            c.message = with_notes(
+                format!("on the agenda of the SRE meeting of {date}: waiting for the decision"),
+                &notes_for(Some(date)),
+            );
             c.until = Some(calendar::meeting_day_end(date, t));
         }
+        c.evidence = noted;
         ReviewOutcome {
             check: c,
             meeting: Some(date),
@@ -2823,7 +3192,7 @@ impl<'a> Ctx<'a> {
         }
         let passing: std::collections::HashSet<&Phid> = checks
             .filter(|c| c.status == Status::Pass)
-            .flat_map(|c| c.evidence.iter().map(|e| &e.xact))
+            .flat_map(|c| c.evidence.iter().filter_map(|e| e.xact()))
             .collect();
         for c in f.comments.iter().filter(|c| passing.contains(&c.xact)) {
             see(c.at);

@@ -773,7 +773,8 @@ impl Poller {
             }
         };
         let span = tracing::info_span!("task", task = %id, phase = "gather");
-        let (last_xact, g) = match self.gather(&t, row.as_ref()).instrument(span).await {
+        let mut t = t;
+        let (last_xact, g) = match self.gather(&mut t, row.as_ref()).instrument(span).await {
             Ok(r) => r,
             Err(e) if e.is_unreadable() => {
                 let reason = format!("it cannot be read whole: {e}");
@@ -830,7 +831,7 @@ impl Poller {
             let error = format!("cannot look up the key's other uses: {e}");
             return Outcome::failed(TaskId(p.task.id), p.task.fields.date_modified, error);
         }
-        let (checklist, tracked) = self.evaluate(&p.task, &mut p.g, now);
+        let (checklist, tracked) = self.evaluate(&p.g, now);
         if defer_ready && checklist.verdict == Verdict::Ready {
             return Outcome::Deferred(Box::new(p));
         }
@@ -839,17 +840,9 @@ impl Poller {
     }
 
     /// The checklist of a gathered task; false with it when the task is no longer tagged
-    /// (then it is evaluated as closed).
-    fn evaluate(&self, t: &Task, g: &mut Gathered, now: DateTime<Utc>) -> (Checklist, bool) {
-        let tracked = t
-            .attachments
-            .projects
-            .as_ref()
-            .is_none_or(|p| p.project_phids.contains(&self.src.context().project));
-        if !tracked {
-            g.facts.open = false;
-        }
-        (policy::evaluate(&g.facts, &self.rules, now), tracked)
+    /// (then its verdict is `untagged`, or `closed` when it is closed too).
+    fn evaluate(&self, g: &Gathered, now: DateTime<Utc>) -> (Checklist, bool) {
+        (policy::evaluate(&g.facts, &self.rules, now), g.facts.tagged)
     }
 
     /// Settles an evaluated task; notes which of the cycle's keys its evaluation saw (`seen`:
@@ -1116,10 +1109,12 @@ impl Poller {
     /// along (the timeline itself is not kept).
     async fn gather(
         &self,
-        t: &Task,
+        t: &mut Task,
         row: Option<&TaskRow>,
     ) -> Result<(Option<i64>, Gathered), ConduitError> {
-        let txs = self.client().transactions(TaskId(t.id)).await?;
+        let mut txs = self.client().transactions(TaskId(t.id)).await?;
+        // A what-if (`--now`) reads the task as it was then.
+        self.src.rewind(t, &mut txs);
         let g = self.src.gather(t, &txs, row).await?;
         Ok((txs.iter().map(|x| x.id as i64).max(), g))
     }
@@ -1197,7 +1192,12 @@ impl Poller {
                     .into(),
                 );
                 if let Some(e) = c.evidence.last() {
-                    if let Some(cf) = g.facts.comments.iter().find(|cf| cf.xact == e.xact) {
+                    if let Some(cf) = g
+                        .facts
+                        .comments
+                        .iter()
+                        .find(|cf| e.xact() == Some(&cf.xact))
+                    {
                         row.decided_by = Some(cf.author.to_string());
                         row.decided_at = Some(cf.at.timestamp());
                     }

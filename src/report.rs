@@ -8,7 +8,7 @@
 //! the terminal views carry no control character.
 
 use crate::ids::TaskId;
-use crate::policy::{Check, Checklist, Status, Verdict};
+use crate::policy::{Check, CheckId, Checklist, CommentNote, Evidence, Status, Verdict};
 use crate::remarkup_out::{markdown_cell, plain, wikitext_cell};
 use crate::store::TaskRow;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -72,6 +72,9 @@ fn verdict_line(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
         Verdict::NotARequest => "NOT A REQUEST: this task is not a user access request.".into(),
         Verdict::Granted => {
             "GRANTED: the access is in place; accessbot no longer checks this request and only follows its expiry.".into()
+        }
+        Verdict::Untagged => {
+            "UNTAGGED: the task is open but not tagged as an access request (the tag was removed); accessbot does not track it until the tag is back.".into()
         }
     }
 }
@@ -193,8 +196,91 @@ pub fn terminal(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
     s
 }
 
-/// `explain`: each check with its evidence as links to the transactions.
-pub fn explain(checklist: &Checklist, phab_url: &str, tz: chrono_tz::Tz) -> String {
+/// One piece of evidence of `explain`: its kind, its link, and what it is in words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EvidenceLink {
+    /// `comment`, `transaction`, `task`, `paste`, `signature`, `membership`.
+    pub kind: &'static str,
+    /// Where to see it.
+    pub link: String,
+    /// What it is ("comment by @mboss on 2026-11-02", "paste P12").
+    pub what: String,
+}
+
+/// The link of one piece of evidence on the task `task` of the install at `base`.
+pub fn evidence_link(
+    e: &Evidence,
+    check: &CheckId,
+    task: TaskId,
+    notes: &[CommentNote],
+    base: &str,
+    tz: chrono_tz::Tz,
+) -> EvidenceLink {
+    let base = base.trim_end_matches('/');
+    let day = |at: DateTime<Utc>| at.with_timezone(&tz).format("%Y-%m-%d").to_string();
+    match e {
+        Evidence::Transaction { anchor, .. } => {
+            let link = format!("{base}/{task}#{anchor}");
+            match notes.iter().find(|n| n.anchor == *anchor) {
+                Some(n) => EvidenceLink {
+                    kind: "comment",
+                    link,
+                    what: format!("comment by @{} on {}", n.author, day(n.at)),
+                },
+                None => EvidenceLink {
+                    kind: "transaction",
+                    link,
+                    what: match check {
+                        CheckId::WaitingPeriod => "the tag transaction".into(),
+                        _ => "the description version".into(),
+                    },
+                },
+            }
+        }
+        Evidence::Task => EvidenceLink {
+            kind: "task",
+            link: format!("{base}/{task}"),
+            what: "the task as filed".into(),
+        },
+        Evidence::Paste { id } => EvidenceLink {
+            kind: "paste",
+            link: format!("{base}/P{id}"),
+            what: format!("paste P{id}"),
+        },
+        Evidence::Signature {
+            document,
+            signer,
+            at,
+        } => EvidenceLink {
+            kind: "signature",
+            link: format!("{base}/{document}"),
+            what: format!("{document} signed by @{signer} on {}", day(*at)),
+        },
+        Evidence::Membership { user, project } => EvidenceLink {
+            kind: "membership",
+            link: format!(
+                "{base}/tag/{}/",
+                project
+                    .split(" or ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase()
+                    .replace(' ', "_")
+            ),
+            what: format!("@{user} is a member of {project}"),
+        },
+    }
+}
+
+/// `explain`: each check with its evidence as links (the comments, the tag transaction, the
+/// description version or paste of the key, the L3 signature, the membership), then every
+/// comment of the task with the checks it counts for, or why it did not count.
+pub fn explain(
+    checklist: &Checklist,
+    notes: &[CommentNote],
+    phab_url: &str,
+    tz: chrono_tz::Tz,
+) -> String {
     let base = phab_url.trim_end_matches('/');
     let mut s = format!("{}: {}\n", checklist.task, verdict_line(checklist, tz));
     for c in &checklist.checks {
@@ -207,17 +293,84 @@ pub fn explain(checklist: &Checklist, phab_url: &str, tz: chrono_tz::Tz) -> Stri
             let _ = writeln!(s, "  until: {}", when(u, tz));
         }
         for e in &c.evidence {
-            let _ = writeln!(
-                s,
-                "  evidence: {base}/{}#{} ({})",
-                checklist.task, e.anchor, e.xact
-            );
+            let l = evidence_link(e, &c.id, checklist.task, notes, base, tz);
+            let _ = writeln!(s, "  evidence: {} ({})", l.link, plain(&l.what));
         }
         if c.evidence.is_empty() {
             let _ = writeln!(s, "  evidence: none");
         }
     }
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\ncomments:");
+    }
+    for n in notes {
+        let head = format!(
+            "  {base}/{}#{} @{} {} ({})",
+            checklist.task,
+            n.anchor,
+            n.author,
+            n.at.with_timezone(&tz).format("%Y-%m-%d"),
+            n.channel
+        );
+        let _ = match (&n.why_not, n.checks.is_empty()) {
+            (None, _) => writeln!(s, "{head}: counts for {}", n.checks.join(", ")),
+            (Some(why), true) => writeln!(s, "{head}: does not count: {}", plain(why)),
+            (Some(why), false) => writeln!(
+                s,
+                "{head}: does not count ({}): {}",
+                n.checks.join(", "),
+                plain(why)
+            ),
+        };
+    }
     s
+}
+
+/// `explain --json`: the checklist with every check's evidence as objects with links
+/// (arrays, never comma strings), and `comments`: every comment with `counted`, the `checks`
+/// it is evidence of and `why_not`.
+pub fn explain_json(
+    checklist: &Checklist,
+    notes: &[CommentNote],
+    phab_url: &str,
+    tz: chrono_tz::Tz,
+) -> serde_json::Value {
+    let base = phab_url.trim_end_matches('/');
+    let checks: Vec<serde_json::Value> = checklist
+        .checks
+        .iter()
+        .map(|c| {
+            let evidence: Vec<EvidenceLink> = c
+                .evidence
+                .iter()
+                .map(|e| evidence_link(e, &c.id, checklist.task, notes, base, tz))
+                .collect();
+            serde_json::json!({
+                "id": c.id,
+                "status": c.status,
+                "who": c.who,
+                "message": c.message,
+                "until": c.until,
+                "evidence": evidence,
+            })
+        })
+        .collect();
+    let comments: Vec<serde_json::Value> = notes
+        .iter()
+        .map(|n| {
+            let mut v = serde_json::to_value(n).unwrap_or_default();
+            v["link"] = format!("{base}/{}#{}", checklist.task, n.anchor).into();
+            v
+        })
+        .collect();
+    serde_json::json!({
+        "task": checklist.task.to_string(),
+        "verdict": checklist.verdict,
+        "until": checklist.until,
+        "request": checklist.request,
+        "checks": checks,
+        "comments": comments,
+    })
 }
 
 fn verdict_rank(v: &str) -> u8 {
@@ -228,12 +381,13 @@ fn verdict_rank(v: &str) -> u8 {
         "declined" => 3,
         "granted" => 4,
         "not-a-request" => 5,
-        _ => 6,
+        "untagged" => 6,
+        _ => 7,
     }
 }
 
 /// Orders rows for clinic duty: ready, waiting (soonest first), blocked (oldest first),
-/// declined, granted, then the rest.
+/// declined, granted, not-a-request, untagged, then the rest (closed).
 pub fn sort_for_status(rows: &mut [TaskRow]) {
     rows.sort_by(|a, b| {
         verdict_rank(&a.verdict)
@@ -324,6 +478,7 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
             ("blocked", _) => format!("waits for {}", list_of(&r.who).join(", ")),
             ("declined", _) => "declined at the SRE meeting".into(),
             ("granted", _) => "nothing: granted (see expiring)".into(),
+            ("untagged", _) => "not tracked: tag it to check it".into(),
             (other, _) => other.to_string(),
         };
         let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());
@@ -860,7 +1015,7 @@ mod tests {
 
     #[test]
     fn the_forms_to_comment_stay_live_and_the_rest_is_defused() {
-        use crate::policy::{CheckId, Who};
+        use crate::policy::Who;
         let lead = "no approval from @mboss (**T1**); to approve, comment ".to_string();
         let c = Check {
             id: CheckId::ManagerApproval,
@@ -888,7 +1043,7 @@ mod tests {
     #[test]
     fn terminal_views_print_no_control_character() {
         use crate::ids::TaskId;
-        use crate::policy::{CheckId, RequestSummary, Who};
+        use crate::policy::{RequestSummary, Who};
         let checklist = Checklist {
             task: TaskId(5),
             verdict: Verdict::Blocked,
@@ -924,7 +1079,7 @@ mod tests {
         };
         for out in [
             terminal(&checklist, chrono_tz::UTC),
-            explain(&checklist, "https://phab.example.org", chrono_tz::UTC),
+            explain(&checklist, &[], "https://phab.example.org", chrono_tz::UTC),
         ] {
             assert!(
                 !out.chars()

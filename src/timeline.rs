@@ -4,7 +4,7 @@
 //! and [`Moment`], the order of events: (time, transaction id), never time alone.
 
 use crate::approvals::{Channel, CommentFact};
-use crate::conduit::types::Transaction;
+use crate::conduit::types::{Task, Transaction};
 use crate::ids::{Phid, Username};
 use crate::request::{KeyRef, Parsed};
 use chrono::{DateTime, Utc};
@@ -346,6 +346,78 @@ impl Timeline {
             })
             .collect()
     }
+}
+
+/// Rewinds a task and its transactions to how they were at `at` (the `--now` of a what-if):
+/// every transaction written after `at` — a comment, a description or title edit, a tag
+/// change, a status change — is dropped and its effect on the task undone (the task's
+/// description, title, status and tags become the `old` values of the first such edit), and
+/// comment versions written after `at` (edits, removals) are dropped, so the comment reads
+/// as it did then. The bot's own transactions are kept whatever their time: they are never
+/// evidence, and posting compares with them (a what-if run must not post twice). Returns
+/// whether the task existed at `at`; a task created later is left untagged and empty.
+pub fn rewind(task: &mut Task, txs: &mut Vec<Transaction>, at: DateTime<Utc>, bot: &Phid) -> bool {
+    let t = at.timestamp();
+    let existed = task.fields.date_created <= t;
+    // Newest first: each undo writes the `old` value, so the earliest later edit wins.
+    let mut later: Vec<&Transaction> = txs
+        .iter()
+        .filter(|x| x.date_created > t && &x.author_phid != bot)
+        .collect();
+    later.sort_by_key(|x| std::cmp::Reverse(x.id));
+    for x in later {
+        let old = || {
+            x.fields
+                .get("old")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        match x.kind.as_deref() {
+            Some("description") => task.fields.description.raw = old().unwrap_or_default(),
+            Some("title") => {
+                if let Some(o) = old() {
+                    task.fields.name = o;
+                }
+            }
+            Some("status") => {
+                if let Some(o) = old() {
+                    task.fields.status.value = o;
+                }
+            }
+            Some("projects") => {
+                let tags = task
+                    .attachments
+                    .projects
+                    .get_or_insert_with(Default::default);
+                for op in x.operations() {
+                    match op.operation.as_str() {
+                        "add" => tags.project_phids.retain(|p| *p != op.phid),
+                        "remove" if !tags.project_phids.contains(&op.phid) => {
+                            tags.project_phids.push(op.phid)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    txs.retain(|x| x.date_created <= t || &x.author_phid == bot);
+    for x in txs.iter_mut().filter(|x| &x.author_phid != bot) {
+        let before = x.comments.len();
+        x.comments.retain(|c| c.date_created <= t);
+        if x.comments.len() < before || x.date_modified > t {
+            let newest = x.comments.iter().map(|c| c.date_created).max();
+            x.date_modified = newest.unwrap_or(x.date_created).max(x.date_created).min(t);
+        }
+    }
+    if crate::evidence::is_open(&task.fields.status.value) {
+        task.fields.date_closed = None;
+    }
+    if !existed {
+        task.attachments.projects = Some(Default::default());
+    }
+    existed
 }
 
 /// What [`Timeline::description_changes`] found.

@@ -6,9 +6,9 @@ use accessbot::conduit::types::{SearchPage, Transaction};
 use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
 use accessbot::keys::KeyReport;
 use accessbot::policy::{
-    authored_key_trust, comment_key_trust, evaluate, is_stale, is_user_request, request_kind,
-    Channel, Check, CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource,
-    RequestKind, Subject, SubjectBasis, SudoFacts, Trust, Verdict, Who, L3,
+    authored_key_trust, comment_key_trust, comment_notes, evaluate, is_stale, is_user_request,
+    request_kind, Channel, Check, CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse,
+    KeySource, RequestKind, Subject, SubjectBasis, SudoFacts, Trust, Verdict, Who, L3,
 };
 use accessbot::request::{KeyRef, Parsed, PrivilegeChange, Problem, Request};
 use accessbot::rules::Review;
@@ -70,6 +70,7 @@ fn ready() -> Facts {
     Facts {
         task: TaskId(101),
         open: true,
+        tagged: true,
         title: "Requesting access to analytics-privatedata-users for jdoe".into(),
         author: Username::new("jdoe"),
         author_phid: Phid::from("PHID-USER-jdoe"),
@@ -116,6 +117,7 @@ fn ready() -> Facts {
             at: at("2026-11-01T09:00:00Z"),
         },
         sudo: SudoFacts::default(),
+        sources: Default::default(),
     }
 }
 
@@ -1629,7 +1631,7 @@ fn a_withdrawn_lead_approval_names_the_withdrawal_and_keeps_evidence_empty() {
     // The manager's approval is untouched.
     let m = find(&list, "manager-approval").expect("manager check");
     assert_eq!(m.evidence.len(), 1);
-    assert_eq!(m.evidence[0].anchor, 11);
+    assert_eq!(m.evidence[0].anchor(), Some(11));
 }
 
 #[test]
@@ -2166,7 +2168,7 @@ fn reading_cases() -> Vec<Case> {
             check: "nda",
             status: "fail",
             who: Some(Who::Legal),
-            says: "@legalteam took it back on 2026-11-05 (T101#14)",
+            says: "confirmation withdrawn by @legalteam on 2026-11-05 (T101#14)",
         },
         Case {
             name: "no NDA on file yet is no confirmation",
@@ -2674,4 +2676,76 @@ fn a_request_for_a_person_stays_a_user_request_whatever_else_it_says() {
             "{title}"
         );
     }
+}
+
+#[test]
+fn comment_notes_say_why_each_comment_did_not_count() {
+    let r = rules();
+    let mut f = ready();
+    let email = CommentFact {
+        channel: Channel::Email,
+        ..comment(15, "mailer", "2026-11-04T12:00:00Z", "Approved.")
+    };
+    let removed = CommentFact {
+        removed: true,
+        ..comment(17, "mboss", "2026-11-04T14:00:00Z", "Approved.")
+    };
+    f.comments.extend([
+        comment(13, "jdoe", "2026-11-04T10:00:00Z", "Approved."),
+        comment(14, "bystander", "2026-11-04T11:00:00Z", "Approved."),
+        email,
+        comment(16, "bystander", "2026-11-04T13:00:00Z", "Approved?"),
+        removed,
+        comment(18, "bystander", "2026-11-04T15:00:00Z", "> Approved."),
+    ]);
+    let list = evaluate(&f, &r, at(NOW));
+    let notes = comment_notes(&f, &r, &list);
+    let got: Vec<(u64, bool, Vec<String>, Option<String>)> = notes
+        .into_iter()
+        .map(|n| (n.anchor, n.counted, n.checks, n.why_not))
+        .collect();
+    let s = |t: &str| Some(t.to_string());
+    assert_eq!(
+        got,
+        vec![
+            (11, true, vec!["manager-approval".to_string()], None),
+            (
+                12,
+                true,
+                vec!["lead-approval:analytics-privatedata-users".to_string()],
+                None
+            ),
+            (
+                13,
+                false,
+                vec![],
+                s("@jdoe is the person the request is for: their own word never counts")
+            ),
+            (
+                14,
+                false,
+                vec![],
+                s("@bystander is not among the people whose approval counts for this request")
+            ),
+            (
+                15,
+                false,
+                vec![],
+                s("it came by email: only comments made on the web count")
+            ),
+            (
+                16,
+                false,
+                vec![],
+                s("it could not be read as an approval: it asks a question")
+            ),
+            (17, false, vec![], s("it was removed")),
+            (
+                18,
+                false,
+                vec![],
+                s("it says nothing accessbot reads as an approval, a confirmation or a decision (quotes and code never count)")
+            ),
+        ]
+    );
 }
