@@ -111,6 +111,7 @@ fn facts_with(
         },
         author: requester,
         bot_user: Username::new("accessbot"),
+        description: String::new(),
         key: KeyFacts {
             source: if report.is_some() {
                 KeySource::Description
@@ -126,9 +127,13 @@ fn facts_with(
         comments,
         key_changed_at: None,
         groups_changed_at: None,
+        change_changed_at: None,
+        described_at: None,
         tagged_at: Some(at("2026-11-02T09:00:00Z")),
         subject_staff: true,
         subject_nda: false,
+        subject_research: false,
+        eligibility: Default::default(),
         expiry_contact_staff: Some(true),
         l3: L3::Signed {
             at: at("2026-11-01T09:00:00Z"),

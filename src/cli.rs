@@ -1443,7 +1443,42 @@ async fn cmd_grant_patch(
             }
         );
     }
+    if live.checklist.request.kind == crate::policy::RequestKind::PrivilegeChange {
+        anyhow::bail!(
+            "{task} is a group privilege change: its sudo rules or privileges are edited in data.yaml by hand (no patch is generated for a change written in prose)"
+        );
+    }
     let request = &live.gathered.facts.parsed.request;
+    // LDAP-only groups (design §11) are granted with modify-ldap-group, the others in
+    // data.yaml; a request mixing them gets both.
+    let (ldap, shell): (Vec<String>, Vec<String>) = request
+        .groups
+        .iter()
+        .cloned()
+        .partition(|g| live.rules.group(g).is_some_and(|g| g.is_ldap()));
+    if !ldap.is_empty() {
+        let text = match &path {
+            Some(path) => Some(read(path)?.0),
+            None => None,
+        };
+        print!(
+            "{}",
+            crate::grant::ldap_lines(request, &ldap, text.as_deref())?
+        );
+        if shell.is_empty() {
+            return Ok(0);
+        }
+    }
+    let shell_only;
+    let request = if ldap.is_empty() {
+        request
+    } else {
+        shell_only = crate::request::Request {
+            groups: shell,
+            ..request.clone()
+        };
+        &shell_only
+    };
     let key_line = live.gathered.key_line.clone().unwrap_or_default();
     match path {
         Some(path) => {
@@ -1594,6 +1629,9 @@ async fn cmd_agenda(
     let approvals = store
         .agenda_approvals(&meeting.format("%Y-%m-%d").to_string())
         .await?;
+    let changes = store
+        .agenda_changes(&meeting.format("%Y-%m-%d").to_string())
+        .await?;
     let url = cli
         .phab_url
         .clone()
@@ -1601,6 +1639,7 @@ async fn cmd_agenda(
     let followed = store.granted_lifecycles().await?;
     store.close().await;
     let mut agenda = crate::report::agenda(&rows, &approvals, meeting, &rules, &url, now);
+    crate::report::file_privilege_changes(&mut agenda, &changes);
     // Expiring before the meeting after this one, and expired access still in place.
     let next = crate::calendar::meeting_after(meeting, &rules.meeting, &rules.timing);
     let until = next.pred_opt().unwrap_or(next);

@@ -1,7 +1,8 @@
-//! `accessbot demo`: the simulator and the bot end to end on the bundled scenarios. Three
-//! requests (a plain one, a sudo one, one with a refused key) live through a week while the
-//! demo moves the clock; it prints what happened on each ticket, what the bot posted and why,
-//! the clinic-duty status, the SRE meeting agenda and a grant patch. Then the life of access
+//! `accessbot demo`: the simulator and the bot end to end on the bundled scenarios. Five
+//! requests (a plain one, a sudo one, one with a refused key, a group privilege change and an
+//! LDAP-only one) live through a week while the demo moves the clock; it prints what happened
+//! on each ticket, what the bot posted and why, the clinic-duty status, the SRE meeting agenda
+//! and the grant patches. Then the life of access
 //! after ready (`tests/scenarios/lifecycle.toml`): an intern's request granted once the demo,
 //! as clinic duty, merges its grant into data.yaml, another granted by its resolution, removal
 //! tasks, and, two months later, the expiry reminder.
@@ -363,7 +364,8 @@ async fn drive(
         "accessbot demo: a Conduit simulator at {} and the bot against it.",
         handle.url()
     );
-    println!("Three requests: T101 (analytics, plain), T102 (deploy-service, sudo), T103 (restricted, RSA 2048 key).\n");
+    println!("Three requests: T101 (analytics, plain), T102 (deploy-service, sudo), T103 (restricted, RSA 2048 key);");
+    println!("a group privilege change, T104 (a NOPASSWD rule for deployment), and T105 (klaxon-users, LDAP-only, for a steward).\n");
     let mut prev: Option<DateTime<Utc>> = None;
     let mut agenda_text = String::new();
     for (when, what) in STEPS {
@@ -381,10 +383,12 @@ async fn drive(
                 &rules.timing,
             );
             let approvals = crate::report::approvals_by_task(&rows, meeting);
-            let agenda =
+            let mut agenda =
                 crate::report::agenda(&rows, &approvals, meeting, rules, &handle.url(), now);
+            let changes = crate::report::changes_by_task(&rows, meeting);
+            crate::report::file_privilege_changes(&mut agenda, &changes);
             agenda_text = crate::report::render_agenda(&agenda, crate::cli::AgendaFormat::Markdown);
-            println!("  (the SRE meeting agenda for {meeting} now lists T102: see the end)\n");
+            println!("  (the SRE meeting agenda for {meeting} now lists T102 and, among the group privilege changes, T104: see the end)\n");
         }
         prev = Some(now);
     }
@@ -437,6 +441,34 @@ async fn drive(
         }
     } else {
         println!("T101 is {}, not ready: no patch.", checklist.verdict);
+    }
+    println!(
+        "\n━━━ What grants T105, LDAP-only (accessbot grant-patch T105 --data-yaml data.yaml) ━━━"
+    );
+    let task = client
+        .tasks_by_ids(&[105])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("T105 is gone"))?;
+    let txs = client.transactions(TaskId(105)).await?;
+    let row = store.task(TaskId(105)).await?;
+    let g = src.gather(&task, &txs, row.as_ref()).await?;
+    let checklist = crate::policy::evaluate(&g.facts, rules, now);
+    if checklist.verdict == crate::policy::Verdict::Ready {
+        match crate::grant::ldap_lines(
+            &g.facts.parsed.request,
+            &g.facts.parsed.request.groups,
+            Some(DATA_YAML),
+        ) {
+            Ok(text) => print!("{text}"),
+            Err(e) => println!("(nothing to print: {e})"),
+        }
+    } else {
+        println!(
+            "T105 is {}, not ready: nothing to grant.",
+            checklist.verdict
+        );
     }
     store.close().await;
     println!("\nThat is the loop up to ready: poll, check, say what is missing, and hand clinic duty a patch.\n");

@@ -10,8 +10,8 @@ use crate::conduit::{channel_map, Channel, Client, ConduitError, NotAPage, TaskP
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
 use crate::policy::{
-    self, CommentFact, Evidence, Facts, KeyFacts, KeyReuse, KeySource, Sources, Subject,
-    SubjectBasis, SudoFacts, Trust, L3,
+    self, CommentFact, Eligibility, Evidence, Facts, KeyFacts, KeyReuse, KeySource, Sources,
+    Subject, SubjectBasis, SudoFacts, Trust, L3,
 };
 use crate::request::{self, KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
@@ -172,6 +172,8 @@ struct Caches {
     l3_signed: HashMap<Phid, DateTime<Utc>>,
     l3_unsigned: HashMap<Phid, Instant>,
     channels: HashMap<Phid, Channel>,
+    /// Members of single projects by name: research projects and eligible projects.
+    rosters: HashMap<String, Cached<Arc<HashSet<Phid>>>>,
 }
 
 /// A paste as the key check needs it.
@@ -600,6 +602,145 @@ impl EvidenceSource {
             at: Instant::now(),
         });
         Ok(set)
+    }
+
+    /// Whether the subject's research collaboration matters: a requested group holds private
+    /// data and research projects are configured.
+    fn wants_research(&self, groups: &[String]) -> bool {
+        !self.rules.people.research_projects.is_empty()
+            && groups
+                .iter()
+                .any(|g| self.rules.group(g).is_some_and(|g| g.private_data))
+    }
+
+    /// The members of these projects (by name or slug), each project's members cached for the
+    /// TTL like the staff projects': the research projects and the eligible projects of
+    /// LDAP-only groups. A project that does not exist has no members (logged once a TTL).
+    async fn roster(&self, names: &[String]) -> Result<HashSet<Phid>, ConduitError> {
+        let mut out = HashSet::new();
+        let mut missing: Vec<(String, Phid)> = Vec::new();
+        for name in names {
+            let cached = {
+                let c = self.lock();
+                c.rosters
+                    .get(name)
+                    .filter(|r| r.at.elapsed() < self.ttl)
+                    .map(|r| r.value.clone())
+            };
+            if let Some(members) = cached {
+                out.extend(members.iter().cloned());
+                continue;
+            }
+            let known = self.lock().project_phids.get(name).cloned();
+            let phid = match known {
+                Some(p) => p,
+                None => {
+                    let p = self.client.project_by_name(name).await?.map(|p| p.phid);
+                    self.lock().project_phids.insert(name.clone(), p.clone());
+                    p
+                }
+            };
+            match phid {
+                Some(p) => missing.push((name.clone(), p)),
+                None => {
+                    tracing::warn!(project = %name, "a configured research or eligible project does not exist: nobody counts as its member");
+                    self.lock().rosters.insert(
+                        name.clone(),
+                        Cached {
+                            value: Arc::default(),
+                            at: Instant::now(),
+                        },
+                    );
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let phids: Vec<Phid> = missing.iter().map(|(_, p)| p.clone()).collect();
+        let mut by_phid: HashMap<Phid, HashSet<Phid>> = HashMap::new();
+        for p in self.client.projects_with_members(&phids).await? {
+            let members = p
+                .attachments
+                .members
+                .map(|m| m.members.into_iter().map(|m| m.phid).collect())
+                .unwrap_or_default();
+            by_phid.insert(p.phid, members);
+        }
+        let mut c = self.lock();
+        for (name, phid) in missing {
+            let members = Arc::new(by_phid.remove(&phid).unwrap_or_default());
+            out.extend(members.iter().cloned());
+            c.rosters.insert(
+                name,
+                Cached {
+                    value: members,
+                    at: Instant::now(),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// The subject's eligibility for each requested LDAP-only group with eligibility rules
+    /// (design §11): a member of one of its `eligible_projects`, or in its `eligible_file`
+    /// (one username a line, `#` comments; read each time, it is small). A file that cannot
+    /// be read leaves the group `Unknown` (pending), never eligible.
+    async fn eligibility(
+        &self,
+        groups: &[String],
+        username: &Username,
+        phid: &Phid,
+    ) -> Result<std::collections::BTreeMap<String, Eligibility>, ConduitError> {
+        let mut out = std::collections::BTreeMap::new();
+        for name in groups {
+            let Some(g) = self.rules.group(name) else {
+                continue;
+            };
+            if !g.is_ldap() || !g.has_eligibility() {
+                continue;
+            }
+            let mut verdict = Eligibility::NotEligible;
+            if !g.eligible_projects.is_empty()
+                && self.roster(&g.eligible_projects).await?.contains(phid)
+            {
+                verdict = Eligibility::Eligible {
+                    via: format!("a member of {}", g.eligible_projects.join(", ")),
+                };
+            }
+            let file = g.eligible_file.trim();
+            if verdict == Eligibility::NotEligible && !file.is_empty() {
+                let path = self.rules.path(file).unwrap_or_default();
+                let shown = path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                verdict = match std::fs::read_to_string(&path) {
+                    Ok(text) => {
+                        let listed = text
+                            .lines()
+                            .map(|l| l.trim().trim_start_matches('@'))
+                            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                            .any(|l| Username::new(l) == *username);
+                        if listed {
+                            Eligibility::Eligible {
+                                via: format!("in the eligible list {shown}"),
+                            }
+                        } else {
+                            Eligibility::NotEligible
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %path.display(), error = %e, "cannot read an eligible list: eligibility stays pending");
+                        Eligibility::Unknown {
+                            reason: format!("the eligible list {shown} cannot be read"),
+                        }
+                    }
+                };
+            }
+            out.insert(name.to_lowercase(), verdict);
+        }
+        Ok(out)
     }
 
     /// A paste, read afresh each time: it can be edited without the task changing, so a
@@ -1203,6 +1344,27 @@ impl EvidenceSource {
                 .and_then(|r| r.first_meeting.as_deref().or(r.meeting.as_deref()))
                 .and_then(|m| m.parse().ok()),
             first_ready_at: row.and_then(|r| r.first_ready_at).map(ts),
+            // The stored evaluation before this one, when it had not scheduled a review: the
+            // rest of the checklist was not complete then, as far as the bot could see.
+            incomplete_at: row
+                .filter(|r| r.first_meeting.is_none() && r.meeting.is_none())
+                .and_then(|r| r.evaluated_at)
+                .map(ts),
+        };
+        let subject_staff = subject_phid.as_ref().is_some_and(|p| staff.contains(p));
+        let subject_research = match &subject_phid {
+            Some(p) if !subject_staff && self.wants_research(&parsed.request.groups) => self
+                .roster(&self.rules.people.research_projects)
+                .await?
+                .contains(p),
+            _ => false,
+        };
+        let eligibility = match &subject {
+            Subject::Known { username, phid, .. } => {
+                self.eligibility(&parsed.request.groups, username, phid)
+                    .await?
+            }
+            _ => Default::default(),
         };
         let mut sources = key_sources(&timeline, txs, &key, &dates, &poster, &comments);
         // An edited comment's first version, read for what it said then.
@@ -1230,15 +1392,20 @@ impl EvidenceSource {
             author_phid,
             subject,
             bot_user: self.ctx.bot_user.clone(),
+            description: task.fields.description.raw.clone(),
             parsed,
             key,
             existing_user,
             comments,
             key_changed_at,
             groups_changed_at,
+            change_changed_at: changes.change_changed_at,
+            described_at: changes.edited_at,
             tagged_at: timeline.tagged_at,
-            subject_staff: subject_phid.as_ref().is_some_and(|p| staff.contains(p)),
+            subject_staff,
             subject_nda: subject_phid.as_ref().is_some_and(|p| nda.contains(p)),
+            subject_research,
+            eligibility,
             expiry_contact_staff,
             l3,
             sudo,

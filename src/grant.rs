@@ -390,6 +390,88 @@ pub fn snippet(req: &Request, key_line: &str) -> Result<String, GrantError> {
     Ok(out)
 }
 
+/// What grants LDAP-only groups (design §11: `wmf`, `nda`, `klaxon-users`): the
+/// `ldap_only_users` entry to add when the user is not in data.yaml (`data_yaml`: its text;
+/// `None`: unknown, the entry is printed with that condition), then one
+/// `modify-ldap-group --addmembers=<user> <group>` line per group. The user is the request's
+/// shell username (the LDAP uid); without one nothing is printed: clinic duty looks the uid up
+/// in LDAP (a guessed uid would add someone else).
+pub fn ldap_lines(
+    req: &Request,
+    groups: &[String],
+    data_yaml: Option<&str>,
+) -> Result<String, GrantError> {
+    let user = shell_user(req).map_err(|_| {
+        GrantError::Missing(
+            "shell username (the LDAP uid: look it up in LDAP for the Wikitech user)",
+        )
+    })?;
+    if groups.is_empty() {
+        return Err(GrantError::NoGroups);
+    }
+    for g in groups {
+        if g.is_empty()
+            || !g
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(GrantError::BadValue {
+                field: "group",
+                reason: format!("{g:?} is not an LDAP group name"),
+            });
+        }
+    }
+    let mut out = String::new();
+    let known = match data_yaml {
+        Some(text) => {
+            let tree = parse_yaml(text)?;
+            let listed = |section: &str| tree.get(section).and_then(|s| s.get(user)).is_some();
+            Some(listed("users") || listed("ldap_only_users"))
+        }
+        None => None,
+    };
+    if known != Some(true) {
+        let w = Wanted {
+            user,
+            key_line: String::new(),
+            key_blob: String::new(),
+            groups: groups.to_vec(),
+            expiry: None,
+            req,
+        };
+        let mut fields = vec![
+            Field::Pair("ensure", "present".into()),
+            Field::Pair("realname", scalar(&w.realname()?)),
+            Field::Pair("email", scalar(&w.email()?)),
+        ];
+        if let (Some(d), Some(c)) = (&req.expiry_date, &req.expiry_contact) {
+            fields.push(Field::Pair("expiry_date", d.format("%Y-%m-%d").to_string()));
+            fields.push(Field::Pair("expiry_contact", scalar(c.as_str().trim())));
+        }
+        let _ = writeln!(
+            out,
+            "# Add under `ldap_only_users:` in data.yaml{}.",
+            if known.is_none() {
+                format!(" (only when {user} is not in data.yaml yet)")
+            } else {
+                format!(" ({user} is not in data.yaml)")
+            }
+        );
+        out.push_str("ldap_only_users:\n");
+        for line in render_entry(user, &fields, 2, 4, 2) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    } else {
+        let _ = writeln!(out, "# {user} is already in data.yaml: no entry to add.");
+    }
+    out.push_str("# Then, on a host with the LDAP admin tools:\n");
+    for g in groups {
+        let _ = writeln!(out, "modify-ldap-group --addmembers={user} {g}");
+    }
+    Ok(out)
+}
+
 /// Edits a copy of `data_yaml` for the request and returns the new text with its diff.
 ///
 /// A new user gets an entry in `users:` (in alphabetical position if the map is sorted, else at

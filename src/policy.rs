@@ -215,8 +215,31 @@ pub struct SudoFacts {
     /// [`Checklist::sudo_meeting`] the glue saw, stored once and never moved (rollovers are
     /// computed from it, so the checklist can say which meeting did not decide).
     pub scheduled_for: Option<NaiveDate>,
-    /// When the rest of the checklist first passed.
+    /// When the rest of the checklist was complete, as the glue stored it when the review was
+    /// first scheduled ([`Checklist::sudo_ready_at`]).
     pub first_ready_at: Option<DateTime<Utc>>,
+    /// When the bot last evaluated the request and found it not yet scheduled for a review
+    /// (the stored evaluation before this one): the rest of the checklist was not complete
+    /// then as far as the bot could see, which dates the facts that carry no date of their
+    /// own (project memberships).
+    pub incomplete_at: Option<DateTime<Utc>>,
+}
+
+/// Whether the subject may join an LDAP-only group with eligibility rules (design §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Eligibility {
+    /// Eligible; `via` says how, fit to post ("a member of Stewards").
+    Eligible {
+        /// How.
+        via: String,
+    },
+    /// Neither a member of an eligible project nor in the eligible list.
+    NotEligible,
+    /// Could not be determined (the eligible file unreadable); the reason is fit to post.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Everything the engine needs about one task, gathered by the glue.
@@ -256,6 +279,9 @@ pub struct Facts {
     pub subject: Subject,
     /// The bot's own username (its comments never count).
     pub bot_user: Username,
+    /// The description as written (untrusted: read only for signs of sudo in a privilege
+    /// change).
+    pub description: String,
     /// The parsed description.
     pub parsed: Parsed,
     /// The key.
@@ -269,12 +295,24 @@ pub struct Facts {
     pub key_changed_at: Option<Moment>,
     /// When the requested groups last changed (description edit), if they did.
     pub groups_changed_at: Option<Moment>,
+    /// When a group privilege change (its group, change or impact) last changed (description
+    /// edit), if it did: approvals before it are stale.
+    pub change_changed_at: Option<Moment>,
+    /// The newest description edit, if the description was ever edited: the request cannot
+    /// have been complete before it.
+    pub described_at: Option<Moment>,
     /// When the task was tagged with the watched project (`None`: unknown).
     pub tagged_at: Option<DateTime<Utc>>,
     /// The subject is a member of a staff project (`false` while the subject is unknown).
     pub subject_staff: bool,
     /// The subject is a member of an NDA project (`false` while the subject is unknown).
     pub subject_nda: bool,
+    /// The subject is a member of a `[people] research_projects` project (`false` while the
+    /// subject is unknown, or when it was not looked up: no private-data group requested).
+    pub subject_research: bool,
+    /// The subject's eligibility for each requested LDAP-only group that has eligibility rules,
+    /// by lowercase group name (absent: not determined, which is pending).
+    pub eligibility: std::collections::BTreeMap<String, Eligibility>,
     /// The expiry contact named in the request is staff (`None`: unknown or none named).
     pub expiry_contact_staff: Option<bool>,
     /// The subject's L3 signature (`L3::Unknown` while the subject is unknown).
@@ -388,6 +426,10 @@ pub enum CheckId {
     Subject,
     /// `known-groups`.
     KnownGroups,
+    /// `change-described`: a group privilege change says what should change (design §11).
+    ChangeDescribed,
+    /// `reason`: a group privilege change gives its reason and the impact if rejected.
+    Reason,
     /// `ssh-key`.
     SshKey,
     /// `key-fresh`.
@@ -398,6 +440,11 @@ pub enum CheckId {
     L3,
     /// `nda`.
     Nda,
+    /// `data-access`: private data for someone who is not staff needs a research
+    /// collaboration (design §11).
+    DataAccess,
+    /// `eligibility:<group>` (lowercase group name): LDAP-only groups with eligibility rules.
+    Eligibility(String),
     /// `manager-approval`.
     ManagerApproval,
     /// `lead-approval:<group>` (lowercase group name).
@@ -408,6 +455,8 @@ pub enum CheckId {
     WaitingPeriod,
     /// `expiry`.
     Expiry,
+    /// `executive-signoff`: a volunteer's request, once everything else passes (design §11).
+    ExecutiveSignoff,
     /// `removal`: a task asking to remove access (design §11).
     Removal,
 }
@@ -419,16 +468,21 @@ impl fmt::Display for CheckId {
             CheckId::OneUser => "one-user",
             CheckId::Subject => "subject",
             CheckId::KnownGroups => "known-groups",
+            CheckId::ChangeDescribed => "change-described",
+            CheckId::Reason => "reason",
             CheckId::SshKey => "ssh-key",
             CheckId::KeyFresh => "key-fresh",
             CheckId::KeyChannel => "key-channel",
             CheckId::L3 => "l3",
             CheckId::Nda => "nda",
+            CheckId::DataAccess => "data-access",
+            CheckId::Eligibility(g) => return write!(f, "eligibility:{g}"),
             CheckId::ManagerApproval => "manager-approval",
             CheckId::LeadApproval(g) => return write!(f, "lead-approval:{g}"),
             CheckId::SudoReview => "sudo-review",
             CheckId::WaitingPeriod => "waiting-period",
             CheckId::Expiry => "expiry",
+            CheckId::ExecutiveSignoff => "executive-signoff",
             CheckId::Removal => "removal",
         };
         f.write_str(s)
@@ -600,6 +654,8 @@ pub enum RequestKind {
     User,
     /// The removal of a user's access ("Remove access for jdoe", "Offboard jdoe").
     Removal,
+    /// A change of an access group's privileges ("Change privileges of group X").
+    PrivilegeChange,
 }
 
 /// The design §7 `request` object.
@@ -617,8 +673,13 @@ pub struct RequestSummary {
     pub email: Option<String>,
     /// Requested groups (lowercase).
     pub groups: Vec<String>,
-    /// Whether any requested known group grants sudo.
+    /// Whether any requested known group grants sudo; for a privilege change, whether the
+    /// change may grant sudo (it then needs the SRE meeting's review).
     pub sudo: bool,
+    /// How the request is reviewed: `meeting` (the SRE meeting's security review) when a
+    /// requested group's `review` says so (or a privilege change may grant sudo), else
+    /// `waiting-period`; `null` for a privilege change without review and a removal.
+    pub review: Option<crate::rules::Review>,
     /// The key, if one was found.
     pub key: Option<KeySummary>,
     /// Expiry date.
@@ -629,6 +690,12 @@ pub struct RequestSummary {
     pub author: String,
     /// The Phabricator account the request is for (`null` while it is unknown).
     pub subject: Option<String>,
+    /// A privilege change: the change requested, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// A privilege change: the impact if rejected, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
 }
 
 /// The engine's answer for one task: serializes as the design §7 `check --json` object.
@@ -650,6 +717,12 @@ pub struct Checklist {
     /// only when nothing is stored yet.
     #[serde(skip)]
     pub sudo_meeting: Option<NaiveDate>,
+    /// When the review is scheduled by this evaluation (nothing stored yet): when the rest of
+    /// the checklist was complete, from the facts ([`SudoFacts::first_ready_at`] keeps it), so
+    /// that a request complete before a meeting's cutoff goes to that meeting even when the
+    /// bot first sees it after the cutoff.
+    #[serde(skip)]
+    pub sudo_ready_at: Option<DateTime<Utc>>,
 }
 
 /// The trust of a key posted in a comment (design §1.2, §10): only the subject (`subject`:
@@ -705,15 +778,9 @@ pub fn authored_key_trust(source: &KeySource, written_by_subject: bool) -> Trust
 /// user, shell user, email or a key — or when the title reads like an access request
 /// ("requesting access", "access to", "access for", "access request", "shell access", "ssh
 /// access", "production access", "new user"). A task with none of these, such as "Change
-/// privileges of group analytics-admins", is `not-a-request`.
+/// privileges of group analytics-admins", is not (it is a privilege change: [`request_kind`]).
 pub fn is_user_request(title: &str, parsed: &Parsed) -> bool {
-    let r = &parsed.request;
-    if r.full_name.is_some()
-        || r.wikitech_user.is_some()
-        || r.shell_user.is_some()
-        || r.email.is_some()
-        || r.key.is_some()
-    {
+    if names_a_person(parsed) {
         return true;
     }
     let t = title.to_lowercase();
@@ -731,6 +798,109 @@ pub fn is_user_request(title: &str, parsed: &Parsed) -> bool {
     .any(|p| t.contains(p))
 }
 
+/// Whether the description names anything personal: full name, wikitech user, shell user,
+/// email or a key. Such a request is for a person, whatever else it says.
+fn names_a_person(parsed: &Parsed) -> bool {
+    let r = &parsed.request;
+    r.full_name.is_some()
+        || r.wikitech_user.is_some()
+        || r.shell_user.is_some()
+        || r.email.is_some()
+        || r.key.is_some()
+}
+
+/// What a tagged task asks for (design §11); `None`: it is no request (`not-a-request`).
+///
+/// In this order: a description with a privilege change's own fields (`Existing group:`,
+/// `Requested change:`) that names nobody is a privilege change; a title asking to remove
+/// access is a removal; a description that names a person is a user request (whatever its
+/// title or other fields say); a privilege-change title (`[privilege_change] title`) is a
+/// privilege change; a title that reads like an access request is a user request.
+pub fn request_kind(title: &str, parsed: &Parsed, rules: &Rules) -> Option<RequestKind> {
+    let person = names_a_person(parsed);
+    if !person && parsed.request.change.is_some() {
+        return Some(RequestKind::PrivilegeChange);
+    }
+    if crate::lifecycle::removal(title, parsed, rules).is_some() {
+        return Some(RequestKind::Removal);
+    }
+    if person {
+        return Some(RequestKind::User);
+    }
+    if privilege_title(title, rules).is_some() {
+        return Some(RequestKind::PrivilegeChange);
+    }
+    is_user_request(title, parsed).then_some(RequestKind::User)
+}
+
+/// The first `[privilege_change] title` pattern the (folded) title matches, with the group it
+/// names: `Some(None)` when it matches without naming one, `Some(Some(Err(word)))` when what it
+/// names is no group name.
+fn privilege_title(title: &str, rules: &Rules) -> Option<Option<Result<String, String>>> {
+    let folded = crate::statement::fold(title);
+    rules.privilege_change.title.iter().find_map(|re| {
+        let caps = re.captures(&folded)?;
+        Some(caps.name("group").map(|g| {
+            let name = g.as_str().trim_matches(|c: char| matches!(c, '.' | '`'));
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+                });
+            if ok {
+                Ok(name.to_string())
+            } else {
+                Err(name.chars().take(40).collect())
+            }
+        }))
+    })
+}
+
+/// Why a privilege change needs the SRE meeting's security review (design §11), or `None`.
+/// Fail closed: any sign of sudo in the title or the description (code, quotes and all, after
+/// folding look-alikes, with and without emphasis markup), a change to a sudo group or to a
+/// group that is not known, another sudo group named, or a change not described.
+fn change_review_reason(facts: &Facts, rules: &Rules, group: Option<&str>) -> Option<String> {
+    let described = facts
+        .parsed
+        .request
+        .change
+        .as_ref()
+        .is_some_and(|c| c.change.is_some());
+    if !described {
+        return Some("the change is not described, so it may grant sudo".into());
+    }
+    let Some(name) = group else {
+        return Some("the group is not known, so the change may grant sudo".into());
+    };
+    match rules.group(name) {
+        None => return Some("the group is not known, so the change may grant sudo".into()),
+        Some(g) if g.sudo => return Some(format!("{name} is a sudo group")),
+        Some(_) => {}
+    }
+    let sudo = &rules.privilege_change.sudo;
+    for text in [facts.title.as_str(), facts.description.as_str()] {
+        let folded = crate::statement::fold(text);
+        let bare: String = folded
+            .replace("//", "")
+            .chars()
+            .filter(|c| !matches!(c, '*' | '_' | '~' | '`' | '#' | '!'))
+            .collect();
+        if sudo.is_match(&folded) || sudo.is_match(&bare) {
+            return Some("the change mentions sudo, root, NOPASSWD or a privileges line".into());
+        }
+    }
+    if facts
+        .parsed
+        .problems
+        .iter()
+        .any(|p| p.field == HIDDEN_GROUPS_FIELD)
+    {
+        return Some("it names a sudo group".into());
+    }
+    None
+}
+
 /// Whether a request without visible progress since `last_activity` is stale:
 /// `stale_after_business_days` business days have passed (same local time of day).
 pub fn is_stale(last_activity: DateTime<Utc>, now: DateTime<Utc>, timing: &Timing) -> bool {
@@ -743,7 +913,8 @@ pub fn is_stale(last_activity: DateTime<Utc>, now: DateTime<Utc>, timing: &Timin
 /// Evaluates one task: the checklist of design §7 and its verdict. Pure: `now` is the
 /// evaluation time; nothing is read or written.
 pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
-    let request = summary(facts, rules);
+    let kind = request_kind(&facts.title, &facts.parsed, rules);
+    let request = summary(facts, rules, kind.unwrap_or_default());
     let done = |verdict| Checklist {
         task: facts.task,
         verdict,
@@ -751,6 +922,7 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
         request: request.clone(),
         checks: Vec::new(),
         sudo_meeting: None,
+        sudo_ready_at: None,
     };
     if !facts.open {
         return done(Verdict::Closed);
@@ -758,59 +930,81 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     if !facts.tagged {
         return done(Verdict::Untagged);
     }
+    let kind = match kind {
+        None => return done(Verdict::NotARequest),
+        Some(k) => k,
+    };
     // A task asking to remove access gets the removal instead of a checklist.
-    if let Some(removal) = crate::lifecycle::removal(&facts.title, &facts.parsed, rules) {
-        let mut summary = RequestSummary {
-            kind: RequestKind::Removal,
-            ..request.clone()
-        };
-        if let crate::lifecycle::Removal::Target { user, groups } = &removal {
-            summary.shell_user = Some(user.to_string());
-            summary.groups = groups.clone();
+    if kind == RequestKind::Removal {
+        if let Some(removal) = crate::lifecycle::removal(&facts.title, &facts.parsed, rules) {
+            let mut summary = request.clone();
+            if let crate::lifecycle::Removal::Target { user, groups } = &removal {
+                summary.shell_user = Some(user.to_string());
+                summary.groups = groups.clone();
+            }
+            return Checklist {
+                request: summary,
+                checks: vec![crate::lifecycle::removal_check(&removal)],
+                ..done(Verdict::Blocked)
+            };
         }
-        return Checklist {
-            request: summary,
-            checks: vec![crate::lifecycle::removal_check(&removal)],
-            ..done(Verdict::Blocked)
-        };
-    }
-    if !is_user_request(&facts.title, &facts.parsed) {
-        return done(Verdict::NotARequest);
     }
     let ctx = Ctx {
         facts,
         rules,
         now,
+        kind,
         comments: Analysed::new(&facts.comments, rules),
-        cutoff: cutoff(facts, &rules.timing),
+        cutoff: cutoff(facts, &rules.timing, kind),
     };
     let mut checks = Vec::with_capacity(16);
-    checks.push(ctx.request_complete());
-    checks.push(ctx.one_user());
-    checks.push(ctx.subject());
-    checks.extend(ctx.known_groups());
-    checks.extend(ctx.key_checks());
-    checks.push(ctx.l3());
-    checks.push(ctx.nda());
-    checks.push(ctx.manager_approval());
-    checks.extend(ctx.lead_approvals());
-    let expiry = ctx.expiry();
+    let mut expiry = None;
+    if kind == RequestKind::PrivilegeChange {
+        let target = ctx.change_target();
+        checks.push(ctx.change_known_group(&target));
+        checks.push(ctx.change_described(&request));
+        checks.push(ctx.change_reason());
+        if let Ok(name) = &target {
+            if let Some(group) = rules.group(name) {
+                checks.push(ctx.lead_approval(name, group));
+            }
+        }
+    } else {
+        let ldap_only = ctx.ldap_only();
+        checks.push(ctx.request_complete(ldap_only));
+        checks.push(ctx.one_user());
+        checks.push(ctx.subject());
+        checks.extend(ctx.known_groups());
+        checks.extend(ctx.key_checks(ldap_only));
+        checks.push(ctx.l3());
+        checks.push(ctx.nda());
+        checks.extend(ctx.data_access());
+        checks.extend(ctx.eligibility());
+        checks.push(ctx.manager_approval());
+        checks.extend(ctx.lead_approvals());
+        expiry = ctx.expiry();
+    }
     let mut sudo_meeting = None;
+    let mut sudo_ready_at = None;
     let mut declined = false;
-    if request.sudo {
+    if request.review == Some(crate::rules::Review::Meeting) {
         let others_pass = checks
             .iter()
             .chain(expiry.iter())
             .all(|c| c.status == Status::Pass);
-        let (check, meeting, is_declined) =
-            ctx.sudo_review(others_pass, approvals_at(&checks, facts));
-        sudo_meeting = meeting;
-        declined = is_declined;
-        checks.push(check);
-    } else {
+        let complete_at = ctx.complete_at(checks.iter().chain(expiry.iter()));
+        let review = ctx.sudo_review(others_pass, approvals_at(&checks, facts), complete_at);
+        sudo_meeting = review.meeting;
+        sudo_ready_at = review.ready_at;
+        declined = review.declined;
+        checks.push(review.check);
+    } else if kind == RequestKind::User {
         checks.push(ctx.waiting_period());
     }
     checks.extend(expiry);
+    if kind == RequestKind::User {
+        checks.extend(ctx.executive_signoff(&checks));
+    }
     for c in &mut checks {
         ctx.add_sources(c);
     }
@@ -827,6 +1021,7 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
         request,
         checks,
         sudo_meeting,
+        sudo_ready_at,
     }
 }
 
@@ -862,7 +1057,7 @@ pub fn comment_notes(facts: &Facts, rules: &Rules, checklist: &Checklist) -> Vec
         return Vec::new();
     }
     let analysed = Analysed::new(&facts.comments, rules);
-    let cut = cutoff(facts, &rules.timing);
+    let cut = cutoff(facts, &rules.timing, checklist.request.kind);
     let day = |at: DateTime<Utc>| calendar::local_date(at, &rules.timing);
     facts
         .comments
@@ -1026,7 +1221,7 @@ fn verdict_of(checks: &[Check]) -> (Verdict, Option<DateTime<Utc>>) {
     }
 }
 
-fn summary(facts: &Facts, rules: &Rules) -> RequestSummary {
+fn summary(facts: &Facts, rules: &Rules, kind: RequestKind) -> RequestSummary {
     let r = &facts.parsed.request;
     let key = match facts.key.source {
         KeySource::None => None,
@@ -1041,40 +1236,121 @@ fn summary(facts: &Facts, rules: &Rules) -> RequestSummary {
             source: source.as_str(),
         }),
     };
-    RequestSummary {
-        kind: RequestKind::User,
+    let known = || r.groups.iter().filter_map(|g| rules.group(g));
+    let mut out = RequestSummary {
+        kind,
         full_name: r.full_name.clone(),
         wikitech_user: r.wikitech_user.clone(),
         shell_user: r.shell_user.as_ref().map(|s| s.as_str().to_string()),
         email: r.email.clone(),
         groups: r.groups.clone(),
-        sudo: r
-            .groups
-            .iter()
-            .any(|g| rules.group(g).is_some_and(|g| g.sudo)),
+        sudo: known().any(|g| g.sudo),
+        review: Some(
+            if known().any(|g| g.review() == crate::rules::Review::Meeting) {
+                crate::rules::Review::Meeting
+            } else {
+                crate::rules::Review::WaitingPeriod
+            },
+        ),
         key,
         expiry_date: r.expiry_date,
         expiry_contact: r.expiry_contact.as_ref().map(|u| u.as_str().to_string()),
         author: facts.author.as_str().to_string(),
         subject: facts.subject.username().map(|u| u.as_str().to_string()),
+        change: None,
+        impact: None,
+    };
+    match kind {
+        RequestKind::PrivilegeChange => {
+            let target = change_target(facts, rules);
+            out.groups = match &target {
+                Ok(g) => vec![g.clone()],
+                Err(_) => change_groups(facts),
+            };
+            let why = change_review_reason(facts, rules, target.as_deref().ok());
+            out.sudo = why.is_some();
+            out.review = why.map(|_| crate::rules::Review::Meeting);
+            if let Some(c) = &r.change {
+                out.change = c.change.clone();
+                out.impact = c.impact.clone();
+            }
+        }
+        RequestKind::Removal => out.review = None,
+        RequestKind::User => {}
+    }
+    out
+}
+
+/// The groups a privilege change names: its existing-group field, else a groups field.
+fn change_groups(facts: &Facts) -> Vec<String> {
+    let r = &facts.parsed.request;
+    match &r.change {
+        Some(c) if !c.groups.is_empty() => c.groups.clone(),
+        _ => r.groups.clone(),
     }
 }
 
-/// The latest change of the key or the groups, by (time, transaction id): approvals before
-/// it do not count.
-fn cutoff(facts: &Facts, timing: &Timing) -> Option<Cutoff> {
+/// The one known group a privilege change is for, or why it cannot be told (fit to post).
+fn change_target(facts: &Facts, rules: &Rules) -> Result<String, String> {
+    let field_problems: Vec<String> = facts
+        .parsed
+        .problems
+        .iter()
+        .filter(|p| p.field == "existing_group")
+        .map(|p| unquoted(&p.message))
+        .collect();
+    if !field_problems.is_empty() {
+        return Err(field_problems.join("; "));
+    }
+    let named = change_groups(facts);
+    if named.len() > 1 {
+        return Err(format!(
+            "a privilege change is for one group, but this one names {}: file one task per group",
+            named.join(", ")
+        ));
+    }
+    let title = privilege_title(&facts.title, rules).flatten();
+    let group = match (named.first(), title) {
+        (_, Some(Err(_))) => {
+            return Err(
+                "the title names something that is not a group name: name the existing group in an `Existing group:` line".into(),
+            )
+        }
+        (Some(f), Some(Ok(t))) if *f != t => {
+            return Err(format!(
+                "the title names the group {t} but the request names {f}: say which group the change is for"
+            ))
+        }
+        (Some(f), _) => f.clone(),
+        (None, Some(Ok(t))) => t,
+        (None, None) => {
+            return Err(
+                "no existing group is named: write `Existing group:` and the group's name".into(),
+            )
+        }
+    };
+    if rules.group(&group).is_none() {
+        return Err(format!(
+            "unknown group: {group} (known groups are listed in rules/groups.toml)"
+        ));
+    }
+    Ok(group.to_lowercase())
+}
+
+/// The latest change of the key or the groups (for a privilege change: of the change itself),
+/// by (time, transaction id): approvals before it do not count.
+fn cutoff(facts: &Facts, timing: &Timing, kind: RequestKind) -> Option<Cutoff> {
+    let change = (kind == RequestKind::PrivilegeChange)
+        .then_some(facts.change_changed_at)
+        .flatten()
+        .map(|m| (m, "change edit"));
     let key = facts.key_changed_at.map(|m| (m, "key change"));
     let groups = facts.groups_changed_at.map(|m| (m, "group change"));
-    let (moment, what) = match (key, groups) {
-        (Some(k), Some(g)) => {
-            if g.0 > k.0 {
-                g
-            } else {
-                k
-            }
-        }
-        (k, g) => k.or(g)?,
-    };
+    let (moment, what) =
+        [key, groups, change]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| if b.0 > a.0 { b } else { a })?;
     Some(Cutoff {
         at: moment.at,
         xact: moment.xact,
@@ -1210,8 +1486,22 @@ struct Ctx<'a> {
     facts: &'a Facts,
     rules: &'a Rules,
     now: DateTime<Utc>,
+    /// A user request or a privilege change (removals never get here).
+    kind: RequestKind,
     comments: Analysed<'a>,
     cutoff: Option<Cutoff>,
+}
+
+/// What [`Ctx::sudo_review`] decided.
+struct ReviewOutcome {
+    /// The `sudo-review` check.
+    check: Check,
+    /// The meeting whose agenda lists the review now.
+    meeting: Option<NaiveDate>,
+    /// When the rest of the checklist was complete, when this evaluation schedules the review.
+    ready_at: Option<DateTime<Utc>>,
+    /// The SRE meeting declined the request.
+    declined: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -1243,6 +1533,10 @@ impl<'a> Ctx<'a> {
     /// author may be: they are treated as the subject (fail closed), so that nobody approves
     /// or confirms what may be their own request.
     fn is_subject(&self, who: &Username) -> bool {
+        if self.kind == RequestKind::PrivilegeChange {
+            // A change to a group is nobody's own access: its requester is its author.
+            return who == &self.facts.author;
+        }
         match &self.facts.subject {
             Subject::Known { username, .. } => who == username,
             Subject::Unknown { .. } | Subject::Refused { .. } => who == &self.facts.author,
@@ -1327,7 +1621,20 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
-    fn request_complete(&self) -> Check {
+    /// Whether every requested group is a known LDAP-only group (design §11): no shell
+    /// account, so no key and no shell username are needed. A request that also names a shell
+    /// group, or an unknown one, keeps them.
+    fn ldap_only(&self) -> bool {
+        let groups = &self.facts.parsed.request.groups;
+        !groups.is_empty()
+            && groups
+                .iter()
+                .all(|g| self.rules.group(g).is_some_and(|g| g.is_ldap()))
+    }
+
+    /// `request-complete`. An LDAP-only request (`ldap_only`) needs no key and no shell
+    /// username (a shell username it does give must still be valid).
+    fn request_complete(&self, ldap_only: bool) -> Check {
         let r = &self.facts.parsed.request;
         let fields = [
             ("full_name", "full name", r.full_name.is_none()),
@@ -1336,7 +1643,11 @@ impl<'a> Ctx<'a> {
                 "wikitech username",
                 r.wikitech_user.is_none(),
             ),
-            ("shell_user", "shell username", r.shell_user.is_none()),
+            (
+                "shell_user",
+                "shell username",
+                r.shell_user.is_none() && !ldap_only,
+            ),
             ("email", "email address", r.email.is_none()),
             ("groups", "requested groups", r.groups.is_empty()),
             ("reason", "reason for access", r.reason.is_none()),
@@ -1344,7 +1655,10 @@ impl<'a> Ctx<'a> {
         let mut missing: Vec<&str> = Vec::new();
         let mut problems: Vec<String> = Vec::new();
         for (field, label, absent) in fields {
-            let found = self.problems(field);
+            let mut found = self.problems(field);
+            if ldap_only && field == "shell_user" {
+                found.retain(|p| p != crate::request::MISSING_SHELL_USER);
+            }
             if found.is_empty() {
                 if absent {
                     missing.push(label);
@@ -1361,7 +1675,7 @@ impl<'a> Ctx<'a> {
             }
         }
         let no_key = r.key.is_none() && self.facts.key.source == KeySource::None;
-        if no_key && !self.facts.existing_user {
+        if no_key && !self.facts.existing_user && !ldap_only {
             missing.push("SSH public key");
         }
         if missing.is_empty() && problems.is_empty() {
@@ -1503,10 +1817,25 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `ssh-key`, `key-fresh`, `key-channel`. An existing user who gives no key needs none.
-    fn key_checks(&self) -> Vec<Check> {
+    /// `ssh-key`, `key-fresh`, `key-channel`. An existing user who gives no key needs none;
+    /// an LDAP-only request (`ldap_only`) needs none either, but a private key posted on it
+    /// is still reported as compromised.
+    fn key_checks(&self, ldap_only: bool) -> Vec<Check> {
         let k = &self.facts.key;
         let mut out = Vec::with_capacity(3);
+        if ldap_only {
+            if k.report.as_ref().is_some_and(|r| r.private_key) {
+                let mut c = check(
+                    CheckId::SshKey,
+                    Status::Fail,
+                    Some(Who::Requester),
+                    "a private key was posted: it must be considered compromised; this LDAP-only request needs no key, but that key pair must never be used".into(),
+                );
+                c.evidence = self.key_evidence();
+                out.push(c);
+            }
+            return out;
+        }
         let mut ssh = match (&k.source, &k.report) {
             (KeySource::None, _) => {
                 if self.facts.existing_user {
@@ -1898,10 +2227,10 @@ impl<'a> Ctx<'a> {
                 p.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
                 return p;
             }
-            let verb = if st == Statement::Approve {
-                "approved by"
-            } else {
-                "confirmed by"
+            let verb = match st {
+                Statement::Approve => "approved by",
+                Statement::ExecutiveSignoff => "signed off by",
+                _ => "confirmed by",
             };
             let mut ok = pass(id, format!("{verb} {}", mentions(&outcome.approved)));
             ok.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
@@ -1976,6 +2305,9 @@ impl<'a> Ctx<'a> {
     fn cannot_approve(&self, c: &CommentFact) -> Option<String> {
         if self.is_subject(&c.author) {
             Some(match &self.facts.subject {
+                _ if self.kind == RequestKind::PrivilegeChange => {
+                    "the requester cannot approve their own request".into()
+                }
                 Subject::Known { username, .. } if username == &self.facts.author => {
                     "the requester cannot approve their own request".into()
                 }
@@ -2133,27 +2465,32 @@ impl<'a> Ctx<'a> {
     }
 
     fn lead_approvals(&self) -> Vec<Check> {
-        let mut out = Vec::new();
-        for name in &self.facts.parsed.request.groups {
-            let Some(group) = self.rules.group(name) else {
-                continue; // reported by known-groups
-            };
-            let outcome = self.lead_role(name, group);
-            let approvers: Vec<String> = group.approvers.iter().map(|a| format!("@{a}")).collect();
-            let missing = format!(
-                "no approval from a project lead of {name} yet (approvers: {})",
-                approvers.join(", ")
-            );
-            out.push(self.role_check(
-                CheckId::LeadApproval(name.to_lowercase()),
-                Who::ProjectLead,
-                Statement::Approve,
-                outcome,
-                missing,
-                Some(name),
-            ));
-        }
-        out
+        self.facts
+            .parsed
+            .request
+            .groups
+            .iter()
+            // An unknown group is reported by known-groups.
+            .filter_map(|name| Some(self.lead_approval(name, self.rules.group(name)?)))
+            .collect()
+    }
+
+    /// `lead-approval:<group>`: one of the group's approvers.
+    fn lead_approval(&self, name: &str, group: &crate::rules::Group) -> Check {
+        let outcome = self.lead_role(name, group);
+        let approvers: Vec<String> = group.approvers.iter().map(|a| format!("@{a}")).collect();
+        let missing = format!(
+            "no approval from a project lead of {name} yet (approvers: {})",
+            approvers.join(", ")
+        );
+        self.role_check(
+            CheckId::LeadApproval(name.to_lowercase()),
+            Who::ProjectLead,
+            Statement::Approve,
+            outcome,
+            missing,
+            Some(name),
+        )
     }
 
     /// The sudo-review check, the meeting it is on the agenda of, and whether it was declined.
@@ -2167,7 +2504,14 @@ impl<'a> Ctx<'a> {
         &self,
         others_pass: bool,
         approvals_at: Option<(DateTime<Utc>, u64)>,
-    ) -> (Check, Option<NaiveDate>, bool) {
+        complete_at: Option<DateTime<Utc>>,
+    ) -> ReviewOutcome {
+        let decided = |check: Check, meeting: Option<NaiveDate>, declined: bool| ReviewOutcome {
+            check,
+            meeting,
+            ready_at: None,
+            declined,
+        };
         let id = CheckId::SudoReview;
         let (m, t) = (&self.rules.meeting, &self.rules.timing);
         let decider = |c: &CommentFact| {
@@ -2205,6 +2549,7 @@ impl<'a> Ctx<'a> {
         let earliest = [
             self.cutoff.as_ref().map(|k| k.at),
             approvals_at.map(|a| a.0),
+            complete_at,
         ]
         .into_iter()
         .flatten()
@@ -2258,7 +2603,7 @@ impl<'a> Ctx<'a> {
                 format!("declined at the SRE meeting (@{})", d.author),
             );
             c.evidence.push(evidence(d));
-            return (c, self.facts.sudo.scheduled_for, true);
+            return decided(c, self.facts.sudo.scheduled_for, true);
         }
         if let Some((d, why)) = doubt {
             let mut c = with_forms(
@@ -2278,12 +2623,12 @@ impl<'a> Ctx<'a> {
                 ),
             );
             c.evidence.push(evidence(d));
-            return (c, self.facts.sudo.scheduled_for, false);
+            return decided(c, self.facts.sudo.scheduled_for, false);
         }
         if let (Some(a), false) = (approved, disagree) {
             let mut c = pass(id, format!("approved at the SRE meeting (@{})", a.author));
             c.evidence.push(evidence(a));
-            return (c, self.facts.sudo.scheduled_for, false);
+            return decided(c, self.facts.sudo.scheduled_for, false);
         }
         if unverified {
             let c = check(
@@ -2292,15 +2637,22 @@ impl<'a> Ctx<'a> {
                 Some(Who::ClinicDuty),
                 "an SRE meeting decision comment's channel could not be verified".into(),
             );
-            return (c, self.facts.sudo.scheduled_for, false);
+            return decided(c, self.facts.sudo.scheduled_for, false);
         }
         // Once scheduled, the first meeting it went to (rollovers count from it); otherwise it
-        // is scheduled when everything else passes.
+        // is scheduled when everything else passes, for the meeting whose cutoff comes after
+        // the time the rest was complete (from the facts, not the time of this evaluation: a
+        // request complete before the cutoff goes to that meeting even when the bot first sees
+        // it after the cutoff).
+        let mut ready_at = None;
         let scheduled = match self.facts.sudo.scheduled_for {
             Some(_) => self.first_meeting(),
             None => others_pass.then(|| {
-                self.first_meeting()
-                    .unwrap_or_else(|| calendar::next_meeting(self.now, m, t))
+                self.first_meeting().unwrap_or_else(|| {
+                    let at = complete_at.map_or(self.now, |c| c.min(self.now));
+                    ready_at = Some(at);
+                    calendar::next_meeting(at, m, t)
+                })
             }),
         };
         let Some(date) = scheduled else {
@@ -2314,7 +2666,7 @@ impl<'a> Ctx<'a> {
                 ),
             );
             c.evidence = noted;
-            return (c, None, false);
+            return decided(c, None, false);
         };
         if let Some(r) = calendar::rolled_over(date, self.now, m, t) {
             let mut c = check(
@@ -2331,7 +2683,10 @@ impl<'a> Ctx<'a> {
             );
             c.evidence = noted;
             c.until = Some(calendar::meeting_start(r.next, m, t));
-            return (c, Some(r.next), false);
+            return ReviewOutcome {
+                ready_at,
+                ..decided(c, Some(r.next), false)
+            };
         }
         let start = calendar::meeting_start(date, m, t);
         let mut c = check(
@@ -2353,7 +2708,12 @@ impl<'a> Ctx<'a> {
             c.until = Some(calendar::meeting_day_end(date, t));
         }
         c.evidence = noted;
-        (c, Some(date), false)
+        ReviewOutcome {
+            check: c,
+            meeting: Some(date),
+            ready_at,
+            declined: false,
+        }
     }
 
     /// The first meeting a sudo review went to, as far as it is known: the stored date, or
@@ -2437,7 +2797,22 @@ impl<'a> Ctx<'a> {
             Some(d) if d <= today => {
                 problems.push(format!("the expiry date {d} is not in the future"))
             }
-            Some(_) => {}
+            Some(d) => {
+                // At most `max_expiry_days` after the filing (the tag time; the evaluation
+                // when it is unknown): a "time-limited" account dated 9999-12-31 is permanent.
+                let max = self.rules.people.max_expiry_days;
+                let filed = calendar::local_date(
+                    self.facts.tagged_at.unwrap_or(self.now),
+                    &self.rules.timing,
+                );
+                if let Some(limit) = filed.checked_add_days(chrono::Days::new(u64::from(max))) {
+                    if d > limit {
+                        problems.push(format!(
+                            "the expiry date {d} is more than {max} days after the request was filed on {filed}: time-limited access lasts at most {max} days (until {limit} at the latest)"
+                        ));
+                    }
+                }
+            }
         }
         let mut unknown_contact = None;
         match &r.expiry_contact {
@@ -2482,5 +2857,346 @@ impl<'a> Ctx<'a> {
             let c = r.expiry_contact.as_ref().map(|c| c.as_str()).unwrap_or("");
             pass(id, format!("expires on {d}; expiry contact @{c}"))
         })
+    }
+}
+
+/// The checks of design §11's processes: group privilege changes, volunteers (data access,
+/// the executive sign-off), LDAP-only groups, and when a review's checklist was complete.
+impl<'a> Ctx<'a> {
+    fn change_target(&self) -> Result<String, String> {
+        change_target(self.facts, self.rules)
+    }
+
+    /// `known-groups` of a privilege change: it names exactly one known group.
+    fn change_known_group(&self, target: &Result<String, String>) -> Check {
+        match target {
+            Ok(g) => pass(CheckId::KnownGroups, format!("group: {g}")),
+            Err(why) => check(
+                CheckId::KnownGroups,
+                Status::Fail,
+                Some(Who::Requester),
+                why.clone(),
+            ),
+        }
+    }
+
+    /// `change-described`: the change requested is written down (its text is never quoted).
+    fn change_described(&self, request: &RequestSummary) -> Check {
+        let id = CheckId::ChangeDescribed;
+        let described = self
+            .facts
+            .parsed
+            .request
+            .change
+            .as_ref()
+            .is_some_and(|c| c.change.is_some());
+        if !described {
+            return check(
+                id,
+                Status::Fail,
+                Some(Who::Requester),
+                "the requested change is not described: write `Requested change:` and what should change (for sudo, the exact rule)".into(),
+            );
+        }
+        let target = self.change_target();
+        let review = match change_review_reason(self.facts, self.rules, target.as_deref().ok()) {
+            Some(why) if request.review == Some(crate::rules::Review::Meeting) => {
+                format!("{why}: it needs a security review at the SRE meeting")
+            }
+            _ => "no sign of sudo: the project lead's approval suffices".into(),
+        };
+        pass(id, format!("the requested change is described ({review})"))
+    }
+
+    /// `reason`: a privilege change gives its reason and the impact if it is rejected.
+    fn change_reason(&self) -> Check {
+        let r = &self.facts.parsed.request;
+        let mut missing = Vec::new();
+        if r.reason.is_none() {
+            missing.push("the reason for the change (`Reason:`)");
+        }
+        if r.change.as_ref().is_none_or(|c| c.impact.is_none()) {
+            missing.push("the impact if it is rejected (`Impact if rejected:`)");
+        }
+        if missing.is_empty() {
+            pass(
+                CheckId::Reason,
+                "the reason and the impact if rejected are given".into(),
+            )
+        } else {
+            check(
+                CheckId::Reason,
+                Status::Fail,
+                Some(Who::Requester),
+                format!("missing: {}", missing.join(", ")),
+            )
+        }
+    }
+
+    /// `data-access`: a requested `private_data` group, for someone who is not staff, needs a
+    /// research collaboration: membership of a `[people] research_projects` project or a
+    /// `research_confirmed` comment by one of `[people] research_users`.
+    fn data_access(&self) -> Option<Check> {
+        let private: Vec<&str> = self
+            .facts
+            .parsed
+            .request
+            .groups
+            .iter()
+            .filter(|g| self.rules.group(g).is_some_and(|g| g.private_data))
+            .map(String::as_str)
+            .collect();
+        if private.is_empty() {
+            return None;
+        }
+        let id = CheckId::DataAccess;
+        let Some(subject) = self.subject_mention() else {
+            return Some(self.without_subject(id));
+        };
+        if self.facts.subject_staff {
+            return None;
+        }
+        let people = &self.rules.people;
+        let groups = format!(
+            "{} hold{} private data",
+            private.join(", "),
+            if private.len() == 1 { "s" } else { "" }
+        );
+        if self.facts.subject_research {
+            return Some(pass(
+                id,
+                format!(
+                    "{subject} is a member of a research project ({})",
+                    people.research_projects.join(", ")
+                ),
+            ));
+        }
+        let mut notes = Vec::new();
+        if !people.research_users.is_empty() {
+            match self.confirmed_by(
+                &id,
+                Statement::ResearchConfirmed,
+                &people.research_users,
+                "research collaboration confirmed by",
+            ) {
+                Ok(c) => return Some(c),
+                Err(n) => notes = n,
+            }
+        }
+        if people.research_projects.is_empty() && people.research_users.is_empty() {
+            return Some(check(
+                id,
+                Status::Fail,
+                Some(Who::ClinicDuty),
+                format!(
+                    "{groups}, which someone who is not staff may see only in a research collaboration, and no research project or research user is configured ([people] research_projects, research_users)"
+                ),
+            ));
+        }
+        let mut ways = Vec::new();
+        if !people.research_projects.is_empty() {
+            ways.push(format!(
+                "membership of a research project ({})",
+                people.research_projects.join(", ")
+            ));
+        }
+        if !people.research_users.is_empty() {
+            let users: Vec<String> = people
+                .research_users
+                .iter()
+                .map(|u| format!("@{u}"))
+                .collect();
+            ways.push(format!(
+                "a confirmation on the task by a research user ({})",
+                users.join(", ")
+            ));
+        }
+        let lead = with_notes(
+            format!(
+                "{groups}: {subject} is not staff, so a research collaboration is needed: {}",
+                ways.join(" or ")
+            ),
+            &notes,
+        );
+        Some(if people.research_users.is_empty() {
+            check(id, Status::Fail, Some(Who::Manager), lead)
+        } else {
+            with_forms(
+                id,
+                Status::Fail,
+                Some(Who::Manager),
+                lead + "; to confirm, a research user comments ",
+                self.how_to(Statement::ResearchConfirmed, None),
+            )
+        })
+    }
+
+    /// `eligibility:<group>`: for each requested LDAP-only group with eligibility rules, the
+    /// subject is a member of one of its `eligible_projects` or in its `eligible_file`.
+    fn eligibility(&self) -> Vec<Check> {
+        let mut out = Vec::new();
+        for name in &self.facts.parsed.request.groups {
+            let Some(g) = self.rules.group(name) else {
+                continue;
+            };
+            if !g.is_ldap() || !g.has_eligibility() {
+                continue;
+            }
+            let lower = name.to_lowercase();
+            let id = CheckId::Eligibility(lower.clone());
+            let Some(subject) = self.subject_mention() else {
+                out.push(self.without_subject(id));
+                continue;
+            };
+            let mut who = Vec::new();
+            if !g.eligible_projects.is_empty() {
+                who.push(format!("members of {}", g.eligible_projects.join(", ")));
+            }
+            if !g.eligible_file.trim().is_empty() {
+                let file = std::path::Path::new(g.eligible_file.trim())
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                who.push(format!("the people in the eligible list {file}"));
+            }
+            let who = who.join(" and ");
+            out.push(match self.facts.eligibility.get(&lower) {
+                Some(Eligibility::Eligible { via }) => {
+                    pass(id, format!("{subject} may join {lower}: {via}"))
+                }
+                Some(Eligibility::NotEligible) => check(
+                    id,
+                    Status::Fail,
+                    Some(Who::ClinicDuty),
+                    format!("{subject} is not eligible for {lower}: only {who} may join it"),
+                ),
+                Some(Eligibility::Unknown { reason }) => check(
+                    id,
+                    Status::Pending,
+                    Some(Who::ClinicDuty),
+                    format!(
+                        "eligibility for {lower} could not be checked ({reason}): clinic duty verifies that {subject} is among {who}"
+                    ),
+                ),
+                None => check(
+                    id,
+                    Status::Pending,
+                    Some(Who::ClinicDuty),
+                    format!(
+                        "eligibility for {lower} was not checked: clinic duty verifies that {subject} is among {who}"
+                    ),
+                ),
+            });
+        }
+        out
+    }
+
+    /// `executive-signoff`: a volunteer's request (the subject is not staff) for production
+    /// access needs, after every other check passes, the sign-off of one of `[people]
+    /// executives`, read per person like any statement (design §9). Omitted when no
+    /// executives are configured and for an LDAP-only request. Until every other check
+    /// passes it is pending, and nobody is asked yet: it waits for the other checks' time
+    /// when they only wait for time.
+    fn executive_signoff(&self, others: &[Check]) -> Option<Check> {
+        let executives = &self.rules.people.executives;
+        if executives.is_empty() || self.ldap_only() {
+            return None;
+        }
+        let id = CheckId::ExecutiveSignoff;
+        if self.facts.subject.username().is_none() {
+            return Some(self.without_subject(id));
+        }
+        if self.facts.subject_staff {
+            return None;
+        }
+        let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
+            if self.independent(c) && executives.contains(&c.author) {
+                Ok(())
+            } else {
+                Err(None)
+            }
+        };
+        let outcome = self.comments.role(
+            Statement::ExecutiveSignoff,
+            eligible,
+            self.cutoff.as_ref(),
+            |_| ScopeFit::Covers,
+        );
+        let names: Vec<String> = executives.iter().map(|u| format!("@{u}")).collect();
+        let names = names.join(", ");
+        let open: Vec<&Check> = others.iter().filter(|c| c.status != Status::Pass).collect();
+        if open.is_empty() {
+            return Some(self.role_check(
+                id,
+                Who::Manager,
+                Statement::ExecutiveSignoff,
+                outcome,
+                format!(
+                    "no executive sign-off yet: a volunteer's request needs one of {names}; the sponsor asks for it"
+                ),
+                None,
+            ));
+        }
+        let only_time = open
+            .iter()
+            .all(|c| c.status == Status::Pending && c.who.is_none() && c.until.is_some());
+        let clean = outcome.doubts.is_empty()
+            && outcome.withdrawn.is_empty()
+            && outcome.objections.is_empty();
+        let said = match outcome.approved.first() {
+            Some(c) if clean => format!(" (@{} signed off already: it counts then)", c.author),
+            _ => String::new(),
+        };
+        let mut c = check(
+            id,
+            Status::Pending,
+            None,
+            format!(
+                "a volunteer's request needs the sign-off of an executive ({names}) once every other check passes ({} open); the sponsor coordinates it{said}",
+                open.len()
+            ),
+        );
+        c.until = if only_time {
+            open.iter().filter_map(|c| c.until).max()
+        } else {
+            None
+        };
+        Some(c)
+    }
+
+    /// When the rest of the checklist was complete, as far as the facts tell (design §11): the
+    /// latest of the tag time, the last change of the key, the groups, a privilege change or
+    /// the description, the L3 signature, the comments that pass a check (approvals,
+    /// confirmations, a key in a comment), and the bot's last evaluation that found the
+    /// request not yet complete (which dates what carries no date: project memberships).
+    fn complete_at<'c>(&self, checks: impl Iterator<Item = &'c Check>) -> Option<DateTime<Utc>> {
+        let f = self.facts;
+        let mut latest: Option<DateTime<Utc>> = None;
+        let mut see = |t: DateTime<Utc>| latest = Some(latest.map_or(t, |l| l.max(t)));
+        for t in f.tagged_at.into_iter().chain(f.sudo.incomplete_at) {
+            see(t);
+        }
+        for m in [
+            f.key_changed_at,
+            f.groups_changed_at,
+            f.change_changed_at,
+            f.described_at,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            see(m.at);
+        }
+        if let L3::Signed { at } = f.l3 {
+            see(at);
+        }
+        let passing: std::collections::HashSet<&Phid> = checks
+            .filter(|c| c.status == Status::Pass)
+            .flat_map(|c| c.evidence.iter().filter_map(|e| e.xact()))
+            .collect();
+        for c in f.comments.iter().filter(|c| passing.contains(&c.xact)) {
+            see(c.at);
+        }
+        latest
     }
 }

@@ -1165,7 +1165,9 @@ impl Poller {
                 if row.first_meeting.is_none() {
                     row.first_meeting = Some(m.clone());
                 }
-                row.first_ready_at.get_or_insert(now.timestamp());
+                // When the rest was complete (from the facts), not when the bot saw it.
+                row.first_ready_at
+                    .get_or_insert(checklist.sudo_ready_at.unwrap_or(now).timestamp());
                 row.meeting = Some(m);
             }
             None if checklist.verdict != Verdict::Declined => {
@@ -1210,7 +1212,7 @@ impl Poller {
 
         // The checklist comment: only when it differs from the bot's last one on the task (a
         // removal task gets its removal comment instead, below).
-        let active = checklist.request.kind == RequestKind::User
+        let active = checklist.request.kind != RequestKind::Removal
             && matches!(
                 checklist.verdict,
                 Verdict::Ready | Verdict::Waiting | Verdict::Blocked | Verdict::Declined
@@ -1692,7 +1694,9 @@ fn fill_row(
     row.requester = g.facts.author.to_string();
     row.shell_user = checklist.request.shell_user.clone();
     row.groups = checklist.request.groups.join(",");
-    row.sudo = checklist.request.sudo;
+    // The SRE meeting's track (a requested group's `review`, or a privilege change that may
+    // grant sudo): what the agenda lists.
+    row.sudo = checklist.request.review == Some(crate::rules::Review::Meeting);
     row.open = tracked && is_open(&t.fields.status.value);
     row.verdict = checklist.verdict.as_str().to_string();
     row.until_at = checklist.until.map(|u| u.timestamp());

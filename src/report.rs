@@ -571,6 +571,10 @@ pub struct AgendaItem {
     pub approvals: Vec<String>,
     /// The meeting it was first scheduled for, when it rolled over.
     pub rolled_over_from: Option<String>,
+    /// A group privilege change: the change requested, as written (one line, shortened; the
+    /// renderers defuse it like any requester's text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
 }
 
 /// A stale or long-waiting request, listed at the end of the agenda.
@@ -597,6 +601,9 @@ pub struct Agenda {
     pub reviews: Vec<AgendaItem>,
     /// Requests not decided at an earlier meeting.
     pub rolled_over: Vec<AgendaItem>,
+    /// Group privilege changes that may grant sudo (design §11), scheduled for it or rolled
+    /// over to it: their own section.
+    pub privilege_changes: Vec<AgendaItem>,
     /// Stale or long-waiting requests.
     pub stale: Vec<AgendaStale>,
     /// Granted access that expires before the meeting after this one, or expired and is
@@ -671,6 +678,7 @@ pub fn agenda(
                 sudo_groups,
                 approvals,
                 rolled_over_from: first.clone().filter(|f| *f != day),
+                change: None,
             };
             if item.rolled_over_from.is_some() {
                 rolled_over.push(item);
@@ -699,10 +707,67 @@ pub fn agenda(
         meeting,
         reviews,
         rolled_over,
+        privilege_changes: Vec::new(),
         stale,
         expiring: Vec::new(),
     }
 }
+
+/// The group privilege changes among the open, undecided requests of `rows` scheduled for
+/// `meeting`, by task id, with the change each asks for (`None`: not described), read from
+/// their stored reports; [`crate::store::Store::agenda_changes`] is the same straight from the
+/// database.
+pub fn changes_by_task(rows: &[TaskRow], meeting: NaiveDate) -> BTreeMap<i64, Option<String>> {
+    let day = meeting.format("%Y-%m-%d").to_string();
+    rows.iter()
+        .filter(|r| r.open && under_review(r, &day))
+        .filter_map(|r| {
+            let v: serde_json::Value = serde_json::from_str(&r.report_json).ok()?;
+            let request = v.get("request")?;
+            (request.get("kind").and_then(|k| k.as_str()) == Some("privilege-change")).then(|| {
+                let change = request.get("change").and_then(|c| c.as_str());
+                (r.id, change.map(str::to_string))
+            })
+        })
+        .collect()
+}
+
+/// Moves the group privilege changes (`changes`: [`changes_by_task`] or
+/// [`crate::store::Store::agenda_changes`]) from the agenda's reviews to their own section.
+pub fn file_privilege_changes(agenda: &mut Agenda, changes: &BTreeMap<i64, Option<String>>) {
+    let id_of = |i: &AgendaItem| i.task.trim_start_matches('T').parse::<i64>().ok();
+    for list in [&mut agenda.reviews, &mut agenda.rolled_over] {
+        let (moved, kept): (Vec<AgendaItem>, Vec<AgendaItem>) = std::mem::take(list)
+            .into_iter()
+            .partition(|i| id_of(i).is_some_and(|id| changes.contains_key(&id)));
+        *list = kept;
+        for mut item in moved {
+            let change = id_of(&item).and_then(|id| changes.get(&id).cloned().flatten());
+            item.change = Some(one_line_change(change.as_deref()));
+            agenda.privilege_changes.push(item);
+        }
+    }
+    agenda.privilege_changes.sort_by_key(|i| id_of(i));
+}
+
+/// A requested change as the agenda shows it: one line, at most [`AGENDA_CHANGE_CHARS`]
+/// characters (`"(not described)"` when there is none).
+fn one_line_change(change: Option<&str>) -> String {
+    let text = change
+        .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|c| !c.is_empty());
+    match text {
+        Some(t) if t.chars().count() > AGENDA_CHANGE_CHARS => {
+            let cut: String = t.chars().take(AGENDA_CHANGE_CHARS - 1).collect();
+            format!("{cut}…")
+        }
+        Some(t) => t,
+        None => "(not described)".into(),
+    }
+}
+
+/// The longest requested change the agenda shows (the task has the rest).
+const AGENDA_CHANGE_CHARS: usize = 160;
 
 /// The approvals present on each open, undecided sudo request of `rows` scheduled for
 /// `meeting`: the ids of the passing approval checks of its stored report, in report order.
@@ -855,6 +920,37 @@ fn render_tables(a: &Agenda, d: &Dialect) -> String {
         }
         s.push_str(d.table_end);
     }
+    s.push_str(&(d.heading)("Group privilege changes"));
+    if a.privilege_changes.is_empty() {
+        s.push_str(d.empty);
+    } else {
+        s.push_str(d.table_start);
+        s.push_str(&(d.header)(&[
+            "Task",
+            "Requester",
+            "Group",
+            "Requested change",
+            "Approvals present",
+        ]));
+        for i in &a.privilege_changes {
+            let mut task = (d.link)(&i.task, &i.url);
+            if let Some(from) = &i.rolled_over_from {
+                task = format!("{task} (from {from})");
+            }
+            s.push_str(&(d.row)(&[
+                task,
+                (d.cell)(&i.requester),
+                cells(&i.groups),
+                (d.cell)(i.change.as_deref().unwrap_or_default()),
+                if i.approvals.is_empty() {
+                    "-".into()
+                } else {
+                    i.approvals.join(", ")
+                },
+            ]));
+        }
+        s.push_str(d.table_end);
+    }
     s.push_str(&(d.heading)("Stale or long-waiting requests"));
     if a.stale.is_empty() {
         s.push_str(d.empty);
@@ -965,6 +1061,9 @@ mod tests {
                 author: "jdoe".into(),
                 subject: None,
                 kind: Default::default(),
+                review: None,
+                change: None,
+                impact: None,
             },
             checks: vec![Check {
                 id: CheckId::KnownGroups,
@@ -976,6 +1075,7 @@ mod tests {
                 forms_from: None,
             }],
             sudo_meeting: None,
+            sudo_ready_at: None,
         };
         for out in [
             terminal(&checklist, chrono_tz::UTC),

@@ -94,6 +94,23 @@ pub struct Request {
     /// it (design §10: the subject, who may differ from the task's author).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phabricator_user: Option<Username>,
+    /// A group privilege change as written (design §11): present when the description has an
+    /// existing-group or requested-change field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<PrivilegeChange>,
+}
+
+/// A group privilege change as written (design §11): which group, what should change, and
+/// what happens if it is rejected. Every value is the requester's text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PrivilegeChange {
+    /// The existing groups named (lowercase, in the order written, once each): one is expected.
+    pub groups: Vec<String>,
+    /// The change requested, code blocks included (`None`: not given, or a placeholder such as
+    /// "TBD").
+    pub change: Option<String>,
+    /// The impact if the change is rejected (`None`: not given).
+    pub impact: Option<String>,
 }
 
 /// The parser's answer: the request and its problems.
@@ -125,6 +142,9 @@ enum Field {
     ExpiryDate,
     ExpiryContact,
     PhabricatorUser,
+    ExistingGroup,
+    RequestedChange,
+    Impact,
 }
 
 impl Field {
@@ -141,6 +161,9 @@ impl Field {
             "expiry_date" => Field::ExpiryDate,
             "expiry_contact" => Field::ExpiryContact,
             "phabricator_user" => Field::PhabricatorUser,
+            "existing_group" => Field::ExistingGroup,
+            "requested_change" => Field::RequestedChange,
+            "impact" => Field::Impact,
             _ => return None,
         })
     }
@@ -712,7 +735,18 @@ impl Parser {
                         }
                     }
                 }
-                Kind::Code | Kind::Secret => {}
+                // A requested change is often a sudo rule in a code block: it is part of
+                // the change's text (never of any other field).
+                Kind::Code => {
+                    if let Some(cur) = occurrences
+                        .last_mut()
+                        .filter(|o| o.field == Field::RequestedChange)
+                    {
+                        parts.push((line.text, line.start));
+                        cur.parts.end = parts.len();
+                    }
+                }
+                Kind::Secret => {}
                 Kind::Quote => {
                     if line.text.split_whitespace().any(keys::looks_like_key_type) {
                         quoted_key = true;
@@ -757,6 +791,8 @@ impl Parser {
         let mut shells: Vec<(String, Range<usize>)> = Vec::new();
         let mut shell_names: HashSet<String> = HashSet::new();
         let mut group_names: HashSet<String> = out.request.groups.iter().cloned().collect();
+        // The impact belongs to a privilege change, which only its own fields start.
+        let mut impact: Option<String> = None;
         for occ in occurrences {
             let parts = &all_parts[occ.parts.clone()];
             let span = occ.line_span.clone();
@@ -782,16 +818,38 @@ impl Parser {
                     }
                 }
                 Field::Reason => {
-                    let mut text = String::new();
-                    for (i, (t, _)) in parts.iter().enumerate() {
-                        if i > 0 {
-                            text.push('\n');
-                        }
-                        text.push_str(t.trim());
-                    }
-                    let text = text.trim();
+                    let text = joined_lines(parts);
                     if !text.is_empty() && out.request.reason.is_none() {
-                        out.request.reason = Some(text.to_string());
+                        out.request.reason = Some(text);
+                    }
+                }
+                Field::ExistingGroup => {
+                    let change = out.request.change.get_or_insert_with(Default::default);
+                    let text = group_parts(parts);
+                    work.add(text.len());
+                    for (g, bad) in groups_of(&text) {
+                        work.add(1);
+                        if bad {
+                            out.problems.push(problem(format!(
+                                "{} is not a group name (an existing group is written like analytics-admins)",
+                                shown(&g)
+                            )));
+                        } else if !change.groups.contains(&g) {
+                            change.groups.push(g);
+                        }
+                    }
+                }
+                Field::RequestedChange | Field::Impact => {
+                    let text = joined_lines(parts);
+                    work.add(text.len());
+                    let value = (!is_none_value(&text)).then_some(text);
+                    if occ.field == Field::RequestedChange {
+                        let change = out.request.change.get_or_insert_with(Default::default);
+                        if change.change.is_none() {
+                            change.change = value;
+                        }
+                    } else if value.is_some() && impact.is_none() {
+                        impact = value;
                     }
                 }
                 Field::SshKey => {}
@@ -898,10 +956,18 @@ impl Parser {
                                 ))),
                             }
                         }
-                        Field::Groups | Field::Reason | Field::SshKey => {}
+                        Field::Groups
+                        | Field::Reason
+                        | Field::SshKey
+                        | Field::ExistingGroup
+                        | Field::RequestedChange
+                        | Field::Impact => {}
                     }
                 }
             }
+        }
+        if let Some(change) = &mut out.request.change {
+            change.impact = impact;
         }
         if shells.len() > 1 {
             let names: Vec<&str> = shells.iter().map(|(s, _)| s.as_str()).collect();
@@ -1035,7 +1101,23 @@ fn field_name(f: Field) -> &'static str {
         Field::ExpiryDate => "expiry_date",
         Field::ExpiryContact => "expiry_contact",
         Field::PhabricatorUser => "phabricator_user",
+        Field::ExistingGroup => "existing_group",
+        Field::RequestedChange => "requested_change",
+        Field::Impact => "impact",
     }
+}
+
+/// A multi-line field's text (a reason, a requested change): its lines trimmed, joined with
+/// line breaks, without blank lines at either end.
+fn joined_lines(parts: &[Part<'_>]) -> String {
+    let mut text = String::new();
+    for (i, (t, _)) in parts.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(t.trim());
+    }
+    text.trim().to_string()
 }
 
 /// The value of a one-value field: on the label line, or else on the next non-empty line
@@ -1181,6 +1263,9 @@ fn fill_from_title(title: &str, subject: Option<&str>, out: &mut Parsed) {
     }
 }
 
+/// The problem of a request that gives no shell username (an LDAP-only request needs none).
+pub const MISSING_SHELL_USER: &str = "no shell username was given (Preferred shell username: …)";
+
 /// Adds a problem for each required field that is missing and has no problem yet.
 fn require_fields(out: &mut Parsed) {
     let r = &out.request;
@@ -1195,11 +1280,7 @@ fn require_fields(out: &mut Parsed) {
             "wikitech_user",
             "no Wikitech username was given (Wikitech username: …)",
         ),
-        (
-            r.shell_user.is_none(),
-            "shell_user",
-            "no shell username was given (Preferred shell username: …)",
-        ),
+        (r.shell_user.is_none(), "shell_user", MISSING_SHELL_USER),
         (
             r.email.is_none(),
             "email",

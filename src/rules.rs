@@ -78,6 +78,24 @@ pub struct PeopleRules {
     /// Users whose SRE-meeting decision comments count.
     #[serde(default)]
     pub sre_deciders: Vec<Username>,
+    /// Executives whose sign-off a volunteer's request needs once everything else passes
+    /// (design §11); empty: no executive sign-off is asked for.
+    #[serde(default)]
+    pub executives: Vec<Username>,
+    /// Members of these projects are research collaborators: a volunteer among them may join
+    /// a `private_data` group.
+    #[serde(default)]
+    pub research_projects: Vec<String>,
+    /// Users whose `research_confirmed` comment confirms a research collaboration.
+    #[serde(default)]
+    pub research_users: Vec<Username>,
+    /// The latest expiry date a time-limited request may give, in days after it was filed.
+    #[serde(default = "default_max_expiry_days")]
+    pub max_expiry_days: u32,
+}
+
+fn default_max_expiry_days() -> u32 {
+    366
 }
 
 /// How the bot learns the channel (web/email/conduit) of a comment.
@@ -464,6 +482,10 @@ fn default_people() -> PeopleRules {
         nda_projects: vec![],
         legal_users: vec![],
         sre_deciders: vec![],
+        executives: vec![],
+        research_projects: vec![],
+        research_users: vec![],
+        max_expiry_days: default_max_expiry_days(),
     }
 }
 fn default_l3() -> L3Rules {
@@ -475,11 +497,35 @@ fn default_l3() -> L3Rules {
     }
 }
 
+/// How a request to join a group is reviewed (groups.toml `review`, design §11): the access
+/// page asks for a security review at the SRE meeting for a *new level* of sudo, while joining
+/// a group at the level of the rest of one's team needs the approvals only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Review {
+    /// A security review at the SRE meeting (`sudo-review`); the default for `sudo = true`.
+    Meeting,
+    /// The waiting period after tagging (`waiting-period`); the default for other groups.
+    WaitingPeriod,
+}
+
+/// What membership of a group is (groups.toml `kind`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupKind {
+    /// A POSIX group of the admin module's `data.yaml`: a shell account and an SSH key.
+    #[default]
+    Shell,
+    /// An LDAP-only group (`wmf`, `nda`, `klaxon-users`): no shell account, no key; granted
+    /// with `modify-ldap-group`.
+    Ldap,
+}
+
 /// One group of `groups.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
-    /// Whether membership grants sudo (needs a security review at the SRE meeting).
+    /// Whether membership grants sudo.
     #[serde(default)]
     pub sudo: bool,
     /// Project leads; one of them must approve.
@@ -487,6 +533,45 @@ pub struct Group {
     /// What the group gives access to.
     #[serde(default)]
     pub description: String,
+    /// How joining is reviewed, as written (`None`: the default, see [`Group::review`]).
+    #[serde(default, rename = "review")]
+    pub review_as_written: Option<Review>,
+    /// Membership gives access to private data: someone who is not staff needs a research
+    /// collaboration (`data-access`).
+    #[serde(default)]
+    pub private_data: bool,
+    /// A shell group or an LDAP-only group.
+    #[serde(default)]
+    pub kind: GroupKind,
+    /// LDAP-only groups: members of these projects are eligible (`eligibility:<group>`).
+    #[serde(default)]
+    pub eligible_projects: Vec<String>,
+    /// LDAP-only groups: a file of eligible usernames, one a line (e.g. an exported steward
+    /// list); relative to the rules directory; `""`: none.
+    #[serde(default)]
+    pub eligible_file: String,
+}
+
+impl Group {
+    /// How joining the group is reviewed: as written, else `meeting` for a sudo group and the
+    /// waiting period for the others.
+    pub fn review(&self) -> Review {
+        self.review_as_written.unwrap_or(if self.sudo {
+            Review::Meeting
+        } else {
+            Review::WaitingPeriod
+        })
+    }
+
+    /// Whether the group is LDAP-only.
+    pub fn is_ldap(&self) -> bool {
+        self.kind == GroupKind::Ldap
+    }
+
+    /// Whether joining needs an eligibility check (`eligibility:<group>`).
+    pub fn has_eligibility(&self) -> bool {
+        !self.eligible_projects.is_empty() || !self.eligible_file.trim().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -523,6 +608,34 @@ pub struct Labels {
     /// written before it existed: the bundled aliases apply.
     #[serde(default = "default_phabricator_user_labels")]
     pub phabricator_user: Vec<String>,
+    /// A group privilege change (design §11): the existing group whose privileges change.
+    /// Optional: the bundled aliases apply.
+    #[serde(default = "default_existing_group_labels")]
+    pub existing_group: Vec<String>,
+    /// A group privilege change: the change requested. Optional: the bundled aliases apply.
+    #[serde(default = "default_requested_change_labels")]
+    pub requested_change: Vec<String>,
+    /// A group privilege change: the impact if it is rejected. Optional: the bundled aliases
+    /// apply.
+    #[serde(default = "default_impact_labels")]
+    pub impact: Vec<String>,
+}
+
+fn default_existing_group_labels() -> Vec<String> {
+    bundled_labels(|l| &l.existing_group)
+}
+
+fn default_requested_change_labels() -> Vec<String> {
+    bundled_labels(|l| &l.requested_change)
+}
+
+fn default_impact_labels() -> Vec<String> {
+    bundled_labels(|l| &l.impact)
+}
+
+/// One alias list of the bundled phrases.toml, for a phrases.toml written before it existed.
+fn bundled_labels(pick: fn(&Labels) -> &Vec<String>) -> Vec<String> {
+    pick(&bundled_phrases_raw().labels).clone()
 }
 
 fn default_phabricator_user_labels() -> Vec<String> {
@@ -553,6 +666,29 @@ struct PhrasesRaw {
     /// Optional: without it the bundled `[lifecycle]` phrases apply.
     #[serde(default)]
     lifecycle: Option<LifecyclePhrasesRaw>,
+    /// Optional: without it the bundled `[privilege_change]` phrases apply.
+    #[serde(default)]
+    privilege_change: Option<PrivilegeChangeRaw>,
+}
+
+/// `[privilege_change]` of phrases.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrivilegeChangeRaw {
+    title: Vec<String>,
+    sudo: Vec<String>,
+}
+
+/// `[privilege_change]` of phrases.toml, compiled: how a task asking to change an access
+/// group's privileges is recognised, and what makes a change grant sudo (design §11).
+#[derive(Debug, Clone)]
+pub struct PrivilegeChangeRules {
+    /// Titles of a privilege change, tried in order; a `(?P<group>…)` capture, when a pattern
+    /// has one, names the group.
+    pub title: Vec<Regex>,
+    /// Any match in the title or the description (code included, after folding) means the
+    /// change may grant sudo.
+    pub sudo: Regex,
 }
 
 /// `[lifecycle]` of phrases.toml.
@@ -703,6 +839,8 @@ pub struct Rules {
     pub phrases: Phrases,
     /// `[lifecycle]`: expiry reminders and removal tasks.
     pub lifecycle: Lifecycle,
+    /// `[privilege_change]` of phrases.toml: group privilege changes.
+    pub privilege_change: PrivilegeChangeRules,
     /// The directory the rules were read from (relative paths in the rules resolve against it).
     pub dir: PathBuf,
 }
@@ -821,6 +959,32 @@ impl Rules {
             if let Some(problem) = reserved_entry_problem(entry) {
                 return Err(perr("keys.reserved_shell_users", problem));
             }
+        }
+        let max_expiry = raw.people.max_expiry_days;
+        if max_expiry == 0 || max_expiry > 3660 {
+            return Err(perr(
+                "people.max_expiry_days",
+                format!("{max_expiry} is out of range (1 to 3660)"),
+            ));
+        }
+        for (key, names) in [
+            ("people.executives", &raw.people.executives),
+            ("people.research_users", &raw.people.research_users),
+        ] {
+            if names.iter().any(|u| u.as_str().trim().is_empty()) {
+                return Err(perr(key, "a username is empty".into()));
+            }
+        }
+        if raw
+            .people
+            .research_projects
+            .iter()
+            .any(|p| p.trim().is_empty())
+        {
+            return Err(perr(
+                "people.research_projects",
+                "a project name is empty".into(),
+            ));
         }
         if raw.keys.min_rsa_bits < 2048 || raw.keys.min_rsa_bits > 16384 {
             return Err(perr(
@@ -956,6 +1120,7 @@ impl Rules {
             if g.approvers.iter().any(|a| a.as_str().is_empty()) {
                 return Err(gerr(&key, "an approver is empty".into()));
             }
+            check_group_process(dir, &name, &g, &gerr)?;
             let lower = name.to_lowercase();
             if let Some((first, _)) = groups_map.insert(lower.clone(), (name.clone(), g)) {
                 // Name the definition that comes later in the file: that is the duplicate.
@@ -988,6 +1153,14 @@ impl Rules {
             }
         }
         let lifecycle_raw = phrases_raw.lifecycle.clone();
+        let privilege_change = privilege_change_phrases(
+            phrases_raw
+                .privilege_change
+                .as_ref()
+                .or(bundled_phrases_raw().privilege_change.as_ref())
+                .expect("the bundled phrases have a [privilege_change] table"),
+            &xerr,
+        )?;
         let phrases_c = compile_phrases(phrases_raw, &xerr)?;
 
         let days = raw.lifecycle.expiry_reminder_days;
@@ -1021,6 +1194,7 @@ impl Rules {
             labels,
             phrases: phrases_c,
             lifecycle,
+            privilege_change,
             dir: dir.to_path_buf(),
         };
         // The forms the bot tells people to write must read as what they say.
@@ -1080,6 +1254,63 @@ impl Rules {
             Some(self.dir.join(p))
         }
     }
+}
+
+/// The process keys of one group (design §11): an LDAP-only group grants no sudo; eligibility
+/// is for LDAP-only groups; an eligible file must be readable now (a typo in its path would
+/// otherwise leave every request for the group pending).
+fn check_group_process(
+    dir: &Path,
+    name: &str,
+    g: &Group,
+    gerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<(), RulesError> {
+    let key = |k: &str| format!("groups.{name}.{k}");
+    if g.is_ldap() && g.sudo {
+        return Err(gerr(
+            &key("sudo"),
+            "an LDAP-only group (kind = \"ldap\") gives no shell account, so it cannot grant sudo"
+                .into(),
+        ));
+    }
+    if !g.is_ldap() {
+        for (k, set) in [
+            ("eligible_projects", !g.eligible_projects.is_empty()),
+            ("eligible_file", !g.eligible_file.is_empty()),
+        ] {
+            if set {
+                return Err(gerr(
+                    &key(k),
+                    "eligibility applies to LDAP-only groups: add kind = \"ldap\" or remove it"
+                        .into(),
+                ));
+            }
+        }
+    }
+    if g.eligible_projects.iter().any(|p| p.trim().is_empty()) {
+        return Err(gerr(
+            &key("eligible_projects"),
+            "a project name is empty".into(),
+        ));
+    }
+    if !g.eligible_file.is_empty() {
+        let file = g.eligible_file.trim();
+        if file.is_empty() {
+            return Err(gerr(&key("eligible_file"), "the path is blank".into()));
+        }
+        let path = if Path::new(file).is_absolute() {
+            PathBuf::from(file)
+        } else {
+            dir.join(file)
+        };
+        if let Err(e) = std::fs::read_to_string(&path) {
+            return Err(gerr(
+                &key("eligible_file"),
+                format!("cannot read {}: {e}", path.display()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The example of an approval scoped to a group: "Approved." → "Approved for deployment.".
@@ -1436,7 +1667,7 @@ fn check_words(
 
 impl Labels {
     /// Each field name with its aliases.
-    pub fn fields(&self) -> [(&'static str, &Vec<String>); 11] {
+    pub fn fields(&self) -> [(&'static str, &Vec<String>); 14] {
         [
             ("full_name", &self.full_name),
             ("wikitech_user", &self.wikitech_user),
@@ -1449,6 +1680,9 @@ impl Labels {
             ("expiry_date", &self.expiry_date),
             ("expiry_contact", &self.expiry_contact),
             ("phabricator_user", &self.phabricator_user),
+            ("existing_group", &self.existing_group),
+            ("requested_change", &self.requested_change),
+            ("impact", &self.impact),
         ]
     }
 }
@@ -1510,6 +1744,36 @@ fn lifecycle_phrases(
         removal,
         removal_target,
     })
+}
+
+/// Compiles phrases.toml's `[privilege_change]`: `title` one by one (tried in order, an
+/// optional `(?P<group>…)` capture), `sudo` as one case-insensitive regex.
+fn privilege_change_phrases(
+    raw: &PrivilegeChangeRaw,
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<PrivilegeChangeRules, RulesError> {
+    if raw.title.is_empty() {
+        return Err(xerr(
+            "privilege_change.title",
+            "needs at least one pattern".into(),
+        ));
+    }
+    let mut title = Vec::new();
+    for (i, p) in raw.title.iter().enumerate() {
+        let key = "privilege_change.title";
+        if p.trim().is_empty() {
+            return Err(xerr(key, format!("pattern {} is empty", i + 1)));
+        }
+        title.push(compile_regex(key, std::slice::from_ref(p), xerr)?);
+    }
+    if raw.sudo.is_empty() {
+        return Err(xerr(
+            "privilege_change.sudo",
+            "needs at least one pattern".into(),
+        ));
+    }
+    let sudo = compile_regex("privilege_change.sudo", &raw.sudo, xerr)?;
+    Ok(PrivilegeChangeRules { title, sudo })
 }
 
 /// Key algorithm names the key checker knows.

@@ -3,8 +3,9 @@
 //! a check fail (or never pass) on every request.
 //!
 //! Looked up: the users (each group's approvers, `[phabricator] clinic_duty`, `[people]
-//! legal_users` and `sre_deciders`, `[l3] verifiers`), the projects (`[phabricator] project`
-//! and `ready_tag`, `[people] staff_projects` and `nda_projects`), `[phabricator]
+//! legal_users`, `sre_deciders`, `executives` and `research_users`, `[l3] verifiers`), the
+//! projects (`[phabricator] project` and `ready_tag`, `[people] staff_projects`,
+//! `nda_projects` and `research_projects`, each group's `eligible_projects`), `[phabricator]
 //! ready_column` (a column of the watched project's board) and, with the `legalpad` source,
 //! `[l3] document`. A disabled account counts as missing: its word can never count.
 
@@ -53,6 +54,8 @@ pub async fn check(client: &Client, rules: &Rules) -> anyhow::Result<Vec<RulesEr
     for (key, list) in [
         ("people.legal_users", &rules.people.legal_users),
         ("people.sre_deciders", &rules.people.sre_deciders),
+        ("people.executives", &rules.people.executives),
+        ("people.research_users", &rules.people.research_users),
         ("l3.verifiers", &rules.l3.verifiers),
     ] {
         users.extend(list.iter().map(|u| at(&policy_file, key, u.as_str())));
@@ -73,8 +76,17 @@ pub async fn check(client: &Client, rules: &Rules) -> anyhow::Result<Vec<RulesEr
     for (key, list) in [
         ("people.staff_projects", &rules.people.staff_projects),
         ("people.nda_projects", &rules.people.nda_projects),
+        ("people.research_projects", &rules.people.research_projects),
     ] {
         projects.extend(list.iter().map(|p| at(&policy_file, key, p)));
+    }
+    for (name, g) in &rules.groups {
+        let key = format!("groups.{name}.eligible_projects");
+        projects.extend(
+            g.eligible_projects
+                .iter()
+                .map(|p| at(&groups_file, &key, p)),
+        );
     }
 
     let mut missing: Vec<(Name, String)> = Vec::new();

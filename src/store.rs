@@ -184,7 +184,8 @@ pub struct TaskRow {
     pub shell_user: Option<String>,
     /// Requested groups, comma separated.
     pub groups: String,
-    /// Whether a sudo group is requested.
+    /// Whether the request is reviewed at the SRE meeting: a requested group's `review` is
+    /// `meeting` (the default for sudo groups), or a privilege change may grant sudo.
     #[serde(deserialize_with = "flag")]
     pub sudo: bool,
     /// Whether the task is open.
@@ -214,7 +215,8 @@ pub struct TaskRow {
     pub posted_at: Option<i64>,
     /// When last evaluated.
     pub evaluated_at: Option<i64>,
-    /// Sudo: when everything but the review first passed.
+    /// Sudo: when everything but the review was complete (from the facts; see
+    /// `Checklist::sudo_ready_at`).
     pub first_ready_at: Option<i64>,
     /// Sudo: the scheduled meeting (YYYY-MM-DD).
     pub meeting: Option<String>,
@@ -622,6 +624,27 @@ impl Store {
             .into_iter()
             .filter_map(|(id, a)| Some((id.parse().ok()?, a)))
             .collect())
+    }
+
+    /// The group privilege changes among the open, undecided requests scheduled for `meeting`
+    /// (`YYYY-MM-DD`), by task id, with the change each asks for (`None`: not described):
+    /// what the agenda lists in their own section ([`crate::report::changes_by_task`] is the
+    /// same over rows read whole).
+    pub async fn agenda_changes(
+        &self,
+        meeting: &str,
+    ) -> Result<BTreeMap<i64, Option<String>>, StoreError> {
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT t.id, json_extract(r.report_json, '$.request.change')
+             FROM tasks t JOIN reports r ON r.task_id = t.id
+             WHERE t.open = 1 AND t.sudo = 1 AND t.decision IS NULL AND t.meeting = ?
+               AND json_valid(r.report_json)
+               AND json_extract(r.report_json, '$.request.kind') = 'privilege-change'",
+        )
+        .bind(meeting)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// The rows (all, or only open ones) with just what the clinic-duty views show: id,

@@ -265,6 +265,7 @@ impl Timeline {
     pub fn description_changes(&self, parse: impl Fn(&str) -> Parsed) -> DescriptionChanges {
         let mut out = DescriptionChanges::default();
         let mut prev: Option<(Option<String>, Vec<String>)> = None;
+        let mut prev_change: Option<Option<crate::request::PrivilegeChange>> = None;
         // Each key identity's first version, looked up for the last version's key at the end.
         let mut first: Vec<(String, Moment)> = Vec::new();
         for v in &self.descriptions {
@@ -296,6 +297,16 @@ impl Timeline {
                 }
             }
             prev = Some((key, groups));
+            // A privilege change's group, change or impact (design §11): approvals before an
+            // edit of them are stale.
+            let change = parsed.request.change;
+            if prev_change.as_ref().is_some_and(|p| *p != change) {
+                out.change_changed_at = Some(moment);
+            }
+            prev_change = Some(change);
+            if self.descriptions.len() > 1 {
+                out.edited_at = Some(moment);
+            }
         }
         if let Some((Some(current), _)) = &prev {
             out.key_identity = Some(current.clone());
@@ -416,6 +427,11 @@ pub struct DescriptionChanges {
     pub key_changed_at: Option<Moment>,
     /// The last time a description edit changed the requested groups.
     pub groups_changed_at: Option<Moment>,
+    /// The last time a description edit changed a group privilege change (its group, the
+    /// change or the impact).
+    pub change_changed_at: Option<Moment>,
+    /// The newest description edit, whatever it changed (`None`: never edited).
+    pub edited_at: Option<Moment>,
     /// The identity ([`key_identity`]) of the newest version's key, if it has one: the glue
     /// compares it with the description it parsed (they differ only when the task changed
     /// between the two reads).

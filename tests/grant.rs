@@ -5,7 +5,7 @@
 mod common;
 
 use accessbot::grant::{
-    patch, revoke_patch, revoke_snippet, scalar, snippet, GrantError, RevokePatch,
+    ldap_lines, patch, revoke_patch, revoke_snippet, scalar, snippet, GrantError, RevokePatch,
 };
 use accessbot::ids::Username;
 use accessbot::request::Request;
@@ -1320,4 +1320,46 @@ async fn grant_patch_and_its_revocation_through_the_binary() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn ldap_only_groups_get_an_ldap_only_users_entry_when_new_and_a_modify_ldap_group_line() {
+    let groups = vec!["nda".to_string(), "wmf".to_string()];
+    // New to data.yaml: the entry (it parses as YAML), then one line per group.
+    let out = ldap_lines(&request("jdoe", &["nda", "wmf"]), &groups, Some(DATA)).unwrap();
+    let yaml: String = out
+        .lines()
+        .filter(|l| !l.starts_with("modify-"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let tree: Value = serde_norway::from_str(&yaml).expect("the entry parses");
+    let entry = &tree["ldap_only_users"]["jdoe"];
+    assert_eq!(entry["ensure"].as_str(), Some("present"), "{out}");
+    assert_eq!(entry["realname"].as_str(), Some("Jane Doe"));
+    assert_eq!(entry["email"].as_str(), Some("jdoe@example.org"));
+    assert!(entry.get("ssh_keys").is_none(), "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("modify-")).collect();
+    assert_eq!(
+        lines,
+        [
+            "modify-ldap-group --addmembers=jdoe nda",
+            "modify-ldap-group --addmembers=jdoe wmf"
+        ]
+    );
+    // Already an LDAP-only user (apalmer) or a shell user (kolsen): no entry, the lines only.
+    for known in ["apalmer", "kolsen"] {
+        let out = ldap_lines(&request(known, &["nda"]), &groups[..1], Some(DATA)).unwrap();
+        assert!(!out.contains("ldap_only_users:"), "{out}");
+        assert!(out.contains(&format!("modify-ldap-group --addmembers={known} nda")));
+    }
+    // Without data.yaml the entry comes with its condition.
+    let out = ldap_lines(&request("jdoe", &["nda"]), &groups[..1], None).unwrap();
+    assert!(out.contains("only when jdoe is not in data.yaml"), "{out}");
+    // No shell username: no uid is guessed.
+    let mut r = request("jdoe", &["nda"]);
+    r.shell_user = None;
+    assert!(matches!(
+        ldap_lines(&r, &groups[..1], Some(DATA)),
+        Err(GrantError::Missing(_))
+    ));
 }

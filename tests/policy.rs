@@ -7,10 +7,11 @@ use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
 use accessbot::keys::KeyReport;
 use accessbot::policy::{
     authored_key_trust, comment_key_trust, comment_notes, evaluate, is_stale, is_user_request,
-    Channel, Check, CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse, KeySource, Subject,
-    SubjectBasis, SudoFacts, Trust, Verdict, Who, L3,
+    request_kind, Channel, Check, CheckId, Checklist, CommentFact, Facts, KeyFacts, KeyReuse,
+    KeySource, RequestKind, Subject, SubjectBasis, SudoFacts, Trust, Verdict, Who, L3,
 };
-use accessbot::request::{KeyRef, Parsed, Problem, Request};
+use accessbot::request::{KeyRef, Parsed, PrivilegeChange, Problem, Request};
+use accessbot::rules::Review;
 use accessbot::rules::Rules;
 use accessbot::timeline::{Moment, Timeline};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -64,6 +65,7 @@ fn ready() -> Facts {
             text: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop".into(),
         }),
         phabricator_user: None,
+        change: None,
     };
     Facts {
         task: TaskId(101),
@@ -78,6 +80,7 @@ fn ready() -> Facts {
             basis: SubjectBasis::Author,
         },
         bot_user: Username::new("accessbot"),
+        description: String::new(),
         parsed: Parsed {
             request,
             problems: vec![],
@@ -102,9 +105,13 @@ fn ready() -> Facts {
         ],
         key_changed_at: None,
         groups_changed_at: None,
+        change_changed_at: None,
+        described_at: None,
         tagged_at: Some(at("2026-11-02T09:00:00Z")),
         subject_staff: true,
         subject_nda: false,
+        subject_research: false,
+        eligibility: Default::default(),
         expiry_contact_staff: None,
         l3: L3::Signed {
             at: at("2026-11-01T09:00:00Z"),
@@ -935,6 +942,37 @@ fn cases() -> Vec<Case> {
             name: "sudo request ready within the cutoff goes to the meeting after",
             edit: |f, _, now| {
                 sudo(f);
+                // The lead's approval, the last fact, comes after the 11-16 meeting's cutoff.
+                f.comments[1].at = at("2026-11-15T15:30:00Z");
+                *now = at("2026-11-15T16:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "on the agenda of the SRE meeting of 2026-11-30",
+        },
+        Case {
+            // Issue 19 item 5: complete on 11-03, first seen after the 11-16 cutoff: that
+            // meeting, not two weeks late (it was scheduled from the evaluation time before).
+            name: "sudo request complete before the cutoff but first seen after it keeps that meeting",
+            edit: |f, _, now| {
+                sudo(f);
+                *now = at("2026-11-15T16:00:00Z");
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "on the agenda of the SRE meeting of 2026-11-16",
+        },
+        Case {
+            // Control: a stored evaluation that found it incomplete after the cutoff dates
+            // what carries no date of its own (a project membership).
+            name: "sudo request found incomplete after the cutoff goes to the meeting after",
+            edit: |f, _, now| {
+                sudo(f);
+                f.sudo.incomplete_at = Some(at("2026-11-15T15:45:00Z"));
                 *now = at("2026-11-15T16:00:00Z");
             },
             verdict: Verdict::Waiting,
@@ -1449,12 +1487,25 @@ fn closed_tasks_and_non_requests_get_no_checklist() {
     assert_eq!(list.verdict, Verdict::Closed);
     assert!(list.checks.is_empty());
 
+    // Neither a user request nor a privilege change (design §11): not-a-request. (A title
+    // like "Change privileges of group analytics-admins" was one before issue 19; it is a
+    // privilege change now.)
+    for title in [
+        "Fix the wikitech login page",
+        "Meeting notes: SRE clinic duty",
+    ] {
+        let mut f = ready();
+        f.title = title.into();
+        f.parsed = Parsed::default();
+        let list = evaluate(&f, &r, at(NOW));
+        assert_eq!(list.verdict, Verdict::NotARequest, "{title}");
+        assert!(list.checks.is_empty());
+    }
     let mut f = ready();
     f.title = "Change privileges of group analytics-admins".into();
     f.parsed = Parsed::default();
     let list = evaluate(&f, &r, at(NOW));
-    assert_eq!(list.verdict, Verdict::NotARequest);
-    assert!(list.checks.is_empty());
+    assert_eq!(list.request.kind, RequestKind::PrivilegeChange);
 
     // Conservative: a request-like title alone keeps it a request (then it says what's missing).
     assert!(is_user_request(
@@ -2219,6 +2270,412 @@ fn reading_cases() -> Vec<Case> {
 #[test]
 fn doubtful_words_are_never_a_pass() {
     run_cases(reading_cases(), &rules());
+}
+
+/// Makes the request a group privilege change of `group` by jdev (staff), described as
+/// `change`, with a reason and an impact; aotto (the analytics groups' lead) approves.
+fn privilege(f: &mut Facts, group: &str, change: &str) {
+    filed_by_self(f, "jdev");
+    f.title = format!("Change privileges of group {group}");
+    f.description = format!(
+        "**Existing group**: {group}\n**Requested change**: {change}\n**Reason**: x\n**Impact if rejected**: y\n"
+    );
+    f.parsed = Parsed {
+        request: Request {
+            reason: Some("x".into()),
+            groups: vec![],
+            change: Some(PrivilegeChange {
+                groups: vec![group.into()],
+                change: Some(change.into()),
+                impact: Some("y".into()),
+            }),
+            ..Request::default()
+        },
+        problems: vec![],
+    };
+    f.key = KeyFacts::default();
+    f.comments = vec![comment(11, "aotto", "2026-11-03T10:00:00Z", "Approved.")];
+}
+
+/// Makes exec-lee the one executive.
+fn executives(r: &mut Rules) {
+    r.people.executives = vec![Username::new("exec-lee")];
+}
+
+/// Cases of issue 19's processes (design §11), each with its control.
+fn process_cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "privilege change without sudo: ready on the lead's approval",
+            edit: |f, _, _| privilege(f, "analytics-users", "read /srv/published"),
+            verdict: Verdict::Ready,
+            check: "change-described",
+            status: "pass",
+            who: None,
+            says: "no sign of sudo",
+        },
+        Case {
+            name: "privilege change with a privileges line goes to the meeting",
+            edit: |f, _, _| {
+                privilege(
+                    f,
+                    "analytics-users",
+                    "add to data.yaml:\n  privileges: ['ALL = (ALL) NOPASSWD: ALL']",
+                )
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "on the agenda of the SRE meeting of 2026-11-16",
+        },
+        Case {
+            name: "privilege change: 'root' hidden in emphasis markup is still sudo",
+            edit: |f, _, _| {
+                privilege(
+                    f,
+                    "analytics-users",
+                    "let members become **r**oot on stat1008",
+                )
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "SRE meeting",
+        },
+        Case {
+            name: "privilege change of a sudo group always goes to the meeting",
+            edit: |f, _, _| privilege(f, "analytics-admins", "read /srv/published"),
+            verdict: Verdict::Waiting,
+            check: "change-described",
+            status: "pass",
+            who: None,
+            says: "analytics-admins is a sudo group",
+        },
+        Case {
+            name: "privilege change of an unknown group fails known-groups",
+            edit: |f, _, _| privilege(f, "made-up-group", "read /srv/published"),
+            verdict: Verdict::Blocked,
+            check: "known-groups",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "unknown group: made-up-group",
+        },
+        Case {
+            name: "privilege change whose title names another group",
+            edit: |f, _, _| {
+                privilege(f, "analytics-users", "read /srv/published");
+                f.title = "Change privileges of group deployment".into();
+            },
+            verdict: Verdict::Blocked,
+            check: "known-groups",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the title names the group deployment",
+        },
+        Case {
+            name: "privilege change: the requester's own approval does not count",
+            edit: |f, _, _| {
+                privilege(f, "analytics-users", "read /srv/published");
+                filed_by_self(f, "aotto");
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "cannot approve their own request",
+        },
+        Case {
+            name: "privilege change: a negated approval does not count",
+            edit: |f, _, _| {
+                privilege(f, "analytics-users", "read /srv/published");
+                f.comments = vec![comment(
+                    11,
+                    "aotto",
+                    "2026-11-03T10:00:00Z",
+                    "Not approved yet, let me check the directory first.",
+                )];
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-users",
+            status: "fail",
+            who: Some(Who::ProjectLead),
+            says: "",
+        },
+        Case {
+            name: "a routine sudo group (review = waiting-period) takes the waiting period",
+            edit: |f, r, _| {
+                sudo(f);
+                r.groups
+                    .get_mut("analytics-admins")
+                    .unwrap()
+                    .review_as_written = Some(Review::WaitingPeriod);
+            },
+            verdict: Verdict::Ready,
+            check: "waiting-period",
+            status: "pass",
+            who: None,
+            says: "the waiting period of 3 days ended",
+        },
+        Case {
+            name: "a group without sudo with review = meeting goes to the meeting",
+            edit: |_, r, _| {
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .unwrap()
+                    .review_as_written = Some(Review::Meeting);
+            },
+            verdict: Verdict::Waiting,
+            check: "sudo-review",
+            status: "pending",
+            who: None,
+            says: "on the agenda of the SRE meeting of 2026-11-16",
+        },
+        Case {
+            name: "an expiry date past max_expiry_days fails",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.parsed.request.expiry_date = Some(date("9999-12-31"));
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "more than 366 days after the request was filed on 2026-11-02",
+        },
+        Case {
+            name: "an expiry date on the last allowed day passes",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.parsed.request.expiry_date = Some(date("2027-11-03"));
+            },
+            verdict: Verdict::Ready,
+            check: "expiry",
+            status: "pass",
+            who: None,
+            says: "expires on 2027-11-03",
+        },
+        Case {
+            name: "a volunteer's request waits for the executive, who is asked last",
+            edit: |f, r, _| {
+                volunteer(f);
+                executives(r);
+            },
+            verdict: Verdict::Blocked,
+            check: "executive-signoff",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no executive sign-off yet",
+        },
+        Case {
+            name: "an executive's sign-off passes",
+            edit: |f, r, _| {
+                volunteer(f);
+                executives(r);
+                f.comments.push(comment(
+                    13,
+                    "exec-lee",
+                    "2026-11-04T10:00:00Z",
+                    "Executive sign-off: given.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "executive-signoff",
+            status: "pass",
+            who: None,
+            says: "signed off by @exec-lee",
+        },
+        Case {
+            name: "a questioned executive sign-off does not count",
+            edit: |f, r, _| {
+                volunteer(f);
+                executives(r);
+                f.comments.push(comment(
+                    13,
+                    "exec-lee",
+                    "2026-11-04T10:00:00Z",
+                    "Executive sign-off given?",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "executive-signoff",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "",
+        },
+        Case {
+            name: "an executive sign-off withdrawn later does not count",
+            edit: |f, r, _| {
+                volunteer(f);
+                executives(r);
+                f.comments.push(comment(
+                    13,
+                    "exec-lee",
+                    "2026-11-04T10:00:00Z",
+                    "Executive sign-off: given.",
+                ));
+                f.comments.push(comment(
+                    14,
+                    "exec-lee",
+                    "2026-11-04T12:00:00Z",
+                    "Sorry, no executive sign-off after all.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "executive-signoff",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "",
+        },
+        Case {
+            name: "a sign-off by someone who is not an executive does not count",
+            edit: |f, r, _| {
+                volunteer(f);
+                executives(r);
+                f.comments.push(comment(
+                    13,
+                    "jsmith",
+                    "2026-11-04T10:00:00Z",
+                    "Executive sign-off: given.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "executive-signoff",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no executive sign-off yet",
+        },
+        Case {
+            name: "staff need no executive sign-off",
+            edit: |_, r, _| executives(r),
+            verdict: Verdict::Ready,
+            check: "waiting-period",
+            status: "pass",
+            who: None,
+            says: "",
+        },
+        Case {
+            name: "a volunteer in a private-data group without research: data-access fails",
+            edit: |f, r, _| {
+                volunteer(f);
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .unwrap()
+                    .private_data = true;
+                r.people.research_users = vec![Username::new("researchlead")];
+            },
+            verdict: Verdict::Blocked,
+            check: "data-access",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "a research collaboration is needed",
+        },
+        Case {
+            name: "a negated research confirmation does not count",
+            edit: |f, r, _| {
+                volunteer(f);
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .unwrap()
+                    .private_data = true;
+                r.people.research_users = vec![Username::new("researchlead")];
+                f.comments.push(comment(
+                    13,
+                    "researchlead",
+                    "2026-11-04T10:00:00Z",
+                    "The research collaboration is not confirmed yet.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "data-access",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "",
+        },
+        Case {
+            name: "a research user's confirmation passes data-access",
+            edit: |f, r, _| {
+                volunteer(f);
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .unwrap()
+                    .private_data = true;
+                r.people.research_users = vec![Username::new("researchlead")];
+                f.comments.push(comment(
+                    13,
+                    "researchlead",
+                    "2026-11-04T10:00:00Z",
+                    "Research collaboration confirmed.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "data-access",
+            status: "pass",
+            who: None,
+            says: "research collaboration confirmed by @researchlead",
+        },
+        Case {
+            name: "a research project member passes data-access",
+            edit: |f, r, _| {
+                volunteer(f);
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .unwrap()
+                    .private_data = true;
+                r.people.research_projects = vec!["Research-Collab".into()];
+                f.subject_research = true;
+            },
+            verdict: Verdict::Ready,
+            check: "data-access",
+            status: "pass",
+            who: None,
+            says: "member of a research project",
+        },
+    ]
+}
+
+#[test]
+fn process_table() {
+    run_cases(process_cases(), &rules());
+}
+
+#[test]
+fn a_request_for_a_person_stays_a_user_request_whatever_else_it_says() {
+    let r = rules();
+    let parser = accessbot::request::Parser::new(&r.labels);
+    let kind = |title: &str, text: &str| request_kind(title, &parser.parse(title, text), &r);
+    // A privilege change's own fields and nobody named.
+    assert_eq!(
+        kind(
+            "Widen deploy rights",
+            "Existing group: deployment\nRequested change: restart php-fpm\nReason: trains\nImpact if rejected: SRE time\n"
+        ),
+        Some(RequestKind::PrivilegeChange)
+    );
+    // Personal fields make it a user request, even with an "Existing group" line and title.
+    assert_eq!(
+        kind(
+            "Change privileges of group deployment",
+            "Full name: Jane Doe\nPreferred shell username: jdoe\nEmail address: jdoe@example.org\nExisting group: deployment\nRequested group membership: deployment\n"
+        ),
+        Some(RequestKind::User)
+    );
+    // Neither: not a request.
+    assert_eq!(kind("Update the on-call runbook", "Some notes."), None);
+    // Titles of a privilege change.
+    for title in [
+        "Change privileges of group analytics-admins",
+        "Add sudo rule to group deploy-service",
+        "Privilege change for deployment",
+        "Please modify the sudo rules for deploy-service",
+    ] {
+        assert_eq!(
+            kind(title, ""),
+            Some(RequestKind::PrivilegeChange),
+            "{title}"
+        );
+    }
 }
 
 #[test]

@@ -798,6 +798,9 @@ fn checklist_quoting(value: &str) -> Checklist {
             author: "jdoe".into(),
             subject: None,
             kind: Default::default(),
+            review: None,
+            change: None,
+            impact: None,
         },
         checks: vec![Check {
             id: CheckId::RequestComplete,
@@ -809,6 +812,7 @@ fn checklist_quoting(value: &str) -> Checklist {
             forms_from: None,
         }],
         sudo_meeting: None,
+        sudo_ready_at: None,
     }
 }
 
@@ -823,11 +827,17 @@ fn agenda_quoting(value: &str) -> String {
         sudo_groups: vec![value.into()],
         approvals: vec!["manager-approval".into()],
         rolled_over_from: None,
+        change: None,
     };
     let agenda = report::Agenda {
         meeting: NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
-        reviews: vec![item],
+        reviews: vec![item.clone()],
         rolled_over: vec![],
+        // A privilege change quoting it in its requested change, too.
+        privilege_changes: vec![report::AgendaItem {
+            change: Some(value.into()),
+            ..item
+        }],
         stale: vec![],
         expiring: report::agenda_expiring(
             vec![accessbot::lifecycle::ExpiringItem {
@@ -954,11 +964,17 @@ fn the_wikitext_agenda_gives_requester_cells_no_meaning() {
         sudo_groups: vec![hostile.into()],
         approvals: vec![],
         rolled_over_from: None,
+        change: None,
     };
     let agenda = report::Agenda {
         meeting: NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
-        reviews: vec![item],
+        reviews: vec![item.clone()],
         rolled_over: vec![],
+        // A privilege change quoting it in its requested change, too.
+        privilege_changes: vec![report::AgendaItem {
+            change: Some(hostile.into()),
+            ..item
+        }],
         stale: vec![],
         expiring: report::agenda_expiring(
             vec![accessbot::lifecycle::ExpiringItem {
@@ -975,13 +991,18 @@ fn the_wikitext_agenda_gives_requester_cells_no_meaning() {
         ),
     };
     let text = report::render_agenda(&agenda, AgendaFormat::Wikitext);
-    let row = text.lines().find(|l| l.contains("T77]")).expect("the row");
-    let cells = row.split_once("T77]").expect("after the link").1;
-    for bad in ["[[", "{{", "''", "<ref", "~~~~", "__", "[http"] {
-        assert!(!cells.contains(bad), "{bad:?} in {cells}");
+    // The review's row (requester, shell user, groups, sudo groups) and the privilege
+    // change's row (requester, group, requested change).
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("T77]")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    for (row, quoted) in rows.into_iter().zip([4, 3]) {
+        let cells = row.split_once("T77]").expect("after the link").1;
+        for bad in ["[[", "{{", "''", "<ref", "~~~~", "__", "[http"] {
+            assert!(!cells.contains(bad), "{bad:?} in {cells}");
+        }
+        assert!(cells.contains("&amp;amp;"), "& is escaped: {cells}");
+        assert_eq!(cells.matches("Special:x").count(), quoted, "{cells}");
     }
-    assert!(cells.contains("&amp;amp;"), "& is escaped: {cells}");
-    assert_eq!(cells.matches("Special:x").count(), 4, "{cells}");
 }
 
 #[test]

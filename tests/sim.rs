@@ -862,7 +862,7 @@ async fn the_clock_hides_the_future() {
     assert_eq!(h.now(), at("2026-11-12T12:00:00Z"));
     assert_eq!(
         ids(&call(&h, "maniphest.search", q.clone(), t).await),
-        vec![102, 101]
+        vec![105, 102, 101]
     );
     let xs = call(
         &h,
@@ -901,7 +901,7 @@ async fn the_clock_hides_the_future() {
     .await;
     assert_eq!(
         ids(&call(&late, "maniphest.search", q, t).await),
-        vec![103, 102, 101]
+        vec![105, 104, 103, 102, 101]
     );
     late.shutdown().await;
     h.shutdown().await;
@@ -1314,7 +1314,7 @@ async fn answers_deserialize_into_the_shared_wire_types() {
         )
         .await,
     );
-    assert_eq!(tasks.data.len(), 3);
+    assert_eq!(tasks.data.len(), 5);
     assert!(tasks.data.iter().all(|t| t.attachments.columns.is_some()));
     let xs: SearchPage<Transaction> = parse(
         "transaction.search",

@@ -193,6 +193,11 @@ fn the_demo_runs_end_to_end() {
         "When nothing changes, a poll costs 1 Conduit call.",
         "T101  ready",
         "+  jdoe:",
+        // A group privilege change on the agenda, and an LDAP-only request with its grant.
+        "accessbot posted a new checklist on T104 (verdict waiting)",
+        "| [T104](",
+        "accessbot posted a new checklist on T105 (verdict ready)",
+        "modify-ldap-group --addmembers=stew klaxon-users\n",
         // The life of access after ready: granted once data.yaml shows it, and reminded.
         "accessbot says T501 is granted:",
         "**accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml",

@@ -145,9 +145,13 @@ fn checklist(kind: RequestKind, verdict: Verdict) -> Checklist {
             expiry_contact: Some("mboss".into()),
             author: "jdoe".into(),
             subject: Some("jdoe".into()),
+            review: None,
+            change: None,
+            impact: None,
         },
         checks: Vec::new(),
         sudo_meeting: None,
+        sudo_ready_at: None,
     }
 }
 
