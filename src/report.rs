@@ -103,6 +103,16 @@ fn check_line(c: &Check, tz: chrono_tz::Tz) -> String {
 
 /// The checklist comment posted on the task.
 pub fn comment(checklist: &Checklist, tz: chrono_tz::Tz, now: DateTime<Utc>) -> String {
+    comment_with_note(checklist, None, tz, now)
+}
+
+/// [`comment`] with a note (a paragraph of the bot's own text) before the footer.
+pub fn comment_with_note(
+    checklist: &Checklist,
+    note: Option<&str>,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -115,6 +125,10 @@ pub fn comment(checklist: &Checklist, tz: chrono_tz::Tz, now: DateTime<Utc>) -> 
         s.push('\n');
     }
     s.push('\n');
+    if let Some(note) = note {
+        s.push_str(note);
+        s.push_str("\n\n");
+    }
     let _ = write!(
         s,
         "{FOOTER_PREFIX}{}. accessbot posts a new checklist whenever this one changes.//",
