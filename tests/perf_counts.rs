@@ -288,6 +288,10 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
     for _ in 0..2 {
         b.cycles(1).await;
         check_reuse(&b, &base, &sources);
+        // Never a wrong checklist first: the first checklist is the only one.
+        for (reuser, _) in sources {
+            assert_eq!(checklists(&b, reuser).len(), 1, "T{reuser}");
+        }
     }
     if lose_database {
         let before: Vec<usize> = sources
