@@ -209,3 +209,57 @@ async fn a_first_run_on_a_backlog_of_400_nudges_no_stretch_that_began_before_it(
     assert!(count(&second, "nudge") > 0, "{:?}", second.effects.len());
     assert_eq!(bot.cycle().await.unwrap().effects.len(), 0);
 }
+
+#[tokio::test]
+async fn each_request_moves_to_the_column_of_its_verdict_when_it_changes() {
+    let mut w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
+    let col = |name: &str| accessbot::sim::state::column_phid("SRE-Access-Requests", name);
+    let (waiting, ready) = (col("Done"), col("Ready for SRE"));
+    let dir = common::rules_dir(|p| {
+        p.replace(
+            "# waiting = \"PHID-PCOL-…\"",
+            &format!("waiting = \"{waiting}\""),
+        )
+        .replace("# ready = \"PHID-PCOL-…\"", &format!("ready = \"{ready}\""))
+    });
+    w.rules = Arc::new(accessbot::rules::Rules::load(dir.path()).unwrap());
+    assert_eq!(w.rules.column("ready"), Some(ready.as_str()));
+    let column_of = |w: &World| {
+        let client = w.client();
+        async move {
+            let t = client.tasks_by_ids(&[201]).await.unwrap().remove(0);
+            let cols = t.attachments.columns.unwrap_or_default();
+            cols.boards
+                .values()
+                .flat_map(|b| b.columns.iter().map(|c| c.phid.to_string()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let bot = w.bot().await;
+    w.sim.reset_stats();
+    let r = bot.cycle().await.unwrap();
+    let kinds = |r: &CycleReport| -> Vec<&str> {
+        r.effects
+            .iter()
+            .filter(|e| e.task.0 == 201)
+            .map(|e| e.kind)
+            .collect()
+    };
+    assert_eq!(kinds(&r), ["checklist", "column"]);
+    assert_eq!(column_of(&w).await, [waiting.clone()]);
+    // Unchanged verdict: no move again.
+    w.set_now("2026-11-04T14:00:00Z");
+    let r = bot.cycle().await.unwrap();
+    assert!(kinds(&r).is_empty(), "{:?}", r.effects);
+    // Ready: the column of `ready` from `[phabricator.columns]`, in the checklist's edit.
+    w.set_now("2026-11-06T09:00:00Z");
+    w.sim.reset_stats();
+    let r = bot.cycle().await.unwrap();
+    assert_eq!(kinds(&r), ["checklist", "ready-column"]);
+    assert_eq!(column_of(&w).await, [ready]);
+    let edits = w.sim.stats().calls.get("maniphest.edit").copied();
+    assert_eq!(
+        edits,
+        Some(r.effects.iter().filter(|e| e.kind == "checklist").count() as u64)
+    );
+}
