@@ -246,7 +246,7 @@ async fn each_request_moves_to_the_column_of_its_verdict_when_it_changes() {
             .collect()
     };
     assert_eq!(kinds(&r), ["checklist", "column"]);
-    assert_eq!(column_of(&w).await, [waiting.clone()]);
+    assert_eq!(column_of(&w).await, std::slice::from_ref(&waiting));
     // Unchanged verdict: no move again.
     w.set_now("2026-11-04T14:00:00Z");
     let r = bot.cycle().await.unwrap();
