@@ -201,14 +201,16 @@ pub fn plan(input: Input) -> Plan {
         );
     let note = (row.ready_marked && checklist.verdict != Verdict::Ready && active)
         .then_some(NO_LONGER_READY);
-    let text = report::comment_with_note(&checklist, note, tz, now);
-    let hash = report::comment_hash(&text);
     let last_posted = g
         .timeline
         .bot_comments
         .iter()
         .rev()
         .find(|c| !c.removed && report::is_checklist(&c.text));
+    // Later checklists begin with what changed since the last one.
+    let changes = last_posted.and_then(|c| report::changes_line(&c.text, &checklist));
+    let text = report::comment_with(&checklist, changes.as_deref(), note, tz, now);
+    let hash = report::comment_hash(&text);
     let last_hash = last_posted.map(|c| report::comment_hash(&c.text));
     // A notice that the task could not be read, after the last checklist, said that
     // checklist no longer holds: the checklist is posted again even if it is the same.

@@ -263,3 +263,41 @@ async fn each_request_moves_to_the_column_of_its_verdict_when_it_changes() {
         Some(r.effects.iter().filter(|e| e.kind == "checklist").count() as u64)
     );
 }
+
+#[tokio::test]
+async fn a_later_checklist_begins_with_what_changed_and_hashes_as_without_it() {
+    let w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
+    let bot = w.bot().await;
+    bot.cycle().await.unwrap();
+    let first = w.comments(201);
+    assert_eq!(first.len(), 1);
+    assert!(
+        !first[0].contains("Since the last checklist"),
+        "{}",
+        first[0]
+    );
+    w.set_now("2026-11-06T09:00:00Z");
+    bot.cycle().await.unwrap();
+    let posted = w.comments(201);
+    let second = posted.last().unwrap();
+    let line = second.lines().nth(1).unwrap();
+    assert!(
+        line.starts_with("//Since the last checklist//: now passing: "),
+        "{second}"
+    );
+    // The line names checks that passed since, and leaves the comparison hash alone.
+    let without: String = second
+        .lines()
+        .filter(|l| !l.starts_with("//Since"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(report::comment_hash(second), report::comment_hash(&without));
+    // A restarted bot (or a lost database) posts nothing again.
+    w.set_now("2026-11-06T10:00:00Z");
+    let r = w.bot().await.cycle().await.unwrap();
+    assert!(
+        r.effects.iter().all(|e| e.kind != "checklist"),
+        "{:?}",
+        r.effects
+    );
+}
