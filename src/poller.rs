@@ -168,6 +168,65 @@ struct Planned {
     stored: Option<TaskRow>,
     date_modified: i64,
     check: Option<ReuseCheck>,
+    /// Its comments wait for a later cycle: more than `max_posts_per_cycle` plans that post
+    /// come before it; only what its row needs is kept of its plan.
+    waits: bool,
+}
+
+/// The plans of a cycle. Of the plans that post, at most `max_posts_per_cycle` (each posts at
+/// least one comment) can be applied this cycle: only those, the first in apply order, are
+/// held whole; the others are cut down as they come, so a cold sync of thousands holds a few
+/// plans, not every checklist.
+struct Plans {
+    all: BTreeMap<u64, Planned>,
+    /// The apply order keys of the plans that post and are held whole.
+    posting: std::collections::BTreeSet<(bool, i64, u64)>,
+    cap: usize,
+}
+
+impl Plans {
+    fn new(cap: usize) -> Plans {
+        Plans {
+            all: BTreeMap::new(),
+            posting: Default::default(),
+            cap,
+        }
+    }
+
+    /// Ready first, then the oldest.
+    fn key(p: &Plan) -> (bool, i64, u64) {
+        (p.verdict != Verdict::Ready, p.age_key(), p.task.0)
+    }
+
+    fn insert(&mut self, p: Planned) {
+        self.remove(p.plan.task.0);
+        if p.plan.comments() > 0 {
+            self.posting.insert(Self::key(&p.plan));
+        }
+        self.all.insert(p.plan.task.0, p);
+        while self.posting.len() > self.cap {
+            let Some(last) = self.posting.pop_last() else {
+                break;
+            };
+            if let Some(p) = self.all.get_mut(&last.2) {
+                p.waits = true;
+                let plan = &mut p.plan;
+                plan.comment = None;
+                plan.nudge = None;
+                plan.posts = Vec::new();
+                plan.marks = Vec::new();
+                plan.audit = None;
+                plan.lifecycle = None;
+                plan.row.report_json = String::new();
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(p) = self.all.remove(&id) {
+            self.posting.remove(&Self::key(&p.plan));
+        }
+    }
 }
 
 impl Outcome {
@@ -522,7 +581,7 @@ impl Poller {
         let lanes = self.lanes();
         let ledger = Mutex::new(KeyLedger::default());
         let mut oldest_failed: Option<i64> = None;
-        let mut planned: BTreeMap<u64, Planned> = BTreeMap::new();
+        let mut planned = Plans::new(self.rules.effects.max_posts_per_cycle as usize);
         let mut checks: Vec<ReuseCheck> = Vec::new();
 
         // The poll feeds batches (a page of changed tasks, then the due ones) to the pipeline.
@@ -566,7 +625,7 @@ impl Poller {
                 "re-evaluating requests that share a key recorded later in the cycle"
             );
             for id in &again {
-                planned.remove(id);
+                planned.remove(*id);
             }
             let mut unchecked = Vec::new();
             for o in self.reread(again, now, &ledger).await? {
@@ -622,26 +681,22 @@ impl Poller {
     /// [`WRITE_BATCH`], one transaction each. In dry-run: printed, counted, nothing written.
     async fn apply_all(
         &self,
-        planned: BTreeMap<u64, Planned>,
+        planned: Plans,
         now: DateTime<Utc>,
         report: &mut CycleReport,
         oldest_failed: &mut Option<i64>,
     ) -> anyhow::Result<()> {
-        let mut order: Vec<Planned> = planned.into_values().collect();
-        order.sort_by_key(|p| {
-            (
-                p.plan.verdict != Verdict::Ready,
-                p.plan.age_key(),
-                p.plan.task,
-            )
-        });
+        let mut order: Vec<Planned> = planned.all.into_values().collect();
+        order.sort_by_key(|p| Plans::key(&p.plan));
         let mut budget = self.rules.effects.max_posts_per_cycle as usize;
         let mut go = Vec::new();
         let mut waiting = Vec::new();
         let mut full = false;
         for p in order {
             let n = p.plan.comments();
-            if n == 0 {
+            if p.waits {
+                waiting.push(p);
+            } else if n == 0 {
                 go.push(p);
             } else if !full && n <= budget {
                 budget -= n;
@@ -1018,6 +1073,7 @@ impl Poller {
             stored,
             date_modified,
             check,
+            waits: false,
         }))
     }
 
@@ -1041,7 +1097,7 @@ impl Poller {
         o: Outcome,
         report: &mut CycleReport,
         oldest_failed: &mut Option<i64>,
-        planned: &mut BTreeMap<u64, Planned>,
+        planned: &mut Plans,
         checks: &mut Vec<ReuseCheck>,
     ) {
         match o {
@@ -1054,7 +1110,7 @@ impl Poller {
             } => fail(report, oldest_failed, id, date_modified, error),
             Outcome::Planned(mut p) => {
                 checks.extend(p.check.take());
-                planned.insert(p.plan.task.0, *p);
+                planned.insert(*p);
             }
         }
     }
