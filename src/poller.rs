@@ -1,6 +1,7 @@
 //! The poller: one cycle polls the changed tasks (one call when nothing changed), re-reads the
 //! tasks whose checklist time alone may change (and all open ones on the reconcile cycle),
-//! evaluates them, and performs the effects: a checklist comment only when it differs from the
+//! evaluates and plans every one of them (`crate::plan`), then applies the plans (ready first,
+//! then oldest, at most `[effects] max_posts_per_cycle` comments; nothing in dry-run): a checklist comment only when it differs from the
 //! bot's last one read back from the task, one stale nudge per stretch, the ready column/tag,
 //! and the lifecycle after ready (`crate::lifecycle`: the granted comment, the expiry
 //! reminder, the removal comment), with `data.yaml` re-read when it changes. A task that
