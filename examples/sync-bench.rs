@@ -49,6 +49,10 @@ struct Args {
     /// The bundled rules directory.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))]
     rules: PathBuf,
+    /// `[effects] max_posts_per_cycle` for the run (default: no limit, so that the first
+    /// cycle is the whole cold sync, as before the limit existed).
+    #[arg(long, default_value_t = 1_000_000)]
+    max_posts: u32,
     /// Keep the bot's database at this path (a new file) instead of a temporary one, e.g. to
     /// time `accessbot status` and `agenda` on it afterwards.
     #[arg(long, value_name = "PATH")]
@@ -165,7 +169,9 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
     };
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339(now)?.with_timezone(&Utc);
 
-    let rules = Arc::new(Rules::load(&args.rules)?);
+    let mut rules = Rules::load(&args.rules)?;
+    rules.effects.max_posts_per_cycle = args.max_posts;
+    let rules = Arc::new(rules);
     let dir = tempfile::tempdir()?;
     let db = args
         .db

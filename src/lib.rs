@@ -22,6 +22,7 @@ pub mod ids;
 pub mod keys;
 pub mod lifecycle;
 pub mod logging;
+pub mod plan;
 pub mod policy;
 pub mod poller;
 pub mod remarkup;

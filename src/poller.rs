@@ -1,6 +1,7 @@
 //! The poller: one cycle polls the changed tasks (one call when nothing changed), re-reads the
 //! tasks whose checklist time alone may change (and all open ones on the reconcile cycle),
-//! evaluates them, and performs the effects: a checklist comment only when it differs from the
+//! evaluates and plans every one of them (`crate::plan`), then applies the plans (ready first,
+//! then oldest, at most `[effects] max_posts_per_cycle` comments; nothing in dry-run): a checklist comment only when it differs from the
 //! bot's last one read back from the task, one stale nudge per stretch, the ready column/tag,
 //! and the lifecycle after ready (`crate::lifecycle`: the granted comment, the expiry
 //! reminder, the removal comment), with `data.yaml` re-read when it changes. A task that
@@ -11,12 +12,13 @@
 use crate::conduit::types::Task;
 use crate::conduit::{Client, ConduitError, UnreadableTask};
 use crate::evidence::{is_open, EvidenceSource, Gathered};
-use crate::ids::{Phid, TaskId};
-use crate::lifecycle::{self, DataYaml, DataYamlWatch, GrantedBy};
-use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
+use crate::ids::TaskId;
+use crate::lifecycle::{DataYaml, DataYamlWatch};
+use crate::plan::{self, Mark, Plan};
+use crate::policy::{self, Checklist, Verdict};
 use crate::report;
 use crate::rules::Rules;
-use crate::store::{LifecycleRow, PollEntry, Store, TaskRow};
+use crate::store::{Batch, PollEntry, Store, TaskRow};
 use crate::timeline::Moment;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -27,9 +29,8 @@ use tracing::{error, info, warn, Instrument};
 
 /// The most tasks handed to the pipeline at once (and prefetched together) after the poll.
 const BATCH: usize = 100;
-/// The most tasks that would be ready held gathered until every key of the cycle is recorded
-/// (a few MB); beyond that, a cold sync of thousands keeps only the task and reads it again.
-const DEFER_HELD: usize = 256;
+/// The most settled tasks written to the store in one transaction.
+const WRITE_BATCH: usize = 500;
 /// Failed cycles in a row from which each failure is logged at ERROR (an outage, not a blip).
 pub const CYCLE_ERROR_AFTER: u32 = 3;
 /// Meta key of the poll cursor (the newest dateModified seen).
@@ -127,6 +128,8 @@ pub struct CycleReport {
     /// Tasks set aside this cycle because they cannot be read, with the reason (read again
     /// when they change).
     pub unreadable: Vec<(TaskId, String)>,
+    /// Tasks whose comments wait for a later cycle (`[effects] max_posts_per_cycle`).
+    pub waiting: usize,
 }
 
 /// What the poll found.
@@ -143,22 +146,10 @@ struct Polled {
     unreadable: Vec<(TaskId, String)>,
 }
 
-/// A gathered task waiting to be settled.
-struct Pending {
-    task: Task,
-    /// Its stored row, if it was seen before (without the report).
-    row: Option<TaskRow>,
-    /// The newest transaction id read.
-    last_xact: Option<i64>,
-    g: Gathered,
-}
-
 /// What became of one task in a cycle.
 enum Outcome {
     /// Not started: the poller is stopping.
     Skipped,
-    /// It would be ready: settled once every key of the cycle is recorded.
-    Deferred(Box<Pending>),
     /// It cannot be read as it is (over the size cap, wrong shape): set aside, recorded.
     Unreadable { id: TaskId, reason: String },
     /// It could not be read (or its key not recorded): retried next cycle.
@@ -167,14 +158,76 @@ enum Outcome {
         date_modified: i64,
         error: String,
     },
-    /// Evaluated and its effects performed (or failed part-way).
-    Settled {
-        id: TaskId,
-        date_modified: i64,
-        report: CycleReport,
-        result: anyhow::Result<()>,
-        check: Option<ReuseCheck>,
-    },
+    /// Evaluated and planned; applied once every task of the cycle is planned.
+    Planned(Box<Planned>),
+}
+
+/// A planned task: its plan, its stored row as it was (kept when its comments wait for a
+/// later cycle), and what its evaluation saw of the cycle's keys.
+struct Planned {
+    plan: Plan,
+    stored: Option<TaskRow>,
+    date_modified: i64,
+    check: Option<ReuseCheck>,
+    /// Its comments wait for a later cycle: more than `max_posts_per_cycle` plans that post
+    /// come before it; only what its row needs is kept of its plan.
+    waits: bool,
+}
+
+/// The plans of a cycle. Of the plans that post, at most `max_posts_per_cycle` (each posts at
+/// least one comment) can be applied this cycle: only those, the first in apply order, are
+/// held whole; the others are cut down as they come, so a cold sync of thousands holds a few
+/// plans, not every checklist.
+struct Plans {
+    all: BTreeMap<u64, Planned>,
+    /// The apply order keys of the plans that post and are held whole.
+    posting: std::collections::BTreeSet<(bool, i64, u64)>,
+    cap: usize,
+}
+
+impl Plans {
+    fn new(cap: usize) -> Plans {
+        Plans {
+            all: BTreeMap::new(),
+            posting: Default::default(),
+            cap,
+        }
+    }
+
+    /// Ready first, then the oldest.
+    fn key(p: &Plan) -> (bool, i64, u64) {
+        (p.verdict != Verdict::Ready, p.age_key(), p.task.0)
+    }
+
+    fn insert(&mut self, p: Planned) {
+        self.remove(p.plan.task.0);
+        if p.plan.comments() > 0 {
+            self.posting.insert(Self::key(&p.plan));
+        }
+        self.all.insert(p.plan.task.0, p);
+        while self.posting.len() > self.cap {
+            let Some(last) = self.posting.pop_last() else {
+                break;
+            };
+            if let Some(p) = self.all.get_mut(&last.2) {
+                p.waits = true;
+                let plan = &mut p.plan;
+                plan.comment = None;
+                plan.nudge = None;
+                plan.posts = Vec::new();
+                plan.marks = Vec::new();
+                plan.audit = None;
+                plan.lifecycle = None;
+                plan.row.report_json = String::new();
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(p) = self.all.remove(&id) {
+            self.posting.remove(&Self::key(&p.plan));
+        }
+    }
 }
 
 impl Outcome {
@@ -210,8 +263,8 @@ struct KeyLedger {
     /// Fingerprints and subjects ([`crate::policy::Subject::reuse_key`]), numbered.
     fingerprints: HashMap<String, u32>,
     subjects: HashMap<String, u32>,
-    /// By fingerprint number: (subject number, first appearance, sequence number).
-    uses: Vec<Vec<(u32, Moment, u64)>>,
+    /// By fingerprint number: (subject number, first appearance, sequence number, task).
+    uses: Vec<Vec<(u32, Moment, u64, u64)>>,
 }
 
 impl KeyLedger {
@@ -225,14 +278,45 @@ impl KeyLedger {
     }
 
     /// `subject` is the subject's [`crate::policy::Subject::reuse_key`].
-    fn record(&mut self, fp: &crate::ids::Fingerprint, subject: &str, since: Moment) {
+    fn record(&mut self, fp: &crate::ids::Fingerprint, subject: &str, since: Moment, task: u64) {
         self.seq += 1;
         let f = Self::number(&mut self.fingerprints, &fp.0) as usize;
-        let r = Self::number(&mut self.subjects, subject);
+        let r = Self::number(&mut self.subjects, &subject.to_lowercase());
         if self.uses.len() <= f {
             self.uses.resize_with(f + 1, Vec::new);
         }
-        self.uses[f].push((r, since, self.seq));
+        self.uses[f].push((r, since, self.seq, task));
+    }
+
+    /// The other tasks of the cycle on which someone else used this key earlier (the same
+    /// test as [`Store::key_sightings`]): what a dry run, which records no key in the store,
+    /// knows of the cycle's keys.
+    fn earlier(
+        &self,
+        fp: &crate::ids::Fingerprint,
+        subject: &str,
+        since: Moment,
+        task: u64,
+    ) -> Vec<u64> {
+        let (Some(f), subject) = (
+            self.fingerprints.get(&fp.0),
+            self.subjects.get(&subject.to_lowercase()),
+        ) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<u64> = self
+            .uses
+            .get(*f as usize)
+            .into_iter()
+            .flatten()
+            .filter(|(user, first_seen, _, t)| {
+                Some(user) != subject && *t != task && first_seen.maybe_before(&since)
+            })
+            .map(|u| u.3)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// What an evaluation made now sees of the cycle's keys.
@@ -247,7 +331,7 @@ impl KeyLedger {
         ReuseCheck {
             task,
             fingerprint: Self::number(&mut self.fingerprints, &fp.0),
-            subject: Self::number(&mut self.subjects, subject),
+            subject: Self::number(&mut self.subjects, &subject.to_lowercase()),
             since,
             seen,
         }
@@ -260,7 +344,7 @@ impl KeyLedger {
             .iter()
             .filter(|c| {
                 self.uses.get(c.fingerprint as usize).is_some_and(|uses| {
-                    uses.iter().any(|(user, first_seen, seq)| {
+                    uses.iter().any(|(user, first_seen, seq, _)| {
                         *user != c.subject && first_seen.maybe_before(&c.since) && *seq > c.seen
                     })
                 })
@@ -271,6 +355,33 @@ impl KeyLedger {
         ids.dedup();
         ids
     }
+}
+
+/// What a real run would have done in a dry-run cycle: comments by kind, marks, and how many
+/// requests would wait for a later cycle.
+pub fn dry_run_summary(r: &CycleReport, rules: &Rules) -> String {
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &r.effects {
+        *kinds.entry(e.kind).or_default() += 1;
+    }
+    let n = |k: &str| kinds.get(k).copied().unwrap_or(0);
+    let comments = ["granted", "reminder", "expired", "removal"]
+        .iter()
+        .map(|k| n(k))
+        .sum::<usize>();
+    let marks = ["ready-column", "column", "ready-tag", "unready-tag"]
+        .iter()
+        .map(|k| n(k))
+        .sum::<usize>();
+    format!(
+        "dry run: a real run would post {} checklist(s), {} stale nudge(s) and {} lifecycle comment(s), and set {} mark(s); {} request(s) would wait for later cycles ([effects] max_posts_per_cycle = {}). Nothing was written.",
+        n("checklist"),
+        n("nudge"),
+        comments,
+        marks,
+        r.waiting,
+        rules.effects.max_posts_per_cycle
+    )
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked (plain data here).
@@ -298,8 +409,6 @@ pub struct Poller {
     opts: PollerOptions,
     stop: Arc<watch::Sender<bool>>,
     shutdown: watch::Receiver<bool>,
-    /// The most would-be-ready tasks held gathered in a cycle ([`DEFER_HELD`]).
-    defer_held: usize,
     /// Metrics, health, systemd notifications and progress lines.
     monitor: Arc<crate::service::Monitor>,
     /// The tasks set aside as unreadable, as stored under [`UNREADABLE`] (read at the start of
@@ -328,7 +437,6 @@ impl Poller {
             opts,
             stop: Arc::new(stop),
             shutdown,
-            defer_held: DEFER_HELD,
             monitor,
             unreadable: tokio::sync::Mutex::new(BTreeMap::new()),
             data_yaml,
@@ -345,13 +453,6 @@ impl Poller {
     /// The monitor the poller reports to.
     pub fn monitor(&self) -> &Arc<crate::service::Monitor> {
         &self.monitor
-    }
-
-    /// Holds at most `n` would-be-ready tasks gathered in a cycle (default [`DEFER_HELD`]); the
-    /// others are read again once every key of the cycle is recorded. For tests of that path.
-    pub fn with_defer_held(mut self, n: usize) -> Poller {
-        self.defer_held = n;
-        self
     }
 
     /// Sending `true` on this stops the poller between two tasks.
@@ -382,6 +483,9 @@ impl Poller {
                 .await;
             match result {
                 Ok(r) => {
+                    if self.opts.dry_run {
+                        println!("{}", dry_run_summary(&r, &self.rules));
+                    }
                     if failures >= CYCLE_ERROR_AFTER {
                         info!(
                             phase = "cycle",
@@ -447,16 +551,16 @@ impl Poller {
     }
 
     /// One cycle: the poll (and then the due tasks) streams tasks page by page into a
-    /// pipeline that gathers, evaluates and settles up to twice `concurrency` tasks at once
+    /// pipeline that gathers, evaluates and plans up to twice `concurrency` tasks at once
     /// (the client holds the Conduit requests in flight to `concurrency`), so the next page is
-    /// read and the next requesters prefetched while earlier tasks are still being settled.
+    /// read and the next requesters prefetched while earlier tasks are still being planned.
+    /// Nothing is posted while the cycle reads: every key of the cycle is known before any
+    /// task of it is settled. A task planned before a key that concerns it was recorded (two
+    /// requests of one cycle sharing a key) is read and planned again; then the plans are
+    /// applied ([`Self::apply_all`]): ready requests first, then the oldest, at most
+    /// `[effects] max_posts_per_cycle` comments, the rest waiting for the next cycle.
     ///
-    /// Key reuse needs every key of the cycle: a task whose key another request of the same
-    /// cycle used earlier must not be found ready before that request's key is recorded. So a
-    /// task that would be ready is settled only after every task of the cycle was gathered
-    /// (its key recorded; past [`DEFER_HELD`] such tasks, the others are read again then),
-    /// and a task settled earlier is settled again, re-read, if a key recorded after its
-    /// evaluation turns out to concern it (rare: two requests of one cycle sharing a key).
+    /// In dry-run nothing is written: no post, no cursor, no row, no key, no audit entry.
     pub async fn cycle(&self) -> anyhow::Result<CycleReport> {
         let now = self.opts.clock.now();
         self.monitor.cycle_started();
@@ -478,8 +582,7 @@ impl Poller {
         let lanes = self.lanes();
         let ledger = Mutex::new(KeyLedger::default());
         let mut oldest_failed: Option<i64> = None;
-        let mut deferred: Vec<Pending> = Vec::new();
-        let mut reread: Vec<u64> = Vec::new();
+        let mut planned = Plans::new(self.rules.effects.max_posts_per_cycle as usize);
         let mut checks: Vec<ReuseCheck> = Vec::new();
 
         // The poll feeds batches (a page of changed tasks, then the due ones) to the pipeline.
@@ -493,20 +596,18 @@ impl Poller {
             })
             .flatten();
             let outcomes = tasks
-                .map(|t| self.process(t, now, &ledger, true))
+                .map(|t| self.process(t, now, &ledger))
                 .buffer_unordered(lanes);
             let mut outcomes = std::pin::pin!(outcomes);
-            // Drained to the end even when stopping: a task in hand is finished, never cut
-            // off between its post and its row; tasks not started yet are skipped, and the
-            // poll hands over no more.
             while let Some(o) = outcomes.next().await {
                 self.monitor.task_done();
-                match o {
-                    Outcome::Deferred(p) if deferred.len() < self.defer_held => deferred.push(*p),
-                    // Beyond that, only the task is kept: it is read again at the end.
-                    Outcome::Deferred(p) => reread.push(p.task.id),
-                    o => self.tally(o, &mut report, &mut oldest_failed, &mut checks),
-                }
+                self.tally(
+                    o,
+                    &mut report,
+                    &mut oldest_failed,
+                    &mut planned,
+                    &mut checks,
+                );
             }
         };
         let (polled, ()) = tokio::join!(producer, consumer);
@@ -515,62 +616,167 @@ impl Poller {
         report.due = polled.due;
         report.unreadable.extend(polled.unreadable);
 
-        // Every key of the cycle is recorded: the requests that would be ready are settled
-        // now (their evaluation sees every earlier use of their key).
-        let ready = futures::stream::iter(deferred)
-            .map(|p| self.evaluate_and_settle(p, now, &ledger, false))
-            .buffer_unordered(lanes)
-            .collect::<Vec<_>>()
-            .await;
-        for o in ready {
-            self.tally(o, &mut report, &mut oldest_failed, &mut checks);
-        }
-        for o in self.reread(reread, now, &ledger).await? {
-            self.tally(o, &mut report, &mut oldest_failed, &mut checks);
-        }
-
-        // Tasks evaluated before a key of the cycle that concerns them was recorded: again.
+        // Tasks planned before a key of the cycle that concerns them was recorded: again.
         let again = lock(&ledger).missed(&checks);
+        drop(checks);
         if !again.is_empty() && !self.stopping() {
             info!(
                 phase = "reuse",
                 tasks = again.len(),
                 "re-evaluating requests that share a key recorded later in the cycle"
             );
-            let redone = self.reread(again, now, &ledger).await?;
-            // These were counted as evaluated already.
-            let evaluated = report.evaluated;
-            let mut unchecked = Vec::new();
-            for o in redone {
-                self.tally(o, &mut report, &mut oldest_failed, &mut unchecked);
+            for id in &again {
+                planned.remove(*id);
             }
-            report.evaluated = evaluated;
+            let mut unchecked = Vec::new();
+            for o in self.reread(again, now, &ledger).await? {
+                self.tally(
+                    o,
+                    &mut report,
+                    &mut oldest_failed,
+                    &mut planned,
+                    &mut unchecked,
+                );
+            }
+        }
+
+        // Every task of the cycle is planned: apply.
+        if !self.stopping() {
+            self.apply_all(planned, now, &mut report, &mut oldest_failed)
+                .await?;
         }
         report.effects.sort_by_key(|e| e.task);
         report.failed.sort_by_key(|(id, _)| *id);
         report.unreadable.sort_by_key(|(id, _)| *id);
 
-        // Advance the cursor only past what was settled; failed tasks come back.
-        if !self.stopping() {
+        // Advance the cursor only past what was settled; failed tasks come back (tasks whose
+        // comments wait are due by their row).
+        if !self.stopping() && !self.opts.dry_run {
             let next = match oldest_failed {
                 Some(f) => f.min(polled.newest),
                 None => polled.newest,
             };
+            let mut meta = Vec::new();
             if cursor != Some(next) && (next > 0) {
-                self.store.set_meta(CURSOR, &next.to_string()).await?;
+                meta.push((CURSOR.to_string(), next.to_string()));
             }
             if polled.reconcile_due || cursor.is_none() {
-                self.store
-                    .set_meta(RECONCILED, &now.timestamp().to_string())
-                    .await?;
+                meta.push((RECONCILED.to_string(), now.timestamp().to_string()));
             }
-            if !self.opts.dry_run {
-                self.store
-                    .set_meta(LAST_SUCCESS, &now.timestamp().to_string())
-                    .await?;
-            }
+            meta.push((LAST_SUCCESS.to_string(), now.timestamp().to_string()));
+            self.store
+                .write_batch(&Batch {
+                    meta,
+                    ..Batch::default()
+                })
+                .await?;
         }
         Ok(report)
+    }
+
+    /// Applies the plans of a cycle: ready requests first, then the oldest (by tag time); the
+    /// comments count against `[effects] max_posts_per_cycle`, and once a plan's comments do
+    /// not fit, no later plan posts: those tasks wait for the next cycle, their rows not
+    /// advanced (only due again now), so nothing is lost. Plans without comments (marks, or
+    /// nothing to do) are applied always. Applied plans are stored in batches of
+    /// [`WRITE_BATCH`], one transaction each. In dry-run: printed, counted, nothing written.
+    async fn apply_all(
+        &self,
+        planned: Plans,
+        now: DateTime<Utc>,
+        report: &mut CycleReport,
+        oldest_failed: &mut Option<i64>,
+    ) -> anyhow::Result<()> {
+        let mut order: Vec<Planned> = planned.all.into_values().collect();
+        order.sort_by_key(|p| Plans::key(&p.plan));
+        let mut budget = self.rules.effects.max_posts_per_cycle as usize;
+        let mut go = Vec::new();
+        let mut waiting = Vec::new();
+        let mut full = false;
+        for p in order {
+            let n = p.plan.comments();
+            if p.waits {
+                waiting.push(p);
+            } else if n == 0 {
+                go.push(p);
+            } else if !full && n <= budget {
+                budget -= n;
+                go.push(p);
+            } else {
+                full = true;
+                waiting.push(p);
+            }
+        }
+        report.waiting = waiting.len();
+        if !waiting.is_empty() {
+            info!(
+                phase = "post",
+                waiting = waiting.len(),
+                max_posts_per_cycle = self.rules.effects.max_posts_per_cycle,
+                "post limit of the cycle reached: the other requests are posted in later cycles"
+            );
+        }
+        let applied: Vec<(Planned, Vec<Effect>, anyhow::Result<()>)> = futures::stream::iter(go)
+            .map(|mut p| async move {
+                let span = tracing::info_span!("task", task = %p.plan.task, phase = "settle");
+                let (effects, result) = self.apply(&mut p.plan).instrument(span).await;
+                (p, effects, result)
+            })
+            .buffer_unordered(self.lanes())
+            .collect()
+            .await;
+        let mut batch = Batch::default();
+        let mut settled = Vec::new();
+        for (p, effects, result) in applied {
+            report.effects.extend(effects);
+            let id = p.plan.task;
+            match result {
+                Ok(()) => {
+                    if let Some(a) = p.plan.audit {
+                        info!(task = %id, phase = "verdict", old = a.old.as_deref().unwrap_or("-"), new = a.new.as_str(), "verdict changed");
+                        batch.audit.push(a);
+                    }
+                    batch.tasks.push(p.plan.row);
+                    batch.lifecycle.extend(p.plan.lifecycle);
+                    settled.push(id);
+                }
+                Err(e) => {
+                    warn!(task = %id, phase = "settle", error = %format!("{e:#}"), "cannot settle the task; retrying next cycle");
+                    fail(report, oldest_failed, id, p.date_modified, format!("{e:#}"));
+                }
+            }
+            if batch.tasks.len() >= WRITE_BATCH && !self.opts.dry_run {
+                self.store.write_batch(&std::mem::take(&mut batch)).await?;
+            }
+        }
+        report.evaluated += settled.len();
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        // Waiting: due again next cycle, their rows as they were.
+        for p in waiting {
+            let mut row = p.stored.unwrap_or_else(|| TaskRow {
+                id: p.plan.row.id,
+                phid: p.plan.row.phid.clone(),
+                title: p.plan.row.title.clone(),
+                requester: p.plan.row.requester.clone(),
+                created_at: p.plan.row.created_at,
+                tagged_at: p.plan.row.tagged_at,
+                open: true,
+                ..TaskRow::default()
+            });
+            row.wake_at = Some(now.timestamp());
+            row.report_json = String::new();
+            batch.tasks.push(row);
+            if batch.tasks.len() >= WRITE_BATCH {
+                self.store.write_batch(&std::mem::take(&mut batch)).await?;
+            }
+        }
+        self.store.write_batch(&batch).await?;
+        for id in settled {
+            self.clear_unreadable(id).await?;
+        }
+        Ok(())
     }
 
     /// Reads the tasks `ids` again and processes them, every key of the cycle being recorded
@@ -598,7 +804,7 @@ impl Poller {
         }
         out.extend(
             futures::stream::iter(read.tasks)
-                .map(|t| self.process(t, now, ledger, false))
+                .map(|t| self.process(t, now, ledger))
                 .buffer_unordered(self.lanes())
                 .collect::<Vec<_>>()
                 .await,
@@ -716,7 +922,10 @@ impl Poller {
             .map(|t| t.id)
             .chain(polled.unreadable.iter().map(|(id, _)| id.0))
             .collect();
-        for id in due.iter().filter(|id| !found.contains(id)) {
+        for id in due
+            .iter()
+            .filter(|id| !found.contains(id) && !self.opts.dry_run)
+        {
             // Gone from view (deleted, made private): stop tracking, keep the history.
             if let Some(mut r) = self.store.task(TaskId(*id)).await? {
                 r.open = false;
@@ -748,15 +957,9 @@ impl Poller {
         tx.send(batch).await.is_ok()
     }
 
-    /// Gathers one task, records its key, then settles it, or defers it when it would be
-    /// ready and `defer_ready` (see [`Self::cycle`]).
-    async fn process(
-        &self,
-        t: Task,
-        now: DateTime<Utc>,
-        ledger: &Mutex<KeyLedger>,
-        defer_ready: bool,
-    ) -> Outcome {
+    /// Gathers one task, records its key (in the cycle's ledger, and in the store unless
+    /// dry-run), then plans it.
+    async fn process(&self, t: Task, now: DateTime<Utc>, ledger: &Mutex<KeyLedger>) -> Outcome {
         if self.stopping() {
             return Outcome::Skipped;
         }
@@ -795,48 +998,85 @@ impl Poller {
                 .map(|s| s.as_str());
             let since = g.key_since;
             let reuse_key = g.facts.subject.reuse_key(g.facts.task);
-            if let Err(e) = self
-                .store
-                .record_key(fp, g.facts.task, &reuse_key, shell, since)
-                .await
-            {
-                return Outcome::failed(id, date_modified, format!("cannot record the key: {e}"));
+            if !self.opts.dry_run {
+                if let Err(e) = self
+                    .store
+                    .record_key(fp, g.facts.task, &reuse_key, shell, since)
+                    .await
+                {
+                    return Outcome::failed(
+                        id,
+                        date_modified,
+                        format!("cannot record the key: {e}"),
+                    );
+                }
             }
-            lock(ledger).record(fp, &reuse_key, since);
+            lock(ledger).record(fp, &reuse_key, since, t.id);
         }
-        let p = Pending {
-            task: t,
-            row,
-            last_xact,
-            g,
-        };
-        self.evaluate_and_settle(p, now, ledger, defer_ready).await
+        self.plan_task(t, row, last_xact, g, now, ledger).await
     }
 
-    /// Looks up the other uses of a gathered task's key, evaluates it, and settles it, or
-    /// defers it when it would be ready and `defer_ready`. A deferred task comes back here
-    /// once every key of the cycle is recorded (so its key's other uses are looked up again).
-    async fn evaluate_and_settle(
+    /// Looks up the other uses of a gathered task's key (the store's and the cycle's),
+    /// evaluates it and plans it; notes which of the cycle's keys its evaluation saw.
+    async fn plan_task(
         &self,
-        mut p: Pending,
+        t: Task,
+        row: Option<TaskRow>,
+        last_xact: Option<i64>,
+        mut g: Gathered,
         now: DateTime<Utc>,
         ledger: &Mutex<KeyLedger>,
-        defer_ready: bool,
     ) -> Outcome {
-        if self.stopping() {
-            return Outcome::Skipped;
-        }
+        let id = TaskId(t.id);
+        let date_modified = t.fields.date_modified;
         let seen = lock(ledger).seq;
-        if let Err(e) = self.src.add_reuse(&mut p.g, &self.store).await {
+        if let Err(e) = self.src.add_reuse(&mut g, &self.store).await {
             let error = format!("cannot look up the key's other uses: {e}");
-            return Outcome::failed(TaskId(p.task.id), p.task.fields.date_modified, error);
+            return Outcome::failed(id, date_modified, error);
         }
-        let (checklist, tracked) = self.evaluate(&p.g, now);
-        if defer_ready && checklist.verdict == Verdict::Ready {
-            return Outcome::Deferred(Box::new(p));
-        }
-        self.finish(p, (checklist, tracked), seen, now, ledger)
-            .await
+        let check = g.fingerprint.as_ref().map(|fp| {
+            let who = g.facts.subject.reuse_key(g.facts.task);
+            let mut ledger = lock(ledger);
+            for task in ledger.earlier(fp, &who, g.key_since, t.id) {
+                let reuse = policy::KeyReuse::EarlierRequest { task: TaskId(task) };
+                if !g.facts.key.reuse.contains(&reuse) {
+                    g.facts.key.reuse.push(reuse);
+                }
+            }
+            ledger.check(t.id, fp, &who, g.key_since, seen)
+        });
+        let life = match self.store.lifecycle(id).await {
+            Ok(l) => l,
+            Err(e) => {
+                let error = format!("cannot read the stored lifecycle: {e}");
+                return Outcome::failed(id, date_modified, error);
+            }
+        };
+        let (checklist, tracked) = self.evaluate(&g, now);
+        let data_yaml = self.data_yaml.current();
+        let ctx = self.src.context();
+        let stored = row.clone();
+        let plan = plan::plan(plan::Input {
+            task: &t,
+            last_xact,
+            g: &g,
+            checklist,
+            tracked,
+            row,
+            life,
+            data_yaml: &data_yaml,
+            ready_column: ctx.ready_column.as_ref(),
+            ready_tag: ctx.ready_tag.as_ref(),
+            rules: &self.rules,
+            now,
+        });
+        Outcome::Planned(Box::new(Planned {
+            plan,
+            stored,
+            date_modified,
+            check,
+            waits: false,
+        }))
     }
 
     /// The checklist of a gathered task; false with it when the task is no longer tagged
@@ -845,79 +1085,26 @@ impl Poller {
         (policy::evaluate(&g.facts, &self.rules, now), g.facts.tagged)
     }
 
-    /// Settles an evaluated task; notes which of the cycle's keys its evaluation saw (`seen`:
-    /// the ledger's sequence number before its key's other uses were looked up).
-    async fn finish(
-        &self,
-        p: Pending,
-        (checklist, tracked): (Checklist, bool),
-        seen: u64,
-        now: DateTime<Utc>,
-        ledger: &Mutex<KeyLedger>,
-    ) -> Outcome {
-        let Pending {
-            task: t,
-            row,
-            last_xact,
-            g,
-        } = p;
-        if self.stopping() {
-            return Outcome::Skipped;
-        }
-        let id = TaskId(t.id);
-        let check = g.fingerprint.as_ref().map(|fp| {
-            let who = g.facts.subject.reuse_key(g.facts.task);
-            lock(ledger).check(t.id, fp, &who, g.key_since, seen)
-        });
-        let span = tracing::info_span!("task", task = %id, phase = "settle");
-        let mut local = CycleReport::default();
-        let result = self
-            .settle(&t, last_xact, &g, checklist, tracked, row, now, &mut local)
-            .instrument(span)
-            .await;
-        Outcome::Settled {
-            id,
-            date_modified: t.fields.date_modified,
-            report: local,
-            result,
-            check,
-        }
-    }
-
-    /// Adds one task's outcome to the cycle report.
+    /// Adds one task's outcome to the cycle: a plan is kept until every task is planned.
     fn tally(
         &self,
         o: Outcome,
         report: &mut CycleReport,
         oldest_failed: &mut Option<i64>,
+        planned: &mut Plans,
         checks: &mut Vec<ReuseCheck>,
     ) {
         match o {
-            Outcome::Skipped | Outcome::Deferred(_) => {}
+            Outcome::Skipped => {}
             Outcome::Unreadable { id, reason } => report.unreadable.push((id, reason)),
             Outcome::Failed {
                 id,
                 date_modified,
                 error,
             } => fail(report, oldest_failed, id, date_modified, error),
-            Outcome::Settled {
-                id,
-                date_modified,
-                report: local,
-                result,
-                check,
-            } => {
-                report.effects.extend(local.effects);
-                match result {
-                    Ok(()) => {
-                        report.evaluated += 1;
-                        checks.extend(check);
-                    }
-                    Err(e) => {
-                        warn!(task = %id, phase = "settle", error = %format!("{e:#}"), "cannot settle the task; retrying next cycle");
-                        fail(report, oldest_failed, id, date_modified, format!("{e:#}"));
-                    }
-                }
+            Outcome::Planned(mut p) => {
+                checks.extend(p.check.take());
+                planned.insert(*p);
             }
         }
     }
@@ -1119,414 +1306,6 @@ impl Poller {
         Ok((txs.iter().map(|x| x.id as i64).max(), g))
     }
 
-    /// Performs an evaluated task's effects, then stores the outcome.
-    #[allow(clippy::too_many_arguments)]
-    async fn settle(
-        &self,
-        t: &Task,
-        last_xact: Option<i64>,
-        g: &Gathered,
-        mut checklist: Checklist,
-        tracked: bool,
-        row: Option<TaskRow>,
-        now: DateTime<Utc>,
-        report: &mut CycleReport,
-    ) -> anyhow::Result<()> {
-        let id = TaskId(t.id);
-        // After ready: granted stays granted; see `lifecycle::granted`.
-        let life = self.store.lifecycle(id).await?;
-        let data_yaml = self.data_yaml.current();
-        let granted = lifecycle::granted(&lifecycle::GrantFacts {
-            checklist: &checklist,
-            status: &t.fields.status.value,
-            tracked,
-            timeline: &g.timeline,
-            stored_verdict: row.as_ref().map(|r| r.verdict.as_str()),
-            stored_granted: lifecycle::stored_granted(life.as_ref()),
-            data_yaml: &data_yaml,
-            now,
-        });
-        if granted.is_some() {
-            checklist.verdict = Verdict::Granted;
-            checklist.until = None;
-        }
-        let mut row = row.unwrap_or_else(|| TaskRow {
-            id: t.id as i64,
-            ..TaskRow::default()
-        });
-        let old_verdict =
-            (!row.verdict.is_empty() && row.evaluated_at.is_some()).then(|| row.verdict.clone());
-        let tz = self.rules.timing.timezone;
-
-        // Sudo bookkeeping: the meeting, who decided.
-        match checklist.sudo_meeting {
-            Some(m) => {
-                let m = m.format("%Y-%m-%d").to_string();
-                if row.first_meeting.is_none() {
-                    row.first_meeting = Some(m.clone());
-                }
-                // When the rest was complete (from the facts), not when the bot saw it.
-                row.first_ready_at
-                    .get_or_insert(checklist.sudo_ready_at.unwrap_or(now).timestamp());
-                row.meeting = Some(m);
-            }
-            None if checklist.verdict != Verdict::Declined => {
-                row.meeting = None;
-                row.first_meeting = None;
-                row.first_ready_at = None;
-            }
-            None => {}
-        }
-        let review = checklist
-            .checks
-            .iter()
-            .find(|c| c.id == policy::CheckId::SudoReview);
-        match review {
-            Some(c) if checklist.verdict == Verdict::Declined || c.status == Status::Pass => {
-                row.decision = Some(
-                    if checklist.verdict == Verdict::Declined {
-                        "declined"
-                    } else {
-                        "approved"
-                    }
-                    .into(),
-                );
-                if let Some(e) = c.evidence.last() {
-                    if let Some(cf) = g
-                        .facts
-                        .comments
-                        .iter()
-                        .find(|cf| e.xact() == Some(&cf.xact))
-                    {
-                        row.decided_by = Some(cf.author.to_string());
-                        row.decided_at = Some(cf.at.timestamp());
-                    }
-                }
-            }
-            _ => {
-                row.decision = None;
-                row.decided_by = None;
-                row.decided_at = None;
-            }
-        }
-
-        // The checklist comment: only when it differs from the bot's last one on the task (a
-        // removal task gets its removal comment instead, below).
-        let active = checklist.request.kind != RequestKind::Removal
-            && matches!(
-                checklist.verdict,
-                Verdict::Ready | Verdict::Waiting | Verdict::Blocked | Verdict::Declined
-            );
-        let mut text = report::comment(&checklist, tz, now);
-        if row.ready_marked && checklist.verdict != Verdict::Ready && active {
-            text = text.replacen(
-                "\n\n//Evaluated",
-                "\n\nNote: this request was marked ready to grant earlier and no longer is; do not grant it until this checklist says READY again.\n\n//Evaluated",
-                1,
-            );
-        }
-        let hash = report::comment_hash(&text);
-        let last_posted = g
-            .timeline
-            .bot_comments
-            .iter()
-            .rev()
-            .find(|c| !c.removed && report::is_checklist(&c.text));
-        let last_hash = last_posted.map(|c| report::comment_hash(&c.text));
-        // A notice that the task could not be read, after the last checklist, said that
-        // checklist no longer holds: the checklist is posted again even if it is the same.
-        let after_notice = g
-            .timeline
-            .bot_comments
-            .iter()
-            .rev()
-            .filter(|c| !c.removed)
-            .take_while(|c| !report::is_checklist(&c.text))
-            .any(|c| report::is_unreadable_notice(&c.text));
-        let post_checklist =
-            active && (after_notice || last_hash.as_deref() != Some(hash.as_str()));
-
-        // Ready to grant: the column / tag, once; the tag comes off when it no longer is.
-        let mut marks: Vec<(&'static str, Phid)> = Vec::new();
-        let marking = checklist.verdict == Verdict::Ready && !row.ready_marked;
-        if marking {
-            if let Some(col) = self.src.context().ready_column.clone() {
-                marks.push(("ready-column", col));
-            }
-            if let Some(tag) = self.src.context().ready_tag.clone() {
-                marks.push(("ready-tag", tag));
-            }
-        } else if checklist.verdict != Verdict::Ready && row.ready_marked {
-            if let Some(tag) = self.src.context().ready_tag.clone() {
-                let has_tag = t
-                    .attachments
-                    .projects
-                    .as_ref()
-                    .is_some_and(|p| p.project_phids.contains(&tag));
-                if has_tag {
-                    marks.push(("unready-tag", tag));
-                }
-            }
-        }
-
-        // The checklist and the marks in one edit: one call, applied together or not at all.
-        if post_checklist || !marks.is_empty() {
-            let comment = post_checklist.then_some(text.as_str());
-            let xact = self
-                .apply(id, comment, &marks, checklist.verdict, report)
-                .await?;
-            if post_checklist && !self.opts.dry_run {
-                row.posted_hash = Some(hash.clone());
-                row.posted_xact = xact;
-                row.posted_at = Some(now.timestamp());
-            }
-            if marking {
-                row.ready_marked = !marks.is_empty() && !self.opts.dry_run;
-            }
-        }
-        if !post_checklist {
-            if let Some(c) = last_posted {
-                row.posted_hash = last_hash;
-                row.posted_xact = Some(c.xact.to_string());
-            }
-        }
-
-        // Stale nudge: once per stretch without progress; read back from the timeline too.
-        let last_activity = g.timeline.last_activity;
-        if let Some(la) = last_activity {
-            let stretch_nudged = row.nudged_for == Some(la.timestamp())
-                || g.timeline.bot_comments.iter().any(|c| {
-                    c.at >= la
-                        && !report::is_checklist(&c.text)
-                        && !lifecycle::is_lifecycle_comment(&c.text)
-                });
-            // Only when someone must act: a request waiting for time alone is not stale.
-            if checklist.verdict == Verdict::Blocked
-                && policy::is_stale(la, now, &self.rules.timing)
-                && !stretch_nudged
-            {
-                let text = report::stale_nudge(
-                    &self.rules.phabricator.clinic_duty,
-                    la,
-                    self.rules.timing.stale_after_business_days,
-                    tz,
-                );
-                self.post(id, "nudge", &text, checklist.verdict, report)
-                    .await?;
-                if !self.opts.dry_run {
-                    row.nudged_for = Some(la.timestamp());
-                }
-            } else if stretch_nudged {
-                row.nudged_for = Some(la.timestamp());
-            }
-        }
-
-        // After ready: the granted comment, the expiry, the removal comment.
-        let granted_wake = self
-            .lifecycle_effects(t, g, &checklist, granted, life, &data_yaml, now, report)
-            .await?;
-
-        // Store the outcome (and the audit entry when the verdict changed).
-        if old_verdict.as_deref() != Some(checklist.verdict.as_str()) {
-            let evidence = serde_json::to_string(&checklist.checks)?;
-            self.store
-                .audit(
-                    id,
-                    now.timestamp(),
-                    old_verdict.as_deref(),
-                    checklist.verdict.as_str(),
-                    &evidence,
-                )
-                .await?;
-            info!(task = %id, phase = "verdict", old = old_verdict.as_deref().unwrap_or("-"), new = checklist.verdict.as_str(), "verdict changed");
-        }
-        fill_row(&mut row, t, last_xact, g, &checklist, now, tracked);
-        if let Some(wake) = granted_wake {
-            // Nobody must act on a granted request; it is read again when its expiry is due.
-            row.who = String::new();
-            row.wake_at = wake;
-        }
-        self.store.put_task(&row).await?;
-        self.clear_unreadable(id).await?;
-        Ok(())
-    }
-
-    /// The lifecycle after ready (see [`crate::lifecycle`]): a removal task's comment, posted
-    /// when it differs from the bot's last one; a granted request's comment, once, then its
-    /// expiry reminder or expired note, each once, every one of them read back from the task
-    /// first. Records the lifecycle; returns, for a granted request, when it must be read
-    /// again (`Some(None)`: only when it changes).
-    #[allow(clippy::too_many_arguments)]
-    async fn lifecycle_effects(
-        &self,
-        t: &Task,
-        g: &Gathered,
-        checklist: &Checklist,
-        granted: Option<GrantedBy>,
-        life: Option<LifecycleRow>,
-        data_yaml: &DataYaml,
-        now: DateTime<Utc>,
-        report: &mut CycleReport,
-    ) -> anyhow::Result<Option<Option<i64>>> {
-        let id = TaskId(t.id);
-        let rules = &self.rules;
-        if checklist.request.kind == RequestKind::Removal {
-            let Some(removal) = lifecycle::removal(&t.fields.name, &g.facts.parsed, rules) else {
-                return Ok(None);
-            };
-            let last = lifecycle::last_removal_comment(&g.timeline);
-            let label = rules
-                .path(&rules.keys.data_yaml)
-                .and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| "data.yaml".into());
-            if let Some(text) =
-                lifecycle::removal_text(id, &removal, data_yaml, &label, last.is_some())
-            {
-                let hash = lifecycle::removal_hash(&text);
-                if last.map(|c| lifecycle::removal_hash(&c.text)) != Some(hash) {
-                    self.post(id, "removal", &text, checklist.verdict, report)
-                        .await?;
-                }
-            }
-            let (shell_user, groups) = match &removal {
-                lifecycle::Removal::Target { user, groups } => {
-                    (Some(user.to_string()), groups.join(","))
-                }
-                lifecycle::Removal::Doubt(_) => (None, String::new()),
-            };
-            self.store
-                .put_lifecycle(&LifecycleRow {
-                    task_id: t.id as i64,
-                    kind: "removal".into(),
-                    shell_user,
-                    groups,
-                    ..LifecycleRow::default()
-                })
-                .await?;
-            return Ok(None);
-        }
-        let Some(by) = granted else {
-            if let Some(old) = life.filter(|l| l.kind == "removal") {
-                // The title no longer asks for a removal.
-                self.store
-                    .put_lifecycle(&LifecycleRow {
-                        kind: "user".into(),
-                        shell_user: None,
-                        groups: String::new(),
-                        ..old
-                    })
-                    .await?;
-            }
-            return Ok(None);
-        };
-
-        // Whose access and which groups: as recorded when it was granted (a later description
-        // edit moves nothing), else the request's.
-        let mut life = life
-            .filter(|l| l.kind == "user")
-            .unwrap_or_else(|| LifecycleRow {
-                task_id: t.id as i64,
-                kind: "user".into(),
-                ..LifecycleRow::default()
-            });
-        if life.granted_at.is_none() {
-            let (user, groups) = lifecycle::access_of(checklist)
-                .map(|(u, g)| (Some(u), g.join(",")))
-                .unwrap_or((checklist.request.shell_user.clone(), String::new()));
-            life.shell_user = user;
-            life.groups = groups;
-            life.granted_at = Some(by.at().timestamp());
-            life.granted_by = Some(by.as_str().into());
-        }
-        let user = life.shell_user.clone();
-        let groups: Vec<String> = life
-            .groups
-            .split(',')
-            .filter(|g| !g.is_empty())
-            .map(str::to_string)
-            .collect();
-        let stored = life
-            .expiry_date
-            .as_deref()
-            .and_then(|d| d.parse().ok())
-            .map(|date| lifecycle::Expiry {
-                date,
-                contact: life.expiry_contact.clone(),
-            });
-        let expiry = lifecycle::expiry_of(
-            user.as_deref(),
-            data_yaml,
-            stored,
-            lifecycle::request_expiry(checklist),
-        );
-        life.expiry_date = expiry.as_ref().map(|e| e.date.to_string());
-        life.expiry_contact = expiry.as_ref().and_then(|e| e.contact.clone());
-        let shown: Vec<String> = match (by, data_yaml.known(), &user) {
-            (GrantedBy::DataYaml(_), Some(d), Some(u)) => d.access(u, &groups).member_of,
-            _ => groups.clone(),
-        };
-        let texts = lifecycle::Granted {
-            task: id,
-            // The person the access is for: the subject (the author while it is unknown).
-            person: g
-                .facts
-                .subject
-                .username()
-                .unwrap_or(&g.facts.author)
-                .as_str(),
-            shell_user: user.as_deref(),
-            groups: &shown,
-            expiry: expiry.as_ref(),
-            clinic_duty: &rules.phabricator.clinic_duty,
-        };
-        if lifecycle::granted_comment(&g.timeline).is_none() {
-            let text = lifecycle::granted_text(&texts, by, rules);
-            self.post(id, "granted", &text, Verdict::Granted, report)
-                .await?;
-        }
-
-        // The expiry: each comment once per expiry date, read back from the task.
-        let date = expiry.as_ref().map(|e| e.date);
-        let date_text = date.map(|d| d.to_string());
-        let reminder = date.and_then(|d| lifecycle::reminder_posted(&g.timeline, d));
-        let note = date.and_then(|d| lifecycle::expired_posted(&g.timeline, d));
-        if let Some(c) = reminder.filter(|_| life.reminded_for != date_text) {
-            life.reminded_at = Some(c.at.timestamp());
-            life.reminded_for = date_text.clone();
-        }
-        if let Some(c) = note.filter(|_| life.expired_for != date_text) {
-            life.expired_noted_at = Some(c.at.timestamp());
-            life.expired_for = date_text.clone();
-        }
-        let reminded = date_text.is_some() && life.reminded_for == date_text;
-        let noted = date_text.is_some() && life.expired_for == date_text;
-        let still = lifecycle::still_present(data_yaml, user.as_deref(), &groups);
-        let plan = lifecycle::expiry_plan(expiry.as_ref(), now, rules, reminded, noted, still);
-        match plan.step {
-            lifecycle::Step::Nothing => {}
-            lifecycle::Step::Remind => {
-                let text = lifecycle::reminder_text(&texts, now, rules);
-                self.post(id, "reminder", &text, Verdict::Granted, report)
-                    .await?;
-                if !self.opts.dry_run {
-                    life.reminded_at = Some(now.timestamp());
-                    life.reminded_for = date_text.clone();
-                }
-            }
-            lifecycle::Step::NoteExpired { verified } => {
-                let text = lifecycle::expired_text(&texts, verified);
-                self.post(id, "expired", &text, Verdict::Granted, report)
-                    .await?;
-                if !self.opts.dry_run {
-                    life.expired_noted_at = Some(now.timestamp());
-                    life.expired_for = date_text.clone();
-                }
-            }
-        }
-        self.store.put_lifecycle(&life).await?;
-        Ok(Some(plan.wake_at.map(|w| w.timestamp())))
-    }
-
     /// Reads `data.yaml` again when it changed; then the open requests it concerns are due a
     /// re-read this cycle (a change of `data.yaml` touches no task): the removal tasks (their
     /// data.yaml change) and the user requests whose access it now shows.
@@ -1559,33 +1338,89 @@ impl Poller {
         Ok(due)
     }
 
-    /// Posts a comment other than the checklist (a stale nudge), or prints it in dry-run;
-    /// returns its transaction PHID.
-    async fn post(
-        &self,
-        id: TaskId,
-        kind: &'static str,
-        text: &str,
-        verdict: Verdict,
-        report: &mut CycleReport,
-    ) -> anyhow::Result<Option<String>> {
-        let mut posted = None;
-        if self.opts.dry_run {
-            println!("--- {id}: would post a {kind} ---\n{text}\n");
-        } else {
-            let res = self.client().comment(id, text).await?;
-            self.monitor.posted(kind);
-            let xact = res.transactions.first().map(|x| x.phid.to_string());
-            info!(task = %id, phase = "post", kind, xact = xact.as_deref().unwrap_or("-"), "posted");
-            posted = xact;
-        }
-        report.effects.push(Effect {
+    /// Applies one plan: the checklist, the stale nudge and the marks in one
+    /// `maniphest.edit` (applied together or not at all), then each lifecycle comment in its
+    /// own; in dry-run, prints what it would do. Fills in the checklist's transaction when the
+    /// edit held nothing else (Phorge may reorder a combined edit's transactions; the next
+    /// read-back records it then). Returns the effects, and whether all of it was done.
+    async fn apply(&self, plan: &mut Plan) -> (Vec<Effect>, anyhow::Result<()>) {
+        let mut effects = Vec::new();
+        let result = self.apply_inner(plan, &mut effects).await;
+        (effects, result)
+    }
+
+    async fn apply_inner(&self, plan: &mut Plan, effects: &mut Vec<Effect>) -> anyhow::Result<()> {
+        let id = plan.task;
+        let verdict = plan.verdict;
+        let effect = |kind: &'static str, text: &str| Effect {
             task: id,
             kind,
             text: self.effect_text(text),
             verdict,
-        });
-        Ok(posted)
+        };
+        if plan.comment.is_some() || plan.nudge.is_some() || !plan.marks.is_empty() {
+            if self.opts.dry_run {
+                if let Some(text) = &plan.comment {
+                    println!("--- {id}: would post a checklist ---\n{text}\n");
+                }
+                if let Some(text) = &plan.nudge {
+                    println!("--- {id}: would post a nudge ---\n{text}\n");
+                }
+                for m in &plan.marks {
+                    println!("--- {id}: would apply {} {} ---\n", m.kind(), m.target());
+                }
+            } else {
+                let mut txs: Vec<serde_json::Value> = Vec::new();
+                for text in plan.comment.iter().chain(plan.nudge.iter()) {
+                    txs.push(serde_json::json!({"type": "comment", "value": text}));
+                }
+                txs.extend(plan.marks.iter().map(Mark::transaction));
+                let res = self
+                    .client()
+                    .edit(id, serde_json::Value::Array(txs))
+                    .await?;
+                if plan.comment.is_some() {
+                    self.monitor.posted("checklist");
+                    if plan.nudge.is_none() && plan.marks.is_empty() {
+                        plan.row.posted_xact = res.transactions.first().map(|x| x.phid.to_string());
+                    }
+                }
+                if plan.nudge.is_some() {
+                    self.monitor.posted("nudge");
+                }
+                for m in &plan.marks {
+                    self.monitor.posted(m.kind());
+                }
+                info!(task = %id, phase = "post", checklist = plan.comment.is_some(), nudge = plan.nudge.is_some(), marks = plan.marks.len(), xact = plan.row.posted_xact.as_deref().unwrap_or("-"), "posted");
+            }
+            if let Some(text) = &plan.comment {
+                effects.push(effect("checklist", text));
+            }
+            if let Some(text) = &plan.nudge {
+                effects.push(effect("nudge", text));
+            }
+            for m in &plan.marks {
+                effects.push(Effect {
+                    task: id,
+                    kind: m.kind(),
+                    text: m.target().to_string(),
+                    verdict,
+                });
+            }
+        }
+        for (kind, text) in &plan.posts {
+            let kind = kind.as_str();
+            if self.opts.dry_run {
+                println!("--- {id}: would post a {kind} ---\n{text}\n");
+            } else {
+                let res = self.client().comment(id, text).await?;
+                self.monitor.posted(kind);
+                let xact = res.transactions.first().map(|x| x.phid.to_string());
+                info!(task = %id, phase = "post", kind, xact = xact.as_deref().unwrap_or("-"), "posted");
+            }
+            effects.push(effect(kind, text));
+        }
+        Ok(())
     }
 
     /// What an effect keeps of a comment: all of it in dry-run, its first line otherwise
@@ -1597,139 +1432,6 @@ impl Poller {
             text.lines().next().unwrap_or_default().to_string()
         }
     }
-
-    /// One `maniphest.edit` with the checklist comment (if any) and the ready marks (column
-    /// move, tag added or removed), or in dry-run what it would do; returns the comment's
-    /// transaction PHID when the edit held nothing else (Phorge may reorder a combined edit's
-    /// transactions; the next read-back records it then).
-    async fn apply(
-        &self,
-        id: TaskId,
-        comment: Option<&str>,
-        marks: &[(&'static str, Phid)],
-        verdict: Verdict,
-        report: &mut CycleReport,
-    ) -> anyhow::Result<Option<String>> {
-        let mut xact = None;
-        if self.opts.dry_run {
-            if let Some(text) = comment {
-                println!("--- {id}: would post a checklist ---\n{text}\n");
-            }
-            for (kind, target) in marks {
-                println!("--- {id}: would apply {kind} {target} ---\n");
-            }
-        } else {
-            let mut txs: Vec<serde_json::Value> = Vec::new();
-            if let Some(text) = comment {
-                txs.push(serde_json::json!({"type": "comment", "value": text}));
-            }
-            for (kind, target) in marks {
-                let op = match *kind {
-                    "ready-column" => "column",
-                    "ready-tag" => "projects.add",
-                    _ => "projects.remove",
-                };
-                txs.push(serde_json::json!({"type": op, "value": [target.as_str()]}));
-            }
-            let res = self
-                .client()
-                .edit(id, serde_json::Value::Array(txs))
-                .await?;
-            if comment.is_some() {
-                self.monitor.posted("checklist");
-            }
-            for (kind, _) in marks {
-                self.monitor.posted(kind);
-            }
-            if let Some(text) = comment {
-                xact = match (marks.is_empty(), res.transactions.first()) {
-                    (true, Some(x)) => Some(x.phid.to_string()),
-                    _ => None,
-                };
-                info!(task = %id, phase = "post", kind = "checklist", xact = xact.as_deref().unwrap_or("-"), marks = marks.len(), "posted");
-                self.store
-                    .record_posted(
-                        id,
-                        &report::comment_hash(text),
-                        xact.as_deref(),
-                        Utc::now().timestamp(),
-                    )
-                    .await?;
-            } else {
-                info!(task = %id, phase = "post", marks = marks.len(), "marked");
-            }
-        }
-        if let Some(text) = comment {
-            report.effects.push(Effect {
-                task: id,
-                kind: "checklist",
-                text: self.effect_text(text),
-                verdict,
-            });
-        }
-        for (kind, target) in marks {
-            report.effects.push(Effect {
-                task: id,
-                kind,
-                text: target.to_string(),
-                verdict,
-            });
-        }
-        Ok(xact)
-    }
-}
-
-/// Copies the evaluation into the stored row.
-fn fill_row(
-    row: &mut TaskRow,
-    t: &Task,
-    last_xact: Option<i64>,
-    g: &Gathered,
-    checklist: &Checklist,
-    now: DateTime<Utc>,
-    tracked: bool,
-) {
-    row.phid = t.phid.to_string();
-    row.title = t.fields.name.clone();
-    row.requester = g.facts.author.to_string();
-    row.shell_user = checklist.request.shell_user.clone();
-    row.groups = checklist.request.groups.join(",");
-    // The SRE meeting's track (a requested group's `review`, or a privilege change that may
-    // grant sudo): what the agenda lists.
-    row.sudo = checklist.request.review == Some(crate::rules::Review::Meeting);
-    row.open = tracked && is_open(&t.fields.status.value);
-    row.verdict = checklist.verdict.as_str().to_string();
-    row.until_at = checklist.until.map(|u| u.timestamp());
-    row.who = report::who_must_act(checklist).join(",");
-    row.tagged_at = g.timeline.tagged_at.map(|t| t.timestamp());
-    row.created_at = g
-        .timeline
-        .created_at
-        .map(|t| t.timestamp())
-        .unwrap_or(t.fields.date_created);
-    row.date_modified = t.fields.date_modified;
-    row.last_activity = g.timeline.last_activity.map(|t| t.timestamp());
-    let mut json = serde_json::to_value(checklist).unwrap_or_default();
-    if let Some(o) = json.as_object_mut() {
-        o.insert("first_meeting".into(), row.first_meeting.clone().into());
-    }
-    row.report_json = json.to_string();
-    row.evaluated_at = Some(now.timestamp());
-    row.last_xact_id = last_xact.unwrap_or(row.last_xact_id);
-    // Re-read when the earliest time-bound item settles.
-    row.wake_at = checklist
-        .checks
-        .iter()
-        .filter(|c| c.status != Status::Pass)
-        .filter_map(|c| c.until)
-        .filter(|u| *u > now)
-        .min()
-        .map(|u| u.timestamp());
-    row.checklist_hash = Some(report::comment_hash(&report::comment(
-        checklist,
-        chrono_tz::UTC,
-        now,
-    )));
 }
 
 #[cfg(test)]
@@ -1752,12 +1454,13 @@ mod tests {
             Moment::untracked(DateTime::from_timestamp(100, 0).unwrap()),
             0,
         );
-        l.record(&fp, "copier", at(100, 11));
-        l.record(&fp, "owner", at(100, 10));
+        l.record(&fp, "copier", at(100, 11), 2);
+        l.record(&fp, "owner", at(100, 10), 1);
         l.record(
             &fp,
             "third",
             Moment::untracked(DateTime::from_timestamp(100, 0).unwrap()),
+            3,
         );
         // The copier (later id in the same second) and the undatable third are re-read; the
         // owner only because the third's tie cannot be settled (fail closed).
@@ -1765,9 +1468,12 @@ mod tests {
         let mut l = KeyLedger::default();
         let copier = l.check(2, &fp, "copier", at(100, 11), 0);
         let owner = l.check(1, &fp, "owner", at(100, 10), 0);
-        l.record(&fp, "owner", at(100, 10));
-        l.record(&fp, "copier", at(100, 11));
+        l.record(&fp, "owner", at(100, 10), 1);
+        l.record(&fp, "copier", at(100, 11), 2);
         assert_eq!(l.missed(&[copier, owner]), [2]);
+        // What a dry run (no key in the store) sees: the owner's earlier use, not its own.
+        assert_eq!(l.earlier(&fp, "copier", at(100, 11), 2), [1]);
+        assert_eq!(l.earlier(&fp, "Owner", at(100, 10), 1), Vec::<u64>::new());
         // The owner's own use on another task of theirs is no reuse.
         let again = l.check(4, &fp, "owner", at(100, 10), 0);
         assert_eq!(l.missed(&[again]), Vec::<u64>::new());

@@ -20,6 +20,9 @@ use std::fmt::Write as _;
 pub const CHECKLIST_HEADER: &str = "**accessbot checklist**";
 /// The first words of the footer line, which is left out of the comparison hash.
 const FOOTER_PREFIX: &str = "//Evaluated ";
+/// The first words of the line under the header that says what changed since the bot's last
+/// checklist; left out of the comparison hash too.
+const CHANGES_PREFIX: &str = "//Since the last checklist//: ";
 pub use crate::remarkup_out::inert;
 
 fn status_box(status: Status) -> &'static str {
@@ -106,18 +109,37 @@ fn check_line(c: &Check, tz: chrono_tz::Tz) -> String {
 
 /// The checklist comment posted on the task.
 pub fn comment(checklist: &Checklist, tz: chrono_tz::Tz, now: DateTime<Utc>) -> String {
+    comment_with(checklist, None, None, tz, now)
+}
+
+/// [`comment`] with what changed since the last checklist ([`changes_line`]) under the header,
+/// and a note (a paragraph of the bot's own text) before the footer.
+pub fn comment_with(
+    checklist: &Checklist,
+    changes: Option<&str>,
+    note: Option<&str>,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "{CHECKLIST_HEADER} for this access request: **{}**",
         verdict_line(checklist, tz)
     );
+    if let Some(changes) = changes {
+        let _ = writeln!(s, "{CHANGES_PREFIX}{changes}");
+    }
     s.push('\n');
     for c in &checklist.checks {
         s.push_str(&check_line(c, tz));
         s.push('\n');
     }
     s.push('\n');
+    if let Some(note) = note {
+        s.push_str(note);
+        s.push_str("\n\n");
+    }
     let _ = write!(
         s,
         "{FOOTER_PREFIX}{}. accessbot posts a new checklist whenever this one changes.//",
@@ -131,13 +153,57 @@ pub fn comment(checklist: &Checklist, tz: chrono_tz::Tz, now: DateTime<Utc>) -> 
 pub fn comment_hash(text: &str) -> String {
     let body: Vec<&str> = text
         .lines()
-        .filter(|l| !l.starts_with(FOOTER_PREFIX))
+        .filter(|l| !l.starts_with(FOOTER_PREFIX) && !l.starts_with(CHANGES_PREFIX))
         .collect();
     let digest = Sha256::digest(body.join("\n").trim().as_bytes());
     digest.iter().take(16).fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// What changed since an earlier checklist comment of the bot (`earlier`, read back from the
+/// task): "now passing: … · no longer passing: … · still needed: …", by check id; `None` when
+/// no check changed between passing and not. Only the ids of `checklist` are named (nothing of
+/// the earlier text is repeated), defused like all text ([`inert`]).
+pub fn changes_line(earlier: &str, checklist: &Checklist) -> Option<String> {
+    let before: BTreeMap<&str, bool> = earlier
+        .lines()
+        .filter_map(|l| {
+            let (passed, rest) = if let Some(r) = l.strip_prefix("- [x] `") {
+                (true, r)
+            } else {
+                (false, l.strip_prefix("- [ ] `")?)
+            };
+            Some((rest.split('`').next()?, passed))
+        })
+        .collect();
+    let ids = |f: &dyn Fn(&Check) -> bool| -> Vec<String> {
+        checklist
+            .checks
+            .iter()
+            .filter(|c| f(c))
+            .map(|c| inert(&c.id.to_string()))
+            .collect()
+    };
+    let was = |c: &Check| before.get(c.id.to_string().as_str()).copied();
+    let now_passing = ids(&|c| c.status == Status::Pass && was(c) == Some(false));
+    let no_longer = ids(&|c| c.status != Status::Pass && was(c) == Some(true));
+    if now_passing.is_empty() && no_longer.is_empty() {
+        return None;
+    }
+    let still = ids(&|c| c.status != Status::Pass);
+    let mut parts = Vec::new();
+    for (label, list) in [
+        ("now passing", now_passing),
+        ("no longer passing", no_longer),
+        ("still needed", still),
+    ] {
+        if !list.is_empty() {
+            parts.push(format!("{label}: {}", list.join(", ")));
+        }
+    }
+    Some(parts.join(" · "))
 }
 
 /// Whether a comment text is one of the bot's checklists.

@@ -60,6 +60,36 @@ pub struct PhabricatorRules {
     /// Optional project (name) to tag ready tasks with ("" = none).
     #[serde(default)]
     pub ready_tag: String,
+    /// `[phabricator.columns]`: the workboard column PHID of each verdict (`ready`,
+    /// `waiting`, `blocked`, `declined`, `granted`); `ready_column` is the short form of
+    /// `ready`. Read them with [`Rules::column`].
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+/// The verdicts `[phabricator.columns]` may name.
+pub const COLUMN_VERDICTS: [&str; 5] = ["ready", "waiting", "blocked", "declined", "granted"];
+
+/// `[effects]` in policy.toml: how much the bot may post.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectsRules {
+    /// The most comments posted in one cycle (checklists, stale nudges, the lifecycle's
+    /// comments); the rest wait for later cycles, ready requests first, then the oldest.
+    #[serde(default = "default_max_posts")]
+    pub max_posts_per_cycle: u32,
+}
+
+impl Default for EffectsRules {
+    fn default() -> Self {
+        EffectsRules {
+            max_posts_per_cycle: default_max_posts(),
+        }
+    }
+}
+
+fn default_max_posts() -> u32 {
+    20
 }
 
 /// `[people]` in policy.toml.
@@ -441,6 +471,8 @@ struct PolicyRaw {
     meeting: MeetingRaw,
     #[serde(default)]
     lifecycle: LifecycleRaw,
+    #[serde(default)]
+    effects: EffectsRules,
 }
 
 /// `[lifecycle]` in policy.toml (raw form; see [`Lifecycle`]).
@@ -841,6 +873,8 @@ pub struct Rules {
     pub lifecycle: Lifecycle,
     /// `[privilege_change]` of phrases.toml: group privilege changes.
     pub privilege_change: PrivilegeChangeRules,
+    /// `[effects]`: how much the bot may post in one cycle.
+    pub effects: EffectsRules,
     /// The directory the rules were read from (relative paths in the rules resolve against it).
     pub dir: PathBuf,
 }
@@ -904,6 +938,37 @@ impl Rules {
             return Err(perr(
                 "phabricator.ready_column",
                 "must be a column PHID (PHID-PCOL-…) or empty".into(),
+            ));
+        }
+        for (verdict, column) in &raw.phabricator.columns {
+            let key = format!("phabricator.columns.{verdict}");
+            if !COLUMN_VERDICTS.contains(&verdict.as_str()) {
+                return Err(perr(
+                    &key,
+                    format!(
+                        "{verdict:?} is not a verdict with a column (one of {})",
+                        COLUMN_VERDICTS.join(", ")
+                    ),
+                ));
+            }
+            if !column.starts_with("PHID-PCOL-") {
+                return Err(perr(&key, "must be a column PHID (PHID-PCOL-…)".into()));
+            }
+        }
+        if let Some(ready) = raw.phabricator.columns.get("ready") {
+            if !raw.phabricator.ready_column.is_empty() && *ready != raw.phabricator.ready_column {
+                return Err(perr(
+                    "phabricator.columns.ready",
+                    "differs from phabricator.ready_column (its short form): set one of them"
+                        .into(),
+                ));
+            }
+        }
+        let posts = raw.effects.max_posts_per_cycle;
+        if posts == 0 || posts > 100_000 {
+            return Err(perr(
+                "effects.max_posts_per_cycle",
+                format!("{posts} is out of range (1 to 100000)"),
             ));
         }
         if raw.l3.sources.is_empty() {
@@ -1195,6 +1260,7 @@ impl Rules {
             phrases: phrases_c,
             lifecycle,
             privilege_change,
+            effects: raw.effects,
             dir: dir.to_path_buf(),
         };
         // The forms the bot tells people to write must read as what they say.
@@ -1242,6 +1308,17 @@ impl Rules {
     /// A group by name, case-insensitively.
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups.get(&name.to_lowercase())
+    }
+
+    /// The workboard column configured for a verdict (`[phabricator.columns]`, and
+    /// `ready_column` for `ready`), if any.
+    pub fn column(&self, verdict: &str) -> Option<&str> {
+        let p = &self.phabricator;
+        p.columns
+            .get(verdict)
+            .map(String::as_str)
+            .or_else(|| (verdict == "ready").then_some(p.ready_column.as_str()))
+            .filter(|c| !c.is_empty())
     }
 
     /// Resolves a path from the rules (relative to the rules directory); `None` for "".

@@ -6,8 +6,9 @@
 //! legal_users`, `sre_deciders`, `executives` and `research_users`, `[l3] verifiers`), the
 //! projects (`[phabricator] project` and `ready_tag`, `[people] staff_projects`,
 //! `nda_projects` and `research_projects`, each group's `eligible_projects`), `[phabricator]
-//! ready_column` (a column of the watched project's board) and, with the `legalpad` source,
-//! `[l3] document`. A disabled account counts as missing: its word can never count.
+//! ready_column` and `[phabricator.columns]` (columns of the watched project's board) and,
+//! with the `legalpad` source, `[l3] document`. A disabled account counts as missing: its
+//! word can never count.
 
 use crate::conduit::Client;
 use crate::rules::{L3Source, Rules, RulesError};
@@ -134,23 +135,38 @@ pub async fn check(client: &Client, rules: &Rules) -> anyhow::Result<Vec<RulesEr
         }
     }
 
-    // The ready column: one of the watched project's columns.
-    let column = &rules.phabricator.ready_column;
-    if !column.is_empty() {
-        let on_board = match &watched {
+    // The columns (`ready_column` and `[phabricator.columns]`): columns of the watched
+    // project's board, read once.
+    let mut columns: Vec<Name> = Vec::new();
+    if !rules.phabricator.ready_column.is_empty() {
+        columns.push(at(
+            &policy_file,
+            "phabricator.ready_column",
+            &rules.phabricator.ready_column,
+        ));
+    }
+    for (verdict, column) in &rules.phabricator.columns {
+        let key = format!("phabricator.columns.{verdict}");
+        columns.push(at(&policy_file, &key, column));
+    }
+    if !columns.is_empty() {
+        let on_board: BTreeSet<String> = match &watched {
             Some(project) => client
                 .project_columns(project)
                 .await?
-                .iter()
-                .any(|c| c.phid.as_str() == column),
-            None => false,
+                .into_iter()
+                .map(|c| c.phid.as_str().to_string())
+                .collect(),
+            None => BTreeSet::new(),
         };
-        if !on_board {
-            let why = format!(
-                "no column {column} on the workboard of {:?}",
-                rules.phabricator.project
-            );
-            missing.push((at(&policy_file, "phabricator.ready_column", column), why));
+        for c in columns {
+            if !on_board.contains(&c.value) {
+                let why = format!(
+                    "no column {} on the workboard of {:?}",
+                    c.value, rules.phabricator.project
+                );
+                missing.push((c, why));
+            }
         }
     }
 

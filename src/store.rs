@@ -277,6 +277,128 @@ pub struct KeySighting {
     pub first_seen: i64,
 }
 
+/// A key sighting as stored, for the poller's key ledger (see [`Store::sightings_of`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct StoredSighting {
+    /// The fingerprint.
+    pub fingerprint: String,
+    /// Task id number.
+    pub task_id: i64,
+    /// Whom it is filed under (the subject's [`crate::policy::Subject::reuse_key`]).
+    pub username: String,
+    /// When the key first appeared there (epoch seconds).
+    pub first_seen: i64,
+    /// The transaction id of that appearance, if it was one.
+    pub first_xact: Option<i64>,
+    /// Dated by appearance (`false`: a sighting from before migration 0003).
+    #[serde(deserialize_with = "flag")]
+    pub dated: bool,
+}
+
+/// A verdict change for the audit log (see [`Store::audit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// The task.
+    pub task: TaskId,
+    /// When (epoch seconds).
+    pub at: i64,
+    /// The previous verdict.
+    pub old: Option<String>,
+    /// The new verdict.
+    pub new: String,
+    /// Evidence JSON.
+    pub evidence: String,
+}
+
+/// A key seen on a task (see [`Store::record_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The fingerprint.
+    pub fingerprint: Fingerprint,
+    /// The task.
+    pub task: TaskId,
+    /// The subject's [`crate::policy::Subject::reuse_key`].
+    pub user: String,
+    /// The requested shell user.
+    pub shell_user: Option<String>,
+    /// When the key first appeared on the task.
+    pub first: Moment,
+}
+
+/// What the poller writes for a batch of settled tasks, in one transaction
+/// ([`Store::write_batch`]): task rows (with their reports), audit entries, key sightings,
+/// lifecycle rows and meta values.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Task rows; a row with an empty `report_json` keeps its stored report.
+    pub tasks: Vec<TaskRow>,
+    /// Audit entries, appended in this order.
+    pub audit: Vec<AuditRecord>,
+    /// Key sightings.
+    pub keys: Vec<KeyRecord>,
+    /// Lifecycle rows (inserted or replaced).
+    pub lifecycle: Vec<LifecycleRow>,
+    /// Meta values.
+    pub meta: Vec<(String, String)>,
+}
+
+impl Batch {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+            && self.audit.is_empty()
+            && self.keys.is_empty()
+            && self.lifecycle.is_empty()
+            && self.meta.is_empty()
+    }
+}
+
+/// A task row as the JSON array [`Store::write_batch`] reads: the columns of [`BRIEF_COLUMNS`],
+/// then the report.
+fn row_json(t: &TaskRow) -> serde_json::Value {
+    serde_json::json!([
+        t.id,
+        t.phid,
+        t.title,
+        t.requester,
+        t.shell_user,
+        t.groups,
+        t.sudo as i64,
+        t.open as i64,
+        t.verdict,
+        t.until_at,
+        t.who,
+        t.tagged_at,
+        t.created_at,
+        t.date_modified,
+        t.last_activity,
+        t.checklist_hash,
+        t.posted_hash,
+        t.posted_xact,
+        t.posted_at,
+        t.evaluated_at,
+        t.first_ready_at,
+        t.meeting,
+        t.decision,
+        t.decided_by,
+        t.decided_at,
+        t.nudged_for,
+        t.ready_marked as i64,
+        t.last_xact_id,
+        t.wake_at,
+        t.first_meeting,
+        t.report_json
+    ])
+}
+
+/// `value ->> 0, value ->> 1, …` for `n` columns of a JSON array row.
+fn json_columns(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("value ->> {i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -368,6 +490,21 @@ const APPROVALS_OF_REPORT: &str = "CASE WHEN json_valid(report_json) THEN COALES
         SELECT report_json ->> (e.fullkey || '.id') AS id, report_json ->> (e.fullkey || '.status') AS status
         FROM json_each(report_json, '$.checks') e) c
     WHERE c.status = 'pass' AND (c.id GLOB '*approval' OR c.id GLOB 'lead-approval:*')), '[]') ELSE '[]' END";
+
+/// How a key sighting already stored is updated (see [`Store::record_key`]): the subject is the
+/// latest, the first appearance the earliest; `excluded` is earlier than the row when it is an
+/// earlier second, or the same second with a transaction id where the row has none or a larger
+/// one; a sighting from before migration 0003 (`dated = 0`) is replaced outright.
+const KEY_UPSERT: &str = "username = excluded.username, shell_user = excluded.shell_user,
+    first_seen = CASE WHEN (keys_seen.dated = 0 OR excluded.first_seen < keys_seen.first_seen
+        OR (excluded.first_seen = keys_seen.first_seen AND excluded.first_xact IS NOT NULL
+            AND (keys_seen.first_xact IS NULL OR excluded.first_xact < keys_seen.first_xact)))
+        THEN excluded.first_seen ELSE keys_seen.first_seen END,
+    first_xact = CASE WHEN (keys_seen.dated = 0 OR excluded.first_seen < keys_seen.first_seen
+        OR (excluded.first_seen = keys_seen.first_seen AND excluded.first_xact IS NOT NULL
+            AND (keys_seen.first_xact IS NULL OR excluded.first_xact < keys_seen.first_xact)))
+        THEN excluded.first_xact ELSE keys_seen.first_xact END,
+    dated = 1";
 
 /// A whole task row: the task and its stored report.
 const FULL: &str = "SELECT t.*, COALESCE(r.report_json, '{}') AS report_json
@@ -795,6 +932,179 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a batch of settled tasks in one transaction: one statement per table, each
+    /// reading its rows from one JSON array (a statement per row would hand each one over to
+    /// SQLite's thread on its own).
+    pub async fn write_batch(&self, b: &Batch) -> Result<(), StoreError> {
+        if b.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        if !b.tasks.is_empty() {
+            let rows = serde_json::Value::Array(b.tasks.iter().map(row_json).collect()).to_string();
+            let updates = BRIEF_COLUMNS
+                .split(", ")
+                .skip(1)
+                .map(|c| format!("{c}=excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            sqlx::query(&format!(
+                "INSERT INTO tasks ({BRIEF_COLUMNS}) SELECT {} FROM json_each(?1) WHERE true
+                 ON CONFLICT(id) DO UPDATE SET {updates}",
+                json_columns(30)
+            ))
+            .bind(&rows)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO reports (task_id, report_json)
+                 SELECT value ->> 0, value ->> 30 FROM json_each(?1) WHERE (value ->> 30) <> ''
+                 ON CONFLICT(task_id) DO UPDATE SET report_json = excluded.report_json",
+            )
+            .bind(&rows)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE reports SET approvals = {APPROVALS_OF_REPORT} WHERE task_id IN
+                 (SELECT value ->> 0 FROM json_each(?1) WHERE (value ->> 30) <> '')"
+            ))
+            .bind(&rows)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !b.audit.is_empty() {
+            let rows: Vec<serde_json::Value> = b
+                .audit
+                .iter()
+                .map(|a| serde_json::json!([a.task.0, a.at, a.old, a.new, a.evidence]))
+                .collect();
+            sqlx::query(
+                "INSERT INTO audit (task_id, at, old_verdict, new_verdict, evidence)
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+                 FROM json_each(?1) ORDER BY key",
+            )
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !b.keys.is_empty() {
+            let rows: Vec<serde_json::Value> = b
+                .keys
+                .iter()
+                .map(|k| {
+                    serde_json::json!([
+                        k.fingerprint.0,
+                        k.task.0,
+                        k.user.to_lowercase(),
+                        k.shell_user,
+                        k.first.at.timestamp(),
+                        k.first.xact
+                    ])
+                })
+                .collect();
+            sqlx::query(&format!(
+                "INSERT INTO keys_seen (fingerprint, task_id, username, shell_user, first_seen, first_xact, dated)
+                 SELECT {}, 1 FROM json_each(?1) WHERE true
+                 ON CONFLICT(fingerprint, task_id) DO UPDATE SET {KEY_UPSERT}",
+                json_columns(6)
+            ))
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !b.lifecycle.is_empty() {
+            let rows: Vec<serde_json::Value> = b
+                .lifecycle
+                .iter()
+                .map(|r| {
+                    serde_json::json!([
+                        r.task_id,
+                        r.kind,
+                        r.shell_user,
+                        r.groups,
+                        r.granted_at,
+                        r.granted_by,
+                        r.expiry_date,
+                        r.expiry_contact,
+                        r.reminded_at,
+                        r.reminded_for,
+                        r.expired_noted_at,
+                        r.expired_for
+                    ])
+                })
+                .collect();
+            sqlx::query(&format!(
+                "INSERT OR REPLACE INTO lifecycle (task_id, kind, shell_user, groups, granted_at, granted_by,
+                    expiry_date, expiry_contact, reminded_at, reminded_for, expired_noted_at, expired_for)
+                 SELECT {} FROM json_each(?1)",
+                json_columns(12)
+            ))
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !b.meta.is_empty() {
+            let rows: Vec<serde_json::Value> = b
+                .meta
+                .iter()
+                .map(|(k, v)| serde_json::json!([k, v]))
+                .collect();
+            sqlx::query(
+                "INSERT INTO meta (key, value) SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The rows of these tasks without their reports (see [`Self::task_briefs`]), by id; one
+    /// query for all.
+    pub async fn task_briefs_of(&self, ids: &[u64]) -> Result<Vec<TaskRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(|id| (*id as i64).to_string()).collect();
+        self.rows(&format!("WHERE t.id IN ({})", list.join(",")), false)
+            .await
+    }
+
+    /// The lifecycle rows of these tasks (those that have one), by task id; one query.
+    pub async fn lifecycles_of(&self, ids: &[u64]) -> Result<Vec<LifecycleRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(|id| (*id as i64).to_string()).collect();
+        Ok(sqlx::query_as(&format!(
+            "SELECT * FROM lifecycle WHERE task_id IN ({}) ORDER BY task_id",
+            list.join(",")
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every stored sighting of these fingerprints, in one query (read as one JSON text).
+    pub async fn sightings_of(
+        &self,
+        fingerprints: &[&str],
+    ) -> Result<Vec<StoredSighting>, StoreError> {
+        if fingerprints.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_array(json_array(fingerprint, task_id, username, first_seen,
+                 first_xact, dated)), '[]')
+             FROM keys_seen WHERE fingerprint IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(serde_json::to_string(fingerprints).unwrap_or_default())
+        .fetch_one(&self.pool)
+        .await?;
+        decode(&json)
+    }
+
     /// Records that a checklist with this hash was posted as this transaction.
     pub async fn record_posted(
         &self,
@@ -848,19 +1158,10 @@ impl Store {
         shell_user: Option<&str>,
         first: Moment,
     ) -> Result<(), StoreError> {
-        // `excluded` is earlier than the row: an earlier second, or the same second with a
-        // transaction id where the row has none or a larger one.
-        const EARLIER: &str = "(keys_seen.dated = 0 OR excluded.first_seen < keys_seen.first_seen
-            OR (excluded.first_seen = keys_seen.first_seen AND excluded.first_xact IS NOT NULL
-                AND (keys_seen.first_xact IS NULL OR excluded.first_xact < keys_seen.first_xact)))";
         let sql = format!(
             "INSERT INTO keys_seen (fingerprint, task_id, username, shell_user, first_seen, first_xact, dated)
              VALUES (?,?,?,?,?,?,1)
-             ON CONFLICT(fingerprint, task_id) DO UPDATE SET
-               username = excluded.username, shell_user = excluded.shell_user,
-               first_seen = CASE WHEN {EARLIER} THEN excluded.first_seen ELSE keys_seen.first_seen END,
-               first_xact = CASE WHEN {EARLIER} THEN excluded.first_xact ELSE keys_seen.first_xact END,
-               dated = 1"
+             ON CONFLICT(fingerprint, task_id) DO UPDATE SET {KEY_UPSERT}"
         );
         sqlx::query(&sql)
             .bind(&fp.0)

@@ -47,6 +47,7 @@ async fn start_sim(sc: Scenario, latency_ms: u64) -> SimHandle {
 
 /// `accessbot run` as a child process; stderr goes to `log` (appended).
 fn spawn_run(
+    rules: &Path,
     sim: &SimHandle,
     token: &str,
     now: &str,
@@ -54,7 +55,6 @@ fn spawn_run(
     log: &Path,
     extra: &[&str],
 ) -> Child {
-    let rules = common::root().join("rules");
     let err = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -104,7 +104,7 @@ async fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::E
 async fn reference(sc: Scenario, token: &str, now: &str, ids: &[u64]) -> Vec<Vec<String>> {
     let sim = start_sim(sc, 0).await;
     let dir = tempfile::tempdir().unwrap();
-    let rules = common::rules();
+    let rules = common::rules_uncapped();
     let client = Client::new(
         &sim.url(),
         Token::new(token.to_string()),
@@ -156,10 +156,20 @@ async fn crash_and_restart(n_tasks: usize, n_kills: usize, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let db: PathBuf = dir.path().join("accessbot.db");
     let log = dir.path().join("stderr.log");
+    // The whole sync in a cycle, as the in-process reference does.
+    let rules = common::rules_dir(common::uncapped);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut posted_between_kills = Vec::new();
     for _ in 0..n_kills {
-        let mut child = spawn_run(&sim, &token, &now, &db, &log, &["--interval", "1"]);
+        let mut child = spawn_run(
+            rules.path(),
+            &sim,
+            &token,
+            &now,
+            &db,
+            &log,
+            &["--interval", "1"],
+        );
         let delay = rng.gen_range(KILL_AFTER_MS);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         if let Some(status) = child.try_wait().unwrap() {
@@ -179,7 +189,7 @@ async fn crash_and_restart(n_tasks: usize, n_kills: usize, seed: u64) {
         "{posted_between_kills:?} of {total}"
     );
     // A clean final run.
-    let mut child = spawn_run(&sim, &token, &now, &db, &log, &["--once"]);
+    let mut child = spawn_run(rules.path(), &sim, &token, &now, &db, &log, &["--once"]);
     let status = wait_exit(&mut child, Duration::from_secs(60)).await;
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
@@ -244,7 +254,17 @@ async fn sigterm_finishes_the_task_in_hand_and_a_second_instance_refuses_to_star
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("accessbot.db");
     let log = dir.path().join("stderr.log");
-    let mut first = spawn_run(&sim, &token, &now, &db, &log, &["--interval", "1"]);
+    // The whole sync in a cycle, as the in-process reference does.
+    let rules = common::rules_dir(common::uncapped);
+    let mut first = spawn_run(
+        rules.path(),
+        &sim,
+        &token,
+        &now,
+        &db,
+        &log,
+        &["--interval", "1"],
+    );
     // Wait until it is posting, so that SIGTERM lands in the middle of the work.
     let start = Instant::now();
     while ids.iter().all(|id| sim.comments(*id).is_empty()) {
@@ -255,7 +275,15 @@ async fn sigterm_finishes_the_task_in_hand_and_a_second_instance_refuses_to_star
 
     // A second writer on the same database refuses to start, and says why.
     let second_log = dir.path().join("second.log");
-    let mut second = spawn_run(&sim, &token, &now, &db, &second_log, &["--once"]);
+    let mut second = spawn_run(
+        rules.path(),
+        &sim,
+        &token,
+        &now,
+        &db,
+        &second_log,
+        &["--once"],
+    );
     let status = wait_exit(&mut second, Duration::from_secs(30)).await;
     let text = std::fs::read_to_string(&second_log).unwrap();
     assert_eq!(status.and_then(|s| s.code()), Some(1), "{text}");

@@ -596,6 +596,10 @@ async fn rules_check_live_names_every_missing_name() {
             "ready_column = \"\"",
             &format!("ready_column = \"{column}\""),
         )
+        .replace(
+            "# blocked = \"PHID-PCOL-…\"",
+            &format!("blocked = \"{column}\""),
+        )
     });
     std::fs::write(
         good.path().join("groups.toml"),
@@ -634,6 +638,10 @@ async fn rules_check_live_names_every_missing_name() {
             "ready_column = \"\"",
             "ready_column = \"PHID-PCOL-nosuchcolumn00000000\"",
         )
+        .replace(
+            "# granted = \"PHID-PCOL-…\"",
+            "granted = \"PHID-PCOL-nosuchgrantedcolumn0\"",
+        )
         .replace("document = \"L3\"", "document = \"L33\"")
         .replace(
             "sre_deciders = [\"sre-kim\"]",
@@ -665,6 +673,11 @@ async fn rules_check_live_names_every_missing_name() {
             "phabricator.ready_column",
             "PHID-PCOL-nosuchcolumn",
         ),
+        (
+            &policy,
+            "phabricator.columns.granted",
+            "PHID-PCOL-nosuchgrantedcolumn0",
+        ),
         (&policy, "l3.document", "L33"),
     ] {
         let line = err
@@ -684,7 +697,7 @@ async fn rules_check_live_names_every_missing_name() {
         err.lines()
             .last()
             .unwrap()
-            .contains("8 configured name(s) do not exist"),
+            .contains("9 configured name(s) do not exist"),
         "{err}"
     );
     // Offline (no --live) the same rules are valid.

@@ -227,6 +227,12 @@ fn unsafe_parts(text: &str) -> Vec<String> {
     let hex_word = Regex::new(r"(?:^|[^A-Za-z0-9_])([0-9a-f]{7,})(?:$|[^A-Za-z0-9_])").unwrap();
     let check_line =
         Regex::new(r"^- \[( |x)\] `[a-z0-9:._-]+`( \(//[a-z-]+//\))?: [^\n]*$").unwrap();
+    // What changed since the last checklist: check ids only, under the header.
+    let ids = r"[a-z0-9:._-]+(, [a-z0-9:._-]+)*";
+    let changes_line = Regex::new(&format!(
+        r"^//Since the last checklist//: (now passing|no longer passing|still needed): {ids}( · (no longer passing|still needed): {ids})*$"
+    ))
+    .unwrap();
     let nudge = text.starts_with("**accessbot**: @clinicduty ");
     for m in mention.find_iter(text) {
         if !(nudge && m.start() == "**accessbot**: ".len()) {
@@ -285,6 +291,7 @@ fn unsafe_parts(text: &str) -> Vec<String> {
     for (i, line) in lines.iter().enumerate().skip(1) {
         let ok = line.is_empty()
             || (i == lines.len() - 1 && line.starts_with("//Evaluated ") && line.ends_with("//"))
+            || (i == 1 && changes_line.is_match(line))
             || check_line.is_match(line);
         if !ok {
             out.push(format!("line {} is no checklist line: {line:?}", i + 1));

@@ -30,6 +30,19 @@ pub fn rules() -> Arc<Rules> {
     Arc::new(Rules::load(&root().join("rules")).expect("bundled rules"))
 }
 
+/// The bundled rules without the post limit of a cycle (`[effects] max_posts_per_cycle`):
+/// for tests of a whole sync in one cycle, not of the limit.
+pub fn rules_uncapped() -> Arc<Rules> {
+    let mut r = (*rules()).clone();
+    r.effects.max_posts_per_cycle = 100_000;
+    Arc::new(r)
+}
+
+/// Edits a policy.toml to lift the post limit of a cycle (see [`rules_uncapped`]).
+pub fn uncapped(policy: String) -> String {
+    policy.replace("max_posts_per_cycle = 20", "max_posts_per_cycle = 100000")
+}
+
 /// A scenario under `tests/scenarios/`.
 pub fn load_scenario(name: &str) -> Scenario {
     let path = root().join("tests/scenarios").join(name);
