@@ -32,8 +32,13 @@ const BATCH: usize = 100;
 const DEFER_HELD: usize = 256;
 /// Failed cycles in a row from which each failure is logged at ERROR (an outage, not a blip).
 pub const CYCLE_ERROR_AFTER: u32 = 3;
-/// Meta key of the poll cursor (the newest dateModified seen).
+/// Meta key of the poll cursor: the `modifiedStart` of the next poll (epoch seconds). An older
+/// database holds the newest dateModified seen there, which is a safe start too.
 const CURSOR: &str = "cursor";
+/// How far the server's clock (the `Date` of the poll's first answer) must be past a second
+/// before the cursor closes it: its `Date` is stamped after the query ran, and a write that
+/// read the clock in that second may commit a moment later, so one second more than "past".
+const CLOSE_AFTER_SECONDS: i64 = 2;
 /// Meta key of the last reconcile time.
 const RECONCILED: &str = "reconciled_at";
 /// Meta key of the end of the last successful cycle (epoch seconds): `status` shows the data
@@ -135,7 +140,8 @@ struct Polled {
     changed: usize,
     /// Tasks due a re-read handed to it after them.
     due: usize,
-    /// The newest `dateModified` seen.
+    /// Where the next poll starts (its `modifiedStart`, the cursor): the newest `dateModified`
+    /// seen, or the second after it once the server's clock has passed it ([`next_start`]).
     newest: i64,
     /// Whether this cycle re-reads every open task.
     reconcile_due: bool,
@@ -627,7 +633,8 @@ impl Poller {
     ) -> anyhow::Result<Polled> {
         let project = self.src.context().project.clone();
         let mut seen: HashSet<u64> = HashSet::new();
-        let mut newest = cursor.unwrap_or(0);
+        let mut newest: Option<i64> = None;
+        let mut server_time: Option<i64> = None;
         let mut after: Option<String> = None;
         let mut unreadable = Vec::new();
         loop {
@@ -635,6 +642,10 @@ impl Poller {
                 .client()
                 .read_tasks_page(&project, cursor, after.as_deref())
                 .await?;
+            // The first page's answer bounds what later modifications can be dated.
+            if after.is_none() {
+                server_time = page.server_time;
+            }
             // A task that cannot be read is set aside; it does not hold the cursor back (its
             // modification time is unknown), and is met again only when it changes, or while
             // it is the most recently modified request (each poll then reads one answer up to
@@ -647,7 +658,7 @@ impl Poller {
             }
             let mut batch = Vec::new();
             for mut t in page.tasks {
-                newest = newest.max(t.fields.date_modified);
+                newest = newest.max(Some(t.fields.date_modified));
                 let known = rows.get(&(t.id as i64));
                 if known.is_none_or(|r| r.date_modified != t.fields.date_modified)
                     && seen.insert(t.id)
@@ -666,6 +677,7 @@ impl Poller {
             }
         }
         let changed = seen.len();
+        let newest = next_start(cursor, newest, server_time);
         let set_aside = self.unreadable.lock().await.clone();
 
         let reconcile_due = match self
@@ -1678,6 +1690,21 @@ impl Poller {
 }
 
 /// Copies the evaluation into the stored row.
+/// The next poll's `modifiedStart` after a poll from `cursor` that saw tasks modified up to
+/// `newest`, the server answering at `server_time`: `newest` itself while later modifications
+/// may still be dated in that second (the next poll reads that second's tasks again, a page of
+/// 100 at a time), the second after it once the server's clock is [`CLOSE_AFTER_SECONDS`] past
+/// it, so that a burst of hundreds of tasks in one second is never paged through again and an
+/// idle poll stays one call. Never before `cursor`; without a `Date` the second stays open.
+fn next_start(cursor: Option<i64>, newest: Option<i64>, server_time: Option<i64>) -> i64 {
+    let start = cursor.unwrap_or(0);
+    let Some(newest) = newest else {
+        return start;
+    };
+    let closed = server_time.is_some_and(|t| t >= newest + CLOSE_AFTER_SECONDS);
+    start.max(if closed { newest + 1 } else { newest })
+}
+
 fn fill_row(
     row: &mut TaskRow,
     t: &Task,
@@ -1732,6 +1759,22 @@ fn fill_row(
 mod tests {
     use super::*;
     use crate::ids::Fingerprint;
+
+    #[test]
+    fn the_cursor_closes_a_second_only_once_the_server_clock_is_past_it() {
+        // Nothing new: the cursor stays.
+        assert_eq!(next_start(Some(100), None, Some(500)), 100);
+        assert_eq!(next_start(None, None, Some(500)), 0);
+        // The server's clock is still in (or just after) the newest second: read it again.
+        assert_eq!(next_start(Some(100), Some(200), Some(200)), 200);
+        assert_eq!(next_start(Some(100), Some(200), Some(201)), 200);
+        // Far enough past it: no later modification can be dated in it.
+        assert_eq!(next_start(Some(100), Some(200), Some(202)), 201);
+        // No `Date`: never closed.
+        assert_eq!(next_start(Some(100), Some(200), None), 200);
+        // Never behind the cursor (an old database's cursor is the newest second seen).
+        assert_eq!(next_start(Some(300), Some(200), Some(900)), 300);
+    }
 
     #[test]
     fn the_ledger_finds_an_earlier_use_recorded_late_by_time_then_transaction() {

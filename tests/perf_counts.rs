@@ -186,6 +186,56 @@ async fn a_new_task_by_known_users_costs_two_timeline_reads_a_page_and_one_edit(
 }
 
 #[tokio::test]
+async fn after_a_burst_of_hundreds_in_one_second_every_idle_poll_is_one_call() {
+    // 150 checklists posted at one instant: more tasks modified in one second than a page
+    // holds. Then, on the same tasks, 120 requester comments landing in one second.
+    let n = 150;
+    let mut sc = sim::generate(n, 8);
+    let t0 = sc.now;
+    let minute = Duration::seconds(60);
+    let burst = t0 + minute * 3 + Duration::seconds(20);
+    for t in sc.tasks.iter_mut().take(120) {
+        let author = t.author.clone();
+        t.events
+            .push(accessbot::sim::scenario::ScenarioEvent::comment(
+                burst,
+                &author,
+                "Any update on this request?",
+            ));
+    }
+    let b = Bench::start(sc, t0).await;
+    let sync = b.cycles(1).await;
+    assert!(count(&sync, "maniphest.edit") > 100, "{:?}", sync.calls);
+    // The poll that reads the burst back closes its second: the server's clock is past it.
+    b.set_now(t0 + minute);
+    b.cycles(1).await;
+    for i in 2..=3 {
+        b.set_now(t0 + minute * i);
+        let idle = b.cycles(1).await;
+        assert_eq!(idle.total, 1, "idle poll {i}: {:?}", idle.calls);
+    }
+    // The requesters' burst: read once (two pages, the timelines and pastes), then idle.
+    b.set_now(t0 + minute * 4);
+    let changed = b.cycles(1).await;
+    assert_eq!(
+        count(&changed, "maniphest.search"),
+        2,
+        "{:?}",
+        changed.calls
+    );
+    assert!(
+        count(&changed, "transaction.search") >= 120,
+        "{:?}",
+        changed.calls
+    );
+    for i in 5..=7 {
+        b.set_now(t0 + minute * i);
+        let idle = b.cycles(1).await;
+        assert_eq!(idle.total, 1, "idle poll {i}: {:?}", idle.calls);
+    }
+}
+
+#[tokio::test]
 async fn the_sync_keeps_within_its_concurrency() {
     let sc = sim::generate(60, 8);
     let now = sc.now;
