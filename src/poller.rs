@@ -39,7 +39,8 @@ const CURSOR: &str = "cursor";
 /// before the cursor closes it: its `Date` is stamped after the query ran, and a write that
 /// read the clock in that second may commit a moment later, so one second more than "past".
 const CLOSE_AFTER_SECONDS: i64 = 2;
-/// Meta key of the last reconcile time.
+/// Meta key of the last cycle that re-read a request for the reconcile (kept for operators;
+/// each request's own schedule is its `evaluated_at`, see [`reconcile_due_now`]).
 const RECONCILED: &str = "reconciled_at";
 /// Meta key of the end of the last successful cycle (epoch seconds): `status` shows the data
 /// as of then.
@@ -143,7 +144,7 @@ struct Polled {
     /// Where the next poll starts (its `modifiedStart`, the cursor): the newest `dateModified`
     /// seen, or the second after it once the server's clock has passed it ([`next_start`]).
     newest: i64,
-    /// Whether this cycle re-reads every open task.
+    /// Whether this cycle re-reads a request for the reconcile.
     reconcile_due: bool,
     /// Tasks the poll set aside as unreadable.
     unreadable: Vec<(TaskId, String)>,
@@ -680,25 +681,21 @@ impl Poller {
         let newest = next_start(cursor, newest, server_time);
         let set_aside = self.unreadable.lock().await.clone();
 
-        let reconcile_due = match self
-            .store
-            .meta(RECONCILED)
-            .await?
-            .and_then(|c| c.parse::<i64>().ok())
-        {
-            Some(t) => now.timestamp() - t >= i64::from(self.rules.timing.reconcile_minutes) * 60,
-            None => cursor.is_some(),
-        };
         // Tasks set aside as unreadable are read again when they change (the poll), not on
-        // the reconcile cycle: their timeline did not get readable by a comment edit.
+        // the reconcile: their timeline did not get readable by a comment edit.
+        let periods = self.reconcile_periods();
+        let mut reconcile_due = false;
         let mut due: Vec<u64> = rows
             .values()
             .filter(|r| !seen.contains(&(r.id as u64)))
             .filter(|r| !set_aside.contains_key(&(r.id as u64)))
             .filter(|r| {
                 // Only granted requests keep a wake time once closed (their expiry).
+                let reconcile = r.open && !r.granted && reconcile_due_now(r, now, periods);
+                reconcile_due |= reconcile;
                 r.wake_at.is_some_and(|w| w <= now.timestamp())
-                    || (r.open && !r.granted && (reconcile_due || self.nudge_due(r, now)))
+                    || reconcile
+                    || (r.open && !r.granted && self.nudge_due(r, now))
                     || (r.open && concerned.contains(&(r.id as u64)))
             })
             .map(|r| r.id as u64)
@@ -744,6 +741,17 @@ impl Poller {
             }
         }
         Ok(polled)
+    }
+
+    /// The reconcile's two periods in seconds: of the requests resting on comments
+    /// (`reconcile_minutes`), and of the others (`reconcile_all_hours`, never shorter).
+    fn reconcile_periods(&self) -> (i64, i64) {
+        let t = &self.rules.timing;
+        let comments = i64::from(t.reconcile_minutes.max(1)) * 60;
+        (
+            comments,
+            (i64::from(t.reconcile_all_hours) * 3600).max(comments),
+        )
     }
 
     /// Prefetches a batch's requesters and hands the batch to the pipeline; false when the
@@ -1690,6 +1698,29 @@ impl Poller {
 }
 
 /// Copies the evaluation into the stored row.
+/// Whether the reconcile re-reads the open request `r` now: once per period of its tier
+/// (`periods`: resting on comments or a paste, the others; see [`Poller::reconcile_periods`]),
+/// at its own moment in the period, so that the re-reads are spread over the period instead of
+/// made in one burst. The period is cut into slots at `offset(id) + k × period`; the request
+/// is due once a slot boundary passed since it was last read (never read: due). So it is read
+/// at most once per period by the reconcile, and never more than a period (and a poll) after
+/// its last read.
+fn reconcile_due_now(r: &PollEntry, now: DateTime<Utc>, periods: (i64, i64)) -> bool {
+    let period = if r.rests_on_comments {
+        periods.0
+    } else {
+        periods.1
+    }
+    .max(1);
+    let Some(read) = r.evaluated_at else {
+        return true;
+    };
+    // A fixed, well-mixed offset per task (Fibonacci hashing): neighbours are far apart.
+    let offset = ((r.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) as i64 % period;
+    let slot = |t: i64| (t - offset).div_euclid(period);
+    slot(now.timestamp()) > slot(read)
+}
+
 /// The next poll's `modifiedStart` after a poll from `cursor` that saw tasks modified up to
 /// `newest`, the server answering at `server_time`: `newest` itself while later modifications
 /// may still be dated in that second (the next poll reads that second's tasks again, a page of
@@ -1759,6 +1790,58 @@ fn fill_row(
 mod tests {
     use super::*;
     use crate::ids::Fingerprint;
+
+    #[test]
+    fn each_request_is_reconciled_once_per_period_of_its_tier_at_its_own_moment() {
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let periods = (1800, 6 * 3600);
+        let entry = |id: i64, rests: bool, read: Option<i64>| PollEntry {
+            id,
+            date_modified: 0,
+            open: true,
+            wake_at: None,
+            blocked: false,
+            last_activity: None,
+            nudged_for: None,
+            granted: false,
+            evaluated_at: read,
+            rests_on_comments: rests,
+        };
+        // Never read: due.
+        assert!(reconcile_due_now(&entry(1, false, None), at(10), periods));
+        // 1,000 requests all read at one instant, then polled every minute for two periods:
+        // each is read exactly once per period of its tier, and the reads are spread.
+        let t0 = 1_800_000_000;
+        for (rests, period) in [(true, periods.0), (false, periods.1)] {
+            let mut rows: Vec<PollEntry> =
+                (1..=1000).map(|id| entry(id, rests, Some(t0))).collect();
+            let mut reads = vec![0u32; rows.len()];
+            let mut busiest = 0;
+            let mut t = t0;
+            while t < t0 + 2 * period {
+                t += 60;
+                let mut now_due = 0;
+                for (i, r) in rows.iter_mut().enumerate() {
+                    if reconcile_due_now(r, at(t), periods) {
+                        reads[i] += 1;
+                        now_due += 1;
+                        r.evaluated_at = Some(t);
+                    }
+                }
+                busiest = busiest.max(now_due);
+            }
+            assert!(reads.iter().all(|n| *n == 2), "{rests}: {reads:?}");
+            // Spread: about 1,000 / (period / 60) a poll, never a burst.
+            let even = 1000 * 60 / period;
+            assert!(busiest <= 3 * even + 3, "{rests}: {busiest} in one poll");
+        }
+        // Granted or closed requests are left to the caller; a read just now is never due.
+        assert!(!reconcile_due_now(
+            &entry(7, true, Some(t0)),
+            at(t0),
+            periods
+        ));
+    }
 
     #[test]
     fn the_cursor_closes_a_second_only_once_the_server_clock_is_past_it() {

@@ -235,6 +235,57 @@ async fn after_a_burst_of_hundreds_in_one_second_every_idle_poll_is_one_call() {
     }
 }
 
+/// The open, ungranted requests by reconcile tier: (resting on comments, the others).
+async fn tiers(b: &Bench) -> (usize, usize) {
+    let store = Store::open_read_only(&b._dir.path().join("accessbot.db"))
+        .await
+        .unwrap();
+    let index = store.poll_index().await.unwrap();
+    let open = index.iter().filter(|r| r.open && !r.granted);
+    let comments = open.clone().filter(|r| r.rests_on_comments).count();
+    (comments, open.count() - comments)
+}
+
+#[tokio::test]
+async fn the_reconcile_reads_requests_on_comments_every_period_and_the_rest_every_six_hours() {
+    // A month on: no waiting period, nothing that time alone settles.
+    let base = sim::generate(40, 8);
+    let t0 = base.now + Duration::days(30);
+    let b = Bench::start(base, t0).await;
+    let minute = Duration::seconds(60);
+    for i in 0..3 {
+        b.set_now(t0 + minute * i);
+        b.cycles(1).await;
+    }
+    let (comments, others) = tiers(&b).await;
+    assert!(comments > 0 && others > 0, "{comments} {others}");
+
+    // Six hours of polls a minute apart (reconcile_minutes = 30, reconcile_all_hours = 6):
+    // each request on comments is read 12 times, every other one once, spread over the hours.
+    let mut due = 0;
+    let mut busiest = 0;
+    let mut timelines = 0;
+    for i in 3..3 + 360 {
+        b.set_now(t0 + minute * i);
+        b.sim.reset_stats();
+        let r = b.bot.cycle().await.expect("cycle");
+        assert!(r.failed.is_empty() && r.effects.is_empty(), "{r:?}");
+        assert_eq!(r.changed, 0);
+        let s = b.sim.stats();
+        assert_eq!(count(&s, "maniphest.search"), 1 + u64::from(r.due > 0));
+        due += r.due;
+        busiest = busiest.max(r.due);
+        timelines += count(&s, "transaction.search");
+    }
+    assert_eq!(due, 12 * comments + others);
+    // Pastes are read with their task (their transactions too): only the task's timeline is
+    // counted here, one per re-read.
+    let paste_timelines = timelines - due as u64;
+    assert!(paste_timelines <= due as u64, "{timelines} {due}");
+    // Spread: never more than a few at once (in one burst it would be all of them).
+    assert!(busiest <= 4, "{busiest} re-read in one cycle");
+}
+
 #[tokio::test]
 async fn the_sync_keeps_within_its_concurrency() {
     let sc = sim::generate(60, 8);
