@@ -201,6 +201,9 @@ pub struct EvidenceSource {
     members_refresh: tokio::sync::Mutex<()>,
     /// What the last task page fetched was: said once, loudly, when it changes.
     pages: Mutex<PageHealth>,
+    /// Where the comment channels learnt from task pages are kept across restarts, if set
+    /// ([`Self::remember_channels_in`]).
+    channel_store: std::sync::OnceLock<Store>,
 }
 
 /// Whether task pages can be read, as last seen.
@@ -377,7 +380,15 @@ impl EvidenceSource {
             caches: Mutex::new(Caches::default()),
             members_refresh: tokio::sync::Mutex::new(()),
             pages: Mutex::new(PageHealth::Unknown),
+            channel_store: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Keeps the comment channels read from task pages in `store` and looks there before
+    /// reading a page: a comment's channel never changes, so a restarted bot reads a task's
+    /// page again only for comments it has not seen. Set once; later calls are ignored.
+    pub fn remember_channels_in(&self, store: Store) {
+        let _ = self.channel_store.set(store);
     }
 
     /// The resolved context.
@@ -667,7 +678,7 @@ impl EvidenceSource {
         if self.rules.evidence.channel == ChannelSource::NoInboundMail {
             return xacts.iter().map(|x| (x.clone(), Channel::Web)).collect();
         }
-        let missing: Vec<Phid> = {
+        let mut missing: Vec<Phid> = {
             let c = self.lock();
             xacts
                 .iter()
@@ -675,6 +686,19 @@ impl EvidenceSource {
                 .cloned()
                 .collect()
         };
+        let store = self.channel_store.get();
+        if let (Some(store), false) = (store, missing.is_empty()) {
+            match store.channels(&missing).await {
+                Ok(known) if !known.is_empty() => {
+                    missing.retain(|x| !known.contains_key(x));
+                    self.lock().channels.extend(known);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the known comment channels: reading the task page")
+                }
+            }
+        }
         if !missing.is_empty() {
             let id = TaskId(task.id);
             let read = self
@@ -692,11 +716,14 @@ impl EvidenceSource {
                     if let Some(why) = &t.incomplete {
                         tracing::warn!(task = %id, older_parts = t.older_parts, reason = %why, "the task page was not read to its oldest event: the channels of older comments stay unknown");
                     }
-                    let found = channel_map(&t.markers);
-                    let mut c = self.lock();
-                    for (phid, ch) in found {
-                        if ch != Channel::Unknown && comments.contains(&phid) {
-                            c.channels.insert(phid, ch);
+                    let found: Vec<(Phid, Channel)> = channel_map(&t.markers)
+                        .into_iter()
+                        .filter(|(phid, ch)| *ch != Channel::Unknown && comments.contains(phid))
+                        .collect();
+                    self.lock().channels.extend(found.iter().cloned());
+                    if let Some(store) = store {
+                        if let Err(e) = store.put_channels(&found).await {
+                            tracing::warn!(task = %id, error = %e, "cannot keep the comment channels read: a restart reads the page again");
                         }
                     }
                 }

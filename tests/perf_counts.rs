@@ -17,6 +17,8 @@ struct Bench {
     sim: SimHandle,
     clock: Clock,
     bot: Poller,
+    token: String,
+    concurrency: usize,
     _dir: tempfile::TempDir,
 }
 
@@ -47,39 +49,29 @@ impl Bench {
             .await
             .expect("simulator starts");
         let dir = tempfile::tempdir().unwrap();
-        let rules = common::rules();
-        let client = Client::new(
-            &sim.url(),
-            Token::new(token),
-            ClientOptions {
-                retries: 0,
-                max_in_flight: concurrency,
-                ..ClientOptions::default()
-            },
-        )
-        .unwrap();
-        let store = Store::open(&dir.path().join("accessbot.db")).await.unwrap();
-        let src = EvidenceSource::connect(client, rules.clone())
-            .await
-            .unwrap();
         let clock = Clock::fixed(now);
-        let bot = Poller::new(
-            src,
-            store,
-            rules,
-            PollerOptions {
-                dry_run: false,
-                concurrency,
-                clock: clock.clone(),
-            },
-        );
+        let bot = new_bot(&sim, &token, concurrency, &clock, dir.path()).await;
         sim.reset_stats();
         Bench {
             sim,
             clock,
             bot,
+            token,
+            concurrency,
             _dir: dir,
         }
+    }
+
+    /// A restart: a new bot (client, caches, store connection) on the same database.
+    async fn restart(&mut self) {
+        self.bot = new_bot(
+            &self.sim,
+            &self.token,
+            self.concurrency,
+            &self.clock,
+            self._dir.path(),
+        )
+        .await;
     }
 
     fn set_now(&self, t: DateTime<Utc>) {
@@ -96,6 +88,41 @@ impl Bench {
         }
         self.sim.stats()
     }
+}
+
+/// A bot as a process starts: its client, evidence source and store on `dir`'s database.
+async fn new_bot(
+    sim: &SimHandle,
+    token: &str,
+    concurrency: usize,
+    clock: &Clock,
+    dir: &std::path::Path,
+) -> Poller {
+    let rules = common::rules();
+    let client = Client::new(
+        &sim.url(),
+        Token::new(token.to_string()),
+        ClientOptions {
+            retries: 0,
+            max_in_flight: concurrency,
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let store = Store::open(&dir.join("accessbot.db")).await.unwrap();
+    let src = EvidenceSource::connect(client, rules.clone())
+        .await
+        .unwrap();
+    Poller::new(
+        src,
+        store,
+        rules,
+        PollerOptions {
+            dry_run: false,
+            concurrency,
+            clock: clock.clone(),
+        },
+    )
 }
 
 fn count(s: &Stats, method: &str) -> u64 {
@@ -284,6 +311,49 @@ async fn the_reconcile_reads_requests_on_comments_every_period_and_the_rest_ever
     assert!(paste_timelines <= due as u64, "{timelines} {due}");
     // Spread: never more than a few at once (in one burst it would be all of them).
     assert!(busiest <= 4, "{busiest} re-read in one cycle");
+}
+
+#[tokio::test]
+async fn after_a_restart_the_reconcile_reads_no_task_page_again() {
+    let base = sim::generate(40, 8);
+    let t0 = base.now + Duration::days(30);
+    let mut b = Bench::start(base, t0).await;
+    let minute = Duration::seconds(60);
+    let mut pages = 0;
+    for i in 0..3 {
+        b.set_now(t0 + minute * i);
+        pages += count(&b.cycles(1).await, "task.page");
+    }
+    assert!(
+        pages > 0,
+        "the sync reads the comment channels from task pages"
+    );
+    let (comments, _) = tiers(&b).await;
+
+    // A restart: every cache in memory is gone, the database stays.
+    b.restart().await;
+    let mut due = 0;
+    b.sim.reset_stats();
+    for i in 3..3 + 30 {
+        b.set_now(t0 + minute * i);
+        let r = b.bot.cycle().await.expect("cycle");
+        assert!(r.failed.is_empty() && r.effects.is_empty(), "{r:?}");
+        due += r.due;
+    }
+    let s = b.sim.stats();
+    // One reconcile period: every request on comments read once (and the others whose
+    // moment falls in it), each comment's channel known from before the restart.
+    assert!(due >= comments, "{due} {comments}");
+    assert_eq!(count(&s, "task.page"), 0, "{:?}", s.calls);
+    assert_eq!(
+        count(&s, "transaction.search") as usize,
+        due + pastes_read(&s)
+    );
+}
+
+/// The pastes read in `s`: each is one `paste.search` and its own `transaction.search`.
+fn pastes_read(s: &Stats) -> usize {
+    count(s, "paste.search") as usize
 }
 
 #[tokio::test]
