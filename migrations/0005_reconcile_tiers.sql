@@ -3,7 +3,8 @@
 -- `reconcile_tiers`: whether a request's last checklist rests on what can change without the
 -- task's dateModified moving: a passing check with evidence (evidence is always a comment: an
 -- approval, a confirmation, a decision, a key posted in a comment) or a key in a paste. Those
--- requests are re-read every `reconcile_minutes`, the others every `reconcile_all_hours`.
+-- requests, when ready, are re-read every `reconcile_minutes`, the others every
+-- `reconcile_all_hours` (see `reconcile_due_now` in src/poller.rs).
 -- Kept by triggers on `reports`, so it follows every stored checklist however it is written;
 -- a report that is not valid JSON counts as resting on comments (the frequent tier).
 CREATE TABLE reconcile_tiers (

@@ -172,7 +172,25 @@ struct Caches {
     l3_signed: HashMap<Phid, DateTime<Utc>>,
     l3_unsigned: HashMap<Phid, Instant>,
     channels: HashMap<Phid, Channel>,
+    /// Pastes read for a batch about to be gathered ([`EvidenceSource::prefetch`]), each used
+    /// once, within [`PASTE_FRESH`] of its read (`None`: the batch's answer did not have it).
+    pastes: HashMap<u64, (Instant, Option<crate::conduit::types::Paste>)>,
+    /// Who wrote each paste and when its history last changed, as of its `dateModified`: any
+    /// edit moves it, so the paste's transactions are read again only then.
+    paste_history: HashMap<u64, PasteHistory>,
 }
+
+/// A paste's history as the key check needs it, read at one `dateModified`.
+#[derive(Debug, Clone)]
+struct PasteHistory {
+    date_modified: i64,
+    editors: Vec<Phid>,
+    newest: Option<i64>,
+}
+
+/// How long a paste read for a batch stands for a read of it while gathering: a batch is
+/// gathered within seconds of its prefetch; an older read is not used.
+const PASTE_FRESH: Duration = Duration::from_secs(30);
 
 /// A paste as the key check needs it.
 #[derive(Debug, Clone)]
@@ -514,32 +532,67 @@ impl EvidenceSource {
     /// cached copy could hide a new key (a paste-keyed request is gathered when it changes
     /// and on every reconcile, so this costs two calls per paste that often). `None`: the bot
     /// cannot see it.
+    ///
+    /// The paste itself comes from its batch's `paste.search` ([`Self::prefetch`]) when that
+    /// was read moments ago, else from its own call; its history (who changed it) is read
+    /// again only when its `dateModified` moved, which every edit does.
     async fn paste(&self, id: u64) -> Result<Option<PasteInfo>, ConduitError> {
-        let Some(p) = self
-            .client
-            .pastes(&[id])
-            .await?
-            .into_iter()
-            .find(|p| p.id == id)
-        else {
+        let prefetched = {
+            let mut c = self.lock();
+            c.pastes
+                .remove(&id)
+                .filter(|(at, _)| at.elapsed() < PASTE_FRESH)
+        };
+        let p = match prefetched {
+            Some((_, p)) => p,
+            None => self
+                .client
+                .pastes(&[id])
+                .await?
+                .into_iter()
+                .find(|p| p.id == id),
+        };
+        let Some(p) = p else {
             return Ok(None);
         };
-        // Who created and changed it, and when (Phorge gives the types as null): anyone whom
-        // the edit policy lets in may change the text under the author's name.
-        let xacts = self.client.paste_transactions(id).await?;
-        let mut editors: Vec<Phid> = xacts.iter().map(|x| x.author_phid.clone()).collect();
-        editors.sort();
-        editors.dedup();
-        let changed = xacts
-            .iter()
-            .map(|x| x.date_created.max(x.date_modified))
+        let known = self
+            .lock()
+            .paste_history
+            .get(&id)
+            .filter(|h| h.date_modified == p.fields.date_modified)
+            .cloned();
+        let history = match known {
+            Some(h) => h,
+            None => {
+                // Who created and changed it, and when (Phorge gives the types as null):
+                // anyone whom the edit policy lets in may change the text under the author's
+                // name.
+                let xacts = self.client.paste_transactions(id).await?;
+                let mut editors: Vec<Phid> = xacts.iter().map(|x| x.author_phid.clone()).collect();
+                editors.sort();
+                editors.dedup();
+                let h = PasteHistory {
+                    date_modified: p.fields.date_modified,
+                    editors,
+                    newest: xacts
+                        .iter()
+                        .map(|x| x.date_created.max(x.date_modified))
+                        .max(),
+                };
+                self.lock().paste_history.insert(id, h.clone());
+                h
+            }
+        };
+        let changed = history
+            .newest
+            .into_iter()
             .chain([p.fields.date_created, p.fields.date_modified])
             .max()
             .unwrap_or(p.fields.date_modified);
         Ok(Some(PasteInfo {
             author: p.fields.author_phid,
             content: p.attachments.content.map(|c| c.content).unwrap_or_default(),
-            editors,
+            editors: history.editors,
             changed: ts(changed),
         }))
     }
@@ -613,6 +666,7 @@ impl EvidenceSource {
     /// accounts and L3 signatures in one call per 100 requesters, instead of one call per
     /// task. What fails here is simply read again, task by task, by [`Self::gather`].
     pub async fn prefetch(&self, tasks: &[Task]) {
+        self.prefetch_pastes(tasks).await;
         let mut requesters: Vec<Phid> =
             tasks.iter().map(|t| t.fields.author_phid.clone()).collect();
         requesters.sort();
@@ -662,6 +716,43 @@ impl EvidenceSource {
                 c.l3_unsigned.insert(p, now);
             }
             // Only exemptions: left to `l3`, which reports them.
+        }
+    }
+
+    /// The pastes the batch's descriptions name as the key, in one `paste.search` per 100
+    /// instead of one each; each is used by the next read of it within [`PASTE_FRESH`].
+    async fn prefetch_pastes(&self, tasks: &[Task]) {
+        let mut ids: Vec<u64> = tasks
+            .iter()
+            .filter_map(|t| {
+                match self
+                    .parser
+                    .parse(&t.fields.name, &t.fields.description.raw)
+                    .request
+                    .key
+                {
+                    Some(KeyRef::Paste { id }) => Some(id),
+                    _ => None,
+                }
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return;
+        }
+        match self.client.pastes(&ids).await {
+            Ok(found) => {
+                let at = Instant::now();
+                let mut by_id: HashMap<u64, crate::conduit::types::Paste> =
+                    found.into_iter().map(|p| (p.id, p)).collect();
+                let mut c = self.lock();
+                c.pastes.retain(|_, (t, _)| t.elapsed() < PASTE_FRESH);
+                for id in ids {
+                    c.pastes.insert(id, (at, by_id.remove(&id)));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot prefetch the batch's pastes"),
         }
     }
 

@@ -746,7 +746,7 @@ impl Poller {
         Ok(polled)
     }
 
-    /// The reconcile's two periods in seconds: of the requests resting on comments
+    /// The reconcile's two periods in seconds: of the ready requests resting on comments
     /// (`reconcile_minutes`), and of the others (`reconcile_all_hours`, never shorter).
     fn reconcile_periods(&self) -> (i64, i64) {
         let t = &self.rules.timing;
@@ -1702,14 +1702,19 @@ impl Poller {
 
 /// Copies the evaluation into the stored row.
 /// Whether the reconcile re-reads the open request `r` now: once per period of its tier
-/// (`periods`: resting on comments or a paste, the others; see [`Poller::reconcile_periods`]),
+/// (`periods`: ready and resting on comments or a paste, the others; see
+/// [`Poller::reconcile_periods`]),
 /// at its own moment in the period, so that the re-reads are spread over the period instead of
 /// made in one burst. The period is cut into slots at `offset(id) + k × period`; the request
 /// is due once a slot boundary passed since it was last read (never read: due). So it is read
 /// at most once per period by the reconcile, and never more than a period (and a poll) after
 /// its last read.
 fn reconcile_due_now(r: &PollEntry, now: DateTime<Utc>, periods: (i64, i64)) -> bool {
-    let period = if r.rests_on_comments {
+    // Safety needs the frequent tier only where a READY stands on a comment (or a paste) that
+    // can be edited without the task's dateModified moving. Any other request becomes ready
+    // only through a full read of its timeline (a change, a wake-up, a nudge, this reconcile),
+    // which sees every edit; for it the reconcile is liveness.
+    let period = if r.ready && r.rests_on_comments {
         periods.0
     } else {
         periods.1
@@ -1809,6 +1814,7 @@ mod tests {
             granted: false,
             evaluated_at: read,
             rests_on_comments: rests,
+            ready: true,
         };
         // Never read: due.
         assert!(reconcile_due_now(&entry(1, false, None), at(10), periods));
@@ -1844,6 +1850,13 @@ mod tests {
             at(t0),
             periods
         ));
+        // Not ready: the slow tier, even resting on comments.
+        let blocked = PollEntry {
+            ready: false,
+            ..entry(7, true, Some(t0))
+        };
+        assert!(!reconcile_due_now(&blocked, at(t0 + 3600), periods));
+        assert!(reconcile_due_now(&blocked, at(t0 + 6 * 3600), periods));
     }
 
     #[test]

@@ -140,9 +140,12 @@ pub struct PollEntry {
     /// When it was last read and evaluated (the reconcile re-reads it a period after).
     pub evaluated_at: Option<i64>,
     /// Whether its last checklist rests on comments or a paste, which can change without the
-    /// task's dateModified (migration 0005; true when unknown): the reconcile's frequent tier.
+    /// task's dateModified (migration 0005; true when unknown).
     #[serde(deserialize_with = "flag")]
     pub rests_on_comments: bool,
+    /// Whether the last verdict was `ready`.
+    #[serde(deserialize_with = "flag")]
+    pub ready: bool,
 }
 
 /// The life of a request after ready (migration 0004): granted, its expiry followed, or a
@@ -679,7 +682,7 @@ impl Store {
         let json: String = sqlx::query_scalar(
             "SELECT COALESCE(json_group_array(json_array(t.id, t.date_modified, t.open, t.wake_at,
                  t.verdict = 'blocked', t.last_activity, t.nudged_for, t.verdict = 'granted',
-                 t.evaluated_at, COALESCE(r.rests_on_comments, 1))), '[]')
+                 t.evaluated_at, COALESCE(r.rests_on_comments, 1), t.verdict = 'ready')), '[]')
              FROM tasks t LEFT JOIN reconcile_tiers r ON r.task_id = t.id",
         )
         .fetch_one(&self.pool)
@@ -1238,6 +1241,7 @@ mod tests {
                     granted: false,
                     evaluated_at: Some(17),
                     rests_on_comments: false,
+                    ready: true,
                 },
                 PollEntry {
                     id: 4,
@@ -1250,6 +1254,7 @@ mod tests {
                     granted: false,
                     evaluated_at: None,
                     rests_on_comments: false,
+                    ready: false,
                 }
             ]
         );
