@@ -35,6 +35,8 @@ pub const CYCLE_ERROR_AFTER: u32 = 3;
 /// Meta key of the poll cursor: the `modifiedStart` of the next poll (epoch seconds). An older
 /// database holds the newest dateModified seen there, which is a safe start too.
 const CURSOR: &str = "cursor";
+/// The grid of the reconcile's moments: requests due in the same step are read together.
+const RECONCILE_STEP_SECONDS: i64 = 300;
 /// How far the server's clock (the `Date` of the poll's first answer) must be past a second
 /// before the cursor closes it: its `Date` is stamped after the query ran, and a write that
 /// read the clock in that second may commit a moment later, so one second more than "past".
@@ -1705,7 +1707,8 @@ impl Poller {
 /// (`periods`: ready and resting on comments or a paste, the others; see
 /// [`Poller::reconcile_periods`]),
 /// at its own moment in the period, so that the re-reads are spread over the period instead of
-/// made in one burst. The period is cut into slots at `offset(id) + k × period`; the request
+/// made in one burst. The period is cut into slots at `offset(id) + k × period` (offsets on a
+/// grid of [`RECONCILE_STEP_SECONDS`]); the request
 /// is due once a slot boundary passed since it was last read (never read: due). So it is read
 /// at most once per period by the reconcile, and never more than a period (and a poll) after
 /// its last read.
@@ -1723,8 +1726,12 @@ fn reconcile_due_now(r: &PollEntry, now: DateTime<Utc>, periods: (i64, i64)) -> 
     let Some(read) = r.evaluated_at else {
         return true;
     };
-    // A fixed, well-mixed offset per task (Fibonacci hashing): neighbours are far apart.
-    let offset = ((r.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) as i64 % period;
+    // A fixed, well-mixed offset per task (Fibonacci hashing), on a grid of
+    // [`RECONCILE_STEP_SECONDS`]: the re-reads of one step share their batch's calls (the
+    // read by ids, the pastes, the prefetch) instead of each poll paying them.
+    let step = RECONCILE_STEP_SECONDS.min(period);
+    let hash = ((r.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) as i64;
+    let offset = hash % (period / step) * step;
     let slot = |t: i64| (t - offset).div_euclid(period);
     slot(now.timestamp()) > slot(read)
 }
@@ -1840,8 +1847,9 @@ mod tests {
                 busiest = busiest.max(now_due);
             }
             assert!(reads.iter().all(|n| *n == 2), "{rests}: {reads:?}");
-            // Spread: about 1,000 / (period / 60) a poll, never a burst.
-            let even = 1000 * 60 / period;
+            // Spread: about 1,000 / (period / step) in the poll after each step, never a
+            // burst of all.
+            let even = 1000 * RECONCILE_STEP_SECONDS / period;
             assert!(busiest <= 3 * even + 3, "{rests}: {busiest} in one poll");
         }
         // Granted or closed requests are left to the caller; a read just now is never due.
