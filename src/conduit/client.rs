@@ -1253,6 +1253,23 @@ mod tests {
     }
 
     #[test]
+    fn http_dates_read_as_epoch_seconds_and_the_simulator_writes_them() {
+        // RFC 9110's own example.
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            http_date(" Sun, 06 Nov 1994 08:49:37 GMT "),
+            Some(784_111_777)
+        );
+        assert_eq!(http_date("yesterday"), None);
+        assert_eq!(http_date(""), None);
+        let t = chrono::DateTime::from_timestamp(1_796_000_001, 0).unwrap();
+        assert_eq!(http_date(&crate::sim::http_date(t)), Some(t.timestamp()));
+    }
+
+    #[test]
     fn decode_checks_error_code_and_redacts() {
         let body = br#"{"result":null,"error_code":"ERR-INVALID-AUTH","error_info":"API token \"api-abcdefghijklmnopqrstuvwxyz12\" is not valid."}"#;
         let e = decode_answer::<Value>("user.whoami", body, &token()).unwrap_err();
