@@ -174,7 +174,25 @@ struct Caches {
     channels: HashMap<Phid, Channel>,
     /// Members of single projects by name: research projects and eligible projects.
     rosters: HashMap<String, Cached<Arc<HashSet<Phid>>>>,
+    /// Pastes read for a batch about to be gathered ([`EvidenceSource::prefetch`]), each used
+    /// once, within [`PASTE_FRESH`] of its read (`None`: the batch's answer did not have it).
+    pastes: HashMap<u64, (Instant, Option<crate::conduit::types::Paste>)>,
+    /// Who wrote each paste and when its history last changed, as of its `dateModified`: any
+    /// edit moves it, so the paste's transactions are read again only then.
+    paste_history: HashMap<u64, PasteHistory>,
 }
+
+/// A paste's history as the key check needs it, read at one `dateModified`.
+#[derive(Debug, Clone)]
+struct PasteHistory {
+    date_modified: i64,
+    editors: Vec<Phid>,
+    newest: Option<i64>,
+}
+
+/// How long a paste read for a batch stands for a read of it while gathering: a batch is
+/// gathered within seconds of its prefetch; an older read is not used.
+const PASTE_FRESH: Duration = Duration::from_secs(30);
 
 /// A paste as the key check needs it.
 #[derive(Debug, Clone)]
@@ -206,6 +224,9 @@ pub struct EvidenceSource {
     /// The instant of a what-if (`--now`): tasks are read as they were then
     /// ([`Self::rewind`]), pastes changed later are unverified, later L3 signatures unsigned.
     as_of: Option<DateTime<Utc>>,
+    /// Where the comment channels learnt from task pages are kept across restarts, if set
+    /// ([`Self::remember_channels_in`]).
+    channel_store: std::sync::OnceLock<Store>,
 }
 
 /// Whether task pages can be read, as last seen.
@@ -461,7 +482,15 @@ impl EvidenceSource {
             members_refresh: tokio::sync::Mutex::new(()),
             pages: Mutex::new(PageHealth::Unknown),
             as_of: None,
+            channel_store: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Keeps the comment channels read from task pages in `store` and looks there before
+    /// reading a page: a comment's channel never changes, so a restarted bot reads a task's
+    /// page again only for comments it has not seen. Set once; later calls are ignored.
+    pub fn remember_channels_in(&self, store: Store) {
+        let _ = self.channel_store.set(store);
     }
 
     /// Reads every task as it was at `at` (`--now`): see [`Self::rewind`]. `None`: as it is.
@@ -747,32 +776,67 @@ impl EvidenceSource {
     /// cached copy could hide a new key (a paste-keyed request is gathered when it changes
     /// and on every reconcile, so this costs two calls per paste that often). `None`: the bot
     /// cannot see it.
+    ///
+    /// The paste itself comes from its batch's `paste.search` ([`Self::prefetch`]) when that
+    /// was read moments ago, else from its own call; its history (who changed it) is read
+    /// again only when its `dateModified` moved, which every edit does.
     async fn paste(&self, id: u64) -> Result<Option<PasteInfo>, ConduitError> {
-        let Some(p) = self
-            .client
-            .pastes(&[id])
-            .await?
-            .into_iter()
-            .find(|p| p.id == id)
-        else {
+        let prefetched = {
+            let mut c = self.lock();
+            c.pastes
+                .remove(&id)
+                .filter(|(at, _)| at.elapsed() < PASTE_FRESH)
+        };
+        let p = match prefetched {
+            Some((_, p)) => p,
+            None => self
+                .client
+                .pastes(&[id])
+                .await?
+                .into_iter()
+                .find(|p| p.id == id),
+        };
+        let Some(p) = p else {
             return Ok(None);
         };
-        // Who created and changed it, and when (Phorge gives the types as null): anyone whom
-        // the edit policy lets in may change the text under the author's name.
-        let xacts = self.client.paste_transactions(id).await?;
-        let mut editors: Vec<Phid> = xacts.iter().map(|x| x.author_phid.clone()).collect();
-        editors.sort();
-        editors.dedup();
-        let changed = xacts
-            .iter()
-            .map(|x| x.date_created.max(x.date_modified))
+        let known = self
+            .lock()
+            .paste_history
+            .get(&id)
+            .filter(|h| h.date_modified == p.fields.date_modified)
+            .cloned();
+        let history = match known {
+            Some(h) => h,
+            None => {
+                // Who created and changed it, and when (Phorge gives the types as null):
+                // anyone whom the edit policy lets in may change the text under the author's
+                // name.
+                let xacts = self.client.paste_transactions(id).await?;
+                let mut editors: Vec<Phid> = xacts.iter().map(|x| x.author_phid.clone()).collect();
+                editors.sort();
+                editors.dedup();
+                let h = PasteHistory {
+                    date_modified: p.fields.date_modified,
+                    editors,
+                    newest: xacts
+                        .iter()
+                        .map(|x| x.date_created.max(x.date_modified))
+                        .max(),
+                };
+                self.lock().paste_history.insert(id, h.clone());
+                h
+            }
+        };
+        let changed = history
+            .newest
+            .into_iter()
             .chain([p.fields.date_created, p.fields.date_modified])
             .max()
             .unwrap_or(p.fields.date_modified);
         Ok(Some(PasteInfo {
             author: p.fields.author_phid,
             content: p.attachments.content.map(|c| c.content).unwrap_or_default(),
-            editors,
+            editors: history.editors,
             changed: ts(changed),
         }))
     }
@@ -846,6 +910,7 @@ impl EvidenceSource {
     /// accounts and L3 signatures in one call per 100 requesters, instead of one call per
     /// task. What fails here is simply read again, task by task, by [`Self::gather`].
     pub async fn prefetch(&self, tasks: &[Task]) {
+        self.prefetch_pastes(tasks).await;
         let mut requesters: Vec<Phid> =
             tasks.iter().map(|t| t.fields.author_phid.clone()).collect();
         requesters.sort();
@@ -898,6 +963,43 @@ impl EvidenceSource {
         }
     }
 
+    /// The pastes the batch's descriptions name as the key, in one `paste.search` per 100
+    /// instead of one each; each is used by the next read of it within [`PASTE_FRESH`].
+    async fn prefetch_pastes(&self, tasks: &[Task]) {
+        let mut ids: Vec<u64> = tasks
+            .iter()
+            .filter_map(|t| {
+                match self
+                    .parser
+                    .parse(&t.fields.name, &t.fields.description.raw)
+                    .request
+                    .key
+                {
+                    Some(KeyRef::Paste { id }) => Some(id),
+                    _ => None,
+                }
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return;
+        }
+        match self.client.pastes(&ids).await {
+            Ok(found) => {
+                let at = Instant::now();
+                let mut by_id: HashMap<u64, crate::conduit::types::Paste> =
+                    found.into_iter().map(|p| (p.id, p)).collect();
+                let mut c = self.lock();
+                c.pastes.retain(|_, (t, _)| t.elapsed() < PASTE_FRESH);
+                for id in ids {
+                    c.pastes.insert(id, (at, by_id.remove(&id)));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot prefetch the batch's pastes"),
+        }
+    }
+
     /// Channels of these comment transactions: from the cache, else from the task page and as
     /// many of its "Show Older Changes" parts as it takes to find them. Of the markers, only
     /// those of the task's comments (`comments`) are kept. A page that is not a task page
@@ -911,7 +1013,7 @@ impl EvidenceSource {
         if self.rules.evidence.channel == ChannelSource::NoInboundMail {
             return xacts.iter().map(|x| (x.clone(), Channel::Web)).collect();
         }
-        let missing: Vec<Phid> = {
+        let mut missing: Vec<Phid> = {
             let c = self.lock();
             xacts
                 .iter()
@@ -919,6 +1021,19 @@ impl EvidenceSource {
                 .cloned()
                 .collect()
         };
+        let store = self.channel_store.get();
+        if let (Some(store), false) = (store, missing.is_empty()) {
+            match store.channels(&missing).await {
+                Ok(known) if !known.is_empty() => {
+                    missing.retain(|x| !known.contains_key(x));
+                    self.lock().channels.extend(known);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the known comment channels: reading the task page")
+                }
+            }
+        }
         if !missing.is_empty() {
             let id = TaskId(task.id);
             let read = self
@@ -936,11 +1051,14 @@ impl EvidenceSource {
                     if let Some(why) = &t.incomplete {
                         tracing::warn!(task = %id, older_parts = t.older_parts, reason = %why, "the task page was not read to its oldest event: the channels of older comments stay unknown");
                     }
-                    let found = channel_map(&t.markers);
-                    let mut c = self.lock();
-                    for (phid, ch) in found {
-                        if ch != Channel::Unknown && comments.contains(&phid) {
-                            c.channels.insert(phid, ch);
+                    let found: Vec<(Phid, Channel)> = channel_map(&t.markers)
+                        .into_iter()
+                        .filter(|(phid, ch)| *ch != Channel::Unknown && comments.contains(phid))
+                        .collect();
+                    self.lock().channels.extend(found.iter().cloned());
+                    if let Some(store) = store {
+                        if let Err(e) = store.put_channels(&found).await {
+                            tracing::warn!(task = %id, error = %e, "cannot keep the comment channels read: a restart reads the page again");
                         }
                     }
                 }

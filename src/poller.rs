@@ -33,9 +33,17 @@ const BATCH: usize = 100;
 const WRITE_BATCH: usize = 500;
 /// Failed cycles in a row from which each failure is logged at ERROR (an outage, not a blip).
 pub const CYCLE_ERROR_AFTER: u32 = 3;
-/// Meta key of the poll cursor (the newest dateModified seen).
+/// Meta key of the poll cursor: the `modifiedStart` of the next poll (epoch seconds). An older
+/// database holds the newest dateModified seen there, which is a safe start too.
 const CURSOR: &str = "cursor";
-/// Meta key of the last reconcile time.
+/// The grid of the reconcile's moments: requests due in the same step are read together.
+const RECONCILE_STEP_SECONDS: i64 = 300;
+/// How far the server's clock (the `Date` of the poll's first answer) must be past a second
+/// before the cursor closes it: its `Date` is stamped after the query ran, and a write that
+/// read the clock in that second may commit a moment later, so one second more than "past".
+const CLOSE_AFTER_SECONDS: i64 = 2;
+/// Meta key of the last cycle that re-read a request for the reconcile (kept for operators;
+/// each request's own schedule is its `evaluated_at`, see [`reconcile_due_now`]).
 const RECONCILED: &str = "reconciled_at";
 /// Meta key of the end of the last successful cycle (epoch seconds): `status` shows the data
 /// as of then.
@@ -138,9 +146,10 @@ struct Polled {
     changed: usize,
     /// Tasks due a re-read handed to it after them.
     due: usize,
-    /// The newest `dateModified` seen.
+    /// Where the next poll starts (its `modifiedStart`, the cursor): the newest `dateModified`
+    /// seen, or the second after it once the server's clock has passed it ([`next_start`]).
     newest: i64,
-    /// Whether this cycle re-reads every open task.
+    /// Whether this cycle re-reads a request for the reconcile.
     reconcile_due: bool,
     /// Tasks the poll set aside as unreadable.
     unreadable: Vec<(TaskId, String)>,
@@ -429,6 +438,9 @@ impl Poller {
         let (stop, shutdown) = watch::channel(false);
         let monitor = Arc::new(crate::service::Monitor::new(opts.clock.clone()));
         monitor.watch_client(src.client());
+        if !opts.dry_run {
+            src.remember_channels_in(store.clone());
+        }
         let data_yaml = DataYamlWatch::from_rules(&rules);
         Poller {
             src,
@@ -833,7 +845,8 @@ impl Poller {
     ) -> anyhow::Result<Polled> {
         let project = self.src.context().project.clone();
         let mut seen: HashSet<u64> = HashSet::new();
-        let mut newest = cursor.unwrap_or(0);
+        let mut newest: Option<i64> = None;
+        let mut server_time: Option<i64> = None;
         let mut after: Option<String> = None;
         let mut unreadable = Vec::new();
         loop {
@@ -841,6 +854,10 @@ impl Poller {
                 .client()
                 .read_tasks_page(&project, cursor, after.as_deref())
                 .await?;
+            // The first page's answer bounds what later modifications can be dated.
+            if after.is_none() {
+                server_time = page.server_time;
+            }
             // A task that cannot be read is set aside; it does not hold the cursor back (its
             // modification time is unknown), and is met again only when it changes, or while
             // it is the most recently modified request (each poll then reads one answer up to
@@ -853,7 +870,7 @@ impl Poller {
             }
             let mut batch = Vec::new();
             for mut t in page.tasks {
-                newest = newest.max(t.fields.date_modified);
+                newest = newest.max(Some(t.fields.date_modified));
                 let known = rows.get(&(t.id as i64));
                 if known.is_none_or(|r| r.date_modified != t.fields.date_modified)
                     && seen.insert(t.id)
@@ -872,27 +889,24 @@ impl Poller {
             }
         }
         let changed = seen.len();
+        let newest = next_start(cursor, newest, server_time);
         let set_aside = self.unreadable.lock().await.clone();
 
-        let reconcile_due = match self
-            .store
-            .meta(RECONCILED)
-            .await?
-            .and_then(|c| c.parse::<i64>().ok())
-        {
-            Some(t) => now.timestamp() - t >= i64::from(self.rules.timing.reconcile_minutes) * 60,
-            None => cursor.is_some(),
-        };
         // Tasks set aside as unreadable are read again when they change (the poll), not on
-        // the reconcile cycle: their timeline did not get readable by a comment edit.
+        // the reconcile: their timeline did not get readable by a comment edit.
+        let periods = self.reconcile_periods();
+        let mut reconcile_due = false;
         let mut due: Vec<u64> = rows
             .values()
             .filter(|r| !seen.contains(&(r.id as u64)))
             .filter(|r| !set_aside.contains_key(&(r.id as u64)))
             .filter(|r| {
                 // Only granted requests keep a wake time once closed (their expiry).
+                let reconcile = r.open && !r.granted && reconcile_due_now(r, now, periods);
+                reconcile_due |= reconcile;
                 r.wake_at.is_some_and(|w| w <= now.timestamp())
-                    || (r.open && !r.granted && (reconcile_due || self.nudge_due(r, now)))
+                    || reconcile
+                    || (r.open && !r.granted && self.nudge_due(r, now))
                     || (r.open && concerned.contains(&(r.id as u64)))
             })
             .map(|r| r.id as u64)
@@ -941,6 +955,17 @@ impl Poller {
             }
         }
         Ok(polled)
+    }
+
+    /// The reconcile's two periods in seconds: of the ready requests resting on comments
+    /// (`reconcile_minutes`), and of the others (`reconcile_all_hours`, never shorter).
+    fn reconcile_periods(&self) -> (i64, i64) {
+        let t = &self.rules.timing;
+        let comments = i64::from(t.reconcile_minutes.max(1)) * 60;
+        (
+            comments,
+            (i64::from(t.reconcile_all_hours) * 3600).max(comments),
+        )
     }
 
     /// Prefetches a batch's requesters and hands the batch to the pipeline; false when the
@@ -1434,10 +1459,135 @@ impl Poller {
     }
 }
 
+/// Whether the reconcile re-reads the open request `r` now: once per period of its tier
+/// (`periods`: ready and resting on comments or a paste, the others; see
+/// [`Poller::reconcile_periods`]),
+/// at its own moment in the period, so that the re-reads are spread over the period instead of
+/// made in one burst. The period is cut into slots at `offset(id) + k × period` (offsets on a
+/// grid of [`RECONCILE_STEP_SECONDS`]); the request
+/// is due once a slot boundary passed since it was last read (never read: due). So it is read
+/// at most once per period by the reconcile, and never more than a period (and a poll) after
+/// its last read.
+fn reconcile_due_now(r: &PollEntry, now: DateTime<Utc>, periods: (i64, i64)) -> bool {
+    // Safety needs the frequent tier only where a READY stands on a comment (or a paste) that
+    // can be edited without the task's dateModified moving. Any other request becomes ready
+    // only through a full read of its timeline (a change, a wake-up, a nudge, this reconcile),
+    // which sees every edit; for it the reconcile is liveness.
+    let period = if r.ready && r.rests_on_comments {
+        periods.0
+    } else {
+        periods.1
+    }
+    .max(1);
+    let Some(read) = r.evaluated_at else {
+        return true;
+    };
+    // A fixed, well-mixed offset per task (Fibonacci hashing), on a grid of
+    // [`RECONCILE_STEP_SECONDS`]: the re-reads of one step share their batch's calls (the
+    // read by ids, the pastes, the prefetch) instead of each poll paying them.
+    let step = RECONCILE_STEP_SECONDS.min(period);
+    let hash = ((r.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) as i64;
+    let offset = hash % (period / step) * step;
+    let slot = |t: i64| (t - offset).div_euclid(period);
+    slot(now.timestamp()) > slot(read)
+}
+
+/// The next poll's `modifiedStart` after a poll from `cursor` that saw tasks modified up to
+/// `newest`, the server answering at `server_time`: `newest` itself while later modifications
+/// may still be dated in that second (the next poll reads that second's tasks again, a page of
+/// 100 at a time), the second after it once the server's clock is [`CLOSE_AFTER_SECONDS`] past
+/// it, so that a burst of hundreds of tasks in one second is never paged through again and an
+/// idle poll stays one call. Never before `cursor`; without a `Date` the second stays open.
+fn next_start(cursor: Option<i64>, newest: Option<i64>, server_time: Option<i64>) -> i64 {
+    let start = cursor.unwrap_or(0);
+    let Some(newest) = newest else {
+        return start;
+    };
+    let closed = server_time.is_some_and(|t| t >= newest + CLOSE_AFTER_SECONDS);
+    start.max(if closed { newest + 1 } else { newest })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ids::Fingerprint;
+
+    #[test]
+    fn each_request_is_reconciled_once_per_period_of_its_tier_at_its_own_moment() {
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let periods = (1800, 6 * 3600);
+        let entry = |id: i64, rests: bool, read: Option<i64>| PollEntry {
+            id,
+            date_modified: 0,
+            open: true,
+            wake_at: None,
+            blocked: false,
+            last_activity: None,
+            nudged_for: None,
+            granted: false,
+            evaluated_at: read,
+            rests_on_comments: rests,
+            ready: true,
+        };
+        // Never read: due.
+        assert!(reconcile_due_now(&entry(1, false, None), at(10), periods));
+        // 1,000 requests all read at one instant, then polled every minute for two periods:
+        // each is read exactly once per period of its tier, and the reads are spread.
+        let t0 = 1_800_000_000;
+        for (rests, period) in [(true, periods.0), (false, periods.1)] {
+            let mut rows: Vec<PollEntry> =
+                (1..=1000).map(|id| entry(id, rests, Some(t0))).collect();
+            let mut reads = vec![0u32; rows.len()];
+            let mut busiest = 0;
+            let mut t = t0;
+            while t < t0 + 2 * period {
+                t += 60;
+                let mut now_due = 0;
+                for (i, r) in rows.iter_mut().enumerate() {
+                    if reconcile_due_now(r, at(t), periods) {
+                        reads[i] += 1;
+                        now_due += 1;
+                        r.evaluated_at = Some(t);
+                    }
+                }
+                busiest = busiest.max(now_due);
+            }
+            assert!(reads.iter().all(|n| *n == 2), "{rests}: {reads:?}");
+            // Spread: about 1,000 / (period / step) in the poll after each step, never a
+            // burst of all.
+            let even = 1000 * RECONCILE_STEP_SECONDS / period;
+            assert!(busiest <= 3 * even + 3, "{rests}: {busiest} in one poll");
+        }
+        // Granted or closed requests are left to the caller; a read just now is never due.
+        assert!(!reconcile_due_now(
+            &entry(7, true, Some(t0)),
+            at(t0),
+            periods
+        ));
+        // Not ready: the slow tier, even resting on comments.
+        let blocked = PollEntry {
+            ready: false,
+            ..entry(7, true, Some(t0))
+        };
+        assert!(!reconcile_due_now(&blocked, at(t0 + 3600), periods));
+        assert!(reconcile_due_now(&blocked, at(t0 + 6 * 3600), periods));
+    }
+
+    #[test]
+    fn the_cursor_closes_a_second_only_once_the_server_clock_is_past_it() {
+        // Nothing new: the cursor stays.
+        assert_eq!(next_start(Some(100), None, Some(500)), 100);
+        assert_eq!(next_start(None, None, Some(500)), 0);
+        // The server's clock is still in (or just after) the newest second: read it again.
+        assert_eq!(next_start(Some(100), Some(200), Some(200)), 200);
+        assert_eq!(next_start(Some(100), Some(200), Some(201)), 200);
+        // Far enough past it: no later modification can be dated in it.
+        assert_eq!(next_start(Some(100), Some(200), Some(202)), 201);
+        // No `Date`: never closed.
+        assert_eq!(next_start(Some(100), Some(200), None), 200);
+        // Never behind the cursor (an old database's cursor is the newest second seen).
+        assert_eq!(next_start(Some(300), Some(200), Some(900)), 300);
+    }
 
     #[test]
     fn the_ledger_finds_an_earlier_use_recorded_late_by_time_then_transaction() {

@@ -350,6 +350,8 @@ struct TimingRaw {
     stale_after_business_days: u32,
     #[serde(default = "default_reconcile")]
     reconcile_minutes: u32,
+    #[serde(default = "default_reconcile_all")]
+    reconcile_all_hours: u32,
     #[serde(default = "default_weekend")]
     weekend: Vec<String>,
     #[serde(default)]
@@ -373,6 +375,9 @@ fn default_stale() -> u32 {
 }
 fn default_reconcile() -> u32 {
     30
+}
+fn default_reconcile_all() -> u32 {
+    6
 }
 fn default_weekend() -> Vec<String> {
     vec!["Sat".into(), "Sun".into()]
@@ -398,8 +403,12 @@ pub struct Timing {
     pub waiting_period_business_days: bool,
     /// Business days without progress before clinic duty is pinged.
     pub stale_after_business_days: u32,
-    /// How often open requests' timelines are re-read.
+    /// How often the timelines of open requests whose checklist rests on comments (or a
+    /// paste) are re-read.
     pub reconcile_minutes: u32,
+    /// How often the other open requests' timelines are re-read (never more often than
+    /// `reconcile_minutes`).
+    pub reconcile_all_hours: u32,
     /// Weekend days.
     pub weekend: Vec<Weekday>,
     /// Holidays (no business day).
@@ -1100,6 +1109,12 @@ impl Rules {
                 "must be at least 1".into(),
             ));
         }
+        if t.reconcile_all_hours == 0 {
+            return Err(perr(
+                "timing.reconcile_all_hours",
+                "must be at least 1".into(),
+            ));
+        }
         if t.concurrency == 0 || t.concurrency > 64 {
             return Err(perr(
                 "timing.concurrency",
@@ -1118,6 +1133,7 @@ impl Rules {
             waiting_period_business_days: t.waiting_period_business_days,
             stale_after_business_days: t.stale_after_business_days,
             reconcile_minutes: t.reconcile_minutes,
+            reconcile_all_hours: t.reconcile_all_hours,
             weekend,
             holidays,
             poll_seconds: t.poll_seconds.max(1),

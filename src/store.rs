@@ -5,11 +5,12 @@
 //! One small function per query. One writer at a time: `run` holds an OS lock on
 //! `<db>.lock` for its whole life, so a second `run` refuses to start.
 
-use crate::ids::{Fingerprint, TaskId};
+use crate::conduit::Channel;
+use crate::ids::{Fingerprint, Phid, TaskId};
 use crate::timeline::Moment;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -136,6 +137,15 @@ pub struct PollEntry {
     /// its expiry is due, never on the reconcile cycle).
     #[serde(deserialize_with = "flag")]
     pub granted: bool,
+    /// When it was last read and evaluated (the reconcile re-reads it a period after).
+    pub evaluated_at: Option<i64>,
+    /// Whether its last checklist rests on comments or a paste, which can change without the
+    /// task's dateModified (migration 0005; true when unknown).
+    #[serde(deserialize_with = "flag")]
+    pub rests_on_comments: bool,
+    /// Whether the last verdict was `ready`.
+    #[serde(deserialize_with = "flag")]
+    pub ready: bool,
 }
 
 /// The life of a request after ready (migration 0004): granted, its expiry followed, or a
@@ -830,12 +840,56 @@ impl Store {
     /// blocked, last_activity, nudged_for, granted)`; a cold sync of thousands does not hold whole rows.
     pub async fn poll_index(&self) -> Result<Vec<PollEntry>, StoreError> {
         let json: String = sqlx::query_scalar(
-            "SELECT COALESCE(json_group_array(json_array(id, date_modified, open, wake_at,
-                 verdict = 'blocked', last_activity, nudged_for, verdict = 'granted')), '[]') FROM tasks",
+            "SELECT COALESCE(json_group_array(json_array(t.id, t.date_modified, t.open, t.wake_at,
+                 t.verdict = 'blocked', t.last_activity, t.nudged_for, t.verdict = 'granted',
+                 t.evaluated_at, COALESCE(r.rests_on_comments, 1), t.verdict = 'ready')), '[]')
+             FROM tasks t LEFT JOIN reconcile_tiers r ON r.task_id = t.id",
         )
         .fetch_one(&self.pool)
         .await?;
         decode(&json)
+    }
+
+    /// The channels known of these comment transactions (see [`Store::put_channels`]).
+    pub async fn channels(&self, xacts: &[Phid]) -> Result<HashMap<Phid, Channel>, StoreError> {
+        if xacts.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids = serde_json::to_string(xacts).unwrap_or_else(|_| "[]".into());
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_object(xact_phid, channel), '{}') FROM comment_channels
+             WHERE xact_phid IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_one(&self.pool)
+        .await?;
+        let found: HashMap<Phid, Channel> = decode(&json)?;
+        Ok(found
+            .into_iter()
+            .filter(|(_, c)| *c != Channel::Unknown)
+            .collect())
+    }
+
+    /// Remembers how comments were posted, read from their task page: a comment's channel
+    /// never changes, so a restarted bot reads no page for a comment it has seen. Unknown
+    /// channels are not stored.
+    pub async fn put_channels(&self, found: &[(Phid, Channel)]) -> Result<(), StoreError> {
+        let known: Vec<&(Phid, Channel)> = found
+            .iter()
+            .filter(|(_, c)| *c != Channel::Unknown)
+            .collect();
+        if known.is_empty() {
+            return Ok(());
+        }
+        let rows = serde_json::to_string(&known).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT OR IGNORE INTO comment_channels (xact_phid, channel)
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+        )
+        .bind(rows)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Task rows matching `filter`, by id, as one JSON array of arrays: sqlx hands SQLite rows
@@ -1335,6 +1389,74 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn the_reconcile_tier_follows_each_stored_checklist() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let tier = |report: &str, id: i64| TaskRow {
+            id,
+            report_json: report.into(),
+            ..Default::default()
+        };
+        let approval = r#"{"checks":[{"id":"l3","status":"pass","evidence":[]},
+            {"id":"manager-approval","status":"pass","evidence":["PHID-XACT-TASK-a"]}]}"#;
+        let pending = r#"{"checks":[{"id":"manager-approval","status":"pending",
+            "evidence":["PHID-XACT-TASK-a"]},{"id":"l3","status":"pass","evidence":[]}]}"#;
+        let paste = r#"{"request":{"key":{"source":"paste"}},"checks":[]}"#;
+        for (id, report) in [(1, approval), (2, pending), (3, paste), (4, "not json")] {
+            s.put_task(&tier(report, id)).await.unwrap();
+        }
+        let rests = |index: Vec<PollEntry>| -> Vec<(i64, bool)> {
+            index.iter().map(|e| (e.id, e.rests_on_comments)).collect()
+        };
+        assert_eq!(
+            rests(s.poll_index().await.unwrap()),
+            [(1, true), (2, false), (3, true), (4, true)]
+        );
+        // A new checklist moves the task between tiers.
+        s.put_task(&tier(pending, 1)).await.unwrap();
+        s.put_task(&tier(approval, 2)).await.unwrap();
+        assert_eq!(
+            rests(s.poll_index().await.unwrap())[..2],
+            [(1, false), (2, true)]
+        );
+    }
+
+    #[tokio::test]
+    async fn comment_channels_are_remembered_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let (a, b, c) = (
+            Phid("PHID-XACT-TASK-a".into()),
+            Phid("PHID-XACT-TASK-b".into()),
+            Phid("PHID-XACT-TASK-c".into()),
+        );
+        {
+            let s = Store::open(&path).await.unwrap();
+            s.put_channels(&[
+                (a.clone(), Channel::Web),
+                (b.clone(), Channel::Email),
+                (c.clone(), Channel::Unknown),
+            ])
+            .await
+            .unwrap();
+            // The first reading stands.
+            s.put_channels(&[(a.clone(), Channel::Email)])
+                .await
+                .unwrap();
+        }
+        let s = Store::open(&path).await.unwrap();
+        let found = s
+            .channels(&[a.clone(), b.clone(), c.clone()])
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            HashMap::from([(a, Channel::Web), (b, Channel::Email)])
+        );
+        assert!(s.channels(&[]).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn briefs_are_the_rows_without_their_report() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("b.db")).await.unwrap();
@@ -1441,6 +1563,9 @@ mod tests {
                     last_activity: Some(15),
                     nudged_for: Some(20),
                     granted: false,
+                    evaluated_at: Some(17),
+                    rests_on_comments: false,
+                    ready: true,
                 },
                 PollEntry {
                     id: 4,
@@ -1451,6 +1576,9 @@ mod tests {
                     last_activity: None,
                     nudged_for: None,
                     granted: false,
+                    evaluated_at: None,
+                    rests_on_comments: false,
+                    ready: false,
                 }
             ]
         );

@@ -643,11 +643,12 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
     // It reads its own comment back once.
     bot.cycle().await.unwrap();
 
-    // The reconcile cycle re-reads every open request but the granted one.
+    // The reconcile re-reads every open request but the granted one: past `reconcile_all_hours`
+    // (6), the requests whose checklist rests on no comment are due too.
     let open = store.tasks(true).await.unwrap();
     let ungranted = open.iter().filter(|r| r.verdict != "granted").count();
     assert_eq!(open.len(), ungranted + 1, "{open:?}");
-    w.set_now("2026-11-05T10:40:00Z");
+    w.set_now("2026-11-05T16:40:00Z");
     w.sim.reset_stats();
     let r = bot.cycle().await.unwrap();
     assert_eq!(r.due, ungranted);

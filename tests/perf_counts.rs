@@ -17,6 +17,8 @@ struct Bench {
     sim: SimHandle,
     clock: Clock,
     bot: Poller,
+    token: String,
+    concurrency: usize,
     _dir: tempfile::TempDir,
 }
 
@@ -46,51 +48,45 @@ impl Bench {
         let sim = sim::start(sc, opts, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator starts");
+        let dir = tempfile::tempdir().unwrap();
         let clock = Clock::fixed(now);
-        let (bot, dir) = Bench::bot(&sim, token, concurrency, &clock).await;
+        let bot = new_bot(&sim, &token, concurrency, &clock, dir.path()).await;
         sim.reset_stats();
         Bench {
             sim,
             clock,
             bot,
+            token,
+            concurrency,
             _dir: dir,
         }
     }
 
-    /// A bot with a fresh database on `sim`.
-    async fn bot(
-        sim: &SimHandle,
-        token: String,
-        concurrency: usize,
-        clock: &Clock,
-    ) -> (Poller, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let rules = common::rules_uncapped();
-        let client = Client::new(
-            &sim.url(),
-            Token::new(token),
-            ClientOptions {
-                retries: 0,
-                max_in_flight: concurrency,
-                ..ClientOptions::default()
-            },
+    /// A restart: a new bot (client, caches, store connection) on the same database.
+    async fn restart(&mut self) {
+        self.bot = new_bot(
+            &self.sim,
+            &self.token,
+            self.concurrency,
+            &self.clock,
+            self._dir.path(),
         )
-        .unwrap();
-        let store = Store::open(&dir.path().join("accessbot.db")).await.unwrap();
-        let src = EvidenceSource::connect(client, rules.clone())
-            .await
-            .unwrap();
-        let bot = Poller::new(
-            src,
-            store,
-            rules,
-            PollerOptions {
-                dry_run: false,
-                concurrency,
-                clock: clock.clone(),
-            },
-        );
-        (bot, dir)
+        .await;
+    }
+
+    /// Runs a cycle in which nothing changed: its poll is one call. The reconcile is spread
+    /// over its period, so the cycle may also re-read a few requests due now: those cost one
+    /// `maniphest.search` by id and their own reads, counted apart.
+    async fn idle_poll_is_one_call(&self, label: i32) {
+        self.sim.reset_stats();
+        let r = self.bot.cycle().await.expect("cycle");
+        let s = self.sim.stats();
+        assert_eq!(r.changed, 0, "{label}: {r:?}");
+        let polls = count(&s, "maniphest.search") - u64::from(r.due > 0);
+        assert_eq!(polls, 1, "idle poll {label}: {:?}", s.calls);
+        if r.due == 0 {
+            assert_eq!(s.total, 1, "idle poll {label}: {:?}", s.calls);
+        }
     }
 
     fn set_now(&self, t: DateTime<Utc>) {
@@ -107,6 +103,41 @@ impl Bench {
         }
         self.sim.stats()
     }
+}
+
+/// A bot as a process starts: its client, evidence source and store on `dir`'s database.
+async fn new_bot(
+    sim: &SimHandle,
+    token: &str,
+    concurrency: usize,
+    clock: &Clock,
+    dir: &std::path::Path,
+) -> Poller {
+    let rules = common::rules_uncapped();
+    let client = Client::new(
+        &sim.url(),
+        Token::new(token.to_string()),
+        ClientOptions {
+            retries: 0,
+            max_in_flight: concurrency,
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let store = Store::open(&dir.join("accessbot.db")).await.unwrap();
+    let src = EvidenceSource::connect(client, rules.clone())
+        .await
+        .unwrap();
+    Poller::new(
+        src,
+        store,
+        rules,
+        PollerOptions {
+            dry_run: false,
+            concurrency,
+            clock: clock.clone(),
+        },
+    )
 }
 
 fn count(s: &Stats, method: &str) -> u64 {
@@ -194,6 +225,208 @@ async fn a_new_task_by_known_users_costs_two_timeline_reads_a_page_and_one_edit(
 
     // And then idle again.
     assert_eq!(b.cycles(1).await.total, 1);
+}
+
+#[tokio::test]
+async fn after_a_burst_of_hundreds_in_one_second_every_idle_poll_is_one_call() {
+    // 150 checklists posted at one instant: more tasks modified in one second than a page
+    // holds. Then, on the same tasks, 120 requester comments landing in one second.
+    let n = 150;
+    let mut sc = sim::generate(n, 8);
+    let t0 = sc.now;
+    let minute = Duration::seconds(60);
+    let burst = t0 + minute * 3 + Duration::seconds(20);
+    for t in sc.tasks.iter_mut().take(120) {
+        let author = t.author.clone();
+        t.events
+            .push(accessbot::sim::scenario::ScenarioEvent::comment(
+                burst,
+                &author,
+                "Any update on this request?",
+            ));
+    }
+    let b = Bench::start(sc, t0).await;
+    let sync = b.cycles(1).await;
+    assert!(count(&sync, "maniphest.edit") > 100, "{:?}", sync.calls);
+    // The poll that reads the burst back closes its second: the server's clock is past it.
+    b.set_now(t0 + minute);
+    b.cycles(1).await;
+    for i in 2..=3 {
+        b.set_now(t0 + minute * i);
+        b.idle_poll_is_one_call(i).await;
+    }
+    // The requesters' burst: read once (two pages, the timelines and pastes), then idle.
+    b.set_now(t0 + minute * 4);
+    let changed = b.cycles(1).await;
+    assert_eq!(
+        count(&changed, "maniphest.search"),
+        2,
+        "{:?}",
+        changed.calls
+    );
+    assert!(
+        count(&changed, "transaction.search") >= 120,
+        "{:?}",
+        changed.calls
+    );
+    for i in 5..=7 {
+        b.set_now(t0 + minute * i);
+        b.idle_poll_is_one_call(i).await;
+    }
+}
+
+/// The open, ungranted requests by reconcile tier: (ready and resting on comments, others).
+async fn tiers(b: &Bench) -> (usize, usize) {
+    let store = Store::open_read_only(&b._dir.path().join("accessbot.db"))
+        .await
+        .unwrap();
+    let index = store.poll_index().await.unwrap();
+    let open = index.iter().filter(|r| r.open && !r.granted);
+    let comments = open
+        .clone()
+        .filter(|r| r.ready && r.rests_on_comments)
+        .count();
+    (comments, open.count() - comments)
+}
+
+#[tokio::test]
+async fn the_reconcile_reads_ready_requests_on_comments_every_period_the_rest_every_six_hours() {
+    // A month on: no waiting period, nothing that time alone settles.
+    let base = sim::generate(40, 8);
+    let t0 = base.now + Duration::days(30);
+    let b = Bench::start(base, t0).await;
+    let minute = Duration::seconds(60);
+    for i in 0..3 {
+        b.set_now(t0 + minute * i);
+        b.cycles(1).await;
+    }
+    let (comments, others) = tiers(&b).await;
+    assert!(comments > 0 && others > 0, "{comments} {others}");
+
+    // Six hours of polls a minute apart (reconcile_minutes = 30, reconcile_all_hours = 6):
+    // each ready request on comments is read 12 times, every other one once, spread.
+    let mut due = 0;
+    let mut busiest = 0;
+    let mut timelines = 0;
+    for i in 3..3 + 360 {
+        b.set_now(t0 + minute * i);
+        b.sim.reset_stats();
+        let r = b.bot.cycle().await.expect("cycle");
+        assert!(r.failed.is_empty() && r.effects.is_empty(), "{r:?}");
+        assert_eq!(r.changed, 0);
+        let s = b.sim.stats();
+        assert_eq!(count(&s, "maniphest.search"), 1 + u64::from(r.due > 0));
+        due += r.due;
+        busiest = busiest.max(r.due);
+        timelines += count(&s, "transaction.search");
+    }
+    assert_eq!(due, 12 * comments + others);
+    // Pastes are read with their task (their transactions too): only the task's timeline is
+    // counted here, one per re-read.
+    let paste_timelines = timelines - due as u64;
+    assert!(paste_timelines <= due as u64, "{timelines} {due}");
+    // Spread: never more than a few at once (in one burst it would be all of them).
+    assert!(busiest <= 4, "{busiest} re-read in one cycle");
+}
+
+#[tokio::test]
+async fn a_ready_request_whose_approvals_are_edited_away_is_caught_within_reconcile_minutes() {
+    // Which requests are ready a month on.
+    let base = sim::generate(40, 8);
+    let t0 = base.now + Duration::days(30);
+    let plain = Bench::start(base.clone(), t0).await;
+    let first = plain.bot.cycle().await.expect("cycle");
+    let ready = first
+        .effects
+        .iter()
+        .find(|e| e.kind == "checklist" && e.verdict == Verdict::Ready)
+        .map(|e| e.task.0)
+        .expect("a ready request");
+
+    // The same world, in which every comment on it is edited into "Not approved." ten minutes
+    // after the sync: no edit moves the task's dateModified, so no poll sees it.
+    let edited_at = t0 + Duration::minutes(10);
+    let mut sc = base;
+    let task = sc.tasks.iter_mut().find(|t| t.id == ready).unwrap();
+    let authors: Vec<String> = task
+        .events
+        .iter()
+        .filter(|e| e.comment.is_some() && e.edit_comment.is_none())
+        .map(|e| e.author.clone())
+        .collect();
+    for (n, author) in authors.into_iter().enumerate() {
+        let mut edit =
+            accessbot::sim::scenario::ScenarioEvent::comment(edited_at, &author, "Not approved.");
+        edit.edit_comment = Some(n + 1);
+        task.events.push(edit);
+    }
+    let b = Bench::start(sc, t0).await;
+    let minute = Duration::seconds(60);
+    let mut caught = None;
+    for i in 0..=45 {
+        b.set_now(t0 + minute * i);
+        let r = b.bot.cycle().await.expect("cycle");
+        let verdict = r
+            .effects
+            .iter()
+            .find(|e| e.task.0 == ready && e.kind == "checklist")
+            .map(|e| e.verdict);
+        if i >= 10 && verdict.is_some_and(|v| v != Verdict::Ready) {
+            caught = Some(i);
+            break;
+        }
+    }
+    let caught = caught.expect("the edited approvals were never seen");
+    // Within reconcile_minutes (30) of the edit, a poll more at most.
+    assert!(
+        caught <= 10 + 30,
+        "seen {} minutes after the edit",
+        caught - 10
+    );
+}
+
+#[tokio::test]
+async fn after_a_restart_the_reconcile_reads_no_task_page_again() {
+    let base = sim::generate(40, 8);
+    let t0 = base.now + Duration::days(30);
+    let mut b = Bench::start(base, t0).await;
+    let minute = Duration::seconds(60);
+    let mut pages = 0;
+    for i in 0..3 {
+        b.set_now(t0 + minute * i);
+        pages += count(&b.cycles(1).await, "task.page");
+    }
+    assert!(
+        pages > 0,
+        "the sync reads the comment channels from task pages"
+    );
+    let (comments, _) = tiers(&b).await;
+
+    // A restart: every cache in memory is gone, the database stays.
+    b.restart().await;
+    let mut due = 0;
+    let mut reads = 0;
+    b.sim.reset_stats();
+    for i in 3..3 + 30 {
+        b.set_now(t0 + minute * i);
+        let r = b.bot.cycle().await.expect("cycle");
+        assert!(r.failed.is_empty() && r.effects.is_empty(), "{r:?}");
+        due += r.due;
+        reads += u64::from(r.due > 0);
+    }
+    let s = b.sim.stats();
+    // One reconcile period: every ready request on comments read once (and the others whose
+    // moment falls in it), each comment's channel known from before the restart.
+    assert!(due >= comments, "{due} {comments}");
+    assert_eq!(count(&s, "task.page"), 0, "{:?}", s.calls);
+    // Each task's timeline, and each paste's history once (the first read after the start).
+    assert!(
+        count(&s, "transaction.search") as usize >= due,
+        "{:?}",
+        s.calls
+    );
+    // Pastes: one `paste.search` per batch, not one per paste.
+    assert!(count(&s, "paste.search") <= reads, "{:?}", s.calls);
 }
 
 #[tokio::test]
@@ -304,8 +537,8 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
             .find(|u| u.username == "accessbot")
             .and_then(|u| u.token.clone())
             .unwrap();
-        let (bot, dir) = Bench::bot(&b.sim, token, 8, &b.clock).await;
-        b.bot = bot;
+        let dir = tempfile::tempdir().unwrap();
+        b.bot = new_bot(&b.sim, &token, 8, &b.clock, dir.path()).await;
         b._dir = dir;
         b.cycles(1).await;
         let after: Vec<usize> = sources

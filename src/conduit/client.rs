@@ -145,8 +145,12 @@ impl fmt::Debug for Client {
 /// An HTTP answer: a 2xx body, or a 3xx and where it points.
 /// What an HTTP request brought: an answer, or where a 3xx answer points.
 enum Fetched {
-    Answer(Answer),
-    Redirect { status: u16, location: String },
+    /// The answer and the server's time when it was sent (its `Date`, epoch seconds).
+    Answer(Answer, Option<i64>),
+    Redirect {
+        status: u16,
+        location: String,
+    },
 }
 
 /// A web page answer: the page, or Phorge clearing an expired or invalid session cookie.
@@ -861,10 +865,10 @@ impl Client {
             }
             async move {
                 match self.fetch_answer(key, req).await? {
-                    Fetched::Answer(Answer::Whole(body)) => Ok(PageAnswer::Body(
+                    Fetched::Answer(Answer::Whole(body), _) => Ok(PageAnswer::Body(
                         String::from_utf8_lossy(&body).into_owned(),
                     )),
-                    Fetched::Answer(Answer::Head(_)) => Err(ConduitError::TooLarge {
+                    Fetched::Answer(Answer::Head(_), _) => Err(ConduitError::TooLarge {
                         method: key.to_string(),
                         limit: self.max_body_bytes(),
                     }),
@@ -901,18 +905,19 @@ impl Client {
     }
 
     /// Calls a read method and returns its answer body, or the head of it when it is over the
-    /// size cap; transient failures are retried.
+    /// size cap, with the server's time when it answered (its `Date` header, epoch seconds;
+    /// `None` when missing or unreadable); transient failures are retried.
     pub(super) async fn conduit_answer(
         &self,
         method: &str,
         params: Value,
-    ) -> Result<Answer, ConduitError> {
+    ) -> Result<(Answer, Option<i64>), ConduitError> {
         let (url, body) = self.request(method, params)?;
         self.with_retries(method, Retry::Transient, || {
             let req = self.post(&url, &body);
             async move {
                 match self.fetch_answer(method, req).await? {
-                    Fetched::Answer(a) => Ok(a),
+                    Fetched::Answer(a, date) => Ok((a, date)),
                     Fetched::Redirect { status, .. } => Err(ConduitError::Http {
                         method: method.to_string(),
                         status,
@@ -1037,8 +1042,8 @@ impl Client {
         req: reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, ConduitError> {
         match self.fetch_answer(key, req).await? {
-            Fetched::Answer(Answer::Whole(body)) => Ok(body),
-            Fetched::Answer(Answer::Head(_)) => Err(ConduitError::TooLarge {
+            Fetched::Answer(Answer::Whole(body), _) => Ok(body),
+            Fetched::Answer(Answer::Head(_), _) => Err(ConduitError::TooLarge {
                 method: key.to_string(),
                 limit: self.max_body_bytes(),
             }),
@@ -1084,6 +1089,11 @@ impl Client {
                 status: status.as_u16(),
             });
         }
+        let date = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|d| d.to_str().ok())
+            .and_then(http_date);
         let mut body = Vec::new();
         while let Some(chunk) = resp
             .chunk()
@@ -1092,11 +1102,11 @@ impl Client {
         {
             if body.len() + chunk.len() > cap {
                 body.extend_from_slice(&chunk[..cap - body.len()]);
-                return Ok(Fetched::Answer(Answer::Head(body)));
+                return Ok(Fetched::Answer(Answer::Head(body), date));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Answer(Answer::Whole(body)))
+        Ok(Fetched::Answer(Answer::Whole(body), date))
     }
 
     fn transport_error(&self, key: &str, e: reqwest::Error) -> ConduitError {
@@ -1117,6 +1127,14 @@ impl Client {
             detail: redact(&detail, &self.inner.token),
         }
     }
+}
+
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110's preferred form) as epoch
+/// seconds; `None` when it is not one.
+pub fn http_date(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(text.trim())
+        .ok()
+        .map(|d| d.timestamp())
 }
 
 /// Decodes a Conduit answer body: the envelope, its `error_code`, then `result` as `T`. Errors
@@ -1232,6 +1250,23 @@ mod tests {
 
     fn token() -> Token {
         Token::new("api-abcdefghijklmnopqrstuvwxyz12".into())
+    }
+
+    #[test]
+    fn http_dates_read_as_epoch_seconds_and_the_simulator_writes_them() {
+        // RFC 9110's own example.
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            http_date(" Sun, 06 Nov 1994 08:49:37 GMT "),
+            Some(784_111_777)
+        );
+        assert_eq!(http_date("yesterday"), None);
+        assert_eq!(http_date(""), None);
+        let t = chrono::DateTime::from_timestamp(1_796_000_001, 0).unwrap();
+        assert_eq!(http_date(&crate::sim::http_date(t)), Some(t.timestamp()));
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct TasksPage {
     /// Where the next page starts (`None`: this was the last). After an answer over the size
     /// cap, the page ends at the task the cap cut through and the next one starts after it.
     pub after: Option<String>,
+    /// The server's time when it answered (its `Date` header, epoch seconds), if it said.
+    pub server_time: Option<i64>,
 }
 
 /// Tasks read by id.
@@ -260,8 +262,12 @@ impl Client {
             if let (Some(a), Some(o)) = (after, params.as_object_mut()) {
                 o.insert("after".into(), json!(a));
             }
-            let mut page = TasksPage::default();
-            match self.conduit_answer(METHOD, params).await? {
+            let (answer, server_time) = self.conduit_answer(METHOD, params).await?;
+            let mut page = TasksPage {
+                server_time,
+                ..TasksPage::default()
+            };
+            match answer {
                 Answer::Whole(body) => {
                     let (items, cursor) = whole_page(METHOD, &body, self)?;
                     sort_items(items, &mut page.tasks, &mut page.unreadable);
@@ -327,7 +333,7 @@ impl Client {
                 "attachments": {"projects": true, "columns": true},
                 "limit": PAGE_LIMIT,
             });
-            match self.conduit_answer(METHOD, params).await? {
+            match self.conduit_answer(METHOD, params).await?.0 {
                 Answer::Whole(body) => {
                     let (items, _) = whole_page(METHOD, &body, self)?;
                     sort_items(items, &mut out.tasks, &mut out.unreadable);

@@ -10,6 +10,7 @@
 //! every Conduit call under its method name, every task page under `task.page` and every
 //! older part under `task.page.older`; all are in `total`. Control endpoints are neither
 //! counted nor delayed nor faulted; pages are delayed by the latency but never faulted.
+//! Every answer's `Date` header is the virtual clock (the bot closes its poll cursor by it).
 //!
 //! Behaviour worth knowing when writing scenarios and tests:
 //! - PHIDs are derived from names ([`state::user_phid`], [`state::project_phid`],
@@ -293,6 +294,10 @@ pub async fn start(
         .route("/_sim/faults", post(set_faults))
         .route("/{page}", get(task_page))
         .route("/transactions/showolder/{object}/", get(older_page))
+        .layer(axum::middleware::map_response_with_state(
+            shared.clone(),
+            server_date,
+        ))
         .with_state(shared.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -346,6 +351,21 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Every answer's `Date` is the virtual clock, as a Phorge's is its own clock: the bot closes
+/// its poll cursor's second by it.
+async fn server_date(State(shared): State<Arc<Shared>>, mut resp: Response) -> Response {
+    let now = lock(&shared.world).now;
+    if let Ok(v) = header::HeaderValue::from_str(&http_date(now)) {
+        resp.headers_mut().insert(header::DATE, v);
+    }
+    resp
+}
+
+/// An HTTP date (RFC 9110's `Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
