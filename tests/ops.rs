@@ -477,7 +477,7 @@ async fn read_only_views_work_without_write_access() {
             if root_user {
                 cmd.uid(65534).gid(65534);
             }
-            let out = cmd.output().unwrap();
+            let out = output_of_copied_binary(&mut cmd);
             let (stdout, stderr) = (
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr),
@@ -1191,4 +1191,19 @@ fn line_is_config_install(script: &[String]) -> bool {
     script
         .last()
         .is_some_and(|l| l.contains("contrib/accessbot.toml") && l.starts_with("install "))
+}
+
+/// Runs a command whose program this test just copied: while another test thread forks, the
+/// copy's write descriptor may still be open in the child for a moment and exec answers
+/// ETXTBSY ("text file busy"); that passes, so try again.
+fn output_of_copied_binary(cmd: &mut Command) -> std::process::Output {
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            r => return r.expect("the copied binary runs"),
+        }
+    }
+    panic!("the copied binary stayed busy (ETXTBSY)")
 }
