@@ -862,6 +862,23 @@ fn tokenize(s: &str, hidden_at: &[(usize, usize)]) -> Vec<Tok> {
     out
 }
 
+/// Whether `text` opens a single-quoted span: a `'` after the start, a space or punctuation,
+/// right before a letter or digit ("'approved'"), as an apostrophe inside a word never is.
+fn opens_single_quote(text: &str) -> bool {
+    let mut prev: Option<char> = None;
+    let mut it = text.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\''
+            && !prev.is_some_and(char::is_alphanumeric)
+            && it.peek().is_some_and(|n| n.is_alphanumeric())
+        {
+            return true;
+        }
+        prev = Some(c);
+    }
+    false
+}
+
 /// An ASCII emoticon at the start of `rest`: eyes (`:` `;` `=`), an optional nose (`-` `'`),
 /// a mouth, then the end, a space or punctuation. Gives the face without its nose (`:(`) and
 /// how many characters it spans. "groups:(a, b)" is no emoticon (a letter follows the mouth).
@@ -1618,6 +1635,11 @@ impl<'r> Reader<'r> {
             .any(|(k, x)| matches!(x.kind, TokKind::Hidden(_) | TokKind::Struck) && !covered[k])
         {
             return Verdict::Doubt("part of it is in code, quotes or struck through".into());
+        }
+        // Part of it in single quotes ("'Approved'", "the 'approved' label"): someone's words
+        // repeated, or a word held at arm's length; an apostrophe inside a word is not one.
+        if opens_single_quote(s.text) {
+            return Verdict::Doubt("part of it is in single quotes".into());
         }
         if s.text.contains("[ ]") || s.text.contains("[]") {
             return Verdict::Doubt("it is an unticked checkbox".into());
