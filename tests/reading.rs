@@ -452,6 +452,13 @@ fn table() -> Vec<Row> {
         ("withdrawn", A, "I changed my mind.", "no"),
         ("withdrawn", A, "Ignore my previous approval.", "no"),
         ("withdrawn", A, "I withdraw my approval lol", "notyes"),
+        ("confirmation", NDA, "NDA was on file", "notyes"),
+        ("confirmation", NDA, "NDA was signed.", "yes"),
+        ("confirmation", NDA, "NDA on file for her old account", "unclear"),
+        ("confirmation", L3, "L3 verified (by her manager)", "unclear"),
+        ("confirmation", SREA, "SRE meeting: approved for the other request", "unclear"),
+        ("confirmation", EXEC, "Executive sign-off given for the other volunteer", "unclear"),
+        ("delegation", A, "Approved by his manager", "notyes"),
         // ASCII faces: a smile is courtesy; a frown, a wink, a tongue or a grimace is tone.
         ("emoji", A, "Approved :)", "yes"),
         ("emoji", A, "Approved :-) thanks", "yes"),
