@@ -232,6 +232,14 @@ pub fn judge(text: &str, rules: &KeyRules) -> KeyReport {
         report.problems.push(msg.into());
         return report;
     };
+    // authorized_keys options before the key ("command=\"…\",no-pty ssh-ed25519 …") would
+    // be granted with it: refused, the plain line is asked for.
+    if start > 0 && is_key_options(tokens[start - 1]) {
+        report.problems.push(
+            "the key line begins with authorized_keys options (command=, from=, no-pty …): post the plain public key line of the .pub file"
+                .into(),
+        );
+    }
     let (found, next) = read_key(&tokens[start..]);
     let more = tokens[start + next..]
         .windows(2)
@@ -312,6 +320,41 @@ fn judge_found(found: &Found<'_>, rules: &KeyRules, report: &mut KeyReport) {
         }
     }
     report.problems.extend(degenerate(data));
+}
+
+/// Whether a token is a list of authorized_keys options (sshd(8) AUTHORIZED_KEYS FILE FORMAT):
+/// `restrict`, `no-pty`, `cert-authority`, `command="…"`, `from="…"` and the like, comma-joined.
+/// An option with a quoted value that holds spaces ends in a token like `pty"`: the token
+/// just before the key type is judged, so `…/bin/sh",no-pty` counts too.
+pub fn is_key_options(token: &str) -> bool {
+    const FLAGS: [&str; 11] = [
+        "restrict",
+        "cert-authority",
+        "no-pty",
+        "no-port-forwarding",
+        "no-agent-forwarding",
+        "no-x11-forwarding",
+        "no-user-rc",
+        "no-touch-required",
+        "verify-required",
+        "pty",
+        "port-forwarding",
+    ];
+    const VALUED: [&str; 9] = [
+        "command=",
+        "environment=",
+        "from=",
+        "permitopen=",
+        "permitlisten=",
+        "principals=",
+        "tunnel=",
+        "expiry-time=",
+        "agent-forwarding",
+    ];
+    token.split(',').any(|part| {
+        let part = part.trim_matches('"').to_ascii_lowercase();
+        FLAGS.contains(&part.as_str()) || VALUED.iter().any(|v| part.starts_with(v))
+    }) || token.contains("=\"")
 }
 
 /// Why a key that decodes is still no key a generator makes, if it is not: see
@@ -614,6 +657,36 @@ impl KeyIndex {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_key_with_authorized_keys_options_is_refused_and_prose_before_it_is_not() {
+        let rules = KeyRules::default();
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlox4BxGXvzsD6dsTssIvvxnpYV6GUdVsYWfyxvU5M4 me@x";
+        for prefix in [
+            "command=\"/bin/sh\",no-pty",
+            "restrict",
+            "from=\"10.0.0.0/8\"",
+            "no-port-forwarding,no-X11-forwarding",
+            "environment=\"LD_PRELOAD=/tmp/x.so\"",
+        ] {
+            let r = judge(&format!("{prefix} {key}"), &rules);
+            assert!(!r.ok, "{prefix}: {r:?}");
+            assert!(
+                r.problems
+                    .iter()
+                    .any(|p| p.contains("authorized_keys options")),
+                "{prefix}"
+            );
+        }
+        for prose in ["my key is", "key:", "Here it is, thanks:"] {
+            let r = judge(&format!("{prose} {key}"), &rules);
+            assert!(
+                !r.problems.iter().any(|p| p.contains("options")),
+                "{prose}: {r:?}"
+            );
+        }
+    }
+
     use super::*;
 
     const ED: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM/02V1IG9X4JzDcrvOgJmtNvIw/ryad5qnOlqKR8Q5L ed25519@example.org";

@@ -1392,7 +1392,14 @@ fn find_keys(lines: &[Line<'_>], work: &mut Work) -> Vec<KeyFound> {
                 t += 1;
                 continue;
             }
-            let start = line.start + offset_in(line.text, tokens[t]);
+            // authorized_keys options right before the type stay with the key, so that the
+            // key check refuses them (they would be granted with it).
+            let from = if t > 0 && keys::is_key_options(tokens[t - 1]) {
+                t - 1
+            } else {
+                t
+            };
+            let start = line.start + offset_in(line.text, tokens[from]);
             let mut base64 = String::with_capacity(tokens.get(t + 1).map_or(0, |d| d.len()));
             let mut next_tokens: Vec<&str>;
             let mut rest: &[&str] = &tokens[t + 1..];
@@ -1460,7 +1467,11 @@ fn find_keys(lines: &[Line<'_>], work: &mut Work) -> Vec<KeyFound> {
                 Tail::Same(p) => &tokens[*p..],
                 Tail::Other(v) => v,
             };
-            let mut text = format!("{} {}", tokens[t], base64);
+            let mut text = if from < t {
+                format!("{} {} {}", tokens[from], tokens[t], base64)
+            } else {
+                format!("{} {}", tokens[t], base64)
+            };
             let own = comment
                 .iter()
                 .position(|c| keys::looks_like_key_type(c))
@@ -1631,6 +1642,24 @@ mod tests {
             Some("jdoe@example.org")
         );
         assert_eq!(email_of("jdoe at example dot org"), None);
+    }
+
+    #[test]
+    fn authorized_keys_options_before_a_key_stay_with_it_for_the_key_check() {
+        let p = Parser::new(&labels());
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlox4BxGXvzsD6dsTssIvvxnpYV6GUdVsYWfyxvU5M4 me@x";
+        for (field, kept) in [
+            (format!("command=\"/bin/sh\",no-pty {key}"), true),
+            (format!("restrict {key}"), true),
+            (format!("here it is: {key}"), false),
+        ] {
+            let r = p.parse("", &format!("Full name: A B\nSSH public key: {field}\n"));
+            let Some(KeyRef::Inline { text }) = &r.request.key else {
+                panic!("{field}: {:?}", r.request.key)
+            };
+            assert_eq!(text.starts_with("ssh-ed25519"), !kept, "{field}: {text}");
+        }
     }
 
     #[test]
