@@ -5,7 +5,7 @@
 //! `statement` (what each comment says: yes, no, unclear, none) + `approvals` (per person, per
 //! role) → `policy` with `calendar` (pure) → `report` (texts) → `poller` (the loop and its
 //! effects) → `store` (SQLite); `lifecycle` follows a request after it is ready (granted,
-//! expiry reminders, removal tasks). `sim` is the Conduit simulator; `cli` wires the commands
+//! expiry reminders, removal tasks). `sim` is the Conduit simulator (the crate `accessbot-sim` in `crates/sim`); `cli` wires the commands
 //! (with `config`, the configuration file, and `rules_live`, the rules' names looked up on the
 //! server); `service` is what an operator sees of a running bot: metrics, health, systemd
 //! notifications.
@@ -33,7 +33,10 @@ pub mod rules;
 pub mod rules_live;
 pub mod secret;
 pub mod service;
-pub mod sim;
 pub mod statement;
 pub mod store;
 pub mod timeline;
+
+/// The Conduit simulator, its own crate (`crates/sim`, imports nothing of the bot); re-exported
+/// so that the demo, the `sim` command, tests and benches reach it as `accessbot::sim`.
+pub use accessbot_sim as sim;
