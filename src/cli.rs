@@ -3,9 +3,10 @@
 
 use crate::ids::TaskId;
 use crate::logging::{ColorChoice, LogFormat};
+use crate::report::AgendaFormat;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 const EXAMPLES: &str = "\
@@ -268,18 +269,6 @@ pub enum RulesCommand {
         #[arg(long)]
         live: bool,
     },
-}
-
-/// Agenda output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AgendaFormat {
-    /// A GitHub-style markdown table.
-    Markdown,
-    /// A MediaWiki table.
-    Wikitext,
-    /// JSON.
-    Json,
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {

@@ -387,7 +387,8 @@ async fn drive(
                 crate::report::agenda(&rows, &approvals, meeting, rules, &handle.url(), now);
             let changes = crate::report::changes_by_task(&rows, meeting);
             crate::report::file_privilege_changes(&mut agenda, &changes);
-            agenda_text = crate::report::render_agenda(&agenda, crate::cli::AgendaFormat::Markdown);
+            agenda_text =
+                crate::report::render_agenda(&agenda, crate::report::AgendaFormat::Markdown);
             println!("  (the SRE meeting agenda for {meeting} now lists T102 and, among the group privilege changes, T104: see the end)\n");
         }
         prev = Some(now);

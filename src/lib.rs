@@ -36,6 +36,8 @@ pub mod service;
 pub mod statement;
 pub mod store;
 pub mod timeline;
+pub mod view;
+pub mod wire;
 
 /// The Conduit simulator, its own crate (`crates/sim`, imports nothing of the bot); re-exported
 /// so that the demo, the `sim` command, tests and benches reach it as `accessbot::sim`.

@@ -9,9 +9,8 @@
 //! with a logged reason and a `blocked` status entry while the others go on.
 //! The loop around it stops cleanly on SIGTERM or Ctrl-C between two tasks.
 
-use crate::conduit::types::Task;
 use crate::conduit::{Client, ConduitError, UnreadableTask};
-use crate::evidence::{is_open, EvidenceSource, Gathered};
+use crate::evidence::{EvidenceSource, Gathered};
 use crate::ids::TaskId;
 use crate::lifecycle::{DataYaml, DataYamlWatch};
 use crate::plan::{self, Mark, Plan};
@@ -20,6 +19,7 @@ use crate::report;
 use crate::rules::Rules;
 use crate::store::{Batch, PollEntry, Store, TaskRow};
 use crate::timeline::Moment;
+use crate::wire::{is_open, Task};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};

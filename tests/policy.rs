@@ -2,7 +2,6 @@
 //! way to get it wrong, each a small edit of the ready request's facts. Plus the timeline of
 //! the recorded T1 and the JSON shape of a checklist.
 
-use accessbot::conduit::types::{SearchPage, Transaction};
 use accessbot::ids::{Fingerprint, Phid, TaskId, Username};
 use accessbot::keys::KeyReport;
 use accessbot::policy::{
@@ -14,6 +13,7 @@ use accessbot::request::{KeyRef, Parsed, PrivilegeChange, Problem, Request};
 use accessbot::rules::Review;
 use accessbot::rules::Rules;
 use accessbot::timeline::{Moment, Timeline};
+use accessbot::wire::{SearchPage, Transaction};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
 
