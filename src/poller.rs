@@ -9,6 +9,7 @@
 //! with a logged reason and a `blocked` status entry while the others go on.
 //! The loop around it stops cleanly on SIGTERM or Ctrl-C between two tasks.
 
+pub use crate::clock::Clock;
 use crate::conduit::{Client, ConduitError, UnreadableTask};
 use crate::evidence::{EvidenceSource, Gathered};
 use crate::ids::TaskId;
@@ -59,35 +60,6 @@ struct UnreadableEntry {
     since: i64,
     #[serde(default)]
     notice_pending: bool,
-}
-
-/// The bot's clock: the system clock, or a settable instant (tests, what-if, the demo).
-#[derive(Debug, Clone)]
-pub enum Clock {
-    /// `Utc::now()`.
-    System,
-    /// A fixed instant that can be moved.
-    Fixed(Arc<Mutex<DateTime<Utc>>>),
-}
-
-impl Clock {
-    /// A fixed clock at `t`.
-    pub fn fixed(t: DateTime<Utc>) -> Clock {
-        Clock::Fixed(Arc::new(Mutex::new(t)))
-    }
-    /// Now.
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::System => Utc::now(),
-            Clock::Fixed(t) => *lock(t),
-        }
-    }
-    /// Moves a fixed clock (no effect on the system clock).
-    pub fn set(&self, t: DateTime<Utc>) {
-        if let Clock::Fixed(c) = self {
-            *lock(c) = t;
-        }
-    }
 }
 
 /// Poller options.

@@ -1119,26 +1119,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records a stale nudge for this stretch of inactivity.
-    pub async fn record_nudge(&self, id: TaskId, last_activity: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tasks SET nudged_for = ? WHERE id = ?")
-            .bind(last_activity)
-            .bind(id.0 as i64)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Records that the task was marked ready (column/tag) or unmarked.
-    pub async fn record_ready_marked(&self, id: TaskId, marked: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tasks SET ready_marked = ? WHERE id = ?")
-            .bind(marked)
-            .bind(id.0 as i64)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Remembers a key fingerprint seen on a task: when it first appeared there (the
     /// earliest of all sightings by (time, transaction id) wins, so a later read that can only
     /// date it later changes nothing) and under whom (`user`: the subject's
@@ -1313,14 +1293,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok((removals, requests))
-    }
-
-    /// Number of tracked tasks.
-    pub async fn count(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM tasks")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get::<i64, _>("n"))
     }
 }
 
@@ -1886,7 +1858,7 @@ mod tests {
         w.close().await;
         let before = std::fs::read(&db).unwrap();
         let r = Store::open_read_only(&db).await.unwrap();
-        assert_eq!(r.count().await.unwrap(), 1);
+        assert_eq!(r.tasks(false).await.unwrap().len(), 1);
         assert_eq!(r.audit_log(TaskId(1)).await.unwrap().len(), 1);
         let err = r.set_meta("cursor", "1").await.unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");

@@ -227,16 +227,6 @@ impl Transaction {
         self.comments.first()
     }
 
-    /// `fields.old` / `fields.new` as strings (description and title edits).
-    pub fn old_new_text(&self) -> Option<(String, String)> {
-        let old = self.fields.get("old")?;
-        let new = self.fields.get("new")?;
-        Some((
-            old.as_str().unwrap_or("").to_string(),
-            new.as_str()?.to_string(),
-        ))
-    }
-
     /// The edge operations of a `projects` / `subscribers` transaction.
     pub fn operations(&self) -> Vec<EdgeOperation> {
         self.fields
