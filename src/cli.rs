@@ -1012,10 +1012,10 @@ fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
     Ok(Client::new(url, token, opts)?)
 }
 
-fn clock(cli: &Cli) -> crate::poller::Clock {
+fn clock(cli: &Cli) -> crate::clock::Clock {
     match cli.now {
-        Some(t) => crate::poller::Clock::fixed(t),
-        None => crate::poller::Clock::System,
+        Some(t) => crate::clock::Clock::fixed(t),
+        None => crate::clock::Clock::System,
     }
 }
 

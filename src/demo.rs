@@ -7,10 +7,11 @@
 //! as clinic duty, merges its grant into data.yaml, another granted by its resolution, removal
 //! tasks, and, two months later, the expiry reminder.
 
+use crate::clock::Clock;
 use crate::conduit::{Client, ClientOptions, Token};
 use crate::evidence::EvidenceSource;
 use crate::ids::TaskId;
-use crate::poller::{Clock, Poller, PollerOptions};
+use crate::poller::{Poller, PollerOptions};
 use crate::rules::Rules;
 use crate::sim::{self, Scenario, SimOptions};
 use crate::store::Store;
