@@ -13,7 +13,7 @@ use crate::statement::{Reader, Reading, Readings, Scope, Statement};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
-pub use crate::conduit::Channel;
+pub use crate::wire::Channel;
 
 /// One comment of the task, resolved by the glue (author looked up, channel read).
 #[derive(Debug, Clone, PartialEq, Eq)]

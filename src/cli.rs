@@ -3,9 +3,10 @@
 
 use crate::ids::TaskId;
 use crate::logging::{ColorChoice, LogFormat};
+use crate::report::AgendaFormat;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 const EXAMPLES: &str = "\
@@ -268,18 +269,6 @@ pub enum RulesCommand {
         #[arg(long)]
         live: bool,
     },
-}
-
-/// Agenda output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AgendaFormat {
-    /// A GitHub-style markdown table.
-    Markdown,
-    /// A MediaWiki table.
-    Wikitext,
-    /// JSON.
-    Json,
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
@@ -1023,10 +1012,10 @@ fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
     Ok(Client::new(url, token, opts)?)
 }
 
-fn clock(cli: &Cli) -> crate::poller::Clock {
+fn clock(cli: &Cli) -> crate::clock::Clock {
     match cli.now {
-        Some(t) => crate::poller::Clock::fixed(t),
-        None => crate::poller::Clock::System,
+        Some(t) => crate::clock::Clock::fixed(t),
+        None => crate::clock::Clock::System,
     }
 }
 

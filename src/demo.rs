@@ -7,10 +7,11 @@
 //! as clinic duty, merges its grant into data.yaml, another granted by its resolution, removal
 //! tasks, and, two months later, the expiry reminder.
 
+use crate::clock::Clock;
 use crate::conduit::{Client, ClientOptions, Token};
 use crate::evidence::EvidenceSource;
 use crate::ids::TaskId;
-use crate::poller::{Clock, Poller, PollerOptions};
+use crate::poller::{Poller, PollerOptions};
 use crate::rules::Rules;
 use crate::sim::{self, Scenario, SimOptions};
 use crate::store::Store;
@@ -387,7 +388,8 @@ async fn drive(
                 crate::report::agenda(&rows, &approvals, meeting, rules, &handle.url(), now);
             let changes = crate::report::changes_by_task(&rows, meeting);
             crate::report::file_privilege_changes(&mut agenda, &changes);
-            agenda_text = crate::report::render_agenda(&agenda, crate::cli::AgendaFormat::Markdown);
+            agenda_text =
+                crate::report::render_agenda(&agenda, crate::report::AgendaFormat::Markdown);
             println!("  (the SRE meeting agenda for {meeting} now lists T102 and, among the group privilege changes, T104: see the end)\n");
         }
         prev = Some(now);

@@ -5,7 +5,6 @@
 //! This is the only I/O in front of the pure policy engine. Whatever cannot be read is
 //! recorded as unknown (and so fails closed in the engine), never guessed.
 
-use crate::conduit::types::{Task, Transaction, User};
 use crate::conduit::{channel_map, Channel, Client, ConduitError, NotAPage, TaskPage};
 use crate::ids::{Fingerprint, Phid, ShellUser, TaskId, Username};
 use crate::keys::{self, KeyIndex, KeyOwner};
@@ -17,6 +16,7 @@ use crate::request::{self, KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
 use crate::timeline::{DescriptionChanges, Moment, Person, Timeline, TimelineComment};
+use crate::wire::{is_open, Task, Transaction, User};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -176,7 +176,7 @@ struct Caches {
     rosters: HashMap<String, Cached<Arc<HashSet<Phid>>>>,
     /// Pastes read for a batch about to be gathered ([`EvidenceSource::prefetch`]), each used
     /// once, within [`PASTE_FRESH`] of its read (`None`: the batch's answer did not have it).
-    pastes: HashMap<u64, (Instant, Option<crate::conduit::types::Paste>)>,
+    pastes: HashMap<u64, (Instant, Option<crate::wire::Paste>)>,
     /// Who wrote each paste and when its history last changed, as of its `dateModified`: any
     /// edit moves it, so the paste's transactions are read again only then.
     paste_history: HashMap<u64, PasteHistory>,
@@ -988,7 +988,7 @@ impl EvidenceSource {
         match self.client.pastes(&ids).await {
             Ok(found) => {
                 let at = Instant::now();
-                let mut by_id: HashMap<u64, crate::conduit::types::Paste> =
+                let mut by_id: HashMap<u64, crate::wire::Paste> =
                     found.into_iter().map(|p| (p.id, p)).collect();
                 let mut c = self.lock();
                 c.pastes.retain(|_, (t, _)| t.elapsed() < PASTE_FRESH);
@@ -1955,15 +1955,6 @@ pub fn same_name(a: &str, b: &str) -> bool {
             _ => return false,
         }
     }
-}
-
-/// Whether a Maniphest status value is open: everything but the closed statuses, so that an
-/// unknown custom status keeps the task tracked.
-pub fn is_open(status: &str) -> bool {
-    !matches!(
-        status,
-        "resolved" | "declined" | "invalid" | "duplicate" | "wontfix" | "spite"
-    )
 }
 
 #[cfg(test)]

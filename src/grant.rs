@@ -34,11 +34,6 @@ const UID_PLACEHOLDER: &str = "# uid: FILL IN the next free uid (accessbot leave
 /// Why no `data.yaml` change can be produced; every message is fit to show an operator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantError {
-    /// The request's verdict is not `ready` (the caller checks it; the text says which it is).
-    #[error(
-        "the request is {0}, not ready: a data.yaml change is only offered for a ready request"
-    )]
-    NotReady(String),
     /// A field the change needs is absent from the request.
     #[error("the request has no {0}")]
     Missing(&'static str),

@@ -197,7 +197,7 @@ pub fn granted(f: &GrantFacts) -> Option<GrantedBy> {
         return Some(GrantedBy::Comment(c.at));
     }
     let resolved = f.status == "resolved";
-    if f.tracked && (crate::evidence::is_open(f.status) || resolved) {
+    if f.tracked && (crate::wire::is_open(f.status) || resolved) {
         if let (Some((user, groups)), DataYaml::Known(d)) = (access_of(f.checklist), f.data_yaml) {
             if d.access(&user, &groups).complete() {
                 return Some(GrantedBy::DataYaml(f.now));

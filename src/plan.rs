@@ -5,14 +5,14 @@
 //! passed in; the poller reads, plans every task of a cycle, then applies the plans
 //! (`crate::poller`).
 
-use crate::conduit::types::Task;
-use crate::evidence::{is_open, Gathered};
+use crate::evidence::Gathered;
 use crate::ids::{Phid, TaskId};
 use crate::lifecycle::{self, DataYaml, GrantedBy};
 use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{AuditRecord, LifecycleRow, TaskRow};
+use crate::wire::{is_open, Task};
 use chrono::{DateTime, Utc};
 
 /// The note a checklist carries when its request was marked ready earlier and no longer is.

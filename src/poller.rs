@@ -9,9 +9,9 @@
 //! with a logged reason and a `blocked` status entry while the others go on.
 //! The loop around it stops cleanly on SIGTERM or Ctrl-C between two tasks.
 
-use crate::conduit::types::Task;
+pub use crate::clock::Clock;
 use crate::conduit::{Client, ConduitError, UnreadableTask};
-use crate::evidence::{is_open, EvidenceSource, Gathered};
+use crate::evidence::{EvidenceSource, Gathered};
 use crate::ids::TaskId;
 use crate::lifecycle::{DataYaml, DataYamlWatch};
 use crate::plan::{self, Mark, Plan};
@@ -20,6 +20,7 @@ use crate::report;
 use crate::rules::Rules;
 use crate::store::{Batch, PollEntry, Store, TaskRow};
 use crate::timeline::Moment;
+use crate::wire::{is_open, Task};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -59,35 +60,6 @@ struct UnreadableEntry {
     since: i64,
     #[serde(default)]
     notice_pending: bool,
-}
-
-/// The bot's clock: the system clock, or a settable instant (tests, what-if, the demo).
-#[derive(Debug, Clone)]
-pub enum Clock {
-    /// `Utc::now()`.
-    System,
-    /// A fixed instant that can be moved.
-    Fixed(Arc<Mutex<DateTime<Utc>>>),
-}
-
-impl Clock {
-    /// A fixed clock at `t`.
-    pub fn fixed(t: DateTime<Utc>) -> Clock {
-        Clock::Fixed(Arc::new(Mutex::new(t)))
-    }
-    /// Now.
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::System => Utc::now(),
-            Clock::Fixed(t) => *lock(t),
-        }
-    }
-    /// Moves a fixed clock (no effect on the system clock).
-    pub fn set(&self, t: DateTime<Utc>) {
-        if let Clock::Fixed(c) = self {
-            *lock(c) = t;
-        }
-    }
 }
 
 /// Poller options.

@@ -10,7 +10,7 @@
 use crate::ids::TaskId;
 use crate::policy::{Check, CheckId, Checklist, CommentNote, Evidence, Status, Verdict};
 use crate::remarkup_out::{markdown_cell, plain, wikitext_cell};
-use crate::store::TaskRow;
+use crate::view::TaskRow;
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -704,7 +704,7 @@ pub fn agenda_expiring(
 
 /// Builds the agenda of `meeting` from the stored tasks (their reports are not read) and the
 /// approvals present on each scheduled sudo request (by task id: [`approvals_by_task`], or
-/// [`crate::store::Store::agenda_approvals`] straight from the database).
+/// the store's `agenda_approvals` straight from the database).
 pub fn agenda(
     rows: &[TaskRow],
     approvals: &BTreeMap<i64, Vec<String>>,
@@ -781,7 +781,7 @@ pub fn agenda(
 
 /// The group privilege changes among the open, undecided requests of `rows` scheduled for
 /// `meeting`, by task id, with the change each asks for (`None`: not described), read from
-/// their stored reports; [`crate::store::Store::agenda_changes`] is the same straight from the
+/// their stored reports; the store's `agenda_changes` is the same straight from the
 /// database.
 pub fn changes_by_task(rows: &[TaskRow], meeting: NaiveDate) -> BTreeMap<i64, Option<String>> {
     let day = meeting.format("%Y-%m-%d").to_string();
@@ -799,7 +799,7 @@ pub fn changes_by_task(rows: &[TaskRow], meeting: NaiveDate) -> BTreeMap<i64, Op
 }
 
 /// Moves the group privilege changes (`changes`: [`changes_by_task`] or
-/// [`crate::store::Store::agenda_changes`]) from the agenda's reviews to their own section.
+/// the store's `agenda_changes`) from the agenda's reviews to their own section.
 pub fn file_privilege_changes(agenda: &mut Agenda, changes: &BTreeMap<i64, Option<String>>) {
     let id_of = |i: &AgendaItem| i.task.trim_start_matches('T').parse::<i64>().ok();
     for list in [&mut agenda.reviews, &mut agenda.rolled_over] {
@@ -867,9 +867,20 @@ fn approvals_of(report_json: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Agenda output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgendaFormat {
+    /// A GitHub-style markdown table.
+    Markdown,
+    /// A MediaWiki table.
+    Wikitext,
+    /// JSON.
+    Json,
+}
+
 /// Renders the agenda in one of the formats.
-pub fn render_agenda(a: &Agenda, format: crate::cli::AgendaFormat) -> String {
-    use crate::cli::AgendaFormat;
+pub fn render_agenda(a: &Agenda, format: AgendaFormat) -> String {
     match format {
         AgendaFormat::Json => format!("{}\n", serde_json::to_string_pretty(a).unwrap_or_default()),
         AgendaFormat::Markdown => render_tables(a, &Dialect::MARKDOWN),

@@ -11,8 +11,8 @@
 //! `starting`), else 503; the JSON body has `status`, `last_cycle_at`, `last_success_at`,
 //! `consecutive_failures` and `interval_seconds`, times as RFC 3339 on the bot's clock.
 
+use crate::clock::Clock;
 use crate::conduit::Client;
-use crate::poller::Clock;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use prometheus_client::collector::Collector;

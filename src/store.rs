@@ -8,6 +8,8 @@
 use crate::conduit::Channel;
 use crate::ids::{Fingerprint, Phid, TaskId};
 use crate::timeline::Moment;
+use crate::view::flag;
+pub use crate::view::TaskRow;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
@@ -178,84 +180,43 @@ pub struct LifecycleRow {
     pub expired_for: Option<String>,
 }
 
-/// One tracked task as stored.
-#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow, serde::Deserialize)]
-#[serde(default)]
-pub struct TaskRow {
-    /// Task id number.
-    pub id: i64,
-    /// Task PHID.
-    pub phid: String,
-    /// Title.
-    pub title: String,
-    /// Requester username.
-    pub requester: String,
-    /// Requested shell username.
-    pub shell_user: Option<String>,
-    /// Requested groups, comma separated.
-    pub groups: String,
-    /// Whether the request is reviewed at the SRE meeting: a requested group's `review` is
-    /// `meeting` (the default for sudo groups), or a privilege change may grant sudo.
-    #[serde(deserialize_with = "flag")]
-    pub sudo: bool,
-    /// Whether the task is open.
-    #[serde(deserialize_with = "flag")]
-    pub open: bool,
-    /// Last verdict.
-    pub verdict: String,
-    /// Until when the verdict is `waiting` (epoch seconds).
-    pub until_at: Option<i64>,
-    /// Who must act, comma separated.
-    pub who: String,
-    /// When the task was tagged.
-    pub tagged_at: Option<i64>,
-    /// When the task was created.
-    pub created_at: i64,
-    /// The task's dateModified when last read.
-    pub date_modified: i64,
-    /// Last activity by anyone but the bot.
-    pub last_activity: Option<i64>,
-    /// Hash of the last evaluated checklist text.
-    pub checklist_hash: Option<String>,
-    /// Hash of the checklist last posted.
-    pub posted_hash: Option<String>,
-    /// Transaction PHID of that comment.
-    pub posted_xact: Option<String>,
-    /// When it was posted.
-    pub posted_at: Option<i64>,
-    /// When last evaluated.
-    pub evaluated_at: Option<i64>,
-    /// Sudo: when everything but the review was complete (from the facts; see
-    /// `Checklist::sudo_ready_at`).
-    pub first_ready_at: Option<i64>,
-    /// Sudo: the scheduled meeting (YYYY-MM-DD).
-    pub meeting: Option<String>,
-    /// Sudo: `approved` or `declined`.
-    pub decision: Option<String>,
-    /// Sudo: who decided.
-    pub decided_by: Option<String>,
-    /// Sudo: when.
-    pub decided_at: Option<i64>,
-    /// The last_activity value a stale nudge was posted for.
-    pub nudged_for: Option<i64>,
-    /// Whether the task was moved to the ready column / tagged.
-    #[serde(deserialize_with = "flag")]
-    pub ready_marked: bool,
-    /// The newest transaction id read from the task.
-    pub last_xact_id: i64,
-    /// When time alone may change the checklist (the task is re-read then).
-    pub wake_at: Option<i64>,
-    /// Sudo: the meeting the review was first scheduled for.
-    pub first_meeting: Option<String>,
-    /// The last `check --json` object (empty when read without it: [`Store::task_briefs`]).
-    /// Last, so that a row read as a JSON array may stop before it (see [`BRIEF_COLUMNS`]).
-    pub report_json: String,
-}
-
-impl TaskRow {
-    /// The task id.
-    pub fn task_id(&self) -> TaskId {
-        TaskId(self.id as u64)
+/// A task row read by sqlx column by column (the report's [`TaskRow`] is a plain type of
+/// `crate::view`, which knows nothing of the database).
+impl<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> for TaskRow {
+    fn from_row(r: &'r sqlx::sqlite::SqliteRow) -> Result<Self, sqlx::Error> {
+        Ok(TaskRow {
+            id: r.try_get("id")?,
+            phid: r.try_get("phid")?,
+            title: r.try_get("title")?,
+            requester: r.try_get("requester")?,
+            shell_user: r.try_get("shell_user")?,
+            groups: r.try_get("groups")?,
+            sudo: r.try_get("sudo")?,
+            open: r.try_get("open")?,
+            verdict: r.try_get("verdict")?,
+            until_at: r.try_get("until_at")?,
+            who: r.try_get("who")?,
+            tagged_at: r.try_get("tagged_at")?,
+            created_at: r.try_get("created_at")?,
+            date_modified: r.try_get("date_modified")?,
+            last_activity: r.try_get("last_activity")?,
+            checklist_hash: r.try_get("checklist_hash")?,
+            posted_hash: r.try_get("posted_hash")?,
+            posted_xact: r.try_get("posted_xact")?,
+            posted_at: r.try_get("posted_at")?,
+            evaluated_at: r.try_get("evaluated_at")?,
+            first_ready_at: r.try_get("first_ready_at")?,
+            meeting: r.try_get("meeting")?,
+            decision: r.try_get("decision")?,
+            decided_by: r.try_get("decided_by")?,
+            decided_at: r.try_get("decided_at")?,
+            nudged_for: r.try_get("nudged_for")?,
+            ready_marked: r.try_get("ready_marked")?,
+            last_xact_id: r.try_get("last_xact_id")?,
+            wake_at: r.try_get("wake_at")?,
+            first_meeting: r.try_get("first_meeting")?,
+            report_json: r.try_get("report_json")?,
+        })
     }
 }
 
@@ -469,27 +430,6 @@ fn parse_view_rows(text: &str) -> Option<Vec<TaskRow>> {
 /// Parses the JSON text a query aggregated its rows into.
 fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
-}
-
-/// SQLite stores booleans as 0 and 1.
-fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    struct Flag;
-    impl serde::de::Visitor<'_> for Flag {
-        type Value = bool;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a boolean, 0 or 1")
-        }
-        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<bool, E> {
-            Ok(v != 0)
-        }
-        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<bool, E> {
-            Ok(v != 0)
-        }
-    }
-    d.deserialize_any(Flag)
 }
 
 /// The ids of the passing approval checks of a stored report (`report_json`), as a JSON array
@@ -1179,26 +1119,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records a stale nudge for this stretch of inactivity.
-    pub async fn record_nudge(&self, id: TaskId, last_activity: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tasks SET nudged_for = ? WHERE id = ?")
-            .bind(last_activity)
-            .bind(id.0 as i64)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Records that the task was marked ready (column/tag) or unmarked.
-    pub async fn record_ready_marked(&self, id: TaskId, marked: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tasks SET ready_marked = ? WHERE id = ?")
-            .bind(marked)
-            .bind(id.0 as i64)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Remembers a key fingerprint seen on a task: when it first appeared there (the
     /// earliest of all sightings by (time, transaction id) wins, so a later read that can only
     /// date it later changes nothing) and under whom (`user`: the subject's
@@ -1373,14 +1293,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok((removals, requests))
-    }
-
-    /// Number of tracked tasks.
-    pub async fn count(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM tasks")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get::<i64, _>("n"))
     }
 }
 
@@ -1946,7 +1858,7 @@ mod tests {
         w.close().await;
         let before = std::fs::read(&db).unwrap();
         let r = Store::open_read_only(&db).await.unwrap();
-        assert_eq!(r.count().await.unwrap(), 1);
+        assert_eq!(r.tasks(false).await.unwrap().len(), 1);
         assert_eq!(r.audit_log(TaskId(1)).await.unwrap().len(), 1);
         let err = r.set_meta("cursor", "1").await.unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");

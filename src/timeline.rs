@@ -4,9 +4,9 @@
 //! and [`Moment`], the order of events: (time, transaction id), never time alone.
 
 use crate::approvals::{Channel, CommentFact};
-use crate::conduit::types::{Task, Transaction};
 use crate::ids::{Phid, Username};
 use crate::request::{KeyRef, Parsed};
+use crate::wire::{Task, Transaction};
 use chrono::{DateTime, Utc};
 
 /// When something happened on a task: its time and, when it was a task transaction, that
@@ -411,7 +411,7 @@ pub fn rewind(task: &mut Task, txs: &mut Vec<Transaction>, at: DateTime<Utc>, bo
             x.date_modified = newest.unwrap_or(x.date_created).max(x.date_created).min(t);
         }
     }
-    if crate::evidence::is_open(&task.fields.status.value) {
+    if crate::wire::is_open(&task.fields.status.value) {
         task.fields.date_closed = None;
     }
     if !existed {

@@ -4,15 +4,15 @@
 //! small in-test server that replays the recorded bodies and captures the requests: body shape,
 //! error mapping and redaction, cursor paging, retries of reads, no retry of edits, timeouts.
 
-use accessbot::conduit::types::{
-    Document, EditResult, Paste, PhidInfo, Project, ProjectColumn, SearchPage, Signature, Task,
-    Transaction, User, WhoAmI,
-};
 use accessbot::conduit::{
     channel_map, decode_answer, markers_from_task_page, Channel, Client, ClientOptions,
     ConduitError, NotAPage, PageTimeline, TaskPage, Token, TASK_PAGE, TASK_PAGE_OLDER,
 };
 use accessbot::ids::{Phid, TaskId};
+use accessbot::wire::{
+    Document, EditResult, Paste, PhidInfo, Project, ProjectColumn, SearchPage, Signature, Task,
+    Transaction, User, WhoAmI,
+};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};

@@ -16,11 +16,11 @@
 //! without `/u`, and its object rules as design §10 reads them) and with Unicode ones (PHP's
 //! `/u` sets UCP), so the defusing holds whichever applies.
 
-use accessbot::cli::AgendaFormat;
 use accessbot::ids::TaskId;
 use accessbot::policy::{Check, CheckId, Checklist, RequestSummary, Status, Verdict, Who};
 use accessbot::remarkup_out::{self, ZWSP};
 use accessbot::report;
+use accessbot::report::AgendaFormat;
 use chrono::{NaiveDate, TimeZone, Utc};
 use fancy_regex::{Captures, Regex};
 use proptest::prelude::*;

@@ -1289,7 +1289,7 @@ async fn transaction_ids_grow_with_time_across_bot_edits() {
 
 #[tokio::test]
 async fn answers_deserialize_into_the_shared_wire_types() {
-    use accessbot::conduit::types::{
+    use accessbot::wire::{
         Document, EditResult, Envelope, Paste, PhidInfo, Project, SearchPage, Signature, Task,
         Transaction, User, WhoAmI,
     };

@@ -4,9 +4,9 @@
 
 mod common;
 
-use accessbot::cli::AgendaFormat;
 use accessbot::ids::TaskId;
 use accessbot::report;
+use accessbot::report::AgendaFormat;
 use common::{at, World};
 
 async fn verdict(w: &World, id: u64) -> String {

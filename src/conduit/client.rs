@@ -14,11 +14,11 @@ use super::page::{
     read_older_part, read_task_page, Marker, NotAPage, OlderLink, PageKind, PageTimeline, TaskPage,
 };
 use super::token::{redact, Token};
-use super::types::{
+use crate::ids::{Phid, TaskId};
+use crate::wire::{
     Document, EditResult, Paste, PhidInfo, Project, ProjectColumn, SearchPage, Signature, Task,
     Transaction, User, WhoAmI,
 };
-use crate::ids::{Phid, TaskId};
 use futures::{Stream, TryStreamExt};
 use rand::Rng;
 use serde::de::DeserializeOwned;

@@ -8,7 +8,8 @@
 //! - [`Client::task_timeline`] and the page readers ([`read_task_page`],
 //!   [`read_older_part`]): the web/email/Conduit channel of each transaction, read from the
 //!   task page and its "Show Older Changes" parts; login pages and cleared sessions;
-//! - [`types`]: the wire types, as recorded from a real server;
+//! - the wire types, as recorded from a real server, live in [`crate::wire`], which speaks no
+//!   HTTP, so that the readers of the timeline never import the client;
 //! - `read`: tasks read one by one out of their pages ([`Client::read_tasks_page`],
 //!   [`Client::read_tasks`]), so that one unreadable task never hides the others.
 
@@ -17,7 +18,6 @@ mod error;
 mod page;
 mod read;
 mod token;
-pub mod types;
 
 pub use client::{
     decode_answer, Client, ClientOptions, MAX_BODY_BYTES, MAX_OLDER_PAGES, TASK_PAGE,

@@ -27,41 +27,19 @@
 //! unreadable yields no entry, and a caller treats a missing transaction as "channel unknown".
 
 use crate::ids::Phid;
-use serde::{Deserialize, Serialize};
+pub use crate::wire::Channel;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// How a transaction reached Phabricator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    /// The web interface.
-    Web,
-    /// An email reply.
-    Email,
-    /// The Conduit API.
-    Conduit,
-    /// Anything else, or a marker that could not be read.
-    Unknown,
-}
-
-impl Channel {
-    /// Whether a comment from this channel may count as evidence: web and Conduit are
-    /// authenticated; email never counts; unknown is not verified.
-    pub fn counts(self) -> bool {
-        matches!(self, Channel::Web | Channel::Conduit)
-    }
-
-    /// The channel named by a tooltip such as `Via Email`, if the text is a "via" tooltip.
-    fn from_tip(tip: &str) -> Option<Channel> {
-        let name = tip.trim().strip_prefix("Via ")?;
-        Some(match name.trim().to_ascii_lowercase().as_str() {
-            "web" => Channel::Web,
-            "email" => Channel::Email,
-            "conduit" => Channel::Conduit,
-            _ => Channel::Unknown,
-        })
-    }
+/// The channel named by a tooltip such as `Via Email`, if the text is a "via" tooltip.
+fn channel_from_tip(tip: &str) -> Option<Channel> {
+    let name = tip.trim().strip_prefix("Via ")?;
+    Some(match name.trim().to_ascii_lowercase().as_str() {
+        "web" => Channel::Web,
+        "email" => Channel::Email,
+        "conduit" => Channel::Conduit,
+        _ => Channel::Unknown,
+    })
 }
 
 /// One timeline event's marker on the task page.
@@ -218,7 +196,7 @@ fn markers_in(items: &[Value], out: &mut Vec<Marker>) {
             .rev()
             .take_while(|prev| event_entry(prev).is_none())
             .find_map(|prev| prev.get("tip").and_then(Value::as_str))
-            .and_then(Channel::from_tip);
+            .and_then(channel_from_tip);
         if let Some(channel) = channel {
             out.push(Marker {
                 phid,

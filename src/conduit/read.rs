@@ -9,9 +9,9 @@
 //! at a time.
 
 use super::client::{result_of, shape_error, Answer, PAGE_LIMIT};
-use super::types::{Cursor, Task};
 use super::{Client, ConduitError};
 use crate::ids::Phid;
+use crate::wire::{Cursor, Task};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, VecDeque};
 use std::ops::Range;

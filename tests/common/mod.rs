@@ -2,6 +2,8 @@
 //! (real client, real SQLite file, real poller) pointed at it with a settable clock.
 #![allow(dead_code)]
 
+pub mod facts;
+
 use accessbot::conduit::{Client, ClientOptions, Token};
 use accessbot::evidence::EvidenceSource;
 use accessbot::poller::{Clock, Poller, PollerOptions};

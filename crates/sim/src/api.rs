@@ -1892,7 +1892,7 @@ mod tests {
         assert_eq!(back, v);
         // The order of a real answer (recording 25): the envelope's and an item's first keys.
         let recorded = include_str!(
-            "../../tests/fixtures/conduit/recorded/25-maniphest.search-paging-limit1-page1.json"
+            "../../../tests/fixtures/conduit/recorded/25-maniphest.search-paging-limit1-page1.json"
         );
         let rec: Value = serde_json::from_str(recorded).unwrap();
         let raw = rec["response_raw_text"].as_str().unwrap();

@@ -1,6 +1,8 @@
 //! Conduit wire types: the result shapes of the methods accessbot calls, exactly as a real
 //! Phorge server sends them (see `tests/fixtures/conduit/recorded/`). Unknown fields are ignored;
-//! fields that real servers send as `null` or as strings are tolerated.
+//! fields that real servers send as `null` or as strings are tolerated. Also [`Channel`], how a
+//! transaction reached the server (read from the task page by `crate::conduit`). Nothing here
+//! speaks HTTP: the readers (`timeline`, `approvals`) take these types, never the client.
 
 use crate::ids::Phid;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -223,16 +225,6 @@ impl Transaction {
     /// The newest version of the comment, if this is a comment.
     pub fn newest_comment(&self) -> Option<&Comment> {
         self.comments.first()
-    }
-
-    /// `fields.old` / `fields.new` as strings (description and title edits).
-    pub fn old_new_text(&self) -> Option<(String, String)> {
-        let old = self.fields.get("old")?;
-        let new = self.fields.get("new")?;
-        Some((
-            old.as_str().unwrap_or("").to_string(),
-            new.as_str()?.to_string(),
-        ))
     }
 
     /// The edge operations of a `projects` / `subscribers` transaction.
@@ -615,4 +607,35 @@ fn map_or_empty_list<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
         M::Map(m) => Ok(m),
         M::List(_) => Ok(BTreeMap::new()),
     }
+}
+
+/// How a transaction reached Phabricator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The web interface.
+    Web,
+    /// An email reply.
+    Email,
+    /// The Conduit API.
+    Conduit,
+    /// Anything else, or a marker that could not be read.
+    Unknown,
+}
+
+impl Channel {
+    /// Whether a comment from this channel may count as evidence: web and Conduit are
+    /// authenticated; email never counts; unknown is not verified.
+    pub fn counts(self) -> bool {
+        matches!(self, Channel::Web | Channel::Conduit)
+    }
+}
+
+/// Whether a Maniphest status value is open: everything but the closed statuses, so that an
+/// unknown custom status keeps the task tracked.
+pub fn is_open(status: &str) -> bool {
+    !matches!(
+        status,
+        "resolved" | "declined" | "invalid" | "duplicate" | "wontfix" | "spite"
+    )
 }
