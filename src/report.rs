@@ -23,6 +23,9 @@ const FOOTER_PREFIX: &str = "//Evaluated ";
 /// The first words of the line under the header that says what changed since the bot's last
 /// checklist; left out of the comparison hash too.
 const CHANGES_PREFIX: &str = "//Since the last checklist//: ";
+/// The first words of the line that mentions live the people whose action became needed
+/// since the bot's last checklist ([`mentions_line`]); left out of the comparison hash too.
+pub const MENTIONS_PREFIX: &str = "//Needed now//: ";
 pub use crate::remarkup_out::inert;
 
 fn status_box(status: Status) -> &'static str {
@@ -121,6 +124,18 @@ pub fn comment_with(
     tz: chrono_tz::Tz,
     now: DateTime<Utc>,
 ) -> String {
+    comment_with_mentions(checklist, changes, None, note, tz, now)
+}
+
+/// [`comment_with`] with the line of live mentions ([`mentions_line`]) under what changed.
+pub fn comment_with_mentions(
+    checklist: &Checklist,
+    changes: Option<&str>,
+    mentions: Option<&str>,
+    note: Option<&str>,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -129,6 +144,9 @@ pub fn comment_with(
     );
     if let Some(changes) = changes {
         let _ = writeln!(s, "{CHANGES_PREFIX}{changes}");
+    }
+    if let Some(mentions) = mentions {
+        let _ = writeln!(s, "{mentions}");
     }
     s.push('\n');
     for c in &checklist.checks {
@@ -153,7 +171,11 @@ pub fn comment_with(
 pub fn comment_hash(text: &str) -> String {
     let body: Vec<&str> = text
         .lines()
-        .filter(|l| !l.starts_with(FOOTER_PREFIX) && !l.starts_with(CHANGES_PREFIX))
+        .filter(|l| {
+            !l.starts_with(FOOTER_PREFIX)
+                && !l.starts_with(CHANGES_PREFIX)
+                && !l.starts_with(MENTIONS_PREFIX)
+        })
         .collect();
     let digest = Sha256::digest(body.join("\n").trim().as_bytes());
     digest.iter().take(16).fold(String::new(), |mut s, b| {
@@ -204,6 +226,104 @@ pub fn changes_line(earlier: &str, checklist: &Checklist) -> Option<String> {
         }
     }
     Some(parts.join(" · "))
+}
+
+/// What an earlier checklist comment of the bot (`earlier`, read back from the task) waited
+/// for: each check that was not passing, by id, with the role it named (`(//manager//)`), or
+/// `None` when it named none. Passing checks are left out.
+pub fn waiting_in(earlier: &str) -> BTreeMap<String, Option<String>> {
+    earlier
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("- [ ] `")?;
+            let (id, after) = rest.split_once('`')?;
+            let who = after
+                .strip_prefix(" (//")
+                .and_then(|r| r.split_once("//)"))
+                .map(|(w, _)| w.to_string());
+            Some((id.to_string(), who))
+        })
+        .collect()
+}
+
+/// Whether a username may be mentioned live: Phabricator's own username shape (letters,
+/// digits, `.`, `_`, `-`; not ending with a period), so a mention is exactly one account.
+pub fn is_mentionable(username: &str) -> bool {
+    !username.is_empty()
+        && username.len() <= 64
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !username.ends_with('.')
+}
+
+fn is_plain_check_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | ':' | '_' | '.')
+        })
+}
+
+/// The line that mentions live the people whose action is needed now, each once with the
+/// check ids that wait for them: `//Needed now//: @mboss (manager-approval), @aotto
+/// (lead-approval:analytics-users)`. Only usernames of [`is_mentionable`] shape and plain check
+/// ids are written (anything else is left out: fail closed); `None` when nobody is left.
+pub fn mentions_line(people: &[(String, Vec<String>)]) -> Option<String> {
+    let parts: Vec<String> = people
+        .iter()
+        .filter(|(u, _)| is_mentionable(u))
+        .map(|(u, ids)| {
+            let ids: Vec<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|i| is_plain_check_id(i))
+                .collect();
+            if ids.is_empty() {
+                format!("@{u}")
+            } else {
+                format!("@{u} ({})", ids.join(", "))
+            }
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("{MENTIONS_PREFIX}{}", parts.join(", ")))
+}
+
+/// Whether a line is one [`mentions_line`] writes: the prefix, then `@user (id, id)` items
+/// separated by `, `, every username of [`is_mentionable`] shape and every id plain. The
+/// structural tests allow a live mention in a checklist only on such a line.
+pub fn is_mentions_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix(MENTIONS_PREFIX) else {
+        return false;
+    };
+    let mut rest = rest;
+    loop {
+        let Some(r) = rest.strip_prefix('@') else {
+            return false;
+        };
+        let end = r
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+            .unwrap_or(r.len());
+        let (user, mut after) = r.split_at(end);
+        if !is_mentionable(user) {
+            return false;
+        }
+        if let Some(a) = after.strip_prefix(" (") {
+            let Some((ids, tail)) = a.split_once(')') else {
+                return false;
+            };
+            if !ids.split(", ").all(is_plain_check_id) {
+                return false;
+            }
+            after = tail;
+        }
+        if after.is_empty() {
+            return true;
+        }
+        match after.strip_prefix(", ") {
+            Some(a) => rest = a,
+            None => return false,
+        }
+    }
 }
 
 /// Whether a comment text is one of the bot's checklists.
