@@ -1284,4 +1284,35 @@ mod tests {
         assert_eq!(comment_hash(a), comment_hash(b));
         assert_ne!(comment_hash(a), comment_hash(c));
     }
+
+    #[test]
+    fn the_mentions_line_names_only_username_shaped_accounts_and_reads_back() {
+        let people = vec![
+            ("mboss".to_string(), vec!["manager-approval".to_string()]),
+            ("evil user".to_string(), vec!["l3".to_string()]),
+            ("x.".to_string(), vec!["l3".to_string()]),
+            ("{F1}".to_string(), vec!["l3".to_string()]),
+            (
+                "aotto".to_string(),
+                vec!["lead-approval:a-b".to_string(), "NDA **x**".to_string()],
+            ),
+        ];
+        let line = mentions_line(&people).unwrap();
+        assert_eq!(
+            line,
+            "//Needed now//: @mboss (manager-approval), @aotto (lead-approval:a-b)"
+        );
+        assert!(is_mentions_line(&line));
+        assert!(!is_mentions_line(&format!("{line} @victim")));
+        assert!(!is_mentions_line("//Needed now//: @x. (l3)"));
+        assert_eq!(mentions_line(&people[1..4]), None);
+        // The mentions line is left out of the hash; the roles of an earlier checklist read back.
+        let text = format!("{CHECKLIST_HEADER} x\n{line}\n- [ ] `l3` (//requester//): m\n- [x] `nda`: ok\n- [ ] `waiting-period`: w");
+        let plain = format!("{CHECKLIST_HEADER} x\n- [ ] `l3` (//requester//): m\n- [x] `nda`: ok\n- [ ] `waiting-period`: w");
+        assert_eq!(comment_hash(&text), comment_hash(&plain));
+        let waiting = waiting_in(&text);
+        assert_eq!(waiting.get("l3"), Some(&Some("requester".to_string())));
+        assert_eq!(waiting.get("waiting-period"), Some(&None));
+        assert_eq!(waiting.get("nda"), None);
+    }
 }
