@@ -700,42 +700,53 @@ pub fn status_json(
 ) -> serde_json::Value {
     let items: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| {
-            let mut v: serde_json::Value =
-                serde_json::from_str(&r.report_json).unwrap_or_else(|_| serde_json::json!({}));
-            if !v.is_object() {
-                v = serde_json::json!({});
-            }
-            let o = v.as_object_mut().expect("object");
-            o.insert("task".into(), TaskId(r.id as u64).to_string().into());
-            o.entry("verdict")
-                .or_insert_with(|| r.verdict.clone().into());
-            o.insert(
-                "tagged_at".into(),
-                r.tagged_at
-                    .and_then(|t| DateTime::from_timestamp(t, 0))
-                    .map(|d| d.to_rfc3339())
-                    .into(),
-            );
-            o.insert("age_days".into(), age_days(r, now).into());
-            o.insert(
-                "evaluated_at".into(),
-                r.evaluated_at
-                    .and_then(|t| DateTime::from_timestamp(t, 0))
-                    .map(|d| d.to_rfc3339())
-                    .into(),
-            );
-            o.insert("waiting_for".into(), list_of(&r.who).into());
-            if let Some(base) = link_base {
-                o.insert(
-                    "url".into(),
-                    format!("{}/{}", base.trim_end_matches('/'), TaskId(r.id as u64)).into(),
-                );
-            }
-            v
-        })
+        .map(|r| status_item(r, r.evaluated_at, &r.report_json, now, link_base))
         .collect();
     serde_json::Value::Array(items)
+}
+
+/// One object of [`status_json`]: the row's stored report (`report_json`, read apart from the
+/// row by `status --json`, which streams them) and its evaluation time, with the fields the
+/// view adds.
+pub fn status_item(
+    r: &TaskRow,
+    evaluated_at: Option<i64>,
+    report_json: &str,
+    now: DateTime<Utc>,
+    link_base: Option<&str>,
+) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(report_json).unwrap_or_else(|_| serde_json::json!({}));
+    if !v.is_object() {
+        v = serde_json::json!({});
+    }
+    let o = v.as_object_mut().expect("object");
+    o.insert("task".into(), TaskId(r.id as u64).to_string().into());
+    o.entry("verdict")
+        .or_insert_with(|| r.verdict.clone().into());
+    o.insert(
+        "tagged_at".into(),
+        r.tagged_at
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .map(|d| d.to_rfc3339())
+            .into(),
+    );
+    o.insert("age_days".into(), age_days(r, now).into());
+    o.insert(
+        "evaluated_at".into(),
+        evaluated_at
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .map(|d| d.to_rfc3339())
+            .into(),
+    );
+    o.insert("waiting_for".into(), list_of(&r.who).into());
+    if let Some(base) = link_base {
+        o.insert(
+            "url".into(),
+            format!("{}/{}", base.trim_end_matches('/'), TaskId(r.id as u64)).into(),
+        );
+    }
+    v
 }
 
 /// One line of the agenda.
