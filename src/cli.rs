@@ -1494,18 +1494,13 @@ fn link_base(cli: &Cli) -> Option<String> {
 async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
     let store = crate::store::Store::open_read_only(&cli.db).await?;
     let now = clock(cli).now();
-    // The table needs no stored report; `--json` prints them.
-    let rows = if json {
-        store.tasks(!all).await?
-    } else {
-        store.view_rows(!all).await?
-    };
+    // The rows as the table reads them; `--json` then streams the stored reports.
+    let rows = store.view_rows(!all).await?;
     let as_of = store
         .meta(crate::poller::LAST_SUCCESS)
         .await?
         .and_then(|t| t.parse::<i64>().ok())
         .and_then(|t| DateTime::from_timestamp(t, 0));
-    store.close().await;
     let mut rows: Vec<_> = rows
         .into_iter()
         .filter(|r| all || r.verdict != "closed")
@@ -1513,11 +1508,11 @@ async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
     crate::report::sort_for_status(&mut rows);
     let base = link_base(cli);
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&crate::report::status_json(&rows, now, base.as_deref()))?
-        );
+        let out = print_status_json(&store, &rows, now, base.as_deref()).await;
+        store.close().await;
+        out?;
     } else {
+        store.close().await;
         match as_of {
             Some(t) => println!("Data as of {} (the last successful cycle).", t.to_rfc3339()),
             None => println!("Data as of: no successful cycle recorded yet."),
@@ -1528,6 +1523,36 @@ async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// `status --json`, streamed: the same text as pretty-printing
+/// [`crate::report::status_json`] over rows read whole, but the reports are read a slice of
+/// rows at a time ([`crate::store::Store::status_reports`]) and each object is written as it
+/// is made, so neither every report nor the whole document is held at once.
+async fn print_status_json(
+    store: &crate::store::Store,
+    rows: &[crate::store::TaskRow],
+    now: DateTime<Utc>,
+    base: Option<&str>,
+) -> anyhow::Result<()> {
+    use serde::ser::{SerializeSeq, Serializer};
+    use std::io::Write;
+    const SLICE: usize = 500;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut ser = serde_json::Serializer::pretty(&mut out);
+    let mut seq = ser.serialize_seq(Some(rows.len()))?;
+    for slice in rows.chunks(SLICE) {
+        let ids: Vec<i64> = slice.iter().map(|r| r.id).collect();
+        let mut reports = store.status_reports(&ids).await?;
+        for r in slice {
+            let (at, report) = reports.remove(&r.id).unwrap_or((None, String::new()));
+            seq.serialize_element(&crate::report::status_item(r, at, &report, now, base))?;
+        }
+    }
+    seq.end()?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
 }
 
 async fn cmd_log(cli: &Cli, task: TaskId, json: bool) -> anyhow::Result<u8> {

@@ -271,6 +271,11 @@ pub struct Gathered {
     pub key_since: Moment,
     /// The acceptable public key line (for the grant patch); `None` unless the key passed.
     pub key_line: Option<String>,
+    /// The named manager's account as the server spells it, only when the bot found an
+    /// existing, enabled, non-bot account by that name that is a member of a staff project
+    /// (only a staff member's approval counts as the manager's): a live mention goes only to
+    /// it, so a requester cannot have the bot ping an arbitrary account.
+    pub manager_account: Option<Username>,
 }
 
 fn ts(secs: i64) -> DateTime<Utc> {
@@ -1529,12 +1534,21 @@ impl EvidenceSource {
             sudo,
             sources,
         };
+        let manager_account = match facts.parsed.request.manager.clone() {
+            Some(m) => self
+                .account(&m)
+                .await?
+                .filter(|(p, u)| !u.bot && !u.disabled && staff.contains(p))
+                .map(|(_, u)| u.username),
+            None => None,
+        };
         Ok(Gathered {
             facts,
             timeline,
             fingerprint,
             key_since,
             key_line,
+            manager_account,
         })
     }
 

@@ -151,6 +151,86 @@ pub struct Input<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// The people to mention live in a checklist (issue 17): for each check that is not passing
+/// and became needed since the bot's `earlier` checklist on the task (it passed or was absent
+/// there, or waited for another role), the accounts whose action it waits for, each once with
+/// the check ids, in checklist order. The bookkeeping is the earlier checklist itself (read
+/// back from the timeline), so it survives a restart and a lost database.
+///
+/// Only accounts the bot resolved are named (fail closed): the subject's account (else the
+/// task's author) for the requester, the named manager only when it is an existing enabled
+/// account (`Gathered::manager_account`), a group's configured approvers, the configured
+/// executives, SRE deciders, legal users and clinic duty. Never the bot, never requester text.
+pub fn needed_now(
+    checklist: &Checklist,
+    g: &Gathered,
+    rules: &Rules,
+    earlier: Option<&str>,
+) -> Vec<(String, Vec<String>)> {
+    use crate::policy::{CheckId, Subject, Who};
+    let before = earlier.map(report::waiting_in).unwrap_or_default();
+    let f = &g.facts;
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for c in checklist.checks.iter().filter(|c| c.status != Status::Pass) {
+        let Some(who) = c.who else { continue };
+        let id = c.id.to_string();
+        if before
+            .get(&id)
+            .is_some_and(|w| w.as_deref() == Some(who.as_str()))
+        {
+            continue;
+        }
+        let people: Vec<String> = match (&c.id, who) {
+            (CheckId::LeadApproval(group), _) => rules
+                .group(group)
+                .map(|gr| gr.approvers.iter().map(|u| u.0.clone()).collect())
+                .unwrap_or_default(),
+            (CheckId::ExecutiveSignoff, _) => rules
+                .people
+                .executives
+                .iter()
+                .map(|u| u.0.clone())
+                .collect(),
+            (_, Who::Requester) => match &f.subject {
+                Subject::Known { username, .. } => vec![username.0.clone()],
+                _ => vec![f.author.0.clone()],
+            },
+            (_, Who::Manager) => g.manager_account.iter().map(|u| u.0.clone()).collect(),
+            (_, Who::ProjectLead) => Vec::new(),
+            (_, Who::Sre) => rules
+                .people
+                .sre_deciders
+                .iter()
+                .map(|u| u.0.clone())
+                .collect(),
+            (_, Who::Legal) => rules
+                .people
+                .legal_users
+                .iter()
+                .map(|u| u.0.clone())
+                .collect(),
+            (_, Who::ClinicDuty) => vec![rules.phabricator.clinic_duty.clone()],
+        };
+        for p in people {
+            if p.eq_ignore_ascii_case(f.bot_user.as_str())
+                || p.starts_with("PHID-")
+                || !report::is_mentionable(&p)
+            {
+                continue;
+            }
+            match out.iter_mut().find(|(u, _)| u.eq_ignore_ascii_case(&p)) {
+                Some((_, ids)) => {
+                    if !ids.contains(&id) {
+                        ids.push(id.clone());
+                    }
+                }
+                None => out.push((p, vec![id.clone()])),
+            }
+        }
+    }
+    out
+}
+
 /// The plan of an evaluated task (pure).
 pub fn plan(input: Input) -> Plan {
     let Input {
@@ -209,7 +289,21 @@ pub fn plan(input: Input) -> Plan {
         .find(|c| !c.removed && report::is_checklist(&c.text));
     // Later checklists begin with what changed since the last one.
     let changes = last_posted.and_then(|c| report::changes_line(&c.text, &checklist));
-    let text = report::comment_with(&checklist, changes.as_deref(), note, tz, now);
+    // The people whose action became needed since that checklist are mentioned live, once.
+    let mentions = report::mentions_line(&needed_now(
+        &checklist,
+        g,
+        rules,
+        last_posted.map(|c| c.text.as_str()),
+    ));
+    let text = report::comment_with_mentions(
+        &checklist,
+        changes.as_deref(),
+        mentions.as_deref(),
+        note,
+        tz,
+        now,
+    );
     let hash = report::comment_hash(&text);
     let last_hash = last_posted.map(|c| report::comment_hash(&c.text));
     // A notice that the task could not be read, after the last checklist, said that

@@ -23,6 +23,9 @@ const FOOTER_PREFIX: &str = "//Evaluated ";
 /// The first words of the line under the header that says what changed since the bot's last
 /// checklist; left out of the comparison hash too.
 const CHANGES_PREFIX: &str = "//Since the last checklist//: ";
+/// The first words of the line that mentions live the people whose action became needed
+/// since the bot's last checklist ([`mentions_line`]); left out of the comparison hash too.
+pub const MENTIONS_PREFIX: &str = "//Needed now//: ";
 pub use crate::remarkup_out::inert;
 
 fn status_box(status: Status) -> &'static str {
@@ -121,6 +124,18 @@ pub fn comment_with(
     tz: chrono_tz::Tz,
     now: DateTime<Utc>,
 ) -> String {
+    comment_with_mentions(checklist, changes, None, note, tz, now)
+}
+
+/// [`comment_with`] with the line of live mentions ([`mentions_line`]) under what changed.
+pub fn comment_with_mentions(
+    checklist: &Checklist,
+    changes: Option<&str>,
+    mentions: Option<&str>,
+    note: Option<&str>,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -129,6 +144,9 @@ pub fn comment_with(
     );
     if let Some(changes) = changes {
         let _ = writeln!(s, "{CHANGES_PREFIX}{changes}");
+    }
+    if let Some(mentions) = mentions {
+        let _ = writeln!(s, "{mentions}");
     }
     s.push('\n');
     for c in &checklist.checks {
@@ -153,7 +171,11 @@ pub fn comment_with(
 pub fn comment_hash(text: &str) -> String {
     let body: Vec<&str> = text
         .lines()
-        .filter(|l| !l.starts_with(FOOTER_PREFIX) && !l.starts_with(CHANGES_PREFIX))
+        .filter(|l| {
+            !l.starts_with(FOOTER_PREFIX)
+                && !l.starts_with(CHANGES_PREFIX)
+                && !l.starts_with(MENTIONS_PREFIX)
+        })
         .collect();
     let digest = Sha256::digest(body.join("\n").trim().as_bytes());
     digest.iter().take(16).fold(String::new(), |mut s, b| {
@@ -204,6 +226,104 @@ pub fn changes_line(earlier: &str, checklist: &Checklist) -> Option<String> {
         }
     }
     Some(parts.join(" · "))
+}
+
+/// What an earlier checklist comment of the bot (`earlier`, read back from the task) waited
+/// for: each check that was not passing, by id, with the role it named (`(//manager//)`), or
+/// `None` when it named none. Passing checks are left out.
+pub fn waiting_in(earlier: &str) -> BTreeMap<String, Option<String>> {
+    earlier
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("- [ ] `")?;
+            let (id, after) = rest.split_once('`')?;
+            let who = after
+                .strip_prefix(" (//")
+                .and_then(|r| r.split_once("//)"))
+                .map(|(w, _)| w.to_string());
+            Some((id.to_string(), who))
+        })
+        .collect()
+}
+
+/// Whether a username may be mentioned live: Phabricator's own username shape (letters,
+/// digits, `.`, `_`, `-`; not ending with a period), so a mention is exactly one account.
+pub fn is_mentionable(username: &str) -> bool {
+    !username.is_empty()
+        && username.len() <= 64
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !username.ends_with('.')
+}
+
+fn is_plain_check_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | ':' | '_' | '.')
+        })
+}
+
+/// The line that mentions live the people whose action is needed now, each once with the
+/// check ids that wait for them: `//Needed now//: @mboss (manager-approval), @aotto
+/// (lead-approval:analytics-users)`. Only usernames of [`is_mentionable`] shape and plain check
+/// ids are written (anything else is left out: fail closed); `None` when nobody is left.
+pub fn mentions_line(people: &[(String, Vec<String>)]) -> Option<String> {
+    let parts: Vec<String> = people
+        .iter()
+        .filter(|(u, _)| is_mentionable(u))
+        .map(|(u, ids)| {
+            let ids: Vec<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|i| is_plain_check_id(i))
+                .collect();
+            if ids.is_empty() {
+                format!("@{u}")
+            } else {
+                format!("@{u} ({})", ids.join(", "))
+            }
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("{MENTIONS_PREFIX}{}", parts.join(", ")))
+}
+
+/// Whether a line is one [`mentions_line`] writes: the prefix, then `@user (id, id)` items
+/// separated by `, `, every username of [`is_mentionable`] shape and every id plain. The
+/// structural tests allow a live mention in a checklist only on such a line.
+pub fn is_mentions_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix(MENTIONS_PREFIX) else {
+        return false;
+    };
+    let mut rest = rest;
+    loop {
+        let Some(r) = rest.strip_prefix('@') else {
+            return false;
+        };
+        let end = r
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+            .unwrap_or(r.len());
+        let (user, mut after) = r.split_at(end);
+        if !is_mentionable(user) {
+            return false;
+        }
+        if let Some(a) = after.strip_prefix(" (") {
+            let Some((ids, tail)) = a.split_once(')') else {
+                return false;
+            };
+            if !ids.split(", ").all(is_plain_check_id) {
+                return false;
+            }
+            after = tail;
+        }
+        if after.is_empty() {
+            return true;
+        }
+        match after.strip_prefix(", ") {
+            Some(a) => rest = a,
+            None => return false,
+        }
+    }
 }
 
 /// Whether a comment text is one of the bot's checklists.
@@ -580,42 +700,53 @@ pub fn status_json(
 ) -> serde_json::Value {
     let items: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| {
-            let mut v: serde_json::Value =
-                serde_json::from_str(&r.report_json).unwrap_or_else(|_| serde_json::json!({}));
-            if !v.is_object() {
-                v = serde_json::json!({});
-            }
-            let o = v.as_object_mut().expect("object");
-            o.insert("task".into(), TaskId(r.id as u64).to_string().into());
-            o.entry("verdict")
-                .or_insert_with(|| r.verdict.clone().into());
-            o.insert(
-                "tagged_at".into(),
-                r.tagged_at
-                    .and_then(|t| DateTime::from_timestamp(t, 0))
-                    .map(|d| d.to_rfc3339())
-                    .into(),
-            );
-            o.insert("age_days".into(), age_days(r, now).into());
-            o.insert(
-                "evaluated_at".into(),
-                r.evaluated_at
-                    .and_then(|t| DateTime::from_timestamp(t, 0))
-                    .map(|d| d.to_rfc3339())
-                    .into(),
-            );
-            o.insert("waiting_for".into(), list_of(&r.who).into());
-            if let Some(base) = link_base {
-                o.insert(
-                    "url".into(),
-                    format!("{}/{}", base.trim_end_matches('/'), TaskId(r.id as u64)).into(),
-                );
-            }
-            v
-        })
+        .map(|r| status_item(r, r.evaluated_at, &r.report_json, now, link_base))
         .collect();
     serde_json::Value::Array(items)
+}
+
+/// One object of [`status_json`]: the row's stored report (`report_json`, read apart from the
+/// row by `status --json`, which streams them) and its evaluation time, with the fields the
+/// view adds.
+pub fn status_item(
+    r: &TaskRow,
+    evaluated_at: Option<i64>,
+    report_json: &str,
+    now: DateTime<Utc>,
+    link_base: Option<&str>,
+) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(report_json).unwrap_or_else(|_| serde_json::json!({}));
+    if !v.is_object() {
+        v = serde_json::json!({});
+    }
+    let o = v.as_object_mut().expect("object");
+    o.insert("task".into(), TaskId(r.id as u64).to_string().into());
+    o.entry("verdict")
+        .or_insert_with(|| r.verdict.clone().into());
+    o.insert(
+        "tagged_at".into(),
+        r.tagged_at
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .map(|d| d.to_rfc3339())
+            .into(),
+    );
+    o.insert("age_days".into(), age_days(r, now).into());
+    o.insert(
+        "evaluated_at".into(),
+        evaluated_at
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .map(|d| d.to_rfc3339())
+            .into(),
+    );
+    o.insert("waiting_for".into(), list_of(&r.who).into());
+    if let Some(base) = link_base {
+        o.insert(
+            "url".into(),
+            format!("{}/{}", base.trim_end_matches('/'), TaskId(r.id as u64)).into(),
+        );
+    }
+    v
 }
 
 /// One line of the agenda.
@@ -1174,5 +1305,36 @@ mod tests {
         let c = "**accessbot checklist** x\n- [x] a\n\n//Evaluated 2026-11-03 10:00 UTC. …//";
         assert_eq!(comment_hash(a), comment_hash(b));
         assert_ne!(comment_hash(a), comment_hash(c));
+    }
+
+    #[test]
+    fn the_mentions_line_names_only_username_shaped_accounts_and_reads_back() {
+        let people = vec![
+            ("mboss".to_string(), vec!["manager-approval".to_string()]),
+            ("evil user".to_string(), vec!["l3".to_string()]),
+            ("x.".to_string(), vec!["l3".to_string()]),
+            ("{F1}".to_string(), vec!["l3".to_string()]),
+            (
+                "aotto".to_string(),
+                vec!["lead-approval:a-b".to_string(), "NDA **x**".to_string()],
+            ),
+        ];
+        let line = mentions_line(&people).unwrap();
+        assert_eq!(
+            line,
+            "//Needed now//: @mboss (manager-approval), @aotto (lead-approval:a-b)"
+        );
+        assert!(is_mentions_line(&line));
+        assert!(!is_mentions_line(&format!("{line} @victim")));
+        assert!(!is_mentions_line("//Needed now//: @x. (l3)"));
+        assert_eq!(mentions_line(&people[1..4]), None);
+        // The mentions line is left out of the hash; the roles of an earlier checklist read back.
+        let text = format!("{CHECKLIST_HEADER} x\n{line}\n- [ ] `l3` (//requester//): m\n- [x] `nda`: ok\n- [ ] `waiting-period`: w");
+        let plain = format!("{CHECKLIST_HEADER} x\n- [ ] `l3` (//requester//): m\n- [x] `nda`: ok\n- [ ] `waiting-period`: w");
+        assert_eq!(comment_hash(&text), comment_hash(&plain));
+        let waiting = waiting_in(&text);
+        assert_eq!(waiting.get("l3"), Some(&Some("requester".to_string())));
+        assert_eq!(waiting.get("waiting-period"), Some(&None));
+        assert_eq!(waiting.get("nda"), None);
     }
 }

@@ -768,6 +768,55 @@ impl Store {
         }
     }
 
+    /// The evaluation time and stored report (`{}` when none is stored) of each of `ids`, by
+    /// id: what `status --json` adds to the rows of [`Self::view_rows`], read a slice of the
+    /// tasks at a time so that no more than that slice of reports is held. Read as one text of
+    /// separated fields like [`Self::view_rows`] (a report is JSON, whose strings hold no raw
+    /// control character); a text that does not split cleanly falls back to row by row.
+    pub async fn status_reports(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, (Option<i64>, String)>, StoreError> {
+        let list = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        let text: Option<String> = sqlx::query_scalar(
+            "SELECT group_concat(printf('%d%s%s%s%s', t.id, char(31),
+                 ifnull(t.evaluated_at, char(21)), char(31), ifnull(r.report_json, '{}')), char(30))
+             FROM json_each(?) j JOIN tasks t ON t.id = j.value
+             LEFT JOIN reports r ON r.task_id = t.id",
+        )
+        .bind(&list)
+        .fetch_one(&self.pool)
+        .await?;
+        let parsed = text.as_deref().map_or(Some(HashMap::new()), |text| {
+            text.split('\u{1e}')
+                .map(|row| {
+                    let mut f = row.splitn(3, '\u{1f}');
+                    let id: i64 = f.next()?.parse().ok()?;
+                    let at = match f.next()? {
+                        "\u{15}" => None,
+                        t => Some(t.parse().ok()?),
+                    };
+                    Some((id, (at, f.next()?.to_string())))
+                })
+                .collect::<Option<HashMap<_, _>>>()
+        });
+        if let Some(found) = parsed {
+            return Ok(found);
+        }
+        let rows: Vec<(i64, Option<i64>, String)> = sqlx::query_as(
+            "SELECT t.id, t.evaluated_at, ifnull(r.report_json, '{}')
+             FROM json_each(?) j JOIN tasks t ON t.id = j.value
+             LEFT JOIN reports r ON r.task_id = t.id",
+        )
+        .bind(&list)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, at, r)| (id, (at, r))).collect())
+    }
+
     /// One task's row without its report (see [`Self::task_briefs`]).
     pub async fn task_brief(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
         Ok(self

@@ -218,6 +218,36 @@ fn scenario() -> String {
     s
 }
 
+/// A live mention on the mentions line: `@` and a Phorge username (letters, digits, `.`, `_`,
+/// `-`, not ending with a period).
+const MENTIONED: &str = r"@[a-zA-Z0-9._-]*[a-zA-Z0-9_-]";
+
+/// Where the mentions line is (line 2 or 3 of a checklist), when it has exactly its shape.
+fn mentions_span(text: &str, shape: &Regex) -> Option<std::ops::Range<usize>> {
+    let mut start = 0;
+    for (i, line) in text.split('\n').enumerate() {
+        if (i == 1 || i == 2) && shape.is_match(line) {
+            return Some(start..start + line.len());
+        }
+        start += line.len() + 1;
+    }
+    None
+}
+
+/// The usernames mentioned on a checklist's mentions line.
+fn mentioned(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("//Needed now//: "))
+        .flat_map(|l| {
+            Regex::new(MENTIONED)
+                .unwrap()
+                .find_iter(l)
+                .map(|m| m.as_str()[1..].to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// Why a comment the bot posted is unsafe; empty when it is safe.
 fn unsafe_parts(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -233,9 +263,18 @@ fn unsafe_parts(text: &str) -> Vec<String> {
         r"^//Since the last checklist//: (now passing|no longer passing|still needed): {ids}( · (no longer passing|still needed): {ids})*$"
     ))
     .unwrap();
+    // The people who must act now, mentioned live (issue 17): only on this line, under the
+    // header (or under what changed), only `@username` of Phabricator's username shape, each
+    // followed by the check ids that wait for them.
+    let mentions_line = Regex::new(&format!(
+        r"^//Needed now//: {MENTIONED}( \({ids}\))?(, {MENTIONED}( \({ids}\))?)*$"
+    ))
+    .unwrap();
+    let allowed = mentions_span(text, &mentions_line);
     let nudge = text.starts_with("**accessbot**: @clinicduty ");
     for m in mention.find_iter(text) {
-        if !(nudge && m.start() == "**accessbot**: ".len()) {
+        let on_line = allowed.as_ref().is_some_and(|r| r.contains(&m.start()));
+        if !(on_line || nudge && m.start() == "**accessbot**: ".len()) {
             out.push(format!("live mention at {}", m.start()));
         }
     }
@@ -292,6 +331,7 @@ fn unsafe_parts(text: &str) -> Vec<String> {
         let ok = line.is_empty()
             || (i == lines.len() - 1 && line.starts_with("//Evaluated ") && line.ends_with("//"))
             || (i == 1 && changes_line.is_match(line))
+            || ((i == 1 || i == 2) && mentions_line.is_match(line))
             || check_line.is_match(line);
         if !ok {
             out.push(format!("line {} is no checklist line: {line:?}", i + 1));
@@ -347,6 +387,22 @@ fn the_checks_of_this_test_catch_live_markup() {
             "{what} not caught: {found:#?}"
         );
     }
+    // The mentions line is allowed its exact shape only: anything more on it is caught.
+    for line in [
+        "//Needed now//: @mboss (manager-approval) @admin",
+        "//Needed now//: @mboss (manager-approval), see {F1}",
+        "//Needed now//: @mboss. (manager-approval)",
+        "note //Needed now//: @mboss",
+    ] {
+        let text = format!(
+            "{} for this access request: **BLOCKED**\n{line}\n\n//Evaluated now//",
+            report::CHECKLIST_HEADER
+        );
+        assert!(!unsafe_parts(&text).is_empty(), "{line:?} not caught");
+    }
+    let good = format!("{} for this access request: **BLOCKED**\n//Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-users, l3)\n\n//Evaluated now//", report::CHECKLIST_HEADER);
+    assert_eq!(unsafe_parts(&good), Vec::<String>::new(), "{good}");
+    assert_eq!(mentioned(&good), ["mboss", "aotto"]);
     let inert = format!("{} for this access request: **BLOCKED**\n\n- [ ] `nda` (//legal//): {}\n\n//Evaluated now//", report::CHECKLIST_HEADER, report::inert(PAYLOAD));
     assert_eq!(unsafe_parts(&inert), Vec::<String>::new(), "{inert}");
     assert!(leaks(&format!("x{PRIVATE_KEY}x"), &secret_windows()).is_some());
@@ -389,6 +445,41 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     }
     store.close().await;
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+
+    // Whoever is mentioned live is an account the bot resolved: a task's author (the requester),
+    // a named manager that is a staff account, or someone configured in the rules; never any
+    // other name the requester wrote (T902 names the existing non-staff @admin as manager).
+    let r = &w.rules;
+    let mut known: Vec<String> = [
+        "mallory4", "mallory", "mallory2", "mallory3", "mallory5", "mallory6",
+    ]
+    .map(String::from)
+    .to_vec();
+    // The named manager, a staff account in the scenario (T903..T906 name it as manager).
+    known.push("mboss".into());
+    known.push(r.phabricator.clinic_duty.clone());
+    for u in r.groups.values().flat_map(|g| g.approvers.iter()).chain(
+        r.people
+            .legal_users
+            .iter()
+            .chain(&r.people.sre_deciders)
+            .chain(&r.people.executives),
+    ) {
+        known.push(u.as_str().to_string());
+    }
+    let mut named = Vec::new();
+    for t in [901u64, 902, 903, 904, 905, 906] {
+        for c in w.comments(t) {
+            named.extend(mentioned(&c));
+        }
+    }
+    assert!(
+        !named.is_empty(),
+        "the first checklists mention who must act"
+    );
+    for n in &named {
+        assert!(known.contains(n), "@{n} mentioned live: {named:?}");
+    }
 
     // The requester's words did reach the comments (so the checks above saw them), inert.
     let t902 = w.comments(902).join("\n");
