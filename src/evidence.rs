@@ -466,7 +466,7 @@ impl EvidenceSource {
             })?;
             Some(
                 text.lines()
-                    .map(|l| l.trim().trim_start_matches('@').to_lowercase())
+                    .map(|l| l.trim().trim_start_matches('@').to_ascii_lowercase())
                     .filter(|l| !l.is_empty() && !l.starts_with('#'))
                     .collect(),
             )
@@ -550,7 +550,7 @@ impl EvidenceSource {
             let mut c = self.lock();
             for u in found {
                 c.by_name
-                    .insert(u.fields.username.to_lowercase(), Some(u.phid.clone()));
+                    .insert(u.fields.username.to_ascii_lowercase(), Some(u.phid.clone()));
                 c.users.insert(u.phid.clone(), info(&u));
             }
         }

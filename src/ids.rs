@@ -112,15 +112,17 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// The lowercase form used for comparisons.
+    /// The form used for equality, ordering and hashing alike: ASCII letters folded to
+    /// lowercase, as Phabricator compares usernames (they are ASCII). Anything else compares
+    /// exactly, so a look-alike such as the Kelvin sign `K` (U+212A) is never `k`.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        self.0.to_ascii_lowercase()
     }
 }
 
 impl PartialEq for Username {
     fn eq(&self, other: &Self) -> bool {
-        self.0.eq_ignore_ascii_case(&other.0)
+        self.key() == other.key()
     }
 }
 impl Eq for Username {}
@@ -222,6 +224,27 @@ impl fmt::Display for Fingerprint {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn usernames_agree_on_equality_ordering_and_hashing() {
+        use std::collections::{BTreeSet, HashSet};
+        let pairs = [
+            ("MBoss", "mboss", true),
+            ("@mboss", "mboss", true),
+            ("\u{212A}im", "kim", false),  // Kelvin sign
+            ("\u{130}van", "ivan", false), // dotted capital I
+            ("ﬁona", "fiona", false),
+        ];
+        for (a, b, same) in pairs {
+            let (a, b) = (Username::new(a), Username::new(b));
+            assert_eq!(a == b, same, "{a} {b}");
+            assert_eq!(a.cmp(&b) == std::cmp::Ordering::Equal, same, "{a} {b}");
+            let h: HashSet<Username> = [a.clone(), b.clone()].into();
+            let t: BTreeSet<Username> = [a.clone(), b.clone()].into();
+            assert_eq!(h.len() == 1, same, "{a} {b}");
+            assert_eq!(t.len() == 1, same, "{a} {b}");
+        }
+    }
+
     use super::*;
 
     #[test]
