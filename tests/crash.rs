@@ -7,10 +7,9 @@
 
 mod common;
 
-use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::EvidenceSource;
+use common::World;
+
 use accessbot::ids::TaskId;
-use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::report;
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions};
 use accessbot::store::Store;
@@ -22,12 +21,7 @@ use std::time::{Duration, Instant};
 /// The generated world, its bot token and its instant.
 fn world(n: usize, seed: u64) -> (Scenario, String, String) {
     let sc = sim::generate(n, seed);
-    let token = sc
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .expect("the generated scenario has the bot's token");
+    let token = accessbot::bot::scenario_token(&sc).expect("the generated scenario's bot token");
     let now = sc.now.to_rfc3339();
     (sc, token, now)
 }
@@ -101,34 +95,19 @@ async fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::E
 }
 
 /// The comments a never-interrupted in-process bot posts on the same world at the same instant.
-async fn reference(sc: Scenario, token: &str, now: &str, ids: &[u64]) -> Vec<Vec<String>> {
-    let sim = start_sim(sc, 0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rules = common::rules_uncapped();
-    let client = Client::new(
-        &sim.url(),
-        Token::new(token.to_string()),
-        ClientOptions::default(),
-    )
-    .unwrap();
-    let src = EvidenceSource::connect(client, rules.clone())
+async fn reference(sc: Scenario, now: &str, ids: &[u64]) -> Vec<Vec<String>> {
+    let w = World::start_scenario(sc, now, SimOptions::default()).await;
+    let bot = w
+        .builder()
+        .rules(common::rules_uncapped())
+        .concurrency(8)
+        .build()
         .await
         .unwrap();
-    let store = Store::open(&dir.path().join("ref.db")).await.unwrap();
-    let bot = Poller::new(
-        src,
-        store,
-        rules.clone(),
-        PollerOptions {
-            dry_run: false,
-            concurrency: 8,
-            clock: Clock::fixed(common::at(now)),
-        },
-    );
     for _ in 0..3 {
         bot.cycle().await.unwrap();
     }
-    ids.iter().map(|id| texts(&sim, *id)).collect()
+    ids.iter().map(|id| texts(&w.sim, *id)).collect()
 }
 
 fn texts(sim: &SimHandle, task: u64) -> Vec<String> {
@@ -151,7 +130,7 @@ fn kills() -> usize {
 async fn crash_and_restart(n_tasks: usize, n_kills: usize, seed: u64) {
     let (sc, token, now) = world(n_tasks, seed);
     let ids: Vec<u64> = sc.tasks.iter().map(|t| t.id).collect();
-    let want = reference(sc.clone(), &token, &now, &ids).await;
+    let want = reference(sc.clone(), &now, &ids).await;
     let sim = start_sim(sc, LATENCY_MS).await;
     let dir = tempfile::tempdir().unwrap();
     let db: PathBuf = dir.path().join("accessbot.db");

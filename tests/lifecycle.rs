@@ -447,12 +447,11 @@ async fn without_data_yaml_a_resolved_request_is_followed_and_its_expiry_unverif
 /// the simulator's edit records it as the token's user).
 async fn resolve(w: &World, task: u64) {
     let token = "api-simlifecycleclinicduty000000";
-    let c = accessbot::conduit::Client::new(
-        &w.sim.url(),
-        accessbot::conduit::Token::new(token.into()),
-        accessbot::conduit::ClientOptions::default(),
-    )
-    .unwrap();
+    let c = w
+        .builder()
+        .token(accessbot::conduit::Token::new(token.into()))
+        .client()
+        .unwrap();
     c.edit(
         TaskId(task),
         serde_json::json!([{"type": "status", "value": "resolved"}]),

@@ -4,9 +4,9 @@
 
 pub mod facts;
 
+use accessbot::bot::{Bot, BotBuilder};
 use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::EvidenceSource;
-use accessbot::poller::{Clock, Poller, PollerOptions};
+use accessbot::poller::Clock;
 use accessbot::rules::Rules;
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions};
 use accessbot::store::Store;
@@ -76,14 +76,22 @@ impl World {
         Self::start_scenario(load_scenario(scenario), now, opts).await
     }
 
+    /// Starts the simulator at the scenario's own `now`. `source` is the scenario's TOML
+    /// itself (anything with a line break), or a file: a name under `tests/scenarios/` or a
+    /// path.
+    pub async fn from_scenario(source: &str) -> World {
+        let sc = if source.contains('\n') {
+            Scenario::from_toml(source).expect("scenario loads")
+        } else {
+            load_scenario(source)
+        };
+        let now = sc.now.to_rfc3339();
+        Self::start_scenario(sc, &now, SimOptions::default()).await
+    }
+
     /// Starts the simulator on a scenario built or changed by the test.
     pub async fn start_scenario(sc: Scenario, now: &str, mut opts: SimOptions) -> World {
-        let token = sc
-            .users
-            .iter()
-            .find(|u| u.username == "accessbot")
-            .and_then(|u| u.token.clone())
-            .expect("the scenario has an accessbot user with a token");
+        let token = accessbot::bot::scenario_token(&sc).expect("the scenario's bot token");
         opts.now = Some(at(now));
         let sim = sim::start(sc, opts, "127.0.0.1:0".parse().unwrap())
             .await
@@ -108,41 +116,35 @@ impl World {
         self.clock.set(at(now));
     }
 
-    /// A client for the bot, with fast retries.
+    /// The bot's builder on this world: the simulator, the bot's token, the rules, the
+    /// database, the clock, four tasks at once and a client with fast retries. A test changes
+    /// what it is about (`.dry_run(true)`, `.with_client(…)`, `.rules(…)`) and builds.
+    pub fn builder(&self) -> BotBuilder {
+        Bot::builder()
+            .url(self.sim.url())
+            .token(Token::new(self.token.clone()))
+            .client_options(ClientOptions {
+                timeout: Duration::from_secs(5),
+                retries: 4,
+                backoff_base: Duration::from_millis(5),
+                backoff_max: Duration::from_millis(50),
+                session_cookie: None,
+                max_in_flight: 8,
+            })
+            .rules(self.rules.clone())
+            .db(self.db())
+            .clock(self.clock.clone())
+            .concurrency(4)
+    }
+
+    /// A client for the bot, with fast retries (the one [`Self::builder`] makes).
     pub fn client(&self) -> Client {
-        let opts = ClientOptions {
-            timeout: Duration::from_secs(5),
-            retries: 4,
-            backoff_base: Duration::from_millis(5),
-            backoff_max: Duration::from_millis(50),
-            session_cookie: None,
-            max_in_flight: 8,
-        };
-        Client::new(&self.sim.url(), Token::new(self.token.clone()), opts).unwrap()
+        self.builder().client().unwrap()
     }
 
     /// A fresh bot process equivalent: new client, caches and store connection.
-    pub async fn bot(&self) -> Poller {
-        self.bot_with(false).await
-    }
-
-    /// A bot, optionally in dry-run.
-    pub async fn bot_with(&self, dry_run: bool) -> Poller {
-        self.bot_on(self.client(), dry_run).await
-    }
-
-    /// A bot that uses `client` (e.g. one with a lower size cap).
-    pub async fn bot_on(&self, client: Client, dry_run: bool) -> Poller {
-        let store = Store::open(&self.db()).await.unwrap();
-        let src = EvidenceSource::connect(client, self.rules.clone())
-            .await
-            .unwrap();
-        let opts = PollerOptions {
-            dry_run,
-            concurrency: 4,
-            clock: self.clock.clone(),
-        };
-        Poller::new(src, store, self.rules.clone(), opts)
+    pub async fn bot(&self) -> Bot {
+        self.builder().build().await.unwrap()
     }
 
     /// The texts the bot posted on a task, oldest first.
