@@ -161,33 +161,163 @@ impl World {
         Store::open(&self.db()).await.unwrap()
     }
 
-    /// Runs the real binary against this simulator with the bundled rules, this database and
-    /// the bot's token, as of `now`; returns (code, stdout, stderr).
-    pub async fn run_cli(&self, now: &str, cmd: &[&str]) -> (i32, String, String) {
-        self.run_cli_rules(&root().join("rules"), now, cmd).await
+    /// The real binary's command line against this world (see [`Bin`]): `cmd` after the
+    /// global flags.
+    pub fn bin(&self, cmd: &[&str]) -> Bin {
+        Bin {
+            url: Some(self.sim.url()),
+            rules: Some(root().join("rules")),
+            db: Some(self.db()),
+            now: Some(
+                self.clock
+                    .now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            flags: Vec::new(),
+            cmd: cmd.iter().map(|s| s.to_string()).collect(),
+            env: vec![("ACCESSBOT_TOKEN".into(), self.token.clone())],
+            cwd: self.dir.path().to_path_buf(),
+        }
     }
 
-    /// [`Self::run_cli`] with another rules directory.
+    /// Runs the real binary against this world as of its clock; returns (code, stdout, stderr).
+    pub async fn cli(&self, cmd: &[&str]) -> (i32, String, String) {
+        self.bin(cmd).output().await
+    }
+
+    /// [`Self::cli`] as of `now`.
+    pub async fn run_cli(&self, now: &str, cmd: &[&str]) -> (i32, String, String) {
+        self.bin(cmd).now(now).output().await
+    }
+
+    /// [`Self::cli`] as of `now` with another rules directory.
     pub async fn run_cli_rules(
         &self,
         rules: &Path,
         now: &str,
         cmd: &[&str],
     ) -> (i32, String, String) {
-        let (url, db) = (self.sim.url(), self.db());
-        let mut args = vec![
-            "--phab-url",
-            url.as_str(),
-            "--rules",
-            rules.to_str().expect("UTF-8 path"),
-            "--db",
-            db.to_str().expect("UTF-8 path"),
-            "--now",
-            now,
+        self.bin(cmd).rules(rules).now(now).output().await
+    }
+}
+
+/// A command line of the real binary against a [`World`]: `--phab-url` the simulator,
+/// `--rules` the bundled rules, `--db` the world's database, `--now` the world's clock, the
+/// bot's token in `ACCESSBOT_TOKEN`, the world's temp dir as the working directory. A test
+/// changes or leaves out what it is about, then runs it ([`Bin::output`]) or spawns it
+/// ([`Bin::command`]).
+pub struct Bin {
+    url: Option<String>,
+    rules: Option<PathBuf>,
+    db: Option<PathBuf>,
+    now: Option<String>,
+    flags: Vec<String>,
+    cmd: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: PathBuf,
+}
+
+impl Bin {
+    /// Another `--phab-url`.
+    pub fn url(mut self, url: &str) -> Bin {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Another rules directory.
+    pub fn rules(mut self, dir: &Path) -> Bin {
+        self.rules = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Another database.
+    pub fn db(mut self, path: &Path) -> Bin {
+        self.db = Some(path.to_path_buf());
+        self
+    }
+
+    /// As of `now` instead of the world's clock.
+    pub fn now(mut self, now: &str) -> Bin {
+        self.now = Some(now.into());
+        self
+    }
+
+    /// Leaves out a global flag (`--phab-url`, `--rules`, `--db` or `--now`): the binary's
+    /// default or configuration applies.
+    pub fn without(mut self, flag: &str) -> Bin {
+        match flag {
+            "--phab-url" => self.url = None,
+            "--rules" => self.rules = None,
+            "--db" => self.db = None,
+            "--now" => self.now = None,
+            other => panic!("no global flag {other} to leave out"),
+        }
+        self
+    }
+
+    /// More global flags (before the command), e.g. `["--log-format", "json"]`.
+    pub fn flags(mut self, flags: &[&str]) -> Bin {
+        self.flags.extend(flags.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Another token in `ACCESSBOT_TOKEN`, or none.
+    pub fn token(mut self, token: Option<&str>) -> Bin {
+        self.env.retain(|(k, _)| k != "ACCESSBOT_TOKEN");
+        if let Some(t) = token {
+            self.env.push(("ACCESSBOT_TOKEN".into(), t.into()));
+        }
+        self
+    }
+
+    /// An environment variable (e.g. `RUST_LOG`).
+    pub fn env(mut self, key: &str, value: &str) -> Bin {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Another working directory.
+    pub fn cwd(mut self, dir: &Path) -> Bin {
+        self.cwd = dir.to_path_buf();
+        self
+    }
+
+    /// The whole argument list.
+    pub fn args(&self) -> Vec<String> {
+        let path = |p: &PathBuf| p.to_str().expect("UTF-8 path").to_string();
+        let mut args = Vec::new();
+        let flags = [
+            ("--phab-url", self.url.clone()),
+            ("--rules", self.rules.as_ref().map(path)),
+            ("--db", self.db.as_ref().map(path)),
+            ("--now", self.now.clone()),
         ];
-        args.extend_from_slice(cmd);
-        let token = [("ACCESSBOT_TOKEN", self.token.as_str())];
-        run_bin_async(&args, &token, self.dir.path()).await
+        for (flag, value) in flags {
+            if let Some(v) = value {
+                args.extend([flag.to_string(), v]);
+            }
+        }
+        args.extend(self.flags.iter().cloned());
+        args.extend(self.cmd.iter().cloned());
+        args
+    }
+
+    /// The process to spawn (output not captured: the caller sets stdout and stderr).
+    pub fn command(&self) -> std::process::Command {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        bin_command(&self.args(), &env, &self.cwd)
+    }
+
+    /// Runs it to the end, off the runtime's thread; returns (code, stdout, stderr).
+    pub async fn output(self) -> (i32, String, String) {
+        let command = self.command();
+        tokio::task::spawn_blocking(move || output_of(command))
+            .await
+            .expect("the binary's thread")
     }
 }
 
@@ -219,24 +349,43 @@ pub fn bin() -> &'static Path {
     })
 }
 
-/// Runs the real binary with the arguments and environment (nothing inherited that could
-/// change its behaviour: token, URL, log level); returns (code, stdout, stderr).
-pub fn run_bin(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> (i32, String, String) {
-    let out = std::process::Command::new(bin())
+/// The real binary with the arguments and environment (nothing inherited that could change
+/// its behaviour: token, URL, configuration file, log level, systemd's variables), in `cwd`.
+pub fn bin_command(
+    args: &[impl AsRef<std::ffi::OsStr>],
+    env: &[(&str, &str)],
+    cwd: &Path,
+) -> std::process::Command {
+    let mut command = std::process::Command::new(bin());
+    command
         .args(args)
         .env_remove("ACCESSBOT_TOKEN")
         .env_remove("ACCESSBOT_PHAB_URL")
+        .env_remove("ACCESSBOT_CONFIG")
         .env_remove("RUST_LOG")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs");
+        .current_dir(cwd);
+    command
+}
+
+/// Runs a command to the end; returns (code, stdout, stderr).
+fn output_of(mut command: std::process::Command) -> (i32, String, String) {
+    let out = command.output().expect("the binary runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs the real binary with the arguments and environment (see [`bin_command`]); returns
+/// (code, stdout, stderr).
+pub fn run_bin(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> (i32, String, String) {
+    output_of(bin_command(args, env, cwd))
 }
 
 /// [`run_bin`] from async tests, without blocking the runtime the simulator runs on.
@@ -245,19 +394,10 @@ pub async fn run_bin_async(
     env: &[(&str, &str)],
     cwd: &Path,
 ) -> (i32, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let cwd = cwd.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        run_bin(&args, &env, &cwd)
-    })
-    .await
-    .expect("the binary's thread")
+    let command = bin_command(args, env, cwd);
+    tokio::task::spawn_blocking(move || output_of(command))
+        .await
+        .expect("the binary's thread")
 }
 
 /// A copy of the bundled rules whose policy.toml is edited by `edit`.
