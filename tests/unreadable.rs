@@ -165,10 +165,7 @@ fn ids(list: &[(TaskId, String)]) -> Vec<u64> {
 
 #[tokio::test]
 async fn one_unreadable_task_never_stops_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("unreadable.toml");
-    std::fs::write(&path, scenario()).unwrap();
-    let w = World::start(path.to_str().unwrap(), "2026-11-05T12:00:00Z").await;
+    let w = World::from_scenario(&scenario()).await;
     let client = w.client();
     client.set_max_body_bytes(CAP);
     let bot = w.builder().with_client(client).build().await.unwrap();
@@ -320,10 +317,7 @@ async fn one_unreadable_task_never_stops_the_others() {
 
 #[tokio::test]
 async fn a_dry_run_only_logs_an_unreadable_task() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("unreadable.toml");
-    std::fs::write(&path, scenario()).unwrap();
-    let w = World::start(path.to_str().unwrap(), "2026-11-05T12:00:00Z").await;
+    let w = World::from_scenario(&scenario()).await;
     let client = w.client();
     client.set_max_body_bytes(CAP);
     let bot = w
@@ -350,8 +344,6 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
     // whole, so the task cannot be read). T305: three comments of 0.4 of the cap each (no
     // page of 100 or 10 transactions fits, pages of 1 and then 100 do).
     let big = |n: usize| filler(n);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("timelines.toml");
     let text = scenario_of(vec![
         (
             301,
@@ -377,8 +369,7 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
                 .collect(),
         ),
     ]);
-    std::fs::write(&path, text).unwrap();
-    let w = World::start(path.to_str().unwrap(), "2026-11-05T12:00:00Z").await;
+    let w = World::from_scenario(&text).await;
     let client = w.client();
     client.set_max_body_bytes(CAP);
     let bot = w.builder().with_client(client).build().await.unwrap();
