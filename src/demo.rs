@@ -10,7 +10,6 @@
 use crate::bot::Bot;
 use crate::clock::Clock;
 use crate::conduit::{Client, ClientOptions, Token};
-use crate::evidence::EvidenceSource;
 use crate::ids::TaskId;
 use crate::poller::Poller;
 use crate::rules::Rules;
@@ -287,7 +286,11 @@ async fn merge_grant(
         .next()
         .ok_or_else(|| anyhow::anyhow!("T501 is gone"))?;
     let txs = client.transactions(TaskId(501)).await?;
-    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
+    let src = Bot::builder()
+        .with_client(client.clone())
+        .rules(rules.clone())
+        .connect()
+        .await?;
     let row = store.task(TaskId(501)).await?;
     let mut g = src.gather(&task, &txs, row.as_ref()).await?;
     src.add_reuse(&mut g, store).await?;
@@ -414,7 +417,11 @@ async fn drive(
         .next()
         .ok_or_else(|| anyhow::anyhow!("T101 is gone"))?;
     let txs = client.transactions(TaskId(101)).await?;
-    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
+    let src = Bot::builder()
+        .with_client(client.clone())
+        .rules(rules.clone())
+        .connect()
+        .await?;
     let row = store.task(TaskId(101)).await?;
     let mut g = src.gather(&task, &txs, row.as_ref()).await?;
     src.add_reuse(&mut g, store).await?;
