@@ -101,15 +101,8 @@ async fn a_restart_with_lost_state_posts_no_duplicate() {
 #[tokio::test]
 async fn dry_run_writes_nothing_on_phabricator() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let r = w
-        .builder()
-        .dry_run(true)
-        .build()
-        .await
-        .unwrap()
-        .cycle()
-        .await
-        .unwrap();
+    let bot = w.builder().dry_run(true).build().await.unwrap();
+    let r = bot.cycle().await.unwrap();
     assert_eq!(r.effects.len(), 1);
     assert!(w.comments(201).is_empty());
     assert_eq!(w.sim.stats().calls.get("maniphest.edit"), None);
