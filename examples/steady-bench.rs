@@ -24,14 +24,13 @@
 //! Prints one JSON object (and, without `--json`, a summary on stderr):
 //! `cargo run --release --example steady-bench -- --tasks 1000 --json`
 
-use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::EvidenceSource;
+use accessbot::bot::{Bot, BotBuilder};
+use accessbot::conduit::{Client, Token};
 use accessbot::ids::TaskId;
-use accessbot::poller::{Clock, CycleReport, Poller, PollerOptions};
+use accessbot::poller::{Clock, CycleReport};
 use accessbot::rules::Rules;
 use accessbot::sim::scenario::ScenarioEvent;
 use accessbot::sim::{self, SimHandle, SimOptions};
-use accessbot::store::Store;
 use anyhow::anyhow;
 use chrono::{DateTime, Duration, Utc};
 use clap::Parser;
@@ -128,41 +127,29 @@ impl Bench {
         self.clock.set(t);
     }
 
+    /// The bot's builder on this simulator, database and clock.
+    fn builder(&self) -> BotBuilder {
+        Bot::builder()
+            .url(self.sim.url())
+            .token(Token::new(self.token.clone()))
+            .rules(self.rules.clone())
+            .db(&self.db)
+            .clock(self.clock.clone())
+            .concurrency(self.concurrency)
+    }
+
+    /// A client as the bot's.
     fn client(&self) -> anyhow::Result<Client> {
-        let opts = ClientOptions {
-            max_in_flight: self.concurrency,
-            ..ClientOptions::default()
-        };
-        Ok(Client::new(
-            &self.sim.url(),
-            Token::new(self.token.clone()),
-            opts,
-        )?)
+        self.builder().client()
     }
 
     /// A bot as a new process would start: new client, caches and store connection.
-    async fn bot(&self) -> anyhow::Result<Poller> {
-        let store = Store::open(&self.db).await?;
-        let src = EvidenceSource::connect(self.client()?, self.rules.clone()).await?;
-        Ok(Poller::new(
-            src,
-            store,
-            self.rules.clone(),
-            PollerOptions {
-                dry_run: false,
-                concurrency: self.concurrency,
-                clock: self.clock.clone(),
-            },
-        ))
+    async fn bot(&self) -> anyhow::Result<Bot> {
+        self.builder().build().await
     }
 
     /// One cycle at `at`; fails when a task failed.
-    async fn cycle(
-        &self,
-        bot: &Poller,
-        at: DateTime<Utc>,
-        tally: &mut Tally,
-    ) -> anyhow::Result<()> {
+    async fn cycle(&self, bot: &Bot, at: DateTime<Utc>, tally: &mut Tally) -> anyhow::Result<()> {
         self.set_now(at);
         self.sim.reset_stats();
         let r = bot.cycle().await?;
@@ -230,12 +217,7 @@ async fn bench(args: &Args, dir: &Path) -> anyhow::Result<Value> {
         ));
         changed_tasks += 1;
     }
-    let token = sc
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .ok_or_else(|| anyhow!("the generated scenario has no accessbot token"))?;
+    let token = accessbot::bot::scenario_token(&sc)?;
     let opts = SimOptions {
         now: Some(t0),
         latency_ms: args.latency_ms,

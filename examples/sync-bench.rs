@@ -12,12 +12,11 @@
 //!
 //! `cargo run --release --example sync-bench -- --tasks 1000 --latency-ms 20 --concurrency 8 --json`
 
-use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::EvidenceSource;
-use accessbot::poller::{Clock, Poller, PollerOptions};
+use accessbot::bot::Bot;
+use accessbot::conduit::{ClientOptions, Token};
+use accessbot::poller::Clock;
 use accessbot::rules::Rules;
 use accessbot::sim::{self, SimOptions};
-use accessbot::store::Store;
 use anyhow::{anyhow, Context as _};
 use chrono::{DateTime, Utc};
 use clap::Parser;
@@ -76,12 +75,7 @@ fn main() -> anyhow::Result<()> {
 async fn serve_sim(args: &Args) -> anyhow::Result<()> {
     let scenario = sim::generate(args.tasks, args.seed);
     let now = scenario.now;
-    let token = scenario
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .ok_or_else(|| anyhow!("the generated scenario has no accessbot token"))?;
+    let token = accessbot::bot::scenario_token(&scenario)?;
     let opts = SimOptions {
         latency_ms: args.latency_ms,
         ..SimOptions::default()
@@ -180,15 +174,6 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
     if db.exists() {
         return Err(anyhow!("{} exists: the sync must start cold", db.display()));
     }
-    let store = Store::open(&db).await?;
-    let opts = ClientOptions {
-        timeout: Duration::from_secs(30),
-        // The bound below divides by `concurrency`: requests in flight, as `run` sets it.
-        max_in_flight: args.concurrency.max(1),
-        ..ClientOptions::default()
-    };
-    let client = Client::new(url, Token::new(token.to_string()), opts)?;
-    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
     let concurrency = args.concurrency.max(1);
     // The bot's clock runs from the simulator's `now` too.
     let clock = Clock::fixed(now);
@@ -200,16 +185,22 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
             ticking.set(running(now, started));
         }
     });
-    let poller = Poller::new(
-        src,
-        store,
-        rules,
-        PollerOptions {
-            dry_run: false,
-            concurrency,
-            clock,
-        },
-    );
+    let poller = Bot::builder()
+        .url(url)
+        .token(Token::new(token.to_string()))
+        // The bound below divides by `concurrency`: requests in flight, as `run` sets it.
+        .client_options(ClientOptions {
+            timeout: Duration::from_secs(30),
+            max_in_flight: concurrency,
+            ..ClientOptions::default()
+        })
+        .rules(rules)
+        .db(&db)
+        .clock(clock)
+        .concurrency(concurrency)
+        .build()
+        .await?;
+    let client = poller.client().clone();
 
     // Cold sync: the cycle that posts, and the cycle that reads the bot's comments back.
     let before = client.total_calls();

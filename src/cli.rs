@@ -974,9 +974,14 @@ fn refuse_example_url(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Conduit client from the global flags; the token from the environment or a file.
-fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
-    use crate::conduit::{Client, ClientOptions, Token};
+/// The bot's builder from the global flags: the URL (refused when it is the documentation's
+/// example), the token from the environment or a file, the database, the clock and `--now`;
+/// the rules when given.
+fn bot_builder(
+    cli: &Cli,
+    rules: Option<std::sync::Arc<crate::rules::Rules>>,
+) -> anyhow::Result<crate::bot::BotBuilder> {
+    use crate::conduit::Token;
     let url = cli.phab_url.as_deref().ok_or_else(|| {
         anyhow::anyhow!(
             "no Phabricator URL: pass --phab-url, set ACCESSBOT_PHAB_URL or phab_url in the configuration file"
@@ -995,21 +1000,25 @@ fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
             Token::from_env().map_err(|e| anyhow::anyhow!("{e} (or pass --token-file PATH)"))?
         }
     };
-    let mut opts = ClientOptions::default();
-    let rules = crate::rules::Rules::load(&cli.rules).ok();
-    if let Some(r) = &rules {
-        opts.max_in_flight = r.timing.concurrency;
+    let mut builder = crate::bot::Bot::builder()
+        .url(url)
+        .token(token)
+        .db(&cli.db)
+        .clock(clock(cli))
+        .as_of(cli.now);
+    if let Some(r) = rules {
+        builder = builder.rules(r);
     }
-    let rules_cookie = rules.and_then(|r| r.path(&r.evidence.session_cookie_file));
-    if let Some(p) = rules_cookie {
-        let (cookie, warnings) =
-            crate::conduit::session_cookie_from_file(&p).map_err(|e| anyhow::anyhow!(e))?;
-        for w in warnings {
-            tracing::warn!("{w}");
-        }
-        opts.session_cookie = Some(cookie);
-    }
-    Ok(Client::new(url, token, opts)?)
+    Ok(builder)
+}
+
+/// The Conduit client from the global flags, with the concurrency and session cookie of
+/// `--rules` when they load (commands that do not need the rules still work without them).
+fn client(cli: &Cli) -> anyhow::Result<crate::conduit::Client> {
+    let rules = crate::rules::Rules::load(&cli.rules)
+        .ok()
+        .map(std::sync::Arc::new);
+    bot_builder(cli, rules)?.client()
 }
 
 fn clock(cli: &Cli) -> crate::clock::Clock {
@@ -1023,11 +1032,7 @@ async fn evidence_source(
     cli: &Cli,
     rules: std::sync::Arc<crate::rules::Rules>,
 ) -> anyhow::Result<crate::evidence::EvidenceSource> {
-    Ok(
-        crate::evidence::EvidenceSource::connect(client(cli)?, rules)
-            .await?
-            .with_as_of(cli.now),
-    )
+    bot_builder(cli, Some(rules))?.connect().await
 }
 
 /// The writer lock of `run`; its lock file is removed again when `run` fails before it opened
@@ -1104,10 +1109,16 @@ async fn cmd_run(
         let _ = stop_tx.send(true);
     });
     // Start-up (the server, the project, L3) before the database: a failed start creates none.
+    let builder = bot_builder(cli, Some(rules.clone()))?
+        .dry_run(dry_run)
+        .monitor(monitor.clone());
+    // One client for every attempt.
+    let client = builder.client()?;
+    let builder = builder.with_client(client);
     let src = if once {
-        evidence_source(cli, rules.clone()).await?
+        builder.connect().await?
     } else {
-        match connect_riding_out_outages(cli, rules.clone(), interval, stop_rx.clone()).await? {
+        match connect_riding_out_outages(&builder, interval, stop_rx.clone()).await? {
             Some(src) => src,
             None => {
                 tracing::info!("stopped before start-up completed");
@@ -1116,16 +1127,10 @@ async fn cmd_run(
         }
     };
     src.probe_pages_at_start().await;
-    let store = crate::store::Store::open(&cli.db).await?;
+    let bot = builder.build_on(src).await?;
     lock.started = true;
-    let opts = crate::poller::PollerOptions {
-        dry_run,
-        concurrency: rules.timing.concurrency,
-        clock: clock(cli),
-    };
-    let poller = crate::poller::Poller::new(src, store.clone(), rules.clone(), opts)
-        .with_monitor(monitor.clone());
-    let stop = poller.stop_handle();
+    let store = bot.store().clone();
+    let stop = bot.poller().stop_handle();
     let on_stop = monitor.clone();
     let mut stopping = stop_rx;
     tokio::spawn(async move {
@@ -1136,7 +1141,7 @@ async fn cmd_run(
         }
     });
     monitor.ready();
-    let result = poller.run(interval, once).await;
+    let result = bot.run(interval, once).await;
     store.close().await;
     result.map(|_| 0)
 }
@@ -1151,17 +1156,15 @@ const STARTUP_ERROR_AFTER: u32 = 3;
 /// the bot dead after a short outage). Errors that waiting cannot fix (a refused token, an
 /// unknown project, a broken file) still end it. `None`: stopped (SIGTERM, Ctrl-C) meanwhile.
 async fn connect_riding_out_outages(
-    cli: &Cli,
-    rules: std::sync::Arc<crate::rules::Rules>,
+    builder: &crate::bot::BotBuilder,
     interval: std::time::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Option<crate::evidence::EvidenceSource>> {
-    let client = client(cli)?;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
         let connected = tokio::select! {
-            r = crate::evidence::EvidenceSource::connect(client.clone(), rules.clone()) => r,
+            r = builder.connect() => r,
             _ = stop.wait_for(|s| *s) => return Ok(None),
         };
         let e = match connected {
@@ -1169,7 +1172,7 @@ async fn connect_riding_out_outages(
                 if attempt > 1 {
                     tracing::info!(attempts = attempt, "Phabricator answers again: starting");
                 }
-                return Ok(Some(src.with_as_of(cli.now)));
+                return Ok(Some(src));
             }
             Err(e) if !is_transient(&e) => return Err(e),
             Err(e) => e,

@@ -7,11 +7,11 @@
 //! as clinic duty, merges its grant into data.yaml, another granted by its resolution, removal
 //! tasks, and, two months later, the expiry reminder.
 
+use crate::bot::Bot;
 use crate::clock::Clock;
 use crate::conduit::{Client, ClientOptions, Token};
-use crate::evidence::EvidenceSource;
 use crate::ids::TaskId;
-use crate::poller::{Poller, PollerOptions};
+use crate::poller::Poller;
 use crate::rules::Rules;
 use crate::sim::{self, Scenario, SimOptions};
 use crate::store::Store;
@@ -105,12 +105,7 @@ type Events = Vec<(DateTime<Utc>, u64, String)>;
 /// A scenario, the bot's token in it and its events.
 fn load(text: &str) -> anyhow::Result<(Scenario, String, Events)> {
     let scenario = Scenario::from_toml(text)?;
-    let token = scenario
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .ok_or_else(|| anyhow::anyhow!("the demo scenario has no accessbot token"))?;
+    let token = crate::bot::scenario_token(&scenario)?;
     let mut events: Events = scenario
         .tasks
         .iter()
@@ -213,25 +208,17 @@ async fn bot(
     token: &str,
     db: &std::path::Path,
     clock: &Clock,
-) -> anyhow::Result<(Client, Store, Poller)> {
-    let client = Client::new(
-        &handle.url(),
-        Token::new(token.to_string()),
-        ClientOptions::default(),
-    )?;
-    let store = Store::open(db).await?;
-    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
-    let poller = Poller::new(
-        src,
-        store.clone(),
-        rules.clone(),
-        PollerOptions {
-            dry_run: false,
-            concurrency: 4,
-            clock: clock.clone(),
-        },
-    );
-    Ok((client, store, poller))
+) -> anyhow::Result<Bot> {
+    Bot::builder()
+        .url(handle.url())
+        .token(Token::new(token.to_string()))
+        .client_options(ClientOptions::default())
+        .rules(rules.clone())
+        .db(db)
+        .clock(clock.clone())
+        .concurrency(4)
+        .build()
+        .await
 }
 
 /// Part two: the life of access after ready.
@@ -243,7 +230,8 @@ async fn drive_lifecycle(
     events: &[(DateTime<Utc>, u64, String)],
 ) -> anyhow::Result<()> {
     let clock = Clock::fixed(at(LIFE_STEPS[0].0)?);
-    let (client, store, poller) = bot(handle, rules, token, &dir.join("life.db"), &clock).await?;
+    let bot = bot(handle, rules, token, &dir.join("life.db"), &clock).await?;
+    let (client, store, poller) = (bot.client(), bot.store(), bot.poller());
     let tz = rules.timing.timezone;
     println!("━━━━━━━━━━ The life of access after ready ━━━━━━━━━━\n");
     println!("Six more tasks, and a data.yaml the bot reads: T501 (intern ipark, until 2027-01-15), T502 (cnguyen), T503 (closed before it was ready), and three removal tasks: T504 (nwu from analytics-users), T505 (offboard aaron), T506 (whose access is not said).\n");
@@ -254,12 +242,12 @@ async fn drive_lifecycle(
         clock.set(now);
         println!("━━━ {} ━━━ {what}", crate::report::when(now, tz));
         if *when == LIFE_STEPS[1].0 {
-            merge_grant(&client, rules, &store, now).await?;
+            merge_grant(client, rules, store, now).await?;
             println!(
                 "  clinic duty merged the data.yaml change of T501 (accessbot grant-patch T501)."
             );
         }
-        stop_at(handle, &poller, &client, events, prev, now).await?;
+        stop_at(handle, poller, client, events, prev, now).await?;
         prev = Some(now);
     }
     let now = clock.now();
@@ -298,7 +286,11 @@ async fn merge_grant(
         .next()
         .ok_or_else(|| anyhow::anyhow!("T501 is gone"))?;
     let txs = client.transactions(TaskId(501)).await?;
-    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
+    let src = Bot::builder()
+        .with_client(client.clone())
+        .rules(rules.clone())
+        .connect()
+        .await?;
     let row = store.task(TaskId(501)).await?;
     let mut g = src.gather(&task, &txs, row.as_ref()).await?;
     src.add_reuse(&mut g, store).await?;
@@ -357,8 +349,8 @@ async fn drive(
     events: &[(DateTime<Utc>, u64, String)],
 ) -> anyhow::Result<()> {
     let clock = Clock::fixed(at(STEPS[0].0)?);
-    let (client, store, poller) =
-        bot(handle, rules, token, &dir.join("accessbot.db"), &clock).await?;
+    let bot = bot(handle, rules, token, &dir.join("accessbot.db"), &clock).await?;
+    let (client, store, poller) = (bot.client(), bot.store(), bot.poller());
     let tz = rules.timing.timezone;
 
     println!(
@@ -374,7 +366,7 @@ async fn drive(
         handle.set_now(now);
         clock.set(now);
         println!("━━━ {} ━━━ {what}", crate::report::when(now, tz));
-        stop_at(handle, &poller, &client, events, prev, now).await?;
+        stop_at(handle, poller, client, events, prev, now).await?;
         if *when == STEPS[2].0 {
             // The agenda as it goes out before the meeting (shown at the end).
             let rows = store.tasks(true).await?;
@@ -425,10 +417,14 @@ async fn drive(
         .next()
         .ok_or_else(|| anyhow::anyhow!("T101 is gone"))?;
     let txs = client.transactions(TaskId(101)).await?;
-    let src = EvidenceSource::connect(client.clone(), rules.clone()).await?;
+    let src = Bot::builder()
+        .with_client(client.clone())
+        .rules(rules.clone())
+        .connect()
+        .await?;
     let row = store.task(TaskId(101)).await?;
     let mut g = src.gather(&task, &txs, row.as_ref()).await?;
-    src.add_reuse(&mut g, &store).await?;
+    src.add_reuse(&mut g, store).await?;
     let checklist = crate::policy::evaluate(&g.facts, rules, now);
     if checklist.verdict == crate::policy::Verdict::Ready {
         let key = g.key_line.clone().unwrap_or_default();

@@ -12,6 +12,7 @@
 //! stored task as plain data (what the report reads); `clock` is the injected clock.
 
 pub mod approvals;
+pub mod bot;
 pub mod calendar;
 pub mod cli;
 pub mod clock;

@@ -101,7 +101,8 @@ async fn a_restart_with_lost_state_posts_no_duplicate() {
 #[tokio::test]
 async fn dry_run_writes_nothing_on_phabricator() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let r = w.bot_with(true).await.cycle().await.unwrap();
+    let bot = w.builder().dry_run(true).build().await.unwrap();
+    let r = bot.cycle().await.unwrap();
     assert_eq!(r.effects.len(), 1);
     assert!(w.comments(201).is_empty());
     assert_eq!(w.sim.stats().calls.get("maniphest.edit"), None);
@@ -110,31 +111,12 @@ async fn dry_run_writes_nothing_on_phabricator() {
 #[tokio::test]
 async fn the_binary_runs_once_checks_and_shows_status() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let (db, rules, url) = (w.db(), common::root().join("rules"), w.sim.url());
-    let base = [
-        "--phab-url",
-        url.as_str(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--now",
-        "2026-11-03T09:30:00Z",
-    ];
-    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
-    let with = |cmd: &[&'static str]| {
-        base.iter()
-            .copied()
-            .chain(cmd.iter().copied())
-            .collect::<Vec<&str>>()
-    };
-
-    let run = run_bin_async(&with(&["run", "--once"]), &env, w.dir.path()).await;
+    let run = w.cli(&["run", "--once"]).await;
     assert_eq!(run.0, 0, "run failed: {}", run.2);
     assert!(!run.2.contains(&w.token), "the token must never be printed");
     assert_eq!(w.comments(201).len(), 1);
 
-    let check = run_bin_async(&with(&["check", "T201", "--json"]), &env, w.dir.path()).await;
+    let check = w.cli(&["check", "T201", "--json"]).await;
     assert_eq!(
         check.0, 3,
         "check of a blocked request exits 3: {}",
@@ -160,14 +142,14 @@ async fn the_binary_runs_once_checks_and_shows_status() {
     assert!(ids.contains(&"waiting-period"));
     assert_eq!(w.comments(201).len(), 1, "check writes nothing");
 
-    let status = run_bin_async(&with(&["status"]), &[], w.dir.path()).await;
+    let status = w.bin(&["status"]).token(None).output().await;
     assert_eq!(status.0, 0, "status failed: {}", status.2);
     assert!(
         status.1.contains("T201") && status.1.contains("blocked"),
         "{}",
         status.1
     );
-    let status = run_bin_async(&with(&["status", "--json"]), &[], w.dir.path()).await;
+    let status = w.bin(&["status", "--json"]).token(None).output().await;
     let v: serde_json::Value = serde_json::from_str(&status.1).unwrap();
     assert_eq!(v[0]["task"], "T201");
     assert!(
@@ -186,22 +168,13 @@ async fn the_binary_runs_once_checks_and_shows_status() {
 #[tokio::test]
 async fn a_wrong_token_says_so_in_one_line_without_the_token() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let (url, rules) = (w.sim.url(), common::root().join("rules"));
     let bad = "api-thisisnotavalidtoken00000000";
-    let args = [
-        "--phab-url",
-        url.as_str(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "run",
-        "--once",
-    ];
-    let (code, out, err) = run_bin_async(
-        &args,
-        &[("ACCESSBOT_TOKEN", bad), ("RUST_LOG", "trace")],
-        w.dir.path(),
-    )
-    .await;
+    let (code, out, err) = w
+        .bin(&["run", "--once"])
+        .token(Some(bad))
+        .env("RUST_LOG", "trace")
+        .output()
+        .await;
     assert_eq!(code, 1);
     assert!(
         !err.contains(bad) && !out.contains(bad),
@@ -258,21 +231,7 @@ async fn an_unknown_project_is_a_clear_error() {
             "project = \"SRE-Acess-Requests\"",
         )
     });
-    let url = w.sim.url();
-    let args = [
-        "--phab-url",
-        url.as_str(),
-        "--rules",
-        rules.path().to_str().unwrap(),
-        "run",
-        "--once",
-    ];
-    let (code, _, err) = run_bin_async(
-        &args,
-        &[("ACCESSBOT_TOKEN", w.token.as_str())],
-        w.dir.path(),
-    )
-    .await;
+    let (code, _, err) = w.bin(&["run", "--once"]).rules(rules.path()).output().await;
     assert_eq!(code, 1);
     assert!(
         err.contains("\"SRE-Acess-Requests\"") && err.contains("does not exist"),
@@ -324,29 +283,10 @@ async fn check_judges_the_person_the_request_is_for() {
         "2026-11-05T12:00:00Z",
     )
     .await;
-    let (db, rules, url) = (w.db(), common::root().join("rules"), w.sim.url());
-    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
     let check = |task: &'static str| {
-        let args: Vec<String> = [
-            "--phab-url",
-            url.as_str(),
-            "--rules",
-            rules.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            "--now",
-            "2026-11-05T12:00:00Z",
-            "check",
-            task,
-            "--json",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let dir = w.dir.path().to_path_buf();
+        let run = w.bin(&["check", task, "--json"]).output();
         async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let (code, out, err) = run_bin_async(&args, &env, &dir).await;
+            let (code, out, err) = run.await;
             let v: serde_json::Value = serde_json::from_str(&out)
                 .unwrap_or_else(|e| panic!("check {task}: {e}: {out} {err}"));
             // 0 when ready, 3 when not (design §12).

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{root, run_bin, run_bin_async, World};
+use common::{root, run_bin, World};
 
 fn bin(args: &[&str]) -> (i32, String, String) {
     run_bin(args, &[], &root())
@@ -171,26 +171,9 @@ async fn every_json_output_ends_with_a_newline() {
     assert_json_line("parse --json", &out);
 
     let w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
-    let (url, db) = (w.sim.url(), w.db());
-    let online = |args: &[&str]| -> Vec<String> {
-        let mut all: Vec<String> = [
-            "--phab-url",
-            url.as_str(),
-            "--db",
-            db.to_str().unwrap(),
-            "--now",
-            "2026-11-04T12:00:00Z",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        all.extend(args.iter().map(|s| s.to_string()));
-        all
-    };
-    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
-    let run = online(&["run", "--once"]);
-    let run: Vec<&str> = run.iter().map(String::as_str).collect();
-    let (code, _, err) = run_bin_async(&run, &env, &root()).await;
+    // The rules found from the working directory (`rules/`), as an operator runs it.
+    let online = |args: &[&str]| w.bin(args).without("--rules").cwd(&root()).output();
+    let (code, _, err) = online(&["run", "--once"]).await;
     assert_eq!(code, 0, "{err}");
     for args in [
         &["check", "T201", "--json"][..],
@@ -198,9 +181,7 @@ async fn every_json_output_ends_with_a_newline() {
         &["status", "--json", "--all"],
         &["agenda", "--format", "json"],
     ] {
-        let all = online(args);
-        let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        let (_, out, err) = run_bin_async(&all, &env, &root()).await;
+        let (_, out, err) = online(args).await;
         assert!(!out.is_empty(), "{args:?}: {err}");
         assert_json_line(&args.join(" "), &out);
     }
@@ -209,19 +190,17 @@ async fn every_json_output_ends_with_a_newline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agenda_on_a_day_without_a_meeting_names_the_nearest_meetings() {
     let w = World::start("plain.toml", "2026-11-04T12:00:00Z").await;
-    let (url, db) = (w.sim.url(), w.db());
-    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
-    let base = ["--phab-url", url.as_str(), "--db", db.to_str().unwrap()];
-    let with = |extra: &[&'static str]| -> Vec<String> {
-        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    // The rules found from the working directory, the system clock.
+    let with = |extra: &[&str]| {
+        w.bin(extra)
+            .without("--rules")
+            .without("--now")
+            .cwd(&root())
+            .output()
     };
-    let run = with(&["run", "--once"]);
-    let run: Vec<&str> = run.iter().map(String::as_str).collect();
-    assert_eq!(run_bin_async(&run, &env, &root()).await.0, 0);
+    assert_eq!(with(&["run", "--once"]).await.0, 0);
     // Meetings: Mondays every two weeks from 2026-11-02 (bundled policy).
-    let agenda = with(&["agenda", "--meeting", "2026-11-17"]);
-    let agenda: Vec<&str> = agenda.iter().map(String::as_str).collect();
-    let (code, out, err) = run_bin_async(&agenda, &env, &root()).await;
+    let (code, out, err) = with(&["agenda", "--meeting", "2026-11-17"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("warning: 2026-11-17 is not an SRE meeting day")
@@ -233,9 +212,8 @@ async fn agenda_on_a_day_without_a_meeting_names_the_nearest_meetings() {
         "{out}"
     );
     // A meeting day: no warning.
-    let agenda = with(&["agenda", "--meeting", "2026-11-16", "--format", "wikitext"]);
-    let agenda: Vec<&str> = agenda.iter().map(String::as_str).collect();
-    let (code, out, err) = run_bin_async(&agenda, &env, &root()).await;
+    let (code, out, err) =
+        with(&["agenda", "--meeting", "2026-11-16", "--format", "wikitext"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("warning"), "{err}");
     // The title one level above the sections.
@@ -289,40 +267,11 @@ fn rules_check_completions_and_manpage() {
 #[tokio::test]
 async fn explain_links_evidence_and_grant_patch_refuses_until_ready() {
     let w = World::start("plain.toml", "2026-11-06T09:00:00Z").await;
-    let url = w.sim.url();
-    let rules = root().join("rules");
-    let db = w.db();
     let data_yaml = root().join("tests/fixtures/grant/data.yaml");
-    let (url, rules, db) = (
-        url.as_str(),
-        rules.display().to_string(),
-        db.display().to_string(),
-    );
     let w = &w;
     let run = |now: &'static str, cmd: Vec<String>| {
-        let mut args: Vec<String> = [
-            "--phab-url",
-            url,
-            "--rules",
-            &rules,
-            "--db",
-            &db,
-            "--now",
-            now,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.extend(cmd);
-        async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            run_bin_async(
-                &args,
-                &[("ACCESSBOT_TOKEN", w.token.as_str())],
-                w.dir.path(),
-            )
-            .await
-        }
+        let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        w.bin(&cmd).now(now).output()
     };
     let (code, out, err) = run(
         "2026-11-06T09:00:00Z",
@@ -386,27 +335,11 @@ async fn explain_links_evidence_and_grant_patch_refuses_until_ready() {
 #[tokio::test]
 async fn json_logs_carry_task_and_phase_fields() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let (url, db, rules) = (w.sim.url(), w.db(), root().join("rules"));
-    let args = [
-        "--phab-url",
-        url.as_str(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--now",
-        "2026-11-03T09:30:00Z",
-        "--log-format",
-        "json",
-        "run",
-        "--once",
-    ];
-    let (code, _, err) = run_bin_async(
-        &args,
-        &[("ACCESSBOT_TOKEN", w.token.as_str())],
-        w.dir.path(),
-    )
-    .await;
+    let (code, _, err) = w
+        .bin(&["run", "--once"])
+        .flags(&["--log-format", "json"])
+        .output()
+        .await;
     assert_eq!(code, 0, "{err}");
     let lines: Vec<serde_json::Value> = err
         .lines()
@@ -438,8 +371,8 @@ async fn json_logs_carry_task_and_phase_fields() {
                 .is_some_and(|m| m.ends_with("starting"))
         })
         .expect("a start line");
-    assert_eq!(start["url"], url);
-    assert_eq!(start["db"], db.display().to_string());
+    assert_eq!(start["url"], w.sim.url());
+    assert_eq!(start["db"], w.db().display().to_string());
     assert!(start["version"].is_string() && start["interval_seconds"].is_number());
 }
 

@@ -7,79 +7,45 @@
 
 mod common;
 
-use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::EvidenceSource;
+use common::World;
+
 use accessbot::ids::TaskId;
-use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::report;
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions};
 use accessbot::store::Store;
 use rand::{Rng, SeedableRng};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The generated world, its bot token and its instant.
-fn world(n: usize, seed: u64) -> (Scenario, String, String) {
+/// The generated world and its instant.
+fn world(n: usize, seed: u64) -> (Scenario, String) {
     let sc = sim::generate(n, seed);
-    let token = sc
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .expect("the generated scenario has the bot's token");
     let now = sc.now.to_rfc3339();
-    (sc, token, now)
+    (sc, now)
 }
 
-async fn start_sim(sc: Scenario, latency_ms: u64) -> SimHandle {
-    sim::start(
-        sc,
-        SimOptions {
-            latency_ms,
-            ..SimOptions::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator starts")
+/// The simulator on `sc` with `latency_ms` added to every call.
+async fn start(sc: Scenario, now: &str, latency_ms: u64) -> World {
+    let opts = SimOptions {
+        latency_ms,
+        ..SimOptions::default()
+    };
+    World::start_scenario(sc, now, opts).await
 }
 
-/// `accessbot run` as a child process; stderr goes to `log` (appended).
-fn spawn_run(
-    rules: &Path,
-    sim: &SimHandle,
-    token: &str,
-    now: &str,
-    db: &Path,
-    log: &Path,
-    extra: &[&str],
-) -> Child {
+/// `accessbot run` as a child process with `rules`; stderr goes to `log` (appended).
+fn spawn_run(w: &World, rules: &Path, log: &Path, cmd: &[&str]) -> Child {
     let err = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
-    Command::new(common::bin())
-        .args([
-            "--phab-url",
-            &sim.url(),
-            "--rules",
-            rules.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            "--now",
-            now,
-            "run",
-        ])
-        .args(extra)
-        .env_remove("ACCESSBOT_PHAB_URL")
-        .env_remove("RUST_LOG")
-        .env("ACCESSBOT_TOKEN", token)
-        .env("NO_COLOR", "1")
+    w.bin(cmd)
+        .rules(rules)
+        .command()
         .stdout(Stdio::null())
         .stderr(Stdio::from(err))
-        .current_dir(db.parent().unwrap())
         .spawn()
         .expect("the binary starts")
 }
@@ -101,34 +67,19 @@ async fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::E
 }
 
 /// The comments a never-interrupted in-process bot posts on the same world at the same instant.
-async fn reference(sc: Scenario, token: &str, now: &str, ids: &[u64]) -> Vec<Vec<String>> {
-    let sim = start_sim(sc, 0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rules = common::rules_uncapped();
-    let client = Client::new(
-        &sim.url(),
-        Token::new(token.to_string()),
-        ClientOptions::default(),
-    )
-    .unwrap();
-    let src = EvidenceSource::connect(client, rules.clone())
+async fn reference(sc: Scenario, now: &str, ids: &[u64]) -> Vec<Vec<String>> {
+    let w = World::start_scenario(sc, now, SimOptions::default()).await;
+    let bot = w
+        .builder()
+        .rules(common::rules_uncapped())
+        .concurrency(8)
+        .build()
         .await
         .unwrap();
-    let store = Store::open(&dir.path().join("ref.db")).await.unwrap();
-    let bot = Poller::new(
-        src,
-        store,
-        rules.clone(),
-        PollerOptions {
-            dry_run: false,
-            concurrency: 8,
-            clock: Clock::fixed(common::at(now)),
-        },
-    );
     for _ in 0..3 {
         bot.cycle().await.unwrap();
     }
-    ids.iter().map(|id| texts(&sim, *id)).collect()
+    ids.iter().map(|id| texts(&w.sim, *id)).collect()
 }
 
 fn texts(sim: &SimHandle, task: u64) -> Vec<String> {
@@ -149,27 +100,18 @@ fn kills() -> usize {
 }
 
 async fn crash_and_restart(n_tasks: usize, n_kills: usize, seed: u64) {
-    let (sc, token, now) = world(n_tasks, seed);
+    let (sc, now) = world(n_tasks, seed);
     let ids: Vec<u64> = sc.tasks.iter().map(|t| t.id).collect();
-    let want = reference(sc.clone(), &token, &now, &ids).await;
-    let sim = start_sim(sc, LATENCY_MS).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db: PathBuf = dir.path().join("accessbot.db");
-    let log = dir.path().join("stderr.log");
+    let want = reference(sc.clone(), &now, &ids).await;
+    let w = start(sc, &now, LATENCY_MS).await;
+    let (sim, db) = (&w.sim, w.db());
+    let log = w.dir.path().join("stderr.log");
     // The whole sync in a cycle, as the in-process reference does.
     let rules = common::rules_dir(common::uncapped);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut posted_between_kills = Vec::new();
     for _ in 0..n_kills {
-        let mut child = spawn_run(
-            rules.path(),
-            &sim,
-            &token,
-            &now,
-            &db,
-            &log,
-            &["--interval", "1"],
-        );
+        let mut child = spawn_run(&w, rules.path(), &log, &["run", "--interval", "1"]);
         let delay = rng.gen_range(KILL_AFTER_MS);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         if let Some(status) = child.try_wait().unwrap() {
@@ -189,7 +131,7 @@ async fn crash_and_restart(n_tasks: usize, n_kills: usize, seed: u64) {
         "{posted_between_kills:?} of {total}"
     );
     // A clean final run.
-    let mut child = spawn_run(rules.path(), &sim, &token, &now, &db, &log, &["--once"]);
+    let mut child = spawn_run(&w, rules.path(), &log, &["run", "--once"]);
     let status = wait_exit(&mut child, Duration::from_secs(60)).await;
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
@@ -202,7 +144,7 @@ async fn crash_and_restart(n_tasks: usize, n_kills: usize, seed: u64) {
     let mut wrong = Vec::new();
     let mut with_checklist = 0;
     for (id, want) in ids.iter().zip(&want) {
-        let got = texts(&sim, *id);
+        let got = texts(sim, *id);
         if got.iter().any(|t| report::is_checklist(t)) {
             with_checklist += 1;
         }
@@ -220,7 +162,7 @@ async fn crash_and_restart(n_tasks: usize, n_kills: usize, seed: u64) {
     assert!(store.integrity_ok().await.unwrap(), "integrity check");
     // The database agrees with what is on the tasks.
     for id in &ids {
-        let last = texts(&sim, *id)
+        let last = texts(sim, *id)
             .into_iter()
             .rev()
             .find(|t| report::is_checklist(t));
@@ -248,23 +190,14 @@ async fn sigkill_sixty_times() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_task_in_hand_and_a_second_instance_refuses_to_start() {
-    let (sc, token, now) = world(60, 5);
+    let (sc, now) = world(60, 5);
     let ids: Vec<u64> = sc.tasks.iter().map(|t| t.id).collect();
-    let sim = start_sim(sc, 40).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("accessbot.db");
+    let w = start(sc, &now, 40).await;
+    let (sim, db, dir) = (&w.sim, w.db(), &w.dir);
     let log = dir.path().join("stderr.log");
     // The whole sync in a cycle, as the in-process reference does.
     let rules = common::rules_dir(common::uncapped);
-    let mut first = spawn_run(
-        rules.path(),
-        &sim,
-        &token,
-        &now,
-        &db,
-        &log,
-        &["--interval", "1"],
-    );
+    let mut first = spawn_run(&w, rules.path(), &log, &["run", "--interval", "1"]);
     // Wait until it is posting, so that SIGTERM lands in the middle of the work.
     let start = Instant::now();
     while ids.iter().all(|id| sim.comments(*id).is_empty()) {
@@ -275,15 +208,7 @@ async fn sigterm_finishes_the_task_in_hand_and_a_second_instance_refuses_to_star
 
     // A second writer on the same database refuses to start, and says why.
     let second_log = dir.path().join("second.log");
-    let mut second = spawn_run(
-        rules.path(),
-        &sim,
-        &token,
-        &now,
-        &db,
-        &second_log,
-        &["--once"],
-    );
+    let mut second = spawn_run(&w, rules.path(), &second_log, &["run", "--once"]);
     let status = wait_exit(&mut second, Duration::from_secs(30)).await;
     let text = std::fs::read_to_string(&second_log).unwrap();
     assert_eq!(status.and_then(|s| s.code()), Some(1), "{text}");
@@ -311,7 +236,7 @@ async fn sigterm_finishes_the_task_in_hand_and_a_second_instance_refuses_to_star
     assert!(store.integrity_ok().await.unwrap());
     let mut posted = 0;
     for id in &ids {
-        let last = texts(&sim, *id)
+        let last = texts(sim, *id)
             .into_iter()
             .rev()
             .find(|t| report::is_checklist(t));

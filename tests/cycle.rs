@@ -85,7 +85,8 @@ async fn a_dry_run_writes_nothing_and_a_run_after_it_equals_a_run_alone() {
     let alone = World::start_scenario(sc.clone(), &now, SimOptions::default()).await;
     let after = World::start_scenario(sc.clone(), &now, SimOptions::default()).await;
 
-    let dry = after.bot_with(true).await.cycle().await.unwrap();
+    let bot = after.builder().dry_run(true).build().await.unwrap();
+    let dry = bot.cycle().await.unwrap();
     // It would have posted; it posted and stored nothing.
     assert!(count(&dry, "checklist") > 0, "{:?}", dry.effects.len());
     assert!(all_comments(&after, &sc).values().all(Vec::is_empty));

@@ -6,14 +6,14 @@
 
 mod common;
 
-use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::EvidenceSource;
-use accessbot::poller::{Clock, CycleReport, Poller, PollerOptions};
+use common::World;
+
+use accessbot::bot::Bot;
+use accessbot::conduit::ClientOptions;
+use accessbot::poller::CycleReport;
 use accessbot::report;
 use accessbot::rules::Rules;
 use accessbot::sim::{self, FaultSpec, Scenario, SimHandle, SimOptions};
-use accessbot::store::Store;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,40 +21,35 @@ const TASKS: usize = 200;
 const SEED: u64 = 7;
 const FAULTS: &str = "5xx=0.1,timeout=0.05,malformed=0.05,slow=0.1";
 
-/// A bot on `sim` with a short client timeout (so hanging and slow answers fail fast).
+/// A bot on the world with a short client timeout (so hanging and slow answers fail fast).
 /// Startup itself may meet faults: it is retried, as a supervisor would restart the bot.
-async fn bot(sim: &SimHandle, token: &str, rules: &Arc<Rules>, db: &Path, clock: &Clock) -> Poller {
+async fn bot(w: &World, rules: &Arc<Rules>) -> Bot {
     let mut last = String::new();
     for _ in 0..20 {
-        let opts = ClientOptions {
-            timeout: Duration::from_millis(250),
-            retries: 4,
-            backoff_base: Duration::from_millis(5),
-            backoff_max: Duration::from_millis(40),
-            session_cookie: None,
-            max_in_flight: 8,
-        };
-        let client = Client::new(&sim.url(), Token::new(token.to_string()), opts).unwrap();
-        let src = match EvidenceSource::connect(client, rules.clone()).await {
-            Ok(s) => s,
-            Err(e) => {
-                last = format!("{e:#}");
-                continue;
-            }
-        };
-        let store = Store::open(db).await.unwrap();
-        let opts = PollerOptions {
-            dry_run: false,
-            concurrency: 8,
-            clock: clock.clone(),
-        };
-        return Poller::new(src, store, rules.clone(), opts);
+        let built = w
+            .builder()
+            .client_options(ClientOptions {
+                timeout: Duration::from_millis(250),
+                retries: 4,
+                backoff_base: Duration::from_millis(5),
+                backoff_max: Duration::from_millis(40),
+                session_cookie: None,
+                max_in_flight: 8,
+            })
+            .rules(rules.clone())
+            .concurrency(8)
+            .build()
+            .await;
+        match built {
+            Ok(bot) => return bot,
+            Err(e) => last = format!("{e:#}"),
+        }
     }
     panic!("the bot could not start in 20 attempts: {last}");
 }
 
 /// Runs cycles until one has no effect and no failure; returns how many ran.
-async fn converge(bot: &Poller, max: usize) -> (usize, Vec<CycleReport>) {
+async fn converge(bot: &Bot, max: usize) -> (usize, Vec<CycleReport>) {
     let mut reports = Vec::new();
     for n in 1..=max {
         match bot.cycle().await {
@@ -83,54 +78,32 @@ fn checklists(sim: &SimHandle, task: u64) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_faults_the_bot_posts_only_complete_checklists_and_converges_to_one_each() {
     let scenario: Scenario = sim::generate(TASKS, SEED);
-    let token = scenario
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .expect("the generated scenario has the bot's token");
-    let now = scenario.now;
+    let now = scenario.now.to_rfc3339();
     let ids: Vec<u64> = scenario.tasks.iter().map(|t| t.id).collect();
     // The whole sync in a cycle: this is about faults, not the post limit.
     let rules = common::rules_uncapped();
-    let clock = Clock::fixed(now);
 
     // The reference: the same world, no faults.
-    let reference = sim::start(
-        scenario.clone(),
-        SimOptions::default(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
-    let ref_dir = tempfile::tempdir().unwrap();
-    let ref_bot = bot(
-        &reference,
-        &token,
-        &rules,
-        &ref_dir.path().join("ref.db"),
-        &clock,
-    )
-    .await;
+    let ref_world = World::start_scenario(scenario.clone(), &now, SimOptions::default()).await;
+    let reference = &ref_world.sim;
+    let ref_bot = bot(&ref_world, &rules).await;
     let (n, _) = converge(&ref_bot, 5).await;
     assert!(n < 5, "the fault-free run converges");
 
     // The faulty world.
     let faults = FaultSpec::parse(FAULTS).unwrap();
-    let faulty = sim::start(
+    let faulty_world = World::start_scenario(
         scenario,
+        &now,
         SimOptions {
             faults,
             seed: SEED,
             ..SimOptions::default()
         },
-        "127.0.0.1:0".parse().unwrap(),
     )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("faulty.db");
-    let faulty_bot = bot(&faulty, &token, &rules, &db, &clock).await;
+    .await;
+    let faulty = &faulty_world.sim;
+    let faulty_bot = bot(&faulty_world, &rules).await;
     let mut failures_seen = 0;
     let mut errors_seen = 0;
     for _ in 0..6 {
@@ -146,7 +119,7 @@ async fn under_faults_the_bot_posts_only_complete_checklists_and_converges_to_on
     // Most checklists were posted while the faults were on (so they were at risk).
     let under_faults = ids
         .iter()
-        .filter(|id| !checklists(&faulty, **id).is_empty())
+        .filter(|id| !checklists(faulty, **id).is_empty())
         .count();
     eprintln!("faults: {failures_seen} task failures, {errors_seen} failed cycles, {under_faults} tasks posted under faults, calls {:?}", faulty.stats());
     assert!(
@@ -165,15 +138,15 @@ async fn under_faults_the_bot_posts_only_complete_checklists_and_converges_to_on
 
     // A restarted bot on the same database agrees that nothing is left to do.
     drop(faulty_bot);
-    let again = bot(&faulty, &token, &rules, &db, &clock).await;
+    let again = bot(&faulty_world, &rules).await;
     let r = again.cycle().await.unwrap();
     assert!(r.effects.is_empty() && r.failed.is_empty(), "{r:?}");
 
     let mut wrong = Vec::new();
     let mut posted_tasks = 0;
     for id in ids {
-        let want = checklists(&reference, id);
-        let got = checklists(&faulty, id);
+        let want = checklists(reference, id);
+        let got = checklists(faulty, id);
         if !want.is_empty() {
             posted_tasks += 1;
         }

@@ -21,7 +21,7 @@ mod common;
 
 use accessbot::ids::TaskId;
 use accessbot::report;
-use common::{run_bin_async, World};
+use common::World;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -324,26 +324,9 @@ async fn run_checks(case: Case) -> Vec<String> {
     let file = &case.file;
     let last = case.instants.last().unwrap_or(&case.now).clone();
     let w = World::start(&format!("forgery/{file}"), &last).await;
-    let url = w.sim.url();
-    let rules = common::root().join("rules");
-    let db = w.db();
-    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
     for c in &case.checks {
         let task = format!("T{}", c.task);
-        let args = [
-            "--phab-url",
-            url.as_str(),
-            "--rules",
-            rules.to_str().unwrap_or_default(),
-            "--db",
-            db.to_str().unwrap_or_default(),
-            "--now",
-            last.as_str(),
-            "check",
-            task.as_str(),
-            "--json",
-        ];
-        let (_, out, err) = run_bin_async(&args, &env, w.dir.path()).await;
+        let (_, out, err) = w.cli(&["check", &task, "--json"]).await;
         let v: serde_json::Value = match serde_json::from_str(&out) {
             Ok(v) => v,
             Err(e) => {

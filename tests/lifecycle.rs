@@ -337,29 +337,14 @@ async fn a_killed_bot_a_lost_database_and_restarts_never_send_a_reminder_twice()
     // The bot runs as a service on the reminder day; it is killed once the reminder is out.
     let now = "2027-01-01T01:00:00Z";
     l.w.set_now(now);
-    let (url, db) = (l.w.sim.url(), l.w.db());
-    let mut child = std::process::Command::new(common::bin())
-        .args([
-            "--phab-url",
-            &url,
-            "--rules",
-            l.rules.path().to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            "--now",
-            now,
-            "run",
-            "--interval",
-            "1",
-        ])
-        .env_remove("ACCESSBOT_PHAB_URL")
-        .env_remove("RUST_LOG")
-        .env("ACCESSBOT_TOKEN", &l.w.token)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .current_dir(l.w.dir.path())
-        .spawn()
-        .unwrap();
+    let mut child =
+        l.w.bin(&["run", "--interval", "1"])
+            .rules(l.rules.path())
+            .command()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while l.posted(501, REMINDER_HEADER).is_empty() {
         assert!(Instant::now() < deadline, "no reminder within a minute");
@@ -382,7 +367,7 @@ async fn a_killed_bot_a_lost_database_and_restarts_never_send_a_reminder_twice()
     assert_eq!(l.verdict(501).await, "granted");
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1);
     assert_eq!(l.posted(501, GRANTED_HEADER).len(), 1);
-    let store = Store::open_read_only(&db).await.unwrap();
+    let store = Store::open_read_only(&l.w.db()).await.unwrap();
     let life = store.lifecycle(TaskId(501)).await.unwrap().unwrap();
     assert_eq!(life.reminded_for.as_deref(), Some("2027-01-15"));
     assert_eq!(life.granted_by.as_deref(), Some("comment"));
@@ -447,12 +432,11 @@ async fn without_data_yaml_a_resolved_request_is_followed_and_its_expiry_unverif
 /// the simulator's edit records it as the token's user).
 async fn resolve(w: &World, task: u64) {
     let token = "api-simlifecycleclinicduty000000";
-    let c = accessbot::conduit::Client::new(
-        &w.sim.url(),
-        accessbot::conduit::Token::new(token.into()),
-        accessbot::conduit::ClientOptions::default(),
-    )
-    .unwrap();
+    let c = w
+        .builder()
+        .token(accessbot::conduit::Token::new(token.into()))
+        .client()
+        .unwrap();
     c.edit(
         TaskId(task),
         serde_json::json!([{"type": "status", "value": "resolved"}]),

@@ -5,14 +5,13 @@
 
 mod common;
 
-use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::EvidenceSource;
+use common::World;
+
+use accessbot::conduit::ClientOptions;
 use accessbot::ids::TaskId;
-use accessbot::poller::{Clock, Poller, PollerOptions};
 use accessbot::report;
 use accessbot::sim::scenario::{ScenarioEvent, ScenarioTask};
 use accessbot::sim::{self, Scenario, SimOptions};
-use accessbot::store::Store;
 
 const MIB: usize = 1 << 20;
 
@@ -86,23 +85,11 @@ fn hostile() -> Scenario {
 async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
     let sc = hostile();
     sc.validate().expect("the hostile scenario is valid");
-    let token = sc
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .unwrap();
-    let now = sc.now;
-    let sim = sim::start(sc, SimOptions::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let rules = common::rules();
-    let client = Client::new(
-        &sim.url(),
-        Token::new(token.clone()),
-        ClientOptions::default(),
-    )
-    .unwrap();
+    let now = sc.now.to_rfc3339();
+    let w = World::start_scenario(sc, &now, SimOptions::default()).await;
+    let sim = &w.sim;
+    let builder = w.builder().client_options(ClientOptions::default());
+    let client = builder.client().unwrap();
 
     // Transaction paging reads every one of the 10,000 comments.
     let txs = client.transactions(TaskId(101)).await.unwrap();
@@ -114,21 +101,7 @@ async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
         sim.stats()
     );
 
-    let src = EvidenceSource::connect(client, rules.clone())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("a.db")).await.unwrap();
-    let bot = Poller::new(
-        src,
-        store,
-        rules.clone(),
-        PollerOptions {
-            dry_run: false,
-            concurrency: 4,
-            clock: Clock::fixed(now),
-        },
-    );
+    let bot = builder.with_client(client).build().await.unwrap();
     let r = bot.cycle().await.unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     let r = bot.cycle().await.unwrap();
@@ -159,7 +132,7 @@ async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
     assert!(!text.contains("READY"), "{text}");
     assert!(text.contains("BLOCKED"), "{text}");
     assert!(text.contains("`request-complete`"), "{text}");
-    let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+    let store = w.store().await;
     // A quoted "Approved." at any depth is no approval.
     let row = store.task(TaskId(104)).await.unwrap().unwrap();
     assert_ne!(row.verdict, "ready");

@@ -13,18 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Global flags pointing the binary at a world's simulator and database.
-fn base_args(w: &World) -> Vec<String> {
-    vec![
-        "--phab-url".into(),
-        w.sim.url(),
-        "--rules".into(),
-        root().join("rules").display().to_string(),
-        "--db".into(),
-        w.db().display().to_string(),
-    ]
-}
-
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -36,18 +24,8 @@ struct Running {
 }
 
 impl Running {
-    fn start(args: &[String], env: &[(&str, &str)], cwd: &Path) -> Running {
-        let mut child = Command::new(common::bin())
-            .args(args)
-            .env_remove("ACCESSBOT_TOKEN")
-            .env_remove("ACCESSBOT_PHAB_URL")
-            .env_remove("ACCESSBOT_CONFIG")
-            .env_remove("RUST_LOG")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID")
-            .envs(env.iter().copied())
-            .current_dir(cwd)
+    fn start(mut command: Command) -> Running {
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -153,27 +131,13 @@ async fn the_service_reports_metrics_health_and_systemd_state() {
     notify
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
-    let mut args = base_args(&w);
-    args.extend(
-        [
-            "--log-format",
-            "json",
-            "run",
-            "--listen",
-            "127.0.0.1:0",
-            "--interval",
-            "1",
-        ]
-        .map(String::from),
-    );
     let bot = Running::start(
-        &args,
-        &[
-            ("ACCESSBOT_TOKEN", w.token.as_str()),
-            ("NOTIFY_SOCKET", notify_path.to_str().unwrap()),
-            ("WATCHDOG_USEC", "2000000"),
-        ],
-        w.dir.path(),
+        w.bin(&["run", "--listen", "127.0.0.1:0", "--interval", "1"])
+            .without("--now")
+            .flags(&["--log-format", "json"])
+            .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
+            .env("WATCHDOG_USEC", "2000000")
+            .command(),
     );
     let addr = bot.field("listen");
     let base = format!("http://{}", addr.as_str().unwrap());
@@ -305,64 +269,37 @@ fn files_in(dir: &Path) -> Vec<String> {
 #[tokio::test]
 async fn a_start_that_fails_creates_no_database() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let url = w.sim.url();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let rules = root().join("rules").display().to_string();
     let db = d.join("accessbot.db").display().to_string();
-    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
-    let cases: Vec<Case> = vec![
+    // The bot in `d`, with its database there, on the system clock.
+    let in_d = |cmd: &[&str]| w.bin(cmd).db(Path::new(&db)).cwd(d).without("--now");
+    let once = ["run", "--once"];
+    let cases = vec![
         (
-            vec!["--phab-url", &url, "--rules", "/nonexistent", "--db", &db],
-            vec![("ACCESSBOT_TOKEN", w.token.as_str())],
+            in_d(&once).rules(Path::new("/nonexistent")),
             "/nonexistent/policy.toml",
         ),
+        (in_d(&once).token(None), "ACCESSBOT_TOKEN"),
         (
-            vec!["--phab-url", &url, "--rules", &rules, "--db", &db],
-            vec![],
-            "ACCESSBOT_TOKEN",
-        ),
-        (
-            vec!["--phab-url", &url, "--rules", &rules, "--db", &db],
-            vec![("ACCESSBOT_TOKEN", "api-thisisnotavalidtoken00000000")],
+            in_d(&once).token(Some("api-thisisnotavalidtoken00000000")),
             "refused the API token",
         ),
         (
-            vec![
-                "--phab-url",
-                "https://phabricator.example.org",
-                "--rules",
-                &rules,
-                "--db",
-                &db,
-            ],
-            vec![("ACCESSBOT_TOKEN", w.token.as_str())],
+            in_d(&once).url("https://phabricator.example.org"),
             "is the documentation's example",
         ),
     ];
-    for (mut args, env, says) in cases {
-        args.extend(["run", "--once"]);
-        let (code, _, err) = run_bin_async(&args, &env, d).await;
+    for (bin, says) in cases {
+        let args = bin.args();
+        let (code, _, err) = bin.output().await;
         assert_eq!(code, 1, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
         assert_eq!(files_in(d), Vec::<String>::new(), "{args:?} left files");
     }
     // check without a database evaluates in memory: it writes nothing either.
-    let (code, out, err) = run_bin_async(
-        &[
-            "--phab-url",
-            &url,
-            "--rules",
-            &rules,
-            "--db",
-            &db,
-            "check",
-            "T201",
-        ],
-        &[("ACCESSBOT_TOKEN", w.token.as_str())],
-        d,
-    )
-    .await;
+    let (code, out, err) = in_d(&["check", "T201"]).output().await;
     assert_eq!(code, 3, "{err}");
     assert!(out.starts_with("T201: BLOCKED"), "{out}");
     assert_eq!(files_in(d), Vec::<String>::new(), "check left files");
@@ -406,10 +343,7 @@ async fn read_only_views_work_without_write_access() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let mut args = base_args(&w);
-    args.extend(["--now", "2026-11-03T09:30:00Z", "run", "--once"].map(String::from));
-    let (code, _, err) =
-        run_bin_async(&strs(&args), &[("ACCESSBOT_TOKEN", &w.token)], w.dir.path()).await;
+    let (code, _, err) = w.cli(&["run", "--once"]).await;
     assert_eq!(code, 0, "{err}");
 
     // Two layouts: the files as the bot left them (a -wal file may remain), and the database
@@ -609,19 +543,11 @@ async fn rules_check_live_names_every_missing_name() {
         "[groups.analytics-privatedata-users]\napprovers = [\"aotto\"]\n\n[groups.analytics-users]\napprovers = [\"aotto\"]\n",
     )
     .unwrap();
-    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
-    let url = w.sim.url();
     let check = |dir: PathBuf| {
-        let url = url.clone();
-        async move {
-            let dir = dir.display().to_string();
-            run_bin_async(
-                &["--phab-url", &url, "rules", "check", &dir, "--live"],
-                &env,
-                &root(),
-            )
-            .await
-        }
+        let dir = dir.display().to_string();
+        w.bin(&["rules", "check", &dir, "--live"])
+            .cwd(&root())
+            .output()
     };
     let (code, out, err) = check(good.path().to_path_buf()).await;
     assert_eq!(code, 0, "{out}{err}");
@@ -712,13 +638,9 @@ async fn rules_check_live_names_every_missing_name() {
 #[tokio::test]
 async fn log_and_status_show_what_clinic_duty_needs() {
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let base = base_args(&w);
-    let env = [("ACCESSBOT_TOKEN", w.token.as_str())];
     for now in ["2026-11-03T09:30:00Z", "2026-11-06T09:00:00Z"] {
         w.set_now(now);
-        let mut args = base.clone();
-        args.extend(["--now", now, "run", "--once"].map(String::from));
-        let (code, _, err) = run_bin_async(&strs(&args), &env, w.dir.path()).await;
+        let (code, _, err) = w.cli(&["run", "--once"]).await;
         assert_eq!(code, 0, "{err}");
     }
     let url = w.sim.url();
@@ -997,22 +919,12 @@ async fn text_logs_have_colour_only_when_asked_and_dependencies_at_warn() {
     // No colour off a terminal (NO_COLOR unset), colour when asked; dependencies stay at warn
     // under RUST_LOG=debug.
     let w = World::start("plain.toml", "2026-11-03T09:30:00Z").await;
-    let mut args = base_args(&w);
-    args.extend(["--now", "2026-11-03T09:30:00Z", "run", "--once"].map(String::from));
-    let token = w.token.clone();
-    // Not through run_bin, which sets NO_COLOR; off the runtime the simulator runs on.
-    let plain = tokio::task::spawn_blocking(move || {
-        Command::new(common::bin())
-            .args(&args)
-            .env_remove("NO_COLOR")
-            .env_remove("ACCESSBOT_PHAB_URL")
-            .env("RUST_LOG", "debug")
-            .env("ACCESSBOT_TOKEN", &token)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut command = w.bin(&["run", "--once"]).env("RUST_LOG", "debug").command();
+    // Not through Bin::output, which sets NO_COLOR; off the runtime the simulator runs on.
+    command.env_remove("NO_COLOR");
+    let plain = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
     let text = String::from_utf8_lossy(&plain.stderr);
     assert!(plain.status.success(), "{text}");
     assert!(!text.contains('\u{1b}'), "colour off a terminal: {text}");
@@ -1021,10 +933,11 @@ async fn text_logs_have_colour_only_when_asked_and_dependencies_at_warn() {
         !text.contains("sqlx") && !text.contains("hyper"),
         "dependencies stay at warn: {text}"
     );
-    let mut args = base_args(&w);
-    args.extend(["--color", "always", "run", "--once"].map(String::from));
-    let (_, _, err) =
-        run_bin_async(&strs(&args), &[("ACCESSBOT_TOKEN", &w.token)], w.dir.path()).await;
+    let (_, _, err) = w
+        .bin(&["run", "--once"])
+        .flags(&["--color", "always"])
+        .output()
+        .await;
     assert!(err.contains('\u{1b}'), "--color always: {err}");
 }
 

@@ -18,29 +18,28 @@ fn spawn_run(url: &str, token: &str, dir: &Path, log: &Path) -> Child {
     let rules = common::root().join("rules");
     let db = dir.join("accessbot.db");
     let err = std::fs::File::create(log).unwrap();
-    Command::new(common::bin())
-        .args([
-            "--phab-url",
-            url,
-            "--rules",
-            rules.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            "--now",
-            NOW,
-            "run",
-            "--interval",
-            "1",
-        ])
-        .env_remove("ACCESSBOT_PHAB_URL")
-        .env("RUST_LOG", "info")
-        .env("ACCESSBOT_TOKEN", token)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(err))
-        .current_dir(dir)
-        .spawn()
-        .expect("the binary starts")
+    let args = [
+        "--phab-url",
+        url,
+        "--rules",
+        rules.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--now",
+        NOW,
+        "run",
+        "--interval",
+        "1",
+    ];
+    common::bin_command(
+        &args,
+        &[("RUST_LOG", "info"), ("ACCESSBOT_TOKEN", token)],
+        dir,
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::from(err))
+    .spawn()
+    .expect("the binary starts")
 }
 
 /// Waits (generously: the bot's own retries take real time) until the log satisfies `done`;
@@ -114,12 +113,7 @@ fn cycle_calls(text: &str) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_at_start_up_and_later_is_ridden_out() {
     let sc = common::load_scenario("plain.toml");
-    let token = sc
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .unwrap();
+    let token = accessbot::bot::scenario_token(&sc).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("stderr.log");
     let port = free_port();

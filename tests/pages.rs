@@ -8,7 +8,7 @@ mod common;
 
 use accessbot::sim::scenario::{ScenarioEvent, Via};
 use accessbot::sim::{Scenario, SimOptions};
-use common::{at, run_bin_async, World};
+use common::{at, World};
 use serde_json::Value;
 use std::path::Path;
 
@@ -57,25 +57,13 @@ fn set_mode(file: &Path, mode: u32) {
 
 /// Runs the binary against the world's simulator with these rules: (code, stdout, stderr).
 async fn bot(w: &World, rules: &Path, args: &[&str]) -> (i32, String, String) {
-    let url = w.sim.url();
-    let db = w.db();
-    let mut all = vec![
-        "--phab-url",
-        url.as_str(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--now",
-        NOW,
-    ];
-    all.extend_from_slice(args);
-    let out = run_bin_async(
-        &all,
-        &[("ACCESSBOT_TOKEN", w.token.as_str()), ("RUST_LOG", "info")],
-        w.dir.path(),
-    )
-    .await;
+    let out = w
+        .bin(args)
+        .rules(rules)
+        .now(NOW)
+        .env("RUST_LOG", "info")
+        .output()
+        .await;
     assert!(!out.2.contains("panicked"), "{}", out.2);
     out
 }

@@ -4,10 +4,10 @@
 
 mod common;
 
-use accessbot::conduit::{Client, ClientOptions, Token};
-use accessbot::evidence::EvidenceSource;
+use accessbot::bot::Bot;
+use accessbot::conduit::{ClientOptions, Token};
 use accessbot::policy::Verdict;
-use accessbot::poller::{Clock, Poller, PollerOptions};
+use accessbot::poller::Clock;
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions, Stats};
 use accessbot::store::Store;
 use chrono::{DateTime, Duration, Utc};
@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 struct Bench {
     sim: SimHandle,
     clock: Clock,
-    bot: Poller,
+    bot: Bot,
     token: String,
     concurrency: usize,
     _dir: tempfile::TempDir,
@@ -34,12 +34,8 @@ impl Bench {
         latency_ms: u64,
         concurrency: usize,
     ) -> Bench {
-        let token = sc
-            .users
-            .iter()
-            .find(|u| u.username == "accessbot")
-            .and_then(|u| u.token.clone())
-            .expect("generated scenarios have a bot token");
+        let token =
+            accessbot::bot::scenario_token(&sc).expect("generated scenarios have a bot token");
         let opts = SimOptions {
             now: Some(now),
             latency_ms,
@@ -112,32 +108,22 @@ async fn new_bot(
     concurrency: usize,
     clock: &Clock,
     dir: &std::path::Path,
-) -> Poller {
-    let rules = common::rules_uncapped();
-    let client = Client::new(
-        &sim.url(),
-        Token::new(token.to_string()),
-        ClientOptions {
+) -> Bot {
+    Bot::builder()
+        .url(sim.url())
+        .token(Token::new(token.to_string()))
+        .client_options(ClientOptions {
             retries: 0,
             max_in_flight: concurrency,
             ..ClientOptions::default()
-        },
-    )
-    .unwrap();
-    let store = Store::open(&dir.join("accessbot.db")).await.unwrap();
-    let src = EvidenceSource::connect(client, rules.clone())
+        })
+        .rules(common::rules_uncapped())
+        .db(dir.join("accessbot.db"))
+        .clock(clock.clone())
+        .concurrency(concurrency)
+        .build()
         .await
-        .unwrap();
-    Poller::new(
-        src,
-        store,
-        rules,
-        PollerOptions {
-            dry_run: false,
-            concurrency,
-            clock: clock.clone(),
-        },
-    )
+        .unwrap()
 }
 
 fn count(s: &Stats, method: &str) -> u64 {
@@ -531,12 +517,7 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
             .iter()
             .map(|(task, _)| checklists(&b, *task).len())
             .collect();
-        let token = sc
-            .users
-            .iter()
-            .find(|u| u.username == "accessbot")
-            .and_then(|u| u.token.clone())
-            .unwrap();
+        let token = accessbot::bot::scenario_token(&sc).unwrap();
         let dir = tempfile::tempdir().unwrap();
         b.bot = new_bot(&b.sim, &token, 8, &b.clock, dir.path()).await;
         b._dir = dir;

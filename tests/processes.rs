@@ -396,17 +396,10 @@ async fn rules_check_live_looks_up_the_processes_names() {
         "groups.klaxon-users.eligible_projects",
     ];
     let live = |dir: std::path::PathBuf| {
-        let url = w.sim.url();
-        let token = w.token.clone();
-        async move {
-            let dir = dir.display().to_string();
-            common::run_bin_async(
-                &["--phab-url", &url, "rules", "check", &dir, "--live"],
-                &[("ACCESSBOT_TOKEN", token.as_str())],
-                &common::root(),
-            )
-            .await
-        }
+        let dir = dir.display().to_string();
+        w.bin(&["rules", "check", &dir, "--live"])
+            .cwd(&common::root())
+            .output()
     };
     // Every process name exists in the scenario: none of their keys is reported (other names
     // of the bundled rules, such as legalteam, are not in this scenario).

@@ -9,7 +9,7 @@ mod common;
 
 use accessbot::ids::TaskId;
 use accessbot::report;
-use common::{run_bin, World};
+use common::World;
 use regex::Regex;
 
 /// Everything remarkup could make live, in one value (with a newline in the middle).
@@ -410,11 +410,7 @@ fn the_checks_of_this_test_catch_live_markup() {
 
 #[tokio::test]
 async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("remarkup.toml");
-    std::fs::write(&path, scenario()).unwrap();
-    // `World::start` joins the name to tests/scenarios; an absolute path replaces it.
-    let w = World::start(path.to_str().unwrap(), "2026-11-02T12:00:00Z").await;
+    let w = World::from_scenario(&scenario()).await;
     let bot = w.bot().await;
     for now in ["2026-11-02T12:00:00Z", "2026-11-20T12:00:00Z"] {
         w.set_now(now);
@@ -520,38 +516,10 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     }
 
     // `check --json` through the real binary prints no key material either.
-    let url = w.sim.url();
-    let rules = common::root().join("rules");
-    let db = w.db();
-    let token = w.token.clone();
-    let cwd = w.dir.path().to_path_buf();
-    let outputs = tokio::task::spawn_blocking(move || {
-        [903u64, 904]
-            .iter()
-            .map(|t| {
-                let task = format!("T{t}");
-                run_bin(
-                    &[
-                        "--phab-url",
-                        &url,
-                        "--rules",
-                        rules.to_str().unwrap(),
-                        "--db",
-                        db.to_str().unwrap(),
-                        "--now",
-                        "2026-11-20T12:00:00Z",
-                        "check",
-                        &task,
-                        "--json",
-                    ],
-                    &[("ACCESSBOT_TOKEN", token.as_str())],
-                    &cwd,
-                )
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let mut outputs = Vec::new();
+    for t in [903u64, 904] {
+        outputs.push(w.cli(&["check", &format!("T{t}"), "--json"]).await);
+    }
     for (code, out, err) in outputs {
         assert_eq!(code, 3, "check of a blocked request exits 3: {err}");
         let v: serde_json::Value = serde_json::from_str(&out)

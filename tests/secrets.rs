@@ -5,7 +5,8 @@
 
 mod common;
 
-use accessbot::sim::{self, FaultSpec, Scenario, SimHandle, SimOptions};
+use accessbot::sim::{self, FaultSpec, Scenario, SimOptions};
+use common::{Bin, World};
 use std::path::Path;
 
 /// A line of the private key's base64 body: key material that must never be repeated.
@@ -24,15 +25,9 @@ fn private_key() -> (String, Vec<String>) {
 }
 
 /// Generated requests; T100 pastes a private key as its key, T101's requester posts one.
-fn scenario() -> (Scenario, String) {
+fn scenario() -> Scenario {
     let (key, _) = private_key();
     let mut sc = sim::generate(6, 21);
-    let token = sc
-        .users
-        .iter()
-        .find(|u| u.username == "accessbot")
-        .and_then(|u| u.token.clone())
-        .unwrap();
     let d = &mut sc.tasks[0].description;
     let start = d.find("```").unwrap();
     let end = d[start + 3..].find("```").unwrap() + start + 6;
@@ -43,7 +38,7 @@ fn scenario() -> (Scenario, String) {
         0,
         sim::scenario::ScenarioEvent::comment(at, &author, format!("oops, here is my key:\n{key}")),
     );
-    (sc, token)
+    sc
 }
 
 /// `RUST_LOG` for the most verbose logs of the bot and of every dependency that sees a request
@@ -58,24 +53,9 @@ struct Out {
     stderr: String,
 }
 
-fn run(sim: &SimHandle, dir: &Path, now: &str, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let rules = common::root().join("rules");
-    let db = dir.join("accessbot.db");
-    let url = sim.url();
-    let mut all = vec![
-        "--phab-url",
-        url.as_str(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--now",
-        now,
-    ];
-    all.extend_from_slice(args);
-    let mut env = env.to_vec();
-    env.push(("RUST_LOG", TRACE_EVERYTHING));
-    let (code, stdout, stderr) = common::run_bin(&all, &env, dir);
+/// Runs the binary against the world with every log at trace.
+async fn run(bin: Bin) -> Out {
+    let (code, stdout, stderr) = bin.env("RUST_LOG", TRACE_EVERYTHING).output().await;
     assert!(!stderr.contains("panicked"), "{stderr}");
     Out {
         code,
@@ -97,32 +77,27 @@ fn db_bytes(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_and_private_keys_appear_nowhere() {
-    let (sc, token) = scenario();
+    let sc = scenario();
     let ids: Vec<u64> = sc.tasks.iter().map(|t| t.id).collect();
     let now = sc.now.to_rfc3339();
     let faults = FaultSpec::parse("5xx=0.15,malformed=0.15").unwrap();
-    let sim = sim::start(
+    let w = World::start_scenario(
         sc,
+        &now,
         SimOptions {
             faults,
             seed: 4,
             ..SimOptions::default()
         },
-        "127.0.0.1:0".parse().unwrap(),
     )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_path_buf();
+    .await;
+    let (sim, token) = (&w.sim, w.token.clone());
     let (_, material) = private_key();
-    let tok = token.clone();
 
-    // The binary runs block this thread; the simulator serves on the runtime's other worker.
-    let env = [("ACCESSBOT_TOKEN", tok.as_str())];
     let mut outs = Vec::new();
     // Runs under faults (they may fail: the run retries and reports, never leaks).
     for _ in 0..3 {
-        outs.push(run(&sim, &d, &now, &["run", "--once"], &env));
+        outs.push(run(w.bin(&["run", "--once"])).await);
     }
     assert!(
         outs.iter().any(|o| o.stderr.contains("retrying")
@@ -132,42 +107,30 @@ async fn the_token_and_private_keys_appear_nowhere() {
     );
     // Faults off: a full clean run, then `check` on the two tasks with private keys.
     sim.set_faults(FaultSpec::default());
-    let clean = run(&sim, &d, &now, &["run", "--once"], &env);
+    let clean = run(w.bin(&["run", "--once"])).await;
     assert_eq!(clean.code, 0, "{}", clean.stderr);
     outs.push(clean);
     // The JSON log format carries span fields too: same rule.
-    let json = run(
-        &sim,
-        &d,
-        &now,
-        &["--log-format", "json", "run", "--once"],
-        &env,
-    );
+    let json = run(w.bin(&["run", "--once"]).flags(&["--log-format", "json"])).await;
     assert_eq!(json.code, 0, "{}", json.stderr);
     assert!(json.stderr.starts_with('{'), "{}", json.stderr);
     outs.push(json);
     for t in ["T100", "T101"] {
         // Not ready (a private key was posted): `check` exits 3.
-        let o = run(&sim, &d, &now, &["check", t], &env);
+        let o = run(w.bin(&["check", t])).await;
         assert_eq!(o.code, 3, "{}", o.stderr);
         outs.push(o);
-        let o = run(&sim, &d, &now, &["check", t, "--json"], &env);
+        let o = run(w.bin(&["check", t, "--json"])).await;
         assert_eq!(o.code, 3, "{}", o.stderr);
         let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
         assert_ne!(v["verdict"], "ready", "{t}");
         outs.push(o);
-        let o = run(&sim, &d, &now, &["explain", t], &env);
+        let o = run(w.bin(&["explain", t])).await;
         outs.push(o);
     }
     // A wrong token: refused, and neither token is printed.
     let bad = "api-wrongwrongwrongwrongwrong1234";
-    let o = run(
-        &sim,
-        &d,
-        &now,
-        &["run", "--once"],
-        &[("ACCESSBOT_TOKEN", bad)],
-    );
+    let o = run(w.bin(&["run", "--once"]).token(Some(bad))).await;
     assert_eq!(o.code, 1);
     assert!(
         !o.stderr.contains(bad) && !o.stdout.contains(bad),
@@ -175,7 +138,7 @@ async fn the_token_and_private_keys_appear_nowhere() {
         o.stderr
     );
     outs.push(o);
-    outs.push(run(&sim, &d, &now, &["status", "--all"], &[]));
+    outs.push(run(w.bin(&["status", "--all"]).token(None)).await);
 
     // Trace logging really was on (otherwise this proves little).
     assert!(
@@ -194,7 +157,7 @@ async fn the_token_and_private_keys_appear_nowhere() {
             }
         }
     }
-    let db = db_bytes(&d);
+    let db = db_bytes(w.dir.path());
     assert!(db.len() > 1000, "the database was written");
     assert!(!db.contains(&token), "the database holds the token");
     for m in &material {
@@ -227,19 +190,17 @@ async fn the_token_and_private_keys_appear_nowhere() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_file_readable_by_others_is_warned_about() {
     use std::os::unix::fs::PermissionsExt;
-    let (sc, token) = scenario();
+    let sc = scenario();
     let now = sc.now.to_rfc3339();
-    let sim = sim::start(sc, SimOptions::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let w = World::start_scenario(sc, &now, SimOptions::default()).await;
+    let token = w.token.clone();
+    let d = w.dir.path();
     let file = d.join("token");
     std::fs::write(&file, format!("{token}\n")).unwrap();
     let path = file.to_str().unwrap();
     for (mode, warns) in [(0o644, true), (0o640, true), (0o600, false)] {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
-        let o = run(&sim, d, &now, &["--token-file", path, "check", "T102"], &[]);
+        let o = run(w.bin(&["--token-file", path, "check", "T102"]).token(None)).await;
         assert_eq!(o.code, 3, "{mode:o}: T102 is not ready: {}", o.stderr);
         assert_eq!(
             o.stderr.contains("readable by group or others"),

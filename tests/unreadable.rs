@@ -8,8 +8,9 @@
 
 mod common;
 
+use accessbot::bot::Bot;
 use accessbot::ids::TaskId;
-use accessbot::poller::{CycleReport, Poller};
+use accessbot::poller::CycleReport;
 use accessbot::report;
 use common::World;
 
@@ -145,7 +146,7 @@ fn scenario() -> String {
 /// per method.
 async fn cycle(
     w: &World,
-    bot: &Poller,
+    bot: &Bot,
     now: &str,
 ) -> (CycleReport, std::collections::BTreeMap<String, u64>) {
     w.set_now(now);
@@ -164,13 +165,10 @@ fn ids(list: &[(TaskId, String)]) -> Vec<u64> {
 
 #[tokio::test]
 async fn one_unreadable_task_never_stops_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("unreadable.toml");
-    std::fs::write(&path, scenario()).unwrap();
-    let w = World::start(path.to_str().unwrap(), "2026-11-05T12:00:00Z").await;
+    let w = World::from_scenario(&scenario()).await;
     let client = w.client();
     client.set_max_body_bytes(CAP);
-    let bot = w.bot_on(client, false).await;
+    let bot = w.builder().with_client(client).build().await.unwrap();
 
     // 1. The first poll: the page holding T202 is over the cap. T201 and T203, before it in
     // the page, are read from the answer's head; T202 is read alone (over the cap: set
@@ -319,13 +317,16 @@ async fn one_unreadable_task_never_stops_the_others() {
 
 #[tokio::test]
 async fn a_dry_run_only_logs_an_unreadable_task() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("unreadable.toml");
-    std::fs::write(&path, scenario()).unwrap();
-    let w = World::start(path.to_str().unwrap(), "2026-11-05T12:00:00Z").await;
+    let w = World::from_scenario(&scenario()).await;
     let client = w.client();
     client.set_max_body_bytes(CAP);
-    let bot = w.bot_on(client, true).await;
+    let bot = w
+        .builder()
+        .with_client(client)
+        .dry_run(true)
+        .build()
+        .await
+        .unwrap();
     let (r, _) = cycle(&w, &bot, "2026-11-05T12:00:00Z").await;
     assert_eq!(ids(&r.unreadable), [202], "{r:?}");
     let store = w.store().await;
@@ -343,8 +344,6 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
     // whole, so the task cannot be read). T305: three comments of 0.4 of the cap each (no
     // page of 100 or 10 transactions fits, pages of 1 and then 100 do).
     let big = |n: usize| filler(n);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("timelines.toml");
     let text = scenario_of(vec![
         (
             301,
@@ -370,11 +369,10 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
                 .collect(),
         ),
     ]);
-    std::fs::write(&path, text).unwrap();
-    let w = World::start(path.to_str().unwrap(), "2026-11-05T12:00:00Z").await;
+    let w = World::from_scenario(&text).await;
     let client = w.client();
     client.set_max_body_bytes(CAP);
-    let bot = w.bot_on(client, false).await;
+    let bot = w.builder().with_client(client).build().await.unwrap();
 
     let (r, c) = cycle(&w, &bot, "2026-11-05T12:00:00Z").await;
     assert!(r.failed.is_empty(), "{:?}", r.failed);
