@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod facts;
+pub mod guard;
 
 use accessbot::conduit::{Client, ClientOptions, Token};
 use accessbot::evidence::EvidenceSource;
@@ -63,6 +64,8 @@ pub struct World {
     pub clock: Clock,
     /// The bot's token.
     pub token: String,
+    /// Aborts a test that hangs, with its name ([`guard`]).
+    pub guard: guard::Guard,
 }
 
 impl World {
@@ -78,6 +81,7 @@ impl World {
 
     /// Starts the simulator on a scenario built or changed by the test.
     pub async fn start_scenario(sc: Scenario, now: &str, mut opts: SimOptions) -> World {
+        let guard = guard::Guard::start();
         let token = sc
             .users
             .iter()
@@ -94,6 +98,7 @@ impl World {
             rules: rules(),
             clock: Clock::fixed(at(now)),
             token,
+            guard,
         }
     }
 
