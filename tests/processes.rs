@@ -153,6 +153,17 @@ async fn group_privilege_changes_are_requests_with_their_own_checks() {
     assert_eq!(posted.len(), 1, "{posted:?}");
     insta::assert_snapshot!("privilege_change_t602_checklist", posted[0]);
     assert_eq!(w.comments(601).len(), 1);
+    insta::assert_snapshot!(w.thread(601), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `known-groups`: group: analytics-users
+    - [x] `change-described`: the requested change is described (no sign of sudo: the project lead's approval suffices)
+    - [x] `reason`: the reason and the impact if rejected are given
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     let (code, agenda, err) = w
         .run_cli_rules(
             r,

@@ -4,6 +4,7 @@
 
 pub mod facts;
 pub mod guard;
+pub mod snap;
 
 use accessbot::conduit::{Client, ClientOptions, Token};
 use accessbot::evidence::EvidenceSource;
