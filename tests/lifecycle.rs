@@ -161,7 +161,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     assert_eq!(l.verdict(501).await, "granted");
     let granted = l.posted(501, GRANTED_HEADER);
     assert_eq!(granted.len(), 1, "{granted:#?}");
-    insta::assert_snapshot!("granted_by_data_yaml", granted[0]);
+    insta::assert_snapshot!(l.w.normalise(&granted[0]), @"**accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml (shell user `ipark`), so this request is granted. accessbot no longer checks it. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.");
     let before = l.w.comments(501).len();
     l.run("2026-11-05T13:00:00Z").await;
     l.run("2026-11-20T13:00:00Z").await;
@@ -195,7 +195,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     l.run("2027-01-01T00:30:00Z").await;
     let reminders = l.posted(501, REMINDER_HEADER);
     assert_eq!(reminders.len(), 1, "{reminders:#?}");
-    insta::assert_snapshot!("expiry_reminder", reminders[0]);
+    insta::assert_snapshot!(l.w.normalise(&reminders[0]), @"**accessbot expiry reminder** for 2027-01-15: @mboss, the access of `ipark` (analytics-privatedata-users) granted on this task expires on 2027-01-15 (in 14 days). Remove it then, or extend it. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
     l.run("2027-01-01T06:00:00Z").await;
     l.run("2027-01-14T23:00:00Z").await;
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1, "once");
@@ -239,7 +239,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     l.run("2027-01-15T08:00:00Z").await;
     let notes = l.posted(501, EXPIRED_HEADER);
     assert_eq!(notes.len(), 1, "{notes:#?}");
-    insta::assert_snapshot!("expired_still_in_data_yaml", notes[0]);
+    insta::assert_snapshot!(l.w.normalise(&notes[0]), @"**accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15 and is still in data.yaml. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
     l.run("2027-01-16T08:00:00Z").await;
     assert_eq!(l.posted(501, EXPIRED_HEADER).len(), 1, "once");
     let items = l.expiring("2027-01-16T08:00:00Z", &[]).await;
@@ -321,7 +321,7 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     assert_eq!(l.verdict(502).await, "granted");
     let granted = l.posted(502, GRANTED_HEADER);
     assert_eq!(granted.len(), 1, "{granted:#?}");
-    insta::assert_snapshot!("granted_by_resolution", granted[0]);
+    insta::assert_snapshot!(l.w.normalise(&granted[0]), @"**accessbot granted**: this request was ready to grant and the task was resolved on 2026-11-06 10:00 UTC, so accessbot takes it as granted: @cnguyen, shell user `cnguyen` (analytics-users). accessbot no longer checks this request.");
     // The control: never ready, so never granted.
     assert!(l.posted(503, GRANTED_HEADER).is_empty());
     assert_eq!(l.verdict(503).await, "closed");
@@ -544,7 +544,7 @@ async fn without_data_yaml_a_resolved_request_is_followed_and_its_expiry_unverif
     l.run("2027-01-15T09:00:00Z").await;
     let notes = l.posted(501, EXPIRED_HEADER);
     assert_eq!(notes.len(), 1);
-    insta::assert_snapshot!("expired_unverified", notes[0]);
+    insta::assert_snapshot!(l.w.normalise(&notes[0]), @"**accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15. accessbot has no data.yaml ([keys] data_yaml) to see whether it was removed: please check. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
     let items = l.expiring("2027-01-16T09:00:00Z", &[]).await;
     assert_eq!(items[0]["state"], "expired-unverified", "{items:#?}");
 }
@@ -581,7 +581,28 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
             .is_empty(),
         "no checklist on a removal task"
     );
-    insta::assert_snapshot!("removal_patch", t504[0]);
+    insta::assert_snapshot!(l.w.normalise(&t504[0]), @"
+    **accessbot removal**: this task asks to remove the access of `nwu` (analytics-users). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
+
+    The data.yaml change, checked by re-parsing (`accessbot grant-patch T504 --revoke` prints it too):
+    - nwu keeps deployment, analytics-privatedata-users, analytics-admins: the account and its ssh keys stay
+
+    ```lang=diff
+    --- a/data.yaml
+    +++ b/data.yaml
+    @@ -87,7 +87,7 @@
+       analytics-users:
+         gid: 732
+         description: Access to the stat hosts without private data
+    -    members: [nwu,ekaur,aaron]
+    +    members: [ekaur,aaron]
+       statistics-privatedata-users:
+         gid: 733
+         description: Private data on the stat hosts
+    ```
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    ");
     let nwu = Request {
         shell_user: Some("nwu".parse().unwrap()),
         groups: vec!["analytics-users".into()],
@@ -639,7 +660,14 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
     let t506 = l.posted(506, REMOVAL_HEADER);
     assert_eq!(t506.len(), 1);
     assert!(!t506[0].contains("```"), "{}", t506[0]);
-    insta::assert_snapshot!("removal_doubt", t506[0]);
+    insta::assert_snapshot!(l.w.normalise(&t506[0]), @r#"
+    **accessbot removal**: this task asks to remove access, but accessbot could not tell whose:
+    - neither the title nor a shell username field names the user
+
+    Name the shell user in the title ("Remove access for <shell user>", optionally "… from <groups>") or in a shell username field. accessbot offers no data.yaml change for a user it would have to guess.
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    "#);
     let (code, _, err) = l
         .cli("2026-11-03T12:00:00Z", &["grant-patch", "T506", "--revoke"])
         .await;
@@ -754,7 +782,26 @@ async fn without_data_yaml_a_removal_task_gets_the_change_to_make_by_hand() {
     l.run("2026-11-03T12:00:00Z").await;
     let t504 = l.posted(504, REMOVAL_HEADER);
     assert_eq!(t504.len(), 1);
-    insta::assert_snapshot!("removal_snippet", t504[0]);
+    insta::assert_snapshot!(l.w.normalise(&t504[0]), @"
+    **accessbot removal**: this task asks to remove the access of `nwu` (analytics-users). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
+
+    accessbot has no data.yaml ([keys] data_yaml) to make the change in. The change to make by hand:
+
+    ```lang=yaml
+    # Remove nwu from the `members:` of each of these groups (or from the list a group
+    # includes through an alias, when that is where the membership is):
+    #   - analytics-users
+    # If these were all of nwu's groups, the account goes too: set these two fields of
+    # its entry (keep the others), and add nwu to the members of the `absent` meta
+    # group when data.yaml has one.
+    users:
+      nwu:
+        ensure: absent
+        ssh_keys: []
+    ```
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    ");
     let nwu = Request {
         shell_user: Some("nwu".parse().unwrap()),
         groups: vec!["analytics-users".into()],

@@ -27,7 +27,25 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     // Self-approval never counts: the project lead is still missing.
     assert_eq!(verdict(&w, 301).await, "blocked");
     let first = w.comments(301);
-    insta::assert_snapshot!("sudo_t301_first_checklist", first[0]);
+    insta::assert_snapshot!(w.normalise(&first[0]), @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Needed now//: @svc-lead (lead-approval:deploy-service)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]dpatel
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
+    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `nda`: @[zwsp]dpatel is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+
+    //Evaluated 2026-11-03 14:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // Wednesday: everything else passes, so the review is put on the next meeting's agenda.
     w.set_now("2026-11-04T12:00:00Z");

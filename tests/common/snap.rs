@@ -38,8 +38,14 @@ impl World {
     pub fn posted(&self, task: u64) -> Vec<String> {
         self.comments(task)
             .into_iter()
-            .map(|text| normalise(&text, &self.sim.url(), self.dir.path()))
+            .map(|text| self.normalise(&text))
             .collect()
+    }
+
+    /// One posted text (e.g. picked out of [`Self::comments`] by its header), normalised as
+    /// in [`Self::posted`].
+    pub fn normalise(&self, text: &str) -> String {
+        normalise(text, &self.sim.url(), self.dir.path())
     }
 }
 
