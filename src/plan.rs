@@ -181,7 +181,7 @@ pub fn needed_now(
             continue;
         }
         let people: Vec<String> = match (&c.id, who) {
-            (CheckId::LeadApproval(group), _) => rules
+            (CheckId::LeadApproval(group), Who::ProjectLead) => rules
                 .group(group)
                 .map(|gr| gr.approvers.iter().map(|u| u.0.clone()).collect())
                 .unwrap_or_default(),

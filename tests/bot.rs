@@ -44,6 +44,25 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
         "{}",
         first[0]
     );
+    insta::assert_snapshot!(w.posted(201)[0], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet (approval by @[zwsp]mboss predates the group change on 2026-11-03); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+
+    //Evaluated 2026-11-03 09:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // The project lead approves (a quoted "Approved." plus their own +1) on 11-04.
     w.set_now("2026-11-04T12:00:00Z");
@@ -51,6 +70,25 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
     let texts = w.comments(201);
     assert_eq!(texts.len(), 2, "{texts:#?}");
     assert!(texts[1].contains("WAITING"), "{}", texts[1]);
+    insta::assert_snapshot!(w.posted(201)[1], @"
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-06 08:30 UTC.**
+    //Since the last checklist//: now passing: manager-approval, lead-approval:analytics-privatedata-users · still needed: waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+
+    //Evaluated 2026-11-04 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // Nothing changes on the task; time alone ends the waiting period (tagged 11-03 08:30).
     w.set_now("2026-11-06T09:00:00Z");
@@ -58,6 +96,25 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
     let texts = w.comments(201);
     assert_eq!(texts.len(), 3, "{texts:#?}");
     assert!(texts[2].contains("READY"), "{}", texts[2]);
+    insta::assert_snapshot!(w.posted(201)[2], @"
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-06 08:30 UTC
+
+    //Evaluated 2026-11-06 09:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     let row = w
         .store()
         .await
@@ -251,6 +308,25 @@ async fn the_reconcile_cycle_sees_an_edited_approval_that_the_poll_cannot() {
         "{}",
         w.comments(201)[0]
     );
+    insta::assert_snapshot!(w.posted(201)[0], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet (approval by @[zwsp]mboss predates the group change on 2026-11-03); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+
+    //Evaluated 2026-11-03 09:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // At 16:00 the manager edits the approval; an edit does not move the task's dateModified.
     w.set_now("2026-11-03T16:30:00Z");
@@ -272,6 +348,25 @@ async fn the_reconcile_cycle_sees_an_edited_approval_that_the_poll_cannot() {
     let texts = w.comments(201);
     assert_eq!(texts.len(), 2);
     assert!(texts[1].contains("[x] `manager-approval`"), "{}", texts[1]);
+    insta::assert_snapshot!(w.posted(201)[1], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Since the last checklist//: now passing: manager-approval · still needed: lead-approval:analytics-privatedata-users, waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+
+    //Evaluated 2026-11-03 16:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 /// `check --json` through the real binary on requests filed for someone else (design §10): the

@@ -161,7 +161,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     assert_eq!(l.verdict(501).await, "granted");
     let granted = l.posted(501, GRANTED_HEADER);
     assert_eq!(granted.len(), 1, "{granted:#?}");
-    insta::assert_snapshot!("granted_by_data_yaml", granted[0]);
+    insta::assert_snapshot!(l.w.normalise(&granted[0]), @"**accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml (shell user `ipark`), so this request is granted. accessbot no longer checks it. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.");
     let before = l.w.comments(501).len();
     l.run("2026-11-05T13:00:00Z").await;
     l.run("2026-11-20T13:00:00Z").await;
@@ -195,7 +195,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     l.run("2027-01-01T00:30:00Z").await;
     let reminders = l.posted(501, REMINDER_HEADER);
     assert_eq!(reminders.len(), 1, "{reminders:#?}");
-    insta::assert_snapshot!("expiry_reminder", reminders[0]);
+    insta::assert_snapshot!(l.w.normalise(&reminders[0]), @"**accessbot expiry reminder** for 2027-01-15: @mboss, the access of `ipark` (analytics-privatedata-users) granted on this task expires on 2027-01-15 (in 14 days). Remove it then, or extend it. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
     l.run("2027-01-01T06:00:00Z").await;
     l.run("2027-01-14T23:00:00Z").await;
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1, "once");
@@ -239,7 +239,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     l.run("2027-01-15T08:00:00Z").await;
     let notes = l.posted(501, EXPIRED_HEADER);
     assert_eq!(notes.len(), 1, "{notes:#?}");
-    insta::assert_snapshot!("expired_still_in_data_yaml", notes[0]);
+    insta::assert_snapshot!(l.w.normalise(&notes[0]), @"**accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15 and is still in data.yaml. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
     l.run("2027-01-16T08:00:00Z").await;
     assert_eq!(l.posted(501, EXPIRED_HEADER).len(), 1, "once");
     let items = l.expiring("2027-01-16T08:00:00Z", &[]).await;
@@ -258,6 +258,51 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     assert!(l.expiring("2027-01-16T09:00:00Z", &[]).await.is_empty());
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1);
     assert_eq!(l.posted(501, GRANTED_HEADER).len(), 1);
+    insta::assert_snapshot!(l.w.thread(501), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-05 09:00 UTC.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]ipark
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M[zwsp]1EFlMdidPaBAOA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]ipark in the task description
+    - [x] `l3`: @[zwsp]ipark signed L[zwsp]3
+    - [x] `nda`: @[zwsp]ipark is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-05T10:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]ipark
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M[zwsp]1EFlMdidPaBAOA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]ipark in the task description
+    - [x] `l3`: @[zwsp]ipark signed L[zwsp]3
+    - [x] `nda`: @[zwsp]ipark is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-05 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-05T12:00:00+00:00 ---
+    **accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml (shell user `ipark`), so this request is granted. accessbot no longer checks it. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.
+    --- comment 4 by accessbot at 2027-01-01T00:30:00+00:00 ---
+    **accessbot expiry reminder** for 2027-01-15: @mboss, the access of `ipark` (analytics-privatedata-users) granted on this task expires on 2027-01-15 (in 14 days). Remove it then, or extend it. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
+    --- comment 5 by accessbot at 2027-01-15T08:00:00+00:00 ---
+    **accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15 and is still in data.yaml. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
+    ");
 }
 
 #[tokio::test]
@@ -276,7 +321,7 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     assert_eq!(l.verdict(502).await, "granted");
     let granted = l.posted(502, GRANTED_HEADER);
     assert_eq!(granted.len(), 1, "{granted:#?}");
-    insta::assert_snapshot!("granted_by_resolution", granted[0]);
+    insta::assert_snapshot!(l.w.normalise(&granted[0]), @"**accessbot granted**: this request was ready to grant and the task was resolved on 2026-11-06 10:00 UTC, so accessbot takes it as granted: @cnguyen, shell user `cnguyen` (analytics-users). accessbot no longer checks this request.");
     // The control: never ready, so never granted.
     assert!(l.posted(503, GRANTED_HEADER).is_empty());
     assert_eq!(l.verdict(503).await, "closed");
@@ -328,6 +373,66 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     assert_eq!(l.posted(502, GRANTED_HEADER).len(), 1);
     let after: Vec<usize> = [501, 502, 503].map(|t| l.w.comments(t).len()).to_vec();
     assert_eq!(before, after);
+    insta::assert_snapshot!(l.w.thread(502), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-05 09:30 UTC.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D[zwsp]7r2pWIBNmlSN0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:30 UTC (until 2026-11-05 09:30 UTC)
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-05T10:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D[zwsp]7r2pWIBNmlSN0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:30 UTC
+
+    //Evaluated 2026-11-05 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-06T12:00:00+00:00 ---
+    **accessbot granted**: this request was ready to grant and the task was resolved on 2026-11-06 10:00 UTC, so accessbot takes it as granted: @cnguyen, shell user `cnguyen` (analytics-users). accessbot no longer checks this request.
+    ");
+    insta::assert_snapshot!(l.w.thread(503), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]rtemp
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:pn6MUELG+B[zwsp]3pZsIJz1ZXTXA+TOE+M[zwsp]5+Y/sOLniBqAaw
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]rtemp in the task description
+    - [x] `l3`: @[zwsp]rtemp signed L[zwsp]3
+    - [x] `nda`: @[zwsp]rtemp is a member of an NDA project
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:45 UTC (until 2026-11-05 09:45 UTC)
+    - [x] `expiry`: expires on 2027-02-01; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -390,6 +495,7 @@ async fn clock_jumps_neither_skip_nor_repeat_the_reminder() {
     let reminders = l.posted(501, REMINDER_HEADER);
     assert_eq!(reminders.len(), 1);
     assert!(reminders[0].contains("(in 5 days)"), "{}", reminders[0]);
+    insta::assert_snapshot!(l.w.posted(501).last().unwrap(), @"**accessbot expiry reminder** for 2027-01-15: @mboss, the access of `ipark` (analytics-privatedata-users) granted on this task expires on 2027-01-15 (in 5 days). Remove it then, or extend it. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
     // Back to December, then past the expiry: no second reminder, one note.
     l.run("2026-12-01T12:00:00Z").await;
     l.run("2027-02-01T12:00:00Z").await;
@@ -423,7 +529,7 @@ async fn without_data_yaml_a_resolved_request_is_followed_and_its_expiry_unverif
     l.run("2027-01-15T09:00:00Z").await;
     let notes = l.posted(501, EXPIRED_HEADER);
     assert_eq!(notes.len(), 1);
-    insta::assert_snapshot!("expired_unverified", notes[0]);
+    insta::assert_snapshot!(l.w.normalise(&notes[0]), @"**accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15. accessbot has no data.yaml ([keys] data_yaml) to see whether it was removed: please check. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
     let items = l.expiring("2027-01-16T09:00:00Z", &[]).await;
     assert_eq!(items[0]["state"], "expired-unverified", "{items:#?}");
 }
@@ -459,7 +565,28 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
             .is_empty(),
         "no checklist on a removal task"
     );
-    insta::assert_snapshot!("removal_patch", t504[0]);
+    insta::assert_snapshot!(l.w.normalise(&t504[0]), @"
+    **accessbot removal**: this task asks to remove the access of `nwu` (analytics-users). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
+
+    The data.yaml change, checked by re-parsing (`accessbot grant-patch T504 --revoke` prints it too):
+    - nwu keeps deployment, analytics-privatedata-users, analytics-admins: the account and its ssh keys stay
+
+    ```lang=diff
+    --- a/data.yaml
+    +++ b/data.yaml
+    @@ -87,7 +87,7 @@
+       analytics-users:
+         gid: 732
+         description: Access to the stat hosts without private data
+    -    members: [nwu,ekaur,aaron]
+    +    members: [ekaur,aaron]
+       statistics-privatedata-users:
+         gid: 733
+         description: Private data on the stat hosts
+    ```
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    ");
     let nwu = Request {
         shell_user: Some("nwu".parse().unwrap()),
         groups: vec!["analytics-users".into()],
@@ -517,7 +644,14 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
     let t506 = l.posted(506, REMOVAL_HEADER);
     assert_eq!(t506.len(), 1);
     assert!(!t506[0].contains("```"), "{}", t506[0]);
-    insta::assert_snapshot!("removal_doubt", t506[0]);
+    insta::assert_snapshot!(l.w.normalise(&t506[0]), @r#"
+    **accessbot removal**: this task asks to remove access, but accessbot could not tell whose:
+    - neither the title nor a shell username field names the user
+
+    Name the shell user in the title ("Remove access for <shell user>", optionally "… from <groups>") or in a shell username field. accessbot offers no data.yaml change for a user it would have to guess.
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    "#);
     let (code, _, err) = l
         .cli("2026-11-03T12:00:00Z", &["grant-patch", "T506", "--revoke"])
         .await;
@@ -552,6 +686,77 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
         "{}",
         t504[1]
     );
+    insta::assert_snapshot!(l.w.posted(504).last().unwrap(), @"
+    **accessbot removal**: this task asks to remove the access of `nwu` (analytics-users). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
+
+    Nothing to remove in data.yaml: nothing to revoke for nwu: not a member of analytics-users.
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    ");
+    insta::assert_snapshot!(l.w.thread(505), @"
+    --- comment 1 by accessbot at 2026-11-03T12:00:00+00:00 ---
+    **accessbot removal**: this task asks to remove the access of `aaron` (deployment, analytics-privatedata-users, analytics-users). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
+
+    The data.yaml change, checked by re-parsing (`accessbot grant-patch T505 --revoke` prints it too):
+    - aaron is in no other group: the account becomes ensure: absent and its ssh keys are removed; aaron joins the ˋabsentˋ group, which removes the account from every host
+
+    ```lang=diff
+    --- a/data.yaml
+    +++ b/data.yaml
+    @@ -8,7 +8,7 @@
+       absent:
+         description: meta group for absented users with previous cluster shell access, it removes the account from /etc/passwd on all production hosts running puppet
+         members: [oldtimer, gleft, rquit, hmoved, avanished, tgone, bexited,
+    -              cformer, dretired]
+    +              cformer, dretired, aaron]
+       wikidev:
+         gid: 500
+         description: container group for primary user groups.
+    @@ -45,7 +45,7 @@
+         gid: 705
+         description: software deployers, with access to deployment hosts
+         members: &deployment_members [*ops_members, *releng_members,
+    -              aaron, bfrost, cjones, ekaur, fmuller,
+    +              bfrost, cjones, ekaur, fmuller,
+                   hsato, ivanova, jwhite, mtanaka, nwu, okafor, pdiaz,
+                   rbianchi, sgupta, tmoreau
+         ]
+    @@ -76,7 +76,6 @@
+         gid: 731
+         description: Access to the analytics cluster and to private data on the stat hosts
+         members:
+    -      - aaron
+           - bkowalski
+           - ivanova
+           - nwu
+    @@ -87,7 +86,7 @@
+       analytics-users:
+         gid: 732
+         description: Access to the stat hosts without private data
+    -    members: [nwu,ekaur,aaron]
+    +    members: [nwu,ekaur]
+       statistics-privatedata-users:
+         gid: 733
+         description: Private data on the stat hosts
+    @@ -179,12 +178,11 @@
+         gid: 500
+         ssh_keys: []  # Added with no SSH access, for membership in analytics-privatedata-users.
+       aaron:
+    -    ensure: present
+    +    ensure: absent
+         gid: 500
+         name: aaron
+         realname: Aaron Quinn
+    -    ssh_keys:
+    -      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII+JQ7+VbeWVZlw4//8jgn4XwQzcHCegKMqubJgQYmGY aquinn@encrypted-usb
+    +    ssh_keys: []
+         uid: 544
+         krb: present
+         email: aquinn@example.org
+    ```
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    ");
     assert_eq!(l.posted(505, REMOVAL_HEADER).len(), 1);
 }
 
@@ -561,7 +766,26 @@ async fn without_data_yaml_a_removal_task_gets_the_change_to_make_by_hand() {
     l.run("2026-11-03T12:00:00Z").await;
     let t504 = l.posted(504, REMOVAL_HEADER);
     assert_eq!(t504.len(), 1);
-    insta::assert_snapshot!("removal_snippet", t504[0]);
+    insta::assert_snapshot!(l.w.normalise(&t504[0]), @"
+    **accessbot removal**: this task asks to remove the access of `nwu` (analytics-users). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
+
+    accessbot has no data.yaml ([keys] data_yaml) to make the change in. The change to make by hand:
+
+    ```lang=yaml
+    # Remove nwu from the `members:` of each of these groups (or from the list a group
+    # includes through an alias, when that is where the membership is):
+    #   - analytics-users
+    # If these were all of nwu's groups, the account goes too: set these two fields of
+    # its entry (keep the others), and add nwu to the members of the `absent` meta
+    # group when data.yaml has one.
+    users:
+      nwu:
+        ensure: absent
+        ssh_keys: []
+    ```
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    ");
     let nwu = Request {
         shell_user: Some("nwu".parse().unwrap()),
         groups: vec!["analytics-users".into()],
@@ -570,6 +794,14 @@ async fn without_data_yaml_a_removal_task_gets_the_change_to_make_by_hand() {
     assert!(t504[0].contains(&grant::revoke_snippet(&nwu).unwrap()));
     let t505 = l.posted(505, REMOVAL_HEADER);
     assert!(t505[0].contains("names no groups"), "{}", t505[0]);
+    insta::assert_snapshot!(l.w.thread(505), @"
+    --- comment 1 by accessbot at 2026-11-03T12:00:00+00:00 ---
+    **accessbot removal**: this task asks to remove the access of `aaron` (every group). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
+
+    The task names no groups and accessbot has no data.yaml to look them up: remove aaron from each of its groups in data.yaml, set `ensure: absent` and `ssh_keys: []` in its entry, and add aaron to the `absent` group.
+
+    //accessbot posts a new comment here when this one changes (not for unrelated data.yaml edits).//
+    ");
 }
 
 #[tokio::test]

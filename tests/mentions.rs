@@ -60,6 +60,25 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
         .collect::<Vec<_>>()
         .join("\n");
     assert_eq!(report::comment_hash(&first), report::comment_hash(&without));
+    insta::assert_snapshot!(w.posted(301)[0], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // The key changed: a new checklist, the same people still needed, nobody mentioned again.
     w.set_now("2026-11-02T13:30:00Z");
@@ -68,6 +87,24 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     let second = last(301);
     assert_eq!(needed(&second), None, "{second}");
     assert!(live_mentions(&second).is_empty(), "{second}");
+    insta::assert_snapshot!(w.posted(301)[1], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+
+    //Evaluated 2026-11-02 13:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // The manager approves: nobody new is needed.
     w.set_now("2026-11-02T14:30:00Z");
@@ -76,6 +113,25 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     let approved = last(301);
     assert!(approved.contains("- [x] `manager-approval`"), "{approved}");
     assert_eq!(needed(&approved), None, "{approved}");
+    insta::assert_snapshot!(w.posted(301)[2], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Since the last checklist//: now passing: manager-approval · still needed: lead-approval:analytics-users, waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+
+    //Evaluated 2026-11-02 14:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // … then withdraws: the manager's action is needed again, and only theirs.
     w.set_now("2026-11-02T15:30:00Z");
@@ -87,6 +143,26 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
         Some("//Needed now//: @mboss (manager-approval)"),
         "{withdrawn}"
     );
+    insta::assert_snapshot!(w.posted(301)[3], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Since the last checklist//: no longer passing: manager-approval · still needed: manager-approval, lead-approval:analytics-users, waiting-period
+    //Needed now//: @mboss (manager-approval)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-02 (T[zwsp]301＃27); to approve again, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+
+    //Evaluated 2026-11-02 15:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // A lost database and a restart, then a change that re-posts: the previous checklist on
     // the task says who was already needed, so nobody is mentioned again.
@@ -96,6 +172,24 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     assert_eq!(w.comments(301).len(), 5, "the key change re-posts");
     let after_loss = last(301);
     assert_eq!(needed(&after_loss), None, "{after_loss}");
+    insta::assert_snapshot!(w.posted(301)[4], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-02 (T[zwsp]301＃27); to approve again, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+
+    //Evaluated 2026-11-02 17:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // Across every comment: @victim, whom the requester wrote about, is never live; only
     // the accounts the bot resolved are.
@@ -125,4 +219,42 @@ async fn a_named_manager_without_a_staff_account_is_not_mentioned_live() {
         );
         assert_eq!(live_mentions(&c), ["aotto"], "{c}");
     }
+    insta::assert_snapshot!(w.posted(302)[0], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]dlee
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M[zwsp]1EFlMdidPaBAOA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]dlee in the task description
+    - [x] `l3`: @[zwsp]dlee signed L[zwsp]3
+    - [x] `nda`: @[zwsp]dlee is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]ghostboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:10 UTC (until 2026-11-05 09:10 UTC)
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.posted(303)[0], @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]elin
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:pn6MUELG+B[zwsp]3pZsIJz1ZXTXA+TOE+M[zwsp]5+Y/sOLniBqAaw
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]elin in the task description
+    - [x] `l3`: @[zwsp]elin signed L[zwsp]3
+    - [x] `nda`: @[zwsp]elin is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]victim (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:20 UTC (until 2026-11-05 09:20 UTC)
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }

@@ -213,6 +213,13 @@ async fn run_says_it_once_at_start_up_and_posts_no_approval_it_cannot_verify() {
             "T{task}: {}",
             posted[0]
         );
+        // Clinic duty must verify the approvals; the lead, who already approved, is not
+        // asked to act again.
+        assert!(
+            posted[0].contains("\n//Needed now//: @clinicduty (manager-approval, lead-approval:analytics-privatedata-users)\n"),
+            "T{task}: {}",
+            posted[0]
+        );
     }
 
     // With the reader's session the next run verifies both and says pages can be read.
@@ -226,6 +233,82 @@ async fn run_says_it_once_at_start_up_and_posts_no_approval_it_cannot_verify() {
         assert_eq!(posted.len(), 2, "T{task}: {posted:?}");
         assert!(posted[1].contains("READY"), "T{task}: {posted:?}");
     }
+    insta::assert_snapshot!(w.thread(401), @"
+    --- comment 1 by accessbot at 2026-11-10T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
+    //Needed now//: @clinicduty (manager-approval, lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//clinic-duty//): approval by @[zwsp]mboss: channel could not be verified
+    - [ ] `lead-approval:analytics-privatedata-users` (//clinic-duty//): approval by @[zwsp]aotto: channel could not be verified
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+
+    //Evaluated 2026-11-10 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-10T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: manager-approval, lead-approval:analytics-privatedata-users
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+
+    //Evaluated 2026-11-10 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(402), @"
+    --- comment 1 by accessbot at 2026-11-10T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
+    //Needed now//: @clinicduty (manager-approval, lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]jdoe
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
+    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `nda`: @[zwsp]jdoe is staff
+    - [ ] `manager-approval` (//clinic-duty//): approval by @[zwsp]mboss: channel could not be verified
+    - [ ] `lead-approval:analytics-privatedata-users` (//clinic-duty//): approval by @[zwsp]aotto: channel could not be verified
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+
+    //Evaluated 2026-11-10 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-10T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: manager-approval, lead-approval:analytics-privatedata-users
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]jdoe
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
+    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `nda`: @[zwsp]jdoe is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+
+    //Evaluated 2026-11-10 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

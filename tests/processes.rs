@@ -151,8 +151,29 @@ async fn group_privilege_changes_are_requests_with_their_own_checks() {
     assert_eq!(code, 0, "{err}");
     let posted = w.comments(602);
     assert_eq!(posted.len(), 1, "{posted:?}");
-    insta::assert_snapshot!("privilege_change_t602_checklist", posted[0]);
+    insta::assert_snapshot!(w.normalise(&posted[0]), @"
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-16 15:00 UTC.**
+
+    - [x] `known-groups`: group: deployment
+    - [x] `change-described`: the requested change is described (the change mentions sudo, root, NOPASSWD or a privileges line: it needs a security review at the SRE meeting)
+    - [x] `reason`: the reason and the impact if rejected are given
+    - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
+    - [ ] `sudo-review`: on the agenda of the SRE meeting of 2026-11-16 (until 2026-11-16 15:00 UTC)
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     assert_eq!(w.comments(601).len(), 1);
+    insta::assert_snapshot!(w.thread(601), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `known-groups`: group: analytics-users
+    - [x] `change-described`: the requested change is described (no sign of sudo: the project lead's approval suffices)
+    - [x] `reason`: the reason and the impact if rejected are given
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     let (code, agenda, err) = w
         .run_cli_rules(
             r,
@@ -242,7 +263,23 @@ async fn ldap_only_requests_need_no_key_and_check_eligibility() {
     assert_eq!(code, 0, "{err}");
     let posted = w.comments(606);
     assert_eq!(posted.len(), 1, "{posted:?}");
-    insta::assert_snapshot!("ldap_only_t606_checklist", posted[0]);
+    insta::assert_snapshot!(w.normalise(&posted[0]), @"
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]stew
+    - [x] `known-groups`: groups: klaxon-users
+    - [x] `l3`: @[zwsp]stew signed L[zwsp]3
+    - [x] `nda`: @[zwsp]stew is a member of an NDA project
+    - [x] `eligibility:klaxon-users`: @[zwsp]stew may join klaxon-users: a member of Stewards
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:klaxon-users`: approved by @[zwsp]sre-kim
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:20 UTC
+    - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // grant-patch: the ldap_only_users entry (listed is not in data.yaml) and the
     // modify-ldap-group line; nothing about keys or shell groups.
@@ -356,7 +393,28 @@ async fn volunteers_need_data_access_and_an_executive_sign_off_last() {
         posted[0].starts_with("**accessbot checklist**"),
         "{posted:?}"
     );
-    insta::assert_snapshot!("volunteer_t611_checklist", posted[0]);
+    insta::assert_snapshot!(w.normalise(&posted[0]), @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
+    //Needed now//: @exec-lee (executive-signoff)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]vol3
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:n7gb88aR6/4qn3oe4/0t16cJXW05TCtLQMzkQriKUww
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]vol3 in the task description
+    - [x] `l3`: @[zwsp]vol3 signed L[zwsp]3
+    - [x] `nda`: @[zwsp]vol3 is a member of an NDA project
+    - [x] `data-access`: research collaboration confirmed by @[zwsp]researchlead
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:45 UTC
+    - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
+    - [ ] `executive-signoff` (//clinic-duty//): could not read @[zwsp]exec-lee's comment of 2026-11-02 (T[zwsp]611＃97) as an executive sign-off: it is conditional (if, once, unless, pending …); clinic duty confirms, or @[zwsp]exec-lee comments `Executive sign-off: given.`
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // Control: without executives configured, no sign-off is asked for.
     let plain = common::rules_dir(|p| p);

@@ -514,6 +514,246 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
             .unwrap();
         assert!(last.contains("private key"), "T{t}: {last}");
     }
+    insta::assert_snapshot!(w.thread(901), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty.**
+    //Needed now//: @mallory4 (request-complete, known-groups, ssh-key, manager-approval), @clinicduty (subject, key-channel, l3, nda, expiry)
+
+    - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
+    - [x] `one-user`: one user per task
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, ready, code, _[zwsp]_u_[zwsp]_, manager-approval, approved, by (known groups are listed in rules/groups.toml)
+    - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `manager-approval` (//requester//): the manager or sponsor could not be read: … is not a Phabricator username: write it as @[zwsp]username
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty.**
+    //Since the last checklist//: now passing: waiting-period · still needed: request-complete, subject, known-groups, ssh-key, key-channel, l3, nda, manager-approval, expiry
+
+    - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
+    - [x] `one-user`: one user per task
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, ready, code, _[zwsp]_u_[zwsp]_, manager-approval, approved, by (known groups are listed in rules/groups.toml)
+    - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `manager-approval` (//requester//): the manager or sponsor could not be read: … is not a Phabricator username: write it as @[zwsp]username
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+
+    //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    ");
+    insta::assert_snapshot!(w.thread(902), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, manager, project-lead.**
+    //Needed now//: @mallory (known-groups, ssh-key, expiry), @clinicduty (l3), @legalteam (nda), @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]mallory
+    - [ ] `known-groups` (//requester//): unknown groups: t1, p1, f1, admin, everyone, root.all, h1 (known groups are listed in rules/groups.toml)
+    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (ssh-ed25[zwsp]519 AAAA… comment)
+    - [x] `key-channel`: in paste P[zwsp]77, written by @[zwsp]mallory
+    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]admin (the named manager or sponsor) yet; to approve, comment `Approved.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: the expiry date 2020-01-01 is not in the future; the expiry contact @[zwsp]everyone is not a staff member
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, manager, project-lead.**
+    //Since the last checklist//: now passing: waiting-period · still needed: known-groups, ssh-key, l3, nda, manager-approval, lead-approval:analytics-users, expiry
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]mallory
+    - [ ] `known-groups` (//requester//): unknown groups: t1, p1, f1, admin, everyone, root.all, h1 (known groups are listed in rules/groups.toml)
+    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (ssh-ed25[zwsp]519 AAAA… comment)
+    - [x] `key-channel`: in paste P[zwsp]77, written by @[zwsp]mallory
+    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]admin (the named manager or sponsor) yet; to approve, comment `Approved.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: the expiry date 2020-01-01 is not in the future; the expiry contact @[zwsp]everyone is not a staff member
+
+    //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (5 business days). Could clinic duty take a look?
+    ");
+    insta::assert_snapshot!(w.thread(903), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, manager, project-lead.**
+    //Needed now//: @mallory2 (ssh-key, expiry), @clinicduty (l3), @legalteam (nda), @mboss (manager-approval), @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]mallory2
+    - [x] `known-groups`: groups: analytics-users
+    - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
+    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, manager, project-lead.**
+    //Since the last checklist//: now passing: waiting-period · still needed: ssh-key, l3, nda, manager-approval, lead-approval:analytics-users, expiry
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]mallory2
+    - [x] `known-groups`: groups: analytics-users
+    - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
+    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
+
+    //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    ");
+    insta::assert_snapshot!(w.thread(904), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, manager, project-lead.**
+    //Needed now//: @mallory3 (ssh-key, expiry), @clinicduty (l3), @legalteam (nda), @mboss (manager-approval), @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]mallory3
+    - [x] `known-groups`: groups: analytics-users
+    - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
+    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory3 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, manager, project-lead.**
+    //Since the last checklist//: now passing: waiting-period · still needed: ssh-key, l3, nda, manager-approval, lead-approval:analytics-users, expiry
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]mallory3
+    - [x] `known-groups`: groups: analytics-users
+    - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
+    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory3 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
+
+    //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (5 business days). Could clinic duty take a look?
+    ");
+    insta::assert_snapshot!(w.thread(905), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, manager, project-lead.**
+    //Needed now//: @mallory5 (request-complete, known-groups, key-fresh), @clinicduty (subject, key-channel, l3, nda, expiry), @aotto (lead-approval:analytics-users)
+
+    - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)
+    - [x] `one-user`: one user per task
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `known-groups` (//requester//): unknown group: dead[zwsp]beef[zwsp]1 (known groups are listed in rules/groups.toml)
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]éT[zwsp]1 (the named manager or sponsor) yet; to approve, comment `Approved.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, manager, project-lead.**
+    //Since the last checklist//: now passing: waiting-period · still needed: request-complete, subject, known-groups, key-fresh, key-channel, l3, nda, manager-approval, lead-approval:analytics-users, expiry
+
+    - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)
+    - [x] `one-user`: one user per task
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `known-groups` (//requester//): unknown group: dead[zwsp]beef[zwsp]1 (known groups are listed in rules/groups.toml)
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]éT[zwsp]1 (the named manager or sponsor) yet; to approve, comment `Approved.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+
+    //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    ");
+    insta::assert_snapshot!(w.thread(906), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, manager, project-lead.**
+    //Needed now//: @mallory6 (request-complete, key-fresh), @clinicduty (subject, key-channel, l3, nda, expiry), @mboss (manager-approval), @aotto (lead-approval:analytics-users)
+
+    - [ ] `request-complete` (//requester//): the shell username root is reserved for a system account: choose another name
+    - [x] `one-user`: one user per task
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901), an earlier request by another user (T[zwsp]905)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, manager, project-lead.**
+    //Since the last checklist//: now passing: waiting-period · still needed: request-complete, subject, key-fresh, key-channel, l3, nda, manager-approval, lead-approval:analytics-users, expiry
+
+    - [ ] `request-complete` (//requester//): the shell username root is reserved for a system account: choose another name
+    - [x] `one-user`: one user per task
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901), an earlier request by another user (T[zwsp]905)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+
+    //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    ");
 
     // `check --json` through the real binary prints no key material either.
     let mut outputs = Vec::new();

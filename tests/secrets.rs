@@ -185,6 +185,45 @@ async fn the_token_and_private_keys_appear_nowhere() {
         let last = sim.comments(id).last().unwrap().text.clone();
         assert!(last.contains("private key"), "T{id}:\n{last}");
     }
+    let last = |id: u64| {
+        let text = sim.comments(id).last().unwrap().text.clone();
+        common::snap::normalise(&text, &sim.url(), dir.path())
+    };
+    insta::assert_snapshot!(last(100), @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, legal.**
+    //Needed now//: @user0 (ssh-key, l3), @legalteam (nda)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user0
+    - [x] `known-groups`: groups: deployment
+    - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
+    - [ ] `l3` (//requester//): @[zwsp]user0 has not signed L[zwsp]3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user0 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [x] `manager-approval`: approved by @[zwsp]mgr0
+    - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:34 UTC (until 2026-10-29 07:34 UTC)
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mgr0
+
+    //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(last(101), @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, manager.**
+    //Needed now//: @user1 (ssh-key)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user1
+    - [x] `known-groups`: groups: analytics-users
+    - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
+    - [x] `l3`: @[zwsp]user1 signed L[zwsp]3
+    - [x] `nda`: @[zwsp]user1 is staff
+    - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet (@[zwsp]aotto approved as the project lead of analytics-users: with no manager named, the manager's or sponsor's approval must come from someone else (or the request names @[zwsp]aotto as manager)[zwsp]); to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:40 UTC (until 2026-10-29 07:40 UTC)
+
+    //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,6 +76,26 @@ async fn a_task_whose_tag_was_removed_is_untagged_not_closed_and_tracked_again_w
         posted,
         "nothing posted on an untagged task"
     );
+    insta::assert_snapshot!(w.thread(607), @"
+    --- comment 1 by accessbot at 2026-11-03T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Needed now//: @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]kpe
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:7gSa1hklpEJHi9hVqPEWzAdgwt81Cr7neaFjoLSNKL0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]kpe in the task description
+    - [x] `l3`: @[zwsp]kpe signed L[zwsp]3
+    - [x] `nda`: @[zwsp]kpe is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+
+    //Evaluated 2026-11-03 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     let (code, v) = check(&w, "2026-11-05T12:00:00Z", "T607").await;
     assert_eq!(code, 3);
     assert_eq!(v["verdict"], "untagged", "{v:#}");

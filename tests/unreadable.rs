@@ -313,6 +313,64 @@ async fn one_unreadable_task_never_stops_the_others() {
     assert_eq!(store.audit_log(TaskId(202)).await.unwrap().len(), 1);
     store.close().await;
     assert!(w.comments(202).is_empty());
+    insta::assert_snapshot!(w.thread(201), @"
+    --- comment 1 by accessbot at 2026-11-05T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]asmith
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:JuI/dDJ5Ymy6FELywnsGL+vgwnAr5ToRQQ059KTQLxg
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]asmith in the task description
+    - [x] `l3`: @[zwsp]asmith signed L[zwsp]3
+    - [x] `nda`: @[zwsp]asmith is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:30 UTC
+
+    //Evaluated 2026-11-05 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-05T12:40:00+00:00 ---
+    **accessbot**: this task can no longer be read (an answer larger than accessbot accepts, or one it cannot decode). Its last checklist no longer holds: do not grant this access until accessbot reads the task again and posts a new checklist. Clinic duty: see `accessbot status --json`.
+    --- comment 3 by accessbot at 2026-11-05T13:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]asmith
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:JuI/dDJ5Ymy6FELywnsGL+vgwnAr5ToRQQ059KTQLxg
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]asmith in the task description
+    - [x] `l3`: @[zwsp]asmith signed L[zwsp]3
+    - [x] `nda`: @[zwsp]asmith is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:30 UTC
+
+    //Evaluated 2026-11-05 13:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(203), @"
+    --- comment 1 by accessbot at 2026-11-05T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]jdoe
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
+    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `nda`: @[zwsp]jdoe is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:50 UTC
+
+    //Evaluated 2026-11-05 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -390,6 +448,26 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
     assert_eq!(calls(&c, "transaction.search"), 1 + 3 + 4, "{c:?}");
     assert!(report::is_checklist(&w.comments(305)[0]));
     assert!(w.comments(304).is_empty());
+    insta::assert_snapshot!(w.thread(305), @"
+    --- comment 1 by accessbot at 2026-11-05T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]jdoe
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
+    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `nda`: @[zwsp]jdoe is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:50 UTC
+
+    //Evaluated 2026-11-05 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     let store = w.store().await;
     let row = store.task(TaskId(304)).await.unwrap().unwrap();
     assert_eq!(

@@ -27,7 +27,25 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     // Self-approval never counts: the project lead is still missing.
     assert_eq!(verdict(&w, 301).await, "blocked");
     let first = w.comments(301);
-    insta::assert_snapshot!("sudo_t301_first_checklist", first[0]);
+    insta::assert_snapshot!(w.normalise(&first[0]), @"
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Needed now//: @svc-lead (lead-approval:deploy-service)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]dpatel
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
+    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `nda`: @[zwsp]dpatel is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+
+    //Evaluated 2026-11-03 14:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // Wednesday: everything else passes, so the review is put on the next meeting's agenda.
     w.set_now("2026-11-04T12:00:00Z");
@@ -107,6 +125,117 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
             "no repeated checklist"
         );
     }
+    insta::assert_snapshot!(w.thread(301), @"
+    --- comment 1 by accessbot at 2026-11-03T14:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Needed now//: @svc-lead (lead-approval:deploy-service)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]dpatel
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
+    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `nda`: @[zwsp]dpatel is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+
+    //Evaluated 2026-11-03 14:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-04T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-16 15:00 UTC.**
+    //Since the last checklist//: now passing: lead-approval:deploy-service · still needed: sudo-review
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]dpatel
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
+    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `nda`: @[zwsp]dpatel is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
+    - [ ] `sudo-review`: on the agenda of the SRE meeting of 2026-11-16 (until 2026-11-16 15:00 UTC)
+
+    //Evaluated 2026-11-04 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-16T17:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: sudo-review
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]dpatel
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
+    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `nda`: @[zwsp]dpatel is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
+    - [x] `sudo-review`: approved at the SRE meeting (@[zwsp]sre-kim)
+
+    //Evaluated 2026-11-16 17:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(302), @"
+    --- comment 1 by accessbot at 2026-11-03T14:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Needed now//: @svc-lead (lead-approval:deploy-service)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]jdoe
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
+    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `nda`: @[zwsp]jdoe is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+
+    //Evaluated 2026-11-03 14:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-04T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-16 15:00 UTC.**
+    //Since the last checklist//: now passing: lead-approval:deploy-service · still needed: sudo-review
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]jdoe
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
+    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `nda`: @[zwsp]jdoe is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
+    - [ ] `sudo-review`: on the agenda of the SRE meeting of 2026-11-16 (until 2026-11-16 15:00 UTC)
+
+    //Evaluated 2026-11-04 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-16T17:00:00+00:00 ---
+    **accessbot checklist** for this access request: **DECLINED: the SRE meeting declined this sudo request.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]jdoe
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
+    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `nda`: @[zwsp]jdoe is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
+    - [ ] `sudo-review`: declined at the SRE meeting (@[zwsp]sre-kim)
+
+    //Evaluated 2026-11-16 17:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -152,6 +281,45 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
         posted.len(),
         "one nudge per stale stretch"
     );
+    insta::assert_snapshot!(w.thread(301), @"
+    --- comment 1 by accessbot at 2026-11-04T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-16 15:00 UTC.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]dpatel
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
+    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `nda`: @[zwsp]dpatel is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
+    - [ ] `sudo-review`: on the agenda of the SRE meeting of 2026-11-16 (until 2026-11-16 15:00 UTC)
+
+    //Evaluated 2026-11-04 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-17T10:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for sre.**
+    //Needed now//: @sre-kim (sudo-review)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]dpatel
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
+    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `nda`: @[zwsp]dpatel is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
+    - [ ] `sudo-review` (//sre//): not decided at the SRE meeting of 2026-11-16: rolled over to 2026-11-30 (until 2026-11-30 15:00 UTC)
+
+    //Evaluated 2026-11-17 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-17T10:00:00+00:00 ---
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-04 10:00 UTC (5 business days). Could clinic duty take a look?
+    ");
     let rows = w.store().await.tasks(true).await.unwrap();
     let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
     let agenda = report::agenda(
@@ -247,6 +415,46 @@ async fn a_request_that_stops_being_ready_says_so() {
         last.contains("BLOCKED") && last.contains("marked ready to grant earlier and no longer is"),
         "{last}"
     );
+    insta::assert_snapshot!(w.thread(201), @"
+    --- comment 1 by accessbot at 2026-11-06T09:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-06 08:30 UTC
+
+    //Evaluated 2026-11-06 09:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-07T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager.**
+    //Since the last checklist//: no longer passing: manager-approval · still needed: manager-approval
+    //Needed now//: @mboss (manager-approval)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-07 (T[zwsp]201＃15); to approve again, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-06 08:30 UTC
+
+    Note: this request was marked ready to grant earlier and no longer is; do not grant it until this checklist says READY again.
+
+    //Evaluated 2026-11-07 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]

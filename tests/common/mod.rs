@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod facts;
+pub mod guard;
+pub mod snap;
 
 use accessbot::bot::{Bot, BotBuilder};
 use accessbot::conduit::{Client, ClientOptions, Token};
@@ -63,6 +65,8 @@ pub struct World {
     pub clock: Clock,
     /// The bot's token.
     pub token: String,
+    /// Aborts a test that hangs, with its name ([`guard`]).
+    pub guard: guard::Guard,
 }
 
 impl World {
@@ -91,6 +95,7 @@ impl World {
 
     /// Starts the simulator on a scenario built or changed by the test.
     pub async fn start_scenario(sc: Scenario, now: &str, mut opts: SimOptions) -> World {
+        let guard = guard::Guard::start();
         let token = accessbot::bot::scenario_token(&sc).expect("the scenario's bot token");
         opts.now = Some(at(now));
         let sim = sim::start(sc, opts, "127.0.0.1:0".parse().unwrap())
@@ -102,6 +107,7 @@ impl World {
             rules: rules(),
             clock: Clock::fixed(at(now)),
             token,
+            guard,
         }
     }
 
