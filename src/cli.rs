@@ -1277,7 +1277,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     // After ready: a granted request says so, as the poller would.
     let tracked = gathered.facts.tagged;
     let life = store.lifecycle(task).await?;
-    let data_yaml = crate::lifecycle::DataYaml::read(rules.path(&rules.keys.data_yaml).as_deref());
+    let data_yaml = crate::data_yaml::read(rules.path(&rules.keys.data_yaml).as_deref());
     let granted = crate::lifecycle::granted(&crate::lifecycle::GrantFacts {
         checklist: &checklist,
         status: &t.fields.status.value,
@@ -1675,7 +1675,7 @@ fn expiring_items(
     until: NaiveDate,
 ) -> Vec<crate::lifecycle::ExpiringItem> {
     use crate::lifecycle::{DataYaml, Followed};
-    let data_yaml = DataYaml::read(rules.path(&rules.keys.data_yaml).as_deref());
+    let data_yaml = crate::data_yaml::read(rules.path(&rules.keys.data_yaml).as_deref());
     if let DataYaml::Unknown(why) = &data_yaml {
         eprintln!("warning: data.yaml cannot be read ({why}): expired access is listed as expired-unverified");
     }

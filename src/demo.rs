@@ -258,7 +258,7 @@ async fn drive_lifecycle(
         .iter()
         .map(crate::lifecycle::Followed::from_row)
         .collect();
-    let data_yaml = crate::lifecycle::DataYaml::read(rules.path(&rules.keys.data_yaml).as_deref());
+    let data_yaml = crate::data_yaml::read(rules.path(&rules.keys.data_yaml).as_deref());
     let today = crate::calendar::local_date(now, &rules.timing);
     let until = today
         .checked_add_days(chrono::Days::new(u64::from(

@@ -11,36 +11,27 @@
 //! is what an operator sees of a running bot: metrics, health, systemd notifications. `view` is the
 //! stored task as plain data (what the report reads); `clock` is the injected clock.
 
-pub mod approvals;
 pub mod bot;
-pub mod calendar;
 pub mod cli;
-pub mod clock;
 pub mod conduit;
 pub mod config;
+pub mod data_yaml;
 pub mod demo;
 pub mod evidence;
-pub mod grant;
-pub mod ids;
-pub mod keys;
-pub mod lifecycle;
 pub mod logging;
 pub mod plan;
-pub mod policy;
 pub mod poller;
-pub mod remarkup;
-pub mod remarkup_out;
-pub mod report;
-pub mod request;
-pub mod rules;
 pub mod rules_live;
-pub mod secret;
 pub mod service;
-pub mod statement;
 pub mod store;
-pub mod timeline;
-pub mod view;
-pub mod wire;
+
+/// The pure core, its own crate (`crates/core`: no tokio, reqwest or sqlx); its modules are
+/// re-exported here so that the service reaches them as `crate::policy` and tests as
+/// `accessbot::policy`.
+pub use accessbot_core::{
+    approvals, calendar, clock, grant, ids, keys, lifecycle, policy, remarkup, remarkup_out,
+    report, request, rules, secret, statement, timeline, view, wire,
+};
 
 /// The Conduit simulator, its own crate (`crates/sim`, imports nothing of the bot); re-exported
 /// so that the demo, the `sim` command, tests and benches reach it as `accessbot::sim`.

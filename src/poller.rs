@@ -11,9 +11,10 @@
 
 pub use crate::clock::Clock;
 use crate::conduit::{Client, ConduitError, UnreadableTask};
+use crate::data_yaml::DataYamlWatch;
 use crate::evidence::{EvidenceSource, Gathered};
 use crate::ids::TaskId;
-use crate::lifecycle::{DataYaml, DataYamlWatch};
+use crate::lifecycle::DataYaml;
 use crate::plan::{self, Mark, Plan};
 use crate::policy::{self, Checklist, Verdict};
 use crate::report;

@@ -9,7 +9,7 @@ use crate::conduit::Channel;
 use crate::ids::{Fingerprint, Phid, TaskId};
 use crate::timeline::Moment;
 use crate::view::flag;
-pub use crate::view::TaskRow;
+pub use crate::view::{LifecycleRow, TaskRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
@@ -150,74 +150,60 @@ pub struct PollEntry {
     pub ready: bool,
 }
 
-/// The life of a request after ready (migration 0004): granted, its expiry followed, or a
-/// removal task. See [`crate::lifecycle`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
-pub struct LifecycleRow {
-    /// Task id number.
-    pub task_id: i64,
-    /// `user` or `removal`.
-    pub kind: String,
-    /// The shell user whose access it is.
-    pub shell_user: Option<String>,
-    /// The groups, comma separated.
-    pub groups: String,
-    /// When it was granted (epoch seconds).
-    pub granted_at: Option<i64>,
-    /// How: `data-yaml`, `resolved`, `comment`.
-    pub granted_by: Option<String>,
-    /// The expiry date followed (YYYY-MM-DD).
-    pub expiry_date: Option<String>,
-    /// The expiry contact.
-    pub expiry_contact: Option<String>,
-    /// When the expiry reminder was posted.
-    pub reminded_at: Option<i64>,
-    /// The expiry date the reminder was for.
-    pub reminded_for: Option<String>,
-    /// When the "expired" note was posted.
-    pub expired_noted_at: Option<i64>,
-    /// The expiry date the note was for.
-    pub expired_for: Option<String>,
+/// A task row read by sqlx column by column (the report's [`TaskRow`] is a plain type of the
+/// core's `view`, which knows nothing of the database).
+fn task_row(r: sqlx::sqlite::SqliteRow) -> Result<TaskRow, sqlx::Error> {
+    Ok(TaskRow {
+        id: r.try_get("id")?,
+        phid: r.try_get("phid")?,
+        title: r.try_get("title")?,
+        requester: r.try_get("requester")?,
+        shell_user: r.try_get("shell_user")?,
+        groups: r.try_get("groups")?,
+        sudo: r.try_get("sudo")?,
+        open: r.try_get("open")?,
+        verdict: r.try_get("verdict")?,
+        until_at: r.try_get("until_at")?,
+        who: r.try_get("who")?,
+        tagged_at: r.try_get("tagged_at")?,
+        created_at: r.try_get("created_at")?,
+        date_modified: r.try_get("date_modified")?,
+        last_activity: r.try_get("last_activity")?,
+        checklist_hash: r.try_get("checklist_hash")?,
+        posted_hash: r.try_get("posted_hash")?,
+        posted_xact: r.try_get("posted_xact")?,
+        posted_at: r.try_get("posted_at")?,
+        evaluated_at: r.try_get("evaluated_at")?,
+        first_ready_at: r.try_get("first_ready_at")?,
+        meeting: r.try_get("meeting")?,
+        decision: r.try_get("decision")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: r.try_get("decided_at")?,
+        nudged_for: r.try_get("nudged_for")?,
+        ready_marked: r.try_get("ready_marked")?,
+        last_xact_id: r.try_get("last_xact_id")?,
+        wake_at: r.try_get("wake_at")?,
+        first_meeting: r.try_get("first_meeting")?,
+        report_json: r.try_get("report_json")?,
+    })
 }
 
-/// A task row read by sqlx column by column (the report's [`TaskRow`] is a plain type of
-/// `crate::view`, which knows nothing of the database).
-impl<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> for TaskRow {
-    fn from_row(r: &'r sqlx::sqlite::SqliteRow) -> Result<Self, sqlx::Error> {
-        Ok(TaskRow {
-            id: r.try_get("id")?,
-            phid: r.try_get("phid")?,
-            title: r.try_get("title")?,
-            requester: r.try_get("requester")?,
-            shell_user: r.try_get("shell_user")?,
-            groups: r.try_get("groups")?,
-            sudo: r.try_get("sudo")?,
-            open: r.try_get("open")?,
-            verdict: r.try_get("verdict")?,
-            until_at: r.try_get("until_at")?,
-            who: r.try_get("who")?,
-            tagged_at: r.try_get("tagged_at")?,
-            created_at: r.try_get("created_at")?,
-            date_modified: r.try_get("date_modified")?,
-            last_activity: r.try_get("last_activity")?,
-            checklist_hash: r.try_get("checklist_hash")?,
-            posted_hash: r.try_get("posted_hash")?,
-            posted_xact: r.try_get("posted_xact")?,
-            posted_at: r.try_get("posted_at")?,
-            evaluated_at: r.try_get("evaluated_at")?,
-            first_ready_at: r.try_get("first_ready_at")?,
-            meeting: r.try_get("meeting")?,
-            decision: r.try_get("decision")?,
-            decided_by: r.try_get("decided_by")?,
-            decided_at: r.try_get("decided_at")?,
-            nudged_for: r.try_get("nudged_for")?,
-            ready_marked: r.try_get("ready_marked")?,
-            last_xact_id: r.try_get("last_xact_id")?,
-            wake_at: r.try_get("wake_at")?,
-            first_meeting: r.try_get("first_meeting")?,
-            report_json: r.try_get("report_json")?,
-        })
-    }
+/// A lifecycle row read by sqlx column by column (a plain type of the core's `view`).
+fn lifecycle_row(r: sqlx::sqlite::SqliteRow) -> Result<LifecycleRow, sqlx::Error> {
+    Ok(LifecycleRow {
+        task_id: r.try_get("task_id")?,
+        kind: r.try_get("kind")?,
+        shell_user: r.try_get("shell_user")?,
+        groups: r.try_get("groups")?,
+        granted_at: r.try_get("granted_at")?,
+        granted_by: r.try_get("granted_by")?,
+        expiry_date: r.try_get("expiry_date")?,
+        expiry_contact: r.try_get("expiry_contact")?,
+        reminded_at: r.try_get("reminded_at")?,
+        reminded_for: r.try_get("reminded_for")?,
+        expired_noted_at: r.try_get("expired_noted_at")?,
+        expired_for: r.try_get("expired_for")?,
+    })
 }
 
 /// One audit log entry.
@@ -670,8 +656,9 @@ impl Store {
 
     /// One task.
     pub async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(&format!("{FULL} WHERE t.id = ?"))
+        Ok(sqlx::query(&format!("{FULL} WHERE t.id = ?"))
             .bind(id.0 as i64)
+            .try_map(task_row)
             .fetch_optional(&self.pool)
             .await?)
     }
@@ -1121,10 +1108,11 @@ impl Store {
             return Ok(Vec::new());
         }
         let list: Vec<String> = ids.iter().map(|id| (*id as i64).to_string()).collect();
-        Ok(sqlx::query_as(&format!(
+        Ok(sqlx::query(&format!(
             "SELECT * FROM lifecycle WHERE task_id IN ({}) ORDER BY task_id",
             list.join(",")
         ))
+        .try_map(lifecycle_row)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -1281,8 +1269,9 @@ impl Store {
 
     /// One task's lifecycle row.
     pub async fn lifecycle(&self, id: TaskId) -> Result<Option<LifecycleRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM lifecycle WHERE task_id = ?")
+        Ok(sqlx::query("SELECT * FROM lifecycle WHERE task_id = ?")
             .bind(id.0 as i64)
+            .try_map(lifecycle_row)
             .fetch_optional(&self.pool)
             .await?)
     }
@@ -1314,7 +1303,8 @@ impl Store {
     /// The granted requests' lifecycle rows, by task id: what `expiring` and the agenda read.
     pub async fn granted_lifecycles(&self) -> Result<Vec<LifecycleRow>, StoreError> {
         Ok(
-            sqlx::query_as("SELECT * FROM lifecycle WHERE granted_at IS NOT NULL ORDER BY task_id")
+            sqlx::query("SELECT * FROM lifecycle WHERE granted_at IS NOT NULL ORDER BY task_id")
+                .try_map(lifecycle_row)
                 .fetch_all(&self.pool)
                 .await?,
         )

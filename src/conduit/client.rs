@@ -36,9 +36,7 @@ pub const TASK_PAGE: &str = "task-page";
 /// The call-count key of "Show Older Changes" fetches (the rest of a task page's timeline).
 pub const TASK_PAGE_OLDER: &str = "task-page.older";
 
-/// The most "Show Older Changes" answers read for one task page by default (100 events each):
-/// a bound against a broken or hostile server; `[evidence] max_older_pages` sets it.
-pub const MAX_OLDER_PAGES: u32 = 50;
+pub use crate::wire::MAX_OLDER_PAGES;
 
 /// At most this many ids or PHIDs go into one constraint list (API reference §10).
 const CHUNK: usize = 100;

@@ -771,7 +771,7 @@ mod tests {
 
     /// The point of the ed25519 fixture (an honest key made by ssh-keygen).
     fn honest_point() -> [u8; 32] {
-        let line = include_str!("../tests/fixtures/keys/ed25519.pub");
+        let line = include_str!("../../../tests/fixtures/keys/ed25519.pub");
         let (_, data) = complete_blob(line.split_whitespace().nth(1).unwrap()).unwrap();
         match data {
             KeyData::Ed25519(k) => k.0,
@@ -781,7 +781,7 @@ mod tests {
 
     /// `e` and `n` of the 4096-bit RSA fixture.
     fn honest_rsa() -> (Vec<u8>, Vec<u8>) {
-        let line = include_str!("../tests/fixtures/keys/rsa4096.pub");
+        let line = include_str!("../../../tests/fixtures/keys/rsa4096.pub");
         let (_, data) = complete_blob(line.split_whitespace().nth(1).unwrap()).unwrap();
         match data {
             KeyData::Rsa(k) => (

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The phrases bundled with the binary; used when a rules directory has no `phrases.toml`.
-pub const BUNDLED_PHRASES: &str = include_str!("../rules/phrases.toml");
+pub const BUNDLED_PHRASES: &str = include_str!("../../../rules/phrases.toml");
 /// The bundled policy (the demo's).
-pub const BUNDLED_POLICY: &str = include_str!("../rules/policy.toml");
+pub const BUNDLED_POLICY: &str = include_str!("../../../rules/policy.toml");
 /// The bundled groups (the demo's).
-pub const BUNDLED_GROUPS: &str = include_str!("../rules/groups.toml");
+pub const BUNDLED_GROUPS: &str = include_str!("../../../rules/groups.toml");
 
 /// A rules error fit to show an operator: file, line (when known), key and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,7 +154,7 @@ pub struct EvidenceRules {
 }
 
 fn default_max_older_pages() -> u32 {
-    crate::conduit::MAX_OLDER_PAGES
+    crate::wire::MAX_OLDER_PAGES
 }
 
 fn default_channel() -> ChannelSource {
@@ -1894,7 +1894,7 @@ fn read(path: &Path) -> Result<String, RulesError> {
 }
 
 /// Parses a TOML text; an error names the file, the line and the key.
-pub(crate) fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RulesError> {
+pub fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RulesError> {
     toml::from_str(text).map_err(|e: toml::de::Error| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().trim().to_string();
@@ -1969,7 +1969,7 @@ fn key_from_message(msg: &str) -> Option<String> {
 }
 
 /// Finds the line of a dotted key (`table.key`, `groups.name.key`) in a TOML text.
-pub(crate) fn locate(text: &str, dotted: &str) -> Option<usize> {
+pub fn locate(text: &str, dotted: &str) -> Option<usize> {
     let (table, key) = match dotted.rsplit_once('.') {
         Some((t, k)) => (t, k),
         None => ("", dotted),
@@ -2001,8 +2001,11 @@ mod tests {
     use super::*;
 
     fn bundled() -> Rules {
-        Rules::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
-            .expect("bundled rules load")
+        Rules::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../rules"
+        )))
+        .expect("bundled rules load")
     }
 
     #[test]
@@ -2073,12 +2076,16 @@ mod tests {
 
     #[test]
     fn errors_name_file_line_and_key() {
-        let policy =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/policy.toml"))
-                .unwrap();
-        let groups =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/groups.toml"))
-                .unwrap();
+        let policy = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../rules/policy.toml"
+        ))
+        .unwrap();
+        let groups = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../rules/groups.toml"
+        ))
+        .unwrap();
         let bad = policy.replace("weekday = \"Mon\"", "weekday = \"Funday\"");
         let e = Rules::from_texts(
             Path::new("r"),

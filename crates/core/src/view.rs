@@ -78,6 +78,36 @@ pub struct TaskRow {
     pub report_json: String,
 }
 
+/// The life of a request after ready (migration 0004): granted, its expiry followed, or a
+/// removal task, as stored (the store reads and writes it). See [`crate::lifecycle`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifecycleRow {
+    /// Task id number.
+    pub task_id: i64,
+    /// `user` or `removal`.
+    pub kind: String,
+    /// The shell user whose access it is.
+    pub shell_user: Option<String>,
+    /// The groups, comma separated.
+    pub groups: String,
+    /// When it was granted (epoch seconds).
+    pub granted_at: Option<i64>,
+    /// How: `data-yaml`, `resolved`, `comment`.
+    pub granted_by: Option<String>,
+    /// The expiry date followed (YYYY-MM-DD).
+    pub expiry_date: Option<String>,
+    /// The expiry contact.
+    pub expiry_contact: Option<String>,
+    /// When the expiry reminder was posted.
+    pub reminded_at: Option<i64>,
+    /// The expiry date the reminder was for.
+    pub reminded_for: Option<String>,
+    /// When the "expired" note was posted.
+    pub expired_noted_at: Option<i64>,
+    /// The expiry date the note was for.
+    pub expired_for: Option<String>,
+}
+
 impl TaskRow {
     /// The task id.
     pub fn task_id(&self) -> TaskId {
@@ -86,7 +116,7 @@ impl TaskRow {
 }
 
 /// SQLite stores booleans as 0 and 1.
-pub(crate) fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     struct Flag;
     impl serde::de::Visitor<'_> for Flag {
         type Value = bool;

@@ -999,7 +999,8 @@ fn approvals_of(report_json: &str) -> Vec<String> {
 }
 
 /// Agenda output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum AgendaFormat {
     /// A GitHub-style markdown table.

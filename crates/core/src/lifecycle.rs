@@ -1,17 +1,14 @@
 //! The life of access after "ready" (design §11), as pure decisions and the texts that go
 //! with them: whether a request is granted, when its expiry reminder or its "expired" note is
 //! due, whether a tagged task asks to remove access and whose, and what `accessbot expiring`
-//! and the agenda list. The poller (and `check`) feed it; `data_yaml` watches the configured
-//! `data.yaml` (the one piece of I/O here).
+//! and the agenda list. The poller (and `check`) feed it; the service's `data_yaml` watches the
+//! configured `data.yaml` and hands in what it knows of it ([`DataYaml`]).
 //!
 //! Every comment posted here is recognised again on the task by its first words (the
 //! `*_HEADER` constants), by the bot's own account only, so that restarts, a lost database and
 //! clock jumps never post it twice: the same read-back rule as checklists.
 
-mod data_yaml;
-
-pub use data_yaml::{DataYaml, DataYamlWatch};
-
+use crate::grant::AdminData;
 use crate::grant::{self, GrantError};
 use crate::ids::{ShellUser, TaskId};
 use crate::policy::{Check, CheckId, Checklist, RequestKind, Status, Who};
@@ -21,6 +18,28 @@ use crate::rules::Rules;
 use crate::timeline::{Timeline, TimelineComment};
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// What the bot knows of the configured `data.yaml` now (the service reads and watches it).
+#[derive(Debug, Clone)]
+pub enum DataYaml {
+    /// `[keys] data_yaml` is empty.
+    NotConfigured,
+    /// Configured, but it cannot be read or parsed now; the reason is fit to log.
+    Unknown(String),
+    /// Read and parsed.
+    Known(Arc<AdminData>),
+}
+
+impl DataYaml {
+    /// The parsed file, when known.
+    pub fn known(&self) -> Option<&AdminData> {
+        match self {
+            DataYaml::Known(d) => Some(d),
+            _ => None,
+        }
+    }
+}
 
 /// The first words of the comment that says a request is granted.
 pub const GRANTED_HEADER: &str = "**accessbot granted**";
@@ -112,7 +131,7 @@ impl GrantedBy {
 }
 
 /// How the stored lifecycle row says the request was granted, if it does.
-pub fn stored_granted(life: Option<&crate::store::LifecycleRow>) -> Option<GrantedBy> {
+pub fn stored_granted(life: Option<&crate::view::LifecycleRow>) -> Option<GrantedBy> {
     let l = life.filter(|l| l.kind == "user")?;
     GrantedBy::from_stored(l.granted_by.as_deref()?, l.granted_at?)
 }
@@ -878,7 +897,7 @@ pub struct Followed {
 
 impl Followed {
     /// From a stored lifecycle row.
-    pub fn from_row(l: &crate::store::LifecycleRow) -> Followed {
+    pub fn from_row(l: &crate::view::LifecycleRow) -> Followed {
         Followed {
             task: TaskId(l.task_id as u64),
             shell_user: l.shell_user.clone(),

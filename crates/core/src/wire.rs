@@ -8,6 +8,10 @@ use crate::ids::Phid;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
+/// The most "Show Older Changes" answers read for one task page by default (100 events each):
+/// a bound against a broken or hostile server; `[evidence] max_older_pages` sets it.
+pub const MAX_OLDER_PAGES: u32 = 50;
+
 /// The envelope of every Conduit answer (always HTTP 200).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Envelope<T> {

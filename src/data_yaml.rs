@@ -1,4 +1,4 @@
-//! The configured `data.yaml` (`[keys] data_yaml`), re-read when it changes: a path that may
+//! The configured `data.yaml` (`[keys] data_yaml`) read from disk, re-read when it changes: a path that may
 //! live in a git checkout the operator keeps pulled. Each cycle the poller asks for it; the
 //! file is read and parsed again only when its size, modification time (or, on Unix, its inode:
 //! `git pull` replaces files) changed. A missing or unparsable file is logged once per
@@ -6,36 +6,16 @@
 //! reported as removed.
 
 use crate::grant::AdminData;
+pub use crate::lifecycle::DataYaml;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-/// What the bot knows of `data.yaml` now.
-#[derive(Debug, Clone)]
-pub enum DataYaml {
-    /// `[keys] data_yaml` is empty.
-    NotConfigured,
-    /// Configured, but it cannot be read or parsed now; the reason is fit to log.
-    Unknown(String),
-    /// Read and parsed.
-    Known(Arc<AdminData>),
-}
-
-impl DataYaml {
-    /// Reads and parses a `data.yaml` once (the read-only commands).
-    pub fn read(path: Option<&Path>) -> DataYaml {
-        let watch = DataYamlWatch::new(path.map(Path::to_path_buf));
-        watch.refresh();
-        watch.current()
-    }
-
-    /// The parsed file, when known.
-    pub fn known(&self) -> Option<&AdminData> {
-        match self {
-            DataYaml::Known(d) => Some(d),
-            _ => None,
-        }
-    }
+/// Reads and parses a `data.yaml` once (the read-only commands).
+pub fn read(path: Option<&Path>) -> DataYaml {
+    let watch = DataYamlWatch::new(path.map(Path::to_path_buf));
+    watch.refresh();
+    watch.current()
 }
 
 /// What identifies one version of the file without reading it.
@@ -203,6 +183,6 @@ mod tests {
         let w = DataYamlWatch::new(None);
         assert!(!w.refresh());
         assert!(matches!(w.current(), DataYaml::NotConfigured));
-        assert!(matches!(DataYaml::read(None), DataYaml::NotConfigured));
+        assert!(matches!(read(None), DataYaml::NotConfigured));
     }
 }
