@@ -288,7 +288,7 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
         "idle_calls": idle_calls,
         "peak_rss_kib": peak_rss_kib(),
         "cpu_ms": cpu / 1000,
-        "cpu_us_per_call": if calls > 0 { cpu / calls } else { 0 },
+        "cpu_us_per_call": cpu.checked_div(calls).unwrap_or(0),
         "calls_by_method": by_method,
     });
     Ok(out.to_string())
