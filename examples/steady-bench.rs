@@ -68,6 +68,11 @@ struct Args {
     /// The rules directory.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))]
     rules: PathBuf,
+    /// `[effects] max_posts_per_cycle` for the run (default: no limit, as in `sync-bench`, so
+    /// that the cold sync is its two cycles; with the bundled limit of 20 the checklists of
+    /// the sync trickle out over the "day" instead).
+    #[arg(long, default_value_t = 1_000_000)]
+    max_posts: u32,
 }
 
 /// The calls of a stretch of cycles and what those cycles did.
@@ -224,7 +229,9 @@ async fn bench(args: &Args, dir: &Path) -> anyhow::Result<Value> {
         ..SimOptions::default()
     };
     let sim = sim::start(sc, opts, "127.0.0.1:0".parse()?).await?;
-    let rules = Arc::new(Rules::load(&args.rules)?);
+    let mut rules = Rules::load(&args.rules)?;
+    rules.effects.max_posts_per_cycle = args.max_posts;
+    let rules = Arc::new(rules);
     let b = Bench {
         sim,
         clock: Clock::fixed(t0),
@@ -277,6 +284,7 @@ async fn bench(args: &Args, dir: &Path) -> anyhow::Result<Value> {
         "poll_seconds": args.poll_seconds,
         "concurrency": b.concurrency,
         "reconcile_minutes": rules.timing.reconcile_minutes,
+        "max_posts_per_cycle": rules.effects.max_posts_per_cycle,
         "loadavg": loadavg(),
         "cold_sync": cold.json(),
         "cold_calls_per_task": (cold.calls as f64 / args.tasks as f64 * 100.0).round() / 100.0,

@@ -7,8 +7,11 @@
 //! posts every checklist plus the cycle that reads the bot's own comments back; then one idle
 //! poll. Both clocks run from the scenario's `now` at the speed of the wall clock. It prints
 //! one JSON object:
-//! `{"tasks","latency_ms","concurrency","calls","wall_ms","bound_ms","ratio","idle_calls","peak_rss_kib"}`
-//! where `bound_ms = calls × latency_ms ÷ concurrency` is the round-trip bound of the sync.
+//! `{"tasks","latency_ms","concurrency","calls","wall_ms","bound_ms","ratio","idle_calls","peak_rss_kib",
+//! "cpu_ms","cpu_us_per_call","calls_by_method"}`
+//! where `bound_ms = calls × latency_ms ÷ concurrency` is the round-trip bound of the sync, and
+//! `cpu_ms` is this (the bot's) process's own CPU time during the sync, user + system
+//! (`getrusage(RUSAGE_SELF)`; the simulator is another process and not in it).
 //!
 //! `cargo run --release --example sync-bench -- --tasks 1000 --latency-ms 20 --concurrency 8 --json`
 
@@ -113,6 +116,17 @@ fn running(start: DateTime<Utc>, since: Instant) -> DateTime<Utc> {
     start + chrono::Duration::from_std(since.elapsed()).unwrap_or_default()
 }
 
+/// CPU time (user + system) this process has used so far, in microseconds.
+fn cpu_us() -> u64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    us(usage.ru_utime) + us(usage.ru_stime)
+}
+
 /// Peak resident set size of this process, in KiB (`VmHWM`), 0 when unknown.
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -204,11 +218,23 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
 
     // Cold sync: the cycle that posts, and the cycle that reads the bot's comments back.
     let before = client.total_calls();
+    let methods_before = client.calls();
+    let cpu_before = cpu_us();
     let started = Instant::now();
     let first = poller.cycle().await?;
     let second = poller.cycle().await?;
     let wall = started.elapsed();
+    let cpu = cpu_us().saturating_sub(cpu_before);
     let calls = client.total_calls() - before;
+    let by_method: std::collections::BTreeMap<String, u64> = client
+        .calls()
+        .into_iter()
+        .map(|(m, n)| {
+            let earlier = methods_before.get(&m).copied().unwrap_or(0);
+            (m, n - earlier)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
     if !first.failed.is_empty() || !second.failed.is_empty() {
         return Err(anyhow!(
             "tasks failed during the sync: {:?}",
@@ -252,6 +278,9 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
         "ratio": (ratio * 1000.0).round() / 1000.0,
         "idle_calls": idle_calls,
         "peak_rss_kib": peak_rss_kib(),
+        "cpu_ms": cpu / 1000,
+        "cpu_us_per_call": cpu.checked_div(calls).unwrap_or(0),
+        "calls_by_method": by_method,
     });
     Ok(out.to_string())
 }

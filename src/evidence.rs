@@ -164,7 +164,9 @@ struct UserInfo {
 
 #[derive(Debug, Default)]
 struct Caches {
-    users: HashMap<Phid, UserInfo>,
+    /// Accounts as read, each used for `cache_ttl_minutes` after its read: an account
+    /// disabled (or made a bot) since is seen by the next read after that.
+    users: HashMap<Phid, Cached<UserInfo>>,
     by_name: HashMap<String, Option<Phid>>,
     staff: Option<Cached<Arc<HashSet<Phid>>>>,
     nda: Option<Cached<Arc<HashSet<Phid>>>>,
@@ -538,7 +540,7 @@ impl EvidenceSource {
             let c = self.lock();
             let mut m: Vec<Phid> = phids
                 .iter()
-                .filter(|p| !c.users.contains_key(*p))
+                .filter(|p| c.users.get(*p).is_none_or(|u| u.at.elapsed() >= self.ttl))
                 .cloned()
                 .collect();
             m.sort();
@@ -548,16 +550,28 @@ impl EvidenceSource {
         if !missing.is_empty() {
             let found = self.client.users_by_phids(&missing).await?;
             let mut c = self.lock();
+            let at = Instant::now();
+            // An account read before that is not in the answer now (gone from view) is
+            // not used as it was.
+            for p in &missing {
+                c.users.remove(p);
+            }
             for u in found {
                 c.by_name
                     .insert(u.fields.username.to_ascii_lowercase(), Some(u.phid.clone()));
-                c.users.insert(u.phid.clone(), info(&u));
+                c.users.insert(
+                    u.phid.clone(),
+                    Cached {
+                        value: info(&u),
+                        at,
+                    },
+                );
             }
         }
         let c = self.lock();
         Ok(phids
             .iter()
-            .filter_map(|p| c.users.get(p).map(|u| (p.clone(), u.clone())))
+            .filter_map(|p| c.users.get(p).map(|u| (p.clone(), u.value.clone())))
             .collect())
     }
 
@@ -574,7 +588,13 @@ impl EvidenceSource {
             .iter()
             .find(|u| Username::new(&u.fields.username) == *username);
         if let Some(u) = hit {
-            c.users.insert(u.phid.clone(), info(u));
+            c.users.insert(
+                u.phid.clone(),
+                Cached {
+                    value: info(u),
+                    at: Instant::now(),
+                },
+            );
         }
         let p = hit.map(|u| u.phid.clone());
         c.by_name.insert(username.key(), p.clone());
@@ -784,8 +804,11 @@ impl EvidenceSource {
     ///
     /// The paste itself comes from its batch's `paste.search` ([`Self::prefetch`]) when that
     /// was read moments ago, else from its own call; its history (who changed it) is read
-    /// again only when its `dateModified` moved, which every edit does.
-    async fn paste(&self, id: u64) -> Result<Option<PasteInfo>, ConduitError> {
+    /// again only when its `dateModified` moved, which every edit does, and not at all when
+    /// someone other than `subject` wrote it: such a paste is never trusted whoever changed
+    /// it since (its `editors` are then left empty and `changed` is its `dateModified`, which
+    /// every change moves).
+    async fn paste(&self, id: u64, subject: &Phid) -> Result<Option<PasteInfo>, ConduitError> {
         let prefetched = {
             let mut c = self.lock();
             c.pastes
@@ -804,6 +827,14 @@ impl EvidenceSource {
         let Some(p) = p else {
             return Ok(None);
         };
+        if &p.fields.author_phid != subject {
+            return Ok(Some(PasteInfo {
+                changed: ts(p.fields.date_created.max(p.fields.date_modified)),
+                author: p.fields.author_phid,
+                content: p.attachments.content.map(|c| c.content).unwrap_or_default(),
+                editors: Vec::new(),
+            }));
+        }
         let known = self
             .lock()
             .paste_history
@@ -911,18 +942,41 @@ impl EvidenceSource {
         })
     }
 
-    /// Warms the caches for a batch of tasks about to be gathered: their requesters'
-    /// accounts and L3 signatures in one call per 100 requesters, instead of one call per
-    /// task. What fails here is simply read again, task by task, by [`Self::gather`].
-    pub async fn prefetch(&self, tasks: &[Task]) {
-        self.prefetch_pastes(tasks).await;
+    /// Warms the caches for a batch of tasks about to be gathered, given the timelines read
+    /// for them (`timelines`, any order, may be fewer than the tasks): the accounts of their
+    /// requesters and of everyone who commented on them (the first-seen commenters too) in
+    /// one `user.search` per 100, their requesters' L3 signatures in one call per 100, the
+    /// pastes they name; instead of calls task by task. What fails here is simply read
+    /// again, task by task, by [`Self::gather`].
+    pub async fn prefetch(&self, tasks: &[&Task], timelines: &[&[Transaction]]) {
+        let requests: Vec<Request> = tasks
+            .iter()
+            .map(|t| {
+                self.parser
+                    .parse(&t.fields.name, &t.fields.description.raw)
+                    .request
+            })
+            .collect();
+        self.prefetch_pastes(&requests).await;
         let mut requesters: Vec<Phid> =
             tasks.iter().map(|t| t.fields.author_phid.clone()).collect();
         requesters.sort();
         requesters.dedup();
-        if let Err(e) = self.users(&requesters).await {
-            tracing::warn!(error = %e, "cannot prefetch the requesters' accounts");
+        // Everyone [`Self::gather`] looks up: the requesters and the comments' authors (the
+        // bot's own comments aside, as the timeline sets them aside).
+        let mut people = requesters.clone();
+        people.extend(
+            timelines
+                .iter()
+                .flat_map(|txs| txs.iter())
+                .filter(|x| x.newest_comment().is_some() && x.author_phid != self.ctx.bot_phid)
+                .map(|x| x.author_phid.clone()),
+        );
+        if let Err(e) = self.users(&people).await {
+            tracing::warn!(error = %e, "cannot prefetch the accounts of the batch's requesters and commenters");
         }
+        // Those accounts are known by name now: the names looked up are the others.
+        self.prefetch_names(&requests).await;
         let L3Access::Legalpad { document, .. } = &self.ctx.l3 else {
             return;
         };
@@ -938,7 +992,7 @@ impl EvidenceSource {
                     !c.users
                         .get(p)
                         .zip(signers)
-                        .is_some_and(|(u, s)| s.contains(&u.username.key()))
+                        .is_some_and(|(u, s)| s.contains(&u.value.username.key()))
                 })
                 .collect()
         };
@@ -970,19 +1024,12 @@ impl EvidenceSource {
 
     /// The pastes the batch's descriptions name as the key, in one `paste.search` per 100
     /// instead of one each; each is used by the next read of it within [`PASTE_FRESH`].
-    async fn prefetch_pastes(&self, tasks: &[Task]) {
-        let mut ids: Vec<u64> = tasks
+    async fn prefetch_pastes(&self, requests: &[Request]) {
+        let mut ids: Vec<u64> = requests
             .iter()
-            .filter_map(|t| {
-                match self
-                    .parser
-                    .parse(&t.fields.name, &t.fields.description.raw)
-                    .request
-                    .key
-                {
-                    Some(KeyRef::Paste { id }) => Some(id),
-                    _ => None,
-                }
+            .filter_map(|r| match r.key {
+                Some(KeyRef::Paste { id }) => Some(id),
+                _ => None,
             })
             .collect();
         ids.sort_unstable();
@@ -1002,6 +1049,60 @@ impl EvidenceSource {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot prefetch the batch's pastes"),
+        }
+    }
+
+    /// The accounts the batch's requests name (the Phabricator username, the manager, the
+    /// expiry contact, and the shell and wikitech users that [`Self::subject`] may look up
+    /// in the directory), in one `user.search` by usernames per 100 instead of one each;
+    /// a name with no account is remembered as such, as [`Self::phid_of`] does.
+    async fn prefetch_names(&self, requests: &[Request]) {
+        let mut names: Vec<Username> = Vec::new();
+        for r in requests {
+            names.extend(r.phabricator_user.iter().cloned());
+            names.extend(r.manager.iter().cloned());
+            names.extend(r.expiry_contact.iter().cloned());
+            if r.full_name.is_some() {
+                let shell = r.shell_user.as_ref().map(|s| s.as_str());
+                for name in [shell, r.wikitech_user.as_deref()].into_iter().flatten() {
+                    if directory_name(name) {
+                        names.push(Username::new(name));
+                    }
+                }
+            }
+        }
+        let mut wanted: Vec<String> = {
+            let c = self.lock();
+            names
+                .iter()
+                .filter(|n| !c.by_name.contains_key(&n.key()))
+                .map(|n| n.as_str().to_string())
+                .collect()
+        };
+        wanted.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+        wanted.dedup_by_key(|n| n.to_ascii_lowercase());
+        if wanted.is_empty() {
+            return;
+        }
+        let found = match self.client.users_by_usernames(&wanted).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prefetch the accounts the batch's requests name");
+                return;
+            }
+        };
+        let mut c = self.lock();
+        let at = Instant::now();
+        for name in wanted {
+            let name = Username::new(&name);
+            let hit = found
+                .iter()
+                .find(|u| Username::new(&u.fields.username) == name);
+            if let Some(u) = hit {
+                c.users
+                    .insert(u.phid.clone(), Cached { value: info(u), at });
+            }
+            c.by_name.insert(name.key(), hit.map(|u| u.phid.clone()));
         }
     }
 
@@ -1160,10 +1261,7 @@ impl EvidenceSource {
         // already.
         let mut found: Vec<(Phid, UserInfo)> = Vec::new();
         for name in [shell, wikitech].into_iter().flatten() {
-            let well_formed = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            let well_formed = directory_name(name);
             let authors = author.is_some_and(|a| same_name(a.username.as_str(), name));
             let Some(full) = full.filter(|_| well_formed && !authors) else {
                 continue;
@@ -1882,7 +1980,7 @@ impl EvidenceSource {
     /// changed (`None`: unreadable). It counts only when the subject wrote it and nobody else
     /// changed it since.
     async fn paste_key(&self, pid: u64, subject: &Phid) -> Result<PasteKey, ConduitError> {
-        let Some(p) = self.paste(pid).await? else {
+        let Some(p) = self.paste(pid, subject).await? else {
             return Ok(PasteKey {
                 text: None,
                 trust: Trust::Unverified {
@@ -1944,6 +2042,14 @@ impl EvidenceSource {
         };
         Ok(key(trust, p.content))
     }
+}
+
+/// Whether `name` (a shell or wikitech user) is one the directory is searched for.
+fn directory_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn info(u: &User) -> UserInfo {

@@ -8,9 +8,11 @@ use accessbot::bot::Bot;
 use accessbot::conduit::{ClientOptions, Token};
 use accessbot::policy::Verdict;
 use accessbot::poller::Clock;
+use accessbot::rules::Rules;
 use accessbot::sim::{self, Scenario, SimHandle, SimOptions, Stats};
 use accessbot::store::Store;
 use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
 
 /// A simulator on `sc` at `now` and a fresh bot (concurrency 8) with a settable clock.
 struct Bench {
@@ -19,6 +21,7 @@ struct Bench {
     bot: Bot,
     token: String,
     concurrency: usize,
+    rules: Arc<Rules>,
     _dir: tempfile::TempDir,
 }
 
@@ -46,7 +49,8 @@ impl Bench {
             .expect("simulator starts");
         let dir = tempfile::tempdir().unwrap();
         let clock = Clock::fixed(now);
-        let bot = new_bot(&sim, &token, concurrency, &clock, dir.path()).await;
+        let rules = common::rules_uncapped();
+        let bot = new_bot(&sim, &token, concurrency, &clock, dir.path(), &rules).await;
         sim.reset_stats();
         Bench {
             sim,
@@ -54,8 +58,18 @@ impl Bench {
             bot,
             token,
             concurrency,
+            rules,
             _dir: dir,
         }
+    }
+
+    /// The same bench with a bot on `rules` instead (before anything ran: the database is
+    /// still empty).
+    async fn with_rules(mut self, rules: Rules) -> Bench {
+        self.rules = Arc::new(rules);
+        self.restart().await;
+        self.sim.reset_stats();
+        self
     }
 
     /// A restart: a new bot (client, caches, store connection) on the same database.
@@ -66,6 +80,7 @@ impl Bench {
             self.concurrency,
             &self.clock,
             self._dir.path(),
+            &self.rules,
         )
         .await;
     }
@@ -108,6 +123,7 @@ async fn new_bot(
     concurrency: usize,
     clock: &Clock,
     dir: &std::path::Path,
+    rules: &Arc<Rules>,
 ) -> Bot {
     Bot::builder()
         .url(sim.url())
@@ -117,7 +133,7 @@ async fn new_bot(
             max_in_flight: concurrency,
             ..ClientOptions::default()
         })
-        .rules(common::rules_uncapped())
+        .rules(rules.clone())
         .db(dir.join("accessbot.db"))
         .clock(clock.clone())
         .concurrency(concurrency)
@@ -147,12 +163,10 @@ async fn a_cold_sync_batches_accounts_memberships_and_signatures_then_idles_at_o
         "{:?}",
         sync.calls
     );
-    // Accounts: the requesters in one batch; only commenters seen first cost a call each.
-    assert!(
-        count(&sync, "user.search") < (n as u64) / 2,
-        "{:?}",
-        sync.calls
-    );
+    // Accounts: the batch's requesters and commenters in one call (the accounts its requests
+    // name are among them here); none task by task, none when the bot's comments are read
+    // back.
+    assert_eq!(count(&sync, "user.search"), 1, "{:?}", sync.calls);
     // Every request gets its checklist, in one edit each.
     let posted = count(&sync, "maniphest.edit");
     assert!(posted > 0 && posted <= n as u64, "{:?}", sync.calls);
@@ -372,6 +386,51 @@ async fn a_ready_request_whose_approvals_are_edited_away_is_caught_within_reconc
 }
 
 #[tokio::test]
+async fn a_requester_disabled_after_a_ready_checklist_is_seen_once_the_account_cache_expires() {
+    // Accounts are cached for `cache_ttl_minutes`; at 0 every read of a task reads them again.
+    let base = sim::generate(40, 8);
+    let t0 = base.now + Duration::days(30);
+    let mut rules = (*common::rules_uncapped()).clone();
+    rules.timing.cache_ttl_minutes = 0;
+    let b = Bench::start(base.clone(), t0).await.with_rules(rules).await;
+    let first = b.bot.cycle().await.expect("cycle");
+    let ready = first
+        .effects
+        .iter()
+        .find(|e| e.kind == "checklist" && e.verdict == Verdict::Ready)
+        .map(|e| e.task.0)
+        .expect("a ready request");
+    let author = &base.tasks.iter().find(|t| t.id == ready).unwrap().author;
+
+    // The requester's account is disabled ten minutes on: no task changes, so only the
+    // reconcile reads the request again, and its account must then be read afresh.
+    let minute = Duration::seconds(60);
+    let mut caught = None;
+    for i in 1..=45 {
+        if i == 10 {
+            assert!(b.sim.set_disabled(author, true), "no account {author}");
+        }
+        b.set_now(t0 + minute * i);
+        let r = b.bot.cycle().await.expect("cycle");
+        let verdict = r
+            .effects
+            .iter()
+            .find(|e| e.task.0 == ready && e.kind == "checklist")
+            .map(|e| e.verdict);
+        assert!(
+            i >= 10 || verdict.is_none_or(|v| v == Verdict::Ready),
+            "{i}: {verdict:?}"
+        );
+        if i >= 10 && verdict.is_some_and(|v| v != Verdict::Ready) {
+            caught = Some(i);
+            break;
+        }
+    }
+    let caught = caught.expect("the disabled account was never seen");
+    assert!(caught <= 10 + 30, "seen {} minutes later", caught - 10);
+}
+
+#[tokio::test]
 async fn after_a_restart_the_reconcile_reads_no_task_page_again() {
     let base = sim::generate(40, 8);
     let t0 = base.now + Duration::days(30);
@@ -413,6 +472,54 @@ async fn after_a_restart_the_reconcile_reads_no_task_page_again() {
     );
     // Pastes: one `paste.search` per batch, not one per paste.
     assert!(count(&s, "paste.search") <= reads, "{:?}", s.calls);
+}
+
+#[tokio::test]
+async fn a_key_paste_written_by_someone_else_is_refused_without_reading_its_history() {
+    // The same world twice, but in the second one paste of a request was written by another
+    // account than its requester.
+    let base = sim::generate(40, 8);
+    let now = base.now;
+    let (task, paste) = base
+        .tasks
+        .iter()
+        .find_map(|t| {
+            base.pastes
+                .iter()
+                .find(|p| p.author == t.author && t.description.contains(&format!("P{}", p.id)))
+                .map(|p| (t.id, p.id))
+        })
+        .expect("a request whose key is in its requester's paste");
+    let mut sc = base.clone();
+    let other = sc
+        .users
+        .iter()
+        .find(|u| {
+            !u.bot
+                && u.username != "accessbot"
+                && u.username != sc.pastes.iter().find(|p| p.id == paste).unwrap().author
+        })
+        .map(|u| u.username.clone())
+        .unwrap();
+    sc.pastes.iter_mut().find(|p| p.id == paste).unwrap().author = other;
+    let own = Bench::start(base, now).await.cycles(1).await;
+    let b = Bench::start(sc, now).await;
+    let theirs = b.cycles(1).await;
+    // One history fewer: whoever changed it since, such a paste is not trusted.
+    assert_eq!(
+        count(&theirs, "transaction.search") + 1,
+        count(&own, "transaction.search"),
+        "{:?} {:?}",
+        own.calls,
+        theirs.calls
+    );
+    let posted = b.sim.comments(task);
+    assert!(
+        posted.iter().any(|c| c
+            .text
+            .contains("written by someone other than the person the request is for")),
+        "{posted:?}"
+    );
 }
 
 #[tokio::test]
@@ -519,7 +626,7 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
             .collect();
         let token = accessbot::bot::scenario_token(&sc).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        b.bot = new_bot(&b.sim, &token, 8, &b.clock, dir.path()).await;
+        b.bot = new_bot(&b.sim, &token, 8, &b.clock, dir.path(), &b.rules).await;
         b._dir = dir;
         b.cycles(1).await;
         let after: Vec<usize> = sources

@@ -224,6 +224,19 @@ impl SimHandle {
         lock(&self.shared.world).mangled.remove(&id);
     }
 
+    /// Disables the account `username` (or enables it again), as an administrator would;
+    /// false when there is no such account.
+    pub fn set_disabled(&self, username: &str, disabled: bool) -> bool {
+        let mut w = lock(&self.shared.world);
+        match w.user_index(username) {
+            Some(i) => {
+                w.users[i].disabled = disabled;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Changes the fault shares (the seeded sequence continues).
     pub fn set_faults(&self, spec: FaultSpec) {
         lock(&self.shared.faults).spec = spec;
