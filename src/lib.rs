@@ -36,6 +36,7 @@ pub mod rules_live;
 pub mod secret;
 pub mod service;
 pub mod statement;
+pub mod status_json;
 pub mod store;
 pub mod timeline;
 pub mod view;
