@@ -1342,24 +1342,7 @@ mod tests {
             })
         );
         assert_eq!(s.task_brief(TaskId(99)).await.unwrap(), None);
-        let view = |r: &TaskRow| TaskRow {
-            id: r.id,
-            requester: r.requester.clone(),
-            shell_user: r.shell_user.clone(),
-            groups: r.groups.clone(),
-            sudo: r.sudo,
-            open: r.open,
-            verdict: r.verdict.clone(),
-            until_at: r.until_at,
-            who: r.who.clone(),
-            tagged_at: r.tagged_at,
-            created_at: r.created_at,
-            last_activity: r.last_activity,
-            meeting: r.meeting.clone(),
-            decision: r.decision.clone(),
-            first_meeting: r.first_meeting.clone(),
-            ..TaskRow::default()
-        };
+        let view = rows::view_fields;
         assert_eq!(
             s.view_rows(false).await.unwrap(),
             vec![view(&open), view(&closed)]

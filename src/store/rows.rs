@@ -219,6 +219,29 @@ pub(super) fn parse_status_reports(
 }
 
 #[cfg(test)]
+/// What the views keep of a row (see [`VIEW_ROWS`]).
+pub(super) fn view_fields(r: &TaskRow) -> TaskRow {
+    TaskRow {
+        id: r.id,
+        requester: r.requester.clone(),
+        shell_user: r.shell_user.clone(),
+        groups: r.groups.clone(),
+        sudo: r.sudo,
+        open: r.open,
+        verdict: r.verdict.clone(),
+        until_at: r.until_at,
+        who: r.who.clone(),
+        tagged_at: r.tagged_at,
+        created_at: r.created_at,
+        last_activity: r.last_activity,
+        meeting: r.meeting.clone(),
+        decision: r.decision.clone(),
+        first_meeting: r.first_meeting.clone(),
+        ..TaskRow::default()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::super::{Batch, Store, FULL};
     use super::*;
@@ -305,28 +328,6 @@ mod tests {
                 ..TaskRow::default()
             },
         ]
-    }
-
-    /// What the views keep of a row (see [`VIEW_ROWS`]).
-    fn view_fields(r: &TaskRow) -> TaskRow {
-        TaskRow {
-            id: r.id,
-            requester: r.requester.clone(),
-            shell_user: r.shell_user.clone(),
-            groups: r.groups.clone(),
-            sudo: r.sudo,
-            open: r.open,
-            verdict: r.verdict.clone(),
-            until_at: r.until_at,
-            who: r.who.clone(),
-            tagged_at: r.tagged_at,
-            created_at: r.created_at,
-            last_activity: r.last_activity,
-            meeting: r.meeting.clone(),
-            decision: r.decision.clone(),
-            first_meeting: r.first_meeting.clone(),
-            ..TaskRow::default()
-        }
     }
 
     #[tokio::test]
