@@ -1530,31 +1530,30 @@ async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
 
 /// `status --json`, streamed: the same text as pretty-printing
 /// [`crate::report::status_json`] over rows read whole, but the reports are read a slice of
-/// rows at a time ([`crate::store::Store::status_reports`]) and each object is written as it
-/// is made, so neither every report nor the whole document is held at once.
+/// rows at a time ([`crate::store::Store::status_reports`]) and each is re-indented from its
+/// stored text as it comes ([`crate::status_json::Writer`]), so neither every report nor the
+/// whole document is held at once, and no report is parsed into a `Value`; the database pages
+/// of each slice are let go after it ([`crate::store::Store::unmap_pages`]).
 async fn print_status_json(
     store: &crate::store::Store,
     rows: &[crate::store::TaskRow],
     now: DateTime<Utc>,
     base: Option<&str>,
 ) -> anyhow::Result<()> {
-    use serde::ser::{SerializeSeq, Serializer};
     use std::io::Write;
     const SLICE: usize = 500;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut ser = serde_json::Serializer::pretty(&mut out);
-    let mut seq = ser.serialize_seq(Some(rows.len()))?;
+    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut doc = crate::status_json::Writer::new(out)?;
     for slice in rows.chunks(SLICE) {
         let ids: Vec<i64> = slice.iter().map(|r| r.id).collect();
         let mut reports = store.status_reports(&ids).await?;
         for r in slice {
             let (at, report) = reports.remove(&r.id).unwrap_or((None, String::new()));
-            seq.serialize_element(&crate::report::status_item(r, at, &report, now, base))?;
+            doc.item(r, at, &report, now, base)?;
         }
+        store.unmap_pages().await?;
     }
-    seq.end()?;
-    writeln!(out)?;
-    out.flush()?;
+    doc.finish()?.flush()?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod plan;
 pub mod poller;
 pub mod rules_live;
 pub mod service;
+pub mod status_json;
 pub mod store;
 
 /// The pure core, its own crate (`crates/core`: no tokio, reqwest or sqlx); its modules are

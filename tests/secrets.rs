@@ -187,7 +187,7 @@ async fn the_token_and_private_keys_appear_nowhere() {
     }
     let last = |id: u64| {
         let text = sim.comments(id).last().unwrap().text.clone();
-        common::snap::normalise(&text, &sim.url(), dir.path())
+        w.normalise(&text)
     };
     insta::assert_snapshot!(last(100), @"
     **accessbot checklist** for this access request: **BLOCKED: waiting for requester, legal.**

@@ -982,7 +982,11 @@ fn under_review(r: &TaskRow, day: &str) -> bool {
     r.sudo && r.decision.is_none() && r.meeting.as_deref() == Some(day)
 }
 
-fn approvals_of(report_json: &str) -> Vec<String> {
+/// The approvals present on a stored report (`check --json`'s object): the ids of its
+/// passing approval checks (`*approval`, `lead-approval:*`), in report order; none for a text
+/// that is not such a report. The one place that says which checks are approvals: the store
+/// keeps its result beside each report (`reports.approvals`) for the agenda.
+pub fn approvals_of(report_json: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(report_json).unwrap_or_default();
     v.get("checks")
         .and_then(|c| c.as_array())

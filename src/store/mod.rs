@@ -10,6 +10,7 @@ use crate::ids::{Fingerprint, Phid, TaskId};
 use crate::timeline::Moment;
 use crate::view::flag;
 pub use crate::view::{LifecycleRow, TaskRow};
+use rows::{json_columns, task_row, BRIEF_COLUMNS};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +18,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
+
+mod rows;
 
 /// Store errors. Messages name the database file.
 #[derive(Debug, thiserror::Error)]
@@ -150,44 +153,6 @@ pub struct PollEntry {
     pub ready: bool,
 }
 
-/// A task row read by sqlx column by column (the report's [`TaskRow`] is a plain type of the
-/// core's `view`, which knows nothing of the database).
-fn task_row(r: sqlx::sqlite::SqliteRow) -> Result<TaskRow, sqlx::Error> {
-    Ok(TaskRow {
-        id: r.try_get("id")?,
-        phid: r.try_get("phid")?,
-        title: r.try_get("title")?,
-        requester: r.try_get("requester")?,
-        shell_user: r.try_get("shell_user")?,
-        groups: r.try_get("groups")?,
-        sudo: r.try_get("sudo")?,
-        open: r.try_get("open")?,
-        verdict: r.try_get("verdict")?,
-        until_at: r.try_get("until_at")?,
-        who: r.try_get("who")?,
-        tagged_at: r.try_get("tagged_at")?,
-        created_at: r.try_get("created_at")?,
-        date_modified: r.try_get("date_modified")?,
-        last_activity: r.try_get("last_activity")?,
-        checklist_hash: r.try_get("checklist_hash")?,
-        posted_hash: r.try_get("posted_hash")?,
-        posted_xact: r.try_get("posted_xact")?,
-        posted_at: r.try_get("posted_at")?,
-        evaluated_at: r.try_get("evaluated_at")?,
-        first_ready_at: r.try_get("first_ready_at")?,
-        meeting: r.try_get("meeting")?,
-        decision: r.try_get("decision")?,
-        decided_by: r.try_get("decided_by")?,
-        decided_at: r.try_get("decided_at")?,
-        nudged_for: r.try_get("nudged_for")?,
-        ready_marked: r.try_get("ready_marked")?,
-        last_xact_id: r.try_get("last_xact_id")?,
-        wake_at: r.try_get("wake_at")?,
-        first_meeting: r.try_get("first_meeting")?,
-        report_json: r.try_get("report_json")?,
-    })
-}
-
 /// A lifecycle row read by sqlx column by column (a plain type of the core's `view`).
 fn lifecycle_row(r: sqlx::sqlite::SqliteRow) -> Result<LifecycleRow, sqlx::Error> {
     Ok(LifecycleRow {
@@ -310,52 +275,6 @@ impl Batch {
     }
 }
 
-/// A task row as the JSON array [`Store::write_batch`] reads: the columns of [`BRIEF_COLUMNS`],
-/// then the report.
-fn row_json(t: &TaskRow) -> serde_json::Value {
-    serde_json::json!([
-        t.id,
-        t.phid,
-        t.title,
-        t.requester,
-        t.shell_user,
-        t.groups,
-        t.sudo as i64,
-        t.open as i64,
-        t.verdict,
-        t.until_at,
-        t.who,
-        t.tagged_at,
-        t.created_at,
-        t.date_modified,
-        t.last_activity,
-        t.checklist_hash,
-        t.posted_hash,
-        t.posted_xact,
-        t.posted_at,
-        t.evaluated_at,
-        t.first_ready_at,
-        t.meeting,
-        t.decision,
-        t.decided_by,
-        t.decided_at,
-        t.nudged_for,
-        t.ready_marked as i64,
-        t.last_xact_id,
-        t.wake_at,
-        t.first_meeting,
-        t.report_json
-    ])
-}
-
-/// `value ->> 0, value ->> 1, …` for `n` columns of a JSON array row.
-fn json_columns(n: usize) -> String {
-    (0..n)
-        .map(|i| format!("value ->> {i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -365,67 +284,19 @@ pub struct Store {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The columns of a task row without its report, in the order of [`TaskRow`]'s fields: a row
-/// is read as a JSON array of them (serde fills a struct from a sequence in field order), the
-/// shortest text SQLite can build and serde can parse.
-const BRIEF_COLUMNS: &str = "id, phid, title, requester, shell_user, groups, sudo, open, verdict, until_at, who, tagged_at, created_at, date_modified, last_activity, checklist_hash, posted_hash, posted_xact, posted_at, evaluated_at, first_ready_at, meeting, decision, decided_by, decided_at, nudged_for, ready_marked, last_xact_id, wake_at, first_meeting";
-
-/// Rows as [`Store::view_rows`] reads them; `None` when a row does not have its 15 fields (a
-/// separator inside a field).
-fn parse_view_rows(text: &str) -> Option<Vec<TaskRow>> {
-    fn opt_str(f: &str) -> Option<String> {
-        (f != "\u{15}").then(|| f.to_string())
-    }
-    fn opt_int(f: &str) -> Option<Option<i64>> {
-        if f == "\u{15}" {
-            Some(None)
-        } else {
-            f.parse().ok().map(Some)
-        }
-    }
-    text.split('\u{1e}')
-        .map(|row| {
-            let f: Vec<&str> = row.split('\u{1f}').collect();
-            let [id, requester, shell_user, groups, sudo, open, verdict, until_at, who, tagged_at, created_at, last_activity, meeting, decision, first_meeting] =
-                f.as_slice()
-            else {
-                return None;
-            };
-            Some(TaskRow {
-                id: id.parse().ok()?,
-                requester: requester.to_string(),
-                shell_user: opt_str(shell_user),
-                groups: groups.to_string(),
-                sudo: *sudo != "0",
-                open: *open != "0",
-                verdict: verdict.to_string(),
-                until_at: opt_int(until_at)?,
-                who: who.to_string(),
-                tagged_at: opt_int(tagged_at)?,
-                created_at: created_at.parse().ok()?,
-                last_activity: opt_int(last_activity)?,
-                meeting: opt_str(meeting),
-                decision: opt_str(decision),
-                first_meeting: opt_str(first_meeting),
-                ..TaskRow::default()
-            })
-        })
-        .collect()
-}
-
 /// Parses the JSON text a query aggregated its rows into.
 fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
 }
 
-/// The ids of the passing approval checks of a stored report (`report_json`), as a JSON array
-/// in report order; `[]` for a report that is not JSON. Migration 0002 fills the `approvals`
-/// column of existing reports with this same expression.
-const APPROVALS_OF_REPORT: &str = "CASE WHEN json_valid(report_json) THEN COALESCE((
-    SELECT json_group_array(c.id) FROM (
-        SELECT report_json ->> (e.fullkey || '.id') AS id, report_json ->> (e.fullkey || '.status') AS status
-        FROM json_each(report_json, '$.checks') e) c
-    WHERE c.status = 'pass' AND (c.id GLOB '*approval' OR c.id GLOB 'lead-approval:*')), '[]') ELSE '[]' END";
+/// The `approvals` column of a stored report (migration 0002): the ids of its passing
+/// approval checks as a JSON array, computed in Rust by [`crate::report::approvals_of`] when
+/// the report is written (the agenda reads the column, not the report). Migration 0002 filled
+/// the column of the reports that existed then with its own SQL, which agrees with that
+/// function on the reports the bot writes (`migration_0002_agrees_with_approvals_of`).
+fn approvals_column(report_json: &str) -> String {
+    serde_json::to_string(&crate::report::approvals_of(report_json)).unwrap_or_else(|_| "[]".into())
+}
 
 /// How a key sighting already stored is updated (see [`Store::record_key`]): the subject is the
 /// latest, the first appearance the earliest; `excluded` is earlier than the row when it is an
@@ -727,25 +598,13 @@ impl Store {
     /// text of separated fields, the cheapest form SQLite builds (building JSON for 10,000 rows
     /// was most of `status`); a field holding a separator falls back to [`Self::task_briefs`].
     pub async fn view_rows(&self, only_open: bool) -> Result<Vec<TaskRow>, StoreError> {
-        // NAK stands for NULL; US separates fields, RS rows.
-        // One printf per row (chained `||` copies the row once per field), straight off the
-        // table in rowid (= id) order, not through a sorted subquery of whole rows.
-        let text: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT group_concat(printf('%d%s%s%s%s%s%s%s%d%s%d%s%s%s%s%s%s%s%s%s%d%s%s%s%s%s%s%s%s',
-                 id, char(31), requester, char(31), ifnull(shell_user, char(21)), char(31), groups,
-                 char(31), sudo, char(31), open, char(31), verdict, char(31), ifnull(until_at, char(21)),
-                 char(31), who, char(31), ifnull(tagged_at, char(21)), char(31), created_at, char(31),
-                 ifnull(last_activity, char(21)), char(31), ifnull(meeting, char(21)), char(31),
-                 ifnull(decision, char(21)), char(31), ifnull(first_meeting, char(21))), char(30))
-             FROM tasks {}",
-            if only_open { "WHERE open = 1" } else { "" }
-        ))
-        .fetch_one(&self.pool)
-        .await?;
+        let (text, count): (Option<String>, i64) = sqlx::query_as(&rows::view_rows_sql(only_open))
+            .fetch_one(&self.pool)
+            .await?;
         let Some(text) = text else {
             return Ok(Vec::new());
         };
-        match parse_view_rows(&text) {
+        match rows::parse_view_rows(&text, count) {
             Some(mut rows) => {
                 // Already in id order in practice; SQLite does not promise it.
                 rows.sort_by_key(|r| r.id);
@@ -768,40 +627,37 @@ impl Store {
             "[{}]",
             ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
         );
-        let text: Option<String> = sqlx::query_scalar(
-            "SELECT group_concat(printf('%d%s%s%s%s', t.id, char(31),
-                 ifnull(t.evaluated_at, char(21)), char(31), ifnull(r.report_json, '{}')), char(30))
-             FROM json_each(?) j JOIN tasks t ON t.id = j.value
-             LEFT JOIN reports r ON r.task_id = t.id",
-        )
-        .bind(&list)
-        .fetch_one(&self.pool)
-        .await?;
-        let parsed = text.as_deref().map_or(Some(HashMap::new()), |text| {
-            text.split('\u{1e}')
-                .map(|row| {
-                    let mut f = row.splitn(3, '\u{1f}');
-                    let id: i64 = f.next()?.parse().ok()?;
-                    let at = match f.next()? {
-                        "\u{15}" => None,
-                        t => Some(t.parse().ok()?),
-                    };
-                    Some((id, (at, f.next()?.to_string())))
-                })
-                .collect::<Option<HashMap<_, _>>>()
-        });
-        if let Some(found) = parsed {
+        let (text, count): (Option<String>, i64) = sqlx::query_as(rows::STATUS_REPORTS)
+            .bind(&list)
+            .fetch_one(&self.pool)
+            .await?;
+        if let Some(found) = rows::parse_status_reports(text.as_deref(), count) {
             return Ok(found);
         }
-        let rows: Vec<(i64, Option<i64>, String)> = sqlx::query_as(
-            "SELECT t.id, t.evaluated_at, ifnull(r.report_json, '{}')
-             FROM json_each(?) j JOIN tasks t ON t.id = j.value
-             LEFT JOIN reports r ON r.task_id = t.id",
-        )
-        .bind(&list)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, Option<i64>, String)> = sqlx::query_as(rows::STATUS_REPORTS_PLAIN)
+            .bind(&list)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(|(id, at, r)| (id, (at, r))).collect())
+    }
+
+    /// Lets go of the database pages a read-only store has mapped into memory (the views read
+    /// the file through a memory map, see `connect_read_only`): each page a long read touched
+    /// stays in the process's resident memory until the map is dropped. `status --json`, which
+    /// reads every report, calls this after each slice of reports, so it holds one slice's
+    /// pages instead of the whole file. Nothing when the file is not mapped.
+    pub async fn unmap_pages(&self) -> Result<(), StoreError> {
+        let mut c = self.pool.acquire().await?;
+        let size: i64 = sqlx::query_scalar("PRAGMA mmap_size")
+            .fetch_one(&mut *c)
+            .await?;
+        if size > 0 {
+            sqlx::query("PRAGMA mmap_size = 0").execute(&mut *c).await?;
+            sqlx::query(&format!("PRAGMA mmap_size = {size}"))
+                .execute(&mut *c)
+                .await?;
+        }
+        Ok(())
     }
 
     /// One task's row without its report (see [`Self::task_briefs`]).
@@ -944,17 +800,13 @@ impl Store {
         .await?;
         if !t.report_json.is_empty() {
             sqlx::query(
-                "INSERT INTO reports (task_id, report_json) VALUES (?, ?)
-                 ON CONFLICT(task_id) DO UPDATE SET report_json = excluded.report_json",
+                "INSERT INTO reports (task_id, report_json, approvals) VALUES (?, ?, ?)
+                 ON CONFLICT(task_id) DO UPDATE SET report_json = excluded.report_json,
+                    approvals = excluded.approvals",
             )
             .bind(t.id)
             .bind(&t.report_json)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(&format!(
-                "UPDATE reports SET approvals = {APPROVALS_OF_REPORT} WHERE task_id = ?"
-            ))
-            .bind(t.id)
+            .bind(approvals_column(&t.report_json))
             .execute(&mut *tx)
             .await?;
         }
@@ -971,7 +823,8 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         if !b.tasks.is_empty() {
-            let rows = serde_json::Value::Array(b.tasks.iter().map(row_json).collect()).to_string();
+            let rows =
+                serde_json::Value::Array(b.tasks.iter().map(rows::row_json).collect()).to_string();
             let updates = BRIEF_COLUMNS
                 .split(", ")
                 .skip(1)
@@ -986,21 +839,23 @@ impl Store {
             .bind(&rows)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO reports (task_id, report_json)
-                 SELECT value ->> 0, value ->> 30 FROM json_each(?1) WHERE (value ->> 30) <> ''
-                 ON CONFLICT(task_id) DO UPDATE SET report_json = excluded.report_json",
-            )
-            .bind(&rows)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(&format!(
-                "UPDATE reports SET approvals = {APPROVALS_OF_REPORT} WHERE task_id IN
-                 (SELECT value ->> 0 FROM json_each(?1) WHERE (value ->> 30) <> '')"
-            ))
-            .bind(&rows)
-            .execute(&mut *tx)
-            .await?;
+            let reports: Vec<serde_json::Value> = b
+                .tasks
+                .iter()
+                .filter(|t| !t.report_json.is_empty())
+                .map(|t| serde_json::json!([t.id, t.report_json, approvals_column(&t.report_json)]))
+                .collect();
+            if !reports.is_empty() {
+                sqlx::query(
+                    "INSERT INTO reports (task_id, report_json, approvals)
+                     SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
+                     ON CONFLICT(task_id) DO UPDATE SET report_json = excluded.report_json,
+                        approvals = excluded.approvals",
+                )
+                .bind(serde_json::Value::Array(reports).to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         if !b.audit.is_empty() {
             let rows: Vec<serde_json::Value> = b
@@ -1479,24 +1334,7 @@ mod tests {
             })
         );
         assert_eq!(s.task_brief(TaskId(99)).await.unwrap(), None);
-        let view = |r: &TaskRow| TaskRow {
-            id: r.id,
-            requester: r.requester.clone(),
-            shell_user: r.shell_user.clone(),
-            groups: r.groups.clone(),
-            sudo: r.sudo,
-            open: r.open,
-            verdict: r.verdict.clone(),
-            until_at: r.until_at,
-            who: r.who.clone(),
-            tagged_at: r.tagged_at,
-            created_at: r.created_at,
-            last_activity: r.last_activity,
-            meeting: r.meeting.clone(),
-            decision: r.decision.clone(),
-            first_meeting: r.first_meeting.clone(),
-            ..TaskRow::default()
-        };
+        let view = rows::view_fields;
         assert_eq!(
             s.view_rows(false).await.unwrap(),
             vec![view(&open), view(&closed)]
@@ -1639,7 +1477,7 @@ mod tests {
         std::fs::create_dir(&first).unwrap();
         std::fs::write(
             first.join("0001_initial.sql"),
-            include_str!("../migrations/0001_initial.sql"),
+            include_str!("../../migrations/0001_initial.sql"),
         )
         .unwrap();
         {
@@ -1682,17 +1520,74 @@ mod tests {
         assert_eq!(got.get(&2).cloned(), Some(vec![]));
     }
 
-    #[test]
-    fn the_migration_fills_approvals_as_put_task_does() {
-        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        let migration = include_str!("../migrations/0002_report_approvals.sql");
-        assert!(
-            words(migration).contains(&format!(
-                "UPDATE reports SET approvals = {};",
-                words(APPROVALS_OF_REPORT)
-            )),
-            "migration 0002 and APPROVALS_OF_REPORT differ"
-        );
+    #[tokio::test]
+    async fn migration_0002_agrees_with_approvals_of() {
+        // The reports the bot writes (a checklist's checks in order), and shapes it never
+        // writes: the column migration 0002 filled for old reports is what the store now
+        // computes in Rust for new ones.
+        let checks = |checks: &[(&str, &str)]| {
+            let checks: Vec<_> = checks
+                .iter()
+                .map(|(id, status)| serde_json::json!({"id": id, "status": status, "label": "é ✓"}))
+                .collect();
+            serde_json::json!({"verdict": "waiting", "checks": checks}).to_string()
+        };
+        let reports = [
+            checks(&[
+                ("manager-approval", "pass"),
+                ("lead-approval:ops", "pass"),
+                ("lead-approval:deployment", "fail"),
+                ("approval-typo", "pass"),
+                ("l3", "pass"),
+                ("sponsor-approval", "pass"),
+                ("lead-approval:wmcs-ü", "pass"),
+            ]),
+            checks(&[("manager-approval", "waiting"), ("Manager-Approval", "pass")]),
+            checks(&[]),
+            r#"{"verdict":"ready"}"#.into(),
+            r#"{"checks":[{"id":"manager-approval"},{"status":"pass"},{"id":7,"status":"pass"},{"id":"x-approval","status":"pass"}]}"#.into(),
+            r#"{"checks":[]}"#.into(),
+            "{broken".into(),
+            "[]".into(),
+            String::new(),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("m.db");
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
+        sqlx::raw_sql(include_str!("../../migrations/0001_initial.sql"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (id, report) in reports.iter().enumerate() {
+            sqlx::query("INSERT INTO reports (task_id, report_json) VALUES (?, ?)")
+                .bind(id as i64)
+                .bind(report)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql(include_str!("../../migrations/0002_report_approvals.sql"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (id, report) in reports.iter().enumerate() {
+            let filled: String =
+                sqlx::query_scalar("SELECT approvals FROM reports WHERE task_id = ?")
+                    .bind(id as i64)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            let filled: Vec<String> = serde_json::from_str(&filled).unwrap();
+            assert_eq!(filled, crate::report::approvals_of(report), "{report}");
+            assert_eq!(
+                approvals_column(report),
+                serde_json::to_string(&filled).unwrap()
+            );
+        }
+        pool.close().await;
     }
 
     fn moment(at: i64, xact: u64) -> Moment {
