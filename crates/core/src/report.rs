@@ -889,7 +889,9 @@ pub fn agenda(
             .last_activity
             .and_then(|t| DateTime::from_timestamp(t, 0))
             .is_some_and(|t| crate::policy::is_stale(t, now, &rules.timing));
-        if matches!(r.verdict.as_str(), "blocked" | "waiting") && (is_stale || age >= 14) {
+        if matches!(r.verdict.as_str(), "blocked" | "waiting")
+            && (is_stale || age >= i64::from(rules.meeting.stale_agenda_days))
+        {
             stale.push(AgendaStale {
                 task,
                 url,

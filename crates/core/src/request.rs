@@ -16,7 +16,7 @@
 use crate::ids::{ShellUser, Username};
 use crate::keys::{self, KeyReport};
 use crate::remarkup;
-use crate::rules::Labels;
+use crate::rules::{FormRules, Labels};
 use chrono::NaiveDate;
 use regex::Regex;
 use serde::Serialize;
@@ -176,6 +176,8 @@ pub struct Parser {
     labels: HashMap<String, Field>,
     /// The longest normalised label, in bytes: a longer candidate is no label.
     longest: usize,
+    /// `[form]` of phrases.toml: titles that name groups and user, pointers instead of a key.
+    form: FormRules,
 }
 
 /// Parses a request from the task title and description.
@@ -200,10 +202,11 @@ pub fn parse(title: &str, description: &str, labels: &Labels) -> Parsed {
 }
 
 fn same_labels(a: &Labels, b: &Labels) -> bool {
-    a.fields()
-        .iter()
-        .zip(b.fields().iter())
-        .all(|((_, x), (_, y))| x == y)
+    a.form.same(&b.form)
+        && a.fields()
+            .iter()
+            .zip(b.fields().iter())
+            .all(|((_, x), (_, y))| x == y)
 }
 
 /// The design §7 `request` object: `parse --json` prints it with `"problems"` added, `check
@@ -546,14 +549,6 @@ fn is_none_value(s: &str) -> bool {
         .any(|w| t.eq_ignore_ascii_case(w))
 }
 
-fn title_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)requesting\s+access\s+to\s+(.+?)\s+for\s+(?:user\s+)?@?([^\s()]+?)[.!]?\s*(?:\([^()]*\)\s*)?$")
-            .expect("static regex")
-    })
-}
-
 fn paste_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -571,19 +566,6 @@ fn may_name_paste(text: &str) -> bool {
         w[0] == b'P'
             && matches!(w[1], b'1'..=b'9')
             && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
-    })
-}
-
-fn pointer_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(concat!(
-            r"(?i)https?://(?:wikitech\.wikimedia\.org|meta\.wikimedia\.org|www\.mediawiki\.org)/wiki/(?:User|Special)[^\s|\]]*",
-            r"|https?://gerrit\.wikimedia\.org/r/[^\s|\]]+",
-            r"|\bgerrit\s+change\s+#?\d+",
-            r"|\b(?:wikitech|meta)\s+user\s+page\b",
-        ))
-        .expect("static regex")
     })
 }
 
@@ -632,6 +614,7 @@ impl Parser {
         Parser {
             labels: map,
             longest,
+            form: labels.form.clone(),
         }
     }
 
@@ -772,7 +755,7 @@ impl Parser {
             quoted_key,
             &mut out,
         );
-        fill_from_title(title, subject, &mut out);
+        fill_from_title(&self.form, title, subject, &mut out);
         require_fields(&mut out);
         out
     }
@@ -1022,7 +1005,7 @@ impl Parser {
                     }
                 }
                 if pointer.is_none() {
-                    if let Some(m) = pointer_regex().find(text) {
+                    if let Some(m) = self.form.pointer.find(text) {
                         pointer = Some(m.as_str().to_string());
                     }
                 }
@@ -1235,16 +1218,17 @@ fn username_of(value: &str) -> Option<Username> {
 
 /// Fills groups and the shell user from "Requesting access to GROUPS for USER" (the title,
 /// or a `Subject:` line) when the description lacks them.
-fn fill_from_title(title: &str, subject: Option<&str>, out: &mut Parsed) {
+fn fill_from_title(form: &FormRules, title: &str, subject: Option<&str>, out: &mut Parsed) {
     if !out.request.groups.is_empty() && out.request.shell_user.is_some() {
         return;
     }
-    let caps = title_regex()
-        .captures(title.trim())
-        .or_else(|| subject.and_then(|s| title_regex().captures(s.trim())));
+    fn read<'t>(form: &FormRules, text: &'t str) -> Option<regex::Captures<'t>> {
+        form.title.iter().find_map(|re| re.captures(text.trim()))
+    }
+    let caps = read(form, title).or_else(|| subject.and_then(|s| read(form, s)));
     let Some(caps) = caps else { return };
     if out.request.groups.is_empty() {
-        if let Some(g) = caps.get(1) {
+        if let Some(g) = caps.name("groups") {
             let mut seen = HashSet::new();
             out.request.groups = groups_of(g.as_str())
                 .into_iter()
@@ -1255,7 +1239,7 @@ fn fill_from_title(title: &str, subject: Option<&str>, out: &mut Parsed) {
     }
     if out.request.shell_user.is_none() && !out.problems.iter().any(|p| p.field == "shell_user") {
         if let Some(u) = caps
-            .get(2)
+            .name("user")
             .and_then(|u| u.as_str().parse::<ShellUser>().ok())
         {
             out.request.shell_user = Some(u);

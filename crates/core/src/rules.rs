@@ -434,6 +434,8 @@ struct MeetingRaw {
     cutoff_hours: u32,
     #[serde(default = "default_meeting_time")]
     time: String,
+    #[serde(default = "default_stale_agenda_days")]
+    stale_agenda_days: u32,
 }
 
 fn default_meeting_day() -> String {
@@ -447,6 +449,9 @@ fn default_cutoff() -> u32 {
 }
 fn default_meeting_time() -> String {
     "15:00".into()
+}
+fn default_stale_agenda_days() -> u32 {
+    14
 }
 
 /// `[meeting]`, validated.
@@ -462,6 +467,9 @@ pub struct Meeting {
     pub cutoff_hours: u32,
     /// Local start time of the meeting.
     pub time: chrono::NaiveTime,
+    /// The agenda's stale section lists a blocked or waiting request once it is this many days
+    /// old, even if it saw activity lately (a stale one is listed at any age).
+    pub stale_agenda_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -660,6 +668,68 @@ pub struct Labels {
     /// apply.
     #[serde(default = "default_impact_labels")]
     pub impact: Vec<String>,
+    /// `[form]` of phrases.toml, compiled (not a `[labels]` key: [`Rules`] sets it; labels read
+    /// alone carry the bundled `[form]`), so that the request parser has it with the labels.
+    #[serde(skip)]
+    pub form: FormRules,
+}
+
+/// `[form]` of phrases.toml: how a request is read besides its labelled fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormRaw {
+    title: Vec<String>,
+    pointer: Vec<String>,
+}
+
+/// `[form]` of phrases.toml, compiled.
+#[derive(Debug, Clone)]
+pub struct FormRules {
+    /// Titles (or a `Subject:` line) that name the groups and the user when the description
+    /// does not, tried in order; each has `(?P<groups>…)` and `(?P<user>…)` captures.
+    pub title: Vec<Regex>,
+    /// Text in a key field that points somewhere else instead of giving the key (a user page,
+    /// a Gerrit change): the key check then says where the key must be.
+    pub pointer: Regex,
+}
+
+impl Default for FormRules {
+    /// The bundled `[form]`.
+    fn default() -> FormRules {
+        static BUNDLED: OnceLock<FormRules> = OnceLock::new();
+        BUNDLED
+            .get_or_init(|| {
+                // Only `[form]` is read here: reading the whole bundle would build `Labels`,
+                // whose `form` is this default.
+                #[derive(Deserialize)]
+                struct Bundled {
+                    form: FormRaw,
+                }
+                let raw: Bundled = toml::from_str(BUNDLED_PHRASES)
+                    .expect("the bundled phrases have a [form] table");
+                form_phrases(&raw.form, &|key, message| RulesError {
+                    file: PathBuf::from("phrases.toml"),
+                    line: None,
+                    key: key.into(),
+                    message,
+                })
+                .expect("the bundled [form] compiles")
+            })
+            .clone()
+    }
+}
+
+impl FormRules {
+    /// Whether two compiled `[form]`s hold the same patterns.
+    pub fn same(&self, other: &FormRules) -> bool {
+        self.pointer.as_str() == other.pointer.as_str()
+            && self.title.len() == other.title.len()
+            && self
+                .title
+                .iter()
+                .zip(&other.title)
+                .all(|(a, b)| a.as_str() == b.as_str())
+    }
 }
 
 fn default_existing_group_labels() -> Vec<String> {
@@ -710,6 +780,9 @@ struct PhrasesRaw {
     /// Optional: without it the bundled `[privilege_change]` phrases apply.
     #[serde(default)]
     privilege_change: Option<PrivilegeChangeRaw>,
+    /// Optional: without it the bundled `[form]` phrases apply.
+    #[serde(default)]
+    form: Option<FormRaw>,
 }
 
 /// `[privilege_change]` of phrases.toml.
@@ -1167,6 +1240,14 @@ impl Rules {
                     format!("{:?} is not a time (HH:MM)", m.time),
                 )
             })?,
+            stale_agenda_days: if m.stale_agenda_days == 0 {
+                return Err(perr(
+                    "meeting.stale_agenda_days",
+                    "must be at least 1".into(),
+                ));
+            } else {
+                m.stale_agenda_days
+            },
         };
         if parse_weekday(&m.weekday) != Some(chrono::Datelike::weekday(&meeting.anchor)) {
             return Err(perr(
@@ -1218,7 +1299,7 @@ impl Rules {
             }
         }
 
-        let labels = phrases_raw.labels.clone();
+        let mut labels = phrases_raw.labels.clone();
         let xerr = |key: &str, message: String| RulesError {
             file: phrases.0.to_path_buf(),
             line: locate(phrases.1, key),
@@ -1233,6 +1314,10 @@ impl Rules {
                 ));
             }
         }
+        labels.form = match &phrases_raw.form {
+            Some(raw) => form_phrases(raw, &xerr)?,
+            None => FormRules::default(),
+        };
         let lifecycle_raw = phrases_raw.lifecycle.clone();
         let privilege_change = privilege_change_phrases(
             phrases_raw
@@ -1869,6 +1954,39 @@ fn privilege_change_phrases(
     Ok(PrivilegeChangeRules { title, sudo })
 }
 
+/// Compiles phrases.toml's `[form]`: `title` one by one (tried in order; each must capture
+/// `groups` and `user`), `pointer` as one case-insensitive regex.
+fn form_phrases(
+    raw: &FormRaw,
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<FormRules, RulesError> {
+    let key = "form.title";
+    if raw.title.is_empty() {
+        return Err(xerr(key, "needs at least one pattern".into()));
+    }
+    let mut title = Vec::new();
+    for (i, p) in raw.title.iter().enumerate() {
+        if p.trim().is_empty() {
+            return Err(xerr(key, format!("pattern {} is empty", i + 1)));
+        }
+        let re = compile_regex(key, std::slice::from_ref(p), xerr)?;
+        for name in ["groups", "user"] {
+            if !re.capture_names().flatten().any(|n| n == name) {
+                return Err(xerr(
+                    key,
+                    format!("pattern {} has no (?P<{name}>…) capture", i + 1),
+                ));
+            }
+        }
+        title.push(re);
+    }
+    if raw.pointer.is_empty() || raw.pointer.iter().any(|p| p.trim().is_empty()) {
+        return Err(xerr("form.pointer", "needs non-empty patterns".into()));
+    }
+    let pointer = compile_regex("form.pointer", &raw.pointer, xerr)?;
+    Ok(FormRules { title, pointer })
+}
+
 /// Key algorithm names the key checker knows.
 pub const KNOWN_ALGORITHMS: &[&str] = &[
     "ssh-ed25519",
@@ -1968,32 +2086,38 @@ fn key_from_message(msg: &str) -> Option<String> {
     Some(rest[..end].to_string())
 }
 
-/// Finds the line of a dotted key (`table.key`, `groups.name.key`) in a TOML text.
+/// The 1-based line of `dotted` (`timing.reconcile_minutes`, `groups.deployment`) in a TOML
+/// text that parsed, where the TOML parser saw its key (`toml_edit`, the parser behind
+/// `toml::Spanned`: quoted, dotted and inline keys are found like any other; `toml::Spanned`
+/// itself cannot be used, as an implicit table such as `groups` in `[groups.deployment]` has no
+/// span); when the key itself is absent, the line of the nearest table above it that is there
+/// (a missing key is reported at its table). `None` when the text does not parse or nothing of
+/// the path is there.
 pub fn locate(text: &str, dotted: &str) -> Option<usize> {
-    let (table, key) = match dotted.rsplit_once('.') {
-        Some((t, k)) => (t, k),
-        None => ("", dotted),
-    };
-    let mut current = String::new();
-    let mut table_line = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if let Some(h) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
-            current = h.trim().trim_matches('[').to_string();
-            if current == dotted || current == table {
-                table_line.get_or_insert(i + 1);
-            }
-            continue;
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut item = doc.as_item();
+    let mut rest = dotted;
+    let mut found: Option<usize> = None;
+    while !rest.is_empty() {
+        let Some(table) = item.as_table_like() else {
+            break;
+        };
+        // The longest key that names the start of the path (a group name may hold a dot).
+        let next = table
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| rest == *k || rest.strip_prefix(k).is_some_and(|r| r.starts_with('.')))
+            .max_by_key(|k| k.len());
+        let Some((key, value)) = next.and_then(|k| table.get_key_value(k)) else {
+            break;
+        };
+        if let Some(span) = key.span().or_else(|| value.span()) {
+            found = Some(line_of(text, span.start));
         }
-        if current == table {
-            if let Some((k, _)) = line.split_once('=') {
-                if k.trim().trim_matches('"') == key {
-                    return Some(i + 1);
-                }
-            }
-        }
+        item = value;
+        rest = rest[key.get().len()..].trim_start_matches('.');
     }
-    table_line
+    found
 }
 
 #[cfg(test)]
@@ -2072,6 +2196,99 @@ mod tests {
         for good in ["root", "_apt", "systemd-*", "*-admin", "*1", "x*"] {
             assert_eq!(reserved_entry_problem(good), None, "{good:?}");
         }
+    }
+
+    #[test]
+    fn locate_finds_keys_where_the_parser_saw_them() {
+        let text = "a = 1\n\n[groups.deployment]\nsudo = true\napprovers = [\n  \"x\",\n]\n\n[groups.\"odd.name\"]\nsudo = false\n\n[t]\ninline = { k = 1 }\nx.y = 2\n";
+        assert_eq!(locate(text, "a"), Some(1));
+        // An implicit table (`groups`) has no line of its own; its members do.
+        assert_eq!(locate(text, "groups.deployment"), Some(3));
+        assert_eq!(locate(text, "groups.deployment.approvers"), Some(5));
+        // A quoted key holding a dot, and a key that is not there: its table's line.
+        assert_eq!(locate(text, "groups.odd.name.sudo"), Some(10));
+        assert_eq!(locate(text, "groups.deployment.missing"), Some(3));
+        assert_eq!(locate(text, "t.inline.k"), Some(13));
+        assert_eq!(locate(text, "t.x.y"), Some(14));
+        assert_eq!(locate(text, "nowhere"), None);
+        assert_eq!(locate("a = [", "a"), None);
+    }
+
+    fn with_phrases(phrases: &str) -> Result<Rules, RulesError> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
+        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+        Rules::from_texts(
+            Path::new("r"),
+            (Path::new("r/policy.toml"), &read("policy.toml")),
+            (Path::new("r/groups.toml"), &read("groups.toml")),
+            (Path::new("r/phrases.toml"), phrases),
+        )
+    }
+
+    #[test]
+    fn the_form_table_is_read_and_checked() {
+        let r = bundled();
+        assert!(r
+            .labels
+            .form
+            .pointer
+            .is_match("see https://wikitech.wikimedia.org/wiki/User:Jdoe"));
+        assert!(r.labels.form.same(&FormRules::default()));
+        // A phrases.toml without [form] gets the bundled one.
+        let start = BUNDLED_PHRASES.find("[form]").unwrap();
+        let end = start + BUNDLED_PHRASES[start..].find("\n[phrases]").unwrap();
+        let without = format!("{}{}", &BUNDLED_PHRASES[..start], &BUNDLED_PHRASES[end..]);
+        assert!(with_phrases(&without)
+            .unwrap()
+            .labels
+            .form
+            .same(&FormRules::default()));
+        // Its own patterns replace the bundled ones.
+        let own = BUNDLED_PHRASES.replace(
+            "'requesting\\s+access\\s+to",
+            "'^access\\s+(?P<groups>\\S+)\\s+for\\s+(?P<user>\\S+)$', 'requesting\\s+access\\s+to",
+        );
+        assert_ne!(own, BUNDLED_PHRASES);
+        let r = with_phrases(&own).unwrap();
+        assert_eq!(r.labels.form.title.len(), 2);
+        assert!(!r.labels.form.same(&FormRules::default()));
+        // A title pattern must say where the groups and the user are.
+        let bad = BUNDLED_PHRASES.replace("(?P<user>", "(?P<someone>");
+        let e = with_phrases(&bad).unwrap_err();
+        assert_eq!(e.key, "form.title");
+        assert!(e.message.contains("(?P<user>"), "{e}");
+        assert!(e.line.is_some(), "{e}");
+        let bad = BUNDLED_PHRASES.replace("pointer = [", "pointer = [ '(unclosed',");
+        assert_eq!(with_phrases(&bad).unwrap_err().key, "form.pointer");
+    }
+
+    #[test]
+    fn stale_agenda_days_is_read_and_must_be_positive() {
+        assert_eq!(bundled().meeting.stale_agenda_days, 14);
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
+        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+        let load = |policy: &str| {
+            Rules::from_texts(
+                Path::new("r"),
+                (Path::new("r/policy.toml"), policy),
+                (Path::new("r/groups.toml"), &read("groups.toml")),
+                (Path::new("r/phrases.toml"), BUNDLED_PHRASES),
+            )
+        };
+        let policy = read("policy.toml");
+        let seven = policy.replace("stale_agenda_days = 14", "stale_agenda_days = 7");
+        assert_eq!(load(&seven).unwrap().meeting.stale_agenda_days, 7);
+        let zero = policy.replace("stale_agenda_days = 14", "stale_agenda_days = 0");
+        let e = load(&zero).unwrap_err();
+        assert_eq!(e.key, "meeting.stale_agenda_days");
+        assert!(zero
+            .lines()
+            .nth(e.line.unwrap() - 1)
+            .unwrap()
+            .contains("stale_agenda_days"));
+        // Absent: the default.
+        let absent = policy.replace("stale_agenda_days = 14", "");
+        assert_eq!(load(&absent).unwrap().meeting.stale_agenda_days, 14);
     }
 
     #[test]
