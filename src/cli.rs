@@ -1281,6 +1281,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     let granted = crate::lifecycle::granted(&crate::lifecycle::GrantFacts {
         checklist: &checklist,
         status: &t.fields.status.value,
+        open: rules.phabricator.is_open(&t.fields.status.value),
         tracked,
         timeline: &gathered.timeline,
         stored_verdict: row.as_ref().map(|r| r.verdict.as_str()),

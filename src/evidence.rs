@@ -16,7 +16,7 @@ use crate::request::{self, KeyRef, Parser, Request};
 use crate::rules::{ChannelSource, L3Source, Rules};
 use crate::store::{Store, TaskRow};
 use crate::timeline::{DescriptionChanges, Moment, Person, Timeline, TimelineComment};
-use crate::wire::{is_open, Task, Transaction, User};
+use crate::wire::{Task, Transaction, User};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -516,7 +516,9 @@ impl EvidenceSource {
     /// exist yet then.
     pub fn rewind(&self, task: &mut Task, txs: &mut Vec<Transaction>) -> bool {
         match self.as_of {
-            Some(at) => crate::timeline::rewind(task, txs, at, &self.ctx.bot_phid),
+            Some(at) => {
+                crate::timeline::rewind(task, txs, at, &self.ctx.bot_phid, &self.rules.phabricator)
+            }
             None => true,
         }
     }
@@ -1602,7 +1604,7 @@ impl EvidenceSource {
         }
         let facts = Facts {
             task: id,
-            open: is_open(&task.fields.status.value),
+            open: self.rules.phabricator.is_open(&task.fields.status.value),
             tagged: task
                 .attachments
                 .projects

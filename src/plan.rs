@@ -12,7 +12,7 @@ use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{AuditRecord, LifecycleRow, TaskRow};
-use crate::wire::{is_open, Task};
+use crate::wire::Task;
 use chrono::{DateTime, Utc};
 
 /// The note a checklist carries when its request was marked ready earlier and no longer is.
@@ -251,6 +251,7 @@ pub fn plan(input: Input) -> Plan {
     let granted = lifecycle::granted(&lifecycle::GrantFacts {
         checklist: &checklist,
         status: &t.fields.status.value,
+        open: rules.phabricator.is_open(&t.fields.status.value),
         tracked,
         timeline: &g.timeline,
         stored_verdict: row.as_ref().map(|r| r.verdict.as_str()),
@@ -670,7 +671,7 @@ fn fill_row(
     // The SRE meeting's track (a requested group's `review`, or a privilege change that may
     // grant sudo): what the agenda lists.
     row.sudo = checklist.request.review == Some(crate::rules::Review::Meeting);
-    row.open = tracked && is_open(&t.fields.status.value);
+    row.open = tracked && g.facts.open;
     row.verdict = checklist.verdict.as_str().to_string();
     row.until_at = checklist.until.map(|u| u.timestamp());
     row.who = report::who_must_act(checklist).join(",");

@@ -21,7 +21,7 @@ use crate::report;
 use crate::rules::Rules;
 use crate::store::{Batch, PollEntry, Store, TaskRow};
 use crate::timeline::Moment;
-use crate::wire::{is_open, Task, Transaction};
+use crate::wire::{Task, Transaction};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -1204,7 +1204,7 @@ impl Poller {
             row.title = t.fields.name.clone();
             row.date_modified = t.fields.date_modified;
             row.created_at = t.fields.date_created;
-            row.open = is_open(&t.fields.status.value);
+            row.open = self.rules.phabricator.is_open(&t.fields.status.value);
         } else {
             row.open = true;
         }

@@ -143,6 +143,8 @@ pub struct GrantFacts<'a> {
     pub checklist: &'a Checklist,
     /// The task's status value (`open`, `resolved`, …).
     pub status: &'a str,
+    /// Whether that status is open (`[phabricator] closed_statuses`).
+    pub open: bool,
     /// The task is still tagged with the watched project.
     pub tracked: bool,
     /// Its timeline (the bot's own comments and the status changes are read).
@@ -216,7 +218,7 @@ pub fn granted(f: &GrantFacts) -> Option<GrantedBy> {
         return Some(GrantedBy::Comment(c.at));
     }
     let resolved = f.status == "resolved";
-    if f.tracked && (crate::wire::is_open(f.status) || resolved) {
+    if f.tracked && (f.open || resolved) {
         if let (Some((user, groups)), DataYaml::Known(d)) = (access_of(f.checklist), f.data_yaml) {
             if d.access(&user, &groups).complete() {
                 return Some(GrantedBy::DataYaml(f.now));

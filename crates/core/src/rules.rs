@@ -65,6 +65,32 @@ pub struct PhabricatorRules {
     /// `ready`. Read them with [`Rules::column`].
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
+    /// The Maniphest status values that close a task (the server's closed statuses); any other
+    /// status, a custom one too, is open, so that the task stays tracked. Read with
+    /// [`PhabricatorRules::is_open`].
+    #[serde(default = "default_closed_statuses")]
+    pub closed_statuses: Vec<String>,
+}
+
+/// Phorge's closed statuses as shipped (`maniphest.statuses`).
+pub fn default_closed_statuses() -> Vec<String> {
+    [
+        "resolved",
+        "declined",
+        "invalid",
+        "duplicate",
+        "wontfix",
+        "spite",
+    ]
+    .map(String::from)
+    .into()
+}
+
+impl PhabricatorRules {
+    /// Whether a Maniphest status value is open: anything but `closed_statuses`.
+    pub fn is_open(&self, status: &str) -> bool {
+        !self.closed_statuses.iter().any(|s| s == status)
+    }
 }
 
 /// The verdicts `[phabricator.columns]` may name.
@@ -1002,6 +1028,21 @@ impl Rules {
             message,
         };
 
+        if let Some(i) = raw
+            .phabricator
+            .closed_statuses
+            .iter()
+            .position(|s| s.trim().is_empty() || s == "open")
+        {
+            return Err(perr(
+                "phabricator.closed_statuses",
+                format!(
+                    "entry {} is {:?}: name the status values that close a task",
+                    i + 1,
+                    raw.phabricator.closed_statuses[i]
+                ),
+            ));
+        }
         if raw.phabricator.project.trim().is_empty() {
             return Err(perr(
                 "phabricator.project",
@@ -2260,6 +2301,51 @@ mod tests {
         assert!(e.line.is_some(), "{e}");
         let bad = BUNDLED_PHRASES.replace("pointer = [", "pointer = [ '(unclosed',");
         assert_eq!(with_phrases(&bad).unwrap_err().key, "form.pointer");
+    }
+
+    #[test]
+    fn closed_statuses_decide_what_is_open() {
+        let r = bundled();
+        for closed in [
+            "resolved",
+            "declined",
+            "invalid",
+            "duplicate",
+            "wontfix",
+            "spite",
+        ] {
+            assert!(!r.phabricator.is_open(closed), "{closed}");
+        }
+        for open in ["open", "stalled", "progress", "needs-triage", "Resolved"] {
+            assert!(r.phabricator.is_open(open), "{open}");
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
+        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+        let load = |policy: &str| {
+            Rules::from_texts(
+                Path::new("r"),
+                (Path::new("r/policy.toml"), policy),
+                (Path::new("r/groups.toml"), &read("groups.toml")),
+                (Path::new("r/phrases.toml"), BUNDLED_PHRASES),
+            )
+        };
+        let policy = read("policy.toml");
+        let line = policy
+            .lines()
+            .find(|l| l.starts_with("closed_statuses"))
+            .unwrap();
+        // A site's own closed status; a list without "spite" leaves it open.
+        let own = policy.replace(line, "closed_statuses = [\"resolved\", \"obsolete\"]");
+        let r = load(&own).unwrap();
+        assert!(!r.phabricator.is_open("obsolete"));
+        assert!(r.phabricator.is_open("spite"));
+        // Absent: Phorge's.
+        let r = load(&policy.replace(line, "")).unwrap();
+        assert_eq!(r.phabricator.closed_statuses, default_closed_statuses());
+        for bad in ["[\"\"]", "[\"open\"]"] {
+            let e = load(&policy.replace(line, &format!("closed_statuses = {bad}"))).unwrap_err();
+            assert_eq!(e.key, "phabricator.closed_statuses", "{bad}");
+        }
     }
 
     #[test]

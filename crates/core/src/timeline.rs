@@ -356,7 +356,13 @@ impl Timeline {
 /// as it did then. The bot's own transactions are kept whatever their time: they are never
 /// evidence, and posting compares with them (a what-if run must not post twice). Returns
 /// whether the task existed at `at`; a task created later is left untagged and empty.
-pub fn rewind(task: &mut Task, txs: &mut Vec<Transaction>, at: DateTime<Utc>, bot: &Phid) -> bool {
+pub fn rewind(
+    task: &mut Task,
+    txs: &mut Vec<Transaction>,
+    at: DateTime<Utc>,
+    bot: &Phid,
+    phabricator: &crate::rules::PhabricatorRules,
+) -> bool {
     let t = at.timestamp();
     let existed = task.fields.date_created <= t;
     // Newest first: each undo writes the `old` value, so the earliest later edit wins.
@@ -411,7 +417,7 @@ pub fn rewind(task: &mut Task, txs: &mut Vec<Transaction>, at: DateTime<Utc>, bo
             x.date_modified = newest.unwrap_or(x.date_created).max(x.date_created).min(t);
         }
     }
-    if crate::wire::is_open(&task.fields.status.value) {
+    if phabricator.is_open(&task.fields.status.value) {
         task.fields.date_closed = None;
     }
     if !existed {

@@ -634,12 +634,3 @@ impl Channel {
         matches!(self, Channel::Web | Channel::Conduit)
     }
 }
-
-/// Whether a Maniphest status value is open: everything but the closed statuses, so that an
-/// unknown custom status keeps the task tracked.
-pub fn is_open(status: &str) -> bool {
-    !matches!(
-        status,
-        "resolved" | "declined" | "invalid" | "duplicate" | "wontfix" | "spite"
-    )
-}

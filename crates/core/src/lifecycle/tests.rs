@@ -190,9 +190,12 @@ fn granted_is_decided_from_data_yaml_the_resolution_or_what_was_said_before() {
     let list = checklist(RequestKind::User, Verdict::Ready);
     let empty = Timeline::default();
     let data = known(DATA);
-    let facts = |c, status, tl, dy| GrantFacts {
+    let facts = |c, status: &'static str, tl, dy| GrantFacts {
         checklist: c,
         status,
+        open: !crate::rules::default_closed_statuses()
+            .iter()
+            .any(|s| s == status),
         tracked: true,
         timeline: tl,
         stored_verdict: None,
