@@ -42,7 +42,7 @@ pub struct CommentFact {
 
 /// How an approval's scope fits the role being checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScopeFit {
+pub(crate) enum ScopeFit {
     /// It counts for this role.
     Covers,
     /// It is for other groups: it does not count here (a note fit to post).
@@ -53,7 +53,7 @@ pub enum ScopeFit {
 
 /// The comments of a task, each read once for every statement (design §9), with their order.
 #[derive(Debug)]
-pub struct Analysed<'a> {
+pub(crate) struct Analysed<'a> {
     /// The comments, in the order given.
     pub comments: &'a [CommentFact],
     /// The reading of each comment (removed comments read as nothing).
@@ -267,7 +267,7 @@ fn push_unique(v: &mut Vec<String>, s: String) {
 
 /// The last change that invalidates earlier approvals.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cutoff {
+pub(crate) struct Cutoff {
     /// When.
     pub at: DateTime<Utc>,
     /// The task transaction id of the change (a description edit, a comment), which orders it
@@ -296,7 +296,7 @@ impl Cutoff {
 
 /// The outcome of one role.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct RoleOutcome<'a> {
+pub(crate) struct RoleOutcome<'a> {
     /// Counting `yes` readings, one per person (their newest valid one), in order of the
     /// person's first reading.
     pub approved: Vec<&'a CommentFact>,

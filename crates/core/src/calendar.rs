@@ -25,7 +25,7 @@ pub fn local_date(t: DateTime<Utc>, timing: &Timing) -> NaiveDate {
 }
 
 /// Whether a local date is a business day (not a weekend day, not a holiday).
-pub fn is_business_day(d: NaiveDate, timing: &Timing) -> bool {
+pub(crate) fn is_business_day(d: NaiveDate, timing: &Timing) -> bool {
     !timing.weekend.contains(&d.weekday()) && !timing.holidays.contains(&d)
 }
 
@@ -34,7 +34,7 @@ fn next_day(d: NaiveDate) -> NaiveDate {
 }
 
 /// The `n`th business day after `d` (`d` itself for `n == 0`).
-pub fn add_business_days(d: NaiveDate, n: u32, timing: &Timing) -> NaiveDate {
+pub(crate) fn add_business_days(d: NaiveDate, n: u32, timing: &Timing) -> NaiveDate {
     let mut day = d;
     let mut left = n;
     while left > 0 {
@@ -50,8 +50,10 @@ pub fn add_business_days(d: NaiveDate, n: u32, timing: &Timing) -> NaiveDate {
     day
 }
 
-/// How many business days lie in `(from, to]` (0 when `to <= from`).
-pub fn business_days_between(from: NaiveDate, to: NaiveDate, timing: &Timing) -> u32 {
+/// How many business days lie in `(from, to]` (0 when `to <= from`). Only the tests count
+/// them (the stale rule adds business days instead).
+#[cfg(test)]
+fn business_days_between(from: NaiveDate, to: NaiveDate, timing: &Timing) -> u32 {
     let mut n = 0u32;
     let mut day = from;
     while day < to {
@@ -70,7 +72,7 @@ pub fn business_days_between(from: NaiveDate, to: NaiveDate, timing: &Timing) ->
 /// A local date and time in the configured zone as an instant, DST-safe: a time in a
 /// spring-forward gap moves forward to the first existing minute, an ambiguous time takes the
 /// earlier instant.
-pub fn local_to_utc(date: NaiveDate, time: NaiveTime, timing: &Timing) -> DateTime<Utc> {
+pub(crate) fn local_to_utc(date: NaiveDate, time: NaiveTime, timing: &Timing) -> DateTime<Utc> {
     let tz = timing.timezone;
     let naive = NaiveDateTime::new(date, time);
     let mut probe = naive;
@@ -90,7 +92,7 @@ pub fn local_to_utc(date: NaiveDate, time: NaiveTime, timing: &Timing) -> DateTi
 
 /// The end of the waiting period of a request tagged at `tagged_at`: `waiting_period_days`
 /// calendar days later, or that many business days when `waiting_period_business_days`.
-pub fn waiting_period_end(tagged_at: DateTime<Utc>, timing: &Timing) -> DateTime<Utc> {
+pub(crate) fn waiting_period_end(tagged_at: DateTime<Utc>, timing: &Timing) -> DateTime<Utc> {
     let local = tagged_at.with_timezone(&timing.timezone);
     let date = local.date_naive();
     let end_date = if timing.waiting_period_business_days {
@@ -163,18 +165,22 @@ pub fn meeting_after(d: NaiveDate, meeting: &Meeting, timing: &Timing) -> NaiveD
 }
 
 /// When the meeting of local date `date` starts (its local `time`), as an instant.
-pub fn meeting_start(date: NaiveDate, meeting: &Meeting, timing: &Timing) -> DateTime<Utc> {
+pub(crate) fn meeting_start(date: NaiveDate, meeting: &Meeting, timing: &Timing) -> DateTime<Utc> {
     local_to_utc(date, meeting.time, timing)
 }
 
 /// The end of the meeting's local day: until then a decision counts for that meeting.
-pub fn meeting_day_end(date: NaiveDate, timing: &Timing) -> DateTime<Utc> {
+pub(crate) fn meeting_day_end(date: NaiveDate, timing: &Timing) -> DateTime<Utc> {
     local_to_utc(next_day(date), NaiveTime::MIN, timing)
 }
 
 /// The meeting a sudo review that became ready at `ready_at` goes to: the first meeting that
 /// starts at least `cutoff_hours` after `ready_at`.
-pub fn next_meeting(ready_at: DateTime<Utc>, meeting: &Meeting, timing: &Timing) -> NaiveDate {
+pub(crate) fn next_meeting(
+    ready_at: DateTime<Utc>,
+    meeting: &Meeting,
+    timing: &Timing,
+) -> NaiveDate {
     let cutoff = TimeDelta::hours(i64::from(meeting.cutoff_hours));
     let mut d = meeting_on_or_after(local_date(ready_at, timing), meeting, timing);
     // Each step moves at least a week; the cutoff is bounded, so this ends.

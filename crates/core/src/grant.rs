@@ -20,10 +20,11 @@ mod revoke;
 
 pub use access::{Access, AdminData};
 pub use key_line::exact_key_line;
-pub use revoke::{revoke_patch, revoke_snippet, RevokePatch, ABSENT_GROUP};
+use revoke::ABSENT_GROUP;
+pub use revoke::{revoke_patch, revoke_snippet, RevokePatch};
 
 /// The primary group (`wikidev`) every shell user of the admin module belongs to.
-pub const PRIMARY_GID: u64 = 500;
+pub(crate) const PRIMARY_GID: u64 = 500;
 
 /// Lines of a multi-line flow list are kept within this width when a member is added.
 const WRAP_WIDTH: usize = 100;

@@ -171,7 +171,7 @@ pub struct BadShellUser(pub String);
 
 impl ShellUser {
     /// The shape of a shell username, as a regular expression (design §10).
-    pub const PATTERN: &'static str = "^[a-z_][a-z0-9_-]{0,31}$";
+    pub(crate) const PATTERN: &'static str = "^[a-z_][a-z0-9_-]{0,31}$";
 
     /// The shell username as text.
     pub fn as_str(&self) -> &str {
@@ -179,7 +179,7 @@ impl ShellUser {
     }
 
     /// Whether `s` matches [`Self::PATTERN`].
-    pub fn is_valid(s: &str) -> bool {
+    pub(crate) fn is_valid(s: &str) -> bool {
         let b = s.as_bytes();
         !b.is_empty()
             && b.len() <= 32

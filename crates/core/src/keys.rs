@@ -189,7 +189,7 @@ fn algorithm_and_bits(data: &KeyData) -> (String, Option<u32>) {
 }
 
 /// The OpenSSH fingerprint of a key blob: `SHA256:` and the unpadded base64 of its SHA-256.
-pub fn fingerprint_of_blob(blob: &[u8]) -> Fingerprint {
+pub(crate) fn fingerprint_of_blob(blob: &[u8]) -> Fingerprint {
     Fingerprint(format!(
         "SHA256:{}",
         STANDARD_NO_PAD.encode(Sha256::digest(blob))
@@ -326,7 +326,7 @@ fn judge_found(found: &Found<'_>, rules: &KeyRules, report: &mut KeyReport) {
 /// `restrict`, `no-pty`, `cert-authority`, `command="…"`, `from="…"` and the like, comma-joined.
 /// An option with a quoted value that holds spaces ends in a token like `pty"`: the token
 /// just before the key type is judged, so `…/bin/sh",no-pty` counts too.
-pub fn is_key_options(token: &str) -> bool {
+pub(crate) fn is_key_options(token: &str) -> bool {
     const FLAGS: [&str; 11] = [
         "restrict",
         "cert-authority",

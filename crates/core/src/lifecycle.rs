@@ -119,7 +119,7 @@ impl GrantedBy {
     }
 
     /// From the stored name and time.
-    pub fn from_stored(by: &str, at: i64) -> Option<GrantedBy> {
+    pub(crate) fn from_stored(by: &str, at: i64) -> Option<GrantedBy> {
         let at = DateTime::from_timestamp(at, 0)?;
         Some(match by {
             "data-yaml" => GrantedBy::DataYaml(at),
@@ -277,18 +277,18 @@ pub fn request_expiry(checklist: &Checklist) -> Option<Expiry> {
 }
 
 /// The instant the access expires: the start of its expiry date in the configured zone.
-pub fn expires_at(date: NaiveDate, rules: &Rules) -> DateTime<Utc> {
+pub(crate) fn expires_at(date: NaiveDate, rules: &Rules) -> DateTime<Utc> {
     crate::calendar::local_to_utc(date, NaiveTime::MIN, &rules.timing)
 }
 
 /// The day of the reminder: `[lifecycle] expiry_reminder_days` before the expiry date.
-pub fn reminder_day(date: NaiveDate, rules: &Rules) -> NaiveDate {
+pub(crate) fn reminder_day(date: NaiveDate, rules: &Rules) -> NaiveDate {
     date.checked_sub_days(Days::new(u64::from(rules.lifecycle.expiry_reminder_days)))
         .unwrap_or(date)
 }
 
 /// The instant the reminder is due: the start of its day in the configured zone.
-pub fn reminder_at(date: NaiveDate, rules: &Rules) -> DateTime<Utc> {
+pub(crate) fn reminder_at(date: NaiveDate, rules: &Rules) -> DateTime<Utc> {
     crate::calendar::local_to_utc(reminder_day(date, rules), NaiveTime::MIN, &rules.timing)
 }
 
@@ -669,7 +669,7 @@ pub fn removal(title: &str, parsed: &Parsed, rules: &Rules) -> Option<Removal> {
 }
 
 /// The check a removal task gets in its checklist's place.
-pub fn removal_check(removal: &Removal) -> Check {
+pub(crate) fn removal_check(removal: &Removal) -> Check {
     let (status, who, message) = match removal {
         Removal::Target { user, groups } => (
             Status::Pending,

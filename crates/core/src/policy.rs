@@ -624,7 +624,7 @@ pub struct Check {
 impl Check {
     /// The message in two parts: what is defused when posted, and the bot's own forms that
     /// are posted as they are (empty when there are none).
-    pub fn message_parts(&self) -> (&str, &str) {
+    pub(crate) fn message_parts(&self) -> (&str, &str) {
         match self.forms_from {
             Some(i) if self.message.is_char_boundary(i) => self.message.split_at(i),
             _ => (&self.message, ""),
@@ -1457,9 +1457,9 @@ pub fn hidden_sudo_groups(
 
 /// Problem fields that `one-user` reports: the parser reports "more than one user on this
 /// task" on the whole request (`request`); `one_user` is accepted as well.
-pub const ONE_USER_FIELD: &str = "one_user";
+pub(crate) const ONE_USER_FIELD: &str = "one_user";
 /// See [`ONE_USER_FIELD`].
-pub const REQUEST_FIELD: &str = "request";
+pub(crate) const REQUEST_FIELD: &str = "request";
 
 /// A parser message without the requester's words: every double-quoted span (the parser
 /// quotes what it could not read) becomes `…`.

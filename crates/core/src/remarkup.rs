@@ -33,7 +33,7 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// A normalised text with a map back to the original.
 #[derive(Debug, Clone)]
-pub struct Normalized {
+pub(crate) struct Normalized {
     text: String,
     segments: Vec<Segment>,
     original_len: usize,
@@ -59,18 +59,18 @@ impl Normalized {
     /// Offsets in [`Self::text`] where a look-alike character was folded into ASCII (fullwidth,
     /// mathematical or other compatibility letters) or an invisible character was removed
     /// inside a word, in increasing order.
-    pub fn altered(&self) -> &[usize] {
+    pub(crate) fn altered(&self) -> &[usize] {
         &self.altered
     }
 
     /// Whether the original held a bidi control (which can reorder what a reader sees).
-    pub fn had_bidi(&self) -> bool {
+    pub(crate) fn had_bidi(&self) -> bool {
         self.bidi
     }
 
     /// The byte range of the original text that a range of the normalised text came from
     /// (always on character boundaries of the original).
-    pub fn original_range(&self, r: Range<usize>) -> Range<usize> {
+    pub(crate) fn original_range(&self, r: Range<usize>) -> Range<usize> {
         let start = self.to_original(r.start, false);
         let end = self.to_original(r.end, true).max(start);
         start..end
@@ -93,7 +93,7 @@ impl Normalized {
 }
 
 /// Whether a character is a bidi control (it can reorder what a reader sees around it).
-pub fn is_bidi_control(c: char) -> bool {
+pub(crate) fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
         '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
@@ -103,7 +103,7 @@ pub fn is_bidi_control(c: char) -> bool {
 /// Whether a character is invisible: a format control (general category `Cf`: zero-width
 /// spaces and joiners, soft hyphen, word joiner, BOM, tags, bidi controls …) or another
 /// default-ignorable character (variation selectors, combining grapheme joiner, Hangul fillers).
-pub fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     c.general_category() == GeneralCategory::Format
         || matches!(
             c,
@@ -202,7 +202,7 @@ impl Builder {
 /// and quote look-alikes folded to ASCII, exotic whitespace to a space. Letters stay letters
 /// (a Cyrillic name stays Cyrillic: folding look-alike *letters* is the statement reader's
 /// business, see `statement`). Linear in the input.
-pub fn normalize(input: &str) -> Normalized {
+pub(crate) fn normalize(input: &str) -> Normalized {
     let plain = input
         .bytes()
         .all(|b| matches!(b, b' '..=b'~' | b'\n' | b'\r' | b'\t'));
@@ -337,16 +337,6 @@ pub enum Kind {
     /// A code fence or option line (```` ``` ````, ```` ```lang=text ````, a bare `lang=text`)
     /// with nothing else on it.
     Fence,
-}
-
-impl Kind {
-    /// Whether the line is the author's own running text (paragraph, list, header, note).
-    pub fn is_prose(self) -> bool {
-        matches!(
-            self,
-            Kind::Prose | Kind::ListItem | Kind::Header | Kind::Note
-        )
-    }
 }
 
 /// One line of a text with the kind of its block.
@@ -493,7 +483,7 @@ fn is_interpreter_start(line: &str) -> bool {
 }
 
 /// How many `>` start a (trimmed) quoted line, spaces between them allowed.
-pub fn quote_depth(trimmed: &str) -> u32 {
+pub(crate) fn quote_depth(trimmed: &str) -> u32 {
     let mut depth = 0u32;
     for b in trimmed.bytes() {
         match b {
@@ -816,7 +806,7 @@ pub enum Inline {
 /// double quote or `~~` runs to the end of the line; an unclosed `##` runs on into the next
 /// lines of the same block (`hash_open` carries that state from line to line: start each
 /// block with `false`).
-pub fn inline_spans(line: &str, hash_open: &mut bool) -> Vec<(Range<usize>, Inline)> {
+pub(crate) fn inline_spans(line: &str, hash_open: &mut bool) -> Vec<(Range<usize>, Inline)> {
     let b = line.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -883,7 +873,7 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 }
 
 /// The inside of an inline span (without its delimiters).
-pub fn span_content(line: &str, span: Range<usize>, kind: Inline) -> &str {
+pub(crate) fn span_content(line: &str, span: Range<usize>, kind: Inline) -> &str {
     let s = &line[span];
     let d = match kind {
         Inline::Code if s.starts_with("```") => 3,

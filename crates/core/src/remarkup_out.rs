@@ -226,7 +226,7 @@ pub fn markdown_cell(text: &str) -> String {
 /// A value for a cell of the wikitext agenda: [`inert`], then the characters MediaWiki gives a
 /// meaning inside a line (links, templates, bold and italics, tags and entities, signatures,
 /// `__MAGIC__` words) written as character references. `|` is left to the table writer.
-pub fn wikitext_cell(text: &str) -> String {
+pub(crate) fn wikitext_cell(text: &str) -> String {
     let safe = inert(text);
     let mut out = String::with_capacity(safe.len() + 16);
     for c in safe.chars() {

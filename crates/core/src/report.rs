@@ -117,7 +117,7 @@ pub fn comment(checklist: &Checklist, tz: chrono_tz::Tz, now: DateTime<Utc>) -> 
 
 /// [`comment`] with what changed since the last checklist ([`changes_line`]) under the header,
 /// and a note (a paragraph of the bot's own text) before the footer.
-pub fn comment_with(
+pub(crate) fn comment_with(
     checklist: &Checklist,
     changes: Option<&str>,
     note: Option<&str>,
@@ -291,7 +291,8 @@ pub fn mentions_line(people: &[(String, Vec<String>)]) -> Option<String> {
 /// Whether a line is one [`mentions_line`] writes: the prefix, then `@user (id, id)` items
 /// separated by `, `, every username of [`is_mentionable`] shape and every id plain. The
 /// structural tests allow a live mention in a checklist only on such a line.
-pub fn is_mentions_line(line: &str) -> bool {
+#[cfg(test)]
+fn is_mentions_line(line: &str) -> bool {
     let Some(rest) = line.strip_prefix(MENTIONS_PREFIX) else {
         return false;
     };
@@ -384,7 +385,7 @@ pub fn terminal(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
 
 /// One piece of evidence of `explain`: its kind, its link, and what it is in words.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct EvidenceLink {
+pub(crate) struct EvidenceLink {
     /// `comment`, `transaction`, `task`, `paste`, `signature`, `membership`.
     pub kind: &'static str,
     /// Where to see it.
@@ -394,7 +395,7 @@ pub struct EvidenceLink {
 }
 
 /// The link of one piece of evidence on the task `task` of the install at `base`.
-pub fn evidence_link(
+pub(crate) fn evidence_link(
     e: &Evidence,
     check: &CheckId,
     task: TaskId,

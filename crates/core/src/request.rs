@@ -123,7 +123,7 @@ pub struct Parsed {
 }
 
 /// The longest base64 text read for one key (a public key, certificates included, is far shorter).
-pub const MAX_KEY_BASE64: usize = 16 * 1024;
+pub(crate) const MAX_KEY_BASE64: usize = 16 * 1024;
 
 /// How far into a line a label may end (its colon).
 const MAX_LABEL_BYTES: usize = 120;
@@ -1248,7 +1248,8 @@ fn fill_from_title(form: &FormRules, title: &str, subject: Option<&str>, out: &m
 }
 
 /// The problem of a request that gives no shell username (an LDAP-only request needs none).
-pub const MISSING_SHELL_USER: &str = "no shell username was given (Preferred shell username: …)";
+pub(crate) const MISSING_SHELL_USER: &str =
+    "no shell username was given (Preferred shell username: …)";
 
 /// Adds a problem for each required field that is missing and has no problem yet.
 fn require_fields(out: &mut Parsed) {

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The phrases bundled with the binary; used when a rules directory has no `phrases.toml`.
-pub const BUNDLED_PHRASES: &str = include_str!("../../../rules/phrases.toml");
+pub(crate) const BUNDLED_PHRASES: &str = include_str!("../../../rules/phrases.toml");
 /// The bundled policy (the demo's).
-pub const BUNDLED_POLICY: &str = include_str!("../../../rules/policy.toml");
+pub(crate) const BUNDLED_POLICY: &str = include_str!("../../../rules/policy.toml");
 /// The bundled groups (the demo's).
-pub const BUNDLED_GROUPS: &str = include_str!("../../../rules/groups.toml");
+pub(crate) const BUNDLED_GROUPS: &str = include_str!("../../../rules/groups.toml");
 
 /// A rules error fit to show an operator: file, line (when known), key and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,7 +73,7 @@ pub struct PhabricatorRules {
 }
 
 /// Phorge's closed statuses as shipped (`maniphest.statuses`).
-pub fn default_closed_statuses() -> Vec<String> {
+pub(crate) fn default_closed_statuses() -> Vec<String> {
     [
         "resolved",
         "declined",
@@ -94,7 +94,8 @@ impl PhabricatorRules {
 }
 
 /// The verdicts `[phabricator.columns]` may name.
-pub const COLUMN_VERDICTS: [&str; 5] = ["ready", "waiting", "blocked", "declined", "granted"];
+pub(crate) const COLUMN_VERDICTS: [&str; 5] =
+    ["ready", "waiting", "blocked", "declined", "granted"];
 
 /// `[effects]` in policy.toml: how much the bot may post.
 #[derive(Debug, Clone, Deserialize)]
@@ -320,7 +321,7 @@ fn reserved_entry_problem(entry: &str) -> Option<String> {
 
 impl KeyRules {
     /// The entry of `reserved_shell_users` that `user` matches, if any.
-    pub fn reserved_entry(&self, user: &crate::ids::ShellUser) -> Option<&str> {
+    pub(crate) fn reserved_entry(&self, user: &crate::ids::ShellUser) -> Option<&str> {
         let name = user.as_str();
         self.reserved_shell_users
             .iter()
@@ -334,7 +335,7 @@ impl KeyRules {
 
     /// Why a new account may not be given this shell username (fit to post: the name matches
     /// the shell username pattern), or `None` when it may.
-    pub fn shell_user_refusal(&self, user: &crate::ids::ShellUser) -> Option<String> {
+    pub(crate) fn shell_user_refusal(&self, user: &crate::ids::ShellUser) -> Option<String> {
         let entry = self.reserved_entry(user)?;
         let what = if entry == user.as_str() {
             String::new()
@@ -2029,7 +2030,7 @@ fn form_phrases(
 }
 
 /// Key algorithm names the key checker knows.
-pub const KNOWN_ALGORITHMS: &[&str] = &[
+pub(crate) const KNOWN_ALGORITHMS: &[&str] = &[
     "ssh-ed25519",
     "ssh-rsa",
     "ecdsa-sha2-nistp256",

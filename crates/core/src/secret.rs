@@ -16,7 +16,7 @@ use base64::Engine as _;
 const MIN_WORD: usize = 40;
 
 /// Whether the text holds the base64 body of a DER private key, armoured or not.
-pub fn has_der_private_key(text: &str) -> bool {
+pub(crate) fn has_der_private_key(text: &str) -> bool {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
         .filter(|w| w.len() >= MIN_WORD)
         .any(is_der_private_key_start)

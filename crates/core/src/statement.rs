@@ -114,7 +114,7 @@ impl Scope {
     }
 
     /// Whether the approval counts for every one of `groups`.
-    pub fn covers_all(&self, groups: &[String]) -> bool {
+    pub(crate) fn covers_all(&self, groups: &[String]) -> bool {
         groups.iter().all(|g| self.covers(g))
     }
 
@@ -177,7 +177,7 @@ impl Readings {
 /// rules; looking attacker-chosen words up in them costs at most the (short) bucket of an
 /// entry, so a cryptographic hash buys nothing here.
 #[derive(Debug, Clone, Copy)]
-pub struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Fnv {
@@ -225,7 +225,7 @@ impl WordSet {
     }
 
     /// Whether the set holds this single word.
-    pub fn contains_word(&self, w: &str) -> bool {
+    pub(crate) fn contains_word(&self, w: &str) -> bool {
         self.by_first
             .get(w)
             .is_some_and(|v| v.iter().any(|s| s.len() == 1))
@@ -296,7 +296,7 @@ impl CueIndex {
 }
 
 /// The words of a phrase as the reader tokenises them.
-pub fn phrase_words(phrase: &str) -> Vec<String> {
+pub(crate) fn phrase_words(phrase: &str) -> Vec<String> {
     let folded = fold_plain(phrase);
     tokenize(&folded, &[])
         .into_iter()
@@ -338,7 +338,7 @@ struct Text {
 /// A text folded for matching names in it: normalised (see [`remarkup::normalize`]), lower
 /// case, and every word made of look-alike letters of other scripts folded into its Latin
 /// look-alike ("dеploy-service" with a Cyrillic е reads "deploy-service"). Markup stays.
-pub fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     let n = remarkup::normalize(text);
     let mut out = String::with_capacity(n.text().len());
     out.extend(n.text().chars().flat_map(char::to_lowercase));

@@ -479,7 +479,7 @@ pub struct Person {
 
 /// What identifies a key: algorithm and material of an inline key (not its comment); a paste
 /// or a pointer by its target.
-pub fn key_identity(k: &KeyRef) -> String {
+pub(crate) fn key_identity(k: &KeyRef) -> String {
     match k {
         KeyRef::Inline { text } => {
             let mut parts = text.split_whitespace();

@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 
 /// The admin module's meta group of former users: its members are removed from every host, and
 /// they are members of no other group.
-pub const ABSENT_GROUP: &str = "absent";
+pub(crate) const ABSENT_GROUP: &str = "absent";
 
 /// An edited `data.yaml` that removes a request's access: the new text, its diff and what
 /// changed.
