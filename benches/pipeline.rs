@@ -53,7 +53,7 @@ fn corpus() -> Vec<(String, String)> {
 
 fn comment(anchor: u64, author: &str, when: &str, text: &str) -> CommentFact {
     CommentFact {
-        xact: Phid(format!("PHID-XACT-TASK-c{anchor}")),
+        xact: Phid::from(format!("PHID-XACT-TASK-c{anchor}")),
         anchor,
         author: Username::new(author),
         author_is_bot: false,
@@ -103,10 +103,10 @@ fn facts_with(
         open: true,
         tagged: true,
         title: title.to_string(),
-        author_phid: Phid(format!("PHID-USER-{requester}")),
+        author_phid: Phid::from(format!("PHID-USER-{requester}")),
         subject: Subject::Known {
             username: requester.clone(),
-            phid: Phid(format!("PHID-USER-{requester}")),
+            phid: Phid::from(format!("PHID-USER-{requester}")),
             basis: SubjectBasis::Author,
         },
         author: requester,

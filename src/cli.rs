@@ -937,7 +937,7 @@ fn cmd_key(cli: &Cli, file: Option<&Path>, json: bool) -> anyhow::Result<u8> {
             report
                 .fingerprint
                 .as_ref()
-                .map(|f| f.0.as_str())
+                .map(|f| f.as_str())
                 .unwrap_or("")
         );
     } else {

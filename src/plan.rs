@@ -183,31 +183,40 @@ pub fn needed_now(
         let people: Vec<String> = match (&c.id, who) {
             (CheckId::LeadApproval(group), Who::ProjectLead) => rules
                 .group(group)
-                .map(|gr| gr.approvers.iter().map(|u| u.0.clone()).collect())
+                .map(|gr| {
+                    gr.approvers
+                        .iter()
+                        .map(|u| u.as_str().to_string())
+                        .collect()
+                })
                 .unwrap_or_default(),
             (CheckId::ExecutiveSignoff, _) => rules
                 .people
                 .executives
                 .iter()
-                .map(|u| u.0.clone())
+                .map(|u| u.as_str().to_string())
                 .collect(),
             (_, Who::Requester) => match &f.subject {
-                Subject::Known { username, .. } => vec![username.0.clone()],
-                _ => vec![f.author.0.clone()],
+                Subject::Known { username, .. } => vec![username.as_str().to_string()],
+                _ => vec![f.author.as_str().to_string()],
             },
-            (_, Who::Manager) => g.manager_account.iter().map(|u| u.0.clone()).collect(),
+            (_, Who::Manager) => g
+                .manager_account
+                .iter()
+                .map(|u| u.as_str().to_string())
+                .collect(),
             (_, Who::ProjectLead) => Vec::new(),
             (_, Who::Sre) => rules
                 .people
                 .sre_deciders
                 .iter()
-                .map(|u| u.0.clone())
+                .map(|u| u.as_str().to_string())
                 .collect(),
             (_, Who::Legal) => rules
                 .people
                 .legal_users
                 .iter()
-                .map(|u| u.0.clone())
+                .map(|u| u.as_str().to_string())
                 .collect(),
             (_, Who::ClinicDuty) => vec![rules.phabricator.clinic_duty.clone()],
         };

@@ -265,7 +265,7 @@ impl KeyLedger {
     /// `subject` is the subject's [`crate::policy::Subject::reuse_key`].
     fn record(&mut self, fp: &crate::ids::Fingerprint, subject: &str, since: Moment, task: u64) {
         self.seq += 1;
-        let f = Self::number(&mut self.fingerprints, &fp.0) as usize;
+        let f = Self::number(&mut self.fingerprints, fp.as_str()) as usize;
         let r = Self::number(&mut self.subjects, &subject.to_lowercase());
         if self.uses.len() <= f {
             self.uses.resize_with(f + 1, Vec::new);
@@ -284,7 +284,7 @@ impl KeyLedger {
         task: u64,
     ) -> Vec<u64> {
         let (Some(f), subject) = (
-            self.fingerprints.get(&fp.0),
+            self.fingerprints.get(fp.as_str()),
             self.subjects.get(&subject.to_lowercase()),
         ) else {
             return Vec::new();
@@ -315,7 +315,7 @@ impl KeyLedger {
     ) -> ReuseCheck {
         ReuseCheck {
             task,
-            fingerprint: Self::number(&mut self.fingerprints, &fp.0),
+            fingerprint: Self::number(&mut self.fingerprints, fp.as_str()),
             subject: Self::number(&mut self.subjects, &subject.to_lowercase()),
             since,
             seen,
@@ -1603,7 +1603,7 @@ mod tests {
     #[test]
     fn the_ledger_finds_an_earlier_use_recorded_late_by_time_then_transaction() {
         let at = |s: i64, x: u64| Moment::of(DateTime::from_timestamp(s, 0).unwrap(), x);
-        let fp = Fingerprint("SHA256:k".into());
+        let fp = Fingerprint::from("SHA256:k");
         let mut l = KeyLedger::default();
         // Both evaluated before either key was recorded (seen = 0), then both recorded.
         let copier = l.check(2, &fp, "copier", at(100, 11), 0);

@@ -43,12 +43,12 @@ fn fingerprints_and_bits_equal_ssh_keygen() {
         };
         let r = keys::judge(&pubkey, &rules);
         assert_eq!(
-            r.fingerprint.as_ref().map(|f| f.0.as_str()),
+            r.fingerprint.as_ref().map(|f| f.as_str()),
             Some(fp),
             "{path:?}"
         );
         assert_eq!(r.bits, Some(bits), "{path:?}");
-        assert_eq!(keys::fingerprint(&pubkey), Some(Fingerprint(fp.into())));
+        assert_eq!(keys::fingerprint(&pubkey), Some(Fingerprint::from(fp)));
         checked += 1;
     }
     assert_eq!(checked, 8);

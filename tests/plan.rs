@@ -80,7 +80,7 @@ fn setup() -> Setup {
 /// A comment of the bot on the timeline at `when`.
 fn bot_comment(anchor: u64, when: &str, text: &str) -> TimelineComment {
     TimelineComment {
-        xact: Phid(format!("PHID-XACT-TASK-b{anchor}")),
+        xact: Phid::from(format!("PHID-XACT-TASK-b{anchor}")),
         anchor,
         author: Phid::from("PHID-USER-accessbot"),
         at: at(when),

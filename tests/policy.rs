@@ -40,10 +40,10 @@ const NOW: &str = "2026-11-10T12:00:00Z";
 /// Makes `name` both the author and the subject of the request.
 fn filed_by_self(f: &mut Facts, name: &str) {
     f.author = Username::new(name);
-    f.author_phid = Phid(format!("PHID-USER-{name}"));
+    f.author_phid = Phid::from(format!("PHID-USER-{name}"));
     f.subject = Subject::Known {
         username: Username::new(name),
-        phid: Phid(format!("PHID-USER-{name}")),
+        phid: Phid::from(format!("PHID-USER-{name}")),
         basis: SubjectBasis::Author,
     };
 }
@@ -1335,7 +1335,7 @@ fn filed_for(f: &mut Facts, subject: &str, basis: SubjectBasis) {
     f.author_phid = Phid::from("PHID-USER-asmith");
     f.subject = Subject::Known {
         username: Username::new(subject),
-        phid: Phid(format!("PHID-USER-{subject}")),
+        phid: Phid::from(format!("PHID-USER-{subject}")),
         basis,
     };
 }

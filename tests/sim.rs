@@ -1549,7 +1549,7 @@ async fn a_long_timeline_shows_the_newest_100_and_the_rest_behind_show_older_cha
     let first = task_part(&body);
     assert_eq!(first.markers.len(), 100);
     let newest: Vec<String> = all[all.len() - 100..].to_vec();
-    let shown: Vec<String> = first.markers.iter().map(|m| m.phid.0.clone()).collect();
+    let shown: Vec<String> = first.markers.iter().map(|m| m.phid.to_string()).collect();
     assert_eq!(shown, newest);
     assert!(body.contains("There are a very large number of changes, so older changes are hidden."));
     let link = first.older.expect("a show-older link");
@@ -1572,7 +1572,7 @@ async fn a_long_timeline_shows_the_newest_100_and_the_rest_behind_show_older_cha
     }
     let older = read_older_part(&ajax).expect("an older part");
     assert_eq!(older.older, None, "nothing older left");
-    let rest: Vec<String> = older.markers.iter().map(|m| m.phid.0.clone()).collect();
+    let rest: Vec<String> = older.markers.iter().map(|m| m.phid.to_string()).collect();
     assert_eq!(rest, all[..all.len() - 100].to_vec());
     // The web events (the approvals among them) are only there.
     assert!(first
@@ -1634,7 +1634,7 @@ async fn the_viewers_last_comment_hides_what_came_before() {
     let (_, _, body) = get_page(&url, Some(CLINIC)).await;
     let part = task_part(&body);
     assert!(body.contains("Changes from before your most recent comment are hidden."));
-    let shown: Vec<String> = part.markers.iter().map(|m| m.phid.0.clone()).collect();
+    let shown: Vec<String> = part.markers.iter().map(|m| m.phid.to_string()).collect();
     assert_eq!(shown, all[mine..].to_vec());
     let link = part.older.expect("a show-older link");
     assert_eq!(link.after, part.markers[0].anchor.expect("anchor"));
@@ -1644,7 +1644,7 @@ async fn the_viewers_last_comment_hides_what_came_before() {
     )
     .await;
     let older = accessbot::conduit::read_older_part(&ajax).expect("older part");
-    let rest: Vec<String> = older.markers.iter().map(|m| m.phid.0.clone()).collect();
+    let rest: Vec<String> = older.markers.iter().map(|m| m.phid.to_string()).collect();
     assert_eq!(rest, all[..mine].to_vec());
     // Someone who never commented sees everything.
     let (_, _, body) = get_page(&url, Some(READER)).await;

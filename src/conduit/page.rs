@@ -317,7 +317,7 @@ fn event_entry(item: &Value) -> Option<(Phid, Option<u64>)> {
         Value::Number(n) => n.as_u64(),
         _ => None,
     };
-    Some((Phid(phid.to_string()), anchor))
+    Some((Phid::from(phid.to_string()), anchor))
 }
 
 /// The raw (still escaped) values of every `data-javelin-init-data="…"` attribute.
@@ -400,7 +400,7 @@ mod tests {
         let v: Value = serde_json::from_str(&recorded("30-transaction.search-T1.json")).unwrap();
         let data = v["response"]["result"]["data"].as_array().unwrap();
         let x = data.iter().find(|x| x["id"] == id).unwrap();
-        Phid(x["phid"].as_str().unwrap().to_string())
+        Phid::from(x["phid"].as_str().unwrap().to_string())
     }
 
     #[test]

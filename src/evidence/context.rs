@@ -47,7 +47,7 @@ impl Context {
             )
         })?;
         let ready_column = (!rules.phabricator.ready_column.is_empty())
-            .then(|| Phid(rules.phabricator.ready_column.clone()));
+            .then(|| Phid::from(rules.phabricator.ready_column.clone()));
         let ready_tag = if rules.phabricator.ready_tag.is_empty() {
             None
         } else {

@@ -878,7 +878,7 @@ impl Store {
                 .iter()
                 .map(|k| {
                     serde_json::json!([
-                        k.fingerprint.0,
+                        k.fingerprint.as_str(),
                         k.task.0,
                         k.user.to_lowercase(),
                         k.shell_user,
@@ -1030,7 +1030,7 @@ impl Store {
              ON CONFLICT(fingerprint, task_id) DO UPDATE SET {KEY_UPSERT}"
         );
         sqlx::query(&sql)
-            .bind(&fp.0)
+            .bind(fp.as_str())
             .bind(task.0 as i64)
             .bind(user.to_lowercase())
             .bind(shell_user)
@@ -1058,7 +1058,7 @@ impl Store {
                     AND (first_xact IS NULL OR ?4 IS NULL OR first_xact < ?4)))
              ORDER BY first_seen, task_id",
         )
-        .bind(&fp.0)
+        .bind(fp.as_str())
         .bind(not_user.to_lowercase())
         .bind(before.at.timestamp())
         .bind(before.xact.map(|x| x as i64))
@@ -1232,9 +1232,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
         let (a, b, c) = (
-            Phid("PHID-XACT-TASK-a".into()),
-            Phid("PHID-XACT-TASK-b".into()),
-            Phid("PHID-XACT-TASK-c".into()),
+            Phid::from("PHID-XACT-TASK-a"),
+            Phid::from("PHID-XACT-TASK-b"),
+            Phid::from("PHID-XACT-TASK-c"),
         );
         {
             let s = Store::open(&path).await.unwrap();
@@ -1602,7 +1602,7 @@ mod tests {
     async fn key_sightings_keep_the_first_appearance_and_order_one_second_by_transaction() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("k.db")).await.unwrap();
-        let fp = Fingerprint("SHA256:k".into());
+        let fp = Fingerprint::from("SHA256:k");
         let users = |v: Vec<KeySighting>| v.into_iter().map(|k| k.username).collect::<Vec<_>>();
 
         // The same second on two tasks: the transaction ids decide, both ways.
@@ -1667,7 +1667,7 @@ mod tests {
         sqlx::query(
             "INSERT INTO keys_seen (fingerprint, task_id, username, first_seen) VALUES (?, 4, 'author', 10)",
         )
-        .bind(&fp.0)
+        .bind(fp.as_str())
         .execute(&s.pool)
         .await
         .unwrap();
@@ -1708,7 +1708,7 @@ mod tests {
         assert_eq!(got.posted_hash.as_deref(), Some("h1"));
         assert_eq!(s.tasks(true).await.unwrap().len(), 1);
 
-        let fp = Fingerprint("SHA256:abc".into());
+        let fp = Fingerprint::from("SHA256:abc");
         s.record_key(&fp, TaskId(7), "alice", Some("alice"), moment(50, 5))
             .await
             .unwrap();

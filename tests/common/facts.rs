@@ -12,7 +12,7 @@ use accessbot::request::{KeyRef, Parsed, Request};
 /// A comment on the task by `author` at `when`, through the web.
 pub fn comment(anchor: u64, author: &str, when: &str, text: &str) -> CommentFact {
     CommentFact {
-        xact: Phid(format!("PHID-XACT-TASK-c{anchor}")),
+        xact: Phid::from(format!("PHID-XACT-TASK-c{anchor}")),
         anchor,
         author: Username::new(author),
         author_is_bot: false,
@@ -68,7 +68,7 @@ pub fn ready() -> Facts {
                 ok: true,
                 algorithm: Some("ssh-ed25519".into()),
                 bits: Some(256),
-                fingerprint: Some(Fingerprint("SHA256:abcdefgh".into())),
+                fingerprint: Some(Fingerprint::from("SHA256:abcdefgh")),
                 problems: vec![],
                 private_key: false,
             }),

@@ -320,7 +320,7 @@ mod tests {
 
     fn comment(anchor: u64, author: &str, minute: i64, text: &str) -> CommentFact {
         CommentFact {
-            xact: Phid(format!("PHID-XACT-TASK-{anchor}")),
+            xact: Phid::from(format!("PHID-XACT-TASK-{anchor}")),
             anchor,
             author: Username::new(author),
             author_is_bot: false,
@@ -341,7 +341,7 @@ mod tests {
     fn a_cutoff_orders_by_time_then_transaction_id() {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
         let c = |anchor: u64, when: &str| CommentFact {
-            xact: Phid(format!("PHID-XACT-TASK-{anchor}")),
+            xact: Phid::from(format!("PHID-XACT-TASK-{anchor}")),
             anchor,
             author: Username::new("mboss"),
             author_is_bot: false,

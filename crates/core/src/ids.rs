@@ -69,7 +69,7 @@ impl TryFrom<String> for TaskId {
 /// A Phabricator object identifier such as `PHID-USER-ku7wtpznfc6baencbpzy`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Phid(pub String);
+pub struct Phid(String);
 
 impl Phid {
     /// The PHID as text.
@@ -98,10 +98,16 @@ impl From<&str> for Phid {
     }
 }
 
+impl From<String> for Phid {
+    fn from(s: String) -> Self {
+        Phid(s)
+    }
+}
+
 /// A Phabricator username (`jdoe`), compared case-insensitively as Phabricator does.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Username(pub String);
+pub struct Username(String);
 
 impl Username {
     /// Builds a username, dropping a leading `@`.
@@ -222,7 +228,26 @@ impl fmt::Display for ShellUser {
 /// An SSH key fingerprint in OpenSSH form, `SHA256:<base64 without padding>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Fingerprint(pub String);
+pub struct Fingerprint(String);
+
+impl From<String> for Fingerprint {
+    fn from(text: String) -> Self {
+        Fingerprint(text)
+    }
+}
+
+impl From<&str> for Fingerprint {
+    fn from(text: &str) -> Self {
+        Fingerprint(text.to_string())
+    }
+}
+
+impl Fingerprint {
+    /// The fingerprint as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

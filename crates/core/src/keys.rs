@@ -190,7 +190,7 @@ fn algorithm_and_bits(data: &KeyData) -> (String, Option<u32>) {
 
 /// The OpenSSH fingerprint of a key blob: `SHA256:` and the unpadded base64 of its SHA-256.
 pub(crate) fn fingerprint_of_blob(blob: &[u8]) -> Fingerprint {
-    Fingerprint(format!(
+    Fingerprint::from(format!(
         "SHA256:{}",
         STANDARD_NO_PAD.encode(Sha256::digest(blob))
     ))

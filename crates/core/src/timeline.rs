@@ -528,7 +528,7 @@ mod tests {
 
     fn version(anchor: u64, at: i64, author: &str, text: &str) -> DescriptionVersion {
         DescriptionVersion {
-            xact: Phid(format!("PHID-XACT-TASK-{anchor}")),
+            xact: Phid::from(format!("PHID-XACT-TASK-{anchor}")),
             anchor,
             at: DateTime::from_timestamp(at, 0).unwrap(),
             author: Phid::from(author),

@@ -157,9 +157,9 @@ fn checklist(kind: RequestKind, verdict: Verdict) -> Checklist {
 
 fn comment(text: &str, t: &str) -> TimelineComment {
     TimelineComment {
-        xact: Phid(format!("PHID-XACT-TASK-{t}")),
+        xact: Phid::from(format!("PHID-XACT-TASK-{t}")),
         anchor: 1,
-        author: Phid("PHID-USER-bot".into()),
+        author: Phid::from("PHID-USER-bot"),
         at: at(t),
         text: text.into(),
         edited: false,
@@ -169,9 +169,9 @@ fn comment(text: &str, t: &str) -> TimelineComment {
 
 fn resolved(t: &str) -> StatusChange {
     StatusChange {
-        xact: Phid("PHID-XACT-TASK-s".into()),
+        xact: Phid::from("PHID-XACT-TASK-s"),
         at: at(t),
-        author: Phid("PHID-USER-duty".into()),
+        author: Phid::from("PHID-USER-duty"),
         new: "resolved".into(),
     }
 }
