@@ -99,7 +99,7 @@ fn facts_with(
         .map(|s| Username::new(s.as_str()))
         .unwrap_or_else(|| Username::new("jdoe"));
     Facts {
-        task: TaskId(101),
+        task: TaskId::new(101),
         open: true,
         tagged: true,
         title: title.to_string(),

@@ -191,7 +191,7 @@ async fn naive_cycle(b: &Bench) -> anyhow::Result<u64> {
     let reads = futures::stream::iter(ids)
         .map(|id| {
             let client = client.clone();
-            async move { client.transactions(TaskId(id)).await.map(|_| ()) }
+            async move { client.transactions(TaskId::new(id)).await.map(|_| ()) }
         })
         .buffer_unordered(b.concurrency.max(1))
         .collect::<Vec<_>>()

@@ -1252,7 +1252,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     let now = clock(cli).now();
     let mut t = src
         .client()
-        .tasks_by_ids(&[task.0])
+        .tasks_by_ids(&[task.get()])
         .await?
         .into_iter()
         .next()

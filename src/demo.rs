@@ -160,7 +160,7 @@ async fn stop_at(
     for e in &report.effects {
         let first = e.text.lines().next();
         let posted = handle
-            .comments(e.task.0)
+            .comments(e.task.get())
             .into_iter()
             .rev()
             .find(|c| c.text.lines().next() == first)
@@ -285,13 +285,13 @@ async fn merge_grant(
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("T501 is gone"))?;
-    let txs = client.transactions(TaskId(501)).await?;
+    let txs = client.transactions(TaskId::new(501)).await?;
     let src = Bot::builder()
         .with_client(client.clone())
         .rules(rules.clone())
         .connect()
         .await?;
-    let row = store.task(TaskId(501)).await?;
+    let row = store.task(TaskId::new(501)).await?;
     let mut g = src.gather(&task, &txs, row.as_ref()).await?;
     src.add_reuse(&mut g, store).await?;
     let checklist = crate::policy::evaluate(&g.facts, rules, now);
@@ -416,13 +416,13 @@ async fn drive(
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("T101 is gone"))?;
-    let txs = client.transactions(TaskId(101)).await?;
+    let txs = client.transactions(TaskId::new(101)).await?;
     let src = Bot::builder()
         .with_client(client.clone())
         .rules(rules.clone())
         .connect()
         .await?;
-    let row = store.task(TaskId(101)).await?;
+    let row = store.task(TaskId::new(101)).await?;
     let mut g = src.gather(&task, &txs, row.as_ref()).await?;
     src.add_reuse(&mut g, store).await?;
     let checklist = crate::policy::evaluate(&g.facts, rules, now);
@@ -449,8 +449,8 @@ async fn drive(
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("T105 is gone"))?;
-    let txs = client.transactions(TaskId(105)).await?;
-    let row = store.task(TaskId(105)).await?;
+    let txs = client.transactions(TaskId::new(105)).await?;
+    let row = store.task(TaskId::new(105)).await?;
     let g = src.gather(&task, &txs, row.as_ref()).await?;
     let checklist = crate::policy::evaluate(&g.facts, rules, now);
     if checklist.verdict == crate::policy::Verdict::Ready {

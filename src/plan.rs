@@ -256,7 +256,7 @@ pub fn plan(input: Input) -> Plan {
         rules,
         now,
     } = input;
-    let id = TaskId(t.id);
+    let id = TaskId::new(t.id);
     let granted = lifecycle::granted(&lifecycle::GrantFacts {
         checklist: &checklist,
         status: &t.fields.status.value,
@@ -515,7 +515,7 @@ fn lifecycle_plan(
     now: DateTime<Utc>,
     posts: &mut Vec<(PostKind, String)>,
 ) -> (Option<LifecycleRow>, Option<Option<i64>>) {
-    let id = TaskId(t.id);
+    let id = TaskId::new(t.id);
     if checklist.request.kind == RequestKind::Removal {
         let Some(removal) = lifecycle::removal(&t.fields.name, &g.facts.parsed, rules) else {
             return (None, None);

@@ -181,15 +181,15 @@ impl Plans {
 
     /// Ready first, then the oldest.
     fn key(p: &Plan) -> (bool, i64, u64) {
-        (p.verdict != Verdict::Ready, p.age_key(), p.task.0)
+        (p.verdict != Verdict::Ready, p.age_key(), p.task.get())
     }
 
     fn insert(&mut self, p: Planned) {
-        self.remove(p.plan.task.0);
+        self.remove(p.plan.task.get());
         if p.plan.comments() > 0 {
             self.posting.insert(Self::key(&p.plan));
         }
-        self.all.insert(p.plan.task.0, p);
+        self.all.insert(p.plan.task.get(), p);
         while self.posting.len() > self.cap {
             let Some(last) = self.posting.pop_last() else {
                 break;
@@ -783,9 +783,10 @@ impl Poller {
         let mut out = Vec::new();
         for u in read.unreadable {
             if let Some(id) = u.id {
-                self.set_aside(TaskId(id), None, &u.reason, now).await?;
+                self.set_aside(TaskId::new(id), None, &u.reason, now)
+                    .await?;
                 out.push(Outcome::Unreadable {
-                    id: TaskId(id),
+                    id: TaskId::new(id),
                     reason: u.reason,
                 });
             }
@@ -841,7 +842,7 @@ impl Poller {
             // the size cap, no more).
             for u in page.unreadable {
                 if let Some((id, reason)) = self.note_unreadable(u, now).await? {
-                    seen.insert(id.0);
+                    seen.insert(id.get());
                     unreadable.push((id, reason));
                 }
             }
@@ -911,14 +912,14 @@ impl Poller {
         let found: HashSet<u64> = fetched
             .iter()
             .map(|t| t.id)
-            .chain(polled.unreadable.iter().map(|(id, _)| id.0))
+            .chain(polled.unreadable.iter().map(|(id, _)| id.get()))
             .collect();
         for id in due
             .iter()
             .filter(|id| !found.contains(id) && !self.opts.dry_run)
         {
             // Gone from view (deleted, made private): stop tracking, keep the history.
-            if let Some(mut r) = self.store.task(TaskId(*id)).await? {
+            if let Some(mut r) = self.store.task(TaskId::new(*id)).await? {
                 r.open = false;
                 r.wake_at = None;
                 self.store.put_task(&r).await?;
@@ -967,7 +968,7 @@ impl Poller {
     async fn read_batch(&self, batch: Vec<Task>) -> Vec<Handed> {
         let handed: Vec<Handed> = futures::stream::iter(batch)
             .map(|t| async move {
-                let txs = self.client().transactions(TaskId(t.id)).await;
+                let txs = self.client().transactions(TaskId::new(t.id)).await;
                 (t, txs)
             })
             .buffered(self.lanes())
@@ -994,7 +995,7 @@ impl Poller {
         if self.stopping() {
             return Outcome::Skipped;
         }
-        let id = TaskId(t.id);
+        let id = TaskId::new(t.id);
         let date_modified = t.fields.date_modified;
         let row = match self.store.task_brief(id).await {
             Ok(r) => r,
@@ -1062,7 +1063,7 @@ impl Poller {
         now: DateTime<Utc>,
         ledger: &Mutex<KeyLedger>,
     ) -> Outcome {
-        let id = TaskId(t.id);
+        let id = TaskId::new(t.id);
         let date_modified = t.fields.date_modified;
         let seen = lock(ledger).seq;
         if let Err(e) = self.src.add_reuse(&mut g, &self.store).await {
@@ -1073,7 +1074,9 @@ impl Poller {
             let who = g.facts.subject.reuse_key(g.facts.task);
             let mut ledger = lock(ledger);
             for task in ledger.earlier(fp, &who, g.key_since, t.id) {
-                let reuse = policy::KeyReuse::EarlierRequest { task: TaskId(task) };
+                let reuse = policy::KeyReuse::EarlierRequest {
+                    task: TaskId::new(task),
+                };
                 if !g.facts.key.reuse.contains(&reuse) {
                     g.facts.key.reuse.push(reuse);
                 }
@@ -1155,7 +1158,7 @@ impl Poller {
             warn!(phase = "read", reason = %u.reason, "a task of the page cannot be read and shows no id: skipped");
             return Ok(None);
         };
-        let id = TaskId(id);
+        let id = TaskId::new(id);
         self.set_aside(id, None, &u.reason, now).await?;
         Ok(Some((id, u.reason)))
     }
@@ -1179,7 +1182,7 @@ impl Poller {
         let mut set = self.unreadable.lock().await;
         let old = self.store.task(id).await?;
         let mut row = old.clone().unwrap_or_else(|| TaskRow {
-            id: id.0 as i64,
+            id: id.get() as i64,
             ..TaskRow::default()
         });
         let was_ready = row.verdict == "ready" || row.ready_marked;
@@ -1227,7 +1230,7 @@ impl Poller {
         .to_string();
         self.store.put_task(&row).await?;
         set.insert(
-            id.0,
+            id.get(),
             UnreadableEntry {
                 reason: reason.to_string(),
                 since: now.timestamp(),
@@ -1267,7 +1270,7 @@ impl Poller {
         info!(task = %id, phase = "post", kind = "unreadable-notice", "posted");
         row.ready_marked = false;
         self.store.put_task(&row).await?;
-        if let Some(e) = set.get_mut(&id.0) {
+        if let Some(e) = set.get_mut(&id.get()) {
             e.notice_pending = false;
         }
         Ok(true)
@@ -1288,9 +1291,9 @@ impl Poller {
             return Ok(());
         }
         for id in pending {
-            if self.post_notice(TaskId(id), &mut set).await? {
+            if self.post_notice(TaskId::new(id), &mut set).await? {
                 report.effects.push(Effect {
-                    task: TaskId(id),
+                    task: TaskId::new(id),
                     kind: "unreadable-notice",
                     text: report::UNREADABLE_NOTICE.to_string(),
                     verdict: Verdict::Blocked,
@@ -1309,7 +1312,7 @@ impl Poller {
             return Ok(());
         }
         let mut set = self.unreadable.lock().await;
-        if set.remove(&id.0).is_some() {
+        if set.remove(&id.get()).is_some() {
             info!(task = %id, phase = "read", "the task can be read again");
             self.store
                 .set_meta(UNREADABLE, &serde_json::to_string(&*set)?)

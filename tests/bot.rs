@@ -118,7 +118,7 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
     let row = w
         .store()
         .await
-        .task(accessbot::ids::TaskId(201))
+        .task(accessbot::ids::TaskId::new(201))
         .await
         .unwrap()
         .unwrap();
@@ -126,7 +126,7 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
     let audit = w
         .store()
         .await
-        .audit_log(accessbot::ids::TaskId(201))
+        .audit_log(accessbot::ids::TaskId::new(201))
         .await
         .unwrap();
     let verdicts: Vec<&str> = audit.iter().map(|a| a.new_verdict.as_str()).collect();

@@ -418,7 +418,7 @@ async fn sends_the_recorded_body_shape() {
 #[tokio::test]
 async fn typed_methods_send_the_recorded_params() {
     let project = phid("PHID-PROJ-wwpcn5hoqarqor7l7zqw");
-    let t1 = TaskId(1);
+    let t1 = TaskId::new(1);
     let cases: Vec<(&str, Option<Value>)> = vec![
         ("09-", None),
         ("11-", None),
@@ -655,9 +655,12 @@ async fn paging_follows_cursors_and_stops_at_null() {
     let last = r#"{"result":{"data":[],"cursor":{"limit":3,"after":null,"before":null}},"error_code":null,"error_info":null}"#;
     let server = Replay::start(vec![ok("31-"), ok("32-"), Reply::Ok(last.into())]).await;
     let c = server.client(TOKEN, fast());
-    let page = c.transactions_page(TaskId(1), None).await.unwrap();
+    let page = c.transactions_page(TaskId::new(1), None).await.unwrap();
     assert_eq!(page.cursor.after.as_deref(), Some("16"));
-    let page = c.transactions_page(TaskId(1), Some("16")).await.unwrap();
+    let page = c
+        .transactions_page(TaskId::new(1), Some("16"))
+        .await
+        .unwrap();
     assert_eq!(
         page.data.iter().map(|x| x.id).collect::<Vec<_>>(),
         vec![15, 14, 13]
@@ -761,7 +764,7 @@ async fn malformed_answers_are_retried() {
 async fn edits_are_never_retried() {
     let server = Replay::start(vec![Reply::Status(503, String::new()), ok("09-")]).await;
     let c = server.client(TOKEN, fast());
-    let err = c.comment(TaskId(1), "Approved.").await.unwrap_err();
+    let err = c.comment(TaskId::new(1), "Approved.").await.unwrap_err();
     assert!(
         matches!(err, ConduitError::Http { status: 503, .. }),
         "{err}"
@@ -779,7 +782,7 @@ async fn edits_are_never_retried() {
             ..fast()
         },
     );
-    let err = c.comment(TaskId(1), "Approved.").await.unwrap_err();
+    let err = c.comment(TaskId::new(1), "Approved.").await.unwrap_err();
     assert!(matches!(err, ConduitError::Timeout { .. }), "{err}");
     assert_eq!(server.captured().len(), 1);
 }
@@ -875,7 +878,7 @@ async fn task_page_is_fetched_with_or_without_the_session_cookie() {
         },
     );
     let page = with_cookie
-        .task_timeline(TaskId(1), &phid(T1), &[], 50)
+        .task_timeline(TaskId::new(1), &phid(T1), &[], 50)
         .await
         .unwrap();
     let t = timeline(page);
@@ -888,7 +891,7 @@ async fn task_page_is_fetched_with_or_without_the_session_cookie() {
     assert_eq!(with_cookie.calls()[TASK_PAGE], 2, "the 502 was retried");
     let anonymous = server.client(TOKEN, fast());
     anonymous
-        .task_timeline(TaskId(1), &phid(T1), &[], 50)
+        .task_timeline(TaskId::new(1), &phid(T1), &[], 50)
         .await
         .unwrap();
 
@@ -919,7 +922,7 @@ async fn a_long_timeline_is_followed_through_show_older_changes() {
         },
     );
     let t = timeline(
-        c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+        c.task_timeline(TaskId::new(12), &phid(T12), &[], 50)
             .await
             .unwrap(),
     );
@@ -957,7 +960,7 @@ async fn following_stops_once_the_wanted_transactions_are_found() {
     let server = Replay::start(vec![Reply::Ok(page)]).await;
     let c = server.client(TOKEN, fast());
     let t = timeline(
-        c.task_timeline(TaskId(12), &phid(T12), &[newest], 50)
+        c.task_timeline(TaskId::new(12), &phid(T12), &[newest], 50)
             .await
             .unwrap(),
     );
@@ -1003,7 +1006,7 @@ async fn the_viewers_page_and_its_older_part_are_the_full_page() {
     .await;
     let c = server.client(TOKEN, fast());
     let t = timeline(
-        c.task_timeline(TaskId(7), &phid(T7), &[], 50)
+        c.task_timeline(TaskId::new(7), &phid(T7), &[], 50)
             .await
             .unwrap(),
     );
@@ -1035,7 +1038,7 @@ async fn a_looping_or_endless_timeline_is_cut_and_says_so() {
     .await;
     let c = server.client(TOKEN, fast());
     let t = timeline(
-        c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+        c.task_timeline(TaskId::new(12), &phid(T12), &[], 50)
             .await
             .unwrap(),
     );
@@ -1055,7 +1058,7 @@ async fn a_looping_or_endless_timeline_is_cut_and_says_so() {
     let server = Replay::start(script).await;
     let c = server.client(TOKEN, fast());
     let t = timeline(
-        c.task_timeline(TaskId(12), &phid(T12), &[], 3)
+        c.task_timeline(TaskId::new(12), &phid(T12), &[], 3)
             .await
             .unwrap(),
     );
@@ -1074,7 +1077,7 @@ async fn a_looping_or_endless_timeline_is_cut_and_says_so() {
     .await;
     let c = server.client(TOKEN, fast());
     let t = timeline(
-        c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+        c.task_timeline(TaskId::new(12), &phid(T12), &[], 50)
             .await
             .unwrap(),
     );
@@ -1090,7 +1093,7 @@ async fn a_looping_or_endless_timeline_is_cut_and_says_so() {
     .await;
     let c = server.client(TOKEN, fast());
     let t = timeline(
-        c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+        c.task_timeline(TaskId::new(12), &phid(T12), &[], 50)
             .await
             .unwrap(),
     );
@@ -1118,7 +1121,7 @@ async fn login_pages_and_cleared_sessions_are_not_pages() {
     let mut got = Vec::new();
     for _ in 0..4 {
         got.push(
-            c.task_timeline(TaskId(12), &phid(T12), &[], 50)
+            c.task_timeline(TaskId::new(12), &phid(T12), &[], 50)
                 .await
                 .unwrap(),
         );
@@ -1134,7 +1137,7 @@ async fn login_pages_and_cleared_sessions_are_not_pages() {
     );
     // Any other redirect is an error naming it, not followed (the cookie stays on this host).
     let e = c
-        .task_timeline(TaskId(12), &phid(T12), &[], 50)
+        .task_timeline(TaskId::new(12), &phid(T12), &[], 50)
         .await
         .unwrap_err();
     assert!(matches!(e, ConduitError::Http { status: 302, .. }), "{e}");

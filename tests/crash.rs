@@ -167,7 +167,7 @@ async fn crash_and_restart(n_tasks: usize, n_kills: usize, seed: u64) {
             .rev()
             .find(|t| report::is_checklist(t));
         if let Some(last) = last {
-            let row = store.task(TaskId(*id)).await.unwrap().expect("a row");
+            let row = store.task(TaskId::new(*id)).await.unwrap().expect("a row");
             assert_eq!(
                 row.posted_hash.as_deref(),
                 Some(report::comment_hash(&last).as_str()),
@@ -242,7 +242,7 @@ async fn sigterm_finishes_the_task_in_hand_and_a_second_instance_refuses_to_star
             .find(|t| report::is_checklist(t));
         if let Some(last) = last {
             posted += 1;
-            let row = store.task(TaskId(*id)).await.unwrap();
+            let row = store.task(TaskId::new(*id)).await.unwrap();
             assert_eq!(
                 row.and_then(|r| r.posted_hash),
                 Some(report::comment_hash(&last)),

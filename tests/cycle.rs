@@ -112,7 +112,7 @@ async fn a_dry_run_writes_nothing_and_a_run_after_it_equals_a_run_alone() {
     assert_eq!(dump(&alone.db()).await, dump(&after.db()).await);
     // The dry run's checklists are the ones the real runs posted first.
     for e in dry.effects.iter().filter(|e| e.kind == "checklist") {
-        let posted = after.comments(e.task.0);
+        let posted = after.comments(e.task.get());
         assert_eq!(
             report::comment_hash(&posted[0]),
             report::comment_hash(&e.text)
@@ -136,7 +136,7 @@ async fn a_backlog_posts_at_most_the_cap_a_cycle_ready_first_then_oldest_and_los
     let mut order = Vec::new();
     for t in &sc.tasks {
         let row = store
-            .task(accessbot::ids::TaskId(t.id))
+            .task(accessbot::ids::TaskId::new(t.id))
             .await
             .unwrap()
             .unwrap();
@@ -168,7 +168,7 @@ async fn a_backlog_posts_at_most_the_cap_a_cycle_ready_first_then_oldest_and_los
             .effects
             .iter()
             .filter(|e| !e.kind.contains("column") && !e.kind.contains("tag"))
-            .map(|e| e.task.0)
+            .map(|e| e.task.get())
             .collect();
         tasks.dedup();
         tasks.sort_by_key(|id| order.iter().position(|o| o.2 == *id));
@@ -249,7 +249,7 @@ async fn each_request_moves_to_the_column_of_its_verdict_when_it_changes() {
     let kinds = |r: &CycleReport| -> Vec<&str> {
         r.effects
             .iter()
-            .filter(|e| e.task.0 == 201)
+            .filter(|e| e.task.get() == 201)
             .map(|e| e.kind)
             .collect()
     };

@@ -179,7 +179,7 @@ async fn run_case(case: Case) -> Vec<String> {
         }
         let store = w.store().await;
         for &t in &forged {
-            match store.task(TaskId(t)).await {
+            match store.task(TaskId::new(t)).await {
                 Ok(Some(row)) if row.verdict == "ready" => {
                     errors.push(format!("{file}: forged T{t} is READY at {instant}"))
                 }
@@ -199,7 +199,7 @@ async fn run_case(case: Case) -> Vec<String> {
     let store = w.store().await;
     for e in &case.expects {
         let t = e.task;
-        let row = match store.task(TaskId(t)).await {
+        let row = match store.task(TaskId::new(t)).await {
             Ok(Some(row)) => row,
             other => {
                 errors.push(format!("{file}: T{t} not stored: {other:?}"));

@@ -81,7 +81,12 @@ impl Life {
 
     async fn verdict(&self, task: u64) -> String {
         let store = Store::open_read_only(&self.w.db()).await.unwrap();
-        let v = store.task(TaskId(task)).await.unwrap().unwrap().verdict;
+        let v = store
+            .task(TaskId::new(task))
+            .await
+            .unwrap()
+            .unwrap()
+            .verdict;
         store.close().await;
         v
     }
@@ -473,7 +478,7 @@ async fn a_killed_bot_a_lost_database_and_restarts_never_send_a_reminder_twice()
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1);
     assert_eq!(l.posted(501, GRANTED_HEADER).len(), 1);
     let store = Store::open_read_only(&l.w.db()).await.unwrap();
-    let life = store.lifecycle(TaskId(501)).await.unwrap().unwrap();
+    let life = store.lifecycle(TaskId::new(501)).await.unwrap().unwrap();
     assert_eq!(life.reminded_for.as_deref(), Some("2027-01-15"));
     assert_eq!(life.granted_by.as_deref(), Some("comment"));
     store.close().await;
@@ -544,7 +549,7 @@ async fn resolve(w: &World, task: u64) {
         .client()
         .unwrap();
     c.edit(
-        TaskId(task),
+        TaskId::new(task),
         serde_json::json!([{"type": "status", "value": "resolved"}]),
     )
     .await
@@ -824,7 +829,7 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
     bot.cycle().await.unwrap();
     let store = w.store().await;
     assert_eq!(
-        store.task(TaskId(501)).await.unwrap().unwrap().verdict,
+        store.task(TaskId::new(501)).await.unwrap().unwrap().verdict,
         "ready"
     );
 
@@ -854,7 +859,7 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
         (0, 4),
         "T501 and the removal tasks T504-T506"
     );
-    let row = store.task(TaskId(501)).await.unwrap().unwrap();
+    let row = store.task(TaskId::new(501)).await.unwrap().unwrap();
     assert_eq!((row.verdict.as_str(), row.open), ("granted", true));
     // It reads its own comment back once.
     bot.cycle().await.unwrap();
@@ -876,7 +881,7 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
     );
 
     // Not read for its expiry until the reminder day (the start of 2027-01-01, UTC).
-    let row = store.task(TaskId(501)).await.unwrap().unwrap();
+    let row = store.task(TaskId::new(501)).await.unwrap().unwrap();
     assert_eq!(
         row.wake_at,
         Some(common::at("2027-01-01T00:00:00Z").timestamp())
@@ -884,7 +889,7 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
     w.set_now("2026-12-31T23:59:00Z");
     let r = bot.cycle().await.unwrap();
     assert!(
-        !r.effects.iter().any(|e| e.task == TaskId(501)),
+        !r.effects.iter().any(|e| e.task == TaskId::new(501)),
         "{:?}",
         r.effects
     );
@@ -893,7 +898,7 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
     let kinds: Vec<_> = r
         .effects
         .iter()
-        .filter(|e| e.task == TaskId(501))
+        .filter(|e| e.task == TaskId::new(501))
         .map(|e| e.kind)
         .collect();
     assert_eq!(kinds, ["reminder"]);

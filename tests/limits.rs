@@ -92,7 +92,7 @@ async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
     let client = builder.client().unwrap();
 
     // Transaction paging reads every one of the 10,000 comments.
-    let txs = client.transactions(TaskId(101)).await.unwrap();
+    let txs = client.transactions(TaskId::new(101)).await.unwrap();
     let comments = txs.iter().filter(|t| !t.comments.is_empty()).count();
     assert!(comments >= 10_000, "{comments} comments read");
     assert!(
@@ -152,10 +152,10 @@ async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
     ");
     let store = w.store().await;
     // A quoted "Approved." at any depth is no approval.
-    let row = store.task(TaskId(104)).await.unwrap().unwrap();
+    let row = store.task(TaskId::new(104)).await.unwrap().unwrap();
     assert_ne!(row.verdict, "ready");
     // A megabyte of one character is no request form: listed for clinic duty, no comment.
-    let row = store.task(TaskId(103)).await.unwrap().unwrap();
+    let row = store.task(TaskId::new(103)).await.unwrap().unwrap();
     assert_eq!(row.verdict, "not-a-request");
     assert!(sim.comments(103).is_empty());
 }

@@ -340,7 +340,7 @@ async fn a_ready_request_whose_approvals_are_edited_away_is_caught_within_reconc
         .effects
         .iter()
         .find(|e| e.kind == "checklist" && e.verdict == Verdict::Ready)
-        .map(|e| e.task.0)
+        .map(|e| e.task.get())
         .expect("a ready request");
 
     // The same world, in which every comment on it is edited into "Not approved." ten minutes
@@ -369,7 +369,7 @@ async fn a_ready_request_whose_approvals_are_edited_away_is_caught_within_reconc
         let verdict = r
             .effects
             .iter()
-            .find(|e| e.task.0 == ready && e.kind == "checklist")
+            .find(|e| e.task.get() == ready && e.kind == "checklist")
             .map(|e| e.verdict);
         if i >= 10 && verdict.is_some_and(|v| v != Verdict::Ready) {
             caught = Some(i);
@@ -398,7 +398,7 @@ async fn a_requester_disabled_after_a_ready_checklist_is_seen_once_the_account_c
         .effects
         .iter()
         .find(|e| e.kind == "checklist" && e.verdict == Verdict::Ready)
-        .map(|e| e.task.0)
+        .map(|e| e.task.get())
         .expect("a ready request");
     let author = &base.tasks.iter().find(|t| t.id == ready).unwrap().author;
 
@@ -415,7 +415,7 @@ async fn a_requester_disabled_after_a_ready_checklist_is_seen_once_the_account_c
         let verdict = r
             .effects
             .iter()
-            .find(|e| e.task.0 == ready && e.kind == "checklist")
+            .find(|e| e.task.get() == ready && e.kind == "checklist")
             .map(|e| e.verdict);
         assert!(
             i >= 10 || verdict.is_none_or(|v| v == Verdict::Ready),
@@ -572,7 +572,7 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
             .effects
             .iter()
             .rev()
-            .find(|e| e.task.0 == task && e.kind == "checklist")
+            .find(|e| e.task.get() == task && e.kind == "checklist")
             .map(|e| e.verdict)
     };
     let with = |v: Verdict| -> Vec<u64> {

@@ -790,7 +790,7 @@ fn cases() -> Vec<Case> {
             name: "a key used by another user before",
             edit: |f, _, _| {
                 f.key.reuse = vec![
-                    KeyReuse::EarlierRequest { task: TaskId(7) },
+                    KeyReuse::EarlierRequest { task: TaskId::new(7) },
                     KeyReuse::DataYaml {
                         user: "someone".into(),
                     },

@@ -326,7 +326,7 @@ async fn ldap_only_requests_need_no_key_and_check_eligibility() {
     let store = w.store().await;
     for task in [606, 608] {
         let row = store
-            .task(accessbot::ids::TaskId(task))
+            .task(accessbot::ids::TaskId::new(task))
             .await
             .unwrap()
             .expect("stored");
@@ -432,7 +432,7 @@ async fn a_sudo_request_complete_before_the_cutoff_keeps_that_meeting_when_first
     assert_eq!(code, 0, "{err}");
     let store = w.store().await;
     let row = store
-        .task(accessbot::ids::TaskId(613))
+        .task(accessbot::ids::TaskId::new(613))
         .await
         .unwrap()
         .expect("T613 is stored");

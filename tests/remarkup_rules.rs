@@ -782,7 +782,7 @@ fn inert_output_matches_no_rule_in_any_surrounding() {
 /// A checklist with one failing check whose message quotes `value`.
 fn checklist_quoting(value: &str) -> Checklist {
     Checklist {
-        task: TaskId(77),
+        task: TaskId::new(77),
         verdict: Verdict::Blocked,
         until: None,
         request: RequestSummary {

@@ -160,7 +160,7 @@ fn calls(c: &std::collections::BTreeMap<String, u64>, method: &str) -> u64 {
 }
 
 fn ids(list: &[(TaskId, String)]) -> Vec<u64> {
-    list.iter().map(|(id, _)| id.0).collect()
+    list.iter().map(|(id, _)| id.get()).collect()
 }
 
 #[tokio::test]
@@ -201,7 +201,7 @@ async fn one_unreadable_task_never_stops_the_others() {
     // Its status entry: blocked, for clinic duty, with the reason.
     let store = w.store().await;
     let row = store
-        .task(TaskId(202))
+        .task(TaskId::new(202))
         .await
         .unwrap()
         .expect("a status entry");
@@ -229,7 +229,7 @@ async fn one_unreadable_task_never_stops_the_others() {
             .any(|l| l.starts_with("T202") && l.contains("waits for clinic-duty")),
         "{table}"
     );
-    let log = store.audit_log(TaskId(202)).await.unwrap();
+    let log = store.audit_log(TaskId::new(202)).await.unwrap();
     assert_eq!(log.len(), 1);
     assert!(log[0].evidence.contains("unreadable"), "{:?}", log[0]);
     store.close().await;
@@ -263,9 +263,9 @@ async fn one_unreadable_task_never_stops_the_others() {
     assert!(report::is_unreadable_notice(&t201[1]), "{}", t201[1]);
     assert!(t201[1].contains("do not grant"), "{}", t201[1]);
     let store = w.store().await;
-    let row = store.task(TaskId(201)).await.unwrap().unwrap();
+    let row = store.task(TaskId::new(201)).await.unwrap().unwrap();
     assert_eq!(row.verdict, "blocked", "status no longer says ready");
-    let log = store.audit_log(TaskId(201)).await.unwrap();
+    let log = store.audit_log(TaskId::new(201)).await.unwrap();
     let last = log.last().unwrap();
     assert_eq!(
         (last.old_verdict.as_deref(), last.new_verdict.as_str()),
@@ -289,7 +289,7 @@ async fn one_unreadable_task_never_stops_the_others() {
     assert_eq!(
         w.store()
             .await
-            .task(TaskId(201))
+            .task(TaskId::new(201))
             .await
             .unwrap()
             .unwrap()
@@ -310,7 +310,7 @@ async fn one_unreadable_task_never_stops_the_others() {
     assert_eq!(calls(&c, "maniphest.search"), 2, "{c:?}");
     assert_eq!(calls(&c, "transaction.search"), 0, "{c:?}");
     let store = w.store().await;
-    assert_eq!(store.audit_log(TaskId(202)).await.unwrap().len(), 1);
+    assert_eq!(store.audit_log(TaskId::new(202)).await.unwrap().len(), 1);
     store.close().await;
     assert!(w.comments(202).is_empty());
     insta::assert_snapshot!(w.thread(201), @"
@@ -389,10 +389,10 @@ async fn a_dry_run_only_logs_an_unreadable_task() {
     assert_eq!(ids(&r.unreadable), [202], "{r:?}");
     let store = w.store().await;
     assert!(
-        store.task(TaskId(202)).await.unwrap().is_none(),
+        store.task(TaskId::new(202)).await.unwrap().is_none(),
         "no status entry written"
     );
-    assert!(store.audit_log(TaskId(202)).await.unwrap().is_empty());
+    assert!(store.audit_log(TaskId::new(202)).await.unwrap().is_empty());
     store.close().await;
 }
 
@@ -469,7 +469,7 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
     //Evaluated 2026-11-05 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
     let store = w.store().await;
-    let row = store.task(TaskId(304)).await.unwrap().unwrap();
+    let row = store.task(TaskId::new(304)).await.unwrap().unwrap();
     assert_eq!(
         (row.verdict.as_str(), row.who.as_str()),
         ("blocked", "clinic-duty")

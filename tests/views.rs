@@ -12,7 +12,7 @@ use common::{at, World};
 async fn verdict(w: &World, id: u64) -> String {
     w.store()
         .await
-        .task(TaskId(id))
+        .task(TaskId::new(id))
         .await
         .unwrap()
         .unwrap()
@@ -51,7 +51,13 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     w.set_now("2026-11-04T12:00:00Z");
     bot.cycle().await.unwrap();
     assert_eq!(verdict(&w, 301).await, "waiting");
-    let row = w.store().await.task(TaskId(301)).await.unwrap().unwrap();
+    let row = w
+        .store()
+        .await
+        .task(TaskId::new(301))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.meeting.as_deref(), Some("2026-11-16"));
     let last = w.comments(301).last().cloned().unwrap();
     assert!(
@@ -92,12 +98,30 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     w.set_now("2026-11-16T17:00:00Z");
     bot.cycle().await.unwrap();
     assert_eq!(verdict(&w, 301).await, "ready");
-    let r302 = w.store().await.task(TaskId(302)).await.unwrap().unwrap();
+    let r302 = w
+        .store()
+        .await
+        .task(TaskId::new(302))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r302.verdict, "declined", "{r302:?}");
-    let row = w.store().await.task(TaskId(301)).await.unwrap().unwrap();
+    let row = w
+        .store()
+        .await
+        .task(TaskId::new(301))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.decision.as_deref(), Some("approved"));
     assert_eq!(row.decided_by.as_deref(), Some("sre-kim"));
-    let row = w.store().await.task(TaskId(302)).await.unwrap().unwrap();
+    let row = w
+        .store()
+        .await
+        .task(TaskId::new(302))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.decision.as_deref(), Some("declined"));
     assert!(w.comments(302).last().unwrap().contains("DECLINED"));
 
@@ -110,7 +134,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     assert!(
         !w.store()
             .await
-            .task(TaskId(302))
+            .task(TaskId::new(302))
             .await
             .unwrap()
             .unwrap()
@@ -243,12 +267,24 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
     let w = World::start("rollover.toml", "2026-11-04T12:00:00Z").await;
     let bot = w.bot().await;
     bot.cycle().await.unwrap();
-    let row = w.store().await.task(TaskId(301)).await.unwrap().unwrap();
+    let row = w
+        .store()
+        .await
+        .task(TaskId::new(301))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.meeting.as_deref(), Some("2026-11-16"));
     // The meeting of the 16th passes without a decision.
     w.set_now("2026-11-17T10:00:00Z");
     bot.cycle().await.unwrap();
-    let row = w.store().await.task(TaskId(301)).await.unwrap().unwrap();
+    let row = w
+        .store()
+        .await
+        .task(TaskId::new(301))
+        .await
+        .unwrap()
+        .unwrap();
     // The SRE meeting must act: the request is blocked on `sre`, and says where it went.
     assert_eq!(row.verdict, "blocked", "{}", row.report_json);
     assert_eq!(row.who, "sre");

@@ -1319,7 +1319,7 @@ mod tests {
             "{d}"
         );
         assert_eq!(c.base_url(), "https://phab.example.org");
-        assert_eq!(c.task_url(TaskId(7)), "https://phab.example.org/T7");
+        assert_eq!(c.task_url(TaskId::new(7)), "https://phab.example.org/T7");
     }
 
     #[test]

@@ -414,7 +414,7 @@ impl EvidenceSource {
             }
         }
         if !missing.is_empty() {
-            let id = TaskId(task.id);
+            let id = TaskId::new(task.id);
             let read = self
                 .client
                 .task_timeline(
@@ -648,7 +648,7 @@ impl EvidenceSource {
             return;
         }
         match self.client.newest_task(&self.ctx.project).await {
-            Ok(Some(t)) => self.probe_pages(TaskId(t.id), &t.phid).await,
+            Ok(Some(t)) => self.probe_pages(TaskId::new(t.id), &t.phid).await,
             Ok(None) => tracing::info!(
                 "no request to read a task page from yet: pages are checked on the first one"
             ),
@@ -703,7 +703,7 @@ impl EvidenceSource {
         txs: &[Transaction],
         row: Option<&TaskRow>,
     ) -> Result<Gathered, ConduitError> {
-        let id = TaskId(task.id);
+        let id = TaskId::new(task.id);
         let timeline = Timeline::build(txs, &self.ctx.project, &self.ctx.bot_phid);
         let author_phid = task.fields.author_phid.clone();
         let mut parsed = self
@@ -928,9 +928,9 @@ impl EvidenceSource {
             .key_sightings(fp, &g.facts.subject.reuse_key(g.facts.task), g.key_since)
             .await?
         {
-            if s.task_id as u64 != g.facts.task.0 {
+            if s.task_id as u64 != g.facts.task.get() {
                 reuse.push(KeyReuse::EarlierRequest {
-                    task: TaskId(s.task_id as u64),
+                    task: TaskId::new(s.task_id as u64),
                 });
             }
         }

@@ -528,7 +528,7 @@ impl Store {
     /// One task.
     pub async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
         Ok(sqlx::query(&format!("{FULL} WHERE t.id = ?"))
-            .bind(id.0 as i64)
+            .bind(id.get() as i64)
             .try_map(task_row)
             .fetch_optional(&self.pool)
             .await?)
@@ -663,7 +663,7 @@ impl Store {
     /// One task's row without its report (see [`Self::task_briefs`]).
     pub async fn task_brief(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
         Ok(self
-            .rows(&format!("WHERE t.id = {}", id.0 as i64), false)
+            .rows(&format!("WHERE t.id = {}", id.get() as i64), false)
             .await?
             .pop())
     }
@@ -861,7 +861,7 @@ impl Store {
             let rows: Vec<serde_json::Value> = b
                 .audit
                 .iter()
-                .map(|a| serde_json::json!([a.task.0, a.at, a.old, a.new, a.evidence]))
+                .map(|a| serde_json::json!([a.task.get(), a.at, a.old, a.new, a.evidence]))
                 .collect();
             sqlx::query(
                 "INSERT INTO audit (task_id, at, old_verdict, new_verdict, evidence)
@@ -879,7 +879,7 @@ impl Store {
                 .map(|k| {
                     serde_json::json!([
                         k.fingerprint.as_str(),
-                        k.task.0,
+                        k.task.get(),
                         k.user.to_lowercase(),
                         k.shell_user,
                         k.first.at.timestamp(),
@@ -1005,7 +1005,7 @@ impl Store {
         .bind(hash)
         .bind(xact)
         .bind(at)
-        .bind(id.0 as i64)
+        .bind(id.get() as i64)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -1031,7 +1031,7 @@ impl Store {
         );
         sqlx::query(&sql)
             .bind(fp.as_str())
-            .bind(task.0 as i64)
+            .bind(task.get() as i64)
             .bind(user.to_lowercase())
             .bind(shell_user)
             .bind(first.at.timestamp())
@@ -1076,7 +1076,7 @@ impl Store {
         evidence: &str,
     ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO audit (task_id, at, old_verdict, new_verdict, evidence) VALUES (?,?,?,?,?)")
-            .bind(task.0 as i64)
+            .bind(task.get() as i64)
             .bind(at)
             .bind(old)
             .bind(new)
@@ -1090,7 +1090,7 @@ impl Store {
     pub async fn audit_log(&self, task: TaskId) -> Result<Vec<AuditEntry>, StoreError> {
         Ok(
             sqlx::query_as("SELECT * FROM audit WHERE task_id = ? ORDER BY id")
-                .bind(task.0 as i64)
+                .bind(task.get() as i64)
                 .fetch_all(&self.pool)
                 .await?,
         )
@@ -1125,7 +1125,7 @@ impl Store {
     /// One task's lifecycle row.
     pub async fn lifecycle(&self, id: TaskId) -> Result<Option<LifecycleRow>, StoreError> {
         Ok(sqlx::query("SELECT * FROM lifecycle WHERE task_id = ?")
-            .bind(id.0 as i64)
+            .bind(id.get() as i64)
             .try_map(lifecycle_row)
             .fetch_optional(&self.pool)
             .await?)
@@ -1325,15 +1325,15 @@ mod tests {
             s.tasks(false).await.unwrap(),
             vec![open.clone(), closed.clone()]
         );
-        assert_eq!(s.task(TaskId(3)).await.unwrap(), Some(open.clone()));
+        assert_eq!(s.task(TaskId::new(3)).await.unwrap(), Some(open.clone()));
         assert_eq!(
-            s.task_brief(TaskId(3)).await.unwrap(),
+            s.task_brief(TaskId::new(3)).await.unwrap(),
             Some(TaskRow {
                 report_json: String::new(),
                 ..open.clone()
             })
         );
-        assert_eq!(s.task_brief(TaskId(99)).await.unwrap(), None);
+        assert_eq!(s.task_brief(TaskId::new(99)).await.unwrap(), None);
         let view = rows::view_fields;
         assert_eq!(
             s.view_rows(false).await.unwrap(),
@@ -1388,7 +1388,7 @@ mod tests {
         let mut brief = briefs[0].clone();
         brief.verdict = "waiting".into();
         s.put_task(&brief).await.unwrap();
-        let again = s.task(TaskId(3)).await.unwrap().unwrap();
+        let again = s.task(TaskId::new(3)).await.unwrap().unwrap();
         assert_eq!(again.verdict, "waiting");
         assert_eq!(again.report_json, open.report_json);
     }
@@ -1606,10 +1606,10 @@ mod tests {
         let users = |v: Vec<KeySighting>| v.into_iter().map(|k| k.username).collect::<Vec<_>>();
 
         // The same second on two tasks: the transaction ids decide, both ways.
-        s.record_key(&fp, TaskId(1), "owner", None, moment(100, 10))
+        s.record_key(&fp, TaskId::new(1), "owner", None, moment(100, 10))
             .await
             .unwrap();
-        s.record_key(&fp, TaskId(2), "copier", None, moment(100, 11))
+        s.record_key(&fp, TaskId::new(2), "copier", None, moment(100, 11))
             .await
             .unwrap();
         let for_copier = s
@@ -1623,7 +1623,7 @@ mod tests {
             .unwrap()
             .is_empty());
         // A sighting with no transaction id in the same second: counts as earlier for both.
-        s.record_key(&fp, TaskId(3), "third", None, untracked(100))
+        s.record_key(&fp, TaskId::new(3), "third", None, untracked(100))
             .await
             .unwrap();
         assert_eq!(
@@ -1641,7 +1641,7 @@ mod tests {
 
         // Read again later with a later date (e.g. the comment with the key was edited): the
         // first appearance stays; the subject may change (it became known).
-        s.record_key(&fp, TaskId(1), "Owner2", None, untracked(500))
+        s.record_key(&fp, TaskId::new(1), "Owner2", None, untracked(500))
             .await
             .unwrap();
         let row: (i64, Option<i64>, String) = sqlx::query_as(
@@ -1652,7 +1652,7 @@ mod tests {
         .unwrap();
         assert_eq!(row, (100, Some(10), "owner2".to_string()));
         // An earlier date (a version the bot had not seen) moves it back.
-        s.record_key(&fp, TaskId(1), "owner2", None, moment(90, 3))
+        s.record_key(&fp, TaskId::new(1), "owner2", None, moment(90, 3))
             .await
             .unwrap();
         let row: (i64, Option<i64>) =
@@ -1671,7 +1671,7 @@ mod tests {
         .execute(&s.pool)
         .await
         .unwrap();
-        s.record_key(&fp, TaskId(4), "subject", None, moment(300, 40))
+        s.record_key(&fp, TaskId::new(4), "subject", None, moment(300, 40))
             .await
             .unwrap();
         let row: (i64, Option<i64>, String, i64) = sqlx::query_as(
@@ -1701,18 +1701,18 @@ mod tests {
             ..Default::default()
         };
         s.put_task(&row).await.unwrap();
-        s.record_posted(TaskId(7), "h1", Some("PHID-XACT-TASK-a"), 100)
+        s.record_posted(TaskId::new(7), "h1", Some("PHID-XACT-TASK-a"), 100)
             .await
             .unwrap();
-        let got = s.task(TaskId(7)).await.unwrap().unwrap();
+        let got = s.task(TaskId::new(7)).await.unwrap().unwrap();
         assert_eq!(got.posted_hash.as_deref(), Some("h1"));
         assert_eq!(s.tasks(true).await.unwrap().len(), 1);
 
         let fp = Fingerprint::from("SHA256:abc");
-        s.record_key(&fp, TaskId(7), "alice", Some("alice"), moment(50, 5))
+        s.record_key(&fp, TaskId::new(7), "alice", Some("alice"), moment(50, 5))
             .await
             .unwrap();
-        s.record_key(&fp, TaskId(8), "bob", Some("bob"), moment(60, 9))
+        s.record_key(&fp, TaskId::new(8), "bob", Some("bob"), moment(60, 9))
             .await
             .unwrap();
         // Bob's request is checked: Alice had the key earlier.
@@ -1726,11 +1726,13 @@ mod tests {
             .unwrap()
             .is_empty());
 
-        s.audit(TaskId(7), 1, None, "blocked", "[]").await.unwrap();
-        s.audit(TaskId(7), 2, Some("blocked"), "ready", "[]")
+        s.audit(TaskId::new(7), 1, None, "blocked", "[]")
             .await
             .unwrap();
-        assert_eq!(s.audit_log(TaskId(7)).await.unwrap().len(), 2);
+        s.audit(TaskId::new(7), 2, Some("blocked"), "ready", "[]")
+            .await
+            .unwrap();
+        assert_eq!(s.audit_log(TaskId::new(7)).await.unwrap().len(), 2);
         assert!(
             sqlx::query("DELETE FROM audit")
                 .execute(&s.pool)
@@ -1788,12 +1790,14 @@ mod tests {
         })
         .await
         .unwrap();
-        w.audit(TaskId(1), 100, None, "ready", "[]").await.unwrap();
+        w.audit(TaskId::new(1), 100, None, "ready", "[]")
+            .await
+            .unwrap();
         w.close().await;
         let before = std::fs::read(&db).unwrap();
         let r = Store::open_read_only(&db).await.unwrap();
         assert_eq!(r.tasks(false).await.unwrap().len(), 1);
-        assert_eq!(r.audit_log(TaskId(1)).await.unwrap().len(), 1);
+        assert_eq!(r.audit_log(TaskId::new(1)).await.unwrap().len(), 1);
         let err = r.set_meta("cursor", "1").await.unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");
         r.close().await;
@@ -1863,7 +1867,9 @@ mod tests {
             (2, 200, "ready"),
             (4, 50, "ready"),
         ] {
-            s.audit(TaskId(id), at, None, verdict, "[]").await.unwrap();
+            s.audit(TaskId::new(id), at, None, verdict, "[]")
+                .await
+                .unwrap();
         }
         assert_eq!(s.oldest_ready_since().await.unwrap(), Some(200));
         let counts = s.open_verdict_counts().await.unwrap();

@@ -45,7 +45,7 @@ pub fn ready() -> Facts {
         change: None,
     };
     Facts {
-        task: TaskId(101),
+        task: TaskId::new(101),
         open: true,
         tagged: true,
         title: "Requesting access to analytics-privatedata-users for jdoe".into(),

@@ -9,7 +9,18 @@ use std::str::FromStr;
 /// A Maniphest task id, shown as `T123`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
-pub struct TaskId(pub u64);
+pub struct TaskId(u64);
+
+impl TaskId {
+    /// The task `T<n>`.
+    pub const fn new(n: u64) -> TaskId {
+        TaskId(n)
+    }
+    /// Its number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
 
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -901,7 +901,7 @@ impl Followed {
     /// From a stored lifecycle row.
     pub fn from_row(l: &crate::view::LifecycleRow) -> Followed {
         Followed {
-            task: TaskId(l.task_id as u64),
+            task: TaskId::new(l.task_id as u64),
             shell_user: l.shell_user.clone(),
             groups: l
                 .groups

@@ -669,7 +669,7 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
             (other, _) => other.to_string(),
         };
         let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());
-        let task = TaskId(r.id as u64);
+        let task = TaskId::new(r.id as u64);
         let groups = list_of(&r.groups).join(", ");
         table.add_row(vec![
             match link_base {
@@ -722,7 +722,7 @@ pub fn status_item(
         v = serde_json::json!({});
     }
     let o = v.as_object_mut().expect("object");
-    o.insert("task".into(), TaskId(r.id as u64).to_string().into());
+    o.insert("task".into(), TaskId::new(r.id as u64).to_string().into());
     o.entry("verdict")
         .or_insert_with(|| r.verdict.clone().into());
     o.insert(
@@ -744,7 +744,12 @@ pub fn status_item(
     if let Some(base) = link_base {
         o.insert(
             "url".into(),
-            format!("{}/{}", base.trim_end_matches('/'), TaskId(r.id as u64)).into(),
+            format!(
+                "{}/{}",
+                base.trim_end_matches('/'),
+                TaskId::new(r.id as u64)
+            )
+            .into(),
         );
     }
     v
@@ -851,7 +856,7 @@ pub fn agenda(
     let mut rolled_over = Vec::new();
     let mut stale = Vec::new();
     for r in rows.iter().filter(|r| r.open) {
-        let task = TaskId(r.id as u64).to_string();
+        let task = TaskId::new(r.id as u64).to_string();
         let url = format!("{base}/{task}");
         if under_review(r, &day) {
             let groups: Vec<String> = r
@@ -1261,7 +1266,7 @@ mod tests {
         use crate::ids::TaskId;
         use crate::policy::{RequestSummary, Who};
         let checklist = Checklist {
-            task: TaskId(5),
+            task: TaskId::new(5),
             verdict: Verdict::Blocked,
             until: None,
             request: RequestSummary {

@@ -111,7 +111,7 @@ pub struct LifecycleRow {
 impl TaskRow {
     /// The task id.
     pub fn task_id(&self) -> TaskId {
-        TaskId(self.id as u64)
+        TaskId::new(self.id as u64)
     }
 }
 

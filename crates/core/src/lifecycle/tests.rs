@@ -129,7 +129,7 @@ fn a_removal_in_doubt_is_never_a_guess() {
 
 fn checklist(kind: RequestKind, verdict: Verdict) -> Checklist {
     Checklist {
-        task: TaskId(7),
+        task: TaskId::new(7),
         verdict,
         until: None,
         request: RequestSummary {
@@ -415,7 +415,7 @@ fn which_expiry_applies() {
 fn expiring_lists_what_expires_soon_and_what_expired_in_place() {
     let r = rules();
     let f = |task: u64, user: &str, date: &str| Followed {
-        task: TaskId(task),
+        task: TaskId::new(task),
         shell_user: Some(user.into()),
         groups: strings(&["ops"]),
         expiry: Some(Expiry {
@@ -486,7 +486,7 @@ fn what_the_comments_quote_stays_inert() {
     };
     let groups = strings(&["ops @all T123"]);
     let g = Granted {
-        task: TaskId(7),
+        task: TaskId::new(7),
         person: "jdoe",
         shell_user: Some("jdoe`@x"),
         groups: &groups,
@@ -512,20 +512,20 @@ fn removal_texts_wait_for_an_unreadable_data_yaml_and_never_guess() {
     let t = target("jdoe", &["ops"]).unwrap();
     let unknown = DataYaml::Unknown("busy".into());
     assert_eq!(
-        removal_text(TaskId(1), &t, &unknown, "data.yaml", true),
+        removal_text(TaskId::new(1), &t, &unknown, "data.yaml", true),
         None
     );
-    let first = removal_text(TaskId(1), &t, &unknown, "data.yaml", false).unwrap();
+    let first = removal_text(TaskId::new(1), &t, &unknown, "data.yaml", false).unwrap();
     assert!(first.contains("cannot be read right now"), "{first}");
     let doubt = Removal::Doubt(vec!["the title names @all T1".into()]);
-    let text = removal_text(TaskId(1), &doubt, &known(DATA), "data.yaml", false).unwrap();
+    let text = removal_text(TaskId::new(1), &doubt, &known(DATA), "data.yaml", false).unwrap();
     assert!(
         !text.contains("```") && !text.contains("@all") && !text.contains("T1 "),
         "{text}"
     );
     // Every group of the user when the task names none; the account goes with the last one.
     let all = target("jdoe", &[]).unwrap();
-    let text = removal_text(TaskId(1), &all, &known(DATA), "data.yaml", false).unwrap();
+    let text = removal_text(TaskId::new(1), &all, &known(DATA), "data.yaml", false).unwrap();
     assert!(
         text.contains("`jdoe` (ops)") && text.contains("ensure: absent"),
         "{text}"
