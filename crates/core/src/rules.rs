@@ -2256,15 +2256,28 @@ mod tests {
         assert_eq!(locate("a = [", "a"), None);
     }
 
-    fn with_phrases(phrases: &str) -> Result<Rules, RulesError> {
+    /// One bundled rules file's text.
+    fn bundled_text(file: &str) -> String {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
-        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+        std::fs::read_to_string(format!("{dir}/{file}")).unwrap()
+    }
+
+    /// The bundled rules with this policy.toml and phrases.toml text.
+    fn with_texts(policy: &str, phrases: &str) -> Result<Rules, RulesError> {
         Rules::from_texts(
             Path::new("r"),
-            (Path::new("r/policy.toml"), &read("policy.toml")),
-            (Path::new("r/groups.toml"), &read("groups.toml")),
+            (Path::new("r/policy.toml"), policy),
+            (Path::new("r/groups.toml"), &bundled_text("groups.toml")),
             (Path::new("r/phrases.toml"), phrases),
         )
+    }
+
+    fn with_phrases(phrases: &str) -> Result<Rules, RulesError> {
+        with_texts(&bundled_text("policy.toml"), phrases)
+    }
+
+    fn with_policy(policy: &str) -> Result<Rules, RulesError> {
+        with_texts(policy, BUNDLED_PHRASES)
     }
 
     #[test]
@@ -2320,17 +2333,8 @@ mod tests {
         for open in ["open", "stalled", "progress", "needs-triage", "Resolved"] {
             assert!(r.phabricator.is_open(open), "{open}");
         }
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
-        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
-        let load = |policy: &str| {
-            Rules::from_texts(
-                Path::new("r"),
-                (Path::new("r/policy.toml"), policy),
-                (Path::new("r/groups.toml"), &read("groups.toml")),
-                (Path::new("r/phrases.toml"), BUNDLED_PHRASES),
-            )
-        };
-        let policy = read("policy.toml");
+        let load = with_policy;
+        let policy = bundled_text("policy.toml");
         let line = policy
             .lines()
             .find(|l| l.starts_with("closed_statuses"))
@@ -2352,17 +2356,8 @@ mod tests {
     #[test]
     fn stale_agenda_days_is_read_and_must_be_positive() {
         assert_eq!(bundled().meeting.stale_agenda_days, 14);
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
-        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
-        let load = |policy: &str| {
-            Rules::from_texts(
-                Path::new("r"),
-                (Path::new("r/policy.toml"), policy),
-                (Path::new("r/groups.toml"), &read("groups.toml")),
-                (Path::new("r/phrases.toml"), BUNDLED_PHRASES),
-            )
-        };
-        let policy = read("policy.toml");
+        let load = with_policy;
+        let policy = bundled_text("policy.toml");
         let seven = policy.replace("stale_agenda_days = 14", "stale_agenda_days = 7");
         assert_eq!(load(&seven).unwrap().meeting.stale_agenda_days, 7);
         let zero = policy.replace("stale_agenda_days = 14", "stale_agenda_days = 0");
