@@ -692,7 +692,7 @@ impl EvidenceSource {
         if c.removed {
             return false;
         }
-        crate::statement::read(&c.text, &self.rules).any()
+        crate::statement::read(&c.text, &*self.rules).any()
             || (&c.author == poster && key_in_comment(&c.text).is_some())
     }
 
@@ -857,7 +857,7 @@ impl EvidenceSource {
             let Some(first) = x.comments.iter().min_by_key(|c| c.version) else {
                 continue;
             };
-            let said = crate::statement::read(&first.content.raw, &self.rules);
+            let said = crate::statement::read(&first.content.raw, &*self.rules);
             for st in crate::statement::Statement::ALL {
                 if matches!(said.get(st), crate::statement::Reading::Yes { .. }) {
                     sources.edited_from_yes.push((x.phid.clone(), st));

@@ -4,9 +4,10 @@
 //! as a whole with an error that names the file, the line and the key.
 
 use crate::ids::Username;
+pub use crate::statement::{Phrases, ReadingRules, Vocabulary};
 use crate::statement::{Reading, Statement, WordSet};
 use chrono::{NaiveDate, Weekday};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder, RegexSetBuilder};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -840,119 +841,13 @@ struct LifecyclePhrasesRaw {
     removal_target: Vec<String>,
 }
 
-/// The phrases of `rules/phrases.toml`: the statement patterns of `[phrases]` (regexes,
-/// compiled case-insensitively) and how comments are read ([`ReadingRules`]). See
-/// `crate::statement` and rules/README.md, "How comments are read".
-#[derive(Debug, Clone)]
-pub struct Phrases {
-    /// Approval talk ("approv…", "+1", "LGTM", 👍 …): a sentence that matches speaks of an
-    /// approval; it is a `yes` only when it is one of `[forms] approve`.
-    pub approve: Regex,
-    /// Withdrawal cues ("not approved", "revoke", "on hold", "scratch my +1" …).
-    pub withdraw: Regex,
-    /// "L3 verified" by a verifier.
-    pub l3_verified: Regex,
-    /// NDA confirmed by a legal user.
-    pub nda_confirmed: Regex,
-    /// SRE meeting approved the sudo request.
-    pub sre_approved: Regex,
-    /// SRE meeting declined the sudo request.
-    pub sre_declined: Regex,
-    /// An executive's sign-off (read, not yet checked: issue 19 adds the check).
-    pub executive_signoff: Regex,
-    /// A research collaboration confirmed (read, not yet checked: issue 19 adds the check).
-    pub research_confirmed: Regex,
-    /// The reading rules: forms, vocabularies, cue lists.
-    pub reading: ReadingRules,
-}
-
-/// `[vocabulary]`: what makes a sentence speak of a confirmation (so that a doubtful one is
-/// `unclear`, never silently nothing).
-#[derive(Debug, Clone)]
-pub struct Vocabulary {
-    /// L3 talk.
-    pub l3_verified: Regex,
-    /// NDA talk.
-    pub nda_confirmed: Regex,
-    /// SRE meeting approval talk.
-    pub sre_approved: Regex,
-    /// SRE meeting decline talk.
-    pub sre_declined: Regex,
-    /// Executive sign-off talk.
-    pub executive_signoff: Regex,
-    /// Research confirmation talk.
-    pub research_confirmed: Regex,
-}
-
-/// How comments are read: `[forms]`, `[vocabulary]`, `[negated]`, `[examples]` and
-/// `[reading]` of phrases.toml (each defaulting to the bundled file's when absent).
-#[derive(Debug, Clone)]
-pub struct ReadingRules {
-    /// `[forms] approve`: the clean approval forms ("approved", "i approve", "+1", "lgtm" …).
-    pub approve_forms: WordSet,
-    /// `[vocabulary]`.
-    pub vocabulary: Vocabulary,
-    /// `[negated]`: patterns that deny a statement outright ("no NDA on file").
-    pub negated: HashMap<Statement, Regex>,
-    /// `[examples]`: the form of each statement the bot always understands (used in messages,
-    /// checked to read as `yes` when the rules load).
-    pub examples: BTreeMap<Statement, String>,
-    /// Negation words ("not", "never", contractions; any word ending in n't is one too).
-    pub negations: WordSet,
-    /// Words that make a sentence a question when it starts with them ("is", "can", "why" …).
-    pub questions: WordSet,
-    /// Conditions ("if", "once", "unless", "pending", "as soon as" …).
-    pub conditions: WordSet,
-    /// Conditions that put a withdrawal off to later ("if", "when", "once" …): a withdrawal
-    /// under one of them is unclear, not yet a withdrawal ("revoke it when she leaves").
-    pub deferrals: WordSet,
-    /// Later times ("after", "before", "tomorrow", "later" …): doubtful in the statement's sentence.
-    pub timing: WordSet,
-    /// Future and intent ("will", "going to", "plan to" …).
-    pub future: WordSet,
-    /// Hedges ("probably", "maybe", "i think" …).
-    pub hedges: WordSet,
-    /// Modal verbs ("can", "should", "might" …): doubtful in the statement's sentence.
-    pub modals: WordSet,
-    /// Speaking for someone else ("on behalf of", "per my manager" …).
-    pub delegation: WordSet,
-    /// Limits ("only", "except", "but", "however" …).
-    pub limits: WordSet,
-    /// Words that may come before a form in its clause ("ok", "yes", "thanks", "hi" …).
-    pub lead_ins: WordSet,
-    /// Labels that may stand before a colon and an approval ("manager approval: approved",
-    /// "status: approved").
-    pub labels: WordSet,
-    /// What may follow "approved for" and still mean the whole request ("me", "this request" …).
-    pub generic_scopes: WordSet,
-    /// Phrases after a form that add nothing ("from my side", "by me", "here", "again" …).
-    pub generic: WordSet,
-    /// What may follow "approved as" ("manager", "sponsor", "project lead" …).
-    pub roles: WordSet,
-    /// Courtesy that may stand beside a form ("thanks", 👍, "no objections" …).
-    pub courtesy: WordSet,
-    /// Idioms in which a negation or a condition does not qualify anything ("no problem",
-    /// "let me know if" …).
-    pub benign: WordSet,
-    /// Words that, with only negations, make a sentence a bare negation ("really", "yet" …).
-    pub fillers: WordSet,
-    /// Words that name the request or part of it (a negation next to one is doubtful).
-    pub subjects: WordSet,
-    /// Words that, right after an approval, qualify it ("to", "with", "until" …).
-    pub modifiers: WordSet,
-    /// Days, months and other times (never a team in "from …").
-    pub time_words: WordSet,
-    /// Targets of the misspelling check ("approved", "approve", "approval", "lgtm").
-    pub misspelling_targets: Vec<String>,
-    /// Real words close to a target that are no misspelling ("improved", "approx" …).
-    pub not_misspellings: WordSet,
-    /// Which cue lists each word may start a phrase of (built from the lists above).
-    pub cue_index: crate::statement::CueIndex,
-    /// Every pattern of the reading in one set, so that one pass over a sentence tells which
-    /// can match: the vocabulary of each statement (at its `Statement` index), then
-    /// `withdraw`, then the `[negated]` patterns of each statement (see
-    /// `crate::statement`).
-    pub prefilter: RegexSet,
+impl crate::statement::Lexicon for Rules {
+    fn phrases(&self) -> &Phrases {
+        &self.phrases
+    }
+    fn is_group(&self, name: &str) -> bool {
+        self.groups.contains_key(name)
+    }
 }
 
 /// The whole, validated rule set.
