@@ -1360,10 +1360,10 @@ async fn cmd_grant_patch(
         let parsed = &live.gathered.facts.parsed;
         let title = &live.gathered.facts.title;
         // A removal task: the user and groups it names (none: every group in data.yaml).
-        if let Some(removal) = crate::lifecycle::removal(title, parsed, &live.rules) {
+        if let Some(removal) = crate::removal::removal(title, parsed, &live.rules) {
             let (user, groups) = match removal {
-                crate::lifecycle::Removal::Target { user, groups } => (user, groups),
-                crate::lifecycle::Removal::Doubt(d) => anyhow::bail!(
+                crate::removal::Removal::Target { user, groups } => (user, groups),
+                crate::removal::Removal::Doubt(d) => anyhow::bail!(
                     "{task}: no revocation is offered while the user to remove is in doubt: {}",
                     d.join("; ")
                 ),
@@ -1673,7 +1673,7 @@ fn expiring_items(
     followed: &[crate::store::LifecycleRow],
     now: DateTime<Utc>,
     until: NaiveDate,
-) -> Vec<crate::lifecycle::ExpiringItem> {
+) -> Vec<crate::report::ExpiringItem> {
     use crate::lifecycle::{DataYaml, Followed};
     let data_yaml = crate::data_yaml::read(rules.path(&rules.keys.data_yaml).as_deref());
     if let DataYaml::Unknown(why) = &data_yaml {

@@ -10,6 +10,7 @@ use crate::approvals::{Analysed, Cutoff, RoleOutcome, ScopeFit};
 use crate::calendar;
 use crate::ids::{Fingerprint, Phid, TaskId, Username};
 use crate::keys::KeyReport;
+use crate::removal::Removal;
 use crate::request::Parsed;
 use crate::rules::{L3Source, Rules, Timing};
 use crate::statement::{Scope, Statement};
@@ -821,7 +822,7 @@ pub fn request_kind(title: &str, parsed: &Parsed, rules: &Rules) -> Option<Reque
     if !person && parsed.request.change.is_some() {
         return Some(RequestKind::PrivilegeChange);
     }
-    if crate::lifecycle::removal(title, parsed, rules).is_some() {
+    if crate::removal::removal(title, parsed, rules).is_some() {
         return Some(RequestKind::Removal);
     }
     if person {
@@ -936,15 +937,15 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     };
     // A task asking to remove access gets the removal instead of a checklist.
     if kind == RequestKind::Removal {
-        if let Some(removal) = crate::lifecycle::removal(&facts.title, &facts.parsed, rules) {
+        if let Some(removal) = crate::removal::removal(&facts.title, &facts.parsed, rules) {
             let mut summary = request.clone();
-            if let crate::lifecycle::Removal::Target { user, groups } = &removal {
+            if let Removal::Target { user, groups } = &removal {
                 summary.shell_user = Some(user.to_string());
                 summary.groups = groups.clone();
             }
             return Checklist {
                 request: summary,
-                checks: vec![crate::lifecycle::removal_check(&removal)],
+                checks: vec![removal_check(&removal)],
                 ..done(Verdict::Blocked)
             };
         }
@@ -3198,5 +3199,41 @@ impl<'a> Ctx<'a> {
             see(c.at);
         }
         latest
+    }
+}
+
+/// The check a removal task gets in its checklist's place.
+pub(crate) fn removal_check(removal: &Removal) -> Check {
+    let (status, who, message) = match removal {
+        Removal::Target { user, groups } => (
+            Status::Pending,
+            Who::ClinicDuty,
+            format!(
+                "remove the access of {} ({}) once the removal is confirmed: the data.yaml change is in accessbot's removal comment",
+                user,
+                if groups.is_empty() {
+                    "every group".to_string()
+                } else {
+                    groups.join(", ")
+                }
+            ),
+        ),
+        Removal::Doubt(d) => (
+            Status::Fail,
+            Who::Requester,
+            format!(
+                "could not tell whose access to remove: {}; name the shell user in the title (\"Remove access for <shell user>\") or in a shell username field",
+                d.join("; ")
+            ),
+        ),
+    };
+    Check {
+        id: CheckId::Removal,
+        status,
+        who: Some(who),
+        message,
+        evidence: Vec::new(),
+        until: None,
+        forms_from: None,
     }
 }
