@@ -34,6 +34,9 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 /// accessbot: checks production access requests on Phabricator and says what is missing.
 #[derive(Debug, Parser)]
 #[command(name = "accessbot", version, about, long_about = None, after_help = EXAMPLES)]
+// The doc comments are `--help` texts, written for a terminal (a bare URL, rules sections
+// such as [timing]), not rustdoc links.
+#[allow(rustdoc::bare_urls)]
 pub struct Cli {
     /// Configuration file holding the values of these flags (TOML; flags and their
     /// environment variables override it).
@@ -116,6 +119,7 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+#[allow(rustdoc::broken_intra_doc_links)] // `--help` texts: [timing], [lifecycle] are rules sections.
 pub enum Command {
     /// Poll the tagged tasks, post checklists, keep the calendar.
     Run {

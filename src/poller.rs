@@ -545,7 +545,7 @@ impl Poller {
     /// Nothing is posted while the cycle reads: every key of the cycle is known before any
     /// task of it is settled. A task planned before a key that concerns it was recorded (two
     /// requests of one cycle sharing a key) is read and planned again; then the plans are
-    /// applied ([`Self::apply_all`]): ready requests first, then the oldest, at most
+    /// applied (`Self::apply_all`): ready requests first, then the oldest, at most
     /// `[effects] max_posts_per_cycle` comments, the rest waiting for the next cycle.
     ///
     /// In dry-run nothing is written: no post, no cursor, no row, no key, no audit entry.

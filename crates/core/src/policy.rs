@@ -581,7 +581,7 @@ impl Serialize for Evidence {
 }
 
 /// Where the facts of a task came from, for the evidence of checks (`explain`): filled by the
-/// glue ([`crate::evidence`]); empty when it does not know.
+/// glue (the service's `evidence`); empty when it does not know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sources {
     /// The description as it is now: its last edit, or [`Evidence::Task`] when never edited.

@@ -127,7 +127,7 @@ pub(crate) fn comment_with(
     comment_with_mentions(checklist, changes, None, note, tz, now)
 }
 
-/// [`comment_with`] with the line of live mentions ([`mentions_line`]) under what changed.
+/// `comment_with` with the line of live mentions ([`mentions_line`]) under what changed.
 pub fn comment_with_mentions(
     checklist: &Checklist,
     changes: Option<&str>,
