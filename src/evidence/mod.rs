@@ -799,6 +799,21 @@ impl EvidenceSource {
         let (key_since, key_changed_at) = (dates.first_seen, dates.changed);
         let groups_changed_at = changes.groups_changed_at;
 
+        // The named manager's account, when it is one whose approval can count (staff,
+        // enabled, not a bot): the only account a manager mention may ping.
+        let manager_account = match parsed.request.manager.clone() {
+            Some(m) => self
+                .account(&m)
+                .await?
+                .filter(|(p, u)| !u.bot && !u.disabled && staff.contains(p))
+                .map(|(_, u)| u.username),
+            None => None,
+        };
+        let manager_staff = parsed
+            .request
+            .manager
+            .as_ref()
+            .map(|_| manager_account.is_some());
         let expiry_contact_staff = match &parsed.request.expiry_contact {
             Some(u) => match self.phid_of(u).await? {
                 Some(p) => Some(staff.contains(&p)),
@@ -892,17 +907,10 @@ impl EvidenceSource {
             subject_research,
             eligibility,
             expiry_contact_staff,
+            manager_staff,
             l3,
             sudo,
             sources,
-        };
-        let manager_account = match facts.parsed.request.manager.clone() {
-            Some(m) => self
-                .account(&m)
-                .await?
-                .filter(|(p, u)| !u.bot && !u.disabled && staff.contains(p))
-                .map(|(_, u)| u.username),
-            None => None,
         };
         Ok(Gathered {
             facts,

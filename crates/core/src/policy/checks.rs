@@ -940,6 +940,18 @@ impl<'a> Ctx<'a> {
         let outcome = self
             .comments
             .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit);
+        if let Some(m) = named {
+            if !self.is_subject(m) && self.facts.manager_staff == Some(false) {
+                return check(
+                    CheckId::ManagerApproval,
+                    Status::Fail,
+                    Some(Who::Requester),
+                    format!(
+                        "the request names @{m} as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff"
+                    ),
+                );
+            }
+        }
         let missing = match named {
             Some(m) if self.is_subject(m) => match &self.facts.subject {
                 Subject::Known { .. } => format!(

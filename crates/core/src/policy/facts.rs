@@ -306,6 +306,11 @@ pub struct Facts {
     pub eligibility: std::collections::BTreeMap<String, Eligibility>,
     /// The expiry contact named in the request is staff (`None`: unknown or none named).
     pub expiry_contact_staff: Option<bool>,
+    /// The manager or sponsor named in the request is an existing, enabled, non-bot account of
+    /// a staff member (`None`: none named, or not looked up). Only a staff member's approval
+    /// counts as the manager's, so a request naming anyone else can never be approved as it
+    /// stands: the requester is told to name someone on staff.
+    pub manager_staff: Option<bool>,
     /// The subject's L3 signature (`L3::Unknown` while the subject is unknown).
     pub l3: L3,
     /// Sudo-review bookkeeping.
