@@ -415,7 +415,7 @@ impl Poller {
         let monitor = Arc::new(crate::service::Monitor::new(opts.clock.clone()));
         monitor.watch_client(src.client());
         if !opts.dry_run {
-            src.remember_channels_in(store.clone());
+            src.remember_in(store.clone());
         }
         let data_yaml = DataYamlWatch::from_rules(&rules);
         Poller {

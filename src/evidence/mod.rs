@@ -59,9 +59,9 @@ pub struct EvidenceSource {
     /// The instant of a what-if (`--now`): tasks are read as they were then
     /// ([`Self::rewind`]), pastes changed later are unverified, later L3 signatures unsigned.
     as_of: Option<DateTime<Utc>>,
-    /// Where the comment channels learnt from task pages are kept across restarts, if set
-    /// ([`Self::remember_channels_in`]).
-    channel_store: std::sync::OnceLock<Store>,
+    /// Where the comment channels learnt from task pages and the paste histories read are
+    /// kept across restarts, if set ([`Self::remember_in`]).
+    store: std::sync::OnceLock<Store>,
 }
 
 /// Whether task pages can be read, as last seen.
@@ -167,15 +167,17 @@ impl EvidenceSource {
             members_refresh: tokio::sync::Mutex::new(()),
             pages: Mutex::new(PageHealth::Unknown),
             as_of: None,
-            channel_store: std::sync::OnceLock::new(),
+            store: std::sync::OnceLock::new(),
         })
     }
 
-    /// Keeps the comment channels read from task pages in `store` and looks there before
-    /// reading a page: a comment's channel never changes, so a restarted bot reads a task's
-    /// page again only for comments it has not seen. Set once; later calls are ignored.
-    pub fn remember_channels_in(&self, store: Store) {
-        let _ = self.channel_store.set(store);
+    /// Keeps the comment channels read from task pages and the paste histories read in
+    /// `store`, and looks there before reading: a comment's channel never changes, so a
+    /// restarted bot reads a task's page again only for comments it has not seen; a paste's
+    /// history is read again only when its `dateModified` moved. Set once; later calls are
+    /// ignored.
+    pub fn remember_in(&self, store: Store) {
+        let _ = self.store.set(store);
     }
 
     /// Reads every task as it was at `at` (`--now`): see [`Self::rewind`]. `None`: as it is.
@@ -315,6 +317,19 @@ impl EvidenceSource {
                 let at = Instant::now();
                 let mut by_id: HashMap<u64, crate::wire::Paste> =
                     found.into_iter().map(|p| (p.id, p)).collect();
+                let unknown: Vec<u64> = {
+                    let c = self.lock();
+                    by_id
+                        .values()
+                        .filter(|p| {
+                            c.paste_history
+                                .get(&p.id)
+                                .is_none_or(|h| h.date_modified != p.fields.date_modified)
+                        })
+                        .map(|p| p.id)
+                        .collect()
+                };
+                self.load_paste_histories(&unknown).await;
                 let mut c = self.lock();
                 c.pastes.retain(|_, (t, _)| t.elapsed() < PASTE_FRESH);
                 for id in ids {
@@ -400,7 +415,7 @@ impl EvidenceSource {
                 .cloned()
                 .collect()
         };
-        let store = self.channel_store.get();
+        let store = self.store.get();
         if let (Some(store), false) = (store, missing.is_empty()) {
             match store.channels(&missing).await {
                 Ok(known) if !known.is_empty() => {

@@ -282,6 +282,21 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// A paste's history as the bot read it (migration 0006): the authors of its transactions
+/// and the time of its newest one, valid while the paste's `dateModified` is `date_modified`
+/// (Phorge moves it on every save of the paste).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PasteHistoryRow {
+    /// The paste's id (`P<id>`).
+    pub paste_id: u64,
+    /// The paste's `dateModified` when its history was read.
+    pub date_modified: i64,
+    /// Everyone who created or changed it.
+    pub editors: Vec<Phid>,
+    /// When its newest transaction was (`None`: it listed none).
+    pub newest: Option<i64>,
+}
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Parses the JSON text a query aggregated its rows into.
@@ -719,6 +734,41 @@ impl Store {
              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
         )
         .bind(rows)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The paste histories kept of these pastes (see [`Store::put_paste_history`]), in one
+    /// query; pastes with none are left out.
+    pub async fn paste_histories(&self, ids: &[u64]) -> Result<Vec<PasteHistoryRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_array(json_object('paste_id', paste_id,
+                 'date_modified', date_modified, 'editors', json(editors), 'newest', newest)), '[]')
+             FROM paste_histories WHERE paste_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_one(&self.pool)
+        .await?;
+        decode(&json)
+    }
+
+    /// Keeps a paste's history as read at its `dateModified`, replacing the one kept before:
+    /// a restarted bot uses it while the paste's `dateModified` is the same (migration 0006).
+    pub async fn put_paste_history(&self, h: &PasteHistoryRow) -> Result<(), StoreError> {
+        let editors = serde_json::to_string(&h.editors).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT OR REPLACE INTO paste_histories (paste_id, date_modified, editors, newest)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(h.paste_id as i64)
+        .bind(h.date_modified)
+        .bind(editors)
+        .bind(h.newest)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -1225,6 +1275,37 @@ mod tests {
             rests(s.poll_index().await.unwrap())[..2],
             [(1, false), (2, true)]
         );
+    }
+
+    #[tokio::test]
+    async fn paste_histories_are_remembered_across_opens_the_last_reading_standing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let h = |paste_id, date_modified, editors: &[&str]| PasteHistoryRow {
+            paste_id,
+            date_modified,
+            editors: editors.iter().map(|e| Phid::from(*e)).collect(),
+            newest: Some(date_modified),
+        };
+        {
+            let s = Store::open(&path).await.unwrap();
+            s.put_paste_history(&h(7, 100, &["PHID-USER-a"]))
+                .await
+                .unwrap();
+            s.put_paste_history(&h(8, 200, &[])).await.unwrap();
+            // Read again after an edit: the new reading replaces the old.
+            s.put_paste_history(&h(7, 150, &["PHID-USER-a", "PHID-USER-b"]))
+                .await
+                .unwrap();
+        }
+        let s = Store::open(&path).await.unwrap();
+        let mut found = s.paste_histories(&[7, 8, 9]).await.unwrap();
+        found.sort_by_key(|h| h.paste_id);
+        assert_eq!(
+            found,
+            [h(7, 150, &["PHID-USER-a", "PHID-USER-b"]), h(8, 200, &[])]
+        );
+        assert!(s.paste_histories(&[]).await.unwrap().is_empty());
     }
 
     #[tokio::test]
