@@ -313,6 +313,47 @@ fn approvals_column(report_json: &str) -> String {
     serde_json::to_string(&crate::report::approvals_of(report_json)).unwrap_or_else(|_| "[]".into())
 }
 
+/// The reconcile tier of a stored report (`reconcile_tiers`, migration 0005): whether its
+/// checklist rests on what can change without the task's dateModified moving, i.e. a passing
+/// check with evidence (always a comment) or a key in a paste. Written with the report since
+/// migration 0007, deciding as 0005's triggers did; a report that cannot be read as a
+/// checklist counts as resting on comments (the frequent tier: fail closed).
+fn rests_on_comments(report_json: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Report {
+        #[serde(default)]
+        checks: Vec<Check>,
+        #[serde(default)]
+        request: Option<Request>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Check {
+        #[serde(default)]
+        status: serde_json::Value,
+        #[serde(default)]
+        evidence: serde_json::Value,
+    }
+    #[derive(serde::Deserialize)]
+    struct Request {
+        #[serde(default)]
+        key: Option<Key>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Key {
+        #[serde(default)]
+        source: serde_json::Value,
+    }
+    let Ok(r) = serde_json::from_str::<Report>(report_json) else {
+        return true;
+    };
+    r.checks
+        .iter()
+        .any(|c| c.status == "pass" && c.evidence.as_array().is_some_and(|e| !e.is_empty()))
+        || r.request
+            .and_then(|q| q.key)
+            .is_some_and(|k| k.source == "paste")
+}
+
 /// How a key sighting already stored is updated (see [`Store::record_key`]): the subject is the
 /// latest, the first appearance the earliest; `excluded` is earlier than the row when it is an
 /// earlier second, or the same second with a transaction id where the row has none or a larger
@@ -859,6 +900,13 @@ impl Store {
             .bind(approvals_column(&t.report_json))
             .execute(&mut *tx)
             .await?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO reconcile_tiers (task_id, rests_on_comments) VALUES (?, ?)",
+            )
+            .bind(t.id)
+            .bind(rests_on_comments(&t.report_json))
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -903,6 +951,19 @@ impl Store {
                         approvals = excluded.approvals",
                 )
                 .bind(serde_json::Value::Array(reports).to_string())
+                .execute(&mut *tx)
+                .await?;
+                let tiers: Vec<(i64, bool)> = b
+                    .tasks
+                    .iter()
+                    .filter(|t| !t.report_json.is_empty())
+                    .map(|t| (t.id, rests_on_comments(&t.report_json)))
+                    .collect();
+                sqlx::query(
+                    "INSERT OR REPLACE INTO reconcile_tiers (task_id, rests_on_comments)
+                     SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+                )
+                .bind(serde_json::to_string(&tiers).unwrap_or_else(|_| "[]".into()))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -1275,6 +1336,52 @@ mod tests {
             rests(s.poll_index().await.unwrap())[..2],
             [(1, false), (2, true)]
         );
+        // So does a batch of settled tasks; a row without a report keeps its tier.
+        s.write_batch(&Batch {
+            tasks: vec![tier(approval, 1), tier(pending, 2), tier("", 3)],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            rests(s.poll_index().await.unwrap()),
+            [(1, true), (2, false), (3, true), (4, true)]
+        );
+    }
+
+    /// Migration 0007 dropped 0005's triggers: the tier is decided in Rust now. Both agree on
+    /// the reports the bot writes and on the odd ones (not a checklist: frequent tier).
+    #[tokio::test]
+    async fn the_tier_decided_in_rust_agrees_with_the_triggers_of_migration_0005() {
+        let s = Store::open_in_memory().await.unwrap();
+        let reports = [
+            r#"{"checks":[{"id":"l3","status":"pass","evidence":[]}]}"#,
+            r#"{"checks":[{"id":"m","status":"pass","evidence":["PHID-XACT-TASK-a"]}]}"#,
+            r#"{"checks":[{"id":"m","status":"fail","evidence":["PHID-XACT-TASK-a"]}]}"#,
+            r#"{"checks":[{"id":"m","status":"pass","evidence":"x"}]}"#,
+            r#"{"checks":[{"id":"m","status":"pass"}]}"#,
+            r#"{"request":{"key":{"source":"paste"}},"checks":[]}"#,
+            r#"{"request":{"key":{"source":"description"}},"checks":[]}"#,
+            r#"{"request":{"key":null}}"#,
+            r#"{"request":{}}"#,
+            r#"{}"#,
+            "not json",
+        ];
+        for r in reports {
+            let sql: bool = sqlx::query_scalar(
+                "SELECT CASE WHEN json_valid(?1) THEN
+                    EXISTS (SELECT 1 FROM json_each(?1, '$.checks') c
+                            WHERE json_extract(?1, c.fullkey || '.status') IS 'pass'
+                              AND json_array_length(?1, c.fullkey || '.evidence') > 0)
+                    OR json_extract(?1, '$.request.key.source') IS 'paste'
+                 ELSE 1 END",
+            )
+            .bind(r)
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+            assert_eq!(rests_on_comments(r), sql, "{r}");
+        }
     }
 
     #[tokio::test]
