@@ -39,6 +39,13 @@ pub(super) struct Caches {
     /// edit moves it, so the paste's transactions are read again only then. Also kept in the
     /// store (migration 0006), so a restart does not read them again either.
     pub(super) paste_history: HashMap<u64, PasteHistory>,
+    /// Comment transactions whose channel the store was asked for with their batch
+    /// ([`EvidenceSource::prefetch`]) and did not have: their task page is read without
+    /// asking the store again.
+    pub(super) unstored: HashSet<Phid>,
+    /// Channels read from task pages and not yet kept in the store: written once per batch
+    /// and at the end of each cycle ([`EvidenceSource::keep_learnt`]), not once per task.
+    pub(super) to_keep: Vec<(Phid, Channel)>,
 }
 
 /// A paste's history as the key check needs it, read at one `dateModified`.

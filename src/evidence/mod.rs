@@ -233,6 +233,7 @@ impl EvidenceSource {
             })
             .collect();
         self.prefetch_pastes(&requests).await;
+        self.prefetch_channels(timelines).await;
         let mut requesters: Vec<Phid> =
             tasks.iter().map(|t| t.fields.author_phid.clone()).collect();
         requesters.sort();
@@ -294,6 +295,60 @@ impl EvidenceSource {
                 c.l3_unsigned.insert(p, now);
             }
             // Only exemptions: left to `l3`, which reports them.
+        }
+    }
+
+    /// The channels the store keeps of the batch's comments (the bot's own aside), in one
+    /// query instead of one per task; those it does not have are marked so that
+    /// [`Self::channels`] reads their page without asking again. Also writes the channels
+    /// learnt since the last batch ([`Self::keep_learnt`]).
+    async fn prefetch_channels(&self, timelines: &[&[Transaction]]) {
+        let Some(store) = self.store.get() else {
+            return;
+        };
+        self.keep_learnt().await;
+        if self.rules.evidence.channel == ChannelSource::NoInboundMail {
+            return;
+        }
+        let wanted: Vec<Phid> = {
+            let c = self.lock();
+            timelines
+                .iter()
+                .flat_map(|txs| txs.iter())
+                .filter(|x| x.newest_comment().is_some() && x.author_phid != self.ctx.bot_phid)
+                .map(|x| x.phid.clone())
+                .filter(|x| !c.channels.contains_key(x))
+                .collect()
+        };
+        if wanted.is_empty() {
+            return;
+        }
+        match store.channels(&wanted).await {
+            Ok(known) => {
+                let mut c = self.lock();
+                c.unstored
+                    .extend(wanted.into_iter().filter(|x| !known.contains_key(x)));
+                c.channels.extend(known);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the known comment channels of the batch: asking task by task")
+            }
+        }
+    }
+
+    /// Writes the channels learnt from task pages since the last call to the store, in one
+    /// statement (see [`Self::remember_in`]); a failure is logged: a restart then reads those
+    /// pages again.
+    pub async fn keep_learnt(&self) {
+        let Some(store) = self.store.get() else {
+            return;
+        };
+        let found = std::mem::take(&mut self.lock().to_keep);
+        if found.is_empty() {
+            return;
+        }
+        if let Err(e) = store.put_channels(&found).await {
+            tracing::warn!(error = %e, channels = found.len(), "cannot keep the comment channels read: a restart reads their pages again");
         }
     }
 
@@ -416,8 +471,16 @@ impl EvidenceSource {
                 .collect()
         };
         let store = self.store.get();
-        if let (Some(store), false) = (store, missing.is_empty()) {
-            match store.channels(&missing).await {
+        let ask: Vec<Phid> = {
+            let c = self.lock();
+            missing
+                .iter()
+                .filter(|x| !c.unstored.contains(*x))
+                .cloned()
+                .collect()
+        };
+        if let (Some(store), false) = (store, ask.is_empty()) {
+            match store.channels(&ask).await {
                 Ok(known) if !known.is_empty() => {
                     missing.retain(|x| !known.contains_key(x));
                     self.lock().channels.extend(known);
@@ -449,11 +512,10 @@ impl EvidenceSource {
                         .into_iter()
                         .filter(|(phid, ch)| *ch != Channel::Unknown && comments.contains(phid))
                         .collect();
-                    self.lock().channels.extend(found.iter().cloned());
-                    if let Some(store) = store {
-                        if let Err(e) = store.put_channels(&found).await {
-                            tracing::warn!(task = %id, error = %e, "cannot keep the comment channels read: a restart reads the page again");
-                        }
+                    let mut c = self.lock();
+                    c.channels.extend(found.iter().cloned());
+                    if store.is_some() {
+                        c.to_keep.extend(found);
                     }
                 }
                 Ok(TaskPage::NotAPage(kind)) => self.saw_page(id, Some(kind)),
@@ -462,7 +524,10 @@ impl EvidenceSource {
                 }
             }
         }
-        let c = self.lock();
+        let mut c = self.lock();
+        for x in &missing {
+            c.unstored.remove(x);
+        }
         xacts
             .iter()
             .map(|x| {
