@@ -22,8 +22,9 @@ use crate::wire::{
 use futures::{Stream, TryStreamExt};
 use rand::Rng;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -1142,8 +1143,11 @@ pub fn decode_answer<T: DeserializeOwned>(
     body: &[u8],
     token: &Token,
 ) -> Result<T, ConduitError> {
-    let result = result_of(method, body, token)?;
-    serde_json::from_value(result).map_err(|e| shape_error(method, &e))
+    match raw_result(body) {
+        Some(result) => serde_json::from_str(result.map_or("null", RawValue::get)),
+        None => serde_json::from_value(result_of(method, body, token)?),
+    }
+    .map_err(|e| shape_error(method, &e))
 }
 
 /// The shape error of a result that does not decode, naming where without what (the values
@@ -1157,6 +1161,25 @@ pub(super) fn shape_error(method: &str, e: &serde_json::Error) -> ConduitError {
         method: method.to_string(),
         detail: what.to_string(),
     }
+}
+
+/// The `result` of a Conduit answer body as its JSON text, not yet decoded (`Some(None)`:
+/// absent), when the body is a Conduit envelope without an error: the fast path of
+/// [`result_of`], which reads the result without building a tree of it only to convert it (the
+/// answers the bot reads most are large). `None` for anything else (not JSON, not an envelope,
+/// an error): [`result_of`] then says what, in its words.
+pub(super) fn raw_result(body: &[u8]) -> Option<Option<&RawValue>> {
+    let mut envelope = serde_json::from_slice::<HashMap<String, &RawValue>>(body).ok()?;
+    if !envelope.contains_key("result") && !envelope.contains_key("error_code") {
+        return None;
+    }
+    if envelope
+        .get("error_code")
+        .is_some_and(|c| c.get() != "null")
+    {
+        return None;
+    }
+    Some(envelope.remove("result"))
 }
 
 /// The `result` of a Conduit answer body: the envelope read and its `error_code` checked.
