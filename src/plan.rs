@@ -12,6 +12,7 @@ use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{AuditRecord, LifecycleRow, TaskRow};
+use crate::view::Decision;
 use crate::wire::Task;
 use chrono::{DateTime, Utc};
 
@@ -263,7 +264,7 @@ pub fn plan(input: Input) -> Plan {
         open: rules.phabricator.is_open(&t.fields.status.value),
         tracked,
         timeline: &g.timeline,
-        stored_verdict: row.as_ref().map(|r| r.verdict.as_str()),
+        stored_verdict: row.as_ref().map(|r| r.verdict),
         stored_granted: lifecycle::stored_granted(life.as_ref()),
         data_yaml,
         now,
@@ -274,11 +275,10 @@ pub fn plan(input: Input) -> Plan {
     }
     let first_sight = row.as_ref().is_none_or(|r| r.evaluated_at.is_none());
     let mut row = row.unwrap_or_else(|| TaskRow {
-        id: t.id as i64,
+        id,
         ..TaskRow::default()
     });
-    let old_verdict =
-        (!row.verdict.is_empty() && row.evaluated_at.is_some()).then(|| row.verdict.clone());
+    let old_verdict = row.evaluated_at.is_some().then_some(row.verdict);
     let tz = rules.timing.timezone;
     sudo_bookkeeping(&mut row, &checklist, g, now);
 
@@ -351,7 +351,7 @@ pub fn plan(input: Input) -> Plan {
                 }
             }
         }
-        if old_verdict.as_deref() != Some(checklist.verdict.as_str()) {
+        if old_verdict != Some(checklist.verdict) {
             marks.extend(
                 rules
                     .column(checklist.verdict.as_str())
@@ -416,10 +416,10 @@ pub fn plan(input: Input) -> Plan {
         t, g, &checklist, granted, life, data_yaml, rules, now, &mut posts,
     );
 
-    let audit = (old_verdict.as_deref() != Some(checklist.verdict.as_str())).then(|| AuditRecord {
+    let audit = (old_verdict != Some(checklist.verdict)).then(|| AuditRecord {
         task: id,
         at: now.timestamp(),
-        old: old_verdict.clone(),
+        old: old_verdict.map(|v| v.as_str().to_string()),
         new: checklist.verdict.as_str().to_string(),
         evidence: serde_json::to_string(&checklist.checks).unwrap_or_default(),
     });
@@ -427,7 +427,7 @@ pub fn plan(input: Input) -> Plan {
     row.last_activity = stretch.map(|t| t.timestamp());
     if let Some(wake) = granted_wake {
         // Nobody must act on a granted request; it is read again when its expiry is due.
-        row.who = String::new();
+        row.who = Vec::new();
         row.wake_at = wake;
     }
     Plan {
@@ -448,9 +448,8 @@ pub fn plan(input: Input) -> Plan {
 fn sudo_bookkeeping(row: &mut TaskRow, checklist: &Checklist, g: &Gathered, now: DateTime<Utc>) {
     match checklist.sudo_meeting {
         Some(m) => {
-            let m = m.format("%Y-%m-%d").to_string();
             if row.first_meeting.is_none() {
-                row.first_meeting = Some(m.clone());
+                row.first_meeting = Some(m);
             }
             // When the rest was complete (from the facts), not when the bot saw it.
             row.first_ready_at
@@ -470,14 +469,11 @@ fn sudo_bookkeeping(row: &mut TaskRow, checklist: &Checklist, g: &Gathered, now:
         .find(|c| c.id == policy::CheckId::SudoReview);
     match review {
         Some(c) if checklist.verdict == Verdict::Declined || c.status == Status::Pass => {
-            row.decision = Some(
-                if checklist.verdict == Verdict::Declined {
-                    "declined"
-                } else {
-                    "approved"
-                }
-                .into(),
-            );
+            row.decision = Some(if checklist.verdict == Verdict::Declined {
+                Decision::Declined
+            } else {
+                Decision::Approved
+            });
             if let Some(e) = c.evidence.last() {
                 if let Some(cf) = g
                     .facts
@@ -672,18 +668,18 @@ fn fill_row(
     now: DateTime<Utc>,
     tracked: bool,
 ) {
-    row.phid = t.phid.to_string();
+    row.phid = t.phid.clone();
     row.title = t.fields.name.clone();
-    row.requester = g.facts.author.to_string();
+    row.requester = g.facts.author.clone();
     row.shell_user = checklist.request.shell_user.clone();
     row.groups = checklist.request.groups.join(",");
     // The SRE meeting's track (a requested group's `review`, or a privilege change that may
     // grant sudo): what the agenda lists.
     row.sudo = checklist.request.review == Some(crate::rules::Review::Meeting);
     row.open = tracked && g.facts.open;
-    row.verdict = checklist.verdict.as_str().to_string();
+    row.verdict = checklist.verdict;
     row.until_at = checklist.until.map(|u| u.timestamp());
-    row.who = report::who_must_act(checklist).join(",");
+    row.who = report::who_must_act(checklist);
     row.tagged_at = g.timeline.tagged_at.map(|t| t.timestamp());
     row.created_at = g
         .timeline
@@ -694,7 +690,10 @@ fn fill_row(
     row.last_activity = g.timeline.last_activity.map(|t| t.timestamp());
     let mut json = serde_json::to_value(checklist).unwrap_or_default();
     if let Some(o) = json.as_object_mut() {
-        o.insert("first_meeting".into(), row.first_meeting.clone().into());
+        o.insert(
+            "first_meeting".into(),
+            row.first_meeting.map(|m| m.to_string()).into(),
+        );
     }
     row.report_json = json.to_string();
     row.evaluated_at = Some(now.timestamp());

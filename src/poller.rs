@@ -16,7 +16,7 @@ use crate::evidence::{EvidenceSource, Gathered};
 use crate::ids::TaskId;
 use crate::lifecycle::DataYaml;
 use crate::plan::{self, Mark, Plan};
-use crate::policy::{self, Checklist, Verdict};
+use crate::policy::{self, Checklist, Verdict, Who};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{Batch, PollEntry, Store, TaskRow};
@@ -1182,28 +1182,28 @@ impl Poller {
         let mut set = self.unreadable.lock().await;
         let old = self.store.task(id).await?;
         let mut row = old.clone().unwrap_or_else(|| TaskRow {
-            id: id.get() as i64,
+            id,
             ..TaskRow::default()
         });
-        let was_ready = row.verdict == "ready" || row.ready_marked;
+        let was_ready = row.verdict == Verdict::Ready || row.ready_marked;
         let old_verdict = old
             .as_ref()
-            .filter(|r| !r.verdict.is_empty() && r.evaluated_at.is_some())
-            .map(|r| r.verdict.clone());
-        if old_verdict.as_deref() != Some("blocked") {
+            .filter(|r| r.evaluated_at.is_some())
+            .map(|r| r.verdict);
+        if old_verdict != Some(Verdict::Blocked) {
             let evidence = serde_json::json!({ "unreadable": reason }).to_string();
             self.store
                 .audit(
                     id,
                     now.timestamp(),
-                    old_verdict.as_deref(),
-                    "blocked",
+                    old_verdict.map(Verdict::as_str),
+                    Verdict::Blocked.as_str(),
                     &evidence,
                 )
                 .await?;
         }
         if let Some(t) = task {
-            row.phid = t.phid.to_string();
+            row.phid = t.phid.clone();
             row.title = t.fields.name.clone();
             row.date_modified = t.fields.date_modified;
             row.created_at = t.fields.date_created;
@@ -1211,8 +1211,8 @@ impl Poller {
         } else {
             row.open = true;
         }
-        row.verdict = Verdict::Blocked.as_str().to_string();
-        row.who = "clinic-duty".into();
+        row.verdict = Verdict::Blocked;
+        row.who = vec![Who::ClinicDuty];
         row.until_at = None;
         row.wake_at = None;
         // Not stale-nudged, not on the agenda as a review: nothing of it can be read.

@@ -360,11 +360,11 @@ mod tests {
         String::from_utf8(w.finish().unwrap()).unwrap()
     }
 
-    fn row(id: i64, report: &str) -> TaskRow {
+    fn row(id: u64, report: &str) -> TaskRow {
         TaskRow {
-            id,
-            verdict: "blocked".into(),
-            who: "alice, bob".into(),
+            id: crate::ids::TaskId::new(id),
+            verdict: crate::policy::Verdict::Blocked,
+            who: vec![crate::policy::Who::Requester, crate::policy::Who::Manager],
             tagged_at: Some(1_700_000_000),
             created_at: 1_690_000_000,
             evaluated_at: (id % 2 == 0).then_some(1_700_100_000),
@@ -416,7 +416,7 @@ mod tests {
         let rows: Vec<TaskRow> = reports
             .iter()
             .enumerate()
-            .map(|(i, r)| row(i as i64 + 1, r))
+            .map(|(i, r)| row(i as u64 + 1, r))
             .collect();
         for base in [None, Some("https://phabricator.example.org")] {
             assert_eq!(written(&rows, now(), base), previous(&rows, now(), base));

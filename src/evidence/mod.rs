@@ -825,9 +825,7 @@ impl EvidenceSource {
             .is_some_and(|s: &ShellUser| self.keys.has_shell_user(s));
         let sudo = SudoFacts {
             // The first meeting it was scheduled for: the engine counts rollovers from it.
-            scheduled_for: row
-                .and_then(|r| r.first_meeting.as_deref().or(r.meeting.as_deref()))
-                .and_then(|m| m.parse().ok()),
+            scheduled_for: row.and_then(|r| r.first_meeting.or(r.meeting)),
             first_ready_at: row.and_then(|r| r.first_ready_at).map(ts),
             // The stored evaluation before this one, when it had not scheduled a review: the
             // rest of the checklist was not complete then, as far as the bot could see.
