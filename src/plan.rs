@@ -119,7 +119,7 @@ impl Plan {
     }
 
     /// When the request began (its tag time, else its creation): older requests go first.
-    pub fn age_key(&self) -> i64 {
+    pub fn age_key(&self) -> DateTime<Utc> {
         self.row.tagged_at.unwrap_or(self.row.created_at)
     }
 }
@@ -362,7 +362,7 @@ pub fn plan(input: Input) -> Plan {
     if post_checklist {
         row.posted_hash = Some(hash);
         row.posted_xact = None;
-        row.posted_at = Some(now.timestamp());
+        row.posted_at = Some(now);
     } else if let Some(c) = last_posted {
         row.posted_hash = last_hash;
         row.posted_xact = Some(c.xact.to_string());
@@ -387,7 +387,7 @@ pub fn plan(input: Input) -> Plan {
     // tests for a due nudge).
     let stretch = g.timeline.last_activity.map(|la| la.max(first_seen));
     if let (Some(la), Some(since)) = (g.timeline.last_activity, stretch) {
-        let stretch_nudged = row.nudged_for == Some(since.timestamp())
+        let stretch_nudged = row.nudged_for == Some(since)
             || g.timeline.bot_comments.iter().any(|c| {
                 c.at >= la
                     && !report::is_checklist(&c.text)
@@ -406,7 +406,7 @@ pub fn plan(input: Input) -> Plan {
             ));
         }
         if nudge.is_some() || stretch_nudged {
-            row.nudged_for = Some(since.timestamp());
+            row.nudged_for = Some(since);
         }
     }
 
@@ -424,7 +424,7 @@ pub fn plan(input: Input) -> Plan {
         evidence: serde_json::to_string(&checklist.checks).unwrap_or_default(),
     });
     fill_row(&mut row, t, last_xact, g, &checklist, now, tracked);
-    row.last_activity = stretch.map(|t| t.timestamp());
+    row.last_activity = stretch;
     if let Some(wake) = granted_wake {
         // Nobody must act on a granted request; it is read again when its expiry is due.
         row.who = Vec::new();
@@ -453,7 +453,7 @@ fn sudo_bookkeeping(row: &mut TaskRow, checklist: &Checklist, g: &Gathered, now:
             }
             // When the rest was complete (from the facts), not when the bot saw it.
             row.first_ready_at
-                .get_or_insert(checklist.sudo_ready_at.unwrap_or(now).timestamp());
+                .get_or_insert(checklist.sudo_ready_at.unwrap_or(now));
             row.meeting = Some(m);
         }
         None if checklist.verdict != Verdict::Declined => {
@@ -482,7 +482,7 @@ fn sudo_bookkeeping(row: &mut TaskRow, checklist: &Checklist, g: &Gathered, now:
                     .find(|cf| e.xact() == Some(&cf.xact))
                 {
                     row.decided_by = Some(cf.author.to_string());
-                    row.decided_at = Some(cf.at.timestamp());
+                    row.decided_at = Some(cf.at);
                 }
             }
         }
@@ -510,7 +510,7 @@ fn lifecycle_plan(
     rules: &Rules,
     now: DateTime<Utc>,
     posts: &mut Vec<(PostKind, String)>,
-) -> (Option<LifecycleRow>, Option<Option<i64>>) {
+) -> (Option<LifecycleRow>, Option<Option<DateTime<Utc>>>) {
     let id = TaskId::new(t.id);
     if checklist.request.kind == RequestKind::Removal {
         let Some(removal) = lifecycle::removal(&t.fields.name, &g.facts.parsed, rules) else {
@@ -655,7 +655,12 @@ fn lifecycle_plan(
             life.expired_for = date_text.clone();
         }
     }
-    (Some(life), Some(step.wake_at.map(|w| w.timestamp())))
+    (Some(life), Some(step.wake_at))
+}
+
+/// A Conduit time (epoch seconds) as a row's time (the epoch when out of range).
+pub fn epoch(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
 /// Copies the evaluation into the stored row.
@@ -678,16 +683,15 @@ fn fill_row(
     row.sudo = checklist.request.review == Some(crate::rules::Review::Meeting);
     row.open = tracked && g.facts.open;
     row.verdict = checklist.verdict;
-    row.until_at = checklist.until.map(|u| u.timestamp());
+    row.until_at = checklist.until;
     row.who = report::who_must_act(checklist);
-    row.tagged_at = g.timeline.tagged_at.map(|t| t.timestamp());
+    row.tagged_at = g.timeline.tagged_at;
     row.created_at = g
         .timeline
         .created_at
-        .map(|t| t.timestamp())
-        .unwrap_or(t.fields.date_created);
-    row.date_modified = t.fields.date_modified;
-    row.last_activity = g.timeline.last_activity.map(|t| t.timestamp());
+        .unwrap_or_else(|| epoch(t.fields.date_created));
+    row.date_modified = epoch(t.fields.date_modified);
+    row.last_activity = g.timeline.last_activity;
     let mut json = serde_json::to_value(checklist).unwrap_or_default();
     if let Some(o) = json.as_object_mut() {
         o.insert(
@@ -696,7 +700,7 @@ fn fill_row(
         );
     }
     row.report_json = json.to_string();
-    row.evaluated_at = Some(now.timestamp());
+    row.evaluated_at = Some(now);
     row.last_xact_id = last_xact.unwrap_or(row.last_xact_id);
     // Re-read when the earliest time-bound item settles.
     row.wake_at = checklist
@@ -705,8 +709,7 @@ fn fill_row(
         .filter(|c| c.status != Status::Pass)
         .filter_map(|c| c.until)
         .filter(|u| *u > now)
-        .min()
-        .map(|u| u.timestamp());
+        .min();
     row.checklist_hash = Some(report::comment_hash(&report::comment(
         checklist,
         chrono_tz::UTC,

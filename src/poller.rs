@@ -166,7 +166,7 @@ struct Planned {
 struct Plans {
     all: BTreeMap<u64, Planned>,
     /// The apply order keys of the plans that post and are held whole.
-    posting: std::collections::BTreeSet<(bool, i64, u64)>,
+    posting: std::collections::BTreeSet<(bool, DateTime<Utc>, u64)>,
     cap: usize,
 }
 
@@ -180,7 +180,7 @@ impl Plans {
     }
 
     /// Ready first, then the oldest.
-    fn key(p: &Plan) -> (bool, i64, u64) {
+    fn key(p: &Plan) -> (bool, DateTime<Utc>, u64) {
         (p.verdict != Verdict::Ready, p.age_key(), p.task.get())
     }
 
@@ -753,7 +753,7 @@ impl Poller {
                 open: true,
                 ..TaskRow::default()
             });
-            row.wake_at = Some(now.timestamp());
+            row.wake_at = Some(now);
             row.report_json = String::new();
             batch.tasks.push(row);
             if batch.tasks.len() >= WRITE_BATCH {
@@ -1205,8 +1205,8 @@ impl Poller {
         if let Some(t) = task {
             row.phid = t.phid.clone();
             row.title = t.fields.name.clone();
-            row.date_modified = t.fields.date_modified;
-            row.created_at = t.fields.date_created;
+            row.date_modified = plan::epoch(t.fields.date_modified);
+            row.created_at = plan::epoch(t.fields.date_created);
             row.open = self.rules.phabricator.is_open(&t.fields.status.value);
         } else {
             row.open = true;
@@ -1218,7 +1218,7 @@ impl Poller {
         // Not stale-nudged, not on the agenda as a review: nothing of it can be read.
         row.last_activity = None;
         row.meeting = None;
-        row.evaluated_at = Some(now.timestamp());
+        row.evaluated_at = Some(now);
         row.report_json = serde_json::json!({
             "task": id,
             "verdict": "blocked",

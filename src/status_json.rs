@@ -354,8 +354,14 @@ mod tests {
     fn written(rows: &[TaskRow], now: DateTime<Utc>, base: Option<&str>) -> String {
         let mut w = Writer::new(Vec::new()).unwrap();
         for r in rows {
-            w.item(r, r.evaluated_at, &r.report_json, now, base)
-                .unwrap();
+            w.item(
+                r,
+                r.evaluated_at.map(|t| t.timestamp()),
+                &r.report_json,
+                now,
+                base,
+            )
+            .unwrap();
         }
         String::from_utf8(w.finish().unwrap()).unwrap()
     }
@@ -365,9 +371,10 @@ mod tests {
             id: crate::ids::TaskId::new(id),
             verdict: crate::policy::Verdict::Blocked,
             who: vec![crate::policy::Who::Requester, crate::policy::Who::Manager],
-            tagged_at: Some(1_700_000_000),
-            created_at: 1_690_000_000,
-            evaluated_at: (id % 2 == 0).then_some(1_700_100_000),
+            tagged_at: DateTime::from_timestamp(1_700_000_000, 0),
+            created_at: DateTime::from_timestamp(1_690_000_000, 0).unwrap(),
+            evaluated_at: (id % 2 == 0)
+                .then(|| DateTime::from_timestamp(1_700_100_000, 0).unwrap()),
             report_json: report.into(),
             ..TaskRow::default()
         }

@@ -373,7 +373,7 @@ fn the_row_carries_the_evaluation_and_the_posted_hash() {
         p.row.posted_hash.as_deref(),
         Some(report::comment_hash(text).as_str())
     );
-    assert_eq!(p.row.evaluated_at, Some(s.now.timestamp()));
+    assert_eq!(p.row.evaluated_at, Some(s.now));
     assert_eq!(p.row.last_xact_id, 20);
     assert!(p.row.open);
     assert!(p.posts.is_empty() && p.lifecycle.is_none());

@@ -1204,6 +1204,10 @@ mod tests {
         d.parse().unwrap()
     }
 
+    fn t(s: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(s, 0).unwrap()
+    }
+
     #[tokio::test]
     async fn the_reconcile_tier_follows_each_stored_checklist() {
         let dir = tempfile::tempdir().unwrap();
@@ -1288,26 +1292,26 @@ mod tests {
             sudo: true,
             open: true,
             verdict: Verdict::Ready,
-            until_at: Some(11),
+            until_at: Some(t(11)),
             who: vec![Who::Manager, Who::ProjectLead],
-            tagged_at: Some(12),
-            created_at: 13,
-            date_modified: 14,
-            last_activity: Some(15),
+            tagged_at: Some(t(12)),
+            created_at: t(13),
+            date_modified: t(14),
+            last_activity: Some(t(15)),
             checklist_hash: Some("hash-c".into()),
             posted_hash: Some("hash-p".into()),
             posted_xact: Some("PHID-XACT-TASK-p".into()),
-            posted_at: Some(16),
-            evaluated_at: Some(17),
-            first_ready_at: Some(18),
+            posted_at: Some(t(16)),
+            evaluated_at: Some(t(17)),
+            first_ready_at: Some(t(18)),
             meeting: Some(date("2026-11-16")),
             decision: Some(Decision::Approved),
             decided_by: Some("sre-lead".into()),
-            decided_at: Some(19),
-            nudged_for: Some(20),
+            decided_at: Some(t(19)),
+            nudged_for: Some(t(20)),
             ready_marked: true,
             last_xact_id: 21,
-            wake_at: Some(9),
+            wake_at: Some(t(9)),
             first_meeting: Some(date("2026-11-09")),
             report_json: r#"{"verdict":"ready"}"#.into(),
         };

@@ -591,13 +591,12 @@ pub fn sort_for_status(rows: &mut [TaskRow]) {
 }
 
 fn age_days(row: &TaskRow, now: DateTime<Utc>) -> i64 {
-    ((now.timestamp() - row.tagged_at.unwrap_or(row.created_at)) / 86_400).max(0)
+    let since = row.tagged_at.unwrap_or(row.created_at);
+    ((now.timestamp() - since.timestamp()) / 86_400).max(0)
 }
 
-fn date_of(epoch: Option<i64>) -> String {
-    epoch
-        .and_then(|t| DateTime::from_timestamp(t, 0))
-        .map(|d| d.format("%Y-%m-%d").to_string())
+fn date_of(at: Option<DateTime<Utc>>) -> String {
+    at.map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "-".into())
 }
 
@@ -709,7 +708,10 @@ pub fn status_json(
 ) -> serde_json::Value {
     let items: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| status_item(r, r.evaluated_at, &r.report_json, now, link_base))
+        .map(|r| {
+            let evaluated_at = r.evaluated_at.map(|t| t.timestamp());
+            status_item(r, evaluated_at, &r.report_json, now, link_base)
+        })
         .collect();
     serde_json::Value::Array(items)
 }
@@ -735,10 +737,7 @@ pub fn status_item(
         .or_insert_with(|| r.verdict.as_str().into());
     o.insert(
         "tagged_at".into(),
-        r.tagged_at
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-            .map(|d| d.to_rfc3339())
-            .into(),
+        r.tagged_at.map(|d| d.to_rfc3339()).into(),
     );
     o.insert("age_days".into(), age_days(r, now).into());
     o.insert(
@@ -898,7 +897,6 @@ pub fn agenda(
         let age = age_days(r, now);
         let is_stale = r
             .last_activity
-            .and_then(|t| DateTime::from_timestamp(t, 0))
             .is_some_and(|t| crate::policy::is_stale(t, now, &rules.timing));
         if matches!(r.verdict, Verdict::Blocked | Verdict::Waiting)
             && (is_stale || age >= i64::from(rules.meeting.stale_agenda_days))

@@ -5,11 +5,11 @@
 
 use crate::ids::{Phid, TaskId, Username};
 use crate::policy::{Verdict, Who};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt;
 use std::str::FromStr;
 
-/// One tracked task as stored.
+/// One tracked task as stored. Its times are whole seconds (stored as epoch seconds).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskRow {
     /// The task.
@@ -35,17 +35,17 @@ pub struct TaskRow {
     /// Last verdict.
     pub verdict: Verdict,
     /// Until when the verdict is `waiting`.
-    pub until_at: Option<i64>,
+    pub until_at: Option<DateTime<Utc>>,
     /// Who must act, in the checklist's order (stored comma separated).
     pub who: Vec<Who>,
     /// When the task was tagged.
-    pub tagged_at: Option<i64>,
+    pub tagged_at: Option<DateTime<Utc>>,
     /// When the task was created.
-    pub created_at: i64,
+    pub created_at: DateTime<Utc>,
     /// The task's dateModified when last read.
-    pub date_modified: i64,
+    pub date_modified: DateTime<Utc>,
     /// Last activity by anyone but the bot.
-    pub last_activity: Option<i64>,
+    pub last_activity: Option<DateTime<Utc>>,
     /// Hash of the last evaluated checklist text.
     pub checklist_hash: Option<String>,
     /// Hash of the checklist last posted.
@@ -53,12 +53,12 @@ pub struct TaskRow {
     /// Transaction PHID of that comment.
     pub posted_xact: Option<String>,
     /// When it was posted.
-    pub posted_at: Option<i64>,
+    pub posted_at: Option<DateTime<Utc>>,
     /// When last evaluated.
-    pub evaluated_at: Option<i64>,
+    pub evaluated_at: Option<DateTime<Utc>>,
     /// Sudo: when everything but the review was complete (from the facts; see
     /// `Checklist::sudo_ready_at`).
-    pub first_ready_at: Option<i64>,
+    pub first_ready_at: Option<DateTime<Utc>>,
     /// Sudo: the scheduled meeting.
     pub meeting: Option<NaiveDate>,
     /// Sudo: the meeting's decision.
@@ -66,15 +66,15 @@ pub struct TaskRow {
     /// Sudo: who decided.
     pub decided_by: Option<String>,
     /// Sudo: when.
-    pub decided_at: Option<i64>,
+    pub decided_at: Option<DateTime<Utc>>,
     /// The last_activity value a stale nudge was posted for.
-    pub nudged_for: Option<i64>,
+    pub nudged_for: Option<DateTime<Utc>>,
     /// Whether the task was moved to the ready column / tagged.
     pub ready_marked: bool,
     /// The newest transaction id read from the task.
     pub last_xact_id: i64,
     /// When time alone may change the checklist (the task is re-read then).
-    pub wake_at: Option<i64>,
+    pub wake_at: Option<DateTime<Utc>>,
     /// Sudo: the meeting the review was first scheduled for.
     pub first_meeting: Option<NaiveDate>,
     /// The last `check --json` object (empty when read without it: the store's `task_briefs`).
