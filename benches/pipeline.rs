@@ -135,6 +135,7 @@ fn facts_with(
         subject_research: false,
         eligibility: Default::default(),
         expiry_contact_staff: Some(true),
+        manager_staff: Some(true),
         l3: L3::Signed {
             at: at("2026-11-01T09:00:00Z"),
         },

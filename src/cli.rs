@@ -34,6 +34,9 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 /// accessbot: checks production access requests on Phabricator and says what is missing.
 #[derive(Debug, Parser)]
 #[command(name = "accessbot", version, about, long_about = None, after_help = EXAMPLES)]
+// The doc comments are `--help` texts, written for a terminal (a bare URL, rules sections
+// such as [timing]), not rustdoc links.
+#[allow(rustdoc::bare_urls)]
 pub struct Cli {
     /// Configuration file holding the values of these flags (TOML; flags and their
     /// environment variables override it).
@@ -116,6 +119,7 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+#[allow(rustdoc::broken_intra_doc_links)] // `--help` texts: [timing], [lifecycle] are rules sections.
 pub enum Command {
     /// Poll the tagged tasks, post checklists, keep the calendar.
     Run {
@@ -1360,10 +1364,10 @@ async fn cmd_grant_patch(
         let parsed = &live.gathered.facts.parsed;
         let title = &live.gathered.facts.title;
         // A removal task: the user and groups it names (none: every group in data.yaml).
-        if let Some(removal) = crate::lifecycle::removal(title, parsed, &live.rules) {
+        if let Some(removal) = crate::removal::removal(title, parsed, &live.rules) {
             let (user, groups) = match removal {
-                crate::lifecycle::Removal::Target { user, groups } => (user, groups),
-                crate::lifecycle::Removal::Doubt(d) => anyhow::bail!(
+                crate::removal::Removal::Target { user, groups } => (user, groups),
+                crate::removal::Removal::Doubt(d) => anyhow::bail!(
                     "{task}: no revocation is offered while the user to remove is in doubt: {}",
                     d.join("; ")
                 ),
@@ -1675,7 +1679,7 @@ fn expiring_items(
     followed: &[crate::store::LifecycleRow],
     now: DateTime<Utc>,
     until: NaiveDate,
-) -> Vec<crate::lifecycle::ExpiringItem> {
+) -> Vec<crate::report::ExpiringItem> {
     use crate::lifecycle::{DataYaml, Followed};
     let data_yaml = crate::data_yaml::read(rules.path(&rules.keys.data_yaml).as_deref());
     if let DataYaml::Unknown(why) = &data_yaml {

@@ -10,7 +10,9 @@
 use crate::bot::Bot;
 use crate::clock::Clock;
 use crate::conduit::{Client, ClientOptions, Token};
+use crate::evidence::Gathered;
 use crate::ids::TaskId;
+use crate::policy::Checklist;
 use crate::poller::Poller;
 use crate::rules::Rules;
 use crate::sim::{self, Scenario, SimOptions};
@@ -272,6 +274,34 @@ async fn drive_lifecycle(
     Ok(())
 }
 
+/// A task of the demo read and checked as `accessbot check` would: what was gathered for it
+/// and its checklist.
+async fn checked(
+    client: &Client,
+    rules: &Arc<Rules>,
+    store: &Store,
+    id: TaskId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Gathered, Checklist)> {
+    let task = client
+        .tasks_by_ids(&[id.get()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{id} is gone"))?;
+    let txs = client.transactions(id).await?;
+    let src = Bot::builder()
+        .with_client(client.clone())
+        .rules(rules.clone())
+        .connect()
+        .await?;
+    let row = store.task(id).await?;
+    let mut g = src.gather(&task, &txs, row.as_ref()).await?;
+    src.add_reuse(&mut g, store).await?;
+    let checklist = crate::policy::evaluate(&g.facts, rules, now);
+    Ok((g, checklist))
+}
+
 /// Clinic duty merges T501's grant into the demo's data.yaml (as `git pull` brings it).
 async fn merge_grant(
     client: &Client,
@@ -279,22 +309,7 @@ async fn merge_grant(
     store: &Store,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let task = client
-        .tasks_by_ids(&[501])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("T501 is gone"))?;
-    let txs = client.transactions(TaskId::new(501)).await?;
-    let src = Bot::builder()
-        .with_client(client.clone())
-        .rules(rules.clone())
-        .connect()
-        .await?;
-    let row = store.task(TaskId::new(501)).await?;
-    let mut g = src.gather(&task, &txs, row.as_ref()).await?;
-    src.add_reuse(&mut g, store).await?;
-    let checklist = crate::policy::evaluate(&g.facts, rules, now);
+    let (g, checklist) = checked(client, rules, store, TaskId::new(501), now).await?;
     if checklist.verdict != crate::policy::Verdict::Ready {
         anyhow::bail!("T501 is {}, not ready", checklist.verdict);
     }
@@ -410,22 +425,7 @@ async fn drive(
     println!(
         "━━━ The data.yaml change for T101 (accessbot grant-patch T101 --data-yaml data.yaml) ━━━"
     );
-    let task = client
-        .tasks_by_ids(&[101])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("T101 is gone"))?;
-    let txs = client.transactions(TaskId::new(101)).await?;
-    let src = Bot::builder()
-        .with_client(client.clone())
-        .rules(rules.clone())
-        .connect()
-        .await?;
-    let row = store.task(TaskId::new(101)).await?;
-    let mut g = src.gather(&task, &txs, row.as_ref()).await?;
-    src.add_reuse(&mut g, store).await?;
-    let checklist = crate::policy::evaluate(&g.facts, rules, now);
+    let (g, checklist) = checked(client, rules, store, TaskId::new(101), now).await?;
     if checklist.verdict == crate::policy::Verdict::Ready {
         let key = g.key_line.clone().unwrap_or_default();
         match crate::grant::patch(
@@ -443,16 +443,7 @@ async fn drive(
     println!(
         "\n━━━ What grants T105, LDAP-only (accessbot grant-patch T105 --data-yaml data.yaml) ━━━"
     );
-    let task = client
-        .tasks_by_ids(&[105])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("T105 is gone"))?;
-    let txs = client.transactions(TaskId::new(105)).await?;
-    let row = store.task(TaskId::new(105)).await?;
-    let g = src.gather(&task, &txs, row.as_ref()).await?;
-    let checklist = crate::policy::evaluate(&g.facts, rules, now);
+    let (g, checklist) = checked(client, rules, store, TaskId::new(105), now).await?;
     if checklist.verdict == crate::policy::Verdict::Ready {
         match crate::grant::ldap_lines(
             &g.facts.parsed.request,

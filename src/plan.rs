@@ -513,7 +513,7 @@ fn lifecycle_plan(
 ) -> (Option<LifecycleRow>, Option<Option<DateTime<Utc>>>) {
     let id = TaskId::new(t.id);
     if checklist.request.kind == RequestKind::Removal {
-        let Some(removal) = lifecycle::removal(&t.fields.name, &g.facts.parsed, rules) else {
+        let Some(removal) = crate::removal::removal(&t.fields.name, &g.facts.parsed, rules) else {
             return (None, None);
         };
         let last = lifecycle::last_removal_comment(&g.timeline);
@@ -529,10 +529,10 @@ fn lifecycle_plan(
             }
         }
         let (shell_user, groups) = match &removal {
-            lifecycle::Removal::Target { user, groups } => {
+            crate::removal::Removal::Target { user, groups } => {
                 (Some(user.to_string()), groups.join(","))
             }
-            lifecycle::Removal::Doubt(_) => (None, String::new()),
+            crate::removal::Removal::Doubt(_) => (None, String::new()),
         };
         let row = LifecycleRow {
             task_id: t.id as i64,

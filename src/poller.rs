@@ -19,7 +19,7 @@ use crate::plan::{self, Mark, Plan};
 use crate::policy::{self, Checklist, Verdict, Who};
 use crate::report;
 use crate::rules::Rules;
-use crate::store::{Batch, PollEntry, Store, TaskRow};
+use crate::store::{Batch, KeyRecord, LifecycleRow, PollEntry, Store, StoreError, TaskRow};
 use crate::timeline::Moment;
 use crate::wire::{Task, Transaction};
 use chrono::{DateTime, Utc};
@@ -401,6 +401,23 @@ pub struct Poller {
     unreadable: tokio::sync::Mutex<BTreeMap<u64, UnreadableEntry>>,
     /// The configured `data.yaml`, re-read when it changes.
     data_yaml: DataYamlWatch,
+    /// The stored rows of the tasks handed over in this cycle, read for each batch in one
+    /// query ([`Self::load_stored`]) and each taken once, by [`Self::stored_row`] and
+    /// [`Self::stored_life`]; a task not in it (the batch's read failed) is read on its own.
+    stored: Mutex<StoredOf>,
+    /// The key sightings of the tasks gathered, kept until [`Self::apply_all`] writes them
+    /// in the transaction of its first settled rows (one statement, not one per task): no
+    /// settled row is stored without the sightings of its cycle. Within the cycle the
+    /// [`KeyLedger`] is what finds a key shared between tasks.
+    keys: Mutex<Vec<KeyRecord>>,
+}
+
+/// What [`Poller::load_stored`] read of a batch: by task id, its row without the report and
+/// its lifecycle row (`None`: none stored).
+#[derive(Default)]
+struct StoredOf {
+    rows: HashMap<u64, Option<TaskRow>>,
+    lives: HashMap<u64, Option<LifecycleRow>>,
 }
 
 impl Poller {
@@ -415,7 +432,7 @@ impl Poller {
         let monitor = Arc::new(crate::service::Monitor::new(opts.clock.clone()));
         monitor.watch_client(src.client());
         if !opts.dry_run {
-            src.remember_channels_in(store.clone());
+            src.remember_in(store.clone());
         }
         let data_yaml = DataYamlWatch::from_rules(&rules);
         Poller {
@@ -428,6 +445,8 @@ impl Poller {
             monitor,
             unreadable: tokio::sync::Mutex::new(BTreeMap::new()),
             data_yaml,
+            stored: Mutex::new(StoredOf::default()),
+            keys: Mutex::new(Vec::new()),
         }
     }
 
@@ -545,13 +564,15 @@ impl Poller {
     /// Nothing is posted while the cycle reads: every key of the cycle is known before any
     /// task of it is settled. A task planned before a key that concerns it was recorded (two
     /// requests of one cycle sharing a key) is read and planned again; then the plans are
-    /// applied ([`Self::apply_all`]): ready requests first, then the oldest, at most
+    /// applied (`Self::apply_all`): ready requests first, then the oldest, at most
     /// `[effects] max_posts_per_cycle` comments, the rest waiting for the next cycle.
     ///
     /// In dry-run nothing is written: no post, no cursor, no row, no key, no audit entry.
     pub async fn cycle(&self) -> anyhow::Result<CycleReport> {
         let now = self.opts.clock.now();
         self.monitor.cycle_started();
+        // Rows read for an earlier cycle are not used (sightings not yet written are kept).
+        *lock(&self.stored) = StoredOf::default();
         let mut report = CycleReport::default();
         let rows: HashMap<i64, PollEntry> = self
             .store
@@ -633,6 +654,7 @@ impl Poller {
             self.apply_all(planned, now, &mut report, &mut oldest_failed)
                 .await?;
         }
+        self.src.keep_learnt().await;
         report.effects.sort_by_key(|e| e.task);
         report.failed.sort_by_key(|(id, _)| *id);
         report.unreadable.sort_by_key(|(id, _)| *id);
@@ -713,7 +735,11 @@ impl Poller {
             .buffer_unordered(self.lanes())
             .collect()
             .await;
-        let mut batch = Batch::default();
+        // The cycle's key sightings go with the first settled rows, in their transaction.
+        let mut batch = Batch {
+            keys: std::mem::take(&mut *lock(&self.keys)),
+            ..Batch::default()
+        };
         let mut settled = Vec::new();
         for (p, effects, result) in applied {
             report.effects.extend(effects);
@@ -979,8 +1005,60 @@ impl Poller {
             .iter()
             .filter_map(|(_, txs)| txs.as_deref().ok())
             .collect();
-        self.src.prefetch(&tasks, &timelines).await;
+        let ids: Vec<u64> = tasks.iter().map(|t| t.id).collect();
+        tokio::join!(
+            self.src.prefetch(&tasks, &timelines),
+            self.load_stored(&ids)
+        );
         handed
+    }
+
+    /// Reads the stored rows and lifecycle rows of a batch's tasks, one query each, for
+    /// [`Self::stored_row`] and [`Self::stored_life`]; if that fails, each task reads its own.
+    async fn load_stored(&self, ids: &[u64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let (rows, lives) = tokio::join!(
+            self.store.task_briefs_of(ids),
+            self.store.lifecycles_of(ids)
+        );
+        match (rows, lives) {
+            (Ok(rows), Ok(lives)) => {
+                let mut s = lock(&self.stored);
+                for id in ids {
+                    s.rows.insert(*id, None);
+                    s.lives.insert(*id, None);
+                }
+                for r in rows {
+                    s.rows.insert(r.id.get(), Some(r));
+                }
+                for l in lives {
+                    s.lives.insert(l.task_id as u64, Some(l));
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                warn!(error = %e, "cannot read the batch's stored rows: reading them task by task")
+            }
+        }
+    }
+
+    /// A task's stored row without its report: as read for its batch, else on its own.
+    async fn stored_row(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
+        let read = lock(&self.stored).rows.remove(&id.get());
+        match read {
+            Some(row) => Ok(row),
+            None => self.store.task_brief(id).await,
+        }
+    }
+
+    /// A task's stored lifecycle row: as read for its batch, else on its own.
+    async fn stored_life(&self, id: TaskId) -> Result<Option<LifecycleRow>, StoreError> {
+        let read = lock(&self.stored).lives.remove(&id.get());
+        match read {
+            Some(life) => Ok(life),
+            None => self.store.lifecycle(id).await,
+        }
     }
 
     /// Gathers one task from its timeline (`txs`, read for its batch), records its key (in
@@ -997,7 +1075,7 @@ impl Poller {
         }
         let id = TaskId::new(t.id);
         let date_modified = t.fields.date_modified;
-        let row = match self.store.task_brief(id).await {
+        let row = match self.stored_row(id).await {
             Ok(r) => r,
             Err(e) => {
                 return Outcome::failed(
@@ -1035,17 +1113,13 @@ impl Poller {
             let since = g.key_since;
             let reuse_key = g.facts.subject.reuse_key(g.facts.task);
             if !self.opts.dry_run {
-                if let Err(e) = self
-                    .store
-                    .record_key(fp, g.facts.task, &reuse_key, shell, since)
-                    .await
-                {
-                    return Outcome::failed(
-                        id,
-                        date_modified,
-                        format!("cannot record the key: {e}"),
-                    );
-                }
+                lock(&self.keys).push(KeyRecord {
+                    fingerprint: fp.clone(),
+                    task: g.facts.task,
+                    user: reuse_key.clone(),
+                    shell_user: shell.map(str::to_string),
+                    first: since,
+                });
             }
             lock(ledger).record(fp, &reuse_key, since, t.id);
         }
@@ -1083,7 +1157,7 @@ impl Poller {
             }
             ledger.check(t.id, fp, &who, g.key_since, seen)
         });
-        let life = match self.store.lifecycle(id).await {
+        let life = match self.stored_life(id).await {
             Ok(l) => l,
             Err(e) => {
                 let error = format!("cannot read the stored lifecycle: {e}");

@@ -5,7 +5,7 @@
 //! The output is byte for byte what pretty-printing [`crate::report::status_json`] gives. A
 //! report the bot stored is the compact text of a `Value` (keys sorted, serde_json's escapes,
 //! integers), and for such a text re-indenting its bytes is exactly what parsing and
-//! pretty-printing it would write. [`Item`] re-indents only a text in that form: a JSON object
+//! pretty-printing it would write. `Item` re-indents only a text in that form: a JSON object
 //! whose every object has its keys strictly increasing without escapes, whose strings use
 //! serde_json's own escapes, whose numbers are integers of at most 18 digits, with no
 //! whitespace. Anything else (a float, a duplicated key, an escaped `/`, broken JSON, an old

@@ -207,21 +207,28 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
 async fn a_named_manager_without_a_staff_account_is_not_mentioned_live() {
     let w = World::start("talk.toml", "2026-11-02T12:00:00Z").await;
     w.bot().await.cycle().await.unwrap();
-    // T302 names @ghostboss (no such account), T303 @victim (an account, not staff): the lead
-    // is mentioned, the named manager is not (its name stays in the message, defused).
-    for t in [302, 303] {
+    // T302 names @ghostboss (no such account), T303 @victim (an account, not staff): their
+    // approval could never count, so the requester is asked to name someone on staff; the
+    // requester and the lead are mentioned, the named manager never is (its name stays in the
+    // message, defused).
+    for (t, requester) in [(302, "dlee"), (303, "elin")] {
         let c = w.comments(t).last().cloned().unwrap();
-        assert!(c.contains("- [ ] `manager-approval`"), "{c}");
-        assert_eq!(
-            needed(&c),
-            Some("//Needed now//: @aotto (lead-approval:analytics-users)"),
+        assert!(
+            c.contains("- [ ] `manager-approval` (//requester//): the request names @\u{200b}"),
             "{c}"
         );
-        assert_eq!(live_mentions(&c), ["aotto"], "{c}");
+        assert_eq!(
+            needed(&c).map(str::to_string),
+            Some(format!(
+                "//Needed now//: @{requester} (manager-approval), @aotto (lead-approval:analytics-users)"
+            )),
+            "{c}"
+        );
+        assert_eq!(live_mentions(&c), [requester, "aotto"], "{c}");
     }
     insta::assert_snapshot!(w.posted(302)[0], @"
-    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
-    //Needed now//: @aotto (lead-approval:analytics-users)
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, project-lead.**
+    //Needed now//: @dlee (manager-approval), @aotto (lead-approval:analytics-users)
 
     - [x] `request-complete`: all fields are present
     - [x] `one-user`: one user per task
@@ -232,15 +239,15 @@ async fn a_named_manager_without_a_staff_account_is_not_mentioned_live() {
     - [x] `key-channel`: posted by @[zwsp]dlee in the task description
     - [x] `l3`: @[zwsp]dlee signed L[zwsp]3
     - [x] `nda`: @[zwsp]dlee is staff
-    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]ghostboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `manager-approval` (//requester//): the request names @[zwsp]ghostboss as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:10 UTC (until 2026-11-05 09:10 UTC)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
     insta::assert_snapshot!(w.posted(303)[0], @"
-    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
-    //Needed now//: @aotto (lead-approval:analytics-users)
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, project-lead.**
+    //Needed now//: @elin (manager-approval), @aotto (lead-approval:analytics-users)
 
     - [x] `request-complete`: all fields are present
     - [x] `one-user`: one user per task
@@ -251,7 +258,7 @@ async fn a_named_manager_without_a_staff_account_is_not_mentioned_live() {
     - [x] `key-channel`: posted by @[zwsp]elin in the task description
     - [x] `l3`: @[zwsp]elin signed L[zwsp]3
     - [x] `nda`: @[zwsp]elin is staff
-    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]victim (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `manager-approval` (//requester//): the request names @[zwsp]victim as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:20 UTC (until 2026-11-05 09:20 UTC)
 

@@ -464,7 +464,8 @@ async fn after_a_restart_the_reconcile_reads_no_task_page_again() {
     // moment falls in it), each comment's channel known from before the restart.
     assert!(due >= comments, "{due} {comments}");
     assert_eq!(count(&s, "task.page"), 0, "{:?}", s.calls);
-    // Each task's timeline, and each paste's history once (the first read after the start).
+    // Each task's timeline (paste histories are kept across the restart: see
+    // `after_a_restart_no_unchanged_paste_history_is_read_again_an_edited_one_is`).
     assert!(
         count(&s, "transaction.search") as usize >= due,
         "{:?}",
@@ -472,6 +473,115 @@ async fn after_a_restart_the_reconcile_reads_no_task_page_again() {
     );
     // Pastes: one `paste.search` per batch, not one per paste.
     assert!(count(&s, "paste.search") <= reads, "{:?}", s.calls);
+}
+
+#[tokio::test]
+async fn after_a_restart_no_unchanged_paste_history_is_read_again_an_edited_one_is() {
+    // A request ready a month on whose key is in its requester's paste (such requests are
+    // re-read every reconcile period; seed 6 has three).
+    let base = sim::generate(40, 6);
+    let t0 = base.now + Duration::days(30);
+    let plain = Bench::start(base.clone(), t0).await;
+    let first = plain.bot.cycle().await.expect("cycle");
+    let ready: Vec<u64> = first
+        .effects
+        .iter()
+        .filter(|e| e.kind == "checklist" && e.verdict == Verdict::Ready)
+        .map(|e| e.task.get())
+        .collect();
+    let (task, paste) = base
+        .tasks
+        .iter()
+        .filter(|t| ready.contains(&t.id))
+        .find_map(|t| {
+            base.pastes
+                .iter()
+                .find(|p| p.author == t.author && t.description.contains(&format!("P{}", p.id)))
+                .map(|p| (t.id, p.id))
+        })
+        .expect("a ready request whose key is in its requester's paste");
+
+    // The same world, in which another account replaces the key in that paste with its own
+    // 40 minutes after the sync (its task does not change).
+    let edited_at = t0 + Duration::minutes(40);
+    let mut sc = base.clone();
+    let theirs = {
+        let mine = sc.pastes.iter().find(|p| p.id == paste).unwrap();
+        sc.pastes
+            .iter()
+            .find(|p| p.author != mine.author && p.content.contains("ssh-"))
+            .expect("another account's key paste")
+            .clone()
+    };
+    let p = sc.pastes.iter_mut().find(|p| p.id == paste).unwrap();
+    p.events.push(accessbot::sim::scenario::ScenarioPasteEdit {
+        at: edited_at,
+        author: Some(theirs.author.clone()),
+        content: theirs.content.clone(),
+    });
+    let mut b = Bench::start(sc, t0).await;
+    let minute = Duration::seconds(60);
+    for i in 0..3 {
+        b.set_now(t0 + minute * i);
+        b.cycles(1).await;
+    }
+
+    // A restart, then one reconcile period: every paste-keyed ready request is read again,
+    // its paste too, but no paste's history: none moved its dateModified.
+    b.restart().await;
+    b.sim.reset_stats();
+    let mut due = 0;
+    for i in 3..3 + 30 {
+        b.set_now(t0 + minute * i);
+        let r = b.bot.cycle().await.expect("cycle");
+        assert!(r.failed.is_empty() && r.effects.is_empty(), "{r:?}");
+        assert_eq!(r.changed, 0);
+        due += r.due;
+    }
+    let s = b.sim.stats();
+    assert!(count(&s, "paste.search") > 0, "{:?}", s.calls);
+    // Only the tasks' own timelines: 0 paste histories.
+    assert_eq!(count(&s, "transaction.search"), due as u64, "{:?}", s.calls);
+
+    // After the edit: the next read of the task reads the paste's history again (its
+    // dateModified moved) and the replaced key is not trusted.
+    b.sim.reset_stats();
+    let mut due = 0;
+    let mut verdict = None;
+    for i in 40..=40 + 31 {
+        b.set_now(t0 + minute * i);
+        let r = b.bot.cycle().await.expect("cycle");
+        assert!(r.failed.is_empty(), "{r:?}");
+        assert_eq!(r.changed, 0);
+        due += r.due;
+        verdict = r
+            .effects
+            .iter()
+            .find(|e| e.task.get() == task && e.kind == "checklist")
+            .map(|e| e.verdict);
+        if verdict.is_some() {
+            break;
+        }
+    }
+    let s = b.sim.stats();
+    assert!(
+        verdict.is_some_and(|v| v != Verdict::Ready),
+        "the replaced key was never seen: {verdict:?}"
+    );
+    // The tasks' timelines and the one history of the edited paste.
+    assert_eq!(
+        count(&s, "transaction.search"),
+        due as u64 + 1,
+        "{:?}",
+        s.calls
+    );
+    let posted = b.sim.comments(task);
+    assert!(
+        posted
+            .last()
+            .is_some_and(|c| c.text.contains("was also changed by")),
+        "{posted:?}"
+    );
 }
 
 #[tokio::test]

@@ -194,6 +194,30 @@ fn cases() -> Vec<Case> {
             says: "not a staff member",
         },
         Case {
+            name: "a named manager who is not staff: the requester names someone who is",
+            edit: |f, _, _| {
+                f.comments[0].author_is_staff = false;
+                f.manager_staff = Some(false);
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the request names @mboss as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff",
+        },
+        Case {
+            name: "a named manager not looked up is still asked, never passed",
+            edit: |f, _, _| {
+                f.comments.remove(0);
+                f.manager_staff = None;
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "no approval from @mboss (the named manager or sponsor) yet",
+        },
+        Case {
             name: "approval by a non-approver of the group does not count",
             edit: |f, _, _| f.comments[1].author = Username::new("someone"),
             verdict: Verdict::Blocked,

@@ -560,8 +560,8 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     ");
     insta::assert_snapshot!(w.thread(902), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
-    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, manager, project-lead.**
-    //Needed now//: @mallory (known-groups, ssh-key, expiry), @clinicduty (l3), @legalteam (nda), @aotto (lead-approval:analytics-users)
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, project-lead.**
+    //Needed now//: @mallory (known-groups, ssh-key, manager-approval, expiry), @clinicduty (l3), @legalteam (nda), @aotto (lead-approval:analytics-users)
 
     - [x] `request-complete`: all fields are present
     - [x] `one-user`: one user per task
@@ -571,14 +571,14 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `key-channel`: in paste P[zwsp]77, written by @[zwsp]mallory
     - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
-    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]admin (the named manager or sponsor) yet; to approve, comment `Approved.`
+    - [ ] `manager-approval` (//requester//): the request names @[zwsp]admin as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: the expiry date 2020-01-01 is not in the future; the expiry contact @[zwsp]everyone is not a staff member
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, manager, project-lead.**
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, legal, project-lead.**
     //Since the last checklist//: now passing: waiting-period · still needed: known-groups, ssh-key, l3, nda, manager-approval, lead-approval:analytics-users, expiry
 
     - [x] `request-complete`: all fields are present
@@ -589,7 +589,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `key-channel`: in paste P[zwsp]77, written by @[zwsp]mallory
     - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
-    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]admin (the named manager or sponsor) yet; to approve, comment `Approved.`
+    - [ ] `manager-approval` (//requester//): the request names @[zwsp]admin as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: the expiry date 2020-01-01 is not in the future; the expiry contact @[zwsp]everyone is not a staff member
@@ -676,8 +676,8 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     ");
     insta::assert_snapshot!(w.thread(905), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
-    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, manager, project-lead.**
-    //Needed now//: @mallory5 (request-complete, known-groups, key-fresh), @clinicduty (subject, key-channel, l3, nda, expiry), @aotto (lead-approval:analytics-users)
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, project-lead.**
+    //Needed now//: @mallory5 (request-complete, known-groups, key-fresh, manager-approval), @clinicduty (subject, key-channel, l3, nda, expiry), @aotto (lead-approval:analytics-users)
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)
     - [x] `one-user`: one user per task
@@ -688,14 +688,14 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
     - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
     - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]éT[zwsp]1 (the named manager or sponsor) yet; to approve, comment `Approved.`
+    - [ ] `manager-approval` (//requester//): the request names @[zwsp]éT[zwsp]1 as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
     - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, manager, project-lead.**
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty, project-lead.**
     //Since the last checklist//: now passing: waiting-period · still needed: request-complete, subject, known-groups, key-fresh, key-channel, l3, nda, manager-approval, lead-approval:analytics-users, expiry
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)
@@ -707,7 +707,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
     - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
     - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]éT[zwsp]1 (the named manager or sponsor) yet; to approve, comment `Approved.`
+    - [ ] `manager-approval` (//requester//): the request names @[zwsp]éT[zwsp]1 as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
     - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)

@@ -840,7 +840,7 @@ fn agenda_quoting(value: &str) -> String {
         }],
         stale: vec![],
         expiring: report::agenda_expiring(
-            vec![accessbot::lifecycle::ExpiringItem {
+            vec![accessbot::report::ExpiringItem {
                 task: "T78".into(),
                 shell_user: Some(value.into()),
                 groups: vec![value.into()],
@@ -977,7 +977,7 @@ fn the_wikitext_agenda_gives_requester_cells_no_meaning() {
         }],
         stale: vec![],
         expiring: report::agenda_expiring(
-            vec![accessbot::lifecycle::ExpiringItem {
+            vec![accessbot::report::ExpiringItem {
                 task: "T78".into(),
                 shell_user: Some(hostile.into()),
                 groups: vec![hostile.into()],

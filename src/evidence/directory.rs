@@ -36,8 +36,16 @@ pub(super) struct Caches {
     /// once, within [`PASTE_FRESH`] of its read (`None`: the batch's answer did not have it).
     pub(super) pastes: HashMap<u64, (Instant, Option<crate::wire::Paste>)>,
     /// Who wrote each paste and when its history last changed, as of its `dateModified`: any
-    /// edit moves it, so the paste's transactions are read again only then.
+    /// edit moves it, so the paste's transactions are read again only then. Also kept in the
+    /// store (migration 0006), so a restart does not read them again either.
     pub(super) paste_history: HashMap<u64, PasteHistory>,
+    /// Comment transactions whose channel the store was asked for with their batch
+    /// ([`EvidenceSource::prefetch`]) and did not have: their task page is read without
+    /// asking the store again.
+    pub(super) unstored: HashSet<Phid>,
+    /// Channels read from task pages and not yet kept in the store: written once per batch
+    /// and at the end of each cycle ([`EvidenceSource::keep_learnt`]), not once per task.
+    pub(super) to_keep: Vec<(Phid, Channel)>,
 }
 
 /// A paste's history as the key check needs it, read at one `dateModified`.
@@ -368,12 +376,18 @@ impl EvidenceSource {
                 editors: Vec::new(),
             }));
         }
-        let known = self
-            .lock()
-            .paste_history
-            .get(&id)
-            .filter(|h| h.date_modified == p.fields.date_modified)
-            .cloned();
+        let cached = |c: &Caches| {
+            c.paste_history
+                .get(&id)
+                .filter(|h| h.date_modified == p.fields.date_modified)
+                .cloned()
+        };
+        let mut known = cached(&self.lock());
+        if known.is_none() {
+            // Kept by an earlier run (not prefetched with a batch): one look-up.
+            self.load_paste_histories(&[id]).await;
+            known = cached(&self.lock());
+        }
         let history = match known {
             Some(h) => h,
             None => {
@@ -393,6 +407,17 @@ impl EvidenceSource {
                         .max(),
                 };
                 self.lock().paste_history.insert(id, h.clone());
+                if let Some(store) = self.store.get() {
+                    let row = crate::store::PasteHistoryRow {
+                        paste_id: id,
+                        date_modified: h.date_modified,
+                        editors: h.editors.clone(),
+                        newest: h.newest,
+                    };
+                    if let Err(e) = store.put_paste_history(&row).await {
+                        tracing::warn!(paste = id, error = %e, "cannot keep the paste's history: a restart reads it again");
+                    }
+                }
                 h
             }
         };
@@ -408,6 +433,37 @@ impl EvidenceSource {
             editors: history.editors,
             changed: ts(changed),
         }))
+    }
+
+    /// Puts the histories the store keeps of these pastes (read by an earlier run, see
+    /// [`Self::remember_in`]) in the cache, in one query; [`Self::paste`] uses one only while
+    /// the paste's `dateModified` is the one it was read at. Nothing without a store; a store
+    /// that cannot be read leaves the histories to be read from the server.
+    pub(super) async fn load_paste_histories(&self, ids: &[u64]) {
+        let Some(store) = self.store.get() else {
+            return;
+        };
+        if ids.is_empty() {
+            return;
+        }
+        match store.paste_histories(ids).await {
+            Ok(rows) => {
+                let mut c = self.lock();
+                for r in rows {
+                    c.paste_history.insert(
+                        r.paste_id,
+                        PasteHistory {
+                            date_modified: r.date_modified,
+                            editors: r.editors,
+                            newest: r.newest,
+                        },
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the kept paste histories: reading them from the server")
+            }
+        }
     }
 
     pub(super) async fn l3(

@@ -59,9 +59,9 @@ pub struct EvidenceSource {
     /// The instant of a what-if (`--now`): tasks are read as they were then
     /// ([`Self::rewind`]), pastes changed later are unverified, later L3 signatures unsigned.
     as_of: Option<DateTime<Utc>>,
-    /// Where the comment channels learnt from task pages are kept across restarts, if set
-    /// ([`Self::remember_channels_in`]).
-    channel_store: std::sync::OnceLock<Store>,
+    /// Where the comment channels learnt from task pages and the paste histories read are
+    /// kept across restarts, if set ([`Self::remember_in`]).
+    store: std::sync::OnceLock<Store>,
 }
 
 /// Whether task pages can be read, as last seen.
@@ -167,15 +167,17 @@ impl EvidenceSource {
             members_refresh: tokio::sync::Mutex::new(()),
             pages: Mutex::new(PageHealth::Unknown),
             as_of: None,
-            channel_store: std::sync::OnceLock::new(),
+            store: std::sync::OnceLock::new(),
         })
     }
 
-    /// Keeps the comment channels read from task pages in `store` and looks there before
-    /// reading a page: a comment's channel never changes, so a restarted bot reads a task's
-    /// page again only for comments it has not seen. Set once; later calls are ignored.
-    pub fn remember_channels_in(&self, store: Store) {
-        let _ = self.channel_store.set(store);
+    /// Keeps the comment channels read from task pages and the paste histories read in
+    /// `store`, and looks there before reading: a comment's channel never changes, so a
+    /// restarted bot reads a task's page again only for comments it has not seen; a paste's
+    /// history is read again only when its `dateModified` moved. Set once; later calls are
+    /// ignored.
+    pub fn remember_in(&self, store: Store) {
+        let _ = self.store.set(store);
     }
 
     /// Reads every task as it was at `at` (`--now`): see [`Self::rewind`]. `None`: as it is.
@@ -231,6 +233,7 @@ impl EvidenceSource {
             })
             .collect();
         self.prefetch_pastes(&requests).await;
+        self.prefetch_channels(timelines).await;
         let mut requesters: Vec<Phid> =
             tasks.iter().map(|t| t.fields.author_phid.clone()).collect();
         requesters.sort();
@@ -295,6 +298,60 @@ impl EvidenceSource {
         }
     }
 
+    /// The channels the store keeps of the batch's comments (the bot's own aside), in one
+    /// query instead of one per task; those it does not have are marked so that
+    /// [`Self::channels`] reads their page without asking again. Also writes the channels
+    /// learnt since the last batch ([`Self::keep_learnt`]).
+    async fn prefetch_channels(&self, timelines: &[&[Transaction]]) {
+        let Some(store) = self.store.get() else {
+            return;
+        };
+        self.keep_learnt().await;
+        if self.rules.evidence.channel == ChannelSource::NoInboundMail {
+            return;
+        }
+        let wanted: Vec<Phid> = {
+            let c = self.lock();
+            timelines
+                .iter()
+                .flat_map(|txs| txs.iter())
+                .filter(|x| x.newest_comment().is_some() && x.author_phid != self.ctx.bot_phid)
+                .map(|x| x.phid.clone())
+                .filter(|x| !c.channels.contains_key(x))
+                .collect()
+        };
+        if wanted.is_empty() {
+            return;
+        }
+        match store.channels(&wanted).await {
+            Ok(known) => {
+                let mut c = self.lock();
+                c.unstored
+                    .extend(wanted.into_iter().filter(|x| !known.contains_key(x)));
+                c.channels.extend(known);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the known comment channels of the batch: asking task by task")
+            }
+        }
+    }
+
+    /// Writes the channels learnt from task pages since the last call to the store, in one
+    /// statement (see [`Self::remember_in`]); a failure is logged: a restart then reads those
+    /// pages again.
+    pub async fn keep_learnt(&self) {
+        let Some(store) = self.store.get() else {
+            return;
+        };
+        let found = std::mem::take(&mut self.lock().to_keep);
+        if found.is_empty() {
+            return;
+        }
+        if let Err(e) = store.put_channels(&found).await {
+            tracing::warn!(error = %e, channels = found.len(), "cannot keep the comment channels read: a restart reads their pages again");
+        }
+    }
+
     /// The pastes the batch's descriptions name as the key, in one `paste.search` per 100
     /// instead of one each; each is used by the next read of it within [`PASTE_FRESH`].
     async fn prefetch_pastes(&self, requests: &[Request]) {
@@ -315,6 +372,19 @@ impl EvidenceSource {
                 let at = Instant::now();
                 let mut by_id: HashMap<u64, crate::wire::Paste> =
                     found.into_iter().map(|p| (p.id, p)).collect();
+                let unknown: Vec<u64> = {
+                    let c = self.lock();
+                    by_id
+                        .values()
+                        .filter(|p| {
+                            c.paste_history
+                                .get(&p.id)
+                                .is_none_or(|h| h.date_modified != p.fields.date_modified)
+                        })
+                        .map(|p| p.id)
+                        .collect()
+                };
+                self.load_paste_histories(&unknown).await;
                 let mut c = self.lock();
                 c.pastes.retain(|_, (t, _)| t.elapsed() < PASTE_FRESH);
                 for id in ids {
@@ -400,9 +470,17 @@ impl EvidenceSource {
                 .cloned()
                 .collect()
         };
-        let store = self.channel_store.get();
-        if let (Some(store), false) = (store, missing.is_empty()) {
-            match store.channels(&missing).await {
+        let store = self.store.get();
+        let ask: Vec<Phid> = {
+            let c = self.lock();
+            missing
+                .iter()
+                .filter(|x| !c.unstored.contains(*x))
+                .cloned()
+                .collect()
+        };
+        if let (Some(store), false) = (store, ask.is_empty()) {
+            match store.channels(&ask).await {
                 Ok(known) if !known.is_empty() => {
                     missing.retain(|x| !known.contains_key(x));
                     self.lock().channels.extend(known);
@@ -434,11 +512,10 @@ impl EvidenceSource {
                         .into_iter()
                         .filter(|(phid, ch)| *ch != Channel::Unknown && comments.contains(phid))
                         .collect();
-                    self.lock().channels.extend(found.iter().cloned());
-                    if let Some(store) = store {
-                        if let Err(e) = store.put_channels(&found).await {
-                            tracing::warn!(task = %id, error = %e, "cannot keep the comment channels read: a restart reads the page again");
-                        }
+                    let mut c = self.lock();
+                    c.channels.extend(found.iter().cloned());
+                    if store.is_some() {
+                        c.to_keep.extend(found);
                     }
                 }
                 Ok(TaskPage::NotAPage(kind)) => self.saw_page(id, Some(kind)),
@@ -447,7 +524,10 @@ impl EvidenceSource {
                 }
             }
         }
-        let c = self.lock();
+        let mut c = self.lock();
+        for x in &missing {
+            c.unstored.remove(x);
+        }
         xacts
             .iter()
             .map(|x| {
@@ -692,7 +772,7 @@ impl EvidenceSource {
         if c.removed {
             return false;
         }
-        crate::statement::read(&c.text, &self.rules).any()
+        crate::statement::read(&c.text, &*self.rules).any()
             || (&c.author == poster && key_in_comment(&c.text).is_some())
     }
 
@@ -799,6 +879,21 @@ impl EvidenceSource {
         let (key_since, key_changed_at) = (dates.first_seen, dates.changed);
         let groups_changed_at = changes.groups_changed_at;
 
+        // The named manager's account, when it is one whose approval can count (staff,
+        // enabled, not a bot): the only account a manager mention may ping.
+        let manager_account = match parsed.request.manager.clone() {
+            Some(m) => self
+                .account(&m)
+                .await?
+                .filter(|(p, u)| !u.bot && !u.disabled && staff.contains(p))
+                .map(|(_, u)| u.username),
+            None => None,
+        };
+        let manager_staff = parsed
+            .request
+            .manager
+            .as_ref()
+            .map(|_| manager_account.is_some());
         let expiry_contact_staff = match &parsed.request.expiry_contact {
             Some(u) => match self.phid_of(u).await? {
                 Some(p) => Some(staff.contains(&p)),
@@ -854,7 +949,7 @@ impl EvidenceSource {
             let Some(first) = x.comments.iter().min_by_key(|c| c.version) else {
                 continue;
             };
-            let said = crate::statement::read(&first.content.raw, &self.rules);
+            let said = crate::statement::read(&first.content.raw, &*self.rules);
             for st in crate::statement::Statement::ALL {
                 if matches!(said.get(st), crate::statement::Reading::Yes { .. }) {
                     sources.edited_from_yes.push((x.phid.clone(), st));
@@ -889,17 +984,10 @@ impl EvidenceSource {
             subject_research,
             eligibility,
             expiry_contact_staff,
+            manager_staff,
             l3,
             sudo,
             sources,
-        };
-        let manager_account = match facts.parsed.request.manager.clone() {
-            Some(m) => self
-                .account(&m)
-                .await?
-                .filter(|(p, u)| !u.bot && !u.disabled && staff.contains(p))
-                .map(|(_, u)| u.username),
-            None => None,
         };
         Ok(Gathered {
             facts,

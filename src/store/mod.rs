@@ -282,6 +282,21 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// A paste's history as the bot read it (migration 0006): the authors of its transactions
+/// and the time of its newest one, valid while the paste's `dateModified` is `date_modified`
+/// (Phorge moves it on every save of the paste).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PasteHistoryRow {
+    /// The paste's id (`P<id>`).
+    pub paste_id: u64,
+    /// The paste's `dateModified` when its history was read.
+    pub date_modified: i64,
+    /// Everyone who created or changed it.
+    pub editors: Vec<Phid>,
+    /// When its newest transaction was (`None`: it listed none).
+    pub newest: Option<i64>,
+}
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Parses the JSON text a query aggregated its rows into.
@@ -296,6 +311,47 @@ fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
 /// function on the reports the bot writes (`migration_0002_agrees_with_approvals_of`).
 fn approvals_column(report_json: &str) -> String {
     serde_json::to_string(&crate::report::approvals_of(report_json)).unwrap_or_else(|_| "[]".into())
+}
+
+/// The reconcile tier of a stored report (`reconcile_tiers`, migration 0005): whether its
+/// checklist rests on what can change without the task's dateModified moving, i.e. a passing
+/// check with evidence (always a comment) or a key in a paste. Written with the report since
+/// migration 0007, deciding as 0005's triggers did; a report that cannot be read as a
+/// checklist counts as resting on comments (the frequent tier: fail closed).
+fn rests_on_comments(report_json: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Report {
+        #[serde(default)]
+        checks: Vec<Check>,
+        #[serde(default)]
+        request: Option<Request>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Check {
+        #[serde(default)]
+        status: serde_json::Value,
+        #[serde(default)]
+        evidence: serde_json::Value,
+    }
+    #[derive(serde::Deserialize)]
+    struct Request {
+        #[serde(default)]
+        key: Option<Key>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Key {
+        #[serde(default)]
+        source: serde_json::Value,
+    }
+    let Ok(r) = serde_json::from_str::<Report>(report_json) else {
+        return true;
+    };
+    r.checks
+        .iter()
+        .any(|c| c.status == "pass" && c.evidence.as_array().is_some_and(|e| !e.is_empty()))
+        || r.request
+            .and_then(|q| q.key)
+            .is_some_and(|k| k.source == "paste")
 }
 
 /// How a key sighting already stored is updated (see [`Store::record_key`]): the subject is the
@@ -724,6 +780,41 @@ impl Store {
         Ok(())
     }
 
+    /// The paste histories kept of these pastes (see [`Store::put_paste_history`]), in one
+    /// query; pastes with none are left out.
+    pub async fn paste_histories(&self, ids: &[u64]) -> Result<Vec<PasteHistoryRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_array(json_object('paste_id', paste_id,
+                 'date_modified', date_modified, 'editors', json(editors), 'newest', newest)), '[]')
+             FROM paste_histories WHERE paste_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_one(&self.pool)
+        .await?;
+        decode(&json)
+    }
+
+    /// Keeps a paste's history as read at its `dateModified`, replacing the one kept before:
+    /// a restarted bot uses it while the paste's `dateModified` is the same (migration 0006).
+    pub async fn put_paste_history(&self, h: &PasteHistoryRow) -> Result<(), StoreError> {
+        let editors = serde_json::to_string(&h.editors).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT OR REPLACE INTO paste_histories (paste_id, date_modified, editors, newest)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(h.paste_id as i64)
+        .bind(h.date_modified)
+        .bind(editors)
+        .bind(h.newest)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Task rows matching `filter`, by id, as one JSON array of arrays: sqlx hands SQLite rows
     /// over one by one between threads, which for 10,000 rows costs far more than building and
     /// parsing one JSON text.
@@ -810,6 +901,13 @@ impl Store {
             .bind(approvals_column(&t.report_json))
             .execute(&mut *tx)
             .await?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO reconcile_tiers (task_id, rests_on_comments) VALUES (?, ?)",
+            )
+            .bind(t.id)
+            .bind(rests_on_comments(&t.report_json))
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -856,6 +954,19 @@ impl Store {
                         approvals = excluded.approvals",
                 )
                 .bind(serde_json::Value::Array(reports).to_string())
+                .execute(&mut *tx)
+                .await?;
+                let tiers: Vec<(i64, bool)> = b
+                    .tasks
+                    .iter()
+                    .filter(|t| !t.report_json.is_empty())
+                    .map(|t| (t.id.get() as i64, rests_on_comments(&t.report_json)))
+                    .collect();
+                sqlx::query(
+                    "INSERT OR REPLACE INTO reconcile_tiers (task_id, rests_on_comments)
+                     SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+                )
+                .bind(serde_json::to_string(&tiers).unwrap_or_else(|_| "[]".into()))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -1239,6 +1350,83 @@ mod tests {
             rests(s.poll_index().await.unwrap())[..2],
             [(1, false), (2, true)]
         );
+        // So does a batch of settled tasks; a row without a report keeps its tier.
+        s.write_batch(&Batch {
+            tasks: vec![tier(approval, 1), tier(pending, 2), tier("", 3)],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            rests(s.poll_index().await.unwrap()),
+            [(1, true), (2, false), (3, true), (4, true)]
+        );
+    }
+
+    /// Migration 0007 dropped 0005's triggers: the tier is decided in Rust now. Both agree on
+    /// the reports the bot writes and on the odd ones (not a checklist: frequent tier).
+    #[tokio::test]
+    async fn the_tier_decided_in_rust_agrees_with_the_triggers_of_migration_0005() {
+        let s = Store::open_in_memory().await.unwrap();
+        let reports = [
+            r#"{"checks":[{"id":"l3","status":"pass","evidence":[]}]}"#,
+            r#"{"checks":[{"id":"m","status":"pass","evidence":["PHID-XACT-TASK-a"]}]}"#,
+            r#"{"checks":[{"id":"m","status":"fail","evidence":["PHID-XACT-TASK-a"]}]}"#,
+            r#"{"checks":[{"id":"m","status":"pass","evidence":"x"}]}"#,
+            r#"{"checks":[{"id":"m","status":"pass"}]}"#,
+            r#"{"request":{"key":{"source":"paste"}},"checks":[]}"#,
+            r#"{"request":{"key":{"source":"description"}},"checks":[]}"#,
+            r#"{"request":{"key":null}}"#,
+            r#"{"request":{}}"#,
+            r#"{}"#,
+            "not json",
+        ];
+        for r in reports {
+            let sql: bool = sqlx::query_scalar(
+                "SELECT CASE WHEN json_valid(?1) THEN
+                    EXISTS (SELECT 1 FROM json_each(?1, '$.checks') c
+                            WHERE json_extract(?1, c.fullkey || '.status') IS 'pass'
+                              AND json_array_length(?1, c.fullkey || '.evidence') > 0)
+                    OR json_extract(?1, '$.request.key.source') IS 'paste'
+                 ELSE 1 END",
+            )
+            .bind(r)
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+            assert_eq!(rests_on_comments(r), sql, "{r}");
+        }
+    }
+
+    #[tokio::test]
+    async fn paste_histories_are_remembered_across_opens_the_last_reading_standing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let h = |paste_id, date_modified, editors: &[&str]| PasteHistoryRow {
+            paste_id,
+            date_modified,
+            editors: editors.iter().map(|e| Phid::from(*e)).collect(),
+            newest: Some(date_modified),
+        };
+        {
+            let s = Store::open(&path).await.unwrap();
+            s.put_paste_history(&h(7, 100, &["PHID-USER-a"]))
+                .await
+                .unwrap();
+            s.put_paste_history(&h(8, 200, &[])).await.unwrap();
+            // Read again after an edit: the new reading replaces the old.
+            s.put_paste_history(&h(7, 150, &["PHID-USER-a", "PHID-USER-b"]))
+                .await
+                .unwrap();
+        }
+        let s = Store::open(&path).await.unwrap();
+        let mut found = s.paste_histories(&[7, 8, 9]).await.unwrap();
+        found.sort_by_key(|h| h.paste_id);
+        assert_eq!(
+            found,
+            [h(7, 150, &["PHID-USER-a", "PHID-USER-b"]), h(8, 200, &[])]
+        );
+        assert!(s.paste_histories(&[]).await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -90,6 +90,7 @@ pub fn ready() -> Facts {
         subject_research: false,
         eligibility: Default::default(),
         expiry_contact_staff: None,
+        manager_staff: Some(true),
         l3: L3::Signed {
             at: at("2026-11-01T09:00:00Z"),
         },

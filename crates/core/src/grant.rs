@@ -161,6 +161,14 @@ struct Wanted<'a> {
     req: &'a Request,
 }
 
+/// A field the entry needs, trimmed: absent or blank is `Missing(what)`.
+fn given<'a>(value: Option<&'a str>, what: &'static str) -> Result<&'a str, GrantError> {
+    value
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(GrantError::Missing(what))
+}
+
 impl<'a> Wanted<'a> {
     fn from(req: &'a Request, key_line: &str) -> Result<Wanted<'a>, GrantError> {
         let user = shell_user(req)?;
@@ -194,13 +202,7 @@ impl<'a> Wanted<'a> {
     }
 
     fn realname(&self) -> Result<String, GrantError> {
-        let name = self
-            .req
-            .full_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or(GrantError::Missing("full name"))?;
+        let name = given(self.req.full_name.as_deref(), "full name")?;
         if name.chars().any(char::is_control) {
             return Err(GrantError::BadValue {
                 field: "real name",
@@ -211,13 +213,7 @@ impl<'a> Wanted<'a> {
     }
 
     fn email(&self) -> Result<String, GrantError> {
-        let email = self
-            .req
-            .email
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or(GrantError::Missing("email address"))?;
+        let email = given(self.req.email.as_deref(), "email address")?;
         if email.chars().any(|c| c.is_whitespace() || c.is_control()) || !email.contains('@') {
             return Err(GrantError::BadValue {
                 field: "email",

@@ -175,10 +175,10 @@ impl fmt::Display for Username {
     }
 }
 
-/// A Unix shell username as it would go into `data.yaml`: it matches [`ShellUser::PATTERN`]
+/// A Unix shell username as it would go into `data.yaml`: it matches `ShellUser::PATTERN`
 /// (a lowercase letter or `_`, then lowercase letters, digits, `-` or `_`; at most 32
 /// characters). Whether a valid name may be *given* to a new account is a rules question
-/// (`[keys] reserved_shell_users`, see [`crate::rules::KeyRules::shell_user_refusal`]).
+/// (`[keys] reserved_shell_users`, see `crate::rules::KeyRules::shell_user_refusal`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct ShellUser(String);

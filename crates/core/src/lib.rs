@@ -8,7 +8,8 @@
 //! as recorded, and `Channel`) → `timeline` (transactions into facts) → `remarkup` (the one
 //! reader of what people wrote) → `request` + `keys` (+ `secret`) + `statement` (what each
 //! comment says: yes, no, unclear, none) + `approvals` (per person, per role) → `policy` with
-//! `calendar` (the checklist) → `report` (the texts, with `remarkup_out`); `lifecycle` and
+//! `calendar` (the checklist; `removal` reads what a removal task asks) → `report` (the texts,
+//! with `remarkup_out`); `lifecycle` and
 //! `grant` follow a request after it is ready; `view` is a stored task as plain data; `rules` is
 //! the policy as data; `ids` the typed identifiers.
 
@@ -22,6 +23,7 @@ pub mod lifecycle;
 pub mod policy;
 pub mod remarkup;
 pub mod remarkup_out;
+pub mod removal;
 pub mod report;
 pub mod request;
 pub mod rules;

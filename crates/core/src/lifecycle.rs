@@ -10,10 +10,11 @@
 
 use crate::grant::AdminData;
 use crate::grant::{self, GrantError};
-use crate::ids::{ShellUser, TaskId};
-use crate::policy::{Check, CheckId, Checklist, RequestKind, Status, Who};
-use crate::report::{self, inert};
-use crate::request::{Parsed, Request};
+use crate::ids::TaskId;
+use crate::policy::{Checklist, RequestKind};
+use crate::removal::Removal;
+use crate::report::{self, inert, ExpiringItem};
+use crate::request::Request;
 use crate::rules::Rules;
 use crate::timeline::{Timeline, TimelineComment};
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
@@ -556,153 +557,7 @@ pub fn expired_text(g: &Granted, verified: bool) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// Removal tasks.
-
-/// Whose access a removal task removes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Removal {
-    /// The user, and the groups named (empty: every group the user is in).
-    Target {
-        /// The shell user.
-        user: ShellUser,
-        /// The groups, lowercase, once each, as named on the task.
-        groups: Vec<String>,
-    },
-    /// What could not be determined (each fit to post).
-    Doubt(Vec<String>),
-}
-
-/// Splits a list of groups written in a title ("a, b and c").
-fn title_groups(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for g in text
-        .split([',', ' ', '\t'])
-        .map(|g| g.trim().to_lowercase())
-        .filter(|g| !g.is_empty() && g != "and")
-    {
-        if !out.contains(&g) {
-            out.push(g);
-        }
-    }
-    out
-}
-
-/// Whether a task is a removal request, and whose access it removes: the shell user named by
-/// the title (`[lifecycle] removal_target` in phrases.toml) or, failing that, by a shell user
-/// field; the groups named by the title or a groups field (none: every group). Two different
-/// users, two different group lists, or a name that is not a shell username are a doubt,
-/// never a guess. `None`: the title does not ask for a removal.
-pub fn removal(title: &str, parsed: &Parsed, rules: &Rules) -> Option<Removal> {
-    let l = &rules.lifecycle;
-    let title = title.trim();
-    if !l.removal.is_match(title) {
-        return None;
-    }
-    let mut doubts = Vec::new();
-    let caps = l.removal_target.iter().find_map(|re| re.captures(title));
-    let named = caps
-        .as_ref()
-        .and_then(|c| c.name("user"))
-        .map(|u| u.as_str().to_string());
-    let title_user = match named {
-        Some(u) => match u.parse::<ShellUser>() {
-            Ok(s) => Some(s),
-            Err(e) => {
-                doubts.push(format!("the title names {}: {e}", inert(&u)));
-                None
-            }
-        },
-        None => None,
-    };
-    let named_groups = caps
-        .as_ref()
-        .and_then(|c| c.name("groups"))
-        .map(|g| title_groups(g.as_str()))
-        .unwrap_or_default();
-    let r = &parsed.request;
-    // One user a task: a description naming several shell users is a doubt.
-    for p in &parsed.problems {
-        if p.field == "request" && p.message.contains("shell username") {
-            doubts.push(p.message.clone());
-        }
-    }
-    let user = match (title_user, &r.shell_user) {
-        (Some(t), Some(f)) if &t != f => {
-            doubts.push(format!(
-                "the title names {} but the shell username field says {}",
-                inert(t.as_str()),
-                inert(f.as_str())
-            ));
-            None
-        }
-        (Some(t), _) => Some(t),
-        (None, Some(f)) => Some(f.clone()),
-        (None, None) => {
-            if doubts.is_empty() {
-                doubts.push("neither the title nor a shell username field names the user".into());
-            }
-            None
-        }
-    };
-    let groups = match (named_groups.is_empty(), r.groups.is_empty()) {
-        (false, false) => {
-            let mut a = named_groups.clone();
-            let mut b = r.groups.clone();
-            a.sort();
-            b.sort();
-            if a != b {
-                doubts.push(format!(
-                    "the title names the groups {} but the groups field says {}",
-                    list(&named_groups),
-                    list(&r.groups)
-                ));
-            }
-            named_groups
-        }
-        (false, true) => named_groups,
-        (true, _) => r.groups.clone(),
-    };
-    Some(match user {
-        Some(user) if doubts.is_empty() => Removal::Target { user, groups },
-        _ => Removal::Doubt(doubts),
-    })
-}
-
-/// The check a removal task gets in its checklist's place.
-pub(crate) fn removal_check(removal: &Removal) -> Check {
-    let (status, who, message) = match removal {
-        Removal::Target { user, groups } => (
-            Status::Pending,
-            Who::ClinicDuty,
-            format!(
-                "remove the access of {} ({}) once the removal is confirmed: the data.yaml change is in accessbot's removal comment",
-                user,
-                if groups.is_empty() {
-                    "every group".to_string()
-                } else {
-                    groups.join(", ")
-                }
-            ),
-        ),
-        Removal::Doubt(d) => (
-            Status::Fail,
-            Who::Requester,
-            format!(
-                "could not tell whose access to remove: {}; name the shell user in the title (\"Remove access for <shell user>\") or in a shell username field",
-                d.join("; ")
-            ),
-        ),
-    };
-    Check {
-        id: CheckId::Removal,
-        status,
-        who: Some(who),
-        message,
-        evidence: Vec::new(),
-        until: None,
-        forms_from: None,
-    }
-}
+// Removal tasks (what a task asks to remove: `crate::removal`).
 
 /// Remarkup code block of `text`: a line holding a fence cannot end it early.
 fn code_block(lang: &str, text: &str) -> String {
@@ -859,28 +714,6 @@ pub fn last_removal_comment(timeline: &Timeline) -> Option<&TimelineComment> {
 
 // ---------------------------------------------------------------------------------------
 // What expires: `accessbot expiring` and the agenda.
-
-/// One granted request whose access expires soon, or expired and was not removed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ExpiringItem {
-    /// The task, `T123`.
-    pub task: String,
-    /// The shell user.
-    pub shell_user: Option<String>,
-    /// The groups.
-    pub groups: Vec<String>,
-    /// The expiry date.
-    pub expiry_date: NaiveDate,
-    /// The expiry contact.
-    pub expiry_contact: Option<String>,
-    /// Days from today (in the configured zone) to the expiry date; negative once expired.
-    pub days_left: i64,
-    /// When the reminder was posted (RFC 3339), if it was.
-    pub reminded_at: Option<String>,
-    /// `expiring`, `expired` (still in data.yaml) or `expired-unverified` (data.yaml not
-    /// configured or unreadable).
-    pub state: &'static str,
-}
 
 /// The stored lifecycle of a granted request, as the views read it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! the key and paste finders, the statement reader, the hidden-sudo-group check — reads
 //! through it, and nothing else decides what is quoted, code or the author's own words.
 //!
-//! - [`normalize`]: NFKC, invisible and bidi controls removed (general category `Cf` and the
+//! - `normalize`: NFKC, invisible and bidi controls removed (general category `Cf` and the
 //!   other default-ignorable characters), dash and quote look-alikes folded to ASCII, with a
 //!   map back to the original byte offsets (for problems that point into a description) and
 //!   the places where a look-alike or an invisible character was folded or removed inside a
@@ -12,7 +12,7 @@
 //!   (`>`, `>>`, `>>!` reply headers), fenced, `lang=` and indented code, `%%%` literals,
 //!   `{{{ }}}` interpreter blocks, tables (`|…|` and `<table>`), NOTE/WARNING/IMPORTANT
 //!   blocks, lists, headers and paragraphs.
-//! - [`inline_spans`]: inline code (`` `…` `` and `##…##`), double-quoted and struck-through
+//! - `inline_spans`: inline code (`` `…` `` and `##…##`), double-quoted and struck-through
 //!   (`~~…~~`) spans of a line.
 //!
 //! As in Phorge, a line indented by two or more spaces or tabs starts a code block wherever it
@@ -796,7 +796,7 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
 pub enum Inline {
     /// Inline code: `` `…` `` or `##…##`.
     Code,
-    /// A double-quoted span: `"…"` (quote look-alikes are folded by [`normalize`]).
+    /// A double-quoted span: `"…"` (quote look-alikes are folded by `normalize`).
     Quoted,
     /// Struck-through text: `~~…~~`.
     Struck,

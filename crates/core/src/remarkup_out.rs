@@ -1,5 +1,5 @@
 //! Writing text that may hold requester words into what the bot posts or prints, inert:
-//! [`inert`] for remarkup (checklist comments), [`markdown_cell`] and [`wikitext_cell`] for the
+//! [`inert`] for remarkup (checklist comments), [`markdown_cell`] and `wikitext_cell` for the
 //! agenda exports, [`plain`] for terminal views. (Reading remarkup is `crate::remarkup`'s job.)
 //!
 //! [`inert`] follows Phorge's own rules (`PhabricatorObjectRemarkupRule` and its subclasses,

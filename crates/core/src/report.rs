@@ -127,7 +127,7 @@ pub(crate) fn comment_with(
     comment_with_mentions(checklist, changes, None, note, tz, now)
 }
 
-/// [`comment_with`] with the line of live mentions ([`mentions_line`]) under what changed.
+/// `comment_with` with the line of live mentions ([`mentions_line`]) under what changed.
 pub fn comment_with_mentions(
     checklist: &Checklist,
     changes: Option<&str>,
@@ -816,21 +816,40 @@ pub struct Agenda {
     pub expiring: Vec<AgendaExpiring>,
 }
 
+/// One granted request whose access expires soon, or expired and was not removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExpiringItem {
+    /// The task, `T123`.
+    pub task: String,
+    /// The shell user.
+    pub shell_user: Option<String>,
+    /// The groups.
+    pub groups: Vec<String>,
+    /// The expiry date.
+    pub expiry_date: NaiveDate,
+    /// The expiry contact.
+    pub expiry_contact: Option<String>,
+    /// Days from today (in the configured zone) to the expiry date; negative once expired.
+    pub days_left: i64,
+    /// When the reminder was posted (RFC 3339), if it was.
+    pub reminded_at: Option<String>,
+    /// `expiring`, `expired` (still in data.yaml) or `expired-unverified` (data.yaml not
+    /// configured or unreadable).
+    pub state: &'static str,
+}
+
 /// One line of the agenda's "Expiring" section.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AgendaExpiring {
     /// What `accessbot expiring --json` says of it.
     #[serde(flatten)]
-    pub item: crate::lifecycle::ExpiringItem,
+    pub item: ExpiringItem,
     /// Link to the task.
     pub url: String,
 }
 
 /// The agenda's "Expiring" section: the items of [`crate::lifecycle::expiring`] with links.
-pub fn agenda_expiring(
-    items: Vec<crate::lifecycle::ExpiringItem>,
-    phab_url: &str,
-) -> Vec<AgendaExpiring> {
+pub fn agenda_expiring(items: Vec<ExpiringItem>, phab_url: &str) -> Vec<AgendaExpiring> {
     let base = phab_url.trim_end_matches('/');
     items
         .into_iter()

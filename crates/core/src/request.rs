@@ -4,7 +4,7 @@
 //! Untrusted input: any size and encoding must neither panic nor hang the parser. Every step
 //! is linear in the input: the text is normalised and split into lines once by the one
 //! remarkup reader ([`crate::remarkup`]), labels are looked up in a table built once per label
-//! set ([`Parser`]), a key's base64 is read at most [`MAX_KEY_BASE64`] bytes far, and
+//! set ([`Parser`]), a key's base64 is read at most `MAX_KEY_BASE64` bytes far, and
 //! duplicates are found with sets.
 //!
 //! Fields come only from the author's own text (paragraphs, lists, tables, headers, notes).

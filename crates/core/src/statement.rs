@@ -27,11 +27,125 @@
 //! (`**not** approved` is a negation) and URLs are set aside.
 
 use crate::remarkup::{self, Inline, Kind};
-use crate::rules::Rules;
-use regex::Regex;
-use std::collections::{BTreeSet, HashMap};
+use regex::{Regex, RegexSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use unicode_normalization::UnicodeNormalization;
+
+/// The phrases of `rules/phrases.toml`: the statement patterns of `[phrases]` (regexes,
+/// compiled case-insensitively) and how comments are read ([`ReadingRules`]). See
+/// `crate::statement` and rules/README.md, "How comments are read".
+#[derive(Debug, Clone)]
+pub struct Phrases {
+    /// Approval talk ("approv…", "+1", "LGTM", 👍 …): a sentence that matches speaks of an
+    /// approval; it is a `yes` only when it is one of `[forms] approve`.
+    pub approve: Regex,
+    /// Withdrawal cues ("not approved", "revoke", "on hold", "scratch my +1" …).
+    pub withdraw: Regex,
+    /// "L3 verified" by a verifier.
+    pub l3_verified: Regex,
+    /// NDA confirmed by a legal user.
+    pub nda_confirmed: Regex,
+    /// SRE meeting approved the sudo request.
+    pub sre_approved: Regex,
+    /// SRE meeting declined the sudo request.
+    pub sre_declined: Regex,
+    /// An executive's sign-off (read, not yet checked: issue 19 adds the check).
+    pub executive_signoff: Regex,
+    /// A research collaboration confirmed (read, not yet checked: issue 19 adds the check).
+    pub research_confirmed: Regex,
+    /// The reading rules: forms, vocabularies, cue lists.
+    pub reading: ReadingRules,
+}
+
+/// `[vocabulary]`: what makes a sentence speak of a confirmation (so that a doubtful one is
+/// `unclear`, never silently nothing).
+#[derive(Debug, Clone)]
+pub struct Vocabulary {
+    /// L3 talk.
+    pub l3_verified: Regex,
+    /// NDA talk.
+    pub nda_confirmed: Regex,
+    /// SRE meeting approval talk.
+    pub sre_approved: Regex,
+    /// SRE meeting decline talk.
+    pub sre_declined: Regex,
+    /// Executive sign-off talk.
+    pub executive_signoff: Regex,
+    /// Research confirmation talk.
+    pub research_confirmed: Regex,
+}
+
+/// How comments are read: `[forms]`, `[vocabulary]`, `[negated]`, `[examples]` and
+/// `[reading]` of phrases.toml (each defaulting to the bundled file's when absent).
+#[derive(Debug, Clone)]
+pub struct ReadingRules {
+    /// `[forms] approve`: the clean approval forms ("approved", "i approve", "+1", "lgtm" …).
+    pub approve_forms: WordSet,
+    /// `[vocabulary]`.
+    pub vocabulary: Vocabulary,
+    /// `[negated]`: patterns that deny a statement outright ("no NDA on file").
+    pub negated: HashMap<Statement, Regex>,
+    /// `[examples]`: the form of each statement the bot always understands (used in messages,
+    /// checked to read as `yes` when the rules load).
+    pub examples: BTreeMap<Statement, String>,
+    /// Negation words ("not", "never", contractions; any word ending in n't is one too).
+    pub negations: WordSet,
+    /// Words that make a sentence a question when it starts with them ("is", "can", "why" …).
+    pub questions: WordSet,
+    /// Conditions ("if", "once", "unless", "pending", "as soon as" …).
+    pub conditions: WordSet,
+    /// Conditions that put a withdrawal off to later ("if", "when", "once" …): a withdrawal
+    /// under one of them is unclear, not yet a withdrawal ("revoke it when she leaves").
+    pub deferrals: WordSet,
+    /// Later times ("after", "before", "tomorrow", "later" …): doubtful in the statement's sentence.
+    pub timing: WordSet,
+    /// Future and intent ("will", "going to", "plan to" …).
+    pub future: WordSet,
+    /// Hedges ("probably", "maybe", "i think" …).
+    pub hedges: WordSet,
+    /// Modal verbs ("can", "should", "might" …): doubtful in the statement's sentence.
+    pub modals: WordSet,
+    /// Speaking for someone else ("on behalf of", "per my manager" …).
+    pub delegation: WordSet,
+    /// Limits ("only", "except", "but", "however" …).
+    pub limits: WordSet,
+    /// Words that may come before a form in its clause ("ok", "yes", "thanks", "hi" …).
+    pub lead_ins: WordSet,
+    /// Labels that may stand before a colon and an approval ("manager approval: approved",
+    /// "status: approved").
+    pub labels: WordSet,
+    /// What may follow "approved for" and still mean the whole request ("me", "this request" …).
+    pub generic_scopes: WordSet,
+    /// Phrases after a form that add nothing ("from my side", "by me", "here", "again" …).
+    pub generic: WordSet,
+    /// What may follow "approved as" ("manager", "sponsor", "project lead" …).
+    pub roles: WordSet,
+    /// Courtesy that may stand beside a form ("thanks", 👍, "no objections" …).
+    pub courtesy: WordSet,
+    /// Idioms in which a negation or a condition does not qualify anything ("no problem",
+    /// "let me know if" …).
+    pub benign: WordSet,
+    /// Words that, with only negations, make a sentence a bare negation ("really", "yet" …).
+    pub fillers: WordSet,
+    /// Words that name the request or part of it (a negation next to one is doubtful).
+    pub subjects: WordSet,
+    /// Words that, right after an approval, qualify it ("to", "with", "until" …).
+    pub modifiers: WordSet,
+    /// Days, months and other times (never a team in "from …").
+    pub time_words: WordSet,
+    /// Targets of the misspelling check ("approved", "approve", "approval", "lgtm").
+    pub misspelling_targets: Vec<String>,
+    /// Real words close to a target that are no misspelling ("improved", "approx" …).
+    pub not_misspellings: WordSet,
+    /// Which cue lists each word may start a phrase of (built from the lists above).
+    pub cue_index: CueIndex,
+    /// Every pattern of the reading in one set, so that one pass over a sentence tells which
+    /// can match: the vocabulary of each statement (at its `Statement` index), then
+    /// `withdraw`, then the `[negated]` patterns of each statement (see
+    /// `crate::statement`).
+    pub prefilter: RegexSet,
+}
 
 /// The statements a comment is read for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -268,7 +382,7 @@ const DEFER: u16 = 1 << 10;
 
 impl CueIndex {
     /// The index of the cue lists of a set of reading rules.
-    pub fn new(r: &crate::rules::ReadingRules) -> CueIndex {
+    pub fn new(r: &ReadingRules) -> CueIndex {
         let mut map: FastMap<String, u16> = FastMap::default();
         for (set, bit) in [
             (&r.negations, NEG),
@@ -954,7 +1068,7 @@ struct Sentence<'t> {
     clause_doubt: Vec<bool>,
     /// Where the withdrawal cues of `[phrases] withdraw` are (token ranges).
     withdrawals: Vec<Range<usize>>,
-    /// Which patterns of the prefilter ([`crate::rules::ReadingRules::prefilter`]) can match.
+    /// Which patterns of the prefilter ([`ReadingRules::prefilter`]) can match.
     may: regex::SetMatches,
 }
 
@@ -1020,23 +1134,34 @@ fn overlapping(toks: &[Tok], r: Range<usize>, from: &mut usize) -> Range<usize> 
     *from..end
 }
 
+/// What a reader reads with: the compiled phrases, and the names of the known groups (an
+/// approval's scope may name one). The whole rule set is one (`crate::rules::Rules`).
+pub trait Lexicon {
+    /// The compiled phrases of phrases.toml.
+    fn phrases(&self) -> &Phrases;
+    /// Whether `name` (lowercase) is a known group.
+    fn is_group(&self, name: &str) -> bool;
+}
+
 /// The reader, for one set of rules.
 pub struct Reader<'r> {
-    rules: &'r Rules,
+    phrases: &'r Phrases,
+    lexicon: &'r dyn Lexicon,
     /// Units of work done so far (bytes and tokens visited): tests check it grows linearly.
     work: std::cell::Cell<u64>,
 }
 
 /// Reads one comment for every statement (see the module doc).
-pub fn read(text: &str, rules: &Rules) -> Readings {
-    Reader::new(rules).read(text)
+pub fn read(text: &str, lexicon: &dyn Lexicon) -> Readings {
+    Reader::new(lexicon).read(text)
 }
 
 impl<'r> Reader<'r> {
     /// A reader for these rules.
-    pub fn new(rules: &'r Rules) -> Reader<'r> {
+    pub fn new(lexicon: &'r dyn Lexicon) -> Reader<'r> {
         Reader {
-            rules,
+            phrases: lexicon.phrases(),
+            lexicon,
             work: std::cell::Cell::new(0),
         }
     }
@@ -1051,7 +1176,7 @@ impl<'r> Reader<'r> {
     }
 
     fn vocabulary(&self, s: Statement) -> &Regex {
-        let p = &self.rules.phrases;
+        let p = &self.phrases;
         let v = &p.reading.vocabulary;
         match s {
             Statement::Approve => &p.approve,
@@ -1065,7 +1190,7 @@ impl<'r> Reader<'r> {
     }
 
     fn phrase(&self, s: Statement) -> &Regex {
-        let p = &self.rules.phrases;
+        let p = &self.phrases;
         match s {
             Statement::Approve => &p.approve,
             Statement::L3Verified => &p.l3_verified,
@@ -1079,15 +1204,15 @@ impl<'r> Reader<'r> {
 
     /// Patterns that deny this statement outright ("No NDA on file"), if configured.
     fn negated(&self, s: Statement) -> Option<&Regex> {
-        self.rules.phrases.reading.negated.get(&s)
+        self.phrases.reading.negated.get(&s)
     }
 
     /// Reads one comment for every statement.
     pub fn read(&self, text: &str) -> Readings {
         self.tick(text.len());
         let ctx = FoldCtx {
-            talk: &self.rules.phrases.approve,
-            negations: &self.rules.phrases.reading.negations,
+            talk: &self.phrases.approve,
+            negations: &self.phrases.reading.negations,
         };
         let t = analyse(text, &ctx);
         self.tick(
@@ -1131,7 +1256,7 @@ impl<'r> Reader<'r> {
         self.tick(text.len() + toks.len());
         let a = t.altered.partition_point(|&p| p < r.start);
         let altered = t.altered.get(a).is_some_and(|&p| p < r.end);
-        let rd = &self.rules.phrases.reading;
+        let rd = &self.phrases.reading;
         let benign = mask(&rd.benign, &toks);
         let courtesy = mask(&rd.courtesy, &toks);
         let groups = toks
@@ -1175,7 +1300,7 @@ impl<'r> Reader<'r> {
         let mut withdrawals = Vec::new();
         if may.matched(PRE_WITHDRAW) {
             let mut from = 0;
-            for m in self.rules.phrases.withdraw.find_iter(text) {
+            for m in self.phrases.withdraw.find_iter(text) {
                 withdrawals.push(overlapping(&toks, m.range(), &mut from));
             }
         }
@@ -1201,15 +1326,12 @@ impl<'r> Reader<'r> {
             TokKind::Hidden(i) => t.inline.get(i)?.trim(),
             _ => return None,
         };
-        self.rules
-            .groups
-            .contains_key(name)
-            .then(|| name.to_string())
+        self.lexicon.is_group(name).then(|| name.to_string())
     }
 
     /// The cues of a sentence, outside the tokens marked in `exempt` (form and scope tokens).
     fn cues(&self, s: &Sentence<'_>, exempt: Option<&[bool]>) -> Cues {
-        let rd = &self.rules.phrases.reading;
+        let rd = &self.phrases.reading;
         let mut c = Cues {
             question: s.text.contains(['?', '\u{061F}', '\u{00BF}', '\u{203D}']),
             ..Cues::default()
@@ -1264,7 +1386,7 @@ impl<'r> Reader<'r> {
     /// Marks, from token `from` on, the tokens a clause may start at: `from` itself and every
     /// token reached over lead-in words ("ok", "yes", "thanks", "hi"), up to a separator.
     fn reach_from(&self, toks: &[Tok], from: usize, reach: &mut [bool]) {
-        let rd = &self.rules.phrases.reading;
+        let rd = &self.phrases.reading;
         let mut k = from;
         while k < toks.len() {
             if reach[k] {
@@ -1292,7 +1414,7 @@ impl<'r> Reader<'r> {
 
     /// The clean forms of a statement in a sentence.
     fn hits(&self, st: Statement, s: &Sentence<'_>, t: &Text) -> Vec<Hit> {
-        let rd = &self.rules.phrases.reading;
+        let rd = &self.phrases.reading;
         self.tick(s.toks.len());
         let mut reach = self.clause_starts(&s.toks);
         let mut out: Vec<Hit> = Vec::new();
@@ -1347,7 +1469,7 @@ impl<'r> Reader<'r> {
     /// Parses what follows an approval form: scope ("for analytics-users only"), generic
     /// phrases ("from my side", "as manager", "by me"), courtesy ("thanks", 👍).
     fn suffix(&self, s: &Sentence<'_>, t: &Text, from: usize) -> Hit {
-        let rd = &self.rules.phrases.reading;
+        let rd = &self.phrases.reading;
         let toks = &s.toks;
         let mut hit = Hit {
             covered: from..from,
@@ -1479,7 +1601,7 @@ impl<'r> Reader<'r> {
 
     /// Misspelt approval words ("aproved", "approvd"): tokens close to a target word.
     fn misspelt(&self, s: &Sentence<'_>) -> Vec<usize> {
-        let rd = &self.rules.phrases.reading;
+        let rd = &self.phrases.reading;
         s.toks
             .iter()
             .enumerate()
@@ -1645,7 +1767,7 @@ impl<'r> Reader<'r> {
             return Verdict::Doubt("it is an unticked checkbox".into());
         }
         // An emoji that is not courtesy changes the tone ("Approved 🙃", "Approved 🤔").
-        let rd = &self.rules.phrases.reading;
+        let rd = &self.phrases.reading;
         if s.toks.iter().enumerate().any(|(k, x)| {
             x.kind == TokKind::Symbol
                 && !covered[k]
@@ -1681,7 +1803,7 @@ impl<'r> Reader<'r> {
         sentences: &[Sentence<'_>],
         cues: &[Cues],
     ) -> Reading {
-        let p = &self.rules.phrases;
+        let p = &self.phrases;
         let rd = &p.reading;
         let mut clean: Vec<Option<BTreeSet<String>>> = Vec::new();
         let mut doubt: Option<String> = None;

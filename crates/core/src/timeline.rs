@@ -438,7 +438,7 @@ pub struct DescriptionChanges {
     pub change_changed_at: Option<Moment>,
     /// The newest description edit, whatever it changed (`None`: never edited).
     pub edited_at: Option<Moment>,
-    /// The identity ([`key_identity`]) of the newest version's key, if it has one: the glue
+    /// The identity (`key_identity`) of the newest version's key, if it has one: the glue
     /// compares it with the description it parsed (they differ only when the task changed
     /// between the two reads).
     pub key_identity: Option<String>,

@@ -57,7 +57,7 @@ const WIRE_ORDER: &[&str] = &[
     "attachments",
 ];
 
-/// The JSON text of an answer with its keys in Phorge's order ([`WIRE_ORDER`]): a client that
+/// The JSON text of an answer with its keys in Phorge's order (`WIRE_ORDER`): a client that
 /// reads the head of an answer cut short finds a result item's id before its fields, as it
 /// would from a real server.
 pub fn wire_text(v: &Value) -> String {

@@ -4,7 +4,8 @@
 
 use super::*;
 use crate::ids::Phid;
-use crate::policy::{RequestSummary, Verdict};
+use crate::policy::{removal_check, RequestSummary, Status, Verdict, Who};
+use crate::removal::removal;
 use crate::timeline::StatusChange;
 use std::path::Path;
 use std::sync::Arc;
