@@ -1288,7 +1288,7 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
         open: rules.phabricator.is_open(&t.fields.status.value),
         tracked,
         timeline: &gathered.timeline,
-        stored_verdict: row.as_ref().map(|r| r.verdict.as_str()),
+        stored_verdict: row.as_ref().map(|r| r.verdict),
         stored_granted: crate::lifecycle::stored_granted(life.as_ref()),
         data_yaml: &data_yaml,
         now,
@@ -1511,7 +1511,7 @@ async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Result<u8> {
         .and_then(|t| DateTime::from_timestamp(t, 0));
     let mut rows: Vec<_> = rows
         .into_iter()
-        .filter(|r| all || r.verdict != "closed")
+        .filter(|r| all || r.verdict != crate::policy::Verdict::Closed)
         .collect();
     crate::report::sort_for_status(&mut rows);
     let base = link_base(cli);
@@ -1550,10 +1550,12 @@ async fn print_status_json(
     let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut doc = crate::status_json::Writer::new(out)?;
     for slice in rows.chunks(SLICE) {
-        let ids: Vec<i64> = slice.iter().map(|r| r.id).collect();
+        let ids: Vec<i64> = slice.iter().map(|r| r.id.get() as i64).collect();
         let mut reports = store.status_reports(&ids).await?;
         for r in slice {
-            let (at, report) = reports.remove(&r.id).unwrap_or((None, String::new()));
+            let (at, report) = reports
+                .remove(&(r.id.get() as i64))
+                .unwrap_or((None, String::new()));
             doc.item(r, at, &report, now, base)?;
         }
         store.unmap_pages().await?;

@@ -12,6 +12,7 @@ use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{AuditRecord, LifecycleRow, TaskRow};
+use crate::view::Decision;
 use crate::wire::Task;
 use chrono::{DateTime, Utc};
 
@@ -118,7 +119,7 @@ impl Plan {
     }
 
     /// When the request began (its tag time, else its creation): older requests go first.
-    pub fn age_key(&self) -> i64 {
+    pub fn age_key(&self) -> DateTime<Utc> {
         self.row.tagged_at.unwrap_or(self.row.created_at)
     }
 }
@@ -263,7 +264,7 @@ pub fn plan(input: Input) -> Plan {
         open: rules.phabricator.is_open(&t.fields.status.value),
         tracked,
         timeline: &g.timeline,
-        stored_verdict: row.as_ref().map(|r| r.verdict.as_str()),
+        stored_verdict: row.as_ref().map(|r| r.verdict),
         stored_granted: lifecycle::stored_granted(life.as_ref()),
         data_yaml,
         now,
@@ -274,11 +275,10 @@ pub fn plan(input: Input) -> Plan {
     }
     let first_sight = row.as_ref().is_none_or(|r| r.evaluated_at.is_none());
     let mut row = row.unwrap_or_else(|| TaskRow {
-        id: t.id as i64,
+        id,
         ..TaskRow::default()
     });
-    let old_verdict =
-        (!row.verdict.is_empty() && row.evaluated_at.is_some()).then(|| row.verdict.clone());
+    let old_verdict = row.evaluated_at.is_some().then_some(row.verdict);
     let tz = rules.timing.timezone;
     sudo_bookkeeping(&mut row, &checklist, g, now);
 
@@ -351,7 +351,7 @@ pub fn plan(input: Input) -> Plan {
                 }
             }
         }
-        if old_verdict.as_deref() != Some(checklist.verdict.as_str()) {
+        if old_verdict != Some(checklist.verdict) {
             marks.extend(
                 rules
                     .column(checklist.verdict.as_str())
@@ -362,7 +362,7 @@ pub fn plan(input: Input) -> Plan {
     if post_checklist {
         row.posted_hash = Some(hash);
         row.posted_xact = None;
-        row.posted_at = Some(now.timestamp());
+        row.posted_at = Some(now);
     } else if let Some(c) = last_posted {
         row.posted_hash = last_hash;
         row.posted_xact = Some(c.xact.to_string());
@@ -387,7 +387,7 @@ pub fn plan(input: Input) -> Plan {
     // tests for a due nudge).
     let stretch = g.timeline.last_activity.map(|la| la.max(first_seen));
     if let (Some(la), Some(since)) = (g.timeline.last_activity, stretch) {
-        let stretch_nudged = row.nudged_for == Some(since.timestamp())
+        let stretch_nudged = row.nudged_for == Some(since)
             || g.timeline.bot_comments.iter().any(|c| {
                 c.at >= la
                     && !report::is_checklist(&c.text)
@@ -406,7 +406,7 @@ pub fn plan(input: Input) -> Plan {
             ));
         }
         if nudge.is_some() || stretch_nudged {
-            row.nudged_for = Some(since.timestamp());
+            row.nudged_for = Some(since);
         }
     }
 
@@ -416,18 +416,18 @@ pub fn plan(input: Input) -> Plan {
         t, g, &checklist, granted, life, data_yaml, rules, now, &mut posts,
     );
 
-    let audit = (old_verdict.as_deref() != Some(checklist.verdict.as_str())).then(|| AuditRecord {
+    let audit = (old_verdict != Some(checklist.verdict)).then(|| AuditRecord {
         task: id,
         at: now.timestamp(),
-        old: old_verdict.clone(),
+        old: old_verdict.map(|v| v.as_str().to_string()),
         new: checklist.verdict.as_str().to_string(),
         evidence: serde_json::to_string(&checklist.checks).unwrap_or_default(),
     });
     fill_row(&mut row, t, last_xact, g, &checklist, now, tracked);
-    row.last_activity = stretch.map(|t| t.timestamp());
+    row.last_activity = stretch;
     if let Some(wake) = granted_wake {
         // Nobody must act on a granted request; it is read again when its expiry is due.
-        row.who = String::new();
+        row.who = Vec::new();
         row.wake_at = wake;
     }
     Plan {
@@ -448,13 +448,12 @@ pub fn plan(input: Input) -> Plan {
 fn sudo_bookkeeping(row: &mut TaskRow, checklist: &Checklist, g: &Gathered, now: DateTime<Utc>) {
     match checklist.sudo_meeting {
         Some(m) => {
-            let m = m.format("%Y-%m-%d").to_string();
             if row.first_meeting.is_none() {
-                row.first_meeting = Some(m.clone());
+                row.first_meeting = Some(m);
             }
             // When the rest was complete (from the facts), not when the bot saw it.
             row.first_ready_at
-                .get_or_insert(checklist.sudo_ready_at.unwrap_or(now).timestamp());
+                .get_or_insert(checklist.sudo_ready_at.unwrap_or(now));
             row.meeting = Some(m);
         }
         None if checklist.verdict != Verdict::Declined => {
@@ -470,14 +469,11 @@ fn sudo_bookkeeping(row: &mut TaskRow, checklist: &Checklist, g: &Gathered, now:
         .find(|c| c.id == policy::CheckId::SudoReview);
     match review {
         Some(c) if checklist.verdict == Verdict::Declined || c.status == Status::Pass => {
-            row.decision = Some(
-                if checklist.verdict == Verdict::Declined {
-                    "declined"
-                } else {
-                    "approved"
-                }
-                .into(),
-            );
+            row.decision = Some(if checklist.verdict == Verdict::Declined {
+                Decision::Declined
+            } else {
+                Decision::Approved
+            });
             if let Some(e) = c.evidence.last() {
                 if let Some(cf) = g
                     .facts
@@ -486,7 +482,7 @@ fn sudo_bookkeeping(row: &mut TaskRow, checklist: &Checklist, g: &Gathered, now:
                     .find(|cf| e.xact() == Some(&cf.xact))
                 {
                     row.decided_by = Some(cf.author.to_string());
-                    row.decided_at = Some(cf.at.timestamp());
+                    row.decided_at = Some(cf.at);
                 }
             }
         }
@@ -514,7 +510,7 @@ fn lifecycle_plan(
     rules: &Rules,
     now: DateTime<Utc>,
     posts: &mut Vec<(PostKind, String)>,
-) -> (Option<LifecycleRow>, Option<Option<i64>>) {
+) -> (Option<LifecycleRow>, Option<Option<DateTime<Utc>>>) {
     let id = TaskId::new(t.id);
     if checklist.request.kind == RequestKind::Removal {
         let Some(removal) = crate::removal::removal(&t.fields.name, &g.facts.parsed, rules) else {
@@ -659,7 +655,12 @@ fn lifecycle_plan(
             life.expired_for = date_text.clone();
         }
     }
-    (Some(life), Some(step.wake_at.map(|w| w.timestamp())))
+    (Some(life), Some(step.wake_at))
+}
+
+/// A Conduit time (epoch seconds) as a row's time (the epoch when out of range).
+pub fn epoch(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
 /// Copies the evaluation into the stored row.
@@ -672,32 +673,34 @@ fn fill_row(
     now: DateTime<Utc>,
     tracked: bool,
 ) {
-    row.phid = t.phid.to_string();
+    row.phid = t.phid.clone();
     row.title = t.fields.name.clone();
-    row.requester = g.facts.author.to_string();
+    row.requester = g.facts.author.clone();
     row.shell_user = checklist.request.shell_user.clone();
     row.groups = checklist.request.groups.join(",");
     // The SRE meeting's track (a requested group's `review`, or a privilege change that may
     // grant sudo): what the agenda lists.
     row.sudo = checklist.request.review == Some(crate::rules::Review::Meeting);
     row.open = tracked && g.facts.open;
-    row.verdict = checklist.verdict.as_str().to_string();
-    row.until_at = checklist.until.map(|u| u.timestamp());
-    row.who = report::who_must_act(checklist).join(",");
-    row.tagged_at = g.timeline.tagged_at.map(|t| t.timestamp());
+    row.verdict = checklist.verdict;
+    row.until_at = checklist.until;
+    row.who = report::who_must_act(checklist);
+    row.tagged_at = g.timeline.tagged_at;
     row.created_at = g
         .timeline
         .created_at
-        .map(|t| t.timestamp())
-        .unwrap_or(t.fields.date_created);
-    row.date_modified = t.fields.date_modified;
-    row.last_activity = g.timeline.last_activity.map(|t| t.timestamp());
+        .unwrap_or_else(|| epoch(t.fields.date_created));
+    row.date_modified = epoch(t.fields.date_modified);
+    row.last_activity = g.timeline.last_activity;
     let mut json = serde_json::to_value(checklist).unwrap_or_default();
     if let Some(o) = json.as_object_mut() {
-        o.insert("first_meeting".into(), row.first_meeting.clone().into());
+        o.insert(
+            "first_meeting".into(),
+            row.first_meeting.map(|m| m.to_string()).into(),
+        );
     }
     row.report_json = json.to_string();
-    row.evaluated_at = Some(now.timestamp());
+    row.evaluated_at = Some(now);
     row.last_xact_id = last_xact.unwrap_or(row.last_xact_id);
     // Re-read when the earliest time-bound item settles.
     row.wake_at = checklist
@@ -706,8 +709,7 @@ fn fill_row(
         .filter(|c| c.status != Status::Pass)
         .filter_map(|c| c.until)
         .filter(|u| *u > now)
-        .min()
-        .map(|u| u.timestamp());
+        .min();
     row.checklist_hash = Some(report::comment_hash(&report::comment(
         checklist,
         chrono_tz::UTC,

@@ -16,7 +16,7 @@ use crate::evidence::{EvidenceSource, Gathered};
 use crate::ids::TaskId;
 use crate::lifecycle::DataYaml;
 use crate::plan::{self, Mark, Plan};
-use crate::policy::{self, Checklist, Verdict};
+use crate::policy::{self, Checklist, Verdict, Who};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{Batch, KeyRecord, LifecycleRow, PollEntry, Store, StoreError, TaskRow};
@@ -166,7 +166,7 @@ struct Planned {
 struct Plans {
     all: BTreeMap<u64, Planned>,
     /// The apply order keys of the plans that post and are held whole.
-    posting: std::collections::BTreeSet<(bool, i64, u64)>,
+    posting: std::collections::BTreeSet<(bool, DateTime<Utc>, u64)>,
     cap: usize,
 }
 
@@ -180,7 +180,7 @@ impl Plans {
     }
 
     /// Ready first, then the oldest.
-    fn key(p: &Plan) -> (bool, i64, u64) {
+    fn key(p: &Plan) -> (bool, DateTime<Utc>, u64) {
         (p.verdict != Verdict::Ready, p.age_key(), p.task.get())
     }
 
@@ -779,7 +779,7 @@ impl Poller {
                 open: true,
                 ..TaskRow::default()
             });
-            row.wake_at = Some(now.timestamp());
+            row.wake_at = Some(now);
             row.report_json = String::new();
             batch.tasks.push(row);
             if batch.tasks.len() >= WRITE_BATCH {
@@ -1031,7 +1031,7 @@ impl Poller {
                     s.lives.insert(*id, None);
                 }
                 for r in rows {
-                    s.rows.insert(r.id as u64, Some(r));
+                    s.rows.insert(r.id.get(), Some(r));
                 }
                 for l in lives {
                     s.lives.insert(l.task_id as u64, Some(l));
@@ -1256,43 +1256,43 @@ impl Poller {
         let mut set = self.unreadable.lock().await;
         let old = self.store.task(id).await?;
         let mut row = old.clone().unwrap_or_else(|| TaskRow {
-            id: id.get() as i64,
+            id,
             ..TaskRow::default()
         });
-        let was_ready = row.verdict == "ready" || row.ready_marked;
+        let was_ready = row.verdict == Verdict::Ready || row.ready_marked;
         let old_verdict = old
             .as_ref()
-            .filter(|r| !r.verdict.is_empty() && r.evaluated_at.is_some())
-            .map(|r| r.verdict.clone());
-        if old_verdict.as_deref() != Some("blocked") {
+            .filter(|r| r.evaluated_at.is_some())
+            .map(|r| r.verdict);
+        if old_verdict != Some(Verdict::Blocked) {
             let evidence = serde_json::json!({ "unreadable": reason }).to_string();
             self.store
                 .audit(
                     id,
                     now.timestamp(),
-                    old_verdict.as_deref(),
-                    "blocked",
+                    old_verdict.map(Verdict::as_str),
+                    Verdict::Blocked.as_str(),
                     &evidence,
                 )
                 .await?;
         }
         if let Some(t) = task {
-            row.phid = t.phid.to_string();
+            row.phid = t.phid.clone();
             row.title = t.fields.name.clone();
-            row.date_modified = t.fields.date_modified;
-            row.created_at = t.fields.date_created;
+            row.date_modified = plan::epoch(t.fields.date_modified);
+            row.created_at = plan::epoch(t.fields.date_created);
             row.open = self.rules.phabricator.is_open(&t.fields.status.value);
         } else {
             row.open = true;
         }
-        row.verdict = Verdict::Blocked.as_str().to_string();
-        row.who = "clinic-duty".into();
+        row.verdict = Verdict::Blocked;
+        row.who = vec![Who::ClinicDuty];
         row.until_at = None;
         row.wake_at = None;
         // Not stale-nudged, not on the agenda as a review: nothing of it can be read.
         row.last_activity = None;
         row.meeting = None;
-        row.evaluated_at = Some(now.timestamp());
+        row.evaluated_at = Some(now);
         row.report_json = serde_json::json!({
             "task": id,
             "verdict": "blocked",

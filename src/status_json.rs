@@ -354,20 +354,27 @@ mod tests {
     fn written(rows: &[TaskRow], now: DateTime<Utc>, base: Option<&str>) -> String {
         let mut w = Writer::new(Vec::new()).unwrap();
         for r in rows {
-            w.item(r, r.evaluated_at, &r.report_json, now, base)
-                .unwrap();
+            w.item(
+                r,
+                r.evaluated_at.map(|t| t.timestamp()),
+                &r.report_json,
+                now,
+                base,
+            )
+            .unwrap();
         }
         String::from_utf8(w.finish().unwrap()).unwrap()
     }
 
-    fn row(id: i64, report: &str) -> TaskRow {
+    fn row(id: u64, report: &str) -> TaskRow {
         TaskRow {
-            id,
-            verdict: "blocked".into(),
-            who: "alice, bob".into(),
-            tagged_at: Some(1_700_000_000),
-            created_at: 1_690_000_000,
-            evaluated_at: (id % 2 == 0).then_some(1_700_100_000),
+            id: crate::ids::TaskId::new(id),
+            verdict: crate::policy::Verdict::Blocked,
+            who: vec![crate::policy::Who::Requester, crate::policy::Who::Manager],
+            tagged_at: DateTime::from_timestamp(1_700_000_000, 0),
+            created_at: DateTime::from_timestamp(1_690_000_000, 0).unwrap(),
+            evaluated_at: (id % 2 == 0)
+                .then(|| DateTime::from_timestamp(1_700_100_000, 0).unwrap()),
             report_json: report.into(),
             ..TaskRow::default()
         }
@@ -416,7 +423,7 @@ mod tests {
         let rows: Vec<TaskRow> = reports
             .iter()
             .enumerate()
-            .map(|(i, r)| row(i as i64 + 1, r))
+            .map(|(i, r)| row(i as u64 + 1, r))
             .collect();
         for base in [None, Some("https://phabricator.example.org")] {
             assert_eq!(written(&rows, now(), base), previous(&rows, now(), base));

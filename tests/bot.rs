@@ -122,7 +122,7 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.verdict, "ready");
+    assert_eq!(row.verdict, accessbot::policy::Verdict::Ready);
     let audit = w
         .store()
         .await

@@ -142,7 +142,7 @@ async fn a_backlog_posts_at_most_the_cap_a_cycle_ready_first_then_oldest_and_los
             .unwrap();
         if !want[&t.id].is_empty() {
             let age = row.tagged_at.unwrap_or(row.created_at);
-            order.push((row.verdict != "ready", age, t.id));
+            order.push((row.verdict != Verdict::Ready, age, t.id));
         }
     }
     order.sort();

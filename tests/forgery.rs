@@ -20,6 +20,7 @@
 mod common;
 
 use accessbot::ids::TaskId;
+use accessbot::policy::Verdict;
 use accessbot::report;
 use common::World;
 use std::collections::BTreeSet;
@@ -29,7 +30,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 struct Expect {
     task: u64,
-    verdict: String,
+    verdict: Verdict,
     failing: BTreeSet<String>,
 }
 
@@ -87,9 +88,10 @@ fn parse_case(file: &str, text: &str) -> Result<Case, String> {
             let verdict = words
                 .next()
                 .ok_or_else(|| format!("{file}: no verdict in {line:?}"))?
-                .to_string();
+                .parse::<Verdict>()
+                .map_err(|e| format!("{file}: {line:?}: {e}"))?;
             let failing: BTreeSet<String> = words.map(String::from).collect();
-            if verdict != "ready" && failing.is_empty() {
+            if verdict != Verdict::Ready && failing.is_empty() {
                 return Err(format!("{file}: {line:?} names no failing check"));
             }
             case.expects.push(Expect {
@@ -162,7 +164,7 @@ async fn run_case(case: Case) -> Vec<String> {
     let forged: Vec<u64> = case
         .expects
         .iter()
-        .filter(|e| e.verdict != "ready")
+        .filter(|e| e.verdict != Verdict::Ready)
         .map(|e| e.task)
         .collect();
     let instants: Vec<&String> = std::iter::once(&case.now)
@@ -180,7 +182,7 @@ async fn run_case(case: Case) -> Vec<String> {
         let store = w.store().await;
         for &t in &forged {
             match store.task(TaskId::new(t)).await {
-                Ok(Some(row)) if row.verdict == "ready" => {
+                Ok(Some(row)) if row.verdict == Verdict::Ready => {
                     errors.push(format!("{file}: forged T{t} is READY at {instant}"))
                 }
                 Ok(Some(_)) => {}
@@ -222,7 +224,7 @@ async fn run_case(case: Case) -> Vec<String> {
             Err(err) => errors.push(format!("{file}: T{t}: {err}")),
         }
         // The checklist on the task says the same as the store.
-        let word = format!(": **{}", e.verdict.to_uppercase());
+        let word = format!(": **{}", e.verdict.as_str().to_uppercase());
         let posted = w.comments(t);
         match posted.iter().rev().find(|c| report::is_checklist(c)) {
             Some(c) if c.contains(&word) => {}
@@ -246,12 +248,12 @@ fn the_corpus_is_complete_and_every_file_has_a_forgery_and_a_control() {
     );
     for case in &corpus {
         assert!(
-            case.expects.iter().any(|e| e.verdict != "ready"),
+            case.expects.iter().any(|e| e.verdict != Verdict::Ready),
             "{}: no forged task",
             case.file
         );
         assert!(
-            case.ready_control_waived || case.expects.iter().any(|e| e.verdict == "ready"),
+            case.ready_control_waived || case.expects.iter().any(|e| e.verdict == Verdict::Ready),
             "{}: no control task that becomes ready",
             case.file
         );

@@ -12,6 +12,7 @@ mod common;
 use accessbot::grant::{self, AdminData};
 use accessbot::ids::{TaskId, Username};
 use accessbot::lifecycle::{EXPIRED_HEADER, GRANTED_HEADER, REMINDER_HEADER, REMOVAL_HEADER};
+use accessbot::policy::Verdict;
 use accessbot::request::Request;
 use accessbot::store::Store;
 use common::{root, World};
@@ -79,7 +80,7 @@ impl Life {
             .collect()
     }
 
-    async fn verdict(&self, task: u64) -> String {
+    async fn verdict(&self, task: u64) -> Verdict {
         let store = Store::open_read_only(&self.w.db()).await.unwrap();
         let v = store
             .task(TaskId::new(task))
@@ -137,10 +138,10 @@ impl Life {
 async fn granted_t501(l: &Life) {
     l.run("2026-11-02T12:00:00Z").await;
     l.run("2026-11-05T10:00:00Z").await;
-    assert_eq!(l.verdict(501).await, "ready");
+    assert_eq!(l.verdict(501).await, Verdict::Ready);
     l.grant_ipark();
     l.run("2026-11-05T12:00:00Z").await;
-    assert_eq!(l.verdict(501).await, "granted");
+    assert_eq!(l.verdict(501).await, Verdict::Granted);
     assert_eq!(l.posted(501, GRANTED_HEADER).len(), 1);
 }
 
@@ -149,7 +150,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     let l = Life::start("2026-11-02T12:00:00Z").await;
     l.run("2026-11-02T12:00:00Z").await;
     l.run("2026-11-05T10:00:00Z").await;
-    assert_eq!(l.verdict(501).await, "ready");
+    assert_eq!(l.verdict(501).await, Verdict::Ready);
     let checklists = l.posted(501, accessbot::report::CHECKLIST_HEADER);
     assert!(
         checklists.last().unwrap().contains("READY"),
@@ -157,13 +158,13 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     );
     // data.yaml does not show it yet: still ready, nothing more said.
     l.run("2026-11-05T11:00:00Z").await;
-    assert_eq!(l.verdict(501).await, "ready");
+    assert_eq!(l.verdict(501).await, Verdict::Ready);
     assert!(l.posted(501, GRANTED_HEADER).is_empty());
 
     // Clinic duty applies the grant; the next cycle reads data.yaml again and sees it.
     l.grant_ipark();
     l.run("2026-11-05T12:00:00Z").await;
-    assert_eq!(l.verdict(501).await, "granted");
+    assert_eq!(l.verdict(501).await, Verdict::Granted);
     let granted = l.posted(501, GRANTED_HEADER);
     assert_eq!(granted.len(), 1, "{granted:#?}");
     insta::assert_snapshot!(l.w.normalise(&granted[0]), @"**accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml (shell user `ipark`), so this request is granted. accessbot no longer checks it. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.");
@@ -171,7 +172,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     l.run("2026-11-05T13:00:00Z").await;
     l.run("2026-11-20T13:00:00Z").await;
     assert_eq!(l.w.comments(501).len(), before, "nothing more is posted");
-    assert_eq!(l.verdict(501).await, "granted");
+    assert_eq!(l.verdict(501).await, Verdict::Granted);
 
     // What expires: nothing within the default 14 days; within 90 days, T501.
     assert!(l.expiring("2026-11-20T13:00:00Z", &[]).await.is_empty());
@@ -315,21 +316,21 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     let l = Life::start("2026-11-02T12:00:00Z").await;
     l.run("2026-11-02T12:00:00Z").await;
     l.run("2026-11-05T10:00:00Z").await;
-    assert_eq!(l.verdict(502).await, "ready");
+    assert_eq!(l.verdict(502).await, Verdict::Ready);
     assert_eq!(
         l.verdict(503).await,
-        "closed",
+        Verdict::Closed,
         "resolved on 11-04 while blocked"
     );
     // Clinic duty resolves T502 on 11-06 10:00, after the bot found it ready.
     l.run("2026-11-06T12:00:00Z").await;
-    assert_eq!(l.verdict(502).await, "granted");
+    assert_eq!(l.verdict(502).await, Verdict::Granted);
     let granted = l.posted(502, GRANTED_HEADER);
     assert_eq!(granted.len(), 1, "{granted:#?}");
     insta::assert_snapshot!(l.w.normalise(&granted[0]), @"**accessbot granted**: this request was ready to grant and the task was resolved on 2026-11-06 10:00 UTC, so accessbot takes it as granted: @cnguyen, shell user `cnguyen` (analytics-users). accessbot no longer checks this request.");
     // The control: never ready, so never granted.
     assert!(l.posted(503, GRANTED_HEADER).is_empty());
-    assert_eq!(l.verdict(503).await, "closed");
+    assert_eq!(l.verdict(503).await, Verdict::Closed);
 
     // status --all shows the granted request; plain status only the open ones.
     let (code, out, err) = l
@@ -373,8 +374,8 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     l.lose_db();
     let before: Vec<usize> = [501, 502, 503].map(|t| l.w.comments(t).len()).to_vec();
     l.run("2026-11-06T13:00:00Z").await;
-    assert_eq!(l.verdict(502).await, "granted");
-    assert_eq!(l.verdict(503).await, "closed");
+    assert_eq!(l.verdict(502).await, Verdict::Granted);
+    assert_eq!(l.verdict(503).await, Verdict::Closed);
     assert_eq!(l.posted(502, GRANTED_HEADER).len(), 1);
     let after: Vec<usize> = [501, 502, 503].map(|t| l.w.comments(t).len()).to_vec();
     assert_eq!(before, after);
@@ -474,7 +475,7 @@ async fn a_killed_bot_a_lost_database_and_restarts_never_send_a_reminder_twice()
     // The database is lost: the bot reads its reminder back from the task.
     l.lose_db();
     l.run("2027-01-10T03:00:00Z").await;
-    assert_eq!(l.verdict(501).await, "granted");
+    assert_eq!(l.verdict(501).await, Verdict::Granted);
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1);
     assert_eq!(l.posted(501, GRANTED_HEADER).len(), 1);
     let store = Store::open_read_only(&l.w.db()).await.unwrap();
@@ -523,12 +524,12 @@ async fn without_data_yaml_a_resolved_request_is_followed_and_its_expiry_unverif
     let l = Life::start_with("2026-11-02T12:00:00Z", false).await;
     l.run("2026-11-02T12:00:00Z").await;
     l.run("2026-11-05T10:00:00Z").await;
-    assert_eq!(l.verdict(501).await, "ready");
+    assert_eq!(l.verdict(501).await, Verdict::Ready);
     // No data.yaml to show it: granted only once clinic duty resolves the task.
     l.w.sim.set_now(common::at("2026-11-05T12:00:00Z"));
     resolve(&l.w, 501).await;
     l.run("2026-11-05T12:30:00Z").await;
-    assert_eq!(l.verdict(501).await, "granted");
+    assert_eq!(l.verdict(501).await, Verdict::Granted);
     l.run("2027-01-01T09:00:00Z").await;
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1);
     l.run("2027-01-15T09:00:00Z").await;
@@ -830,7 +831,7 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
     let store = w.store().await;
     assert_eq!(
         store.task(TaskId::new(501)).await.unwrap().unwrap().verdict,
-        "ready"
+        Verdict::Ready
     );
 
     // A new data.yaml that shows T501's access: that request (and the removal tasks, whose
@@ -860,14 +861,17 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
         "T501 and the removal tasks T504-T506"
     );
     let row = store.task(TaskId::new(501)).await.unwrap().unwrap();
-    assert_eq!((row.verdict.as_str(), row.open), ("granted", true));
+    assert_eq!((row.verdict, row.open), (Verdict::Granted, true));
     // It reads its own comment back once.
     bot.cycle().await.unwrap();
 
     // The reconcile re-reads every open request but the granted one: past `reconcile_all_hours`
     // (6), the requests whose checklist rests on no comment are due too.
     let open = store.tasks(true).await.unwrap();
-    let ungranted = open.iter().filter(|r| r.verdict != "granted").count();
+    let ungranted = open
+        .iter()
+        .filter(|r| r.verdict != Verdict::Granted)
+        .count();
     assert_eq!(open.len(), ungranted + 1, "{open:?}");
     w.set_now("2026-11-05T16:40:00Z");
     w.sim.reset_stats();
@@ -882,10 +886,7 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
 
     // Not read for its expiry until the reminder day (the start of 2027-01-01, UTC).
     let row = store.task(TaskId::new(501)).await.unwrap().unwrap();
-    assert_eq!(
-        row.wake_at,
-        Some(common::at("2027-01-01T00:00:00Z").timestamp())
-    );
+    assert_eq!(row.wake_at, Some(common::at("2027-01-01T00:00:00Z")));
     w.set_now("2026-12-31T23:59:00Z");
     let r = bot.cycle().await.unwrap();
     assert!(

@@ -153,9 +153,9 @@ async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
     let store = w.store().await;
     // A quoted "Approved." at any depth is no approval.
     let row = store.task(TaskId::new(104)).await.unwrap().unwrap();
-    assert_ne!(row.verdict, "ready");
+    assert_ne!(row.verdict, accessbot::policy::Verdict::Ready);
     // A megabyte of one character is no request form: listed for clinic duty, no comment.
     let row = store.task(TaskId::new(103)).await.unwrap().unwrap();
-    assert_eq!(row.verdict, "not-a-request");
+    assert_eq!(row.verdict, accessbot::policy::Verdict::NotARequest);
     assert!(sim.comments(103).is_empty());
 }

@@ -365,15 +365,15 @@ fn the_row_carries_the_evaluation_and_the_posted_hash() {
     let s = setup();
     let p = run(&s, &rules());
     let text = p.comment.as_deref().expect("a checklist");
-    assert_eq!(p.row.id, 101);
-    assert_eq!(p.row.verdict, "ready");
-    assert_eq!(p.row.requester, "jdoe");
+    assert_eq!(p.row.id, accessbot::ids::TaskId::new(101));
+    assert_eq!(p.row.verdict, Verdict::Ready);
+    assert_eq!(p.row.requester.as_str(), "jdoe");
     assert_eq!(p.row.groups, "analytics-privatedata-users");
     assert_eq!(
         p.row.posted_hash.as_deref(),
         Some(report::comment_hash(text).as_str())
     );
-    assert_eq!(p.row.evaluated_at, Some(s.now.timestamp()));
+    assert_eq!(p.row.evaluated_at, Some(s.now));
     assert_eq!(p.row.last_xact_id, 20);
     assert!(p.row.open);
     assert!(p.posts.is_empty() && p.lifecycle.is_none());

@@ -436,12 +436,13 @@ async fn a_sudo_request_complete_before_the_cutoff_keeps_that_meeting_when_first
         .await
         .unwrap()
         .expect("T613 is stored");
-    assert_eq!(row.meeting.as_deref(), Some("2026-11-16"), "{row:?}");
-    // Complete on 11-03 (the lead's approval, the last fact), not at the bot's first look.
     assert_eq!(
-        row.first_ready_at,
-        Some(common::at("2026-11-03T11:00:00Z").timestamp())
+        row.meeting.map(|m| m.to_string()).as_deref(),
+        Some("2026-11-16"),
+        "{row:?}"
     );
+    // Complete on 11-03 (the lead's approval, the last fact), not at the bot's first look.
+    assert_eq!(row.first_ready_at, Some(common::at("2026-11-03T11:00:00Z")));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -434,7 +434,11 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
             }
         }
         let row = store.task(TaskId::new(t)).await.unwrap().expect("stored");
-        assert_ne!(row.verdict, "ready", "T{t} must not be ready");
+        assert_ne!(
+            row.verdict,
+            accessbot::policy::Verdict::Ready,
+            "T{t} must not be ready"
+        );
         if let Some(l) = leaks(&row.report_json, &windows) {
             problems.push(format!("T{t}: private key material {l:?} in report_json"));
         }

@@ -26,7 +26,7 @@ async fn streamed_status_json_is_the_previous_document_byte_for_byte() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|r| all || r.verdict != "closed")
+            .filter(|r| all || r.verdict != accessbot::policy::Verdict::Closed)
             .collect();
         store.close().await;
         report::sort_for_status(&mut rows);

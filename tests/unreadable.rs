@@ -10,6 +10,7 @@ mod common;
 
 use accessbot::bot::Bot;
 use accessbot::ids::TaskId;
+use accessbot::policy::{Verdict, Who};
 use accessbot::poller::CycleReport;
 use accessbot::report;
 use common::World;
@@ -205,8 +206,8 @@ async fn one_unreadable_task_never_stops_the_others() {
         .await
         .unwrap()
         .expect("a status entry");
-    assert_eq!(row.verdict, "blocked");
-    assert_eq!(row.who, "clinic-duty");
+    assert_eq!(row.verdict, Verdict::Blocked);
+    assert_eq!(row.who, [Who::ClinicDuty]);
     let mut rows = store.tasks(true).await.unwrap();
     report::sort_for_status(&mut rows);
     let now = common::at("2026-11-05T12:00:00Z");
@@ -264,7 +265,7 @@ async fn one_unreadable_task_never_stops_the_others() {
     assert!(t201[1].contains("do not grant"), "{}", t201[1]);
     let store = w.store().await;
     let row = store.task(TaskId::new(201)).await.unwrap().unwrap();
-    assert_eq!(row.verdict, "blocked", "status no longer says ready");
+    assert_eq!(row.verdict, Verdict::Blocked, "status no longer says ready");
     let log = store.audit_log(TaskId::new(201)).await.unwrap();
     let last = log.last().unwrap();
     assert_eq!(
@@ -294,7 +295,7 @@ async fn one_unreadable_task_never_stops_the_others() {
             .unwrap()
             .unwrap()
             .verdict,
-        "ready"
+        Verdict::Ready
     );
 
     // (The next poll reads T201 again, modified by the bot's comment.)
@@ -471,8 +472,8 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
     let store = w.store().await;
     let row = store.task(TaskId::new(304)).await.unwrap().unwrap();
     assert_eq!(
-        (row.verdict.as_str(), row.who.as_str()),
-        ("blocked", "clinic-duty")
+        (row.verdict, row.who.as_slice()),
+        (Verdict::Blocked, [Who::ClinicDuty].as_slice())
     );
     store.close().await;
 

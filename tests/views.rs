@@ -5,11 +5,13 @@
 mod common;
 
 use accessbot::ids::TaskId;
+use accessbot::policy::{Verdict, Who};
 use accessbot::report;
 use accessbot::report::AgendaFormat;
+use accessbot::view::Decision;
 use common::{at, World};
 
-async fn verdict(w: &World, id: u64) -> String {
+async fn verdict(w: &World, id: u64) -> Verdict {
     w.store()
         .await
         .task(TaskId::new(id))
@@ -25,7 +27,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     let bot = w.bot().await;
     bot.cycle().await.unwrap();
     // Self-approval never counts: the project lead is still missing.
-    assert_eq!(verdict(&w, 301).await, "blocked");
+    assert_eq!(verdict(&w, 301).await, Verdict::Blocked);
     let first = w.comments(301);
     insta::assert_snapshot!(w.normalise(&first[0]), @"
     **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
@@ -50,7 +52,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     // Wednesday: everything else passes, so the review is put on the next meeting's agenda.
     w.set_now("2026-11-04T12:00:00Z");
     bot.cycle().await.unwrap();
-    assert_eq!(verdict(&w, 301).await, "waiting");
+    assert_eq!(verdict(&w, 301).await, Verdict::Waiting);
     let row = w
         .store()
         .await
@@ -58,7 +60,10 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.meeting.as_deref(), Some("2026-11-16"));
+    assert_eq!(
+        row.meeting.map(|m| m.to_string()).as_deref(),
+        Some("2026-11-16")
+    );
     let last = w.comments(301).last().cloned().unwrap();
     assert!(
         last.contains("on the agenda of the SRE meeting of 2026-11-16"),
@@ -97,7 +102,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     // After the meeting: T301 approved (ready), T302 declined (final).
     w.set_now("2026-11-16T17:00:00Z");
     bot.cycle().await.unwrap();
-    assert_eq!(verdict(&w, 301).await, "ready");
+    assert_eq!(verdict(&w, 301).await, Verdict::Ready);
     let r302 = w
         .store()
         .await
@@ -105,7 +110,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(r302.verdict, "declined", "{r302:?}");
+    assert_eq!(r302.verdict, Verdict::Declined, "{r302:?}");
     let row = w
         .store()
         .await
@@ -113,7 +118,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.decision.as_deref(), Some("approved"));
+    assert_eq!(row.decision, Some(Decision::Approved));
     assert_eq!(row.decided_by.as_deref(), Some("sre-kim"));
     let row = w
         .store()
@@ -122,7 +127,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.decision.as_deref(), Some("declined"));
+    assert_eq!(row.decision, Some(Decision::Declined));
     assert!(w.comments(302).last().unwrap().contains("DECLINED"));
 
     // Clinic duty then closes the declined task: the bot stops tracking it and posts nothing.
@@ -130,7 +135,7 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     w.set_now("2026-11-18T09:00:00Z");
     bot.cycle().await.unwrap();
     bot.cycle().await.unwrap();
-    assert_eq!(verdict(&w, 302).await, "closed");
+    assert_eq!(verdict(&w, 302).await, Verdict::Closed);
     assert!(
         !w.store()
             .await
@@ -274,7 +279,10 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.meeting.as_deref(), Some("2026-11-16"));
+    assert_eq!(
+        row.meeting.map(|m| m.to_string()).as_deref(),
+        Some("2026-11-16")
+    );
     // The meeting of the 16th passes without a decision.
     w.set_now("2026-11-17T10:00:00Z");
     bot.cycle().await.unwrap();
@@ -286,15 +294,18 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
         .unwrap()
         .unwrap();
     // The SRE meeting must act: the request is blocked on `sre`, and says where it went.
-    assert_eq!(row.verdict, "blocked", "{}", row.report_json);
-    assert_eq!(row.who, "sre");
+    assert_eq!(row.verdict, Verdict::Blocked, "{}", row.report_json);
+    assert_eq!(row.who, [Who::Sre]);
     assert_eq!(
-        row.meeting.as_deref(),
+        row.meeting.map(|m| m.to_string()).as_deref(),
         Some("2026-11-30"),
         "{}",
         row.report_json
     );
-    assert_eq!(row.first_meeting.as_deref(), Some("2026-11-16"));
+    assert_eq!(
+        row.first_meeting.map(|m| m.to_string()).as_deref(),
+        Some("2026-11-16")
+    );
     let posted = w.comments(301);
     let last = posted
         .iter()
@@ -442,10 +453,10 @@ async fn a_request_that_stops_being_ready_says_so() {
     ));
     let bot = w.bot().await;
     bot.cycle().await.unwrap();
-    assert_eq!(verdict(&w, 201).await, "ready");
+    assert_eq!(verdict(&w, 201).await, Verdict::Ready);
     w.set_now("2026-11-07T12:00:00Z");
     bot.cycle().await.unwrap();
-    assert_eq!(verdict(&w, 201).await, "blocked");
+    assert_eq!(verdict(&w, 201).await, Verdict::Blocked);
     let last = w.comments(201).last().cloned().unwrap();
     assert!(
         last.contains("BLOCKED") && last.contains("marked ready to grant earlier and no longer is"),
@@ -500,7 +511,7 @@ async fn a_ready_request_moves_to_the_ready_column_once() {
     w.rules = rules_with_ready_column(&column);
     let bot = w.bot().await;
     bot.cycle().await.unwrap();
-    assert_eq!(verdict(&w, 201).await, "waiting");
+    assert_eq!(verdict(&w, 201).await, Verdict::Waiting);
     let in_column = |w: &World| {
         let client = w.client();
         let column = column.clone();
@@ -516,7 +527,7 @@ async fn a_ready_request_moves_to_the_ready_column_once() {
     w.set_now("2026-11-06T09:00:00Z");
     w.sim.reset_stats();
     let r = bot.cycle().await.unwrap();
-    assert_eq!(verdict(&w, 201).await, "ready");
+    assert_eq!(verdict(&w, 201).await, Verdict::Ready);
     let kinds: Vec<_> = r.effects.iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["checklist", "ready-column"]);
     // The READY checklist and the column move are one edit.

@@ -920,16 +920,13 @@ impl EvidenceSource {
             .is_some_and(|s: &ShellUser| self.keys.has_shell_user(s));
         let sudo = SudoFacts {
             // The first meeting it was scheduled for: the engine counts rollovers from it.
-            scheduled_for: row
-                .and_then(|r| r.first_meeting.as_deref().or(r.meeting.as_deref()))
-                .and_then(|m| m.parse().ok()),
-            first_ready_at: row.and_then(|r| r.first_ready_at).map(ts),
+            scheduled_for: row.and_then(|r| r.first_meeting.or(r.meeting)),
+            first_ready_at: row.and_then(|r| r.first_ready_at),
             // The stored evaluation before this one, when it had not scheduled a review: the
             // rest of the checklist was not complete then, as far as the bot could see.
             incomplete_at: row
                 .filter(|r| r.first_meeting.is_none() && r.meeting.is_none())
-                .and_then(|r| r.evaluated_at)
-                .map(ts),
+                .and_then(|r| r.evaluated_at),
         };
         let subject_staff = subject_phid.as_ref().is_some_and(|p| staff.contains(p));
         let subject_research = match &subject_phid {

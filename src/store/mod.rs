@@ -832,12 +832,13 @@ impl Store {
             )
         };
         let json: String = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
-        decode(&json)
+        Ok(rows::typed_rows(decode(&json)?)?)
     }
 
     /// Inserts or replaces a task row, and its report unless the row carries none (a row read
     /// with [`Self::task_briefs`] keeps the stored report).
     pub async fn put_task(&self, t: &TaskRow) -> Result<(), StoreError> {
+        let t = &rows::Stored::of(t);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO tasks (id, phid, title, requester, shell_user, groups, sudo, open, verdict, until_at, who,
@@ -941,7 +942,9 @@ impl Store {
                 .tasks
                 .iter()
                 .filter(|t| !t.report_json.is_empty())
-                .map(|t| serde_json::json!([t.id, t.report_json, approvals_column(&t.report_json)]))
+                .map(|t| {
+                    serde_json::json!([t.id.get(), t.report_json, approvals_column(&t.report_json)])
+                })
                 .collect();
             if !reports.is_empty() {
                 sqlx::query(
@@ -957,7 +960,7 @@ impl Store {
                     .tasks
                     .iter()
                     .filter(|t| !t.report_json.is_empty())
-                    .map(|t| (t.id, rests_on_comments(&t.report_json)))
+                    .map(|t| (t.id.get() as i64, rests_on_comments(&t.report_json)))
                     .collect();
                 sqlx::query(
                     "INSERT OR REPLACE INTO reconcile_tiers (task_id, rests_on_comments)
@@ -1304,13 +1307,24 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::Username;
+    use crate::policy::{Verdict, Who};
+    use crate::view::Decision;
+
+    fn date(d: &str) -> chrono::NaiveDate {
+        d.parse().unwrap()
+    }
+
+    fn t(s: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(s, 0).unwrap()
+    }
 
     #[tokio::test]
     async fn the_reconcile_tier_follows_each_stored_checklist() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("t.db")).await.unwrap();
-        let tier = |report: &str, id: i64| TaskRow {
-            id,
+        let tier = |report: &str, id: u64| TaskRow {
+            id: TaskId::new(id),
             report_json: report.into(),
             ..Default::default()
         };
@@ -1457,42 +1471,42 @@ mod tests {
         // Every field set, and each to a value no other field has: a column read into the
         // wrong field cannot go unnoticed.
         let open = TaskRow {
-            id: 3,
+            id: TaskId::new(3),
             phid: "PHID-TASK-a".into(),
             title: "Requesting access for jdoe".into(),
-            requester: "jdoe".into(),
+            requester: Username::new("jdoe"),
             shell_user: Some("jdoe-shell".into()),
             groups: "ops,deployment".into(),
             sudo: true,
             open: true,
-            verdict: "ready".into(),
-            until_at: Some(11),
-            who: "manager".into(),
-            tagged_at: Some(12),
-            created_at: 13,
-            date_modified: 14,
-            last_activity: Some(15),
+            verdict: Verdict::Ready,
+            until_at: Some(t(11)),
+            who: vec![Who::Manager, Who::ProjectLead],
+            tagged_at: Some(t(12)),
+            created_at: t(13),
+            date_modified: t(14),
+            last_activity: Some(t(15)),
             checklist_hash: Some("hash-c".into()),
             posted_hash: Some("hash-p".into()),
             posted_xact: Some("PHID-XACT-TASK-p".into()),
-            posted_at: Some(16),
-            evaluated_at: Some(17),
-            first_ready_at: Some(18),
-            meeting: Some("2026-11-16".into()),
-            decision: Some("approved".into()),
+            posted_at: Some(t(16)),
+            evaluated_at: Some(t(17)),
+            first_ready_at: Some(t(18)),
+            meeting: Some(date("2026-11-16")),
+            decision: Some(Decision::Approved),
             decided_by: Some("sre-lead".into()),
-            decided_at: Some(19),
-            nudged_for: Some(20),
+            decided_at: Some(t(19)),
+            nudged_for: Some(t(20)),
             ready_marked: true,
             last_xact_id: 21,
-            wake_at: Some(9),
-            first_meeting: Some("2026-11-09".into()),
+            wake_at: Some(t(9)),
+            first_meeting: Some(date("2026-11-09")),
             report_json: r#"{"verdict":"ready"}"#.into(),
         };
         let closed = TaskRow {
-            id: 4,
+            id: TaskId::new(4),
             phid: "PHID-TASK-b".into(),
-            verdict: "closed".into(),
+            verdict: Verdict::Closed,
             open: false,
             report_json: "{}".into(),
             ..Default::default()
@@ -1561,23 +1575,23 @@ mod tests {
         );
         // A separator inside a field: the same rows, read the other way.
         let odd = TaskRow {
-            id: 5,
+            id: TaskId::new(5),
             phid: "PHID-TASK-c".into(),
-            who: "a\u{1f}b\u{1e}c".into(),
+            groups: "a\u{1f}b\u{1e}c".into(),
             shell_user: Some(String::new()),
             ..Default::default()
         };
         s.put_task(&odd).await.unwrap();
         let rows = s.view_rows(false).await.unwrap();
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[2].who, odd.who);
+        assert_eq!(rows[2].groups, odd.groups);
         assert_eq!(rows[2].shell_user, Some(String::new()));
         // Writing a brief back keeps the stored report.
         let mut brief = briefs[0].clone();
-        brief.verdict = "waiting".into();
+        brief.verdict = Verdict::Waiting;
         s.put_task(&brief).await.unwrap();
         let again = s.task(TaskId::new(3)).await.unwrap().unwrap();
-        assert_eq!(again.verdict, "waiting");
+        assert_eq!(again.verdict, Verdict::Waiting);
         assert_eq!(again.report_json, open.report_json);
     }
 
@@ -1592,12 +1606,12 @@ mod tests {
                 .collect();
             serde_json::json!({"verdict": "waiting", "checks": checks}).to_string()
         };
-        let sudo = |id: i64, meeting: &str, report_json: String| TaskRow {
-            id,
-            phid: format!("PHID-TASK-{id}"),
+        let sudo = |id: u64, meeting: &str, report_json: String| TaskRow {
+            id: TaskId::new(id),
+            phid: format!("PHID-TASK-{id}").into(),
             open: true,
             sudo: true,
-            meeting: Some(meeting.into()),
+            meeting: Some(date(meeting)),
             report_json,
             ..Default::default()
         };
@@ -1618,7 +1632,7 @@ mod tests {
             sudo(2, day, report(&[("manager-approval", "fail")])),
             sudo(3, "2026-11-30", report(&[("manager-approval", "pass")])),
             TaskRow {
-                decision: Some("approved".into()),
+                decision: Some(Decision::Approved),
                 ..sudo(4, day, report(&[("manager-approval", "pass")]))
             },
             TaskRow {
@@ -1882,9 +1896,9 @@ mod tests {
         assert_eq!(s.meta("cursor").await.unwrap().as_deref(), Some("43"));
 
         let row = TaskRow {
-            id: 7,
+            id: TaskId::new(7),
             phid: "PHID-TASK-x".into(),
-            verdict: "blocked".into(),
+            verdict: Verdict::Blocked,
             open: true,
             ..Default::default()
         };
@@ -1970,9 +1984,9 @@ mod tests {
         let db = dir.path().join("r.db");
         let w = Store::open(&db).await.unwrap();
         w.put_task(&TaskRow {
-            id: 1,
+            id: TaskId::new(1),
             phid: "PHID-TASK-1".into(),
-            verdict: "ready".into(),
+            verdict: Verdict::Ready,
             open: true,
             ..Default::default()
         })
@@ -2031,15 +2045,15 @@ mod tests {
         let s = Store::open_in_memory().await.unwrap();
         assert_eq!(s.oldest_ready_since().await.unwrap(), None);
         for (id, verdict, open) in [
-            (1, "ready", true),
-            (2, "ready", true),
-            (3, "blocked", true),
-            (4, "ready", false),
+            (1, Verdict::Ready, true),
+            (2, Verdict::Ready, true),
+            (3, Verdict::Blocked, true),
+            (4, Verdict::Ready, false),
         ] {
             s.put_task(&TaskRow {
-                id,
-                phid: format!("PHID-TASK-{id}"),
-                verdict: verdict.into(),
+                id: TaskId::new(id),
+                phid: format!("PHID-TASK-{id}").into(),
+                verdict,
                 open,
                 ..Default::default()
             })

@@ -7,7 +7,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A Maniphest task id, shown as `T123`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(into = "String", try_from = "String")]
 pub struct TaskId(u64);
 
@@ -78,7 +80,7 @@ impl TryFrom<String> for TaskId {
 }
 
 /// A Phabricator object identifier such as `PHID-USER-ku7wtpznfc6baencbpzy`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Phid(String);
 
@@ -116,7 +118,7 @@ impl From<String> for Phid {
 }
 
 /// A Phabricator username (`jdoe`), compared case-insensitively as Phabricator does.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Username(String);
 

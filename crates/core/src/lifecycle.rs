@@ -151,7 +151,7 @@ pub struct GrantFacts<'a> {
     /// Its timeline (the bot's own comments and the status changes are read).
     pub timeline: &'a Timeline,
     /// The verdict stored before this evaluation, if any.
-    pub stored_verdict: Option<&'a str>,
+    pub stored_verdict: Option<crate::policy::Verdict>,
     /// How the store says it was granted, if it does.
     pub stored_granted: Option<GrantedBy>,
     /// What is known of `data.yaml`.
@@ -228,8 +228,8 @@ pub fn granted(f: &GrantFacts) -> Option<GrantedBy> {
     }
     if resolved {
         let at = resolved_at(f.timeline);
-        let was_ready =
-            at.is_some_and(|at| ready_before(f.timeline, at)) || f.stored_verdict == Some("ready");
+        let was_ready = at.is_some_and(|at| ready_before(f.timeline, at))
+            || f.stored_verdict == Some(crate::policy::Verdict::Ready);
         if was_ready {
             return Some(GrantedBy::Resolved(at.unwrap_or(f.now)));
         }

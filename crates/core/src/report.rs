@@ -44,13 +44,13 @@ fn status_word(status: Status) -> &'static str {
 }
 
 /// Who must act on a checklist, de-duplicated, in checklist order.
-pub fn who_must_act(checklist: &Checklist) -> Vec<&'static str> {
+pub fn who_must_act(checklist: &Checklist) -> Vec<crate::policy::Who> {
     let mut who = Vec::new();
     for c in &checklist.checks {
         if c.status != Status::Pass {
             if let Some(w) = c.who {
-                if !who.contains(&w.as_str()) {
-                    who.push(w.as_str());
+                if !who.contains(&w) {
+                    who.push(w);
                 }
             }
         }
@@ -70,7 +70,7 @@ fn verdict_line(checklist: &Checklist, tz: chrono_tz::Tz) -> String {
             if who.is_empty() {
                 "BLOCKED: see the open items below.".into()
             } else {
-                format!("BLOCKED: waiting for {}.", who.join(", "))
+                format!("BLOCKED: waiting for {}.", who_names(&who).join(", "))
             }
         }
         Verdict::Declined => "DECLINED: the SRE meeting declined this sudo request.".into(),
@@ -560,16 +560,16 @@ pub fn explain_json(
     })
 }
 
-fn verdict_rank(v: &str) -> u8 {
+fn verdict_rank(v: Verdict) -> u8 {
     match v {
-        "ready" => 0,
-        "waiting" => 1,
-        "blocked" => 2,
-        "declined" => 3,
-        "granted" => 4,
-        "not-a-request" => 5,
-        "untagged" => 6,
-        _ => 7,
+        Verdict::Ready => 0,
+        Verdict::Waiting => 1,
+        Verdict::Blocked => 2,
+        Verdict::Declined => 3,
+        Verdict::Granted => 4,
+        Verdict::NotARequest => 5,
+        Verdict::Untagged => 6,
+        Verdict::Closed => 7,
     }
 }
 
@@ -577,10 +577,10 @@ fn verdict_rank(v: &str) -> u8 {
 /// declined, granted, not-a-request, untagged, then the rest (closed).
 pub fn sort_for_status(rows: &mut [TaskRow]) {
     rows.sort_by(|a, b| {
-        verdict_rank(&a.verdict)
-            .cmp(&verdict_rank(&b.verdict))
-            .then_with(|| match a.verdict.as_str() {
-                "waiting" => a.until_at.cmp(&b.until_at),
+        verdict_rank(a.verdict)
+            .cmp(&verdict_rank(b.verdict))
+            .then_with(|| match a.verdict {
+                Verdict::Waiting => a.until_at.cmp(&b.until_at),
                 _ => a
                     .tagged_at
                     .unwrap_or(a.created_at)
@@ -591,13 +591,12 @@ pub fn sort_for_status(rows: &mut [TaskRow]) {
 }
 
 fn age_days(row: &TaskRow, now: DateTime<Utc>) -> i64 {
-    ((now.timestamp() - row.tagged_at.unwrap_or(row.created_at)) / 86_400).max(0)
+    let since = row.tagged_at.unwrap_or(row.created_at);
+    ((now.timestamp() - since.timestamp()) / 86_400).max(0)
 }
 
-fn date_of(epoch: Option<i64>) -> String {
-    epoch
-        .and_then(|t| DateTime::from_timestamp(t, 0))
-        .map(|d| d.format("%Y-%m-%d").to_string())
+fn date_of(at: Option<DateTime<Utc>>) -> String {
+    at.map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "-".into())
 }
 
@@ -633,7 +632,12 @@ pub fn render_table(table: &mut comfy_table::Table) -> String {
     s
 }
 
-/// A row's comma-separated list (`groups`, `who`) as a list.
+/// Who must act, by name.
+fn who_names(who: &[crate::policy::Who]) -> Vec<String> {
+    who.iter().map(|w| w.as_str().to_string()).collect()
+}
+
+/// A row's comma-separated `groups` as a list.
 fn list_of(joined: &str) -> Vec<String> {
     joined
         .split(',')
@@ -657,26 +661,29 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
         age.set_cell_alignment(comfy_table::CellAlignment::Right);
     }
     for r in rows {
-        let next = match (r.verdict.as_str(), &r.meeting) {
-            ("ready", _) => "grant it".to_string(),
-            ("waiting", Some(m)) if r.sudo => format!("SRE meeting {m}"),
-            ("waiting", _) => format!("until {}", date_of(r.until_at)),
-            ("blocked", _) if r.who.is_empty() => "waits for -".to_string(),
-            ("blocked", _) => format!("waits for {}", list_of(&r.who).join(", ")),
-            ("declined", _) => "declined at the SRE meeting".into(),
-            ("granted", _) => "nothing: granted (see expiring)".into(),
-            ("untagged", _) => "not tracked: tag it to check it".into(),
-            (other, _) => other.to_string(),
+        let next = match (r.verdict, &r.meeting) {
+            (Verdict::Ready, _) => "grant it".to_string(),
+            (Verdict::Waiting, Some(m)) if r.sudo => format!("SRE meeting {m}"),
+            (Verdict::Waiting, _) => format!("until {}", date_of(r.until_at)),
+            (Verdict::Blocked, _) if r.who.is_empty() => "waits for -".to_string(),
+            (Verdict::Blocked, _) => format!("waits for {}", who_names(&r.who).join(", ")),
+            (Verdict::Declined, _) => "declined at the SRE meeting".into(),
+            (Verdict::Granted, _) => "nothing: granted (see expiring)".into(),
+            (Verdict::Untagged, _) => "not tracked: tag it to check it".into(),
+            (other @ (Verdict::Closed | Verdict::NotARequest), _) => other.to_string(),
         };
-        let user = r.shell_user.clone().unwrap_or_else(|| r.requester.clone());
-        let task = TaskId::new(r.id as u64);
+        let user = r
+            .shell_user
+            .clone()
+            .unwrap_or_else(|| r.requester.to_string());
+        let task = r.id;
         let groups = list_of(&r.groups).join(", ");
         table.add_row(vec![
             match link_base {
                 Some(base) => format!("{}/{task}", base.trim_end_matches('/')),
                 None => task.to_string(),
             },
-            r.verdict.clone(),
+            r.verdict.to_string(),
             format!("{}d", age_days(r, now)),
             clip(&user, 16),
             if groups.is_empty() {
@@ -701,7 +708,10 @@ pub fn status_json(
 ) -> serde_json::Value {
     let items: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| status_item(r, r.evaluated_at, &r.report_json, now, link_base))
+        .map(|r| {
+            let evaluated_at = r.evaluated_at.map(|t| t.timestamp());
+            status_item(r, evaluated_at, &r.report_json, now, link_base)
+        })
         .collect();
     serde_json::Value::Array(items)
 }
@@ -722,15 +732,12 @@ pub fn status_item(
         v = serde_json::json!({});
     }
     let o = v.as_object_mut().expect("object");
-    o.insert("task".into(), TaskId::new(r.id as u64).to_string().into());
+    o.insert("task".into(), r.id.to_string().into());
     o.entry("verdict")
-        .or_insert_with(|| r.verdict.clone().into());
+        .or_insert_with(|| r.verdict.as_str().into());
     o.insert(
         "tagged_at".into(),
-        r.tagged_at
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-            .map(|d| d.to_rfc3339())
-            .into(),
+        r.tagged_at.map(|d| d.to_rfc3339()).into(),
     );
     o.insert("age_days".into(), age_days(r, now).into());
     o.insert(
@@ -740,16 +747,11 @@ pub fn status_item(
             .map(|d| d.to_rfc3339())
             .into(),
     );
-    o.insert("waiting_for".into(), list_of(&r.who).into());
+    o.insert("waiting_for".into(), who_names(&r.who).into());
     if let Some(base) = link_base {
         o.insert(
             "url".into(),
-            format!(
-                "{}/{}",
-                base.trim_end_matches('/'),
-                TaskId::new(r.id as u64)
-            )
-            .into(),
+            format!("{}/{}", base.trim_end_matches('/'), r.id).into(),
         );
     }
     v
@@ -870,14 +872,13 @@ pub fn agenda(
     now: DateTime<Utc>,
 ) -> Agenda {
     let base = phab_url.trim_end_matches('/');
-    let day = meeting.format("%Y-%m-%d").to_string();
     let mut reviews = Vec::new();
     let mut rolled_over = Vec::new();
     let mut stale = Vec::new();
     for r in rows.iter().filter(|r| r.open) {
-        let task = TaskId::new(r.id as u64).to_string();
+        let task = r.id.to_string();
         let url = format!("{base}/{task}");
-        if under_review(r, &day) {
+        if under_review(r, meeting) {
             let groups: Vec<String> = r
                 .groups
                 .split(',')
@@ -889,17 +890,20 @@ pub fn agenda(
                 .filter(|g| rules.group(g).is_some_and(|x| x.sudo))
                 .cloned()
                 .collect();
-            let approvals = approvals.get(&r.id).cloned().unwrap_or_default();
-            let first = r.first_meeting.clone();
+            let approvals = approvals
+                .get(&(r.id.get() as i64))
+                .cloned()
+                .unwrap_or_default();
+            let first = r.first_meeting;
             let item = AgendaItem {
                 task: task.clone(),
                 url: url.clone(),
-                requester: r.requester.clone(),
+                requester: r.requester.to_string(),
                 shell_user: r.shell_user.clone(),
                 groups,
                 sudo_groups,
                 approvals,
-                rolled_over_from: first.clone().filter(|f| *f != day),
+                rolled_over_from: first.filter(|f| *f != meeting).map(|f| f.to_string()),
                 change: None,
             };
             if item.rolled_over_from.is_some() {
@@ -912,17 +916,16 @@ pub fn agenda(
         let age = age_days(r, now);
         let is_stale = r
             .last_activity
-            .and_then(|t| DateTime::from_timestamp(t, 0))
             .is_some_and(|t| crate::policy::is_stale(t, now, &rules.timing));
-        if matches!(r.verdict.as_str(), "blocked" | "waiting")
+        if matches!(r.verdict, Verdict::Blocked | Verdict::Waiting)
             && (is_stale || age >= i64::from(rules.meeting.stale_agenda_days))
         {
             stale.push(AgendaStale {
                 task,
                 url,
-                verdict: r.verdict.clone(),
+                verdict: r.verdict.to_string(),
                 age_days: age,
-                waiting_for: list_of(&r.who),
+                waiting_for: who_names(&r.who),
             });
         }
     }
@@ -942,15 +945,14 @@ pub fn agenda(
 /// their stored reports; the store's `agenda_changes` is the same straight from the
 /// database.
 pub fn changes_by_task(rows: &[TaskRow], meeting: NaiveDate) -> BTreeMap<i64, Option<String>> {
-    let day = meeting.format("%Y-%m-%d").to_string();
     rows.iter()
-        .filter(|r| r.open && under_review(r, &day))
+        .filter(|r| r.open && under_review(r, meeting))
         .filter_map(|r| {
             let v: serde_json::Value = serde_json::from_str(&r.report_json).ok()?;
             let request = v.get("request")?;
             (request.get("kind").and_then(|k| k.as_str()) == Some("privilege-change")).then(|| {
                 let change = request.get("change").and_then(|c| c.as_str());
-                (r.id, change.map(str::to_string))
+                (r.id.get() as i64, change.map(str::to_string))
             })
         })
         .collect()
@@ -996,17 +998,16 @@ const AGENDA_CHANGE_CHARS: usize = 160;
 /// The approvals present on each open, undecided sudo request of `rows` scheduled for
 /// `meeting`: the ids of the passing approval checks of its stored report, in report order.
 pub fn approvals_by_task(rows: &[TaskRow], meeting: NaiveDate) -> BTreeMap<i64, Vec<String>> {
-    let day = meeting.format("%Y-%m-%d").to_string();
     rows.iter()
-        .filter(|r| r.open && under_review(r, &day))
-        .map(|r| (r.id, approvals_of(&r.report_json)))
+        .filter(|r| r.open && under_review(r, meeting))
+        .map(|r| (r.id.get() as i64, approvals_of(&r.report_json)))
         .collect()
 }
 
-/// Whether a row is a sudo request for review, undecided, at the meeting of `day`
-/// (`YYYY-MM-DD`); `Store::agenda_approvals` selects the same rows (open ones) in SQL.
-fn under_review(r: &TaskRow, day: &str) -> bool {
-    r.sudo && r.decision.is_none() && r.meeting.as_deref() == Some(day)
+/// Whether a row is a sudo request for review, undecided, at `meeting`;
+/// `Store::agenda_approvals` selects the same rows (open ones) in SQL.
+fn under_review(r: &TaskRow, meeting: NaiveDate) -> bool {
+    r.sudo && r.decision.is_none() && r.meeting == Some(meeting)
 }
 
 /// The approvals present on a stored report (`check --json`'s object): the ids of its

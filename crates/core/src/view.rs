@@ -1,46 +1,51 @@
-//! What the report reads of a tracked task: [`TaskRow`], one row of the `tasks` table as plain
-//! data. The store (`crate::store`) reads and writes it; the report, the plan and the poller
-//! read it without knowing of the database (this module imports neither sqlx nor the store).
+//! What the report reads of a tracked task: [`TaskRow`], one row of the `tasks` table as typed
+//! data. The store (`crate::store`) reads and writes it (its `rows` module is the one place
+//! that turns columns into these types and back); the report, the plan and the poller read it
+//! without knowing of the database (this module imports neither sqlx nor the store).
 
-use crate::ids::TaskId;
+use crate::ids::{Phid, TaskId, Username};
+use crate::policy::{Verdict, Who};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::fmt;
+use std::str::FromStr;
 
-/// One tracked task as stored.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-#[serde(default)]
+/// One tracked task as stored. Its times are whole seconds (stored as epoch seconds).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskRow {
-    /// Task id number.
-    pub id: i64,
+    /// The task.
+    pub id: TaskId,
     /// Task PHID.
-    pub phid: String,
+    pub phid: Phid,
     /// Title.
     pub title: String,
-    /// Requester username.
-    pub requester: String,
-    /// Requested shell username.
+    /// Requester username (the task's author, as Conduit names them).
+    pub requester: Username,
+    /// Requested shell username, as the requester wrote it: text, not a
+    /// [`crate::ids::ShellUser`], because it may be a name the type refuses (the checklist
+    /// says so), and reading a row must not fail on what a requester wrote.
     pub shell_user: Option<String>,
-    /// Requested groups, comma separated.
+    /// Requested groups, comma separated, as the requester wrote them (lowercased): text for
+    /// the same reason as `shell_user`.
     pub groups: String,
     /// Whether the request is reviewed at the SRE meeting: a requested group's `review` is
     /// `meeting` (the default for sudo groups), or a privilege change may grant sudo.
-    #[serde(deserialize_with = "flag")]
     pub sudo: bool,
     /// Whether the task is open.
-    #[serde(deserialize_with = "flag")]
     pub open: bool,
     /// Last verdict.
-    pub verdict: String,
-    /// Until when the verdict is `waiting` (epoch seconds).
-    pub until_at: Option<i64>,
-    /// Who must act, comma separated.
-    pub who: String,
+    pub verdict: Verdict,
+    /// Until when the verdict is `waiting`.
+    pub until_at: Option<DateTime<Utc>>,
+    /// Who must act, in the checklist's order (stored comma separated).
+    pub who: Vec<Who>,
     /// When the task was tagged.
-    pub tagged_at: Option<i64>,
+    pub tagged_at: Option<DateTime<Utc>>,
     /// When the task was created.
-    pub created_at: i64,
+    pub created_at: DateTime<Utc>,
     /// The task's dateModified when last read.
-    pub date_modified: i64,
+    pub date_modified: DateTime<Utc>,
     /// Last activity by anyone but the bot.
-    pub last_activity: Option<i64>,
+    pub last_activity: Option<DateTime<Utc>>,
     /// Hash of the last evaluated checklist text.
     pub checklist_hash: Option<String>,
     /// Hash of the checklist last posted.
@@ -48,31 +53,30 @@ pub struct TaskRow {
     /// Transaction PHID of that comment.
     pub posted_xact: Option<String>,
     /// When it was posted.
-    pub posted_at: Option<i64>,
+    pub posted_at: Option<DateTime<Utc>>,
     /// When last evaluated.
-    pub evaluated_at: Option<i64>,
+    pub evaluated_at: Option<DateTime<Utc>>,
     /// Sudo: when everything but the review was complete (from the facts; see
     /// `Checklist::sudo_ready_at`).
-    pub first_ready_at: Option<i64>,
-    /// Sudo: the scheduled meeting (YYYY-MM-DD).
-    pub meeting: Option<String>,
-    /// Sudo: `approved` or `declined`.
-    pub decision: Option<String>,
+    pub first_ready_at: Option<DateTime<Utc>>,
+    /// Sudo: the scheduled meeting.
+    pub meeting: Option<NaiveDate>,
+    /// Sudo: the meeting's decision.
+    pub decision: Option<Decision>,
     /// Sudo: who decided.
     pub decided_by: Option<String>,
     /// Sudo: when.
-    pub decided_at: Option<i64>,
+    pub decided_at: Option<DateTime<Utc>>,
     /// The last_activity value a stale nudge was posted for.
-    pub nudged_for: Option<i64>,
+    pub nudged_for: Option<DateTime<Utc>>,
     /// Whether the task was moved to the ready column / tagged.
-    #[serde(deserialize_with = "flag")]
     pub ready_marked: bool,
     /// The newest transaction id read from the task.
     pub last_xact_id: i64,
     /// When time alone may change the checklist (the task is re-read then).
-    pub wake_at: Option<i64>,
+    pub wake_at: Option<DateTime<Utc>>,
     /// Sudo: the meeting the review was first scheduled for.
-    pub first_meeting: Option<String>,
+    pub first_meeting: Option<NaiveDate>,
     /// The last `check --json` object (empty when read without it: the store's `task_briefs`).
     /// Last, so that a row read as a JSON array may stop before it (the store's `BRIEF_COLUMNS`).
     pub report_json: String,
@@ -108,10 +112,111 @@ pub struct LifecycleRow {
     pub expired_for: Option<String>,
 }
 
+/// The SRE meeting's decision on a sudo request, stored as `approved` or `declined`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// The meeting approved the request.
+    Approved,
+    /// The meeting declined it.
+    Declined,
+}
+
+impl Decision {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approved => "approved",
+            Decision::Declined => "declined",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored name that is none of its type's names (a row written by another version, or by
+/// hand): reading it fails rather than guessing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a {what} (one of {names})")]
+pub struct UnknownName {
+    /// What was expected (`verdict`, `who`, `decision`).
+    pub what: &'static str,
+    /// The text found.
+    pub value: String,
+    /// The names that would have been read.
+    pub names: String,
+}
+
+/// Reads `s` as the one of `all` whose `name` it is.
+fn by_name<T: Copy>(
+    s: &str,
+    what: &'static str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<T, UnknownName> {
+    all.iter()
+        .copied()
+        .find(|v| name(*v) == s)
+        .ok_or_else(|| UnknownName {
+            what,
+            value: s.to_string(),
+            names: all.iter().map(|v| name(*v)).collect::<Vec<_>>().join(", "),
+        })
+}
+
+// The stored names of the policy's enums read back (the inverse of their `as_str`), here
+// beside the row that stores them.
+
+impl FromStr for Verdict {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Verdict, UnknownName> {
+        use Verdict::*;
+        let all = [
+            Ready,
+            Waiting,
+            Blocked,
+            Declined,
+            Closed,
+            NotARequest,
+            Granted,
+            Untagged,
+        ];
+        by_name(s, "verdict", &all, Verdict::as_str)
+    }
+}
+
+impl FromStr for Who {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Who, UnknownName> {
+        use Who::*;
+        let all = [Requester, Manager, ProjectLead, Sre, Legal, ClinicDuty];
+        by_name(s, "who", &all, Who::as_str)
+    }
+}
+
+impl FromStr for Decision {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Decision, UnknownName> {
+        let all = [Decision::Approved, Decision::Declined];
+        by_name(s, "decision", &all, Decision::as_str)
+    }
+}
+
+/// A row that was never evaluated holds the schema's default verdict, `blocked` (fail
+/// closed: never `ready` by default).
+impl Default for Verdict {
+    fn default() -> Verdict {
+        Verdict::Blocked
+    }
+}
+
 impl TaskRow {
     /// The task id.
     pub fn task_id(&self) -> TaskId {
-        TaskId::new(self.id as u64)
+        self.id
     }
 }
 

@@ -270,7 +270,7 @@ fn granted_is_decided_from_data_yaml_the_resolution_or_what_was_said_before() {
     let t = tl(vec![], "2026-11-07T09:00:00Z");
     assert_eq!(
         granted(&GrantFacts {
-            stored_verdict: Some("ready"),
+            stored_verdict: Some(Verdict::Ready),
             ..facts(&closed, "resolved", &t, &none)
         }),
         Some(GrantedBy::Resolved(at("2026-11-07T09:00:00Z")))
