@@ -12,7 +12,7 @@ use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{AuditRecord, LifecycleRow, TaskRow};
-use crate::view::Decision;
+use crate::view::{Decision, LifeKind};
 use crate::wire::Task;
 use chrono::{DateTime, Utc};
 
@@ -535,8 +535,8 @@ fn lifecycle_plan(
             crate::removal::Removal::Doubt(_) => (None, String::new()),
         };
         let row = LifecycleRow {
-            task_id: t.id as i64,
-            kind: "removal".into(),
+            task_id: id,
+            kind: LifeKind::Removal,
             shell_user,
             groups,
             ..LifecycleRow::default()
@@ -546,9 +546,9 @@ fn lifecycle_plan(
     let Some(by) = granted else {
         // The title no longer asks for a removal.
         let row = life
-            .filter(|l| l.kind == "removal")
+            .filter(|l| l.kind == LifeKind::Removal)
             .map(|old| LifecycleRow {
-                kind: "user".into(),
+                kind: LifeKind::User,
                 shell_user: None,
                 groups: String::new(),
                 ..old
@@ -559,20 +559,19 @@ fn lifecycle_plan(
     // Whose access and which groups: as recorded when it was granted (a later description
     // edit moves nothing), else the request's.
     let mut life = life
-        .filter(|l| l.kind == "user")
+        .filter(|l| l.kind == LifeKind::User)
         .unwrap_or_else(|| LifecycleRow {
-            task_id: t.id as i64,
-            kind: "user".into(),
+            task_id: id,
+            kind: LifeKind::User,
             ..LifecycleRow::default()
         });
-    if life.granted_at.is_none() {
+    if life.granted.is_none() {
         let (user, groups) = lifecycle::access_of(checklist)
             .map(|(u, g)| (Some(u), g.join(",")))
             .unwrap_or((checklist.request.shell_user.clone(), String::new()));
         life.shell_user = user;
         life.groups = groups;
-        life.granted_at = Some(by.at().timestamp());
-        life.granted_by = Some(by.as_str().into());
+        life.granted = Some(by);
     }
     let user = life.shell_user.clone();
     let groups: Vec<String> = life
@@ -581,21 +580,17 @@ fn lifecycle_plan(
         .filter(|g| !g.is_empty())
         .map(str::to_string)
         .collect();
-    let stored = life
-        .expiry_date
-        .as_deref()
-        .and_then(|d| d.parse().ok())
-        .map(|date| lifecycle::Expiry {
-            date,
-            contact: life.expiry_contact.clone(),
-        });
+    let stored = life.expiry_date.map(|date| lifecycle::Expiry {
+        date,
+        contact: life.expiry_contact.clone(),
+    });
     let expiry = lifecycle::expiry_of(
         user.as_deref(),
         data_yaml,
         stored,
         lifecycle::request_expiry(checklist),
     );
-    life.expiry_date = expiry.as_ref().map(|e| e.date.to_string());
+    life.expiry_date = expiry.as_ref().map(|e| e.date);
     life.expiry_contact = expiry.as_ref().and_then(|e| e.contact.clone());
     let shown: Vec<String> = match (by, data_yaml.known(), &user) {
         (GrantedBy::DataYaml(_), Some(d), Some(u)) => d.access(u, &groups).member_of,
@@ -624,19 +619,18 @@ fn lifecycle_plan(
 
     // The expiry: each comment once per expiry date, read back from the task.
     let date = expiry.as_ref().map(|e| e.date);
-    let date_text = date.map(|d| d.to_string());
     let reminder = date.and_then(|d| lifecycle::reminder_posted(&g.timeline, d));
     let note = date.and_then(|d| lifecycle::expired_posted(&g.timeline, d));
-    if let Some(c) = reminder.filter(|_| life.reminded_for != date_text) {
-        life.reminded_at = Some(c.at.timestamp());
-        life.reminded_for = date_text.clone();
+    if let Some(c) = reminder.filter(|_| life.reminded_for != date) {
+        life.reminded_at = Some(c.at);
+        life.reminded_for = date;
     }
-    if let Some(c) = note.filter(|_| life.expired_for != date_text) {
-        life.expired_noted_at = Some(c.at.timestamp());
-        life.expired_for = date_text.clone();
+    if let Some(c) = note.filter(|_| life.expired_for != date) {
+        life.expired_noted_at = Some(c.at);
+        life.expired_for = date;
     }
-    let reminded = date_text.is_some() && life.reminded_for == date_text;
-    let noted = date_text.is_some() && life.expired_for == date_text;
+    let reminded = date.is_some() && life.reminded_for == date;
+    let noted = date.is_some() && life.expired_for == date;
     let still = lifecycle::still_present(data_yaml, user.as_deref(), &groups);
     let step = lifecycle::expiry_plan(expiry.as_ref(), now, rules, reminded, noted, still);
     match step.step {
@@ -646,13 +640,13 @@ fn lifecycle_plan(
                 PostKind::Reminder,
                 lifecycle::reminder_text(&texts, now, rules),
             ));
-            life.reminded_at = Some(now.timestamp());
-            life.reminded_for = date_text.clone();
+            life.reminded_at = Some(now);
+            life.reminded_for = date;
         }
         lifecycle::Step::NoteExpired { verified } => {
             posts.push((PostKind::Expired, lifecycle::expired_text(&texts, verified)));
-            life.expired_noted_at = Some(now.timestamp());
-            life.expired_for = date_text.clone();
+            life.expired_noted_at = Some(now);
+            life.expired_for = date;
         }
     }
     (Some(life), Some(step.wake_at))

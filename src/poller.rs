@@ -1034,7 +1034,7 @@ impl Poller {
                     s.rows.insert(r.id.get(), Some(r));
                 }
                 for l in lives {
-                    s.lives.insert(l.task_id as u64, Some(l));
+                    s.lives.insert(l.task_id.get(), Some(l));
                 }
             }
             (Err(e), _) | (_, Err(e)) => {

@@ -10,9 +10,9 @@ use crate::ids::{Fingerprint, Phid, TaskId};
 use crate::timeline::Moment;
 use crate::view::flag;
 pub use crate::view::{LifecycleRow, TaskRow};
-use rows::{json_columns, task_row, BRIEF_COLUMNS};
+use rows::{json_columns, lifecycle_row, task_row, BRIEF_COLUMNS};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -151,24 +151,6 @@ pub struct PollEntry {
     /// Whether the last verdict was `ready`.
     #[serde(deserialize_with = "flag")]
     pub ready: bool,
-}
-
-/// A lifecycle row read by sqlx column by column (a plain type of the core's `view`).
-fn lifecycle_row(r: sqlx::sqlite::SqliteRow) -> Result<LifecycleRow, sqlx::Error> {
-    Ok(LifecycleRow {
-        task_id: r.try_get("task_id")?,
-        kind: r.try_get("kind")?,
-        shell_user: r.try_get("shell_user")?,
-        groups: r.try_get("groups")?,
-        granted_at: r.try_get("granted_at")?,
-        granted_by: r.try_get("granted_by")?,
-        expiry_date: r.try_get("expiry_date")?,
-        expiry_contact: r.try_get("expiry_contact")?,
-        reminded_at: r.try_get("reminded_at")?,
-        reminded_for: r.try_get("reminded_for")?,
-        expired_noted_at: r.try_get("expired_noted_at")?,
-        expired_for: r.try_get("expired_for")?,
-    })
 }
 
 /// One audit log entry.
@@ -1015,22 +997,7 @@ impl Store {
             let rows: Vec<serde_json::Value> = b
                 .lifecycle
                 .iter()
-                .map(|r| {
-                    serde_json::json!([
-                        r.task_id,
-                        r.kind,
-                        r.shell_user,
-                        r.groups,
-                        r.granted_at,
-                        r.granted_by,
-                        r.expiry_date,
-                        r.expiry_contact,
-                        r.reminded_at,
-                        r.reminded_for,
-                        r.expired_noted_at,
-                        r.expired_for
-                    ])
-                })
+                .map(|r| rows::StoredLife::of(r).json())
                 .collect();
             sqlx::query(&format!(
                 "INSERT OR REPLACE INTO lifecycle (task_id, kind, shell_user, groups, granted_at, granted_by,
@@ -1247,23 +1214,24 @@ impl Store {
 
     /// Inserts or replaces a task's lifecycle row.
     pub async fn put_lifecycle(&self, r: &LifecycleRow) -> Result<(), StoreError> {
+        let s = rows::StoredLife::of(r);
         sqlx::query(
             "INSERT OR REPLACE INTO lifecycle (task_id, kind, shell_user, groups, granted_at, granted_by,
                 expiry_date, expiry_contact, reminded_at, reminded_for, expired_noted_at, expired_for)
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         )
-        .bind(r.task_id)
-        .bind(&r.kind)
-        .bind(&r.shell_user)
-        .bind(&r.groups)
-        .bind(r.granted_at)
-        .bind(&r.granted_by)
-        .bind(&r.expiry_date)
-        .bind(&r.expiry_contact)
-        .bind(r.reminded_at)
-        .bind(&r.reminded_for)
-        .bind(r.expired_noted_at)
-        .bind(&r.expired_for)
+        .bind(s.task_id)
+        .bind(s.kind)
+        .bind(s.shell_user)
+        .bind(s.groups)
+        .bind(s.granted_at)
+        .bind(s.granted_by)
+        .bind(s.expiry_date)
+        .bind(s.expiry_contact)
+        .bind(s.reminded_at)
+        .bind(s.reminded_for)
+        .bind(s.expired_noted_at)
+        .bind(s.expired_for)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -5,11 +5,13 @@
 //! [`row_json`]), the views' rows as one text of separated fields ([`VIEW_ROWS`]), and the
 //! reports `status --json` streams ([`STATUS_REPORTS`]). Every fast form decodes to what the
 //! plain one reads, or gives up and lets the caller read the plain way
-//! (`every_encoding_decodes_to_the_plain_row`).
+//! (`every_encoding_decodes_to_the_plain_row`). A lifecycle row's columns become types and back
+//! here too ([`StoredLife`]).
 
-use super::TaskRow;
+use super::{LifecycleRow, TaskRow};
 use crate::ids::{Phid, TaskId, Username};
 use crate::view::flag;
+use crate::view::GrantedBy;
 use chrono::{DateTime, NaiveDate};
 use serde::Deserialize;
 use sqlx::FromRow;
@@ -185,6 +187,126 @@ impl Stored {
             report_json: self.report_json,
         })
     }
+}
+
+/// A lifecycle row as SQLite holds it (migration 0004), in the columns' order: read by sqlx
+/// ([`lifecycle_row`]) and written ([`StoredLife::of`]) only through it, like [`Stored`].
+#[derive(Debug, Clone, Default, PartialEq, FromRow)]
+pub(super) struct StoredLife {
+    pub(super) task_id: i64,
+    pub(super) kind: String,
+    pub(super) shell_user: Option<String>,
+    pub(super) groups: String,
+    pub(super) granted_at: Option<i64>,
+    pub(super) granted_by: Option<String>,
+    pub(super) expiry_date: Option<String>,
+    pub(super) expiry_contact: Option<String>,
+    pub(super) reminded_at: Option<i64>,
+    pub(super) reminded_for: Option<String>,
+    pub(super) expired_noted_at: Option<i64>,
+    pub(super) expired_for: Option<String>,
+}
+
+impl StoredLife {
+    /// The columns of a lifecycle row, as they are written.
+    pub(super) fn of(l: &LifecycleRow) -> StoredLife {
+        let day = |d: Option<NaiveDate>| d.map(|d| d.format(DAY).to_string());
+        StoredLife {
+            task_id: l.task_id.get() as i64,
+            kind: l.kind.as_str().to_string(),
+            shell_user: l.shell_user.clone(),
+            groups: l.groups.clone(),
+            granted_at: l.granted.map(|g| g.at().timestamp()),
+            granted_by: l.granted.map(|g| g.as_str().to_string()),
+            expiry_date: day(l.expiry_date),
+            expiry_contact: l.expiry_contact.clone(),
+            reminded_at: l.reminded_at.map(|t| t.timestamp()),
+            reminded_for: day(l.reminded_for),
+            expired_noted_at: l.expired_noted_at.map(|t| t.timestamp()),
+            expired_for: day(l.expired_for),
+        }
+    }
+
+    /// The row as the JSON array `write_batch` inserts, in the columns' order.
+    pub(super) fn json(&self) -> serde_json::Value {
+        serde_json::json!([
+            self.task_id,
+            self.kind,
+            self.shell_user,
+            self.groups,
+            self.granted_at,
+            self.granted_by,
+            self.expiry_date,
+            self.expiry_contact,
+            self.reminded_at,
+            self.reminded_for,
+            self.expired_noted_at,
+            self.expired_for
+        ])
+    }
+
+    /// The typed row; a column that does not read as its type (a kind or a way of granting
+    /// that is none of the known ones, a time granted without its way or the other way round, a
+    /// date that is not `YYYY-MM-DD`, a time out of range, a negative id) is an error naming the
+    /// task and the column: never a guess.
+    pub(super) fn typed(self) -> Result<LifecycleRow, sqlx::Error> {
+        let id = self.task_id;
+        let bad = |column: &str, why: String| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: format!("lifecycle row {id}: {why}").into(),
+        };
+        let day = |column: &str, text: Option<String>| -> Result<Option<NaiveDate>, sqlx::Error> {
+            let Some(text) = text else { return Ok(None) };
+            match NaiveDate::parse_from_str(&text, DAY) {
+                Ok(d) if d.format(DAY).to_string() == text => Ok(Some(d)),
+                _ => Err(bad(column, format!("{text:?} is not a date (YYYY-MM-DD)"))),
+            }
+        };
+        let time = |column: &str, t: Option<i64>| {
+            t.map(|t| {
+                DateTime::from_timestamp(t, 0)
+                    .ok_or_else(|| bad(column, format!("{t} is not a time (epoch seconds)")))
+            })
+            .transpose()
+        };
+        let granted = match (time("granted_at", self.granted_at)?, self.granted_by) {
+            (None, None) => None,
+            (Some(at), Some(by)) => {
+                Some(GrantedBy::from_name(&by, at).map_err(|e| bad("granted_by", e.to_string()))?)
+            }
+            (Some(_), None) => return Err(bad("granted_by", "a time granted without how".into())),
+            (None, Some(by)) => {
+                return Err(bad(
+                    "granted_at",
+                    format!("granted by {by:?} without a time"),
+                ))
+            }
+        };
+        Ok(LifecycleRow {
+            task_id: TaskId::new(
+                u64::try_from(id)
+                    .map_err(|_| bad("task_id", format!("{id} is not a task number")))?,
+            ),
+            kind: self
+                .kind
+                .parse()
+                .map_err(|e: crate::view::UnknownName| bad("kind", e.to_string()))?,
+            shell_user: self.shell_user,
+            groups: self.groups,
+            granted,
+            expiry_date: day("expiry_date", self.expiry_date)?,
+            expiry_contact: self.expiry_contact,
+            reminded_at: time("reminded_at", self.reminded_at)?,
+            reminded_for: day("reminded_for", self.reminded_for)?,
+            expired_noted_at: time("expired_noted_at", self.expired_noted_at)?,
+            expired_for: day("expired_for", self.expired_for)?,
+        })
+    }
+}
+
+/// A lifecycle row read by sqlx column by column (see [`task_row`] for why not `FromRow`).
+pub(super) fn lifecycle_row(r: sqlx::sqlite::SqliteRow) -> Result<LifecycleRow, sqlx::Error> {
+    StoredLife::from_row(&r)?.typed()
 }
 
 /// A task row read by sqlx column by column (the report's [`TaskRow`] is a plain type of the
@@ -698,6 +820,98 @@ mod tests {
             }
             // The other row still reads.
             assert_eq!(s.task(TaskId::new(6)).await.unwrap(), Some(full(6, "y")));
+        }
+    }
+
+    /// A lifecycle row reads back as it was written, by `put_lifecycle` and by `write_batch`,
+    /// through every read; a stored value its type refuses is an error naming the row and the
+    /// column, never a guess (before, a bad expiry date read as no expiry at all).
+    #[tokio::test]
+    async fn a_lifecycle_row_reads_back_typed_and_a_bad_one_is_an_error() {
+        use crate::view::{GrantedBy, LifeKind};
+        let day = |d: &str| NaiveDate::parse_from_str(d, DAY).unwrap();
+        let at = |t: i64| DateTime::from_timestamp(t, 0).unwrap();
+        let full = LifecycleRow {
+            task_id: TaskId::new(5),
+            kind: LifeKind::User,
+            shell_user: Some("jdoe".into()),
+            groups: "a,b".into(),
+            granted: Some(GrantedBy::Resolved(at(1_796_000_000))),
+            expiry_date: Some(day("2027-01-15")),
+            expiry_contact: Some("mboss".into()),
+            reminded_at: Some(at(1_796_100_000)),
+            reminded_for: Some(day("2027-01-15")),
+            expired_noted_at: Some(at(1_796_200_000)),
+            expired_for: Some(day("2027-01-15")),
+        };
+        let removal = LifecycleRow {
+            task_id: TaskId::new(6),
+            kind: LifeKind::Removal,
+            ..LifecycleRow::default()
+        };
+        for via_batch in [false, true] {
+            let s = Store::open_in_memory().await.unwrap();
+            if via_batch {
+                s.write_batch(&Batch {
+                    lifecycle: vec![full.clone(), removal.clone()],
+                    ..Batch::default()
+                })
+                .await
+                .unwrap();
+            } else {
+                s.put_lifecycle(&full).await.unwrap();
+                s.put_lifecycle(&removal).await.unwrap();
+            }
+            assert_eq!(
+                s.lifecycle(TaskId::new(5)).await.unwrap(),
+                Some(full.clone())
+            );
+            assert_eq!(
+                s.lifecycle(TaskId::new(6)).await.unwrap(),
+                Some(removal.clone())
+            );
+            assert_eq!(s.lifecycles_of(&[5, 6]).await.unwrap().len(), 2);
+            assert_eq!(s.granted_lifecycles().await.unwrap(), vec![full.clone()]);
+            // Stored as before: the same texts and integers.
+            let (kind, by, granted_at, expiry): (String, String, i64, String) = sqlx::query_as(
+                "SELECT kind, granted_by, granted_at, expiry_date FROM lifecycle WHERE task_id = 5",
+            )
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+            assert_eq!(
+                (kind.as_str(), by.as_str(), granted_at, expiry.as_str()),
+                ("user", "resolved", 1_796_000_000, "2027-01-15")
+            );
+        }
+        let bad = [
+            ("kind", "'users'", "users"),
+            ("granted_by", "'hand'", "hand"),
+            ("granted_by", "NULL", "without how"),
+            ("expiry_date", "'2027-1-15'", "2027-1-15"),
+            ("reminded_for", "'soon'", "soon"),
+            ("reminded_at", "8210298412800", "8210298412800"),
+            ("task_id", "-5", "-5"),
+        ];
+        for (column, value, shown) in bad {
+            let s = Store::open_in_memory().await.unwrap();
+            s.put_lifecycle(&full).await.unwrap();
+            sqlx::query(&format!("UPDATE lifecycle SET {column} = {value}"))
+                .execute(&s.pool)
+                .await
+                .unwrap();
+            let id = if column == "task_id" { -5 } else { 5 };
+            let says = |e: StoreError| {
+                let e = e.to_string();
+                assert!(
+                    e.contains(column) && e.contains(shown) && e.contains(&format!("row {id}")),
+                    "{column} = {value}: {e}"
+                );
+            };
+            if column != "task_id" {
+                says(s.lifecycle(TaskId::new(5)).await.unwrap_err());
+            }
+            says(s.granted_lifecycles().await.unwrap_err());
         }
     }
 }

@@ -17,6 +17,8 @@ use crate::report::{self, inert, ExpiringItem};
 use crate::request::Request;
 use crate::rules::Rules;
 use crate::timeline::{Timeline, TimelineComment};
+pub use crate::view::GrantedBy;
+use crate::view::LifeKind;
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -90,51 +92,9 @@ fn list(items: &[String]) -> String {
 // ---------------------------------------------------------------------------------------
 // Granted.
 
-/// How a request came to be granted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantedBy {
-    /// `data.yaml` showed the access (first seen at this instant).
-    DataYaml(DateTime<Utc>),
-    /// The task was resolved, at this instant, after the bot had found it ready.
-    Resolved(DateTime<Utc>),
-    /// Known only from the bot's own granted comment on the task (a lost database), posted
-    /// then.
-    Comment(DateTime<Utc>),
-}
-
-impl GrantedBy {
-    /// The stored name: `data-yaml`, `resolved`, `comment`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantedBy::DataYaml(_) => "data-yaml",
-            GrantedBy::Resolved(_) => "resolved",
-            GrantedBy::Comment(_) => "comment",
-        }
-    }
-
-    /// When.
-    pub fn at(self) -> DateTime<Utc> {
-        match self {
-            GrantedBy::DataYaml(t) | GrantedBy::Resolved(t) | GrantedBy::Comment(t) => t,
-        }
-    }
-
-    /// From the stored name and time.
-    pub(crate) fn from_stored(by: &str, at: i64) -> Option<GrantedBy> {
-        let at = DateTime::from_timestamp(at, 0)?;
-        Some(match by {
-            "data-yaml" => GrantedBy::DataYaml(at),
-            "resolved" => GrantedBy::Resolved(at),
-            "comment" => GrantedBy::Comment(at),
-            _ => return None,
-        })
-    }
-}
-
 /// How the stored lifecycle row says the request was granted, if it does.
 pub fn stored_granted(life: Option<&crate::view::LifecycleRow>) -> Option<GrantedBy> {
-    let l = life.filter(|l| l.kind == "user")?;
-    GrantedBy::from_stored(l.granted_by.as_deref()?, l.granted_at?)
+    life.filter(|l| l.kind == LifeKind::User)?.granted
 }
 
 /// What decides whether a request is granted.
@@ -734,7 +694,7 @@ impl Followed {
     /// From a stored lifecycle row.
     pub fn from_row(l: &crate::view::LifecycleRow) -> Followed {
         Followed {
-            task: TaskId::new(l.task_id as u64),
+            task: l.task_id,
             shell_user: l.shell_user.clone(),
             groups: l
                 .groups
@@ -742,15 +702,11 @@ impl Followed {
                 .filter(|g| !g.is_empty())
                 .map(str::to_string)
                 .collect(),
-            expiry: l
-                .expiry_date
-                .as_deref()
-                .and_then(|d| d.parse().ok())
-                .map(|date| Expiry {
-                    date,
-                    contact: l.expiry_contact.clone(),
-                }),
-            reminded_at: l.reminded_at.and_then(|t| DateTime::from_timestamp(t, 0)),
+            expiry: l.expiry_date.map(|date| Expiry {
+                date,
+                contact: l.expiry_contact.clone(),
+            }),
+            reminded_at: l.reminded_at,
         }
     }
 }

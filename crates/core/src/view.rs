@@ -86,30 +86,100 @@ pub struct TaskRow {
 /// removal task, as stored (the store reads and writes it). See [`crate::lifecycle`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LifecycleRow {
-    /// Task id number.
-    pub task_id: i64,
-    /// `user` or `removal`.
-    pub kind: String,
-    /// The shell user whose access it is.
+    /// The task.
+    pub task_id: TaskId,
+    /// A granted user request, or a removal task.
+    pub kind: LifeKind,
+    /// The shell user whose access it is (the requester's words, kept as text).
     pub shell_user: Option<String>,
-    /// The groups, comma separated.
+    /// The groups, comma separated (the requester's words, kept as text).
     pub groups: String,
-    /// When it was granted (epoch seconds).
-    pub granted_at: Option<i64>,
-    /// How: `data-yaml`, `resolved`, `comment`.
-    pub granted_by: Option<String>,
-    /// The expiry date followed (YYYY-MM-DD).
-    pub expiry_date: Option<String>,
-    /// The expiry contact.
+    /// How and when it was granted (`None`: not yet).
+    pub granted: Option<GrantedBy>,
+    /// The expiry date followed.
+    pub expiry_date: Option<NaiveDate>,
+    /// The expiry contact (the requester's words, kept as text).
     pub expiry_contact: Option<String>,
     /// When the expiry reminder was posted.
-    pub reminded_at: Option<i64>,
+    pub reminded_at: Option<DateTime<Utc>>,
     /// The expiry date the reminder was for.
-    pub reminded_for: Option<String>,
+    pub reminded_for: Option<NaiveDate>,
     /// When the "expired" note was posted.
-    pub expired_noted_at: Option<i64>,
+    pub expired_noted_at: Option<DateTime<Utc>>,
     /// The expiry date the note was for.
-    pub expired_for: Option<String>,
+    pub expired_for: Option<NaiveDate>,
+}
+
+/// What a lifecycle row follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum LifeKind {
+    /// A user request: granted, then its expiry.
+    #[default]
+    User,
+    /// A removal task.
+    Removal,
+}
+
+impl LifeKind {
+    /// The stored name: `user`, `removal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifeKind::User => "user",
+            LifeKind::Removal => "removal",
+        }
+    }
+}
+
+impl FromStr for LifeKind {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<LifeKind, UnknownName> {
+        by_name(
+            s,
+            "lifecycle kind",
+            &[LifeKind::User, LifeKind::Removal],
+            LifeKind::as_str,
+        )
+    }
+}
+
+/// How a request came to be granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantedBy {
+    /// `data.yaml` showed the access (first seen at this instant).
+    DataYaml(DateTime<Utc>),
+    /// The task was resolved, at this instant, after the bot had found it ready.
+    Resolved(DateTime<Utc>),
+    /// Known only from the bot's own granted comment on the task (a lost database), posted
+    /// then.
+    Comment(DateTime<Utc>),
+}
+
+impl GrantedBy {
+    /// The stored name: `data-yaml`, `resolved`, `comment`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantedBy::DataYaml(_) => "data-yaml",
+            GrantedBy::Resolved(_) => "resolved",
+            GrantedBy::Comment(_) => "comment",
+        }
+    }
+
+    /// From its stored name (`as_str`) and time.
+    pub fn from_name(name: &str, at: DateTime<Utc>) -> Result<GrantedBy, UnknownName> {
+        let all = [
+            GrantedBy::DataYaml(at),
+            GrantedBy::Resolved(at),
+            GrantedBy::Comment(at),
+        ];
+        by_name(name, "way of granting", &all, GrantedBy::as_str)
+    }
+
+    /// When.
+    pub fn at(self) -> DateTime<Utc> {
+        match self {
+            GrantedBy::DataYaml(t) | GrantedBy::Resolved(t) | GrantedBy::Comment(t) => t,
+        }
+    }
 }
 
 /// The SRE meeting's decision on a sudo request, stored as `approved` or `declined`.
