@@ -12,7 +12,7 @@ use super::{LifecycleRow, TaskRow};
 use crate::ids::{Phid, TaskId, Username};
 use crate::view::flag;
 use crate::view::GrantedBy;
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use sqlx::FromRow;
 use std::collections::HashMap;
@@ -115,22 +115,11 @@ impl Stored {
     /// (`shell_user`, `groups`) stay text and never fail.
     pub(super) fn typed(self) -> Result<TaskRow, sqlx::Error> {
         let id = self.id;
-        let bad = |column: &str, why: String| sqlx::Error::ColumnDecode {
-            index: column.to_string(),
-            source: format!("task row {id}: {why}").into(),
-        };
-        let day = |column: &str, text: Option<String>| -> Result<Option<NaiveDate>, sqlx::Error> {
-            let Some(text) = text else { return Ok(None) };
-            match NaiveDate::parse_from_str(&text, DAY) {
-                Ok(d) if d.format(DAY).to_string() == text => Ok(Some(d)),
-                _ => Err(bad(column, format!("{text:?} is not a date (YYYY-MM-DD)"))),
-            }
-        };
-        let at = |column: &str, t: i64| {
-            DateTime::from_timestamp(t, 0)
-                .ok_or_else(|| bad(column, format!("{t} is not a time (epoch seconds)")))
-        };
-        let time = |column: &str, t: Option<i64>| t.map(|t| at(column, t)).transpose();
+        let d = Decoder { row: "task", id };
+        let bad = |column: &str, why: String| d.bad(column, why);
+        let day = |column: &str, text: Option<String>| d.day(column, text);
+        let at = |column: &str, t: i64| d.at(column, t);
+        let time = |column: &str, t: Option<i64>| d.time(column, t);
         let who = if self.who.is_empty() {
             Vec::new()
         } else {
@@ -186,6 +175,41 @@ impl Stored {
             first_meeting: day("first_meeting", self.first_meeting)?,
             report_json: self.report_json,
         })
+    }
+}
+
+/// Reads stored columns of one row into types; what does not read is an error naming the row
+/// (`task row 5`, `lifecycle row 5`), the column and the text.
+struct Decoder {
+    row: &'static str,
+    id: i64,
+}
+
+impl Decoder {
+    fn bad(&self, column: &str, why: String) -> sqlx::Error {
+        sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: format!("{} row {}: {why}", self.row, self.id).into(),
+        }
+    }
+
+    /// A `YYYY-MM-DD` date, written exactly so (no other form reads back the same).
+    fn day(&self, column: &str, text: Option<String>) -> Result<Option<NaiveDate>, sqlx::Error> {
+        let Some(text) = text else { return Ok(None) };
+        match NaiveDate::parse_from_str(&text, DAY) {
+            Ok(d) if d.format(DAY).to_string() == text => Ok(Some(d)),
+            _ => Err(self.bad(column, format!("{text:?} is not a date (YYYY-MM-DD)"))),
+        }
+    }
+
+    /// A time stored as epoch seconds.
+    fn at(&self, column: &str, t: i64) -> Result<DateTime<Utc>, sqlx::Error> {
+        DateTime::from_timestamp(t, 0)
+            .ok_or_else(|| self.bad(column, format!("{t} is not a time (epoch seconds)")))
+    }
+
+    fn time(&self, column: &str, t: Option<i64>) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        t.map(|t| self.at(column, t)).transpose()
     }
 }
 
@@ -251,24 +275,13 @@ impl StoredLife {
     /// task and the column: never a guess.
     pub(super) fn typed(self) -> Result<LifecycleRow, sqlx::Error> {
         let id = self.task_id;
-        let bad = |column: &str, why: String| sqlx::Error::ColumnDecode {
-            index: column.to_string(),
-            source: format!("lifecycle row {id}: {why}").into(),
+        let d = Decoder {
+            row: "lifecycle",
+            id,
         };
-        let day = |column: &str, text: Option<String>| -> Result<Option<NaiveDate>, sqlx::Error> {
-            let Some(text) = text else { return Ok(None) };
-            match NaiveDate::parse_from_str(&text, DAY) {
-                Ok(d) if d.format(DAY).to_string() == text => Ok(Some(d)),
-                _ => Err(bad(column, format!("{text:?} is not a date (YYYY-MM-DD)"))),
-            }
-        };
-        let time = |column: &str, t: Option<i64>| {
-            t.map(|t| {
-                DateTime::from_timestamp(t, 0)
-                    .ok_or_else(|| bad(column, format!("{t} is not a time (epoch seconds)")))
-            })
-            .transpose()
-        };
+        let bad = |column: &str, why: String| d.bad(column, why);
+        let day = |column: &str, text: Option<String>| d.day(column, text);
+        let time = |column: &str, t: Option<i64>| d.time(column, t);
         let granted = match (time("granted_at", self.granted_at)?, self.granted_by) {
             (None, None) => None,
             (Some(at), Some(by)) => {

@@ -243,27 +243,14 @@ fn by_name<T: Copy>(
 impl FromStr for Verdict {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Verdict, UnknownName> {
-        use Verdict::*;
-        let all = [
-            Ready,
-            Waiting,
-            Blocked,
-            Declined,
-            Closed,
-            NotARequest,
-            Granted,
-            Untagged,
-        ];
-        by_name(s, "verdict", &all, Verdict::as_str)
+        by_name(s, "verdict", &Verdict::ALL, Verdict::as_str)
     }
 }
 
 impl FromStr for Who {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Who, UnknownName> {
-        use Who::*;
-        let all = [Requester, Manager, ProjectLead, Sre, Legal, ClinicDuty];
-        by_name(s, "who", &all, Who::as_str)
+        by_name(s, "who", &Who::ALL, Who::as_str)
     }
 }
 

@@ -26,6 +26,16 @@ pub enum Who {
 }
 
 impl Who {
+    /// Everyone who may be asked to act, in declaration order.
+    pub const ALL: [Who; 6] = [
+        Who::Requester,
+        Who::Manager,
+        Who::ProjectLead,
+        Who::Sre,
+        Who::Legal,
+        Who::ClinicDuty,
+    ];
+
     /// The kebab-case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +87,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in declaration order.
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Ready,
+        Verdict::Waiting,
+        Verdict::Blocked,
+        Verdict::Declined,
+        Verdict::Closed,
+        Verdict::NotARequest,
+        Verdict::Granted,
+        Verdict::Untagged,
+    ];
+
     /// The kebab-case name.
     pub fn as_str(self) -> &'static str {
         match self {
