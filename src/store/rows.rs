@@ -613,26 +613,6 @@ mod tests {
         ]
     }
 
-    /// Every verdict, every name of who must act, both decisions and no decision.
-    const VERDICTS: [Verdict; 8] = [
-        Verdict::Ready,
-        Verdict::Waiting,
-        Verdict::Blocked,
-        Verdict::Declined,
-        Verdict::Closed,
-        Verdict::NotARequest,
-        Verdict::Granted,
-        Verdict::Untagged,
-    ];
-    const WHO: [Who; 6] = [
-        Who::Requester,
-        Who::Manager,
-        Who::ProjectLead,
-        Who::Sre,
-        Who::Legal,
-        Who::ClinicDuty,
-    ];
-
     /// Rows covering every column's edge values: NULLs and empty texts, the largest and
     /// smallest integers, unicode, JSON-looking and quoted text, and every value of each
     /// typed column.
@@ -655,10 +635,16 @@ mod tests {
                 ..TaskRow::default()
             },
         ];
-        for (i, verdict) in VERDICTS.into_iter().enumerate() {
+        for (i, verdict) in Verdict::ALL.into_iter().enumerate() {
             rows.push(TaskRow {
                 verdict,
-                who: WHO.iter().copied().cycle().skip(i).take(i % 4).collect(),
+                who: Who::ALL
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .skip(i)
+                    .take(i % 4)
+                    .collect(),
                 decision: [None, Some(Decision::Approved), Some(Decision::Declined)][i % 3],
                 meeting: (i % 2 == 0).then(|| date("2026-11-16")),
                 first_meeting: (i % 3 == 0).then(|| date("2026-02-28")),
