@@ -174,6 +174,33 @@ async fn group_privilege_changes_are_requests_with_their_own_checks() {
 
     //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
+    // The incomplete changes: what each still needs.
+    insta::assert_snapshot!(w.thread(603), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
+    //Needed now//: @clinicduty (lead-approval:analytics-users)
+
+    - [x] `known-groups`: group: analytics-users
+    - [x] `change-described`: the requested change is described (the change mentions sudo, root, NOPASSWD or a privileges line: it needs a security review at the SRE meeting)
+    - [x] `reason`: the reason and the impact if rejected are given
+    - [ ] `lead-approval:analytics-users` (//clinic-duty//): could not read @[zwsp]aotto's comment of 2026-11-02 (T[zwsp]603＃61) as an approval: it is conditional (if, once, unless, pending …); clinic duty confirms, or @[zwsp]aotto comments `Approved.` or `Approved for analytics-users.`
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(604), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester.**
+    //Needed now//: @jdev (change-described, reason)
+
+    - [x] `known-groups`: group: analytics-users
+    - [ ] `change-described` (//requester//): the requested change is not described: write ˋRequested change:ˋ and what should change (for sudo, the exact rule)
+    - [ ] `reason` (//requester//): missing: the impact if it is rejected (ˋImpact if rejected:ˋ)
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     let (code, agenda, err) = w
         .run_cli_rules(
             r,
@@ -276,6 +303,44 @@ async fn ldap_only_requests_need_no_key_and_check_eligibility() {
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:klaxon-users`: approved by @[zwsp]sre-kim
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:20 UTC
+    - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    // Neither a steward nor listed (T607), and listed in the exported file only (T608).
+    insta::assert_snapshot!(w.thread(607), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
+    //Needed now//: @clinicduty (eligibility:klaxon-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]volx
+    - [x] `known-groups`: groups: klaxon-users
+    - [x] `l3`: @[zwsp]volx signed L[zwsp]3
+    - [x] `nda`: @[zwsp]volx is a member of an NDA project
+    - [ ] `eligibility:klaxon-users` (//clinic-duty//): @[zwsp]volx is not eligible for klaxon-users: only members of Stewards and the people in the eligible list stewards.txt may join it
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:klaxon-users`: approved by @[zwsp]sre-kim
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:25 UTC
+    - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(608), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]listed
+    - [x] `known-groups`: groups: klaxon-users
+    - [x] `l3`: @[zwsp]listed signed L[zwsp]3
+    - [x] `nda`: @[zwsp]listed is a member of an NDA project
+    - [x] `eligibility:klaxon-users`: @[zwsp]listed may join klaxon-users: in the eligible list stewards.txt
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:klaxon-users`: approved by @[zwsp]sre-kim
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:30 UTC
     - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
 
     //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -412,6 +477,71 @@ async fn volunteers_need_data_access_and_an_executive_sign_off_last() {
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:45 UTC
     - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
     - [ ] `executive-signoff` (//clinic-duty//): could not read @[zwsp]exec-lee's comment of 2026-11-02 (T[zwsp]611＃97) as an executive sign-off: it is conditional (if, once, unless, pending …); clinic duty confirms, or @[zwsp]exec-lee comments `Executive sign-off: given.`
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    // The other volunteers of the scenario.
+    insta::assert_snapshot!(w.thread(609), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]vol1
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:fvQsU9QLwU/+b/hLr7/ICG7xZONsKvhP7xspk/Fh2vQ
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]vol1 in the task description
+    - [x] `l3`: @[zwsp]vol1 signed L[zwsp]3
+    - [x] `nda`: @[zwsp]vol1 is a member of an NDA project
+    - [x] `data-access`: @[zwsp]vol1 is a member of a research project (Research-Collab)
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:35 UTC
+    - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
+    - [x] `executive-signoff`: signed off by @[zwsp]exec-lee
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(610), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
+    //Needed now//: @clinicduty (data-access)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]vol2
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:jvmLBogBmPNTWUylWXQmuSdq0whNMKYdwg3OwHjlYWQ
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]vol2 in the task description
+    - [x] `l3`: @[zwsp]vol2 signed L[zwsp]3
+    - [x] `nda`: @[zwsp]vol2 is a member of an NDA project
+    - [ ] `data-access` (//clinic-duty//): could not read @[zwsp]researchlead's comment of 2026-11-02 (T[zwsp]610＃87) as a research confirmation: it asks a question; clinic duty confirms, or @[zwsp]researchlead comments `Research collaboration confirmed.`
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:40 UTC
+    - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
+    - [ ] `executive-signoff`: a volunteer's request needs the sign-off of an executive (@[zwsp]exec-lee) once every other check passes (1 open); the sponsor coordinates it
+
+    //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(613), @"
+    --- comment 1 by accessbot at 2026-11-15T16:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-16 15:00 UTC.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-admins
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:YdVQXXjDuH6VlGsWkn68L73oDlMp7G/Q[zwsp]8xzmGB8mSLI
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-admins`: approved by @[zwsp]aotto
+    - [ ] `sudo-review`: on the agenda of the SRE meeting of 2026-11-16 (until 2026-11-16 15:00 UTC)
 
     //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
