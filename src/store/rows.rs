@@ -116,10 +116,6 @@ impl Stored {
     pub(super) fn typed(self) -> Result<TaskRow, sqlx::Error> {
         let id = self.id;
         let d = Decoder { row: "task", id };
-        let bad = |column: &str, why: String| d.bad(column, why);
-        let day = |column: &str, text: Option<String>| d.day(column, text);
-        let at = |column: &str, t: i64| d.at(column, t);
-        let time = |column: &str, t: Option<i64>| d.time(column, t);
         let who = if self.who.is_empty() {
             Vec::new()
         } else {
@@ -127,19 +123,17 @@ impl Stored {
                 .split(',')
                 .map(str::parse)
                 .collect::<Result<_, _>>()
-                .map_err(|e: crate::view::UnknownName| bad("who", e.to_string()))?
+                .map_err(|e: crate::view::UnknownName| d.bad("who", e.to_string()))?
         };
         Ok(TaskRow {
-            id: TaskId::new(
-                u64::try_from(id).map_err(|_| bad("id", format!("{id} is not a task number")))?,
-            ),
+            id: d.task_id("id")?,
             phid: Phid::from(self.phid),
             title: self.title,
             // As stored: `Username::new` would trim it, and the row must read what was written.
             requester: Username::deserialize(serde::de::value::StringDeserializer::<
                 serde::de::value::Error,
             >::new(self.requester))
-            .map_err(|e| bad("requester", e.to_string()))?,
+            .map_err(|e| d.bad("requester", e.to_string()))?,
             shell_user: self.shell_user,
             groups: self.groups,
             sudo: self.sudo,
@@ -147,32 +141,32 @@ impl Stored {
             verdict: self
                 .verdict
                 .parse()
-                .map_err(|e: crate::view::UnknownName| bad("verdict", e.to_string()))?,
-            until_at: time("until_at", self.until_at)?,
+                .map_err(|e: crate::view::UnknownName| d.bad("verdict", e.to_string()))?,
+            until_at: d.time("until_at", self.until_at)?,
             who,
-            tagged_at: time("tagged_at", self.tagged_at)?,
-            created_at: at("created_at", self.created_at)?,
-            date_modified: at("date_modified", self.date_modified)?,
-            last_activity: time("last_activity", self.last_activity)?,
+            tagged_at: d.time("tagged_at", self.tagged_at)?,
+            created_at: d.at("created_at", self.created_at)?,
+            date_modified: d.at("date_modified", self.date_modified)?,
+            last_activity: d.time("last_activity", self.last_activity)?,
             checklist_hash: self.checklist_hash,
             posted_hash: self.posted_hash,
             posted_xact: self.posted_xact,
-            posted_at: time("posted_at", self.posted_at)?,
-            evaluated_at: time("evaluated_at", self.evaluated_at)?,
-            first_ready_at: time("first_ready_at", self.first_ready_at)?,
-            meeting: day("meeting", self.meeting)?,
+            posted_at: d.time("posted_at", self.posted_at)?,
+            evaluated_at: d.time("evaluated_at", self.evaluated_at)?,
+            first_ready_at: d.time("first_ready_at", self.first_ready_at)?,
+            meeting: d.day("meeting", self.meeting)?,
             decision: self
                 .decision
                 .map(|d| d.parse())
                 .transpose()
-                .map_err(|e: crate::view::UnknownName| bad("decision", e.to_string()))?,
+                .map_err(|e: crate::view::UnknownName| d.bad("decision", e.to_string()))?,
             decided_by: self.decided_by,
-            decided_at: time("decided_at", self.decided_at)?,
-            nudged_for: time("nudged_for", self.nudged_for)?,
+            decided_at: d.time("decided_at", self.decided_at)?,
+            nudged_for: d.time("nudged_for", self.nudged_for)?,
             ready_marked: self.ready_marked,
             last_xact_id: self.last_xact_id,
-            wake_at: time("wake_at", self.wake_at)?,
-            first_meeting: day("first_meeting", self.first_meeting)?,
+            wake_at: d.time("wake_at", self.wake_at)?,
+            first_meeting: d.day("first_meeting", self.first_meeting)?,
             report_json: self.report_json,
         })
     }
@@ -200,6 +194,13 @@ impl Decoder {
             Ok(d) if d.format(DAY).to_string() == text => Ok(Some(d)),
             _ => Err(self.bad(column, format!("{text:?} is not a date (YYYY-MM-DD)"))),
         }
+    }
+
+    /// The row's task number (`column` holds it).
+    fn task_id(&self, column: &str) -> Result<TaskId, sqlx::Error> {
+        u64::try_from(self.id)
+            .map(TaskId::new)
+            .map_err(|_| self.bad(column, format!("{} is not a task number", self.id)))
     }
 
     /// A time stored as epoch seconds.
@@ -279,40 +280,31 @@ impl StoredLife {
             row: "lifecycle",
             id,
         };
-        let bad = |column: &str, why: String| d.bad(column, why);
-        let day = |column: &str, text: Option<String>| d.day(column, text);
-        let time = |column: &str, t: Option<i64>| d.time(column, t);
-        let granted = match (time("granted_at", self.granted_at)?, self.granted_by) {
+        let granted = match (d.time("granted_at", self.granted_at)?, self.granted_by) {
             (None, None) => None,
-            (Some(at), Some(by)) => {
-                Some(GrantedBy::from_name(&by, at).map_err(|e| bad("granted_by", e.to_string()))?)
-            }
-            (Some(_), None) => return Err(bad("granted_by", "a time granted without how".into())),
+            (Some(at), Some(by)) => Some(
+                GrantedBy::from_name(&by, at).map_err(|e| d.bad("granted_by", e.to_string()))?,
+            ),
+            (Some(_), None) => return Err(d.bad("granted_by", "a time granted without how".into())),
             (None, Some(by)) => {
-                return Err(bad(
-                    "granted_at",
-                    format!("granted by {by:?} without a time"),
-                ))
+                return Err(d.bad("granted_at", format!("granted by {by:?} without a time")))
             }
         };
         Ok(LifecycleRow {
-            task_id: TaskId::new(
-                u64::try_from(id)
-                    .map_err(|_| bad("task_id", format!("{id} is not a task number")))?,
-            ),
+            task_id: d.task_id("task_id")?,
             kind: self
                 .kind
                 .parse()
-                .map_err(|e: crate::view::UnknownName| bad("kind", e.to_string()))?,
+                .map_err(|e: crate::view::UnknownName| d.bad("kind", e.to_string()))?,
             shell_user: self.shell_user,
             groups: self.groups,
             granted,
-            expiry_date: day("expiry_date", self.expiry_date)?,
+            expiry_date: d.day("expiry_date", self.expiry_date)?,
             expiry_contact: self.expiry_contact,
-            reminded_at: time("reminded_at", self.reminded_at)?,
-            reminded_for: day("reminded_for", self.reminded_for)?,
-            expired_noted_at: time("expired_noted_at", self.expired_noted_at)?,
-            expired_for: day("expired_for", self.expired_for)?,
+            reminded_at: d.time("reminded_at", self.reminded_at)?,
+            reminded_for: d.day("reminded_for", self.reminded_for)?,
+            expired_noted_at: d.time("expired_noted_at", self.expired_noted_at)?,
+            expired_for: d.day("expired_for", self.expired_for)?,
         })
     }
 }
