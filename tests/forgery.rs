@@ -2,7 +2,9 @@
 //! a request could wrongly look ready, next to a genuine control task that differs only in the
 //! forged detail. The real bot (client, poller, SQLite store) runs against the simulator at the
 //! file's `now` and at each later instant named in its header; the verdicts and failing checks
-//! are read back from the store.
+//! are read back from the store, and every comment the bot posted on every task of the file is
+//! an exact snapshot (`tests/snapshots/forgery__<file stem>.snap`, see
+//! [`no_forgery_is_ever_ready_and_every_control_is`]).
 //!
 //! Header lines the test reads (in the scenario's leading comment):
 //! - `# expect T501 blocked manager-approval`: at the last instant T501 is `blocked`, and the
@@ -321,6 +323,30 @@ fn the_corpus_is_complete_and_every_file_has_a_forgery_and_a_control() {
             );
         }
     }
+}
+
+/// Every `forgery__*.snap` file is the snapshot of a file of the corpus: a case renamed or
+/// removed leaves no snapshot behind that a reviewer could take for a case still tested.
+#[test]
+fn every_forgery_snapshot_belongs_to_a_case() {
+    let cases: BTreeSet<String> = load_corpus()
+        .iter()
+        .map(|c| c.file.trim_end_matches(".toml").to_string())
+        .collect();
+    let dir = common::root().join("tests/snapshots");
+    let mut snapshots = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/snapshots exists") {
+        let name = entry.expect("a directory entry").file_name();
+        let name = name.to_string_lossy();
+        if let Some(stem) = name
+            .strip_prefix("forgery__")
+            .and_then(|n| n.strip_suffix(".snap"))
+        {
+            snapshots.insert(stem.to_string());
+        }
+    }
+    let orphans: Vec<&String> = snapshots.difference(&cases).collect();
+    assert!(orphans.is_empty(), "snapshots of no case: {orphans:?}");
 }
 
 #[test]
