@@ -2,7 +2,9 @@
 //! a request could wrongly look ready, next to a genuine control task that differs only in the
 //! forged detail. The real bot (client, poller, SQLite store) runs against the simulator at the
 //! file's `now` and at each later instant named in its header; the verdicts and failing checks
-//! are read back from the store.
+//! are read back from the store, and every comment the bot posted on every task of the file is
+//! an exact snapshot (`tests/snapshots/forgery__<file stem>.snap`, see
+//! [`no_forgery_is_ever_ready_and_every_control_is`]).
 //!
 //! Header lines the test reads (in the scenario's leading comment):
 //! - `# expect T501 blocked manager-approval`: at the last instant T501 is `blocked`, and the
@@ -53,6 +55,25 @@ struct Case {
     expects: Vec<Expect>,
     checks: Vec<CheckExpect>,
     ready_control_waived: bool,
+}
+
+impl Case {
+    /// The case's `# expect` lines in one line (`T511 blocked (manager-approval); T512
+    /// ready`), the description of its snapshot.
+    fn summary(&self) -> String {
+        self.expects
+            .iter()
+            .map(|e| {
+                let failing: Vec<&str> = e.failing.iter().map(String::as_str).collect();
+                if failing.is_empty() {
+                    format!("T{} {}", e.task, e.verdict)
+                } else {
+                    format!("T{} {} ({})", e.task, e.verdict, failing.join(", "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 fn corpus_dir() -> PathBuf {
@@ -155,11 +176,45 @@ fn not_passing(report_json: &str) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
-/// Runs one corpus file; returns every failed expectation (empty: all held).
-async fn run_case(case: Case) -> Vec<String> {
+/// What one corpus file's run left: every failed expectation (empty: all held) and every text
+/// the bot posted on each of its tasks ([`posted_on_every_task`]).
+struct Outcome {
+    errors: Vec<String>,
+    posted: String,
+}
+
+/// Every comment the bot posted on each task of the case's scenario, in one text: each task
+/// (in the order of its number) under a `== T501 ==` heading, then its whole thread as
+/// [`World::thread`] shows it (`--- comment N by USER at TIME ---` and the normalised text),
+/// or `(no comment)`.
+fn posted_on_every_task(w: &World, tasks: &[u64]) -> String {
+    tasks
+        .iter()
+        .map(|&t| {
+            let thread = w.thread(t);
+            let thread = if thread.is_empty() {
+                "(no comment)\n".to_string()
+            } else {
+                thread
+            };
+            format!("== T{t} ==\n{thread}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs one corpus file; returns every failed expectation and the texts posted.
+async fn run_case(case: Case) -> Outcome {
     let mut errors = Vec::new();
     let file = &case.file;
-    let w = World::start(&format!("forgery/{file}"), &case.now).await;
+    let scenario = format!("forgery/{file}");
+    let mut tasks: Vec<u64> = common::load_scenario(&scenario)
+        .tasks
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    tasks.sort_unstable();
+    let w = World::start(&scenario, &case.now).await;
     let bot = w.bot().await;
     let forged: Vec<u64> = case
         .expects
@@ -235,7 +290,10 @@ async fn run_case(case: Case) -> Vec<String> {
         }
     }
     store.close().await;
-    errors
+    Outcome {
+        errors,
+        posted: posted_on_every_task(&w, &tasks),
+    }
 }
 
 #[test]
@@ -267,6 +325,30 @@ fn the_corpus_is_complete_and_every_file_has_a_forgery_and_a_control() {
     }
 }
 
+/// Every `forgery__*.snap` file is the snapshot of a file of the corpus: a case renamed or
+/// removed leaves no snapshot behind that a reviewer could take for a case still tested.
+#[test]
+fn every_forgery_snapshot_belongs_to_a_case() {
+    let cases: BTreeSet<String> = load_corpus()
+        .iter()
+        .map(|c| c.file.trim_end_matches(".toml").to_string())
+        .collect();
+    let dir = common::root().join("tests/snapshots");
+    let mut snapshots = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/snapshots exists") {
+        let name = entry.expect("a directory entry").file_name();
+        let name = name.to_string_lossy();
+        if let Some(stem) = name
+            .strip_prefix("forgery__")
+            .and_then(|n| n.strip_suffix(".snap"))
+        {
+            snapshots.insert(stem.to_string());
+        }
+    }
+    let orphans: Vec<&String> = snapshots.difference(&cases).collect();
+    assert!(orphans.is_empty(), "snapshots of no case: {orphans:?}");
+}
+
 #[test]
 fn header_lines_are_read_strictly() {
     let ok = "# expect T1 blocked manager-approval l3\n# expect T2 ready\n# at 2026-11-05T12:00:00Z\n\nnow = \"2026-11-02T12:00:00Z\"\n";
@@ -293,17 +375,36 @@ fn header_lines_are_read_strictly() {
     assert!(parse_case("x.toml", "# expect 1 ready\nnow = \"x\"\n").is_err());
 }
 
+/// Runs every case of the corpus (concurrently) and holds what each showed: no forged task is
+/// ever READY, each task ends with the verdict and exactly the failing checks of its header, and
+/// every comment the bot posted on every task of the case is an exact snapshot.
+///
+/// The snapshots are named file snapshots (`tests/snapshots/forgery__<file stem>.snap`), one per
+/// case, holding each task's thread under a `== T501 ==` heading: a case is one forgery next to
+/// its control, which differ only in the forged detail, so in review the two checklists are
+/// read side by side in one file (the forged check failing or pending with its reason, the
+/// control's READY), and a changed text shows as one diff per case, named after its file. The
+/// snapshot's description is the case's `# expect` lines. The cases run concurrently, so their
+/// texts are collected and asserted here, on the test's thread, one case after the other; a
+/// case whose text changed is named, and every such case is listed, not only the first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_forgery_is_ever_ready_and_every_control_is() {
     let corpus = load_corpus();
     let mut set = tokio::task::JoinSet::new();
     for case in corpus {
-        set.spawn(run_case(case));
+        set.spawn(async move {
+            let (file, summary) = (case.file.clone(), case.summary());
+            (file, summary, run_case(case).await)
+        });
     }
     let mut errors = Vec::new();
+    let mut posted = Vec::new();
     while let Some(r) = set.join_next().await {
         match r {
-            Ok(e) => errors.extend(e),
+            Ok((file, summary, outcome)) => {
+                errors.extend(outcome.errors);
+                posted.push((file, summary, outcome.posted));
+            }
             Err(e) => errors.push(format!("a case panicked: {e}")),
         }
     }
@@ -313,6 +414,25 @@ async fn no_forgery_is_ever_ready_and_every_control_is() {
         "{} problem(s):\n{}",
         errors.len(),
         errors.join("\n\n")
+    );
+    posted.sort();
+    let mut changed = Vec::new();
+    for (file, summary, text) in posted {
+        let name = file.trim_end_matches(".toml").to_string();
+        let mut settings = insta::Settings::clone_current();
+        settings.set_description(summary);
+        let held = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            settings.bind(|| insta::assert_snapshot!(name.as_str(), text))
+        }));
+        if held.is_err() {
+            changed.push(file);
+        }
+    }
+    assert!(
+        changed.is_empty(),
+        "the texts posted in {} case(s) differ from their snapshots: {}",
+        changed.len(),
+        changed.join(", ")
     );
 }
 

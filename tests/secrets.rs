@@ -75,10 +75,18 @@ fn db_bytes(dir: &Path) -> String {
     String::from_utf8_lossy(&all).into_owned()
 }
 
+/// Full runs of the binary under faults, trace logs, `check`, `explain`, a wrong token: the
+/// token and the private key's material appear in no output, not in the database and not in
+/// any comment; every comment posted on the six generated tasks is an exact snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_and_private_keys_appear_nowhere() {
     let sc = scenario();
     let ids: Vec<u64> = sc.tasks.iter().map(|t| t.id).collect();
+    assert_eq!(
+        ids,
+        [100, 101, 102, 103, 104, 105],
+        "each is snapshotted below"
+    );
     let now = sc.now.to_rfc3339();
     let faults = FaultSpec::parse("5xx=0.15,malformed=0.15").unwrap();
     let w = World::start_scenario(
@@ -185,11 +193,18 @@ async fn the_token_and_private_keys_appear_nowhere() {
         let last = sim.comments(id).last().unwrap().text.clone();
         assert!(last.contains("private key"), "T{id}:\n{last}");
     }
-    let last = |id: u64| {
-        let text = sim.comments(id).last().unwrap().text.clone();
-        w.normalise(&text)
-    };
-    insta::assert_snapshot!(last(100), @"
+    // Every comment posted on each generated task, exactly: the whole thread, so that a second
+    // checklist, or one line more, fails here, and a reader sees that the two checklists that
+    // name a private key hold none of it. Only the simulator's URL and the temporary directory
+    // are normalised (`World::thread`, as in every scenario test); nothing else in these texts
+    // varies from one run to the next: the tasks, their public keys (and so the fingerprints
+    // shown) and their times come from `sim::generate`'s fixed seed, the private key is the
+    // fixture file, the bot's token is the generated scenario's constant, and the faults of the
+    // first runs must not change what is posted (a checklist is posted once, when it changes: a
+    // copy posted twice after a fault is a bug, and fails here). The absence asserts above stay:
+    // they hold on the raw texts.
+    insta::assert_snapshot!(w.thread(100), @"
+    --- comment 1 by accessbot at 2026-10-27T19:38:20+00:00 ---
     **accessbot checklist** for this access request: **BLOCKED: waiting for requester, legal.**
     //Needed now//: @user0 (ssh-key, l3), @legalteam (nda)
 
@@ -207,7 +222,8 @@ async fn the_token_and_private_keys_appear_nowhere() {
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
-    insta::assert_snapshot!(last(101), @"
+    insta::assert_snapshot!(w.thread(101), @"
+    --- comment 1 by accessbot at 2026-10-27T19:38:20+00:00 ---
     **accessbot checklist** for this access request: **BLOCKED: waiting for requester, manager.**
     //Needed now//: @user1 (ssh-key)
 
@@ -221,6 +237,88 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet (@[zwsp]aotto approved as the project lead of analytics-users: with no manager named, the manager's or sponsor's approval must come from someone else (or the request names @[zwsp]aotto as manager)[zwsp]); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
     - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:40 UTC (until 2026-10-29 07:40 UTC)
+
+    //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(102), @"
+    --- comment 1 by accessbot at 2026-10-27T19:38:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester.**
+    //Needed now//: @user2 (l3)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user2
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:PlRKppJDotABAXdrfOmP4+kVU0TSuyyZ7w6AxW1BePE
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user2 in the task description
+    - [ ] `l3` (//requester//): @[zwsp]user2 has not signed L[zwsp]3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet
+    - [x] `nda`: @[zwsp]user2 is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mgr0
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:50 UTC (until 2026-10-29 07:50 UTC)
+    - [x] `expiry`: expires on 2027-03-15; expiry contact @[zwsp]mgr0
+
+    //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(103), @"
+    --- comment 1 by accessbot at 2026-10-27T19:38:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Needed now//: @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user3
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:wYjet+A[zwsp]3jHfuyyR5cHC9S/wsFFAuhslqmB8WOIxIhcY
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user3 in the task description
+    - [x] `l3`: @[zwsp]user3 signed L[zwsp]3
+    - [x] `nda`: @[zwsp]user3 is staff
+    - [x] `manager-approval`: approved by @[zwsp]mgr0
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:57 UTC (until 2026-10-29 07:57 UTC)
+
+    //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(104), @"
+    --- comment 1 by accessbot at 2026-10-27T19:38:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Needed now//: @svc-lead (lead-approval:deploy-service)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user4
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:LIz1rOm0Kz4ZcPcQCK9QcFetBuMwd4vdSly3OQCs5Kg
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user4 in the task description
+    - [x] `l3`: @[zwsp]user4 signed L[zwsp]3
+    - [x] `nda`: @[zwsp]user4 is staff
+    - [x] `manager-approval`: approved by @[zwsp]mgr0
+    - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+
+    //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(105), @"
+    --- comment 1 by accessbot at 2026-10-27T19:38:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for legal.**
+    //Needed now//: @legalteam (nda)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user5
+    - [x] `known-groups`: groups: restricted
+    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:GN7+26dQiT0qyBhv6HGwONiQQLvPaZYbFkRdYkONfso
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user5 in the task description
+    - [x] `l3`: @[zwsp]user5 signed L[zwsp]3
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user5 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [x] `manager-approval`: approved by @[zwsp]mgr0
+    - [x] `lead-approval:restricted`: approved by @[zwsp]sre-kim
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 08:12 UTC (until 2026-10-29 08:12 UTC)
+    - [x] `expiry`: expires on 2027-06-15; expiry contact @[zwsp]mgr0
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
