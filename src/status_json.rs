@@ -85,6 +85,8 @@ impl<W: Write> Writer<W> {
 /// view's fields replace the report's, except `verdict`, which the report keeps.
 fn merge(report: &[u8], added: &serde_json::Value, out: &mut Vec<u8>) -> Option<()> {
     let added = added.as_object()?;
+    // Pretty-printing adds about half again (indentation, line breaks, spaces).
+    out.reserve(report.len() + report.len() / 2 + 1024);
     let mut added_texts = Vec::with_capacity(added.len());
     for (k, v) in added {
         added_texts.push((k.as_str(), serde_json::to_string(v).ok()?));
@@ -168,8 +170,10 @@ fn entry(out: &mut Vec<u8>, key: &[u8], first: &mut bool) {
 }
 
 fn indent(out: &mut Vec<u8>, depth: usize) {
-    for _ in 0..depth {
-        out.extend_from_slice(b"  ");
+    const SPACES: &[u8] = &[b' '; 2 * (MAX_DEPTH + 4)];
+    match SPACES.get(..2 * depth) {
+        Some(spaces) => out.extend_from_slice(spaces),
+        None => out.resize(out.len() + 2 * depth, b' '),
     }
 }
 
@@ -252,7 +256,7 @@ impl<'a> Pretty<'a> {
                 out.push(b']');
             }
             b'"' => {
-                let s = self.string()?;
+                let (s, _) = self.string()?;
                 out.push(b'"');
                 out.extend_from_slice(s);
                 out.push(b'"');
@@ -297,34 +301,37 @@ impl<'a> Pretty<'a> {
     }
 
     /// The raw text of a string (between its quotes), if its escapes are the ones serde_json
-    /// writes for the characters they stand for.
-    fn string(&mut self) -> Option<&'a [u8]> {
+    /// writes for the characters they stand for; and whether it holds an escape.
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
         self.eat(b'"')?;
         let start = self.i;
+        let mut escaped = false;
         loop {
+            // Plain bytes are copied as they are: a table says which byte ends the run (a
+            // quote, a backslash, or a raw control character, which is not valid JSON).
+            self.i += plain_run(&self.s[self.i..]);
             match self.next()? {
-                b'"' => return Some(&self.s[start..self.i - 1]),
-                b'\\' => match self.next()? {
-                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                    b'u' => {
-                        let hex = self.s.get(self.i..self.i + 4)?;
-                        self.i += 4;
-                        let lower = |b: u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
-                        // serde_json writes `\u00XX` (lower-case hex) for a control
-                        // character without a short escape, and no other `\u`.
-                        if hex[..2] != *b"00" || !hex[2..].iter().all(|&b| lower(b)) {
-                            return None;
-                        }
-                        let c =
-                            u8::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()?;
-                        if c >= 0x20 || matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
-                            return None;
-                        }
+                b'"' => return Some((&self.s[start..self.i - 1], escaped)),
+                b'\\' => escaped = true,
+                _ => return None,
+            }
+            match self.next()? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                b'u' => {
+                    let hex = self.s.get(self.i..self.i + 4)?;
+                    self.i += 4;
+                    let lower = |b: u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+                    // serde_json writes `\u00XX` (lower-case hex) for a control
+                    // character without a short escape, and no other `\u`.
+                    if hex[..2] != *b"00" || !hex[2..].iter().all(|&b| lower(b)) {
+                        return None;
                     }
-                    _ => return None,
-                },
-                0x00..=0x1f => return None,
-                _ => {}
+                    let c = u8::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()?;
+                    if c >= 0x20 || matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                        return None;
+                    }
+                }
+                _ => return None,
             }
         }
     }
@@ -332,13 +339,52 @@ impl<'a> Pretty<'a> {
     /// An object key: a string without escapes (so its bytes order as the parsed key does),
     /// after `prev`.
     fn key(&mut self, prev: Option<&[u8]>) -> Option<&'a [u8]> {
-        let key = self.string()?;
-        if key.contains(&b'\\') || prev.is_some_and(|p| key <= p) {
+        let (key, escaped) = self.string()?;
+        if escaped || prev.is_some_and(|p| key <= p) {
             return None;
         }
         Some(key)
     }
 }
+
+/// The length of the plain run at the start of `s` (up to the first [`STOP`] byte): eight bytes
+/// at a time while none of them stops it, then byte by byte.
+fn plain_run(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Non-zero when some byte of `w` is below `n` (n <= 0x80): the borrow of a byte below `n`
+    // sets its high bit where the byte's own was clear.
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGH;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        if below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1)
+            | below(w, 0x20)
+            != 0
+        {
+            break;
+        }
+        i += 8;
+    }
+    while i < s.len() && !STOP[usize::from(s[i])] {
+        i += 1;
+    }
+    i
+}
+
+/// The bytes that end a plain run inside a string: `"`, `\\` and the control characters.
+const STOP: [bool; 256] = {
+    let mut stop = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        stop[b] = true;
+        b += 1;
+    }
+    stop[b'"' as usize] = true;
+    stop[b'\\' as usize] = true;
+    stop
+};
 
 #[cfg(test)]
 mod tests {
@@ -441,6 +487,38 @@ mod tests {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100), "]".repeat(100));
         let one = [row(1, &deep)];
         assert_eq!(written(&one, now(), None), previous(&one, now(), None));
+    }
+
+    /// The word-at-a-time scan stops exactly where the byte-by-byte one does: a stop byte (or
+    /// none) at every place of a run of every length, among ASCII and UTF-8 bytes.
+    #[test]
+    fn a_plain_run_ends_where_the_first_stop_byte_is() {
+        let naive = |s: &[u8]| {
+            s.iter()
+                .position(|&b| STOP[usize::from(b)])
+                .unwrap_or(s.len())
+        };
+        let fillers: [&[u8]; 3] = [b"a", "é".as_bytes(), b"\x7f"];
+        let stops = [b'"', b'\\', 0x00, 0x1f, b'\n'];
+        for filler in fillers {
+            for len in 0..40 {
+                let base: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
+                assert_eq!(plain_run(&base), len);
+                for at in 0..len {
+                    for stop in stops {
+                        let mut s = base.clone();
+                        s[at] = stop;
+                        assert_eq!(plain_run(&s), naive(&s), "{s:?}");
+                        assert_eq!(plain_run(&s), at, "{s:?}");
+                    }
+                }
+            }
+        }
+        // Bytes just above the control range and around the stops never stop a run.
+        let near: Vec<u8> = (0x20u8..=0xff)
+            .filter(|b| !matches!(b, b'"' | b'\\'))
+            .collect();
+        assert_eq!(plain_run(&near), near.len());
     }
 
     #[test]

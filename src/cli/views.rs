@@ -49,7 +49,8 @@ pub(super) async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Resu
 /// rows at a time ([`crate::store::Store::status_reports`]) and each is re-indented from its
 /// stored text as it comes ([`crate::status_json::Writer`]), so neither every report nor the
 /// whole document is held at once, and no report is parsed into a `Value`; the database pages
-/// of each slice are let go after it ([`crate::store::Store::unmap_pages`]).
+/// of each slice are let go after it ([`crate::store::Store::unmap_pages`]). SQLite reads the
+/// next slice on its own thread while this one is written, so at most two slices are held.
 async fn print_status_json(
     store: &crate::store::Store,
     rows: &[crate::store::TaskRow],
@@ -58,18 +59,23 @@ async fn print_status_json(
 ) -> anyhow::Result<()> {
     use std::io::Write;
     const SLICE: usize = 500;
+    let read = |slice: &[crate::store::TaskRow]| {
+        let store = store.clone();
+        let ids: Vec<i64> = slice.iter().map(|r| r.id.get() as i64).collect();
+        tokio::spawn(async move { store.status_reports(&ids).await })
+    };
     let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut doc = crate::status_json::Writer::new(out)?;
-    for slice in rows.chunks(SLICE) {
-        let ids: Vec<i64> = slice.iter().map(|r| r.id.get() as i64).collect();
-        let mut reports = store.status_reports(&ids).await?;
-        for r in slice {
-            let (at, report) = reports
-                .remove(&(r.id.get() as i64))
-                .unwrap_or((None, String::new()));
-            doc.item(r, at, &report, now, base)?;
-        }
+    let mut slices = rows.chunks(SLICE).peekable();
+    let mut next = slices.peek().map(|s| read(s));
+    while let (Some(slice), Some(reading)) = (slices.next(), next.take()) {
+        let reports = reading.await??;
         store.unmap_pages().await?;
+        next = slices.peek().map(|s| read(s));
+        for r in slice {
+            let (at, report) = reports.get(r.id.get() as i64).unwrap_or((None, ""));
+            doc.item(r, at, report, now, base)?;
+        }
     }
     doc.finish()?.flush()?;
     Ok(())

@@ -10,6 +10,7 @@ use crate::ids::{Fingerprint, Phid, TaskId};
 use crate::timeline::Moment;
 use crate::view::flag;
 pub use crate::view::{LifecycleRow, TaskRow};
+pub use rows::StatusReports;
 use rows::{json_columns, lifecycle_row, task_row, BRIEF_COLUMNS};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -657,10 +658,7 @@ impl Store {
     /// tasks at a time so that no more than that slice of reports is held. Read as one text of
     /// separated fields like [`Self::view_rows`] (a report is JSON, whose strings hold no raw
     /// control character); a text that does not split cleanly falls back to row by row.
-    pub async fn status_reports(
-        &self,
-        ids: &[i64],
-    ) -> Result<HashMap<i64, (Option<i64>, String)>, StoreError> {
+    pub async fn status_reports(&self, ids: &[i64]) -> Result<rows::StatusReports, StoreError> {
         let list = format!(
             "[{}]",
             ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
@@ -669,14 +667,14 @@ impl Store {
             .bind(&list)
             .fetch_one(&self.pool)
             .await?;
-        if let Some(found) = rows::parse_status_reports(text.as_deref(), count) {
+        if let Some(found) = rows::parse_status_reports(text, count) {
             return Ok(found);
         }
         let rows: Vec<(i64, Option<i64>, String)> = sqlx::query_as(rows::STATUS_REPORTS_PLAIN)
             .bind(&list)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(|(id, at, r)| (id, (at, r))).collect())
+        Ok(rows::StatusReports::from_rows(rows))
     }
 
     /// Lets go of the database pages a read-only store has mapped into memory (the views read

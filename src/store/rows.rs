@@ -469,32 +469,79 @@ pub(super) const STATUS_REPORTS_PLAIN: &str =
      FROM json_each(?) j JOIN tasks t ON t.id = j.value
      LEFT JOIN reports r ON r.task_id = t.id";
 
+/// The reports of one slice of `status --json` (see [`STATUS_REPORTS`]): one text, each task's
+/// evaluation time beside the range of the text that is its report, so a slice of 500 reports
+/// is one allocation and no report is copied out of it.
+#[derive(Debug, Default)]
+pub struct StatusReports {
+    text: String,
+    found: HashMap<i64, (Option<i64>, std::ops::Range<usize>)>,
+}
+
+impl StatusReports {
+    /// The evaluation time and the stored report of task `id`, if the slice holds it.
+    pub fn get(&self, id: i64) -> Option<(Option<i64>, &str)> {
+        let (at, range) = self.found.get(&id)?;
+        Some((*at, &self.text[range.clone()]))
+    }
+
+    /// How many tasks the slice holds.
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    /// Whether the slice holds no task.
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    /// The slice read row by row ([`STATUS_REPORTS_PLAIN`]).
+    pub(super) fn from_rows(rows: Vec<(i64, Option<i64>, String)>) -> Self {
+        let mut out = StatusReports {
+            text: String::with_capacity(rows.iter().map(|r| r.2.len()).sum()),
+            found: HashMap::with_capacity(rows.len()),
+        };
+        for (id, at, report) in rows {
+            let start = out.text.len();
+            out.text.push_str(&report);
+            out.found.insert(id, (at, start..out.text.len()));
+        }
+        out
+    }
+
+    #[cfg(test)]
+    fn to_map(&self) -> HashMap<i64, (Option<i64>, String)> {
+        self.found
+            .iter()
+            .map(|(id, (at, r))| (*id, (*at, self.text[r.clone()].to_string())))
+            .collect()
+    }
+}
+
 /// The reports of [`STATUS_REPORTS`] by id; `None` when the text does not split into `count`
 /// rows of distinct ids (a report holding a row separator), so the caller reads them row by
 /// row.
-pub(super) fn parse_status_reports(
-    text: Option<&str>,
-    count: i64,
-) -> Option<HashMap<i64, (Option<i64>, String)>> {
+pub(super) fn parse_status_reports(text: Option<String>, count: i64) -> Option<StatusReports> {
     let Some(text) = text else {
-        return (count == 0).then(HashMap::new);
+        return (count == 0).then(StatusReports::default);
     };
-    let rows = text.split('\u{1e}');
-    if rows.clone().count() as i64 != count {
-        return None;
+    let mut found = HashMap::with_capacity(usize::try_from(count).ok()?);
+    let mut rows = 0i64;
+    let mut start = 0;
+    for row in text.split('\u{1e}') {
+        rows += 1;
+        let mut f = row.splitn(3, '\u{1f}');
+        let id: i64 = f.next()?.parse().ok()?;
+        let at = match f.next()? {
+            "\u{15}" => None,
+            t => Some(t.parse().ok()?),
+        };
+        let report = f.next()?;
+        let end = start + row.len();
+        found.insert(id, (at, end - report.len()..end));
+        start = end + '\u{1e}'.len_utf8();
     }
-    let found = rows
-        .map(|row| {
-            let mut f = row.splitn(3, '\u{1f}');
-            let id: i64 = f.next()?.parse().ok()?;
-            let at = match f.next()? {
-                "\u{15}" => None,
-                t => Some(t.parse().ok()?),
-            };
-            Some((id, (at, f.next()?.to_string())))
-        })
-        .collect::<Option<HashMap<_, _>>>()?;
-    (found.len() as i64 == count).then_some(found)
+    (rows == count && found.len() as i64 == count).then_some(StatusReports { text, found })
 }
 
 #[cfg(test)]
@@ -728,7 +775,7 @@ mod tests {
                     .await
                     .unwrap();
                 assert_eq!(
-                    parse_status_reports(text.as_deref(), count).is_some(),
+                    parse_status_reports(text, count).is_some(),
                     !report_only,
                     "{extra:?}"
                 );
@@ -739,7 +786,7 @@ mod tests {
                         (r.id.get() as i64, (at, r.report_json.clone()))
                     })
                     .collect();
-                assert_eq!(s.status_reports(&ids).await.unwrap(), reports);
+                assert_eq!(s.status_reports(&ids).await.unwrap().to_map(), reports);
                 assert!(s.status_reports(&[]).await.unwrap().is_empty());
             }
         }
