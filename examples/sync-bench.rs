@@ -59,6 +59,10 @@ struct Args {
     /// time `accessbot status` and `agenda` on it afterwards.
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
+    /// Write the cold sync's requests in flight, sampled every 5 ms, to this file (lines of
+    /// `milliseconds<TAB>in flight<TAB>calls so far`): where the slots stand idle.
+    #[arg(long, value_name = "PATH")]
+    trace_in_flight: Option<PathBuf>,
     /// Internal: run as the simulator process.
     #[arg(long, hide = true)]
     serve_sim: bool,
@@ -217,6 +221,23 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
     let client = poller.client().clone();
 
     // Cold sync: the cycle that posts, and the cycle that reads the bot's comments back.
+    let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u64, usize, u64)>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if args.trace_in_flight.is_some() {
+        let (sampling, samples, stop) = (client.clone(), samples.clone(), stop.clone());
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let sample = (
+                    t0.elapsed().as_millis() as u64,
+                    sampling.in_flight(),
+                    sampling.total_calls(),
+                );
+                samples.lock().expect("samples").push(sample);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    }
     let before = client.total_calls();
     let methods_before = client.calls();
     let cpu_before = cpu_us();
@@ -247,6 +268,16 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
         ));
     }
 
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(path) = &args.trace_in_flight {
+        let text: String = samples
+            .lock()
+            .expect("samples")
+            .iter()
+            .map(|(ms, n, calls)| format!("{ms}\t{n}\t{calls}\n"))
+            .collect();
+        std::fs::write(path, text)?;
+    }
     let before_idle = client.total_calls();
     poller.cycle().await?;
     let idle_calls = client.total_calls() - before_idle;

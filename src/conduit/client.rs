@@ -266,6 +266,15 @@ impl Client {
         self.lock_calls().clone()
     }
 
+    /// How many requests hold a slot now (of `max_in_flight`; 0 when unlimited): what a
+    /// benchmark samples to see where the slots stand idle.
+    pub fn in_flight(&self) -> usize {
+        self.inner
+            .slots
+            .as_ref()
+            .map_or(0, |s| self.inner.opts.max_in_flight - s.available_permits())
+    }
+
     /// The total number of HTTP requests made.
     pub fn total_calls(&self) -> u64 {
         self.lock_calls().values().sum()
