@@ -31,6 +31,10 @@ use tracing::{error, info, warn, Instrument};
 
 /// The most tasks handed to the pipeline at once (and prefetched together) after the poll.
 const BATCH: usize = 100;
+/// How many batches the reader reads at once (timelines and prefetch), so that the slots
+/// are not left idle while one batch's prefetch, or the poll's next page, waits on a round
+/// trip.
+const READ_AHEAD: usize = 2;
 /// A task handed to the pipeline with its timeline as read for its batch
 /// ([`Poller::read_batch`]), or why that read failed.
 type Handed = (Task, Result<Vec<Transaction>, ConduitError>);
@@ -594,9 +598,32 @@ impl Poller {
         let mut planned = Plans::new(self.rules.effects.max_posts_per_cycle as usize);
         let mut checks: Vec<ReuseCheck> = Vec::new();
 
-        // The poll feeds batches (a page of changed tasks, then the due ones) to the pipeline.
-        let (tx, rx) = mpsc::channel::<Vec<Handed>>(2);
-        let producer = self.poll(&rows, cursor, now, &concerned, tx);
+        // The poll feeds batches (a page of changed tasks, then the due ones) to the reader,
+        // which reads up to [`READ_AHEAD`] batches' timelines and prefetches at once, so that
+        // one batch's prefetch and last timelines overlap the next one's and the poll's next
+        // page, and hands each to the pipeline as it is read. A batch is read only once the
+        // pipeline has room for it (its place in the channel is reserved first): a read that
+        // waited for room would hold request slots that the pipeline's own reads need.
+        let (raw_tx, raw_rx) = mpsc::channel::<Vec<Task>>(1);
+        let (tx, rx) = mpsc::channel::<Vec<Handed>>(READ_AHEAD + 1);
+        let producer = self.poll(&rows, cursor, now, &concerned, raw_tx);
+        let reader = async move {
+            let batches = futures::stream::unfold(raw_rx, |mut rx| async move {
+                rx.recv().await.map(|batch| (batch, rx))
+            });
+            batches
+                .map(|batch| {
+                    let tx = tx.clone();
+                    async move {
+                        if let Ok(room) = tx.reserve().await {
+                            room.send(self.read_batch(batch).await);
+                        }
+                    }
+                })
+                .buffer_unordered(READ_AHEAD)
+                .collect::<()>()
+                .await;
+        };
         let consumer = async {
             let tasks = futures::stream::unfold(rx, |mut rx| async move {
                 rx.recv()
@@ -619,7 +646,7 @@ impl Poller {
                 );
             }
         };
-        let (polled, ()) = tokio::join!(producer, consumer);
+        let (polled, (), ()) = tokio::join!(producer, reader, consumer);
         let polled = polled?;
         report.changed = polled.changed;
         report.due = polled.due;
@@ -726,47 +753,81 @@ impl Poller {
                 "post limit of the cycle reached: the other requests are posted in later cycles"
             );
         }
-        let applied: Vec<(Planned, Vec<Effect>, anyhow::Result<()>)> = futures::stream::iter(go)
-            .map(|mut p| async move {
-                let span = tracing::info_span!("task", task = %p.plan.task, phase = "settle");
-                let (effects, result) = self.apply(&mut p.plan).instrument(span).await;
-                (p, effects, result)
-            })
-            .buffer_unordered(self.lanes())
-            .collect()
-            .await;
-        // The cycle's key sightings go with the first settled rows, in their transaction.
-        let mut batch = Batch {
-            keys: std::mem::take(&mut *lock(&self.keys)),
-            ..Batch::default()
-        };
-        let mut settled = Vec::new();
-        for (p, effects, result) in applied {
-            report.effects.extend(effects);
-            let id = p.plan.task;
-            match result {
-                Ok(()) => {
-                    if let Some(a) = p.plan.audit {
-                        info!(task = %id, phase = "verdict", old = a.old.as_deref().unwrap_or("-"), new = a.new.as_str(), "verdict changed");
+        // Each settled plan's row is stored while the other plans are still being applied: the
+        // writer takes what has settled since its last write (up to [`WRITE_BATCH`] rows, one
+        // transaction), so SQLite works on its own thread while requests are in flight.
+        let (settle_tx, mut settle_rx) = mpsc::unbounded_channel::<Plan>();
+        let writer = async {
+            // The cycle's key sightings go with the first settled rows, in their transaction.
+            let mut keys = std::mem::take(&mut *lock(&self.keys));
+            let mut written: anyhow::Result<()> = Ok(());
+            while let Some(first) = settle_rx.recv().await {
+                if written.is_err() {
+                    continue;
+                }
+                let mut batch = Batch {
+                    keys: std::mem::take(&mut keys),
+                    ..Batch::default()
+                };
+                let mut next = Some(first);
+                while let Some(plan) = next {
+                    if let Some(a) = plan.audit {
                         batch.audit.push(a);
                     }
-                    batch.tasks.push(p.plan.row);
-                    batch.lifecycle.extend(p.plan.lifecycle);
-                    settled.push(id);
+                    batch.tasks.push(plan.row);
+                    batch.lifecycle.extend(plan.lifecycle);
+                    next = if batch.tasks.len() < WRITE_BATCH {
+                        settle_rx.try_recv().ok()
+                    } else {
+                        None
+                    };
                 }
-                Err(e) => {
-                    warn!(task = %id, phase = "settle", error = %format!("{e:#}"), "cannot settle the task; retrying next cycle");
-                    fail(report, oldest_failed, id, p.date_modified, format!("{e:#}"));
+                written = self.store.write_batch(&batch).await.map_err(Into::into);
+            }
+            written.map(|()| keys)
+        };
+        let applier = async move {
+            let mut settled = Vec::new();
+            let applied = futures::stream::iter(go)
+                .map(|mut p| async move {
+                    let span = tracing::info_span!("task", task = %p.plan.task, phase = "settle");
+                    let (effects, result) = self.apply(&mut p.plan).instrument(span).await;
+                    (p, effects, result)
+                })
+                .buffer_unordered(self.lanes());
+            let mut applied = std::pin::pin!(applied);
+            while let Some((p, effects, result)) = applied.next().await {
+                report.effects.extend(effects);
+                let id = p.plan.task;
+                match result {
+                    Ok(()) => {
+                        if let Some(a) = &p.plan.audit {
+                            info!(task = %id, phase = "verdict", old = a.old.as_deref().unwrap_or("-"), new = a.new.as_str(), "verdict changed");
+                        }
+                        if !self.opts.dry_run {
+                            // The writer lives as long as this sender: it cannot be gone.
+                            let _ = settle_tx.send(p.plan);
+                        }
+                        settled.push(id);
+                    }
+                    Err(e) => {
+                        warn!(task = %id, phase = "settle", error = %format!("{e:#}"), "cannot settle the task; retrying next cycle");
+                        fail(report, oldest_failed, id, p.date_modified, format!("{e:#}"));
+                    }
                 }
             }
-            if batch.tasks.len() >= WRITE_BATCH && !self.opts.dry_run {
-                self.store.write_batch(&std::mem::take(&mut batch)).await?;
-            }
-        }
+            (settled, report)
+        };
+        let ((settled, report), keys) = tokio::join!(applier, writer);
+        let keys = keys?;
         report.evaluated += settled.len();
         if self.opts.dry_run {
             return Ok(());
         }
+        let mut batch = Batch {
+            keys,
+            ..Batch::default()
+        };
         // Waiting: due again next cycle, their rows as they were.
         for p in waiting {
             let mut row = p.stored.unwrap_or_else(|| TaskRow {
@@ -845,7 +906,7 @@ impl Poller {
         cursor: Option<i64>,
         now: DateTime<Utc>,
         concerned: &HashSet<u64>,
-        tx: mpsc::Sender<Vec<Handed>>,
+        tx: mpsc::Sender<Vec<Task>>,
     ) -> anyhow::Result<Polled> {
         let project = self.src.context().project.clone();
         let mut seen: HashSet<u64> = HashSet::new();
@@ -972,9 +1033,9 @@ impl Poller {
         )
     }
 
-    /// Reads a batch's timelines and prefetches what its tasks need, then hands the batch to
-    /// the pipeline; false when the pipeline stopped taking tasks.
-    async fn hand_over(&self, batch: Vec<Task>, tx: &mpsc::Sender<Vec<Handed>>) -> bool {
+    /// Hands a batch to the reader (which reads its timelines and prefetches what its tasks
+    /// need before the pipeline takes it); false when the pipeline stopped taking tasks.
+    async fn hand_over(&self, batch: Vec<Task>, tx: &mpsc::Sender<Vec<Task>>) -> bool {
         if self.stopping() || tx.is_closed() {
             return false;
         }
@@ -982,8 +1043,7 @@ impl Poller {
             return true;
         }
         self.monitor.tasks_handed(batch.len());
-        let handed = self.read_batch(batch).await;
-        tx.send(handed).await.is_ok()
+        tx.send(batch).await.is_ok()
     }
 
     /// Reads the timelines of a batch (as many at once as the pipeline has lanes; the client
