@@ -469,7 +469,7 @@ pub(super) const STATUS_REPORTS_PLAIN: &str =
      FROM json_each(?) j JOIN tasks t ON t.id = j.value
      LEFT JOIN reports r ON r.task_id = t.id";
 
-/// The reports of one slice of `status --json` (see [`STATUS_REPORTS`]): one text, each task's
+/// The reports of one slice of `status --json` (one query aggregates it): one text, each task's
 /// evaluation time beside the range of the text that is its report, so a slice of 500 reports
 /// is one allocation and no report is copied out of it.
 #[derive(Debug, Default)]
@@ -569,7 +569,8 @@ pub(super) fn view_fields(r: &TaskRow) -> TaskRow {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Batch, Store, StoreError, FULL};
+    use super::super::tasks::FULL;
+    use super::super::{Batch, Store, StoreError};
     use super::*;
     use crate::policy::{Verdict, Who};
     use crate::view::Decision;
