@@ -272,10 +272,10 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]ipark
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M[zwsp]1EFlMdidPaBAOA
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]ipark in the task description
-    - [x] `l3`: @[zwsp]ipark signed L[zwsp]3
+    - [x] `l3`: @[zwsp]ipark signed `L3`
     - [x] `nda`: @[zwsp]ipark is a member of an NDA project
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
@@ -291,10 +291,10 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]ipark
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M[zwsp]1EFlMdidPaBAOA
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]ipark in the task description
-    - [x] `l3`: @[zwsp]ipark signed L[zwsp]3
+    - [x] `l3`: @[zwsp]ipark signed `L3`
     - [x] `nda`: @[zwsp]ipark is a member of an NDA project
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
@@ -387,10 +387,10 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D[zwsp]7r2pWIBNmlSN0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D7r2pWIBNmlSN0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
@@ -405,10 +405,10 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D[zwsp]7r2pWIBNmlSN0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D7r2pWIBNmlSN0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
@@ -427,10 +427,10 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]rtemp
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:pn6MUELG+B[zwsp]3pZsIJz1ZXTXA+TOE+M[zwsp]5+Y/sOLniBqAaw
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:pn6MUELG+B3pZsIJz1ZXTXA+TOE+M5+Y/sOLniBqAaw`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]rtemp in the task description
-    - [x] `l3`: @[zwsp]rtemp signed L[zwsp]3
+    - [x] `l3`: @[zwsp]rtemp signed `L3`
     - [x] `nda`: @[zwsp]rtemp is a member of an NDA project
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`

@@ -536,7 +536,7 @@ fn cases() -> Vec<Case> {
             check: "l3",
             status: "pending",
             who: Some(Who::ClinicDuty),
-            says: "cannot see L3 signatures",
+            says: "cannot see `L3` signatures",
         },
         Case {
             name: "L3 not signed",
@@ -545,7 +545,7 @@ fn cases() -> Vec<Case> {
             check: "l3",
             status: "fail",
             who: Some(Who::Requester),
-            says: "has not signed L3",
+            says: "has not signed `L3`",
         },
         Case {
             name: "L3 verified by a verifier comment",
@@ -559,7 +559,7 @@ fn cases() -> Vec<Case> {
             check: "l3",
             status: "pass",
             who: None,
-            says: "L3 verified by @sre-kim",
+            says: "`L3` verified by @sre-kim",
         },
         Case {
             name: "NDA confirmed by a legal user's comment",
@@ -1196,7 +1196,7 @@ fn cases() -> Vec<Case> {
             check: "l3",
             status: "fail",
             who: Some(Who::Requester),
-            says: "@cwong has not signed L3",
+            says: "@cwong has not signed `L3`",
         },
         Case {
             name: "a volunteer subject needs an expiry even when a staff member filed",

@@ -278,6 +278,27 @@ fn unsafe_parts(text: &str) -> Vec<String> {
             out.push(format!("live mention at {}", m.start()));
         }
     }
+    // The bot's own values and references, posted as they are (`Check::own`): its fixed
+    // monospace words, key types, fingerprints and document, a reference to a comment after
+    // its date, to a request that reuses the key. They are set aside
+    // before the rest is checked, each in exactly the bot's wording.
+    let own = Regex::new(concat!(
+        r"`(subject|Phabricator username:|Requested change:|Reason:|Impact if rejected:|Existing group:",
+        r"|ssh-keygen -t ed25519|ssh-ed25519 AAAA… comment|type base64 \[comment\]|ssh-ed25519|ssh-rsa|L3",
+        r"|SHA256:[A-Za-z0-9+/]{43})`",
+        r"|[0-9]{4}-[0-9]{2}-[0-9]{2} \(T[0-9]+#[0-9]+\)",
+        r"|request by another user \(T[0-9]+\)",
+    ))
+    .unwrap();
+    let text = &text
+        .lines()
+        .map(|l| match l.split_once(": ") {
+            // A check line's id stays: only its message holds the bot's own pieces.
+            Some((head, message)) => format!("{head}: {}", own.replace_all(message, "·")),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     for bad in [
         "{F", "{P", "{T", "://", "[[", "](", "%%%", "``", "!!", "~~", "__", "<b>",
     ] {
@@ -525,16 +546,16 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, ready, code, _[zwsp]_u_[zwsp]_, manager-approval, approved, by (known groups are listed in rules/groups.toml)
     - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
     - [x] `key-fresh`: the key is not used by anyone else
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//requester//): the manager or sponsor could not be read: … is not a Phabricator username: write it as @[zwsp]username
     - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
@@ -543,16 +564,16 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, ready, code, _[zwsp]_u_[zwsp]_, manager-approval, approved, by (known groups are listed in rules/groups.toml)
     - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
     - [x] `key-fresh`: the key is not used by anyone else
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//requester//): the manager or sponsor could not be read: … is not a Phabricator username: write it as @[zwsp]username
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
@@ -567,9 +588,9 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]mallory
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, f1, admin, everyone, root.all, h1 (known groups are listed in rules/groups.toml)
-    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (ssh-ed25[zwsp]519 AAAA… comment)
+    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (`ssh-ed25519 AAAA… comment`)
     - [x] `key-channel`: in paste P[zwsp]77, written by @[zwsp]mallory
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]admin as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -585,9 +606,9 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]mallory
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, f1, admin, everyone, root.all, h1 (known groups are listed in rules/groups.toml)
-    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (ssh-ed25[zwsp]519 AAAA… comment)
+    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (`ssh-ed25519 AAAA… comment`)
     - [x] `key-channel`: in paste P[zwsp]77, written by @[zwsp]mallory
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]admin as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -608,7 +629,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `subject`: filed by the subject @[zwsp]mallory2
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -625,7 +646,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `subject`: filed by the subject @[zwsp]mallory2
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -646,7 +667,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `subject`: filed by the subject @[zwsp]mallory3
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory3 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -663,7 +684,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `subject`: filed by the subject @[zwsp]mallory3
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory3 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -681,17 +702,17 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown group: dead[zwsp]beef[zwsp]1 (known groups are listed in rules/groups.toml)
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901)[zwsp]): production needs a dedicated new key
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T901)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]éT[zwsp]1 as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
@@ -700,17 +721,17 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown group: dead[zwsp]beef[zwsp]1 (known groups are listed in rules/groups.toml)
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901)[zwsp]): production needs a dedicated new key
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T901)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]éT[zwsp]1 as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
@@ -723,17 +744,17 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username root is reserved for a system account: choose another name
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901), an earlier request by another user (T[zwsp]905)[zwsp]): production needs a dedicated new key
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T901), an earlier request by another user (T905)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
@@ -742,17 +763,17 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username root is reserved for a system account: choose another name
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901), an earlier request by another user (T[zwsp]905)[zwsp]): production needs a dedicated new key
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T901), an earlier request by another user (T905)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---

@@ -9,7 +9,7 @@
 
 use crate::ids::TaskId;
 use crate::policy::{Check, CheckId, Checklist, CommentNote, Evidence, Status, Verdict};
-use crate::remarkup_out::{markdown_cell, plain, wikitext_cell};
+use crate::remarkup_out::{inert_except, markdown_cell, plain, wikitext_cell};
 use crate::view::TaskRow;
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -98,11 +98,12 @@ fn check_line(c: &Check, tz: chrono_tz::Tz) -> String {
         }
     }
     // The forms to comment are the bot's own words: posted as they are, in monospace.
+    // So are its own values and references in the rest ([`Check::own`]).
     let (said, forms) = c.message_parts();
     if forms.is_empty() {
-        let _ = write!(line, ": {}", inert(said));
+        let _ = write!(line, ": {}", inert_except(said, &c.own));
     } else {
-        let _ = write!(line, ": {} {forms}", inert(said.trim_end()));
+        let _ = write!(line, ": {} {forms}", inert_except(said.trim_end(), &c.own));
     }
     if let (Some(u), Status::Pending) = (c.until, c.status) {
         let _ = write!(line, " (until {})", when(u, tz));
@@ -1266,6 +1267,7 @@ mod tests {
             evidence: vec![],
             until: None,
             forms_from: Some(lead.len()),
+            own: Vec::new(),
         };
         let line = check_line(&c, chrono_tz::UTC);
         assert!(line.ends_with("comment `Approved.`"), "{line}");
@@ -1276,6 +1278,7 @@ mod tests {
         // Without forms, the whole message is defused.
         let c = Check {
             forms_from: None,
+            own: Vec::new(),
             ..c
         };
         assert!(!check_line(&c, chrono_tz::UTC).contains("`Approved.`"));
@@ -1314,6 +1317,7 @@ mod tests {
                 evidence: vec![],
                 until: None,
                 forms_from: None,
+                own: Vec::new(),
             }],
             sudo_meeting: None,
             sudo_ready_at: None,

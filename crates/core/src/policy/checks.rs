@@ -9,6 +9,21 @@ use crate::rules::{L3Source, Rules};
 use crate::statement::{Reading, Scope, Statement};
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// The bot's fixed words that its messages show in monospace, posted as they are (see
+/// [`Ctx::mark_own`]): the check a message points to, the lines a request can add, the command
+/// that makes a key.
+const OWN_CODE: &[&str] = &[
+    "`subject`",
+    "`Phabricator username:`",
+    "`Requested change:`",
+    "`Reason:`",
+    "`Impact if rejected:`",
+    "`Existing group:`",
+    "`ssh-keygen -t ed25519`",
+    "`ssh-ed25519 AAAA… comment`",
+    "`type base64 [comment]`",
+];
+
 /// What every check reads: the facts, the rules, `now`, and the comments analysed once.
 pub(super) struct Ctx<'a> {
     pub(super) facts: &'a Facts,
@@ -331,6 +346,38 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Registers the pieces of `c`'s message that the bot computed itself ([`Check::own`]):
+    /// its fixed monospace words ([`OWN_CODE`]), the allowed key types, the key's fingerprint
+    /// and `[l3] document`, in backticks; the references to this task's comments
+    /// (`T631#12`) and to the requests that reuse the key (`T952`), which the bot found
+    /// itself. A paste the request names (`P77`) stays defused: its number is the
+    /// requester's. Only what the
+    /// message holds is registered; a requester's text that is equal to one of these pieces
+    /// is posted as the bot's own (the same monospace value, the same link).
+    pub(super) fn mark_own(&self, c: &mut Check) {
+        let f = self.facts;
+        let mut own: Vec<String> = OWN_CODE.iter().map(|s| s.to_string()).collect();
+        own.extend(self.rules.keys.allowed.iter().map(|a| format!("`{a}`")));
+        own.push(format!("`{}`", self.rules.l3.document));
+        if let Some(fp) = f.key.report.as_ref().and_then(|r| r.fingerprint.as_ref()) {
+            own.push(format!("`{fp}`"));
+        }
+        own.extend(
+            f.comments
+                .iter()
+                .map(|k| format!("{}#{}", f.task, k.anchor)),
+        );
+        own.extend(f.key.reuse.iter().filter_map(|r| match r {
+            KeyReuse::EarlierRequest { task } => Some(task.to_string()),
+            _ => None,
+        }));
+        for piece in own {
+            if c.message.contains(&piece) && !c.own.contains(&piece) {
+                c.own.push(piece);
+            }
+        }
+    }
+
     fn key_evidence(&self) -> Vec<Evidence> {
         if !self.facts.sources.key.is_empty() {
             return self.facts.sources.key.clone();
@@ -408,12 +455,15 @@ impl<'a> Ctx<'a> {
                 )
             }
             (_, Some(report)) if report.ok && report.fingerprint.is_some() => {
-                let mut m = report.algorithm.clone().unwrap_or_else(|| "key".into());
+                let mut m = report
+                    .algorithm
+                    .as_ref()
+                    .map_or_else(|| "key".into(), |a| format!("`{a}`"));
                 if let Some(bits) = report.bits {
                     m.push_str(&format!(", {bits} bits"));
                 }
                 if let Some(fp) = &report.fingerprint {
-                    m.push_str(&format!(", {fp}"));
+                    m.push_str(&format!(", `{fp}`"));
                 }
                 pass(CheckId::SshKey, m)
             }
@@ -564,8 +614,9 @@ impl<'a> Ctx<'a> {
         let Some(subject) = self.subject_mention() else {
             return self.without_subject(id);
         };
+        let doc = format!("`{}`", self.rules.l3.document);
         if let L3::Signed { .. } = self.facts.l3 {
-            return pass(id, format!("{subject} signed L3"));
+            return pass(id, format!("{subject} signed {doc}"));
         }
         let mut notes = Vec::new();
         if self.rules.l3.sources.contains(&L3Source::VerifierComment) {
@@ -573,7 +624,7 @@ impl<'a> Ctx<'a> {
                 &id,
                 Statement::L3Verified,
                 &self.rules.l3.verifiers,
-                "L3 verified by",
+                &format!("{doc} verified by"),
             ) {
                 Ok(c) => return c,
                 Err(n) => notes = n,
@@ -585,7 +636,7 @@ impl<'a> Ctx<'a> {
                 Status::Fail,
                 Some(Who::Requester),
                 with_notes(
-                    format!("{subject} has not signed L3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet"),
+                    format!("{subject} has not signed {doc} (Acknowledgement of Wikimedia Server Access Responsibilities) yet"),
                     &notes,
                 ),
             ),
@@ -593,13 +644,13 @@ impl<'a> Ctx<'a> {
                 id,
                 Status::Pending,
                 Some(Who::ClinicDuty),
-                "cannot see L3 signatures: clinic duty must verify the signature".into(),
+                format!("cannot see {doc} signatures: clinic duty must verify the signature"),
             ),
             L3::Unknown { reason } => check(
                 id,
                 Status::Pending,
                 Some(Who::ClinicDuty),
-                format!("the L3 signature could not be checked ({reason}): clinic duty must verify it"),
+                format!("the {doc} signature could not be checked ({reason}): clinic duty must verify it"),
             ),
         }
     }
