@@ -315,7 +315,7 @@ async fn a_later_checklist_begins_with_what_changed_and_hashes_as_without_it() {
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
 
     //Evaluated 2026-11-04 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-06T09:00:00+00:00 ---

@@ -279,7 +279,7 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     - [x] `nda`: @[zwsp]ipark is a member of an NDA project
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -394,7 +394,7 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:30 UTC (until 2026-11-05 09:30 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:30 UTC
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-05T10:00:00+00:00 ---
@@ -434,7 +434,7 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     - [x] `nda`: @[zwsp]rtemp is a member of an NDA project
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:45 UTC (until 2026-11-05 09:45 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:45 UTC
     - [x] `expiry`: expires on 2027-02-01; expiry contact @[zwsp]mboss
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//

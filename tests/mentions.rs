@@ -75,7 +75,7 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -101,7 +101,7 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 13:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -128,7 +128,7 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 14:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -159,7 +159,7 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-02 (T301#27); to approve again, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 15:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -186,7 +186,7 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-02 (T301#27); to approve again, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 17:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -241,7 +241,7 @@ async fn a_named_manager_without_a_staff_account_is_not_mentioned_live() {
     - [x] `nda`: @[zwsp]dlee is staff
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]ghostboss as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:10 UTC (until 2026-11-05 09:10 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:10 UTC
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -260,7 +260,7 @@ async fn a_named_manager_without_a_staff_account_is_not_mentioned_live() {
     - [x] `nda`: @[zwsp]elin is staff
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]victim as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:20 UTC (until 2026-11-05 09:20 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:20 UTC
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");

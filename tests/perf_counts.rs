@@ -767,7 +767,7 @@ fn check_reuse(b: &Bench, base: &Scenario, sources: &[(u64, usize)]) {
         // The bot's own reference to the other request links (it is no requester text).
         assert!(
             last.contains("- [ ] `key-fresh`")
-                && last.contains(&format!("an earlier request by another user (T{source})")),
+                && last.contains(&format!("another user's request (T{source})")),
             "T{task}: {last}"
         );
         assert!(!last.contains("READY"), "T{task}: {last}");

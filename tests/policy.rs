@@ -206,6 +206,17 @@ fn cases() -> Vec<Case> {
             says: "the request names @mboss as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff",
         },
         Case {
+            // Nobody can approve while the request names its own subject as manager: the
+            // requester must act, not a "manager" who is the subject (verdict unchanged).
+            name: "a request naming its subject as manager: the requester names someone else",
+            edit: |f, _, _| f.parsed.request.manager = Some(Username::new("jdoe")),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the request names @jdoe, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor (approval by @mboss does not count: the request names @jdoe as manager)",
+        },
+        Case {
             name: "a named manager not looked up is still asked, never passed",
             edit: |f, _, _| {
                 f.comments.remove(0);
@@ -824,7 +835,25 @@ fn cases() -> Vec<Case> {
             check: "key-fresh",
             status: "fail",
             who: Some(Who::Requester),
-            says: "an earlier request by another user (T7), the admin data of shell user someone",
+            says: "(another user's request (T7), the admin data of shell user someone)",
+        },
+        Case {
+            // The other request may be newer than this one (the key was copied onto an older
+            // task): "another", never "earlier"; several are listed once.
+            name: "a key on two other users' requests names them in one list",
+            edit: |f, _, _| {
+                f.key.reuse = vec![
+                    KeyReuse::EarlierRequest { task: TaskId::new(7) },
+                    KeyReuse::EarlierRequest {
+                        task: TaskId::new(9),
+                    },
+                ]
+            },
+            verdict: Verdict::Blocked,
+            check: "key-fresh",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the key is already used elsewhere (other users' requests (T7, T9)): production needs a dedicated new key",
         },
         Case {
             name: "a key posted by someone else",
@@ -1322,8 +1351,10 @@ fn cases() -> Vec<Case> {
             verdict: Verdict::Blocked,
             check: "manager-approval",
             status: "fail",
-            who: Some(Who::Manager),
-            says: "the request names @cwong, whom it is for, as manager",
+            // The requester must name someone else: the subject cannot approve (and the
+            // note that says so again is left out).
+            who: Some(Who::Requester),
+            says: "the request names @cwong, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor",
         },
         Case {
             name: "the author approving as the named manager counts",
@@ -1371,6 +1402,51 @@ fn unknown_subject(f: &mut Facts) {
     };
     f.subject_staff = false;
     f.subject_nda = false;
+}
+
+/// Each thing is said once: the one-user problem carries its own instruction, the author
+/// named as manager while the subject is unknown is explained once.
+#[test]
+fn repeated_wording_is_said_once() {
+    let r = rules();
+    let mut f = ready();
+    f.parsed.problems.push(Problem {
+        field: "request".into(),
+        message: "one task is for one user, but this one names 2 shell usernames (jdoe, jroe): file one task per user".into(),
+        span: 0..0,
+    });
+    let list = evaluate(&f, &r, at(NOW));
+    assert_eq!(
+        find(&list, "one-user").expect("one-user").message,
+        "one task is for one user, but this one names 2 shell usernames (jdoe, jroe): file one task per user"
+    );
+
+    let mut f = ready();
+    f.subject = Subject::Unknown {
+        reason: "no account matches".into(),
+    };
+    f.parsed.request.manager = Some(Username::new("jdoe"));
+    f.comments[0] = comment(11, "jdoe", "2026-11-03T10:00:00Z", "Approved.");
+    let list = evaluate(&f, &r, at(NOW));
+    let manager = find(&list, "manager-approval").expect("manager-approval");
+    assert_eq!(
+        manager.message,
+        "the request names its author @jdoe as manager, whose approval counts only once it is known whom the request is for (see `subject`); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`"
+    );
+    assert_ne!(manager.status, accessbot::policy::Status::Pass);
+
+    // The subject known and named as manager, approving: said once, for the requester.
+    let mut f = ready();
+    f.parsed.request.manager = Some(Username::new("jdoe"));
+    f.comments[0] = comment(11, "jdoe", "2026-11-03T10:00:00Z", "Approved.");
+    let list = evaluate(&f, &r, at(NOW));
+    let manager = find(&list, "manager-approval").expect("manager-approval");
+    assert_eq!(
+        manager.message,
+        "the request names @jdoe, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor"
+    );
+    assert_eq!(manager.who, Some(Who::Requester));
+    assert_eq!(list.verdict, Verdict::Blocked);
 }
 
 #[test]

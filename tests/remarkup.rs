@@ -287,7 +287,7 @@ fn unsafe_parts(text: &str) -> Vec<String> {
         r"|ssh-keygen -t ed25519|ssh-ed25519 AAAA… comment|type base64 \[comment\]|ssh-ed25519|ssh-rsa|L3",
         r"|SHA256:[A-Za-z0-9+/]{43})`",
         r"|[0-9]{4}-[0-9]{2}-[0-9]{2} \(T[0-9]+#[0-9]+\)",
-        r"|request by another user \(T[0-9]+\)",
+        r"|another user's request \(T[0-9]+\)|other users' requests \(T[0-9]+(?:, T[0-9]+)*\)",
     ))
     .unwrap();
     let text = &text
@@ -554,7 +554,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//requester//): the manager or sponsor could not be read: … is not a Phabricator username: write it as @[zwsp]username
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -577,7 +577,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(902), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -594,7 +594,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]admin as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: the expiry date 2020-01-01 is not in the future; the expiry contact @[zwsp]everyone is not a staff member
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -617,7 +617,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(903), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -633,7 +633,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -655,7 +655,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(904), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -671,7 +671,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory3 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -693,7 +693,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(905), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -705,13 +705,13 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown group: dead[zwsp]beef[zwsp]1 (known groups are listed in rules/groups.toml)
     - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T901)[zwsp]): production needs a dedicated new key
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T901)[zwsp]): production needs a dedicated new key
     - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]éT[zwsp]1 as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -724,7 +724,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown group: dead[zwsp]beef[zwsp]1 (known groups are listed in rules/groups.toml)
     - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T901)[zwsp]): production needs a dedicated new key
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T901)[zwsp]): production needs a dedicated new key
     - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
@@ -735,7 +735,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(906), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -747,13 +747,13 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [x] `known-groups`: groups: analytics-users
     - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T901), an earlier request by another user (T905)[zwsp]): production needs a dedicated new key
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (other users' requests (T901, T905)[zwsp]): production needs a dedicated new key
     - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -766,7 +766,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [x] `known-groups`: groups: analytics-users
     - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T901), an earlier request by another user (T905)[zwsp]): production needs a dedicated new key
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (other users' requests (T901, T905)[zwsp]): production needs a dedicated new key
     - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
@@ -777,7 +777,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
 
     // `check --json` through the real binary prints no key material either.

@@ -217,7 +217,7 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user0 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:34 UTC (until 2026-10-29 07:34 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:34 UTC
     - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mgr0
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -236,7 +236,7 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `nda`: @[zwsp]user1 is staff
     - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet (@[zwsp]aotto approved as the project lead of analytics-users: with no manager named, the manager's or sponsor's approval must come from someone else (or the request names @[zwsp]aotto as manager)[zwsp]); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:40 UTC (until 2026-10-29 07:40 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:40 UTC
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -256,7 +256,7 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `nda`: @[zwsp]user2 is a member of an NDA project
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:50 UTC (until 2026-10-29 07:50 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:50 UTC
     - [x] `expiry`: expires on 2027-03-15; expiry contact @[zwsp]mgr0
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -277,7 +277,7 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `nda`: @[zwsp]user3 is staff
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:57 UTC (until 2026-10-29 07:57 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:57 UTC
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -317,7 +317,7 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user5 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [x] `lead-approval:restricted`: approved by @[zwsp]sre-kim
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 08:12 UTC (until 2026-10-29 08:12 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 08:12 UTC
     - [x] `expiry`: expires on 2027-06-15; expiry contact @[zwsp]mgr0
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//

@@ -92,7 +92,7 @@ async fn a_task_whose_tag_was_removed_is_untagged_not_closed_and_tracked_again_w
     - [x] `nda`: @[zwsp]kpe is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-03 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");

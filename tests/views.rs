@@ -365,7 +365,7 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
 
     //Evaluated 2026-11-17 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-17T10:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-04 10:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-04 10:00 UTC (9 business days ago). Could clinic duty take a look?
     ");
     let rows = w.store().await.tasks(true).await.unwrap();
     let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();

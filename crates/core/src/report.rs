@@ -105,8 +105,12 @@ fn check_line(c: &Check, tz: chrono_tz::Tz) -> String {
     } else {
         let _ = write!(line, ": {} {forms}", inert_except(said.trim_end(), &c.own));
     }
+    // The time that settles it, unless the message already says that time.
     if let (Some(u), Status::Pending) = (c.until, c.status) {
-        let _ = write!(line, " (until {})", when(u, tz));
+        let until = when(u, tz);
+        if !said.contains(&until) {
+            let _ = write!(line, " (until {until})");
+        }
     }
     line
 }
@@ -333,7 +337,9 @@ pub fn is_checklist(text: &str) -> bool {
     text.starts_with(CHECKLIST_HEADER)
 }
 
-/// The one comment that pings clinic duty about a stale request.
+/// The one comment that pings clinic duty about a stale request: no progress since `since`,
+/// `business_days` whole business days ago (the count, [`crate::calendar::business_days_elapsed`],
+/// not the threshold).
 pub fn stale_nudge(
     clinic_duty: &str,
     since: DateTime<Utc>,
@@ -341,10 +347,11 @@ pub fn stale_nudge(
     tz: chrono_tz::Tz,
 ) -> String {
     format!(
-        "**accessbot**: @{} this request has shown no progress since {} ({} business days). Could clinic duty take a look?",
+        "**accessbot**: @{} this request has shown no progress since {} ({} business day{} ago). Could clinic duty take a look?",
         clinic_duty.trim_start_matches('@'),
         when(since, tz),
-        business_days
+        business_days,
+        if business_days == 1 { "" } else { "s" }
     )
 }
 
@@ -1282,6 +1289,41 @@ mod tests {
             ..c
         };
         assert!(!check_line(&c, chrono_tz::UTC).contains("`Approved.`"));
+    }
+
+    #[test]
+    fn a_pending_line_says_its_time_once_and_the_nudge_says_the_days_that_passed() {
+        let until = DateTime::parse_from_rfc3339("2026-11-05T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = Check {
+            id: CheckId::WaitingPeriod,
+            status: Status::Pending,
+            who: None,
+            message: "waiting period of 3 days: ends 2026-11-05 09:00 UTC".into(),
+            evidence: vec![],
+            until: Some(until),
+            forms_from: None,
+            own: Vec::new(),
+        };
+        assert_eq!(
+            check_line(&c, chrono_tz::UTC),
+            "- [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC"
+        );
+        // A message that does not say the time gets it once.
+        let c = Check {
+            message: "on the agenda of the SRE meeting of 2026-11-05".into(),
+            ..c
+        };
+        assert!(check_line(&c, chrono_tz::UTC).ends_with(" (until 2026-11-05 09:00 UTC)"));
+        let nudge = stale_nudge("clinicduty", until, 7, chrono_tz::UTC);
+        assert!(
+            nudge.contains("no progress since 2026-11-05 09:00 UTC (7 business days ago)"),
+            "{nudge}"
+        );
+        assert!(
+            stale_nudge("clinicduty", until, 1, chrono_tz::UTC).contains("(1 business day ago)")
+        );
     }
 
     #[test]

@@ -243,14 +243,17 @@ impl<'a> Ctx<'a> {
         if problems.is_empty() {
             pass(CheckId::OneUser, "one user per task".into())
         } else {
+            // The problems say it already ("one task is for one user … file one task per
+            // user"); the instruction is added only to one that does not.
+            let mut message = problems.join("; ");
+            if !message.contains("one user") && !message.contains("per user") {
+                message.push_str(": file one task per user");
+            }
             check(
                 CheckId::OneUser,
                 Status::Fail,
                 Some(Who::Requester),
-                format!(
-                    "one task per user, please: {} (file a separate task for each user)",
-                    problems.join("; ")
-                ),
+                message,
             )
         }
     }
@@ -492,19 +495,29 @@ impl<'a> Ctx<'a> {
                     "the key is not used by anyone else".into(),
                 )
             } else {
-                let places: Vec<String> = k
+                // Each kind of place once; the other requests in one list. They are other
+                // users' requests, not always earlier ones: the key may have been copied onto
+                // an older task (the earlier appearance of the key wins, design §10).
+                let tasks: Vec<String> = k
                     .reuse
                     .iter()
-                    .map(|r| match r {
-                        KeyReuse::EarlierRequest { task } => {
-                            format!("an earlier request by another user ({task})")
-                        }
-                        KeyReuse::DataYaml { user } => {
-                            format!("the admin data of shell user {user}")
-                        }
-                        KeyReuse::KnownKeys => "the known Cloud VPS keys".into(),
+                    .filter_map(|r| match r {
+                        KeyReuse::EarlierRequest { task } => Some(task.to_string()),
+                        _ => None,
                     })
                     .collect();
+                let mut places: Vec<String> = match tasks.as_slice() {
+                    [] => Vec::new(),
+                    [one] => vec![format!("another user's request ({one})")],
+                    more => vec![format!("other users' requests ({})", more.join(", "))],
+                };
+                places.extend(k.reuse.iter().filter_map(|r| match r {
+                    KeyReuse::DataYaml { user } => {
+                        Some(format!("the admin data of shell user {user}"))
+                    }
+                    KeyReuse::KnownKeys => Some("the known Cloud VPS keys".into()),
+                    KeyReuse::EarlierRequest { .. } => None,
+                }));
                 check(
                     CheckId::KeyFresh,
                     Status::Fail,
@@ -926,8 +939,13 @@ impl<'a> Ctx<'a> {
         } else {
             Vec::new()
         };
+        // The person the request is (or may be) for, named as manager: the message says why
+        // their approval does not count, so no note repeats it.
         let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
             if let Some(why) = self.cannot_approve(c) {
+                if named == Some(&c.author) && self.is_subject(&c.author) {
+                    return Err(None);
+                }
                 return Err(Some(why));
             }
             if let Some(m) = named {
@@ -1003,15 +1021,30 @@ impl<'a> Ctx<'a> {
                 );
             }
         }
+        if let (Some(m), Subject::Known { .. }) = (named, &self.facts.subject) {
+            if self.is_subject(m) {
+                // Nobody's approval can count while the request names its own subject as
+                // manager (theirs is their own, anyone else's is not the named manager's): the
+                // requester must name someone, as when the named manager is not on staff.
+                return check(
+                    CheckId::ManagerApproval,
+                    Status::Fail,
+                    Some(Who::Requester),
+                    with_notes(
+                        format!(
+                            "the request names @{m}, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor"
+                        ),
+                        &outcome.notes,
+                    ),
+                );
+            }
+        }
         let missing = match named {
-            Some(m) if self.is_subject(m) => match &self.facts.subject {
-                Subject::Known { .. } => format!(
-                    "the request names @{m}, whom it is for, as manager: name the manager or sponsor"
-                ),
-                _ => format!(
-                    "the request names its author @{m} as manager, whose approval counts only once it is known whom the request is for (see `subject`)"
-                ),
-            },
+            // The subject is unknown here (a known one returned above): the author may be
+            // the subject.
+            Some(m) if self.is_subject(m) => format!(
+                "the request names its author @{m} as manager, whose approval counts only once it is known whom the request is for (see `subject`)"
+            ),
             Some(m) => format!("no approval from @{m} (the named manager or sponsor) yet"),
             None => "no approval from the manager or sponsor yet".into(),
         };
