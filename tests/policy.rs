@@ -217,6 +217,33 @@ fn cases() -> Vec<Case> {
             says: "the request names @jdoe, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor (approval by @mboss does not count: the request names @jdoe as manager)",
         },
         Case {
+            // "@mbоss" with a Cyrillic о reads exactly like @mboss: the message shows the
+            // character that makes it another name (08-impostor-cyrillic).
+            name: "a named manager with a look-alike character is shown as no account",
+            edit: |f, _, _| {
+                f.parsed.request.manager = Some(Username::new("mb\u{043E}ss"));
+                f.manager_staff = Some(false);
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the request names @mb?ss (the name holds a look-alike character: U+043E, like \"o\") as manager or sponsor, who is not a staff member with an enabled account",
+        },
+        Case {
+            name: "an expiry contact with a look-alike character is shown as no account",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.parsed.request.expiry_contact = Some(Username::new("mb\u{043E}ss"));
+                f.expiry_contact_staff = Some(false);
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the expiry contact @mb?ss (the name holds a look-alike character: U+043E, like \"o\") is not a staff member",
+        },
+        Case {
             name: "a named manager not looked up is still asked, never passed",
             edit: |f, _, _| {
                 f.comments.remove(0);

@@ -954,8 +954,9 @@ impl<'a> Ctx<'a> {
                         return Err(None);
                     }
                     return Err(Some(format!(
-                        "approval by @{} does not count: the request names @{m} as manager",
-                        c.author
+                        "approval by @{} does not count: the request names {} as manager",
+                        c.author,
+                        m.shown()
                     )));
                 }
             }
@@ -1016,7 +1017,8 @@ impl<'a> Ctx<'a> {
                     Status::Fail,
                     Some(Who::Requester),
                     format!(
-                        "the request names @{m} as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff"
+                        "the request names {} as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff",
+                        m.shown()
                     ),
                 );
             }
@@ -1032,7 +1034,8 @@ impl<'a> Ctx<'a> {
                     Some(Who::Requester),
                     with_notes(
                         format!(
-                            "the request names @{m}, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor"
+                            "the request names {}, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor",
+                            m.shown()
                         ),
                         &outcome.notes,
                     ),
@@ -1043,9 +1046,13 @@ impl<'a> Ctx<'a> {
             // The subject is unknown here (a known one returned above): the author may be
             // the subject.
             Some(m) if self.is_subject(m) => format!(
-                "the request names its author @{m} as manager, whose approval counts only once it is known whom the request is for (see `subject`)"
+                "the request names its author {} as manager, whose approval counts only once it is known whom the request is for (see `subject`)",
+                m.shown()
             ),
-            Some(m) => format!("no approval from @{m} (the named manager or sponsor) yet"),
+            Some(m) => format!(
+                "no approval from {} (the named manager or sponsor) yet",
+                m.shown()
+            ),
             None => "no approval from the manager or sponsor yet".into(),
         };
         let group = match requested.as_slice() {
@@ -1453,9 +1460,10 @@ impl<'a> Ctx<'a> {
             }
             Some(c) => match self.facts.expiry_contact_staff {
                 Some(true) => {}
-                Some(false) => {
-                    problems.push(format!("the expiry contact @{c} is not a staff member"))
-                }
+                Some(false) => problems.push(format!(
+                    "the expiry contact {} is not a staff member",
+                    c.shown()
+                )),
                 None => unknown_contact = Some(c),
             },
         }
@@ -1474,7 +1482,10 @@ impl<'a> Ctx<'a> {
                 id,
                 Status::Pending,
                 Some(Who::ClinicDuty),
-                format!("could not verify that the expiry contact @{c} is staff"),
+                format!(
+                    "could not verify that the expiry contact {} is staff",
+                    c.shown()
+                ),
             )
         } else {
             let d = r.expiry_date.map(|d| d.to_string()).unwrap_or_default();
