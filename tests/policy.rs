@@ -271,7 +271,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "no approval from @mboss",
+            says: "no approval from @mboss (the named manager or sponsor) yet (@mboss's comment of 2026-11-03 (T101#11) was not counted: an approval quoted or in code is not read as one, so write it as plain text)",
         },
         Case {
             name: "approval in a code block does not count",
@@ -280,7 +280,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "no approval from @mboss",
+            says: "no approval from @mboss (the named manager or sponsor) yet (@mboss's comment of 2026-11-03 (T101#11) was not counted: an approval quoted or in code is not read as one, so write it as plain text)",
         },
         Case {
             name: "approval in a lang= block does not count",
@@ -289,7 +289,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "no approval from @mboss",
+            says: "no approval from @mboss (the named manager or sponsor) yet (@mboss's comment of 2026-11-03 (T101#11) was not counted: an approval quoted or in code is not read as one, so write it as plain text)",
         },
         Case {
             name: "approval inside quotation marks does not count",
@@ -298,7 +298,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "no approval from @mboss",
+            says: "no approval from @mboss (the named manager or sponsor) yet (@mboss's comment of 2026-11-03 (T101#11) was not counted: an approval quoted or in code is not read as one, so write it as plain text)",
         },
         Case {
             name: "a negated approval is no approval",
@@ -317,6 +317,18 @@ fn cases() -> Vec<Case> {
             status: "fail",
             who: Some(Who::Manager),
             says: "no approval from @mboss",
+        },
+        Case {
+            // A struck approval takes it back; it is no refusal (53-struck-approval).
+            name: "a struck-out approval is said to be struck out, not a no",
+            edit: |f, _, _| {
+                f.comments[0].text = "~~Approved.~~ Waiting for the data steward.".into()
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "(@mboss struck out an approval on 2026-11-03 (T101#11))",
         },
         Case {
             name: "a later withdrawal cancels the approval",
@@ -1045,7 +1057,8 @@ fn cases() -> Vec<Case> {
             check: "sudo-review",
             status: "pending",
             who: None,
-            says: "waiting for the decision",
+            // Said, with why, as an early decision is (35-sre-decision-by-non-decider).
+            says: "waiting for the decision (the SRE meeting decision of @jdoe on 2026-11-16 (T101#13) does not count: @jdoe is not an SRE decider)",
         },
         Case {
             name: "sudo request declined at the meeting",

@@ -6,7 +6,7 @@ use crate::approvals::{Analysed, Cutoff, RoleOutcome, ScopeFit};
 use crate::calendar;
 use crate::ids::{Phid, Username};
 use crate::rules::{L3Source, Rules};
-use crate::statement::{Reading, Scope, Statement};
+use crate::statement::{Reader, Reading, Scope, SetAside, Statement};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The bot's fixed words that its messages show in monospace, posted as they are (see
@@ -617,7 +617,7 @@ impl<'a> Ctx<'a> {
             ));
         }
         for c in &outcome.objections {
-            notes.push(format!("@{} said no on {}", c.author, self.comment_ref(c)));
+            notes.push(self.said_no(c, statement));
         }
         Err(notes)
     }
@@ -722,6 +722,42 @@ impl<'a> Ctx<'a> {
         )
     }
 
+    /// A `no` named in a message: "@mboss said no on 2026-11-03 (T123#45)", or, when the
+    /// comment struck the statement through (`~~Approved.~~`, read as taking it back, never
+    /// as a refusal), "@mboss struck out an approval on …".
+    fn said_no(&self, c: &CommentFact, st: Statement) -> String {
+        match Reader::new(self.rules).set_aside(&c.text, st) {
+            Some(SetAside::Struck) => format!(
+                "@{} struck out {} on {}",
+                c.author,
+                st.describe(),
+                self.comment_ref(c)
+            ),
+            _ => format!("@{} said no on {}", c.author, self.comment_ref(c)),
+        }
+    }
+
+    /// Notes for the comments of people whose word would count (`counts`) that speak of `st`
+    /// only in a quote, code or quotation marks, which are never read as one (design §9): the
+    /// person learns to write it plainly. Removed comments and comments read as anything are
+    /// left out.
+    fn quoted_notes(&self, st: Statement, counts: impl Fn(&CommentFact) -> bool) -> Vec<String> {
+        let reader = Reader::new(self.rules);
+        self.comments
+            .said(st)
+            .filter(|(c, r)| **r == Reading::None && counts(c))
+            .filter(|(c, _)| reader.set_aside(&c.text, st) == Some(SetAside::Quoted))
+            .map(|(c, _)| {
+                format!(
+                    "@{}'s comment of {} was not counted: {} quoted or in code is not read as one, so write it as plain text",
+                    c.author,
+                    self.comment_ref(c),
+                    st.describe()
+                )
+            })
+            .collect()
+    }
+
     /// The form of a statement the bot always understands, for messages: "`Approved.`" or,
     /// for an approval with a group, "`Approved.` or `Approved for deployment.`".
     fn how_to(&self, st: Statement, group: Option<&str>) -> String {
@@ -805,15 +841,14 @@ impl<'a> Ctx<'a> {
                     Status::Pending,
                     Some(Who::ClinicDuty),
                     format!(
-                        "{} by {}, but @{} said no on {}: clinic duty decides",
+                        "{} by {}, but {}: clinic duty decides",
                         if st == Statement::Approve {
                             "approved"
                         } else {
                             "confirmed"
                         },
                         mentions(&outcome.approved),
-                        c.author,
-                        self.comment_ref(c)
+                        self.said_no(c, st)
                     ),
                 );
                 p.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
@@ -878,7 +913,7 @@ impl<'a> Ctx<'a> {
         }
         let mut notes = outcome.notes.clone();
         for c in &outcome.objections {
-            notes.push(format!("@{} said no on {}", c.author, self.comment_ref(c)));
+            notes.push(self.said_no(c, st));
         }
         let lead = format!(
             "{}; to {}, comment ",
@@ -1007,9 +1042,12 @@ impl<'a> Ctx<'a> {
                 ))
             }
         };
-        let outcome = self
-            .comments
-            .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit);
+        let mut outcome =
+            self.comments
+                .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit);
+        outcome
+            .notes
+            .extend(self.quoted_notes(Statement::Approve, |c| eligible(c).is_ok()));
         if let Some(m) = named {
             if !self.is_subject(m) && self.facts.manager_staff == Some(false) {
                 return check(
@@ -1108,7 +1146,12 @@ impl<'a> Ctx<'a> {
 
     /// `lead-approval:<group>`: one of the group's approvers.
     pub(super) fn lead_approval(&self, name: &str, group: &crate::rules::Group) -> Check {
-        let outcome = self.lead_role(name, group);
+        let mut outcome = self.lead_role(name, group);
+        outcome
+            .notes
+            .extend(self.quoted_notes(Statement::Approve, |c| {
+                group.approvers.contains(&c.author) && self.cannot_approve(c).is_none()
+            }));
         let approvers: Vec<String> = group.approvers.iter().map(|a| format!("@{a}")).collect();
         let missing = format!(
             "no approval from a project lead of {name} yet (approvers: {})",
@@ -1166,9 +1209,29 @@ impl<'a> Ctx<'a> {
                 _ => {}
             }
         }
+        // A plain decision by someone who is not a decider is said not to count, and why.
+        let not_counted = |c: &CommentFact| {
+            let why = if !self.rules.people.sre_deciders.contains(&c.author) {
+                format!("@{} is not an SRE decider", c.author)
+            } else {
+                self.cannot_approve(c)
+                    .unwrap_or_else(|| format!("@{} cannot decide this request", c.author))
+            };
+            format!(
+                "the SRE meeting decision of @{} on {} does not count: {why}",
+                c.author,
+                self.comment_ref(c)
+            )
+        };
         let outcome = self.comments.role(
             Statement::SreApproved,
-            |c| if decider(c) { Ok(()) } else { Err(None) },
+            |c| {
+                if decider(c) {
+                    Ok(())
+                } else {
+                    Err(Some(not_counted(c)))
+                }
+            },
             None,
             |_| ScopeFit::Covers,
         );
@@ -1219,6 +1282,7 @@ impl<'a> Ctx<'a> {
                     self.comment_ref(c)
                 ));
             }
+            notes.extend(outcome.notes.iter().cloned());
             notes
         };
         let noted: Vec<Evidence> = early
