@@ -707,7 +707,7 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
     **accessbot removal**: this task asks to remove the access of `aaron` (deployment, analytics-privatedata-users, analytics-users). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
 
     The data.yaml change, checked by re-parsing (`accessbot grant-patch T505 --revoke` prints it too):
-    - aaron is in no other group: the account becomes ensure: absent and its ssh keys are removed; aaron joins the ˋabsentˋ group, which removes the account from every host
+    - aaron is in no other group: the account becomes ensure: absent and its ssh keys are removed; aaron joins the `absent` group, which removes the account from every host
 
     ```lang=diff
     --- a/data.yaml
