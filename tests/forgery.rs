@@ -206,8 +206,9 @@ fn posted_on_every_task(w: &World, tasks: &[u64]) -> String {
 /// What a checklist breaks of the bot's own values and references (issue: "copyable values"):
 /// a U+200B inside a fingerprint, a key type or a command (copied, they would not match
 /// `ssh-keygen -lf` or run), a look-alike `#` in a reference to a comment of a task (dead
-/// text where a link helps), look-alike backticks around the bot's own words, an `L3`
-/// broken after "signed". Each is named with the text around it.
+/// text where a link helps), a broken reference to another request that uses the same key,
+/// look-alike backticks around the bot's own words, an `L3` broken after "signed". Each is
+/// named with what it matched.
 fn uncopyable(text: &str) -> Vec<String> {
     let (zw, hash, tick) = ('\u{200B}', '\u{FF03}', '\u{02CB}');
     let patterns = [
@@ -225,6 +226,10 @@ fn uncopyable(text: &str) -> Vec<String> {
             format!("{tick}(?:subject|Phabricator username:){tick}"),
         ),
         ("document name", format!("signed L{zw}3")),
+        (
+            "reference to another request",
+            format!(r"\(T{zw}[0-9]+[,)]"),
+        ),
     ];
     let mut found = Vec::new();
     for (what, pattern) in patterns {
