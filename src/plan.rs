@@ -401,7 +401,7 @@ pub fn plan(input: Input) -> Plan {
             nudge = Some(report::stale_nudge(
                 &rules.phabricator.clinic_duty,
                 la,
-                rules.timing.stale_after_business_days,
+                crate::calendar::business_days_elapsed(la, now, &rules.timing),
                 tz,
             ));
         }

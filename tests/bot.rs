@@ -52,14 +52,14 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet (approval by @[zwsp]mboss predates the group change on 2026-11-03); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
     - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
 
     //Evaluated 2026-11-03 09:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -78,14 +78,14 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
 
     //Evaluated 2026-11-04 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -104,10 +104,10 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
@@ -316,14 +316,14 @@ async fn the_reconcile_cycle_sees_an_edited_approval_that_the_poll_cannot() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet (approval by @[zwsp]mboss predates the group change on 2026-11-03); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
     - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
 
     //Evaluated 2026-11-03 09:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -356,14 +356,14 @@ async fn the_reconcile_cycle_sees_an_edited_approval_that_the_poll_cannot() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC (until 2026-11-06 08:30 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
 
     //Evaluated 2026-11-03 16:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");

@@ -203,6 +203,45 @@ fn posted_on_every_task(w: &World, tasks: &[u64]) -> String {
         .join("\n")
 }
 
+/// What a checklist breaks of the bot's own values and references (issue: "copyable values"):
+/// a U+200B inside a fingerprint, a key type or a command (copied, they would not match
+/// `ssh-keygen -lf` or run), a look-alike `#` in a reference to a comment of a task (dead
+/// text where a link helps), a broken reference to another request that uses the same key,
+/// look-alike backticks around the bot's own words, an `L3` broken after "signed". Each is
+/// named with what it matched.
+fn uncopyable(text: &str) -> Vec<String> {
+    let (zw, hash, tick) = ('\u{200B}', '\u{FF03}', '\u{02CB}');
+    let patterns = [
+        ("fingerprint", format!(r"SHA256:[A-Za-z0-9+/={zw}]*{zw}")),
+        (
+            "key type or command",
+            format!(r"ed25{zw}519|ssh-keygen[^)]*{zw}"),
+        ),
+        (
+            "comment reference",
+            format!(r"\(T{zw}?[0-9]+{hash}[0-9]+\)"),
+        ),
+        (
+            "monospace",
+            format!("{tick}(?:subject|Phabricator username:){tick}"),
+        ),
+        ("document name", format!("signed L{zw}3")),
+        (
+            "reference to another request",
+            format!(r"\(T{zw}[0-9]+[,)]"),
+        ),
+    ];
+    let mut found = Vec::new();
+    for (what, pattern) in patterns {
+        let re = fancy_regex::Regex::new(&pattern).expect("pattern");
+        for m in re.find_iter(text) {
+            let m = m.expect("no backtrack limit");
+            found.push(format!("{what}: {:?}", m.as_str()));
+        }
+    }
+    found
+}
+
 /// Runs one corpus file; returns every failed expectation and the texts posted.
 async fn run_case(case: Case) -> Outcome {
     let mut errors = Vec::new();
@@ -290,6 +329,15 @@ async fn run_case(case: Case) -> Outcome {
         }
     }
     store.close().await;
+    for &t in &tasks {
+        for c in w.comments(t).iter().filter(|c| report::is_checklist(c)) {
+            errors.extend(
+                uncopyable(c)
+                    .into_iter()
+                    .map(|bad| format!("{file}: T{t}'s checklist breaks the bot's own {bad}")),
+            );
+        }
+    }
     Outcome {
         errors,
         posted: posted_on_every_task(&w, &tasks),

@@ -66,7 +66,7 @@ fn policy_refusals_name_the_reason() {
     assert!(!r.ok);
     assert_eq!(
         r.problems,
-        ["the RSA key has 2048 bits; at least 4096 are required (or use ssh-keygen -t ed25519)"]
+        ["the RSA key has 2048 bits; at least 4096 are required (or use `ssh-keygen -t ed25519`)"]
     );
     assert!(keys::judge(&read("rsa3072.pub"), &rules).problems[0].contains("3072 bits"));
 
@@ -83,7 +83,7 @@ fn policy_refusals_name_the_reason() {
     assert!(!r.ok);
     assert_eq!(
         r.problems,
-        ["ecdsa-sha2-nistp256 keys are not accepted (allowed: ssh-ed25519, ssh-rsa): generate an ed25519 key (ssh-keygen -t ed25519)"]
+        ["ecdsa-sha2-nistp256 keys are not accepted (allowed: `ssh-ed25519`, `ssh-rsa`): generate an ed25519 key (`ssh-keygen -t ed25519`)"]
     );
     let ecdsa_ok = KeyRules {
         allowed: vec!["ecdsa-sha2-nistp256".into()],
@@ -132,7 +132,7 @@ fn broken_keys_are_refused_precisely() {
 
     // No type, no key, type without data.
     let r = keys::judge(data, &rules);
-    assert!(r.problems[0].starts_with("the key type (e.g. ssh-ed25519) is missing"));
+    assert!(r.problems[0].starts_with("the key type (e.g. `ssh-ed25519`) is missing"));
     let r = keys::judge("my key is on my laptop", &rules);
     assert!(r.problems[0].starts_with("no SSH public key was found"));
     let r = keys::judge("ssh-ed25519", &rules);

@@ -272,14 +272,14 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]ipark
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M[zwsp]1EFlMdidPaBAOA
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]ipark in the task description
-    - [x] `l3`: @[zwsp]ipark signed L[zwsp]3
+    - [x] `l3`: @[zwsp]ipark signed `L3`
     - [x] `nda`: @[zwsp]ipark is a member of an NDA project
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -291,10 +291,10 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]ipark
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M[zwsp]1EFlMdidPaBAOA
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]ipark in the task description
-    - [x] `l3`: @[zwsp]ipark signed L[zwsp]3
+    - [x] `l3`: @[zwsp]ipark signed `L3`
     - [x] `nda`: @[zwsp]ipark is a member of an NDA project
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
@@ -387,14 +387,14 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D[zwsp]7r2pWIBNmlSN0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D7r2pWIBNmlSN0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:30 UTC (until 2026-11-05 09:30 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:30 UTC
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-05T10:00:00+00:00 ---
@@ -405,10 +405,10 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D[zwsp]7r2pWIBNmlSN0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:1y9rxMBk6UVGa36WWYIj/Kq7c4bT+D7r2pWIBNmlSN0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
@@ -427,14 +427,14 @@ async fn resolved_after_ready_is_granted_and_resolved_while_blocked_is_closed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]rtemp
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:pn6MUELG+B[zwsp]3pZsIJz1ZXTXA+TOE+M[zwsp]5+Y/sOLniBqAaw
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:pn6MUELG+B3pZsIJz1ZXTXA+TOE+M5+Y/sOLniBqAaw`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]rtemp in the task description
-    - [x] `l3`: @[zwsp]rtemp signed L[zwsp]3
+    - [x] `l3`: @[zwsp]rtemp signed `L3`
     - [x] `nda`: @[zwsp]rtemp is a member of an NDA project
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:45 UTC (until 2026-11-05 09:45 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:45 UTC
     - [x] `expiry`: expires on 2027-02-01; expiry contact @[zwsp]mboss
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -707,7 +707,7 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
     **accessbot removal**: this task asks to remove the access of `aaron` (deployment, analytics-privatedata-users, analytics-users). Make sure the removal is wanted (who asks for it, and for whom) before applying it.
 
     The data.yaml change, checked by re-parsing (`accessbot grant-patch T505 --revoke` prints it too):
-    - aaron is in no other group: the account becomes ensure: absent and its ssh keys are removed; aaron joins the ˋabsentˋ group, which removes the account from every host
+    - aaron is in no other group: the account becomes ensure: absent and its ssh keys are removed; aaron joins the `absent` group, which removes the account from every host
 
     ```lang=diff
     --- a/data.yaml

@@ -141,11 +141,11 @@ async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
     - [x] `subject`: filed by the subject @[zwsp]user2
     - [x] `known-groups`: groups: deployment
     - [ ] `ssh-key` (//requester//): no SSH public key was found (needed unless the shell user already exists)
-    - [x] `l3`: @[zwsp]user2 signed L[zwsp]3
+    - [x] `l3`: @[zwsp]user2 signed `L3`
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:51 UTC (until 2026-10-29 07:51 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:51 UTC
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
 
     //Evaluated 2026-10-28 03:10 UTC. accessbot posts a new checklist whenever this one changes.//

@@ -68,14 +68,14 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -94,14 +94,14 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 13:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -121,14 +121,14 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 14:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -152,14 +152,14 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:aQgu+DovuJ/ITiK6e/CjdTb97wH3HErJu5wVUa2GQHs`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
-    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-02 (T[zwsp]301＃27); to approve again, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-02 (T301#27); to approve again, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 15:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -179,14 +179,14 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
-    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-02 (T[zwsp]301＃27); to approve again, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-02 (T301#27); to approve again, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
 
     //Evaluated 2026-11-02 17:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -234,14 +234,14 @@ async fn a_named_manager_without_a_staff_account_is_not_mentioned_live() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]dlee
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M[zwsp]1EFlMdidPaBAOA
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]dlee in the task description
-    - [x] `l3`: @[zwsp]dlee signed L[zwsp]3
+    - [x] `l3`: @[zwsp]dlee signed `L3`
     - [x] `nda`: @[zwsp]dlee is staff
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]ghostboss as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:10 UTC (until 2026-11-05 09:10 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:10 UTC
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -253,14 +253,14 @@ async fn a_named_manager_without_a_staff_account_is_not_mentioned_live() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]elin
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:pn6MUELG+B[zwsp]3pZsIJz1ZXTXA+TOE+M[zwsp]5+Y/sOLniBqAaw
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:pn6MUELG+B3pZsIJz1ZXTXA+TOE+M5+Y/sOLniBqAaw`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]elin in the task description
-    - [x] `l3`: @[zwsp]elin signed L[zwsp]3
+    - [x] `l3`: @[zwsp]elin signed `L3`
     - [x] `nda`: @[zwsp]elin is staff
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]victim as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:20 UTC (until 2026-11-05 09:20 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:20 UTC
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");

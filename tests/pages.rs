@@ -242,10 +242,10 @@ async fn run_says_it_once_at_start_up_and_posts_no_approval_it_cannot_verify() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [ ] `manager-approval` (//clinic-duty//): approval by @[zwsp]mboss: channel could not be verified
     - [ ] `lead-approval:analytics-privatedata-users` (//clinic-duty//): approval by @[zwsp]aotto: channel could not be verified
@@ -260,10 +260,10 @@ async fn run_says_it_once_at_start_up_and_posts_no_approval_it_cannot_verify() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
@@ -280,10 +280,10 @@ async fn run_says_it_once_at_start_up_and_posts_no_approval_it_cannot_verify() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]jdoe
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
-    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `l3`: @[zwsp]jdoe signed `L3`
     - [x] `nda`: @[zwsp]jdoe is staff
     - [ ] `manager-approval` (//clinic-duty//): approval by @[zwsp]mboss: channel could not be verified
     - [ ] `lead-approval:analytics-privatedata-users` (//clinic-duty//): approval by @[zwsp]aotto: channel could not be verified
@@ -298,10 +298,10 @@ async fn run_says_it_once_at_start_up_and_posts_no_approval_it_cannot_verify() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]jdoe
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
-    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `l3`: @[zwsp]jdoe signed `L3`
     - [x] `nda`: @[zwsp]jdoe is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto

@@ -206,6 +206,44 @@ fn cases() -> Vec<Case> {
             says: "the request names @mboss as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff",
         },
         Case {
+            // Nobody can approve while the request names its own subject as manager: the
+            // requester must act, not a "manager" who is the subject (verdict unchanged).
+            name: "a request naming its subject as manager: the requester names someone else",
+            edit: |f, _, _| f.parsed.request.manager = Some(Username::new("jdoe")),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the request names @jdoe, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor (approval by @mboss does not count: the request names @jdoe as manager)",
+        },
+        Case {
+            // "@mbоss" with a Cyrillic о reads exactly like @mboss: the message shows the
+            // character that makes it another name (08-impostor-cyrillic).
+            name: "a named manager with a look-alike character is shown as no account",
+            edit: |f, _, _| {
+                f.parsed.request.manager = Some(Username::new("mb\u{043E}ss"));
+                f.manager_staff = Some(false);
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the request names @mb?ss (the name holds a look-alike character: U+043E, like \"o\") as manager or sponsor, who is not a staff member with an enabled account",
+        },
+        Case {
+            name: "an expiry contact with a look-alike character is shown as no account",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.parsed.request.expiry_contact = Some(Username::new("mb\u{043E}ss"));
+                f.expiry_contact_staff = Some(false);
+            },
+            verdict: Verdict::Blocked,
+            check: "expiry",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the expiry contact @mb?ss (the name holds a look-alike character: U+043E, like \"o\") is not a staff member",
+        },
+        Case {
             name: "a named manager not looked up is still asked, never passed",
             edit: |f, _, _| {
                 f.comments.remove(0);
@@ -233,7 +271,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "no approval from @mboss",
+            says: "no approval from @mboss (the named manager or sponsor) yet (@mboss's comment of 2026-11-03 (T101#11) was not counted: an approval quoted or in code is not read as one, so write it as plain text)",
         },
         Case {
             name: "approval in a code block does not count",
@@ -242,7 +280,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "no approval from @mboss",
+            says: "no approval from @mboss (the named manager or sponsor) yet (@mboss's comment of 2026-11-03 (T101#11) was not counted: an approval quoted or in code is not read as one, so write it as plain text)",
         },
         Case {
             name: "approval in a lang= block does not count",
@@ -251,7 +289,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "no approval from @mboss",
+            says: "no approval from @mboss (the named manager or sponsor) yet (@mboss's comment of 2026-11-03 (T101#11) was not counted: an approval quoted or in code is not read as one, so write it as plain text)",
         },
         Case {
             name: "approval inside quotation marks does not count",
@@ -260,7 +298,7 @@ fn cases() -> Vec<Case> {
             check: "manager-approval",
             status: "fail",
             who: Some(Who::Manager),
-            says: "no approval from @mboss",
+            says: "no approval from @mboss (the named manager or sponsor) yet (@mboss's comment of 2026-11-03 (T101#11) was not counted: an approval quoted or in code is not read as one, so write it as plain text)",
         },
         Case {
             name: "a negated approval is no approval",
@@ -279,6 +317,18 @@ fn cases() -> Vec<Case> {
             status: "fail",
             who: Some(Who::Manager),
             says: "no approval from @mboss",
+        },
+        Case {
+            // A struck approval takes it back; it is no refusal (53-struck-approval).
+            name: "a struck-out approval is said to be struck out, not a no",
+            edit: |f, _, _| {
+                f.comments[0].text = "~~Approved.~~ Waiting for the data steward.".into()
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "fail",
+            who: Some(Who::Manager),
+            says: "(@mboss struck out an approval on 2026-11-03 (T101#11))",
         },
         Case {
             name: "a later withdrawal cancels the approval",
@@ -536,7 +586,7 @@ fn cases() -> Vec<Case> {
             check: "l3",
             status: "pending",
             who: Some(Who::ClinicDuty),
-            says: "cannot see L3 signatures",
+            says: "cannot see `L3` signatures",
         },
         Case {
             name: "L3 not signed",
@@ -545,7 +595,7 @@ fn cases() -> Vec<Case> {
             check: "l3",
             status: "fail",
             who: Some(Who::Requester),
-            says: "has not signed L3",
+            says: "has not signed `L3`",
         },
         Case {
             name: "L3 verified by a verifier comment",
@@ -559,7 +609,7 @@ fn cases() -> Vec<Case> {
             check: "l3",
             status: "pass",
             who: None,
-            says: "L3 verified by @sre-kim",
+            says: "`L3` verified by @sre-kim",
         },
         Case {
             name: "NDA confirmed by a legal user's comment",
@@ -824,7 +874,25 @@ fn cases() -> Vec<Case> {
             check: "key-fresh",
             status: "fail",
             who: Some(Who::Requester),
-            says: "an earlier request by another user (T7), the admin data of shell user someone",
+            says: "(another user's request (T7), the admin data of shell user someone)",
+        },
+        Case {
+            // The other request may be newer than this one (the key was copied onto an older
+            // task): "another", never "earlier"; several are listed once.
+            name: "a key on two other users' requests names them in one list",
+            edit: |f, _, _| {
+                f.key.reuse = vec![
+                    KeyReuse::EarlierRequest { task: TaskId::new(7) },
+                    KeyReuse::EarlierRequest {
+                        task: TaskId::new(9),
+                    },
+                ]
+            },
+            verdict: Verdict::Blocked,
+            check: "key-fresh",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the key is already used elsewhere (other users' requests (T7, T9)): production needs a dedicated new key",
         },
         Case {
             name: "a key posted by someone else",
@@ -989,7 +1057,8 @@ fn cases() -> Vec<Case> {
             check: "sudo-review",
             status: "pending",
             who: None,
-            says: "waiting for the decision",
+            // Said, with why, as an early decision is (35-sre-decision-by-non-decider).
+            says: "waiting for the decision (the SRE meeting decision of @jdoe on 2026-11-16 (T101#13) does not count: @jdoe is not an SRE decider)",
         },
         Case {
             name: "sudo request declined at the meeting",
@@ -1196,7 +1265,7 @@ fn cases() -> Vec<Case> {
             check: "l3",
             status: "fail",
             who: Some(Who::Requester),
-            says: "@cwong has not signed L3",
+            says: "@cwong has not signed `L3`",
         },
         Case {
             name: "a volunteer subject needs an expiry even when a staff member filed",
@@ -1322,8 +1391,10 @@ fn cases() -> Vec<Case> {
             verdict: Verdict::Blocked,
             check: "manager-approval",
             status: "fail",
-            who: Some(Who::Manager),
-            says: "the request names @cwong, whom it is for, as manager",
+            // The requester must name someone else: the subject cannot approve (and the
+            // note that says so again is left out).
+            who: Some(Who::Requester),
+            says: "the request names @cwong, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor",
         },
         Case {
             name: "the author approving as the named manager counts",
@@ -1371,6 +1442,51 @@ fn unknown_subject(f: &mut Facts) {
     };
     f.subject_staff = false;
     f.subject_nda = false;
+}
+
+/// Each thing is said once: the one-user problem carries its own instruction, the author
+/// named as manager while the subject is unknown is explained once.
+#[test]
+fn repeated_wording_is_said_once() {
+    let r = rules();
+    let mut f = ready();
+    f.parsed.problems.push(Problem {
+        field: "request".into(),
+        message: "one task is for one user, but this one names 2 shell usernames (jdoe, jroe): file one task per user".into(),
+        span: 0..0,
+    });
+    let list = evaluate(&f, &r, at(NOW));
+    assert_eq!(
+        find(&list, "one-user").expect("one-user").message,
+        "one task is for one user, but this one names 2 shell usernames (jdoe, jroe): file one task per user"
+    );
+
+    let mut f = ready();
+    f.subject = Subject::Unknown {
+        reason: "no account matches".into(),
+    };
+    f.parsed.request.manager = Some(Username::new("jdoe"));
+    f.comments[0] = comment(11, "jdoe", "2026-11-03T10:00:00Z", "Approved.");
+    let list = evaluate(&f, &r, at(NOW));
+    let manager = find(&list, "manager-approval").expect("manager-approval");
+    assert_eq!(
+        manager.message,
+        "the request names its author @jdoe as manager, whose approval counts only once it is known whom the request is for (see `subject`); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`"
+    );
+    assert_ne!(manager.status, accessbot::policy::Status::Pass);
+
+    // The subject known and named as manager, approving: said once, for the requester.
+    let mut f = ready();
+    f.parsed.request.manager = Some(Username::new("jdoe"));
+    f.comments[0] = comment(11, "jdoe", "2026-11-03T10:00:00Z", "Approved.");
+    let list = evaluate(&f, &r, at(NOW));
+    let manager = find(&list, "manager-approval").expect("manager-approval");
+    assert_eq!(
+        manager.message,
+        "the request names @jdoe, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor"
+    );
+    assert_eq!(manager.who, Some(Who::Requester));
+    assert_eq!(list.verdict, Verdict::Blocked);
 }
 
 #[test]

@@ -183,7 +183,7 @@ async fn group_privilege_changes_are_requests_with_their_own_checks() {
     - [x] `known-groups`: group: analytics-users
     - [x] `change-described`: the requested change is described (the change mentions sudo, root, NOPASSWD or a privileges line: it needs a security review at the SRE meeting)
     - [x] `reason`: the reason and the impact if rejected are given
-    - [ ] `lead-approval:analytics-users` (//clinic-duty//): could not read @[zwsp]aotto's comment of 2026-11-02 (T[zwsp]603＃61) as an approval: it is conditional (if, once, unless, pending …); clinic duty confirms, or @[zwsp]aotto comments `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//clinic-duty//): could not read @[zwsp]aotto's comment of 2026-11-02 (T603#61) as an approval: it is conditional (if, once, unless, pending …); clinic duty confirms, or @[zwsp]aotto comments `Approved.` or `Approved for analytics-users.`
     - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
 
     //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -194,8 +194,8 @@ async fn group_privilege_changes_are_requests_with_their_own_checks() {
     //Needed now//: @jdev (change-described, reason)
 
     - [x] `known-groups`: group: analytics-users
-    - [ ] `change-described` (//requester//): the requested change is not described: write ˋRequested change:ˋ and what should change (for sudo, the exact rule)
-    - [ ] `reason` (//requester//): missing: the impact if it is rejected (ˋImpact if rejected:ˋ)
+    - [ ] `change-described` (//requester//): the requested change is not described: write `Requested change:` and what should change (for sudo, the exact rule)
+    - [ ] `reason` (//requester//): missing: the impact if it is rejected (`Impact if rejected:`)
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
     - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
 
@@ -297,7 +297,7 @@ async fn ldap_only_requests_need_no_key_and_check_eligibility() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]stew
     - [x] `known-groups`: groups: klaxon-users
-    - [x] `l3`: @[zwsp]stew signed L[zwsp]3
+    - [x] `l3`: @[zwsp]stew signed `L3`
     - [x] `nda`: @[zwsp]stew is a member of an NDA project
     - [x] `eligibility:klaxon-users`: @[zwsp]stew may join klaxon-users: a member of Stewards
     - [x] `manager-approval`: approved by @[zwsp]mboss
@@ -317,7 +317,7 @@ async fn ldap_only_requests_need_no_key_and_check_eligibility() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]volx
     - [x] `known-groups`: groups: klaxon-users
-    - [x] `l3`: @[zwsp]volx signed L[zwsp]3
+    - [x] `l3`: @[zwsp]volx signed `L3`
     - [x] `nda`: @[zwsp]volx is a member of an NDA project
     - [ ] `eligibility:klaxon-users` (//clinic-duty//): @[zwsp]volx is not eligible for klaxon-users: only members of Stewards and the people in the eligible list stewards.txt may join it
     - [x] `manager-approval`: approved by @[zwsp]mboss
@@ -335,7 +335,7 @@ async fn ldap_only_requests_need_no_key_and_check_eligibility() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]listed
     - [x] `known-groups`: groups: klaxon-users
-    - [x] `l3`: @[zwsp]listed signed L[zwsp]3
+    - [x] `l3`: @[zwsp]listed signed `L3`
     - [x] `nda`: @[zwsp]listed is a member of an NDA project
     - [x] `eligibility:klaxon-users`: @[zwsp]listed may join klaxon-users: in the eligible list stewards.txt
     - [x] `manager-approval`: approved by @[zwsp]mboss
@@ -466,17 +466,17 @@ async fn volunteers_need_data_access_and_an_executive_sign_off_last() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]vol3
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:n7gb88aR6/4qn3oe4/0t16cJXW05TCtLQMzkQriKUww
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:n7gb88aR6/4qn3oe4/0t16cJXW05TCtLQMzkQriKUww`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]vol3 in the task description
-    - [x] `l3`: @[zwsp]vol3 signed L[zwsp]3
+    - [x] `l3`: @[zwsp]vol3 signed `L3`
     - [x] `nda`: @[zwsp]vol3 is a member of an NDA project
     - [x] `data-access`: research collaboration confirmed by @[zwsp]researchlead
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:45 UTC
     - [x] `expiry`: expires on 2027-06-30; expiry contact @[zwsp]mboss
-    - [ ] `executive-signoff` (//clinic-duty//): could not read @[zwsp]exec-lee's comment of 2026-11-02 (T[zwsp]611＃97) as an executive sign-off: it is conditional (if, once, unless, pending …); clinic duty confirms, or @[zwsp]exec-lee comments `Executive sign-off: given.`
+    - [ ] `executive-signoff` (//clinic-duty//): could not read @[zwsp]exec-lee's comment of 2026-11-02 (T611#97) as an executive sign-off: it is conditional (if, once, unless, pending …); clinic duty confirms, or @[zwsp]exec-lee comments `Executive sign-off: given.`
 
     //Evaluated 2026-11-15 16:00 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -489,10 +489,10 @@ async fn volunteers_need_data_access_and_an_executive_sign_off_last() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]vol1
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:fvQsU9QLwU/+b/hLr7/ICG7xZONsKvhP7xspk/Fh2vQ
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:fvQsU9QLwU/+b/hLr7/ICG7xZONsKvhP7xspk/Fh2vQ`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]vol1 in the task description
-    - [x] `l3`: @[zwsp]vol1 signed L[zwsp]3
+    - [x] `l3`: @[zwsp]vol1 signed `L3`
     - [x] `nda`: @[zwsp]vol1 is a member of an NDA project
     - [x] `data-access`: @[zwsp]vol1 is a member of a research project (Research-Collab)
     - [x] `manager-approval`: approved by @[zwsp]mboss
@@ -512,12 +512,12 @@ async fn volunteers_need_data_access_and_an_executive_sign_off_last() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]vol2
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:jvmLBogBmPNTWUylWXQmuSdq0whNMKYdwg3OwHjlYWQ
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:jvmLBogBmPNTWUylWXQmuSdq0whNMKYdwg3OwHjlYWQ`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]vol2 in the task description
-    - [x] `l3`: @[zwsp]vol2 signed L[zwsp]3
+    - [x] `l3`: @[zwsp]vol2 signed `L3`
     - [x] `nda`: @[zwsp]vol2 is a member of an NDA project
-    - [ ] `data-access` (//clinic-duty//): could not read @[zwsp]researchlead's comment of 2026-11-02 (T[zwsp]610＃87) as a research confirmation: it asks a question; clinic duty confirms, or @[zwsp]researchlead comments `Research collaboration confirmed.`
+    - [ ] `data-access` (//clinic-duty//): could not read @[zwsp]researchlead's comment of 2026-11-02 (T610#87) as a research confirmation: it asks a question; clinic duty confirms, or @[zwsp]researchlead comments `Research collaboration confirmed.`
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:40 UTC
@@ -534,10 +534,10 @@ async fn volunteers_need_data_access_and_an_executive_sign_off_last() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-admins
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:YdVQXXjDuH6VlGsWkn68L73oDlMp7G/Q[zwsp]8xzmGB8mSLI
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:YdVQXXjDuH6VlGsWkn68L73oDlMp7G/Q8xzmGB8mSLI`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-admins`: approved by @[zwsp]aotto

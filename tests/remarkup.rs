@@ -278,6 +278,27 @@ fn unsafe_parts(text: &str) -> Vec<String> {
             out.push(format!("live mention at {}", m.start()));
         }
     }
+    // The bot's own values and references, posted as they are (`Check::own`): its fixed
+    // monospace words, key types, fingerprints and document, a reference to a comment after
+    // its date, to a request that reuses the key. They are set aside
+    // before the rest is checked, each in exactly the bot's wording.
+    let own = Regex::new(concat!(
+        r"`(subject|Phabricator username:|Requested change:|Reason:|Impact if rejected:|Existing group:",
+        r"|ssh-keygen -t ed25519|ssh-ed25519 AAAA… comment|type base64 \[comment\]|ssh-ed25519|ssh-rsa|L3",
+        r"|SHA256:[A-Za-z0-9+/]{43})`",
+        r"|[0-9]{4}-[0-9]{2}-[0-9]{2} \(T[0-9]+#[0-9]+\)",
+        r"|another user's request \(T[0-9]+\)|other users' requests \(T[0-9]+(?:, T[0-9]+)*\)",
+    ))
+    .unwrap();
+    let text = &text
+        .lines()
+        .map(|l| match l.split_once(": ") {
+            // A check line's id stays: only its message holds the bot's own pieces.
+            Some((head, message)) => format!("{head}: {}", own.replace_all(message, "·")),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     for bad in [
         "{F", "{P", "{T", "://", "[[", "](", "%%%", "``", "!!", "~~", "__", "<b>",
     ] {
@@ -498,7 +519,12 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     for leaked in ["every check passes", "clinic duty may grant", "READY"] {
         assert!(!t905.contains(leaked), "{leaked:?} leaked into {t905}");
     }
-    for echoed in ["@\u{200B}éT\u{200B}1", "dead\u{200B}beef\u{200B}1"] {
+    // The manager "@éT1" names no account (not ASCII): its é is shown as `?` and named, and
+    // the monogram after it is still broken (éT1 glued is `inert`'s unit test).
+    for echoed in [
+        "@\u{200B}?T\u{200B}1 (the name holds a character outside ASCII: U+00E9)",
+        "dead\u{200B}beef\u{200B}1",
+    ] {
         assert!(t905.contains(echoed), "{echoed:?} not in {t905}");
     }
     // A reserved shell username fails request-complete, named.
@@ -525,16 +551,16 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, ready, code, _[zwsp]_u_[zwsp]_, manager-approval, approved, by (known groups are listed in rules/groups.toml)
     - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
     - [x] `key-fresh`: the key is not used by anyone else
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//requester//): the manager or sponsor could not be read: … is not a Phabricator username: write it as @[zwsp]username
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
@@ -543,20 +569,20 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, ready, code, _[zwsp]_u_[zwsp]_, manager-approval, approved, by (known groups are listed in rules/groups.toml)
     - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
     - [x] `key-fresh`: the key is not used by anyone else
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//requester//): the manager or sponsor could not be read: … is not a Phabricator username: write it as @[zwsp]username
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(902), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -567,13 +593,13 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]mallory
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, f1, admin, everyone, root.all, h1 (known groups are listed in rules/groups.toml)
-    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (ssh-ed25[zwsp]519 AAAA… comment)
+    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (`ssh-ed25519 AAAA… comment`)
     - [x] `key-channel`: in paste P[zwsp]77, written by @[zwsp]mallory
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]admin as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: the expiry date 2020-01-01 is not in the future; the expiry contact @[zwsp]everyone is not a staff member
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -585,9 +611,9 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]mallory
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, f1, admin, everyone, root.all, h1 (known groups are listed in rules/groups.toml)
-    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (ssh-ed25[zwsp]519 AAAA… comment)
+    - [ ] `ssh-key` (//requester//): no SSH public key was found: post the whole line of your .pub file (`ssh-ed25519 AAAA… comment`)
     - [x] `key-channel`: in paste P[zwsp]77, written by @[zwsp]mallory
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//requester//): the request names @[zwsp]admin as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -596,7 +622,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(903), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -608,11 +634,11 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `subject`: filed by the subject @[zwsp]mallory2
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -625,7 +651,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `subject`: filed by the subject @[zwsp]mallory2
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -634,7 +660,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(904), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -646,11 +672,11 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `subject`: filed by the subject @[zwsp]mallory3
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory3 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
     - [ ] `expiry` (//requester//): a requester who is not staff needs an expiry date in the future and a staff expiry contact: no valid expiry date (YYYY-MM-DD); no expiry contact
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -663,7 +689,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [x] `subject`: filed by the subject @[zwsp]mallory3
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//clinic-duty//): cannot see L[zwsp]3 signatures: clinic duty must verify the signature
+    - [ ] `l3` (//clinic-duty//): cannot see `L3` signatures: clinic duty must verify the signature
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]mallory3 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
@@ -672,7 +698,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 10:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(905), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -681,17 +707,17 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown group: dead[zwsp]beef[zwsp]1 (known groups are listed in rules/groups.toml)
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901)[zwsp]): production needs a dedicated new key
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `manager-approval` (//requester//): the request names @[zwsp]éT[zwsp]1 as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T901)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `manager-approval` (//requester//): the request names @[zwsp]?T[zwsp]1 (the name holds a character outside ASCII: U+00E9) as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
@@ -700,21 +726,21 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters)
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown group: dead[zwsp]beef[zwsp]1 (known groups are listed in rules/groups.toml)
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901)[zwsp]): production needs a dedicated new key
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `manager-approval` (//requester//): the request names @[zwsp]éT[zwsp]1 as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T901)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `manager-approval` (//requester//): the request names @[zwsp]?T[zwsp]1 (the name holds a character outside ASCII: U+00E9) as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
     insta::assert_snapshot!(w.thread(906), @"
     --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
@@ -723,17 +749,17 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username root is reserved for a system account: choose another name
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901), an earlier request by another user (T[zwsp]905)[zwsp]): production needs a dedicated new key
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (other users' requests (T901, T905)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC (until 2026-11-05 09:00 UTC)
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-20T12:00:00+00:00 ---
@@ -742,21 +768,21 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
 
     - [ ] `request-complete` (//requester//): the shell username root is reserved for a system account: choose another name
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a ˋPhabricator username:ˋ line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o
-    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (an earlier request by another user (T[zwsp]901), an earlier request by another user (T[zwsp]905)[zwsp]): production needs a dedicated new key
-    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
-    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:0vOvYbtelfdOc+Up0pUKiInINYDeGN8TayrSr6esL1o`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (other users' requests (T901, T905)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-users.`
     - [ ] `lead-approval:analytics-users` (//project-lead//): no approval from a project lead of analytics-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
-    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see ˋsubjectˋ)
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
 
     //Evaluated 2026-11-20 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-20T12:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-02 09:00 UTC (14 business days ago). Could clinic duty take a look?
     ");
 
     // `check --json` through the real binary prints no key material either.

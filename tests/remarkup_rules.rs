@@ -810,6 +810,7 @@ fn checklist_quoting(value: &str) -> Checklist {
             evidence: vec![],
             until: None,
             forms_from: None,
+            own: Vec::new(),
         }],
         sudo_meeting: None,
         sudo_ready_at: None,

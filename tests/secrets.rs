@@ -213,11 +213,11 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `subject`: filed by the subject @[zwsp]user0
     - [x] `known-groups`: groups: deployment
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [ ] `l3` (//requester//): @[zwsp]user0 has not signed L[zwsp]3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet
+    - [ ] `l3` (//requester//): @[zwsp]user0 has not signed `L3` (Acknowledgement of Wikimedia Server Access Responsibilities) yet
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user0 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:34 UTC (until 2026-10-29 07:34 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:34 UTC
     - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mgr0
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -232,11 +232,11 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `subject`: filed by the subject @[zwsp]user1
     - [x] `known-groups`: groups: analytics-users
     - [ ] `ssh-key` (//requester//): a private key was posted: it must be considered compromised; generate a new key pair and post only the public key
-    - [x] `l3`: @[zwsp]user1 signed L[zwsp]3
+    - [x] `l3`: @[zwsp]user1 signed `L3`
     - [x] `nda`: @[zwsp]user1 is staff
     - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet (@[zwsp]aotto approved as the project lead of analytics-users: with no manager named, the manager's or sponsor's approval must come from someone else (or the request names @[zwsp]aotto as manager)[zwsp]); to approve, comment `Approved.` or `Approved for analytics-users.`
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:40 UTC (until 2026-10-29 07:40 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:40 UTC
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -249,14 +249,14 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]user2
     - [x] `known-groups`: groups: analytics-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:PlRKppJDotABAXdrfOmP4+kVU0TSuyyZ7w6AxW1BePE
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:PlRKppJDotABAXdrfOmP4+kVU0TSuyyZ7w6AxW1BePE`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]user2 in the task description
-    - [ ] `l3` (//requester//): @[zwsp]user2 has not signed L[zwsp]3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet
+    - [ ] `l3` (//requester//): @[zwsp]user2 has not signed `L3` (Acknowledgement of Wikimedia Server Access Responsibilities) yet
     - [x] `nda`: @[zwsp]user2 is a member of an NDA project
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:50 UTC (until 2026-10-29 07:50 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:50 UTC
     - [x] `expiry`: expires on 2027-03-15; expiry contact @[zwsp]mgr0
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
@@ -270,14 +270,14 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]user3
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:wYjet+A[zwsp]3jHfuyyR5cHC9S/wsFFAuhslqmB8WOIxIhcY
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:wYjet+A3jHfuyyR5cHC9S/wsFFAuhslqmB8WOIxIhcY`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]user3 in the task description
-    - [x] `l3`: @[zwsp]user3 signed L[zwsp]3
+    - [x] `l3`: @[zwsp]user3 signed `L3`
     - [x] `nda`: @[zwsp]user3 is staff
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:57 UTC (until 2026-10-29 07:57 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:57 UTC
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
@@ -290,10 +290,10 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]user4
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:LIz1rOm0Kz4ZcPcQCK9QcFetBuMwd4vdSly3OQCs5Kg
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:LIz1rOm0Kz4ZcPcQCK9QcFetBuMwd4vdSly3OQCs5Kg`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]user4 in the task description
-    - [x] `l3`: @[zwsp]user4 signed L[zwsp]3
+    - [x] `l3`: @[zwsp]user4 signed `L3`
     - [x] `nda`: @[zwsp]user4 is staff
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
@@ -310,14 +310,14 @@ async fn the_token_and_private_keys_appear_nowhere() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]user5
     - [x] `known-groups`: groups: restricted
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:GN7+26dQiT0qyBhv6HGwONiQQLvPaZYbFkRdYkONfso
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:GN7+26dQiT0qyBhv6HGwONiQQLvPaZYbFkRdYkONfso`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]user5 in the task description
-    - [x] `l3`: @[zwsp]user5 signed L[zwsp]3
+    - [x] `l3`: @[zwsp]user5 signed `L3`
     - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user5 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
     - [x] `manager-approval`: approved by @[zwsp]mgr0
     - [x] `lead-approval:restricted`: approved by @[zwsp]sre-kim
-    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 08:12 UTC (until 2026-10-29 08:12 UTC)
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 08:12 UTC
     - [x] `expiry`: expires on 2027-06-15; expiry contact @[zwsp]mgr0
 
     //Evaluated 2026-10-27 19:38 UTC. accessbot posts a new checklist whenever this one changes.//

@@ -322,10 +322,10 @@ async fn one_unreadable_task_never_stops_the_others() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]asmith
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:JuI/dDJ5Ymy6FELywnsGL+vgwnAr5ToRQQ059KTQLxg
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:JuI/dDJ5Ymy6FELywnsGL+vgwnAr5ToRQQ059KTQLxg`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]asmith in the task description
-    - [x] `l3`: @[zwsp]asmith signed L[zwsp]3
+    - [x] `l3`: @[zwsp]asmith signed `L3`
     - [x] `nda`: @[zwsp]asmith is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
@@ -341,10 +341,10 @@ async fn one_unreadable_task_never_stops_the_others() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]asmith
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:JuI/dDJ5Ymy6FELywnsGL+vgwnAr5ToRQQ059KTQLxg
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:JuI/dDJ5Ymy6FELywnsGL+vgwnAr5ToRQQ059KTQLxg`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]asmith in the task description
-    - [x] `l3`: @[zwsp]asmith signed L[zwsp]3
+    - [x] `l3`: @[zwsp]asmith signed `L3`
     - [x] `nda`: @[zwsp]asmith is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
@@ -361,10 +361,10 @@ async fn one_unreadable_task_never_stops_the_others() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]jdoe
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
-    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `l3`: @[zwsp]jdoe signed `L3`
     - [x] `nda`: @[zwsp]jdoe is staff
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
     - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
@@ -458,10 +458,10 @@ async fn a_timeline_over_the_cap_is_read_in_smaller_pages_or_set_aside() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]jdoe
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
-    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `l3`: @[zwsp]jdoe signed `L3`
     - [x] `nda`: @[zwsp]jdoe is staff
     - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet; to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
     - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`

@@ -37,10 +37,10 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]dpatel
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `ssh-key`: `ssh-rsa`, 4096 bits, `SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
-    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `l3`: @[zwsp]dpatel signed `L3`
     - [x] `nda`: @[zwsp]dpatel is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
@@ -163,10 +163,10 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]dpatel
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `ssh-key`: `ssh-rsa`, 4096 bits, `SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
-    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `l3`: @[zwsp]dpatel signed `L3`
     - [x] `nda`: @[zwsp]dpatel is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
@@ -181,10 +181,10 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]dpatel
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `ssh-key`: `ssh-rsa`, 4096 bits, `SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
-    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `l3`: @[zwsp]dpatel signed `L3`
     - [x] `nda`: @[zwsp]dpatel is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
@@ -199,10 +199,10 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]dpatel
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `ssh-key`: `ssh-rsa`, 4096 bits, `SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
-    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `l3`: @[zwsp]dpatel signed `L3`
     - [x] `nda`: @[zwsp]dpatel is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
@@ -219,10 +219,10 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]jdoe
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
-    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `l3`: @[zwsp]jdoe signed `L3`
     - [x] `nda`: @[zwsp]jdoe is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
@@ -237,10 +237,10 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]jdoe
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
-    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `l3`: @[zwsp]jdoe signed `L3`
     - [x] `nda`: @[zwsp]jdoe is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
@@ -254,10 +254,10 @@ async fn a_sudo_request_is_scheduled_reviewed_and_decided() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]jdoe
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
-    - [x] `l3`: @[zwsp]jdoe signed L[zwsp]3
+    - [x] `l3`: @[zwsp]jdoe signed `L3`
     - [x] `nda`: @[zwsp]jdoe is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
@@ -336,10 +336,10 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]dpatel
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `ssh-key`: `ssh-rsa`, 4096 bits, `SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
-    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `l3`: @[zwsp]dpatel signed `L3`
     - [x] `nda`: @[zwsp]dpatel is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
@@ -354,10 +354,10 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]dpatel
     - [x] `known-groups`: groups: deploy-service
-    - [x] `ssh-key`: ssh-rsa, 4096 bits, SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA
+    - [x] `ssh-key`: `ssh-rsa`, 4096 bits, `SHA256:EWgkh8xczifQb3wLnDMQ7DBhRnZxa1e3AgtNUgRGqlA`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: in paste P[zwsp]31, written by @[zwsp]dpatel
-    - [x] `l3`: @[zwsp]dpatel signed L[zwsp]3
+    - [x] `l3`: @[zwsp]dpatel signed `L3`
     - [x] `nda`: @[zwsp]dpatel is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:deploy-service`: approved by @[zwsp]svc-lead
@@ -365,7 +365,7 @@ async fn an_undecided_review_rolls_over_to_the_next_meeting() {
 
     //Evaluated 2026-11-17 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-17T10:00:00+00:00 ---
-    **accessbot**: @clinicduty this request has shown no progress since 2026-11-04 10:00 UTC (5 business days). Could clinic duty take a look?
+    **accessbot**: @clinicduty this request has shown no progress since 2026-11-04 10:00 UTC (9 business days ago). Could clinic duty take a look?
     ");
     let rows = w.store().await.tasks(true).await.unwrap();
     let meeting = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
@@ -470,10 +470,10 @@ async fn a_request_that_stops_being_ready_says_so() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
     - [x] `manager-approval`: approved by @[zwsp]mboss
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
@@ -489,12 +489,12 @@ async fn a_request_that_stops_being_ready_says_so() {
     - [x] `one-user`: one user per task
     - [x] `subject`: filed by the subject @[zwsp]cnguyen
     - [x] `known-groups`: groups: analytics-privatedata-users
-    - [x] `ssh-key`: ssh-ed25[zwsp]519, 256 bits, SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
     - [x] `key-fresh`: the key is not used by anyone else
     - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
-    - [x] `l3`: @[zwsp]cnguyen signed L[zwsp]3
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
     - [x] `nda`: @[zwsp]cnguyen is staff
-    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-07 (T[zwsp]201＃15); to approve again, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mboss on 2026-11-07 (T201#15); to approve again, comment `Approved.` or `Approved for analytics-privatedata-users.`
     - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
     - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-06 08:30 UTC
 

@@ -50,6 +50,24 @@ pub(crate) fn add_business_days(d: NaiveDate, n: u32, timing: &Timing) -> NaiveD
     day
 }
 
+/// How many whole business days have passed from `since` to `now`: the largest `n` for which
+/// `since`'s local date plus `n` business days, at `since`'s local time, is not after `now` (0
+/// when `now` is earlier). The stale rule ([`crate::policy::is_stale`]) is this count reaching
+/// `stale_after_business_days`; the stale nudge says the count.
+pub fn business_days_elapsed(since: DateTime<Utc>, now: DateTime<Utc>, timing: &Timing) -> u32 {
+    let local = since.with_timezone(&timing.timezone);
+    let mut n = 0u32;
+    let mut day = local.date_naive();
+    loop {
+        let next = add_business_days(day, 1, timing);
+        if next == day || local_to_utc(next, local.time(), timing) > now {
+            return n;
+        }
+        day = next;
+        n = n.saturating_add(1);
+    }
+}
+
 /// How many business days lie in `(from, to]` (0 when `to <= from`). Only the tests count
 /// them (the stale rule adds business days instead).
 #[cfg(test)]
@@ -250,6 +268,35 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn business_days_elapsed_counts_whole_business_days_at_the_local_time() {
+        let r = rules();
+        let t = &r.timing;
+        let since = at("2026-11-06T10:00:00Z"); // Friday 10:00
+        for (now, want) in [
+            ("2026-11-06T09:00:00Z", 0), // before it
+            ("2026-11-09T09:59:00Z", 0), // Monday, a minute short of one
+            ("2026-11-09T10:00:00Z", 1),
+            ("2026-11-13T10:00:00Z", 5), // the stale threshold: Friday 13th 10:00
+            ("2026-11-17T11:00:00Z", 7),
+        ] {
+            assert_eq!(business_days_elapsed(since, at(now), t), want, "{now}");
+        }
+        // A holiday is no business day: Thursday 24th + 1 is Monday 28th.
+        assert_eq!(
+            business_days_elapsed(at("2026-12-24T10:00:00Z"), at("2026-12-28T10:00:00Z"), t),
+            1
+        );
+        // The stale rule fires exactly when the count reaches the threshold.
+        for now in ["2026-11-13T09:59:00Z", "2026-11-13T10:00:00Z"] {
+            assert_eq!(
+                crate::policy::is_stale(since, at(now), t),
+                business_days_elapsed(since, at(now), t) >= t.stale_after_business_days,
+                "{now}"
+            );
+        }
     }
 
     #[test]

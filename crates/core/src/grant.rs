@@ -20,7 +20,7 @@ mod revoke;
 
 pub use access::{Access, AdminData};
 pub use key_line::exact_key_line;
-use revoke::ABSENT_GROUP;
+pub(crate) use revoke::ABSENT_GROUP;
 pub use revoke::{revoke_patch, revoke_snippet, RevokePatch};
 
 /// The primary group (`wikidev`) every shell user of the admin module belongs to.

@@ -131,6 +131,44 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// How a message names it: `@jdoe`. A name that holds characters outside ASCII names no
+    /// account (Phabricator usernames are ASCII) and may read exactly like one it is not
+    /// (`@mbоss` with a Cyrillic `о`): each such character is shown as `?` and named after
+    /// the name, with the ASCII it looks like: `@mb?oss (the name holds a look-alike
+    /// character: U+043E, like "o")`. The result is text to defuse like any message.
+    pub fn shown(&self) -> String {
+        if self.0.is_ascii() {
+            return format!("@{}", self.0);
+        }
+        let mut name = String::with_capacity(self.0.len());
+        let mut named: Vec<String> = Vec::new();
+        let mut all_lookalikes = true;
+        for c in self.0.chars() {
+            if c.is_ascii() {
+                name.push(c);
+                continue;
+            }
+            name.push('?');
+            let like: String = unicode_security::skeleton(c.encode_utf8(&mut [0; 4])).collect();
+            let what = if like.bytes().all(|b| b.is_ascii_graphic()) && !like.is_empty() {
+                format!("U+{:04X}, like \"{like}\"", c as u32)
+            } else {
+                all_lookalikes = false;
+                format!("U+{:04X}", c as u32)
+            };
+            // At most a few, each once: enough to see why the name is not the account.
+            if !named.contains(&what) && named.len() < 4 {
+                named.push(what);
+            }
+        }
+        let kind = match (all_lookalikes, named.len()) {
+            (true, 1) => "a look-alike character",
+            (true, _) => "look-alike characters",
+            (false, 1) => "a character outside ASCII",
+            (false, _) => "characters outside ASCII",
+        };
+        format!("@{name} (the name holds {kind}: {})", named.join("; "))
+    }
     /// The form used for equality, ordering and hashing alike: ASCII letters folded to
     /// lowercase, as Phabricator compares usernames (they are ASCII). Anything else compares
     /// exactly, so a look-alike such as the Kelvin sign `K` (U+212A) is never `k`.
@@ -270,6 +308,23 @@ impl fmt::Display for Fingerprint {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_name_outside_ascii_is_shown_with_its_look_alikes_named() {
+        use super::Username;
+        assert_eq!(Username::new("@mboss").shown(), "@mboss");
+        assert_eq!(
+            Username::new("mb\u{043E}ss").shown(),
+            "@mb?ss (the name holds a look-alike character: U+043E, like \"o\")"
+        );
+        assert_eq!(
+            Username::new("\u{0430}\u{043E}tt\u{043E}").shown(),
+            "@??tt? (the name holds look-alike characters: U+0430, like \"a\"; U+043E, like \"o\")"
+        );
+        let odd = Username::new("j\u{00E9}\u{4E2D}").shown();
+        assert!(odd.starts_with("@j?? (the name holds"), "{odd}");
+        assert!(odd.contains("U+4E2D"), "{odd}");
+    }
+
     #[test]
     fn usernames_agree_on_equality_ordering_and_hashing() {
         use std::collections::{BTreeSet, HashSet};

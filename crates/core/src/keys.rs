@@ -225,9 +225,9 @@ pub fn judge(text: &str, rules: &KeyRules) -> KeyReport {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     let Some(start) = tokens.iter().position(|t| looks_like_key_type(t)) else {
         let msg = if tokens.iter().any(|t| t.starts_with("AAAA") && t.len() > 40) {
-            "the key type (e.g. ssh-ed25519) is missing before the key data: post the whole line of the .pub file"
+            "the key type (e.g. `ssh-ed25519`) is missing before the key data: post the whole line of the .pub file"
         } else {
-            "no SSH public key was found: post the whole line of your .pub file (ssh-ed25519 AAAA… comment)"
+            "no SSH public key was found: post the whole line of your .pub file (`ssh-ed25519 AAAA… comment`)"
         };
         report.problems.push(msg.into());
         return report;
@@ -298,15 +298,20 @@ fn judge_found(found: &Found<'_>, rules: &KeyRules, report: &mut KeyReport) {
     report.bits = bits;
     if algorithm == "ssh-dss" {
         report.problems.push(
-            "DSA (ssh-dss) keys are refused: generate an ed25519 key (ssh-keygen -t ed25519)"
+            "DSA (ssh-dss) keys are refused: generate an ed25519 key (`ssh-keygen -t ed25519`)"
                 .into(),
         );
         return;
     }
     if !rules.allowed.iter().any(|a| a == &algorithm) {
         report.problems.push(format!(
-            "{algorithm} keys are not accepted (allowed: {}): generate an ed25519 key (ssh-keygen -t ed25519)",
-            rules.allowed.join(", ")
+            "{algorithm} keys are not accepted (allowed: {}): generate an ed25519 key (`ssh-keygen -t ed25519`)",
+            rules
+                .allowed
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         return;
     }
@@ -314,7 +319,7 @@ fn judge_found(found: &Found<'_>, rules: &KeyRules, report: &mut KeyReport) {
         let b = bits.unwrap_or(0);
         if b < rules.min_rsa_bits {
             report.problems.push(format!(
-                "the RSA key has {b} bits; at least {} are required (or use ssh-keygen -t ed25519)",
+                "the RSA key has {b} bits; at least {} are required (or use `ssh-keygen -t ed25519`)",
                 rules.min_rsa_bits
             ));
         }
@@ -381,25 +386,25 @@ pub(crate) fn ed25519_problem(bytes: &[u8; 32]) -> Option<String> {
     use curve25519_dalek::edwards::CompressedEdwardsY;
     let Some(point) = CompressedEdwardsY(*bytes).decompress() else {
         return Some(
-            "the ssh-ed25519 key data is not a point of the curve: no real key looks like this; post the .pub file unchanged"
+            "the `ssh-ed25519` key data is not a point of the curve: no real key looks like this; post the .pub file unchanged"
                 .into(),
         );
     };
     if point.is_small_order() {
         return Some(
-            "the ssh-ed25519 key is a degenerate small-order point (such as the identity) that forged signatures can match: generate a new key (ssh-keygen -t ed25519)"
+            "the `ssh-ed25519` key is a degenerate small-order point (such as the identity) that forged signatures can match: generate a new key (`ssh-keygen -t ed25519`)"
                 .into(),
         );
     }
     if point.compress().as_bytes() != bytes {
         return Some(
-            "the ssh-ed25519 key is not written in canonical form, as no key generator writes it: generate a new key (ssh-keygen -t ed25519)"
+            "the `ssh-ed25519` key is not written in canonical form, as no key generator writes it: generate a new key (`ssh-keygen -t ed25519`)"
                 .into(),
         );
     }
     if !point.is_torsion_free() {
         return Some(
-            "the ssh-ed25519 key has a small-order component that no key generator produces: generate a new key (ssh-keygen -t ed25519)"
+            "the `ssh-ed25519` key has a small-order component that no key generator produces: generate a new key (`ssh-keygen -t ed25519`)"
                 .into(),
         );
     }

@@ -608,8 +608,10 @@ pub fn removal_text(
                     s,
                     "The data.yaml change, checked by re-parsing (`accessbot grant-patch {task} --revoke` prints it too):"
                 );
+                // The group the bot names in its own words stays monospace.
+                let own = [format!("`{}`", grant::ABSENT_GROUP)];
                 for n in &p.notes {
-                    let _ = writeln!(s, "- {}", inert(n));
+                    let _ = writeln!(s, "- {}", crate::remarkup_out::inert_except(n, &own));
                 }
                 s.push('\n');
                 s.push_str(&code_block("diff", &p.diff));

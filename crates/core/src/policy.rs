@@ -261,6 +261,7 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     }
     for c in &mut checks {
         ctx.add_sources(c);
+        ctx.mark_own(c);
     }
 
     let (verdict, until) = if declined {
@@ -618,6 +619,7 @@ fn check(id: CheckId, status: Status, who: Option<Who>, message: String) -> Chec
         evidence: Vec::new(),
         until: None,
         forms_from: None,
+        own: Vec::new(),
     }
 }
 
@@ -749,5 +751,6 @@ pub(crate) fn removal_check(removal: &Removal) -> Check {
         evidence: Vec::new(),
         until: None,
         forms_from: None,
+        own: Vec::new(),
     }
 }

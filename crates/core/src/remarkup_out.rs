@@ -1,5 +1,6 @@
 //! Writing text that may hold requester words into what the bot posts or prints, inert:
-//! [`inert`] for remarkup (checklist comments), [`markdown_cell`] and `wikitext_cell` for the
+//! [`inert`] for remarkup (checklist comments; [`inert_except`] keeps the bot's own values and
+//! references in a message copyable and live), [`markdown_cell`] and `wikitext_cell` for the
 //! agenda exports, [`plain`] for terminal views. (Reading remarkup is `crate::remarkup`'s job.)
 //!
 //! [`inert`] follows Phorge's own rules (`PhabricatorObjectRemarkupRule` and its subclasses,
@@ -67,6 +68,83 @@ pub fn inert(text: &str) -> String {
         out
     } else {
         hashes
+    }
+}
+
+/// [`inert`], except the pieces of `text` that equal one of `own`, the bot's own values and
+/// references, which are posted as they are so that they can be copied or followed: a value
+/// in monospace (`` `SHA256:…` ``, `` `ssh-keygen -t ed25519` ``; Phorge's monospace rule runs
+/// before every rule that links, mentions or formats and stores its text, so nothing inside
+/// it is live and no break is needed) or a reference to a task or a comment (`T952`,
+/// `T631#12`). A piece of any other shape ([`is_own_piece`]) is defused like
+/// the rest, and so is one that follows a word character (neither monospace nor a reference
+/// would start there). The text around the pieces is [`inert`], one stretch at a time; with
+/// no piece the result is exactly [`inert`]`(text)`.
+pub fn inert_except(text: &str, own: &[String]) -> String {
+    let own: Vec<&str> = own
+        .iter()
+        .map(String::as_str)
+        .filter(|p| is_own_piece(p))
+        .collect();
+    if own.is_empty() {
+        return inert(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    loop {
+        // The first piece in what is left; of two at the same place, the longer.
+        let next = own
+            .iter()
+            .filter_map(|p| rest.find(p).map(|at| (at, *p)))
+            .min_by_key(|(at, p)| (*at, std::cmp::Reverse(p.len())));
+        let Some((at, piece)) = next else {
+            push_inert_stretch(&mut out, rest);
+            return out;
+        };
+        push_inert_stretch(&mut out, &rest[..at]);
+        if out.chars().next_back().is_some_and(is_word) {
+            out.push_str(&inert(piece));
+        } else {
+            out.push_str(piece);
+        }
+        rest = &rest[at + piece.len()..];
+    }
+}
+
+/// Whether `piece` has a shape [`inert_except`] posts as it is: a backtick-quoted value of
+/// ASCII letters, digits, spaces and `+/=:._-[]` (and `…`), or a task monogram `T<n>` or
+/// `T<n>#<n>`.
+pub fn is_own_piece(piece: &str) -> bool {
+    if let Some(inner) = piece.strip_prefix('`').and_then(|p| p.strip_suffix('`')) {
+        return !inner.trim().is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " +/=:._-[]…".contains(c));
+    }
+    let number =
+        |s: &str| !s.is_empty() && !s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(rest) = piece.strip_prefix('T') else {
+        return false;
+    };
+    match rest.split_once('#') {
+        Some((task, anchor)) => number(task) && number(anchor),
+        None => number(rest),
+    }
+}
+
+/// `stretch` through [`inert`], keeping one space where it began or ended with white space
+/// (it sits between the bot's own pieces).
+fn push_inert_stretch(out: &mut String, stretch: &str) {
+    if stretch.is_empty() {
+        return;
+    }
+    let safe = inert(stretch);
+    if stretch.starts_with(char::is_whitespace) && !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out.push_str(&safe);
+    if !safe.is_empty() && stretch.ends_with(char::is_whitespace) {
+        out.push(' ');
     }
 }
 
@@ -340,6 +418,40 @@ mod tests {
         ] {
             assert_eq!(inert(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn the_bots_own_pieces_stay_copyable_and_live_while_the_rest_is_inert() {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let text = "@x signed `L3`; `ssh-ed25519`, `SHA256:+aFwrA0D/x=` (see `subject`) on 2026-11-03 (T631#12), T952 and P51; T1 ed25519 rA0D";
+        let pieces = own(&[
+            "`L3`",
+            "`ssh-ed25519`",
+            "`SHA256:+aFwrA0D/x=`",
+            "`subject`",
+            "T631#12",
+            "T952",
+        ]);
+        assert_eq!(
+            inert_except(text, &pieces),
+            "@\u{200B}x signed `L3`; `ssh-ed25519`, `SHA256:+aFwrA0D/x=` (see `subject`) on 2026-11-03 (T631#12), T952 and P\u{200B}51; T\u{200B}1 ed25\u{200B}519 r\u{200B}A\u{200B}0D"
+        );
+        // Without pieces, or with pieces of no allowed shape, it is `inert` exactly.
+        assert_eq!(inert_except(text, &[]), inert(text));
+        let refused = own(&[
+            "@x", "`a`b`", "`a b@c`", "`**x**`", "T01", "T1#", "P", "``", "rA0D",
+        ]);
+        for p in &refused {
+            assert!(!is_own_piece(p), "{p:?}");
+        }
+        assert_eq!(inert_except(text, &refused), inert(text));
+        // Right after a word character neither monospace nor a link would start: defused.
+        let after_word = inert_except("xT5#3 y`L3`", &own(&["T5#3", "`L3`"]));
+        assert_eq!(visible(&after_word), "xT5#3 y`L3`");
+        assert!(
+            !after_word.contains("T5#3") && !after_word.contains('`'),
+            "{after_word:?}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use crate::ids::TaskId;
 use crate::policy::{Check, CheckId, Checklist, CommentNote, Evidence, Status, Verdict};
-use crate::remarkup_out::{markdown_cell, plain, wikitext_cell};
+use crate::remarkup_out::{inert_except, markdown_cell, plain, wikitext_cell};
 use crate::view::TaskRow;
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -98,14 +98,19 @@ fn check_line(c: &Check, tz: chrono_tz::Tz) -> String {
         }
     }
     // The forms to comment are the bot's own words: posted as they are, in monospace.
+    // So are its own values and references in the rest ([`Check::own`]).
     let (said, forms) = c.message_parts();
     if forms.is_empty() {
-        let _ = write!(line, ": {}", inert(said));
+        let _ = write!(line, ": {}", inert_except(said, &c.own));
     } else {
-        let _ = write!(line, ": {} {forms}", inert(said.trim_end()));
+        let _ = write!(line, ": {} {forms}", inert_except(said.trim_end(), &c.own));
     }
+    // The time that settles it, unless the message already says that time.
     if let (Some(u), Status::Pending) = (c.until, c.status) {
-        let _ = write!(line, " (until {})", when(u, tz));
+        let until = when(u, tz);
+        if !said.contains(&until) {
+            let _ = write!(line, " (until {until})");
+        }
     }
     line
 }
@@ -332,7 +337,9 @@ pub fn is_checklist(text: &str) -> bool {
     text.starts_with(CHECKLIST_HEADER)
 }
 
-/// The one comment that pings clinic duty about a stale request.
+/// The one comment that pings clinic duty about a stale request: no progress since `since`,
+/// `business_days` whole business days ago (the count, [`crate::calendar::business_days_elapsed`],
+/// not the threshold).
 pub fn stale_nudge(
     clinic_duty: &str,
     since: DateTime<Utc>,
@@ -340,10 +347,11 @@ pub fn stale_nudge(
     tz: chrono_tz::Tz,
 ) -> String {
     format!(
-        "**accessbot**: @{} this request has shown no progress since {} ({} business days). Could clinic duty take a look?",
+        "**accessbot**: @{} this request has shown no progress since {} ({} business day{} ago). Could clinic duty take a look?",
         clinic_duty.trim_start_matches('@'),
         when(since, tz),
-        business_days
+        business_days,
+        if business_days == 1 { "" } else { "s" }
     )
 }
 
@@ -1266,6 +1274,7 @@ mod tests {
             evidence: vec![],
             until: None,
             forms_from: Some(lead.len()),
+            own: Vec::new(),
         };
         let line = check_line(&c, chrono_tz::UTC);
         assert!(line.ends_with("comment `Approved.`"), "{line}");
@@ -1276,9 +1285,45 @@ mod tests {
         // Without forms, the whole message is defused.
         let c = Check {
             forms_from: None,
+            own: Vec::new(),
             ..c
         };
         assert!(!check_line(&c, chrono_tz::UTC).contains("`Approved.`"));
+    }
+
+    #[test]
+    fn a_pending_line_says_its_time_once_and_the_nudge_says_the_days_that_passed() {
+        let until = DateTime::parse_from_rfc3339("2026-11-05T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = Check {
+            id: CheckId::WaitingPeriod,
+            status: Status::Pending,
+            who: None,
+            message: "waiting period of 3 days: ends 2026-11-05 09:00 UTC".into(),
+            evidence: vec![],
+            until: Some(until),
+            forms_from: None,
+            own: Vec::new(),
+        };
+        assert_eq!(
+            check_line(&c, chrono_tz::UTC),
+            "- [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC"
+        );
+        // A message that does not say the time gets it once.
+        let c = Check {
+            message: "on the agenda of the SRE meeting of 2026-11-05".into(),
+            ..c
+        };
+        assert!(check_line(&c, chrono_tz::UTC).ends_with(" (until 2026-11-05 09:00 UTC)"));
+        let nudge = stale_nudge("clinicduty", until, 7, chrono_tz::UTC);
+        assert!(
+            nudge.contains("no progress since 2026-11-05 09:00 UTC (7 business days ago)"),
+            "{nudge}"
+        );
+        assert!(
+            stale_nudge("clinicduty", until, 1, chrono_tz::UTC).contains("(1 business day ago)")
+        );
     }
 
     #[test]
@@ -1314,6 +1359,7 @@ mod tests {
                 evidence: vec![],
                 until: None,
                 forms_from: None,
+                own: Vec::new(),
             }],
             sudo_meeting: None,
             sudo_ready_at: None,

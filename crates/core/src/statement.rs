@@ -266,6 +266,16 @@ impl Reading {
     }
 }
 
+/// Where a comment's words about a statement stand apart from its author's plain words
+/// ([`Reader::set_aside`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetAside {
+    /// Struck through (`~~Approved.~~`): read as taking it back.
+    Struck,
+    /// In a quote, code or literal block, inline code or a double-quoted span: not counted.
+    Quoted,
+}
+
 /// A comment read for every [`Statement`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readings([Reading; 7]);
@@ -1241,6 +1251,27 @@ impl<'r> Reader<'r> {
             }
         }
         Readings(readings)
+    }
+
+    /// Where a comment speaks of `st` outside its author's plain words, which never make a
+    /// `Yes` (so a message can say why the comment did not count): struck through, or in a
+    /// quote, code or literal block, inline code or a double-quoted span. Struck text wins
+    /// (it reads as a withdrawal). `None` when neither holds any of the statement's words.
+    /// Reads the comment again: call it only for the few comments a message names.
+    pub fn set_aside(&self, text: &str, st: Statement) -> Option<SetAside> {
+        let ctx = FoldCtx {
+            talk: &self.phrases.approve,
+            negations: &self.phrases.reading.negations,
+        };
+        let t = analyse(text, &ctx);
+        let vocab = self.vocabulary(st);
+        if t.struck.iter().any(|x| vocab.is_match(x)) {
+            Some(SetAside::Struck)
+        } else if t.other.iter().chain(&t.inline).any(|x| vocab.is_match(x)) {
+            Some(SetAside::Quoted)
+        } else {
+            None
+        }
     }
 
     fn sentence<'t>(&self, t: &'t Text, r: Range<usize>) -> Sentence<'t> {

@@ -305,6 +305,13 @@ pub struct Check {
     /// defused like any message ([`crate::report`]).
     #[serde(skip)]
     pub forms_from: Option<usize>,
+    /// Pieces of the message the bot computed itself, posted as they are instead of defused
+    /// (see [`crate::remarkup_out::inert_except`]): its monospace values (`` `SHA256:…` ``,
+    /// `` `ssh-ed25519` ``, `` `ssh-keygen -t ed25519` ``, `` `subject` ``), so that they can
+    /// be copied, and its references to comments and tasks (`T631#12`, `T952`), so that they
+    /// link. A piece of any other shape is defused like the rest.
+    #[serde(skip)]
+    pub own: Vec<String>,
 }
 
 impl Check {

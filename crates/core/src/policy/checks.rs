@@ -6,8 +6,23 @@ use crate::approvals::{Analysed, Cutoff, RoleOutcome, ScopeFit};
 use crate::calendar;
 use crate::ids::{Phid, Username};
 use crate::rules::{L3Source, Rules};
-use crate::statement::{Reading, Scope, Statement};
+use crate::statement::{Reader, Reading, Scope, SetAside, Statement};
 use chrono::{DateTime, NaiveDate, Utc};
+
+/// The bot's fixed words that its messages show in monospace, posted as they are (see
+/// [`Ctx::mark_own`]): the check a message points to, the lines a request can add, the command
+/// that makes a key.
+const OWN_CODE: &[&str] = &[
+    "`subject`",
+    "`Phabricator username:`",
+    "`Requested change:`",
+    "`Reason:`",
+    "`Impact if rejected:`",
+    "`Existing group:`",
+    "`ssh-keygen -t ed25519`",
+    "`ssh-ed25519 AAAA… comment`",
+    "`type base64 [comment]`",
+];
 
 /// What every check reads: the facts, the rules, `now`, and the comments analysed once.
 pub(super) struct Ctx<'a> {
@@ -228,14 +243,17 @@ impl<'a> Ctx<'a> {
         if problems.is_empty() {
             pass(CheckId::OneUser, "one user per task".into())
         } else {
+            // The problems say it already ("one task is for one user … file one task per
+            // user"); the instruction is added only to one that does not.
+            let mut message = problems.join("; ");
+            if !message.contains("one user") && !message.contains("per user") {
+                message.push_str(": file one task per user");
+            }
             check(
                 CheckId::OneUser,
                 Status::Fail,
                 Some(Who::Requester),
-                format!(
-                    "one task per user, please: {} (file a separate task for each user)",
-                    problems.join("; ")
-                ),
+                message,
             )
         }
     }
@@ -331,6 +349,38 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Registers the pieces of `c`'s message that the bot computed itself ([`Check::own`]):
+    /// its fixed monospace words ([`OWN_CODE`]), the allowed key types, the key's fingerprint
+    /// and `[l3] document`, in backticks; the references to this task's comments
+    /// (`T631#12`) and to the requests that reuse the key (`T952`), which the bot found
+    /// itself. A paste the request names (`P77`) stays defused: its number is the
+    /// requester's. Only what the
+    /// message holds is registered; a requester's text that is equal to one of these pieces
+    /// is posted as the bot's own (the same monospace value, the same link).
+    pub(super) fn mark_own(&self, c: &mut Check) {
+        let f = self.facts;
+        let mut own: Vec<String> = OWN_CODE.iter().map(|s| s.to_string()).collect();
+        own.extend(self.rules.keys.allowed.iter().map(|a| format!("`{a}`")));
+        own.push(format!("`{}`", self.rules.l3.document));
+        if let Some(fp) = f.key.report.as_ref().and_then(|r| r.fingerprint.as_ref()) {
+            own.push(format!("`{fp}`"));
+        }
+        own.extend(
+            f.comments
+                .iter()
+                .map(|k| format!("{}#{}", f.task, k.anchor)),
+        );
+        own.extend(f.key.reuse.iter().filter_map(|r| match r {
+            KeyReuse::EarlierRequest { task } => Some(task.to_string()),
+            _ => None,
+        }));
+        for piece in own {
+            if c.message.contains(&piece) && !c.own.contains(&piece) {
+                c.own.push(piece);
+            }
+        }
+    }
+
     fn key_evidence(&self) -> Vec<Evidence> {
         if !self.facts.sources.key.is_empty() {
             return self.facts.sources.key.clone();
@@ -408,12 +458,15 @@ impl<'a> Ctx<'a> {
                 )
             }
             (_, Some(report)) if report.ok && report.fingerprint.is_some() => {
-                let mut m = report.algorithm.clone().unwrap_or_else(|| "key".into());
+                let mut m = report
+                    .algorithm
+                    .as_ref()
+                    .map_or_else(|| "key".into(), |a| format!("`{a}`"));
                 if let Some(bits) = report.bits {
                     m.push_str(&format!(", {bits} bits"));
                 }
                 if let Some(fp) = &report.fingerprint {
-                    m.push_str(&format!(", {fp}"));
+                    m.push_str(&format!(", `{fp}`"));
                 }
                 pass(CheckId::SshKey, m)
             }
@@ -442,19 +495,29 @@ impl<'a> Ctx<'a> {
                     "the key is not used by anyone else".into(),
                 )
             } else {
-                let places: Vec<String> = k
+                // Each kind of place once; the other requests in one list. They are other
+                // users' requests, not always earlier ones: the key may have been copied onto
+                // an older task (the earlier appearance of the key wins, design §10).
+                let tasks: Vec<String> = k
                     .reuse
                     .iter()
-                    .map(|r| match r {
-                        KeyReuse::EarlierRequest { task } => {
-                            format!("an earlier request by another user ({task})")
-                        }
-                        KeyReuse::DataYaml { user } => {
-                            format!("the admin data of shell user {user}")
-                        }
-                        KeyReuse::KnownKeys => "the known Cloud VPS keys".into(),
+                    .filter_map(|r| match r {
+                        KeyReuse::EarlierRequest { task } => Some(task.to_string()),
+                        _ => None,
                     })
                     .collect();
+                let mut places: Vec<String> = match tasks.as_slice() {
+                    [] => Vec::new(),
+                    [one] => vec![format!("another user's request ({one})")],
+                    more => vec![format!("other users' requests ({})", more.join(", "))],
+                };
+                places.extend(k.reuse.iter().filter_map(|r| match r {
+                    KeyReuse::DataYaml { user } => {
+                        Some(format!("the admin data of shell user {user}"))
+                    }
+                    KeyReuse::KnownKeys => Some("the known Cloud VPS keys".into()),
+                    KeyReuse::EarlierRequest { .. } => None,
+                }));
                 check(
                     CheckId::KeyFresh,
                     Status::Fail,
@@ -554,7 +617,7 @@ impl<'a> Ctx<'a> {
             ));
         }
         for c in &outcome.objections {
-            notes.push(format!("@{} said no on {}", c.author, self.comment_ref(c)));
+            notes.push(self.said_no(c, statement));
         }
         Err(notes)
     }
@@ -564,8 +627,9 @@ impl<'a> Ctx<'a> {
         let Some(subject) = self.subject_mention() else {
             return self.without_subject(id);
         };
+        let doc = format!("`{}`", self.rules.l3.document);
         if let L3::Signed { .. } = self.facts.l3 {
-            return pass(id, format!("{subject} signed L3"));
+            return pass(id, format!("{subject} signed {doc}"));
         }
         let mut notes = Vec::new();
         if self.rules.l3.sources.contains(&L3Source::VerifierComment) {
@@ -573,7 +637,7 @@ impl<'a> Ctx<'a> {
                 &id,
                 Statement::L3Verified,
                 &self.rules.l3.verifiers,
-                "L3 verified by",
+                &format!("{doc} verified by"),
             ) {
                 Ok(c) => return c,
                 Err(n) => notes = n,
@@ -585,7 +649,7 @@ impl<'a> Ctx<'a> {
                 Status::Fail,
                 Some(Who::Requester),
                 with_notes(
-                    format!("{subject} has not signed L3 (Acknowledgement of Wikimedia Server Access Responsibilities) yet"),
+                    format!("{subject} has not signed {doc} (Acknowledgement of Wikimedia Server Access Responsibilities) yet"),
                     &notes,
                 ),
             ),
@@ -593,13 +657,13 @@ impl<'a> Ctx<'a> {
                 id,
                 Status::Pending,
                 Some(Who::ClinicDuty),
-                "cannot see L3 signatures: clinic duty must verify the signature".into(),
+                format!("cannot see {doc} signatures: clinic duty must verify the signature"),
             ),
             L3::Unknown { reason } => check(
                 id,
                 Status::Pending,
                 Some(Who::ClinicDuty),
-                format!("the L3 signature could not be checked ({reason}): clinic duty must verify it"),
+                format!("the {doc} signature could not be checked ({reason}): clinic duty must verify it"),
             ),
         }
     }
@@ -656,6 +720,42 @@ impl<'a> Ctx<'a> {
             self.facts.task,
             c.anchor
         )
+    }
+
+    /// A `no` named in a message: "@mboss said no on 2026-11-03 (T123#45)", or, when the
+    /// comment struck the statement through (`~~Approved.~~`, read as taking it back, never
+    /// as a refusal), "@mboss struck out an approval on …".
+    fn said_no(&self, c: &CommentFact, st: Statement) -> String {
+        match Reader::new(self.rules).set_aside(&c.text, st) {
+            Some(SetAside::Struck) => format!(
+                "@{} struck out {} on {}",
+                c.author,
+                st.describe(),
+                self.comment_ref(c)
+            ),
+            _ => format!("@{} said no on {}", c.author, self.comment_ref(c)),
+        }
+    }
+
+    /// Notes for the comments of people whose word would count (`counts`) that speak of `st`
+    /// only in a quote, code or quotation marks, which are never read as one (design §9): the
+    /// person learns to write it plainly. Removed comments and comments read as anything are
+    /// left out.
+    fn quoted_notes(&self, st: Statement, counts: impl Fn(&CommentFact) -> bool) -> Vec<String> {
+        let reader = Reader::new(self.rules);
+        self.comments
+            .said(st)
+            .filter(|(c, r)| **r == Reading::None && counts(c))
+            .filter(|(c, _)| reader.set_aside(&c.text, st) == Some(SetAside::Quoted))
+            .map(|(c, _)| {
+                format!(
+                    "@{}'s comment of {} was not counted: {} quoted or in code is not read as one, so write it as plain text",
+                    c.author,
+                    self.comment_ref(c),
+                    st.describe()
+                )
+            })
+            .collect()
     }
 
     /// The form of a statement the bot always understands, for messages: "`Approved.`" or,
@@ -741,15 +841,14 @@ impl<'a> Ctx<'a> {
                     Status::Pending,
                     Some(Who::ClinicDuty),
                     format!(
-                        "{} by {}, but @{} said no on {}: clinic duty decides",
+                        "{} by {}, but {}: clinic duty decides",
                         if st == Statement::Approve {
                             "approved"
                         } else {
                             "confirmed"
                         },
                         mentions(&outcome.approved),
-                        c.author,
-                        self.comment_ref(c)
+                        self.said_no(c, st)
                     ),
                 );
                 p.evidence = outcome.approved.iter().map(|c| evidence(c)).collect();
@@ -814,7 +913,7 @@ impl<'a> Ctx<'a> {
         }
         let mut notes = outcome.notes.clone();
         for c in &outcome.objections {
-            notes.push(format!("@{} said no on {}", c.author, self.comment_ref(c)));
+            notes.push(self.said_no(c, st));
         }
         let lead = format!(
             "{}; to {}, comment ",
@@ -875,8 +974,13 @@ impl<'a> Ctx<'a> {
         } else {
             Vec::new()
         };
+        // The person the request is (or may be) for, named as manager: the message says why
+        // their approval does not count, so no note repeats it.
         let eligible = |c: &CommentFact| -> Result<(), Option<String>> {
             if let Some(why) = self.cannot_approve(c) {
+                if named == Some(&c.author) && self.is_subject(&c.author) {
+                    return Err(None);
+                }
                 return Err(Some(why));
             }
             if let Some(m) = named {
@@ -885,8 +989,9 @@ impl<'a> Ctx<'a> {
                         return Err(None);
                     }
                     return Err(Some(format!(
-                        "approval by @{} does not count: the request names @{m} as manager",
-                        c.author
+                        "approval by @{} does not count: the request names {} as manager",
+                        c.author,
+                        m.shown()
                     )));
                 }
             }
@@ -937,9 +1042,12 @@ impl<'a> Ctx<'a> {
                 ))
             }
         };
-        let outcome = self
-            .comments
-            .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit);
+        let mut outcome =
+            self.comments
+                .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit);
+        outcome
+            .notes
+            .extend(self.quoted_notes(Statement::Approve, |c| eligible(c).is_ok()));
         if let Some(m) = named {
             if !self.is_subject(m) && self.facts.manager_staff == Some(false) {
                 return check(
@@ -947,21 +1055,42 @@ impl<'a> Ctx<'a> {
                     Status::Fail,
                     Some(Who::Requester),
                     format!(
-                        "the request names @{m} as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff"
+                        "the request names {} as manager or sponsor, who is not a staff member with an enabled account: only a staff member's approval counts, so name a manager or sponsor on staff",
+                        m.shown()
+                    ),
+                );
+            }
+        }
+        if let (Some(m), Subject::Known { .. }) = (named, &self.facts.subject) {
+            if self.is_subject(m) {
+                // Nobody's approval can count while the request names its own subject as
+                // manager (theirs is their own, anyone else's is not the named manager's): the
+                // requester must name someone, as when the named manager is not on staff.
+                return check(
+                    CheckId::ManagerApproval,
+                    Status::Fail,
+                    Some(Who::Requester),
+                    with_notes(
+                        format!(
+                            "the request names {}, whom it is for, as manager or sponsor, who cannot approve their own request: name a manager or sponsor",
+                            m.shown()
+                        ),
+                        &outcome.notes,
                     ),
                 );
             }
         }
         let missing = match named {
-            Some(m) if self.is_subject(m) => match &self.facts.subject {
-                Subject::Known { .. } => format!(
-                    "the request names @{m}, whom it is for, as manager: name the manager or sponsor"
-                ),
-                _ => format!(
-                    "the request names its author @{m} as manager, whose approval counts only once it is known whom the request is for (see `subject`)"
-                ),
-            },
-            Some(m) => format!("no approval from @{m} (the named manager or sponsor) yet"),
+            // The subject is unknown here (a known one returned above): the author may be
+            // the subject.
+            Some(m) if self.is_subject(m) => format!(
+                "the request names its author {} as manager, whose approval counts only once it is known whom the request is for (see `subject`)",
+                m.shown()
+            ),
+            Some(m) => format!(
+                "no approval from {} (the named manager or sponsor) yet",
+                m.shown()
+            ),
             None => "no approval from the manager or sponsor yet".into(),
         };
         let group = match requested.as_slice() {
@@ -1017,7 +1146,12 @@ impl<'a> Ctx<'a> {
 
     /// `lead-approval:<group>`: one of the group's approvers.
     pub(super) fn lead_approval(&self, name: &str, group: &crate::rules::Group) -> Check {
-        let outcome = self.lead_role(name, group);
+        let mut outcome = self.lead_role(name, group);
+        outcome
+            .notes
+            .extend(self.quoted_notes(Statement::Approve, |c| {
+                group.approvers.contains(&c.author) && self.cannot_approve(c).is_none()
+            }));
         let approvers: Vec<String> = group.approvers.iter().map(|a| format!("@{a}")).collect();
         let missing = format!(
             "no approval from a project lead of {name} yet (approvers: {})",
@@ -1075,9 +1209,29 @@ impl<'a> Ctx<'a> {
                 _ => {}
             }
         }
+        // A plain decision by someone who is not a decider is said not to count, and why.
+        let not_counted = |c: &CommentFact| {
+            let why = if !self.rules.people.sre_deciders.contains(&c.author) {
+                format!("@{} is not an SRE decider", c.author)
+            } else {
+                self.cannot_approve(c)
+                    .unwrap_or_else(|| format!("@{} cannot decide this request", c.author))
+            };
+            format!(
+                "the SRE meeting decision of @{} on {} does not count: {why}",
+                c.author,
+                self.comment_ref(c)
+            )
+        };
         let outcome = self.comments.role(
             Statement::SreApproved,
-            |c| if decider(c) { Ok(()) } else { Err(None) },
+            |c| {
+                if decider(c) {
+                    Ok(())
+                } else {
+                    Err(Some(not_counted(c)))
+                }
+            },
             None,
             |_| ScopeFit::Covers,
         );
@@ -1128,6 +1282,7 @@ impl<'a> Ctx<'a> {
                     self.comment_ref(c)
                 ));
             }
+            notes.extend(outcome.notes.iter().cloned());
             notes
         };
         let noted: Vec<Evidence> = early
@@ -1369,9 +1524,10 @@ impl<'a> Ctx<'a> {
             }
             Some(c) => match self.facts.expiry_contact_staff {
                 Some(true) => {}
-                Some(false) => {
-                    problems.push(format!("the expiry contact @{c} is not a staff member"))
-                }
+                Some(false) => problems.push(format!(
+                    "the expiry contact {} is not a staff member",
+                    c.shown()
+                )),
                 None => unknown_contact = Some(c),
             },
         }
@@ -1390,7 +1546,10 @@ impl<'a> Ctx<'a> {
                 id,
                 Status::Pending,
                 Some(Who::ClinicDuty),
-                format!("could not verify that the expiry contact @{c} is staff"),
+                format!(
+                    "could not verify that the expiry contact {} is staff",
+                    c.shown()
+                ),
             )
         } else {
             let d = r.expiry_date.map(|d| d.to_string()).unwrap_or_default();
