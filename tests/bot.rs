@@ -427,6 +427,10 @@ async fn check_judges_the_person_the_request_is_for() {
         ("T823", "there is no such account"),
         ("T824", "disabled"),
         ("T825", "bot account"),
+        (
+            "T826",
+            "names @cw?ng (the name holds a look-alike character: U+043E, like \"o\") as its Phabricator account, but there is no such account",
+        ),
     ] {
         let v = check(task).await;
         assert_eq!(v["request"]["subject"], serde_json::Value::Null, "{task}");

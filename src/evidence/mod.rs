@@ -572,7 +572,8 @@ impl EvidenceSource {
             return Ok(match self.account(named).await? {
                 None => Subject::Refused {
                     reason: format!(
-                        "the request names @{named} as its Phabricator account, but there is no such account"
+                        "the request names {} as its Phabricator account, but there is no such account",
+                        named.shown()
                     ),
                 },
                 Some((phid, u)) => match usable(&u.username, &u) {
