@@ -357,34 +357,13 @@ pub(super) fn lifecycle_phrases(
     raw: &LifecyclePhrasesRaw,
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<Lifecycle, RulesError> {
-    let build = |key: &str, pattern: &str| {
-        RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .size_limit(1 << 22)
-            .build()
-            .map_err(|e| {
-                xerr(
-                    key,
-                    format!(
-                        "invalid regex: {}",
-                        e.to_string().lines().last().unwrap_or("")
-                    ),
-                )
-            })
-    };
     if raw.removal.is_empty() {
         return Err(xerr(
             "lifecycle.removal",
             "needs at least one pattern".into(),
         ));
     }
-    let joined = raw
-        .removal
-        .iter()
-        .map(|p| format!("(?:{p})"))
-        .collect::<Vec<_>>()
-        .join("|");
-    let removal = build("lifecycle.removal", &joined)?;
+    let removal = compile_regex("lifecycle.removal", &raw.removal, xerr)?;
     if raw.removal_target.is_empty() {
         return Err(xerr(
             "lifecycle.removal_target",
@@ -393,7 +372,7 @@ pub(super) fn lifecycle_phrases(
     }
     let mut removal_target = Vec::new();
     for p in &raw.removal_target {
-        let re = build("lifecycle.removal_target", p)?;
+        let re = compile_regex("lifecycle.removal_target", std::slice::from_ref(p), xerr)?;
         if !re.capture_names().any(|n| n == Some("user")) {
             return Err(xerr(
                 "lifecycle.removal_target",
