@@ -1721,23 +1721,16 @@ fn checklist_serializes_into_the_design_shape() {
     assert_eq!(lead["status"], "pass");
     assert_eq!(lead["who"], serde_json::Value::Null);
     assert_eq!(lead["evidence"], serde_json::json!(["PHID-XACT-TASK-c12"]));
-    let who: Vec<String> = [
-        Who::Requester,
-        Who::Manager,
-        Who::ProjectLead,
-        Who::Sre,
-        Who::Legal,
-        Who::ClinicDuty,
-    ]
-    .iter()
-    .map(|w| {
-        serde_json::to_value(w)
-            .expect("who")
-            .as_str()
-            .unwrap_or("")
-            .to_string()
-    })
-    .collect();
+    let who: Vec<String> = Who::ALL
+        .iter()
+        .map(|w| {
+            serde_json::to_value(w)
+                .expect("who")
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
     assert_eq!(
         who,
         [
