@@ -2220,6 +2220,114 @@ fn reading_cases() -> Vec<Case> {
             says: "confirmation withdrawn by @legalteam on 2026-11-05 (T101#14)",
         },
         Case {
+            name: "an NDA confirmation for someone else is pending, never a pass",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "NDA is on file for Bob.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "could not read @legalteam's comment of 2026-11-04 (T101#13) as an NDA confirmation: it names bob, and this request is for @jdoe; clinic duty confirms, or @legalteam comments `NDA on file.`",
+        },
+        Case {
+            name: "an NDA confirmation for another account is pending",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "NDA on file (for @jdoe2).",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it names jdoe2, and this request is for @jdoe",
+        },
+        Case {
+            name: "an NDA confirmation naming the subject by first name counts",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "NDA is on file for Jane.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "nda",
+            status: "pass",
+            who: None,
+            says: "NDA confirmed by @legalteam",
+        },
+        Case {
+            name: "an NDA confirmation naming the subject's account counts",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "For @JDoe: NDA on file.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "nda",
+            status: "pass",
+            who: None,
+            says: "NDA confirmed by @legalteam",
+        },
+        Case {
+            name: "an NDA confirmation naming the subject's full name counts",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "NDA on file for Jane  Doe, thanks.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "nda",
+            status: "pass",
+            who: None,
+            says: "NDA confirmed by @legalteam",
+        },
+        Case {
+            name: "an L3 verification of someone else's signature is pending",
+            edit: |f, r, _| {
+                f.l3 = L3::NotSigned;
+                r.l3.sources.push(accessbot::rules::L3Source::VerifierComment);
+                f.comments.push(comment(
+                    13,
+                    "sre-kim",
+                    "2026-11-04T10:00:00Z",
+                    "L3 signed by jsmith.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "l3",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it names jsmith, and this request is for @jdoe",
+        },
+        Case {
             name: "no NDA on file yet is no confirmation",
             edit: |f, _, _| {
                 volunteer(f);

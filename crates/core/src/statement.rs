@@ -209,13 +209,18 @@ impl Statement {
     }
 }
 
-/// The groups an approval is limited to.
+/// What a statement is limited to: the groups of an approval, or the person a confirmation
+/// names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
-    /// No group named: the whole request (every group the person may approve).
+    /// No group or person named: the whole request (every group the person may approve).
     All,
     /// Only these groups (lowercase names from `groups.toml`).
     Groups(BTreeSet<String>),
+    /// A confirmation that names whom it is about ("NDA on file for Bea", "L3 verified for
+    /// @bea"): the words naming them, as written (folded to lower case). It counts only
+    /// when they name the request's subject, which the caller knows and the reader does not.
+    Person(String),
 }
 
 impl Scope {
@@ -224,6 +229,7 @@ impl Scope {
         match self {
             Scope::All => true,
             Scope::Groups(g) => g.contains(&group.to_lowercase()),
+            Scope::Person(_) => false,
         }
     }
 
@@ -232,11 +238,12 @@ impl Scope {
         groups.iter().all(|g| self.covers(g))
     }
 
-    /// The groups, comma separated ("" for all).
+    /// The groups, comma separated, or the person named ("" for all).
     pub fn names(&self) -> String {
         match self {
             Scope::All => String::new(),
             Scope::Groups(g) => g.iter().cloned().collect::<Vec<_>>().join(", "),
+            Scope::Person(p) => p.clone(),
         }
     }
 }
@@ -1097,6 +1104,8 @@ struct Hit {
     covered: Range<usize>,
     /// The groups it names (approvals).
     groups: BTreeSet<String>,
+    /// The person it is about, when it names one (confirmations: "… for Bea").
+    named: Option<String>,
     /// Why it is not clean after all (a scope that names nothing known, "by someone else" …).
     err: Option<&'static str>,
 }
@@ -1104,7 +1113,8 @@ struct Hit {
 /// How one sentence reads for one statement.
 #[derive(Debug, Clone)]
 enum Verdict {
-    Clean(Option<BTreeSet<String>>),
+    /// Clean: the groups it is limited to, the person it names.
+    Clean(Option<BTreeSet<String>>, Option<String>),
     Doubt(String),
     Withdrawal,
     /// Only negations ("Not.", "Nope", "Not yet"): a withdrawal of what the comment speaks of.
@@ -1487,14 +1497,82 @@ impl<'r> Reader<'r> {
             while let Some(n) = rd.courtesy.match_at(&s.toks, end) {
                 end += n;
             }
+            let (end, after) = self.named_after(s, end);
+            let before = if r.start > 0 {
+                self.named_before(s, r.start)
+            } else {
+                None
+            };
             self.reach_from(&s.toks, end, &mut reach);
             out.push(Hit {
                 covered: r.start..end,
                 groups: BTreeSet::new(),
+                named: after.or(before),
                 err: None,
             });
         }
         out
+    }
+
+    /// The person a confirmation names after its form, over separators: "NDA on file for
+    /// Bea", "…, for @bea", "… (@bea)", and for a form that ends in "signed", who signed
+    /// ("L3 signed by bea"): the words up to the next separator, unless they are a generic
+    /// scope ("for her", "for this user", "by me"). Returns where the form's tokens end (moved
+    /// only past a name) and the name.
+    fn named_after(&self, s: &Sentence<'_>, end: usize) -> (usize, Option<String>) {
+        let toks = &s.toks;
+        let mut k = end;
+        while toks.get(k).is_some_and(|x| {
+            x.kind == TokKind::Sep && matches!(x.text.as_str(), "," | "(" | ":" | "-")
+        }) {
+            k += 1;
+        }
+        let Some(tok) = toks.get(k) else {
+            return (end, None);
+        };
+        let signed = end > 0 && toks[end - 1].is_word("signed");
+        let from = if tok.is_word("for") || (signed && tok.is_word("by")) {
+            k + 1
+        } else if tok.kind == TokKind::Word && tok.text.starts_with('@') {
+            k
+        } else {
+            return (end, None);
+        };
+        let stops = |k: usize| toks.get(k).is_none_or(|x| x.kind == TokKind::Sep);
+        let generic = &self.phrases.reading;
+        for set in [&generic.generic_scopes, &generic.generic] {
+            if let Some(n) = set.match_at(toks, from) {
+                if stops(from + n) {
+                    return (end, None);
+                }
+            }
+        }
+        let mut to = from;
+        while toks.get(to).is_some_and(|x| x.kind != TokKind::Sep) {
+            to += 1;
+        }
+        if to == from {
+            return (end, None);
+        }
+        let name = s.text[toks[from].span.start..toks[to - 1].span.end].to_string();
+        (to, Some(name))
+    }
+
+    /// The person named before a confirmation form that starts a later clause: "For Bea: NDA
+    /// on file." (`for`, then words up to a separator at the sentence start), unless generic.
+    fn named_before(&self, s: &Sentence<'_>, start: usize) -> Option<String> {
+        let toks = &s.toks;
+        if !toks.first().is_some_and(|x| x.is_word("for")) {
+            return None;
+        }
+        let sep = toks[..start].iter().position(|x| x.kind == TokKind::Sep)?;
+        if sep < 2 {
+            return None;
+        }
+        if self.phrases.reading.generic_scopes.match_at(toks, 1) == Some(sep - 1) {
+            return None;
+        }
+        Some(s.text[toks[1].span.start..toks[sep - 1].span.end].to_string())
     }
 
     /// Parses what follows an approval form: scope ("for analytics-users only"), generic
@@ -1505,6 +1583,7 @@ impl<'r> Reader<'r> {
         let mut hit = Hit {
             covered: from..from,
             groups: BTreeSet::new(),
+            named: None,
             err: None,
         };
         let group_at =
@@ -1824,7 +1903,17 @@ impl<'r> Reader<'r> {
                 }
             }
         }
-        Verdict::Clean((!groups.is_empty()).then_some(groups))
+        // The person it names: one, or doubt (two forms naming different people).
+        let mut named: Option<String> = None;
+        for n in hits.iter().filter_map(|h| h.named.as_ref()) {
+            match &named {
+                Some(m) if m != n => {
+                    return Verdict::Doubt("it names more than one person".into());
+                }
+                _ => named = Some(n.clone()),
+            }
+        }
+        Verdict::Clean((!groups.is_empty()).then_some(groups), named)
     }
 
     fn read_for(
@@ -1837,6 +1926,7 @@ impl<'r> Reader<'r> {
         let p = &self.phrases;
         let rd = &p.reading;
         let mut clean: Vec<Option<BTreeSet<String>>> = Vec::new();
+        let mut named: Vec<String> = Vec::new();
         let mut doubt: Option<String> = None;
         let mut weak = false;
         let mut taint: Option<&'static str> = None;
@@ -1856,7 +1946,12 @@ impl<'r> Reader<'r> {
                 Verdict::UnclearWithdrawal(w) => {
                     unclear_withdrawal.get_or_insert(w);
                 }
-                Verdict::Clean(scope) => clean.push(scope),
+                Verdict::Clean(scope, person) => {
+                    clean.push(scope);
+                    if let Some(p) = person {
+                        named.push(p);
+                    }
+                }
                 Verdict::Doubt(why) => {
                     doubt.get_or_insert(why);
                 }
@@ -1941,10 +2036,17 @@ impl<'r> Reader<'r> {
             for g in clean.into_iter().flatten() {
                 groups.extend(g);
             }
-            let scope = if groups.is_empty() {
-                Scope::All
-            } else {
-                Scope::Groups(groups)
+            named.sort();
+            named.dedup();
+            let scope = match named.as_slice() {
+                [] if groups.is_empty() => Scope::All,
+                [] => Scope::Groups(groups),
+                [person] if groups.is_empty() => Scope::Person(person.clone()),
+                _ => {
+                    return Reading::unclear(
+                        "it names more than one person, or groups and a person",
+                    )
+                }
             };
             return Reading::Yes { scope };
         }

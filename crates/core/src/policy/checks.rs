@@ -91,6 +91,53 @@ impl<'a> Ctx<'a> {
         self.facts.subject.username().map(|u| format!("@{u}"))
     }
 
+    /// How a confirmation's scope fits this request: one that names nobody, or names the
+    /// subject (username with or without `@`, the request's full name or its first word, its
+    /// wikitech or shell user; any letter case, a trailing `'s` dropped), counts; one that
+    /// names anyone or anything else ("NDA on file for Bob" on Bea's request) is doubtful,
+    /// for clinic duty, never a pass.
+    fn about_subject(&self, scope: &Scope) -> ScopeFit {
+        let Scope::Person(named) = scope else {
+            return ScopeFit::Covers;
+        };
+        let norm = |x: &str| {
+            x.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        let named = norm(named);
+        let named = named.strip_prefix('@').unwrap_or(&named);
+        let named = named.strip_suffix("'s").unwrap_or(named);
+        let r = &self.facts.parsed.request;
+        let full = r.full_name.as_deref().map(norm);
+        let candidates = [
+            self.facts.subject.username().map(|u| norm(u.as_str())),
+            full.clone(),
+            full.as_deref()
+                .and_then(|f| f.split(' ').next())
+                .filter(|_| !named.contains(' '))
+                .map(str::to_string),
+            r.wikitech_user.as_deref().map(norm),
+            r.shell_user.as_ref().map(|u| norm(u.as_str())),
+        ];
+        if self.facts.subject.username().is_some()
+            && candidates
+                .iter()
+                .flatten()
+                .any(|c| !c.is_empty() && c == named)
+        {
+            return ScopeFit::Covers;
+        }
+        let subject = self
+            .subject_mention()
+            .unwrap_or_else(|| "the request's subject".into());
+        ScopeFit::Partial(format!(
+            "it names {}, and this request is for {subject}",
+            crate::remarkup_out::inert(named)
+        ))
+    }
+
     /// A person-check (`l3`, `nda`, `expiry`, `key-channel`) while it is not known whom the
     /// request is for: pending, for whoever must settle the subject; never a pass.
     fn without_subject(&self, id: CheckId) -> Check {
@@ -583,7 +630,7 @@ impl<'a> Ctx<'a> {
         };
         let outcome = self
             .comments
-            .role(statement, by, None, |_| ScopeFit::Covers);
+            .role(statement, by, None, |s| self.about_subject(s));
         if outcome.doubts.is_empty()
             && outcome.withdrawn.is_empty()
             && outcome.objections.is_empty()
@@ -1233,7 +1280,7 @@ impl<'a> Ctx<'a> {
                 }
             },
             None,
-            |_| ScopeFit::Covers,
+            |s| self.about_subject(s),
         );
         if let Some(d) = outcome.doubts.first() {
             doubt.get_or_insert((d.comment, d.why.clone()));
@@ -1819,7 +1866,7 @@ impl<'a> Ctx<'a> {
             Statement::ExecutiveSignoff,
             eligible,
             self.cutoff.as_ref(),
-            |_| ScopeFit::Covers,
+            |s| self.about_subject(s),
         );
         let names: Vec<String> = executives.iter().map(|u| format!("@{u}")).collect();
         let names = names.join(", ");
