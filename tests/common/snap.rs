@@ -5,6 +5,7 @@
 //! or a line that should not be there fails a test, not only a missing `BLOCKED`.
 
 use super::World;
+use accessbot::sim::SimHandle;
 
 /// What stands for the simulator's address in a normalised text.
 pub const PHAB_URL: &str = "[phab-url]";
@@ -64,20 +65,26 @@ impl World {
     /// one under a `--- comment N by USER at TIME ---` line (N from 1), for one snapshot of a
     /// task's whole conversation with the bot.
     pub fn thread(&self, task: u64) -> String {
-        let (url, dir) = (self.sim.url(), self.dir.path().to_path_buf());
-        self.sim
-            .comments(task)
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                format!(
-                    "--- comment {} by {} at {} ---\n{}\n",
-                    i + 1,
-                    c.author,
-                    c.at,
-                    normalise(&c.text, &url, &dir)
-                )
-            })
-            .collect()
+        thread(&self.sim, task, self.dir.path())
     }
+}
+
+/// [`World::thread`] for a test that holds a simulator without a [`World`] (the real binary
+/// against a simulator started on a chosen port, a bench of its own): `temp` is the test's
+/// temporary directory (the one the bot's database is in).
+pub fn thread(sim: &SimHandle, task: u64, temp: &std::path::Path) -> String {
+    let url = sim.url();
+    sim.comments(task)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "--- comment {} by {} at {} ---\n{}\n",
+                i + 1,
+                c.author,
+                c.at,
+                normalise(&c.text, &url, temp)
+            )
+        })
+        .collect()
 }
