@@ -729,6 +729,59 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
             assert_eq!(checklists(&b, reuser).len(), 1, "T{reuser}");
         }
     }
+    // What the two reusers read, of the 40 tasks: the point of the test is that their one
+    // checklist says which key (its fingerprint) is used by which other request, and that the
+    // one that would have been ready is not. The older requests' checklists are compared with
+    // the plain world's below, not snapshotted (they are ordinary checklists, the same as
+    // without the reuse). Nothing is normalised beyond `common::snap`'s URL and temp dir: the
+    // generated world (users, keys, task ids, dates) is a function of the seed.
+    let threads = sources.map(|(task, _)| common::snap::thread(&b.sim, task, b._dir.path()));
+    // (Both tests run this function, in one process, and see the same two threads here: insta
+    // allows the one inline snapshot to be asserted twice only when told.)
+    insta::allow_duplicates! {
+        insta::assert_snapshot!(threads[0], @"
+        --- comment 1 by accessbot at 2026-11-27T08:22:20+00:00 ---
+        **accessbot checklist** for this access request: **BLOCKED: waiting for requester.**
+        //Needed now//: @user37 (key-fresh)
+
+        - [x] `request-complete`: all fields are present
+        - [x] `one-user`: one user per task
+        - [x] `subject`: filed by the subject @[zwsp]user37
+        - [x] `known-groups`: groups: deployment
+        - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:QyVaYGDqtuJDr33v348LRIZqjVAcakbLS1tgWbxGuoE`
+        - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T100)[zwsp]): production needs a dedicated new key
+        - [x] `key-channel`: posted by @[zwsp]user37 in the task description
+        - [x] `l3`: @[zwsp]user37 signed `L3`
+        - [x] `nda`: @[zwsp]user37 is a member of an NDA project
+        - [x] `manager-approval`: approved by @[zwsp]mgr0
+        - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
+        - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 11:56 UTC
+        - [x] `expiry`: expires on 2027-02-15; expiry contact @[zwsp]mgr0
+
+        //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+        ");
+        insta::assert_snapshot!(threads[1], @"
+        --- comment 1 by accessbot at 2026-11-27T08:22:20+00:00 ---
+        **accessbot checklist** for this access request: **BLOCKED: waiting for requester, manager.**
+        //Needed now//: @user39 (key-fresh)
+
+        - [x] `request-complete`: all fields are present
+        - [x] `one-user`: one user per task
+        - [x] `subject`: filed by the subject @[zwsp]user39
+        - [x] `known-groups`: groups: deployment
+        - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:3qcPN3i2zW5PK4TylMAWfkB2SsZUX6vLlqKSF3CawGI`
+        - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T101)[zwsp]): production needs a dedicated new key
+        - [x] `key-channel`: posted by @[zwsp]user39 in the task description
+        - [x] `l3`: @[zwsp]user39 signed `L3`
+        - [x] `nda`: @[zwsp]user39 is a member of an NDA project
+        - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mgr1 on 2026-10-27 (T139#259) (@[zwsp]rel-lead approved as the project lead of deployment: with no manager named, the manager's or sponsor's approval must come from someone else (or the request names @[zwsp]rel-lead as manager)[zwsp]); to approve again, comment `Approved.` or `Approved for deployment.`
+        - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
+        - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 12:07 UTC
+        - [x] `expiry`: expires on 2027-04-15; expiry contact @[zwsp]mgr1
+
+        //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+        ");
+    }
     if lose_database {
         let before: Vec<usize> = sources
             .iter()
@@ -744,6 +797,8 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
             .map(|(task, _)| checklists(&b, *task).len())
             .collect();
         assert_eq!(after, before, "no checklist posted again");
+        let after = sources.map(|(task, _)| common::snap::thread(&b.sim, task, b._dir.path()));
+        assert_eq!(after, threads, "the checklists above, unchanged");
         check_reuse(&b, &base, &sources);
     }
     // The one that would have been ready never showed a ready checklist, not even briefly
