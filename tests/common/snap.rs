@@ -11,6 +11,9 @@ use accessbot::sim::SimHandle;
 pub const PHAB_URL: &str = "[phab-url]";
 /// What stands for the test's temporary directory in a normalised text.
 pub const TEMP_DIR: &str = "[temp-dir]";
+/// What stands for the minute a checklist was evaluated by a bot on the real clock
+/// ([`real_clock`]).
+pub const REAL_NOW: &str = "[real-now]";
 /// What shows the zero-width space (U+200B) that defuses a requester's word
 /// (`report::inert`).
 pub const ZWSP: &str = "[zwsp]";
@@ -87,4 +90,21 @@ pub fn thread(sim: &SimHandle, task: u64, temp: &std::path::Path) -> String {
             )
         })
         .collect()
+}
+
+/// `text` (a normalised thread or comment) with the minute of every checklist's last line
+/// (`//Evaluated 2026-12-07 15:40 UTC. …//`) replaced by [`REAL_NOW`]. Only for a test whose
+/// bot runs on the real clock (`run` without `--now`, as a service under systemd runs): that
+/// minute is the minute the test ran. Nothing else is replaced: the dates the checks state
+/// come from the scenario (a waiting period that ended in the scenario's past has ended on
+/// the real clock too), and the time of each comment is the simulator's clock.
+pub fn real_clock(text: &str) -> String {
+    static EVALUATED: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    EVALUATED
+        .get_or_init(|| {
+            regex::Regex::new(r"(?m)^//Evaluated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\.")
+                .expect("the footer's pattern")
+        })
+        .replace_all(text, format!("//Evaluated {REAL_NOW} UTC."))
+        .into_owned()
 }
