@@ -582,6 +582,50 @@ async fn after_a_restart_no_unchanged_paste_history_is_read_again_an_edited_one_
             .is_some_and(|c| c.text.contains("was also changed by")),
         "{posted:?}"
     );
+    // The whole thread: READY while the key was the requester's own paste, then, after the
+    // other account's edit, BLOCKED with key-channel naming who else changed the paste (and
+    // key-fresh the request that key belongs to), the approvals given before the key change
+    // no longer counted. (The "still needed" part of the changes line repeats the four checks
+    // that are "no longer passing": it lists every check not passing now; reported, not
+    // changed here.)
+    insta::assert_snapshot!(common::snap::thread(&b.sim, task, b._dir.path()), @"
+    --- comment 1 by accessbot at 2026-11-27T08:05:20+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user15
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:fXxcA4NOAUM6f01O2BvXo4laMOmVMi5TOFSdpFBrBWk`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]1, written by @[zwsp]user15
+    - [x] `l3`: @[zwsp]user15 signed `L3`
+    - [x] `nda`: @[zwsp]user15 is staff
+    - [x] `manager-approval`: approved by @[zwsp]mgr0
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 09:20 UTC
+
+    //Evaluated 2026-11-27 08:05 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-27T08:45:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, manager, project-lead.**
+    //Since the last checklist//: no longer passing: key-fresh, key-channel, manager-approval, lead-approval:analytics-privatedata-users · still needed: key-fresh, key-channel, manager-approval, lead-approval:analytics-privatedata-users
+    //Needed now//: @user15 (key-fresh, key-channel), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user15
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:d2n74Y/bCuGCAtWXj46DTHq5zdUVK8KZkkyjojZU+to`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T121)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//requester//): paste P[zwsp]1 was also changed by @[zwsp]user21, not only by the person the request is for: the key must come from @[zwsp]user15 in the task description, a web comment or their own paste
+    - [x] `l3`: @[zwsp]user15 signed `L3`
+    - [x] `nda`: @[zwsp]user15 is staff
+    - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet (approval by @[zwsp]mgr0 predates the key change on 2026-11-27; approval by @[zwsp]aotto predates the key change on 2026-11-27); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto) (approval by @[zwsp]aotto predates the key change on 2026-11-27); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 09:20 UTC
+
+    //Evaluated 2026-11-27 08:45 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -630,6 +674,29 @@ async fn a_key_paste_written_by_someone_else_is_refused_without_reading_its_hist
             .contains("written by someone other than the person the request is for")),
         "{posted:?}"
     );
+    // The one checklist: key-channel fails, saying the paste is someone else's and where the
+    // key must come from instead.
+    insta::assert_snapshot!(common::snap::thread(&b.sim, task, b._dir.path()), @"
+    --- comment 1 by accessbot at 2026-10-28T08:22:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, legal, project-lead.**
+    //Needed now//: @user2 (key-channel), @legalteam (nda), @rel-lead (lead-approval:deployment)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user2
+    - [x] `known-groups`: groups: deployment
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:17nyu12zLo2hCPzV1rs81WrIqUI7OfUMidPGK1WvWaY`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [ ] `key-channel` (//requester//): paste P[zwsp]1 was written by someone other than the person the request is for: the key must come from @[zwsp]user2 in the task description, a web comment or their own paste
+    - [x] `l3`: @[zwsp]user2 signed `L3`
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [x] `manager-approval`: approved by @[zwsp]mgr1
+    - [ ] `lead-approval:deployment` (//project-lead//): no approval from a project lead of deployment yet (approvers: @[zwsp]rel-lead); to approve, comment `Approved.` or `Approved for deployment.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:47 UTC
+    - [x] `expiry`: expires on 2027-03-15; expiry contact @[zwsp]mgr1
+
+    //Evaluated 2026-10-28 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
