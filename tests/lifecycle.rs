@@ -836,6 +836,10 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
     for t in [504, 505, 506] {
         assert_eq!(l.posted(t, REMOVAL_HEADER).len(), 1, "T{t}");
     }
+    // And each is the comment above (T505's: its thread below), unchanged.
+    for (t, first) in [(504, &t504), (505, &t505), (506, &t506)] {
+        assert_eq!(&l.posted(t, REMOVAL_HEADER), first, "T{t}");
+    }
     // The removal applied: T504's comment says there is nothing left to remove.
     let p = grant::revoke_patch(&nwu, &l.data_text(), "data.yaml").unwrap();
     std::fs::write(l.data(), p.text).unwrap();
