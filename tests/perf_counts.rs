@@ -383,6 +383,48 @@ async fn a_ready_request_whose_approvals_are_edited_away_is_caught_within_reconc
         "seen {} minutes after the edit",
         caught - 10
     );
+    // What clinic duty reads: the READY checklist of the sync, then, when the reconcile read
+    // the edited comments, one that is not READY and says which approvals were withdrawn, with
+    // links to the comments. The minute it is caught is fixed: each task's reconcile moment is
+    // a hash of its id.
+    insta::assert_snapshot!(common::snap::thread(&b.sim, ready, b._dir.path()), @"
+    --- comment 1 by accessbot at 2026-11-27T08:22:20+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user23
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user23 in the task description
+    - [x] `l3`: @[zwsp]user23 signed `L3`
+    - [x] `nda`: @[zwsp]user23 is staff
+    - [x] `manager-approval`: approved by @[zwsp]mgr1
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 10:14 UTC
+
+    //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-27T09:00:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Since the last checklist//: no longer passing: manager-approval, lead-approval:analytics-users · still needed: manager-approval, lead-approval:analytics-users
+    //Needed now//: @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user23
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user23 in the task description
+    - [x] `l3`: @[zwsp]user23 signed `L3`
+    - [x] `nda`: @[zwsp]user23 is staff
+    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mgr1 on 2026-11-27 (T123#226); to approve again, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): approval withdrawn by @[zwsp]aotto on 2026-11-27 (T123#286); to approve again, comment `Approved.` or `Approved for analytics-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 10:14 UTC
+
+    //Evaluated 2026-11-27 09:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -428,6 +470,50 @@ async fn a_requester_disabled_after_a_ready_checklist_is_seen_once_the_account_c
     }
     let caught = caught.expect("the disabled account was never seen");
     assert!(caught <= 10 + 30, "seen {} minutes later", caught - 10);
+    // What clinic duty reads: the READY checklist of the sync, then, once the account was
+    // read again, one that is not READY: `subject` fails and the checks of the person wait for
+    // it. (Its reason says no account matches the request, not that the author's account,
+    // which the first checklist named, is now disabled: locked as it is and reported, not
+    // changed here.)
+    insta::assert_snapshot!(common::snap::thread(&b.sim, ready, b._dir.path()), @"
+    --- comment 1 by accessbot at 2026-11-27T08:22:20+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user23
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user23 in the task description
+    - [x] `l3`: @[zwsp]user23 signed `L3`
+    - [x] `nda`: @[zwsp]user23 is staff
+    - [x] `manager-approval`: approved by @[zwsp]mgr1
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 10:14 UTC
+
+    //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-27T09:00:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
+    //Since the last checklist//: no longer passing: subject, key-channel, l3, nda · still needed: subject, key-channel, l3, nda, expiry
+    //Needed now//: @clinicduty (subject, key-channel, l3, nda, expiry)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [x] `manager-approval`: approved by @[zwsp]mgr1
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 10:14 UTC
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+
+    //Evaluated 2026-11-27 09:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
