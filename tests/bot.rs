@@ -23,6 +23,27 @@ async fn first_poll_posts_one_checklist_per_request_and_an_idle_poll_costs_one_c
     // The next cycle sees the bot's own comment (dateModified moved), reads it back, posts nothing.
     bot.cycle().await.unwrap();
     assert_eq!(w.comments(201).len(), 1);
+    // The one comment is the first poll's checklist, by the bot at the first poll's time.
+    insta::assert_snapshot!(w.thread(201), @"
+    --- comment 1 by accessbot at 2026-11-03T09:30:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet (approval by @[zwsp]mboss predates the group change on 2026-11-03); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
+
+    //Evaluated 2026-11-03 09:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     // From then on, an idle poll is exactly one Conduit call.
     w.sim.reset_stats();
     let r = bot.cycle().await.unwrap();
@@ -132,11 +153,13 @@ async fn a_request_moves_from_blocked_to_waiting_to_ready_as_time_passes() {
     let verdicts: Vec<&str> = audit.iter().map(|a| a.new_verdict.as_str()).collect();
     assert_eq!(verdicts, ["blocked", "waiting", "ready"]);
 
-    // Still ready later: nothing more is posted.
+    // Still ready later: nothing more is posted, and the three checklists above are unchanged.
+    let three = w.posted(201);
     w.set_now("2026-11-06T12:00:00Z");
     bot.cycle().await.unwrap();
     bot.cycle().await.unwrap();
     assert_eq!(w.comments(201).len(), 3);
+    assert_eq!(w.posted(201), three);
 }
 
 #[tokio::test]
@@ -153,6 +176,27 @@ async fn a_restart_with_lost_state_posts_no_duplicate() {
     bot.cycle().await.unwrap();
     bot.cycle().await.unwrap();
     assert_eq!(w.comments(201).len(), 1, "no duplicate after a restart");
+    // The one comment is the checklist of the bot before the restart (09:30), BLOCKED.
+    insta::assert_snapshot!(w.thread(201), @"
+    --- comment 1 by accessbot at 2026-11-03T09:30:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet (approval by @[zwsp]mboss predates the group change on 2026-11-03); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
+
+    //Evaluated 2026-11-03 09:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -198,6 +242,27 @@ async fn the_binary_runs_once_checks_and_shows_status() {
     assert_eq!(v["request"]["author"], "cnguyen");
     assert!(ids.contains(&"waiting-period"));
     assert_eq!(w.comments(201).len(), 1, "check writes nothing");
+    // The one comment is the checklist `run --once` posted, BLOCKED like `check` says.
+    insta::assert_snapshot!(w.thread(201), @"
+    --- comment 1 by accessbot at 2026-11-03T09:30:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet (approval by @[zwsp]mboss predates the group change on 2026-11-03); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
+
+    //Evaluated 2026-11-03 09:30 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     let status = w.bin(&["status"]).token(None).output().await;
     assert_eq!(status.0, 0, "status failed: {}", status.2);
@@ -328,6 +393,8 @@ async fn the_reconcile_cycle_sees_an_edited_approval_that_the_poll_cannot() {
     //Evaluated 2026-11-03 09:30 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
 
+    let first = w.posted(201);
+
     // At 16:00 the manager edits the approval; an edit does not move the task's dateModified.
     w.set_now("2026-11-03T16:30:00Z");
     let default_rules = w.rules.clone();
@@ -340,6 +407,7 @@ async fn the_reconcile_cycle_sees_an_edited_approval_that_the_poll_cannot() {
         1,
         "the modifiedStart poll cannot see an edited comment"
     );
+    assert_eq!(w.posted(201), first, "the 09:30 checklist above, unchanged");
 
     // The reconcile cycle (every 30 minutes by default) re-reads open requests and sees it.
     w.rules = default_rules;

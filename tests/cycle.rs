@@ -216,6 +216,39 @@ async fn a_first_run_on_a_backlog_of_400_nudges_no_stretch_that_began_before_it(
     let second = bot.cycle().await.unwrap();
     assert!(count(&second, "nudge") > 0, "{:?}", second.effects.len());
     assert_eq!(bot.cycle().await.unwrap().effects.len(), 0);
+    // What a nudged task holds, for the lowest nudged id (the effects come in the order the
+    // reads complete): the first run's checklist, then, two weeks on, the one nudge of clinic
+    // duty, which names the task's last progress (from before the bot came).
+    let nudged = second
+        .effects
+        .iter()
+        .filter(|e| e.kind == "nudge")
+        .map(|e| e.task.get())
+        .min()
+        .unwrap();
+    insta::assert_snapshot!(w.thread(nudged), @"
+    --- comment 1 by accessbot at 2026-11-29T00:55:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, legal, manager, project-lead.**
+    //Needed now//: @user0 (l3), @legalteam (nda), @svc-lead (lead-approval:deploy-service)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user0
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:QyVaYGDqtuJDr33v348LRIZqjVAcakbLS1tgWbxGuoE`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user0 in the task description
+    - [ ] `l3` (//requester//): @[zwsp]user0 has not signed `L3` (Acknowledgement of Wikimedia Server Access Responsibilities) yet
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user0 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet; to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mgr0
+
+    //Evaluated 2026-11-29 00:55 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-12-13T00:55:20+00:00 ---
+    **accessbot**: @clinicduty this request has shown no progress since 2026-10-26 07:35 UTC (34 business days ago). Could clinic duty take a look?
+    ");
 }
 
 #[tokio::test]

@@ -169,9 +169,11 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
     assert_eq!(granted.len(), 1, "{granted:#?}");
     insta::assert_snapshot!(l.w.normalise(&granted[0]), @"**accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml (shell user `ipark`), so this request is granted. accessbot no longer checks it. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.");
     let before = l.w.comments(501).len();
+    let texts = l.w.posted(501);
     l.run("2026-11-05T13:00:00Z").await;
     l.run("2026-11-20T13:00:00Z").await;
     assert_eq!(l.w.comments(501).len(), before, "nothing more is posted");
+    assert_eq!(l.w.posted(501), texts, "nor changed");
     assert_eq!(l.verdict(501).await, Verdict::Granted);
 
     // What expires: nothing within the default 14 days; within 90 days, T501.
@@ -493,6 +495,53 @@ async fn a_killed_bot_a_lost_database_and_restarts_never_send_a_reminder_twice()
     l.run("2027-01-21T09:00:00Z").await;
     assert_eq!(l.posted(501, EXPIRED_HEADER).len(), 1);
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1);
+    // The whole thread after the kill, the restarts and two lost databases: each comment
+    // once, in order, the reminder from the killed service (its --now, the reminder day).
+    insta::assert_snapshot!(l.w.thread(501), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-05 09:00 UTC.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]ipark
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]ipark in the task description
+    - [x] `l3`: @[zwsp]ipark signed `L3`
+    - [x] `nda`: @[zwsp]ipark is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-05T10:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]ipark
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]ipark in the task description
+    - [x] `l3`: @[zwsp]ipark signed `L3`
+    - [x] `nda`: @[zwsp]ipark is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-05 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-05T12:00:00+00:00 ---
+    **accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml (shell user `ipark`), so this request is granted. accessbot no longer checks it. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.
+    --- comment 4 by accessbot at 2027-01-01T01:00:00+00:00 ---
+    **accessbot expiry reminder** for 2027-01-15: @mboss, the access of `ipark` (analytics-privatedata-users) granted on this task expires on 2027-01-15 (in 14 days). Remove it then, or extend it. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
+    --- comment 5 by accessbot at 2027-01-20T09:00:00+00:00 ---
+    **accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15 and is still in data.yaml. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
+    ");
 }
 
 #[tokio::test]
@@ -512,6 +561,53 @@ async fn clock_jumps_neither_skip_nor_repeat_the_reminder() {
     l.run("2027-02-02T12:00:00Z").await;
     assert_eq!(l.posted(501, REMINDER_HEADER).len(), 1);
     assert_eq!(l.posted(501, EXPIRED_HEADER).len(), 1);
+    // The whole thread: the reminder of the jump to 2027-01-10 and the note of the first run
+    // past the expiry (2027-02-01), each once, nothing from the runs back in time.
+    insta::assert_snapshot!(l.w.thread(501), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-05 09:00 UTC.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]ipark
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]ipark in the task description
+    - [x] `l3`: @[zwsp]ipark signed `L3`
+    - [x] `nda`: @[zwsp]ipark is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-05T10:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]ipark
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]ipark in the task description
+    - [x] `l3`: @[zwsp]ipark signed `L3`
+    - [x] `nda`: @[zwsp]ipark is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-05 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-05T12:00:00+00:00 ---
+    **accessbot granted**: @ipark is in analytics-privatedata-users in data.yaml (shell user `ipark`), so this request is granted. accessbot no longer checks it. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.
+    --- comment 4 by accessbot at 2027-01-10T12:00:00+00:00 ---
+    **accessbot expiry reminder** for 2027-01-15: @mboss, the access of `ipark` (analytics-privatedata-users) granted on this task expires on 2027-01-15 (in 5 days). Remove it then, or extend it. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
+    --- comment 5 by accessbot at 2027-02-01T12:00:00+00:00 ---
+    **accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15 and is still in data.yaml. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
+    ");
 
     // Another world: straight from granted past the expiry day. A reminder to act before a
     // day that has passed is not sent; the note is.
@@ -520,6 +616,13 @@ async fn clock_jumps_neither_skip_nor_repeat_the_reminder() {
     l.run("2027-03-01T12:00:00Z").await;
     assert!(l.posted(501, REMINDER_HEADER).is_empty());
     assert_eq!(l.posted(501, EXPIRED_HEADER).len(), 1);
+    // The comments after the granted one: the note alone, no reminder.
+    let posted = l.w.posted(501);
+    let granted = posted
+        .iter()
+        .position(|c| c.starts_with(GRANTED_HEADER))
+        .expect("the granted comment");
+    insta::assert_snapshot!(posted[granted + 1..].join("\n---\n"), @"**accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15 and is still in data.yaml. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
 }
 
 #[tokio::test]
@@ -541,6 +644,55 @@ async fn without_data_yaml_a_resolved_request_is_followed_and_its_expiry_unverif
     insta::assert_snapshot!(l.w.normalise(&notes[0]), @"**accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15. accessbot has no data.yaml ([keys] data_yaml) to see whether it was removed: please check. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.");
     let items = l.expiring("2027-01-16T09:00:00Z", &[]).await;
     assert_eq!(items[0]["state"], "expired-unverified", "{items:#?}");
+    // The whole thread: without data.yaml the granted comment comes from the resolution, and
+    // the note says the removal cannot be verified. (The granted comment's last sentence
+    // promises to say "if the access is still in data.yaml once it has expired", which a bot
+    // without data.yaml cannot do: locked as it is and reported, not changed here.)
+    insta::assert_snapshot!(l.w.thread(501), @"
+    --- comment 1 by accessbot at 2026-11-02T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-05 09:00 UTC.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]ipark
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]ipark in the task description
+    - [x] `l3`: @[zwsp]ipark signed `L3`
+    - [x] `nda`: @[zwsp]ipark is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-05 09:00 UTC
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-02 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-05T10:00:00+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+    //Since the last checklist//: now passing: waiting-period
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]ipark
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:NQkDazUrtJWm6pAfy/yfMsMGrlj+M1EFlMdidPaBAOA`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]ipark in the task description
+    - [x] `l3`: @[zwsp]ipark signed `L3`
+    - [x] `nda`: @[zwsp]ipark is a member of an NDA project
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-05 09:00 UTC
+    - [x] `expiry`: expires on 2027-01-15; expiry contact @[zwsp]mboss
+
+    //Evaluated 2026-11-05 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 3 by accessbot at 2026-11-05T12:30:00+00:00 ---
+    **accessbot granted**: this request was ready to grant and the task was resolved on 2026-11-05 12:00 UTC, so accessbot takes it as granted: @ipark, shell user `ipark` (analytics-privatedata-users). accessbot no longer checks this request. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.
+    --- comment 4 by accessbot at 2027-01-01T09:00:00+00:00 ---
+    **accessbot expiry reminder** for 2027-01-15: @mboss, the access of `ipark` (analytics-privatedata-users) granted on this task expires on 2027-01-15 (in 14 days). Remove it then, or extend it. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
+    --- comment 5 by accessbot at 2027-01-15T09:00:00+00:00 ---
+    **accessbot expired** on 2027-01-15: @mboss @clinicduty, the access of `ipark` (analytics-privatedata-users) granted on this task expired on 2027-01-15. accessbot has no data.yaml ([keys] data_yaml) to see whether it was removed: please check. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
+    ");
 }
 
 /// Resolves a task as clinic duty would (a status edit through Conduit, by another account:
@@ -683,6 +835,10 @@ async fn removal_tasks_get_the_revocation_in_their_checklists_place() {
     l.run("2026-11-03T14:00:00Z").await;
     for t in [504, 505, 506] {
         assert_eq!(l.posted(t, REMOVAL_HEADER).len(), 1, "T{t}");
+    }
+    // And each is the comment above (T505's: its thread below), unchanged.
+    for (t, first) in [(504, &t504), (505, &t505), (506, &t506)] {
+        assert_eq!(&l.posted(t, REMOVAL_HEADER), first, "T{t}");
     }
     // The removal applied: T504's comment says there is nothing left to remove.
     let p = grant::revoke_patch(&nwu, &l.data_text(), "data.yaml").unwrap();

@@ -150,6 +150,72 @@ async fn huge_and_deep_inputs_finish_with_clear_problems_and_no_panic() {
 
     //Evaluated 2026-10-28 03:10 UTC. accessbot posts a new checklist whenever this one changes.//
     ");
+    // The other three threads, whole (one checklist each, counted above), read like any
+    // request's, quoting nothing of what they were fed: T100 (1 MiB of filler after its
+    // form), T101 (10,000 comments, one of them 1 MiB long), T104 (its approvals only quoted,
+    // 10,000 deep and then nested line by line: no approval).
+    insta::assert_snapshot!(w.thread(100), @"
+    --- comment 1 by accessbot at 2026-10-28T03:10:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @svc-lead (lead-approval:deploy-service)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user0
+    - [x] `known-groups`: groups: deploy-service
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:7+rVMUmvy9S/MYfsALliJEo4znEqJbYkZuCfaMChebE`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user0 in the task description
+    - [x] `l3`: @[zwsp]user0 signed `L3`
+    - [x] `nda`: @[zwsp]user0 is staff
+    - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet; to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `lead-approval:deploy-service` (//project-lead//): no approval from a project lead of deploy-service yet (approvers: @[zwsp]svc-lead); to approve, comment `Approved.` or `Approved for deploy-service.`
+    - [ ] `sudo-review`: sudo access needs a security review at the SRE meeting: to be scheduled once everything else passes
+
+    //Evaluated 2026-10-28 03:10 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(101), @"
+    --- comment 1 by accessbot at 2026-10-28T03:10:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user1
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:TXBaG/mQcy5x2GTbF790WpG7awH53EQ9FSRPqtCNvRM`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user1 in the task description
+    - [x] `l3`: @[zwsp]user1 signed `L3`
+    - [x] `nda`: @[zwsp]user1 is a member of an NDA project
+    - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet; to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:43 UTC
+    - [x] `expiry`: expires on 2027-02-15; expiry contact @[zwsp]mgr0
+
+    //Evaluated 2026-10-28 03:10 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
+    insta::assert_snapshot!(w.thread(104), @"
+    --- comment 1 by accessbot at 2026-10-28T03:10:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, legal, manager, project-lead.**
+    //Needed now//: @user2 (key-channel), @legalteam (nda), @rel-lead (lead-approval:deployment)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: for @[zwsp]user2 (the one account with the request's username and full name), filed by @[zwsp]user0
+    - [x] `known-groups`: groups: deployment
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:hdXf3fUmoV2TO61xTQV4drEYQMowLYeWbtYOXEkodbA`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [ ] `key-channel` (//requester//): the key in the description was written by someone other than the person the request is for: the key must come from @[zwsp]user2 in the task description, a web comment or their own paste
+    - [x] `l3`: @[zwsp]user2 signed `L3`
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet (@[zwsp]aotto's comment of 2026-10-26 (T104#17) was not counted: an approval quoted or in code is not read as one, so write it as plain text); to approve, comment `Approved.` or `Approved for deployment.`
+    - [ ] `lead-approval:deployment` (//project-lead//): no approval from a project lead of deployment yet (approvers: @[zwsp]rel-lead); to approve, comment `Approved.` or `Approved for deployment.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:34 UTC
+    - [x] `expiry`: expires on 2027-03-15; expiry contact @[zwsp]mgr0
+
+    //Evaluated 2026-10-28 03:10 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     let store = w.store().await;
     // A quoted "Approved." at any depth is no approval.
     let row = store.task(TaskId::new(104)).await.unwrap().unwrap();

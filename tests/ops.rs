@@ -193,6 +193,30 @@ async fn the_service_reports_metrics_health_and_systemd_state() {
         w.comments(201).len() as f64,
         "every post counted once"
     );
+    // The post the metrics count: T201's one checklist, BLOCKED (as the metrics say). The
+    // service runs on the real clock (no `--now`), so the minute it was evaluated is
+    // normalised (`common::snap::real_clock`); the waiting period (tagged on 2026-11-03 in
+    // the scenario) has ended on any real clock since 2026-11-06.
+    insta::assert_snapshot!(common::snap::real_clock(&w.thread(201)), @"
+    --- comment 1 by accessbot at 2026-11-03T09:30:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Needed now//: @mboss (manager-approval), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [ ] `manager-approval` (//manager//): no approval from @[zwsp]mboss (the named manager or sponsor) yet (approval by @[zwsp]mboss predates the group change on 2026-11-03); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-06 08:30 UTC
+
+    //Evaluated [real-now] UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     assert!(sample(&all, "accessbot_last_success_timestamp_seconds").unwrap() > 1.7e9);
     // Health is "ok" while the last success is under three intervals old; on a loaded machine a
     // one-second cycle can take longer than that, so wait for a fresh success rather than
@@ -1085,6 +1109,30 @@ async fn the_install_recipe_agrees_everywhere_and_works_on_a_new_host() {
     assert_eq!(code, 0, "ExecStart: {err}");
     assert!(Path::new(&format!("{r}/var/lib/accessbot/accessbot.db")).exists());
     assert!(!w.comments(101).is_empty(), "the bot posted");
+    // What the installed service posted: T101's checklist, BLOCKED on the project lead. As
+    // a service it runs on the real clock: the minute it was evaluated is normalised
+    // (`common::snap::real_clock`), and the waiting period (ending 2026-11-15 in the
+    // scenario) has ended on any real clock since.
+    insta::assert_snapshot!(common::snap::real_clock(&w.thread(101)), @"
+    --- comment 1 by accessbot at 2026-11-12T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for project-lead.**
+    //Needed now//: @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]jdoe
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:EXH1lf9QErDh/sRbFszUR/4vRBf7ZWvOsrZ5ItGZE+Y`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]jdoe in the task description
+    - [x] `l3`: @[zwsp]jdoe signed `L3`
+    - [x] `nda`: @[zwsp]jdoe is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-11-15 09:00 UTC
+
+    //Evaluated [real-now] UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 
     // With the template's example URL, the check before start refuses.
     let config = format!("{r}/etc/accessbot/accessbot.toml");

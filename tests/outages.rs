@@ -167,6 +167,29 @@ async fn an_outage_at_start_up_and_later_is_ridden_out() {
         "{text}"
     );
     assert_eq!(sim.comments(201).len(), 1, "one checklist");
+    // The one checklist, as of `--now` (the simulator's clock stands still at NOW): WAITING,
+    // as any first cycle at NOW judges it (both approvals are in, the waiting period is not
+    // over); the outage at start-up changed nothing in it.
+    let thread = common::snap::thread(&sim, 201, dir.path());
+    insta::assert_snapshot!(thread, @"
+    --- comment 1 by accessbot at 2026-11-04T12:00:00+00:00 ---
+    **accessbot checklist** for this access request: **WAITING: nothing to do but wait until 2026-11-06 08:30 UTC.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]cnguyen
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:6FjKTNT72v4qslxjQ/ZYWtmb4GhEO1qBpKuF1qrWUv0`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]cnguyen in the task description
+    - [x] `l3`: @[zwsp]cnguyen signed `L3`
+    - [x] `nda`: @[zwsp]cnguyen is staff
+    - [x] `manager-approval`: approved by @[zwsp]mboss
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-11-06 08:30 UTC
+
+    //Evaluated 2026-11-04 12:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
     // Per cycle, not since start: the first cycles cost many calls, an idle one costs one.
     let calls = cycle_calls(&text);
     assert!(calls[0] > 5, "{calls:?}");
@@ -200,6 +223,11 @@ async fn an_outage_at_start_up_and_later_is_ridden_out() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("panicked"), "{text}");
     assert_eq!(sim.comments(201).len(), 1, "nothing posted twice");
+    assert_eq!(
+        common::snap::thread(&sim, 201, dir.path()),
+        thread,
+        "the checklist above, unchanged by the failing cycles"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

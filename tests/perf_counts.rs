@@ -383,6 +383,48 @@ async fn a_ready_request_whose_approvals_are_edited_away_is_caught_within_reconc
         "seen {} minutes after the edit",
         caught - 10
     );
+    // What clinic duty reads: the READY checklist of the sync, then, when the reconcile read
+    // the edited comments, one that is not READY and says which approvals were withdrawn, with
+    // links to the comments. The minute it is caught is fixed: each task's reconcile moment is
+    // a hash of its id.
+    insta::assert_snapshot!(common::snap::thread(&b.sim, ready, b._dir.path()), @"
+    --- comment 1 by accessbot at 2026-11-27T08:22:20+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user23
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user23 in the task description
+    - [x] `l3`: @[zwsp]user23 signed `L3`
+    - [x] `nda`: @[zwsp]user23 is staff
+    - [x] `manager-approval`: approved by @[zwsp]mgr1
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 10:14 UTC
+
+    //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-27T09:00:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
+    //Since the last checklist//: no longer passing: manager-approval, lead-approval:analytics-users · still needed: manager-approval, lead-approval:analytics-users
+    //Needed now//: @aotto (lead-approval:analytics-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user23
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user23 in the task description
+    - [x] `l3`: @[zwsp]user23 signed `L3`
+    - [x] `nda`: @[zwsp]user23 is staff
+    - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mgr1 on 2026-11-27 (T123#226); to approve again, comment `Approved.` or `Approved for analytics-users.`
+    - [ ] `lead-approval:analytics-users` (//project-lead//): approval withdrawn by @[zwsp]aotto on 2026-11-27 (T123#286); to approve again, comment `Approved.` or `Approved for analytics-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 10:14 UTC
+
+    //Evaluated 2026-11-27 09:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -428,6 +470,50 @@ async fn a_requester_disabled_after_a_ready_checklist_is_seen_once_the_account_c
     }
     let caught = caught.expect("the disabled account was never seen");
     assert!(caught <= 10 + 30, "seen {} minutes later", caught - 10);
+    // What clinic duty reads: the READY checklist of the sync, then, once the account was
+    // read again, one that is not READY: `subject` fails and the checks of the person wait for
+    // it. (Its reason says no account matches the request, not that the author's account,
+    // which the first checklist named, is now disabled: locked as it is and reported, not
+    // changed here.)
+    insta::assert_snapshot!(common::snap::thread(&b.sim, ready, b._dir.path()), @"
+    --- comment 1 by accessbot at 2026-11-27T08:22:20+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user23
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: posted by @[zwsp]user23 in the task description
+    - [x] `l3`: @[zwsp]user23 signed `L3`
+    - [x] `nda`: @[zwsp]user23 is staff
+    - [x] `manager-approval`: approved by @[zwsp]mgr1
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 10:14 UTC
+
+    //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-27T09:00:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
+    //Since the last checklist//: no longer passing: subject, key-channel, l3, nda · still needed: subject, key-channel, l3, nda, expiry
+    //Needed now//: @clinicduty (subject, key-channel, l3, nda, expiry)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
+    - [x] `known-groups`: groups: analytics-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `l3` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [ ] `nda` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+    - [x] `manager-approval`: approved by @[zwsp]mgr1
+    - [x] `lead-approval:analytics-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 10:14 UTC
+    - [ ] `expiry` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
+
+    //Evaluated 2026-11-27 09:00 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -582,6 +668,50 @@ async fn after_a_restart_no_unchanged_paste_history_is_read_again_an_edited_one_
             .is_some_and(|c| c.text.contains("was also changed by")),
         "{posted:?}"
     );
+    // The whole thread: READY while the key was the requester's own paste, then, after the
+    // other account's edit, BLOCKED with key-channel naming who else changed the paste (and
+    // key-fresh the request that key belongs to), the approvals given before the key change
+    // no longer counted. (The "still needed" part of the changes line repeats the four checks
+    // that are "no longer passing": it lists every check not passing now; reported, not
+    // changed here.)
+    insta::assert_snapshot!(common::snap::thread(&b.sim, task, b._dir.path()), @"
+    --- comment 1 by accessbot at 2026-11-27T08:05:20+00:00 ---
+    **accessbot checklist** for this access request: **READY: every check passes; clinic duty may grant the access.**
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user15
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:fXxcA4NOAUM6f01O2BvXo4laMOmVMi5TOFSdpFBrBWk`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [x] `key-channel`: in paste P[zwsp]1, written by @[zwsp]user15
+    - [x] `l3`: @[zwsp]user15 signed `L3`
+    - [x] `nda`: @[zwsp]user15 is staff
+    - [x] `manager-approval`: approved by @[zwsp]mgr0
+    - [x] `lead-approval:analytics-privatedata-users`: approved by @[zwsp]aotto
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 09:20 UTC
+
+    //Evaluated 2026-11-27 08:05 UTC. accessbot posts a new checklist whenever this one changes.//
+    --- comment 2 by accessbot at 2026-11-27T08:45:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, manager, project-lead.**
+    //Since the last checklist//: no longer passing: key-fresh, key-channel, manager-approval, lead-approval:analytics-privatedata-users · still needed: key-fresh, key-channel, manager-approval, lead-approval:analytics-privatedata-users
+    //Needed now//: @user15 (key-fresh, key-channel), @aotto (lead-approval:analytics-privatedata-users)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user15
+    - [x] `known-groups`: groups: analytics-privatedata-users
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:d2n74Y/bCuGCAtWXj46DTHq5zdUVK8KZkkyjojZU+to`
+    - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T121)[zwsp]): production needs a dedicated new key
+    - [ ] `key-channel` (//requester//): paste P[zwsp]1 was also changed by @[zwsp]user21, not only by the person the request is for: the key must come from @[zwsp]user15 in the task description, a web comment or their own paste
+    - [x] `l3`: @[zwsp]user15 signed `L3`
+    - [x] `nda`: @[zwsp]user15 is staff
+    - [ ] `manager-approval` (//manager//): no approval from the manager or sponsor yet (approval by @[zwsp]mgr0 predates the key change on 2026-11-27; approval by @[zwsp]aotto predates the key change on 2026-11-27); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [ ] `lead-approval:analytics-privatedata-users` (//project-lead//): no approval from a project lead of analytics-privatedata-users yet (approvers: @[zwsp]aotto) (approval by @[zwsp]aotto predates the key change on 2026-11-27); to approve, comment `Approved.` or `Approved for analytics-privatedata-users.`
+    - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 09:20 UTC
+
+    //Evaluated 2026-11-27 08:45 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -630,6 +760,29 @@ async fn a_key_paste_written_by_someone_else_is_refused_without_reading_its_hist
             .contains("written by someone other than the person the request is for")),
         "{posted:?}"
     );
+    // The one checklist: key-channel fails, saying the paste is someone else's and where the
+    // key must come from instead.
+    insta::assert_snapshot!(common::snap::thread(&b.sim, task, b._dir.path()), @"
+    --- comment 1 by accessbot at 2026-10-28T08:22:20+00:00 ---
+    **accessbot checklist** for this access request: **BLOCKED: waiting for requester, legal, project-lead.**
+    //Needed now//: @user2 (key-channel), @legalteam (nda), @rel-lead (lead-approval:deployment)
+
+    - [x] `request-complete`: all fields are present
+    - [x] `one-user`: one user per task
+    - [x] `subject`: filed by the subject @[zwsp]user2
+    - [x] `known-groups`: groups: deployment
+    - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:17nyu12zLo2hCPzV1rs81WrIqUI7OfUMidPGK1WvWaY`
+    - [x] `key-fresh`: the key is not used by anyone else
+    - [ ] `key-channel` (//requester//): paste P[zwsp]1 was written by someone other than the person the request is for: the key must come from @[zwsp]user2 in the task description, a web comment or their own paste
+    - [x] `l3`: @[zwsp]user2 signed `L3`
+    - [ ] `nda` (//legal//): no NDA on file: @[zwsp]user2 is neither staff nor in an NDA project, and no legal user confirmed an NDA on the task; to confirm, a legal user comments `NDA on file.`
+    - [x] `manager-approval`: approved by @[zwsp]mgr1
+    - [ ] `lead-approval:deployment` (//project-lead//): no approval from a project lead of deployment yet (approvers: @[zwsp]rel-lead); to approve, comment `Approved.` or `Approved for deployment.`
+    - [ ] `waiting-period`: waiting period of 3 days: ends 2026-10-29 07:47 UTC
+    - [x] `expiry`: expires on 2027-03-15; expiry contact @[zwsp]mgr1
+
+    //Evaluated 2026-10-28 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+    ");
 }
 
 #[tokio::test]
@@ -729,6 +882,59 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
             assert_eq!(checklists(&b, reuser).len(), 1, "T{reuser}");
         }
     }
+    // What the two reusers read, of the 40 tasks: the point of the test is that their one
+    // checklist says which key (its fingerprint) is used by which other request, and that the
+    // one that would have been ready is not. The older requests' checklists are compared with
+    // the plain world's below, not snapshotted (they are ordinary checklists, the same as
+    // without the reuse). Nothing is normalised beyond `common::snap`'s URL and temp dir: the
+    // generated world (users, keys, task ids, dates) is a function of the seed.
+    let threads = sources.map(|(task, _)| common::snap::thread(&b.sim, task, b._dir.path()));
+    // (Both tests run this function, in one process, and see the same two threads here: insta
+    // allows the one inline snapshot to be asserted twice only when told.)
+    insta::allow_duplicates! {
+        insta::assert_snapshot!(threads[0], @"
+        --- comment 1 by accessbot at 2026-11-27T08:22:20+00:00 ---
+        **accessbot checklist** for this access request: **BLOCKED: waiting for requester.**
+        //Needed now//: @user37 (key-fresh)
+
+        - [x] `request-complete`: all fields are present
+        - [x] `one-user`: one user per task
+        - [x] `subject`: filed by the subject @[zwsp]user37
+        - [x] `known-groups`: groups: deployment
+        - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:QyVaYGDqtuJDr33v348LRIZqjVAcakbLS1tgWbxGuoE`
+        - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T100)[zwsp]): production needs a dedicated new key
+        - [x] `key-channel`: posted by @[zwsp]user37 in the task description
+        - [x] `l3`: @[zwsp]user37 signed `L3`
+        - [x] `nda`: @[zwsp]user37 is a member of an NDA project
+        - [x] `manager-approval`: approved by @[zwsp]mgr0
+        - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
+        - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 11:56 UTC
+        - [x] `expiry`: expires on 2027-02-15; expiry contact @[zwsp]mgr0
+
+        //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+        ");
+        insta::assert_snapshot!(threads[1], @"
+        --- comment 1 by accessbot at 2026-11-27T08:22:20+00:00 ---
+        **accessbot checklist** for this access request: **BLOCKED: waiting for requester, manager.**
+        //Needed now//: @user39 (key-fresh)
+
+        - [x] `request-complete`: all fields are present
+        - [x] `one-user`: one user per task
+        - [x] `subject`: filed by the subject @[zwsp]user39
+        - [x] `known-groups`: groups: deployment
+        - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:3qcPN3i2zW5PK4TylMAWfkB2SsZUX6vLlqKSF3CawGI`
+        - [ ] `key-fresh` (//requester//): the key is already used elsewhere (another user's request (T101)[zwsp]): production needs a dedicated new key
+        - [x] `key-channel`: posted by @[zwsp]user39 in the task description
+        - [x] `l3`: @[zwsp]user39 signed `L3`
+        - [x] `nda`: @[zwsp]user39 is a member of an NDA project
+        - [ ] `manager-approval` (//manager//): approval withdrawn by @[zwsp]mgr1 on 2026-10-27 (T139#259) (@[zwsp]rel-lead approved as the project lead of deployment: with no manager named, the manager's or sponsor's approval must come from someone else (or the request names @[zwsp]rel-lead as manager)[zwsp]); to approve again, comment `Approved.` or `Approved for deployment.`
+        - [x] `lead-approval:deployment`: approved by @[zwsp]rel-lead
+        - [x] `waiting-period`: the waiting period of 3 days ended on 2026-10-29 12:07 UTC
+        - [x] `expiry`: expires on 2027-04-15; expiry contact @[zwsp]mgr1
+
+        //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
+        ");
+    }
     if lose_database {
         let before: Vec<usize> = sources
             .iter()
@@ -744,6 +950,8 @@ async fn key_shared_within_one_cycle(lose_database: bool) {
             .map(|(task, _)| checklists(&b, *task).len())
             .collect();
         assert_eq!(after, before, "no checklist posted again");
+        let after = sources.map(|(task, _)| common::snap::thread(&b.sim, task, b._dir.path()));
+        assert_eq!(after, threads, "the checklists above, unchanged");
         check_reuse(&b, &base, &sources);
     }
     // The one that would have been ready never showed a ready checklist, not even briefly

@@ -5,11 +5,15 @@
 //! or a line that should not be there fails a test, not only a missing `BLOCKED`.
 
 use super::World;
+use accessbot::sim::SimHandle;
 
 /// What stands for the simulator's address in a normalised text.
 pub const PHAB_URL: &str = "[phab-url]";
 /// What stands for the test's temporary directory in a normalised text.
 pub const TEMP_DIR: &str = "[temp-dir]";
+/// What stands for the minute a checklist was evaluated by a bot on the real clock
+/// ([`real_clock`]).
+pub const REAL_NOW: &str = "[real-now]";
 /// What shows the zero-width space (U+200B) that defuses a requester's word
 /// (`report::inert`).
 pub const ZWSP: &str = "[zwsp]";
@@ -64,20 +68,43 @@ impl World {
     /// one under a `--- comment N by USER at TIME ---` line (N from 1), for one snapshot of a
     /// task's whole conversation with the bot.
     pub fn thread(&self, task: u64) -> String {
-        let (url, dir) = (self.sim.url(), self.dir.path().to_path_buf());
-        self.sim
-            .comments(task)
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                format!(
-                    "--- comment {} by {} at {} ---\n{}\n",
-                    i + 1,
-                    c.author,
-                    c.at,
-                    normalise(&c.text, &url, &dir)
-                )
-            })
-            .collect()
+        thread(&self.sim, task, self.dir.path())
     }
+}
+
+/// [`World::thread`] for a test that holds a simulator without a [`World`] (the real binary
+/// against a simulator started on a chosen port, a bench of its own): `temp` is the test's
+/// temporary directory (the one the bot's database is in).
+pub fn thread(sim: &SimHandle, task: u64, temp: &std::path::Path) -> String {
+    let url = sim.url();
+    sim.comments(task)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "--- comment {} by {} at {} ---\n{}\n",
+                i + 1,
+                c.author,
+                c.at,
+                normalise(&c.text, &url, temp)
+            )
+        })
+        .collect()
+}
+
+/// `text` (a normalised thread or comment) with the minute of every checklist's last line
+/// (`//Evaluated 2026-12-07 15:40 UTC. …//`) replaced by [`REAL_NOW`]. Only for a test whose
+/// bot runs on the real clock (`run` without `--now`, as a service under systemd runs): that
+/// minute is the minute the test ran. Nothing else is replaced: the dates the checks state
+/// come from the scenario (a waiting period that ended in the scenario's past has ended on
+/// the real clock too), and the time of each comment is the simulator's clock.
+pub fn real_clock(text: &str) -> String {
+    static EVALUATED: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    EVALUATED
+        .get_or_init(|| {
+            regex::Regex::new(r"(?m)^//Evaluated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\.")
+                .expect("the footer's pattern")
+        })
+        .replace_all(text, format!("//Evaluated {REAL_NOW} UTC."))
+        .into_owned()
 }
