@@ -609,6 +609,7 @@ fn lifecycle_plan(
         groups: &shown,
         expiry: expiry.as_ref(),
         clinic_duty: &rules.phabricator.clinic_duty,
+        sees_data_yaml: !matches!(data_yaml, DataYaml::NotConfigured),
     };
     if lifecycle::granted_comment(&g.timeline).is_none() {
         posts.push((

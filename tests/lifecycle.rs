@@ -687,7 +687,7 @@ async fn without_data_yaml_a_resolved_request_is_followed_and_its_expiry_unverif
 
     //Evaluated 2026-11-05 10:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 3 by accessbot at 2026-11-05T12:30:00+00:00 ---
-    **accessbot granted**: this request was ready to grant and the task was resolved on 2026-11-05 12:00 UTC, so accessbot takes it as granted: @ipark, shell user `ipark` (analytics-privatedata-users). accessbot no longer checks this request. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and if the access is still in data.yaml once it has expired, it says so here.
+    **accessbot granted**: this request was ready to grant and the task was resolved on 2026-11-05 12:00 UTC, so accessbot takes it as granted: @ipark, shell user `ipark` (analytics-privatedata-users). accessbot no longer checks this request. The access expires on 2027-01-15: on 2027-01-01 accessbot reminds the expiry contact, mboss, here, and once it has expired it asks here that its removal be checked (accessbot reads no data.yaml).
     --- comment 4 by accessbot at 2027-01-01T09:00:00+00:00 ---
     **accessbot expiry reminder** for 2027-01-15: @mboss, the access of `ipark` (analytics-privatedata-users) granted on this task expires on 2027-01-15 (in 14 days). Remove it then, or extend it. To remove it, clinic duty applies the data.yaml change that `accessbot grant-patch T501 --revoke` prints; to extend it, change `expiry_date` of ipark in data.yaml.
     --- comment 5 by accessbot at 2027-01-15T09:00:00+00:00 ---

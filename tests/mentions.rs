@@ -145,7 +145,7 @@ async fn who_must_act_is_mentioned_once_each_time_their_action_becomes_needed() 
     );
     insta::assert_snapshot!(w.posted(301)[3], @"
     **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
-    //Since the last checklist//: no longer passing: manager-approval · still needed: manager-approval, lead-approval:analytics-users, waiting-period
+    //Since the last checklist//: no longer passing: manager-approval · still needed: lead-approval:analytics-users, waiting-period
     //Needed now//: @mboss (manager-approval)
 
     - [x] `request-complete`: all fields are present

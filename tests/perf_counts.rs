@@ -407,7 +407,7 @@ async fn a_ready_request_whose_approvals_are_edited_away_is_caught_within_reconc
     //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-27T09:00:20+00:00 ---
     **accessbot checklist** for this access request: **BLOCKED: waiting for manager, project-lead.**
-    //Since the last checklist//: no longer passing: manager-approval, lead-approval:analytics-users · still needed: manager-approval, lead-approval:analytics-users
+    //Since the last checklist//: no longer passing: manager-approval, lead-approval:analytics-users
     //Needed now//: @aotto (lead-approval:analytics-users)
 
     - [x] `request-complete`: all fields are present
@@ -495,12 +495,12 @@ async fn a_requester_disabled_after_a_ready_checklist_is_seen_once_the_account_c
     //Evaluated 2026-11-27 08:22 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-27T09:00:20+00:00 ---
     **accessbot checklist** for this access request: **BLOCKED: waiting for clinic-duty.**
-    //Since the last checklist//: no longer passing: subject, key-channel, l3, nda · still needed: subject, key-channel, l3, nda, expiry
+    //Since the last checklist//: no longer passing: subject, key-channel, l3, nda · still needed: expiry
     //Needed now//: @clinicduty (subject, key-channel, l3, nda, expiry)
 
     - [x] `request-complete`: all fields are present
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (the request describes its author, but @[zwsp]user23's account is disabled); the request can name it in a `Phabricator username:` line
     - [x] `known-groups`: groups: analytics-users
     - [x] `ssh-key`: `ssh-ed25519`, 256 bits, `SHA256:ecSo+WNcJO5MBugonrxaqzMoEJNcSv6q119CMTyU15c`
     - [x] `key-fresh`: the key is not used by anyone else
@@ -694,7 +694,7 @@ async fn after_a_restart_no_unchanged_paste_history_is_read_again_an_edited_one_
     //Evaluated 2026-11-27 08:05 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-27T08:45:20+00:00 ---
     **accessbot checklist** for this access request: **BLOCKED: waiting for requester, manager, project-lead.**
-    //Since the last checklist//: no longer passing: key-fresh, key-channel, manager-approval, lead-approval:analytics-privatedata-users · still needed: key-fresh, key-channel, manager-approval, lead-approval:analytics-privatedata-users
+    //Since the last checklist//: no longer passing: key-fresh, key-channel, manager-approval, lead-approval:analytics-privatedata-users
     //Needed now//: @user15 (key-fresh, key-channel), @aotto (lead-approval:analytics-privatedata-users)
 
     - [x] `request-complete`: all fields are present

@@ -482,7 +482,7 @@ async fn a_request_that_stops_being_ready_says_so() {
     //Evaluated 2026-11-06 09:00 UTC. accessbot posts a new checklist whenever this one changes.//
     --- comment 2 by accessbot at 2026-11-07T12:00:00+00:00 ---
     **accessbot checklist** for this access request: **BLOCKED: waiting for manager.**
-    //Since the last checklist//: no longer passing: manager-approval · still needed: manager-approval
+    //Since the last checklist//: no longer passing: manager-approval
     //Needed now//: @mboss (manager-approval)
 
     - [x] `request-complete`: all fields are present

@@ -595,12 +595,18 @@ impl EvidenceSource {
         let wikitech = request.wikitech_user.as_deref();
         let full = request.full_name.as_deref();
         let names: Vec<&str> = [shell, wikitech, full].into_iter().flatten().collect();
-        let author = author.filter(|a| usable(&a.username, a).is_ok());
-        let author_matches = author.is_some_and(|a| {
+        let matches_names = |a: &UserInfo| {
             names
                 .iter()
                 .any(|n| same_name(a.username.as_str(), n) || same_name(&a.real_name, n))
-        });
+        };
+        // The author the request describes, but whose account cannot be anyone's subject (a
+        // bot, disabled): said as such when no other account matches either.
+        let unusable_author = author
+            .filter(|a| matches_names(a))
+            .and_then(|a| usable(&a.username, a).err());
+        let author = author.filter(|a| usable(&a.username, a).is_ok());
+        let author_matches = author.is_some_and(matches_names);
         // The directory: accounts whose username is the shell or wikitech user and whose real
         // name is the full name. A name that is the author's own username is the author, known
         // already.
@@ -635,6 +641,12 @@ impl EvidenceSource {
                 username: a.username.clone(),
                 phid: author_phid.clone(),
                 basis: SubjectBasis::Author,
+            });
+        }
+        // Not for the requester to fix (a disabled account reads nothing): for clinic duty.
+        if let (true, Some(why)) = (found.is_empty(), unusable_author) {
+            return Ok(Subject::Unknown {
+                reason: format!("the request describes its author, but {why}"),
             });
         }
         if full.is_none() {

@@ -398,6 +398,9 @@ pub struct Granted<'a> {
     pub expiry: Option<&'a Expiry>,
     /// Clinic duty's username.
     pub clinic_duty: &'a str,
+    /// Whether the bot reads `data.yaml` (`[keys] data_yaml`), so that after the expiry it
+    /// can tell whether the access was removed.
+    pub sees_data_yaml: bool,
 }
 
 impl Granted<'_> {
@@ -462,9 +465,14 @@ pub fn granted_text(g: &Granted, by: GrantedBy, rules: &Rules) -> String {
             .as_deref()
             .map(|c| format!("the expiry contact, {},", inert(c)))
             .unwrap_or_else(|| "clinic duty".into());
+        let after = if g.sees_data_yaml {
+            "if the access is still in data.yaml once it has expired, it says so here"
+        } else {
+            "once it has expired it asks here that its removal be checked (accessbot reads no data.yaml)"
+        };
         let _ = write!(
             s,
-            " The access expires on {}: on {} accessbot reminds {contact} here, and if the access is still in data.yaml once it has expired, it says so here.",
+            " The access expires on {}: on {} accessbot reminds {contact} here, and {after}.",
             e.date,
             reminder_day(e.date, rules),
         );

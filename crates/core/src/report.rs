@@ -219,7 +219,8 @@ pub fn changes_line(earlier: &str, checklist: &Checklist) -> Option<String> {
     if now_passing.is_empty() && no_longer.is_empty() {
         return None;
     }
-    let still = ids(&|c| c.status != Status::Pass);
+    // Needed before and now (or new): the ones that stopped passing are named once, above.
+    let still = ids(&|c| c.status != Status::Pass && was(c) != Some(true));
     let mut parts = Vec::new();
     for (label, list) in [
         ("now passing", now_passing),

@@ -493,6 +493,7 @@ fn what_the_comments_quote_stays_inert() {
         groups: &groups,
         expiry: Some(&e),
         clinic_duty: "clinicduty",
+        sees_data_yaml: true,
     };
     let when = at("2026-11-01T00:00:00Z");
     for text in [
