@@ -1473,12 +1473,25 @@ impl<'r> Reader<'r> {
                 let mut hit = self.suffix(s, t, i + n);
                 hit.covered.start = i;
                 // "Manager approval: approved", "Status: approved": a label before the colon.
-                if i >= 2
-                    && s.toks[i - 1].kind == TokKind::Sep
-                    && s.toks[i - 1].text == ":"
-                    && rd.labels.match_at(&s.toks, 0) == Some(i - 1)
-                {
-                    hit.covered.start = 0;
+                if i >= 2 && s.toks[i - 1].kind == TokKind::Sep && s.toks[i - 1].text == ":" {
+                    let label = rd.labels.match_at(&s.toks, 0);
+                    if label == Some(i - 1) {
+                        hit.covered.start = 0;
+                    } else if hit.err.is_none()
+                        && rd.lead_ins.match_at(&s.toks, 0).is_none()
+                        && (label.is_some()
+                            || s.toks[..i - 1]
+                                .iter()
+                                .any(|x| x.kind == TokKind::Word && x.text.starts_with('@')))
+                    {
+                        // "@mboss: approved", "Manager (mboss): approved": a person or a
+                        // role with more before the colon reads like a report of someone's
+                        // approval, not the writer's own ("@mboss, approved." and "Hi @mboss:
+                        // approved." address them, and "Manager: approved." labels it).
+                        hit.err = Some(
+                            "it names someone before the colon, as a report of their approval would, so it may not be the writer's own",
+                        );
+                    }
                 }
                 // A form may follow a form: "+1, approved", "LGTM +1".
                 self.reach_from(&s.toks, hit.covered.end, &mut reach);
