@@ -63,6 +63,10 @@ struct Args {
     /// `milliseconds<TAB>in flight<TAB>calls so far`): where the slots stand idle.
     #[arg(long, value_name = "PATH")]
     trace_in_flight: Option<PathBuf>,
+    /// The bot's async runtime: `multi` (tokio's multi-threaded one) or `current` (one
+    /// thread; SQLite keeps its own), to compare their CPU per call and wall.
+    #[arg(long, default_value = "multi", value_parser = ["multi", "current"])]
+    runtime: String,
     /// Internal: run as the simulator process.
     #[arg(long, hide = true)]
     serve_sim: bool,
@@ -70,7 +74,13 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let rt = tokio::runtime::Runtime::new()?;
+    let rt = if args.runtime == "current" && !args.serve_sim {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Runtime::new()?
+    };
     if args.serve_sim {
         rt.block_on(serve_sim(&args))
     } else {

@@ -31,7 +31,7 @@ pub mod store;
 /// `accessbot::policy`.
 pub use accessbot_core::{
     approvals, calendar, clock, grant, ids, keys, lifecycle, policy, remarkup, remarkup_out,
-    removal, report, request, rules, secret, statement, timeline, view, wire,
+    removal, report, request, rules, secret, statement, table, timeline, view, wire,
 };
 
 /// The Conduit simulator, its own crate (`crates/sim`, imports nothing of the bot); re-exported

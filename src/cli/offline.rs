@@ -145,7 +145,7 @@ pub(super) fn cmd_parse(cli: &Cli, file: Option<&Path>, json: bool) -> anyhow::R
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        let mut table = crate::report::plain_table();
+        let mut table = crate::table::PlainTable::new();
         for (k, v) in value.as_object().into_iter().flatten() {
             if k == "problems" {
                 continue;
@@ -166,7 +166,7 @@ pub(super) fn cmd_parse(cli: &Cli, file: Option<&Path>, json: bool) -> anyhow::R
         for p in &problems {
             table.add_row(vec!["problem".to_string(), p.clone()]);
         }
-        print!("{}", crate::report::render_table(&mut table));
+        print!("{}", table.render());
     }
     Ok(if complete { 0 } else { 3 })
 }

@@ -112,8 +112,8 @@ pub(super) async fn cmd_log(cli: &Cli, task: TaskId, json: bool) -> anyhow::Resu
         println!("{task}: no verdict recorded yet.");
         return Ok(0);
     }
-    let mut table = crate::report::plain_table();
-    table.set_header(vec!["WHEN", "FROM", "TO", "OPEN CHECKS"]);
+    let mut table = crate::table::PlainTable::new();
+    table.set_header(["WHEN", "FROM", "TO", "OPEN CHECKS"]);
     for e in &entries {
         let open: Vec<String> = checks_of(&e.evidence)
             .as_array()
@@ -142,7 +142,7 @@ pub(super) async fn cmd_log(cli: &Cli, task: TaskId, json: bool) -> anyhow::Resu
         ]);
     }
     println!("{task}: {} verdict change(s)", entries.len());
-    print!("{}", crate::report::render_table(&mut table));
+    print!("{}", table.render());
     Ok(0)
 }
 

@@ -29,6 +29,7 @@ pub mod request;
 pub mod rules;
 pub mod secret;
 pub mod statement;
+pub mod table;
 pub mod timeline;
 pub mod view;
 pub mod wire;

@@ -772,13 +772,12 @@ pub fn expiring_table(items: &[ExpiringItem]) -> String {
     if items.is_empty() {
         return "Nothing expires in that time, and no expired access is left in place.\n".into();
     }
-    let mut table = report::plain_table();
-    table.set_header(vec![
-        "TASK", "USER", "GROUPS", "EXPIRES", "DAYS", "CONTACT", "REMINDED", "STATE",
-    ]);
-    if let Some(c) = table.column_mut(4) {
-        c.set_cell_alignment(comfy_table::CellAlignment::Right);
-    }
+    let mut table = crate::table::PlainTable::new();
+    table
+        .set_header([
+            "TASK", "USER", "GROUPS", "EXPIRES", "DAYS", "CONTACT", "REMINDED", "STATE",
+        ])
+        .align_right(4);
     for i in items {
         table.add_row(vec![
             i.task.clone(),
@@ -798,7 +797,7 @@ pub fn expiring_table(items: &[ExpiringItem]) -> String {
             i.state.to_string(),
         ]);
     }
-    report::render_table(&mut table)
+    table.render()
 }
 
 #[cfg(test)]

@@ -619,28 +619,6 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// A table without borders for the terminal views: columns aligned by `comfy-table`, two
-/// spaces apart. Render it with [`render_table`].
-pub fn plain_table() -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-    t
-}
-
-/// A [`plain_table`] as text: no margin on the left, no blanks at the ends of lines.
-pub fn render_table(table: &mut comfy_table::Table) -> String {
-    for c in table.column_iter_mut() {
-        c.set_padding((0, 2));
-    }
-    let mut s = String::new();
-    for line in table.to_string().lines() {
-        s.push_str(line.trim_end());
-        s.push('\n');
-    }
-    s
-}
-
 /// Who must act, by name.
 fn who_names(who: &[crate::policy::Who]) -> Vec<String> {
     who.iter().map(|w| w.as_str().to_string()).collect()
@@ -662,13 +640,10 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
     if rows.is_empty() {
         return "No tracked requests.\n".into();
     }
-    let mut table = plain_table();
-    table.set_header(vec![
-        "TASK", "VERDICT", "AGE", "USER", "GROUPS", "SUDO", "NEXT",
-    ]);
-    if let Some(age) = table.column_mut(2) {
-        age.set_cell_alignment(comfy_table::CellAlignment::Right);
-    }
+    let mut table = crate::table::PlainTable::new();
+    table
+        .set_header(["TASK", "VERDICT", "AGE", "USER", "GROUPS", "SUDO", "NEXT"])
+        .align_right(2);
     for r in rows {
         let next = match (r.verdict, &r.meeting) {
             (Verdict::Ready, _) => "grant it".to_string(),
@@ -687,7 +662,7 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
             .unwrap_or_else(|| r.requester.to_string());
         let task = r.id;
         let groups = list_of(&r.groups).join(", ");
-        table.add_row(vec![
+        table.add_row([
             match link_base {
                 Some(base) => format!("{}/{task}", base.trim_end_matches('/')),
                 None => task.to_string(),
@@ -704,7 +679,7 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
             clip(&next, 34),
         ]);
     }
-    render_table(&mut table)
+    table.render()
 }
 
 /// `status --json`: the stored design §7 objects plus `tagged_at`, `age_days`,
