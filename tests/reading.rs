@@ -511,6 +511,14 @@ fn table() -> Vec<Row> {
         ("named", RES, "Research confirmed for Bob.", "yes@bob"),
         ("named", SREA, "SRE meeting: approved for Bob.", "yes@bob"),
         ("named", A, "Approved for Bob.", "unclear"),
+        ("named", NDA, "NDA on file - Bob", "yes@bob"),
+        ("named", NDA, "@bob: NDA on file.", "yes@@bob"),
+        ("named", NDA, "NDA on file - thanks!", "yes"),
+        ("named", L3, "L3 signed by @mboss.", "yes@@mboss"),
+        ("named", A, "For Bob: approved.", "unclear"),
+        ("named", A, "For Bob, approved.", "unclear"),
+        ("named", A, "For her: approved.", "yes"),
+        ("named", A, "For analytics-users: approved.", "yes:analytics-users"),
         // A person before the colon reads like a report of their approval ("@mboss:
         // approved"), not the writer's own; a comma addresses them, a greeting too.
         ("relay", A, "@mboss: approved", "unclear"),

@@ -1472,6 +1472,29 @@ impl<'r> Reader<'r> {
                 }
                 let mut hit = self.suffix(s, t, i + n);
                 hit.covered.start = i;
+                // "For Bob: approved.": a leading scope must be groups (read by
+                // `leading_scope`) or the whole request, like one after the form.
+                if i >= 2
+                    && s.toks[0].is_word("for")
+                    && s.toks[i - 1].kind == TokKind::Sep
+                    && hit.err.is_none()
+                {
+                    let lead = &s.toks[1..i - 1];
+                    let generic = rd.generic_scopes.match_at(&s.toks, 1) == Some(lead.len());
+                    let groups_only = lead.iter().enumerate().all(|(k, x)| {
+                        s.groups.iter().any(|(g, _)| *g == k + 1)
+                            || (x.kind == TokKind::Sep
+                                && matches!(x.text.as_str(), "," | "&" | "+" | "/"))
+                            || x.is_word("and")
+                            || x.is_word("only")
+                            || x.is_word("both")
+                    });
+                    if !generic && !groups_only {
+                        hit.err = Some(
+                            "it names a scope that is neither a requested group nor the whole request",
+                        );
+                    }
+                }
                 // "Manager approval: approved", "Status: approved": a label before the colon.
                 if i >= 2 && s.toks[i - 1].kind == TokKind::Sep && s.toks[i - 1].text == ":" {
                     let label = rd.labels.match_at(&s.toks, 0);
@@ -1544,16 +1567,22 @@ impl<'r> Reader<'r> {
             return (end, None);
         };
         let signed = end > 0 && toks[end - 1].is_word("signed");
+        let dashed = toks[end..k].iter().any(|x| x.text == "-");
         let from = if tok.is_word("for") || (signed && tok.is_word("by")) {
             k + 1
-        } else if tok.kind == TokKind::Word && tok.text.starts_with('@') {
+        } else if tok.kind == TokKind::Word
+            && (tok.text.starts_with('@')
+                || (dashed && toks.get(k + 1).is_none_or(|x| x.kind == TokKind::Sep)))
+        {
+            // "… (@bea)", "NDA on file - Bea" (one word after a dash: "- see notes" names
+            // nobody)
             k
         } else {
             return (end, None);
         };
         let stops = |k: usize| toks.get(k).is_none_or(|x| x.kind == TokKind::Sep);
         let generic = &self.phrases.reading;
-        for set in [&generic.generic_scopes, &generic.generic] {
+        for set in [&generic.generic_scopes, &generic.generic, &generic.courtesy] {
             if let Some(n) = set.match_at(toks, from) {
                 if stops(from + n) {
                     return (end, None);
@@ -1572,9 +1601,21 @@ impl<'r> Reader<'r> {
     }
 
     /// The person named before a confirmation form that starts a later clause: "For Bea: NDA
-    /// on file." (`for`, then words up to a separator at the sentence start), unless generic.
+    /// on file." (`for`, then words up to a separator at the sentence start), unless generic;
+    /// "@bea: NDA on file." (a mention before a colon).
     fn named_before(&self, s: &Sentence<'_>, start: usize) -> Option<String> {
         let toks = &s.toks;
+        // "@bea: NDA on file."
+        if let [first, colon, ..] = toks.as_slice() {
+            if first.kind == TokKind::Word
+                && first.text.starts_with('@')
+                && colon.kind == TokKind::Sep
+                && colon.text == ":"
+                && start > 1
+            {
+                return Some(first.text.clone());
+            }
+        }
         if !toks.first().is_some_and(|x| x.is_word("for")) {
             return None;
         }
