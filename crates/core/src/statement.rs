@@ -1260,6 +1260,21 @@ impl<'r> Reader<'r> {
                 *r = Reading::None;
             }
         }
+        // A signature ("-- mboss") is how mail passed on ends: whose words are these?
+        if readings.iter().any(|r| matches!(r, Reading::Yes { .. })) {
+            if let Some(sig) = signature(text) {
+                let why = format!(
+                    "it ends with a signature (\"{}\"), as mail passed on does; written in one's own words it needs none",
+                    crate::remarkup_out::inert(sig)
+                );
+                for r in readings
+                    .iter_mut()
+                    .filter(|r| matches!(r, Reading::Yes { .. }))
+                {
+                    *r = Reading::unclear(why.clone());
+                }
+            }
+        }
         Readings(readings)
     }
 
@@ -2115,6 +2130,45 @@ impl<'r> Reader<'r> {
         }
         Reading::None
     }
+}
+
+/// The signature of a comment, if it has one: two dashes or a long dash before one to four
+/// words ending a line ("-- mboss", "Approved. — Morgan Boss"; not "-- thanks"), a lone "--"
+/// mail signature delimiter followed by more lines (the first of them), or a last line of one
+/// dash and one or two words after other lines ("Approved.\n- Morgan"; a first line
+/// "- Approved" is a list item).
+fn signature(text: &str) -> Option<&str> {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let last = lines.iter().rposition(|l| !l.is_empty())?;
+    let words = |rest: &str, most: usize| {
+        let n = rest.split_whitespace().count();
+        let lower = rest.to_lowercase();
+        (1..=most).contains(&n)
+            && !lower.starts_with("thank")
+            && !lower.starts_with("thx")
+            && rest.split_whitespace().all(|w| {
+                w.chars()
+                    .all(|c| c.is_alphanumeric() || "@._-'".contains(c))
+            })
+    };
+    for (k, line) in lines.iter().enumerate() {
+        if *line == "--" && k < last {
+            return lines[k + 1..].iter().find(|l| !l.is_empty()).copied();
+        }
+        for dash in ["--", "\u{2014}", "\u{2013}"] {
+            let Some(p) = line.rfind(dash) else { continue };
+            let (before, rest) = (&line[..p], &line[p + dash.len()..]);
+            // At the start of a line ("--mboss"), or set apart ("Approved. -- mboss"), not
+            // an option in a command ("run it with --force").
+            let apart = before.trim_end_matches('-').is_empty()
+                || (before.ends_with(' ') && rest.starts_with(' '));
+            if apart && words(rest, 4) {
+                return Some(line[p..].trim());
+            }
+        }
+    }
+    let rest = lines[last].strip_prefix("- ")?;
+    (last > 0 && words(rest, 2)).then_some(lines[last])
 }
 
 fn plain_name(st: Statement) -> &'static str {
