@@ -472,6 +472,32 @@ struct Search {
     query_key: Value,
 }
 
+impl Search {
+    /// A constraint that is a list of strings (PHIDs, names, statuses), when given.
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, ConduitError> {
+        self.constraints
+            .get(key)
+            .map(|v| str_list(key, v))
+            .transpose()
+    }
+
+    /// A constraint that is a list of integers (`ids`), when given.
+    fn ints(&self, key: &str) -> Result<Option<Vec<i64>>, ConduitError> {
+        self.constraints
+            .get(key)
+            .map(|v| int_list(key, v))
+            .transpose()
+    }
+
+    /// A constraint that is one integer (an epoch of a window), when given.
+    fn int(&self, key: &str) -> Result<Option<i64>, ConduitError> {
+        self.constraints
+            .get(key)
+            .map(|v| int_arg(key, v))
+            .transpose()
+    }
+}
+
 fn cursor_id(noun: &str, v: Option<&Value>) -> Result<Option<u64>, ConduitError> {
     match v {
         None | Some(Value::Null) => Ok(None),
@@ -819,13 +845,10 @@ fn project_search(world: &World, p: &Map<String, Value>) -> Result<Value, Condui
 /// `project.column.search`: the columns of projects with a workboard.
 fn column_search(world: &World, p: &Map<String, Value>) -> Result<Value, ConduitError> {
     let s = search_args(p, "Column", &["ids", "phids", "projects"], &[])?;
-    let c = &s.constraints;
-    let ids_f = c.get("ids").map(|v| int_list("ids", v)).transpose()?;
-    let phids = c.get("phids").map(|v| str_list("phids", v)).transpose()?;
-    let projects: Option<Vec<usize>> = c
-        .get("projects")
-        .map(|v| str_list("projects", v))
-        .transpose()?
+    let ids_f = s.ints("ids")?;
+    let phids = s.strings("phids")?;
+    let projects: Option<Vec<usize>> = s
+        .strings("projects")?
         .map(|l| l.iter().filter_map(|x| world.project_index(x)).collect());
     let mut rows = Vec::new();
     for (pi, pr) in world.projects.iter().enumerate() {
@@ -911,45 +934,27 @@ fn maniphest_search(
         &["projects", "subscribers", "columns"],
     )?;
     let now = world.now_epoch();
-    let c = &s.constraints;
-    let ids_filter = c.get("ids").map(|v| int_list("ids", v)).transpose()?;
-    let phids = c.get("phids").map(|v| str_list("phids", v)).transpose()?;
-    let projects: Option<Vec<Option<String>>> = c
-        .get("projects")
-        .map(|v| str_list("projects", v))
-        .transpose()?
-        .map(|names| {
-            names
-                .iter()
-                .map(|n| {
-                    world
-                        .project_index(n)
-                        .map(|i| world.projects[i].phid.clone())
-                })
-                .collect()
-        });
-    let statuses = c
-        .get("statuses")
-        .map(|v| str_list("statuses", v))
-        .transpose()?;
-    let authors: Option<Vec<String>> = c
-        .get("authorPHIDs")
-        .map(|v| str_list("authorPHIDs", v))
-        .transpose()?
-        .map(|l| resolve_users(world, &l));
-    let subscribers: Option<Vec<String>> = c
-        .get("subscribers")
-        .map(|v| str_list("subscribers", v))
-        .transpose()?
-        .map(|l| resolve_users(world, &l));
-    let window = |key: &str| -> Result<Option<i64>, ConduitError> {
-        c.get(key).map(|v| int_arg(key, v)).transpose()
-    };
+    let ids_filter = s.ints("ids")?;
+    let phids = s.strings("phids")?;
+    let projects: Option<Vec<Option<String>>> = s.strings("projects")?.map(|names| {
+        names
+            .iter()
+            .map(|n| {
+                world
+                    .project_index(n)
+                    .map(|i| world.projects[i].phid.clone())
+            })
+            .collect()
+    });
+    let statuses = s.strings("statuses")?;
+    let authors: Option<Vec<String>> = s.strings("authorPHIDs")?.map(|l| resolve_users(world, &l));
+    let subscribers: Option<Vec<String>> =
+        s.strings("subscribers")?.map(|l| resolve_users(world, &l));
     let (cs, ce, ms, me) = (
-        window("createdStart")?,
-        window("createdEnd")?,
-        window("modifiedStart")?,
-        window("modifiedEnd")?,
+        s.int("createdStart")?,
+        s.int("createdEnd")?,
+        s.int("modifiedStart")?,
+        s.int("modifiedEnd")?,
     );
     // Candidate ids: from `ids`/`phids` when given (index lookups), else every task.
     let candidates: Vec<u64> = match (&ids_filter, &phids) {
@@ -1322,22 +1327,9 @@ fn xact_json(task: &super::state::Task, x: &super::state::Xact, now: i64) -> Val
 fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Value, ConduitError> {
     let s = search_args(p, "Paste", &["ids", "phids", "authorPHIDs"], &["content"])?;
     let now = world.now_epoch();
-    let ids_f = s
-        .constraints
-        .get("ids")
-        .map(|v| int_list("ids", v))
-        .transpose()?;
-    let phids = s
-        .constraints
-        .get("phids")
-        .map(|v| str_list("phids", v))
-        .transpose()?;
-    let authors = s
-        .constraints
-        .get("authorPHIDs")
-        .map(|v| str_list("authorPHIDs", v))
-        .transpose()?
-        .map(|l| resolve_users(world, &l));
+    let ids_f = s.ints("ids")?;
+    let phids = s.strings("phids")?;
+    let authors = s.strings("authorPHIDs")?.map(|l| resolve_users(world, &l));
     let mut ids: Vec<u64> = world
         .pastes
         .values()
@@ -1407,18 +1399,13 @@ fn document_search(
         &["ids", "phids", "signerPHIDs"],
         &["body", "signatures"],
     )?;
-    let c = &s.constraints;
-    let ids_f = c.get("ids").map(|v| int_list("ids", v)).transpose()?;
-    let phids = c.get("phids").map(|v| str_list("phids", v)).transpose()?;
-    let signers: Option<Vec<usize>> = c
-        .get("signerPHIDs")
-        .map(|v| str_list("signerPHIDs", v))
-        .transpose()?
-        .map(|l| {
-            l.iter()
-                .filter_map(|x| world.user_by_phid(x).or_else(|| world.user_index(x)))
-                .collect()
-        });
+    let ids_f = s.ints("ids")?;
+    let phids = s.strings("phids")?;
+    let signers: Option<Vec<usize>> = s.strings("signerPHIDs")?.map(|l| {
+        l.iter()
+            .filter_map(|x| world.user_by_phid(x).or_else(|| world.user_index(x)))
+            .collect()
+    });
     let keep: Vec<usize> = (0..world.documents.len())
         .filter(|&d| {
             let doc = &world.documents[d];
@@ -1493,19 +1480,12 @@ fn signature_search(
         &[],
     )?;
     let c = &s.constraints;
-    let signers: Option<Vec<usize>> = c
-        .get("signerPHIDs")
-        .map(|v| str_list("signerPHIDs", v))
-        .transpose()?
-        .map(|l| {
-            l.iter()
-                .filter_map(|x| world.user_by_phid(x).or_else(|| world.user_index(x)))
-                .collect()
-        });
-    let docs = c
-        .get("documentPHIDs")
-        .map(|v| str_list("documentPHIDs", v))
-        .transpose()?;
+    let signers: Option<Vec<usize>> = s.strings("signerPHIDs")?.map(|l| {
+        l.iter()
+            .filter_map(|x| world.user_by_phid(x).or_else(|| world.user_index(x)))
+            .collect()
+    });
+    let docs = s.strings("documentPHIDs")?;
     let name = c.get("nameContains").map(|v| plain(v).to_lowercase());
     let email = c.get("emailContains").map(|v| plain(v).to_lowercase());
     let mut rows: Vec<(u64, usize, usize)> = Vec::new();
