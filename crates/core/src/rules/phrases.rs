@@ -41,6 +41,18 @@ fn compile_regex(
         })
 }
 
+/// Refuses an empty list of patterns: each list that is compiled needs at least one.
+fn at_least_one(
+    key: &str,
+    list: &[String],
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<(), RulesError> {
+    if list.is_empty() {
+        return Err(xerr(key, "needs at least one pattern".into()));
+    }
+    Ok(())
+}
+
 fn statement_of(key: &str) -> Option<Statement> {
     Statement::ALL.into_iter().find(|s| s.key() == key)
 }
@@ -96,9 +108,7 @@ pub(super) fn compile_phrases(
             None if OPTIONAL.contains(&name) => bundled.phrases[name].clone(),
             None => return Err(xerr(&key, "missing".into())),
         };
-        if list.is_empty() {
-            return Err(xerr(&key, "needs at least one pattern".into()));
-        }
+        at_least_one(&key, &list, xerr)?;
         let re = compile_regex(&key, &list, xerr)?;
         sources.insert(name, list);
         Ok(re)
@@ -178,9 +188,7 @@ pub(super) fn compile_phrases(
     let vregex = |st: Statement| -> Result<Regex, RulesError> {
         let key = format!("vocabulary.{}", st.key());
         let list = vocab.get(&st).cloned().unwrap_or_default();
-        if list.is_empty() {
-            return Err(xerr(&key, "needs at least one pattern".into()));
-        }
+        at_least_one(&key, &list, xerr)?;
         compile_regex(&key, &list, xerr)
     };
     let vocabulary = Vocabulary {
@@ -357,19 +365,9 @@ pub(super) fn lifecycle_phrases(
     raw: &LifecyclePhrasesRaw,
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<Lifecycle, RulesError> {
-    if raw.removal.is_empty() {
-        return Err(xerr(
-            "lifecycle.removal",
-            "needs at least one pattern".into(),
-        ));
-    }
+    at_least_one("lifecycle.removal", &raw.removal, xerr)?;
     let removal = compile_regex("lifecycle.removal", &raw.removal, xerr)?;
-    if raw.removal_target.is_empty() {
-        return Err(xerr(
-            "lifecycle.removal_target",
-            "needs at least one pattern".into(),
-        ));
-    }
+    at_least_one("lifecycle.removal_target", &raw.removal_target, xerr)?;
     let mut removal_target = Vec::new();
     for p in &raw.removal_target {
         let re = compile_regex("lifecycle.removal_target", std::slice::from_ref(p), xerr)?;
@@ -394,12 +392,7 @@ pub(super) fn privilege_change_phrases(
     raw: &PrivilegeChangeRaw,
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<PrivilegeChangeRules, RulesError> {
-    if raw.title.is_empty() {
-        return Err(xerr(
-            "privilege_change.title",
-            "needs at least one pattern".into(),
-        ));
-    }
+    at_least_one("privilege_change.title", &raw.title, xerr)?;
     let mut title = Vec::new();
     for (i, p) in raw.title.iter().enumerate() {
         let key = "privilege_change.title";
@@ -408,12 +401,7 @@ pub(super) fn privilege_change_phrases(
         }
         title.push(compile_regex(key, std::slice::from_ref(p), xerr)?);
     }
-    if raw.sudo.is_empty() {
-        return Err(xerr(
-            "privilege_change.sudo",
-            "needs at least one pattern".into(),
-        ));
-    }
+    at_least_one("privilege_change.sudo", &raw.sudo, xerr)?;
     let sudo = compile_regex("privilege_change.sudo", &raw.sudo, xerr)?;
     Ok(PrivilegeChangeRules { title, sudo })
 }
@@ -425,9 +413,7 @@ pub(super) fn form_phrases(
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<FormRules, RulesError> {
     let key = "form.title";
-    if raw.title.is_empty() {
-        return Err(xerr(key, "needs at least one pattern".into()));
-    }
+    at_least_one(key, &raw.title, xerr)?;
     let mut title = Vec::new();
     for (i, p) in raw.title.iter().enumerate() {
         if p.trim().is_empty() {
