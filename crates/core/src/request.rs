@@ -100,6 +100,14 @@ pub struct Request {
     pub change: Option<PrivilegeChange>,
 }
 
+impl Request {
+    /// Whether a group privilege change is described: the description has a requested-change
+    /// field that holds the change (not a placeholder such as "TBD").
+    pub fn change_described(&self) -> bool {
+        self.change.as_ref().is_some_and(|c| c.change.is_some())
+    }
+}
+
 /// A group privilege change as written (design §11): which group, what should change, and
 /// what happens if it is rejected. Every value is the requester's text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
