@@ -9,6 +9,18 @@ pub(super) fn bundled_phrases_raw() -> &'static PhrasesRaw {
     RAW.get_or_init(|| toml::from_str(BUNDLED_PHRASES).expect("the bundled phrases parse"))
 }
 
+/// A list of patterns as one alternation (`(?:a)|(?:b)`); an empty list matches nothing.
+fn joined(list: &[String]) -> String {
+    if list.is_empty() {
+        "[^\\s\\S]".to_string()
+    } else {
+        list.iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+}
+
 fn compile_regex(
     key: &str,
     list: &[String],
@@ -17,16 +29,7 @@ fn compile_regex(
     if let Some(i) = list.iter().position(|p| p.trim().is_empty()) {
         return Err(xerr(key, format!("pattern {} is empty", i + 1)));
     }
-    let joined = if list.is_empty() {
-        // Matches nothing.
-        "[^\\s\\S]".to_string()
-    } else {
-        list.iter()
-            .map(|p| format!("(?:{p})"))
-            .collect::<Vec<_>>()
-            .join("|")
-    };
-    RegexBuilder::new(&joined)
+    RegexBuilder::new(&joined(list))
         .case_insensitive(true)
         .size_limit(1 << 22)
         .build()
@@ -209,16 +212,6 @@ pub(super) fn compile_phrases(
         }
     }
     // The prefilter: vocabularies by statement index, withdraw, negated by statement index.
-    let joined = |list: &[String]| -> String {
-        if list.is_empty() {
-            "[^\\s\\S]".to_string()
-        } else {
-            list.iter()
-                .map(|p| format!("(?:{p})"))
-                .collect::<Vec<_>>()
-                .join("|")
-        }
-    };
     let mut set_sources: Vec<String> = Vec::new();
     for st in Statement::ALL {
         let list = if st == Statement::Approve {
