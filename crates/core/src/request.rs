@@ -890,45 +890,35 @@ impl Parser {
                                 .problems
                                 .push(problem(format!("{} is not an email address", shown(value)))),
                         },
-                        Field::Manager | Field::ExpiryContact => {
+                        Field::Manager | Field::ExpiryContact | Field::PhabricatorUser => {
                             if is_none_value(value) {
                                 continue;
                             }
-                            let slot = if occ.field == Field::Manager {
-                                &mut out.request.manager
-                            } else {
-                                &mut out.request.expiry_contact
+                            let Some(u) = username_of(value) else {
+                                out.problems.push(problem(format!(
+                                    "{} is not a Phabricator username: write it as @username",
+                                    shown(value)
+                                )));
+                                continue;
                             };
-                            match username_of(value) {
-                                Some(u) => {
-                                    if slot.is_none() {
-                                        *slot = Some(u);
+                            let slot = match occ.field {
+                                Field::Manager => &mut out.request.manager,
+                                Field::ExpiryContact => &mut out.request.expiry_contact,
+                                // The subject's account: a second, different one makes it
+                                // ambiguous (reported; the subject is then not taken from the
+                                // field).
+                                _ => match &out.request.phabricator_user {
+                                    Some(first) if *first != u => {
+                                        out.problems.push(problem(format!(
+                                            "two Phabricator accounts are named (@{first} and @{u}): one task is for one user"
+                                        )));
+                                        continue;
                                     }
-                                }
-                                None => out.problems.push(problem(format!(
-                                    "{} is not a Phabricator username: write it as @username",
-                                    shown(value)
-                                ))),
-                            }
-                        }
-                        // The subject's account: a second, different one makes it ambiguous
-                        // (reported; the subject is then not taken from the field).
-                        Field::PhabricatorUser => {
-                            if is_none_value(value) {
-                                continue;
-                            }
-                            match username_of(value) {
-                                Some(u) => match &out.request.phabricator_user {
-                                    None => out.request.phabricator_user = Some(u),
-                                    Some(first) if *first == u => {}
-                                    Some(first) => out.problems.push(problem(format!(
-                                        "two Phabricator accounts are named (@{first} and @{u}): one task is for one user"
-                                    ))),
+                                    _ => &mut out.request.phabricator_user,
                                 },
-                                None => out.problems.push(problem(format!(
-                                    "{} is not a Phabricator username: write it as @username",
-                                    shown(value)
-                                ))),
+                            };
+                            if slot.is_none() {
+                                *slot = Some(u);
                             }
                         }
                         Field::ExpiryDate => {
