@@ -794,16 +794,10 @@ impl Parser {
             };
             match occ.field {
                 Field::Groups => {
-                    let text = group_parts(parts);
-                    work.add(text.len());
-                    for (g, bad) in groups_of(&text) {
-                        work.add(1);
-                        if bad {
-                            out.problems.push(problem(format!(
-                                "{} is not a group name (requested groups are written like analytics-privatedata-users)",
-                                shown(&g)
-                            )));
-                        } else if group_names.insert(g.clone()) {
+                    let like = "requested groups are written like analytics-privatedata-users";
+                    let read = field_groups(parts, like, &shown, &problem, &mut out.problems, work);
+                    for g in read {
+                        if group_names.insert(g.clone()) {
                             out.request.groups.push(g);
                         }
                     }
@@ -815,17 +809,11 @@ impl Parser {
                     }
                 }
                 Field::ExistingGroup => {
+                    let like = "an existing group is written like analytics-admins";
+                    let read = field_groups(parts, like, &shown, &problem, &mut out.problems, work);
                     let change = out.request.change.get_or_insert_with(Default::default);
-                    let text = group_parts(parts);
-                    work.add(text.len());
-                    for (g, bad) in groups_of(&text) {
-                        work.add(1);
-                        if bad {
-                            out.problems.push(problem(format!(
-                                "{} is not a group name (an existing group is written like analytics-admins)",
-                                shown(&g)
-                            )));
-                        } else if !change.groups.contains(&g) {
+                    for g in read {
+                        if !change.groups.contains(&g) {
                             change.groups.push(g);
                         }
                     }
@@ -1118,6 +1106,34 @@ fn single_value<'a>(parts: &[Part<'a>]) -> Option<&'a str> {
 
 /// The text of a groups field: the label line's value, then list items below it (or the
 /// next line when the label line is empty).
+/// The group names of a groups field, in the order written, the field and each name counted
+/// as work; a text that is not a group name becomes a problem that says how one is written
+/// (`like`).
+fn field_groups(
+    parts: &[Part<'_>],
+    like: &str,
+    shown: &dyn Fn(&str) -> String,
+    problem: &dyn Fn(String) -> Problem,
+    problems: &mut Vec<Problem>,
+    work: &mut Work,
+) -> Vec<String> {
+    let text = group_parts(parts);
+    work.add(text.len());
+    let mut names = Vec::new();
+    for (g, bad) in groups_of(&text) {
+        work.add(1);
+        if bad {
+            problems.push(problem(format!(
+                "{} is not a group name ({like})",
+                shown(&g)
+            )));
+        } else {
+            names.push(g);
+        }
+    }
+    names
+}
+
 fn group_parts(parts: &[Part<'_>]) -> String {
     let mut text = String::new();
     let first = parts.first().map_or("", |p| p.0);
