@@ -473,6 +473,17 @@ struct Search {
 }
 
 impl Search {
+    /// One page of the results with these ids, in the order asked for (by id: newest first,
+    /// or `oldest`), with its `after`/`before` cursors.
+    fn page_by_id(&self, mut ids: Vec<u64>) -> (Vec<u64>, Option<String>, Option<String>) {
+        if self.order.as_str() == Some("oldest") {
+            ids.sort_unstable();
+        } else {
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        page(&ids, self.after, self.before, self.limit)
+    }
+
     /// A constraint that is a list of strings (PHIDs, names, statuses), when given.
     fn strings(&self, key: &str) -> Result<Option<Vec<String>>, ConduitError> {
         self.constraints
@@ -624,14 +635,6 @@ fn search_result(
     })
 }
 
-fn id_order(s: &Search, ids: &mut [u64]) {
-    if s.order.as_str() == Some("oldest") {
-        ids.sort_unstable();
-    } else {
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-    }
-}
-
 // ---- users ----
 
 fn roles(world: &World, u: usize, whoami: bool) -> Vec<&'static str> {
@@ -728,9 +731,8 @@ fn user_search(world: &World, p: &Map<String, Value>) -> Result<Value, ConduitEr
         }
     }
     let found = set.unwrap_or_else(|| (0..world.users.len()).collect());
-    let mut ids: Vec<u64> = found.iter().map(|i| world.users[*i].id).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let ids: Vec<u64> = found.iter().map(|i| world.users[*i].id).collect();
+    let (ids, next, prev) = s.page_by_id(ids);
     let data = ids
         .iter()
         .map(|id| {
@@ -801,9 +803,8 @@ fn project_search(world: &World, p: &Map<String, Value>) -> Result<Value, Condui
             _ => {}
         }
     }
-    let mut ids: Vec<u64> = keep.iter().map(|i| world.projects[*i].id).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let ids: Vec<u64> = keep.iter().map(|i| world.projects[*i].id).collect();
+    let (ids, next, prev) = s.page_by_id(ids);
     let data = ids
         .iter()
         .map(|id| {
@@ -866,9 +867,8 @@ fn column_search(world: &World, p: &Map<String, Value>) -> Result<Value, Conduit
             rows.push((col.id, pi, seq));
         }
     }
-    let mut ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    let (ids, next, prev) = s.page_by_id(ids);
     let data = ids
         .iter()
         .filter_map(|id| rows.iter().find(|r| r.0 == *id))
@@ -1330,7 +1330,7 @@ fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Valu
     let ids_f = s.ints("ids")?;
     let phids = s.strings("phids")?;
     let authors = s.strings("authorPHIDs")?.map(|l| resolve_users(world, &l));
-    let mut ids: Vec<u64> = world
+    let ids: Vec<u64> = world
         .pastes
         .values()
         .filter(|x| x.at <= now)
@@ -1343,8 +1343,7 @@ fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Valu
         })
         .map(|x| x.id)
         .collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let (ids, next, prev) = s.page_by_id(ids);
     let data = ids
         .iter()
         .filter_map(|id| world.pastes.get(id))
@@ -1417,9 +1416,8 @@ fn document_search(
                 })
         })
         .collect();
-    let mut ids: Vec<u64> = keep.iter().map(|d| world.documents[*d].id).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let ids: Vec<u64> = keep.iter().map(|d| world.documents[*d].id).collect();
+    let (ids, next, prev) = s.page_by_id(ids);
     let creator = world
         .users
         .iter()
@@ -1511,9 +1509,8 @@ fn signature_search(
             rows.push((*sig, d, *u));
         }
     }
-    let mut ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    let (ids, next, prev) = s.page_by_id(ids);
     let data = ids
         .iter()
         .filter_map(|id| rows.iter().find(|r| r.0 == *id))
