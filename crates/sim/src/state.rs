@@ -1056,34 +1056,16 @@ impl World {
                     produced.push(x);
                 }
                 EditOp::Projects { add, remove } => {
-                    let mut ops = Vec::new();
-                    for p in add {
-                        if view.projects.insert(p.clone()) {
-                            ops.push((true, p));
-                        }
-                    }
-                    for p in remove {
-                        if view.projects.remove(&p) {
-                            view.columns.remove(&p);
-                            ops.push((false, p));
-                        }
+                    let ops = toggle(&mut view.projects, add, remove);
+                    for (_, p) in ops.iter().filter(|(added, _)| !added) {
+                        view.columns.remove(p);
                     }
                     if !ops.is_empty() {
                         produced.push(self.new_xact(&stamp, &seed, via, XactKind::Projects(ops)));
                     }
                 }
                 EditOp::Subscribers { add, remove } => {
-                    let mut ops = Vec::new();
-                    for p in add {
-                        if view.subscribers.insert(p.clone()) {
-                            ops.push((true, p));
-                        }
-                    }
-                    for p in remove {
-                        if view.subscribers.remove(&p) {
-                            ops.push((false, p));
-                        }
-                    }
+                    let ops = toggle(&mut view.subscribers, add, remove);
                     if !ops.is_empty() {
                         produced.push(self.new_xact(
                             &stamp,
@@ -1167,6 +1149,27 @@ impl World {
         self.posted.entry(id).or_default().extend(posted);
         phids
     }
+}
+
+/// Adds and removes members of a set (a task's projects or subscribers), in that order:
+/// the changes made, `(true, added)` and `(false, removed)`; what was already so is left out.
+fn toggle(
+    set: &mut BTreeSet<String>,
+    add: Vec<String>,
+    remove: Vec<String>,
+) -> Vec<(bool, String)> {
+    let mut ops = Vec::new();
+    for p in add {
+        if set.insert(p.clone()) {
+            ops.push((true, p));
+        }
+    }
+    for p in remove {
+        if set.remove(&p) {
+            ops.push((false, p));
+        }
+    }
+    ops
 }
 
 /// What the transactions of one edit (or one scenario event) share: when, by whom, in which
