@@ -691,6 +691,20 @@ impl World {
         }
     }
 
+    /// The stamp's author subscribing to the task (as commenting and filing a task do).
+    fn author_subscribes(&mut self, stamp: &Stamp, phid_seed: &str, via: Via) -> Xact {
+        let kind = XactKind::Subscribers(vec![(true, stamp.author.to_string())]);
+        self.new_xact(stamp, phid_seed, via, kind)
+    }
+
+    /// A comment by the stamp's author, with its first version (`text`).
+    fn new_comment(&mut self, stamp: &Stamp, phid_seed: &str, via: Via, text: String) -> Xact {
+        let mut x = self.new_xact(stamp, phid_seed, via, XactKind::Comment);
+        let v = self.new_version(&x.phid, 1, stamp.author, stamp.at, false, text);
+        x.versions.push(v);
+        x
+    }
+
     fn new_version(
         &mut self,
         xact_phid: &str,
@@ -778,12 +792,7 @@ impl World {
         if !ops.is_empty() {
             xacts.push(self.new_xact(&stamp, &seed("projects"), Via::Web, XactKind::Projects(ops)));
         }
-        xacts.push(self.new_xact(
-            &stamp,
-            &seed("subscribers"),
-            Via::Web,
-            XactKind::Subscribers(vec![(true, author.clone())]),
-        ));
+        xacts.push(self.author_subscribes(&stamp, &seed("subscribers"), Via::Web));
         if let Some(task) = self.tasks.get_mut(&id) {
             task.xacts.extend(xacts);
         }
@@ -820,16 +829,9 @@ impl World {
                     .as_ref()
                     .is_some_and(|v| v.subscribers.contains(&author))
                 {
-                    xacts.push(self.new_xact(
-                        &stamp,
-                        &seed("subscribers"),
-                        via,
-                        XactKind::Subscribers(vec![(true, author.clone())]),
-                    ));
+                    xacts.push(self.author_subscribes(&stamp, &seed("subscribers"), via));
                 }
-                let mut x = self.new_xact(&stamp, &seed("comment"), via, XactKind::Comment);
-                let v = self.new_version(&x.phid, 1, &author, at, false, text);
-                x.versions.push(v);
+                let x = self.new_comment(&stamp, &seed("comment"), via, text);
                 comment_pos = Some(xacts.len());
                 xacts.push(x);
             }
@@ -1037,16 +1039,10 @@ impl World {
                     }
                     if !view.subscribers.contains(&author) {
                         view.subscribers.insert(author.clone());
-                        produced.push(self.new_xact(
-                            &stamp,
-                            &format!("{seed}/subscribers"),
-                            via,
-                            XactKind::Subscribers(vec![(true, author.clone())]),
-                        ));
+                        let subscribers = format!("{seed}/subscribers");
+                        produced.push(self.author_subscribes(&stamp, &subscribers, via));
                     }
-                    let mut x = self.new_xact(&stamp, &seed, via, XactKind::Comment);
-                    let v = self.new_version(&x.phid, 1, &author, now, false, text.clone());
-                    x.versions.push(v);
+                    let x = self.new_comment(&stamp, &seed, via, text.clone());
                     posted.push(PostedComment {
                         author: self.users[viewer].username.clone(),
                         text,
