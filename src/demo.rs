@@ -168,33 +168,27 @@ async fn stop_at(
             .find(|c| c.text.lines().next() == first)
             .map(|c| c.text)
             .unwrap_or_default();
-        match e.kind {
-            "checklist" => {
-                println!(
-                    "  accessbot posted a new checklist on {} (verdict {}):",
-                    e.task, e.verdict
-                );
-                print!("{}", indent(&posted));
+        // A posted comment: what the bot did, then the comment, indented.
+        let did = match e.kind {
+            "checklist" => format!(
+                "posted a new checklist on {} (verdict {})",
+                e.task, e.verdict
+            ),
+            "granted" => format!("says {} is granted", e.task),
+            "reminder" => format!("reminds the expiry contact on {}", e.task),
+            "expired" => format!("notes that the access of {} expired", e.task),
+            "removal" => format!("posted the removal on {}", e.task),
+            "nudge" => {
+                println!("  accessbot pinged clinic duty on {}: {posted}", e.task);
+                continue;
             }
-            "nudge" => println!("  accessbot pinged clinic duty on {}: {posted}", e.task),
-            "granted" => {
-                println!("  accessbot says {} is granted:", e.task);
-                print!("{}", indent(&posted));
+            other => {
+                println!("  accessbot {other} on {}", e.task);
+                continue;
             }
-            "reminder" => {
-                println!("  accessbot reminds the expiry contact on {}:", e.task);
-                print!("{}", indent(&posted));
-            }
-            "expired" => {
-                println!("  accessbot notes that the access of {} expired:", e.task);
-                print!("{}", indent(&posted));
-            }
-            "removal" => {
-                println!("  accessbot posted the removal on {}:", e.task);
-                print!("{}", indent(&posted));
-            }
-            other => println!("  accessbot {other} on {}", e.task),
-        }
+        };
+        println!("  accessbot {did}:");
+        print!("{}", indent(&posted));
     }
     println!(
         "  ({} Conduit calls this cycle)\n",
