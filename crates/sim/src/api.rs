@@ -472,6 +472,10 @@ struct Search {
     query_key: Value,
 }
 
+/// A row of a search answer that is not a task: its id and where it is in the world (a
+/// project and a column, or a document and a signer).
+type Row = (u64, usize, usize);
+
 impl Search {
     /// One page of the results with these ids, in the order asked for (by id: newest first,
     /// or `oldest`), with its `after`/`before` cursors.
@@ -482,6 +486,16 @@ impl Search {
             ids.sort_unstable_by(|a, b| b.cmp(a));
         }
         page(&ids, self.after, self.before, self.limit)
+    }
+
+    /// One page of rows (see [`Self::page_by_id`]).
+    fn page_rows<'r>(&self, rows: &'r [Row]) -> (Vec<&'r Row>, Option<String>, Option<String>) {
+        let (ids, next, prev) = self.page_by_id(rows.iter().map(|r| r.0).collect());
+        let page = ids
+            .iter()
+            .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+            .collect();
+        (page, next, prev)
     }
 
     /// A constraint that is a list of strings (PHIDs, names, statuses), when given.
@@ -867,11 +881,9 @@ fn column_search(world: &World, p: &Map<String, Value>) -> Result<Value, Conduit
             rows.push((col.id, pi, seq));
         }
     }
-    let ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    let (ids, next, prev) = s.page_by_id(ids);
-    let data = ids
-        .iter()
-        .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+    let (rows, next, prev) = s.page_rows(&rows);
+    let data = rows
+        .into_iter()
         .map(|(_, pi, seq)| {
             let pr = &world.projects[*pi];
             let col = &pr.columns[*seq];
@@ -1486,7 +1498,7 @@ fn signature_search(
     let docs = s.strings("documentPHIDs")?;
     let name = c.get("nameContains").map(|v| plain(v).to_lowercase());
     let email = c.get("emailContains").map(|v| plain(v).to_lowercase());
-    let mut rows: Vec<(u64, usize, usize)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for (d, doc) in world.documents.iter().enumerate() {
         if docs.as_ref().is_some_and(|l| !l.contains(&doc.phid)) {
             continue;
@@ -1509,11 +1521,9 @@ fn signature_search(
             rows.push((*sig, d, *u));
         }
     }
-    let ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    let (ids, next, prev) = s.page_by_id(ids);
-    let data = ids
-        .iter()
-        .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+    let (rows, next, prev) = s.page_rows(&rows);
+    let data = rows
+        .into_iter()
         .map(|(sig, d, u)| {
             let doc = &world.documents[*d];
             let user = &world.users[*u];
