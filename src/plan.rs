@@ -12,7 +12,7 @@ use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{AuditRecord, LifecycleRow, TaskRow};
-use crate::view::{Decision, LifeKind};
+use crate::view::{group_list, Decision, LifeKind};
 use crate::wire::Task;
 use chrono::{DateTime, Utc};
 
@@ -600,12 +600,7 @@ fn lifecycle_plan(
         life.granted = Some(by);
     }
     let user = life.shell_user.clone();
-    let groups: Vec<String> = life
-        .groups
-        .split(',')
-        .filter(|g| !g.is_empty())
-        .map(str::to_string)
-        .collect();
+    let groups = group_list(&life.groups);
     let stored = life.expiry_date.map(|date| lifecycle::Expiry {
         date,
         contact: life.expiry_contact.clone(),

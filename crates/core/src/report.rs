@@ -10,7 +10,7 @@
 use crate::ids::TaskId;
 use crate::policy::{Check, CheckId, Checklist, CommentNote, Evidence, Status, Verdict};
 use crate::remarkup_out::{inert_except, markdown_cell, plain, wikitext_cell};
-use crate::view::TaskRow;
+use crate::view::{group_list, TaskRow};
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -887,12 +887,7 @@ pub fn agenda(
         let task = r.id.to_string();
         let url = format!("{base}/{task}");
         if under_review(r, meeting) {
-            let groups: Vec<String> = r
-                .groups
-                .split(',')
-                .filter(|g| !g.is_empty())
-                .map(str::to_string)
-                .collect();
+            let groups = group_list(&r.groups);
             let sudo_groups = groups
                 .iter()
                 .filter(|g| rules.group(g).is_some_and(|x| x.sudo))
