@@ -832,24 +832,17 @@ async fn evaluate_live(cli: &Cli, task: TaskId) -> anyhow::Result<Live> {
     }
     let mut checklist = crate::policy::evaluate(&gathered.facts, &rules, now);
     // After ready: a granted request says so, as the poller would.
-    let tracked = gathered.facts.tagged;
     let life = store.lifecycle(task).await?;
     let data_yaml = crate::data_yaml::read(rules.path(&rules.keys.data_yaml).as_deref());
-    let granted = crate::lifecycle::granted(&crate::lifecycle::GrantFacts {
-        checklist: &checklist,
-        status: &t.fields.status.value,
-        open: rules.phabricator.is_open(&t.fields.status.value),
-        tracked,
-        timeline: &gathered.timeline,
-        stored_verdict: row.as_ref().map(|r| r.verdict),
-        stored_granted: crate::lifecycle::stored_granted(life.as_ref()),
-        data_yaml: &data_yaml,
+    crate::plan::settle_granted(
+        &mut checklist,
+        &t,
+        &gathered,
+        row.as_ref(),
+        life.as_ref(),
+        &data_yaml,
         now,
-    });
-    if granted.is_some() {
-        checklist.verdict = crate::policy::Verdict::Granted;
-        checklist.until = None;
-    }
+    );
     store.close().await;
     Ok(Live {
         checklist,

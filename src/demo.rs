@@ -168,33 +168,27 @@ async fn stop_at(
             .find(|c| c.text.lines().next() == first)
             .map(|c| c.text)
             .unwrap_or_default();
-        match e.kind {
-            "checklist" => {
-                println!(
-                    "  accessbot posted a new checklist on {} (verdict {}):",
-                    e.task, e.verdict
-                );
-                print!("{}", indent(&posted));
+        // A posted comment: what the bot did, then the comment, indented.
+        let did = match e.kind {
+            "checklist" => format!(
+                "posted a new checklist on {} (verdict {})",
+                e.task, e.verdict
+            ),
+            "granted" => format!("says {} is granted", e.task),
+            "reminder" => format!("reminds the expiry contact on {}", e.task),
+            "expired" => format!("notes that the access of {} expired", e.task),
+            "removal" => format!("posted the removal on {}", e.task),
+            "nudge" => {
+                println!("  accessbot pinged clinic duty on {}: {posted}", e.task);
+                continue;
             }
-            "nudge" => println!("  accessbot pinged clinic duty on {}: {posted}", e.task),
-            "granted" => {
-                println!("  accessbot says {} is granted:", e.task);
-                print!("{}", indent(&posted));
+            other => {
+                println!("  accessbot {other} on {}", e.task);
+                continue;
             }
-            "reminder" => {
-                println!("  accessbot reminds the expiry contact on {}:", e.task);
-                print!("{}", indent(&posted));
-            }
-            "expired" => {
-                println!("  accessbot notes that the access of {} expired:", e.task);
-                print!("{}", indent(&posted));
-            }
-            "removal" => {
-                println!("  accessbot posted the removal on {}:", e.task);
-                print!("{}", indent(&posted));
-            }
-            other => println!("  accessbot {other} on {}", e.task),
-        }
+        };
+        println!("  accessbot {did}:");
+        print!("{}", indent(&posted));
     }
     println!(
         "  ({} Conduit calls this cycle)\n",
@@ -203,15 +197,17 @@ async fn stop_at(
     Ok(())
 }
 
-/// A bot on the simulator with its own database in `dir`.
+/// A bot on the simulator with its own database `db`, and its clock, set to the story's first
+/// step (`start`) and moved by [`step`].
 async fn bot(
     handle: &sim::SimHandle,
     rules: &Arc<Rules>,
     token: &str,
     db: &std::path::Path,
-    clock: &Clock,
-) -> anyhow::Result<Bot> {
-    Bot::builder()
+    start: &str,
+) -> anyhow::Result<(Bot, Clock)> {
+    let clock = Clock::fixed(at(start)?);
+    let bot = Bot::builder()
         .url(handle.url())
         .token(Token::new(token.to_string()))
         .client_options(ClientOptions::default())
@@ -220,7 +216,26 @@ async fn bot(
         .clock(clock.clone())
         .concurrency(4)
         .build()
-        .await
+        .await?;
+    Ok((bot, clock))
+}
+
+/// Moves the story to a step: the simulator and the bot's clock to its instant, and its
+/// heading printed. Returns the instant.
+fn step(
+    handle: &sim::SimHandle,
+    clock: &Clock,
+    (when, what): (&str, &str),
+    rules: &Rules,
+) -> anyhow::Result<DateTime<Utc>> {
+    let now = at(when)?;
+    handle.set_now(now);
+    clock.set(now);
+    println!(
+        "━━━ {} ━━━ {what}",
+        crate::report::when(now, rules.timing.timezone)
+    );
+    Ok(now)
 }
 
 /// Part two: the life of access after ready.
@@ -231,19 +246,14 @@ async fn drive_lifecycle(
     dir: &std::path::Path,
     events: &[(DateTime<Utc>, u64, String)],
 ) -> anyhow::Result<()> {
-    let clock = Clock::fixed(at(LIFE_STEPS[0].0)?);
-    let bot = bot(handle, rules, token, &dir.join("life.db"), &clock).await?;
+    let (bot, clock) = bot(handle, rules, token, &dir.join("life.db"), LIFE_STEPS[0].0).await?;
     let (client, store, poller) = (bot.client(), bot.store(), bot.poller());
-    let tz = rules.timing.timezone;
     println!("━━━━━━━━━━ The life of access after ready ━━━━━━━━━━\n");
     println!("Six more tasks, and a data.yaml the bot reads: T501 (intern ipark, until 2027-01-15), T502 (cnguyen), T503 (closed before it was ready), and three removal tasks: T504 (nwu from analytics-users), T505 (offboard aaron), T506 (whose access is not said).\n");
     let mut prev: Option<DateTime<Utc>> = None;
-    for (when, what) in LIFE_STEPS {
-        let now = at(when)?;
-        handle.set_now(now);
-        clock.set(now);
-        println!("━━━ {} ━━━ {what}", crate::report::when(now, tz));
-        if *when == LIFE_STEPS[1].0 {
+    for &(when, what) in LIFE_STEPS {
+        let now = step(handle, &clock, (when, what), rules)?;
+        if when == LIFE_STEPS[1].0 {
             merge_grant(client, rules, store, now).await?;
             println!(
                 "  clinic duty merged the data.yaml change of T501 (accessbot grant-patch T501)."
@@ -363,10 +373,8 @@ async fn drive(
     dir: &std::path::Path,
     events: &[(DateTime<Utc>, u64, String)],
 ) -> anyhow::Result<()> {
-    let clock = Clock::fixed(at(STEPS[0].0)?);
-    let bot = bot(handle, rules, token, &dir.join("accessbot.db"), &clock).await?;
+    let (bot, clock) = bot(handle, rules, token, &dir.join("accessbot.db"), STEPS[0].0).await?;
     let (client, store, poller) = (bot.client(), bot.store(), bot.poller());
-    let tz = rules.timing.timezone;
 
     println!(
         "accessbot demo: a Conduit simulator at {} and the bot against it.",
@@ -376,13 +384,10 @@ async fn drive(
     println!("a group privilege change, T104 (a NOPASSWD rule for deployment), and T105 (klaxon-users, LDAP-only, for a steward).\n");
     let mut prev: Option<DateTime<Utc>> = None;
     let mut agenda_text = String::new();
-    for (when, what) in STEPS {
-        let now = at(when)?;
-        handle.set_now(now);
-        clock.set(now);
-        println!("━━━ {} ━━━ {what}", crate::report::when(now, tz));
+    for &(when, what) in STEPS {
+        let now = step(handle, &clock, (when, what), rules)?;
         stop_at(handle, poller, client, events, prev, now).await?;
-        if *when == STEPS[2].0 {
+        if when == STEPS[2].0 {
             // The agenda as it goes out before the meeting (shown at the end).
             let rows = store.tasks(true).await?;
             let meeting = crate::calendar::meeting_on_or_after(

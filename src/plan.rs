@@ -12,7 +12,7 @@ use crate::policy::{self, Checklist, RequestKind, Status, Verdict};
 use crate::report;
 use crate::rules::Rules;
 use crate::store::{AuditRecord, LifecycleRow, TaskRow};
-use crate::view::{Decision, LifeKind};
+use crate::view::{group_list, Decision, LifeKind};
 use crate::wire::Task;
 use chrono::{DateTime, Utc};
 
@@ -241,6 +241,38 @@ pub fn needed_now(
     out
 }
 
+/// Whether the request is granted (design §11, [`lifecycle::granted`]), decided from the
+/// task as read and gathered (its status; open and still tagged as its facts say) and what the
+/// store held of it before this evaluation (its row's verdict, its lifecycle row's grant), and
+/// its checklist marked so when it is (verdict `granted`, no `until`): the one place the
+/// poller's plan and `accessbot check` decide it.
+pub fn settle_granted(
+    checklist: &mut Checklist,
+    t: &Task,
+    g: &Gathered,
+    row: Option<&TaskRow>,
+    life: Option<&LifecycleRow>,
+    data_yaml: &DataYaml,
+    now: DateTime<Utc>,
+) -> Option<GrantedBy> {
+    let granted = lifecycle::granted(&lifecycle::GrantFacts {
+        checklist,
+        status: &t.fields.status.value,
+        open: g.facts.open,
+        tracked: g.facts.tagged,
+        timeline: &g.timeline,
+        stored_verdict: row.map(|r| r.verdict),
+        stored_granted: lifecycle::stored_granted(life),
+        data_yaml,
+        now,
+    });
+    if granted.is_some() {
+        checklist.verdict = Verdict::Granted;
+        checklist.until = None;
+    }
+    granted
+}
+
 /// The plan of an evaluated task (pure).
 pub fn plan(input: Input) -> Plan {
     let Input {
@@ -258,21 +290,15 @@ pub fn plan(input: Input) -> Plan {
         now,
     } = input;
     let id = TaskId::new(t.id);
-    let granted = lifecycle::granted(&lifecycle::GrantFacts {
-        checklist: &checklist,
-        status: &t.fields.status.value,
-        open: rules.phabricator.is_open(&t.fields.status.value),
-        tracked,
-        timeline: &g.timeline,
-        stored_verdict: row.as_ref().map(|r| r.verdict),
-        stored_granted: lifecycle::stored_granted(life.as_ref()),
+    let granted = settle_granted(
+        &mut checklist,
+        t,
+        g,
+        row.as_ref(),
+        life.as_ref(),
         data_yaml,
         now,
-    });
-    if granted.is_some() {
-        checklist.verdict = Verdict::Granted;
-        checklist.until = None;
-    }
+    );
     let first_sight = row.as_ref().is_none_or(|r| r.evaluated_at.is_none());
     let mut row = row.unwrap_or_else(|| TaskRow {
         id,
@@ -574,12 +600,7 @@ fn lifecycle_plan(
         life.granted = Some(by);
     }
     let user = life.shell_user.clone();
-    let groups: Vec<String> = life
-        .groups
-        .split(',')
-        .filter(|g| !g.is_empty())
-        .map(str::to_string)
-        .collect();
+    let groups = group_list(&life.groups);
     let stored = life.expiry_date.map(|date| lifecycle::Expiry {
         date,
         contact: life.expiry_contact.clone(),

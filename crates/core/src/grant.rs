@@ -464,6 +464,19 @@ pub fn ldap_lines(
     Ok(out)
 }
 
+/// Whether a `users:` entry of data.yaml lists a key with this base64 blob among its
+/// `ssh_keys` (the blob is compared, not the key's type or comment).
+fn holds_key(entry: &Value, blob: &str) -> bool {
+    entry
+        .get("ssh_keys")
+        .and_then(Value::as_sequence)
+        .is_some_and(|keys| {
+            keys.iter()
+                .filter_map(Value::as_str)
+                .any(|k| k.split_whitespace().nth(1) == Some(blob))
+        })
+}
+
 /// Edits a copy of `data_yaml` for the request and returns the new text with its diff.
 ///
 /// A new user gets an entry in `users:` (in alphabetical position if the map is sorted, else at
@@ -493,14 +506,7 @@ pub fn patch(
                 ensure: ensure.to_string(),
             });
         }
-        let has_key = entry
-            .get("ssh_keys")
-            .and_then(Value::as_sequence)
-            .is_some_and(|keys| {
-                keys.iter()
-                    .filter_map(Value::as_str)
-                    .any(|k| k.split_whitespace().nth(1) == Some(w.key_blob.as_str()))
-            });
+        let has_key = holds_key(entry, &w.key_blob);
         notes.push(format!(
             "{} already exists: only group memberships are added; their ssh_keys are unchanged{}",
             w.user,
@@ -512,15 +518,7 @@ pub fn patch(
         ));
     } else {
         for (name, entry) in users {
-            let holds = entry
-                .get("ssh_keys")
-                .and_then(Value::as_sequence)
-                .is_some_and(|keys| {
-                    keys.iter()
-                        .filter_map(Value::as_str)
-                        .any(|k| k.split_whitespace().nth(1) == Some(w.key_blob.as_str()))
-                });
-            if holds {
+            if holds_key(entry, &w.key_blob) {
                 return Err(GrantError::KeyInUse(
                     name.as_str().unwrap_or("another user").to_string(),
                 ));

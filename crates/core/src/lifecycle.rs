@@ -18,7 +18,7 @@ use crate::request::Request;
 use crate::rules::Rules;
 use crate::timeline::{Timeline, TimelineComment};
 pub use crate::view::GrantedBy;
-use crate::view::LifeKind;
+use crate::view::{group_list, LifeKind};
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -706,12 +706,7 @@ impl Followed {
         Followed {
             task: l.task_id,
             shell_user: l.shell_user.clone(),
-            groups: l
-                .groups
-                .split(',')
-                .filter(|g| !g.is_empty())
-                .map(str::to_string)
-                .collect(),
+            groups: group_list(&l.groups),
             expiry: l.expiry_date.map(|date| Expiry {
                 date,
                 contact: l.expiry_contact.clone(),

@@ -115,13 +115,7 @@ fn privilege_title(title: &str, rules: &Rules) -> Option<Option<Result<String, S
 /// folding look-alikes, with and without emphasis markup), a change to a sudo group or to a
 /// group that is not known, another sudo group named, or a change not described.
 fn change_review_reason(facts: &Facts, rules: &Rules, group: Option<&str>) -> Option<String> {
-    let described = facts
-        .parsed
-        .request
-        .change
-        .as_ref()
-        .is_some_and(|c| c.change.is_some());
-    if !described {
+    if !facts.parsed.request.change_described() {
         return Some("the change is not described, so it may grant sudo".into());
     }
     let Some(name) = group else {

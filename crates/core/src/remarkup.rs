@@ -515,6 +515,34 @@ fn push<'a>(out: &mut Vec<Line<'a>>, text: &'a str, start: usize, kind: Kind, bl
     });
 }
 
+/// A block that opens on a line on its own (literal `%%%`, indented code, a `lang=` options
+/// line, an interpreter `name{{{`, a note, an HTML `<table>`): the state after the line (none
+/// when the block closes on it) and the line's kind. The other openers are read in [`lines`].
+fn opener(line: &str, trimmed: &str, lead: usize) -> Option<(State, Kind)> {
+    let t = trimmed.trim_end();
+    let (open, closed, kind) = if trimmed.starts_with("%%%") {
+        let one_line = t.len() > 3 && t[3..].ends_with("%%%") && t != "%%%";
+        (State::Literal, one_line, Kind::Literal)
+    } else if lead >= 2 {
+        (State::Indented, false, Kind::Code)
+    } else if is_option_line(trimmed) {
+        (State::LangBlock, false, Kind::Fence)
+    } else if is_interpreter_start(trimmed) {
+        (State::Interpreter, t.ends_with("}}}"), Kind::Code)
+    } else if is_note(line) {
+        (State::Note, false, Kind::Note)
+    } else if starts_with_ignore_case(trimmed, "<table>") {
+        (
+            State::HtmlTable,
+            ends_with_ignore_case(t, "</table>"),
+            Kind::Table,
+        )
+    } else {
+        return None;
+    };
+    Some((if closed { State::None } else { open }, kind))
+}
+
 /// Splits a text into lines with the kinds of their blocks (see the module doc). Lines are
 /// split at `\n`; a trailing `\r` is not part of a line.
 pub fn lines(text: &str) -> Vec<Line<'_>> {
@@ -706,61 +734,10 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
             i += 1;
             continue;
         }
-        if trimmed.starts_with("%%%") {
+        if let Some((next, kind)) = opener(line, trimmed, lead) {
             block += 1;
-            let t = trimmed.trim_end();
-            let one_line = t.len() > 3 && t[3..].ends_with("%%%") && t != "%%%";
-            state = if one_line {
-                State::None
-            } else {
-                State::Literal
-            };
-            push(&mut out, line, start, Kind::Literal, block);
-            i += 1;
-            continue;
-        }
-        if lead >= 2 {
-            block += 1;
-            state = State::Indented;
-            push(&mut out, line, start, Kind::Code, block);
-            i += 1;
-            continue;
-        }
-        if is_option_line(trimmed) {
-            block += 1;
-            state = State::LangBlock;
-            push(&mut out, line, start, Kind::Fence, block);
-            i += 1;
-            continue;
-        }
-        if is_interpreter_start(trimmed) {
-            block += 1;
-            state = if trimmed.trim_end().ends_with("}}}") {
-                State::None
-            } else {
-                State::Interpreter
-            };
-            push(&mut out, line, start, Kind::Code, block);
-            i += 1;
-            continue;
-        }
-        if is_note(line) {
-            block += 1;
-            state = State::Note;
-            push(&mut out, line, start, Kind::Note, block);
-            i += 1;
-            continue;
-        }
-        if starts_with_ignore_case(trimmed, "<table>") {
-            block += 1;
-            let t = trimmed.trim_end();
-            let closes = ends_with_ignore_case(t, "</table>");
-            state = if closes {
-                State::None
-            } else {
-                State::HtmlTable
-            };
-            push(&mut out, line, start, Kind::Table, block);
+            state = next;
+            push(&mut out, line, start, kind, block);
             i += 1;
             continue;
         }

@@ -10,7 +10,7 @@
 use crate::ids::TaskId;
 use crate::policy::{Check, CheckId, Checklist, CommentNote, Evidence, Status, Verdict};
 use crate::remarkup_out::{inert_except, markdown_cell, plain, wikitext_cell};
-use crate::view::TaskRow;
+use crate::view::{group_list, TaskRow};
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -863,12 +863,7 @@ pub fn agenda(
         let task = r.id.to_string();
         let url = format!("{base}/{task}");
         if under_review(r, meeting) {
-            let groups: Vec<String> = r
-                .groups
-                .split(',')
-                .filter(|g| !g.is_empty())
-                .map(str::to_string)
-                .collect();
+            let groups = group_list(&r.groups);
             let sudo_groups = groups
                 .iter()
                 .filter(|g| rules.group(g).is_some_and(|x| x.sudo))
@@ -1090,6 +1085,29 @@ impl Dialect {
         empty: "''None.''\n\n",
         cell: wikitext_cell,
     };
+
+    /// One section of a table agenda: its heading, then its rows in a table under `header`,
+    /// or the "none" line when it has no row.
+    fn section(
+        &self,
+        s: &mut String,
+        title: &str,
+        header: &[&str],
+        rows: impl Iterator<Item = Vec<String>>,
+    ) {
+        s.push_str(&(self.heading)(title));
+        let mut rows = rows.peekable();
+        if rows.peek().is_none() {
+            s.push_str(self.empty);
+            return;
+        }
+        s.push_str(self.table_start);
+        s.push_str(&(self.header)(header));
+        for row in rows {
+            s.push_str(&(self.row)(&row));
+        }
+        s.push_str(self.table_end);
+    }
 }
 
 fn render_tables(a: &Agenda, d: &Dialect) -> String {
@@ -1109,6 +1127,14 @@ fn render_tables(a: &Agenda, d: &Dialect) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // Names (approvals, whom a request waits for), or a dash for none.
+    let listed = |names: &[String]| {
+        if names.is_empty() {
+            "-".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
     let item_row = |i: &AgendaItem| {
         vec![
             (d.link)(&i.task, &i.url),
@@ -1118,119 +1144,89 @@ fn render_tables(a: &Agenda, d: &Dialect) -> String {
                 .map_or_else(|| "-".into(), |u| (d.cell)(u)),
             cells(&i.groups),
             cells(&i.sudo_groups),
-            if i.approvals.is_empty() {
-                "-".into()
-            } else {
-                i.approvals.join(", ")
-            },
+            listed(&i.approvals),
         ]
     };
     for (title, items) in [
         ("Sudo requests for review", &a.reviews),
         ("Rolled over from an earlier meeting", &a.rolled_over),
     ] {
-        s.push_str(&(d.heading)(title));
-        if items.is_empty() {
-            s.push_str(d.empty);
-            continue;
-        }
-        s.push_str(d.table_start);
-        s.push_str(&(d.header)(&header));
-        for i in items.iter() {
+        let rows = items.iter().map(|i| {
             let mut row = item_row(i);
             if let Some(from) = &i.rolled_over_from {
                 row[0] = format!("{} (from {from})", row[0]);
             }
-            s.push_str(&(d.row)(&row));
-        }
-        s.push_str(d.table_end);
+            row
+        });
+        d.section(&mut s, title, &header, rows);
     }
-    s.push_str(&(d.heading)("Group privilege changes"));
-    if a.privilege_changes.is_empty() {
-        s.push_str(d.empty);
-    } else {
-        s.push_str(d.table_start);
-        s.push_str(&(d.header)(&[
+    let rows = a.privilege_changes.iter().map(|i| {
+        let mut task = (d.link)(&i.task, &i.url);
+        if let Some(from) = &i.rolled_over_from {
+            task = format!("{task} (from {from})");
+        }
+        vec![
+            task,
+            (d.cell)(&i.requester),
+            cells(&i.groups),
+            (d.cell)(i.change.as_deref().unwrap_or_default()),
+            listed(&i.approvals),
+        ]
+    });
+    d.section(
+        &mut s,
+        "Group privilege changes",
+        &[
             "Task",
             "Requester",
             "Group",
             "Requested change",
             "Approvals present",
-        ]));
-        for i in &a.privilege_changes {
-            let mut task = (d.link)(&i.task, &i.url);
-            if let Some(from) = &i.rolled_over_from {
-                task = format!("{task} (from {from})");
-            }
-            s.push_str(&(d.row)(&[
-                task,
-                (d.cell)(&i.requester),
-                cells(&i.groups),
-                (d.cell)(i.change.as_deref().unwrap_or_default()),
-                if i.approvals.is_empty() {
-                    "-".into()
-                } else {
-                    i.approvals.join(", ")
-                },
-            ]));
-        }
-        s.push_str(d.table_end);
-    }
-    s.push_str(&(d.heading)("Stale or long-waiting requests"));
-    if a.stale.is_empty() {
-        s.push_str(d.empty);
-    } else {
-        s.push_str(d.table_start);
-        s.push_str(&(d.header)(&[
-            "Task",
-            "Verdict",
-            "Age (days)",
-            "Waiting for",
-        ]));
-        for st in &a.stale {
-            s.push_str(&(d.row)(&[
-                (d.link)(&st.task, &st.url),
-                st.verdict.clone(),
-                st.age_days.to_string(),
-                if st.waiting_for.is_empty() {
-                    "-".into()
-                } else {
-                    st.waiting_for.join(", ")
-                },
-            ]));
-        }
-        s.push_str(d.table_end);
-    }
-    s.push_str(&(d.heading)("Expiring"));
-    if a.expiring.is_empty() {
-        s.push_str(d.empty);
-    } else {
-        s.push_str(d.table_start);
-        s.push_str(&(d.header)(&[
+        ],
+        rows,
+    );
+    let rows = a.stale.iter().map(|st| {
+        vec![
+            (d.link)(&st.task, &st.url),
+            st.verdict.clone(),
+            st.age_days.to_string(),
+            listed(&st.waiting_for),
+        ]
+    });
+    d.section(
+        &mut s,
+        "Stale or long-waiting requests",
+        &["Task", "Verdict", "Age (days)", "Waiting for"],
+        rows,
+    );
+    let rows = a.expiring.iter().map(|e| {
+        let i = &e.item;
+        vec![
+            (d.link)(&i.task, &e.url),
+            i.shell_user
+                .as_deref()
+                .map_or_else(|| "-".into(), |u| (d.cell)(u)),
+            cells(&i.groups),
+            i.expiry_date.to_string(),
+            i.expiry_contact
+                .as_deref()
+                .map_or_else(|| "-".into(), |c| (d.cell)(c)),
+            i.state.to_string(),
+        ]
+    });
+    d.section(
+        &mut s,
+        "Expiring",
+        &[
             "Task",
             "Shell user",
             "Groups",
             "Expires",
             "Expiry contact",
             "State",
-        ]));
-        for e in &a.expiring {
-            let i = &e.item;
-            s.push_str(&(d.row)(&[
-                (d.link)(&i.task, &e.url),
-                i.shell_user
-                    .as_deref()
-                    .map_or_else(|| "-".into(), |u| (d.cell)(u)),
-                cells(&i.groups),
-                i.expiry_date.to_string(),
-                i.expiry_contact
-                    .as_deref()
-                    .map_or_else(|| "-".into(), |c| (d.cell)(c)),
-                i.state.to_string(),
-            ]));
-        }
-        s.push_str(d.table_end);
-    }
+        ],
+        rows,
+    );
     s
 }
 

@@ -100,6 +100,14 @@ pub struct Request {
     pub change: Option<PrivilegeChange>,
 }
 
+impl Request {
+    /// Whether a group privilege change is described: the description has a requested-change
+    /// field that holds the change (not a placeholder such as "TBD").
+    pub fn change_described(&self) -> bool {
+        self.change.as_ref().is_some_and(|c| c.change.is_some())
+    }
+}
+
 /// A group privilege change as written (design §11): which group, what should change, and
 /// what happens if it is rejected. Every value is the requester's text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -786,16 +794,10 @@ impl Parser {
             };
             match occ.field {
                 Field::Groups => {
-                    let text = group_parts(parts);
-                    work.add(text.len());
-                    for (g, bad) in groups_of(&text) {
-                        work.add(1);
-                        if bad {
-                            out.problems.push(problem(format!(
-                                "{} is not a group name (requested groups are written like analytics-privatedata-users)",
-                                shown(&g)
-                            )));
-                        } else if group_names.insert(g.clone()) {
+                    let like = "requested groups are written like analytics-privatedata-users";
+                    let read = field_groups(parts, like, &shown, &problem, &mut out.problems, work);
+                    for g in read {
+                        if group_names.insert(g.clone()) {
                             out.request.groups.push(g);
                         }
                     }
@@ -807,17 +809,11 @@ impl Parser {
                     }
                 }
                 Field::ExistingGroup => {
+                    let like = "an existing group is written like analytics-admins";
+                    let read = field_groups(parts, like, &shown, &problem, &mut out.problems, work);
                     let change = out.request.change.get_or_insert_with(Default::default);
-                    let text = group_parts(parts);
-                    work.add(text.len());
-                    for (g, bad) in groups_of(&text) {
-                        work.add(1);
-                        if bad {
-                            out.problems.push(problem(format!(
-                                "{} is not a group name (an existing group is written like analytics-admins)",
-                                shown(&g)
-                            )));
-                        } else if !change.groups.contains(&g) {
+                    for g in read {
+                        if !change.groups.contains(&g) {
                             change.groups.push(g);
                         }
                     }
@@ -882,45 +878,35 @@ impl Parser {
                                 .problems
                                 .push(problem(format!("{} is not an email address", shown(value)))),
                         },
-                        Field::Manager | Field::ExpiryContact => {
+                        Field::Manager | Field::ExpiryContact | Field::PhabricatorUser => {
                             if is_none_value(value) {
                                 continue;
                             }
-                            let slot = if occ.field == Field::Manager {
-                                &mut out.request.manager
-                            } else {
-                                &mut out.request.expiry_contact
+                            let Some(u) = username_of(value) else {
+                                out.problems.push(problem(format!(
+                                    "{} is not a Phabricator username: write it as @username",
+                                    shown(value)
+                                )));
+                                continue;
                             };
-                            match username_of(value) {
-                                Some(u) => {
-                                    if slot.is_none() {
-                                        *slot = Some(u);
+                            let slot = match occ.field {
+                                Field::Manager => &mut out.request.manager,
+                                Field::ExpiryContact => &mut out.request.expiry_contact,
+                                // The subject's account: a second, different one makes it
+                                // ambiguous (reported; the subject is then not taken from the
+                                // field).
+                                _ => match &out.request.phabricator_user {
+                                    Some(first) if *first != u => {
+                                        out.problems.push(problem(format!(
+                                            "two Phabricator accounts are named (@{first} and @{u}): one task is for one user"
+                                        )));
+                                        continue;
                                     }
-                                }
-                                None => out.problems.push(problem(format!(
-                                    "{} is not a Phabricator username: write it as @username",
-                                    shown(value)
-                                ))),
-                            }
-                        }
-                        // The subject's account: a second, different one makes it ambiguous
-                        // (reported; the subject is then not taken from the field).
-                        Field::PhabricatorUser => {
-                            if is_none_value(value) {
-                                continue;
-                            }
-                            match username_of(value) {
-                                Some(u) => match &out.request.phabricator_user {
-                                    None => out.request.phabricator_user = Some(u),
-                                    Some(first) if *first == u => {}
-                                    Some(first) => out.problems.push(problem(format!(
-                                        "two Phabricator accounts are named (@{first} and @{u}): one task is for one user"
-                                    ))),
+                                    _ => &mut out.request.phabricator_user,
                                 },
-                                None => out.problems.push(problem(format!(
-                                    "{} is not a Phabricator username: write it as @username",
-                                    shown(value)
-                                ))),
+                            };
+                            if slot.is_none() {
+                                *slot = Some(u);
                             }
                         }
                         Field::ExpiryDate => {
@@ -1120,6 +1106,34 @@ fn single_value<'a>(parts: &[Part<'a>]) -> Option<&'a str> {
 
 /// The text of a groups field: the label line's value, then list items below it (or the
 /// next line when the label line is empty).
+/// The group names of a groups field, in the order written, the field and each name counted
+/// as work; a text that is not a group name becomes a problem that says how one is written
+/// (`like`).
+fn field_groups(
+    parts: &[Part<'_>],
+    like: &str,
+    shown: &dyn Fn(&str) -> String,
+    problem: &dyn Fn(String) -> Problem,
+    problems: &mut Vec<Problem>,
+    work: &mut Work,
+) -> Vec<String> {
+    let text = group_parts(parts);
+    work.add(text.len());
+    let mut names = Vec::new();
+    for (g, bad) in groups_of(&text) {
+        work.add(1);
+        if bad {
+            problems.push(problem(format!(
+                "{} is not a group name ({like})",
+                shown(&g)
+            )));
+        } else {
+            names.push(g);
+        }
+    }
+    names
+}
+
 fn group_parts(parts: &[Part<'_>]) -> String {
     let mut text = String::new();
     let first = parts.first().map_or("", |p| p.0);

@@ -932,6 +932,14 @@ impl Rules {
             key: key.to_string(),
             message,
         };
+        // Every bounded number is refused with the same words.
+        let in_range = |key: &str, value: u64, lo: u64, hi: u64| {
+            if (lo..=hi).contains(&value) {
+                Ok(())
+            } else {
+                Err(perr(key, format!("{value} is out of range ({lo} to {hi})")))
+            }
+        };
 
         if let Some(i) = raw
             .phabricator
@@ -992,13 +1000,12 @@ impl Rules {
                 ));
             }
         }
-        let posts = raw.effects.max_posts_per_cycle;
-        if posts == 0 || posts > 100_000 {
-            return Err(perr(
-                "effects.max_posts_per_cycle",
-                format!("{posts} is out of range (1 to 100000)"),
-            ));
-        }
+        in_range(
+            "effects.max_posts_per_cycle",
+            raw.effects.max_posts_per_cycle.into(),
+            1,
+            100_000,
+        )?;
         if raw.l3.sources.is_empty() {
             return Err(perr(
                 "l3.sources",
@@ -1018,13 +1025,12 @@ impl Rules {
                 "the verifier-comment source needs at least one verifier".into(),
             ));
         }
-        let max_older = raw.evidence.max_older_pages;
-        if max_older == 0 || max_older > 1000 {
-            return Err(perr(
-                "evidence.max_older_pages",
-                format!("{max_older} is out of range (1 to 1000)"),
-            ));
-        }
+        in_range(
+            "evidence.max_older_pages",
+            raw.evidence.max_older_pages.into(),
+            1,
+            1000,
+        )?;
         if raw.keys.allowed.is_empty() {
             return Err(perr(
                 "keys.allowed",
@@ -1053,13 +1059,12 @@ impl Rules {
                 return Err(perr("keys.reserved_shell_users", problem));
             }
         }
-        let max_expiry = raw.people.max_expiry_days;
-        if max_expiry == 0 || max_expiry > 3660 {
-            return Err(perr(
-                "people.max_expiry_days",
-                format!("{max_expiry} is out of range (1 to 3660)"),
-            ));
-        }
+        in_range(
+            "people.max_expiry_days",
+            raw.people.max_expiry_days.into(),
+            1,
+            3660,
+        )?;
         for (key, names) in [
             ("people.executives", &raw.people.executives),
             ("people.research_users", &raw.people.research_users),
@@ -1079,12 +1084,12 @@ impl Rules {
                 "a project name is empty".into(),
             ));
         }
-        if raw.keys.min_rsa_bits < 2048 || raw.keys.min_rsa_bits > 16384 {
-            return Err(perr(
-                "keys.min_rsa_bits",
-                format!("{} is out of range (2048 to 16384)", raw.keys.min_rsa_bits),
-            ));
-        }
+        in_range(
+            "keys.min_rsa_bits",
+            raw.keys.min_rsa_bits.into(),
+            2048,
+            16384,
+        )?;
 
         let t = raw
             .timing
@@ -1134,12 +1139,7 @@ impl Rules {
                 "must be at least 1".into(),
             ));
         }
-        if t.concurrency == 0 || t.concurrency > 64 {
-            return Err(perr(
-                "timing.concurrency",
-                format!("{} is out of range (1 to 64)", t.concurrency),
-            ));
-        }
+        in_range("timing.concurrency", t.concurrency as u64, 1, 64)?;
         if t.waiting_period_days > 365 {
             return Err(perr(
                 "timing.waiting_period_days",
@@ -1276,12 +1276,7 @@ impl Rules {
         let phrases_c = compile_phrases(phrases_raw, &xerr)?;
 
         let days = raw.lifecycle.expiry_reminder_days;
-        if days == 0 || days > 365 {
-            return Err(perr(
-                "lifecycle.expiry_reminder_days",
-                format!("{days} is out of range (1 to 365)"),
-            ));
-        }
+        in_range("lifecycle.expiry_reminder_days", days.into(), 1, 365)?;
         let lifecycle = match lifecycle_raw {
             Some(l) => lifecycle_phrases(days, &l, &xerr)?,
             None => {

@@ -82,6 +82,16 @@ pub struct TaskRow {
     pub report_json: String,
 }
 
+/// The groups of a row (`TaskRow::groups`, `LifecycleRow::groups`: comma separated) as a
+/// list, in the order stored, empty entries left out.
+pub fn group_list(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// The life of a request after ready (migration 0004): granted, its expiry followed, or a
 /// removal task, as stored (the store reads and writes it). See [`crate::lifecycle`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

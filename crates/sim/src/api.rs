@@ -472,6 +472,57 @@ struct Search {
     query_key: Value,
 }
 
+/// A row of a search answer that is not a task: its id and where it is in the world (a
+/// project and a column, or a document and a signer).
+type Row = (u64, usize, usize);
+
+impl Search {
+    /// One page of the results with these ids, in the order asked for (by id: newest first,
+    /// or `oldest`), with its `after`/`before` cursors.
+    fn page_by_id(&self, mut ids: Vec<u64>) -> (Vec<u64>, Option<String>, Option<String>) {
+        if self.order.as_str() == Some("oldest") {
+            ids.sort_unstable();
+        } else {
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        page(&ids, self.after, self.before, self.limit)
+    }
+
+    /// One page of rows (see [`Self::page_by_id`]).
+    fn page_rows<'r>(&self, rows: &'r [Row]) -> (Vec<&'r Row>, Option<String>, Option<String>) {
+        let (ids, next, prev) = self.page_by_id(rows.iter().map(|r| r.0).collect());
+        let page = ids
+            .iter()
+            .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+            .collect();
+        (page, next, prev)
+    }
+
+    /// A constraint that is a list of strings (PHIDs, names, statuses), when given.
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, ConduitError> {
+        self.constraints
+            .get(key)
+            .map(|v| str_list(key, v))
+            .transpose()
+    }
+
+    /// A constraint that is a list of integers (`ids`), when given.
+    fn ints(&self, key: &str) -> Result<Option<Vec<i64>>, ConduitError> {
+        self.constraints
+            .get(key)
+            .map(|v| int_list(key, v))
+            .transpose()
+    }
+
+    /// A constraint that is one integer (an epoch of a window), when given.
+    fn int(&self, key: &str) -> Result<Option<i64>, ConduitError> {
+        self.constraints
+            .get(key)
+            .map(|v| int_arg(key, v))
+            .transpose()
+    }
+}
+
 fn cursor_id(noun: &str, v: Option<&Value>) -> Result<Option<u64>, ConduitError> {
     match v {
         None | Some(Value::Null) => Ok(None),
@@ -598,14 +649,6 @@ fn search_result(
     })
 }
 
-fn id_order(s: &Search, ids: &mut [u64]) {
-    if s.order.as_str() == Some("oldest") {
-        ids.sort_unstable();
-    } else {
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-    }
-}
-
 // ---- users ----
 
 fn roles(world: &World, u: usize, whoami: bool) -> Vec<&'static str> {
@@ -702,9 +745,8 @@ fn user_search(world: &World, p: &Map<String, Value>) -> Result<Value, ConduitEr
         }
     }
     let found = set.unwrap_or_else(|| (0..world.users.len()).collect());
-    let mut ids: Vec<u64> = found.iter().map(|i| world.users[*i].id).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let ids: Vec<u64> = found.iter().map(|i| world.users[*i].id).collect();
+    let (ids, next, prev) = s.page_by_id(ids);
     let data = ids
         .iter()
         .map(|id| {
@@ -775,9 +817,8 @@ fn project_search(world: &World, p: &Map<String, Value>) -> Result<Value, Condui
             _ => {}
         }
     }
-    let mut ids: Vec<u64> = keep.iter().map(|i| world.projects[*i].id).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let ids: Vec<u64> = keep.iter().map(|i| world.projects[*i].id).collect();
+    let (ids, next, prev) = s.page_by_id(ids);
     let data = ids
         .iter()
         .map(|id| {
@@ -819,13 +860,10 @@ fn project_search(world: &World, p: &Map<String, Value>) -> Result<Value, Condui
 /// `project.column.search`: the columns of projects with a workboard.
 fn column_search(world: &World, p: &Map<String, Value>) -> Result<Value, ConduitError> {
     let s = search_args(p, "Column", &["ids", "phids", "projects"], &[])?;
-    let c = &s.constraints;
-    let ids_f = c.get("ids").map(|v| int_list("ids", v)).transpose()?;
-    let phids = c.get("phids").map(|v| str_list("phids", v)).transpose()?;
-    let projects: Option<Vec<usize>> = c
-        .get("projects")
-        .map(|v| str_list("projects", v))
-        .transpose()?
+    let ids_f = s.ints("ids")?;
+    let phids = s.strings("phids")?;
+    let projects: Option<Vec<usize>> = s
+        .strings("projects")?
         .map(|l| l.iter().filter_map(|x| world.project_index(x)).collect());
     let mut rows = Vec::new();
     for (pi, pr) in world.projects.iter().enumerate() {
@@ -843,12 +881,9 @@ fn column_search(world: &World, p: &Map<String, Value>) -> Result<Value, Conduit
             rows.push((col.id, pi, seq));
         }
     }
-    let mut ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
-    let data = ids
-        .iter()
-        .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+    let (rows, next, prev) = s.page_rows(&rows);
+    let data = rows
+        .into_iter()
         .map(|(_, pi, seq)| {
             let pr = &world.projects[*pi];
             let col = &pr.columns[*seq];
@@ -911,45 +946,27 @@ fn maniphest_search(
         &["projects", "subscribers", "columns"],
     )?;
     let now = world.now_epoch();
-    let c = &s.constraints;
-    let ids_filter = c.get("ids").map(|v| int_list("ids", v)).transpose()?;
-    let phids = c.get("phids").map(|v| str_list("phids", v)).transpose()?;
-    let projects: Option<Vec<Option<String>>> = c
-        .get("projects")
-        .map(|v| str_list("projects", v))
-        .transpose()?
-        .map(|names| {
-            names
-                .iter()
-                .map(|n| {
-                    world
-                        .project_index(n)
-                        .map(|i| world.projects[i].phid.clone())
-                })
-                .collect()
-        });
-    let statuses = c
-        .get("statuses")
-        .map(|v| str_list("statuses", v))
-        .transpose()?;
-    let authors: Option<Vec<String>> = c
-        .get("authorPHIDs")
-        .map(|v| str_list("authorPHIDs", v))
-        .transpose()?
-        .map(|l| resolve_users(world, &l));
-    let subscribers: Option<Vec<String>> = c
-        .get("subscribers")
-        .map(|v| str_list("subscribers", v))
-        .transpose()?
-        .map(|l| resolve_users(world, &l));
-    let window = |key: &str| -> Result<Option<i64>, ConduitError> {
-        c.get(key).map(|v| int_arg(key, v)).transpose()
-    };
+    let ids_filter = s.ints("ids")?;
+    let phids = s.strings("phids")?;
+    let projects: Option<Vec<Option<String>>> = s.strings("projects")?.map(|names| {
+        names
+            .iter()
+            .map(|n| {
+                world
+                    .project_index(n)
+                    .map(|i| world.projects[i].phid.clone())
+            })
+            .collect()
+    });
+    let statuses = s.strings("statuses")?;
+    let authors: Option<Vec<String>> = s.strings("authorPHIDs")?.map(|l| resolve_users(world, &l));
+    let subscribers: Option<Vec<String>> =
+        s.strings("subscribers")?.map(|l| resolve_users(world, &l));
     let (cs, ce, ms, me) = (
-        window("createdStart")?,
-        window("createdEnd")?,
-        window("modifiedStart")?,
-        window("modifiedEnd")?,
+        s.int("createdStart")?,
+        s.int("createdEnd")?,
+        s.int("modifiedStart")?,
+        s.int("modifiedEnd")?,
     );
     // Candidate ids: from `ids`/`phids` when given (index lookups), else every task.
     let candidates: Vec<u64> = match (&ids_filter, &phids) {
@@ -1322,23 +1339,10 @@ fn xact_json(task: &super::state::Task, x: &super::state::Xact, now: i64) -> Val
 fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Value, ConduitError> {
     let s = search_args(p, "Paste", &["ids", "phids", "authorPHIDs"], &["content"])?;
     let now = world.now_epoch();
-    let ids_f = s
-        .constraints
-        .get("ids")
-        .map(|v| int_list("ids", v))
-        .transpose()?;
-    let phids = s
-        .constraints
-        .get("phids")
-        .map(|v| str_list("phids", v))
-        .transpose()?;
-    let authors = s
-        .constraints
-        .get("authorPHIDs")
-        .map(|v| str_list("authorPHIDs", v))
-        .transpose()?
-        .map(|l| resolve_users(world, &l));
-    let mut ids: Vec<u64> = world
+    let ids_f = s.ints("ids")?;
+    let phids = s.strings("phids")?;
+    let authors = s.strings("authorPHIDs")?.map(|l| resolve_users(world, &l));
+    let ids: Vec<u64> = world
         .pastes
         .values()
         .filter(|x| x.at <= now)
@@ -1351,8 +1355,7 @@ fn paste_search(world: &World, ctx: &Ctx, p: &Map<String, Value>) -> Result<Valu
         })
         .map(|x| x.id)
         .collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let (ids, next, prev) = s.page_by_id(ids);
     let data = ids
         .iter()
         .filter_map(|id| world.pastes.get(id))
@@ -1407,18 +1410,13 @@ fn document_search(
         &["ids", "phids", "signerPHIDs"],
         &["body", "signatures"],
     )?;
-    let c = &s.constraints;
-    let ids_f = c.get("ids").map(|v| int_list("ids", v)).transpose()?;
-    let phids = c.get("phids").map(|v| str_list("phids", v)).transpose()?;
-    let signers: Option<Vec<usize>> = c
-        .get("signerPHIDs")
-        .map(|v| str_list("signerPHIDs", v))
-        .transpose()?
-        .map(|l| {
-            l.iter()
-                .filter_map(|x| world.user_by_phid(x).or_else(|| world.user_index(x)))
-                .collect()
-        });
+    let ids_f = s.ints("ids")?;
+    let phids = s.strings("phids")?;
+    let signers: Option<Vec<usize>> = s.strings("signerPHIDs")?.map(|l| {
+        l.iter()
+            .filter_map(|x| world.user_by_phid(x).or_else(|| world.user_index(x)))
+            .collect()
+    });
     let keep: Vec<usize> = (0..world.documents.len())
         .filter(|&d| {
             let doc = &world.documents[d];
@@ -1430,9 +1428,8 @@ fn document_search(
                 })
         })
         .collect();
-    let mut ids: Vec<u64> = keep.iter().map(|d| world.documents[*d].id).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
+    let ids: Vec<u64> = keep.iter().map(|d| world.documents[*d].id).collect();
+    let (ids, next, prev) = s.page_by_id(ids);
     let creator = world
         .users
         .iter()
@@ -1493,22 +1490,15 @@ fn signature_search(
         &[],
     )?;
     let c = &s.constraints;
-    let signers: Option<Vec<usize>> = c
-        .get("signerPHIDs")
-        .map(|v| str_list("signerPHIDs", v))
-        .transpose()?
-        .map(|l| {
-            l.iter()
-                .filter_map(|x| world.user_by_phid(x).or_else(|| world.user_index(x)))
-                .collect()
-        });
-    let docs = c
-        .get("documentPHIDs")
-        .map(|v| str_list("documentPHIDs", v))
-        .transpose()?;
+    let signers: Option<Vec<usize>> = s.strings("signerPHIDs")?.map(|l| {
+        l.iter()
+            .filter_map(|x| world.user_by_phid(x).or_else(|| world.user_index(x)))
+            .collect()
+    });
+    let docs = s.strings("documentPHIDs")?;
     let name = c.get("nameContains").map(|v| plain(v).to_lowercase());
     let email = c.get("emailContains").map(|v| plain(v).to_lowercase());
-    let mut rows: Vec<(u64, usize, usize)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for (d, doc) in world.documents.iter().enumerate() {
         if docs.as_ref().is_some_and(|l| !l.contains(&doc.phid)) {
             continue;
@@ -1531,12 +1521,9 @@ fn signature_search(
             rows.push((*sig, d, *u));
         }
     }
-    let mut ids: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    id_order(&s, &mut ids);
-    let (ids, next, prev) = page(&ids, s.after, s.before, s.limit);
-    let data = ids
-        .iter()
-        .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+    let (rows, next, prev) = s.page_rows(&rows);
+    let data = rows
+        .into_iter()
         .map(|(sig, d, u)| {
             let doc = &world.documents[*d];
             let user = &world.users[*u];

@@ -359,6 +359,24 @@ impl ScenarioEvent {
     }
 }
 
+/// Refuses a name (any case) that is not among the lower-cased `names` of `[[list]]`: a
+/// reference to a user or a project the scenario does not declare.
+fn known(
+    names: &HashSet<String>,
+    what: &str,
+    list: &str,
+    where_: &str,
+    name: &str,
+) -> Result<(), SimError> {
+    if names.contains(&name.to_lowercase()) {
+        Ok(())
+    } else {
+        Err(SimError::Scenario(format!(
+            "{where_}: unknown {what} {name:?} (not in [[{list}]])"
+        )))
+    }
+}
+
 impl Scenario {
     /// Reads and validates a scenario file; errors name the file (and line, for syntax).
     pub fn from_file(path: &Path) -> Result<Scenario, SimError> {
@@ -430,15 +448,7 @@ impl Scenario {
                 }
             }
         }
-        let user = |where_: &str, name: &str| -> Result<(), SimError> {
-            if users.contains(&name.to_lowercase()) {
-                Ok(())
-            } else {
-                Err(SimError::Scenario(format!(
-                    "{where_}: unknown user {name:?} (not in [[users]])"
-                )))
-            }
-        };
+        let user = |where_: &str, name: &str| known(&users, "user", "users", where_, name);
         let mut projects = HashSet::new();
         let mut slugs = HashSet::new();
         for (i, p) in self.projects.iter().enumerate() {
@@ -468,15 +478,8 @@ impl Scenario {
                 }
             }
         }
-        let project = |where_: &str, name: &str| -> Result<(), SimError> {
-            if projects.contains(&name.to_lowercase()) {
-                Ok(())
-            } else {
-                Err(SimError::Scenario(format!(
-                    "{where_}: unknown project {name:?} (not in [[projects]])"
-                )))
-            }
-        };
+        let project =
+            |where_: &str, name: &str| known(&projects, "project", "projects", where_, name);
         let mut docs = HashSet::new();
         for (i, d) in self.legalpad.iter().enumerate() {
             let Some(n) = monogram_number(&d.monogram, 'L') else {

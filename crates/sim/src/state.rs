@@ -676,27 +676,33 @@ impl World {
         self.posted.get(&task).cloned().unwrap_or_default()
     }
 
-    fn new_xact(
-        &mut self,
-        phid_seed: &str,
-        at: i64,
-        author: &str,
-        group: &str,
-        via: Via,
-        kind: XactKind,
-    ) -> Xact {
+    fn new_xact(&mut self, stamp: &Stamp, phid_seed: &str, via: Via, kind: XactKind) -> Xact {
         let id = self.next_xact;
         self.next_xact += 1;
         Xact {
             id,
             phid: format!("PHID-XACT-TASK-{}", hash32(phid_seed, 15)),
-            at,
-            author: author.to_string(),
-            group_id: group.to_string(),
+            at: stamp.at,
+            author: stamp.author.to_string(),
+            group_id: stamp.group.to_string(),
             via,
             kind,
             versions: Vec::new(),
         }
+    }
+
+    /// The stamp's author subscribing to the task (as commenting and filing a task do).
+    fn author_subscribes(&mut self, stamp: &Stamp, phid_seed: &str, via: Via) -> Xact {
+        let kind = XactKind::Subscribers(vec![(true, stamp.author.to_string())]);
+        self.new_xact(stamp, phid_seed, via, kind)
+    }
+
+    /// A comment by the stamp's author, with its first version (`text`).
+    fn new_comment(&mut self, stamp: &Stamp, phid_seed: &str, via: Via, text: String) -> Xact {
+        let mut x = self.new_xact(stamp, phid_seed, via, XactKind::Comment);
+        let v = self.new_version(&x.phid, 1, stamp.author, stamp.at, false, text);
+        x.versions.push(v);
+        x
     }
 
     fn new_version(
@@ -739,21 +745,17 @@ impl World {
         let at = task.at;
         let author = self.users[task.author].phid.clone();
         let group = hash32(&format!("group/T{id}/create"), 32);
+        let stamp = Stamp {
+            at,
+            author: &author,
+            group: &group,
+        };
         let seed = |n: &str| format!("xact/T{id}/create/{n}");
         let mut xacts = vec![
+            self.new_xact(&stamp, &seed("create"), Via::Web, XactKind::Create),
             self.new_xact(
-                &seed("create"),
-                at,
-                &author,
-                &group,
-                Via::Web,
-                XactKind::Create,
-            ),
-            self.new_xact(
+                &stamp,
                 &seed("title"),
-                at,
-                &author,
-                &group,
                 Via::Web,
                 XactKind::Title {
                     old: String::new(),
@@ -761,10 +763,8 @@ impl World {
                 },
             ),
             self.new_xact(
+                &stamp,
                 &seed("description"),
-                at,
-                &author,
-                &group,
                 Via::Web,
                 XactKind::Description {
                     old: String::new(),
@@ -774,10 +774,8 @@ impl World {
         ];
         if src.status != "open" {
             xacts.push(self.new_xact(
+                &stamp,
                 &seed("status"),
-                at,
-                &author,
-                &group,
                 Via::Web,
                 XactKind::Status {
                     old: None,
@@ -792,23 +790,9 @@ impl World {
             .map(|i| (true, self.projects[i].phid.clone()))
             .collect();
         if !ops.is_empty() {
-            xacts.push(self.new_xact(
-                &seed("projects"),
-                at,
-                &author,
-                &group,
-                Via::Web,
-                XactKind::Projects(ops),
-            ));
+            xacts.push(self.new_xact(&stamp, &seed("projects"), Via::Web, XactKind::Projects(ops)));
         }
-        xacts.push(self.new_xact(
-            &seed("subscribers"),
-            at,
-            &author,
-            &group,
-            Via::Web,
-            XactKind::Subscribers(vec![(true, author.clone())]),
-        ));
+        xacts.push(self.author_subscribes(&stamp, &seed("subscribers"), Via::Web));
         if let Some(task) = self.tasks.get_mut(&id) {
             task.xacts.extend(xacts);
         }
@@ -830,6 +814,11 @@ impl World {
             None => return,
         };
         let group = hash32(&format!("group/T{id}/event{j}"), 32);
+        let stamp = Stamp {
+            at,
+            author: &author,
+            group: &group,
+        };
         let seed = |n: &str| format!("xact/T{id}/event{j}/{n}");
         let view = self.view_at(id, i64::MAX);
         let mut xacts = Vec::new();
@@ -840,35 +829,17 @@ impl World {
                     .as_ref()
                     .is_some_and(|v| v.subscribers.contains(&author))
                 {
-                    xacts.push(self.new_xact(
-                        &seed("subscribers"),
-                        at,
-                        &author,
-                        &group,
-                        via,
-                        XactKind::Subscribers(vec![(true, author.clone())]),
-                    ));
+                    xacts.push(self.author_subscribes(&stamp, &seed("subscribers"), via));
                 }
-                let mut x = self.new_xact(
-                    &seed("comment"),
-                    at,
-                    &author,
-                    &group,
-                    via,
-                    XactKind::Comment,
-                );
-                let v = self.new_version(&x.phid, 1, &author, at, false, text);
-                x.versions.push(v);
+                let x = self.new_comment(&stamp, &seed("comment"), via, text);
                 comment_pos = Some(xacts.len());
                 xacts.push(x);
             }
             EventKind::Description(new) => {
                 let old = view.map(|v| v.description.clone()).unwrap_or_default();
                 xacts.push(self.new_xact(
+                    &stamp,
                     &seed("description"),
-                    at,
-                    &author,
-                    &group,
                     Via::Web,
                     XactKind::Description { old, new },
                 ));
@@ -888,10 +859,8 @@ impl World {
                 }
                 if !ops.is_empty() {
                     xacts.push(self.new_xact(
+                        &stamp,
                         &seed("projects"),
-                        at,
-                        &author,
-                        &group,
                         Via::Web,
                         XactKind::Projects(ops),
                     ));
@@ -901,10 +870,8 @@ impl World {
                 let old = view.map(|v| v.status.clone());
                 if old.as_deref() != Some(new.as_str()) {
                     xacts.push(self.new_xact(
+                        &stamp,
                         &seed("status"),
-                        at,
-                        &author,
-                        &group,
                         Via::Web,
                         XactKind::Status { old, new },
                     ));
@@ -1051,6 +1018,11 @@ impl World {
         let n = self.next_edit;
         self.next_edit += 1;
         let group = hash32(&format!("group/edit/{n}"), 32);
+        let stamp = Stamp {
+            at: now,
+            author: &author,
+            group: &group,
+        };
         let mut produced: Vec<Xact> = Vec::new();
         let mut posted = Vec::new();
         let mut view = match self.view_at(id, now) {
@@ -1067,18 +1039,10 @@ impl World {
                     }
                     if !view.subscribers.contains(&author) {
                         view.subscribers.insert(author.clone());
-                        produced.push(self.new_xact(
-                            &format!("{seed}/subscribers"),
-                            now,
-                            &author,
-                            &group,
-                            via,
-                            XactKind::Subscribers(vec![(true, author.clone())]),
-                        ));
+                        let subscribers = format!("{seed}/subscribers");
+                        produced.push(self.author_subscribes(&stamp, &subscribers, via));
                     }
-                    let mut x = self.new_xact(&seed, now, &author, &group, via, XactKind::Comment);
-                    let v = self.new_version(&x.phid, 1, &author, now, false, text.clone());
-                    x.versions.push(v);
+                    let x = self.new_comment(&stamp, &seed, via, text.clone());
                     posted.push(PostedComment {
                         author: self.users[viewer].username.clone(),
                         text,
@@ -1088,47 +1052,20 @@ impl World {
                     produced.push(x);
                 }
                 EditOp::Projects { add, remove } => {
-                    let mut ops = Vec::new();
-                    for p in add {
-                        if view.projects.insert(p.clone()) {
-                            ops.push((true, p));
-                        }
-                    }
-                    for p in remove {
-                        if view.projects.remove(&p) {
-                            view.columns.remove(&p);
-                            ops.push((false, p));
-                        }
+                    let ops = toggle(&mut view.projects, add, remove);
+                    for (_, p) in ops.iter().filter(|(added, _)| !added) {
+                        view.columns.remove(p);
                     }
                     if !ops.is_empty() {
-                        produced.push(self.new_xact(
-                            &seed,
-                            now,
-                            &author,
-                            &group,
-                            via,
-                            XactKind::Projects(ops),
-                        ));
+                        produced.push(self.new_xact(&stamp, &seed, via, XactKind::Projects(ops)));
                     }
                 }
                 EditOp::Subscribers { add, remove } => {
-                    let mut ops = Vec::new();
-                    for p in add {
-                        if view.subscribers.insert(p.clone()) {
-                            ops.push((true, p));
-                        }
-                    }
-                    for p in remove {
-                        if view.subscribers.remove(&p) {
-                            ops.push((false, p));
-                        }
-                    }
+                    let ops = toggle(&mut view.subscribers, add, remove);
                     if !ops.is_empty() {
                         produced.push(self.new_xact(
+                            &stamp,
                             &seed,
-                            now,
-                            &author,
-                            &group,
                             via,
                             XactKind::Subscribers(ops),
                         ));
@@ -1141,10 +1078,8 @@ impl World {
                     let board = self.projects[pi].phid.clone();
                     if view.projects.insert(board.clone()) {
                         produced.push(self.new_xact(
+                            &stamp,
                             &format!("{seed}/projects"),
-                            now,
-                            &author,
-                            &group,
                             via,
                             XactKind::Projects(vec![(true, board.clone())]),
                         ));
@@ -1155,10 +1090,8 @@ impl World {
                     }
                     view.columns.insert(board.clone(), column.clone());
                     produced.push(self.new_xact(
+                        &stamp,
                         &seed,
-                        now,
-                        &author,
-                        &group,
                         via,
                         XactKind::Columns {
                             column,
@@ -1171,10 +1104,8 @@ impl World {
                     if view.status != new {
                         let old = std::mem::replace(&mut view.status, new.clone());
                         produced.push(self.new_xact(
+                            &stamp,
                             &seed,
-                            now,
-                            &author,
-                            &group,
                             via,
                             XactKind::Status {
                                 old: Some(old),
@@ -1187,10 +1118,8 @@ impl World {
                     if view.title != new {
                         let old = std::mem::replace(&mut view.title, new.clone());
                         produced.push(self.new_xact(
+                            &stamp,
                             &seed,
-                            now,
-                            &author,
-                            &group,
                             via,
                             XactKind::Title { old, new },
                         ));
@@ -1200,10 +1129,8 @@ impl World {
                     if view.description != new {
                         let old = std::mem::replace(&mut view.description, new.clone());
                         produced.push(self.new_xact(
+                            &stamp,
                             &seed,
-                            now,
-                            &author,
-                            &group,
                             via,
                             XactKind::Description { old, new },
                         ));
@@ -1218,6 +1145,35 @@ impl World {
         self.posted.entry(id).or_default().extend(posted);
         phids
     }
+}
+
+/// Adds and removes members of a set (a task's projects or subscribers), in that order:
+/// the changes made, `(true, added)` and `(false, removed)`; what was already so is left out.
+fn toggle(
+    set: &mut BTreeSet<String>,
+    add: Vec<String>,
+    remove: Vec<String>,
+) -> Vec<(bool, String)> {
+    let mut ops = Vec::new();
+    for p in add {
+        if set.insert(p.clone()) {
+            ops.push((true, p));
+        }
+    }
+    for p in remove {
+        if set.remove(&p) {
+            ops.push((false, p));
+        }
+    }
+    ops
+}
+
+/// What the transactions of one edit (or one scenario event) share: when, by whom, in which
+/// group.
+struct Stamp<'a> {
+    at: i64,
+    author: &'a str,
+    group: &'a str,
 }
 
 /// One validated `maniphest.edit` operation (PHIDs already resolved).

@@ -1629,14 +1629,7 @@ impl<'a> Ctx<'a> {
     /// `change-described`: the change requested is written down (its text is never quoted).
     pub(super) fn change_described(&self, request: &RequestSummary) -> Check {
         let id = CheckId::ChangeDescribed;
-        let described = self
-            .facts
-            .parsed
-            .request
-            .change
-            .as_ref()
-            .is_some_and(|c| c.change.is_some());
-        if !described {
+        if !self.facts.parsed.request.change_described() {
             return check(
                 id,
                 Status::Fail,

@@ -9,6 +9,18 @@ pub(super) fn bundled_phrases_raw() -> &'static PhrasesRaw {
     RAW.get_or_init(|| toml::from_str(BUNDLED_PHRASES).expect("the bundled phrases parse"))
 }
 
+/// A list of patterns as one alternation (`(?:a)|(?:b)`); an empty list matches nothing.
+fn joined(list: &[String]) -> String {
+    if list.is_empty() {
+        "[^\\s\\S]".to_string()
+    } else {
+        list.iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+}
+
 fn compile_regex(
     key: &str,
     list: &[String],
@@ -17,16 +29,7 @@ fn compile_regex(
     if let Some(i) = list.iter().position(|p| p.trim().is_empty()) {
         return Err(xerr(key, format!("pattern {} is empty", i + 1)));
     }
-    let joined = if list.is_empty() {
-        // Matches nothing.
-        "[^\\s\\S]".to_string()
-    } else {
-        list.iter()
-            .map(|p| format!("(?:{p})"))
-            .collect::<Vec<_>>()
-            .join("|")
-    };
-    RegexBuilder::new(&joined)
+    RegexBuilder::new(&joined(list))
         .case_insensitive(true)
         .size_limit(1 << 22)
         .build()
@@ -39,6 +42,18 @@ fn compile_regex(
                 ),
             )
         })
+}
+
+/// Refuses an empty list of patterns: each list that is compiled needs at least one.
+fn at_least_one(
+    key: &str,
+    list: &[String],
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<(), RulesError> {
+    if list.is_empty() {
+        return Err(xerr(key, "needs at least one pattern".into()));
+    }
+    Ok(())
 }
 
 fn statement_of(key: &str) -> Option<Statement> {
@@ -96,9 +111,7 @@ pub(super) fn compile_phrases(
             None if OPTIONAL.contains(&name) => bundled.phrases[name].clone(),
             None => return Err(xerr(&key, "missing".into())),
         };
-        if list.is_empty() {
-            return Err(xerr(&key, "needs at least one pattern".into()));
-        }
+        at_least_one(&key, &list, xerr)?;
         let re = compile_regex(&key, &list, xerr)?;
         sources.insert(name, list);
         Ok(re)
@@ -178,9 +191,7 @@ pub(super) fn compile_phrases(
     let vregex = |st: Statement| -> Result<Regex, RulesError> {
         let key = format!("vocabulary.{}", st.key());
         let list = vocab.get(&st).cloned().unwrap_or_default();
-        if list.is_empty() {
-            return Err(xerr(&key, "needs at least one pattern".into()));
-        }
+        at_least_one(&key, &list, xerr)?;
         compile_regex(&key, &list, xerr)
     };
     let vocabulary = Vocabulary {
@@ -201,16 +212,6 @@ pub(super) fn compile_phrases(
         }
     }
     // The prefilter: vocabularies by statement index, withdraw, negated by statement index.
-    let joined = |list: &[String]| -> String {
-        if list.is_empty() {
-            "[^\\s\\S]".to_string()
-        } else {
-            list.iter()
-                .map(|p| format!("(?:{p})"))
-                .collect::<Vec<_>>()
-                .join("|")
-        }
-    };
     let mut set_sources: Vec<String> = Vec::new();
     for st in Statement::ALL {
         let list = if st == Statement::Approve {
@@ -357,19 +358,9 @@ pub(super) fn lifecycle_phrases(
     raw: &LifecyclePhrasesRaw,
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<Lifecycle, RulesError> {
-    if raw.removal.is_empty() {
-        return Err(xerr(
-            "lifecycle.removal",
-            "needs at least one pattern".into(),
-        ));
-    }
+    at_least_one("lifecycle.removal", &raw.removal, xerr)?;
     let removal = compile_regex("lifecycle.removal", &raw.removal, xerr)?;
-    if raw.removal_target.is_empty() {
-        return Err(xerr(
-            "lifecycle.removal_target",
-            "needs at least one pattern".into(),
-        ));
-    }
+    at_least_one("lifecycle.removal_target", &raw.removal_target, xerr)?;
     let mut removal_target = Vec::new();
     for p in &raw.removal_target {
         let re = compile_regex("lifecycle.removal_target", std::slice::from_ref(p), xerr)?;
@@ -394,12 +385,7 @@ pub(super) fn privilege_change_phrases(
     raw: &PrivilegeChangeRaw,
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<PrivilegeChangeRules, RulesError> {
-    if raw.title.is_empty() {
-        return Err(xerr(
-            "privilege_change.title",
-            "needs at least one pattern".into(),
-        ));
-    }
+    at_least_one("privilege_change.title", &raw.title, xerr)?;
     let mut title = Vec::new();
     for (i, p) in raw.title.iter().enumerate() {
         let key = "privilege_change.title";
@@ -408,12 +394,7 @@ pub(super) fn privilege_change_phrases(
         }
         title.push(compile_regex(key, std::slice::from_ref(p), xerr)?);
     }
-    if raw.sudo.is_empty() {
-        return Err(xerr(
-            "privilege_change.sudo",
-            "needs at least one pattern".into(),
-        ));
-    }
+    at_least_one("privilege_change.sudo", &raw.sudo, xerr)?;
     let sudo = compile_regex("privilege_change.sudo", &raw.sudo, xerr)?;
     Ok(PrivilegeChangeRules { title, sudo })
 }
@@ -425,9 +406,7 @@ pub(super) fn form_phrases(
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<FormRules, RulesError> {
     let key = "form.title";
-    if raw.title.is_empty() {
-        return Err(xerr(key, "needs at least one pattern".into()));
-    }
+    at_least_one(key, &raw.title, xerr)?;
     let mut title = Vec::new();
     for (i, p) in raw.title.iter().enumerate() {
         if p.trim().is_empty() {
