@@ -1492,11 +1492,7 @@ impl Poller {
         let (removals, requests) = self.store.data_yaml_candidates().await?;
         let mut due: HashSet<u64> = removals.into_iter().map(|id| id as u64).collect();
         for (id, user, groups) in requests {
-            let groups: Vec<String> = groups
-                .split(',')
-                .filter(|g| !g.is_empty())
-                .map(str::to_string)
-                .collect();
+            let groups = crate::view::group_list(&groups);
             if d.access(&user, &groups).complete() {
                 due.insert(id as u64);
             }

@@ -3,8 +3,8 @@
 //! the binary (`rules check DIR` and `run`, which must refuse to start).
 //!
 //! Each case directory holds the rules files (a missing `phrases.toml` means the bundled
-//! phrases) and `expect`: `FILE KEY` (the file the error must name and the dotted key; no key
-//! for a missing file).
+//! phrases) and `expect`: `FILE KEY [TEXT]` (the file the error must name, the dotted key, no
+//! key for a missing file, and optionally words the message must hold).
 
 mod common;
 
@@ -18,6 +18,8 @@ struct Case {
     dir: PathBuf,
     file: String,
     key: Option<String>,
+    /// Words the message must hold, when `expect` gives them.
+    says: Option<String>,
 }
 
 fn corpus() -> Vec<Case> {
@@ -31,11 +33,13 @@ fn corpus() -> Vec<Case> {
             let mut words = expect.split_whitespace();
             let file = words.next().expect("expect names a file").to_string();
             let key = words.next().map(str::to_string);
+            let says = words.collect::<Vec<_>>().join(" ");
             Case {
                 name: dir.file_name().unwrap().to_string_lossy().into_owned(),
                 dir,
                 file,
                 key,
+                says: (!says.is_empty()).then_some(says),
             }
         })
         .collect();
@@ -71,6 +75,9 @@ fn check_error_line(case: &Case, line: &str) -> Result<(), String> {
     let message = &rest[want.len()..];
     if message.trim().is_empty() {
         return Err(format!("no message: {line}"));
+    }
+    if let Some(says) = case.says.as_deref().filter(|s| !message.contains(s)) {
+        return Err(format!("the message does not say {says:?}: {line}"));
     }
     // The line must be where the key (or its table) is written.
     let text = std::fs::read_to_string(&path).unwrap();

@@ -624,16 +624,6 @@ fn who_names(who: &[crate::policy::Who]) -> Vec<String> {
     who.iter().map(|w| w.as_str().to_string()).collect()
 }
 
-/// A row's comma-separated `groups` as a list.
-fn list_of(joined: &str) -> Vec<String> {
-    joined
-        .split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// The clinic-duty table, its columns aligned: the task (a link when `link_base`, the
 /// Phabricator URL, is known), verdict, age, user, groups, sudo and what happens next.
 pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str>) -> String {
@@ -661,7 +651,7 @@ pub fn status_table(rows: &[TaskRow], now: DateTime<Utc>, link_base: Option<&str
             .clone()
             .unwrap_or_else(|| r.requester.to_string());
         let task = r.id;
-        let groups = list_of(&r.groups).join(", ");
+        let groups = group_list(&r.groups).join(", ");
         table.add_row([
             match link_base {
                 Some(base) => format!("{}/{task}", base.trim_end_matches('/')),

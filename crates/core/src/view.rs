@@ -83,10 +83,11 @@ pub struct TaskRow {
 }
 
 /// The groups of a row (`TaskRow::groups`, `LifecycleRow::groups`: comma separated) as a
-/// list, in the order stored, empty entries left out.
+/// list, in the order stored, blanks around a name and empty entries left out.
 pub fn group_list(joined: &str) -> Vec<String> {
     joined
         .split(',')
+        .map(str::trim)
         .filter(|g| !g.is_empty())
         .map(str::to_string)
         .collect()

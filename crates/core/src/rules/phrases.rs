@@ -21,14 +21,24 @@ fn joined(list: &[String]) -> String {
     }
 }
 
+/// Refuses an empty pattern (it would match everything), naming its place in `list`.
+fn none_empty(
+    key: &str,
+    list: &[String],
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<(), RulesError> {
+    match list.iter().position(|p| p.trim().is_empty()) {
+        Some(i) => Err(xerr(key, format!("pattern {} is empty", i + 1))),
+        None => Ok(()),
+    }
+}
+
 fn compile_regex(
     key: &str,
     list: &[String],
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<Regex, RulesError> {
-    if let Some(i) = list.iter().position(|p| p.trim().is_empty()) {
-        return Err(xerr(key, format!("pattern {} is empty", i + 1)));
-    }
+    none_empty(key, list, xerr)?;
     RegexBuilder::new(&joined(list))
         .case_insensitive(true)
         .size_limit(1 << 22)
@@ -361,6 +371,8 @@ pub(super) fn lifecycle_phrases(
     at_least_one("lifecycle.removal", &raw.removal, xerr)?;
     let removal = compile_regex("lifecycle.removal", &raw.removal, xerr)?;
     at_least_one("lifecycle.removal_target", &raw.removal_target, xerr)?;
+    // Named by its place in the whole list (compiled one by one below, each is "pattern 1").
+    none_empty("lifecycle.removal_target", &raw.removal_target, xerr)?;
     let mut removal_target = Vec::new();
     for p in &raw.removal_target {
         let re = compile_regex("lifecycle.removal_target", std::slice::from_ref(p), xerr)?;
@@ -385,13 +397,11 @@ pub(super) fn privilege_change_phrases(
     raw: &PrivilegeChangeRaw,
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<PrivilegeChangeRules, RulesError> {
-    at_least_one("privilege_change.title", &raw.title, xerr)?;
+    let key = "privilege_change.title";
+    at_least_one(key, &raw.title, xerr)?;
+    none_empty(key, &raw.title, xerr)?;
     let mut title = Vec::new();
-    for (i, p) in raw.title.iter().enumerate() {
-        let key = "privilege_change.title";
-        if p.trim().is_empty() {
-            return Err(xerr(key, format!("pattern {} is empty", i + 1)));
-        }
+    for p in &raw.title {
         title.push(compile_regex(key, std::slice::from_ref(p), xerr)?);
     }
     at_least_one("privilege_change.sudo", &raw.sudo, xerr)?;
@@ -407,11 +417,9 @@ pub(super) fn form_phrases(
 ) -> Result<FormRules, RulesError> {
     let key = "form.title";
     at_least_one(key, &raw.title, xerr)?;
+    none_empty(key, &raw.title, xerr)?;
     let mut title = Vec::new();
     for (i, p) in raw.title.iter().enumerate() {
-        if p.trim().is_empty() {
-            return Err(xerr(key, format!("pattern {} is empty", i + 1)));
-        }
         let re = compile_regex(key, std::slice::from_ref(p), xerr)?;
         for name in ["groups", "user"] {
             if !re.capture_names().flatten().any(|n| n == name) {
