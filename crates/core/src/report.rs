@@ -585,17 +585,15 @@ fn verdict_rank(v: Verdict) -> u8 {
 /// Orders rows for clinic duty: ready, waiting (soonest first), blocked (oldest first),
 /// declined, granted, not-a-request, untagged, then the rest (closed).
 pub fn sort_for_status(rows: &mut [TaskRow]) {
-    rows.sort_by(|a, b| {
-        verdict_rank(a.verdict)
-            .cmp(&verdict_rank(b.verdict))
-            .then_with(|| match a.verdict {
-                Verdict::Waiting => a.until_at.cmp(&b.until_at),
-                _ => a
-                    .tagged_at
-                    .unwrap_or(a.created_at)
-                    .cmp(&b.tagged_at.unwrap_or(b.created_at)),
-            })
-            .then(a.id.cmp(&b.id))
+    // By a small key, computed once per row: a row is large, and a comparison sort moving
+    // whole rows was a tenth of `status` at 10,000 rows. Within a verdict, waiting rows by
+    // when they wake (none first), the others by when they were tagged (or created).
+    rows.sort_by_cached_key(|r| {
+        let when = match r.verdict {
+            Verdict::Waiting => r.until_at.map(|t| t.timestamp()),
+            _ => Some(r.tagged_at.unwrap_or(r.created_at).timestamp()),
+        };
+        (verdict_rank(r.verdict), when, r.id)
     });
 }
 
@@ -1223,6 +1221,54 @@ fn render_tables(a: &Agenda, d: &Dialect) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The status order as it was first written, comparing whole rows.
+    fn sorted_by_comparison(rows: &mut [TaskRow]) {
+        rows.sort_by(|a, b| {
+            verdict_rank(a.verdict)
+                .cmp(&verdict_rank(b.verdict))
+                .then_with(|| match a.verdict {
+                    Verdict::Waiting => a.until_at.cmp(&b.until_at),
+                    _ => a
+                        .tagged_at
+                        .unwrap_or(a.created_at)
+                        .cmp(&b.tagged_at.unwrap_or(b.created_at)),
+                })
+                .then(a.id.cmp(&b.id))
+        });
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_status_order_by_key_is_the_order_by_comparison(
+            rows in proptest::collection::vec(
+                (0usize..9, proptest::option::of(0i64..5), proptest::option::of(0i64..5), 0i64..5, 0u64..40),
+                0..40,
+            )
+        ) {
+            let verdicts = [
+                Verdict::Ready, Verdict::Waiting, Verdict::Blocked, Verdict::Declined,
+                Verdict::Granted, Verdict::Untagged, Verdict::Closed, Verdict::NotARequest,
+                Verdict::Waiting,
+            ];
+            let at = |t: i64| DateTime::from_timestamp(t * 3600, 0).expect("in range");
+            let mut rows: Vec<TaskRow> = rows
+                .into_iter()
+                .map(|(v, until, tagged, created, id)| TaskRow {
+                    id: crate::ids::TaskId::new(id),
+                    verdict: verdicts[v],
+                    until_at: until.map(at),
+                    tagged_at: tagged.map(at),
+                    created_at: at(created),
+                    ..TaskRow::default()
+                })
+                .collect();
+            let mut by_comparison = rows.clone();
+            sorted_by_comparison(&mut by_comparison);
+            sort_for_status(&mut rows);
+            proptest::prop_assert_eq!(rows, by_comparison);
+        }
+    }
 
     #[test]
     fn the_forms_to_comment_stay_live_and_the_rest_is_defused() {
