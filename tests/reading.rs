@@ -549,6 +549,10 @@ fn table() -> Vec<Row> {
         ("relay", A, "Approved -- thanks!", "yes"),
         ("relay", A, "Approved, run it with --force", "yes"),
         ("relay", A, "Approved.\n---\nfoo", "yes"),
+        // A list at the end is no signature.
+        ("relay", A, "- Approved.\n- Thanks", "yes"),
+        ("relay", NDA, "NDA on file.\nChecked:\n- contract", "yes"),
+        ("relay", NDA, "NDA on file.\n- contract 2024\n- renewal", "yes"),
         ("confirmation", NDA, "NDA is on file, signed with my contract.", "yes"),
         ("confirmation", NDA, "NDA on file (checked in the legal system).", "yes"),
         ("confirmation", NDA, "NDA on file. Approved.", "yes"),

@@ -2136,7 +2136,7 @@ impl<'r> Reader<'r> {
 /// words ending a line ("-- mboss", "Approved. — Morgan Boss"; not "-- thanks"), a lone "--"
 /// mail signature delimiter followed by more lines (the first of them), or a last line of one
 /// dash and one or two words after other lines ("Approved.\n- Morgan"; a first line
-/// "- Approved" is a list item).
+/// "- Approved" is a list item, and so is one after "- …" or "Groups:").
 fn signature(text: &str) -> Option<&str> {
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let last = lines.iter().rposition(|l| !l.is_empty())?;
@@ -2167,8 +2167,11 @@ fn signature(text: &str) -> Option<&str> {
             }
         }
     }
+    // A last "- Name" after a line that is no list item and opens none ("Groups:").
     let rest = lines[last].strip_prefix("- ")?;
-    (last > 0 && words(rest, 2)).then_some(lines[last])
+    let before = lines[..last].iter().rev().find(|l| !l.is_empty())?;
+    let listed = before.starts_with(['-', '*']) || before.ends_with(':');
+    (!listed && words(rest, 2)).then_some(lines[last])
 }
 
 fn plain_name(st: Statement) -> &'static str {
