@@ -31,8 +31,8 @@ mod context;
 mod directory;
 mod key_choice;
 
+pub use crate::ids::same_name;
 pub use context::{Context, L3Access};
-pub use directory::same_name;
 use directory::{directory_name, info, Cached, Caches, UserInfo};
 pub use key_choice::KeyDates;
 use key_choice::{key_in_comment, key_sources};

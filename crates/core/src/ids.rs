@@ -306,11 +306,28 @@ impl fmt::Display for Fingerprint {
     }
 }
 
+/// Whether two names are the same for design §10: case and runs of whitespace do not matter;
+/// nothing else is forgiven (no look-alikes, accents or punctuation folded), and an empty
+/// name matches nothing.
+pub fn same_name(a: &str, b: &str) -> bool {
+    let lower = |w: &str| w.chars().flat_map(char::to_lowercase).collect::<String>();
+    let (mut x, mut y) = (a.split_whitespace(), b.split_whitespace());
+    let mut words = 0;
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return words > 0,
+            (Some(p), Some(q)) if lower(p) == lower(q) => words += 1,
+            _ => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn a_name_outside_ascii_is_shown_with_its_look_alikes_named() {
         use super::Username;
+
         assert_eq!(Username::new("@mboss").shown(), "@mboss");
         assert_eq!(
             Username::new("mb\u{043E}ss").shown(),
@@ -439,5 +456,25 @@ mod tests {
     fn usernames_compare_case_insensitively() {
         assert_eq!(Username::new("@JDoe"), Username::new("jdoe"));
         assert_eq!(Phid::from("PHID-USER-abc").kind(), Some("USER"));
+    }
+
+    #[test]
+    fn names_match_up_to_case_and_spacing_and_nothing_else() {
+        assert!(super::same_name("Jane Doe", "jane  doe"));
+        assert!(super::same_name(" JDoe", "jdoe "));
+        assert!(super::same_name("Émile Zola", "émile zola"));
+        // Strict: no look-alikes, no punctuation or accents folded, no partial names.
+        assert!(!super::same_name("Jane Doe", "Jane"));
+        assert!(!super::same_name("Jane Doe", "Jane_Doe"));
+        assert!(!super::same_name("jdoe", "jd\u{043e}e"), "Cyrillic o");
+        assert!(
+            !super::same_name("jdoe", "jdoe\u{200b}"),
+            "zero-width space"
+        );
+        assert!(!super::same_name("Emile Zola", "Émile Zola"));
+        assert!(!super::same_name("Jane Doe", "Doe Jane"));
+        // Empty names match nothing, not even each other.
+        assert!(!super::same_name("", ""));
+        assert!(!super::same_name("  ", "\t"));
     }
 }

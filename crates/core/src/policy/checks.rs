@@ -97,35 +97,26 @@ impl<'a> Ctx<'a> {
     /// names anyone or anything else ("NDA on file for Bob" on Bea's request) is doubtful,
     /// for clinic duty, never a pass.
     fn about_subject(&self, scope: &Scope) -> ScopeFit {
+        use crate::ids::same_name;
         let Scope::Person(named) = scope else {
             return ScopeFit::Covers;
         };
-        let norm = |x: &str| {
-            x.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase()
-        };
-        let named = norm(named);
-        let named = named.strip_prefix('@').unwrap_or(&named);
+        let named = named.trim();
+        let named = named.strip_prefix('@').unwrap_or(named);
         let named = named.strip_suffix("'s").unwrap_or(named);
         let r = &self.facts.parsed.request;
-        let full = r.full_name.as_deref().map(norm);
+        let full = r.full_name.as_deref();
         let candidates = [
-            self.facts.subject.username().map(|u| norm(u.as_str())),
-            full.clone(),
-            full.as_deref()
-                .and_then(|f| f.split(' ').next())
-                .filter(|_| !named.contains(' '))
-                .map(str::to_string),
-            r.wikitech_user.as_deref().map(norm),
-            r.shell_user.as_ref().map(|u| norm(u.as_str())),
+            self.facts.subject.username().map(|u| u.as_str()),
+            full,
+            // The first name alone, when one word is named.
+            full.and_then(|f| f.split_whitespace().next())
+                .filter(|_| named.split_whitespace().count() == 1),
+            r.wikitech_user.as_deref(),
+            r.shell_user.as_ref().map(|u| u.as_str()),
         ];
         if self.facts.subject.username().is_some()
-            && candidates
-                .iter()
-                .flatten()
-                .any(|c| !c.is_empty() && c == named)
+            && candidates.iter().flatten().any(|c| same_name(c, named))
         {
             return ScopeFit::Covers;
         }
