@@ -549,6 +549,11 @@ fn table() -> Vec<Row> {
         ("relay", A, "Approved -- thanks!", "yes"),
         ("relay", A, "Approved, run it with --force", "yes"),
         ("relay", A, "Approved.\n---\nfoo", "yes"),
+        // Lower-case words or a statement after a dash are a clause, not a signature.
+        ("relay", A, "Approved -- looks good", "yes"),
+        ("relay", A, "LGTM -- approved", "yes"),
+        ("relay", A, "Approved\n- Andrew", "unclear"),
+        ("relay", A, "Approved -- Andrew Otto", "unclear"),
         // A list at the end is no signature.
         ("relay", A, "- Approved.\n- Thanks", "yes"),
         ("relay", NDA, "NDA on file.\nChecked:\n- contract", "yes"),

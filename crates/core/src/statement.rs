@@ -1262,7 +1262,12 @@ impl<'r> Reader<'r> {
         }
         // A signature ("-- mboss") is how mail passed on ends: whose words are these?
         if readings.iter().any(|r| matches!(r, Reading::Yes { .. })) {
-            if let Some(sig) = signature(text) {
+            let talk = |x: &str| {
+                Statement::ALL
+                    .iter()
+                    .any(|s| self.vocabulary(*s).is_match(x))
+            };
+            if let Some(sig) = signature(text, &talk) {
                 let why = format!(
                     "it ends with a signature (\"{}\"), as mail passed on does; written in one's own words it needs none",
                     crate::remarkup_out::inert(sig)
@@ -2137,13 +2142,24 @@ impl<'r> Reader<'r> {
 /// mail signature delimiter followed by more lines (the first of them), or a last line of one
 /// dash and one or two words after other lines ("Approved.\n- Morgan"; a first line
 /// "- Approved" is a list item, and so is one after "- …" or "Groups:").
-fn signature(text: &str) -> Option<&str> {
+///
+/// A signature is name-like: one word, a mention, or words that each start with a capital
+/// ("Morgan Boss"); never words of a statement (`talk`: "LGTM -- approved") or thanks, and
+/// lower-case words are a clause ("Approved -- looks good").
+fn signature<'t>(text: &'t str, talk: &dyn Fn(&str) -> bool) -> Option<&'t str> {
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let last = lines.iter().rposition(|l| !l.is_empty())?;
     let words = |rest: &str, most: usize| {
         let n = rest.split_whitespace().count();
         let lower = rest.to_lowercase();
+        let name_like = n == 1
+            || rest.trim_start().starts_with('@')
+            || rest
+                .split_whitespace()
+                .all(|w| w.chars().next().is_some_and(char::is_uppercase));
         (1..=most).contains(&n)
+            && name_like
+            && !talk(rest)
             && !lower.starts_with("thank")
             && !lower.starts_with("thx")
             && rest.split_whitespace().all(|w| {
