@@ -2421,6 +2421,122 @@ fn reading_cases() -> Vec<Case> {
             who: None,
             says: "waiting for the decision",
         },
+        // The role an approval says it is given in: it counts for that role only.
+        Case {
+            name: "the manager approving as project lead is pending for the manager check",
+            edit: |f, _, _| f.comments[0].text = "Approved as project lead.".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it approves as project lead, not as manager or sponsor",
+        },
+        Case {
+            name: "a lead approving as manager is pending for the lead check",
+            edit: |f, _, _| f.comments[1].text = "Approved as her manager.".into(),
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it approves as manager or sponsor, not as project lead",
+        },
+        Case {
+            name: "a lead's labelled lead approval counts",
+            edit: |f, _, _| f.comments[1].text = "Lead approval: approved.".into(),
+            verdict: Verdict::Ready,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pass",
+            who: None,
+            says: "approved by @aotto",
+        },
+        Case {
+            name: "the manager approving as manager counts",
+            edit: |f, _, _| f.comments[0].text = "As her manager: approved.".into(),
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a manager who is also the lead approving as manager leaves the lead check open",
+            edit: |f, r, _| {
+                f.comments.remove(1);
+                f.comments[0].text = "Approved as manager.".into();
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .expect("group")
+                    .approvers
+                    .push(Username::new("mboss"));
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it approves as manager or sponsor, not as project lead",
+        },
+        Case {
+            name: "a manager who is also the lead approving in both roles fills both",
+            edit: |f, r, _| {
+                f.comments.remove(1);
+                f.comments[0].text = "Approved as manager and as project lead.".into();
+                r.groups
+                    .get_mut("analytics-privatedata-users")
+                    .expect("group")
+                    .approvers
+                    .push(Username::new("mboss"));
+            },
+            verdict: Verdict::Ready,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "a name before the colon of an approval is pending",
+            edit: |f, _, _| f.comments[0].text = "mboss: approved".into(),
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it names someone before the colon",
+        },
+        Case {
+            name: "an NDA confirmation with the subject's first name before the colon counts",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "Jane: NDA on file.",
+                ));
+            },
+            verdict: Verdict::Ready,
+            check: "nda",
+            status: "pass",
+            who: None,
+            says: "NDA confirmed by @legalteam",
+        },
+        Case {
+            name: "an NDA confirmation with someone else's name before the colon is pending",
+            edit: |f, _, _| {
+                volunteer(f);
+                f.subject_nda = false;
+                f.comments.push(comment(
+                    13,
+                    "legalteam",
+                    "2026-11-04T10:00:00Z",
+                    "Bob: NDA on file.",
+                ));
+            },
+            verdict: Verdict::Blocked,
+            check: "nda",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it names bob, and this request is for @jdoe",
+        },
     ]
 }
 

@@ -10,7 +10,7 @@
 //! `unclear`, `none`, and `notyes` (anything but `yes`, where the exact doubt does not matter).
 
 use accessbot::rules::Rules;
-use accessbot::statement::{read, Reader, Reading, Scope, Statement};
+use accessbot::statement::{read, Capacity, Reader, Reading, Scope, Statement};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,8 +49,8 @@ fn table() -> Vec<Row> {
         ("plain", A, "Thanks, approved.", "yes"),
         ("plain", A, "Ok, approved.", "yes"),
         ("plain", A, "Yes, approved from my side.", "yes"),
-        ("plain", A, "Approved as manager.", "yes"),
-        ("plain", A, "Approved as her manager and sponsor.", "yes"),
+        ("plain", A, "Approved as manager.", "yes as manager"),
+        ("plain", A, "Approved as her manager and sponsor.", "yes as manager"),
         ("plain", A, "Approved by me.", "yes"),
         ("plain", A, "Approved now", "yes"),
         ("plain", A, "Signed off.", "yes"),
@@ -382,7 +382,7 @@ fn table() -> Vec<Row> {
         ("plain", A, "You have my approval.", "yes"),
         ("plain", A, "Approved unconditionally.", "yes"),
         ("plain", A, "Approving this now.", "yes"),
-        ("plain", A, "approved by me as her manager", "yes"),
+        ("plain", A, "approved by me as her manager", "yes as manager"),
         ("plain", A, "Approved, and sorry for the delay!", "yes"),
         ("plain", A, "I hereby grant my approval.", "yes"),
         ("delegation", A, "Approved in Slack", "unclear"),
@@ -395,10 +395,10 @@ fn table() -> Vec<Row> {
         ("mixed", A, "Approved. Please revoke my old key.", "no"),
         ("none", A, "OK", "none"),
         ("none", A, "Yes.", "none"),
-        ("plain", A, "Manager approval: Approved.", "yes"),
+        ("plain", A, "Manager approval: Approved.", "yes as manager"),
         ("plain", A, "Status: approved for analytics-users", "yes:analytics-users"),
         ("plain", A, "As her manager, I approve.", "yes"),
-        ("plain", A, "Approved as the project lead for analytics-users.", "yes:analytics-users"),
+        ("plain", A, "Approved as the project lead for analytics-users.", "yes:analytics-users as lead"),
         ("mixed", A, "Manager approval: pending.", "unclear"),
         ("mixed", A, "Approval: yes", "unclear"),
         // Abbreviations, sarcasm and emoji that change the tone.
@@ -532,9 +532,58 @@ fn table() -> Vec<Row> {
         ("relay", A, "Summary: mboss approved, aotto approved.", "unclear"),
         ("relay", A, "@jdoe, approved.", "yes"),
         ("relay", A, "Hi @mboss: approved from my side.", "yes"),
-        ("relay", A, "Manager: approved.", "yes"),
-        ("relay", A, "Manager approval: approved.", "yes"),
+        ("relay", A, "Manager: approved.", "yes as manager"),
+        ("relay", A, "Manager approval: approved.", "yes as manager"),
         ("relay", A, "Status: approved for analytics-users", "yes:analytics-users"),
+        // Any words before the colon that are neither a label, a lead-in nor groups name
+        // someone (or something) whose approval it reports.
+        ("relay", A, "mboss: approved", "unclear"),
+        ("relay", A, "Alice: approved.", "unclear"),
+        ("relay", A, "Jane Doe: Approved.", "unclear"),
+        ("relay", A, "Short version: approved", "unclear"),
+        ("relay", A, "Re Alice: approved.", "unclear"),
+        ("relay", A, "Update: approved.", "yes"),
+        ("relay", A, "Note: approved.", "yes"),
+        ("relay", A, "From my side: approved.", "yes"),
+        ("relay", A, "Hi Bob: approved.", "yes"),
+        ("relay", A, "+1: approved", "yes"),
+        ("relay", A, "analytics-users: approved", "yes:analytics-users"),
+        ("relay", A, "analytics-users and deployment: approved.", "yes:analytics-users,deployment"),
+        ("relay", A, "Status: approved", "yes"),
+        // The same before a confirmation names whom it is about: the policy counts it only for
+        // the subject.
+        ("named", NDA, "Bob: NDA on file.", "yes@bob"),
+        ("named", NDA, "Jane Doe: NDA on file.", "yes@jane doe"),
+        ("named", NDA, "Manager (mboss): NDA on file.", "yes@manager (mboss)"),
+        ("named", L3, "jsmith: L3 signed.", "yes@jsmith"),
+        ("named", NDA, "Update: NDA on file.", "yes"),
+        ("named", NDA, "Legal: NDA on file.", "yes"),
+        ("named", NDA, "Confirmed: NDA on file.", "yes"),
+        ("named", NDA, "Thanks, Bob: NDA on file.", "yes"),
+        ("named", L3, "Checked: L3 signed.", "yes"),
+        // The role an approval says it is given in: it counts for that role only (the
+        // policy's manager and lead checks); both, a generic role or none is any role.
+        ("capacity", A, "Approved as lead.", "yes as lead"),
+        ("capacity", A, "Approved as project lead.", "yes as lead"),
+        ("capacity", A, "Approved, as the group owner.", "yes as lead"),
+        ("capacity", A, "Approved as sponsor.", "yes as manager"),
+        ("capacity", A, "Approved as his line manager.", "yes as manager"),
+        ("capacity", A, "As lead: approved.", "yes as lead"),
+        ("capacity", A, "As manager: approved.", "yes as manager"),
+        ("capacity", A, "Lead approval: approved.", "yes as lead"),
+        ("capacity", A, "Project lead approval: approved for analytics-users.", "yes:analytics-users as lead"),
+        ("capacity", A, "Sponsor approval: approved.", "yes as manager"),
+        ("capacity", A, "Approved as manager and project lead.", "yes"),
+        ("capacity", A, "Approved as manager and as lead.", "yes"),
+        ("capacity", A, "Approved as manager. Approved as lead.", "yes"),
+        ("capacity", A, "Approved. Approved as lead.", "yes as lead"),
+        ("capacity", A, "Approved as approver.", "yes"),
+        ("capacity", A, "Approved as the approver.", "yes"),
+        ("capacity", A, "Approved.", "yes"),
+        ("capacity", A, "Approved as team lead.", "unclear"),
+        ("capacity", A, "Approved as tech lead.", "unclear"),
+        ("capacity", A, "Approved as manager and friend.", "unclear"),
+        ("capacity", A, "Approved as lead of deployment.", "unclear"),
         // Mail passed on: a quoted header, a signature.
         ("relay", A, "On Mon, Nov 2, 2026, Morgan Boss wrote:\nApproved.", "unclear"),
         ("relay", A, "Morgan wrote: Approved.", "unclear"),
@@ -961,13 +1010,20 @@ fn table() -> Vec<Row> {
 
 fn show(r: &Reading) -> String {
     match r {
-        Reading::Yes { scope: Scope::All } => "yes".into(),
-        Reading::Yes {
-            scope: Scope::Groups(g),
-        } => format!("yes:{}", g.iter().cloned().collect::<Vec<_>>().join(",")),
-        Reading::Yes {
-            scope: Scope::Person(p),
-        } => format!("yes@{p}"),
+        Reading::Yes { scope, capacity } => {
+            let scope = match scope {
+                Scope::All => "yes".to_string(),
+                Scope::Groups(g) => {
+                    format!("yes:{}", g.iter().cloned().collect::<Vec<_>>().join(","))
+                }
+                Scope::Person(p) => format!("yes@{p}"),
+            };
+            match capacity {
+                Capacity::Any => scope,
+                Capacity::Manager => format!("{scope} as manager"),
+                Capacity::Lead => format!("{scope} as lead"),
+            }
+        }
         Reading::No => "no".into(),
         Reading::Unclear { why } => format!("unclear ({why})"),
         Reading::None => "none".into(),
@@ -1035,6 +1091,9 @@ fn the_table_covers_every_class_widely() {
         "scoped",
         "delegation",
         "confirmation",
+        "named",
+        "relay",
+        "capacity",
     ] {
         let n = per_class.get(class).copied().unwrap_or(0);
         assert!(n >= 5, "class {class} has only {n} rows");
@@ -1059,7 +1118,10 @@ fn the_forms_the_bot_asks_for_read_as_yes() {
         assert!(
             matches!(
                 read(example, r).get(*st),
-                Reading::Yes { scope: Scope::All }
+                Reading::Yes {
+                    scope: Scope::All,
+                    capacity: Capacity::Any
+                }
             ),
             "{st:?}: {example:?}"
         );

@@ -9,7 +9,7 @@
 
 use crate::ids::{Phid, Username};
 use crate::rules::Rules;
-use crate::statement::{Reader, Reading, Readings, Scope, Statement};
+use crate::statement::{Capacity, Reader, Reading, Readings, Scope, Statement};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
@@ -115,17 +115,32 @@ impl<'a> Analysed<'a> {
     ///
     /// `eligible` says whether a comment's author holds the role: `Ok(())`, or `Err(note)` with
     /// a note fit to post when a `yes` by that author does not count (`None`: say nothing).
-    /// `fit` says how a `yes`'s scope fits the role.
+    /// `fit` says how a `yes`'s scope fits the role; `capacity` is the role ("approved as
+    /// manager" does not count for a lead, see [`Capacity`]): a `yes` given in another role
+    /// is doubtful.
     pub fn role(
         &self,
         statement: Statement,
         eligible: impl Fn(&CommentFact) -> Result<(), Option<String>>,
         cutoff: Option<&Cutoff>,
+        capacity: Capacity,
         fit: impl Fn(&Scope) -> ScopeFit,
     ) -> RoleOutcome<'a> {
+        // A `yes` given in another role fits no scope of this one.
+        let fit = |scope: &Scope, given: Capacity| {
+            if given.serves(capacity) {
+                fit(scope)
+            } else {
+                ScopeFit::Partial(format!(
+                    "it approves as {}, not as {}",
+                    given.describe(),
+                    capacity.describe()
+                ))
+            }
+        };
         struct Person<'a> {
-            /// `yes` readings since the last `no`/`unclear`, with their scopes.
-            yes: Vec<(&'a CommentFact, Scope)>,
+            /// `yes` readings since the last `no`/`unclear`, with their scopes and roles.
+            yes: Vec<(&'a CommentFact, Scope, Capacity)>,
             /// The newest non-`yes` reading, if it is the newest of all.
             last: Option<(&'a CommentFact, Option<String>)>,
             had_yes: bool,
@@ -158,8 +173,8 @@ impl<'a> Analysed<'a> {
             });
             let p = &mut people[slot];
             match reading {
-                Reading::Yes { scope } => {
-                    p.yes.push((c, scope.clone()));
+                Reading::Yes { scope, capacity } => {
+                    p.yes.push((c, scope.clone(), *capacity));
                     p.last = None;
                     p.had_yes = true;
                 }
@@ -196,11 +211,11 @@ impl<'a> Analysed<'a> {
                 }
                 None => {}
             }
-            let Some((newest, newest_scope)) = p.yes.last() else {
+            let Some((newest, newest_scope, newest_capacity)) = p.yes.last() else {
                 continue;
             };
             let newest: &'a CommentFact = newest;
-            match fit(newest_scope) {
+            match fit(newest_scope, *newest_capacity) {
                 ScopeFit::Elsewhere(note) => {
                     push_unique(&mut outcome.notes, note);
                     continue;
@@ -219,8 +234,8 @@ impl<'a> Analysed<'a> {
             let fitting: Vec<&'a CommentFact> = p
                 .yes
                 .iter()
-                .filter(|(_, s)| fit(s) == ScopeFit::Covers)
-                .map(|(c, _)| *c)
+                .filter(|(_, s, k)| fit(s, *k) == ScopeFit::Covers)
+                .map(|(c, _, _)| *c)
                 .collect();
             if let Some(valid) = fitting
                 .iter()
@@ -334,7 +349,13 @@ mod tests {
     }
 
     fn outcome<'a>(a: &Analysed<'a>) -> RoleOutcome<'a> {
-        a.role(Statement::Approve, |_| Ok(()), None, |_| ScopeFit::Covers)
+        a.role(
+            Statement::Approve,
+            |_| Ok(()),
+            None,
+            Capacity::Any,
+            |_| ScopeFit::Covers,
+        )
     }
 
     #[test]

@@ -119,8 +119,13 @@ pub struct ReadingRules {
     pub generic_scopes: WordSet,
     /// Phrases after a form that add nothing ("from my side", "by me", "here", "again" …).
     pub generic: WordSet,
-    /// What may follow "approved as" ("manager", "sponsor", "project lead" …).
+    /// What may follow "approved as" and names no particular role ("approver" …).
     pub roles: WordSet,
+    /// The manager's or sponsor's role after "approved as" or in a label ("manager",
+    /// "sponsor" …): such an approval counts only for the manager check ([`Capacity`]).
+    pub manager_roles: WordSet,
+    /// A project lead's role ("project lead", "group owner" …): counts only for lead checks.
+    pub lead_roles: WordSet,
     /// Courtesy that may stand beside a form ("thanks", 👍, "no objections" …).
     pub courtesy: WordSet,
     /// Idioms in which a negation or a condition does not qualify anything ("no problem",
@@ -248,13 +253,56 @@ impl Scope {
     }
 }
 
+/// The role an approval says it is given in: "approved as manager" counts for the manager
+/// check only, "approved as project lead" for the lead checks only (`[reading]
+/// manager_roles`, `lead_roles`); an approval that names no role, a generic one ("as
+/// approver") or both is `Any`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Capacity {
+    /// Whatever role its author holds.
+    #[default]
+    Any,
+    /// The manager's or sponsor's.
+    Manager,
+    /// A project lead's.
+    Lead,
+}
+
+impl Capacity {
+    /// The role named by two parts of one approval ("as manager", "as lead"): both named is
+    /// every role, as is none.
+    fn with(named: Option<Capacity>, more: Capacity) -> Option<Capacity> {
+        match named {
+            None => Some(more),
+            Some(c) if c == more => Some(c),
+            Some(_) => Some(Capacity::Any),
+        }
+    }
+
+    /// Whether an approval given in this role counts for `role`.
+    pub fn serves(self, role: Capacity) -> bool {
+        self == Capacity::Any || role == Capacity::Any || self == role
+    }
+
+    /// The role in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Capacity::Any => "any role",
+            Capacity::Manager => "manager or sponsor",
+            Capacity::Lead => "project lead",
+        }
+    }
+}
+
 /// What a comment says about one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reading {
-    /// It says it, plainly (for approvals: for `scope`).
+    /// It says it, plainly (for approvals: for `scope`, in `capacity`).
     Yes {
         /// The groups an approval is limited to ([`Scope::All`] for the other statements).
         scope: Scope,
+        /// The role an approval says it is given in ([`Capacity::Any`] for the others).
+        capacity: Capacity,
     },
     /// It withdraws or denies it.
     No,
@@ -1108,13 +1156,15 @@ struct Hit {
     named: Option<String>,
     /// Why it is not clean after all (a scope that names nothing known, "by someone else" …).
     err: Option<&'static str>,
+    /// The role it says it is given in ("as manager", "Lead approval:"), if it names one.
+    capacity: Option<Capacity>,
 }
 
 /// How one sentence reads for one statement.
 #[derive(Debug, Clone)]
 enum Verdict {
-    /// Clean: the groups it is limited to, the person it names.
-    Clean(Option<BTreeSet<String>>, Option<String>),
+    /// Clean: the groups it is limited to, the person it names, the role it names.
+    Clean(Option<BTreeSet<String>>, Option<String>, Option<Capacity>),
     Doubt(String),
     Withdrawal,
     /// Only negations ("Not.", "Nope", "Not yet"): a withdrawal of what the comment speaks of.
@@ -1518,19 +1568,44 @@ impl<'r> Reader<'r> {
                 // "Manager approval: approved", "Status: approved": a label before the colon.
                 if i >= 2 && s.toks[i - 1].kind == TokKind::Sep && s.toks[i - 1].text == ":" {
                     let label = rd.labels.match_at(&s.toks, 0);
-                    if label == Some(i - 1) {
+                    let before = &s.toks[..i - 1];
+                    // Groups before the colon are a leading scope ("analytics-users:
+                    // approved"), read like "For analytics-users: approved".
+                    let groups_only = before.iter().enumerate().all(|(k, x)| {
+                        s.groups.iter().any(|(g, _)| *g == k)
+                            || (x.kind == TokKind::Sep
+                                && matches!(x.text.as_str(), "," | "&" | "+" | "/"))
+                            || x.is_word("and")
+                            || x.is_word("only")
+                            || x.is_word("both")
+                    });
+                    // "+1: approved": an approval form before it.
+                    let after_form = out.last().is_some_and(|h| h.covered.end + 1 >= i);
+                    let generic = [&rd.generic, &rd.generic_scopes]
+                        .iter()
+                        .any(|set| set.match_at(&s.toks, 0) == Some(i - 1));
+                    // "As lead: approved."
+                    let as_role = s.toks[0].is_word("as")
+                        && self
+                            .role_at(&s.toks, 1)
+                            .is_some_and(|(n, _)| n + 1 == i - 1);
+                    if label == Some(i - 1) || as_role {
                         hit.covered.start = 0;
+                        if let Some(c) = self.role_in(before) {
+                            hit.capacity = Capacity::with(hit.capacity, c);
+                        }
                     } else if hit.err.is_none()
                         && rd.lead_ins.match_at(&s.toks, 0).is_none()
-                        && (label.is_some()
-                            || s.toks[..i - 1]
-                                .iter()
-                                .any(|x| x.kind == TokKind::Word && x.text.starts_with('@')))
+                        && !s.toks[0].is_word("for")
+                        && !groups_only
+                        && !after_form
+                        && !generic
                     {
-                        // "@mboss: approved", "Manager (mboss): approved": a person or a
-                        // role with more before the colon reads like a report of someone's
-                        // approval, not the writer's own ("@mboss, approved." and "Hi @mboss:
-                        // approved." address them, and "Manager: approved." labels it).
+                        // "@mboss: approved", "mboss: approved", "Manager (mboss):
+                        // approved": a person, a role with more, or any other words before
+                        // the colon read like a report of someone's approval, not the
+                        // writer's own ("@mboss, approved." and "Hi @mboss: approved."
+                        // address them, and "Manager: approved." labels it).
                         hit.err = Some(
                             "it names someone before the colon, as a report of their approval would, so it may not be the writer's own",
                         );
@@ -1565,6 +1640,7 @@ impl<'r> Reader<'r> {
                 groups: BTreeSet::new(),
                 named: after.or(before),
                 err: None,
+                capacity: None,
             });
         }
         out
@@ -1622,22 +1698,30 @@ impl<'r> Reader<'r> {
 
     /// The person named before a confirmation form that starts a later clause: "For Bea: NDA
     /// on file." (`for`, then words up to a separator at the sentence start), unless generic;
-    /// "@bea: NDA on file." (a mention before a colon).
+    /// "@bea: NDA on file.", "Bea: NDA on file." (the words before a colon at the sentence
+    /// start, unless a `[reading] labels` entry, a lead-in or generic).
     fn named_before(&self, s: &Sentence<'_>, start: usize) -> Option<String> {
         let toks = &s.toks;
-        // "@bea: NDA on file."
-        if let [first, colon, ..] = toks.as_slice() {
-            if first.kind == TokKind::Word
-                && first.text.starts_with('@')
-                && colon.kind == TokKind::Sep
-                && colon.text == ":"
-                && start > 1
-            {
-                return Some(first.text.clone());
-            }
-        }
+        let rd = &self.phrases.reading;
+        // "@bea: NDA on file.", "Bea: NDA on file.", "Jane Doe: NDA on file.": the words
+        // before a colon at the sentence start, unless they label it ("Update:", "Legal:"),
+        // lead in ("Thanks:") or name nobody ("From my side:").
         if !toks.first().is_some_and(|x| x.is_word("for")) {
-            return None;
+            let colon = toks[..start]
+                .iter()
+                .position(|x| x.kind == TokKind::Sep && x.text == ":")?;
+            if colon == 0 || toks[..colon].iter().any(|x| x.text == "\n") {
+                return None;
+            }
+            let whole = |set: &WordSet| set.match_at(toks, 0) == Some(colon);
+            if whole(&rd.labels)
+                || whole(&rd.generic)
+                || whole(&rd.generic_scopes)
+                || rd.lead_ins.match_at(toks, 0).is_some()
+            {
+                return None;
+            }
+            return Some(s.text[toks[0].span.start..toks[colon - 1].span.end].to_string());
         }
         let sep = toks[..start].iter().position(|x| x.kind == TokKind::Sep)?;
         if sep < 2 {
@@ -1647,6 +1731,38 @@ impl<'r> Reader<'r> {
             return None;
         }
         Some(s.text[toks[1].span.start..toks[sep - 1].span.end].to_string())
+    }
+
+    /// A role at token `k` ("manager", "the project lead", "approver"): its length in tokens
+    /// and the role it names (`None`: no particular one). The longest of the lists wins.
+    fn role_at(&self, toks: &[Tok], k: usize) -> Option<(usize, Option<Capacity>)> {
+        let rd = &self.phrases.reading;
+        [
+            (rd.manager_roles.match_at(toks, k), Some(Capacity::Manager)),
+            (rd.lead_roles.match_at(toks, k), Some(Capacity::Lead)),
+            (rd.roles.match_at(toks, k), None),
+        ]
+        .into_iter()
+        .filter_map(|(n, c)| n.map(|n| (n, c)))
+        .max_by_key(|(n, _)| *n)
+    }
+
+    /// The role named anywhere in `toks` (a label: "Manager approval", "Lead approval").
+    fn role_in(&self, toks: &[Tok]) -> Option<Capacity> {
+        let mut named = None;
+        let mut k = 0;
+        while k < toks.len() {
+            match self.role_at(toks, k) {
+                Some((n, c)) => {
+                    if let Some(c) = c {
+                        named = Capacity::with(named, c);
+                    }
+                    k += n;
+                }
+                None => k += 1,
+            }
+        }
+        named
     }
 
     /// Parses what follows an approval form: scope ("for analytics-users only"), generic
@@ -1659,6 +1775,7 @@ impl<'r> Reader<'r> {
             groups: BTreeSet::new(),
             named: None,
             err: None,
+            capacity: None,
         };
         let group_at =
             |k: usize| -> Option<String> { toks.get(k).and_then(|tok| self.group_of(tok, t)) };
@@ -1729,8 +1846,32 @@ impl<'r> Reader<'r> {
                 break;
             }
             if tok.is_word("as") {
-                if let Some(n) = rd.roles.match_at(toks, i + 1) {
-                    i += 1 + n;
+                // "as manager", "as manager and (as) project lead"
+                let mut k = i + 1;
+                let mut known = false;
+                while let Some((n, capacity)) = self.role_at(toks, k) {
+                    known = true;
+                    if let Some(c) = capacity {
+                        hit.capacity = Capacity::with(hit.capacity, c);
+                    }
+                    k += n;
+                    let mut j = k;
+                    if !toks.get(j).is_some_and(|x| x.is_word("and")) {
+                        break;
+                    }
+                    j += 1;
+                    if toks.get(j).is_some_and(|x| x.is_word("as")) {
+                        j += 1;
+                    }
+                    // "as manager and friend": a role the bot does not know beside it.
+                    known = self.role_at(toks, j).is_some();
+                    if !known {
+                        break;
+                    }
+                    k = j;
+                }
+                if known {
+                    i = k;
                     continue;
                 }
                 hit.err = Some("it approves \"as\" something the bot does not know");
@@ -1987,7 +2128,11 @@ impl<'r> Reader<'r> {
                 _ => named = Some(n.clone()),
             }
         }
-        Verdict::Clean((!groups.is_empty()).then_some(groups), named)
+        let mut capacity = None;
+        for c in hits.iter().filter_map(|h| h.capacity) {
+            capacity = Capacity::with(capacity, c);
+        }
+        Verdict::Clean((!groups.is_empty()).then_some(groups), named, capacity)
     }
 
     fn read_for(
@@ -2001,6 +2146,7 @@ impl<'r> Reader<'r> {
         let rd = &p.reading;
         let mut clean: Vec<Option<BTreeSet<String>>> = Vec::new();
         let mut named: Vec<String> = Vec::new();
+        let mut capacity: Option<Capacity> = None;
         let mut doubt: Option<String> = None;
         let mut weak = false;
         let mut taint: Option<&'static str> = None;
@@ -2020,10 +2166,13 @@ impl<'r> Reader<'r> {
                 Verdict::UnclearWithdrawal(w) => {
                     unclear_withdrawal.get_or_insert(w);
                 }
-                Verdict::Clean(scope, person) => {
+                Verdict::Clean(scope, person, role) => {
                     clean.push(scope);
                     if let Some(p) = person {
                         named.push(p);
+                    }
+                    if let Some(c) = role {
+                        capacity = Capacity::with(capacity, c);
                     }
                 }
                 Verdict::Doubt(why) => {
@@ -2122,7 +2271,10 @@ impl<'r> Reader<'r> {
                     )
                 }
             };
-            return Reading::Yes { scope };
+            return Reading::Yes {
+                scope,
+                capacity: capacity.unwrap_or_default(),
+            };
         }
         if let Some(why) = doubt {
             return Reading::Unclear { why };
@@ -2202,18 +2354,20 @@ fn plain_name(st: Statement) -> &'static str {
     }
 }
 
-/// "For analytics-users (and deployment)[ only]:" at the start of a sentence, before its
-/// approval: the groups, when every stray group is in that clause.
+/// "For analytics-users (and deployment)[ only]:" (or the groups alone before a colon) at the
+/// start of a sentence, before its approval: the groups, when every stray group is in that
+/// clause.
 fn leading_scope(s: &Sentence<'_>, stray: &[&(usize, String)]) -> Option<BTreeSet<String>> {
     let toks = &s.toks;
     let mut k = 0;
     if toks.first().is_some_and(|t| t.is_word("only")) {
         k += 1;
     }
-    if !toks.get(k).is_some_and(|t| t.is_word("for")) {
-        return None;
+    // "For analytics-users: approved", or the groups alone before a colon.
+    let bare = !toks.get(k).is_some_and(|t| t.is_word("for"));
+    if !bare {
+        k += 1;
     }
-    k += 1;
     let mut groups = BTreeSet::new();
     while let Some(t) = toks.get(k) {
         if let Some((_, g)) = s.groups.iter().find(|(i, _)| *i == k) {
@@ -2228,7 +2382,8 @@ fn leading_scope(s: &Sentence<'_>, stray: &[&(usize, String)]) -> Option<BTreeSe
         k += 1;
     }
     let ends_clause = toks.get(k).is_some_and(|t| {
-        t.kind == TokKind::Sep && matches!(t.text.as_str(), ":" | "," | "\n" | ")")
+        t.kind == TokKind::Sep
+            && (t.text == ":" || (!bare && matches!(t.text.as_str(), "," | "\n" | ")")))
     });
     let all_in = stray.iter().all(|(i, _)| *i < k);
     (ends_clause && all_in && !groups.is_empty()).then_some(groups)

@@ -6,7 +6,7 @@ use crate::approvals::{Analysed, Cutoff, RoleOutcome, ScopeFit};
 use crate::calendar;
 use crate::ids::{Phid, Username};
 use crate::rules::{L3Source, Rules};
-use crate::statement::{Reader, Reading, Scope, SetAside, Statement};
+use crate::statement::{Capacity, Reader, Reading, Scope, SetAside, Statement};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The bot's fixed words that its messages show in monospace, posted as they are (see
@@ -619,9 +619,9 @@ impl<'a> Ctx<'a> {
                 Err(None)
             }
         };
-        let outcome = self
-            .comments
-            .role(statement, by, None, |s| self.about_subject(s));
+        let outcome = self.comments.role(statement, by, None, Capacity::Any, |s| {
+            self.about_subject(s)
+        });
         if outcome.doubts.is_empty()
             && outcome.withdrawn.is_empty()
             && outcome.objections.is_empty()
@@ -1080,9 +1080,13 @@ impl<'a> Ctx<'a> {
                 ))
             }
         };
-        let mut outcome =
-            self.comments
-                .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit);
+        let mut outcome = self.comments.role(
+            Statement::Approve,
+            eligible,
+            self.cutoff.as_ref(),
+            Capacity::Manager,
+            fit,
+        );
         outcome
             .notes
             .extend(self.quoted_notes(Statement::Approve, |c| eligible(c).is_ok()));
@@ -1167,8 +1171,13 @@ impl<'a> Ctx<'a> {
                 ))
             }
         };
-        self.comments
-            .role(Statement::Approve, eligible, self.cutoff.as_ref(), fit)
+        self.comments.role(
+            Statement::Approve,
+            eligible,
+            self.cutoff.as_ref(),
+            Capacity::Lead,
+            fit,
+        )
     }
 
     pub(super) fn lead_approvals(&self) -> Vec<Check> {
@@ -1271,6 +1280,7 @@ impl<'a> Ctx<'a> {
                 }
             },
             None,
+            Capacity::Any,
             |s| self.about_subject(s),
         );
         if let Some(d) = outcome.doubts.first() {
@@ -1850,6 +1860,7 @@ impl<'a> Ctx<'a> {
             Statement::ExecutiveSignoff,
             eligible,
             self.cutoff.as_ref(),
+            Capacity::Any,
             |s| self.about_subject(s),
         );
         let names: Vec<String> = executives.iter().map(|u| format!("@{u}")).collect();
