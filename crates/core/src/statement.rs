@@ -1664,14 +1664,16 @@ impl<'r> Reader<'r> {
         };
         let signed = end > 0 && toks[end - 1].is_word("signed");
         let dashed = toks[end..k].iter().any(|x| x.text == "-");
+        let alone = k > 0 && Self::parenthesized(toks, k - 1).is_some();
         let from = if tok.is_word("for") || (signed && tok.is_word("by")) {
             k + 1
         } else if tok.kind == TokKind::Word
             && (tok.text.starts_with('@')
-                || (dashed && toks.get(k + 1).is_none_or(|x| x.kind == TokKind::Sep)))
+                || (dashed && toks.get(k + 1).is_none_or(|x| x.kind == TokKind::Sep))
+                || (alone && self.names_someone(tok)))
         {
-            // "… (@bea)", "NDA on file - Bea" (one word after a dash: "- see notes" names
-            // nobody)
+            // "… (@bea)", "NDA on file (bea)", "NDA on file - Bea" (one word after a dash:
+            // "- see notes" names nobody)
             k
         } else {
             return (end, None);
@@ -1731,6 +1733,49 @@ impl<'r> Reader<'r> {
             return None;
         }
         Some(s.text[toks[1].span.start..toks[sep - 1].span.end].to_string())
+    }
+
+    /// Whether a word alone in parentheses after a statement ("Approved (mboss)", "NDA on
+    /// file (bob)") names someone: a mention, or a word of none of the reading's lists, no
+    /// group, no number ("(again)", "(thanks)", "(2026)" name nobody).
+    fn names_someone(&self, w: &Tok) -> bool {
+        let rd = &self.phrases.reading;
+        if w.kind != TokKind::Word {
+            return false;
+        }
+        if w.text.starts_with('@') {
+            return true;
+        }
+        let known = [
+            &rd.generic,
+            &rd.generic_scopes,
+            &rd.courtesy,
+            &rd.lead_ins,
+            &rd.fillers,
+            &rd.time_words,
+            &rd.limits,
+            &rd.hedges,
+            &rd.modifiers,
+            &rd.subjects,
+            &rd.benign,
+            &rd.negations,
+            &rd.roles,
+            &rd.manager_roles,
+            &rd.lead_roles,
+        ]
+        .iter()
+        .any(|set| set.contains_word(&w.text));
+        !known
+            && !self.lexicon.is_group(&w.text)
+            && !w.text.chars().any(|c| c.is_ascii_digit())
+            && !rd.approve_forms.contains_word(&w.text)
+    }
+
+    /// "(word)" at token `k`: the word, when it is alone in the parentheses.
+    fn parenthesized(toks: &[Tok], k: usize) -> Option<&Tok> {
+        let open = toks.get(k)?;
+        let close = toks.get(k + 2)?;
+        (open.kind == TokKind::Sep && open.text == "(" && close.text == ")").then(|| &toks[k + 1])
     }
 
     /// A role at token `k` ("manager", "the project lead", "approver"): its length in tokens
@@ -1813,6 +1858,13 @@ impl<'r> Reader<'r> {
         let mut i = from;
         while let Some(tok) = toks.get(i) {
             self.tick(1);
+            // "Approved (mboss)": a signature, or a report of their approval.
+            if Self::parenthesized(toks, i).is_some_and(|w| self.names_someone(w)) {
+                hit.err = Some(
+                    "it names someone beside it, as a signature or a report of their approval would, so it may not be the writer's own",
+                );
+                break;
+            }
             if tok.kind == TokKind::Sep && matches!(tok.text.as_str(), "(" | ")" | ":" | "," | "\n")
             {
                 i += 1;
@@ -1869,6 +1921,10 @@ impl<'r> Reader<'r> {
                         break;
                     }
                     k = j;
+                }
+                // "as the manager of her manager", "as lead of another team": whose?
+                if toks.get(k).is_some_and(|x| x.is_word("of")) {
+                    known = false;
                 }
                 if known {
                     i = k;
