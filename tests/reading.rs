@@ -602,6 +602,20 @@ fn table() -> Vec<Row> {
         ("capacity", A, "Approved as interim manager.", "unclear"),
         ("mixed", A, "Approved (temporary)", "unclear"),
         ("mixed", A, "Approved, provisionally.", "unclear"),
+        // Confirmations qualified after the form, hedged by what the writer knows, or with a
+        // time limit.
+        ("confirmation", SREA, "SRE meeting: approved with changes.", "unclear"),
+        ("confirmation", SREA, "SRE meeting: approved as discussed.", "yes"),
+        ("confirmation", NDA, "NDA confirmed via email.", "unclear"),
+        ("confirmation", NDA, "NDA on file with the WMF.", "unclear"),
+        ("confirmation", L3, "L3 signed on paper.", "unclear"),
+        ("confirmation", NDA, "NDA on file as far as I know.", "unclear"),
+        ("confirmation", NDA, "NDA on file - double checking.", "unclear"),
+        ("confirmation", NDA, "NDA on file. Let me confirm with legal.", "unclear"),
+        ("confirmation", NDA, "NDA on file; expires 2026-12-01.", "unclear"),
+        ("confirmation", NDA, "NDA on file. It lapsed in June.", "unclear"),
+        ("confirmation", NDA, "Yes, NDA on file.", "yes"),
+        ("confirmation", NDA, "NDA on file for her, thanks.", "yes"),
         // Mail passed on: a quoted header, a signature.
         ("relay", A, "On Mon, Nov 2, 2026, Morgan Boss wrote:\nApproved.", "unclear"),
         ("relay", A, "Morgan wrote: Approved.", "unclear"),

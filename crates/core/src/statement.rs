@@ -1634,12 +1634,25 @@ impl<'r> Reader<'r> {
             } else {
                 None
             };
+            // "SRE meeting: approved with changes", "NDA confirmed via email": what follows
+            // right after it qualifies it ("for" and "by" name someone, read above; "as
+            // discussed" adds nothing).
+            let qualified = after.is_none()
+                && s.toks.get(end).is_some_and(|x| {
+                    x.kind == TokKind::Word
+                        && rd.modifiers.contains_word(&x.text)
+                        && !x.is_word("for")
+                        && !x.is_word("by")
+                })
+                && rd.generic.match_at(&s.toks, end).is_none();
             self.reach_from(&s.toks, end, &mut reach);
             out.push(Hit {
                 covered: r.start..end,
                 groups: BTreeSet::new(),
                 named: after.or(before),
-                err: None,
+                err: qualified.then_some(
+                    "it says more than the statement itself (what follows qualifies it)",
+                ),
                 capacity: None,
             });
         }
