@@ -4,14 +4,30 @@
 //! generates an N-request scenario (`sim::generate`) and serves it with the given latency, so
 //! that the bot's peak RSS (`VmHWM` of this process) does not include the simulator. This
 //! process then runs the real poller with a fresh SQLite file: the cold sync is the cycle that
-//! posts every checklist plus the cycle that reads the bot's own comments back; then one idle
-//! poll. Both clocks run from the scenario's `now` at the speed of the wall clock. It prints
+//! posts every checklist plus the cycle that reads the bot's own comments back; then idle
+//! polls. Both clocks run from the scenario's `now` at the speed of the wall clock. It prints
 //! one JSON object:
-//! `{"tasks","latency_ms","concurrency","calls","wall_ms","bound_ms","ratio","idle_calls","peak_rss_kib",
-//! "cpu_ms","cpu_us_per_call","calls_by_method"}`
+//! `{"tasks","latency_ms","concurrency","calls","wall_ms","bound_ms","ratio","idle_calls_at_once",
+//! "idle_calls","idle_calls_then","peak_rss_kib","cpu_ms","cpu_us_per_call","calls_by_method"}`
 //! where `bound_ms = calls × latency_ms ÷ concurrency` is the round-trip bound of the sync, and
 //! `cpu_ms` is this (the bot's) process's own CPU time during the sync, user + system
 //! (`getrusage(RUSAGE_SELF)`; the simulator is another process and not in it).
+//!
+//! The idle polls (calls of one poll cycle each):
+//! - `idle_calls_at_once`: the poll right after the sync (null with `--no-idle-at-once`). The
+//!   poller closes a second of its cursor only once the server's clock is
+//!   `poller::CLOSE_AFTER_SECONDS` (2) past it; the sync's read-back cycle runs at once, before
+//!   that, so the first poll after it pages once more through the tasks modified in the last
+//!   seconds it left open (more than one call after a fast sync), and closes those the
+//!   server's clock is past by then.
+//! - `idle_calls`: the next poll, 3 s (`CLOSE_AFTER_SECONDS + 1`) of wall and simulator time
+//!   later: what every poll costs from then on, at any interval of 3 s or more.
+//! - `idle_calls_then`: the poll right after that one (the same, 1, once the seconds are
+//!   closed; with `--no-idle-at-once`, `idle_calls` is the poll that pays the close).
+//!
+//! A real bot's read-back cycle comes a poll interval after the posts, reads those tasks
+//! anyway and closes their seconds itself: the close the first idle poll pays here is the
+//! bench's, not the bot's (BENCHMARKS.md, "Idle poll").
 //!
 //! `cargo run --release --example sync-bench -- --tasks 1000 --latency-ms 20 --concurrency 8 --json`
 
@@ -67,6 +83,10 @@ struct Args {
     /// thread; SQLite keeps its own), to compare their CPU per call and wall.
     #[arg(long, default_value = "multi", value_parser = ["multi", "current"])]
     runtime: String,
+    /// Skip the idle poll right after the sync (`idle_calls_at_once` is then null): the first
+    /// idle poll is the one 3 s later.
+    #[arg(long)]
+    no_idle_at_once: bool,
     /// Internal: run as the simulator process.
     #[arg(long, hide = true)]
     serve_sim: bool,
@@ -288,9 +308,22 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
             .collect();
         std::fs::write(path, text)?;
     }
-    let before_idle = client.total_calls();
-    poller.cycle().await?;
-    let idle_calls = client.total_calls() - before_idle;
+    let idle_poll = || async {
+        let before = client.total_calls();
+        poller.cycle().await.map(|_| client.total_calls() - before)
+    };
+    // Right after the sync the newest seconds it wrote are still open (the server's clock is
+    // not yet `CLOSE_AFTER_SECONDS` past them): this poll pages through them again.
+    let idle_calls_at_once = if args.no_idle_at_once {
+        None
+    } else {
+        Some(idle_poll().await?)
+    };
+    // What the next poll costs at an interval of 3 s or more: both clocks run at wall speed.
+    let wait = Duration::from_secs(accessbot::poller::CLOSE_AFTER_SECONDS.unsigned_abs() + 1);
+    tokio::time::sleep(wait).await;
+    let idle_calls = idle_poll().await?;
+    let idle_calls_then = idle_poll().await?;
 
     let wall_ms = wall.as_secs_f64() * 1000.0;
     let bound_ms = calls as f64 * args.latency_ms as f64 / concurrency as f64;
@@ -317,7 +350,9 @@ async fn bench_against(args: &Args, child: &mut std::process::Child) -> anyhow::
         "wall_ms": (wall_ms * 10.0).round() / 10.0,
         "bound_ms": (bound_ms * 10.0).round() / 10.0,
         "ratio": (ratio * 1000.0).round() / 1000.0,
+        "idle_calls_at_once": idle_calls_at_once,
         "idle_calls": idle_calls,
+        "idle_calls_then": idle_calls_then,
         "peak_rss_kib": peak_rss_kib(),
         "cpu_ms": cpu / 1000,
         "cpu_us_per_call": cpu.checked_div(calls).unwrap_or(0),

@@ -50,7 +50,7 @@ const RECONCILE_STEP_SECONDS: i64 = 300;
 /// How far the server's clock (the `Date` of the poll's first answer) must be past a second
 /// before the cursor closes it: its `Date` is stamped after the query ran, and a write that
 /// read the clock in that second may commit a moment later, so one second more than "past".
-const CLOSE_AFTER_SECONDS: i64 = 2;
+pub const CLOSE_AFTER_SECONDS: i64 = 2;
 /// Meta key of the last cycle that re-read a request for the reconcile (kept for operators;
 /// each request's own schedule is its `evaluated_at`, see [`reconcile_due_now`]).
 const RECONCILED: &str = "reconciled_at";

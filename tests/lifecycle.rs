@@ -241,6 +241,38 @@ async fn granted_by_data_yaml_then_reminded_once_and_noted_once_after_expiry() {
         section.contains("T501") && section.contains("|| expiring"),
         "{agenda}"
     );
+    // `agenda` and `expiring` read no comment and do not compile the reading phrases: with an
+    // approval pattern that does not compile (which `run` refuses), they print the same.
+    let broken = tempfile::tempdir().unwrap();
+    for f in ["policy.toml", "groups.toml"] {
+        std::fs::copy(l.rules.path().join(f), broken.path().join(f)).unwrap();
+    }
+    let phrases = std::fs::read_to_string(l.rules.path().join("phrases.toml")).unwrap();
+    let bad = phrases.replacen("'approv', ", "'(approv', ", 1);
+    assert_ne!(bad, phrases);
+    std::fs::write(broken.path().join("phrases.toml"), bad).unwrap();
+    for args in [
+        &["agenda", "--format", "markdown"][..],
+        &["agenda", "--format", "json"],
+        &["expiring"],
+        &["expiring", "--json"],
+    ] {
+        let now = "2027-01-02T09:00:00Z";
+        let (code, out, err) = l.cli(now, args).await;
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let (code2, out2, err2) = l.w.run_cli_rules(broken.path(), now, args).await;
+        assert_eq!((code2, out2), (code, out), "{args:?}");
+        // The phrases were never compiled (a later compile would log the error).
+        assert!(!err2.contains("ERROR"), "{args:?}: {err2}");
+    }
+    let (code, _, err) =
+        l.w.run_cli_rules(broken.path(), "2027-01-02T09:00:00Z", &["run", "--once"])
+            .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("key `phrases.approve`: invalid regex"),
+        "{err}"
+    );
 
     // The expiry day passes and ipark is still in data.yaml: one note, to the contact and
     // clinic duty.

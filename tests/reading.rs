@@ -1146,7 +1146,7 @@ fn the_table_covers_every_class_widely() {
 #[test]
 fn the_forms_the_bot_asks_for_read_as_yes() {
     let r = rules();
-    for (st, example) in &r.phrases.reading.examples {
+    for (st, example) in &r.phrases().reading.examples {
         assert!(
             matches!(
                 read(example, r).get(*st),

@@ -1,6 +1,7 @@
 //! Config errors: every malformed rules directory under `tests/fixtures/bad-rules/<case>/`
 //! is refused with one error naming the file, the line and the key, both by the loader and by
-//! the binary (`rules check DIR` and `run`, which must refuse to start).
+//! the binary (`rules check DIR` and `run`, which must refuse to start); a load for the views
+//! (`agenda`, `expiring`) refuses each alike, but for the reading phrases it does not compile.
 //!
 //! Each case directory holds the rules files (a missing `phrases.toml` means the bundled
 //! phrases) and `expect`: `FILE KEY [TEXT]` (the file the error must name, the dotted key, no
@@ -120,6 +121,55 @@ fn every_malformed_rules_directory_names_file_line_and_key() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The tables of phrases.toml a views load (`agenda`, `expiring`) leaves uncompiled.
+const READING_TABLES: [&str; 6] = [
+    "phrases",
+    "forms",
+    "vocabulary",
+    "negated",
+    "examples",
+    "reading",
+];
+
+#[test]
+fn a_views_load_refuses_every_case_alike_but_the_reading_phrases() {
+    use accessbot::statement::{Reader, Reading, Statement};
+    let (mut refused, mut taken) = (0, 0);
+    let mut failures = Vec::new();
+    for case in corpus() {
+        let strict = Rules::load(&case.dir).expect_err("the corpus is refused");
+        let in_reading = strict.file.ends_with("phrases.toml")
+            && READING_TABLES.contains(&strict.key.split('.').next().unwrap_or(""));
+        match (Rules::load_for_views(&case.dir), in_reading) {
+            (Err(e), false) if e == strict => refused += 1,
+            (Ok(r), true) => {
+                taken += 1;
+                // Read anyway: no comment counts, not even the bundled examples.
+                let reader = Reader::new(&r);
+                for text in r.phrases().reading.examples.values() {
+                    let readings = reader.read(text);
+                    if Statement::ALL
+                        .iter()
+                        .any(|s| matches!(readings.get(*s), Reading::Yes { .. }))
+                    {
+                        failures.push(format!("{}: {text:?} counts", case.name));
+                    }
+                }
+            }
+            (got, _) => failures.push(format!(
+                "{}: strict load: {strict}; views load: {:?}",
+                case.name,
+                got.map(|_| "accepted")
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        refused >= 20 && taken >= 5,
+        "{refused} refused, {taken} taken"
+    );
 }
 
 fn bin(args: &[&str], dir: &Path) -> (i32, String, String) {

@@ -151,7 +151,7 @@ pub(super) async fn cmd_agenda(
     meeting: Option<NaiveDate>,
     format: AgendaFormat,
 ) -> anyhow::Result<u8> {
-    let rules = load_rules(cli)?;
+    let rules = views_rules(cli)?;
     let store = crate::store::Store::open_read_only(&cli.db).await?;
     let now = clock(cli).now();
     if let Some(day) = meeting {
@@ -189,6 +189,14 @@ pub(super) async fn cmd_agenda(
     Ok(0)
 }
 
+/// The rules for `agenda` and `expiring`, which read no comment: policy.toml and groups.toml
+/// validated in full, phrases.toml parsed, but its reading phrases not compiled (most of what a
+/// load costs; [`crate::rules::Rules::load_for_views`]). `run` and `rules check` still refuse
+/// phrases that do not compile.
+fn views_rules(cli: &Cli) -> anyhow::Result<crate::rules::Rules> {
+    Ok(crate::rules::Rules::load_for_views(&cli.rules)?)
+}
+
 /// What `expiring` and the agenda list: the granted requests of the store expiring on or
 /// before `until`, and expired ones still in place, with the rules' data.yaml read now.
 fn expiring_items(
@@ -207,7 +215,7 @@ fn expiring_items(
 }
 
 pub(super) async fn cmd_expiring(cli: &Cli, within: Option<u32>, json: bool) -> anyhow::Result<u8> {
-    let rules = load_rules(cli)?;
+    let rules = views_rules(cli)?;
     let store = crate::store::Store::open_read_only(&cli.db).await?;
     let followed = store.granted_lifecycles().await?;
     store.close().await;

@@ -20,7 +20,8 @@ mod phrases;
 use locate::read;
 pub use locate::{de, locate};
 use phrases::{
-    bundled_phrases_raw, compile_phrases, form_phrases, lifecycle_phrases, privilege_change_phrases,
+    bundled_phrases_raw, compile_phrases, form_phrases, lifecycle_phrases,
+    privilege_change_phrases, reading_nothing,
 };
 
 /// The phrases bundled with the binary; used when a rules directory has no `phrases.toml`.
@@ -852,11 +853,90 @@ struct LifecyclePhrasesRaw {
 
 impl crate::statement::Lexicon for Rules {
     fn phrases(&self) -> &Phrases {
-        &self.phrases
+        Rules::phrases(self)
     }
     fn is_group(&self, name: &str) -> bool {
         self.groups.contains_key(name)
     }
+}
+
+/// A reader's lexicon before a [`Rules`] holds its phrases: the compiled phrases and the
+/// groups, for the check that the examples read as what they say.
+struct Compiled<'a> {
+    phrases: &'a Phrases,
+    groups: &'a BTreeMap<String, Group>,
+}
+
+impl crate::statement::Lexicon for Compiled<'_> {
+    fn phrases(&self) -> &Phrases {
+        self.phrases
+    }
+    fn is_group(&self, name: &str) -> bool {
+        self.groups.contains_key(name)
+    }
+}
+
+/// The forms the bot tells people to write (`[examples]`) must read as what they say.
+fn check_examples(
+    phrases: &Phrases,
+    groups: &BTreeMap<String, Group>,
+    xerr: &dyn Fn(&str, String) -> RulesError,
+) -> Result<(), RulesError> {
+    let lexicon = Compiled { phrases, groups };
+    let reader = crate::statement::Reader::new(&lexicon);
+    for (st, example) in &phrases.reading.examples {
+        let mut texts = vec![example.clone()];
+        if *st == Statement::Approve {
+            if let Some(g) = groups.keys().next() {
+                texts.push(approve_for(example, g));
+            }
+        }
+        for text in texts {
+            if !matches!(reader.read(&text).get(*st), Reading::Yes { .. }) {
+                return Err(xerr(
+                    &format!("examples.{}", st.key()),
+                    format!(
+                        "{text:?} does not read as {} with these phrases",
+                        st.describe()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The reading phrases of a [`Rules`] (`[phrases]`, `[vocabulary]`, `[negated]`, `[forms]`,
+/// `[examples]`, `[reading]` of phrases.toml): compiled when the rules are loaded
+/// ([`Rules::load`]), or when first read for a rule set loaded for the views
+/// ([`Rules::load_for_views`]).
+#[derive(Debug, Clone)]
+enum PhrasesCell {
+    /// Compiled and checked at load.
+    Compiled(Phrases),
+    /// Parsed, not compiled yet: compiled by [`Rules::phrases`] on first use.
+    Deferred {
+        compiled: OnceLock<Phrases>,
+        source: std::sync::Arc<PhrasesSource>,
+    },
+}
+
+/// What a deferred [`PhrasesCell`] compiles from: phrases.toml parsed, and its path and text
+/// for the error's file and line.
+#[derive(Debug)]
+struct PhrasesSource {
+    raw: PhrasesRaw,
+    file: PathBuf,
+    text: String,
+}
+
+/// How much of phrases.toml a load compiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compile {
+    /// Everything, refusing the rules on the first error.
+    Everything,
+    /// All but the reading phrases, which are compiled on first use.
+    AllButReading,
 }
 
 /// The whole, validated rule set.
@@ -880,8 +960,8 @@ pub struct Rules {
     pub groups: BTreeMap<String, Group>,
     /// Field label aliases.
     pub labels: Labels,
-    /// Phrase regexes.
-    pub phrases: Phrases,
+    /// The reading phrases: [`Rules::phrases`].
+    phrases: PhrasesCell,
     /// `[lifecycle]`: expiry reminders and removal tasks.
     pub lifecycle: Lifecycle,
     /// `[privilege_change]` of phrases.toml: group privilege changes.
@@ -895,6 +975,28 @@ pub struct Rules {
 impl Rules {
     /// Reads and validates a rules directory.
     pub fn load(dir: &Path) -> Result<Rules, RulesError> {
+        Self::load_compiling(dir, Compile::Everything)
+    }
+
+    /// Reads and validates a rules directory for the views that never read a comment
+    /// (`agenda`, `expiring`): as [`Rules::load`], except that the reading phrases of
+    /// phrases.toml (`[phrases]`, `[vocabulary]`, `[negated]`, `[forms]`, `[examples]`,
+    /// `[reading]`) are parsed but not compiled or checked: that is most of the time a load
+    /// takes (the regexes and their prefilter). phrases.toml must still parse (unknown keys
+    /// refused), its `[labels]`, `[form]`, `[lifecycle]` and `[privilege_change]` are compiled
+    /// and checked, policy.toml and groups.toml are validated in full.
+    ///
+    /// The reading phrases are compiled when first read ([`Rules::phrases`], the reader's
+    /// [`crate::statement::Lexicon`]). Should they not compile then (or their examples not
+    /// read as what they say), which [`Rules::load`] refuses at load, the error is logged and
+    /// the rules read with phrases under which no comment counts (every pattern matches
+    /// nothing): fail closed, never a panic. `agenda` and `expiring` never get there: they
+    /// read no comment. Anything that evaluates requests loads with [`Rules::load`].
+    pub fn load_for_views(dir: &Path) -> Result<Rules, RulesError> {
+        Self::load_compiling(dir, Compile::AllButReading)
+    }
+
+    fn load_compiling(dir: &Path, compile: Compile) -> Result<Rules, RulesError> {
         let policy_path = dir.join("policy.toml");
         let groups_path = dir.join("groups.toml");
         let phrases_path = dir.join("phrases.toml");
@@ -908,11 +1010,12 @@ impl Rules {
                 PathBuf::from("<bundled>/phrases.toml"),
             )
         };
-        Self::from_texts(
+        Self::from_texts_compiling(
             dir,
             (&policy_path, &policy_text),
             (&groups_path, &groups_text),
             (&phrases_path, &phrases_text),
+            compile,
         )
     }
 
@@ -922,6 +1025,16 @@ impl Rules {
         policy: (&Path, &str),
         groups: (&Path, &str),
         phrases: (&Path, &str),
+    ) -> Result<Rules, RulesError> {
+        Self::from_texts_compiling(dir, policy, groups, phrases, Compile::Everything)
+    }
+
+    fn from_texts_compiling(
+        dir: &Path,
+        policy: (&Path, &str),
+        groups: (&Path, &str),
+        phrases: (&Path, &str),
+        compile: Compile,
     ) -> Result<Rules, RulesError> {
         let raw: PolicyRaw = de(policy.0, policy.1)?;
         let groups_raw: GroupsRaw = de(groups.0, groups.1)?;
@@ -1273,7 +1386,17 @@ impl Rules {
                 .expect("the bundled phrases have a [privilege_change] table"),
             &xerr,
         )?;
-        let phrases_c = compile_phrases(phrases_raw, &xerr)?;
+        let reading = match compile {
+            Compile::Everything => PhrasesCell::Compiled(compile_phrases(phrases_raw, &xerr)?),
+            Compile::AllButReading => PhrasesCell::Deferred {
+                compiled: OnceLock::new(),
+                source: std::sync::Arc::new(PhrasesSource {
+                    raw: phrases_raw,
+                    file: phrases.0.to_path_buf(),
+                    text: phrases.1.to_string(),
+                }),
+            },
+        };
 
         let days = raw.lifecycle.expiry_reminder_days;
         in_range("lifecycle.expiry_reminder_days", days.into(), 1, 365)?;
@@ -1289,7 +1412,12 @@ impl Rules {
             }
         };
 
-        let rules = Rules {
+        let groups: BTreeMap<String, Group> =
+            groups_map.into_iter().map(|(k, (_, g))| (k, g)).collect();
+        if let PhrasesCell::Compiled(p) = &reading {
+            check_examples(p, &groups, &xerr)?;
+        }
+        Ok(Rules {
             phabricator: raw.phabricator,
             people: raw.people,
             evidence: raw.evidence,
@@ -1297,36 +1425,48 @@ impl Rules {
             keys: raw.keys,
             timing,
             meeting,
-            groups: groups_map.into_iter().map(|(k, (_, g))| (k, g)).collect(),
+            groups,
             labels,
-            phrases: phrases_c,
+            phrases: reading,
             lifecycle,
             privilege_change,
             effects: raw.effects,
             dir: dir.to_path_buf(),
-        };
-        // The forms the bot tells people to write must read as what they say.
-        let reader = crate::statement::Reader::new(&rules);
-        for (st, example) in &rules.phrases.reading.examples {
-            let mut texts = vec![example.clone()];
-            if *st == Statement::Approve {
-                if let Some(g) = rules.groups.keys().next() {
-                    texts.push(approve_for(example, g));
-                }
-            }
-            for text in texts {
-                if !matches!(reader.read(&text).get(*st), Reading::Yes { .. }) {
-                    return Err(xerr(
-                        &format!("examples.{}", st.key()),
-                        format!(
-                            "{text:?} does not read as {} with these phrases",
-                            st.describe()
-                        ),
-                    ));
-                }
+        })
+    }
+
+    /// The reading phrases of phrases.toml, compiled (on first use for rules loaded with
+    /// [`Rules::load_for_views`]; should they not compile then, phrases under which no comment
+    /// counts, and the error logged).
+    pub fn phrases(&self) -> &Phrases {
+        match &self.phrases {
+            PhrasesCell::Compiled(p) => p,
+            PhrasesCell::Deferred { compiled, source } => {
+                compiled.get_or_init(|| self.compile_deferred(source))
             }
         }
-        Ok(rules)
+    }
+
+    /// Compiles and checks deferred reading phrases as [`Rules::load`] does; on an error,
+    /// logs it and returns phrases under which no comment counts.
+    fn compile_deferred(&self, source: &PhrasesSource) -> Phrases {
+        let xerr = |key: &str, message: String| RulesError {
+            file: source.file.clone(),
+            line: locate(&source.text, key),
+            key: key.to_string(),
+            message,
+        };
+        let checked = compile_phrases(source.raw.clone(), &xerr)
+            .and_then(|p| check_examples(&p, &self.groups, &xerr).map(|()| p));
+        match checked {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(
+                    "the reading phrases do not compile ({e}): no comment counts with these rules"
+                );
+                reading_nothing()
+            }
+        }
     }
 
     /// The rules bundled with the binary (the repository's `rules/`).
@@ -1491,8 +1631,8 @@ mod tests {
     fn bundled_rules_are_valid() {
         let r = bundled();
         assert!(r.group("Analytics-Privatedata-Users").is_some());
-        assert!(r.phrases.approve.is_match("Approved."));
-        assert!(r.phrases.withdraw.is_match("not approved"));
+        assert!(r.phrases().approve.is_match("Approved."));
+        assert!(r.phrases().withdraw.is_match("not approved"));
         assert_eq!(r.meeting.weekday, Weekday::Mon);
     }
 
@@ -1731,5 +1871,118 @@ mod tests {
                 .contains("waiting_period = 3"),
             "{e}"
         );
+    }
+
+    /// The bundled rules with this phrases.toml text, loaded for the views.
+    fn for_views_with_phrases(phrases: &str) -> Result<Rules, RulesError> {
+        Rules::from_texts_compiling(
+            Path::new("r"),
+            (Path::new("r/policy.toml"), &bundled_text("policy.toml")),
+            (Path::new("r/groups.toml"), &bundled_text("groups.toml")),
+            (Path::new("r/phrases.toml"), phrases),
+            Compile::AllButReading,
+        )
+    }
+
+    /// Whether the reading phrases of `r` are compiled yet.
+    fn compiled_yet(r: &Rules) -> bool {
+        match &r.phrases {
+            PhrasesCell::Compiled(_) => true,
+            PhrasesCell::Deferred { compiled, .. } => compiled.get().is_some(),
+        }
+    }
+
+    /// Comments of every statement, and withdrawals.
+    const COMMENTS: &[&str] = &[
+        "Approved.",
+        "Approved for deployment.",
+        "LGTM",
+        "+1, thanks!",
+        "I approve this request.",
+        "Not approved yet, wait for the NDA.",
+        "I withdraw my approval.",
+        "L3 verified.",
+        "NDA on file.",
+        "No NDA on file.",
+        "SRE meeting: approved.",
+        "SRE meeting: declined.",
+        "Executive sign-off: given.",
+        "Research collaboration confirmed.",
+        "> Approved.\n\nI will approve once the training is done.",
+        "No.",
+    ];
+
+    #[test]
+    fn views_loaded_rules_compile_their_phrases_on_first_read_and_read_alike() {
+        let text = bundled_text("phrases.toml");
+        let eager = with_phrases(&text).unwrap();
+        let lazy = for_views_with_phrases(&text).unwrap();
+        assert!(compiled_yet(&eager));
+        assert!(
+            !compiled_yet(&lazy),
+            "a views load compiles no reading phrase"
+        );
+        let (a, b) = (
+            crate::statement::Reader::new(&eager),
+            crate::statement::Reader::new(&lazy),
+        );
+        assert!(compiled_yet(&lazy), "compiled for the first reader");
+        let mut yes = 0;
+        for c in COMMENTS {
+            let (ra, rb) = (a.read(c), b.read(c));
+            assert_eq!(ra, rb, "{c:?}");
+            yes += Statement::ALL
+                .iter()
+                .filter(|s| matches!(ra.get(**s), Reading::Yes { .. }))
+                .count();
+        }
+        assert_eq!(a.work(), b.work());
+        assert!(yes >= 9, "the comments hold statements that count: {yes}");
+        // Compiled once: the same phrases on every read.
+        assert!(std::ptr::eq(lazy.phrases(), lazy.phrases()));
+    }
+
+    #[test]
+    fn a_views_load_takes_phrases_that_do_not_compile_and_then_no_comment_counts() {
+        let text = bundled_text("phrases.toml");
+        let start = text.find("\n[phrases]\n").unwrap();
+        let at = start + text[start..].find("'approv'").unwrap();
+        let bad = format!("{}'(unclosed', {}", &text[..at], &text[at..]);
+        // A strict load refuses it, as before.
+        let e = with_phrases(&bad).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.message.as_str()),
+            ("phrases.approve", "invalid regex: error: unclosed group")
+        );
+        let key_at = start + text[start..].find("\napprove = [").unwrap() + 1;
+        assert_eq!(e.line, Some(text[..key_at].lines().count() + 1));
+        // A views load takes it: all but the reading phrases hold.
+        let r = for_views_with_phrases(&bad).unwrap();
+        assert!(r.group("deployment").is_some());
+        assert!(!compiled_yet(&r));
+        // Read anyway (agenda and expiring never do): no comment counts, nothing panics.
+        let reader = crate::statement::Reader::new(&r);
+        assert!(compiled_yet(&r));
+        let examples: Vec<String> = r.phrases().reading.examples.values().cloned().collect();
+        assert_eq!(examples.len(), Statement::ALL.len());
+        for c in COMMENTS
+            .iter()
+            .copied()
+            .chain(examples.iter().map(String::as_str))
+        {
+            let readings = reader.read(c);
+            for st in Statement::ALL {
+                assert!(
+                    !matches!(readings.get(st), Reading::Yes { .. }),
+                    "{c:?} counts as {st:?}"
+                );
+            }
+        }
+        // Errors elsewhere in phrases.toml are refused by a views load as by a strict one.
+        let bad_sudo = text.replacen("'\\bsudo', ", "'(sudo', ", 1);
+        assert_ne!(bad_sudo, text);
+        let e = with_phrases(&bad_sudo).unwrap_err();
+        assert_eq!(e.key, "privilege_change.sudo");
+        assert_eq!(for_views_with_phrases(&bad_sudo).unwrap_err(), e);
     }
 }

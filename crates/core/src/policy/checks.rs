@@ -801,7 +801,7 @@ impl<'a> Ctx<'a> {
     fn how_to(&self, st: Statement, group: Option<&str>) -> String {
         let example = self
             .rules
-            .phrases
+            .phrases()
             .reading
             .examples
             .get(&st)

@@ -1,6 +1,7 @@
 //! phrases.toml compiled: the statement patterns and how comments are read (`[phrases]`,
 //! `[forms]`, `[vocabulary]`, `[negated]`, `[examples]`, `[reading]`), and the `[lifecycle]`,
-//! `[privilege_change]` and `[form]` patterns, each checked as it is compiled.
+//! `[privilege_change]` and `[form]` patterns, each checked as it is compiled; and the
+//! phrases under which no comment counts (`reading_nothing`).
 
 use super::*;
 
@@ -342,6 +343,31 @@ pub(super) fn compile_phrases(
         research_confirmed,
         reading,
     })
+}
+
+/// Phrases under which no comment counts: the bundled phrases with every pattern of
+/// `[phrases]`, `[vocabulary]` and `[negated]` one that matches nothing (the word lists and
+/// examples stay the bundled ones, for messages). What a rule set loaded for the views reads
+/// with when its own reading phrases turn out not to compile (`Rules::phrases`).
+pub(super) fn reading_nothing() -> Phrases {
+    let mut raw = bundled_phrases_raw().clone();
+    let never = || vec![joined(&[])];
+    for list in raw.phrases.values_mut() {
+        *list = never();
+    }
+    for table in [&mut raw.vocabulary, &mut raw.negated] {
+        for list in table.iter_mut().flat_map(|t| t.values_mut()) {
+            *list = never();
+        }
+    }
+    let xerr = |key: &str, message: String| RulesError {
+        file: PathBuf::from("<bundled>/phrases.toml"),
+        line: None,
+        key: key.to_string(),
+        message,
+    };
+    compile_phrases(raw, &xerr)
+        .expect("the bundled phrases compile with patterns that match nothing")
 }
 
 /// Each entry of a word list must hold at least one word as the reader splits them.
