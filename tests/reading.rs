@@ -616,6 +616,15 @@ fn table() -> Vec<Row> {
         ("confirmation", NDA, "NDA on file. It lapsed in June.", "unclear"),
         ("confirmation", NDA, "Yes, NDA on file.", "yes"),
         ("confirmation", NDA, "NDA on file for her, thanks.", "yes"),
+        // A pointer to an earlier approval is no approval now (the key or groups may have
+        // changed since).
+        ("mixed", A, "Approved earlier.", "unclear"),
+        ("mixed", A, "Approved already.", "unclear"),
+        ("mixed", A, "Approved above.", "unclear"),
+        ("mixed", A, "Approved (see my earlier comment).", "unclear"),
+        ("mixed", A, "Approved, see above.", "unclear"),
+        ("mixed", A, "Still approved.", "yes"),
+        ("mixed", A, "Approved again.", "yes"),
         // Mail passed on: a quoted header, a signature.
         ("relay", A, "On Mon, Nov 2, 2026, Morgan Boss wrote:\nApproved.", "unclear"),
         ("relay", A, "Morgan wrote: Approved.", "unclear"),
