@@ -1874,7 +1874,7 @@ impl<'r> Reader<'r> {
             // "Approved (mboss)": a signature, or a report of their approval.
             if Self::parenthesized(toks, i).is_some_and(|w| self.names_someone(w)) {
                 hit.err = Some(
-                    "it names someone beside it, as a signature or a report of their approval would, so it may not be the writer's own",
+                    "a word in parentheses beside it may name someone, as a signature or a report of their approval would, so it may not be the writer's own",
                 );
                 break;
             }
