@@ -557,6 +557,35 @@ fn is_none_value(s: &str) -> bool {
         .any(|w| t.eq_ignore_ascii_case(w))
 }
 
+/// A required field left as the form's placeholder or a filler ("TBD", "N/A", "-", "?",
+/// "<your name>", "[reason]"): the field is missing, said as such, never taken as its value.
+fn is_placeholder(s: &str) -> bool {
+    let t = s.trim();
+    let bracketed = |open: char, close: char| {
+        t.len() > 2 && t.starts_with(open) && t.ends_with(close) && !t[1..].contains(open)
+    };
+    let u = t.trim_end_matches('.');
+    u.is_empty()
+        || t.chars()
+            .all(|c| matches!(c, '.' | '…' | '?' | '-' | '—' | '_' | '*' | 'x' | 'X'))
+        || bracketed('<', '>')
+        || bracketed('[', ']')
+        || [
+            "n/a",
+            "na",
+            "none",
+            "tbd",
+            "tba",
+            "todo",
+            "to do",
+            "unknown",
+            "same as above",
+            "see above",
+        ]
+        .iter()
+        .any(|w| u.eq_ignore_ascii_case(w))
+}
+
 fn paste_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -804,7 +833,7 @@ impl Parser {
                 }
                 Field::Reason => {
                     let text = joined_lines(parts);
-                    if !text.is_empty() && out.request.reason.is_none() {
+                    if !is_placeholder(&text) && out.request.reason.is_none() {
                         out.request.reason = Some(text);
                     }
                 }
@@ -839,13 +868,13 @@ impl Parser {
                     let value = clean_value(raw);
                     match occ.field {
                         Field::FullName => {
-                            if out.request.full_name.is_none() && !value.is_empty() {
+                            if out.request.full_name.is_none() && !is_placeholder(value) {
                                 out.request.full_name = Some(value.to_string());
                             }
                         }
                         Field::WikitechUser => {
                             let v = wiki_user(value);
-                            if out.request.wikitech_user.is_none() && !v.is_empty() {
+                            if out.request.wikitech_user.is_none() && !is_placeholder(v) {
                                 out.request.wikitech_user = Some(v.to_string());
                             }
                         }
@@ -1688,6 +1717,44 @@ mod tests {
         let r = p.parse("", "Phabricator username: n/a\n");
         assert_eq!(r.request.phabricator_user, None);
         assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
+    }
+
+    #[test]
+    fn placeholders_in_required_fields_are_missing_values() {
+        let p = Parser::new(&labels());
+        for (name, wikitech, reason) in [
+            ("TBD", "N/A", "."),
+            ("<your full name>", "[wikitech user]", "TODO"),
+            ("...", "?", "-"),
+            ("xxx", "unknown", "same as above"),
+        ] {
+            let r = p.parse(
+                "",
+                &format!(
+                    "Full name: {name}\nWikitech username: {wikitech}\nReason for access: {reason}\n"
+                ),
+            );
+            assert_eq!(r.request.full_name, None, "{name:?}");
+            assert_eq!(r.request.wikitech_user, None, "{wikitech:?}");
+            assert_eq!(r.request.reason, None, "{reason:?}");
+            for field in ["full_name", "wikitech_user", "reason"] {
+                assert!(
+                    r.problems
+                        .iter()
+                        .any(|p| p.field == field && p.message.starts_with("no ")),
+                    "{field}: {:?}",
+                    r.problems
+                );
+            }
+        }
+        // Real values stay: short names, a reason that starts like a filler.
+        let r = p.parse(
+            "",
+            "Full name: Xi Li\nWikitech username: X-ray\nReason for access: TBD in the doc: on-call\n",
+        );
+        assert_eq!(r.request.full_name.as_deref(), Some("Xi Li"));
+        assert_eq!(r.request.wikitech_user.as_deref(), Some("X-ray"));
+        assert_eq!(r.request.reason.as_deref(), Some("TBD in the doc: on-call"));
     }
 
     #[test]
