@@ -1551,15 +1551,7 @@ impl<'r> Reader<'r> {
                 {
                     let lead = &s.toks[1..i - 1];
                     let generic = rd.generic_scopes.match_at(&s.toks, 1) == Some(lead.len());
-                    let groups_only = lead.iter().enumerate().all(|(k, x)| {
-                        s.groups.iter().any(|(g, _)| *g == k + 1)
-                            || (x.kind == TokKind::Sep
-                                && matches!(x.text.as_str(), "," | "&" | "+" | "/"))
-                            || x.is_word("and")
-                            || x.is_word("only")
-                            || x.is_word("both")
-                    });
-                    if !generic && !groups_only {
+                    if !generic && !only_groups(s, 1..i - 1) {
                         hit.err = Some(
                             "it names a scope that is neither a requested group nor the whole request",
                         );
@@ -1571,14 +1563,7 @@ impl<'r> Reader<'r> {
                     let before = &s.toks[..i - 1];
                     // Groups before the colon are a leading scope ("analytics-users:
                     // approved"), read like "For analytics-users: approved".
-                    let groups_only = before.iter().enumerate().all(|(k, x)| {
-                        s.groups.iter().any(|(g, _)| *g == k)
-                            || (x.kind == TokKind::Sep
-                                && matches!(x.text.as_str(), "," | "&" | "+" | "/"))
-                            || x.is_word("and")
-                            || x.is_word("only")
-                            || x.is_word("both")
-                    });
+                    let groups_only = only_groups(s, 0..i - 1);
                     // "+1: approved": an approval form before it.
                     let after_form = out.last().is_some_and(|h| h.covered.end + 1 >= i);
                     let generic = [&rd.generic, &rd.generic_scopes]
@@ -2421,6 +2406,19 @@ fn plain_name(st: Statement) -> &'static str {
         Statement::ExecutiveSignoff => "executive sign-off",
         Statement::ResearchConfirmed => "research confirmation",
     }
+}
+
+/// Whether the tokens in `range` of a sentence are only groups and the words joining them
+/// ("analytics-users and deployment", "both a, b only").
+fn only_groups(s: &Sentence<'_>, range: Range<usize>) -> bool {
+    range.into_iter().all(|k| {
+        let x = &s.toks[k];
+        s.groups.iter().any(|(g, _)| *g == k)
+            || (x.kind == TokKind::Sep && matches!(x.text.as_str(), "," | "&" | "+" | "/"))
+            || x.is_word("and")
+            || x.is_word("only")
+            || x.is_word("both")
+    })
 }
 
 /// "For analytics-users (and deployment)[ only]:" (or the groups alone before a colon) at the
