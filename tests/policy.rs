@@ -2421,6 +2421,64 @@ fn reading_cases() -> Vec<Case> {
             who: None,
             says: "waiting for the decision",
         },
+        // An objection or a call to wait after an approval cancels it as doubt.
+        Case {
+            name: "the manager's later 'Wait.' puts the approval in doubt",
+            edit: |f, _, _| {
+                f.comments
+                    .push(comment(13, "mboss", "2026-11-04T10:00:00Z", "Wait."))
+            },
+            verdict: Verdict::Blocked,
+            check: "manager-approval",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "it raises an objection or asks to wait (\"wait\")",
+        },
+        Case {
+            name: "a lead's later 'She left the team.' puts the lead approval in doubt",
+            edit: |f, _, _| {
+                f.comments.push(comment(
+                    13,
+                    "aotto",
+                    "2026-11-04T10:00:00Z",
+                    "She left the team last week.",
+                ))
+            },
+            verdict: Verdict::Blocked,
+            check: "lead-approval:analytics-privatedata-users",
+            status: "pending",
+            who: Some(Who::ClinicDuty),
+            says: "(\"left the team\")",
+        },
+        Case {
+            name: "concerns raised before the approval are settled by it",
+            edit: |f, _, _| {
+                f.comments[0].text = "I have concerns about the reason.".into();
+                f.comments.push(comment(
+                    13,
+                    "mboss",
+                    "2026-11-04T10:00:00Z",
+                    "Approved.",
+                ))
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
+        Case {
+            name: "someone else's 'Wait.' changes nobody's approval",
+            edit: |f, _, _| {
+                f.comments
+                    .push(comment(13, "bkeller", "2026-11-04T10:00:00Z", "Wait."))
+            },
+            verdict: Verdict::Ready,
+            check: "manager-approval",
+            status: "pass",
+            who: None,
+            says: "approved by @mboss",
+        },
         // The role an approval says it is given in: it counts for that role only.
         Case {
             name: "the manager approving as project lead is pending for the manager check",

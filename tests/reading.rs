@@ -625,6 +625,17 @@ fn table() -> Vec<Row> {
         ("mixed", A, "Approved, see above.", "unclear"),
         ("mixed", A, "Still approved.", "yes"),
         ("mixed", A, "Approved again.", "yes"),
+        // An objection or a call to wait beside a statement makes it doubtful; alone it names
+        // no statement (it cancels its author's earlier yes: tests/policy.rs).
+        ("mixed", A, "Approved. Wait.", "unclear"),
+        ("mixed", A, "Approved. She left the team.", "unclear"),
+        ("mixed", A, "Approved. I need more information on the sudo part.", "unclear"),
+        ("mixed", NDA, "NDA on file. Wait, checking.", "unclear"),
+        ("mixed", A, "Approved. No concerns.", "yes"),
+        ("mixed", A, "Approved. Sorry for the wait.", "yes"),
+        ("mixed", A, "Approved, can't wait to have you on board!", "yes"),
+        ("none", A, "I have concerns.", "none"),
+        ("none", A, "Wait.", "none"),
         // Mail passed on: a quoted header, a signature.
         ("relay", A, "On Mon, Nov 2, 2026, Morgan Boss wrote:\nApproved.", "unclear"),
         ("relay", A, "Morgan wrote: Approved.", "unclear"),

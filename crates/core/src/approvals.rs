@@ -151,7 +151,20 @@ impl<'a> Analysed<'a> {
         let mut outcome = RoleOutcome::default();
         for &i in &self.order {
             let c = &self.comments[i];
-            let reading = self.readings[i].get(statement);
+            let mut reading = self.readings[i].get(statement);
+            // An objection that names no statement ("Wait.", "I have concerns.") cancels its
+            // author's standing `yes` as doubt; with none standing it says nothing here.
+            let objected;
+            if *reading == Reading::None && !c.removed {
+                if let (Some(why), Some(&slot)) =
+                    (self.readings[i].objection(), slot_of.get(&c.author.key()))
+                {
+                    if !people[slot].yes.is_empty() {
+                        objected = Reading::Unclear { why: why.into() };
+                        reading = &objected;
+                    }
+                }
+            }
             if c.removed || *reading == Reading::None {
                 continue;
             }

@@ -126,6 +126,10 @@ pub struct ReadingRules {
     pub manager_roles: WordSet,
     /// A project lead's role ("project lead", "group owner" …): counts only for lead checks.
     pub lead_roles: WordSet,
+    /// Objections and calls to wait that name no statement ("Wait.", "I have concerns.",
+    /// "She left the team."): anywhere in the author's words, not negated, they make every
+    /// statement of the comment doubtful, so a later one cancels the author's earlier `yes`.
+    pub objections: WordSet,
     /// Courtesy that may stand beside a form ("thanks", 👍, "no objections" …).
     pub courtesy: WordSet,
     /// Idioms in which a negation or a condition does not qualify anything ("no problem",
@@ -331,14 +335,14 @@ pub enum SetAside {
     Quoted,
 }
 
-/// A comment read for every [`Statement`].
+/// A comment read for every [`Statement`], and the objection it raises, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Readings([Reading; 7]);
+pub struct Readings([Reading; 7], Option<String>);
 
 impl Readings {
     /// Nothing said (a removed comment).
     pub fn none() -> Readings {
-        Readings(std::array::from_fn(|_| Reading::None))
+        Readings(std::array::from_fn(|_| Reading::None), None)
     }
 
     /// The reading for one statement.
@@ -349,6 +353,15 @@ impl Readings {
     /// Whether the comment says anything about any statement.
     pub fn any(&self) -> bool {
         self.0.iter().any(|r| *r != Reading::None)
+    }
+
+    /// Why the comment casts doubt on what its author said before, when it raises an
+    /// objection or asks to wait without naming a statement ("Wait.", "I have concerns.",
+    /// `[reading] objections`): fit to post. A `yes` of the same comment is already
+    /// `unclear` for it; an earlier `yes` of its author is cancelled by it
+    /// ([`crate::approvals`]).
+    pub fn objection(&self) -> Option<&str> {
+        self.1.as_deref()
     }
 }
 
@@ -1310,6 +1323,23 @@ impl<'r> Reader<'r> {
                 *r = Reading::None;
             }
         }
+        // "Wait.", "I have concerns.", "She left the team.": an objection or a call to wait
+        // that names no statement casts doubt on a `yes` in the same comment, and on its
+        // author's earlier `yes` (kept beside the readings for `approvals::role`).
+        let objection = self.objection(&sentences).map(|cue| {
+            format!(
+                "it raises an objection or asks to wait (\"{}\") without saying what becomes of it",
+                crate::remarkup_out::inert(&cue)
+            )
+        });
+        if let Some(why) = &objection {
+            for r in readings
+                .iter_mut()
+                .filter(|r| matches!(r, Reading::Yes { .. }))
+            {
+                *r = Reading::unclear(why.clone());
+            }
+        }
         // A signature ("-- mboss") is how mail passed on ends: whose words are these?
         if readings.iter().any(|r| matches!(r, Reading::Yes { .. })) {
             let talk = |x: &str| {
@@ -1330,7 +1360,36 @@ impl<'r> Reader<'r> {
                 }
             }
         }
-        Readings(readings)
+        Readings(readings, objection)
+    }
+
+    /// The first objection in the author's words (`[reading] objections`) that no negation
+    /// right before it turns around ("not blocking", "don't worry") and no benign idiom holds
+    /// ("no concerns", "sorry for the wait").
+    fn objection(&self, sentences: &[Sentence<'_>]) -> Option<String> {
+        let rd = &self.phrases.reading;
+        for s in sentences {
+            let toks = &s.toks;
+            for i in 0..toks.len() {
+                if s.benign[i] {
+                    continue;
+                }
+                let Some(n) = rd.objections.match_at(toks, i) else {
+                    continue;
+                };
+                let negated = i > 0 && {
+                    let before = &toks[i - 1];
+                    before.kind == TokKind::Word
+                        && (rd.negations.contains_word(&before.text)
+                            || before.text.ends_with("n't")
+                            || before.text == "without")
+                };
+                if !negated {
+                    return Some(s.text[toks[i].span.start..toks[i + n - 1].span.end].to_string());
+                }
+            }
+        }
+        None
     }
 
     /// Where a comment speaks of `st` outside its author's plain words, which never make a
