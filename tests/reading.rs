@@ -636,6 +636,12 @@ fn table() -> Vec<Row> {
         ("mixed", A, "Approved, can't wait to have you on board!", "yes"),
         ("none", A, "I have concerns.", "none"),
         ("none", A, "Wait.", "none"),
+        // Who did it, after a confirmation's form (other than "signed by", which names whom
+        // it is about), and work not done yet.
+        ("confirmation", EXEC, "Executive sign-off: given by the CTO.", "unclear"),
+        ("confirmation", L3, "L3 verified by jsmith.", "unclear"),
+        ("confirmation", NDA, "NDA confirmed by legal.", "yes"),
+        ("confirmation", RES, "Research collaboration confirmed; paperwork in progress.", "unclear"),
         // Mail passed on: a quoted header, a signature.
         ("relay", A, "On Mon, Nov 2, 2026, Morgan Boss wrote:\nApproved.", "unclear"),
         ("relay", A, "Morgan wrote: Approved.", "unclear"),

@@ -1678,15 +1678,15 @@ impl<'r> Reader<'r> {
             } else {
                 None
             };
-            // "SRE meeting: approved with changes", "NDA confirmed via email": what follows
-            // right after it qualifies it ("for" and "by" name someone, read above; "as
-            // discussed" adds nothing).
+            // "SRE meeting: approved with changes", "NDA confirmed via email", "Executive
+            // sign-off: given by the CTO": what follows right after it qualifies it, or says
+            // who did it ("for" names whom it is about, read above, as does "signed by";
+            // "as discussed" and "by me" add nothing).
             let qualified = after.is_none()
                 && s.toks.get(end).is_some_and(|x| {
                     x.kind == TokKind::Word
                         && rd.modifiers.contains_word(&x.text)
                         && !x.is_word("for")
-                        && !x.is_word("by")
                 })
                 && rd.generic.match_at(&s.toks, end).is_none();
             self.reach_from(&s.toks, end, &mut reach);
