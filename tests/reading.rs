@@ -642,6 +642,11 @@ fn table() -> Vec<Row> {
         ("confirmation", L3, "L3 verified by jsmith.", "unclear"),
         ("confirmation", NDA, "NDA confirmed by legal.", "yes"),
         ("confirmation", RES, "Research collaboration confirmed; paperwork in progress.", "unclear"),
+        // An unticked box anywhere in the comment leaves something out.
+        ("markup", A, "- [x] Approved\n- [ ] Sudo", "unclear"),
+        ("markup", NDA, "- [x] NDA on file\n- [ ] L3", "unclear"),
+        ("markup", A, "- [x] Approved\n- [x] Sudo", "yes"),
+        ("markup", NDA, "- [x] NDA on file", "yes"),
         // Mail passed on: a quoted header, a signature.
         ("relay", A, "On Mon, Nov 2, 2026, Morgan Boss wrote:\nApproved.", "unclear"),
         ("relay", A, "Morgan wrote: Approved.", "unclear"),

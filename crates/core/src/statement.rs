@@ -1332,7 +1332,15 @@ impl<'r> Reader<'r> {
                 crate::remarkup_out::inert(&cue)
             )
         });
-        if let Some(why) = &objection {
+        // "- [x] Approved\n- [ ] Sudo": an unticked box in the same comment leaves something
+        // out, and the bot cannot tell what.
+        let unticked = sentences
+            .iter()
+            .any(|s| s.text.contains("[ ]") || s.text.contains("[]"))
+            .then(|| {
+                "an unticked checkbox in the same comment may leave part of it out".to_string()
+            });
+        if let Some(why) = objection.as_ref().or(unticked.as_ref()) {
             for r in readings
                 .iter_mut()
                 .filter(|r| matches!(r, Reading::Yes { .. }))
