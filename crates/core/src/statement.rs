@@ -1334,12 +1334,9 @@ impl<'r> Reader<'r> {
         });
         // "- [x] Approved\n- [ ] Sudo": an unticked box in the same comment leaves something
         // out, and the bot cannot tell what.
-        let unticked = sentences
-            .iter()
-            .any(|s| s.text.contains("[ ]") || s.text.contains("[]"))
-            .then(|| {
-                "an unticked checkbox in the same comment may leave part of it out".to_string()
-            });
+        let unticked = sentences.iter().any(|s| unticked_box(s.text)).then(|| {
+            "an unticked checkbox in the same comment may leave part of it out".to_string()
+        });
         if let Some(why) = objection.as_ref().or(unticked.as_ref()) {
             for r in readings
                 .iter_mut()
@@ -1633,9 +1630,6 @@ impl<'r> Reader<'r> {
                     let groups_only = only_groups(s, 0..i - 1);
                     // "+1: approved": an approval form before it.
                     let after_form = out.last().is_some_and(|h| h.covered.end + 1 >= i);
-                    let generic = [&rd.generic, &rd.generic_scopes]
-                        .iter()
-                        .any(|set| set.match_at(&s.toks, 0) == Some(i - 1));
                     // "As lead: approved."
                     let as_role = s.toks[0].is_word("as")
                         && self
@@ -1647,11 +1641,10 @@ impl<'r> Reader<'r> {
                             hit.capacity = Capacity::with(hit.capacity, c);
                         }
                     } else if hit.err.is_none()
-                        && rd.lead_ins.match_at(&s.toks, 0).is_none()
+                        && !self.names_nobody_before(&s.toks, i - 1)
                         && !s.toks[0].is_word("for")
                         && !groups_only
                         && !after_form
-                        && !generic
                     {
                         // "@mboss: approved", "mboss: approved", "Manager (mboss):
                         // approved": a person, a role with more, or any other words before
@@ -1780,12 +1773,7 @@ impl<'r> Reader<'r> {
             if colon == 0 || toks[..colon].iter().any(|x| x.text == "\n") {
                 return None;
             }
-            let whole = |set: &WordSet| set.match_at(toks, 0) == Some(colon);
-            if whole(&rd.labels)
-                || whole(&rd.generic)
-                || whole(&rd.generic_scopes)
-                || rd.lead_ins.match_at(toks, 0).is_some()
-            {
+            if rd.labels.match_at(toks, 0) == Some(colon) || self.names_nobody_before(toks, colon) {
                 return None;
             }
             return Some(s.text[toks[0].span.start..toks[colon - 1].span.end].to_string());
@@ -1798,6 +1786,17 @@ impl<'r> Reader<'r> {
             return None;
         }
         Some(s.text[toks[1].span.start..toks[sep - 1].span.end].to_string())
+    }
+
+    /// Whether the words before the colon at token `colon` (the sentence's start) name
+    /// nobody: a lead-in starts them ("Hi Bob:", "Thanks:") or they are a generic phrase
+    /// ("From my side:"). Labels are each caller's own matter.
+    fn names_nobody_before(&self, toks: &[Tok], colon: usize) -> bool {
+        let rd = &self.phrases.reading;
+        rd.lead_ins.match_at(toks, 0).is_some()
+            || [&rd.generic, &rd.generic_scopes]
+                .iter()
+                .any(|set| set.match_at(toks, 0) == Some(colon))
     }
 
     /// Whether a word alone in parentheses after a statement ("Approved (mboss)", "NDA on
@@ -2209,7 +2208,7 @@ impl<'r> Reader<'r> {
         if opens_single_quote(s.text) {
             return Verdict::Doubt("part of it is in single quotes".into());
         }
-        if s.text.contains("[ ]") || s.text.contains("[]") {
+        if unticked_box(s.text) {
             return Verdict::Doubt("it is an unticked checkbox".into());
         }
         // An emoji that is not courtesy changes the tone ("Approved 🙃", "Approved 🤔").
@@ -2473,6 +2472,11 @@ fn plain_name(st: Statement) -> &'static str {
         Statement::ExecutiveSignoff => "executive sign-off",
         Statement::ResearchConfirmed => "research confirmation",
     }
+}
+
+/// Whether a text holds an unticked checkbox ("[ ]", "[]").
+fn unticked_box(text: &str) -> bool {
+    text.contains("[ ]") || text.contains("[]")
 }
 
 /// Whether the tokens in `range` of a sentence are only groups and the words joining them
