@@ -1068,6 +1068,35 @@ fn table() -> Vec<Row> {
         ("mixed", A, "SRE meeting: approved.", "none"),
         ("mixed", A, "The SRE meeting approved this.", "none"),
         ("delegation", A, "Meeting decided: approved.", "unclear"),
+        // An approval dated in the past reports one; "automatically" is no decision.
+        ("relay", A, "Approved last year for the same access.", "unclear"),
+        ("relay", A, "Approved 2 weeks ago.", "unclear"),
+        ("relay", A, "Approved a while ago.", "unclear"),
+        ("relay", A, "Approved back in March.", "unclear"),
+        ("relay", A, "Approved automatically.", "unclear"),
+        ("plain", A, "Approved retroactively.", "yes"),
+        // The approver says they may no longer be the manager.
+        ("mixed", A, "Approved. She is no longer on my team.", "unclear"),
+        ("mixed", A, "Approved, though she now has a new manager.", "unclear"),
+        ("mixed", A, "Approved. He doesn't report to me any more.", "unclear"),
+        ("mixed", A, "Approved. She switched teams last month.", "unclear"),
+        ("plain", A, "Approved. She just joined my team.", "yes"),
+        ("plain", A, "Approved. She reports to me.", "yes"),
+        // A lone negation after a joining word takes the approval back.
+        ("withdrawn", A, "Approved. Or not.", "no"),
+        ("withdrawn", A, "Approved. And not.", "no"),
+        ("withdrawn", A, "Approved. But not really.", "no"),
+        ("negated", A, "Approved, or not.", "unclear"),
+        ("hedged", A, "Approved. Or maybe not.", "unclear"),
+        ("hedged", NDA, "NDA on file — pretty sure.", "unclear"),
+        ("hedged", A, "Approved, fairly certain that's the right team.", "unclear"),
+        ("hedged", L3, "L3 verified, last I checked.", "unclear"),
+        ("confirmation", NDA, "NDA on file (via her employer).", "unclear"),
+        ("confirmation", NDA, "NDA on file with her employer.", "unclear"),
+        ("confirmation", RES, "Research collaboration confirmed (expired).", "unclear"),
+        ("confirmation", L3, "L3 verified; it expired in June.", "unclear"),
+        ("confirmation", NDA, "NDA on file! 🎉", "yes"),
+        ("confirmation", L3, "L3 verified manually.", "yes"),
     ]
 }
 
