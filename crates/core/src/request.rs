@@ -734,6 +734,16 @@ impl Parser {
         let mut parts: Vec<Part<'_>> = Vec::with_capacity(lines.len());
         let mut subject: Option<&str> = None;
         let mut quoted_key = false;
+        // Fields whose label stands only inside code or a quote, where no field is read: a
+        // missing field's problem says so ("the whole form pasted in a code block").
+        let mut unread: Vec<(Field, Unread)> = Vec::new();
+        let mut note_unread = |parser: &Self, text: &str, place: Unread| {
+            if let Some((field, _)) = parser.label_of(text) {
+                if !unread.iter().any(|(f, _)| *f == field) {
+                    unread.push((field, place));
+                }
+            }
+        };
 
         for line in &lines {
             match line.kind {
@@ -764,6 +774,8 @@ impl Parser {
                     {
                         parts.push((line.text, line.start));
                         cur.parts.end = parts.len();
+                    } else {
+                        note_unread(self, line.text, Unread::Code);
                     }
                 }
                 Kind::Secret => {}
@@ -771,6 +783,7 @@ impl Parser {
                     if line.text.split_whitespace().any(keys::looks_like_key_type) {
                         quoted_key = true;
                     }
+                    note_unread(self, line.text, Unread::Quote);
                 }
                 Kind::Fence => {
                     // A fence ends the running field: what follows the block is not its value.
@@ -793,7 +806,7 @@ impl Parser {
             &mut out,
         );
         fill_from_title(&self.form, title, subject, &mut out);
-        require_fields(&mut out);
+        require_fields(&mut out, &unread);
         out
     }
 
@@ -1294,45 +1307,76 @@ fn fill_from_title(form: &FormRules, title: &str, subject: Option<&str>, out: &m
 pub(crate) const MISSING_SHELL_USER: &str =
     "no shell username was given (Preferred shell username: …)";
 
-/// Adds a problem for each required field that is missing and has no problem yet.
-fn require_fields(out: &mut Parsed) {
+/// Where a label stood that the parser does not read fields from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unread {
+    /// A code block, an indented block or a `%%%` literal.
+    Code,
+    /// A quote (`> …`).
+    Quote,
+}
+
+/// Adds a problem for each required field that is missing and has no problem yet; when the
+/// field's label stood only inside code or a quote (`unread`), the problem says so.
+fn require_fields(out: &mut Parsed, unread: &[(Field, Unread)]) {
     let r = &out.request;
-    let missing: Vec<(&str, &str)> = [
+    let missing: Vec<(Field, &str, &str)> = [
         (
             r.full_name.is_none(),
+            Field::FullName,
             "full_name",
             "no full name was given (Full name: …)",
         ),
         (
             r.wikitech_user.is_none(),
+            Field::WikitechUser,
             "wikitech_user",
             "no Wikitech username was given (Wikitech username: …)",
         ),
-        (r.shell_user.is_none(), "shell_user", MISSING_SHELL_USER),
+        (
+            r.shell_user.is_none(),
+            Field::ShellUser,
+            "shell_user",
+            MISSING_SHELL_USER,
+        ),
         (
             r.email.is_none(),
+            Field::Email,
             "email",
             "no email address was given (Email address: …)",
         ),
         (
             r.groups.is_empty(),
+            Field::Groups,
             "groups",
             "no group was requested (Requested group membership: …)",
         ),
         (
             r.reason.is_none(),
+            Field::Reason,
             "reason",
             "no reason for access was given (Reason for access: …)",
         ),
     ]
     .into_iter()
-    .filter(|(m, field, _)| *m && !out.problems.iter().any(|p| p.field == *field))
-    .map(|(_, f, msg)| (f, msg))
+    .filter(|(m, _, name, _)| *m && !out.problems.iter().any(|p| p.field == *name))
+    .map(|(_, f, name, msg)| (f, name, msg))
     .collect();
-    for (field, message) in missing {
+    for (field, name, message) in missing {
+        let message = match unread.iter().find(|(f, _)| *f == field) {
+            Some((_, Unread::Code)) => format!(
+                "{message}: its label is inside a code block, where fields are not read; \
+                 write the form's fields as plain text"
+            ),
+            Some((_, Unread::Quote)) => format!(
+                "{message}: its label is inside a quote (> …), which does not count; \
+                 write the form's fields as plain text"
+            ),
+            None => message.to_string(),
+        };
         out.problems.push(Problem {
-            field: field.into(),
-            message: message.into(),
+            field: name.into(),
+            message,
             span: 0..0,
         });
     }
@@ -1717,6 +1761,44 @@ mod tests {
         let r = p.parse("", "Phabricator username: n/a\n");
         assert_eq!(r.request.phabricator_user, None);
         assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
+    }
+
+    /// A form pasted inside a code block or a quote is not read, and the missing fields'
+    /// problems say where their labels are; a field given in plain text too gets no such
+    /// word, nor does a label in code when the field is given.
+    #[test]
+    fn a_label_only_in_code_or_a_quote_is_named_in_the_missing_fields_problem() {
+        let p = Parser::new(&labels());
+        let r = p.parse(
+            "",
+            "```\nFull name: Pat Kim\nEmail address: pkim@example.org\n```\n\n    Reason for access: x\n\n> Wikitech username: Pat Kim\n\nEmail address: pkim@example.org\n",
+        );
+        let message = |field: &str| {
+            r.problems
+                .iter()
+                .find(|p| p.field == field)
+                .map(|p| p.message.clone())
+                .unwrap_or_default()
+        };
+        assert!(message("full_name").starts_with("no full name was given"));
+        assert!(
+            message("full_name").contains("inside a code block"),
+            "{:?}",
+            r.problems
+        );
+        assert!(
+            message("reason").contains("inside a code block"),
+            "{:?}",
+            r.problems
+        );
+        assert!(
+            message("wikitech_user").contains("inside a quote"),
+            "{:?}",
+            r.problems
+        );
+        assert_eq!(r.request.email.as_deref(), Some("pkim@example.org"));
+        assert_eq!(message("email"), "");
+        assert!(!message("groups").contains("inside"), "{:?}", r.problems);
     }
 
     #[test]

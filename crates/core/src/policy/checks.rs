@@ -238,7 +238,7 @@ impl<'a> Ctx<'a> {
         for (field, label, absent) in fields {
             let mut found = self.problems(field);
             if ldap_only && field == "shell_user" {
-                found.retain(|p| p != crate::request::MISSING_SHELL_USER);
+                found.retain(|p| !p.starts_with(crate::request::MISSING_SHELL_USER));
             }
             if found.is_empty() {
                 if absent {
