@@ -644,7 +644,13 @@ impl Parser {
                 continue;
             };
             for alias in aliases {
-                map.entry(normalize_label(alias)).or_insert(field);
+                let label = normalize_label(alias);
+                // "Shell user name" is written as often as "Shell username".
+                if label.contains("username") {
+                    map.entry(label.replace("username", "user name"))
+                        .or_insert(field);
+                }
+                map.entry(label).or_insert(field);
             }
         }
         let longest = map.keys().map(String::len).max().unwrap_or(0);
@@ -1761,6 +1767,50 @@ mod tests {
         let r = p.parse("", "Phabricator username: n/a\n");
         assert_eq!(r.request.phabricator_user, None);
         assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
+    }
+
+    /// The label variants requesters write: other words for a field, "user name" for
+    /// "username", punctuation between words.
+    #[test]
+    fn common_label_variants_are_read() {
+        let p = Parser::new(&labels());
+        let r = p.parse(
+            "",
+            "Legal name: Pat Kim\nWikitech/LDAP username: Pat Kim\nShell user name: pkim\n\
+             Work email: pkim@example.org\nGroups requested: analytics-users\n\
+             Business justification: dashboards\nLine manager: @mboss\nAccess end date: 2027-01-31\n",
+        );
+        let fields: Vec<&str> = r.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["ssh_key"], "{r:?}");
+        assert_eq!(r.request.full_name.as_deref(), Some("Pat Kim"));
+        assert_eq!(r.request.wikitech_user.as_deref(), Some("Pat Kim"));
+        assert_eq!(
+            r.request.shell_user.as_ref().map(|u| u.as_str()),
+            Some("pkim")
+        );
+        assert_eq!(r.request.email.as_deref(), Some("pkim@example.org"));
+        assert_eq!(r.request.groups, vec!["analytics-users".to_string()]);
+        assert_eq!(r.request.reason.as_deref(), Some("dashboards"));
+        assert_eq!(
+            r.request.manager.as_ref().map(|u| u.as_str()),
+            Some("mboss")
+        );
+        assert!(r.request.expiry_date.is_some());
+        for label in [
+            "Preferred shell user name",
+            "UNIX shell username",
+            "SSH username",
+        ] {
+            let r = p.parse("", &format!("{label}: pkim\n"));
+            assert_eq!(
+                r.request.shell_user.as_ref().map(|u| u.as_str()),
+                Some("pkim"),
+                "{label}"
+            );
+        }
+        // A word that names no field stays prose.
+        let r = p.parse("", "Username: pkim\n");
+        assert_eq!(r.request.shell_user, None);
     }
 
     /// A form pasted inside a code block or a quote is not read, and the missing fields'
