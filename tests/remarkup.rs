@@ -552,7 +552,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
     - [x] `one-user`: one user per task
     - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
-    - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, ready, code, _[zwsp]_u_[zwsp]_, manager-approval, approved, by (known groups are listed in rules/groups.toml)
+    - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, manager-approval (known groups are listed in rules/groups.toml)
     - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
     - [x] `key-fresh`: the key is not used by anyone else
     - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)
@@ -570,7 +570,7 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
     - [x] `one-user`: one user per task
     - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
-    - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, ready, code, _[zwsp]_u_[zwsp]_, manager-approval, approved, by (known groups are listed in rules/groups.toml)
+    - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, manager-approval (known groups are listed in rules/groups.toml)
     - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
     - [x] `key-fresh`: the key is not used by anyone else
     - [ ] `key-channel` (//clinic-duty//): cannot be checked until it is known whom this request is for (see `subject`)

@@ -1193,7 +1193,8 @@ fn group_parts(parts: &[Part<'_>]) -> String {
             .iter()
             .any(|m| trimmed.starts_with(m));
         if is_item || (!took_line && !trimmed.is_empty()) {
-            text.push(' ');
+            // One line per item: a note after a dash ends only its own line's groups.
+            text.push('\n');
             text.push_str(strip_list_marker(t));
             took_line = true;
         } else if !trimmed.is_empty() || took_line {
@@ -1204,23 +1205,41 @@ fn group_parts(parts: &[Part<'_>]) -> String {
 }
 
 /// Splits group text into lowercase names; `true` marks a token that is no group name.
+///
+/// On each line, what follows a group and a spaced dash or a colon is a note about it, not
+/// more groups ("analytics-privatedata-users - access to private data", "deployment: for
+/// scap"), as what stands in parentheses is. A sudo group named in such a note is still
+/// caught, as anywhere in the description (`known-groups`).
 fn groups_of(text: &str) -> Vec<(String, bool)> {
     let text = drop_parens(text);
     let mut out = Vec::new();
-    for raw in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|' | '&' | '+')) {
-        let t = raw
-            .trim_matches(|c: char| {
-                matches!(c, '`' | '*' | '"' | '\'' | '.' | ':' | '#' | '[' | ']')
-            })
-            .to_lowercase();
-        if t.is_empty() || t == "and" || t == "or" || t == "-" {
-            continue;
+    for line in text.lines() {
+        let mut on_line = 0usize;
+        for raw in
+            line.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|' | '&' | '+'))
+        {
+            if on_line > 0 && matches!(raw, "-" | "--" | "\u{2013}" | "\u{2014}") {
+                break;
+            }
+            let t = raw
+                .trim_matches(|c: char| {
+                    matches!(c, '`' | '*' | '"' | '\'' | '.' | ':' | '#' | '[' | ']')
+                })
+                .to_lowercase();
+            if t.is_empty() || t == "and" || t == "or" || t == "-" {
+                continue;
+            }
+            let ok = t.len() <= 64
+                && t.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+                });
+            let note_follows = ok && raw.trim_end_matches(['`', '*', '"', '\'']).ends_with(':');
+            out.push((t, !ok));
+            on_line += 1;
+            if note_follows {
+                break;
+            }
         }
-        let ok = t.len() <= 64
-            && t.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
-            });
-        out.push((t, !ok));
     }
     out
 }
@@ -1699,6 +1718,22 @@ mod tests {
         assert_eq!(
             groups_of("wiki@admins"),
             [("wiki@admins".to_string(), true)]
+        );
+        // A note after a spaced dash or a colon is no group, on its own line only.
+        let names = |t: &str| -> Vec<String> { groups_of(t).into_iter().map(|g| g.0).collect() };
+        assert_eq!(
+            names("analytics-privatedata-users - access to private data"),
+            ["analytics-privatedata-users"]
+        );
+        assert_eq!(
+            names("deployment: for scap\nanalytics-users \u{2014} dashboards"),
+            ["deployment", "analytics-users"]
+        );
+        assert_eq!(names("**deployment**: for scap"), ["deployment"]);
+        // A dash or a word that is no group before any group is not a note's start.
+        assert_eq!(
+            names("- deployment, analytics-users"),
+            ["deployment", "analytics-users"]
         );
     }
 
