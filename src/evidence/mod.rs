@@ -990,6 +990,7 @@ impl EvidenceSource {
             key_changed_at,
             groups_changed_at,
             change_changed_at: changes.change_changed_at,
+            expiry_extended_at: changes.expiry_extended_at,
             described_at: changes.edited_at,
             tagged_at: timeline.tagged_at,
             subject_staff,

@@ -83,6 +83,7 @@ pub fn ready() -> Facts {
         key_changed_at: None,
         groups_changed_at: None,
         change_changed_at: None,
+        expiry_extended_at: None,
         described_at: None,
         tagged_at: Some(at("2026-11-02T09:00:00Z")),
         subject_staff: true,

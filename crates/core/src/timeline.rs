@@ -266,6 +266,7 @@ impl Timeline {
         let mut out = DescriptionChanges::default();
         let mut prev: Option<(Option<String>, Vec<String>)> = None;
         let mut prev_change: Option<Option<crate::request::PrivilegeChange>> = None;
+        let mut prev_expiry: Option<Option<chrono::NaiveDate>> = None;
         // Each key identity's first version, looked up for the last version's key at the end.
         let mut first: Vec<(String, Moment)> = Vec::new();
         for v in &self.descriptions {
@@ -304,6 +305,15 @@ impl Timeline {
                 out.change_changed_at = Some(moment);
             }
             prev_change = Some(change);
+            // An expiry moved later or removed asks for more than was approved; an earlier
+            // one asks for less.
+            let expiry = parsed.request.expiry_date;
+            if let Some(Some(before)) = prev_expiry {
+                if expiry.is_none_or(|e| e > before) {
+                    out.expiry_extended_at = Some(moment);
+                }
+            }
+            prev_expiry = Some(expiry);
             if self.descriptions.len() > 1 {
                 out.edited_at = Some(moment);
             }
@@ -436,6 +446,8 @@ pub struct DescriptionChanges {
     /// The last time a description edit changed a group privilege change (its group, the
     /// change or the impact).
     pub change_changed_at: Option<Moment>,
+    /// The last time a description edit moved the expiry date later or removed it.
+    pub expiry_extended_at: Option<Moment>,
     /// The newest description edit, whatever it changed (`None`: never edited).
     pub edited_at: Option<Moment>,
     /// The identity (`key_identity`) of the newest version's key, if it has one: the glue
@@ -551,7 +563,47 @@ mod tests {
             .filter(|g| !g.is_empty())
             .map(String::from)
             .collect();
+        p.request.expiry_date = lines.next().and_then(|d| d.parse().ok());
         p
+    }
+
+    /// Only an expiry moved later or removed is an extension; one moved earlier, or one added
+    /// where there was none, asks for less.
+    #[test]
+    fn description_changes_date_expiry_extensions() {
+        let changes = |dates: &[&str]| {
+            let tl = Timeline {
+                descriptions: dates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        version(
+                            i as u64 + 1,
+                            100 * (i as i64 + 1),
+                            "PHID-USER-req",
+                            &format!("k\ng\n{d}"),
+                        )
+                    })
+                    .collect(),
+                ..Timeline::default()
+            };
+            tl.description_changes(fake_parse)
+                .expiry_extended_at
+                .map(|m| m.at.timestamp())
+        };
+        assert_eq!(changes(&["2027-03-01", "2027-10-01"]), Some(200));
+        assert_eq!(changes(&["2027-03-01", ""]), Some(200));
+        assert_eq!(
+            changes(&["2027-03-01", "2027-10-01", "2027-01-01"]),
+            Some(200)
+        );
+        assert_eq!(changes(&["2027-06-30", "2027-03-01"]), None);
+        assert_eq!(changes(&["", "2027-03-01"]), None);
+        assert_eq!(
+            changes(&["2027-03-01", "2027-03-01", "2027-03-02"]),
+            Some(300)
+        );
+        assert_eq!(changes(&["2027-03-01"]), None);
     }
 
     #[test]

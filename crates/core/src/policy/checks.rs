@@ -1924,6 +1924,7 @@ impl<'a> Ctx<'a> {
             f.key_changed_at,
             f.groups_changed_at,
             f.change_changed_at,
+            f.expiry_extended_at,
             f.described_at,
         ]
         .into_iter()

@@ -289,6 +289,9 @@ pub struct Facts {
     /// When a group privilege change (its group, change or impact) last changed (description
     /// edit), if it did: approvals before it are stale.
     pub change_changed_at: Option<Moment>,
+    /// When a description edit last moved the expiry date later or removed it, if one did:
+    /// approvals before it approved less time, so they are stale.
+    pub expiry_extended_at: Option<Moment>,
     /// The newest description edit, if the description was ever edited: the request cannot
     /// have been complete before it.
     pub described_at: Option<Moment>,
