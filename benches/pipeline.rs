@@ -124,6 +124,7 @@ fn facts_with(
         },
         parsed,
         existing_user: false,
+        shell_user_taken: false,
         comments,
         key_changed_at: None,
         groups_changed_at: None,

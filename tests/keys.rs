@@ -240,6 +240,25 @@ fn key_index_reads_data_yaml_and_known_keys() {
     assert!(index.has_shell_user(&user("nokeys")));
     assert!(!index.has_shell_user(&user("formeruser")), "ensure: absent");
     assert!(!index.has_shell_user(&user("jdoe")));
+
+    // Whose account a shell user is: the entry's email or realname must be the request's.
+    let anna = index
+        .shell_user(&user("aotto"))
+        .expect("aotto is in data.yaml");
+    assert!(anna.is(Some("Anna Otto"), None));
+    assert!(anna.is(Some("  anna   OTTO "), Some("other@example.org")));
+    assert!(anna.is(Some("Someone Else"), Some("AOtto@Wikimedia.org")));
+    assert!(!anna.is(Some("Andrew Otto"), Some("aotto@example.org")));
+    assert!(!anna.is(None, None));
+    assert!(index.shell_user(&user("formeruser")).is_none());
+    // An entry without realname and email is nobody's, as far as the bot can tell.
+    let bare = keys::ShellHolder::default();
+    assert!(!bare.is(Some("Anna Otto"), Some("aotto@wikimedia.org")));
+    assert!(!keys::ShellHolder {
+        realname: Some(" ".into()),
+        email: None
+    }
+    .is(Some(" "), None));
 }
 
 #[test]

@@ -1095,3 +1095,165 @@ async fn granted_requests_are_not_read_again_until_their_expiry_is_due() {
         .collect();
     assert_eq!(kinds, ["reminder"]);
 }
+
+/// A preferred shell username that data.yaml already holds for someone else is not the
+/// requester's existing account (which would need no key, and whose groups the grant would
+/// extend): `request-complete` fails and the request is never ready. The same name asked for
+/// by its holder (realname and email as data.yaml has them) is the existing account: ready
+/// without a new key.
+#[tokio::test]
+async fn a_shell_name_data_yaml_holds_for_someone_else_is_not_the_requesters_account() {
+    let w = World::from_scenario(SHELL_NAME_TAKEN).await;
+    let data = w.dir.path().join("data.yaml");
+    std::fs::copy(root().join("tests/fixtures/grant/data.yaml"), &data).unwrap();
+    let rules = common::rules_dir(|p| {
+        p.replace(
+            "data_yaml = \"\"",
+            &format!("data_yaml = {:?}", data.display().to_string()),
+        )
+    });
+    for now in ["2026-11-02T12:00:00Z", "2026-11-06T12:00:00Z"] {
+        w.set_now(now);
+        let (code, _, err) = w.run_cli_rules(rules.path(), now, &["run", "--once"]).await;
+        assert_eq!(code, 0, "{err}");
+    }
+    let store = Store::open_read_only(&w.db()).await.unwrap();
+    for (task, want) in [(801, Verdict::Blocked), (802, Verdict::Ready)] {
+        let row = store.task(TaskId::new(task)).await.unwrap().unwrap();
+        assert_eq!(
+            row.verdict,
+            want,
+            "T{task}: {}",
+            w.comments(task).join("\n")
+        );
+    }
+    store.close().await;
+    let last = w.comments(801).pop().unwrap();
+    assert!(
+        last.contains("the shell username kolsen is already in data.yaml for someone else"),
+        "{last}"
+    );
+    assert!(
+        !last.contains("Karin"),
+        "data.yaml's realname is not echoed: {last}"
+    );
+}
+
+const SHELL_NAME_TAKEN: &str = r#"now = "2026-11-02T12:00:00Z"
+
+[[users]]
+username = "accessbot"
+real_name = "Access Bot"
+bot = true
+token = "api-forgeryaccessbot000000000000"
+
+[[users]]
+username = "jdoe"
+real_name = "Jane Doe"
+
+[[users]]
+username = "asmith"
+real_name = "Alex Smith"
+
+[[users]]
+username = "mboss"
+real_name = "Morgan Boss"
+
+[[users]]
+username = "aotto"
+real_name = "Andrew Otto"
+
+[[users]]
+username = "svc-lead"
+real_name = "Sam Service"
+
+[[users]]
+username = "sre-kim"
+real_name = "Kim SRE"
+
+[[users]]
+username = "legalteam"
+real_name = "Legal Team"
+
+[[users]]
+username = "clinicduty"
+real_name = "Clinic Duty"
+
+[[users]]
+username = "kolsen"
+real_name = "Karin Olsen"
+
+[[users]]
+username = "bkeller"
+real_name = "Bea Keller"
+
+[[projects]]
+name = "SRE-Access-Requests"
+members = ["sre-kim", "clinicduty"]
+
+[[projects]]
+name = "WMF-Staff"
+members = ["jdoe", "asmith", "kolsen", "bkeller", "mboss", "aotto", "svc-lead", "sre-kim", "clinicduty"]
+
+[[projects]]
+name = "WMF-NDA"
+members = []
+
+[[legalpad]]
+monogram = "L3"
+title = "Acknowledgement of Wikimedia Server Access Responsibilities"
+signers = ["asmith", "jdoe", "kolsen"]
+editors = ["accessbot"]
+
+[[tasks]]
+id = 801
+author = "jdoe"
+at = "2026-11-02T09:00:00Z"
+title = "Requesting access to analytics-users"
+projects = ["SRE-Access-Requests"]
+description = """
+**Full name**: Jane Doe
+**Wikitech username**: Jane Doe
+**Preferred shell username**: kolsen
+**Email address**: jdoe@example.org
+**Requested group membership**: analytics-users
+**Reason for access**: Dashboards of editor retention.
+**Manager / sponsor**: @mboss
+"""
+
+[[tasks.events]]
+at = "2026-11-02T10:00:00Z"
+author = "mboss"
+comment = "Approved."
+
+[[tasks.events]]
+at = "2026-11-02T10:30:00Z"
+author = "aotto"
+comment = "Approved."
+
+[[tasks]]
+id = 802
+author = "kolsen"
+at = "2026-11-02T09:00:00Z"
+title = "Requesting access to analytics-users"
+projects = ["SRE-Access-Requests"]
+description = """
+**Full name**: Karin Olsen
+**Wikitech username**: Karin Olsen
+**Preferred shell username**: kolsen
+**Email address**: kolsen@example.org
+**Requested group membership**: analytics-users
+**Reason for access**: Dashboards of editor retention.
+**Manager / sponsor**: @mboss
+"""
+
+[[tasks.events]]
+at = "2026-11-02T10:00:00Z"
+author = "mboss"
+comment = "Approved."
+
+[[tasks.events]]
+at = "2026-11-02T10:30:00Z"
+author = "aotto"
+comment = "Approved."
+"#;

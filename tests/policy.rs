@@ -1194,6 +1194,30 @@ fn cases() -> Vec<Case> {
             says: "all fields are present",
         },
         Case {
+            name: "a shell name data.yaml holds for someone else is refused",
+            edit: |f, _, _| {
+                f.parsed.request.shell_user = Some("aotto".parse().expect("valid"));
+                f.shell_user_taken = true;
+            },
+            verdict: Verdict::Blocked,
+            check: "request-complete",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the shell username aotto is already in data.yaml for someone else",
+        },
+        Case {
+            name: "a reserved name data.yaml holds for someone else is refused twice over",
+            edit: |f, _, _| {
+                f.parsed.request.shell_user = Some("backup".parse().expect("valid"));
+                f.shell_user_taken = true;
+            },
+            verdict: Verdict::Blocked,
+            check: "request-complete",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "reserved",
+        },
+        Case {
             name: "the reserved list comes from the rules",
             edit: |f, r, _| {
                 f.parsed.request.shell_user = Some("root".parse().expect("valid"));

@@ -926,11 +926,20 @@ impl EvidenceSource {
             (l3, _) => l3,
         };
         let subject_phid = subject.phid().cloned();
-        let existing_user = parsed
+        // The shell user in data.yaml is the requester's own account only when its entry has
+        // the request's full name or email; otherwise the name is taken by someone else.
+        let holder = parsed
             .request
             .shell_user
             .as_ref()
-            .is_some_and(|s: &ShellUser| self.keys.has_shell_user(s));
+            .and_then(|s: &ShellUser| self.keys.shell_user(s));
+        let existing_user = holder.is_some_and(|h| {
+            h.is(
+                parsed.request.full_name.as_deref(),
+                parsed.request.email.as_deref(),
+            )
+        });
+        let shell_user_taken = holder.is_some() && !existing_user;
         let sudo = SudoFacts {
             // The first meeting it was scheduled for: the engine counts rollovers from it.
             scheduled_for: row.and_then(|r| r.first_meeting.or(r.meeting)),
@@ -986,6 +995,7 @@ impl EvidenceSource {
             parsed,
             key,
             existing_user,
+            shell_user_taken,
             comments,
             key_changed_at,
             groups_changed_at,

@@ -76,6 +76,7 @@ pub fn ready() -> Facts {
             reuse: vec![],
         },
         existing_user: false,
+        shell_user_taken: false,
         comments: vec![
             comment(11, "mboss", "2026-11-03T10:00:00Z", "Approved."),
             comment(12, "aotto", "2026-11-03T11:00:00Z", "+1 from the data side"),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ssh_key::public::KeyData;
 use ssh_key::{EcdsaCurve, Mpint};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -545,7 +545,35 @@ pub struct KeyIndexError {
 #[derive(Debug, Clone, Default)]
 pub struct KeyIndex {
     owners: HashMap<Fingerprint, Vec<KeyOwner>>,
-    shell_users: HashSet<String>,
+    shell_users: HashMap<String, ShellHolder>,
+}
+
+/// Who holds a shell user of `data.yaml`, as its entry says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShellHolder {
+    /// The entry's `realname`.
+    pub realname: Option<String>,
+    /// The entry's `email`.
+    pub email: Option<String>,
+}
+
+impl ShellHolder {
+    /// Whether the entry is, as far as `data.yaml` tells, the account of the person a request
+    /// with this full name and email is for: the same email (in any case), or the same real
+    /// name (in any case, whatever the spacing). An entry that gives neither matches nobody: a
+    /// shell name someone else already holds must never be read as the requester's own
+    /// account (its groups would be granted to that person).
+    pub fn is(&self, full_name: Option<&str>, email: Option<&str>) -> bool {
+        fn name(s: &str) -> String {
+            s.split_whitespace()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        let same = |a: Option<&str>, b: Option<&str>, f: &dyn Fn(&str) -> String| matches!((a, b), (Some(a), Some(b)) if !a.trim().is_empty() && f(a) == f(b));
+        same(self.email.as_deref(), email, &|s| s.trim().to_lowercase())
+            || same(self.realname.as_deref(), full_name, &name)
+    }
 }
 
 /// One user of `data.yaml` (only the fields the index needs; others are ignored).
@@ -555,6 +583,10 @@ struct AdminUser {
     ensure: Option<String>,
     #[serde(default)]
     ssh_keys: Vec<String>,
+    #[serde(default)]
+    realname: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -617,7 +649,13 @@ impl KeyIndex {
         for (name, user) in data.users {
             let Some(user) = user else { continue };
             if user.ensure.as_deref() != Some("absent") {
-                self.shell_users.insert(name.clone());
+                self.shell_users.insert(
+                    name.clone(),
+                    ShellHolder {
+                        realname: user.realname.clone(),
+                        email: user.email.clone(),
+                    },
+                );
             }
             for key in &user.ssh_keys {
                 // A key that does not read cannot equal a requester's valid key: skip it.
@@ -656,7 +694,12 @@ impl KeyIndex {
 
     /// Whether `data.yaml` has this shell user (and does not mark it `ensure: absent`).
     pub fn has_shell_user(&self, user: &ShellUser) -> bool {
-        self.shell_users.contains(user.as_str())
+        self.shell_users.contains_key(user.as_str())
+    }
+
+    /// Who holds this shell user in `data.yaml` (`None`: not there, or `ensure: absent`).
+    pub fn shell_user(&self, user: &ShellUser) -> Option<&ShellHolder> {
+        self.shell_users.get(user.as_str())
     }
 }
 

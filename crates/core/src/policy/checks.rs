@@ -254,6 +254,15 @@ impl<'a> Ctx<'a> {
             if !self.facts.existing_user {
                 problems.extend(self.rules.keys.shell_user_refusal(user));
             }
+            // A shell name someone else holds: granting would add its groups to that person.
+            if self.facts.shell_user_taken {
+                problems.push(format!(
+                    "the shell username {} is already in data.yaml for someone else (neither \
+                     its realname nor its email is this request's): choose another one, or, if \
+                     that account is yours, give its full name or email here",
+                    user.as_str()
+                ));
+            }
         }
         let no_key = r.key.is_none() && self.facts.key.source == KeySource::None;
         if no_key && !self.facts.existing_user && !ldap_only {

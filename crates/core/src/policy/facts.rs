@@ -279,6 +279,9 @@ pub struct Facts {
     pub key: KeyFacts,
     /// The requester's shell user already exists in `data.yaml` (no new key needed).
     pub existing_user: bool,
+    /// The requester's shell user is in `data.yaml`, but its entry's realname and email are
+    /// not the request's: someone else's account (`request-complete` fails).
+    pub shell_user_taken: bool,
     /// The comments of the task, oldest first, without the bot's own.
     pub comments: Vec<CommentFact>,
     /// When the current key came (the description edit that set it, the comment with it, the
