@@ -1118,7 +1118,12 @@ async fn a_shell_name_data_yaml_holds_for_someone_else_is_not_the_requesters_acc
         assert_eq!(code, 0, "{err}");
     }
     let store = Store::open_read_only(&w.db()).await.unwrap();
-    for (task, want) in [(801, Verdict::Blocked), (802, Verdict::Ready)] {
+    // T803 asks for a name already in every requested group: not "granted" either.
+    for (task, want) in [
+        (801, Verdict::Blocked),
+        (802, Verdict::Ready),
+        (803, Verdict::Blocked),
+    ] {
         let row = store.task(TaskId::new(task)).await.unwrap().unwrap();
         assert_eq!(
             row.verdict,
@@ -1136,6 +1141,13 @@ async fn a_shell_name_data_yaml_holds_for_someone_else_is_not_the_requesters_acc
     assert!(
         !last.contains("Karin"),
         "data.yaml's realname is not echoed: {last}"
+    );
+    assert!(
+        !w.comments(803)
+            .iter()
+            .any(|c| c.starts_with(accessbot::lifecycle::GRANTED_HEADER)),
+        "{:?}",
+        w.comments(803)
     );
 }
 
@@ -1255,5 +1267,26 @@ comment = "Approved."
 [[tasks.events]]
 at = "2026-11-02T10:30:00Z"
 author = "aotto"
+comment = "Approved."
+
+[[tasks]]
+id = 803
+author = "asmith"
+at = "2026-11-02T09:00:00Z"
+title = "Requesting access to analytics-users"
+projects = ["SRE-Access-Requests"]
+description = """
+**Full name**: Alex Smith
+**Wikitech username**: Alex Smith
+**Preferred shell username**: nwu
+**Email address**: asmith@example.org
+**Requested group membership**: analytics-users
+**Reason for access**: Dashboards of editor retention.
+**Manager / sponsor**: @mboss
+"""
+
+[[tasks.events]]
+at = "2026-11-02T10:00:00Z"
+author = "mboss"
 comment = "Approved."
 "#;

@@ -165,7 +165,8 @@ pub fn access_of(checklist: &Checklist) -> Option<(String, Vec<String>)> {
 /// granted: once the store or the bot's own comment on the task says so, a later edit of the
 /// description or of `data.yaml` does not bring the checklist back. Otherwise it is granted
 /// when (a) `data.yaml` shows the shell user present in every requested group that is a shell
-/// group there (at least one; the task open or resolved), or (b) the task was resolved after
+/// group there (at least one; the task open or resolved), its entry having the request's
+/// email or real name (else the name is someone else's account), or (b) the task was resolved after
 /// the bot had found it ready (its newest checklist before the resolution said READY, or the
 /// stored verdict was `ready`). An unknown `data.yaml` never grants.
 pub fn granted(f: &GrantFacts) -> Option<GrantedBy> {
@@ -181,7 +182,12 @@ pub fn granted(f: &GrantFacts) -> Option<GrantedBy> {
     let resolved = f.status == "resolved";
     if f.tracked && (f.open || resolved) {
         if let (Some((user, groups)), DataYaml::Known(d)) = (access_of(f.checklist), f.data_yaml) {
-            if d.access(&user, &groups).complete() {
+            // Only the request's own account: a shell name someone else holds is not it.
+            let r = &f.checklist.request;
+            if d.access(&user, &groups).complete()
+                && d.holder(&user)
+                    .is(r.full_name.as_deref(), r.email.as_deref())
+            {
                 return Some(GrantedBy::DataYaml(f.now));
             }
         }

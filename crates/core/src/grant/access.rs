@@ -102,6 +102,21 @@ impl AdminData {
         a
     }
 
+    /// Who holds `user`, as its entry's `realname` and `email` say (both `None` when there is
+    /// no entry).
+    pub fn holder(&self, user: &str) -> crate::keys::ShellHolder {
+        let field = |k: &str| {
+            self.entry(user)
+                .and_then(|e| e.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        crate::keys::ShellHolder {
+            realname: field("realname"),
+            email: field("email"),
+        }
+    }
+
     /// Every group (in the file's order) `user` is a member of, but the `absent` meta group.
     pub fn groups_of(&self, user: &str) -> Vec<String> {
         self.groups()

@@ -135,10 +135,10 @@ fn checklist(kind: RequestKind, verdict: Verdict) -> Checklist {
         until: None,
         request: RequestSummary {
             kind,
-            full_name: None,
+            full_name: Some("Jane Doe".into()),
             wikitech_user: None,
             shell_user: Some("jdoe".into()),
-            email: None,
+            email: Some("jdoe@example.org".into()),
             groups: strings(&["ops", "wmf"]),
             sudo: false,
             key: None,
@@ -177,7 +177,7 @@ fn resolved(t: &str) -> StatusChange {
     }
 }
 
-const DATA: &str = "groups:\n  ops:\n    members: [jdoe]\n  absent:\n    members: []\nusers:\n  jdoe:\n    ensure: present\n    expiry_date: '2027-09-30'\n";
+const DATA: &str = "groups:\n  ops:\n    members: [jdoe]\n  absent:\n    members: []\nusers:\n  jdoe:\n    ensure: present\n    realname: Jane Doe\n    email: jdoe@wikimedia.org\n    expiry_date: '2027-09-30'\n";
 
 fn known(text: &str) -> DataYaml {
     DataYaml::Known(Arc::new(
@@ -217,9 +217,18 @@ fn granted_is_decided_from_data_yaml_the_resolution_or_what_was_said_before() {
     let other = known(&DATA.replace("members: [jdoe]", "members: []"));
     let absent = known(&DATA.replace("ensure: present", "ensure: absent"));
     let unknown = DataYaml::Unknown("no such file".into());
+    // The shell name held by someone else (neither realname nor email is the request's).
+    let someone = known(&DATA.replace("realname: Jane Doe", "realname: John Doe"));
+    let nobody = known(&DATA.replace(
+        "    realname: Jane Doe\n    email: jdoe@wikimedia.org\n",
+        "",
+    ));
+    assert!(matches!(nobody, DataYaml::Known(ref d) if d.holder("jdoe").realname.is_none()));
     for (status, dy) in [
         ("open", &other),
         ("open", &absent),
+        ("open", &someone),
+        ("open", &nobody),
         ("declined", &data),
         ("open", &unknown),
         ("open", &DataYaml::NotConfigured),
