@@ -130,6 +130,7 @@ fn facts_with(
         groups_changed_at: None,
         change_changed_at: None,
         expiry_extended_at: None,
+        user_changed_at: None,
         described_at: None,
         tagged_at: Some(at("2026-11-02T09:00:00Z")),
         subject_staff: true,

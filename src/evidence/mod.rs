@@ -1001,6 +1001,7 @@ impl EvidenceSource {
             groups_changed_at,
             change_changed_at: changes.change_changed_at,
             expiry_extended_at: changes.expiry_extended_at,
+            user_changed_at: changes.user_changed_at,
             described_at: changes.edited_at,
             tagged_at: timeline.tagged_at,
             subject_staff,

@@ -567,8 +567,8 @@ fn change_target(facts: &Facts, rules: &Rules) -> Result<String, String> {
 }
 
 /// The latest change of the key or the groups (for a privilege change: of the change itself),
-/// or extension of the expiry date, by (time, transaction id): approvals before it do not
-/// count.
+/// or extension of the expiry date, or change of the user it is for, by (time, transaction
+/// id): approvals before it do not count.
 fn cutoff(facts: &Facts, timing: &Timing, kind: RequestKind) -> Option<Cutoff> {
     let change = (kind == RequestKind::PrivilegeChange)
         .then_some(facts.change_changed_at)
@@ -577,7 +577,8 @@ fn cutoff(facts: &Facts, timing: &Timing, kind: RequestKind) -> Option<Cutoff> {
     let key = facts.key_changed_at.map(|m| (m, "key change"));
     let groups = facts.groups_changed_at.map(|m| (m, "group change"));
     let expiry = facts.expiry_extended_at.map(|m| (m, "expiry extension"));
-    let (moment, what) = [key, groups, change, expiry]
+    let user = facts.user_changed_at.map(|m| (m, "change of the user"));
+    let (moment, what) = [key, groups, change, expiry, user]
         .into_iter()
         .flatten()
         .reduce(|a, b| if b.0 > a.0 { b } else { a })?;

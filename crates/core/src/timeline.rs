@@ -267,11 +267,25 @@ impl Timeline {
         let mut prev: Option<(Option<String>, Vec<String>)> = None;
         let mut prev_change: Option<Option<crate::request::PrivilegeChange>> = None;
         let mut prev_expiry: Option<Option<chrono::NaiveDate>> = None;
+        let mut prev_user: Option<[Option<String>; 3]> = None;
         // Each key identity's first version, looked up for the last version's key at the end.
         let mut first: Vec<(String, Moment)> = Vec::new();
         for v in &self.descriptions {
             let parsed = parse(&v.text);
             let key = parsed.request.key.as_ref().map(key_identity);
+            // Whose access it is (compared with the previous version's below).
+            let fold = |s: &str| {
+                s.split_whitespace()
+                    .map(str::to_lowercase)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let r = &parsed.request;
+            let user = [
+                r.shell_user.as_ref().map(|u| fold(u.as_str())),
+                r.wikitech_user.as_deref().map(fold),
+                r.phabricator_user.as_ref().map(|u| fold(u.as_str())),
+            ];
             let moment = Moment::of(v.at, v.anchor);
             if let Some(k) = &key {
                 if !first.iter().any(|(seen, _)| seen == k) {
@@ -314,6 +328,20 @@ impl Timeline {
                 }
             }
             prev_expiry = Some(expiry);
+            // Whose access it is: the shell user, the Wikitech (LDAP) user and the named
+            // Phabricator account, in any case and spacing. Approvals were given for the user
+            // named then. A shell or Wikitech user given where there was none completes the
+            // request; a Phabricator account named where there was none changes whom it is
+            // for (the author before).
+            if prev_user.as_ref().is_some_and(|p| {
+                p.iter()
+                    .zip(&user)
+                    .enumerate()
+                    .any(|(i, (before, now))| (before.is_some() || i == 2) && before != now)
+            }) {
+                out.user_changed_at = Some(moment);
+            }
+            prev_user = Some(user);
             if self.descriptions.len() > 1 {
                 out.edited_at = Some(moment);
             }
@@ -448,6 +476,9 @@ pub struct DescriptionChanges {
     pub change_changed_at: Option<Moment>,
     /// The last time a description edit moved the expiry date later or removed it.
     pub expiry_extended_at: Option<Moment>,
+    /// The last time a description edit changed a user the request had named (its shell
+    /// user, Wikitech user or Phabricator account): approvals were for that user.
+    pub user_changed_at: Option<Moment>,
     /// The newest description edit, whatever it changed (`None`: never edited).
     pub edited_at: Option<Moment>,
     /// The identity (`key_identity`) of the newest version's key, if it has one: the glue
@@ -565,6 +596,54 @@ mod tests {
             .collect();
         p.request.expiry_date = lines.next().and_then(|d| d.parse().ok());
         p
+    }
+
+    /// A change of the shell, Wikitech or Phabricator user is a change of the user; a shell or
+    /// Wikitech user given where there was none is not, a Phabricator account named where
+    /// there was none is; case and spacing are no change.
+    #[test]
+    fn description_changes_date_changes_of_the_user() {
+        let changes = |texts: &[&str]| {
+            let tl = Timeline {
+                descriptions: texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| version(i as u64 + 1, 100 * (i as i64 + 1), "PHID-USER-req", t))
+                    .collect(),
+                ..Timeline::default()
+            };
+            let rules = crate::rules::Rules::bundled().expect("bundled rules");
+            tl.description_changes(|t| crate::request::parse("", t, &rules.labels))
+                .user_changed_at
+                .map(|m| m.at.timestamp())
+        };
+        let form = |shell: &str, wikitech: &str, phab: &str| {
+            let mut t = String::new();
+            for (label, v) in [
+                ("Preferred shell username", shell),
+                ("Wikitech username", wikitech),
+                ("Phabricator username", phab),
+            ] {
+                if !v.is_empty() {
+                    t.push_str(&format!("{label}: {v}\n"));
+                }
+            }
+            t
+        };
+        let jane = form("jdoe", "Jane Doe", "");
+        assert_eq!(changes(&[&jane, &form("jdoe2", "Jane Doe", "")]), Some(200));
+        assert_eq!(
+            changes(&[&jane, &form("jdoe", "Bea Keller", "")]),
+            Some(200)
+        );
+        assert_eq!(
+            changes(&[&jane, &form("jdoe", "Jane Doe", "@bkeller")]),
+            Some(200)
+        );
+        assert_eq!(changes(&[&jane, &form("", "Jane Doe", "")]), Some(200));
+        assert_eq!(changes(&[&jane, &form("jdoe", "jane  doe", "")]), None);
+        assert_eq!(changes(&[&form("", "", ""), &jane]), None);
+        assert_eq!(changes(&[&jane, &jane]), None);
     }
 
     /// Only an expiry moved later or removed is an extension; one moved earlier, or one added

@@ -1934,6 +1934,7 @@ impl<'a> Ctx<'a> {
             f.groups_changed_at,
             f.change_changed_at,
             f.expiry_extended_at,
+            f.user_changed_at,
             f.described_at,
         ]
         .into_iter()

@@ -295,6 +295,9 @@ pub struct Facts {
     /// When a description edit last moved the expiry date later or removed it, if one did:
     /// approvals before it approved less time, so they are stale.
     pub expiry_extended_at: Option<Moment>,
+    /// When a description edit last changed a user the request had named (shell, Wikitech or
+    /// Phabricator account), if one did: approvals before it were for someone else.
+    pub user_changed_at: Option<Moment>,
     /// The newest description edit, if the description was ever edited: the request cannot
     /// have been complete before it.
     pub described_at: Option<Moment>,
