@@ -598,22 +598,26 @@ mod tests {
         p
     }
 
+    /// A timeline of these description versions by the requester, 100 seconds apart from 100.
+    fn edits(texts: impl Iterator<Item = String>) -> Timeline {
+        Timeline {
+            descriptions: texts
+                .enumerate()
+                .map(|(i, t)| version(i as u64 + 1, 100 * (i as i64 + 1), "PHID-USER-req", &t))
+                .collect(),
+            ..Timeline::default()
+        }
+    }
+
     /// A change of the shell, Wikitech or Phabricator user is a change of the user; a shell or
     /// Wikitech user given where there was none is not, a Phabricator account named where
     /// there was none is; case and spacing are no change.
     #[test]
     fn description_changes_date_changes_of_the_user() {
+        let rules = crate::rules::Rules::bundled().expect("bundled rules");
         let changes = |texts: &[&str]| {
-            let tl = Timeline {
-                descriptions: texts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| version(i as u64 + 1, 100 * (i as i64 + 1), "PHID-USER-req", t))
-                    .collect(),
-                ..Timeline::default()
-            };
-            let rules = crate::rules::Rules::bundled().expect("bundled rules");
-            tl.description_changes(|t| crate::request::parse("", t, &rules.labels))
+            edits(texts.iter().map(|t| t.to_string()))
+                .description_changes(|t| crate::request::parse("", t, &rules.labels))
                 .user_changed_at
                 .map(|m| m.at.timestamp())
         };
@@ -651,22 +655,8 @@ mod tests {
     #[test]
     fn description_changes_date_expiry_extensions() {
         let changes = |dates: &[&str]| {
-            let tl = Timeline {
-                descriptions: dates
-                    .iter()
-                    .enumerate()
-                    .map(|(i, d)| {
-                        version(
-                            i as u64 + 1,
-                            100 * (i as i64 + 1),
-                            "PHID-USER-req",
-                            &format!("k\ng\n{d}"),
-                        )
-                    })
-                    .collect(),
-                ..Timeline::default()
-            };
-            tl.description_changes(fake_parse)
+            edits(dates.iter().map(|d| format!("k\ng\n{d}")))
+                .description_changes(fake_parse)
                 .expiry_extended_at
                 .map(|m| m.at.timestamp())
         };
