@@ -564,15 +564,15 @@ impl ShellHolder {
     /// shell name someone else already holds must never be read as the requester's own
     /// account (its groups would be granted to that person).
     pub fn is(&self, full_name: Option<&str>, email: Option<&str>) -> bool {
-        fn name(s: &str) -> String {
-            s.split_whitespace()
-                .map(str::to_lowercase)
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-        let same = |a: Option<&str>, b: Option<&str>, f: &dyn Fn(&str) -> String| matches!((a, b), (Some(a), Some(b)) if !a.trim().is_empty() && f(a) == f(b));
-        same(self.email.as_deref(), email, &|s| s.trim().to_lowercase())
-            || same(self.realname.as_deref(), full_name, &name)
+        let same_email = match (self.email.as_deref(), email) {
+            (Some(a), Some(b)) => !a.trim().is_empty() && a.trim().eq_ignore_ascii_case(b.trim()),
+            _ => false,
+        };
+        let same_name = match (self.realname.as_deref(), full_name) {
+            (Some(a), Some(b)) => crate::ids::same_name(a, b),
+            _ => false,
+        };
+        same_email || same_name
     }
 }
 
