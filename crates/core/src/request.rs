@@ -917,6 +917,14 @@ impl Parser {
                             }
                         }
                         Field::Email => match email_of(value) {
+                            // "jdoe@example.org, jane@gmail.com": which one is meant is not
+                            // for the bot to pick (one in parentheses is a note).
+                            Some(_) if emails_in(&drop_parens(value)) > 1 => {
+                                out.problems.push(problem(format!(
+                                    "{} names more than one email address: give one",
+                                    shown(value)
+                                )))
+                            }
                             Some(e) => {
                                 if out.request.email.is_none() {
                                     out.request.email = Some(e);
@@ -1167,6 +1175,11 @@ fn field_groups(
 ) -> Vec<String> {
     let text = group_parts(parts);
     work.add(text.len());
+    // "Requested groups: TBD", "none", "-": no group named (a missing field), not a group
+    // called "tbd".
+    if is_placeholder(&text) {
+        return Vec::new();
+    }
     let mut names = Vec::new();
     for (g, bad) in groups_of(&text) {
         work.add(1);
@@ -1264,12 +1277,26 @@ fn wiki_user(value: &str) -> &str {
 fn email_of(value: &str) -> Option<String> {
     value
         .split(|c: char| {
-            c.is_whitespace() || matches!(c, '<' | '>' | '[' | ']' | '|' | '(' | ')' | ',')
+            c.is_whitespace() || matches!(c, '<' | '>' | '[' | ']' | '|' | '(' | ')' | ',' | ';')
         })
         .map(|t| t.trim_start_matches("mailto:").trim_end_matches('.'))
         .find(|t| t.contains('@'))
         .filter(|t| email_regex().is_match(t))
         .map(str::to_string)
+}
+
+/// How many different email addresses a value holds (in any case).
+fn emails_in(value: &str) -> usize {
+    let mut seen: HashSet<String> = HashSet::new();
+    for t in value.split(|c: char| {
+        c.is_whitespace() || matches!(c, '<' | '>' | '[' | ']' | '|' | '(' | ')' | ',' | ';')
+    }) {
+        let t = t.trim_start_matches("mailto:").trim_end_matches('.');
+        if t.contains('@') && email_regex().is_match(t) {
+            seen.insert(t.to_lowercase());
+        }
+    }
+    seen.len()
 }
 
 /// A username from `@user`, `user` or a value holding exactly one `@mention`.
@@ -1755,6 +1782,22 @@ mod tests {
             Some("jdoe@example.org")
         );
         assert_eq!(email_of("jdoe at example dot org"), None);
+        assert_eq!(emails_in("[[mailto:jdoe@example.org|JDoe@example.org]]"), 1);
+        assert_eq!(emails_in("jdoe@example.org, jane@gmail.com"), 2);
+        assert_eq!(
+            emails_in(&drop_parens("jdoe@example.org (personal: j@gmail.com)")),
+            1
+        );
+        let p = Parser::new(&labels());
+        let r = p.parse("", "Email address: jdoe@example.org; jane@gmail.com\n");
+        assert_eq!(r.request.email, None);
+        assert!(
+            r.problems.iter().any(|p| p.field == "email"
+                && p.message
+                    .ends_with("names more than one email address: give one")),
+            "{:?}",
+            r.problems
+        );
     }
 
     #[test]
@@ -1802,6 +1845,27 @@ mod tests {
         let r = p.parse("", "Phabricator username: n/a\n");
         assert_eq!(r.request.phabricator_user, None);
         assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
+    }
+
+    /// A groups field left as a placeholder names no group: the field is missing.
+    #[test]
+    fn a_placeholder_groups_field_requests_no_group() {
+        let p = Parser::new(&labels());
+        for value in ["TBD", "none", "N/A", "-", "?", "<group>"] {
+            let r = p.parse("", &format!("Requested group membership: {value}\n"));
+            assert_eq!(r.request.groups, Vec::<String>::new(), "{value}");
+            let groups: Vec<&str> = r
+                .problems
+                .iter()
+                .filter(|p| p.field == "groups")
+                .map(|p| p.message.as_str())
+                .collect();
+            assert_eq!(
+                groups,
+                ["no group was requested (Requested group membership: …)"],
+                "{value}"
+            );
+        }
     }
 
     /// The label variants requesters write: other words for a field, "user name" for
