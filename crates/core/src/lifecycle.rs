@@ -166,9 +166,9 @@ pub fn access_of(checklist: &Checklist) -> Option<(String, Vec<String>)> {
 /// description or of `data.yaml` does not bring the checklist back. Otherwise it is granted
 /// when (a) `data.yaml` shows the shell user present in every requested group that is a shell
 /// group there (at least one; the task open or resolved), its entry having the request's
-/// email or real name (else the name is someone else's account), or (b) the task was resolved after
-/// the bot had found it ready (its newest checklist before the resolution said READY, or the
-/// stored verdict was `ready`). An unknown `data.yaml` never grants.
+/// email or real name (else the name is someone else's account), or (b) the task was
+/// resolved after the bot had found it ready (its newest checklist before the resolution said
+/// READY, or the stored verdict was `ready`). An unknown `data.yaml` never grants.
 pub fn granted(f: &GrantFacts) -> Option<GrantedBy> {
     if f.checklist.request.kind != RequestKind::User {
         return None;

@@ -1372,49 +1372,39 @@ enum Unread {
 /// field's label stood only inside code or a quote (`unread`), the problem says so.
 fn require_fields(out: &mut Parsed, unread: &[(Field, Unread)]) {
     let r = &out.request;
-    let missing: Vec<(Field, &str, &str)> = [
+    let missing: Vec<(Field, &str)> = [
         (
             r.full_name.is_none(),
             Field::FullName,
-            "full_name",
             "no full name was given (Full name: …)",
         ),
         (
             r.wikitech_user.is_none(),
             Field::WikitechUser,
-            "wikitech_user",
             "no Wikitech username was given (Wikitech username: …)",
         ),
-        (
-            r.shell_user.is_none(),
-            Field::ShellUser,
-            "shell_user",
-            MISSING_SHELL_USER,
-        ),
+        (r.shell_user.is_none(), Field::ShellUser, MISSING_SHELL_USER),
         (
             r.email.is_none(),
             Field::Email,
-            "email",
             "no email address was given (Email address: …)",
         ),
         (
             r.groups.is_empty(),
             Field::Groups,
-            "groups",
             "no group was requested (Requested group membership: …)",
         ),
         (
             r.reason.is_none(),
             Field::Reason,
-            "reason",
             "no reason for access was given (Reason for access: …)",
         ),
     ]
     .into_iter()
-    .filter(|(m, _, name, _)| *m && !out.problems.iter().any(|p| p.field == *name))
-    .map(|(_, f, name, msg)| (f, name, msg))
+    .filter(|(m, f, _)| *m && !out.problems.iter().any(|p| p.field == field_name(*f)))
+    .map(|(_, f, msg)| (f, msg))
     .collect();
-    for (field, name, message) in missing {
+    for (field, message) in missing {
         let message = match unread.iter().find(|(f, _)| *f == field) {
             Some((_, Unread::Code)) => format!(
                 "{message}: its label is inside a code block, where fields are not read; \
@@ -1427,7 +1417,7 @@ fn require_fields(out: &mut Parsed, unread: &[(Field, Unread)]) {
             None => message.to_string(),
         };
         out.problems.push(Problem {
-            field: name.into(),
+            field: field_name(field).into(),
             message,
             span: 0..0,
         });
