@@ -1097,6 +1097,9 @@ fn table() -> Vec<Row> {
         ("confirmation", L3, "L3 verified; it expired in June.", "unclear"),
         ("confirmation", NDA, "NDA on file! 🎉", "yes"),
         ("confirmation", L3, "L3 verified manually.", "yes"),
+        ("confirmation", SREA, "SRE meeting: approved, with a 3-month expiry.", "unclear"),
+        ("confirmation", SREA, "SRE meeting: approved as a trial.", "unclear"),
+        ("scoped", A, "Approved, time-limited to the project's end.", "unclear"),
     ]
 }
 
