@@ -549,9 +549,9 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty.**
     //Needed now//: @mallory4 (request-complete, known-groups, ssh-key, manager-approval), @clinicduty (subject, key-channel, l3, nda, expiry)
 
-    - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
+    - [ ] `request-complete` (//requester//): … is not a full name: write your first and last name; the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written l…
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (the author does not match the request, and it gives no full name to look the account up by); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, manager-approval (known groups are listed in rules/groups.toml)
     - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
     - [x] `key-fresh`: the key is not used by anyone else
@@ -567,9 +567,9 @@ async fn requester_text_never_reaches_a_comment_live_and_private_keys_never_leak
     **accessbot checklist** for this access request: **BLOCKED: waiting for requester, clinic-duty.**
     //Since the last checklist//: now passing: waiting-period · still needed: request-complete, subject, known-groups, ssh-key, key-channel, l3, nda, manager-approval, expiry
 
-    - [ ] `request-complete` (//requester//): the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group nam…
+    - [ ] `request-complete` (//requester//): … is not a full name: write your first and last name; the shell username … is not valid: it must match ^[[zwsp]a-z_][zwsp][[zwsp]a-z0-9_-][zwsp]{[zwsp]0,31}$ (a lowercase letter or '_', then lowercase letters, digits, '-' or '_'; at most 32 characters); … is not an email address; … is not a group name (requested groups are written like analytics-privatedata-users); … is not a group name (requested groups are written l…
     - [x] `one-user`: one user per task
-    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (neither the author nor any account matches the request's usernames and full name); the request can name it in a `Phabricator username:` line
+    - [ ] `subject` (//clinic-duty//): could not tell which Phabricator account this request is for (the author does not match the request, and it gives no full name to look the account up by); the request can name it in a `Phabricator username:` line
     - [ ] `known-groups` (//requester//): unknown groups: t1, p1, bold, link, x, h, project, manager-approval (known groups are listed in rules/groups.toml)
     - [ ] `ssh-key` (//requester//): both a key and a paste (P[zwsp]1) were given as the key: post exactly one public key
     - [x] `key-fresh`: the key is not used by anyone else

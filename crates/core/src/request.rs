@@ -887,7 +887,14 @@ impl Parser {
                     let value = clean_value(raw);
                     match occ.field {
                         Field::FullName => {
-                            if out.request.full_name.is_none() && !is_placeholder(value) {
+                            // "@jdoe", "jdoe@example.org": a username or an address, which
+                            // would become data.yaml's realname.
+                            if drop_parens(value).contains('@') {
+                                out.problems.push(problem(format!(
+                                    "{} is not a full name: write your first and last name",
+                                    shown(value)
+                                )));
+                            } else if out.request.full_name.is_none() && !is_placeholder(value) {
                                 out.request.full_name = Some(value.to_string());
                             }
                         }
@@ -1835,6 +1842,27 @@ mod tests {
         let r = p.parse("", "Phabricator username: n/a\n");
         assert_eq!(r.request.phabricator_user, None);
         assert!(r.problems.iter().all(|p| p.field != "phabricator_user"));
+    }
+
+    /// A username or an address is no full name.
+    #[test]
+    fn a_username_or_an_address_is_no_full_name() {
+        let p = Parser::new(&labels());
+        for value in ["@jdoe", "jdoe@example.org", "**@jdoe**"] {
+            let r = p.parse("", &format!("Full name: {value}\n"));
+            assert_eq!(r.request.full_name, None, "{value}");
+            assert!(
+                r.problems
+                    .iter()
+                    .any(|p| p.field == "full_name" && p.message.contains("is not a full name")),
+                "{value}: {:?}",
+                r.problems
+            );
+        }
+        for name in ["Jane O'Doe-Smith", "Jane Doe (@jdoe)"] {
+            let r = p.parse("", &format!("Full name: {name}\n"));
+            assert_eq!(r.request.full_name.as_deref(), Some(name));
+        }
     }
 
     /// A groups field left as a placeholder names no group: the field is missing.
