@@ -1282,28 +1282,30 @@ fn wiki_user(value: &str) -> &str {
 
 /// The email address in a value (`jdoe@example.org`, `<jdoe@…>`, `mailto:…`, remarkup links).
 fn email_of(value: &str) -> Option<String> {
-    value
-        .split(|c: char| {
-            c.is_whitespace() || matches!(c, '<' | '>' | '[' | ']' | '|' | '(' | ')' | ',' | ';')
-        })
-        .map(|t| t.trim_start_matches("mailto:").trim_end_matches('.'))
-        .find(|t| t.contains('@'))
+    address_words(value)
+        .next()
         .filter(|t| email_regex().is_match(t))
         .map(str::to_string)
 }
 
 /// How many different email addresses a value holds (in any case).
 fn emails_in(value: &str) -> usize {
-    let mut seen: HashSet<String> = HashSet::new();
-    for t in value.split(|c: char| {
-        c.is_whitespace() || matches!(c, '<' | '>' | '[' | ']' | '|' | '(' | ')' | ',' | ';')
-    }) {
-        let t = t.trim_start_matches("mailto:").trim_end_matches('.');
-        if t.contains('@') && email_regex().is_match(t) {
-            seen.insert(t.to_lowercase());
-        }
-    }
-    seen.len()
+    address_words(value)
+        .filter(|t| email_regex().is_match(t))
+        .map(str::to_lowercase)
+        .collect::<HashSet<String>>()
+        .len()
+}
+
+/// The words of a value that hold an `@`, without the markup around an address (`<…>`,
+/// `mailto:`, remarkup links, a list's commas or semicolons, a sentence's full stop).
+fn address_words(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, '<' | '>' | '[' | ']' | '|' | '(' | ')' | ',' | ';')
+        })
+        .map(|t| t.trim_start_matches("mailto:").trim_end_matches('.'))
+        .filter(|t| t.contains('@'))
 }
 
 /// A username from `@user`, `user` or a value holding exactly one `@mention`.
