@@ -274,17 +274,11 @@ impl Timeline {
             let parsed = parse(&v.text);
             let key = parsed.request.key.as_ref().map(key_identity);
             // Whose access it is (compared with the previous version's below).
-            let fold = |s: &str| {
-                s.split_whitespace()
-                    .map(str::to_lowercase)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
             let r = &parsed.request;
             let user = [
-                r.shell_user.as_ref().map(|u| fold(u.as_str())),
-                r.wikitech_user.as_deref().map(fold),
-                r.phabricator_user.as_ref().map(|u| fold(u.as_str())),
+                r.shell_user.as_ref().map(|u| u.as_str().to_string()),
+                r.wikitech_user.clone(),
+                r.phabricator_user.as_ref().map(|u| u.as_str().to_string()),
             ];
             let moment = Moment::of(v.at, v.anchor);
             if let Some(k) = &key {
@@ -329,15 +323,23 @@ impl Timeline {
             }
             prev_expiry = Some(expiry);
             // Whose access it is: the shell user, the Wikitech (LDAP) user and the named
-            // Phabricator account, in any case and spacing. Approvals were given for the user
-            // named then. A shell or Wikitech user given where there was none completes the
-            // request; a Phabricator account named where there was none changes whom it is
-            // for (the author before).
+            // Phabricator account, compared as names are (`ids::same_name`: any case and
+            // spacing). Approvals were given for the user named then. A shell or Wikitech
+            // user given where there was none completes the request; a Phabricator account
+            // named where there was none changes whom it is for (the author before).
+            const ADDED_IS_A_CHANGE: [bool; 3] = [false, false, true];
+            let differs = |before: &Option<String>, now: &Option<String>| match (before, now) {
+                (Some(a), Some(b)) => !crate::ids::same_name(a, b),
+                (None, None) => false,
+                _ => true,
+            };
             if prev_user.as_ref().is_some_and(|p| {
                 p.iter()
                     .zip(&user)
-                    .enumerate()
-                    .any(|(i, (before, now))| (before.is_some() || i == 2) && before != now)
+                    .zip(ADDED_IS_A_CHANGE)
+                    .any(|((before, now), added)| {
+                        (before.is_some() || added) && differs(before, now)
+                    })
             }) {
                 out.user_changed_at = Some(moment);
             }
