@@ -895,6 +895,65 @@ fn cases() -> Vec<Case> {
             says: "the key is already used elsewhere (other users' requests (T7, T9)): production needs a dedicated new key",
         },
         Case {
+            // Design: a fresh key used nowhere else. The requester knows best.
+            name: "the description says the key is also used elsewhere",
+            edit: |f, _, _| {
+                f.description = "**SSH public key**: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop (the same key I use for Cloud VPS)\n".into();
+            },
+            verdict: Verdict::Blocked,
+            check: "key-fresh",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the request says this key is also used elsewhere: production needs a dedicated new key, used nowhere else",
+        },
+        Case {
+            name: "the requester's comment says the key is used elsewhere",
+            edit: |f, _, _| {
+                f.comments.push(comment(13, "jdoe", "2026-11-04T10:00:00Z", "FYI, this is my Toolforge key."));
+            },
+            verdict: Verdict::Blocked,
+            check: "key-fresh",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the request says this key is also used elsewhere",
+        },
+        Case {
+            // Said of the key posted before the current one: another key.
+            name: "a reuse said before the key changed is about the old key",
+            edit: |f, _, _| {
+                f.comments.push(comment(13, "jdoe", "2026-11-01T10:00:00Z", "FYI, this is my Toolforge key."));
+                f.key_changed_at = Some(Moment::of(at("2026-11-02T08:00:00Z"), 14));
+            },
+            verdict: Verdict::Ready,
+            check: "key-fresh",
+            status: "pass",
+            who: None,
+            says: "not used by anyone else",
+        },
+        Case {
+            // Someone else's question is not the requester's word.
+            name: "someone else asking whether the key is reused changes nothing",
+            edit: |f, _, _| {
+                f.comments.push(comment(13, "clinic", "2026-11-04T10:00:00Z", "Is this the same key you use on Toolforge?"));
+            },
+            verdict: Verdict::Ready,
+            check: "key-fresh",
+            status: "pass",
+            who: None,
+            says: "not used by anyone else",
+        },
+        Case {
+            name: "a description that says the key is new and not the Cloud VPS one",
+            edit: |f, _, _| {
+                f.description = "**SSH public key**: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop (a new key, not the one I use for Cloud VPS)\n".into();
+            },
+            verdict: Verdict::Ready,
+            check: "key-fresh",
+            status: "pass",
+            who: None,
+            says: "not used by anyone else",
+        },
+        Case {
             name: "a key posted by someone else",
             edit: |f, _, _| {
                 f.key.source = KeySource::Comment {

@@ -687,6 +687,107 @@ pub fn hidden_sudo_groups(
     found.into_iter().collect()
 }
 
+/// Whether the requester's own words say that the request's key is used elsewhere too
+/// (phrases.toml `[form] key_reuse`, and not `key_fresh`): `key-fresh` fails, since production
+/// needs a dedicated key and the person who uses it knows best. Read: the description, and the
+/// comments of the task's author and of the subject posted since the key appeared (a newer key
+/// is another key). Own words only: quoted, code and literal lines are skipped; a sentence
+/// counts only when it is about a key (the word "key" or key material in it). Linear in the
+/// texts.
+pub fn key_reuse_said(facts: &Facts, rules: &Rules) -> bool {
+    let form = &rules.labels.form;
+    if says_key_reuse(&facts.description, form) {
+        return true;
+    }
+    let since = facts.key_changed_at.map(|m| m.at);
+    let subject = facts.subject.username();
+    facts.comments.iter().any(|c| {
+        !c.removed
+            && (c.author == facts.author || Some(&c.author) == subject)
+            && since.is_none_or(|t| c.at >= t)
+            && says_key_reuse(&c.text, form)
+    })
+}
+
+fn says_key_reuse(text: &str, form: &crate::rules::FormRules) -> bool {
+    use crate::remarkup::Kind;
+    static ABOUT_A_KEY: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let about = ABOUT_A_KEY.get_or_init(|| {
+        regex::Regex::new(
+            r"\bkeys?\b|\bkeypair\b|ssh-(?:ed25519|rsa|dss)\b|ecdsa-sha2-|\bsk-(?:ssh|ecdsa)-|\baaaa[a-z0-9+/]{16}",
+        )
+        .expect("a valid regex")
+    });
+    crate::remarkup::lines(text)
+        .iter()
+        .filter(|l| {
+            !matches!(
+                l.kind,
+                Kind::Quote { .. } | Kind::Code | Kind::Literal | Kind::Fence
+            )
+        })
+        .any(|l| {
+            let folded = crate::statement::fold(l.text);
+            // A field's label is the form's words, not the requester's ("SSH public key (must
+            // be a dedicated key)"): only what follows it is read, in the light of the label.
+            let (label, value) = split_label(&folded);
+            let label_about_key = about.is_match(label);
+            let said = sentences(value).enumerate().any(|(i, s)| {
+                (about.is_match(s) || (i == 0 && label_about_key))
+                    && form.key_reuse.is_match(s)
+                    && !form.key_fresh.is_match(s)
+            });
+            said
+        })
+}
+
+/// A line's leading `label:` (at most 120 bytes, no sentence end in it; the colon followed by
+/// a space or the line's end) and the rest; `("", line)` when it has none.
+fn split_label(line: &str) -> (&str, &str) {
+    for (i, b) in line.bytes().take(120).enumerate() {
+        match b {
+            b'.' | b'!' | b'?' | b';' if line.as_bytes().get(i + 1) == Some(&b' ') => break,
+            b':' if line
+                .as_bytes()
+                .get(i + 1)
+                .is_none_or(|b| b.is_ascii_whitespace()) =>
+            {
+                return (&line[..i], &line[i + 1..]);
+            }
+            _ => {}
+        }
+    }
+    ("", line)
+}
+
+/// The sentences of one line: split after `.`, `!`, `?` or `;` followed by a space (a key
+/// comment like `jdoe@laptop.local` stays whole).
+fn sentences(line: &str) -> impl Iterator<Item = &str> {
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let end = i + 1;
+            if matches!(bytes[i], b'.' | b'!' | b'?' | b';')
+                && bytes.get(end).is_none_or(|b| b.is_ascii_whitespace())
+            {
+                let s = &line[start..end];
+                start = end;
+                i = end;
+                return Some(s);
+            }
+            i = end;
+        }
+        if start < line.len() {
+            let s = &line[start..];
+            start = line.len();
+            return Some(s);
+        }
+        None
+    })
+}
+
 /// Problem fields that `one-user` reports: the parser reports "more than one user on this
 /// task" on the whole request (`request`); `one_user` is accepted as well.
 pub(crate) const ONE_USER_FIELD: &str = "one_user";
@@ -748,5 +849,77 @@ pub(crate) fn removal_check(removal: &Removal) -> Check {
         until: None,
         forms_from: None,
         own: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::says_key_reuse;
+    use crate::rules::Rules;
+
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE/g4MjadqxYhe/dgplLFFhBxncUtDibsVugQ+LyWTvS jdoe@laptop";
+
+    #[test]
+    fn the_requester_saying_the_key_is_used_elsewhere_is_read_widely_and_only_then() {
+        let rules = Rules::bundled().expect("bundled rules");
+        let form = &rules.labels.form;
+        let key_line = |note: &str| format!("**SSH public key**: {KEY} {note}");
+        let reuse = [
+            key_line("(same key I use for Cloud VPS)"),
+            key_line("(used on labs too)"),
+            key_line("- I also use it for Toolforge"),
+            "This is the same key as my Cloud VPS one.".to_string(),
+            "The key is the same one I use on Toolforge.".to_string(),
+            "It's my usual key.".to_string(),
+            "I'm reusing my Cloud VPS key here.".to_string(),
+            "Key: my existing SSH key (also on GitHub)".to_string(),
+            "FYI that's my GitHub key.".to_string(),
+            "The key I already use to log in to Cloud VPS.".to_string(),
+            "Same key as on my Toolforge account".to_string(),
+            "I use this key everywhere.".to_string(),
+            "The key from my wikitech preferences.".to_string(),
+            "**Key**: the ＳＡＭＥ key as on labs".to_string(),
+            "I re-used the key I have on Gerrit.".to_string(),
+            "**SSH public key (must be a dedicated key for WMF production)**: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEpe3mt0Hp2QAUHJ4ts58wNxBqU1wFCifms6x4Hgs+v9 jdoe@laptop (the same key I use for Cloud VPS)".to_string(),
+            "Key: same as on labs".to_string(),
+            "- SSH key: the same one as for Toolforge".to_string(),
+            "Thanks! Approved by my manager below. Also: this key is used for Cloud VPS as well."
+                .to_string(),
+        ];
+        for text in &reuse {
+            assert!(
+                says_key_reuse(text, form),
+                "{text:?} says the key is reused"
+            );
+        }
+        let not_reuse = [
+            key_line("jdoe@laptop.local"),
+            key_line("(new key, not the one I use for Cloud VPS)"),
+            "**Ssh public key (must be dedicated key for wmf production)**:".to_string(),
+            "A new key, separate from my labs key.".to_string(),
+            "This is a dedicated key; my Cloud VPS key is different.".to_string(),
+            "This key is not used anywhere else.".to_string(),
+            "I have never used this key for Toolforge.".to_string(),
+            "I already have a Cloud VPS account and use it for my tool.".to_string(),
+            "I need the same access as the rest of my team.".to_string(),
+            "I use Hive and Spark too.".to_string(),
+            "Generated a new key pair for production only.".to_string(),
+            "> This is the same key as my Cloud VPS one.".to_string(),
+            format!("```\n{KEY} same key as labs\n```"),
+            "I replaced my old key with this one.".to_string(),
+            "**SSH public key (not the same key as for Cloud VPS)**:".to_string(),
+            "SSH public key (must not be the same key as the one you use for Cloud VPS): see below"
+                .to_string(),
+            "Groups: same as on labs".to_string(),
+            "The key is only used for production.".to_string(),
+            "Reason: reuse of the existing dashboards for the new team.".to_string(),
+        ];
+        for text in &not_reuse {
+            assert!(
+                !says_key_reuse(text, form),
+                "{text:?} does not say the key is reused"
+            );
+        }
     }
 }

@@ -718,6 +718,10 @@ pub struct Labels {
 struct FormRaw {
     title: Vec<String>,
     pointer: Vec<String>,
+    #[serde(default)]
+    key_reuse: Option<Vec<String>>,
+    #[serde(default)]
+    key_fresh: Option<Vec<String>>,
 }
 
 /// `[form]` of phrases.toml, compiled.
@@ -729,6 +733,12 @@ pub struct FormRules {
     /// Text in a key field that points somewhere else instead of giving the key (a user page,
     /// a Gerrit change): the key check then says where the key must be.
     pub pointer: Regex,
+    /// A sentence of the requester's own words that says the request's key is used elsewhere
+    /// too ("the same key I use for Cloud VPS"): `key-fresh` fails.
+    pub key_reuse: Regex,
+    /// A sentence that says the key is new or not used elsewhere ("not the key I use on
+    /// Toolforge", "a new dedicated key"): it is not read as reuse, whatever else it says.
+    pub key_fresh: Regex,
 }
 
 impl Default for FormRules {
@@ -761,6 +771,8 @@ impl FormRules {
     /// Whether two compiled `[form]`s hold the same patterns.
     pub fn same(&self, other: &FormRules) -> bool {
         self.pointer.as_str() == other.pointer.as_str()
+            && self.key_reuse.as_str() == other.key_reuse.as_str()
+            && self.key_fresh.as_str() == other.key_fresh.as_str()
             && self.title.len() == other.title.len()
             && self
                 .title
@@ -1768,6 +1780,30 @@ mod tests {
         assert!(e.line.is_some(), "{e}");
         let bad = BUNDLED_PHRASES.replace("pointer = [", "pointer = [ '(unclosed',");
         assert_eq!(with_phrases(&bad).unwrap_err().key, "form.pointer");
+        // key_reuse and key_fresh are optional (the bundled ones apply) but never empty or
+        // broken.
+        for key in ["key_reuse", "key_fresh"] {
+            let start = BUNDLED_PHRASES.find(&format!("\n{key} = [")).unwrap() + 1;
+            let end = start + BUNDLED_PHRASES[start..].find("\n]\n").unwrap() + 3;
+            let without = format!("{}{}", &BUNDLED_PHRASES[..start], &BUNDLED_PHRASES[end..]);
+            assert!(
+                with_phrases(&without)
+                    .unwrap()
+                    .labels
+                    .form
+                    .same(&FormRules::default()),
+                "{key}"
+            );
+            let empty = format!(
+                "{}{key} = []\n{}",
+                &BUNDLED_PHRASES[..start],
+                &BUNDLED_PHRASES[end..]
+            );
+            assert_eq!(with_phrases(&empty).unwrap_err().key, format!("form.{key}"));
+            let bad =
+                BUNDLED_PHRASES.replace(&format!("{key} = ["), &format!("{key} = [ '(unclosed',"));
+            assert_eq!(with_phrases(&bad).unwrap_err().key, format!("form.{key}"));
+        }
     }
 
     #[test]

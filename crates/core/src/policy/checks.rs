@@ -536,7 +536,8 @@ impl<'a> Ctx<'a> {
             return out;
         }
         if report.fingerprint.is_some() {
-            out.push(if k.reuse.is_empty() {
+            let said = crate::policy::key_reuse_said(self.facts, self.rules);
+            out.push(if k.reuse.is_empty() && !said {
                 pass(
                     CheckId::KeyFresh,
                     "the key is not used by anyone else".into(),
@@ -565,14 +566,21 @@ impl<'a> Ctx<'a> {
                     KeyReuse::KnownKeys => Some("the known Cloud VPS keys".into()),
                     KeyReuse::EarlierRequest { .. } => None,
                 }));
+                let message = match (places.is_empty(), said) {
+                    (true, _) => "the request says this key is also used elsewhere: production \
+                                  needs a dedicated new key, used nowhere else"
+                        .to_string(),
+                    (false, said) => format!(
+                        "the key is already used elsewhere ({}{}): production needs a dedicated new key",
+                        places.join(", "),
+                        if said { "; the request says so too" } else { "" }
+                    ),
+                };
                 check(
                     CheckId::KeyFresh,
                     Status::Fail,
                     Some(Who::Requester),
-                    format!(
-                        "the key is already used elsewhere ({}): production needs a dedicated new key",
-                        places.join(", ")
-                    ),
+                    message,
                 )
             });
         }

@@ -467,5 +467,24 @@ pub(super) fn form_phrases(
         return Err(xerr("form.pointer", "needs non-empty patterns".into()));
     }
     let pointer = compile_regex("form.pointer", &raw.pointer, xerr)?;
-    Ok(FormRules { title, pointer })
+    // Optional: a phrases.toml without them keeps the bundled ones (the bundle has both).
+    let optional =
+        |key: &str, patterns: &Option<Vec<String>>, bundled: fn(FormRules) -> Regex| match patterns
+        {
+            Some(p) => {
+                if p.is_empty() || p.iter().any(|p| p.trim().is_empty()) {
+                    return Err(xerr(key, "needs non-empty patterns".into()));
+                }
+                compile_regex(key, p, xerr)
+            }
+            None => Ok(bundled(FormRules::default())),
+        };
+    let key_reuse = optional("form.key_reuse", &raw.key_reuse, |f| f.key_reuse)?;
+    let key_fresh = optional("form.key_fresh", &raw.key_fresh, |f| f.key_fresh)?;
+    Ok(FormRules {
+        title,
+        pointer,
+        key_reuse,
+        key_fresh,
+    })
 }
