@@ -81,13 +81,14 @@ fn comments(parsed: &Parsed) -> Vec<CommentFact> {
 }
 
 /// The facts of a request around its parse and key report, as the evidence glue fills them.
-fn facts(title: &str, parsed: Parsed, report: Option<KeyReport>) -> Facts {
+fn facts(title: &str, description: &str, parsed: Parsed, report: Option<KeyReport>) -> Facts {
     let comments = comments(&parsed);
-    facts_with(title, parsed, report, comments)
+    facts_with(title, description, parsed, report, comments)
 }
 
 fn facts_with(
     title: &str,
+    description: &str,
     parsed: Parsed,
     report: Option<KeyReport>,
     comments: Vec<CommentFact>,
@@ -111,7 +112,7 @@ fn facts_with(
         },
         author: requester,
         bot_user: Username::new("accessbot"),
-        description: String::new(),
+        description: description.to_string(),
         key: KeyFacts {
             source: if report.is_some() {
                 KeySource::Description
@@ -169,7 +170,7 @@ fn pipeline(c: &mut Criterion) {
     let all_facts: Vec<Facts> = corpus
         .iter()
         .zip(&reports)
-        .map(|((t, d), r)| facts(t, parser.parse(t, d), r.clone()))
+        .map(|((t, d), r)| facts(t, d, parser.parse(t, d), r.clone()))
         .collect();
     let checklists: Vec<_> = all_facts.iter().map(|f| evaluate(f, &rules, now)).collect();
     let timelines: Vec<Vec<CommentFact>> = all_facts.iter().map(|f| f.comments.clone()).collect();
@@ -210,7 +211,7 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| {
             for (((t, d), r), c) in corpus.iter().zip(&reports).zip(&timelines) {
                 let parsed = parser.parse(black_box(t), black_box(d));
-                let f = facts_with(t, parsed, r.clone(), c.clone());
+                let f = facts_with(t, d, parsed, r.clone(), c.clone());
                 black_box(evaluate(&f, &rules, now));
             }
         })
@@ -220,7 +221,7 @@ fn pipeline(c: &mut Criterion) {
             for ((t, d), c) in corpus.iter().zip(&timelines) {
                 let parsed = parser.parse(black_box(t), black_box(d));
                 let r = judged(&parsed, &rules);
-                let f = facts_with(t, parsed, r, c.clone());
+                let f = facts_with(t, d, parsed, r, c.clone());
                 let cl = evaluate(&f, &rules, now);
                 black_box(report::comment(&cl, rules.timing.timezone, now));
             }

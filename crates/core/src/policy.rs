@@ -253,9 +253,10 @@ pub fn evaluate(facts: &Facts, rules: &Rules, now: DateTime<Utc>) -> Checklist {
     if kind == RequestKind::User {
         checks.extend(ctx.executive_signoff(&checks));
     }
+    let own = ctx.own_pieces();
     for c in &mut checks {
         ctx.add_sources(c);
-        ctx.mark_own(c);
+        ctx.mark_own(c, &own);
     }
 
     let (verdict, until) = if declined {
@@ -713,11 +714,19 @@ fn says_key_reuse(text: &str, form: &crate::rules::FormRules) -> bool {
     use crate::remarkup::Kind;
     static ABOUT_A_KEY: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let about = ABOUT_A_KEY.get_or_init(|| {
-        regex::Regex::new(
+        regex::RegexBuilder::new(
             r"\bkeys?\b|\bkeypair\b|ssh-(?:ed25519|rsa|dss)\b|ecdsa-sha2-|\bsk-(?:ssh|ecdsa)-|\baaaa[a-z0-9+/]{16}",
         )
+        .case_insensitive(true)
+        .build()
         .expect("a valid regex")
     });
+    // Folding ASCII only lowers its case, and a sentence is part of one line: when the
+    // (case-insensitive) patterns match nowhere in an ASCII text, they match in none of its
+    // sentences. Most descriptions end here.
+    if text.is_ascii() && !form.key_reuse.is_match(text) {
+        return false;
+    }
     crate::remarkup::lines(text)
         .iter()
         .filter(|l| {

@@ -17,9 +17,12 @@ const MIN_WORD: usize = 40;
 
 /// Whether the text holds the base64 body of a DER private key, armoured or not.
 pub(crate) fn has_der_private_key(text: &str) -> bool {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
-        .filter(|w| w.len() >= MIN_WORD)
-        .any(is_der_private_key_start)
+    // Base64 words are ASCII: split the bytes (any other byte, UTF-8 included, ends a word).
+    text.as_bytes()
+        .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+        // A DER SEQUENCE (0x30) is "M" in base64: other words need no decoding.
+        .filter(|w| w.len() >= MIN_WORD && w[0] == b'M')
+        .any(|w| std::str::from_utf8(w).is_ok_and(is_der_private_key_start))
 }
 
 /// Whether a base64 word starts like a DER private key.

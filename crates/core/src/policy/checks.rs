@@ -35,6 +35,18 @@ pub(super) struct Ctx<'a> {
     pub(super) cutoff: Option<Cutoff>,
 }
 
+/// What the bot writes itself and a check's message may hold ([`Ctx::mark_own`]), built once
+/// per evaluation.
+pub(super) struct OwnPieces {
+    /// Besides [`OWN_CODE`]: the allowed key types, `[l3] document`, the key's fingerprint,
+    /// each one span in backticks, with no backtick inside.
+    fixed: Vec<String>,
+    /// `T631#`: a link to one of this task's comments starts so.
+    comment_ref: String,
+    /// The other requests that hold the key (`T952`).
+    reuse: Vec<String>,
+}
+
 /// What [`Ctx::sudo_review`] decided.
 pub(super) struct ReviewOutcome {
     /// The `sudo-review` check.
@@ -404,25 +416,74 @@ impl<'a> Ctx<'a> {
     /// requester's. Only what the
     /// message holds is registered; a requester's text that is equal to one of these pieces
     /// is posted as the bot's own (the same monospace value, the same link).
-    pub(super) fn mark_own(&self, c: &mut Check) {
+    pub(super) fn own_pieces(&self) -> OwnPieces {
         let f = self.facts;
-        let mut own: Vec<String> = OWN_CODE.iter().map(|s| s.to_string()).collect();
-        own.extend(self.rules.keys.allowed.iter().map(|a| format!("`{a}`")));
-        own.push(format!("`{}`", self.rules.l3.document));
+        let mut fixed: Vec<String> = Vec::with_capacity(self.rules.keys.allowed.len() + 2);
+        fixed.extend(self.rules.keys.allowed.iter().map(|a| format!("`{a}`")));
+        fixed.push(format!("`{}`", self.rules.l3.document));
         if let Some(fp) = f.key.report.as_ref().and_then(|r| r.fingerprint.as_ref()) {
-            own.push(format!("`{fp}`"));
+            fixed.push(format!("`{fp}`"));
         }
-        own.extend(
-            f.comments
+        let reuse = f
+            .key
+            .reuse
+            .iter()
+            .filter_map(|r| match r {
+                KeyReuse::EarlierRequest { task } => Some(task.to_string()),
+                _ => None,
+            })
+            .collect();
+        OwnPieces {
+            fixed,
+            comment_ref: format!("{}#", f.task),
+            reuse,
+        }
+    }
+
+    /// Registers in `c.own` the pieces of [`Self::own_pieces`] that its message holds.
+    pub(super) fn mark_own(&self, c: &mut Check, pieces: &OwnPieces) {
+        let mut found: Vec<String> = Vec::new();
+        // Every fixed piece is one monospace span: look up the message's spans, each from a
+        // backtick to the next.
+        let ticks: Vec<usize> = c.message.match_indices('`').map(|(i, _)| i).collect();
+        for w in ticks.windows(2) {
+            let span = &c.message[w[0]..=w[1]];
+            if OWN_CODE.contains(&span) || pieces.fixed.iter().any(|p| p == span) {
+                found.push(span.to_string());
+            }
+        }
+        // `T631#12` for each comment of this task the message links, in the comments' order.
+        if c.message.contains(&pieces.comment_ref) {
+            let linked: std::collections::HashSet<u64> = c
+                .message
+                .match_indices(&pieces.comment_ref)
+                .filter_map(|(at, r)| {
+                    let rest = &c.message[at + r.len()..];
+                    let digits = rest.len()
+                        - rest
+                            .trim_start_matches(|ch: char| ch.is_ascii_digit())
+                            .len();
+                    rest[..digits].parse().ok()
+                })
+                .collect();
+            let mut seen = std::collections::HashSet::new();
+            found.extend(
+                self.facts
+                    .comments
+                    .iter()
+                    .filter(|k| linked.contains(&k.anchor) && seen.insert(k.anchor))
+                    .map(|k| format!("{}{}", pieces.comment_ref, k.anchor)),
+            );
+        }
+        found.extend(
+            pieces
+                .reuse
                 .iter()
-                .map(|k| format!("{}#{}", f.task, k.anchor)),
+                .filter(|p| c.message.contains(p.as_str()))
+                .cloned(),
         );
-        own.extend(f.key.reuse.iter().filter_map(|r| match r {
-            KeyReuse::EarlierRequest { task } => Some(task.to_string()),
-            _ => None,
-        }));
-        for piece in own {
-            if c.message.contains(&piece) && !c.own.contains(&piece) {
+        for piece in found {
+            if !c.own.contains(&piece) {
                 c.own.push(piece);
             }
         }
