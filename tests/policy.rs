@@ -1006,6 +1006,52 @@ fn cases() -> Vec<Case> {
             says: "on the agenda of the SRE meeting of 2026-11-16",
         },
         Case {
+            // The groups field must say what is requested: sudo asked in prose, with no sudo
+            // group, would be granted without a review (and without the sudo).
+            name: "a request that asks for sudo in its words but names no sudo group",
+            edit: |f, _, _| {
+                f.description = "**Requested group membership**: analytics-privatedata-users\n**Reason for access**: I also need sudo on the stat hosts to restart my jobs.\n".into();
+            },
+            verdict: Verdict::Blocked,
+            check: "known-groups",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "the request asks for sudo or root, but none of its groups gives it",
+        },
+        Case {
+            name: "a title that asks for root access with a non-sudo group",
+            edit: |f, _, _| f.title = "Requesting root access to the stat hosts for jdoe".into(),
+            verdict: Verdict::Blocked,
+            check: "known-groups",
+            status: "fail",
+            who: Some(Who::Requester),
+            says: "asks for sudo or root",
+        },
+        Case {
+            name: "a request that says it needs no sudo",
+            edit: |f, _, _| {
+                f.description = "**Reason for access**: read-only queries, no sudo needed.\n".into();
+            },
+            verdict: Verdict::Ready,
+            check: "known-groups",
+            status: "pass",
+            who: None,
+            says: "groups: analytics-privatedata-users",
+        },
+        Case {
+            // A sudo group is requested: the SRE meeting reviews it; the words add nothing.
+            name: "a request for a sudo group that also says it needs sudo",
+            edit: |f, _, _| {
+                sudo(f);
+                f.description = "**Reason for access**: I need sudo to restart the jobs.\n".into();
+            },
+            verdict: Verdict::Waiting,
+            check: "known-groups",
+            status: "pass",
+            who: None,
+            says: "groups: analytics-admins",
+        },
+        Case {
             name: "sudo request ready within the cutoff goes to the meeting after",
             edit: |f, _, now| {
                 sudo(f);

@@ -711,7 +711,6 @@ pub fn key_reuse_said(facts: &Facts, rules: &Rules) -> bool {
 }
 
 fn says_key_reuse(text: &str, form: &crate::rules::FormRules) -> bool {
-    use crate::remarkup::Kind;
     static ABOUT_A_KEY: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let about = ABOUT_A_KEY.get_or_init(|| {
         regex::RegexBuilder::new(
@@ -721,10 +720,20 @@ fn says_key_reuse(text: &str, form: &crate::rules::FormRules) -> bool {
         .build()
         .expect("a valid regex")
     });
+    says(text, Some(about), &form.key_reuse, &form.key_fresh)
+}
+
+/// Whether a sentence of the author's own words in `text` matches `yes` and not `no`: quoted,
+/// code and literal lines are skipped; a field's leading label ("SSH public key (must be a
+/// dedicated key):") is the form's words, not the author's, so only what follows it is read;
+/// with `about`, only a sentence that matches it (or the first after a label that does)
+/// counts. Matched on folded text (lower case, look-alikes folded).
+fn says(text: &str, about: Option<&regex::Regex>, yes: &regex::Regex, no: &regex::Regex) -> bool {
+    use crate::remarkup::Kind;
     // Folding ASCII only lowers its case, and a sentence is part of one line: when the
     // (case-insensitive) patterns match nowhere in an ASCII text, they match in none of its
     // sentences. Most descriptions end here.
-    if text.is_ascii() && !form.key_reuse.is_match(text) {
+    if text.is_ascii() && !yes.is_match(text) {
         return false;
     }
     crate::remarkup::lines(text)
@@ -737,25 +746,44 @@ fn says_key_reuse(text: &str, form: &crate::rules::FormRules) -> bool {
         })
         .any(|l| {
             let folded = crate::statement::fold(l.text);
-            // A field's label is the form's words, not the requester's ("SSH public key (must
-            // be a dedicated key)"): only what follows it is read, in the light of the label.
             let (label, value) = split_label(&folded);
-            let label_about_key = about.is_match(label);
+            let label_about = about.is_none_or(|a| a.is_match(label));
             let said = sentences(value).enumerate().any(|(i, s)| {
-                (about.is_match(s) || (i == 0 && label_about_key))
-                    && form.key_reuse.is_match(s)
-                    && !form.key_fresh.is_match(s)
+                (about.is_none_or(|a| a.is_match(s)) || (i == 0 && label_about))
+                    && yes.is_match(s)
+                    && !no.is_match(s)
             });
             said
         })
 }
 
-/// A line's leading `label:` (at most 120 bytes, no sentence end in it; the colon followed by
-/// a space or the line's end) and the rest; `("", line)` when it has none.
+/// Whether a user request asks for sudo or root in its own words (phrases.toml `[form]
+/// sudo_asked`, and not `sudo_not_asked`) in its title or description ("I also need sudo on
+/// the analytics hosts", "with root access") while none of its groups gives sudo: the groups
+/// field must say what is requested, and a new level of sudo goes to the SRE meeting, so
+/// `known-groups` fails until it does.
+pub fn sudo_asked_outside_groups(facts: &Facts, rules: &Rules) -> bool {
+    let form = &rules.labels.form;
+    let groups = &facts.parsed.request.groups;
+    if groups
+        .iter()
+        .any(|g| rules.group(g).is_some_and(|g| g.sudo))
+    {
+        return false;
+    }
+    [facts.title.as_str(), facts.description.as_str()]
+        .iter()
+        .any(|t| says(t, None, &form.sudo_asked, &form.sudo_not_asked))
+}
+
+/// A line's leading `label:` (at most 120 bytes, no sentence end or `=` in it; the colon
+/// followed by a space or the line's end) and the rest; `("", line)` when it has none.
 fn split_label(line: &str) -> (&str, &str) {
     for (i, b) in line.bytes().take(120).enumerate() {
         match b {
             b'.' | b'!' | b'?' | b';' if line.as_bytes().get(i + 1) == Some(&b' ') => break,
+            // `jdoe ALL=(ALL) NOPASSWD: ALL` is a sudoers rule, not a label.
+            b'=' => break,
             b':' if line
                 .as_bytes()
                 .get(i + 1)
@@ -929,6 +957,42 @@ mod tests {
                 !says_key_reuse(text, form),
                 "{text:?} does not say the key is reused"
             );
+        }
+    }
+
+    #[test]
+    fn a_request_asking_for_sudo_in_its_own_words_is_read_and_only_then() {
+        let rules = Rules::bundled().expect("bundled rules");
+        let form = &rules.labels.form;
+        let asks = |t: &str| super::says(t, None, &form.sudo_asked, &form.sudo_not_asked);
+        for text in [
+            "I also need sudo on the analytics hosts.",
+            "**Reason for access**: I need root to restart the services.",
+            "**Requested group membership**: analytics-privatedata-users (with sudo)",
+            "Requesting sudo access for jdoe",
+            "Please grant me passwordless sudo.",
+            "I need to run commands as root on stat1008.",
+            "jdoe ALL=(ALL) NOPASSWD: ALL",
+            "analytics-privatedata-users, plus root on the cache hosts",
+            "I require ＳＵＤＯ rights.",
+            "Needs a root shell for debugging.",
+            "Could you also give me sudo?",
+        ] {
+            assert!(asks(text), "{text:?} asks for sudo");
+        }
+        for text in [
+            "**Requested group membership**: analytics-privatedata-users",
+            "No sudo needed.",
+            "I don't need sudo or root.",
+            "analytics-privatedata-users (non-sudo)",
+            "This is read-only access, without root.",
+            "> I need sudo on the analytics hosts.",
+            "```\nsudo systemctl restart foo\n```",
+            "**Ssh public key (sudo groups are reviewed at the SRE meeting)**:",
+            "I will query the data with Hive and Spark.",
+            "The root cause was a missing group.",
+        ] {
+            assert!(!asks(text), "{text:?} does not ask for sudo");
         }
     }
 }

@@ -722,6 +722,10 @@ struct FormRaw {
     key_reuse: Option<Vec<String>>,
     #[serde(default)]
     key_fresh: Option<Vec<String>>,
+    #[serde(default)]
+    sudo_asked: Option<Vec<String>>,
+    #[serde(default)]
+    sudo_not_asked: Option<Vec<String>>,
 }
 
 /// `[form]` of phrases.toml, compiled.
@@ -739,6 +743,11 @@ pub struct FormRules {
     /// A sentence that says the key is new or not used elsewhere ("not the key I use on
     /// Toolforge", "a new dedicated key"): it is not read as reuse, whatever else it says.
     pub key_fresh: Regex,
+    /// A sentence of a user request's own words that asks for sudo or root ("I also need sudo
+    /// on the analytics hosts"): when no requested group gives sudo, `known-groups` fails.
+    pub sudo_asked: Regex,
+    /// A sentence matching one of these does not ask for sudo ("no sudo needed").
+    pub sudo_not_asked: Regex,
 }
 
 impl Default for FormRules {
@@ -773,6 +782,8 @@ impl FormRules {
         self.pointer.as_str() == other.pointer.as_str()
             && self.key_reuse.as_str() == other.key_reuse.as_str()
             && self.key_fresh.as_str() == other.key_fresh.as_str()
+            && self.sudo_asked.as_str() == other.sudo_asked.as_str()
+            && self.sudo_not_asked.as_str() == other.sudo_not_asked.as_str()
             && self.title.len() == other.title.len()
             && self
                 .title
@@ -1780,9 +1791,9 @@ mod tests {
         assert!(e.line.is_some(), "{e}");
         let bad = BUNDLED_PHRASES.replace("pointer = [", "pointer = [ '(unclosed',");
         assert_eq!(with_phrases(&bad).unwrap_err().key, "form.pointer");
-        // key_reuse and key_fresh are optional (the bundled ones apply) but never empty or
-        // broken.
-        for key in ["key_reuse", "key_fresh"] {
+        // These are optional (the bundled ones apply) but never empty or broken, nor hold a
+        // backspace where a TOML "…" string was given `\b`.
+        for key in ["key_reuse", "key_fresh", "sudo_asked", "sudo_not_asked"] {
             let start = BUNDLED_PHRASES.find(&format!("\n{key} = [")).unwrap() + 1;
             let end = start + BUNDLED_PHRASES[start..].find("\n]\n").unwrap() + 3;
             let without = format!("{}{}", &BUNDLED_PHRASES[..start], &BUNDLED_PHRASES[end..]);
@@ -1800,6 +1811,11 @@ mod tests {
                 &BUNDLED_PHRASES[end..]
             );
             assert_eq!(with_phrases(&empty).unwrap_err().key, format!("form.{key}"));
+            let backspace = BUNDLED_PHRASES
+                .replace(&format!("{key} = ["), &format!("{key} = [ \"\\bsudo\\b\","));
+            let e = with_phrases(&backspace).unwrap_err();
+            assert_eq!(e.key, format!("form.{key}"));
+            assert!(e.message.contains("U+0008"), "{e}");
             let bad =
                 BUNDLED_PHRASES.replace(&format!("{key} = ["), &format!("{key} = [ '(unclosed',"));
             assert_eq!(with_phrases(&bad).unwrap_err().key, format!("form.{key}"));

@@ -327,7 +327,19 @@ impl<'a> Ctx<'a> {
             .filter(|g| self.rules.group(g).is_none())
             .map(String::as_str)
             .collect();
-        let hidden = self.problems(HIDDEN_GROUPS_FIELD);
+        let mut hidden = self.problems(HIDDEN_GROUPS_FIELD);
+        if self.kind == RequestKind::User
+            && unknown.is_empty()
+            && hidden.is_empty()
+            && crate::policy::sudo_asked_outside_groups(self.facts, self.rules)
+        {
+            hidden.push(
+                "the request asks for sudo or root, but none of its groups gives it: name the sudo \
+                 group you need under the groups field (a new level of sudo is reviewed at the \
+                 SRE meeting), or remove the mention"
+                    .into(),
+            );
+        }
         if unknown.is_empty() && !hidden.is_empty() {
             return Some(check(
                 CheckId::KnownGroups,

@@ -40,6 +40,20 @@ fn compile_regex(
     xerr: &dyn Fn(&str, String) -> RulesError,
 ) -> Result<Regex, RulesError> {
     none_empty(key, list, xerr)?;
+    // "\b" in a TOML basic string ("…") is a backspace, not a word boundary.
+    if let Some(c) = list
+        .iter()
+        .flat_map(|p| p.chars())
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        return Err(xerr(
+            key,
+            format!(
+                "a pattern holds the control character U+{:04X}: in a \"…\" string write \\\\b for a word boundary, or use a '…' string",
+                c as u32
+            ),
+        ));
+    }
     RegexBuilder::new(&joined(list))
         .case_insensitive(true)
         .size_limit(1 << 22)
@@ -481,10 +495,16 @@ pub(super) fn form_phrases(
         };
     let key_reuse = optional("form.key_reuse", &raw.key_reuse, |f| f.key_reuse)?;
     let key_fresh = optional("form.key_fresh", &raw.key_fresh, |f| f.key_fresh)?;
+    let sudo_asked = optional("form.sudo_asked", &raw.sudo_asked, |f| f.sudo_asked)?;
+    let sudo_not_asked = optional("form.sudo_not_asked", &raw.sudo_not_asked, |f| {
+        f.sudo_not_asked
+    })?;
     Ok(FormRules {
         title,
         pointer,
         key_reuse,
         key_fresh,
+        sudo_asked,
+        sudo_not_asked,
     })
 }
