@@ -650,7 +650,7 @@ fn with_notes(mut message: String, notes: &[String]) -> String {
 pub const HIDDEN_GROUPS_FIELD: &str = "groups_hidden";
 
 /// Sudo groups (from `groups.toml`) that the title or the description names anywhere — in
-/// any case, as a whole word, after normalisation (zero-width characters removed, dash and
+/// any case, as a whole word, with `-` and `_` ignored ("deploy_service"), after normalisation (zero-width characters removed, dash and
 /// letter look-alikes of other scripts folded) — but that are not among the requested
 /// groups: a sudo group hidden in free text must not slip past the SRE meeting (the request
 /// is blocked until the groups field says exactly what is requested). Linear in the text.
@@ -662,11 +662,14 @@ pub fn hidden_sudo_groups(
 ) -> Vec<String> {
     let requested: std::collections::HashSet<String> =
         requested.iter().map(|g| g.to_lowercase()).collect();
-    let sudo: std::collections::HashMap<&str, &String> = rules
+    // Keyed without separators: "deploy_service", "deployservice" and "__deploy-service__"
+    // (bold markup) name deploy-service as well.
+    let squash = |w: &str| -> String { w.chars().filter(|c| !matches!(c, '-' | '_')).collect() };
+    let sudo: std::collections::HashMap<String, &String> = rules
         .groups
         .iter()
         .filter(|(name, g)| g.sudo && !requested.contains(name.as_str()))
-        .map(|(name, _)| (name.as_str(), name))
+        .map(|(name, _)| (squash(name), name))
         .collect();
     if sudo.is_empty() {
         return Vec::new();
@@ -679,7 +682,7 @@ pub fn hidden_sudo_groups(
             let word = word.trim_matches('.');
             // "deploy-service.", "see deploy-service.yaml": the word and its dotted parts.
             for candidate in std::iter::once(word).chain(word.split('.')) {
-                if let Some(name) = sudo.get(candidate) {
+                if let Some(name) = sudo.get(&squash(candidate)) {
                     found.insert((*name).clone());
                 }
             }
@@ -958,6 +961,33 @@ mod tests {
                 "{text:?} does not say the key is reused"
             );
         }
+    }
+
+    #[test]
+    fn a_sudo_group_is_found_however_its_separators_are_written() {
+        let rules = Rules::bundled().expect("bundled rules");
+        let requested = ["analytics-privatedata-users".to_string()];
+        let found = |t: &str| super::hidden_sudo_groups("", t, &requested, &rules);
+        for text in [
+            "also add me to deploy-service",
+            "also add me to deploy_service",
+            "also add me to deployservice",
+            "also add me to __deploy-service__",
+            "also add me to Deploy_Service.",
+        ] {
+            assert_eq!(found(text), ["deploy-service"], "{text:?}");
+        }
+        for text in [
+            "deploy services",
+            "d-e-p-l-o-y",
+            "deploy-services",
+            "a deploy service",
+        ] {
+            assert!(found(text).is_empty(), "{text:?}");
+        }
+        // A requested sudo group is no hidden one, however it is written elsewhere.
+        let asked = ["deploy-service".to_string()];
+        assert!(super::hidden_sudo_groups("", "deploy_service", &asked, &rules).is_empty());
     }
 
     #[test]
