@@ -931,6 +931,23 @@ fn cases() -> Vec<Case> {
             says: "not used by anyone else",
         },
         Case {
+            // The subject replaced the description's key in a comment: what the description
+            // says is about the old key.
+            name: "a reuse said in the description is about the key a comment replaced",
+            edit: |f, _, _| {
+                f.description = "**SSH public key**: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA jdoe@laptop (the same key I use for Cloud VPS)\n".into();
+                f.key.source = KeySource::Comment {
+                    xact: Phid::from("PHID-XACT-TASK-k"),
+                    anchor: 10,
+                };
+            },
+            verdict: Verdict::Ready,
+            check: "key-fresh",
+            status: "pass",
+            who: None,
+            says: "not used by anyone else",
+        },
+        Case {
             // Someone else's question is not the requester's word.
             name: "someone else asking whether the key is reused changes nothing",
             edit: |f, _, _| {

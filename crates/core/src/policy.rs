@@ -693,14 +693,17 @@ pub fn hidden_sudo_groups(
 
 /// Whether the requester's own words say that the request's key is used elsewhere too
 /// (phrases.toml `[form] key_reuse`, and not `key_fresh`): `key-fresh` fails, since production
-/// needs a dedicated key and the person who uses it knows best. Read: the description, and the
-/// comments of the task's author and of the subject posted since the key appeared (a newer key
-/// is another key). Own words only: quoted, code and literal lines are skipped; a sentence
+/// needs a dedicated key and the person who uses it knows best. Read: the description (unless
+/// the key was posted in a comment since), and the comments of the task's author and of the
+/// subject posted since the key appeared (a newer key is another key). Own words only: quoted, code and literal lines are skipped; a sentence
 /// counts only when it is about a key (the word "key" or key material in it). Linear in the
 /// texts.
 pub fn key_reuse_said(facts: &Facts, rules: &Rules) -> bool {
     let form = &rules.labels.form;
-    if says_key_reuse(&facts.description, form) {
+    // A key posted in a comment replaced the description's: what the description says is
+    // about that older key (a paste the description names is still its key).
+    let description_key = !matches!(facts.key.source, KeySource::Comment { .. });
+    if description_key && says_key_reuse(&facts.description, form) {
         return true;
     }
     let since = facts.key_changed_at.map(|m| m.at);
