@@ -436,15 +436,7 @@ impl<'a> Ctx<'a> {
         if let Some(fp) = f.key.report.as_ref().and_then(|r| r.fingerprint.as_ref()) {
             fixed.push(format!("`{fp}`"));
         }
-        let reuse = f
-            .key
-            .reuse
-            .iter()
-            .filter_map(|r| match r {
-                KeyReuse::EarlierRequest { task } => Some(task.to_string()),
-                _ => None,
-            })
-            .collect();
+        let reuse = f.key.other_requests();
         OwnPieces {
             fixed,
             comment_ref: format!("{}#", f.task),
@@ -619,14 +611,7 @@ impl<'a> Ctx<'a> {
                 // Each kind of place once; the other requests in one list. They are other
                 // users' requests, not always earlier ones: the key may have been copied onto
                 // an older task (the earlier appearance of the key wins, design §10).
-                let tasks: Vec<String> = k
-                    .reuse
-                    .iter()
-                    .filter_map(|r| match r {
-                        KeyReuse::EarlierRequest { task } => Some(task.to_string()),
-                        _ => None,
-                    })
-                    .collect();
+                let tasks = k.other_requests();
                 let mut places: Vec<String> = match tasks.as_slice() {
                     [] => Vec::new(),
                     [one] => vec![format!("another user's request ({one})")],

@@ -96,6 +96,19 @@ pub struct KeyFacts {
     pub reuse: Vec<KeyReuse>,
 }
 
+impl KeyFacts {
+    /// The other users' requests that hold the key (`T952`), in the order found.
+    pub fn other_requests(&self) -> Vec<String> {
+        self.reuse
+            .iter()
+            .filter_map(|r| match r {
+                KeyReuse::EarlierRequest { task } => Some(task.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 impl Default for KeyFacts {
     fn default() -> Self {
         KeyFacts {
