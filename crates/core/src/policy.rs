@@ -957,6 +957,11 @@ mod tests {
             "Groups: same as on labs".to_string(),
             "The key is only used for production.".to_string(),
             "Reason: reuse of the existing dashboards for the new team.".to_string(),
+            "I have already added the key to the description.".to_string(),
+            "I will also use the key to connect to stat1008 as well as the Hadoop nodes."
+                .to_string(),
+            "This is my existing production key (already in data.yaml).".to_string(),
+            "I will use this key to log in to the stat hosts too.".to_string(),
         ];
         for text in &not_reuse {
             assert!(
@@ -1024,6 +1029,10 @@ mod tests {
             "**Ssh public key (sudo groups are reviewed at the SRE meeting)**:",
             "I will query the data with Hive and Spark.",
             "The root cause was a missing group.",
+            "I will help the team with root cause analysis of outages.",
+            "I need root-cause data from the incident reports.",
+            "I need superuser rights in Superset to manage dashboards.",
+            "Requesting access to the root CA bundle docs.",
         ] {
             assert!(!asks(text), "{text:?} does not ask for sudo");
         }
