@@ -732,8 +732,8 @@ fn says_key_reuse(text: &str, form: &crate::rules::FormRules) -> bool {
 /// Whether a sentence of the author's own words in `text` matches `yes` and not `no`: quoted,
 /// code and literal lines are skipped; a field's leading label ("SSH public key (must be a
 /// dedicated key):") is the form's words, not the author's, so only what follows it is read;
-/// with `about`, only a sentence that matches it (or the first after a label that does)
-/// counts. Matched on folded text (lower case, look-alikes folded).
+/// with `about`, only a sentence about it is read (see the body). Matched on folded text
+/// (lower case, look-alikes folded).
 fn says(text: &str, about: Option<&regex::Regex>, yes: &regex::Regex, no: &regex::Regex) -> bool {
     use crate::remarkup::Kind;
     // Folding ASCII only lowers its case, and a sentence is part of one line: when the
@@ -753,11 +753,19 @@ fn says(text: &str, about: Option<&regex::Regex>, yes: &regex::Regex, no: &regex
         .any(|l| {
             let folded = crate::statement::fold(l.text);
             let (label, value) = split_label(&folded);
-            let label_about = about.is_none_or(|a| a.is_match(label));
-            let said = sentences(value).enumerate().any(|(i, s)| {
-                (about.is_none_or(|a| a.is_match(s)) || (i == 0 && label_about))
-                    && yes.is_match(s)
-                    && !no.is_match(s)
+            let Some(about) = about else {
+                let said = sentences(value).any(|s| yes.is_match(s) && !no.is_match(s));
+                return said;
+            };
+            // A sentence is about it when it says so, or when it follows a label that does
+            // ("SSH key: same as on labs"), or when it starts with a pronoun right after a
+            // sentence that does ("Updated the description with my key. It's the one I use
+            // for Toolforge.").
+            let mut before = about.is_match(label);
+            let said = sentences(value).any(|s| {
+                let about_it = about.is_match(s) || (before && starts_with_pronoun(s));
+                before = about_it;
+                about_it && yes.is_match(s) && !no.is_match(s)
             });
             said
         })
@@ -780,6 +788,20 @@ pub fn sudo_asked_outside_groups(facts: &Facts, rules: &Rules) -> bool {
     [facts.title.as_str(), facts.description.as_str()]
         .iter()
         .any(|t| says(t, None, &form.sudo_asked, &form.sudo_not_asked))
+}
+
+/// Whether a sentence starts with a word that refers back ("it", "it's", "this", "that",
+/// "the one", "same").
+fn starts_with_pronoun(sentence: &str) -> bool {
+    let first = sentence
+        .trim_start_matches(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .next()
+        .unwrap_or("");
+    matches!(
+        first,
+        "it" | "it's" | "its" | "this" | "that" | "that's" | "the" | "same" | "which" | "one"
+    )
 }
 
 /// A line's leading `label:` (at most 120 bytes, no sentence end or `=` in it; the colon
@@ -921,6 +943,9 @@ mod tests {
             "The key I already use to log in to Cloud VPS.".to_string(),
             "Same key as on my Toolforge account".to_string(),
             "I use this key everywhere.".to_string(),
+            "Updated the description with my key. It's the one I use for Toolforge.".to_string(),
+            "FYI this key is also in my ~/.ssh on the bastion for Cloud VPS.".to_string(),
+            "The key I use for everything.".to_string(),
             "The key from my wikitech preferences.".to_string(),
             "**Key**: the ＳＡＭＥ key as on labs".to_string(),
             "I re-used the key I have on Gerrit.".to_string(),
@@ -957,6 +982,8 @@ mod tests {
             "Groups: same as on labs".to_string(),
             "The key is only used for production.".to_string(),
             "Reason: reuse of the existing dashboards for the new team.".to_string(),
+            "Thanks! I updated the key. I also use Toolforge for my bot, hence the logs."
+                .to_string(),
             "I have already added the key to the description.".to_string(),
             "I will also use the key to connect to stat1008 as well as the Hadoop nodes."
                 .to_string(),
@@ -1015,6 +1042,8 @@ mod tests {
             "I require ＳＵＤＯ rights.",
             "Needs a root shell for debugging.",
             "Could you also give me sudo?",
+            "I'll need to become root occasionally.",
+            "Also need the ability to sudo to root on stat hosts.",
         ] {
             assert!(asks(text), "{text:?} asks for sudo");
         }
@@ -1033,6 +1062,7 @@ mod tests {
             "I need root-cause data from the incident reports.",
             "I need superuser rights in Superset to manage dashboards.",
             "Requesting access to the root CA bundle docs.",
+            "I need sudo -u analytics-privatedata to run the jobs.",
         ] {
             assert!(!asks(text), "{text:?} does not ask for sudo");
         }
