@@ -1044,6 +1044,11 @@ mod tests {
             "Could you also give me sudo?",
             "I'll need to become root occasionally.",
             "Also need the ability to sudo to root on stat hosts.",
+            "I need admin rights on the stat hosts.",
+            "Requesting elevated privileges on the analytics cluster.",
+            "Sudo please.",
+            "Thanks for looking. Sudo please.",
+            "**Requested group membership**: analytics-users\n**Also**: sudo please",
         ] {
             assert!(asks(text), "{text:?} asks for sudo");
         }
@@ -1063,6 +1068,8 @@ mod tests {
             "I need superuser rights in Superset to manage dashboards.",
             "Requesting access to the root CA bundle docs.",
             "I need sudo -u analytics-privatedata to run the jobs.",
+            "I need admin access to Superset to manage the dashboards.",
+            "Elevated privileges are not needed on the hosts.",
         ] {
             assert!(!asks(text), "{text:?} does not ask for sudo");
         }
