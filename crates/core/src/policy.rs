@@ -650,8 +650,9 @@ fn with_notes(mut message: String, notes: &[String]) -> String {
 pub const HIDDEN_GROUPS_FIELD: &str = "groups_hidden";
 
 /// Sudo groups (from `groups.toml`) that the title or the description names anywhere — in
-/// any case, as a whole word, with `-` and `_` ignored ("deploy_service"), after normalisation (zero-width characters removed, dash and
-/// letter look-alikes of other scripts folded) — but that are not among the requested
+/// any case, as a whole word, with `-` and `_` ignored ("deploy_service"), after
+/// normalisation (zero-width characters removed, dash and letter look-alikes of other scripts
+/// folded) — but that are not among the requested
 /// groups: a sudo group hidden in free text must not slip past the SRE meeting (the request
 /// is blocked until the groups field says exactly what is requested). Linear in the text.
 pub fn hidden_sudo_groups(
@@ -695,9 +696,8 @@ pub fn hidden_sudo_groups(
 /// (phrases.toml `[form] key_reuse`, and not `key_fresh`): `key-fresh` fails, since production
 /// needs a dedicated key and the person who uses it knows best. Read: the description (unless
 /// the key was posted in a comment since), and the comments of the task's author and of the
-/// subject posted since the key appeared (a newer key is another key). Own words only: quoted, code and literal lines are skipped; a sentence
-/// counts only when it is about a key (the word "key" or key material in it). Linear in the
-/// texts.
+/// subject posted since the key appeared (a newer key is another key). Own words only, a
+/// sentence about a key only: see [`says`]. Linear in the texts.
 pub fn key_reuse_said(facts: &Facts, rules: &Rules) -> bool {
     let form = &rules.labels.form;
     // A key posted in a comment replaced the description's: what the description says is

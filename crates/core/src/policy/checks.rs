@@ -456,7 +456,8 @@ impl<'a> Ctx<'a> {
                 found.push(span.to_string());
             }
         }
-        // `T631#12` for each comment of this task the message links, in the comments' order.
+        // `T631#12` for each comment of this task the message links, in the comments' order
+        // (the loop below registers each piece once).
         if c.message.contains(&pieces.comment_ref) {
             let linked: std::collections::HashSet<u64> = c
                 .message
@@ -470,12 +471,11 @@ impl<'a> Ctx<'a> {
                     rest[..digits].parse().ok()
                 })
                 .collect();
-            let mut seen = std::collections::HashSet::new();
             found.extend(
                 self.facts
                     .comments
                     .iter()
-                    .filter(|k| linked.contains(&k.anchor) && seen.insert(k.anchor))
+                    .filter(|k| linked.contains(&k.anchor))
                     .map(|k| format!("{}{}", pieces.comment_ref, k.anchor)),
             );
         }
