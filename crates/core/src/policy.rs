@@ -946,6 +946,8 @@ mod tests {
             "Updated the description with my key. It's the one I use for Toolforge.".to_string(),
             "FYI this key is also in my ~/.ssh on the bastion for Cloud VPS.".to_string(),
             "The key I use for everything.".to_string(),
+            "No, it's the same key as my Cloud VPS one.".to_string(),
+            "No - same key as on Toolforge.".to_string(),
             "The key from my wikitech preferences.".to_string(),
             "**Key**: the ＳＡＭＥ key as on labs".to_string(),
             "I re-used the key I have on Gerrit.".to_string(),
@@ -976,6 +978,9 @@ mod tests {
             "> This is the same key as my Cloud VPS one.".to_string(),
             format!("```\n{KEY} same key as labs\n```"),
             "I replaced my old key with this one.".to_string(),
+            "No other service uses this key; it is not the same key as my Cloud VPS one."
+                .to_string(),
+            "No, not the same key as on labs.".to_string(),
             "**SSH public key (not the same key as for Cloud VPS)**:".to_string(),
             "SSH public key (must not be the same key as the one you use for Cloud VPS): see below"
                 .to_string(),
@@ -1047,6 +1052,7 @@ mod tests {
             "I need admin rights on the stat hosts.",
             "Requesting elevated privileges on the analytics cluster.",
             "Sudo please.",
+            "No, I also need sudo on the stat hosts.",
             "Thanks for looking. Sudo please.",
             "**Requested group membership**: analytics-users\n**Also**: sudo please",
         ] {
@@ -1055,6 +1061,7 @@ mod tests {
         for text in [
             "**Requested group membership**: analytics-privatedata-users",
             "No sudo needed.",
+            "No root access needed, thanks.",
             "I don't need sudo or root.",
             "analytics-privatedata-users (non-sudo)",
             "This is read-only access, without root.",
