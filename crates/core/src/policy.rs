@@ -696,8 +696,10 @@ pub fn hidden_sudo_groups(
 /// (phrases.toml `[form] key_reuse`, and not `key_fresh`): `key-fresh` fails, since production
 /// needs a dedicated key and the person who uses it knows best. Read: the description (unless
 /// the key was posted in a comment since), and the comments of the task's author and of the
-/// subject posted since the key appeared (a newer key is another key). Own words only, a
-/// sentence about a key only: see [`says`]. Linear in the texts.
+/// subject posted since the key appeared (a newer key is another key). Own words only (no
+/// quotes, code or field labels), and only a sentence about a key: one naming a key or key
+/// material, the first after a key field's label, or one starting "it …" right after such a
+/// sentence. Linear in the texts.
 pub fn key_reuse_said(facts: &Facts, rules: &Rules) -> bool {
     let form = &rules.labels.form;
     // A key posted in a comment replaced the description's: what the description says is
