@@ -48,8 +48,7 @@ pub(super) async fn cmd_status(cli: &Cli, json: bool, all: bool) -> anyhow::Resu
 /// [`crate::report::status_json`] over rows read whole, but the reports are read a slice of
 /// rows at a time ([`crate::store::Store::status_reports`]) and each is re-indented from its
 /// stored text as it comes ([`crate::status_json::Writer`]), so neither every report nor the
-/// whole document is held at once, and no report is parsed into a `Value`; the database pages
-/// of each slice are let go after it ([`crate::store::Store::unmap_pages`]). SQLite reads the
+/// whole document is held at once, and no report is parsed into a `Value`. SQLite reads the
 /// next slice on its own thread while this one is written, so at most two slices are held.
 async fn print_status_json(
     store: &crate::store::Store,
@@ -70,7 +69,6 @@ async fn print_status_json(
     let mut next = slices.peek().map(|s| read(s));
     while let (Some(slice), Some(reading)) = (slices.next(), next.take()) {
         let reports = reading.await??;
-        store.unmap_pages().await?;
         next = slices.peek().map(|s| read(s));
         for r in slice {
             let (at, report) = reports.get(r.id.get() as i64).unwrap_or((None, ""));

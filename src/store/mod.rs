@@ -194,9 +194,12 @@ impl Store {
             .read_only(true)
             .immutable(immutable)
             .create_if_missing(false)
-            .busy_timeout(Duration::from_secs(10))
-            // See `connect`: short-lived readers map pages instead of one `pread` each.
-            .pragma("mmap_size", "268435456");
+            // Plain reads, no memory map: a mapped file counts in the resident memory with
+            // every page the kernel maps around a touched one (its fault-around), so `status`,
+            // which reads the 3 MB `tasks` table of a 77 MB database, showed 43 MB of mapped
+            // pages. Its queries read one aggregated text each, so a `pread` per page costs
+            // no more time than the map did (BENCHMARKS.md).
+            .busy_timeout(Duration::from_secs(10));
         let store = Store::pool(path, opts, false).await?;
         store.check_schema().await?;
         Ok(store)
@@ -301,15 +304,6 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        // The views (short-lived, read-only) read pages through a memory map instead of one
-        // `pread` each: over 10,000 tasks those system calls were a third of their time. The
-        // long-running bot keeps plain reads, so its resident memory does not grow with the
-        // size of the database file.
-        let opts = if create {
-            opts
-        } else {
-            opts.pragma("mmap_size", "268435456")
-        };
         let store = Store::pool(path, opts, false).await?;
         store.migrate().await?;
         Ok(store)
@@ -348,25 +342,6 @@ impl Store {
             .bind(value)
             .execute(&self.pool)
             .await?;
-        Ok(())
-    }
-
-    /// Lets go of the database pages a read-only store has mapped into memory (the views read
-    /// the file through a memory map, see `connect_read_only`): each page a long read touched
-    /// stays in the process's resident memory until the map is dropped. `status --json`, which
-    /// reads every report, calls this after each slice of reports, so it holds one slice's
-    /// pages instead of the whole file. Nothing when the file is not mapped.
-    pub async fn unmap_pages(&self) -> Result<(), StoreError> {
-        let mut c = self.pool.acquire().await?;
-        let size: i64 = sqlx::query_scalar("PRAGMA mmap_size")
-            .fetch_one(&mut *c)
-            .await?;
-        if size > 0 {
-            sqlx::query("PRAGMA mmap_size = 0").execute(&mut *c).await?;
-            sqlx::query(&format!("PRAGMA mmap_size = {size}"))
-                .execute(&mut *c)
-                .await?;
-        }
         Ok(())
     }
 }
