@@ -753,6 +753,10 @@ fn says(text: &str, about: Option<&regex::Regex>, yes: &regex::Regex, no: &regex
             )
         })
         .any(|l| {
+            // The same holds line by line: an ASCII line the patterns miss is not folded.
+            if l.text.is_ascii() && !yes.is_match(l.text) {
+                return false;
+            }
             let folded = crate::statement::fold(l.text);
             let (label, value) = split_label(&folded);
             let Some(about) = about else {

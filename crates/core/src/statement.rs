@@ -596,8 +596,10 @@ fn push_folded(
             i += len;
             continue;
         }
-        for l in c.to_lowercase() {
-            out.push(l);
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
         }
         i += c.len_utf8();
     }
@@ -2102,7 +2104,13 @@ impl<'r> Reader<'r> {
         } else {
             self.hits(st, s, t)
         };
-        let mut covered = vec![false; s.toks.len()];
+        // Which tokens a form covers; nothing to mark (and no allocation) when the sentence
+        // does not speak of the statement, as most sentences for most statements do not.
+        let mut covered = if talk_at.is_empty() {
+            Vec::new()
+        } else {
+            vec![false; s.toks.len()]
+        };
         for h in &hits {
             covered[h.covered.clone()]
                 .iter_mut()
@@ -2114,7 +2122,7 @@ impl<'r> Reader<'r> {
         // does not ("Can't approve yet: who is this?").
         let mut denial: Option<bool> = None; // Some(doubtful)
         let mut judge_denial = |r: &Range<usize>| {
-            if !r.is_empty() && r.clone().all(|k| covered[k]) {
+            if !r.is_empty() && r.clone().all(|k| covered.get(k).copied().unwrap_or(false)) {
                 return;
             }
             let doubtful = s.clause.get(r.start).is_some_and(|&c| s.clause_doubt[c]);
@@ -2124,9 +2132,11 @@ impl<'r> Reader<'r> {
         for r in &s.withdrawals {
             judge_denial(r);
         }
-        if let Some(re) = self
-            .negated(st)
-            .filter(|_| s.may.matched(PRE_NEGATED + st.index()))
+        if let Some(re) = s
+            .may
+            .matched(PRE_NEGATED + st.index())
+            .then(|| self.negated(st))
+            .flatten()
         {
             let mut from = 0;
             for m in re.find_iter(s.text) {

@@ -903,7 +903,8 @@ impl<'a> Ctx<'a> {
         group: Option<&str>,
     ) -> Check {
         let what = st.describe();
-        let how = self.how_to(st, group);
+        // How to say it, for the messages that ask for a comment (not for a pass).
+        let how = || self.how_to(st, group);
         // A `yes` edited into a `no` is a withdrawal, as much as a later `no` comment.
         let mut outcome = outcome;
         let (edited, objections): (Vec<_>, Vec<_>) =
@@ -935,7 +936,7 @@ impl<'a> Ctx<'a> {
                 "; clinic duty confirms, or @{} comments ",
                 c.author
             ));
-            let mut p = with_forms(id, Status::Pending, Some(Who::ClinicDuty), message, how);
+            let mut p = with_forms(id, Status::Pending, Some(Who::ClinicDuty), message, how());
             p.evidence = outcome.doubts.iter().map(|d| evidence(d.comment)).collect();
             return p;
         }
@@ -1021,7 +1022,7 @@ impl<'a> Ctx<'a> {
                 Status::Fail,
                 Some(who),
                 format!("{lead}; to {again}, comment "),
-                how,
+                how(),
             );
         }
         let mut notes = outcome.notes.clone();
@@ -1037,7 +1038,7 @@ impl<'a> Ctx<'a> {
                 "confirm"
             }
         );
-        with_forms(id, Status::Fail, Some(who), lead, how)
+        with_forms(id, Status::Fail, Some(who), lead, how())
     }
 
     /// Why the author of `c` can never approve this request (the requester, a bot, a disabled
