@@ -1100,6 +1100,24 @@ fn table() -> Vec<Row> {
         ("confirmation", SREA, "SRE meeting: approved, with a 3-month expiry.", "unclear"),
         ("confirmation", SREA, "SRE meeting: approved as a trial.", "unclear"),
         ("scoped", A, "Approved, time-limited to the project's end.", "unclear"),
+        // An approval that names whose access it approves: the caller counts it only when that
+        // is the request's subject (an approval pasted onto the wrong task is not this one's).
+        ("person", A, "I approve @jsmith's access.", "yes@jsmith"),
+        ("person", A, "I approve access for @jsmith.", "yes@jsmith"),
+        ("person", A, "Approved @jsmith", "yes@jsmith"),
+        ("person", A, "Approved jsmith's request.", "yes@jsmith"),
+        ("person", A, "Approved the request of @jsmith.", "yes@jsmith"),
+        ("person", A, "I approve Jane's access request.", "yes@jane"),
+        ("person", A, "Approved @jsmith and @bsmith", "unclear"),
+        ("person", A, "I approve @jsmith's access to analytics-privatedata-users.", "unclear"),
+        // A mention that addresses someone, and possessives that name nobody.
+        ("person", A, "@jdoe, approved.", "yes"),
+        ("person", A, "Hi @jdoe, approved.", "yes"),
+        ("person", A, "Approved, @jsmith", "yes"),
+        ("person", A, "Thanks @jdoe! Approved.", "yes"),
+        ("person", A, "Approved. @jdoe please add your key to the description.", "yes"),
+        ("person", A, "Approved the user's request.", "yes"),
+        ("person", A, "Approved, it's fine.", "yes"),
     ]
 }
 

@@ -227,7 +227,8 @@ pub enum Scope {
     /// Only these groups (lowercase names from `groups.toml`).
     Groups(BTreeSet<String>),
     /// A confirmation that names whom it is about ("NDA on file for Bea", "L3 verified for
-    /// @bea"): the words naming them, as written (folded to lower case). It counts only
+    /// @bea"), or an approval that names whose access it approves ("I approve @bea's
+    /// access"): the words naming them, as written (folded to lower case). It counts only
     /// when they name the request's subject, which the caller knows and the reader does not.
     Person(String),
 }
@@ -1706,6 +1707,89 @@ impl<'r> Reader<'r> {
         out
     }
 
+    /// The person an approval names in its words besides a scope: a mention that does not
+    /// just address someone ("I approve @jsmith's access", "Approved @jsmith", "access for
+    /// @jsmith"; not "@jdoe, approved", "Approved, @jdoe", "cc @sre"), or a name whose
+    /// request or access it is ("Approved jsmith's request"). Whether that is the request's
+    /// subject is for the caller ([`Scope::Person`]): an approval of someone else's access
+    /// must not count for this one. `Err` when it names two.
+    fn person_approved(&self, s: &Sentence<'_>) -> Result<Option<String>, &'static str> {
+        const WHOSE: [&str; 9] = [
+            "request",
+            "requests",
+            "access",
+            "account",
+            "task",
+            "ticket",
+            "application",
+            "onboarding",
+            "rights",
+        ];
+        const NOBODY: [&str; 20] = [
+            "it",
+            "that",
+            "what",
+            "who",
+            "there",
+            "here",
+            "he",
+            "she",
+            "let",
+            "everyone",
+            "everybody",
+            "someone",
+            "somebody",
+            "today",
+            "team",
+            "user",
+            "requester",
+            "person",
+            "one",
+            "this",
+        ];
+        let rd = &self.phrases.reading;
+        let toks = &s.toks;
+        let mut named: Option<String> = None;
+        for (k, t) in toks.iter().enumerate() {
+            if t.kind != TokKind::Word {
+                continue;
+            }
+            let bare = t.text.strip_suffix("'s");
+            let name = if t.text.len() > 1 && t.text.starts_with('@') {
+                let before = toks[..k].iter().rev().find(|x| x.kind != TokKind::Sep);
+                let addressed = bare.is_none()
+                    && (toks[..k]
+                        .iter()
+                        .enumerate()
+                        .all(|(j, x)| !x.is_wordlike() || rd.lead_ins.match_at(toks, j).is_some())
+                        || k.checked_sub(1)
+                            .is_some_and(|j| toks[j].kind == TokKind::Sep && toks[j].text == ",")
+                        || before.is_some_and(|x| x.is_word("cc")));
+                if addressed {
+                    continue;
+                }
+                bare.unwrap_or(&t.text).trim_start_matches('@')
+            } else {
+                match bare {
+                    Some(w)
+                        if !NOBODY.contains(&w)
+                            && toks
+                                .get(k + 1)
+                                .is_some_and(|n| WHOSE.iter().any(|x| n.is_word(x))) =>
+                    {
+                        w
+                    }
+                    _ => continue,
+                }
+            };
+            match &named {
+                Some(m) if m != name => return Err("it names more than one person"),
+                _ => named = Some(name.to_string()),
+            }
+        }
+        Ok(named)
+    }
+
     /// The person a confirmation names after its form, over separators: "NDA on file for
     /// Bea", "…, for @bea", "… (@bea)", and for a form that ends in "signed", who signed
     /// ("L3 signed by bea"): the words up to the next separator, unless they are a generic
@@ -2248,9 +2332,22 @@ impl<'r> Reader<'r> {
                 }
             }
         }
-        // The person it names: one, or doubt (two forms naming different people).
+        // The person it names: one, or doubt (two forms naming different people). An approval
+        // names someone in its words around the form ("I approve @jsmith's access").
         let mut named: Option<String> = None;
-        for n in hits.iter().filter_map(|h| h.named.as_ref()) {
+        let approved = if st == Statement::Approve {
+            match self.person_approved(s) {
+                Ok(p) => p,
+                Err(why) => return Verdict::Doubt(why.into()),
+            }
+        } else {
+            None
+        };
+        for n in hits
+            .iter()
+            .filter_map(|h| h.named.as_ref())
+            .chain(approved.as_ref())
+        {
             match &named {
                 Some(m) if m != n => {
                     return Verdict::Doubt("it names more than one person".into());

@@ -1147,6 +1147,10 @@ impl<'a> Ctx<'a> {
         // The manager approves the request: a scoped approval counts only when it names every
         // requested group; otherwise it is doubtful for this role.
         let fit = |scope: &Scope| {
+            // "I approve @jsmith's access": only the subject's counts.
+            if let Scope::Person(_) = scope {
+                return self.about_subject(scope);
+            }
             if scope.covers_all(requested) {
                 ScopeFit::Covers
             } else {
@@ -1238,6 +1242,9 @@ impl<'a> Ctx<'a> {
             Ok(())
         };
         let fit = |scope: &Scope| {
+            if let Scope::Person(_) = scope {
+                return self.about_subject(scope);
+            }
             if scope.covers(name) {
                 ScopeFit::Covers
             } else {
