@@ -904,7 +904,7 @@ fn cases() -> Vec<Case> {
             check: "key-fresh",
             status: "fail",
             who: Some(Who::Requester),
-            says: "the request says this key is also used elsewhere: production needs a dedicated new key, used nowhere else",
+            says: "the request says this key is also used elsewhere, shared or not new: production needs a dedicated new key, used by you alone and nowhere else",
         },
         Case {
             name: "the requester's comment says the key is used elsewhere",

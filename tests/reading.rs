@@ -1108,6 +1108,8 @@ fn table() -> Vec<Row> {
         ("person", A, "Approved jsmith's request.", "yes@jsmith"),
         ("person", A, "Approved the request of @jsmith.", "yes@jsmith"),
         ("person", A, "I approve Jane's access request.", "yes@jane"),
+        ("person", A, "As Jane's manager, I approve.", "yes@jane"),
+        ("person", A, "As the manager of @jsmith, I approve.", "yes@jsmith"),
         ("person", A, "Approved @jsmith and @bsmith", "unclear"),
         ("person", A, "I approve @jsmith's access to analytics-privatedata-users.", "unclear"),
         // A mention that addresses someone, and possessives that name nobody.

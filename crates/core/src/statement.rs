@@ -1710,11 +1710,12 @@ impl<'r> Reader<'r> {
     /// The person an approval names in its words besides a scope: a mention that does not
     /// just address someone ("I approve @jsmith's access", "Approved @jsmith", "access for
     /// @jsmith"; not "@jdoe, approved", "Approved, @jdoe", "cc @sre"), or a name whose
-    /// request or access it is ("Approved jsmith's request"). Whether that is the request's
+    /// request or access it is ("Approved jsmith's request"), or whose manager approves ("As
+    /// Jane's manager, I approve"). Whether that is the request's
     /// subject is for the caller ([`Scope::Person`]): an approval of someone else's access
     /// must not count for this one. `Err` when it names two.
     fn person_approved(&self, s: &Sentence<'_>) -> Result<Option<String>, &'static str> {
-        const WHOSE: [&str; 9] = [
+        const WHOSE: [&str; 12] = [
             "request",
             "requests",
             "access",
@@ -1724,6 +1725,9 @@ impl<'r> Reader<'r> {
             "application",
             "onboarding",
             "rights",
+            "manager",
+            "sponsor",
+            "supervisor",
         ];
         const NOBODY: [&str; 20] = [
             "it",

@@ -625,8 +625,9 @@ impl<'a> Ctx<'a> {
                     KeyReuse::EarlierRequest { .. } => None,
                 }));
                 let message = match (places.is_empty(), said) {
-                    (true, _) => "the request says this key is also used elsewhere: production \
-                                  needs a dedicated new key, used nowhere else"
+                    (true, _) => "the request says this key is also used elsewhere, shared or \
+                                  not new: production needs a dedicated new key, used by you \
+                                  alone and nowhere else"
                         .to_string(),
                     (false, said) => format!(
                         "the key is already used elsewhere ({}{}): production needs a dedicated new key",
