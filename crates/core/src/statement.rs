@@ -1711,9 +1711,9 @@ impl<'r> Reader<'r> {
     /// just address someone ("I approve @jsmith's access", "Approved @jsmith", "access for
     /// @jsmith"; not "@jdoe, approved", "Approved, @jdoe", "cc @sre"), or a name whose
     /// request or access it is ("Approved jsmith's request"), or whose manager approves ("As
-    /// Jane's manager, I approve"). Whether that is the request's
-    /// subject is for the caller ([`Scope::Person`]): an approval of someone else's access
-    /// must not count for this one. `Err` when it names two.
+    /// Jane's manager, I approve"). Whether that is the request's subject is for the caller
+    /// ([`Scope::Person`]): an approval of someone else's access must not count for this one.
+    /// `Err` when it names two.
     fn person_approved(&self, s: &Sentence<'_>) -> Result<Option<String>, &'static str> {
         const WHOSE: [&str; 12] = [
             "request",
