@@ -1112,6 +1112,15 @@ fn table() -> Vec<Row> {
         ("person", A, "As the manager of @jsmith, I approve.", "yes@jsmith"),
         ("person", A, "Approved @jsmith and @bsmith", "unclear"),
         ("person", A, "I approve @jsmith's access to analytics-privatedata-users.", "unclear"),
+        // A task named in an approval's words: it may approve that task, not this one.
+        ("task", A, "Approved (see T12345).", "unclear"),
+        ("task", A, "Approved T12346", "unclear"),
+        ("task", A, "Approved: T12346", "unclear"),
+        ("task", A, "Approved. This is for T12346.", "unclear"),
+        ("task", A, "Approved; details in T12345.", "unclear"),
+        ("task", A, "Approved, same as {T12346}.", "unclear"),
+        ("task", A, "Approved.\n\n```\nT12345\n```", "yes"),
+        ("task", A, "Approved; the budget is 12345.", "yes"),
         // A mention that addresses someone, and possessives that name nobody.
         ("person", A, "@jdoe, approved.", "yes"),
         ("person", A, "Hi @jdoe, approved.", "yes"),

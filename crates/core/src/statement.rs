@@ -1057,6 +1057,14 @@ fn tokenize(s: &str, hidden_at: &[(usize, usize)]) -> Vec<Tok> {
     out
 }
 
+/// Whether a token is a task's name: `T` and a number (`T12345`; folded, so `t12345`).
+fn is_task_ref(tok: &Tok) -> bool {
+    tok.kind == TokKind::Word
+        && tok.text.strip_prefix('t').is_some_and(|n| {
+            !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
 /// Whether `text` opens a single-quoted span: a `'` after the start, a space or punctuation,
 /// right before a letter or digit ("'approved'"), as an apostrophe inside a word never is.
 fn opens_single_quote(text: &str) -> bool {
@@ -1346,6 +1354,21 @@ impl<'r> Reader<'r> {
                 .filter(|r| matches!(r, Reading::Yes { .. }))
             {
                 *r = Reading::unclear(why.clone());
+            }
+        }
+        // "Approved T12346", "Approved (see T12345)", "Approved. This is for T12346.": an
+        // approval whose author names a task may be about that task, not the one it is on.
+        if let Some(t) = sentences
+            .iter()
+            .flat_map(|s| s.toks.iter())
+            .find(|x| is_task_ref(x))
+        {
+            let approve = &mut readings[Statement::Approve.index()];
+            if matches!(approve, Reading::Yes { .. }) {
+                *approve = Reading::unclear(format!(
+                    "it names a task ({}): which request it approves is for clinic duty to tell",
+                    crate::remarkup_out::inert(&t.text.to_uppercase())
+                ));
             }
         }
         // A signature ("-- mboss") is how mail passed on ends: whose words are these?
