@@ -126,6 +126,11 @@ pub struct ReadingRules {
     pub manager_roles: WordSet,
     /// A project lead's role ("project lead", "group owner" …): counts only for lead checks.
     pub lead_roles: WordSet,
+    /// What a possessive before it names the owner of, in an approval ("jsmith's request",
+    /// "Jane's manager"): the approval is that person's ([`Scope::Person`]).
+    pub possessions: WordSet,
+    /// Possessives that name nobody in particular ("the user's request", "my team's access").
+    pub not_owners: WordSet,
     /// Objections and calls to wait that name no statement ("Wait.", "I have concerns.",
     /// "She left the team."): anywhere in the author's words, not negated, they make every
     /// statement of the comment doubtful, so a later one cancels the author's earlier `yes`.
@@ -1734,46 +1739,11 @@ impl<'r> Reader<'r> {
     /// just address someone ("I approve @jsmith's access", "Approved @jsmith", "access for
     /// @jsmith"; not "@jdoe, approved", "Approved, @jdoe", "cc @sre"), or a name whose
     /// request or access it is ("Approved jsmith's request"), or whose manager approves ("As
-    /// Jane's manager, I approve"). Whether that is the request's subject is for the caller
+    /// Jane's manager, I approve"; `[reading] possessions`, `not_owners`). Whether that is the
+    /// request's subject is for the caller
     /// ([`Scope::Person`]): an approval of someone else's access must not count for this one.
     /// `Err` when it names two.
     fn person_approved(&self, s: &Sentence<'_>) -> Result<Option<String>, &'static str> {
-        const WHOSE: [&str; 12] = [
-            "request",
-            "requests",
-            "access",
-            "account",
-            "task",
-            "ticket",
-            "application",
-            "onboarding",
-            "rights",
-            "manager",
-            "sponsor",
-            "supervisor",
-        ];
-        const NOBODY: [&str; 20] = [
-            "it",
-            "that",
-            "what",
-            "who",
-            "there",
-            "here",
-            "he",
-            "she",
-            "let",
-            "everyone",
-            "everybody",
-            "someone",
-            "somebody",
-            "today",
-            "team",
-            "user",
-            "requester",
-            "person",
-            "one",
-            "this",
-        ];
         let rd = &self.phrases.reading;
         let toks = &s.toks;
         let mut named: Option<String> = None;
@@ -1799,10 +1769,10 @@ impl<'r> Reader<'r> {
             } else {
                 match bare {
                     Some(w)
-                        if !NOBODY.contains(&w)
-                            && toks
-                                .get(k + 1)
-                                .is_some_and(|n| WHOSE.iter().any(|x| n.is_word(x))) =>
+                        if !rd.not_owners.contains_word(w)
+                            && toks.get(k + 1).is_some_and(|n| {
+                                n.kind == TokKind::Word && rd.possessions.contains_word(&n.text)
+                            }) =>
                     {
                         w
                     }
