@@ -796,6 +796,18 @@ pub fn sudo_asked_outside_groups(facts: &Facts, rules: &Rules) -> bool {
         .any(|t| says(t, None, &form.sudo_asked, &form.sudo_not_asked))
 }
 
+/// Whether a user request says in its own words (phrases.toml `[form] account_shared`, and
+/// not `account_personal`), in its title or description, that the account would be shared,
+/// used by someone else or run by a program ("a shared account for our team", "my colleague
+/// will use this account too", "used by an automated job"): `one-user` fails, since a
+/// production shell account is one person's own.
+pub fn shared_account_said(facts: &Facts, rules: &Rules) -> bool {
+    let form = &rules.labels.form;
+    [facts.title.as_str(), facts.description.as_str()]
+        .iter()
+        .any(|t| says(t, None, &form.account_shared, &form.account_personal))
+}
+
 /// Whether a sentence starts with a word that refers back ("it", "it's", "this", "that",
 /// "the one", "same").
 fn starts_with_pronoun(sentence: &str) -> bool {
@@ -1116,6 +1128,42 @@ mod tests {
             "I will not be in sudoers.",
         ] {
             assert!(!asks(text), "{text:?} does not ask for sudo");
+        }
+    }
+    #[test]
+    fn a_request_saying_its_account_is_shared_is_read_and_only_then() {
+        let rules = Rules::bundled().expect("bundled rules");
+        let form = &rules.labels.form;
+        let says_shared =
+            |t: &str| super::says(t, None, &form.account_shared, &form.account_personal);
+        for text in [
+            "This is a shared account for our team.",
+            "**Reason for access**: a team account for the analytics on-call.",
+            "This is a service account for our bot.",
+            "It's a bot account.",
+            "My colleague @bsmith will use this account too.",
+            "Other people on my team can log in with it as well.",
+            "This account will be used by an automated job.",
+            "The account will be shared with the interns.",
+            "We share this account between the two of us.",
+        ] {
+            assert!(says_shared(text), "{text:?} says the account is shared");
+        }
+        for text in [
+            "I am joining the Product Analytics team and need to query the event data.",
+            "This account is not shared with anyone.",
+            "No shared account: this one is mine.",
+            "I will share the results with my team.",
+            "My team uses Superset dashboards.",
+            "I need to run jobs as the analytics service user (sudo -u analytics).",
+            "> This is a shared account for our team.",
+            "The data is used by the search team.",
+            "I already have a Cloud VPS account.",
+        ] {
+            assert!(
+                !says_shared(text),
+                "{text:?} does not say the account is shared"
+            );
         }
     }
 }

@@ -726,6 +726,10 @@ struct FormRaw {
     sudo_asked: Option<Vec<String>>,
     #[serde(default)]
     sudo_not_asked: Option<Vec<String>>,
+    #[serde(default)]
+    account_shared: Option<Vec<String>>,
+    #[serde(default)]
+    account_personal: Option<Vec<String>>,
 }
 
 /// `[form]` of phrases.toml, compiled.
@@ -748,6 +752,12 @@ pub struct FormRules {
     pub sudo_asked: Regex,
     /// A sentence matching one of these does not ask for sudo ("no sudo needed").
     pub sudo_not_asked: Regex,
+    /// A sentence of a user request's own words that says the account would be shared, used
+    /// by someone else or run by a program ("a shared account for our team", "my colleague
+    /// will use this account too"): `one-user` fails.
+    pub account_shared: Regex,
+    /// A sentence matching one of these does not say so ("not shared with anyone").
+    pub account_personal: Regex,
 }
 
 impl Default for FormRules {
@@ -784,6 +794,8 @@ impl FormRules {
             && self.key_fresh.as_str() == other.key_fresh.as_str()
             && self.sudo_asked.as_str() == other.sudo_asked.as_str()
             && self.sudo_not_asked.as_str() == other.sudo_not_asked.as_str()
+            && self.account_shared.as_str() == other.account_shared.as_str()
+            && self.account_personal.as_str() == other.account_personal.as_str()
             && self.title.len() == other.title.len()
             && self
                 .title
@@ -1793,7 +1805,14 @@ mod tests {
         assert_eq!(with_phrases(&bad).unwrap_err().key, "form.pointer");
         // These are optional (the bundled ones apply) but never empty or broken, nor hold a
         // backspace where a TOML "…" string was given `\b`.
-        for key in ["key_reuse", "key_fresh", "sudo_asked", "sudo_not_asked"] {
+        for key in [
+            "key_reuse",
+            "key_fresh",
+            "sudo_asked",
+            "sudo_not_asked",
+            "account_shared",
+            "account_personal",
+        ] {
             let start = BUNDLED_PHRASES.find(&format!("\n{key} = [")).unwrap() + 1;
             let end = start + BUNDLED_PHRASES[start..].find("\n]\n").unwrap() + 3;
             let without = format!("{}{}", &BUNDLED_PHRASES[..start], &BUNDLED_PHRASES[end..]);

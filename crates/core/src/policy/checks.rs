@@ -299,6 +299,16 @@ impl<'a> Ctx<'a> {
     pub(super) fn one_user(&self) -> Check {
         let mut problems = self.problems(ONE_USER_FIELD);
         problems.extend(self.problems(REQUEST_FIELD));
+        if self.kind == RequestKind::User
+            && crate::policy::shared_account_said(self.facts, self.rules)
+        {
+            problems.push(
+                "the request says the account would be shared, used by someone else or run by \
+                 a program: a production shell account is one person's own; file one task per \
+                 user (a service account is not requested here)"
+                    .into(),
+            );
+        }
         if problems.is_empty() {
             pass(CheckId::OneUser, "one user per task".into())
         } else {

@@ -503,6 +503,12 @@ pub(super) fn form_phrases(
     let sudo_not_asked = optional("form.sudo_not_asked", &raw.sudo_not_asked, |f| {
         f.sudo_not_asked
     })?;
+    let account_shared = optional("form.account_shared", &raw.account_shared, |f| {
+        f.account_shared
+    })?;
+    let account_personal = optional("form.account_personal", &raw.account_personal, |f| {
+        f.account_personal
+    })?;
     Ok(FormRules {
         title,
         pointer,
@@ -510,5 +516,7 @@ pub(super) fn form_phrases(
         key_fresh,
         sudo_asked,
         sudo_not_asked,
+        account_shared,
+        account_personal,
     })
 }
