@@ -1740,9 +1740,8 @@ impl<'r> Reader<'r> {
     /// @jsmith"; not "@jdoe, approved", "Approved, @jdoe", "cc @sre"), or a name whose
     /// request or access it is ("Approved jsmith's request"), or whose manager approves ("As
     /// Jane's manager, I approve"; `[reading] possessions`, `not_owners`). Whether that is the
-    /// request's subject is for the caller
-    /// ([`Scope::Person`]): an approval of someone else's access must not count for this one.
-    /// `Err` when it names two.
+    /// request's subject is for the caller ([`Scope::Person`]): an approval of someone else's
+    /// access must not count for this one. `Err` when it names two.
     fn person_approved(&self, s: &Sentence<'_>) -> Result<Option<String>, &'static str> {
         let rd = &self.phrases.reading;
         let toks = &s.toks;
