@@ -791,9 +791,15 @@ pub fn sudo_asked_outside_groups(facts: &Facts, rules: &Rules) -> bool {
     {
         return false;
     }
+    title_or_description_says(facts, &form.sudo_asked, &form.sudo_not_asked)
+}
+
+/// Whether the request's title or description [`says`] `yes` and not `no` in a sentence of
+/// its own words.
+fn title_or_description_says(facts: &Facts, yes: &regex::Regex, no: &regex::Regex) -> bool {
     [facts.title.as_str(), facts.description.as_str()]
         .iter()
-        .any(|t| says(t, None, &form.sudo_asked, &form.sudo_not_asked))
+        .any(|t| says(t, None, yes, no))
 }
 
 /// Whether a user request says in its own words (phrases.toml `[form] account_shared`, and
@@ -803,9 +809,7 @@ pub fn sudo_asked_outside_groups(facts: &Facts, rules: &Rules) -> bool {
 /// production shell account is one person's own.
 pub fn shared_account_said(facts: &Facts, rules: &Rules) -> bool {
     let form = &rules.labels.form;
-    [facts.title.as_str(), facts.description.as_str()]
-        .iter()
-        .any(|t| says(t, None, &form.account_shared, &form.account_personal))
+    title_or_description_says(facts, &form.account_shared, &form.account_personal)
 }
 
 /// Whether a sentence starts with a word that refers back ("it", "it's", "this", "that",
